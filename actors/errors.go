@@ -1,0 +1,51 @@
+package actors
+
+import (
+	"errors"
+	"fmt"
+)
+
+var (
+	// ErrCancelled is returned by Job.Wait for a job that was cancelled.
+	ErrCancelled = errors.New("actors: job cancelled")
+	// ErrEngineClosed is returned by Submit after Close.
+	ErrEngineClosed = errors.New("actors: engine closed")
+	// ErrUnknownPipeline is returned by the registry for a name it lacks.
+	ErrUnknownPipeline = errors.New("actors: unknown pipeline")
+	// ErrBadParam is returned by the registry for a missing or malformed
+	// pipeline parameter.
+	ErrBadParam = errors.New("actors: bad pipeline parameter")
+	// ErrConfig is returned for an invalid engine configuration.
+	ErrConfig = errors.New("actors: invalid config")
+	// ErrUnexpectedMessage fails a subtask that received a message it does
+	// not understand (for example a custom operator's wrong reply type).
+	ErrUnexpectedMessage = errors.New("actors: unexpected message")
+)
+
+// SubtaskError names the operator chain and subtask that failed the job.
+type SubtaskError struct {
+	Vertex      string // the chain's operators, joined by " -> "
+	Subtask     int
+	Parallelism int
+	Err         error
+}
+
+func (e *SubtaskError) Error() string {
+	return fmt.Sprintf("operator %q subtask %d/%d failed: %v", e.Vertex, e.Subtask+1, e.Parallelism, e.Err)
+}
+
+func (e *SubtaskError) Unwrap() error { return e.Err }
+
+// PanicError is the cause of a subtask failure that was a panic.
+type PanicError struct {
+	Value any
+	Stack []byte
+}
+
+func (e *PanicError) Error() string { return fmt.Sprintf("panic: %v", e.Value) }
+
+// Unwrap returns the panic value when it is an error.
+func (e *PanicError) Unwrap() error {
+	err, _ := e.Value.(error)
+	return err
+}

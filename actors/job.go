@@ -1,0 +1,135 @@
+package actors
+
+import (
+	"context"
+	"sync"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/troupe-dev/troupe/mailbox"
+)
+
+// JobState is where a job is in its lifecycle:
+// created → running → finished | failed | cancelled (running may pass
+// through restarting and back when the restart strategy allows).
+type JobState int
+
+const (
+	JobCreated JobState = iota
+	JobRunning
+	JobRestarting
+	JobFinished
+	JobFailed
+	JobCancelled
+)
+
+func (s JobState) String() string {
+	return [...]string{"created", "running", "restarting", "finished", "failed", "cancelled"}[s]
+}
+
+// Terminal reports whether the job has ended.
+func (s JobState) Terminal() bool { return s >= JobFinished }
+
+// Job is the handle of a submitted job. Its methods are safe for concurrent
+// use.
+type Job struct {
+	name   string
+	engine *Engine
+	master *actor.PID
+	done   chan struct{}
+
+	mu        sync.Mutex
+	state     JobState
+	err       error
+	restarts  int
+	mailboxes []MailboxInfo
+}
+
+// MailboxInfo describes one subtask's mailbox: the bound that credit flow
+// control guarantees, the capacity of the bounded mailbox, and its counts.
+type MailboxInfo struct {
+	Subtask  string
+	Bound    int
+	Capacity int
+	stats    *mailbox.Stats
+}
+
+// Stats returns the mailbox's statistics now.
+func (m MailboxInfo) Stats() mailbox.Snapshot { return m.stats.Snapshot() }
+
+// Name returns the job's (pipeline's) name.
+func (j *Job) Name() string { return j.name }
+
+// State returns the job's current state.
+func (j *Job) State() JobState {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.state
+}
+
+// Restarts returns how many times the job was restarted after a failure.
+func (j *Job) Restarts() int {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.restarts
+}
+
+// Done is closed when the job has ended and all its actors have stopped.
+func (j *Job) Done() <-chan struct{} { return j.done }
+
+// Wait blocks until the job ends or ctx is done. It returns nil when the
+// job finished, ErrCancelled when it was cancelled, or the failure (a
+// *SubtaskError naming the operator and subtask).
+func (j *Job) Wait(ctx context.Context) error {
+	select {
+	case <-j.done:
+		j.mu.Lock()
+		defer j.mu.Unlock()
+		return j.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Cancel stops every subtask at once (in-flight records are dropped) and
+// waits until all have stopped. Cancelling an ended job does nothing.
+func (j *Job) Cancel() {
+	j.engine.sys.Root.Send(j.master, &cancelMsg{})
+	<-j.done
+}
+
+// Stop ends the job gracefully: sources end as if their input were
+// exhausted, everything in flight is processed, and the job finishes. It
+// does not wait; use Wait.
+func (j *Job) Stop() { j.engine.sys.Root.Send(j.master, &stopSourceMsg{}) }
+
+// Mailboxes returns the mailboxes of the current attempt's subtasks.
+func (j *Job) Mailboxes() []MailboxInfo {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return append([]MailboxInfo(nil), j.mailboxes...)
+}
+
+func (j *Job) setState(s JobState) {
+	j.mu.Lock()
+	j.state = s
+	if s == JobRestarting {
+		j.restarts++
+	}
+	j.mu.Unlock()
+}
+
+func (j *Job) setMailboxes(m []MailboxInfo) {
+	j.mu.Lock()
+	j.mailboxes = m
+	j.mu.Unlock()
+}
+
+// complete records the outcome; called once by the master.
+func (j *Job) complete(s JobState, err error) {
+	j.mu.Lock()
+	j.state, j.err = s, err
+	j.mu.Unlock()
+	close(j.done)
+	j.engine.forget(j)
+}

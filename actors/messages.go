@@ -1,0 +1,60 @@
+package actors
+
+import "github.com/asynkron/protoactor-go/actor"
+
+// batchMsg travels on a channel, downstream. data is an *operators.Batch
+// of the channel's element type, or nil when the message only carries an
+// event. Each batchMsg costs the sender one credit.
+type batchMsg struct {
+	ch   int // the channel's index at the receiver
+	out  int // the channel's index at the sender
+	data any
+	eoi  bool // end of input: the last message on this channel
+}
+
+// creditMsg travels upstream: the receiver returns n credits.
+type creditMsg struct {
+	ch int // the channel's index at the sender
+	n  int
+}
+
+// deployMsg wires a subtask's channels; the master sends it once every
+// subtask of the job has been spawned.
+type deployMsg struct {
+	inputs  []endpoint
+	outputs []endpoint
+}
+
+// endpoint is the other end of a channel: the peer subtask and the
+// channel's index on the peer's side.
+type endpoint struct {
+	pid   *actor.PID
+	index int
+}
+
+// startMsg lets a source subtask start polling, after every subtask of the
+// job is wired.
+type startMsg struct{}
+
+// pumpMsg is sent by a subtask to itself to go on working (poll its source
+// again) without holding its goroutine.
+type pumpMsg struct{}
+
+// flushMsg is sent by a subtask's buffer timer to itself.
+type flushMsg struct{}
+
+// stopSourceMsg asks a source subtask to end its input gracefully.
+type stopSourceMsg struct{}
+
+// cancelMsg asks the master to cancel the job.
+type cancelMsg struct{}
+
+// subtaskFinished tells the master that a subtask has sent end of input on
+// all its outputs.
+type subtaskFinished struct{ id int }
+
+// subtaskFailed tells the master that a subtask failed without panicking.
+type subtaskFailed struct {
+	id  int
+	err error
+}

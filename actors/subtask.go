@@ -1,0 +1,322 @@
+package actors
+
+import (
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/troupe-dev/troupe/mailbox"
+	"github.com/troupe-dev/troupe/operators"
+)
+
+// subtask is the actor hosting one parallel instance of a vertex. All its
+// fields are touched only from its own Receive.
+type subtask struct {
+	id      int
+	job     *Job
+	vertex  *operators.Vertex
+	index   int
+	attempt int
+	cfg     Config
+	log     *slog.Logger
+	net     transport
+
+	ctx     actor.Context // the context of the message being processed
+	chain   *operators.Chain
+	in      *mailbox.InputGate[*batchMsg]
+	out     *mailbox.OutputGate[*batchMsg]
+	inputs  []endpoint
+	outputs []endpoint
+
+	ended      []bool
+	endedCount int
+	started    bool // sources: polling allowed
+	sourceDone bool
+	pumping    bool // a pumpMsg is in the mailbox
+	inputEnded bool // EndInput was called on the chain
+	eoiSent    bool
+	finished   bool
+	failed     bool
+
+	flushTimer *time.Timer
+	pumpTimer  *time.Timer
+	flushArmed bool
+	records    recordCounters
+}
+
+// recordCounters are per-subtask counts, read by the job for statistics.
+type recordCounters struct {
+	in, out int64
+}
+
+func (s *subtask) Receive(ctx actor.Context) {
+	s.ctx = ctx
+	defer rethrowWithStack()
+	switch m := ctx.Message().(type) {
+	case *batchMsg:
+		if err := s.in.Push(m.ch, m); err != nil {
+			s.fail(fmt.Errorf("input channel %d: %w", m.ch, err))
+			return
+		}
+		s.drive()
+	case *creditMsg:
+		s.out.Grant(m.ch, m.n, s.send)
+		s.drive()
+	case *pumpMsg:
+		s.pumping = false
+		s.drive()
+	case *flushMsg:
+		s.flushArmed = false
+		if s.chain != nil && !s.failed {
+			s.chain.Flush()
+			s.drive()
+		}
+	case *deployMsg:
+		s.deploy(m)
+	case *startMsg:
+		s.started = true
+		s.drive()
+	case *stopSourceMsg:
+		if s.chain != nil && s.chain.Source != nil {
+			s.chain.Source.Stop()
+			s.drive()
+		}
+	case *actor.Started, *actor.Restarting:
+	case *actor.Stopping:
+		s.shutdown()
+	case *actor.Stopped, *actor.Terminated:
+	default:
+		if s.chain == nil || !s.chain.HandleMessage(m) {
+			s.fail(fmt.Errorf("%w: %T", ErrUnexpectedMessage, m))
+			return
+		}
+		s.afterOperators()
+		s.drive()
+	}
+}
+
+// rethrowWithStack keeps the stack of a panic for the job's error, then lets
+// it escalate to the job master, the subtask's supervisor.
+func rethrowWithStack() {
+	if r := recover(); r != nil {
+		if _, ok := r.(*PanicError); ok {
+			panic(r)
+		}
+		panic(&PanicError{Value: r, Stack: debug.Stack()})
+	}
+}
+
+func (s *subtask) deploy(m *deployMsg) {
+	s.inputs, s.outputs = m.inputs, m.outputs
+	s.in = mailbox.NewInputGate[*batchMsg](len(m.inputs), s.cfg.Credits)
+	s.out = mailbox.NewOutputGate[*batchMsg](len(m.outputs), s.cfg.Credits)
+	s.ended = make([]bool, len(m.inputs))
+	chain, err := s.vertex.Open(operators.ChainConfig{
+		Job: s.job.name, Subtask: s.index, Attempt: s.attempt, BatchSize: s.cfg.BatchSize,
+		Ship: (*shipper)(s), Logger: s.log, Wake: s.wake, Host: (*host)(s),
+	})
+	if err != nil {
+		s.fail(err)
+		return
+	}
+	s.chain = chain
+}
+
+// wake may be called from any goroutine (a source's fetcher).
+func (s *subtask) wake() { s.job.engine.sys.Root.Send(s.ctx.Self(), &pumpMsg{}) }
+
+// drive does all the work the subtask can do now: consume queued input
+// while its outputs have credit, poll its source, and finish when all input
+// has ended.
+func (s *subtask) drive() {
+	if s.chain == nil || s.failed || s.finished {
+		return
+	}
+	for !s.out.Blocked() && !s.chain.Blocked() {
+		ch, m, ok := s.in.Next()
+		if !ok {
+			break
+		}
+		s.consume(ch, m)
+		if s.failed {
+			return
+		}
+	}
+	if s.chain.Source != nil {
+		s.pollSource()
+		if s.failed {
+			return
+		}
+	}
+	s.armFlush()
+	s.maybeFinish()
+}
+
+func (s *subtask) consume(ch int, m *batchMsg) {
+	if m.data != nil {
+		s.records.in += int64(s.chain.BatchLen(ch, m.data))
+		s.chain.Consume(ch, m.data)
+	}
+	if m.eoi && !s.ended[ch] {
+		s.ended[ch] = true
+		s.endedCount++
+	}
+	s.chain.BatchEnd()
+	peer := s.inputs[ch]
+	s.net.send(s.ctx, peer.pid, &creditMsg{ch: peer.index, n: 1})
+	s.afterOperators()
+}
+
+// afterOperators fails the subtask if an operator reported an error.
+func (s *subtask) afterOperators() {
+	if err := s.chain.Err(); err != nil {
+		s.fail(err)
+	}
+}
+
+// pollSource polls once per pump message, so that credits and control
+// messages are handled between two polls.
+func (s *subtask) pollSource() {
+	if !s.started || s.sourceDone || s.pumping || s.out.Blocked() || s.chain.Blocked() {
+		return
+	}
+	p, err := s.chain.Source.Poll(s.cfg.BatchSize)
+	s.chain.BatchEnd()
+	if err == nil {
+		err = s.chain.Err()
+	}
+	if err != nil {
+		s.fail(err)
+		return
+	}
+	switch p.Status {
+	case operators.PollMore:
+		s.pump()
+	case operators.PollDone:
+		s.sourceDone = true
+	case operators.PollWait:
+		if !p.Until.IsZero() {
+			s.pumpAt(p.Until)
+		}
+	}
+}
+
+func (s *subtask) pump() {
+	if !s.pumping {
+		s.pumping = true
+		s.ctx.Send(s.ctx.Self(), &pumpMsg{})
+	}
+}
+
+// pumpAt schedules a poll at t (a rate-limited source).
+func (s *subtask) pumpAt(t time.Time) {
+	if s.pumping {
+		return
+	}
+	s.pumping = true
+	self, root := s.ctx.Self(), s.job.engine.sys.Root
+	s.pumpTimer = time.AfterFunc(time.Until(t), func() { root.Send(self, &pumpMsg{}) })
+}
+
+// armFlush starts the buffer timer when a partly filled batch waits, so that
+// no record waits longer than the buffer timeout.
+func (s *subtask) armFlush() {
+	if s.flushArmed || !s.chain.Buffered() {
+		return
+	}
+	s.flushArmed = true
+	self, root := s.ctx.Self(), s.job.engine.sys.Root
+	s.flushTimer = time.AfterFunc(s.cfg.BufferTimeout, func() { root.Send(self, &flushMsg{}) })
+}
+
+func (s *subtask) stopTimers() {
+	for _, t := range []*time.Timer{s.flushTimer, s.pumpTimer} {
+		if t != nil {
+			t.Stop()
+		}
+	}
+}
+
+func (s *subtask) inputDone() bool {
+	if s.chain.Source != nil {
+		return s.sourceDone
+	}
+	return s.endedCount == len(s.ended) && s.in.Queued() == 0
+}
+
+// maybeFinish ends the chain once all input has ended, then sends end of
+// input downstream and, once everything has been sent, reports to the
+// master.
+func (s *subtask) maybeFinish() {
+	if !s.inputDone() {
+		return
+	}
+	if !s.inputEnded {
+		s.inputEnded = true
+		if err := s.chain.EndInput(); err != nil {
+			s.fail(err)
+			return
+		}
+	}
+	if s.chain.Blocked() {
+		return // operators still have work in flight
+	}
+	if !s.eoiSent {
+		s.eoiSent = true
+		s.chain.Flush()
+		for ch, peer := range s.outputs {
+			s.offer(ch, &batchMsg{ch: peer.index, out: ch, eoi: true})
+		}
+	}
+	if s.out.Blocked() {
+		return
+	}
+	s.finished = true
+	if err := s.chain.Close(); err != nil {
+		s.fail(err)
+		return
+	}
+	s.ctx.Send(s.ctx.Parent(), &subtaskFinished{id: s.id})
+}
+
+func (s *subtask) offer(ch int, m *batchMsg) {
+	if s.out.Offer(ch, m) {
+		s.send(m)
+	}
+}
+
+// send delivers a batch message that holds a credit.
+func (s *subtask) send(m *batchMsg) {
+	s.net.send(s.ctx, s.outputs[m.out].pid, m)
+}
+
+func (s *subtask) fail(err error) {
+	if s.failed {
+		return
+	}
+	s.failed = true
+	s.ctx.Send(s.ctx.Parent(), &subtaskFailed{id: s.id, err: err})
+}
+
+// shutdown releases the subtask's resources when its actor stops, for any
+// reason.
+func (s *subtask) shutdown() {
+	s.stopTimers()
+	if s.chain != nil {
+		if err := s.chain.Close(); err != nil {
+			s.log.Warn("closing operators", "vertex", s.vertex.Name, "subtask", s.index, "err", err)
+		}
+	}
+}
+
+// shipper adapts the subtask to operators.Shipper.
+type shipper subtask
+
+func (sh *shipper) Ship(ch int, batch any) {
+	s := (*subtask)(sh)
+	s.records.out += int64(s.chain.OutLen(batch))
+	s.offer(ch, &batchMsg{ch: s.outputs[ch].index, out: ch, data: batch})
+}

@@ -1,0 +1,145 @@
+package mailbox
+
+// OutputGate tracks the credits of a subtask's output channels and queues
+// what cannot be sent yet. M is the message type the runtime sends.
+type OutputGate[M any] struct {
+	credits []int
+	pending []fifo[M]
+	queued  int
+}
+
+// NewOutputGate returns a gate for n channels, each starting with window
+// credits (the receiver's initial grant).
+func NewOutputGate[M any](n, window int) *OutputGate[M] {
+	g := &OutputGate[M]{credits: make([]int, n), pending: make([]fifo[M], n)}
+	for i := range g.credits {
+		g.credits[i] = window
+	}
+	return g
+}
+
+// Offer asks to send m on channel ch. It returns true, consuming a credit,
+// when m may be sent now; otherwise m is queued behind the channel's earlier
+// messages and false is returned.
+func (g *OutputGate[M]) Offer(ch int, m M) bool {
+	if g.credits[ch] > 0 && g.pending[ch].len() == 0 {
+		g.credits[ch]--
+		return true
+	}
+	g.pending[ch].push(m)
+	g.queued++
+	return false
+}
+
+// Grant adds n credits to channel ch and calls send for every queued
+// message they release, in order.
+func (g *OutputGate[M]) Grant(ch, n int, send func(M)) {
+	g.credits[ch] += n
+	for g.credits[ch] > 0 && g.pending[ch].len() > 0 {
+		g.credits[ch]--
+		g.queued--
+		send(g.pending[ch].pop())
+	}
+}
+
+// Blocked reports whether any message waits for credit: the subtask must
+// then stop consuming input, which propagates backpressure upstream.
+func (g *OutputGate[M]) Blocked() bool { return g.queued > 0 }
+
+// Queued returns how many messages wait for credit.
+func (g *OutputGate[M]) Queued() int { return g.queued }
+
+// Credits returns the credits channel ch holds now.
+func (g *OutputGate[M]) Credits(ch int) int { return g.credits[ch] }
+
+// Channels returns the number of channels.
+func (g *OutputGate[M]) Channels() int { return len(g.credits) }
+
+// InputGate queues the batches that arrived on a subtask's input channels
+// until the subtask consumes them, and picks the next one fairly.
+type InputGate[M any] struct {
+	window  int
+	queues  []fifo[M]
+	blocked []bool
+	queued  int
+	next    int
+}
+
+// NewInputGate returns a gate for n channels, each granted window credits.
+func NewInputGate[M any](n, window int) *InputGate[M] {
+	return &InputGate[M]{window: window, queues: make([]fifo[M], n), blocked: make([]bool, n)}
+}
+
+// Push queues a batch that arrived on channel ch.
+func (g *InputGate[M]) Push(ch int, m M) error {
+	if g.queues[ch].len() >= g.window {
+		return ErrCreditViolation
+	}
+	g.queues[ch].push(m)
+	g.queued++
+	return nil
+}
+
+// Next returns the next batch to consume, choosing round robin among the
+// channels that have one and are not blocked. The caller owes the sender of
+// channel ch one credit once it has consumed the batch.
+func (g *InputGate[M]) Next() (ch int, m M, ok bool) {
+	n := len(g.queues)
+	for i := range n {
+		c := (g.next + i) % n
+		if !g.blocked[c] && g.queues[c].len() > 0 {
+			g.next = (c + 1) % n
+			g.queued--
+			return c, g.queues[c].pop(), true
+		}
+	}
+	return 0, m, false
+}
+
+// SetBlocked stops (or resumes) consuming channel ch; its batches stay
+// queued and its sender gets no credit meanwhile (barrier alignment).
+func (g *InputGate[M]) SetBlocked(ch int, blocked bool) { g.blocked[ch] = blocked }
+
+// Queued returns how many batches wait in all channels.
+func (g *InputGate[M]) Queued() int { return g.queued }
+
+// Channels returns the number of channels.
+func (g *InputGate[M]) Channels() int { return len(g.queues) }
+
+// Window returns the credits granted per channel.
+func (g *InputGate[M]) Window() int { return g.window }
+
+// Bound returns the most messages a subtask's mailbox can hold: a window of
+// batches per input channel, a window of credit messages per output
+// channel, plus extra for the subtask's own control messages.
+func Bound(inputs, outputs, window, extra int) int {
+	return (inputs+outputs)*window + extra
+}
+
+// fifo is a slice-backed queue that reuses its storage.
+type fifo[M any] struct {
+	items []M
+	head  int
+}
+
+func (f *fifo[M]) len() int { return len(f.items) - f.head }
+
+func (f *fifo[M]) push(m M) {
+	if f.head > 0 && len(f.items) == cap(f.items) {
+		n := copy(f.items, f.items[f.head:])
+		clear(f.items[n:])
+		f.items, f.head = f.items[:n], 0
+	}
+	f.items = append(f.items, m)
+}
+
+func (f *fifo[M]) pop() M {
+	var zero M
+	m := f.items[f.head]
+	f.items[f.head] = zero
+	f.head++
+	if f.head == len(f.items) {
+		f.items, f.head = f.items[:0], 0
+	}
+	return m
+}

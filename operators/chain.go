@@ -1,0 +1,194 @@
+package operators
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// ChainConfig is what the runtime supplies to open a subtask's chain.
+type ChainConfig struct {
+	Job       string
+	Subtask   int
+	Attempt   int
+	BatchSize int // records per batch on output channels
+	Ship      Shipper
+	Logger    *slog.Logger
+	Wake      func()           // see TaskContext.Wake
+	Now       func() time.Time // nil: time.Now
+	Host      any              // runtime services for runtime-specific operators
+}
+
+// Chain is one subtask's opened operators. All its methods are called from
+// the subtask's goroutine.
+type Chain struct {
+	// Source is set when the chain starts with a source.
+	Source  SourceRunner
+	consume []func(any) // by input channel
+	router  flushCollector
+	hooks   []any // operator values, head first
+	err     error
+	lens    []func(any) int
+	outLen  func(any) int
+}
+
+// Open instantiates the vertex's operators for one subtask, tail first, so
+// each operator is handed its downstream collector.
+func (v *Vertex) Open(cfg ChainConfig) (*Chain, error) {
+	c := &Chain{}
+	var out any
+	tail := v.nodes[len(v.nodes)-1]
+	if tail.kind != kindSink {
+		c.router = tail.out.newRouter(v.routes(), cfg.Ship, cfg.Subtask, max(cfg.BatchSize, 1))
+		c.outLen = tail.out.batchLen
+		out = c.router
+	}
+	var inst *instance
+	c.hooks = make([]any, len(v.nodes))
+	for i := len(v.nodes) - 1; i >= 0; i-- {
+		n := v.nodes[i]
+		tc := c.taskContext(v, n, cfg)
+		var err error
+		if inst, err = n.open(tc, out); err != nil {
+			_ = c.Close()
+			return nil, &OperatorError{Operator: n.name, Subtask: cfg.Subtask, Parallelism: v.Parallelism, Err: fmt.Errorf("open: %w", err)}
+		}
+		c.hooks[i] = inst.hooks
+		if i > 0 {
+			out = inst.inputs[0]
+		}
+	}
+	c.Source = inst.source
+	for _, ch := range v.InputChannels(cfg.Subtask) {
+		st := ch.Edge.e.from.out
+		c.consume = append(c.consume, st.consumer(inst.inputs[ch.Edge.Input]))
+		c.lens = append(c.lens, st.batchLen)
+	}
+	return c, nil
+}
+
+func (c *Chain) taskContext(v *Vertex, n *node, cfg ChainConfig) *TaskContext {
+	info := TaskInfo{Job: cfg.Job, Operator: n.name, Subtask: cfg.Subtask, Parallelism: v.Parallelism,
+		MaxParallelism: v.MaxParallelism, Attempt: cfg.Attempt}
+	tc := NewTaskContext(info, cfg.Logger, cfg.Wake, &c.err)
+	if cfg.Now != nil {
+		tc.Now = cfg.Now
+	}
+	tc.Host = cfg.Host
+	return tc
+}
+
+func (v *Vertex) routes() []route {
+	var rs []route
+	base := 0
+	for _, e := range v.Outputs {
+		w := 1
+		if e.Partitioning != Forward {
+			w = e.To.Parallelism
+		}
+		rs = append(rs, route{part: e.Partitioning, base: base, width: w, maxPar: v.MaxParallelism, hash: e.e.hash})
+		base += w
+	}
+	return rs
+}
+
+// Consume feeds a batch that arrived on input channel ch through the chain.
+func (c *Chain) Consume(ch int, batch any) { c.consume[ch](batch) }
+
+// BatchLen returns the number of records in a batch from channel ch.
+func (c *Chain) BatchLen(ch int, batch any) int { return c.lens[ch](batch) }
+
+// OutLen returns the number of records in a batch the chain shipped.
+func (c *Chain) OutLen(batch any) int { return c.outLen(batch) }
+
+// Buffered reports whether an output batch may be partly filled, so that
+// the runtime arms its buffer timer.
+func (c *Chain) Buffered() bool { return c.router != nil && c.router.Buffered() }
+
+// Err returns the first failure an operator of the chain reported.
+func (c *Chain) Err() error { return c.err }
+
+// Blocked reports whether an operator cannot take more input now (for
+// example an operator waiting for replies from its actors). After EndInput
+// the runtime waits until no operator is blocked before finishing.
+func (c *Chain) Blocked() bool {
+	for _, h := range c.hooks {
+		if b, ok := h.(Blocker); ok && b.Blocked() {
+			return true
+		}
+	}
+	return false
+}
+
+// BatchEnd tells operators that a batch was processed (sinks flush here).
+func (c *Chain) BatchEnd() {
+	for _, h := range c.hooks {
+		if b, ok := h.(BatchEnder); ok {
+			b.BatchEnd()
+		}
+	}
+}
+
+// HandleMessage offers a runtime message to the operators; it reports
+// whether one of them took it.
+func (c *Chain) HandleMessage(msg any) bool {
+	for _, h := range c.hooks {
+		if m, ok := h.(MessageHandler); ok && m.HandleMessage(msg) {
+			return true
+		}
+	}
+	return false
+}
+
+// EndInput ends the operators head to tail; the runtime then flushes.
+func (c *Chain) EndInput() error {
+	for _, h := range c.hooks {
+		if e, ok := h.(EndInputer); ok && c.err == nil {
+			if err := e.EndInput(); err != nil {
+				return err
+			}
+		}
+	}
+	return c.err
+}
+
+// Flush ships every partly filled output batch.
+func (c *Chain) Flush() {
+	if c.router != nil {
+		c.router.Flush()
+	}
+}
+
+// Close closes every operator and the source; it returns their errors
+// joined. It is safe to call more than once.
+func (c *Chain) Close() error {
+	var errs []error
+	for i, h := range c.hooks {
+		if cl, ok := h.(Closer); ok {
+			errs = append(errs, cl.Close())
+		}
+		c.hooks[i] = nil
+	}
+	if c.Source != nil {
+		errs = append(errs, c.Source.Close())
+		c.Source = nil
+	}
+	return errors.Join(errs...)
+}
+
+// Blocker is implemented by operators that sometimes cannot take input.
+type Blocker interface {
+	Blocked() bool
+}
+
+// BatchEnder is implemented by operators that act after each input batch.
+type BatchEnder interface {
+	BatchEnd()
+}
+
+// MessageHandler is implemented by runtime-specific operators that receive
+// messages other than batches (replies from their own actors).
+type MessageHandler interface {
+	HandleMessage(msg any) bool
+}

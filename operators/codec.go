@@ -1,0 +1,93 @@
+package operators
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+)
+
+// Codec turns values of one type into bytes and back. Streams use a codec
+// when records leave the process (remote channels) and in tests that check
+// an operator does not mutate what it emitted.
+type Codec[T any] interface {
+	Append(dst []byte, v T) ([]byte, error)
+	Decode(data []byte) (T, error)
+}
+
+// JSONCodec encodes values with encoding/json; it is the default codec.
+type JSONCodec[T any] struct{}
+
+// Append appends v's JSON encoding to dst.
+func (JSONCodec[T]) Append(dst []byte, v T) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return dst, err
+	}
+	return append(dst, b...), nil
+}
+
+// Decode parses a JSON value.
+func (JSONCodec[T]) Decode(data []byte) (T, error) {
+	var v T
+	err := json.Unmarshal(data, &v)
+	return v, err
+}
+
+// batchCodec encodes whole batches of a stream, type erased, for the
+// runtime's remote channels.
+type batchCodec interface {
+	Encode(dst []byte, batch any) ([]byte, error)
+	Decode(data []byte) (any, error)
+}
+
+type typedBatchCodec[T any] struct{ st *streamOps[T] }
+
+// Encode writes: uvarint count, then per element a zig-zag varint timestamp,
+// a uvarint length and the value's encoding.
+func (c typedBatchCodec[T]) Encode(dst []byte, batch any) ([]byte, error) {
+	b := batch.(*Batch[T])
+	dst = binary.AppendUvarint(dst, uint64(len(b.Elems)))
+	var scratch []byte
+	for i := range b.Elems {
+		var err error
+		scratch, err = c.st.codec_.Append(scratch[:0], b.Elems[i].Value)
+		if err != nil {
+			return dst, fmt.Errorf("operators: encode element %d: %w", i, err)
+		}
+		dst = binary.AppendVarint(dst, b.Elems[i].Timestamp)
+		dst = binary.AppendUvarint(dst, uint64(len(scratch)))
+		dst = append(dst, scratch...)
+	}
+	return dst, nil
+}
+
+// Decode reverses Encode; malformed input gives an error naming the element.
+func (c typedBatchCodec[T]) Decode(data []byte) (any, error) {
+	n, k := binary.Uvarint(data)
+	if k <= 0 || n > uint64(len(data)) {
+		return nil, fmt.Errorf("%w: batch header", ErrDecode)
+	}
+	data = data[k:]
+	b := c.st.pool.get()
+	for i := range int(n) {
+		ts, k1 := binary.Varint(data)
+		if k1 <= 0 {
+			return nil, fmt.Errorf("%w: element %d timestamp", ErrDecode, i)
+		}
+		l, k2 := binary.Uvarint(data[k1:])
+		if k2 <= 0 || l > uint64(len(data)-k1-k2) {
+			return nil, fmt.Errorf("%w: element %d length", ErrDecode, i)
+		}
+		start := k1 + k2
+		v, err := c.st.codec_.Decode(data[start : start+int(l)])
+		if err != nil {
+			return nil, fmt.Errorf("%w: element %d: %v", ErrDecode, i, err)
+		}
+		b.Elems = append(b.Elems, Element[T]{Value: v, Timestamp: ts})
+		data = data[start+int(l):]
+	}
+	if len(data) != 0 {
+		return nil, fmt.Errorf("%w: %d trailing bytes", ErrDecode, len(data))
+	}
+	return b, nil
+}

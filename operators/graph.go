@@ -1,0 +1,235 @@
+package operators
+
+import (
+	"fmt"
+	"strings"
+)
+
+// JobGraph is a validated pipeline compiled for deployment: vertices in
+// topological order, each a chain of operators run by one subtask actor per
+// parallel instance.
+type JobGraph struct {
+	Name           string
+	MaxParallelism int
+	Vertices       []*Vertex
+}
+
+// Vertex is a chain of operators with one parallelism.
+type Vertex struct {
+	ID             int
+	Name           string // operator names joined by " -> "
+	Parallelism    int
+	MaxParallelism int
+	Inputs         []*VertexEdge // in the order of the head's input channels
+	Outputs        []*VertexEdge
+	nodes          []*node
+}
+
+// VertexEdge connects the tail of one vertex to the head of another.
+type VertexEdge struct {
+	From, To     *Vertex
+	Partitioning Partitioning
+	Input        int // logical input of To's head operator
+	e            *edge
+}
+
+// IsSource reports whether the vertex starts with a source.
+func (v *Vertex) IsSource() bool { return v.nodes[0].kind == kindSource }
+
+// IsSink reports whether the vertex ends with a sink.
+func (v *Vertex) IsSink() bool { return v.nodes[len(v.nodes)-1].kind == kindSink }
+
+// External returns the runtime-specific spec of the vertex's head operator
+// (such as actor props), or nil for built-in operators.
+func (v *Vertex) External() any { return v.nodes[0].external }
+
+// Operators returns the names of the chained operators, head first.
+func (v *Vertex) Operators() []string {
+	names := make([]string, len(v.nodes))
+	for i, n := range v.nodes {
+		names[i] = n.name
+	}
+	return names
+}
+
+// Width returns how many channels the edge has at one receiving subtask.
+func (e *VertexEdge) Width() int {
+	if e.Partitioning == Forward {
+		return 1
+	}
+	return e.From.Parallelism
+}
+
+// Channel is one end of a channel as seen from a subtask: the edge and the
+// subtask index at the other end.
+type Channel struct {
+	Edge   *VertexEdge
+	Remote int
+}
+
+// InputChannels lists a subtask's input channels; a channel's position is
+// its index in batches and credits.
+func (v *Vertex) InputChannels(subtask int) []Channel {
+	var chs []Channel
+	for _, e := range v.Inputs {
+		if e.Partitioning == Forward {
+			chs = append(chs, Channel{Edge: e, Remote: subtask})
+			continue
+		}
+		for j := range e.From.Parallelism {
+			chs = append(chs, Channel{Edge: e, Remote: j})
+		}
+	}
+	return chs
+}
+
+// OutputChannels lists a subtask's output channels, in the order its router
+// numbers them.
+func (v *Vertex) OutputChannels(subtask int) []Channel {
+	var chs []Channel
+	for _, e := range v.Outputs {
+		if e.Partitioning == Forward {
+			chs = append(chs, Channel{Edge: e, Remote: subtask})
+			continue
+		}
+		for j := range e.To.Parallelism {
+			chs = append(chs, Channel{Edge: e, Remote: j})
+		}
+	}
+	return chs
+}
+
+// ReceiverIndex returns the index, among the receiving subtask's input
+// channels, of the channel from subtask from of e.From.
+func (e *VertexEdge) ReceiverIndex(from int) int {
+	base := 0
+	for _, in := range e.To.Inputs {
+		if in == e {
+			break
+		}
+		base += in.Width()
+	}
+	if e.Partitioning == Forward {
+		return base
+	}
+	return base + from
+}
+
+// Build validates the pipeline and compiles it. Every error names the
+// operator it concerns; all problems found are reported together.
+func (p *Pipeline) Build() (*JobGraph, error) {
+	if len(p.nodes) == 0 {
+		return nil, fmt.Errorf("pipeline %q: %w", p.name, ErrEmptyPipeline)
+	}
+	p.checkNames()
+	p.checkSinks()
+	p.resolveParallelism()
+	if err := p.buildErr(); err != nil {
+		return nil, err
+	}
+	return p.compile(), nil
+}
+
+func (p *Pipeline) checkNames() {
+	seen := make(map[string]bool, len(p.nodes))
+	for _, n := range p.nodes {
+		if seen[n.name] {
+			p.fail(n, ErrDuplicateName)
+		}
+		seen[n.name] = true
+	}
+}
+
+func (p *Pipeline) checkSinks() {
+	sinks := 0
+	for _, n := range p.nodes {
+		if n.kind == kindSink {
+			sinks++
+		} else if len(n.consumers) == 0 {
+			p.fail(n, fmt.Errorf("its output goes nowhere: %w", ErrNoSink))
+		}
+	}
+	if sinks == 0 {
+		p.errs = append(p.errs, fmt.Errorf("pipeline %q: %w", p.name, ErrNoSink))
+	}
+}
+
+func (p *Pipeline) resolveParallelism() {
+	for _, n := range p.nodes {
+		if n.parallelism == 0 {
+			n.parallelism = p.parallelism
+		}
+		if n.parallelism > p.maxParallelism {
+			p.fail(n, fmt.Errorf("parallelism %d above max parallelism %d: %w", n.parallelism, p.maxParallelism, ErrParallelism))
+		}
+	}
+	for _, n := range p.nodes {
+		for _, e := range n.inputs {
+			same := e.from.parallelism == n.parallelism
+			switch {
+			case e.part == unset && same:
+				e.part = Forward
+			case e.part == unset:
+				e.part = Rebalance
+			case e.part == Forward && !same:
+				p.fail(n, fmt.Errorf("forward edge from %q with parallelism %d to %d: %w",
+					e.from.name, e.from.parallelism, n.parallelism, ErrParallelism))
+			}
+		}
+	}
+}
+
+// chained reports whether n runs in the same subtask as its only input.
+func chained(n *node) bool {
+	if len(n.inputs) != 1 || n.noChain || n.external != nil {
+		return false
+	}
+	e := n.inputs[0]
+	return e.part == Forward && len(e.from.consumers) == 1 && e.from.parallelism == n.parallelism
+}
+
+func (p *Pipeline) compile() *JobGraph {
+	g := &JobGraph{Name: p.name, MaxParallelism: p.maxParallelism}
+	vertexOf := make(map[*node]*Vertex, len(p.nodes))
+	for _, n := range p.nodes { // creation order is topological
+		if chained(n) {
+			v := vertexOf[n.inputs[0].from]
+			v.nodes = append(v.nodes, n)
+			vertexOf[n] = v
+			continue
+		}
+		v := &Vertex{ID: len(g.Vertices) + 1, Parallelism: n.parallelism, MaxParallelism: p.maxParallelism, nodes: []*node{n}}
+		vertexOf[n] = v
+		g.Vertices = append(g.Vertices, v)
+	}
+	for _, v := range g.Vertices {
+		v.Name = strings.Join(v.Operators(), " -> ")
+		for _, e := range v.nodes[0].inputs {
+			from := vertexOf[e.from]
+			ve := &VertexEdge{From: from, To: v, Partitioning: e.part, Input: e.input, e: e}
+			v.Inputs = append(v.Inputs, ve)
+			from.Outputs = append(from.Outputs, ve)
+		}
+	}
+	return g
+}
+
+// SenderIndex returns the index, among the sending subtask's output
+// channels, of the channel to subtask to of e.To.
+func (e *VertexEdge) SenderIndex(to int) int {
+	base := 0
+	for _, out := range e.From.Outputs {
+		if out == e {
+			break
+		}
+		if out.Partitioning == Forward {
+			base++
+		} else {
+			base += out.To.Parallelism
+		}
+	}
+	if e.Partitioning == Forward {
+		return base
+	}
+	return base + to
+}

@@ -1,0 +1,154 @@
+package operators
+
+// KeyedStream is a stream partitioned by key: every record of one key goes
+// to the same subtask (the owner of the key's key group), where keyed state
+// is scoped to that key.
+type KeyedStream[T any, K comparable] struct {
+	s   Stream[T]
+	key func(T) K
+}
+
+// KeyBy partitions a stream by the key that fn extracts. Keys are hashed
+// deterministically (see HashKey).
+func KeyBy[T any, K comparable](s Stream[T], fn func(T) K) KeyedStream[T, K] {
+	ks := KeyedStream[T, K]{s: s, key: fn}
+	ks.s.part = Hash
+	if fn != nil {
+		h := keyHasher[K]()
+		ks.s.hash = func(v T) uint64 { return h(fn(v)) }
+	}
+	return ks
+}
+
+// keyedNode adds the node of an operator on a keyed stream, failing it at
+// build time when the key function is missing.
+func keyedNode[T any, K comparable, Out any](ks KeyedStream[T, K], kind string) *node {
+	n := ks.s.n.p.addNode(kindOperator, kind, newStreamOps[Out]())
+	connect(ks.s, n)
+	if ks.key == nil {
+		n.p.fail(n, ErrNoKeyFunc)
+	}
+	return n
+}
+
+// Reduce keeps a running reduction per key and emits the new value for
+// every record (as Flink's keyed reduce does): for a sum, the running sum.
+func Reduce[T any, K comparable](ks KeyedStream[T, K], fn func(acc, v T) T) Stream[T] {
+	n := keyedNode[T, K, T](ks, "reduce")
+	if fn == nil {
+		n.p.fail(n, ErrNilFunc)
+	}
+	n.open = func(_ *TaskContext, out any) (*instance, error) {
+		op := &reduceOp[T, K]{fn: fn, key: ks.key, out: out.(Collector[T]), state: make(map[K]*T)}
+		return &instance{inputs: []any{Collector[T](op)}, hooks: op}, nil
+	}
+	return newStream[T](n)
+}
+
+type reduceOp[T any, K comparable] struct {
+	fn    func(acc, v T) T
+	key   func(T) K
+	out   Collector[T]
+	state map[K]*T // pointers, so that an update costs one map lookup
+}
+
+func (r *reduceOp[T, K]) Collect(v T, ts int64) {
+	k := r.key(v)
+	acc, ok := r.state[k]
+	if !ok {
+		acc = new(T)
+		*acc = v
+		r.state[k] = acc
+	} else {
+		*acc = r.fn(*acc, v)
+	}
+	r.out.Collect(*acc, ts)
+}
+
+// ValueState is one value of type S per key. An operator's ValueState is
+// always scoped to the key of the record being processed.
+type ValueState[S any] struct {
+	get   func() (S, bool)
+	set   func(S)
+	clear func()
+}
+
+// Value returns the current key's value and whether it is set.
+func (v *ValueState[S]) Value() (S, bool) { return v.get() }
+
+// Update sets the current key's value.
+func (v *ValueState[S]) Update(s S) { v.set(s) }
+
+// Clear removes the current key's value.
+func (v *ValueState[S]) Clear() { v.clear() }
+
+// KeyedContext is given to a keyed process function with each record.
+type KeyedContext[K comparable, S any] struct {
+	key   K
+	ts    int64
+	state ValueState[S]
+	Task  *TaskContext
+}
+
+// Key returns the key of the current record.
+func (c *KeyedContext[K, S]) Key() K { return c.key }
+
+// Timestamp returns the current record's event timestamp (or NoTimestamp).
+func (c *KeyedContext[K, S]) Timestamp() int64 { return c.ts }
+
+// State returns the value state of the current key.
+func (c *KeyedContext[K, S]) State() *ValueState[S] { return &c.state }
+
+// KeyedProcessFunc handles one record of a keyed stream with access to the
+// key's state; an error fails the subtask.
+type KeyedProcessFunc[K comparable, T, S, Out any] func(ctx *KeyedContext[K, S], v T, out Collector[Out]) error
+
+// ProcessKeyed runs fn on every record of a keyed stream, with a value state
+// of type S per key.
+func ProcessKeyed[T any, K comparable, S, Out any](ks KeyedStream[T, K], fn KeyedProcessFunc[K, T, S, Out]) Stream[Out] {
+	n := keyedNode[T, K, Out](ks, "process")
+	if fn == nil {
+		n.p.fail(n, ErrNilFunc)
+	}
+	n.open = func(tc *TaskContext, out any) (*instance, error) {
+		op := newKeyedProcessOp(tc, ks.key, fn, out.(Collector[Out]))
+		return &instance{inputs: []any{Collector[T](op)}, hooks: op}, nil
+	}
+	return newStream[Out](n)
+}
+
+type keyedProcessOp[T any, K comparable, S, Out any] struct {
+	fn    KeyedProcessFunc[K, T, S, Out]
+	key   func(T) K
+	out   Collector[Out]
+	tc    *TaskContext
+	state map[K]S
+	ctx   KeyedContext[K, S]
+}
+
+func newKeyedProcessOp[T any, K comparable, S, Out any](tc *TaskContext, key func(T) K, fn KeyedProcessFunc[K, T, S, Out], out Collector[Out]) *keyedProcessOp[T, K, S, Out] {
+	op := &keyedProcessOp[T, K, S, Out]{fn: fn, key: key, out: out, tc: tc, state: make(map[K]S)}
+	op.ctx.Task = tc
+	op.ctx.state = ValueState[S]{
+		get: func() (S, bool) {
+			s, ok := op.state[op.ctx.key]
+			return s, ok
+		},
+		set:   func(s S) { op.state[op.ctx.key] = s },
+		clear: func() { delete(op.state, op.ctx.key) },
+	}
+	return op
+}
+
+func (p *keyedProcessOp[T, K, S, Out]) Collect(v T, ts int64) {
+	if p.tc.Failed() {
+		return
+	}
+	p.ctx.key, p.ctx.ts = p.key(v), ts
+	if err := p.fn(&p.ctx, v, p.out); err != nil {
+		p.tc.Fail(err)
+	}
+}
+
+// StateSize returns the number of keys with state (for tests and metrics).
+func (p *keyedProcessOp[T, K, S, Out]) StateSize() int { return len(p.state) }

@@ -1,0 +1,239 @@
+package operators
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+)
+
+// SinkWriter receives the records of one sink subtask. It may also
+// implement EndInputer, BatchEnder and Closer.
+type SinkWriter[T any] interface {
+	Write(v T, timestamp int64) error
+}
+
+// ToSink adds a sink whose subtasks write through writers that open makes,
+// one per subtask. A Write error fails the subtask, naming the sink.
+func ToSink[T any](s Stream[T], kind string, open func(tc *TaskContext) (SinkWriter[T], error)) Sink {
+	n := s.n.p.addNode(kindSink, kind, nil)
+	connect(s, n)
+	if open == nil {
+		n.p.fail(n, ErrNilFunc)
+	}
+	n.open = func(tc *TaskContext, _ any) (*instance, error) {
+		w, err := open(tc)
+		if err != nil {
+			return nil, err
+		}
+		op := &sinkOp[T]{w: w, tc: tc}
+		return &instance{inputs: []any{Collector[T](op)}, hooks: w}, nil
+	}
+	return Sink{n: n}
+}
+
+type sinkOp[T any] struct {
+	w  SinkWriter[T]
+	tc *TaskContext
+}
+
+func (s *sinkOp[T]) Collect(v T, ts int64) {
+	if s.tc.Failed() {
+		return
+	}
+	if err := s.w.Write(v, ts); err != nil {
+		s.tc.Fail(err)
+	}
+}
+
+// Discard adds a sink that drops every record (a blackhole for benchmarks).
+func Discard[T any](s Stream[T]) Sink {
+	return ToSink(s, "discard", func(*TaskContext) (SinkWriter[T], error) { return discard[T]{}, nil })
+}
+
+type discard[T any] struct{}
+
+func (discard[T]) Write(T, int64) error { return nil }
+
+// lockedWriter serialises whole chunks from several subtasks into one
+// io.Writer, so that lines never interleave.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// lineWriter buffers one subtask's lines and hands whole lines to a shared
+// writer after every batch, at end of input and on close.
+type lineWriter[T any] struct {
+	buf     *bufio.Writer
+	format  func(dst []byte, v T) ([]byte, error)
+	scratch []byte
+	err     error
+}
+
+func newLineWriter[T any](w io.Writer, format func([]byte, T) ([]byte, error)) *lineWriter[T] {
+	return &lineWriter[T]{buf: bufio.NewWriterSize(w, 64<<10), format: format}
+}
+
+func (l *lineWriter[T]) Write(v T, _ int64) error {
+	var err error
+	if l.scratch, err = l.format(l.scratch[:0], v); err != nil {
+		return err
+	}
+	l.scratch = append(l.scratch, '\n')
+	_, err = l.buf.Write(l.scratch)
+	return err
+}
+
+func (l *lineWriter[T]) BatchEnd() {
+	if err := l.buf.Flush(); err != nil && l.err == nil {
+		l.err = err
+	}
+}
+
+func (l *lineWriter[T]) EndInput() error { return l.buf.Flush() }
+
+func (l *lineWriter[T]) Close() error { return l.buf.Flush() }
+
+// Print writes every record as a line of fmt's %v format to standard
+// output. With parallelism above 1, each line starts with "N> ", N the
+// 1-based subtask, as Flink's print sink does.
+func Print[T any](s Stream[T]) Sink { return PrintTo(s, os.Stdout) }
+
+// PrintTo is Print to any writer.
+func PrintTo[T any](s Stream[T], w io.Writer) Sink {
+	shared := &lockedWriter{w: w}
+	return ToSink(s, "print", func(tc *TaskContext) (SinkWriter[T], error) {
+		prefix := ""
+		if tc.Parallelism > 1 {
+			prefix = fmt.Sprintf("%d> ", tc.Subtask+1)
+		}
+		return newLineWriter(shared, func(dst []byte, v T) ([]byte, error) {
+			return fmt.Appendf(dst, "%s%v", prefix, v), nil
+		}), nil
+	})
+}
+
+// WriteJSONLines writes every record as one line of JSON to w.
+func WriteJSONLines[T any](s Stream[T], w io.Writer) Sink {
+	shared := &lockedWriter{w: w}
+	return ToSink(s, "jsonlines", func(tc *TaskContext) (SinkWriter[T], error) {
+		return newLineWriter(shared, appendJSON[T]), nil
+	})
+}
+
+func appendJSON[T any](dst []byte, v T) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return dst, fmt.Errorf("encode %T as JSON: %w", v, err)
+	}
+	return append(dst, b...), nil
+}
+
+// Collected holds what a collecting sink received; it is meant for tests.
+// Values become visible batch by batch, and completely once the job ends.
+type Collected[T any] struct {
+	Sink
+	mu    sync.Mutex
+	parts map[int][]Element[T]
+}
+
+// Collect adds a sink that keeps every record in memory.
+func Collect[T any](s Stream[T]) *Collected[T] {
+	c := &Collected[T]{parts: make(map[int][]Element[T])}
+	c.Sink = ToSink(s, "collect", func(tc *TaskContext) (SinkWriter[T], error) {
+		return &collectWriter[T]{c: c, subtask: tc.Subtask}, nil
+	})
+	return c
+}
+
+// Values returns every value received so far, subtask by subtask, each
+// subtask's values in arrival order.
+func (c *Collected[T]) Values() []T {
+	var out []T
+	for _, part := range c.BySubtask() {
+		for _, e := range part {
+			out = append(out, e.Value)
+		}
+	}
+	return out
+}
+
+// BySubtask returns the elements each sink subtask received, in order.
+func (c *Collected[T]) BySubtask() [][]Element[T] {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for i := range c.parts {
+		n = max(n, i+1)
+	}
+	out := make([][]Element[T], n)
+	for i, p := range c.parts {
+		out[i] = append([]Element[T](nil), p...)
+	}
+	return out
+}
+
+// Reset forgets everything collected (for reusing a pipeline in tests).
+func (c *Collected[T]) Reset() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	clear(c.parts)
+}
+
+type collectWriter[T any] struct {
+	c       *Collected[T]
+	subtask int
+	pending []Element[T]
+}
+
+func (w *collectWriter[T]) Write(v T, ts int64) error {
+	w.pending = append(w.pending, Element[T]{Value: v, Timestamp: ts})
+	return nil
+}
+
+func (w *collectWriter[T]) BatchEnd() {
+	if len(w.pending) == 0 {
+		return
+	}
+	w.c.mu.Lock()
+	w.c.parts[w.subtask] = append(w.c.parts[w.subtask], w.pending...)
+	w.c.mu.Unlock()
+	w.pending = w.pending[:0]
+}
+
+func (w *collectWriter[T]) EndInput() error {
+	w.BatchEnd()
+	return nil
+}
+
+func (w *collectWriter[T]) Close() error {
+	w.BatchEnd()
+	return nil
+}
+
+// External adds an operator whose behaviour the runtime supplies (such as a
+// user's actor): spec is passed to the runtime untouched, and open builds the
+// operator for one subtask. Runtime packages use it; pipelines use the
+// runtime's typed wrapper instead.
+func External[In, Out any](s Stream[In], kind string, spec any, open func(tc *TaskContext, out Collector[Out]) (Collector[In], any, error)) Stream[Out] {
+	n := s.n.p.addNode(kindOperator, kind, newStreamOps[Out]())
+	connect(s, n)
+	n.external = spec
+	n.open = func(tc *TaskContext, out any) (*instance, error) {
+		in, hooks, err := open(tc, out.(Collector[Out]))
+		if err != nil {
+			return nil, err
+		}
+		return &instance{inputs: []any{in}, hooks: hooks}, nil
+	}
+	return newStream[Out](n)
+}

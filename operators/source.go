@@ -1,0 +1,81 @@
+package operators
+
+import "time"
+
+// PollStatus tells the runtime what a source wants after a poll.
+type PollStatus int
+
+const (
+	// PollMore: the source has more records now; poll again soon.
+	PollMore PollStatus = iota
+	// PollWait: nothing now; the source calls TaskContext.Wake when data
+	// comes, or, if Until is set, the runtime polls again at Until.
+	PollWait
+	// PollDone: the source has ended (bounded input, or stopped).
+	PollDone
+)
+
+// Poll is the result of one poll of a source.
+type Poll struct {
+	Status PollStatus
+	Until  time.Time // for PollWait: poll again at this time (zero: wait for Wake)
+}
+
+// Reader produces the records of one source subtask. Poll emits at most max
+// records into out and must never block: a reader that does I/O does it on a
+// goroutine it owns and hands records over through a bounded buffer.
+// Implementations are called from one goroutine.
+type Reader[T any] interface {
+	Poll(out Collector[T], max int) (Poll, error)
+	Close() error
+}
+
+// SourceRunner is the runtime's view of a source subtask, with its type
+// erased; the records go into the chain the runtime built after it.
+type SourceRunner interface {
+	// Poll emits at most max records and never blocks.
+	Poll(max int) (Poll, error)
+	// Stop makes the source end at its next poll, as if its input were
+	// exhausted (used for a graceful stop of unbounded jobs).
+	Stop()
+	Close() error
+}
+
+type sourceRunner[T any] struct {
+	reader  Reader[T]
+	out     Collector[T]
+	limiter *rateLimiter
+	stopped bool
+}
+
+func (s *sourceRunner[T]) Poll(max int) (Poll, error) {
+	if s.stopped {
+		return Poll{Status: PollDone}, nil
+	}
+	if s.limiter != nil {
+		n, until := s.limiter.allow(max)
+		if n == 0 {
+			return Poll{Status: PollWait, Until: until}, nil
+		}
+		max = n
+		counted := &countingCollector[T]{out: s.out}
+		p, err := s.reader.Poll(counted, max)
+		s.limiter.took(counted.n)
+		return p, err
+	}
+	return s.reader.Poll(s.out, max)
+}
+
+func (s *sourceRunner[T]) Stop() { s.stopped = true }
+
+func (s *sourceRunner[T]) Close() error { return s.reader.Close() }
+
+type countingCollector[T any] struct {
+	out Collector[T]
+	n   int
+}
+
+func (c *countingCollector[T]) Collect(v T, ts int64) {
+	c.n++
+	c.out.Collect(v, ts)
+}

@@ -1,0 +1,103 @@
+package operators
+
+import "fmt"
+
+// SourceOption configures a source.
+type SourceOption func(*sourceConfig)
+
+type sourceConfig struct {
+	rate float64
+}
+
+// RateLimit paces each subtask of the source to perSecond records per
+// second. Zero or less means unlimited.
+func RateLimit(perSecond float64) SourceOption {
+	return func(c *sourceConfig) { c.rate = perSecond }
+}
+
+// FromReader adds a source whose subtasks read through readers that open
+// makes, one per subtask. It is the seam for sources of one's own.
+func FromReader[T any](p *Pipeline, kind string, open func(tc *TaskContext) (Reader[T], error), opts ...SourceOption) Stream[T] {
+	var cfg sourceConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
+	n := p.addNode(kindSource, kind, newStreamOps[T]())
+	if open == nil {
+		p.fail(n, ErrNilFunc)
+	}
+	n.open = func(tc *TaskContext, out any) (*instance, error) {
+		r, err := open(tc)
+		if err != nil {
+			return nil, err
+		}
+		sr := &sourceRunner[T]{reader: r, out: out.(Collector[T])}
+		if cfg.rate > 0 {
+			sr.limiter = newRateLimiter(cfg.rate, tc.Now)
+		}
+		return &instance{source: sr}, nil
+	}
+	return newStream[T](n)
+}
+
+// FromSlice emits the values of a slice; bounded. With parallelism p,
+// subtask i emits the values at indexes i, i+p, i+2p, … in order.
+func FromSlice[T any](p *Pipeline, values []T, opts ...SourceOption) Stream[T] {
+	return FromReader(p, "slice", func(tc *TaskContext) (Reader[T], error) {
+		return &sliceReader[T]{values: values, next: tc.Subtask, step: tc.Parallelism}, nil
+	}, opts...)
+}
+
+type sliceReader[T any] struct {
+	values     []T
+	next, step int
+}
+
+func (r *sliceReader[T]) Poll(out Collector[T], max int) (Poll, error) {
+	for n := 0; n < max && r.next < len(r.values); n++ {
+		out.Collect(r.values[r.next], NoTimestamp)
+		r.next += r.step
+	}
+	if r.next >= len(r.values) {
+		return Poll{Status: PollDone}, nil
+	}
+	return Poll{Status: PollMore}, nil
+}
+
+func (r *sliceReader[T]) Close() error { return nil }
+
+// Generate emits fn(seq) for seq = 0, 1, 2, …, count-1; a negative count
+// makes the source unbounded (it runs until the job is stopped or
+// cancelled). With parallelism p, subtask i makes the sequence numbers
+// i, i+p, i+2p, …
+func Generate[T any](p *Pipeline, count int64, fn func(seq int64) T, opts ...SourceOption) Stream[T] {
+	s := FromReader(p, "generator", func(tc *TaskContext) (Reader[T], error) {
+		return &genReader[T]{fn: fn, count: count, next: int64(tc.Subtask), step: int64(tc.Parallelism)}, nil
+	}, opts...)
+	if fn == nil {
+		p.fail(s.n, fmt.Errorf("generator: %w", ErrNilFunc))
+	}
+	return s
+}
+
+type genReader[T any] struct {
+	fn         func(int64) T
+	count      int64
+	next, step int64
+}
+
+func (r *genReader[T]) Poll(out Collector[T], max int) (Poll, error) {
+	for n := 0; n < max; n++ {
+		if r.count >= 0 && r.next >= r.count {
+			return Poll{Status: PollDone}, nil
+		}
+		out.Collect(r.fn(r.next), NoTimestamp)
+		r.next += r.step
+	}
+	if r.count >= 0 && r.next >= r.count {
+		return Poll{Status: PollDone}, nil
+	}
+	return Poll{Status: PollMore}, nil
+}
+
+func (r *genReader[T]) Close() error { return nil }

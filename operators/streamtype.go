@@ -1,0 +1,142 @@
+package operators
+
+// Shipper is implemented by the runtime: it takes a full (or flushed) batch
+// for one output channel of a subtask. Ownership of batch moves to the
+// runtime, which delivers it to the receiving subtask.
+type Shipper interface {
+	Ship(channel int, batch any)
+}
+
+// streamType holds the operations that depend on a stream's element type,
+// so that the graph and the runtime can stay untyped while the hot path is
+// not.
+type streamType interface {
+	newRouter(edges []route, ship Shipper, subtask, batchSize int) flushCollector
+	consumer(c any) func(batch any)
+	batchLen(batch any) int
+	codec() batchCodec
+}
+
+// flushCollector is a typed Collector (erased) that can flush buffered
+// batches.
+type flushCollector interface {
+	Flush()
+	// Buffered reports whether a batch may be partly filled.
+	Buffered() bool
+}
+
+// route is one outgoing edge of a subtask: the channels [base, base+width)
+// are the subtasks of the consumer.
+type route struct {
+	part   Partitioning
+	base   int
+	width  int
+	maxPar int
+	hash   any
+}
+
+type streamOps[T any] struct {
+	pool   *batchPool[T]
+	codec_ Codec[T]
+}
+
+func newStreamOps[T any]() *streamOps[T] {
+	return &streamOps[T]{pool: newBatchPool[T](0), codec_: JSONCodec[T]{}}
+}
+
+func (st *streamOps[T]) newRouter(edges []route, ship Shipper, subtask, batchSize int) flushCollector {
+	r := &router[T]{ship: ship, pool: st.pool, batchSize: batchSize}
+	width := 0
+	for _, e := range edges {
+		re := typedRoute[T]{route: e, next: subtask % max(e.width, 1)}
+		if e.hash != nil {
+			re.hash = e.hash.(func(T) uint64)
+		}
+		r.edges = append(r.edges, re)
+		width = max(width, e.base+e.width)
+	}
+	r.bufs = make([]*Batch[T], width)
+	return r
+}
+
+func (st *streamOps[T]) consumer(c any) func(batch any) {
+	col := c.(Collector[T])
+	return func(batch any) {
+		b := batch.(*Batch[T])
+		for i := range b.Elems {
+			col.Collect(b.Elems[i].Value, b.Elems[i].Timestamp)
+		}
+		st.pool.put(b)
+	}
+}
+
+func (st *streamOps[T]) batchLen(batch any) int { return len(batch.(*Batch[T]).Elems) }
+
+func (st *streamOps[T]) codec() batchCodec { return typedBatchCodec[T]{st} }
+
+type typedRoute[T any] struct {
+	route
+	hash func(T) uint64
+	next int
+}
+
+// router partitions a subtask's output records over its output channels
+// and batches them per channel.
+type router[T any] struct {
+	edges     []typedRoute[T]
+	bufs      []*Batch[T]
+	ship      Shipper
+	pool      *batchPool[T]
+	batchSize int
+	dirty     bool
+}
+
+func (r *router[T]) Collect(v T, ts int64) {
+	for i := range r.edges {
+		e := &r.edges[i]
+		switch e.part {
+		case Forward:
+			r.add(e.base, v, ts)
+		case Hash:
+			kg := e.hash(v) % uint64(e.maxPar)
+			r.add(e.base+int(kg*uint64(e.width)/uint64(e.maxPar)), v, ts)
+		case Rebalance:
+			r.add(e.base+e.next, v, ts)
+			if e.next++; e.next == e.width {
+				e.next = 0
+			}
+		case Broadcast:
+			for c := range e.width {
+				r.add(e.base+c, v, ts)
+			}
+		}
+	}
+}
+
+func (r *router[T]) add(ch int, v T, ts int64) {
+	b := r.bufs[ch]
+	if b == nil {
+		b = r.pool.get()
+		r.bufs[ch] = b
+		r.dirty = true
+	}
+	b.Elems = append(b.Elems, Element[T]{Value: v, Timestamp: ts})
+	if len(b.Elems) >= r.batchSize {
+		r.bufs[ch] = nil
+		r.ship.Ship(ch, b)
+	}
+}
+
+// Flush ships every partly filled batch.
+func (r *router[T]) Flush() {
+	r.dirty = false
+	for ch, b := range r.bufs {
+		if b != nil && len(b.Elems) > 0 {
+			r.bufs[ch] = nil
+			r.ship.Ship(ch, b)
+		}
+	}
+}
+
+// Buffered reports whether a batch was started since the last flush.
+func (r *router[T]) Buffered() bool { return r.dirty }

@@ -1,0 +1,93 @@
+package operators
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// TaskInfo identifies one subtask of one operator.
+type TaskInfo struct {
+	Job            string
+	Operator       string
+	Subtask        int // 0-based index
+	Parallelism    int
+	MaxParallelism int
+	Attempt        int
+}
+
+// TaskContext is what an operator instance gets from the runtime when it is
+// opened. It belongs to one subtask and is used from that subtask's
+// goroutine only.
+type TaskContext struct {
+	TaskInfo
+	Logger *slog.Logger
+	// Now is the processing-time clock; tests replace it.
+	Now func() time.Time
+	// Host holds runtime services for runtime-specific operators (such as
+	// operators backed by actors); built-in operators ignore it.
+	Host any
+
+	wake func()
+	err  *error // shared by every operator of one chain
+}
+
+// NewTaskContext is called by the runtime for each operator of a subtask.
+// wake asks the runtime to poll a source again soon; it may be called from
+// any goroutine. errSlot is shared by the operators of one chain so that the
+// runtime checks a single place after each batch.
+func NewTaskContext(info TaskInfo, logger *slog.Logger, wake func(), errSlot *error) *TaskContext {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	return &TaskContext{TaskInfo: info, Logger: logger, Now: time.Now, wake: wake, err: errSlot}
+}
+
+// Fail records err as the failure of this operator. The runtime stops
+// processing after the current batch and fails the subtask; later calls
+// keep the first error.
+func (tc *TaskContext) Fail(err error) {
+	if err == nil || *tc.err != nil {
+		return
+	}
+	*tc.err = &OperatorError{Operator: tc.Operator, Subtask: tc.Subtask, Parallelism: tc.Parallelism, Err: err}
+}
+
+// Failed reports whether an operator of this chain has failed.
+func (tc *TaskContext) Failed() bool { return *tc.err != nil }
+
+// Wake asks the runtime to poll this subtask's source again. It is safe to
+// call from any goroutine, any number of times.
+func (tc *TaskContext) Wake() {
+	if tc.wake != nil {
+		tc.wake()
+	}
+}
+
+// OperatorError names the operator and subtask where a failure happened.
+type OperatorError struct {
+	Operator    string
+	Subtask     int
+	Parallelism int
+	Err         error
+}
+
+func (e *OperatorError) Error() string {
+	return fmt.Sprintf("operator %q subtask %d/%d: %v", e.Operator, e.Subtask+1, e.Parallelism, e.Err)
+}
+
+func (e *OperatorError) Unwrap() error { return e.Err }
+
+// EndInputer is implemented by operators that act when all their input has
+// ended (flush buffers, emit final results). Within a chain the runtime calls
+// it from head to tail, so each operator sees its upstream's final output
+// before its own end.
+type EndInputer interface {
+	EndInput() error
+}
+
+// Closer is implemented by operators that hold resources. Close is called
+// once, when the subtask ends for any reason, including failure and cancel.
+type Closer interface {
+	Close() error
+}

@@ -1,0 +1,129 @@
+package operators
+
+// Map applies fn to every record.
+func Map[In, Out any](s Stream[In], fn func(In) Out) Stream[Out] {
+	n := s.n.p.addNode(kindOperator, "map", newStreamOps[Out]())
+	connect(s, n)
+	if fn == nil {
+		n.p.fail(n, ErrNilFunc)
+	}
+	n.open = func(_ *TaskContext, out any) (*instance, error) {
+		op := &mapOp[In, Out]{fn: fn, out: out.(Collector[Out])}
+		return &instance{inputs: []any{Collector[In](op)}, hooks: op}, nil
+	}
+	return newStream[Out](n)
+}
+
+type mapOp[In, Out any] struct {
+	fn  func(In) Out
+	out Collector[Out]
+}
+
+func (m *mapOp[In, Out]) Collect(v In, ts int64) { m.out.Collect(m.fn(v), ts) }
+
+// Filter keeps the records for which fn returns true.
+func Filter[T any](s Stream[T], fn func(T) bool) Stream[T] {
+	n := s.n.p.addNode(kindOperator, "filter", newStreamOps[T]())
+	connect(s, n)
+	if fn == nil {
+		n.p.fail(n, ErrNilFunc)
+	}
+	n.open = func(_ *TaskContext, out any) (*instance, error) {
+		op := &filterOp[T]{fn: fn, out: out.(Collector[T])}
+		return &instance{inputs: []any{Collector[T](op)}, hooks: op}, nil
+	}
+	return newStream[T](n)
+}
+
+type filterOp[T any] struct {
+	fn  func(T) bool
+	out Collector[T]
+}
+
+func (f *filterOp[T]) Collect(v T, ts int64) {
+	if f.fn(v) {
+		f.out.Collect(v, ts)
+	}
+}
+
+// FlatMap calls fn for every record; fn emits zero or more records through
+// emit. The output records keep the input record's timestamp.
+func FlatMap[In, Out any](s Stream[In], fn func(v In, emit func(Out))) Stream[Out] {
+	n := s.n.p.addNode(kindOperator, "flatmap", newStreamOps[Out]())
+	connect(s, n)
+	if fn == nil {
+		n.p.fail(n, ErrNilFunc)
+	}
+	n.open = func(_ *TaskContext, out any) (*instance, error) {
+		op := &flatMapOp[In, Out]{fn: fn, out: out.(Collector[Out])}
+		op.emit = func(v Out) { op.out.Collect(v, op.ts) }
+		return &instance{inputs: []any{Collector[In](op)}, hooks: op}, nil
+	}
+	return newStream[Out](n)
+}
+
+type flatMapOp[In, Out any] struct {
+	fn   func(In, func(Out))
+	out  Collector[Out]
+	emit func(Out)
+	ts   int64
+}
+
+func (f *flatMapOp[In, Out]) Collect(v In, ts int64) {
+	f.ts = ts
+	f.fn(v, f.emit)
+}
+
+// ProcessFunc handles one record: it may emit any number of records (with
+// their own timestamps) and returns an error to fail the job.
+type ProcessFunc[In, Out any] func(v In, ts int64, out Collector[Out]) error
+
+// Process runs fn on every record; an error it returns fails the subtask
+// with an error naming this operator.
+func Process[In, Out any](s Stream[In], fn ProcessFunc[In, Out]) Stream[Out] {
+	n := s.n.p.addNode(kindOperator, "process", newStreamOps[Out]())
+	connect(s, n)
+	if fn == nil {
+		n.p.fail(n, ErrNilFunc)
+	}
+	n.open = func(tc *TaskContext, out any) (*instance, error) {
+		op := &processOp[In, Out]{fn: fn, out: out.(Collector[Out]), tc: tc}
+		return &instance{inputs: []any{Collector[In](op)}, hooks: op}, nil
+	}
+	return newStream[Out](n)
+}
+
+type processOp[In, Out any] struct {
+	fn  ProcessFunc[In, Out]
+	out Collector[Out]
+	tc  *TaskContext
+}
+
+func (p *processOp[In, Out]) Collect(v In, ts int64) {
+	if p.tc.Failed() {
+		return // the subtask is failing; nothing more to do
+	}
+	if err := p.fn(v, ts, p.out); err != nil {
+		p.tc.Fail(err)
+	}
+}
+
+// Union merges streams of one type into one. Order is kept per input
+// channel, not across inputs.
+func Union[T any](first Stream[T], rest ...Stream[T]) Stream[T] {
+	n := first.n.p.addNode(kindOperator, "union", newStreamOps[T]())
+	n.noChain = true
+	connect(first, n)
+	for _, s := range rest {
+		connect(s, n)
+	}
+	n.open = func(_ *TaskContext, out any) (*instance, error) {
+		c := out.(Collector[T])
+		ins := make([]any, len(n.inputs))
+		for i := range ins {
+			ins[i] = c
+		}
+		return &instance{inputs: ins}, nil
+	}
+	return newStream[T](n)
+}
