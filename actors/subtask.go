@@ -93,6 +93,7 @@ func (s *subtask) Receive(ctx actor.Context) {
 			s.fail(fmt.Errorf("%w: %T", ErrUnexpectedMessage, m))
 			return
 		}
+		s.chain.BatchEnd()
 		s.afterOperators()
 		s.drive()
 	}

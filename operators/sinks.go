@@ -155,6 +155,18 @@ func Collect[T any](s Stream[T]) *Collected[T] {
 	return c
 }
 
+// Name names the collecting sink.
+func (c *Collected[T]) Name(name string) *Collected[T] {
+	c.Sink.Name(name)
+	return c
+}
+
+// Parallelism sets how many subtasks run the collecting sink.
+func (c *Collected[T]) Parallelism(n int) *Collected[T] {
+	c.Sink.Parallelism(n)
+	return c
+}
+
 // Values returns every value received so far, subtask by subtask, each
 // subtask's values in arrival order.
 func (c *Collected[T]) Values() []T {

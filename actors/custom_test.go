@@ -1,0 +1,98 @@
+package actors
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/troupe-dev/troupe/operators"
+)
+
+// doubler is a user actor: it doubles every value and, at end of input,
+// emits how many values it saw as a negative number.
+type doubler struct{ seen int }
+
+func (d *doubler) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *Input[int]:
+		out := make([]operators.Element[int], len(m.Records))
+		for i, r := range m.Records {
+			out[i] = operators.Element[int]{Value: r.Value * 2, Timestamp: r.Timestamp}
+		}
+		d.seen += len(m.Records)
+		ctx.Respond(&Output[int]{Records: out})
+	case *EndOfInput:
+		ctx.Respond(&Output[int]{Records: []operators.Element[int]{{Value: -d.seen}}})
+	}
+}
+
+func TestFromActor_protocol(t *testing.T) {
+	e := newTestEngine(t, func(c *Config) { c.BatchSize = 100 })
+	p := operators.NewPipeline("custom")
+	src := operators.FromSlice(p, seq(5000)).Parallelism(2)
+	doubled := FromActor[int, int](src, actor.PropsFromProducer(func() actor.Actor { return &doubler{} })).Name("doubler").Parallelism(2)
+	c := operators.Collect(doubled).Parallelism(2)
+	if err := runPipeline(t, e, p); err != nil {
+		t.Fatal(err)
+	}
+	total, ends := 0, 0
+	for _, part := range c.BySubtask() {
+		last := -1
+		for _, el := range part {
+			if el.Value < 0 {
+				ends++
+				total -= el.Value
+				continue
+			}
+			if el.Value%2 != 0 || el.Value <= last {
+				t.Fatalf("bad or reordered output %d after %d", el.Value, last)
+			}
+			last = el.Value
+		}
+	}
+	if ends != 2 || total != 5000 {
+		t.Fatalf("end-of-input replies %d, counted %d records; want 2 and 5000", ends, total)
+	}
+}
+
+type panicky struct{}
+
+func (panicky) Receive(ctx actor.Context) {
+	if m, ok := ctx.Message().(*Input[int]); ok {
+		for _, r := range m.Records {
+			if r.Value == 321 {
+				panic("user actor cannot take 321")
+			}
+		}
+		ctx.Respond(&Output[int]{})
+	}
+}
+
+type wrongReply struct{}
+
+func (wrongReply) Receive(ctx actor.Context) {
+	if _, ok := ctx.Message().(*Input[int]); ok {
+		ctx.Respond("not an output")
+	}
+}
+
+func TestFromActor_failuresNameTheOperator(t *testing.T) {
+	for name, props := range map[string]*actor.Props{
+		"panic":       actor.PropsFromProducer(func() actor.Actor { return panicky{} }),
+		"wrong-reply": actor.PropsFromProducer(func() actor.Actor { return wrongReply{} }),
+	} {
+		t.Run(name, func(t *testing.T) {
+			e := newTestEngine(t, nil)
+			p := operators.NewPipeline("custom-" + name)
+			src := operators.FromSlice(p, seq(1000))
+			operators.Discard(FromActor[int, int](src, props).Name("user-" + name))
+			err := runPipeline(t, e, p)
+			var se *SubtaskError
+			if !errors.As(err, &se) || !strings.Contains(err.Error(), "user-"+name) {
+				t.Fatalf("got %v, want a SubtaskError naming user-%s", err, name)
+			}
+		})
+	}
+}
