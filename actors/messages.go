@@ -40,6 +40,10 @@ type startMsg struct{}
 // again) without holding its goroutine.
 type pumpMsg struct{}
 
+// wakeMsg is sent by a source's fetcher goroutine (through
+// TaskContext.Wake) when records are ready.
+type wakeMsg struct{}
+
 // flushMsg is sent by a subtask's buffer timer to itself.
 type flushMsg struct{}
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -24,12 +25,15 @@ type subtask struct {
 	log     *slog.Logger
 	net     transport
 
-	ctx     actor.Context // the context of the message being processed
-	chain   *operators.Chain
-	in      *mailbox.InputGate[*batchMsg]
-	out     *mailbox.OutputGate[*batchMsg]
-	inputs  []endpoint
-	outputs []endpoint
+	ctx  actor.Context // the context of the message being processed
+	self *actor.PID    // set once at deploy; read by wake from other goroutines
+
+	wakePending atomic.Bool
+	chain       *operators.Chain
+	in          *mailbox.InputGate[*batchMsg]
+	out         *mailbox.OutputGate[*batchMsg]
+	inputs      []endpoint
+	outputs     []endpoint
 
 	ended      []bool
 	endedCount int
@@ -67,6 +71,9 @@ func (s *subtask) Receive(ctx actor.Context) {
 		s.drive()
 	case *pumpMsg:
 		s.pumping = false
+		s.drive()
+	case *wakeMsg:
+		s.wakePending.Store(false)
 		s.drive()
 	case *flushMsg:
 		s.flushArmed = false
@@ -111,6 +118,7 @@ func rethrowWithStack() {
 }
 
 func (s *subtask) deploy(m *deployMsg) {
+	s.self = s.ctx.Self() // before Open: a source's fetcher may call wake at once
 	s.inputs, s.outputs = m.inputs, m.outputs
 	s.in = mailbox.NewInputGate[*batchMsg](len(m.inputs), s.cfg.Credits)
 	s.out = mailbox.NewOutputGate[*batchMsg](len(m.outputs), s.cfg.Credits)
@@ -126,8 +134,13 @@ func (s *subtask) deploy(m *deployMsg) {
 	s.chain = chain
 }
 
-// wake may be called from any goroutine (a source's fetcher).
-func (s *subtask) wake() { s.job.engine.sys.Root.Send(s.ctx.Self(), &pumpMsg{}) }
+// wake may be called from any goroutine (a source's fetcher). At most one
+// wakeMsg is in the mailbox at a time, which keeps the mailbox bounded.
+func (s *subtask) wake() {
+	if s.wakePending.CompareAndSwap(false, true) {
+		s.job.engine.sys.Root.Send(s.self, &wakeMsg{})
+	}
+}
 
 // drive does all the work the subtask can do now: consume queued input
 // while its outputs have credit, poll its source, and finish when all input
