@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"time"
 )
 
@@ -24,7 +25,8 @@ type Config struct {
 	// Restart decides what happens when a subtask fails. Default: no
 	// restart (the job fails).
 	Restart RestartStrategy
-	// Logger receives the runtime's logs; nil means slog.Default().
+	// Logger receives the runtime's logs (Proto.Actor's included); nil
+	// means warnings and errors as text on standard error.
 	Logger *slog.Logger
 }
 
@@ -49,7 +51,7 @@ func (c *Config) validate() error {
 		c.Restart = NoRestart()
 	}
 	if c.Logger == nil {
-		c.Logger = slog.Default()
+		c.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
 	return nil
 }
