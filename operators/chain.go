@@ -83,10 +83,7 @@ func (v *Vertex) routes() []route {
 	var rs []route
 	base := 0
 	for _, e := range v.Outputs {
-		w := 1
-		if e.Partitioning != Forward {
-			w = e.To.Parallelism
-		}
+		w := e.fanOut()
 		rs = append(rs, route{part: e.Partitioning, base: base, width: w, maxPar: v.MaxParallelism, hash: e.e.hash})
 		base += w
 	}

@@ -60,6 +60,14 @@ func (e *VertexEdge) Width() int {
 	return e.From.Parallelism
 }
 
+// fanOut returns how many channels the edge has at one sending subtask.
+func (e *VertexEdge) fanOut() int {
+	if e.Partitioning == Forward {
+		return 1
+	}
+	return e.To.Parallelism
+}
+
 // Channel is one end of a channel as seen from a subtask: the edge and the
 // subtask index at the other end.
 type Channel struct {
@@ -70,49 +78,57 @@ type Channel struct {
 // InputChannels lists a subtask's input channels; a channel's position is
 // its index in batches and credits.
 func (v *Vertex) InputChannels(subtask int) []Channel {
-	var chs []Channel
-	for _, e := range v.Inputs {
-		if e.Partitioning == Forward {
-			chs = append(chs, Channel{Edge: e, Remote: subtask})
-			continue
-		}
-		for j := range e.From.Parallelism {
-			chs = append(chs, Channel{Edge: e, Remote: j})
-		}
-	}
-	return chs
+	return channels(v.Inputs, subtask, (*VertexEdge).Width)
 }
 
 // OutputChannels lists a subtask's output channels, in the order its router
 // numbers them.
 func (v *Vertex) OutputChannels(subtask int) []Channel {
+	return channels(v.Outputs, subtask, (*VertexEdge).fanOut)
+}
+
+// channels numbers the channels of a list of edges: a forward edge has one
+// channel (to the same subtask index), any other edge one per peer subtask.
+func channels(edges []*VertexEdge, subtask int, width func(*VertexEdge) int) []Channel {
 	var chs []Channel
-	for _, e := range v.Outputs {
+	for _, e := range edges {
 		if e.Partitioning == Forward {
 			chs = append(chs, Channel{Edge: e, Remote: subtask})
 			continue
 		}
-		for j := range e.To.Parallelism {
+		for j := range width(e) {
 			chs = append(chs, Channel{Edge: e, Remote: j})
 		}
 	}
 	return chs
 }
 
-// ReceiverIndex returns the index, among the receiving subtask's input
-// channels, of the channel from subtask from of e.From.
-func (e *VertexEdge) ReceiverIndex(from int) int {
+// channelIndex is the position of the channel of edge e to or from peer
+// among edges' channels (see channels).
+func channelIndex(edges []*VertexEdge, e *VertexEdge, peer int, width func(*VertexEdge) int) int {
 	base := 0
-	for _, in := range e.To.Inputs {
-		if in == e {
+	for _, other := range edges {
+		if other == e {
 			break
 		}
-		base += in.Width()
+		base += width(other)
 	}
 	if e.Partitioning == Forward {
 		return base
 	}
-	return base + from
+	return base + peer
+}
+
+// ReceiverIndex returns the index, among the receiving subtask's input
+// channels, of the channel from subtask from of e.From.
+func (e *VertexEdge) ReceiverIndex(from int) int {
+	return channelIndex(e.To.Inputs, e, from, (*VertexEdge).Width)
+}
+
+// SenderIndex returns the index, among the sending subtask's output
+// channels, of the channel to subtask to of e.To.
+func (e *VertexEdge) SenderIndex(to int) int {
+	return channelIndex(e.From.Outputs, e, to, (*VertexEdge).fanOut)
 }
 
 // Build validates the pipeline and compiles it. Every error names the
@@ -212,24 +228,4 @@ func (p *Pipeline) compile() *JobGraph {
 		}
 	}
 	return g
-}
-
-// SenderIndex returns the index, among the sending subtask's output
-// channels, of the channel to subtask to of e.To.
-func (e *VertexEdge) SenderIndex(to int) int {
-	base := 0
-	for _, out := range e.From.Outputs {
-		if out == e {
-			break
-		}
-		if out.Partitioning == Forward {
-			base++
-		} else {
-			base += out.To.Parallelism
-		}
-	}
-	if e.Partitioning == Forward {
-		return base
-	}
-	return base + to
 }
