@@ -1,11 +1,56 @@
-// Package barrier will hold the pure logic of Chandy–Lamport checkpoints:
-// the checkpoint coordinator as a state machine (trigger, acknowledge,
-// complete, abort, timeout, max concurrent, min pause) and the barrier
-// aligner of subtasks with several inputs. It imports the standard library
-// only and starts no goroutines.
+// Package barrier holds the pure logic of Chandy–Lamport checkpoints: the
+// checkpoint [Coordinator] of a job, a state machine, and the [Aligner]
+// that aligns barriers across the input channels of one subtask. It
+// imports the standard library only, starts no goroutines, does no I/O and
+// never reads the clock: every event takes the current time as a
+// parameter, so tests drive time by hand.
 //
-// Nothing is implemented here yet: the checkpoint issue ("Exactly-once:
-// Chandy–Lamport checkpoints…") builds it. The runtime already keeps the
-// seams it needs: batches and control events share each channel in order,
-// and mailbox.InputGate can block a channel (SetBlocked) for alignment.
+// # Model
+//
+// The runtime feeds events in and carries out what comes back. For the
+// coordinator, events are Tick (periodic trigger and timeouts), TriggerNow
+// (user checkpoints and savepoints), Ack, Decline, MetadataWritten and
+// Reset; each returns a list of [Action]s: [Trigger] the sources,
+// [WriteMetadata], [NotifyComplete] every subtask, [Abort] a checkpoint,
+// [FailJob].
+//
+// A checkpoint's life: Trigger(n) goes to the sources; each task acks n
+// with a state handle once its snapshot is written; after the last ack the
+// coordinator asks for WriteMetadata(n); the runtime writes the metadata
+// atomically and reports with MetadataWritten. Only a successful write
+// completes n, and only then does NotifyComplete(n) go out. A timeout, a
+// decline or a failed write aborts n and counts a consecutive failure;
+// more than Config.TolerableFailures of them in a row give FailJob. The
+// runtime restarts the job and calls Reset.
+//
+// An aligner gets OnBarrier(ch, n) and OnEndOfInput(ch) as the subtask
+// consumes them, and Cancel(n) when checkpoint n was aborted. Each returns
+// a [Result]: channels to block and unblock, a checkpoint to snapshot now,
+// an alignment given up. In [ExactlyOnce] mode a channel that delivered
+// barrier n is blocked until n has come on every input; in [AtLeastOnce]
+// mode nothing is blocked and the snapshot is taken when the last barrier
+// n arrives. With a single input the snapshot is immediate either way.
+//
+// # Invariants
+//
+//   - Checkpoint IDs are never reused: each trigger takes the next ID,
+//     including across Reset (Config.FirstID carries them across runs).
+//   - A checkpoint is complete only once every task acked it and its
+//     metadata write succeeded.
+//   - Completing n subsumes every older pending checkpoint (savepoints
+//     excepted), so NotifyComplete IDs strictly increase and some IDs are
+//     never notified: a subtask treats NotifyComplete(n) as completing
+//     everything up to n, and a sink commits every epoch ≤ n.
+//   - At most Config.MaxConcurrent checkpoints are pending, savepoints not
+//     counted; with Config.MinPause > 0, at most one.
+//   - A late, duplicate or unknown message is refused with an error and
+//     changes nothing; nothing in this package panics on the runtime's
+//     messages, only on wiring bugs (a channel index out of range).
+//   - An aligner's snapshot IDs strictly increase. A blocked channel is
+//     always one that delivered the barrier being aligned, so a snapshot or
+//     a cancel leaves no channel blocked for the old checkpoint. A newer
+//     barrier cancels the alignment of an older one, and an ended channel
+//     counts as having delivered every later barrier.
+//
+// Neither type is safe for concurrent use: each is owned by one actor.
 package barrier
