@@ -1,6 +1,9 @@
 package operators
 
-import "time"
+import (
+	"math"
+	"time"
+)
 
 // rateLimiter paces a source to a number of records per second. It grants
 // records against the time elapsed since the source started, so a slow
@@ -17,21 +20,23 @@ func newRateLimiter(perSecond float64, now func() time.Time) *rateLimiter {
 }
 
 // allow returns how many records (at most max) may be emitted now, or 0 and
-// the time when the next one may.
+// the time when the next one is due.
 func (r *rateLimiter) allow(max int) (int, time.Time) {
 	now := r.now()
 	if r.start.IsZero() {
 		r.start = now
 	}
-	due := int64(now.Sub(r.start).Seconds()*r.perSecond) + 1
+	// Record k (0-based) is due k/perSecond seconds after the start; the
+	// epsilon keeps a poll at exactly the returned time from rounding down.
+	due := int64(math.Floor(float64(now.Sub(r.start))*r.perSecond/1e9+1e-9)) + 1
 	// Never owe more than one second of records: a stalled source resumes at
 	// its rate instead of bursting.
-	if floor := due - int64(r.perSecond) - 1; r.granted < floor {
+	if floor := due - int64(math.Ceil(r.perSecond)); r.granted < floor {
 		r.granted = floor
 	}
 	n := due - r.granted
 	if n <= 0 {
-		next := r.start.Add(time.Duration(float64(r.granted) / r.perSecond * float64(time.Second)))
+		next := r.start.Add(time.Duration(math.Ceil(float64(r.granted) / r.perSecond * 1e9)))
 		return 0, next
 	}
 	return int(min(n, int64(max))), time.Time{}

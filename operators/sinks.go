@@ -73,14 +73,14 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 // lineWriter buffers one subtask's lines and hands whole lines to a shared
 // writer after every batch, at end of input and on close.
 type lineWriter[T any] struct {
+	tc      *TaskContext
 	buf     *bufio.Writer
 	format  func(dst []byte, v T) ([]byte, error)
 	scratch []byte
-	err     error
 }
 
-func newLineWriter[T any](w io.Writer, format func([]byte, T) ([]byte, error)) *lineWriter[T] {
-	return &lineWriter[T]{buf: bufio.NewWriterSize(w, 64<<10), format: format}
+func newLineWriter[T any](tc *TaskContext, w io.Writer, format func([]byte, T) ([]byte, error)) *lineWriter[T] {
+	return &lineWriter[T]{tc: tc, buf: bufio.NewWriterSize(w, 64<<10), format: format}
 }
 
 func (l *lineWriter[T]) Write(v T, _ int64) error {
@@ -93,9 +93,10 @@ func (l *lineWriter[T]) Write(v T, _ int64) error {
 	return err
 }
 
+// BatchEnd hands the batch's lines over; a write error fails the subtask.
 func (l *lineWriter[T]) BatchEnd() {
-	if err := l.buf.Flush(); err != nil && l.err == nil {
-		l.err = err
+	if err := l.buf.Flush(); err != nil {
+		l.tc.Fail(err)
 	}
 }
 
@@ -116,7 +117,7 @@ func PrintTo[T any](s Stream[T], w io.Writer) Sink {
 		if tc.Parallelism > 1 {
 			prefix = fmt.Sprintf("%d> ", tc.Subtask+1)
 		}
-		return newLineWriter(shared, func(dst []byte, v T) ([]byte, error) {
+		return newLineWriter(tc, shared, func(dst []byte, v T) ([]byte, error) {
 			return fmt.Appendf(dst, "%s%v", prefix, v), nil
 		}), nil
 	})
@@ -126,7 +127,7 @@ func PrintTo[T any](s Stream[T], w io.Writer) Sink {
 func WriteJSONLines[T any](s Stream[T], w io.Writer) Sink {
 	shared := &lockedWriter{w: w}
 	return ToSink(s, "jsonlines", func(tc *TaskContext) (SinkWriter[T], error) {
-		return newLineWriter(shared, appendJSON[T]), nil
+		return newLineWriter(tc, shared, appendJSON[T]), nil
 	})
 }
 

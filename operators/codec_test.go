@@ -1,0 +1,99 @@
+package operators
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"slices"
+	"testing"
+)
+
+func encodeBatch(t testing.TB, c batchCodec, elems ...Element[string]) []byte {
+	t.Helper()
+	data, err := c.Encode(nil, &Batch[string]{Elems: elems})
+	if err != nil {
+		t.Fatalf("Encode: %v", err)
+	}
+	return data
+}
+
+func TestBatchCodec_roundTrip(t *testing.T) {
+	c := newStreamOps[string]().codec()
+	want := []Element[string]{{"a", 1}, {"", NoTimestamp}, {"ünïcode \n \"q\"", -5}}
+	got, err := c.Decode(encodeBatch(t, c, want...))
+	if err != nil {
+		t.Fatalf("Decode: %v", err)
+	}
+	if !slices.Equal(got.(*Batch[string]).Elems, want) {
+		t.Fatalf("Decode = %v, want %v", got.(*Batch[string]).Elems, want)
+	}
+}
+
+func TestBatchCodec_Decode_malformed(t *testing.T) {
+	c := newStreamOps[string]().codec()
+	valid := encodeBatch(t, c, Element[string]{"ab", 7})
+	cases := []struct {
+		name string
+		data []byte
+	}{
+		{"empty", nil},
+		{"count above length", binary.AppendUvarint(nil, 1000)},
+		{"missing element", binary.AppendUvarint(nil, 1)},
+		{"truncated value", valid[:len(valid)-1]},
+		{"length past end", append(binary.AppendVarint(binary.AppendUvarint(nil, 1), 0), 0x7f)},
+		{"bad JSON", append(binary.AppendUvarint(binary.AppendVarint(binary.AppendUvarint(nil, 1), 0), 2), "ab"...)},
+		{"trailing bytes", append(slices.Clone(valid), 0)},
+		{"overlong varint", []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}},
+	}
+	for _, tc := range cases {
+		if _, err := c.Decode(tc.data); !errors.Is(err, ErrDecode) {
+			t.Errorf("%s: err = %v, want ErrDecode", tc.name, err)
+		}
+	}
+}
+
+// jsonString is what a string becomes after a JSON round trip: invalid
+// UTF-8 turns into U+FFFD.
+func jsonString(t testing.TB, s string) string {
+	t.Helper()
+	b, err := json.Marshal(s)
+	if err != nil {
+		t.Fatalf("Marshal: %v", err)
+	}
+	var out string
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatalf("Unmarshal: %v", err)
+	}
+	return out
+}
+
+// FuzzBatchCodec checks that Decode never panics on any input, and that
+// Encode then Decode gives back the batch.
+func FuzzBatchCodec(f *testing.F) {
+	c := newStreamOps[string]().codec()
+	f.Add(encodeBatch(f, c, Element[string]{"a", 1}, Element[string]{"b", NoTimestamp}), "x", int64(0))
+	f.Add([]byte{0}, "", int64(-1))
+	f.Add([]byte{1, 0, 2, '"', '"'}, "\xff", int64(1)<<62)
+	f.Fuzz(func(t *testing.T, data []byte, s string, ts int64) {
+		if b, err := c.Decode(data); err != nil {
+			if !errors.Is(err, ErrDecode) {
+				t.Fatalf("Decode error %v does not wrap ErrDecode", err)
+			}
+		} else if again, err := c.Decode(encodeBatch(t, c, b.(*Batch[string]).Elems...)); err != nil {
+			t.Fatalf("re-encoded batch does not decode: %v", err)
+		} else if !slices.Equal(again.(*Batch[string]).Elems, b.(*Batch[string]).Elems) {
+			t.Fatalf("re-encoded batch changed: %v, want %v", again, b)
+		}
+		want := []Element[string]{{s, ts}, {"", NoTimestamp}, {s + s, -ts}}
+		got, err := c.Decode(encodeBatch(t, c, want...))
+		if err != nil {
+			t.Fatalf("Decode(Encode): %v", err)
+		}
+		for i := range want {
+			want[i].Value = jsonString(t, want[i].Value)
+		}
+		if !slices.Equal(got.(*Batch[string]).Elems, want) {
+			t.Fatalf("Decode(Encode) = %v, want %v", got.(*Batch[string]).Elems, want)
+		}
+	})
+}
