@@ -15,6 +15,12 @@ var (
 	// ErrBadParam is returned by the registry for a missing or malformed
 	// pipeline parameter.
 	ErrBadParam = errors.New("actors: bad pipeline parameter")
+	// ErrInvalidSpec is returned by Registry.Register for a pipeline spec
+	// without a name or a Build function, or with malformed parameters.
+	ErrInvalidSpec = errors.New("actors: invalid pipeline spec")
+	// ErrDuplicatePipeline is returned by Registry.Register for a name that
+	// is already registered.
+	ErrDuplicatePipeline = errors.New("actors: duplicate pipeline")
 	// ErrConfig is returned for an invalid engine configuration.
 	ErrConfig = errors.New("actors: invalid config")
 	// ErrUnexpectedMessage fails a subtask that received a message it does

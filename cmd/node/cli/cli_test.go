@@ -1,0 +1,258 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/troupe-dev/troupe/actors"
+	"github.com/troupe-dev/troupe/examples/wordcount"
+	"github.com/troupe-dev/troupe/operators"
+)
+
+// syncBuffer is a bytes.Buffer safe for a sink's writes and the test's
+// reads; it closes first at the first write.
+type syncBuffer struct {
+	mu    sync.Mutex
+	buf   bytes.Buffer
+	once  sync.Once
+	first chan struct{}
+}
+
+func newSyncBuffer() *syncBuffer { return &syncBuffer{first: make(chan struct{})} }
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.once.Do(func() { close(b.first) })
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// testRegistry holds wordcount writing to out, "fail", whose operator
+// "explode" fails at the record 2, and "numbers", an unbounded sequence
+// of integers written to out as JSON at 1000 a second per subtask.
+func testRegistry(t testing.TB, out io.Writer) *actors.Registry {
+	t.Helper()
+	reg := actors.NewRegistry()
+	reg.MustRegister(wordcount.SpecTo(out))
+	reg.MustRegister(actors.PipelineSpec{Name: "fail", Description: "fails", Build: func(actors.Params) (*operators.Pipeline, error) {
+		p := operators.NewPipeline("fail")
+		src := operators.FromSlice(p, []int{1, 2, 3}).Name("ints")
+		boom := operators.Process(src, func(v int, ts int64, out operators.Collector[int]) error {
+			if v == 2 {
+				return errors.New("kaboom at 2")
+			}
+			out.Collect(v, ts)
+			return nil
+		}).Name("explode")
+		operators.Discard(boom)
+		return p, nil
+	}})
+	reg.MustRegister(actors.PipelineSpec{Name: "numbers", Description: "unbounded", Build: func(actors.Params) (*operators.Pipeline, error) {
+		p := operators.NewPipeline("numbers")
+		seq := operators.Generate(p, -1, func(n int64) int64 { return n }, operators.RateLimit(1000)).Name("seq")
+		operators.WriteJSONLines(seq, out).Name("sink")
+		return p, nil
+	}})
+	return reg
+}
+
+// runMain calls Main and returns its exit code and what it wrote.
+func runMain(t testing.TB, reg *actors.Registry, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code = Main(args, reg, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func TestMain_pipelines(t *testing.T) {
+	code, out, errOut := runMain(t, testRegistry(t, io.Discard), "pipelines")
+	if code != ExitOK || errOut != "" {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+	for _, want := range []string{
+		"fail  fails", "numbers  unbounded", "wordcount  count the words",
+		"input   required", "output  optional", "rate    default 0", "text file to read",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("listing lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Index(out, "fail") > strings.Index(out, "numbers") || strings.Index(out, "numbers") > strings.Index(out, "wordcount") {
+		t.Errorf("pipelines not sorted by name:\n%s", out)
+	}
+}
+
+func TestMain_pipelines_none(t *testing.T) {
+	if code, out, _ := runMain(t, nil, "pipelines"); code != ExitOK || !strings.Contains(out, "No pipelines") {
+		t.Fatalf("exit %d, stdout %q", code, out)
+	}
+}
+
+func TestMain_help(t *testing.T) {
+	for _, args := range [][]string{
+		{"--help"}, {"-h"}, {"help"}, {"help", "run"}, {"run", "--help"}, {"run", "wordcount", "-h"}, {"pipelines", "--help"},
+	} {
+		code, out, errOut := runMain(t, testRegistry(t, io.Discard), args...)
+		if code != ExitOK || !strings.HasPrefix(out, "Usage") || errOut != "" {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q", args, code, out, errOut)
+		}
+	}
+}
+
+func TestMain_usageErrors(t *testing.T) {
+	wc := []string{"run", "wordcount", "-p", "input=x"}
+	tests := []struct {
+		args []string
+		want string // in stderr: the offending word
+	}{
+		{nil, "missing command"},
+		{[]string{"frobnicate"}, `"frobnicate"`},
+		{[]string{"help", "nope"}, `"nope"`},
+		{[]string{"pipelines", "extra"}, `"extra"`},
+		{[]string{"run"}, "missing PIPELINE"},
+		{[]string{"run", "nope"}, `"nope"`},
+		{[]string{"run", "wordcount"}, `"input"`},
+		{[]string{"run", "wordcount", "extra"}, `"extra"`},
+		{[]string{"run", "--bogus", "wordcount"}, "-bogus"},
+		{[]string{"run", "wordcount", "--param", "foo"}, `"foo"`},
+		{[]string{"run", "wordcount", "-p", "=x"}, `"=x"`},
+		{append(wc, "-p", "zz=1"), `"zz"`},
+		{append(wc, "-p", "input=y"), `"input" given twice`},
+		{append(wc, "-p", "rate=fast"), `rate="fast"`},
+		{append(wc, "--parallelism", "0"), `"0" for flag -parallelism`},
+		{append(wc, "--parallelism", "two"), `"two" for flag -parallelism`},
+		{append(wc, "--parallelism", "1000"), "parallelism 1000"},
+	}
+	for _, tt := range tests {
+		code, out, errOut := runMain(t, testRegistry(t, io.Discard), tt.args...)
+		if code != ExitUsage || out != "" {
+			t.Errorf("%q: exit %d, stdout %q; want exit 2 and no output", tt.args, code, out)
+		}
+		if !strings.Contains(errOut, tt.want) || !strings.Contains(errOut, "--help") {
+			t.Errorf("%q: stderr %q lacks %q or a hint to --help", tt.args, errOut, tt.want)
+		}
+	}
+}
+
+func TestMain_run_jobFails(t *testing.T) {
+	code, _, errOut := runMain(t, testRegistry(t, io.Discard), "run", "fail")
+	if code != ExitFailed {
+		t.Fatalf("exit %d, want 1; stderr %q", code, errOut)
+	}
+	for _, want := range []string{`job "fail" failed`, `operator "explode"`, "kaboom at 2"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errOut)
+		}
+	}
+}
+
+func TestMain_run_wordcountStdout(t *testing.T) {
+	input := writeText(t)
+	for _, args := range [][]string{
+		{"run", "wordcount", "--param", "input=" + input},
+		{"run", "--parallelism", "3", "-p", "input=" + input, "wordcount", "-p", "rate=0"},
+	} {
+		out := newSyncBuffer()
+		code, _, errOut := runMain(t, testRegistry(t, out), args...)
+		if code != ExitOK || errOut != "" {
+			t.Fatalf("%q: exit %d, stderr %q", args, code, errOut)
+		}
+		checkCounts(t, out.String(), totals(t, input))
+	}
+}
+
+func TestMain_run_wordcountFiles(t *testing.T) {
+	input, dir := writeText(t), t.TempDir()
+	code, _, errOut := runMain(t, testRegistry(t, io.Discard),
+		"run", "wordcount", "-p", "input="+input, "-p", "output="+dir, "--parallelism", "2")
+	if code != ExitOK || errOut != "" {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+	parts, err := filepath.Glob(filepath.Join(dir, "part-*.jsonl"))
+	if err != nil || len(parts) == 0 {
+		t.Fatalf("no part files in %s (%v)", dir, err)
+	}
+	var all strings.Builder
+	for _, p := range parts {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all.Write(b)
+	}
+	checkCounts(t, all.String(), totals(t, input))
+}
+
+// writeText writes a few lines with repeated words into a temp file.
+func writeText(t testing.TB) string {
+	t.Helper()
+	var b strings.Builder
+	for i := range 200 {
+		b.WriteString("The quick brown fox, the lazy dog; Ünïcode and 42x. ")
+		if i%3 == 0 {
+			b.WriteString("don't panic\n")
+		}
+	}
+	path := filepath.Join(t.TempDir(), "input.txt")
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// totals counts a file's words sequentially: the reference.
+func totals(t testing.TB, path string) map[string]int {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := make(map[string]int)
+	for _, w := range wordcount.Words(string(b)) {
+		want[w]++
+	}
+	return want
+}
+
+// checkCounts checks JSON lines of wordcount.Count: every word's counts
+// are exactly 1..want[word], each once.
+func checkCounts(t testing.TB, out string, want map[string]int) {
+	t.Helper()
+	seen := make(map[string]map[int]bool)
+	sc := bufio.NewScanner(strings.NewReader(out))
+	for sc.Scan() {
+		var c wordcount.Count
+		if err := json.Unmarshal(sc.Bytes(), &c); err != nil {
+			t.Fatalf("line %q: %v", sc.Text(), err)
+		}
+		if seen[c.Word] == nil {
+			seen[c.Word] = make(map[int]bool)
+		}
+		if seen[c.Word][c.Count] || c.Count < 1 || c.Count > want[c.Word] {
+			t.Fatalf("unexpected %+v: total %d, seen before %v", c, want[c.Word], seen[c.Word][c.Count])
+		}
+		seen[c.Word][c.Count] = true
+	}
+	for w, n := range want {
+		if len(seen[w]) != n {
+			t.Errorf("word %q: %d counts, want %d", w, len(seen[w]), n)
+		}
+	}
+	if len(seen) != len(want) {
+		t.Errorf("%d distinct words, want %d", len(seen), len(want))
+	}
+}

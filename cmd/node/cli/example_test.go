@@ -1,0 +1,44 @@
+package cli_test
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/troupe-dev/troupe/actors"
+	"github.com/troupe-dev/troupe/cmd/node/cli"
+	"github.com/troupe-dev/troupe/operators"
+)
+
+// A program of one's own registers its pipelines and hands its command
+// line to Main: in main, os.Exit(cli.Main(os.Args[1:], reg, os.Stdout,
+// os.Stderr)).
+func ExampleMain() {
+	reg := actors.NewRegistry()
+	reg.MustRegister(actors.PipelineSpec{
+		Name:        "hello",
+		Description: "greet someone",
+		Params:      []actors.Param{{Name: "who", Description: "whom to greet", Default: "world"}},
+		Build: func(ps actors.Params) (*operators.Pipeline, error) {
+			p := operators.NewPipeline("hello")
+			who := operators.FromSlice(p, []string{ps.String("who")})
+			operators.Print(operators.Map(who, func(s string) string { return "hello, " + s }))
+			return p, nil
+		},
+	})
+
+	code := cli.Main([]string{"pipelines"}, reg, os.Stdout, os.Stderr)
+	fmt.Println("exit", code)
+	code = cli.Main([]string{"run", "hello", "-p", "who=gophers"}, reg, os.Stdout, os.Stderr)
+	fmt.Println("exit", code)
+	code = cli.Main([]string{"run", "hello", "-p", "whom=gophers"}, reg, os.Stdout, os.Stdout)
+	fmt.Println("exit", code)
+	// Output:
+	// hello  greet someone
+	//     who  default world  whom to greet
+	// exit 0
+	// hello, gophers
+	// exit 0
+	// node run: actors: bad pipeline parameter: pipeline "hello" has no parameter "whom" (it has: who)
+	// Run 'node pipelines' for the pipelines and their parameters, 'node run --help' for usage.
+	// exit 2
+}

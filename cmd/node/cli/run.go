@@ -1,0 +1,191 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/troupe-dev/troupe/actors"
+	"github.com/troupe-dev/troupe/operators"
+)
+
+const runUsage = `Usage: node run PIPELINE [--param key=value]... [--parallelism N]
+
+Runs a registered pipeline on an in-process engine: until its input ends,
+or until SIGINT or SIGTERM stops it gracefully (sources end, everything in
+flight reaches the sinks); a second signal cancels it. Flags may come before
+or after PIPELINE. 'node pipelines' lists the pipelines and their parameters.
+
+Flags:
+  -p, --param key=value  set a pipeline parameter (repeat for more)
+  --parallelism N        the default parallelism of the pipeline's operators
+                         (N >= 1; default: the pipeline's own)
+  -h, --help             show this help
+
+Exit codes: 0 the job finished, 1 it failed or was cancelled, 2 usage error.
+`
+
+// runArgs is a parsed run command line.
+type runArgs struct {
+	pipeline    string
+	params      map[string]string
+	parallelism int // 0: the pipeline's own
+}
+
+// parseRun parses run's arguments. The flag package stops at the first
+// argument that is not a flag, so parsing resumes after each one, which
+// lets flags come after PIPELINE. It returns flag.ErrHelp for -h or --help.
+func parseRun(args []string) (runArgs, error) {
+	ra := runArgs{params: make(map[string]string)}
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // errors are reported by the caller
+	fs.Var(paramFlag(ra.params), "param", "")
+	fs.Var(paramFlag(ra.params), "p", "")
+	fs.Func("parallelism", "", func(s string) error {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			return fmt.Errorf("want an integer of at least 1")
+		}
+		ra.parallelism = n
+		return nil
+	})
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return ra, err
+		}
+		if args = fs.Args(); len(args) == 0 {
+			break
+		}
+		positional, args = append(positional, args[0]), args[1:]
+	}
+	switch len(positional) {
+	case 0:
+		return ra, fmt.Errorf("missing PIPELINE")
+	case 1:
+		ra.pipeline = positional[0]
+		return ra, nil
+	default:
+		return ra, fmt.Errorf("unexpected argument %q after PIPELINE %q", positional[1], positional[0])
+	}
+}
+
+// paramFlag collects key=value pairs; a key given twice is an error rather
+// than a silent override.
+type paramFlag map[string]string
+
+func (p paramFlag) String() string { return "" }
+
+func (p paramFlag) Set(s string) error {
+	k, v, ok := strings.Cut(s, "=")
+	switch {
+	case !ok:
+		return fmt.Errorf("want key=value")
+	case k == "":
+		return fmt.Errorf("empty key")
+	}
+	if _, dup := p[k]; dup {
+		return fmt.Errorf("parameter %q given twice", k)
+	}
+	p[k] = v
+	return nil
+}
+
+func (c *command) run(args []string) int {
+	ra, err := parseRun(args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(c.stdout, runUsage)
+		return ExitOK
+	}
+	if err != nil {
+		return c.usageError("run", err)
+	}
+	p, err := c.reg.Build(ra.pipeline, ra.params, ra.parallelism)
+	if err != nil {
+		return c.buildError(err)
+	}
+	g, err := p.Build()
+	if err != nil {
+		return c.buildError(err)
+	}
+	return c.execute(g)
+}
+
+// buildError sorts a build error: the user's mistakes are usage errors
+// (pointed at 'node pipelines', which shows names and parameters); anything
+// else is the pipeline's own fault, a failure.
+func (c *command) buildError(err error) int {
+	for _, usage := range []error{actors.ErrUnknownPipeline, actors.ErrBadParam, operators.ErrParallelism} {
+		if errors.Is(err, usage) {
+			fmt.Fprintf(c.stderr, "%s run: %v\nRun '%s pipelines' for the pipelines and their parameters, '%s run --help' for usage.\n",
+				prog, err, prog, prog)
+			return ExitUsage
+		}
+	}
+	fmt.Fprintf(c.stderr, "%s run: %v\n", prog, err)
+	return ExitFailed
+}
+
+// execute runs a job on an engine of its own and waits for it, handling
+// stop signals meanwhile.
+func (c *command) execute(g *operators.JobGraph) int {
+	cfg := actors.DefaultConfig()
+	cfg.Logger = slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	engine, err := actors.NewEngine(cfg)
+	if err != nil {
+		fmt.Fprintf(c.stderr, "%s run: %v\n", prog, err)
+		return ExitFailed
+	}
+	defer engine.Close()
+	// Before Submit, so that a signal arriving as the job starts is seen.
+	signals, stop := c.notify()
+	defer stop()
+	job, err := engine.Submit(g)
+	if err != nil {
+		fmt.Fprintf(c.stderr, "%s run: %v\n", prog, err)
+		return ExitFailed
+	}
+	switch err := c.await(job, signals); {
+	case errors.Is(err, actors.ErrCancelled):
+		fmt.Fprintf(c.stderr, "%s run: job %q cancelled\n", prog, g.Name)
+		return ExitFailed
+	case err != nil:
+		fmt.Fprintf(c.stderr, "%s run: job %q failed: %v\n", prog, g.Name, err)
+		return ExitFailed
+	}
+	return ExitOK
+}
+
+// job is what await needs of an *actors.Job.
+type job interface {
+	Done() <-chan struct{}
+	Stop()
+	Cancel()
+	Wait(ctx context.Context) error
+}
+
+var _ job = (*actors.Job)(nil)
+
+// await waits for j to end: the first signal stops it gracefully, the
+// second cancels it. It returns the job's outcome (see actors.Job.Wait).
+func (c *command) await(j job, signals <-chan os.Signal) error {
+	select {
+	case <-j.Done():
+	case s := <-signals:
+		fmt.Fprintf(c.stderr, "%s: %v: stopping the job gracefully; signal again to cancel it\n", prog, s)
+		j.Stop()
+		select {
+		case <-j.Done():
+		case s := <-signals:
+			fmt.Fprintf(c.stderr, "%s: %v: cancelling the job\n", prog, s)
+			j.Cancel()
+		}
+	}
+	return j.Wait(context.Background()) // the job has ended: no wait
+}

@@ -1,0 +1,169 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/troupe-dev/troupe/actors"
+)
+
+func TestParseRun(t *testing.T) {
+	tests := []struct {
+		args []string
+		want runArgs
+	}{
+		{[]string{"wc"}, runArgs{pipeline: "wc", params: map[string]string{}}},
+		{[]string{"wc", "--param", "a=1", "-p", "b=x=y", "--parallelism", "4"},
+			runArgs{pipeline: "wc", params: map[string]string{"a": "1", "b": "x=y"}, parallelism: 4}},
+		{[]string{"-p=a=", "--parallelism=2", "wc", "--param=b=2"},
+			runArgs{pipeline: "wc", params: map[string]string{"a": "", "b": "2"}, parallelism: 2}},
+	}
+	for _, tt := range tests {
+		got, err := parseRun(tt.args)
+		if err != nil {
+			t.Errorf("%q: %v", tt.args, err)
+			continue
+		}
+		if got.pipeline != tt.want.pipeline || got.parallelism != tt.want.parallelism || !mapsEqual(got.params, tt.want.params) {
+			t.Errorf("%q: got %+v, want %+v", tt.args, got, tt.want)
+		}
+	}
+}
+
+func mapsEqual(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}
+
+// fakeJob ends by itself when done is closed beforehand, on Stop when
+// stopEnds, and always on Cancel. await calls it from one goroutine.
+type fakeJob struct {
+	done           chan struct{}
+	err            error
+	stopEnds       bool
+	stops, cancels int
+}
+
+func (f *fakeJob) Done() <-chan struct{} { return f.done }
+
+func (f *fakeJob) Stop() {
+	f.stops++
+	if f.stopEnds {
+		close(f.done)
+	}
+}
+
+func (f *fakeJob) Cancel() {
+	f.cancels++
+	f.err = actors.ErrCancelled
+	close(f.done)
+}
+
+func (f *fakeJob) Wait(context.Context) error {
+	<-f.done
+	return f.err
+}
+
+func TestCommand_await(t *testing.T) {
+	boom := errors.New("boom")
+	tests := []struct {
+		name           string
+		ended          bool // the job has ended before any signal
+		err            error
+		stopEnds       bool
+		signals        int
+		want           error
+		stops, cancels int
+	}{
+		{name: "ends by itself", ended: true, err: boom, want: boom},
+		{name: "one signal stops", stopEnds: true, signals: 1, stops: 1},
+		{name: "second signal cancels", signals: 2, want: actors.ErrCancelled, stops: 1, cancels: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			j := &fakeJob{done: make(chan struct{}), err: tt.err, stopEnds: tt.stopEnds}
+			if tt.ended {
+				close(j.done)
+			}
+			sigs := make(chan os.Signal, 2)
+			for range tt.signals {
+				sigs <- syscall.SIGTERM
+			}
+			c := newCommand(nil, io.Discard, io.Discard, nil)
+			if err := c.await(j, sigs); !errors.Is(err, tt.want) || (tt.want == nil && err != nil) {
+				t.Errorf("await = %v, want %v", err, tt.want)
+			}
+			if j.stops != tt.stops || j.cancels != tt.cancels {
+				t.Errorf("%d stops, %d cancels; want %d, %d", j.stops, j.cancels, tt.stops, tt.cancels)
+			}
+		})
+	}
+}
+
+// An unbounded job stopped by a signal drains and exits 0; its output is a
+// gap-free prefix of each subtask's sequence.
+func TestCommand_run_signalStops(t *testing.T) {
+	out := newSyncBuffer()
+	sigs := make(chan os.Signal, 2)
+	var stderr bytes.Buffer
+	c := newCommand(testRegistry(t, out), io.Discard, &stderr, func() (<-chan os.Signal, func()) { return sigs, func() {} })
+	codes := make(chan int, 1)
+	go func() { codes <- c.main([]string{"run", "numbers", "--parallelism", "2"}) }()
+	select {
+	case <-out.first:
+	case <-time.After(30 * time.Second):
+		t.Fatal("no output within 30s")
+	}
+	sigs <- os.Interrupt
+	select {
+	case code := <-codes:
+		if code != ExitOK {
+			t.Fatalf("exit %d, want 0; stderr %q", code, stderr.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the job did not stop within 30s of the signal")
+	}
+	checkPrefixes(t, out.String(), 2)
+}
+
+// checkPrefixes checks that lines of integers written by par subtasks, of
+// which subtask i makes i, i+par, i+2par, …, hold each subtask's sequence
+// in order and without a gap.
+func checkPrefixes(t testing.TB, out string, par int64) {
+	t.Helper()
+	next := make([]int64, par)
+	for i := range next {
+		next[i] = int64(i)
+	}
+	sc := bufio.NewScanner(strings.NewReader(out))
+	n := 0
+	for ; sc.Scan(); n++ {
+		v, err := strconv.ParseInt(sc.Text(), 10, 64)
+		if err != nil {
+			t.Fatalf("line %d %q: %v", n+1, sc.Text(), err)
+		}
+		if sub := v % par; v != next[sub] {
+			t.Fatalf("line %d: %d, want %d next from subtask %d", n+1, v, next[sub], sub)
+		}
+		next[v%par] += par
+	}
+	if n == 0 {
+		t.Fatal("no output")
+	}
+}

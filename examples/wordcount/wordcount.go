@@ -1,0 +1,126 @@
+package wordcount
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"unicode"
+
+	"github.com/troupe-dev/troupe/actors"
+	"github.com/troupe-dev/troupe/operators"
+)
+
+// Name is the name the pipeline is registered under.
+const Name = "wordcount"
+
+// Count is one output record: a word and how many times it has been seen so
+// far.
+type Count struct {
+	Word  string `json:"word"`
+	Count int    `json:"count"`
+}
+
+// Config says what a wordcount pipeline reads and where it writes.
+type Config struct {
+	// Input is the text file to read.
+	Input string
+	// Output is a directory for part files; empty means Stdout.
+	Output string
+	// Rate caps the lines per second read by each source subtask; 0 means
+	// unlimited.
+	Rate float64
+	// Stdout receives the JSON lines when Output is empty; nil means
+	// os.Stdout.
+	Stdout io.Writer
+}
+
+// New builds the wordcount pipeline. Its operators are named "lines",
+// "split", "count" and "sink", the names that errors and logs show.
+func New(cfg Config) *operators.Pipeline {
+	p := operators.NewPipeline(Name)
+	lines := operators.ReadLines(p, cfg.Input, operators.RateLimit(cfg.Rate)).Name("lines")
+	words := operators.FlatMap(lines, eachWord).Name("split")
+	counts := operators.ProcessKeyed(operators.KeyBy(words, func(w string) string { return w }), count).Name("count")
+	sink(counts, cfg).Name("sink")
+	return p
+}
+
+// count keeps the number of occurrences of the current word as keyed state
+// and emits the new value.
+func count(ctx *operators.KeyedContext[string, int], w string, out operators.Collector[Count]) error {
+	n, _ := ctx.State().Value()
+	n++
+	ctx.State().Update(n)
+	out.Collect(Count{Word: w, Count: n}, ctx.Timestamp())
+	return nil
+}
+
+func sink(s operators.Stream[Count], cfg Config) operators.Sink {
+	if cfg.Output != "" {
+		return operators.WriteFiles(s, cfg.Output)
+	}
+	w := cfg.Stdout
+	if w == nil {
+		w = os.Stdout
+	}
+	return operators.WriteJSONLines(s, w)
+}
+
+// Spec returns the registry entry of the pipeline, writing to os.Stdout
+// when no output directory is given.
+func Spec() actors.PipelineSpec { return SpecTo(os.Stdout) }
+
+// SpecTo is Spec with another writer in place of standard output, for
+// tests and for programs that embed the node command.
+func SpecTo(stdout io.Writer) actors.PipelineSpec {
+	return actors.PipelineSpec{
+		Name:        Name,
+		Description: "count the words of a text file; emits each word's running count as a JSON line",
+		Params: []actors.Param{
+			{Name: "input", Description: "text file to read", Required: true},
+			{Name: "output", Description: "directory for part files; empty: standard output"},
+			{Name: "rate", Description: "lines per second per source subtask; 0: unlimited", Default: "0"},
+		},
+		Build: func(ps actors.Params) (*operators.Pipeline, error) {
+			rate, err := ps.Float("rate")
+			if err != nil {
+				return nil, err
+			}
+			if rate < 0 {
+				return nil, fmt.Errorf("%w: rate=%q: must not be negative", actors.ErrBadParam, ps.String("rate"))
+			}
+			cfg := Config{Input: ps.String("input"), Output: ps.String("output"), Rate: rate, Stdout: stdout}
+			return New(cfg), nil
+		},
+	}
+}
+
+// Words splits a line into words: maximal runs of Unicode letters and
+// digits, lowercased. Any other character, including an apostrophe or a
+// hyphen, separates words, so "Don't" gives "don" and "t".
+func Words(line string) []string {
+	var words []string
+	eachWord(line, func(w string) { words = append(words, w) })
+	return words
+}
+
+// eachWord is Words without the slice, for the split operator's hot path.
+func eachWord(line string, emit func(string)) {
+	start := -1 // byte offset of the current word; -1 between words
+	for i, r := range line {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			if start < 0 {
+				start = i
+			}
+			continue
+		}
+		if start >= 0 {
+			emit(strings.ToLower(line[start:i]))
+			start = -1
+		}
+	}
+	if start >= 0 {
+		emit(strings.ToLower(line[start:]))
+	}
+}

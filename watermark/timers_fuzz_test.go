@@ -1,0 +1,88 @@
+package watermark
+
+import (
+	"slices"
+	"testing"
+)
+
+// timerModel is the obvious queue: a slice kept in firing order, where a
+// new timer goes after every timer of the same or an earlier time.
+type timerModel []Timer[int]
+
+func (m *timerModel) register(k int, ts int64) bool {
+	t := Timer[int]{k, ts}
+	if slices.Contains(*m, t) {
+		return false
+	}
+	i := len(*m)
+	for i > 0 && (*m)[i-1].Time > ts {
+		i--
+	}
+	*m = slices.Insert(*m, i, t)
+	return true
+}
+
+func (m *timerModel) delete(k int, ts int64) bool {
+	i := slices.Index(*m, Timer[int]{k, ts})
+	if i < 0 {
+		return false
+	}
+	*m = slices.Delete(*m, i, i+1)
+	return true
+}
+
+func (m *timerModel) popUpTo(ts int64) []Timer[int] {
+	i := 0
+	for i < len(*m) && (*m)[i].Time <= ts {
+		i++
+	}
+	fired := slices.Clone((*m)[:i])
+	*m = (*m)[i:]
+	return fired
+}
+
+// FuzzTimerQueue runs operations of three bytes each (operation, key,
+// time, both in small ranges so that duplicates and ties are common) on a
+// queue and on the model, and compares them after each.
+func FuzzTimerQueue(f *testing.F) {
+	f.Add([]byte{0, 1, 5, 0, 2, 5, 0, 1, 5, 2, 1, 5, 3, 0, 9})
+	f.Add([]byte{0, 1, 5, 1, 2, 3, 4, 0, 0, 0, 3, 5, 3, 0, 4})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		q, m := NewTimerQueue[int](), &timerModel{}
+		for i := 0; i+2 < len(data); i += 3 {
+			k, ts := int(data[i+1]%8), int64(data[i+2]%32)
+			switch data[i] % 5 {
+			case 0, 1:
+				if got, want := q.Register(k, ts), m.register(k, ts); got != want {
+					t.Fatalf("op %d: Register(%d, %d) = %v, want %v", i, k, ts, got, want)
+				}
+			case 2:
+				if got, want := q.Delete(k, ts), m.delete(k, ts); got != want {
+					t.Fatalf("op %d: Delete(%d, %d) = %v, want %v", i, k, ts, got, want)
+				}
+			case 3:
+				var fired []Timer[int]
+				q.PopUpTo(ts, func(k int, ts int64) { fired = append(fired, Timer[int]{k, ts}) })
+				if want := m.popUpTo(ts); !slices.Equal(fired, want) {
+					t.Fatalf("op %d: PopUpTo(%d) fired %v, want %v", i, ts, fired, want)
+				}
+			case 4:
+				q = RestoreTimerQueue(q.All())
+			}
+			checkTimers(t, i, q, *m)
+		}
+	})
+}
+
+func checkTimers(t *testing.T, op int, q *TimerQueue[int], m timerModel) {
+	t.Helper()
+	if q.Len() != len(m) {
+		t.Fatalf("op %d: Len() = %d, want %d", op, q.Len(), len(m))
+	}
+	if ts, ok := q.PeekTime(); ok != (len(m) > 0) || (ok && ts != m[0].Time) {
+		t.Fatalf("op %d: PeekTime() = %d, %v; model %v", op, ts, ok, m)
+	}
+	if all := q.All(); !slices.Equal(all, m) {
+		t.Fatalf("op %d: All() = %v, want %v", op, all, m)
+	}
+}
