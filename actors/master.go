@@ -35,6 +35,8 @@ type master struct {
 	stopping bool
 	then     func(ctx actor.Context) // what to do once every subtask stopped
 	failures int
+	// stopRequested: a graceful stop was asked for; it is forwarded once.
+	stopRequested bool
 }
 
 type subtaskRef struct {
@@ -63,6 +65,10 @@ func (m *master) Receive(ctx actor.Context) {
 			m.onFailure(ctx, ref, msg.err)
 		}
 	case *stopSourceMsg:
+		if m.stopRequested {
+			return // once is enough; repeats would only fill source mailboxes
+		}
+		m.stopRequested = true
 		for _, ref := range m.refs {
 			if ref.vertex.IsSource() {
 				ctx.Send(ref.pid, msg)
@@ -101,9 +107,11 @@ func (m *master) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, child
 		sup.StopChildren(child)
 		return
 	}
-	err, ok := reason.(error)
+	err, ok := reason.(*PanicError)
 	if !ok {
-		err = fmt.Errorf("%v", reason)
+		// A panic of a subtask's own child actor arrives without our stack
+		// capture; keep it a PanicError so callers can match it.
+		err = &PanicError{Value: reason}
 	}
 	m.onFailure(sup.(actor.Context), ref, err)
 }
@@ -191,6 +199,9 @@ func (m *master) deploy(ctx actor.Context) {
 	for _, ref := range order {
 		if ref.vertex.IsSource() {
 			ctx.Send(ref.pid, &startMsg{})
+			if m.stopRequested { // a stop asked for before a restart still holds
+				ctx.Send(ref.pid, &stopSourceMsg{})
+			}
 		}
 	}
 	m.running = len(order)

@@ -1,7 +1,6 @@
 package operators
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -73,36 +72,53 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 // lineWriter buffers one subtask's lines and hands whole lines to a shared
 // writer after every batch, at end of input and on close.
 type lineWriter[T any] struct {
-	tc      *TaskContext
-	buf     *bufio.Writer
-	format  func(dst []byte, v T) ([]byte, error)
-	scratch []byte
+	tc     *TaskContext
+	w      io.Writer
+	format func(dst []byte, v T) ([]byte, error)
+	buf    []byte // whole lines only, so a shared writer never sees half a line
 }
 
+// lineChunk is how many bytes of whole lines a subtask gathers before it
+// hands them to the shared writer.
+const lineChunk = 64 << 10
+
 func newLineWriter[T any](tc *TaskContext, w io.Writer, format func([]byte, T) ([]byte, error)) *lineWriter[T] {
-	return &lineWriter[T]{tc: tc, buf: bufio.NewWriterSize(w, 64<<10), format: format}
+	return &lineWriter[T]{tc: tc, w: w, format: format}
 }
 
 func (l *lineWriter[T]) Write(v T, _ int64) error {
+	n := len(l.buf)
 	var err error
-	if l.scratch, err = l.format(l.scratch[:0], v); err != nil {
+	if l.buf, err = l.format(l.buf, v); err != nil {
+		l.buf = l.buf[:n]
 		return err
 	}
-	l.scratch = append(l.scratch, '\n')
-	_, err = l.buf.Write(l.scratch)
+	l.buf = append(l.buf, '\n')
+	if len(l.buf) >= lineChunk {
+		return l.flush()
+	}
+	return nil
+}
+
+func (l *lineWriter[T]) flush() error {
+	if len(l.buf) == 0 {
+		return nil
+	}
+	_, err := l.w.Write(l.buf)
+	l.buf = l.buf[:0]
 	return err
 }
 
 // BatchEnd hands the batch's lines over; a write error fails the subtask.
 func (l *lineWriter[T]) BatchEnd() {
-	if err := l.buf.Flush(); err != nil {
+	if err := l.flush(); err != nil {
 		l.tc.Fail(err)
 	}
 }
 
-func (l *lineWriter[T]) EndInput() error { return l.buf.Flush() }
+func (l *lineWriter[T]) EndInput() error { return l.flush() }
 
-func (l *lineWriter[T]) Close() error { return l.buf.Flush() }
+func (l *lineWriter[T]) Close() error { return l.flush() }
 
 // Print writes every record as a line of fmt's %v format to standard
 // output. With parallelism above 1, each line starts with "N> ", N the
