@@ -1,10 +1,8 @@
 package wordcount
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"os"
@@ -144,38 +142,13 @@ func totals(t testing.TB, path string) map[string]int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := make(map[string]int)
-	for _, w := range Words(string(b)) {
-		want[w]++
-	}
-	return want
+	return Totals(string(b))
 }
 
-// checkCounts reads JSON lines of Count and checks that every word's
-// counts are exactly 1..want[word], each once.
+// checkCounts checks that every word's counts are exactly 1..want[word].
 func checkCounts(t testing.TB, r io.Reader, want map[string]int) {
 	t.Helper()
-	seen := make(map[string]map[int]bool)
-	sc := bufio.NewScanner(r)
-	for sc.Scan() {
-		var c Count
-		if err := json.Unmarshal(sc.Bytes(), &c); err != nil {
-			t.Fatalf("line %q: %v", sc.Text(), err)
-		}
-		if seen[c.Word] == nil {
-			seen[c.Word] = make(map[int]bool)
-		}
-		if seen[c.Word][c.Count] || c.Count < 1 || c.Count > want[c.Word] {
-			t.Fatalf("unexpected %+v (total %d, seen before: %v)", c, want[c.Word], seen[c.Word][c.Count])
-		}
-		seen[c.Word][c.Count] = true
-	}
-	for w, n := range want {
-		if len(seen[w]) != n {
-			t.Errorf("word %q: %d counts, want %d", w, len(seen[w]), n)
-		}
-	}
-	if len(seen) != len(want) {
-		t.Errorf("%d distinct words, want %d", len(seen), len(want))
+	if err := Verify(r, want); err != nil {
+		t.Fatal(err)
 	}
 }

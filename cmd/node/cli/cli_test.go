@@ -1,9 +1,7 @@
 package cli
 
 import (
-	"bufio"
 	"bytes"
-	"encoding/json"
 	"errors"
 	"io"
 	"os"
@@ -214,45 +212,20 @@ func writeText(t testing.TB) string {
 	return path
 }
 
-// totals counts a file's words sequentially: the reference.
+// totals counts the words of a file sequentially: the reference.
 func totals(t testing.TB, path string) map[string]int {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := make(map[string]int)
-	for _, w := range wordcount.Words(string(b)) {
-		want[w]++
-	}
-	return want
+	return wordcount.Totals(string(b))
 }
 
-// checkCounts checks JSON lines of wordcount.Count: every word's counts
-// are exactly 1..want[word], each once.
+// checkCounts checks that every word's counts are exactly 1..want[word].
 func checkCounts(t testing.TB, out string, want map[string]int) {
 	t.Helper()
-	seen := make(map[string]map[int]bool)
-	sc := bufio.NewScanner(strings.NewReader(out))
-	for sc.Scan() {
-		var c wordcount.Count
-		if err := json.Unmarshal(sc.Bytes(), &c); err != nil {
-			t.Fatalf("line %q: %v", sc.Text(), err)
-		}
-		if seen[c.Word] == nil {
-			seen[c.Word] = make(map[int]bool)
-		}
-		if seen[c.Word][c.Count] || c.Count < 1 || c.Count > want[c.Word] {
-			t.Fatalf("unexpected %+v: total %d, seen before %v", c, want[c.Word], seen[c.Word][c.Count])
-		}
-		seen[c.Word][c.Count] = true
-	}
-	for w, n := range want {
-		if len(seen[w]) != n {
-			t.Errorf("word %q: %d counts, want %d", w, len(seen[w]), n)
-		}
-	}
-	if len(seen) != len(want) {
-		t.Errorf("%d distinct words, want %d", len(seen), len(want))
+	if err := wordcount.Verify(strings.NewReader(out), want); err != nil {
+		t.Fatal(err)
 	}
 }
