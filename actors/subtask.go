@@ -51,7 +51,8 @@ type subtask struct {
 	records    recordCounters
 }
 
-// recordCounters are per-subtask counts, read by the job for statistics.
+// recordCounters are per-subtask counts, kept for the metrics issue to
+// export (nothing reads them yet).
 type recordCounters struct {
 	in, out int64
 }
