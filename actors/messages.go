@@ -1,6 +1,10 @@
 package actors
 
-import "github.com/asynkron/protoactor-go/actor"
+import (
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/troupe-dev/troupe/operators"
+)
 
 // batchMsg travels on a channel, downstream. data is an *operators.Batch
 // of the channel's element type, or nil when the message only carries an
@@ -9,7 +13,8 @@ type batchMsg struct {
 	ch   int // the channel's index at the receiver
 	out  int // the channel's index at the sender
 	data any
-	eoi  bool // end of input: the last message on this channel
+	ev   operators.Event // a watermark, status or barrier; with data nil
+	eoi  bool            // end of input: the last message on this channel
 }
 
 // creditMsg travels upstream: the receiver returns n credits.
@@ -43,6 +48,9 @@ type pumpMsg struct{}
 // wakeMsg is sent by a source's fetcher goroutine (through
 // TaskContext.Wake) when records are ready.
 type wakeMsg struct{}
+
+// timerMsg is sent by a subtask's processing-time timer to itself.
+type timerMsg struct{}
 
 // flushMsg is sent by a subtask's buffer timer to itself.
 type flushMsg struct{}

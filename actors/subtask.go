@@ -48,6 +48,8 @@ type subtask struct {
 	flushTimer *time.Timer
 	pumpTimer  *time.Timer
 	flushArmed bool
+	timer      *time.Timer
+	timerAt    time.Time // when timer fires; zero when none is armed
 	records    recordCounters
 }
 
@@ -80,6 +82,14 @@ func (s *subtask) Receive(ctx actor.Context) {
 		s.flushArmed = false
 		if s.chain != nil && !s.failed {
 			s.chain.Flush()
+			s.drive()
+		}
+	case *timerMsg:
+		s.timerAt = time.Time{}
+		if s.chain != nil && !s.failed {
+			s.chain.OnProcessingTime(time.Now())
+			s.chain.BatchEnd()
+			s.afterOperators()
 			s.drive()
 		}
 	case *deployMsg:
@@ -168,21 +178,42 @@ func (s *subtask) drive() {
 	}
 	s.armFlush()
 	s.maybeFinish()
+	s.armTimer()
 }
 
 func (s *subtask) consume(ch int, m *batchMsg) {
-	if m.data != nil {
+	switch {
+	case m.data != nil:
 		s.records.in += int64(s.chain.BatchLen(ch, m.data))
 		s.chain.Consume(ch, m.data)
+	case m.ev != nil:
+		if err := s.event(ch, m.ev); err != nil {
+			s.fail(err)
+			return
+		}
 	}
 	if m.eoi && !s.ended[ch] {
 		s.ended[ch] = true
 		s.endedCount++
+		s.chain.ProcessWatermark(ch, operators.MaxWatermark) // an ended channel holds nothing back
 	}
 	s.chain.BatchEnd()
 	peer := s.inputs[ch]
 	s.net.send(s.ctx, peer.pid, &creditMsg{ch: peer.index, n: 1})
 	s.afterOperators()
+}
+
+// event hands a control event from input channel ch to the chain.
+func (s *subtask) event(ch int, ev operators.Event) error {
+	switch e := ev.(type) {
+	case operators.Watermark:
+		s.chain.ProcessWatermark(ch, e.Time)
+	case operators.StreamStatus:
+		s.chain.SetIdle(ch, e.Idle)
+	default:
+		return fmt.Errorf("input channel %d: %w: %v", ch, ErrUnexpectedMessage, ev)
+	}
+	return nil
 }
 
 // afterOperators fails the subtask if an operator reported an error.
@@ -247,8 +278,26 @@ func (s *subtask) armFlush() {
 	s.flushTimer = time.AfterFunc(s.cfg.BufferTimeout, func() { root.Send(self, &flushMsg{}) })
 }
 
+// armTimer keeps one timer armed for the earliest processing time an
+// operator waits for (periodic watermarks, processing-time timers).
+func (s *subtask) armTimer() {
+	if s.failed || s.finished {
+		return
+	}
+	at, ok := s.chain.NextProcessingTime()
+	if !ok || (!s.timerAt.IsZero() && !at.Before(s.timerAt)) {
+		return
+	}
+	if s.timer != nil {
+		s.timer.Stop()
+	}
+	s.timerAt = at
+	self, root := s.ctx.Self(), s.job.engine.sys.Root
+	s.timer = time.AfterFunc(time.Until(at), func() { root.Send(self, &timerMsg{}) })
+}
+
 func (s *subtask) stopTimers() {
-	for _, t := range []*time.Timer{s.flushTimer, s.pumpTimer} {
+	for _, t := range []*time.Timer{s.flushTimer, s.pumpTimer, s.timer} {
 		if t != nil {
 			t.Stop()
 		}
@@ -334,4 +383,11 @@ func (sh *shipper) Ship(ch int, batch any) {
 	s := (*subtask)(sh)
 	s.records.out += int64(s.chain.OutLen(batch))
 	s.offer(ch, &batchMsg{ch: s.outputs[ch].index, out: ch, data: batch})
+}
+
+// ShipEvent sends an event on its own message, which costs a credit like a
+// batch, so events and batches stay in order under flow control.
+func (sh *shipper) ShipEvent(ch int, ev operators.Event) {
+	s := (*subtask)(sh)
+	s.offer(ch, &batchMsg{ch: s.outputs[ch].index, out: ch, ev: ev})
 }

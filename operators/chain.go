@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/troupe-dev/troupe/watermark"
 )
 
 // ChainConfig is what the runtime supplies to open a subtask's chain.
@@ -31,12 +33,14 @@ type Chain struct {
 	err     error
 	lens    []func(any) int
 	outLen  func(any) int
+	valve   *watermark.Valve // over the input channels; nil for sources
+	wm      int64            // the chain's input watermark
 }
 
 // Open instantiates the vertex's operators for one subtask, tail first, so
 // each operator is handed its downstream collector.
 func (v *Vertex) Open(cfg ChainConfig) (*Chain, error) {
-	c := &Chain{}
+	c := &Chain{wm: MinWatermark}
 	var out any
 	tail := v.nodes[len(v.nodes)-1]
 	if tail.kind != kindSink {
@@ -49,6 +53,7 @@ func (v *Vertex) Open(cfg ChainConfig) (*Chain, error) {
 	for i := len(v.nodes) - 1; i >= 0; i-- {
 		n := v.nodes[i]
 		tc := c.taskContext(v, n, cfg)
+		c.bindEmitters(tc, i)
 		var err error
 		if inst, err = n.open(tc, out); err != nil {
 			_ = c.Close()
@@ -64,6 +69,9 @@ func (v *Vertex) Open(cfg ChainConfig) (*Chain, error) {
 		st := ch.Edge.e.from.out
 		c.consume = append(c.consume, st.consumer(inst.inputs[ch.Edge.Input]))
 		c.lens = append(c.lens, st.batchLen)
+	}
+	if len(c.consume) > 0 {
+		c.valve = watermark.NewValve(len(c.consume))
 	}
 	return c, nil
 }
@@ -139,7 +147,12 @@ func (c *Chain) HandleMessage(msg any) bool {
 }
 
 // EndInput ends the operators head to tail; the runtime then flushes.
+// The input watermark first advances to MaxWatermark, so every event-time
+// timer fires before the operators end, as when a bounded source ends.
 func (c *Chain) EndInput() error {
+	if c.wm < MaxWatermark && c.err == nil {
+		c.advance(MaxWatermark)
+	}
 	for _, h := range c.hooks {
 		if e, ok := h.(EndInputer); ok && c.err == nil {
 			if err := e.EndInput(); err != nil {

@@ -91,3 +91,17 @@ func (c typedBatchCodec[T]) Decode(data []byte) (any, error) {
 	}
 	return b, nil
 }
+
+// WithCodec makes s use c wherever its records are encoded: on remote
+// channels and in test harnesses. The default is JSONCodec.
+func WithCodec[T any](s Stream[T], c Codec[T]) Stream[T] {
+	if c == nil {
+		s.n.p.fail(s.n, fmt.Errorf("%w: codec", ErrNilFunc))
+		return s
+	}
+	s.n.out.(*streamOps[T]).codec_ = c
+	return s
+}
+
+// CodecOf returns the codec of s's records.
+func CodecOf[T any](s Stream[T]) Codec[T] { return s.n.out.(*streamOps[T]).codec_ }

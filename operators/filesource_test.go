@@ -15,11 +15,27 @@ import (
 	"time"
 )
 
-// recordingShipper keeps the batches a chain ships. Chains that end in a
-// sink ship nothing, which the tests check.
-type recordingShipper struct{ batches []any }
+// recordingShipper keeps the batches and events a chain ships, in order.
+// Chains that end in a sink ship nothing, which the tests check.
+type recordingShipper struct {
+	batches []any
+	events  []shipped // batches and events interleaved
+}
 
-func (s *recordingShipper) Ship(_ int, batch any) { s.batches = append(s.batches, batch) }
+type shipped struct {
+	ch    int
+	batch any
+	ev    Event
+}
+
+func (s *recordingShipper) Ship(ch int, batch any) {
+	s.batches = append(s.batches, batch)
+	s.events = append(s.events, shipped{ch: ch, batch: batch})
+}
+
+func (s *recordingShipper) ShipEvent(ch int, ev Event) {
+	s.events = append(s.events, shipped{ch: ch, ev: ev})
+}
 
 // testSubtask is one subtask of a single-vertex pipeline, driven from the
 // test's goroutine as the runtime drives it.

@@ -65,6 +65,9 @@ func (r *reduceOp[T, K]) Collect(v T, ts int64) {
 	r.out.Collect(*acc, ts)
 }
 
+// StateEntries returns the number of keys with state.
+func (r *reduceOp[T, K]) StateEntries() int { return len(r.state) }
+
 // ValueState is one value of type S per key. An operator's ValueState is
 // always scoped to the key of the record being processed.
 type ValueState[S any] struct {
@@ -84,10 +87,11 @@ func (v *ValueState[S]) Clear() { v.clear() }
 
 // KeyedContext is given to a keyed process function with each record.
 type KeyedContext[K comparable, S any] struct {
-	key   K
-	ts    int64
-	state ValueState[S]
-	Task  *TaskContext
+	key    K
+	ts     int64
+	state  ValueState[S]
+	timers *timerService[K]
+	Task   *TaskContext
 }
 
 // Key returns the key of the current record.
@@ -117,8 +121,32 @@ func ProcessKeyed[T any, K comparable, S, Out any](ks KeyedStream[T, K], fn Keye
 	return newStream[Out](n)
 }
 
+// KeyedTimerFunc is called when a timer that a keyed process function
+// registered fires, scoped to the timer's key: ctx.Timestamp() is the
+// timer's time and ctx.State() the key's state.
+type KeyedTimerFunc[K comparable, S, Out any] func(ctx *KeyedContext[K, S], timer Timer, out Collector[Out]) error
+
+// ProcessKeyedWithTimers is ProcessKeyed with timers: fn may register
+// event-time and processing-time timers for the current key through ctx,
+// and onTimer runs when one fires (event-time timers when the watermark
+// passes them, processing-time ones when the clock does). Timers are
+// deduplicated per key and time.
+func ProcessKeyedWithTimers[T any, K comparable, S, Out any](ks KeyedStream[T, K], fn KeyedProcessFunc[K, T, S, Out], onTimer KeyedTimerFunc[K, S, Out]) Stream[Out] {
+	n := keyedNode[T, K, Out](ks, "process")
+	if fn == nil || onTimer == nil {
+		n.p.fail(n, ErrNilFunc)
+	}
+	n.open = func(tc *TaskContext, out any) (*instance, error) {
+		op := newKeyedProcessOp(tc, ks.key, fn, out.(Collector[Out]))
+		op.onTimer = onTimer
+		return &instance{inputs: []any{Collector[T](op)}, hooks: op}, nil
+	}
+	return newStream[Out](n)
+}
+
 type keyedProcessOp[T any, K comparable, S, Out any] struct {
-	fn    KeyedProcessFunc[K, T, S, Out]
+	fn      KeyedProcessFunc[K, T, S, Out]
+	onTimer KeyedTimerFunc[K, S, Out]
 	key   func(T) K
 	out   Collector[Out]
 	tc    *TaskContext
@@ -129,6 +157,7 @@ type keyedProcessOp[T any, K comparable, S, Out any] struct {
 func newKeyedProcessOp[T any, K comparable, S, Out any](tc *TaskContext, key func(T) K, fn KeyedProcessFunc[K, T, S, Out], out Collector[Out]) *keyedProcessOp[T, K, S, Out] {
 	op := &keyedProcessOp[T, K, S, Out]{fn: fn, key: key, out: out, tc: tc, state: make(map[K]S)}
 	op.ctx.Task = tc
+	op.ctx.timers = newTimerService[K](tc)
 	op.ctx.state = ValueState[S]{
 		get: func() (S, bool) {
 			s, ok := op.state[op.ctx.key]
@@ -150,5 +179,6 @@ func (p *keyedProcessOp[T, K, S, Out]) Collect(v T, ts int64) {
 	}
 }
 
-// StateSize returns the number of keys with state (for tests and metrics).
-func (p *keyedProcessOp[T, K, S, Out]) StateSize() int { return len(p.state) }
+// StateEntries returns the number of keys with state (for tests and
+// metrics).
+func (p *keyedProcessOp[T, K, S, Out]) StateEntries() int { return len(p.state) }

@@ -3,8 +3,13 @@ package operators
 // Shipper is implemented by the runtime: it takes a full (or flushed) batch
 // for one output channel of a subtask. Ownership of batch moves to the
 // runtime, which delivers it to the receiving subtask.
+//
+// ShipEvent takes a control event for one output channel; the router calls
+// it only after shipping that channel's partly filled batch, so that the
+// event keeps its place among the records.
 type Shipper interface {
 	Ship(channel int, batch any)
+	ShipEvent(channel int, ev Event)
 }
 
 // streamType holds the operations that depend on a stream's element type,
@@ -21,6 +26,8 @@ type streamType interface {
 // batches.
 type flushCollector interface {
 	Flush()
+	// Emit ships ev on every output channel, after the records before it.
+	Emit(ev Event)
 	// Buffered reports whether a batch may be partly filled.
 	Buffered() bool
 }
@@ -135,6 +142,15 @@ func (r *router[T]) Flush() {
 			r.bufs[ch] = nil
 			r.ship.Ship(ch, b)
 		}
+	}
+}
+
+// Emit flushes every channel and then ships ev on each of them: events
+// are broadcast, whatever the partitioning of the records.
+func (r *router[T]) Emit(ev Event) {
+	r.Flush()
+	for ch := range r.bufs {
+		r.ship.ShipEvent(ch, ev)
 	}
 }
 

@@ -28,8 +28,10 @@ type TaskContext struct {
 	// operators backed by actors); built-in operators ignore it.
 	Host any
 
-	wake func()
-	err  *error // shared by every operator of one chain
+	wake       func()
+	err        *error // shared by every operator of one chain
+	emitWM     func(int64)
+	emitStatus func(bool)
 }
 
 // NewTaskContext is called by the runtime for each operator of a subtask.
@@ -61,6 +63,25 @@ func (tc *TaskContext) Failed() bool { return *tc.err != nil }
 func (tc *TaskContext) Wake() {
 	if tc.wake != nil {
 		tc.wake()
+	}
+}
+
+// EmitWatermark sends watermark wm to the operators after this one and
+// downstream. Operators that make watermarks (timestamp assigners) or hold
+// them back (async I/O) call it; others let watermarks pass through
+// WatermarkHandler. Outside a chain it does nothing.
+func (tc *TaskContext) EmitWatermark(wm int64) {
+	if tc.emitWM != nil {
+		tc.emitWM(wm)
+	}
+}
+
+// MarkIdle announces downstream that this subtask's output goes idle (or
+// active again), so that it does not hold back downstream watermarks while
+// it has no records.
+func (tc *TaskContext) MarkIdle(idle bool) {
+	if tc.emitStatus != nil {
+		tc.emitStatus(idle)
 	}
 }
 

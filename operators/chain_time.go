@@ -1,0 +1,135 @@
+package operators
+
+import (
+	"time"
+
+	"github.com/troupe-dev/troupe/watermark"
+)
+
+// WatermarkHandler is implemented by operators that act on event time
+// (fire timers and windows). When the operator's input watermark advances
+// to wm, ProcessWatermark does what the watermark triggers and returns the
+// watermark to pass on downstream, with ok false to hold it back (an
+// operator that holds one back emits it later through
+// TaskContext.EmitWatermark). Operators without it pass watermarks on.
+type WatermarkHandler interface {
+	ProcessWatermark(wm int64) (forward int64, ok bool)
+}
+
+// ProcessingTimer is implemented by operators that act at points of
+// processing time (periodic watermarks, processing-time timers, idleness).
+// The runtime calls OnProcessingTime once the time NextProcessingTime
+// reported has come, with the current time.
+type ProcessingTimer interface {
+	NextProcessingTime() (at time.Time, ok bool)
+	OnProcessingTime(now time.Time)
+}
+
+// bindEmitters lets the operator at position i emit watermarks and status
+// changes to the operators after it.
+func (c *Chain) bindEmitters(tc *TaskContext, i int) {
+	tc.emitWM = func(wm int64) { c.watermarkFrom(i+1, wm) }
+	tc.emitStatus = func(idle bool) { c.Emit(StreamStatus{Idle: idle}) }
+}
+
+// ProcessWatermark handles a watermark that arrived on input channel ch.
+// When the subtask's watermark (the minimum over its active channels)
+// advances, the operators see it head to tail, then it goes downstream.
+func (c *Chain) ProcessWatermark(ch int, wm int64) {
+	if wm, ok := c.valve.Watermark(ch, wm); ok {
+		c.advance(wm)
+	}
+}
+
+// SetIdle handles input channel ch announcing that it is idle or active.
+func (c *Chain) SetIdle(ch int, idle bool) {
+	change := c.valve.SetIdle(ch, idle)
+	if change.Advanced {
+		c.advance(change.Watermark)
+	}
+	if change.StatusChanged {
+		c.Emit(StreamStatus{Idle: change.Status == watermark.Idle})
+	}
+}
+
+// Watermark returns the chain's input watermark.
+func (c *Chain) Watermark() int64 { return c.wm }
+
+func (c *Chain) advance(wm int64) {
+	c.wm = wm
+	c.watermarkFrom(0, wm)
+}
+
+// watermarkFrom passes wm through the operators from position i on, each
+// of which may fire timers, hold it back or change it.
+func (c *Chain) watermarkFrom(i int, wm int64) {
+	for ; i < len(c.hooks); i++ {
+		h, ok := c.hooks[i].(WatermarkHandler)
+		if !ok {
+			continue
+		}
+		if wm, ok = h.ProcessWatermark(wm); !ok {
+			return
+		}
+	}
+	c.Emit(Watermark{Time: wm})
+}
+
+// Emit ships ev on every output channel after the records before it. A
+// chain that ends in a sink has no output channels: it drops ev.
+func (c *Chain) Emit(ev Event) {
+	if c.router != nil {
+		c.router.Emit(ev)
+	}
+}
+
+// NextProcessingTime returns the earliest time at which an operator or the
+// source wants OnProcessingTime.
+func (c *Chain) NextProcessingTime() (time.Time, bool) {
+	var next time.Time
+	found := false
+	consider := func(h any) {
+		p, ok := h.(ProcessingTimer)
+		if !ok {
+			return
+		}
+		if at, ok := p.NextProcessingTime(); ok && (!found || at.Before(next)) {
+			next, found = at, true
+		}
+	}
+	consider(c.Source)
+	for _, h := range c.hooks {
+		consider(h)
+	}
+	return next, found
+}
+
+// OnProcessingTime tells the operators that processing time is now; those
+// whose time has come act on it.
+func (c *Chain) OnProcessingTime(now time.Time) {
+	fire := func(h any) {
+		if p, ok := h.(ProcessingTimer); ok && c.err == nil {
+			if at, ok := p.NextProcessingTime(); ok && !at.After(now) {
+				p.OnProcessingTime(now)
+			}
+		}
+	}
+	fire(c.Source)
+	for _, h := range c.hooks {
+		fire(h)
+	}
+}
+
+// Counts reports how many timers and keyed-state entries the chain's
+// operators hold, for tests and metrics.
+func (c *Chain) Counts() (timers, stateEntries int) {
+	for _, h := range c.hooks {
+		if t, ok := h.(interface{ Timers() int }); ok {
+			timers += t.Timers()
+		}
+		if s, ok := h.(interface{ StateEntries() int }); ok {
+			stateEntries += s.StateEntries()
+		}
+	}
+	return timers, stateEntries
+}

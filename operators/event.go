@@ -1,0 +1,67 @@
+package operators
+
+import (
+	"fmt"
+
+	"github.com/troupe-dev/troupe/watermark"
+)
+
+// MaxWatermark is the watermark of a stream that has ended: every event
+// time has passed. A chain whose input ends advances to it first, so that
+// every event-time timer and window fires before end of input.
+const MaxWatermark = watermark.MaxWatermark
+
+// MinWatermark means nothing is known about event time yet.
+const MinWatermark = watermark.MinWatermark
+
+// Event is a control element that travels on a channel in order with the
+// records: a watermark, a change of stream status, or a checkpoint barrier.
+// The runtime ships events between batches, never inside one, so a
+// receiver sees them exactly where the sender emitted them.
+type Event interface {
+	fmt.Stringer
+	isEvent()
+}
+
+// Watermark says that no record with a timestamp at or below Time should
+// follow on this channel; later ones are late.
+type Watermark struct{ Time int64 }
+
+// StreamStatus announces that a channel goes idle (it will send nothing for
+// a while and must not hold back downstream watermarks) or active again.
+type StreamStatus struct{ Idle bool }
+
+// Barrier is checkpoint ID's barrier: every record before it on the channel
+// belongs to the checkpoint, every record after it does not.
+type Barrier struct {
+	ID        int64
+	Savepoint bool
+}
+
+func (Watermark) isEvent()    {}
+func (StreamStatus) isEvent() {}
+func (Barrier) isEvent()      {}
+
+func (w Watermark) String() string {
+	switch w.Time {
+	case MaxWatermark:
+		return "watermark(max)"
+	case MinWatermark:
+		return "watermark(min)"
+	}
+	return fmt.Sprintf("watermark(%d)", w.Time)
+}
+
+func (s StreamStatus) String() string {
+	if s.Idle {
+		return "idle"
+	}
+	return "active"
+}
+
+func (b Barrier) String() string {
+	if b.Savepoint {
+		return fmt.Sprintf("savepoint-barrier(%d)", b.ID)
+	}
+	return fmt.Sprintf("barrier(%d)", b.ID)
+}

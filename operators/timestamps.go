@@ -1,0 +1,114 @@
+package operators
+
+import (
+	"time"
+
+	"github.com/troupe-dev/troupe/watermark"
+)
+
+// WatermarkStrategy says how a stream's records get their event timestamps
+// and how its watermarks are made.
+type WatermarkStrategy[T any] struct {
+	watermark.Strategy
+	// Timestamp extracts a record's event time in epoch milliseconds; it
+	// is given the timestamp the record already has. nil keeps that one.
+	Timestamp func(v T, previous int64) int64
+}
+
+// AssignTimestamps gives each record the timestamp ws.Timestamp extracts
+// and makes watermarks from them: at every record (punctuated generators)
+// and every ws.Interval of processing time (periodic generators). Each
+// subtask has its own generator; with ws.IdleTimeout set, a subtask that
+// has had no record for that long is announced idle so that it does not
+// hold back downstream watermarks. Watermarks from upstream are dropped,
+// except the final MaxWatermark.
+//
+// Chained right after a source (same parallelism), it acts per source
+// subtask, as Flink's assignTimestampsAndWatermarks does.
+func AssignTimestamps[T any](s Stream[T], ws WatermarkStrategy[T]) Stream[T] {
+	n := s.n.p.addNode(kindOperator, "timestamps", newStreamOps[T]())
+	connect(s, n)
+	if err := ws.Validate(); err != nil {
+		n.p.fail(n, err)
+	}
+	n.open = func(tc *TaskContext, out any) (*instance, error) {
+		op := newAssigner(tc, ws, out.(Collector[T]))
+		return &instance{inputs: []any{Collector[T](op)}, hooks: op}, nil
+	}
+	return newStream[T](n)
+}
+
+type assignerOp[T any] struct {
+	ts       func(T, int64) int64
+	gen      watermark.Generator
+	out      Collector[T]
+	tc       *TaskContext
+	interval time.Duration
+	next     time.Time // next periodic watermark
+	idle     *watermark.IdleDetector
+	isIdle   bool
+	seen     bool // a record came since the last processing-time call
+}
+
+func newAssigner[T any](tc *TaskContext, ws WatermarkStrategy[T], out Collector[T]) *assignerOp[T] {
+	now := tc.Now()
+	a := &assignerOp[T]{ts: ws.Timestamp, gen: ws.NewGenerator(), out: out, tc: tc,
+		interval: ws.PeriodicInterval(), next: now.Add(ws.PeriodicInterval())}
+	if ws.IdleTimeout > 0 {
+		a.idle = watermark.NewIdleDetector(ws.IdleTimeout, now.UnixMilli())
+	}
+	return a
+}
+
+func (a *assignerOp[T]) Collect(v T, ts int64) {
+	if a.ts != nil {
+		ts = a.ts(v, ts)
+	}
+	a.seen = true
+	if a.isIdle {
+		a.isIdle = false
+		a.idle.OnRecord(a.tc.Now().UnixMilli())
+		a.tc.MarkIdle(false)
+	}
+	a.out.Collect(v, ts)
+	if wm, ok := a.gen.OnEvent(ts); ok {
+		a.tc.EmitWatermark(wm)
+	}
+}
+
+// ProcessWatermark drops upstream watermarks: this operator makes its own.
+// The end of input (MaxWatermark) still passes.
+func (a *assignerOp[T]) ProcessWatermark(wm int64) (int64, bool) {
+	return wm, wm == MaxWatermark
+}
+
+func (a *assignerOp[T]) NextProcessingTime() (time.Time, bool) {
+	next := a.next
+	if a.idle != nil && !a.isIdle {
+		if at, ok := a.idle.Deadline(); ok && time.UnixMilli(at).Before(next) {
+			next = time.UnixMilli(at)
+		}
+	}
+	return next, true
+}
+
+func (a *assignerOp[T]) OnProcessingTime(now time.Time) {
+	if !now.Before(a.next) {
+		if wm, ok := a.gen.OnPeriodic(); ok && !a.isIdle {
+			a.tc.EmitWatermark(wm)
+		}
+		a.next = now.Add(a.interval)
+	}
+	if a.idle == nil {
+		return
+	}
+	ms := now.UnixMilli()
+	if a.seen {
+		a.seen = false
+		a.idle.OnRecord(ms)
+	}
+	if a.idle.Check(ms) {
+		a.isIdle = true
+		a.tc.MarkIdle(true)
+	}
+}
