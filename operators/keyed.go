@@ -147,11 +147,11 @@ func ProcessKeyedWithTimers[T any, K comparable, S, Out any](ks KeyedStream[T, K
 type keyedProcessOp[T any, K comparable, S, Out any] struct {
 	fn      KeyedProcessFunc[K, T, S, Out]
 	onTimer KeyedTimerFunc[K, S, Out]
-	key   func(T) K
-	out   Collector[Out]
-	tc    *TaskContext
-	state map[K]S
-	ctx   KeyedContext[K, S]
+	key     func(T) K
+	out     Collector[Out]
+	tc      *TaskContext
+	state   map[K]S
+	ctx     KeyedContext[K, S]
 }
 
 func newKeyedProcessOp[T any, K comparable, S, Out any](tc *TaskContext, key func(T) K, fn KeyedProcessFunc[K, T, S, Out], out Collector[Out]) *keyedProcessOp[T, K, S, Out] {
