@@ -1,9 +1,57 @@
-// Package persistence will hold durable state: the keyed state API (value,
-// list, map, reducing, aggregating; TTL), key groups, the heap and bbolt
-// state backends, checkpoint storage and the versioned snapshot format.
+// Package persistence holds the state of stream operators: the keyed
+// state API (value, list, map, reducing and aggregating state, with TTL),
+// the heap state backend that stores it, operator (non-keyed) list state,
+// and the versioned, checksummed snapshot format of both.
 //
-// Nothing is implemented here yet: the checkpoint issue builds it. Keyed
-// operators keep their state in memory today, and key groups
-// (operators.KeyGroup, operators.KeyGroupRange) are already deterministic
-// across processes so that state can later move by key group.
+// # Basics
+//
+// A keyed operator subtask owns one HeapBackend. It registers its states
+// by name with the generic functions Value, List, Map, Reducing and
+// Aggregating, lazily and in any order, and before handing each record to
+// user code it calls SetCurrentKey with the record's key: every state then
+// reads and writes that key's entry. Values are stored per key in Go maps;
+// an access costs one map lookup and, for value state, no allocation.
+//
+// Key groups are how state moves when a job is rescaled. A key's group is
+// BackendConfig.KeyGroupOf(key), in [0, MaxParallelism); a subtask owns a
+// contiguous Range of them. HeapBackend.Snapshot encodes the entries of
+// all states by key group into a KeyedSnapshot; HeapBackend.Restore takes
+// the snapshots of all old subtasks and keeps the entries of the key
+// groups the backend owns. Entries of a state that is not yet registered
+// stay pending until it is, and are included in snapshots meanwhile.
+//
+// Non-keyed state is an OperatorSnapshot of named byte lists; Redistribute
+// splits them (or, for union lists, copies them) over a new parallelism.
+//
+// Snapshots are stored sealed: Seal wraps a payload with a magic number,
+// FormatVersion, a Kind, the payload's length and a CRC-32C checksum, and
+// Unseal checks all of them. Every decoder in this package validates its
+// input completely and returns an error wrapping ErrCorrupt, naming what
+// is wrong and at which offset, rather than panicking.
+//
+// # Invariants
+//
+//   - A snapshot never contains expired entries.
+//   - A snapshot is a copy: changing state after Snapshot returns does
+//     not change it, and Restore does not alias the snapshot's bytes.
+//   - Restore either succeeds or changes nothing.
+//   - A state name means one kind and type of state per backend.
+//
+// # Caveats
+//
+// A HeapBackend and its states are not safe for concurrent use: they
+// belong to one subtask's mailbox loop and must never be called
+// concurrently. Snapshot encodes synchronously (a copy); writing the bytes
+// out is the caller's business and may be asynchronous.
+//
+// TTL cleanup is lazy: an expired entry is removed when its key is read,
+// and each access to a state with TTL examines a few other keys, chosen at
+// random by map iteration, so in a large state expired entries may stay in
+// memory a while. They stay invisible (unless the state is configured with
+// ReturnExpiredIfNotCleanedUp) and are never snapshotted.
+//
+// All state lives on the Go heap; state larger than memory needs the bbolt
+// backend, which does not exist yet. The state's codecs and the backend's
+// key codec are needed only by Snapshot and Restore, and a missing one is
+// reported then.
 package persistence
