@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"os"
 	"time"
+
+	"github.com/troupe-dev/troupe/operators"
 )
 
 // Config configures an Engine. Start from DefaultConfig.
@@ -28,6 +30,9 @@ type Config struct {
 	// Logger receives the runtime's logs (Proto.Actor's included); nil
 	// means warnings and errors as text on standard error.
 	Logger *slog.Logger
+	// Faults, for tests only, is called at the points where failures can
+	// be injected (testkit's pipeline runner sets it). Default nil.
+	Faults operators.FaultInjector
 }
 
 // DefaultConfig returns the defaults documented on Config's fields.

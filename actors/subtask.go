@@ -136,7 +136,7 @@ func (s *subtask) deploy(m *deployMsg) {
 	s.ended = make([]bool, len(m.inputs))
 	chain, err := s.vertex.Open(operators.ChainConfig{
 		Job: s.job.name, Subtask: s.index, Attempt: s.attempt, BatchSize: s.cfg.BatchSize,
-		Ship: (*shipper)(s), Logger: s.log, Wake: s.wake, Host: (*host)(s),
+		Ship: (*shipper)(s), Logger: s.log, Wake: s.wake, Host: (*host)(s), Faults: s.cfg.Faults,
 	})
 	if err != nil {
 		s.fail(err)

@@ -20,6 +20,16 @@ type ChainConfig struct {
 	Wake      func()           // see TaskContext.Wake
 	Now       func() time.Time // nil: time.Now
 	Host      any              // runtime services for runtime-specific operators
+	Faults    FaultInjector    // nil in production: tests inject failures
+}
+
+// FaultInjector is called by a chain at the points where tests make
+// operators fail (see testkit's pipeline runner). It may panic or call
+// TaskContext-independent code; it is called on the subtask's goroutine.
+type FaultInjector interface {
+	// BeforeRecord runs before the operator handles a record (for a source:
+	// before it emits one).
+	BeforeRecord(op TaskInfo)
 }
 
 // Chain is one subtask's opened operators. All its methods are called from
@@ -54,12 +64,18 @@ func (v *Vertex) Open(cfg ChainConfig) (*Chain, error) {
 		n := v.nodes[i]
 		tc := c.taskContext(v, n, cfg)
 		c.bindEmitters(tc, i)
+		if cfg.Faults != nil && n.kind == kindSource {
+			out = n.out.tap(out, func() { cfg.Faults.BeforeRecord(tc.TaskInfo) })
+		}
 		var err error
 		if inst, err = n.open(tc, out); err != nil {
 			_ = c.Close()
 			return nil, &OperatorError{Operator: n.name, Subtask: cfg.Subtask, Parallelism: v.Parallelism, Err: fmt.Errorf("open: %w", err)}
 		}
 		c.hooks[i] = inst.hooks
+		if cfg.Faults != nil {
+			tapInputs(n, inst, i, v.nodes, func() { cfg.Faults.BeforeRecord(tc.TaskInfo) })
+		}
 		if i > 0 {
 			out = inst.inputs[0]
 		}
@@ -74,6 +90,17 @@ func (v *Vertex) Open(cfg ChainConfig) (*Chain, error) {
 		c.valve = watermark.NewValve(len(c.consume))
 	}
 	return c, nil
+}
+
+// tapInputs wraps the input collectors of the chain's i-th operator.
+func tapInputs(n *node, inst *instance, i int, nodes []*node, before func()) {
+	for j, in := range inst.inputs {
+		typ := nodes[max(i-1, 0)].out
+		if i == 0 {
+			typ = n.inputs[j].from.out
+		}
+		inst.inputs[j] = typ.tap(in, before)
+	}
 }
 
 func (c *Chain) taskContext(v *Vertex, n *node, cfg ChainConfig) *TaskContext {

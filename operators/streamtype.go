@@ -20,6 +20,9 @@ type streamType interface {
 	consumer(c any) func(batch any)
 	batchLen(batch any) int
 	codec() batchCodec
+	// tap wraps a Collector of this type so that before is called ahead
+	// of every record.
+	tap(c any, before func()) any
 }
 
 // flushCollector is a typed Collector (erased) that can flush buffered
@@ -75,6 +78,14 @@ func (st *streamOps[T]) consumer(c any) func(batch any) {
 		}
 		st.pool.put(b)
 	}
+}
+
+func (st *streamOps[T]) tap(c any, before func()) any {
+	next := c.(Collector[T])
+	return CollectorFunc[T](func(v T, ts int64) {
+		before()
+		next.Collect(v, ts)
+	})
 }
 
 func (st *streamOps[T]) batchLen(batch any) int { return len(batch.(*Batch[T]).Elems) }
