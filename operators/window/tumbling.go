@@ -1,0 +1,79 @@
+package window
+
+import (
+	"fmt"
+	"time"
+)
+
+// TumblingAssigner puts each record into exactly one window of a fixed
+// size; windows are aligned to the epoch shifted by an offset.
+type TumblingAssigner struct {
+	size, offset int64 // ms; |offset| < size
+	eventTime    bool
+}
+
+// Tumbling returns an event-time assigner of windows of the given size,
+// starting at offset + k·size for every integer k (so offset shifts, for
+// example, daily windows to a time zone: -8h for UTC+8). It returns an
+// error wrapping ErrInvalidAssigner, naming the argument, unless size is
+// positive, |offset| < size and both are whole milliseconds.
+func Tumbling(size, offset time.Duration) (TumblingAssigner, error) {
+	return tumbling(size, offset, true)
+}
+
+// TumblingProcessing is Tumbling in processing time: a record goes into
+// the window of the processing time at which it arrives.
+func TumblingProcessing(size, offset time.Duration) (TumblingAssigner, error) {
+	return tumbling(size, offset, false)
+}
+
+func tumbling(size, offset time.Duration, eventTime bool) (TumblingAssigner, error) {
+	s, err := millis("size", size)
+	if err != nil {
+		return TumblingAssigner{}, err
+	}
+	o, err := millis("offset", offset)
+	if err != nil {
+		return TumblingAssigner{}, err
+	}
+	return tumblingMillis(s, o, eventTime)
+}
+
+// tumblingMillis validates in milliseconds; the fuzz test calls it to
+// reach sizes beyond what a time.Duration can hold.
+func tumblingMillis(size, offset int64, eventTime bool) (TumblingAssigner, error) {
+	if err := positive("size", size); err != nil {
+		return TumblingAssigner{}, err
+	}
+	if err := offsetWithin("size", size, offset); err != nil {
+		return TumblingAssigner{}, err
+	}
+	return TumblingAssigner{size: size, offset: offset, eventTime: eventTime}, nil
+}
+
+// Assign appends the one window holding ts.
+func (a TumblingAssigner) Assign(ts int64, dst []Window) []Window {
+	return append(dst, span(ts, sinceStart(ts, a.offset, a.size), a.size))
+}
+
+// IsEventTime reports whether a was made by Tumbling.
+func (a TumblingAssigner) IsEventTime() bool { return a.eventTime }
+
+// Merging returns false: tumbling windows never merge.
+func (a TumblingAssigner) Merging() bool { return false }
+
+// DefaultTrigger fires each window once at its end.
+func (a TumblingAssigner) DefaultTrigger() Trigger { return defaultTrigger(a.eventTime) }
+
+// String describes a for logs and plans.
+func (a TumblingAssigner) String() string {
+	return fmt.Sprintf("%s(size=%dms, offset=%dms)", kind("Tumbling", a.eventTime), a.size, a.offset)
+}
+
+// kind names an assigner with its time domain.
+func kind(name string, eventTime bool) string {
+	if eventTime {
+		return name + "EventTime"
+	}
+	return name + "ProcessingTime"
+}
