@@ -68,6 +68,7 @@ type core struct {
 	vertex  *operators.Vertex
 	clock   *ManualClock
 	inputCh []int // logical input → channel index at the subtask
+	host    *harnessHost
 	err     error
 	steps   int
 }
@@ -89,8 +90,9 @@ func (c *core) build(p *operators.Pipeline, inputs int, ship operators.Shipper) 
 	}
 	c.mapInputs(g.Vertices[:inputs])
 	c.clock = NewManualClock(c.cfg.start)
+	c.host = &harnessHost{}
 	chain, err := c.vertex.Open(operators.ChainConfig{Job: "harness", Subtask: c.cfg.subtask, BatchSize: 1,
-		Ship: ship, Logger: slog.New(slog.DiscardHandler), Now: c.clock.Now, Wake: func() {}})
+		Ship: ship, Logger: slog.New(slog.DiscardHandler), Now: c.clock.Now, Wake: func() {}, Host: c.host})
 	if err != nil {
 		c.t.Fatalf("harness: open: %v", err)
 	}
