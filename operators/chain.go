@@ -21,6 +21,9 @@ type ChainConfig struct {
 	Now       func() time.Time // nil: time.Now
 	Host      any              // runtime services for runtime-specific operators
 	Faults    FaultInjector    // nil in production: tests inject failures
+	// Restore holds, by operator name, the state parts this subtask owns
+	// after a failure or from a savepoint; nil for a fresh start.
+	Restore map[string][]*OperatorState
 }
 
 // FaultInjector is called by a chain at the points where tests make
@@ -45,12 +48,15 @@ type Chain struct {
 	outLen  func(any) int
 	valve   *watermark.Valve // over the input channels; nil for sources
 	wm      int64            // the chain's input watermark
+	names   []string         // operator names, head first
+	info    TaskInfo         // the subtask (Operator unset)
 }
 
 // Open instantiates the vertex's operators for one subtask, tail first, so
 // each operator is handed its downstream collector.
 func (v *Vertex) Open(cfg ChainConfig) (*Chain, error) {
-	c := &Chain{wm: MinWatermark}
+	c := &Chain{wm: MinWatermark, names: v.Operators(),
+		info: TaskInfo{Job: cfg.Job, Subtask: cfg.Subtask, Parallelism: v.Parallelism, MaxParallelism: v.MaxParallelism, Attempt: cfg.Attempt}}
 	var out any
 	tail := v.nodes[len(v.nodes)-1]
 	if tail.kind != kindSink {
@@ -88,6 +94,10 @@ func (v *Vertex) Open(cfg ChainConfig) (*Chain, error) {
 	}
 	if len(c.consume) > 0 {
 		c.valve = watermark.NewValve(len(c.consume))
+	}
+	if err := c.restore(cfg.Restore); err != nil {
+		_ = c.Close()
+		return nil, err
 	}
 	return c, nil
 }

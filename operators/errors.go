@@ -25,4 +25,21 @@ var (
 	// ErrDecode is wrapped by source errors for input that cannot be decoded;
 	// the message names the file and line.
 	ErrDecode = errors.New("operators: cannot decode input")
+	// ErrRestore is returned when a snapshot cannot be restored: it has
+	// state for an operator that has none, or state the operator rejects.
+	ErrRestore = errors.New("operators: cannot restore state")
+)
+
+// Sentinel errors of the async I/O operator (AsyncMap, AsyncMapBatch).
+var (
+	// ErrAsyncTimeout is wrapped by the error that fails a subtask when a
+	// record's async call (all its attempts) outlives AsyncConfig.Timeout
+	// and no OnTimeout handler is set.
+	ErrAsyncTimeout = errors.New("operators: async call timed out")
+	// ErrAsyncRuntime is returned when an async operator is opened by a
+	// runtime whose TaskContext.Host does not implement AsyncHost.
+	ErrAsyncRuntime = errors.New("operators: runtime does not support async I/O")
+	// ErrAsyncPanic is wrapped by the error that fails a subtask when the
+	// user's async function panics; a panic is never retried.
+	ErrAsyncPanic = errors.New("operators: async function panicked")
 )

@@ -1,5 +1,7 @@
 package operators
 
+import "github.com/troupe-dev/troupe/persistence"
+
 // KeyedStream is a stream partitioned by key: every record of one key goes
 // to the same subtask (the owner of the key's key group), where keyed state
 // is scoped to that key.
@@ -38,8 +40,8 @@ func Reduce[T any, K comparable](ks KeyedStream[T, K], fn func(acc, v T) T) Stre
 	if fn == nil {
 		n.p.fail(n, ErrNilFunc)
 	}
-	n.open = func(_ *TaskContext, out any) (*instance, error) {
-		op := &reduceOp[T, K]{fn: fn, key: ks.key, out: out.(Collector[T]), state: make(map[K]*T)}
+	n.open = func(tc *TaskContext, out any) (*instance, error) {
+		op := &reduceOp[T, K]{fn: fn, key: ks.key, out: out.(Collector[T]), state: make(map[K]*T), tc: tc}
 		return &instance{inputs: []any{Collector[T](op)}, hooks: op}, nil
 	}
 	return newStream[T](n)
@@ -50,6 +52,7 @@ type reduceOp[T any, K comparable] struct {
 	key   func(T) K
 	out   Collector[T]
 	state map[K]*T // pointers, so that an update costs one map lookup
+	tc    *TaskContext
 }
 
 func (r *reduceOp[T, K]) Collect(v T, ts int64) {
@@ -67,6 +70,48 @@ func (r *reduceOp[T, K]) Collect(v T, ts int64) {
 
 // StateEntries returns the number of keys with state.
 func (r *reduceOp[T, K]) StateEntries() int { return len(r.state) }
+
+// SnapshotState copies the running values into a state backend, which
+// encodes them by key group: the hot path keeps its one map lookup per
+// record, and a checkpoint pays for the copy.
+func (r *reduceOp[T, K]) SnapshotState(int64) (*OperatorState, error) {
+	b, value, err := r.backend()
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range r.state {
+		b.SetCurrentKey(k)
+		value.Update(*v)
+	}
+	return keyedSnapshot(b)
+}
+
+// RestoreState takes back the running values of this subtask's keys.
+func (r *reduceOp[T, K]) RestoreState(parts []*OperatorState) error {
+	b, value, err := r.backend()
+	if err != nil {
+		return err
+	}
+	if err := restoreKeyed(b, parts); err != nil {
+		return err
+	}
+	clear(r.state)
+	for _, k := range b.Keys("reduce") {
+		b.SetCurrentKey(k)
+		v, _ := value.Value()
+		r.state[k] = &v
+	}
+	return nil
+}
+
+func (r *reduceOp[T, K]) backend() (*persistence.HeapBackend[K], *persistence.ValueState[T], error) {
+	b, err := newKeyedBackend[K](r.tc)
+	if err != nil {
+		return nil, nil, err
+	}
+	value, err := persistence.Value(b, persistence.ValueDescriptor[T]{Name: "reduce", Codec: JSONCodec[T]{}})
+	return b, value, err
+}
 
 // ValueState is one value of type S per key. An operator's ValueState is
 // always scoped to the key of the record being processed.
@@ -115,7 +160,10 @@ func ProcessKeyed[T any, K comparable, S, Out any](ks KeyedStream[T, K], fn Keye
 		n.p.fail(n, ErrNilFunc)
 	}
 	n.open = func(tc *TaskContext, out any) (*instance, error) {
-		op := newKeyedProcessOp(tc, ks.key, fn, out.(Collector[Out]))
+		op, err := newKeyedProcessOp(tc, ks.key, fn, out.(Collector[Out]))
+		if err != nil {
+			return nil, err
+		}
 		return &instance{inputs: []any{Collector[T](op)}, hooks: op}, nil
 	}
 	return newStream[Out](n)
@@ -137,7 +185,10 @@ func ProcessKeyedWithTimers[T any, K comparable, S, Out any](ks KeyedStream[T, K
 		n.p.fail(n, ErrNilFunc)
 	}
 	n.open = func(tc *TaskContext, out any) (*instance, error) {
-		op := newKeyedProcessOp(tc, ks.key, fn, out.(Collector[Out]))
+		op, err := newKeyedProcessOp(tc, ks.key, fn, out.(Collector[Out]))
+		if err != nil {
+			return nil, err
+		}
 		op.onTimer = onTimer
 		return &instance{inputs: []any{Collector[T](op)}, hooks: op}, nil
 	}
@@ -150,35 +201,57 @@ type keyedProcessOp[T any, K comparable, S, Out any] struct {
 	key     func(T) K
 	out     Collector[Out]
 	tc      *TaskContext
-	state   map[K]S
+	backend *persistence.HeapBackend[K]
+	value   *persistence.ValueState[S]
 	ctx     KeyedContext[K, S]
 }
 
-func newKeyedProcessOp[T any, K comparable, S, Out any](tc *TaskContext, key func(T) K, fn KeyedProcessFunc[K, T, S, Out], out Collector[Out]) *keyedProcessOp[T, K, S, Out] {
-	op := &keyedProcessOp[T, K, S, Out]{fn: fn, key: key, out: out, tc: tc, state: make(map[K]S)}
-	op.ctx.Task = tc
-	op.ctx.timers = newTimerService[K](tc)
-	op.ctx.state = ValueState[S]{
-		get: func() (S, bool) {
-			s, ok := op.state[op.ctx.key]
-			return s, ok
-		},
-		set:   func(s S) { op.state[op.ctx.key] = s },
-		clear: func() { delete(op.state, op.ctx.key) },
+func newKeyedProcessOp[T any, K comparable, S, Out any](tc *TaskContext, key func(T) K, fn KeyedProcessFunc[K, T, S, Out], out Collector[Out]) (*keyedProcessOp[T, K, S, Out], error) {
+	b, err := newKeyedBackend[K](tc)
+	if err != nil {
+		return nil, err
 	}
-	return op
+	value, err := persistence.Value(b, persistence.ValueDescriptor[S]{Name: "value", Codec: JSONCodec[S]{}})
+	if err != nil {
+		return nil, err
+	}
+	op := &keyedProcessOp[T, K, S, Out]{fn: fn, key: key, out: out, tc: tc, backend: b, value: value}
+	op.ctx.Task = tc
+	if op.ctx.timers, err = newTimerService(tc, b); err != nil {
+		return nil, err
+	}
+	op.ctx.state = ValueState[S]{get: value.Value, set: value.Update, clear: value.Clear}
+	return op, nil
 }
 
 func (p *keyedProcessOp[T, K, S, Out]) Collect(v T, ts int64) {
 	if p.tc.Failed() {
 		return
 	}
-	p.ctx.key, p.ctx.ts = p.key(v), ts
+	p.setKey(p.key(v), ts)
 	if err := p.fn(&p.ctx, v, p.out); err != nil {
 		p.tc.Fail(err)
 	}
 }
 
-// StateEntries returns the number of keys with state (for tests and
+func (p *keyedProcessOp[T, K, S, Out]) setKey(k K, ts int64) {
+	p.ctx.key, p.ctx.ts = k, ts
+	p.backend.SetCurrentKey(k)
+}
+
+// StateEntries returns the number of keys with a value (for tests and
 // metrics).
-func (p *keyedProcessOp[T, K, S, Out]) StateEntries() int { return len(p.state) }
+func (p *keyedProcessOp[T, K, S, Out]) StateEntries() int { return len(p.backend.Keys("value")) }
+
+// SnapshotState snapshots the keys' values and timers by key group.
+func (p *keyedProcessOp[T, K, S, Out]) SnapshotState(int64) (*OperatorState, error) {
+	return keyedSnapshot(p.backend)
+}
+
+// RestoreState takes back the values and timers of this subtask's keys.
+func (p *keyedProcessOp[T, K, S, Out]) RestoreState(parts []*OperatorState) error {
+	if err := restoreKeyed(p.backend, parts); err != nil {
+		return err
+	}
+	return p.ctx.timers.restore()
+}

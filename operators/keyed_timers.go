@@ -1,8 +1,11 @@
 package operators
 
 import (
+	"cmp"
+	"slices"
 	"time"
 
+	"github.com/troupe-dev/troupe/persistence"
 	"github.com/troupe-dev/troupe/watermark"
 )
 
@@ -29,17 +32,74 @@ type Timer struct {
 	Domain TimeDomain
 }
 
-// timerService holds a keyed operator's timers of both domains.
+// timerService holds a keyed operator's timers of both domains: in queues
+// by time, and in keyed state so that they are snapshotted by key group.
 type timerService[K comparable] struct {
 	tc    *TaskContext
 	event *watermark.TimerQueue[K]
 	proc  *watermark.TimerQueue[K]
 	wm    int64
+	b     *persistence.HeapBackend[K]
+	state *persistence.MapState[timerKey, struct{}]
 }
 
-func newTimerService[K comparable](tc *TaskContext) *timerService[K] {
+func newTimerService[K comparable](tc *TaskContext, b *persistence.HeapBackend[K]) (*timerService[K], error) {
+	st, err := persistence.Map(b, persistence.MapDescriptor[timerKey, struct{}]{Name: "timers",
+		KeyCodec: timerKeyCodec{}, ValueCodec: emptyCodec{}})
+	if err != nil {
+		return nil, err
+	}
 	return &timerService[K]{tc: tc, event: watermark.NewTimerQueue[K](), proc: watermark.NewTimerQueue[K](),
-		wm: MinWatermark}
+		wm: MinWatermark, b: b, state: st}, nil
+}
+
+func (s *timerService[K]) queue(d TimeDomain) *watermark.TimerQueue[K] {
+	if d == ProcessingTime {
+		return s.proc
+	}
+	return s.event
+}
+
+// register sets a timer of the current key.
+func (s *timerService[K]) register(k K, d TimeDomain, ts int64) {
+	if s.queue(d).Register(k, ts) {
+		s.state.Put(timerKey{Domain: d, Time: ts}, struct{}{})
+	}
+}
+
+func (s *timerService[K]) delete(k K, d TimeDomain, ts int64) {
+	if s.queue(d).Delete(k, ts) {
+		s.state.Remove(timerKey{Domain: d, Time: ts})
+	}
+}
+
+// restore rebuilds the queues from the restored keyed state. Timers of
+// equal time are registered in the order of their keys' encodings, so
+// that they fire in the same order in every run.
+func (s *timerService[K]) restore() error {
+	type restored struct {
+		key K
+		enc string
+		tk  timerKey
+	}
+	var all []restored
+	for _, k := range s.b.Keys("timers") {
+		enc, err := JSONCodec[K]{}.Append(nil, k)
+		if err != nil {
+			return err
+		}
+		s.b.SetCurrentKey(k)
+		for tk := range s.state.All() {
+			all = append(all, restored{key: k, enc: string(enc), tk: tk})
+		}
+	}
+	slices.SortFunc(all, func(a, b restored) int {
+		return cmp.Or(cmp.Compare(a.tk.Time, b.tk.Time), cmp.Compare(a.enc, b.enc), cmp.Compare(a.tk.Domain, b.tk.Domain))
+	})
+	for _, r := range all {
+		s.queue(r.tk.Domain).Register(r.key, r.tk.Time)
+	}
+	return nil
 }
 
 // CurrentWatermark returns the operator's input watermark.
@@ -51,21 +111,21 @@ func (c *KeyedContext[K, S]) ProcessingTime() time.Time { return c.Task.Now() }
 // RegisterEventTimer sets a timer for the current key that fires once the
 // watermark reaches ts. Setting the same (key, time) twice sets one timer;
 // a time at or below the current watermark fires at the next watermark.
-func (c *KeyedContext[K, S]) RegisterEventTimer(ts int64) { c.timers.event.Register(c.key, ts) }
+func (c *KeyedContext[K, S]) RegisterEventTimer(ts int64) { c.timers.register(c.key, EventTime, ts) }
 
 // DeleteEventTimer removes the current key's event-time timer at ts, if any.
-func (c *KeyedContext[K, S]) DeleteEventTimer(ts int64) { c.timers.event.Delete(c.key, ts) }
+func (c *KeyedContext[K, S]) DeleteEventTimer(ts int64) { c.timers.delete(c.key, EventTime, ts) }
 
 // RegisterProcessingTimer sets a timer for the current key that fires once
 // the subtask's clock reaches at (millisecond precision).
 func (c *KeyedContext[K, S]) RegisterProcessingTimer(at time.Time) {
-	c.timers.proc.Register(c.key, at.UnixMilli())
+	c.timers.register(c.key, ProcessingTime, at.UnixMilli())
 }
 
 // DeleteProcessingTimer removes the current key's processing-time timer at
 // at, if any.
 func (c *KeyedContext[K, S]) DeleteProcessingTimer(at time.Time) {
-	c.timers.proc.Delete(c.key, at.UnixMilli())
+	c.timers.delete(c.key, ProcessingTime, at.UnixMilli())
 }
 
 // Timers returns how many timers are set, both domains together.
@@ -94,10 +154,14 @@ func (p *keyedProcessOp[T, K, S, Out]) OnProcessingTime(now time.Time) {
 }
 
 func (p *keyedProcessOp[T, K, S, Out]) fire(k K, t Timer) {
-	if p.onTimer == nil || p.tc.Failed() {
+	if p.tc.Failed() {
 		return
 	}
-	p.ctx.key, p.ctx.ts = k, t.Time
+	p.setKey(k, t.Time)
+	p.ctx.timers.state.Remove(timerKey{Domain: t.Domain, Time: t.Time})
+	if p.onTimer == nil { // ProcessKeyed without timers: nothing to run
+		return
+	}
 	if err := p.onTimer(&p.ctx, t, p.out); err != nil {
 		p.tc.Fail(err)
 	}

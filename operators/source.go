@@ -68,6 +68,10 @@ func (s *sourceRunner[T]) Poll(max int) (Poll, error) {
 
 func (s *sourceRunner[T]) Stop() { s.stopped = true }
 
+// readerHook exposes the reader to the chain's snapshot and restore: a
+// reader that implements Snapshotter and Restorer keeps its position.
+func (s *sourceRunner[T]) readerHook() any { return s.reader }
+
 func (s *sourceRunner[T]) Close() error { return s.reader.Close() }
 
 type countingCollector[T any] struct {

@@ -19,6 +19,7 @@ type harnessConfig struct {
 	start                                time.Time
 	expectFailure                        bool
 	noCopyCheck                          bool
+	restore                              []*Snapshot
 }
 
 // WithSubtask runs subtask index of an operator with the given
@@ -92,7 +93,8 @@ func (c *core) build(p *operators.Pipeline, inputs int, ship operators.Shipper) 
 	c.clock = NewManualClock(c.cfg.start)
 	c.host = &harnessHost{}
 	chain, err := c.vertex.Open(operators.ChainConfig{Job: "harness", Subtask: c.cfg.subtask, BatchSize: 1,
-		Ship: ship, Logger: slog.New(slog.DiscardHandler), Now: c.clock.Now, Wake: func() {}, Host: c.host})
+		Ship: ship, Logger: slog.New(slog.DiscardHandler), Now: c.clock.Now, Wake: func() {}, Host: c.host,
+		Restore: c.restoreParts()})
 	if err != nil {
 		c.t.Fatalf("harness: open: %v", err)
 	}

@@ -1,0 +1,109 @@
+package operators
+
+import (
+	"fmt"
+
+	"github.com/troupe-dev/troupe/persistence"
+)
+
+// OperatorState is the snapshot of one operator in one subtask: its keyed
+// state by key group and its non-keyed (operator) state, such as a
+// source's read position. Either may be nil.
+type OperatorState struct {
+	Keyed    *persistence.KeyedSnapshot
+	Operator *persistence.OperatorSnapshot
+}
+
+// SubtaskState is the snapshot of a subtask's chain: each stateful
+// operator's state under its name, which is its identity across restarts
+// and rescaling (names are unique within a pipeline).
+type SubtaskState map[string]*OperatorState
+
+// Snapshotter is implemented by operators (and source readers) that have
+// state. SnapshotState is called on the subtask's goroutine when the
+// checkpoint barrier has passed the operator: the result must be a copy,
+// not affected by later records.
+type Snapshotter interface {
+	SnapshotState(checkpoint int64) (*OperatorState, error)
+}
+
+// Restorer is implemented by operators with state, to take it back after
+// a failure or from a savepoint, before their first record. parts holds
+// what the operator's subtask owns: the keyed snapshots of every old
+// subtask whose key groups overlap its own (the operator keeps only its
+// key groups), and its share of the operator state.
+type Restorer interface {
+	RestoreState(parts []*OperatorState) error
+}
+
+// CheckpointListener is implemented by operators that act once a
+// checkpoint is complete (its metadata durably written), such as sinks
+// that commit the output of the checkpoint's epoch. Notifications may be
+// skipped: a listener told of checkpoint n commits everything up to n.
+type CheckpointListener interface {
+	NotifyCheckpointComplete(checkpoint int64) error
+}
+
+// Snapshot takes the state of every stateful operator of the chain (and
+// of its source) for checkpoint id.
+func (c *Chain) Snapshot(id int64) (SubtaskState, error) {
+	st := SubtaskState{}
+	for i, h := range c.stateful() {
+		s, ok := h.(Snapshotter)
+		if !ok {
+			continue
+		}
+		os, err := s.SnapshotState(id)
+		if err != nil {
+			return nil, c.opError(i, fmt.Errorf("snapshot for checkpoint %d: %w", id, err))
+		}
+		if os != nil {
+			st[c.names[i]] = os
+		}
+	}
+	return st, nil
+}
+
+// restore hands each operator its parts of a restored state, by name.
+func (c *Chain) restore(parts map[string][]*OperatorState) error {
+	for i, h := range c.stateful() {
+		p, ok := parts[c.names[i]]
+		if !ok {
+			continue
+		}
+		r, ok := h.(Restorer)
+		if !ok {
+			return c.opError(i, fmt.Errorf("%w: the operator has no state to restore", ErrRestore))
+		}
+		if err := r.RestoreState(p); err != nil {
+			return c.opError(i, fmt.Errorf("restore: %w", err))
+		}
+	}
+	return nil
+}
+
+// NotifyCheckpointComplete tells the chain's listeners that checkpoint id
+// is complete.
+func (c *Chain) NotifyCheckpointComplete(id int64) error {
+	for i, h := range c.stateful() {
+		if l, ok := h.(CheckpointListener); ok {
+			if err := l.NotifyCheckpointComplete(id); err != nil {
+				return c.opError(i, fmt.Errorf("checkpoint %d complete: %w", id, err))
+			}
+		}
+	}
+	return nil
+}
+
+// stateful returns the hooks by operator position, with the source's
+// reader in the head's place.
+func (c *Chain) stateful() []any {
+	if r, ok := c.Source.(interface{ readerHook() any }); ok {
+		return append([]any{r.readerHook()}, c.hooks[1:]...)
+	}
+	return c.hooks
+}
+
+func (c *Chain) opError(i int, err error) error {
+	return &OperatorError{Operator: c.names[i], Subtask: c.info.Subtask, Parallelism: c.info.Parallelism, Err: err}
+}

@@ -1,0 +1,232 @@
+package testkit
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/troupe-dev/troupe/operators"
+)
+
+// Faults makes operators of running jobs fail on purpose: it implements
+// operators.FaultInjector, which the runtime calls on each subtask's
+// goroutine before every record of every operator (for a source, before
+// every record it emits). A Runner installs one in its engine; a test that
+// builds its own engine can set actors.Config.Faults to one.
+//
+// A fault is a panic whose value is an *InjectedFault, raised at a chosen
+// record of a chosen operator, subtask and attempt. The runtime treats it
+// as any operator panic: the subtask fails and the job's restart strategy
+// decides what follows. Fired lists the faults raised, so that a test can
+// check that the failure it meant to cause really happened.
+//
+// Faults is safe for concurrent use: many subtasks call BeforeRecord at
+// once. Its rules are meant to be set before the job starts.
+//
+// # Attempts
+//
+// Attempts are counted from the job's first deployment, which is attempt
+// 0, whatever number the runtime gives it: Faults takes the lowest
+// TaskInfo.Attempt it has seen for a job name as that job's attempt 0. No
+// subtask of a later attempt runs before every subtask of the earlier one
+// has stopped, so the first attempt that handles a record is seen first.
+// Record counts are kept per job name, operator, subtask and attempt;
+// Runner.Run forgets a job's counts before submitting it again. Used
+// without a Runner, give each job its own Faults.
+//
+// # Snapshots and restores
+//
+// Only records are injection points today, because BeforeRecord is the
+// only hook operators.FaultInjector has. The checkpoint work adds hooks
+// around snapshots and restores to that interface; Faults will then gain
+// one method per hook, next to FailAt, each with its own rules, sharing
+// the attempt counting and the Fired record kept here.
+type Faults struct {
+	mu    sync.Mutex
+	rules []faultRule
+	jobs  map[string]*jobFaults
+	fired []InjectedFault
+}
+
+// faultRule is one FailAt call. Subtask or attempt anyIndex match any.
+type faultRule struct {
+	operator string
+	record   int64
+	subtask  int
+	attempt  int
+	mistake  string // set by an option given a bad value
+}
+
+// anyIndex in a rule matches every subtask or attempt.
+const anyIndex = -1
+
+// jobFaults is what Faults counts for one job name.
+type jobFaults struct {
+	first  int                  // the runtime's number of attempt 0
+	counts map[taskKey]int64    // records seen
+	fired  map[ruleAttempt]bool // a rule fires at most once per attempt
+}
+
+type taskKey struct {
+	operator string
+	subtask  int
+	attempt  int
+}
+
+type ruleAttempt struct{ rule, attempt int }
+
+// InjectedFault is the panic value of a fault raised by Faults, and the
+// error a failed job's error chain holds (find it with errors.As).
+type InjectedFault struct {
+	Job      string
+	Operator string // as in operators.TaskInfo.Operator
+	Subtask  int    // 0-based
+	Attempt  int    // 0 for the job's first deployment
+	Record   int64  // 1-based count of the records the subtask's operator saw in this attempt
+}
+
+// Error names where the fault was raised.
+func (f *InjectedFault) Error() string {
+	return fmt.Sprintf("testkit: injected fault in operator %q subtask %d attempt %d at record %d",
+		f.Operator, f.Subtask, f.Attempt, f.Record)
+}
+
+// FaultOption narrows where FailAt raises its fault.
+type FaultOption func(*faultRule)
+
+// AtRecord raises the fault before the n-th record (n ≥ 1) the operator's
+// subtask handles in the attempt. Default 1.
+func AtRecord(n int64) FaultOption {
+	return func(r *faultRule) {
+		r.record = n
+		if n < 1 {
+			r.mistake = fmt.Sprintf("record %d must be at least 1", n)
+		}
+	}
+}
+
+// InSubtask raises the fault only in subtask i (0-based). Default: in
+// whichever subtask of the operator reaches the record first.
+func InSubtask(i int) FaultOption {
+	return func(r *faultRule) {
+		r.subtask = i
+		if i < 0 {
+			r.mistake = fmt.Sprintf("subtask %d must not be negative", i)
+		}
+	}
+}
+
+// InAttempt raises the fault only in attempt a (0 is the job's first
+// deployment). Default 0, so that a restarted job runs through.
+func InAttempt(a int) FaultOption {
+	return func(r *faultRule) {
+		r.attempt = a
+		if a < 0 {
+			r.mistake = fmt.Sprintf("attempt %d must not be negative", a)
+		}
+	}
+}
+
+// InEveryAttempt raises the fault in every attempt, so that the job fails
+// once its restart strategy gives up.
+func InEveryAttempt() FaultOption { return func(r *faultRule) { r.attempt = anyIndex } }
+
+// NewFaults returns a Faults without rules: it counts records and raises
+// nothing until FailAt is called.
+func NewFaults() *Faults { return &Faults{jobs: make(map[string]*jobFaults)} }
+
+// FailAt makes the named operator (its name as in operators.TaskInfo,
+// set with Name on the stream) panic with an *InjectedFault at its first
+// record, or where the options say. Each rule fires at most once per
+// attempt of a job. FailAt panics on a record below 1, a negative subtask
+// or attempt, or an empty operator name: those are mistakes in the test.
+func (f *Faults) FailAt(operator string, opts ...FaultOption) {
+	r := faultRule{operator: operator, record: 1, subtask: anyIndex, attempt: 0}
+	for _, opt := range opts {
+		opt(&r)
+	}
+	if operator == "" {
+		r.mistake = "empty operator name"
+	}
+	if r.mistake != "" {
+		panic(fmt.Sprintf("testkit: FailAt(%q): %s", operator, r.mistake))
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.rules = append(f.rules, r)
+}
+
+// BeforeRecord counts the record and panics with an *InjectedFault if a
+// rule says so. The runtime calls it on the subtask's goroutine.
+func (f *Faults) BeforeRecord(op operators.TaskInfo) {
+	if fault := f.count(op); fault != nil {
+		panic(fault)
+	}
+}
+
+// count records one record and returns the fault to raise, if any. It does
+// not panic itself, so that the lock is released first.
+func (f *Faults) count(op operators.TaskInfo) *InjectedFault {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	j := f.job(op.Job, op.Attempt)
+	attempt := op.Attempt - j.first
+	k := taskKey{operator: op.Operator, subtask: op.Subtask, attempt: attempt}
+	j.counts[k]++
+	n := j.counts[k]
+	for i, r := range f.rules {
+		fired := ruleAttempt{rule: i, attempt: attempt}
+		if !r.matches(k, n) || j.fired[fired] {
+			continue
+		}
+		j.fired[fired] = true
+		fault := InjectedFault{Job: op.Job, Operator: op.Operator, Subtask: op.Subtask, Attempt: attempt, Record: n}
+		f.fired = append(f.fired, fault)
+		return &fault
+	}
+	return nil
+}
+
+// job returns the counts of the named job, created with attempt as its
+// attempt 0 at the job's first record.
+func (f *Faults) job(name string, attempt int) *jobFaults {
+	j := f.jobs[name]
+	if j == nil {
+		j = &jobFaults{first: attempt, counts: make(map[taskKey]int64), fired: make(map[ruleAttempt]bool)}
+		f.jobs[name] = j
+	}
+	return j
+}
+
+func (r faultRule) matches(k taskKey, n int64) bool {
+	return r.operator == k.operator && r.record == n &&
+		(r.subtask == anyIndex || r.subtask == k.subtask) &&
+		(r.attempt == anyIndex || r.attempt == k.attempt)
+}
+
+// Fired returns the faults raised so far, in the order they were raised.
+func (f *Faults) Fired() []InjectedFault {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]InjectedFault(nil), f.fired...)
+}
+
+// Records returns how many records the operator's subtask handled in the
+// attempt of the named job (for checking where a fault can be placed).
+func (f *Faults) Records(job, operator string, subtask, attempt int) int64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	j := f.jobs[job]
+	if j == nil {
+		return 0
+	}
+	return j.counts[taskKey{operator: operator, subtask: subtask, attempt: attempt}]
+}
+
+// forgetJob drops the counts of the named job, so that a job submitted
+// again under the same name starts again from attempt 0 and record 1. The
+// rules and the faults fired stay.
+func (f *Faults) forgetJob(name string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.jobs, name)
+}

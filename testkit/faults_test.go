@@ -1,0 +1,166 @@
+package testkit
+
+import (
+	"errors"
+	"reflect"
+	"sync"
+	"testing"
+
+	"github.com/troupe-dev/troupe/operators"
+)
+
+// task is the TaskInfo of subtask i of operator op in the runtime's
+// attempt a of job "j".
+func task(op string, i, a int) operators.TaskInfo {
+	return operators.TaskInfo{Job: "j", Operator: op, Subtask: i, Parallelism: 2, Attempt: a}
+}
+
+// feedRecords calls BeforeRecord n times and returns the fault raised, if
+// any, and at which call (1-based).
+func feedRecords(f *Faults, info operators.TaskInfo, n int) (fault *InjectedFault, at int) {
+	for i := 1; i <= n; i++ {
+		if fault = catchFault(f, info); fault != nil {
+			return fault, i
+		}
+	}
+	return nil, 0
+}
+
+// catchFault calls BeforeRecord once and returns what it panicked with.
+func catchFault(f *Faults, info operators.TaskInfo) (fault *InjectedFault) {
+	defer func() {
+		if r := recover(); r != nil {
+			fault = r.(*InjectedFault)
+		}
+	}()
+	f.BeforeRecord(info)
+	return nil
+}
+
+func TestFaults_FailAt(t *testing.T) {
+	tests := []struct {
+		name   string
+		opts   []FaultOption
+		info   operators.TaskInfo
+		wantAt int // 0: no fault within 10 records
+	}{
+		{"first record by default", nil, task("m", 0, 1), 1},
+		{"at record", []FaultOption{AtRecord(4)}, task("m", 1, 1), 4},
+		{"other operator", []FaultOption{AtRecord(4)}, task("other", 0, 1), 0},
+		{"in subtask", []FaultOption{AtRecord(2), InSubtask(1)}, task("m", 1, 1), 2},
+		{"not in other subtask", []FaultOption{AtRecord(2), InSubtask(1)}, task("m", 0, 1), 0},
+		{"not in a later attempt", []FaultOption{InAttempt(1)}, task("m", 0, 1), 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := NewFaults()
+			f.FailAt("m", tt.opts...)
+			fault, at := feedRecords(f, tt.info, 10)
+			if at != tt.wantAt {
+				t.Fatalf("fault at record %d, want %d", at, tt.wantAt)
+			}
+			if fault == nil {
+				if len(f.Fired()) != 0 {
+					t.Fatalf("Fired() = %v, want none", f.Fired())
+				}
+				return
+			}
+			want := InjectedFault{Job: "j", Operator: "m", Subtask: tt.info.Subtask, Attempt: 0, Record: int64(at)}
+			if *fault != want || !reflect.DeepEqual(f.Fired(), []InjectedFault{want}) {
+				t.Fatalf("fault %+v, fired %+v, want %+v", *fault, f.Fired(), want)
+			}
+		})
+	}
+}
+
+func TestFaults_attemptsCountFromTheJobsFirst(t *testing.T) {
+	f := NewFaults()
+	f.FailAt("m", AtRecord(2), InAttempt(1))
+	// The runtime numbers its attempts from 5 here: 5 is attempt 0.
+	if fault, _ := feedRecords(f, task("m", 0, 5), 10); fault != nil {
+		t.Fatalf("fault in attempt 0: %v", fault)
+	}
+	fault, at := feedRecords(f, task("m", 0, 6), 10)
+	if fault == nil || at != 2 || fault.Attempt != 1 {
+		t.Fatalf("got %v at record %d, want a fault in attempt 1 at record 2", fault, at)
+	}
+}
+
+func TestFaults_firesOncePerAttempt(t *testing.T) {
+	f := NewFaults()
+	f.FailAt("m", AtRecord(3), InEveryAttempt())
+	for _, sub := range []int{0, 1} { // any subtask: the first to reach record 3
+		fault, _ := feedRecords(f, task("m", sub, 1), 10)
+		if (fault != nil) != (sub == 0) {
+			t.Fatalf("subtask %d: fault %v", sub, fault)
+		}
+	}
+	if fault, at := feedRecords(f, task("m", 1, 2), 10); fault == nil || at != 3 || fault.Attempt != 1 {
+		t.Fatalf("attempt 1: got %v at %d, want a fault at record 3", fault, at)
+	}
+	if n := len(f.Fired()); n != 2 {
+		t.Fatalf("fired %d faults, want 2: %v", n, f.Fired())
+	}
+}
+
+func TestFaults_forgetJobStartsCountingAgain(t *testing.T) {
+	f := NewFaults()
+	f.FailAt("m", AtRecord(2))
+	feedRecords(f, task("m", 0, 1), 5)
+	f.forgetJob("j")
+	if _, at := feedRecords(f, task("m", 0, 1), 5); at != 2 {
+		t.Fatalf("fault at record %d after forgetJob, want 2", at)
+	}
+	if got := f.Records("j", "m", 0, 0); got != 2 {
+		t.Fatalf("Records = %d, want 2", got)
+	}
+}
+
+func TestFaults_concurrentSubtasks(t *testing.T) {
+	f := NewFaults()
+	f.FailAt("m", AtRecord(500), InSubtask(3))
+	var wg sync.WaitGroup
+	faults := make([]*InjectedFault, 8)
+	for i := range faults {
+		wg.Go(func() { faults[i], _ = feedRecords(f, task("m", i, 1), 1000) })
+	}
+	wg.Wait()
+	for i, fault := range faults {
+		if (fault != nil) != (i == 3) {
+			t.Errorf("subtask %d: fault %v", i, fault)
+		}
+	}
+	if got := f.Records("j", "m", 0, 0); got != 1000 {
+		t.Errorf("subtask 0 saw %d records, want 1000", got)
+	}
+}
+
+func TestFaults_FailAt_rejectsMistakes(t *testing.T) {
+	for name, call := range map[string]func(f *Faults){
+		"empty operator":   func(f *Faults) { f.FailAt("") },
+		"record 0":         func(f *Faults) { f.FailAt("m", AtRecord(0)) },
+		"negative subtask": func(f *Faults) { f.FailAt("m", InSubtask(-1)) },
+		"negative attempt": func(f *Faults) { f.FailAt("m", InAttempt(-1)) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			defer func() {
+				if recover() == nil {
+					t.Fatal("FailAt did not panic")
+				}
+			}()
+			call(NewFaults())
+		})
+	}
+}
+
+func TestInjectedFault_isAnError(t *testing.T) {
+	var err error = &InjectedFault{Operator: "m", Subtask: 1, Attempt: 0, Record: 7}
+	var fault *InjectedFault
+	if !errors.As(err, &fault) || fault.Record != 7 {
+		t.Fatalf("errors.As(%v) failed", err)
+	}
+	want := `testkit: injected fault in operator "m" subtask 1 attempt 0 at record 7`
+	if err.Error() != want {
+		t.Fatalf("Error() = %q, want %q", err.Error(), want)
+	}
+}
