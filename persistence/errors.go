@@ -1,0 +1,45 @@
+package persistence
+
+import "errors"
+
+// Sentinel errors. Functions wrap them with %w and a detail naming what is
+// wrong and where, so test them with errors.Is.
+var (
+	// ErrCorrupt is returned by Unseal, UnmarshalKeyedSnapshot,
+	// UnmarshalOperatorSnapshot and HeapBackend.Restore when bytes are not
+	// a well-formed snapshot: bad magic, truncated data, a length or
+	// checksum mismatch, an unknown kind, a malformed or duplicated entry.
+	ErrCorrupt = errors.New("persistence: corrupt snapshot")
+
+	// ErrVersion is returned by Unseal when the snapshot was written in a
+	// format version this build cannot read.
+	ErrVersion = errors.New("persistence: unsupported snapshot format version")
+
+	// ErrMaxParallelism is returned by HeapBackend.Restore when a snapshot
+	// was taken with another max parallelism (number of key groups) than
+	// the backend's: keys would map to other key groups.
+	ErrMaxParallelism = errors.New("persistence: max parallelism mismatch")
+
+	// ErrKeyGroup is returned by HeapBackend.Snapshot when a key's group
+	// (BackendConfig.KeyGroupOf) lies outside the backend's owned range,
+	// and by HeapBackend.Restore when a key group is out of range or is
+	// present in more than one of the snapshots being restored.
+	ErrKeyGroup = errors.New("persistence: bad key group")
+
+	// ErrStateExists is returned when a state name is registered a second
+	// time with another kind, value type or TTL configuration.
+	ErrStateExists = errors.New("persistence: state already registered differently")
+
+	// ErrIncompatible is returned when restored entries do not fit the
+	// state registered under their name: another kind of state, or bytes
+	// the descriptor's (or the backend's key) codec cannot decode. It is
+	// returned by HeapBackend.Restore for states already registered and by
+	// the registration functions (Value, List, …) for entries restored
+	// before their state was registered.
+	ErrIncompatible = errors.New("persistence: state incompatible with snapshot")
+
+	// ErrConfig is returned when a BackendConfig or a state descriptor is
+	// invalid, or lacks a codec that Snapshot or Restore needs; the detail
+	// names the field (and the state).
+	ErrConfig = errors.New("persistence: invalid configuration")
+)

@@ -1,0 +1,129 @@
+package persistence
+
+import (
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+)
+
+// FormatVersion is the snapshot format version that Seal writes and the
+// only one Unseal reads.
+const FormatVersion = 1
+
+// magic opens every sealed snapshot.
+const magic = "TRPS"
+
+// headerLen is the fixed part of the header: magic, version, kind.
+const headerLen = len(magic) + 2
+
+// checksumLen is the size of the trailing CRC-32C.
+const checksumLen = 4
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// Kind says what a sealed payload holds.
+type Kind byte
+
+// The kinds of sealed payloads.
+const (
+	// KindKeyed is a KeyedSnapshot.
+	KindKeyed Kind = iota + 1
+	// KindOperator is an OperatorSnapshot.
+	KindOperator
+	// KindMetadata is a checkpoint's metadata.
+	KindMetadata
+)
+
+// String returns the kind's name, or "kind(n)" for an unknown one.
+func (k Kind) String() string {
+	switch k {
+	case KindKeyed:
+		return "keyed"
+	case KindOperator:
+		return "operator"
+	case KindMetadata:
+		return "metadata"
+	}
+	return fmt.Sprintf("kind(%d)", byte(k))
+}
+
+func (k Kind) valid() bool { return k >= KindKeyed && k <= KindMetadata }
+
+// Seal wraps a payload in the snapshot envelope:
+//
+//	"TRPS" | version (1 byte) | kind (1 byte) | uvarint len(payload) |
+//	payload | CRC-32C (Castagnoli) of all the preceding bytes, big endian
+//
+// Seal does not check kind; Unseal rejects kinds it does not know.
+func Seal(kind Kind, payload []byte) []byte {
+	n := headerLen + binary.MaxVarintLen64 + len(payload) + checksumLen
+	b := make([]byte, 0, n)
+	b = append(b, magic...)
+	b = append(b, FormatVersion, byte(kind))
+	b = binary.AppendUvarint(b, uint64(len(payload)))
+	b = append(b, payload...)
+	return binary.BigEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
+}
+
+// Unseal checks a sealed snapshot and returns its kind and payload. The
+// payload aliases b. Errors wrap ErrCorrupt (bad magic, truncation, length
+// or checksum mismatch, unknown kind) or ErrVersion.
+func Unseal(b []byte) (Kind, []byte, error) {
+	if err := checkHeader(b); err != nil {
+		return 0, nil, err
+	}
+	n, w := binary.Uvarint(b[headerLen:])
+	if w <= 0 {
+		return 0, nil, corruptf("truncated or overlong payload length at offset %d", headerLen)
+	}
+	start := headerLen + w
+	have := len(b) - start - checksumLen
+	if have < 0 {
+		return 0, nil, corruptf("truncated: %d bytes, the header and checksum need %d", len(b), start+checksumLen)
+	}
+	if n != uint64(have) {
+		return 0, nil, corruptf("length mismatch: header at offset %d says %d payload bytes, found %d", headerLen, n, have)
+	}
+	end := len(b) - checksumLen
+	stored := binary.BigEndian.Uint32(b[end:])
+	if sum := crc32.Checksum(b[:end], castagnoli); sum != stored {
+		return 0, nil, corruptf("checksum mismatch at offset %d: stored %08x, computed %08x", end, stored, sum)
+	}
+	kind := Kind(b[len(magic)+1])
+	if !kind.valid() {
+		return 0, nil, corruptf("unknown kind %d at offset %d", byte(kind), len(magic)+1)
+	}
+	return kind, b[start:end:end], nil
+}
+
+// checkHeader checks the magic and the version.
+func checkHeader(b []byte) error {
+	m := min(len(b), len(magic))
+	if string(b[:m]) != magic[:m] {
+		return corruptf("bad magic %q at offset 0, want %q", b[:m], magic)
+	}
+	if len(b) < headerLen {
+		return corruptf("truncated header: %d bytes, need at least %d", len(b), headerLen)
+	}
+	if v := b[len(magic)]; v != FormatVersion {
+		return fmt.Errorf("%w: found version %d at offset %d, this build supports version %d",
+			ErrVersion, v, len(magic), FormatVersion)
+	}
+	return nil
+}
+
+func corruptf(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrCorrupt, fmt.Sprintf(format, args...))
+}
+
+// unsealKind unseals b and checks that it holds a payload of kind want.
+func unsealKind(b []byte, want Kind) ([]byte, error) {
+	kind, p, err := Unseal(b)
+	if err != nil {
+		return nil, err
+	}
+	if kind != want {
+		return nil, corruptf("snapshot holds %s state, want %s", kind, want)
+	}
+	return p, nil
+}
