@@ -42,4 +42,8 @@ var (
 	// invalid, or lacks a codec that Snapshot or Restore needs; the detail
 	// names the field (and the state).
 	ErrConfig = errors.New("persistence: invalid configuration")
+
+	// ErrNoCheckpoint is returned by a checkpoint store asked for a
+	// checkpoint it does not hold (or holds no longer).
+	ErrNoCheckpoint = errors.New("persistence: no such checkpoint")
 )

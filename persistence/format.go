@@ -32,6 +32,9 @@ const (
 	KindOperator
 	// KindMetadata is a checkpoint's metadata.
 	KindMetadata
+	// KindSubtask is the state of one subtask at a checkpoint (the states
+	// of its operators, as the runtime encodes them).
+	KindSubtask
 )
 
 // String returns the kind's name, or "kind(n)" for an unknown one.
@@ -43,11 +46,13 @@ func (k Kind) String() string {
 		return "operator"
 	case KindMetadata:
 		return "metadata"
+	case KindSubtask:
+		return "subtask"
 	}
 	return fmt.Sprintf("kind(%d)", byte(k))
 }
 
-func (k Kind) valid() bool { return k >= KindKeyed && k <= KindMetadata }
+func (k Kind) valid() bool { return k >= KindKeyed && k <= KindSubtask }
 
 // Seal wraps a payload in the snapshot envelope:
 //

@@ -1,0 +1,58 @@
+package persistence
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// Metadata describes one complete checkpoint or savepoint: which job it
+// belongs to and where each subtask's state is. A checkpoint is complete
+// exactly when its metadata has been stored.
+type Metadata struct {
+	ID        int64 `json:"id"`
+	Savepoint bool  `json:"savepoint,omitempty"`
+	// Job is the pipeline's name; Fingerprint identifies the pipeline and
+	// its parameters, so that a resume never restores another job's state.
+	Job         string `json:"job"`
+	Fingerprint string `json:"fingerprint,omitempty"`
+	// MaxParallelism is the job's number of key groups.
+	MaxParallelism int         `json:"maxParallelism"`
+	Tasks          []TaskState `json:"tasks"`
+}
+
+// TaskState locates the state of one subtask in a checkpoint.
+type TaskState struct {
+	Vertex      string   `json:"vertex"`
+	Operators   []string `json:"operators"`
+	Subtask     int      `json:"subtask"`
+	Parallelism int      `json:"parallelism"`
+	// Handle is where the store keeps the state; empty for a subtask
+	// without state.
+	Handle string `json:"handle,omitempty"`
+}
+
+// MarshalBinary encodes the metadata in a sealed envelope.
+func (m *Metadata) MarshalBinary() ([]byte, error) {
+	p, err := json.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("persistence: encode metadata of checkpoint %d: %w", m.ID, err)
+	}
+	return Seal(KindMetadata, p), nil
+}
+
+// UnmarshalMetadata decodes what Metadata.MarshalBinary wrote; the error
+// wraps ErrCorrupt or ErrVersion.
+func UnmarshalMetadata(b []byte) (*Metadata, error) {
+	p, err := unsealKind(b, KindMetadata)
+	if err != nil {
+		return nil, err
+	}
+	m := &Metadata{}
+	if err := json.Unmarshal(p, m); err != nil {
+		return nil, corruptf("metadata: %v", err)
+	}
+	if m.ID < 1 || m.MaxParallelism < 1 {
+		return nil, corruptf("metadata: checkpoint id %d, max parallelism %d", m.ID, m.MaxParallelism)
+	}
+	return m, nil
+}

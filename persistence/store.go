@@ -1,0 +1,162 @@
+package persistence
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// metadataFile is written last into a checkpoint's directory: its
+// presence (valid) is what makes the checkpoint complete.
+const metadataFile = "_metadata"
+
+// Checkpoint is a complete checkpoint found in a store: its metadata and
+// a way to read the states it lists.
+type Checkpoint struct {
+	Path string
+	Meta *Metadata
+	read func(handle string) ([]byte, error)
+}
+
+// ReadState returns the state a subtask stored under handle, checked;
+// the error names the file.
+func (c *Checkpoint) ReadState(handle string) ([]byte, error) { return c.read(handle) }
+
+// DirStore keeps checkpoints in a local directory, one subdirectory per
+// checkpoint (chk-<id>): a state file per subtask (<task>.state, sealed)
+// and, written last and atomically, the _metadata file. It keeps the
+// newest Retain complete checkpoints and every savepoint. Files are
+// written to a temporary name, synced and renamed, so a crash leaves
+// either the whole file or none.
+//
+// Different subtasks may call WriteState concurrently; CommitMetadata,
+// Discard and Checkpoints are called by one job master.
+type DirStore struct {
+	root   string
+	retain int
+}
+
+// OpenDirStore opens (creating it if needed) a checkpoint directory that
+// keeps the newest retain complete checkpoints (at least 1).
+func OpenDirStore(root string, retain int) (*DirStore, error) {
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return nil, fmt.Errorf("persistence: checkpoint directory: %w", err)
+	}
+	return &DirStore{root: root, retain: max(retain, 1)}, nil
+}
+
+// Root returns the store's directory.
+func (s *DirStore) Root() string { return s.root }
+
+func (s *DirStore) dir(id int64) string {
+	return filepath.Join(s.root, fmt.Sprintf("chk-%d", id))
+}
+
+// WriteState stores one subtask's state for checkpoint id and returns its
+// handle (the file's name within the checkpoint's directory).
+func (s *DirStore) WriteState(id int64, task string, data []byte) (string, error) {
+	dir := s.dir(id)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("persistence: checkpoint %d: %w", id, err)
+	}
+	handle := safeName(task) + ".state"
+	if err := writeAtomic(filepath.Join(dir, handle), Seal(KindSubtask, data)); err != nil {
+		return "", err
+	}
+	return handle, nil
+}
+
+// CommitMetadata completes checkpoint m.ID by writing its metadata, then
+// applies retention. It returns the checkpoint's path.
+func (s *DirStore) CommitMetadata(m *Metadata) (string, error) {
+	b, err := m.MarshalBinary()
+	if err != nil {
+		return "", err
+	}
+	dir := s.dir(m.ID)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("persistence: checkpoint %d: %w", m.ID, err)
+	}
+	if err := writeAtomic(filepath.Join(dir, metadataFile), b); err != nil {
+		return "", err
+	}
+	return dir, s.prune()
+}
+
+// Discard removes what an aborted checkpoint wrote.
+func (s *DirStore) Discard(id int64) error {
+	if err := os.RemoveAll(s.dir(id)); err != nil {
+		return fmt.Errorf("persistence: discard checkpoint %d: %w", id, err)
+	}
+	return nil
+}
+
+// Checkpoints returns the paths of the directories holding a _metadata
+// file, newest first. It does not validate them: Open does.
+func (s *DirStore) Checkpoints() ([]string, error) {
+	ids, err := s.ids()
+	if err != nil {
+		return nil, err
+	}
+	var paths []string
+	for _, id := range slices.Backward(ids) {
+		if _, err := os.Stat(filepath.Join(s.dir(id), metadataFile)); err == nil {
+			paths = append(paths, s.dir(id))
+		}
+	}
+	return paths, nil
+}
+
+// Open reads and checks the metadata of the checkpoint at path.
+func (s *DirStore) Open(path string) (*Checkpoint, error) { return OpenCheckpoint(path) }
+
+// OpenCheckpoint opens the checkpoint (or savepoint) directory at path,
+// such as one that a stop with savepoint printed. The error names the
+// file that is missing or damaged.
+func OpenCheckpoint(path string) (*Checkpoint, error) {
+	file := filepath.Join(path, metadataFile)
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrNoCheckpoint, err)
+	}
+	m, err := UnmarshalMetadata(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	return &Checkpoint{Path: path, Meta: m, read: func(handle string) ([]byte, error) {
+		return readState(filepath.Join(path, filepath.Base(handle)))
+	}}, nil
+}
+
+func readState(file string) ([]byte, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("persistence: %w", err)
+	}
+	p, err := unsealKind(b, KindSubtask)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	return p, nil
+}
+
+// ids lists the checkpoint IDs that have a directory, ascending.
+func (s *DirStore) ids() ([]int64, error) {
+	entries, err := os.ReadDir(s.root)
+	if err != nil {
+		return nil, fmt.Errorf("persistence: checkpoint directory: %w", err)
+	}
+	var ids []int64
+	for _, e := range entries {
+		if id, ok := strings.CutPrefix(e.Name(), "chk-"); ok && e.IsDir() {
+			if n, err := strconv.ParseInt(id, 10, 64); err == nil {
+				ids = append(ids, n)
+			}
+		}
+	}
+	slices.Sort(ids)
+	return ids, nil
+}

@@ -1,0 +1,102 @@
+package persistence
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// prune keeps the newest retain complete checkpoints and every savepoint,
+// and removes incomplete checkpoints older than the newest complete one
+// (they were aborted or their job died before completing them).
+func (s *DirStore) prune() error {
+	ids, err := s.ids()
+	if err != nil {
+		return err
+	}
+	kept := 0
+	newestComplete := int64(-1)
+	for _, id := range slices.Backward(ids) {
+		m, complete := s.peek(id)
+		switch {
+		case complete && m.Savepoint:
+			newestComplete = max(newestComplete, id)
+			continue
+		case complete && kept < s.retain:
+			kept++
+			newestComplete = max(newestComplete, id)
+			continue
+		case !complete && id > newestComplete:
+			continue // may still be in progress
+		}
+		if err := os.RemoveAll(s.dir(id)); err != nil {
+			return fmt.Errorf("persistence: retention: %w", err)
+		}
+	}
+	return nil
+}
+
+// peek reads a checkpoint's metadata, if it is complete and readable.
+func (s *DirStore) peek(id int64) (*Metadata, bool) {
+	b, err := os.ReadFile(filepath.Join(s.dir(id), metadataFile))
+	if err != nil {
+		return nil, false
+	}
+	m, err := UnmarshalMetadata(b)
+	return m, err == nil
+}
+
+// writeAtomic writes data to a temporary file next to path, syncs it and
+// renames it into place, then syncs the directory, so that path holds
+// either the old content or all of data.
+func writeAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("persistence: %w", err)
+	}
+	_, werr := tmp.Write(data)
+	serr := tmp.Sync()
+	cerr := tmp.Close()
+	if err := firstErr(werr, serr, cerr); err != nil {
+		_ = os.Remove(tmp.Name())
+		return fmt.Errorf("persistence: write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		_ = os.Remove(tmp.Name())
+		return fmt.Errorf("persistence: %w", err)
+	}
+	return syncDir(filepath.Dir(path))
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("persistence: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("persistence: sync %s: %w", dir, err)
+	}
+	return nil
+}
+
+func firstErr(errs ...error) error {
+	for _, e := range errs {
+		if e != nil {
+			return e
+		}
+	}
+	return nil
+}
+
+// safeName keeps task names usable as file names.
+func safeName(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '/' || r == '\\' || r == 0 || r == ':' {
+			return '_'
+		}
+		return r
+	}, s)
+}

@@ -1,0 +1,146 @@
+package persistence
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// checkpointStore is what both stores offer the runtime.
+type checkpointStore interface {
+	WriteState(id int64, task string, data []byte) (string, error)
+	CommitMetadata(m *Metadata) (string, error)
+	Discard(id int64) error
+	Checkpoints() ([]string, error)
+	Open(path string) (*Checkpoint, error)
+}
+
+func stores(t *testing.T) map[string]checkpointStore {
+	dir, err := OpenDirStore(t.TempDir(), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return map[string]checkpointStore{"dir": dir, "mem": NewMemStore(2)}
+}
+
+func complete(t *testing.T, s checkpointStore, id int64, savepoint bool) string {
+	t.Helper()
+	h, err := s.WriteState(id, "v1/0", []byte("state-"+string(rune('0'+id))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path, err := s.CommitMetadata(&Metadata{ID: id, Savepoint: savepoint, Job: "j", MaxParallelism: 8,
+		Tasks: []TaskState{{Vertex: "v1", Subtask: 0, Parallelism: 1, Handle: h}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestStore_retentionKeepsNewestAndSavepoints(t *testing.T) {
+	for name, s := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			complete(t, s, 1, false)
+			sp := complete(t, s, 2, true)
+			complete(t, s, 3, false)
+			complete(t, s, 4, false)
+			if _, err := s.WriteState(5, "v1/0", []byte("in progress")); err != nil {
+				t.Fatal(err)
+			}
+			paths, err := s.Checkpoints()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(paths) != 3 || paths[2] != sp {
+				t.Fatalf("checkpoints %v: want 4, 3 and the savepoint 2", paths)
+			}
+			cp, err := s.Open(paths[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := cp.ReadState(cp.Meta.Tasks[0].Handle)
+			if err != nil || string(b) != "state-4" || cp.Meta.ID != 4 {
+				t.Fatalf("newest checkpoint: id %d, state %q, %v", cp.Meta.ID, b, err)
+			}
+		})
+	}
+}
+
+func TestStore_Discard(t *testing.T) {
+	for name, s := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			if _, err := s.WriteState(1, "t", []byte("x")); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Discard(1); err != nil {
+				t.Fatal(err)
+			}
+			if paths, _ := s.Checkpoints(); len(paths) != 0 {
+				t.Fatalf("checkpoints after discard: %v", paths)
+			}
+		})
+	}
+}
+
+func TestOpenCheckpoint_damagedFilesNameTheFile(t *testing.T) {
+	s, err := OpenDirStore(t.TempDir(), 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := complete(t, s, 1, false)
+	state := filepath.Join(path, "v1_0.state")
+	good, err := os.ReadFile(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, damage := range map[string][]byte{
+		"truncated":   good[:len(good)-5],
+		"bit-flipped": flip(good, len(good)/2),
+	} {
+		if err := os.WriteFile(state, damage, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cp, err := OpenCheckpoint(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = cp.ReadState("v1_0.state")
+		if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), state) {
+			t.Errorf("%s state: error %v, want ErrCorrupt naming %s", name, err, state)
+		}
+	}
+	meta := filepath.Join(path, metadataFile)
+	b, _ := os.ReadFile(meta)
+	if err := os.WriteFile(meta, flip(b, 7), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := OpenCheckpoint(path); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), meta) {
+		t.Errorf("damaged metadata: error %v, want ErrCorrupt naming %s", err, meta)
+	}
+	if _, err := OpenCheckpoint(filepath.Join(t.TempDir(), "nope")); !errors.Is(err, ErrNoCheckpoint) {
+		t.Errorf("missing checkpoint: error %v, want ErrNoCheckpoint", err)
+	}
+}
+
+func flip(b []byte, i int) []byte {
+	c := append([]byte(nil), b...)
+	c[i] ^= 0x10
+	return c
+}
+
+func FuzzUnmarshalMetadata(f *testing.F) {
+	good, _ := (&Metadata{ID: 3, Job: "j", MaxParallelism: 4, Tasks: []TaskState{{Vertex: "v", Handle: "h"}}}).MarshalBinary()
+	f.Add(good)
+	f.Add([]byte("TRPS\x01\x03\x02{}"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := UnmarshalMetadata(b)
+		if err != nil {
+			return
+		}
+		if _, err := m.MarshalBinary(); err != nil {
+			t.Fatalf("decoded metadata does not encode: %v", err)
+		}
+	})
+}
