@@ -25,11 +25,14 @@ type Config struct {
 	// records. Default 4.
 	Credits int
 	// Restart decides what happens when a subtask fails. Default: no
-	// restart (the job fails).
+	// restart (the job fails); with checkpointing, ExponentialDelay(1 s,
+	// 1 min, 1.5, 0.1).
 	Restart RestartStrategy
 	// Logger receives the runtime's logs (Proto.Actor's included); nil
 	// means warnings and errors as text on standard error.
 	Logger *slog.Logger
+	// Checkpoint configures checkpoints; off by default.
+	Checkpoint CheckpointConfig
 	// Faults, for tests only, is called at the points where failures can
 	// be injected (testkit's pipeline runner sets it). Default nil.
 	Faults operators.FaultInjector
@@ -52,7 +55,13 @@ func (c *Config) validate() error {
 	case c.Credits < 1:
 		return fmt.Errorf("%w: Credits %d must be at least 1", ErrConfig, c.Credits)
 	}
-	if c.Restart == nil {
+	if err := c.Checkpoint.validate(); err != nil {
+		return err
+	}
+	switch {
+	case c.Restart == nil && c.Checkpoint.enabled():
+		c.Restart = ExponentialDelay(time.Second, time.Minute, 1.5, 0.1)
+	case c.Restart == nil:
 		c.Restart = NoRestart()
 	}
 	if c.Logger == nil {

@@ -35,8 +35,19 @@ func NewEngine(cfg Config) (*Engine, error) {
 // System returns the engine's actor system (for custom operators and tests).
 func (e *Engine) System() *actor.ActorSystem { return e.sys }
 
+// SubmitOption configures one submitted job.
+type SubmitOption func(*master)
+
+// RestoreFrom starts the job from a savepoint or checkpoint (a path that
+// Job.Savepoint or Job.LatestCheckpoint gave, or a checkpoint directory),
+// at the job's parallelism, which may differ from the one it was taken at.
+// The engine needs checkpointing on to keep restoring after failures.
+func RestoreFrom(path string) SubmitOption {
+	return func(m *master) { m.restoreFrom = path }
+}
+
 // Submit deploys a compiled job and returns its handle at once.
-func (e *Engine) Submit(g *operators.JobGraph) (*Job, error) {
+func (e *Engine) Submit(g *operators.JobGraph, opts ...SubmitOption) (*Job, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.closed {
@@ -45,6 +56,9 @@ func (e *Engine) Submit(g *operators.JobGraph) (*Job, error) {
 	e.seq++
 	job := &Job{name: g.Name, engine: e, done: make(chan struct{}), state: JobCreated}
 	m := newMaster(job, g, e.cfg)
+	for _, o := range opts {
+		o(m)
+	}
 	props := actor.PropsFromProducer(func() actor.Actor { return m })
 	pid, err := e.sys.Root.SpawnNamed(props, fmt.Sprintf("job-%d-%s", e.seq, g.Name))
 	if err != nil {

@@ -26,6 +26,13 @@ var (
 	// ErrUnexpectedMessage fails a subtask that received a message it does
 	// not understand (for example a custom operator's wrong reply type).
 	ErrUnexpectedMessage = errors.New("actors: unexpected message")
+	// ErrSavepoint is returned when a savepoint cannot be taken: the job is
+	// not running, or the savepoint was aborted.
+	ErrSavepoint = errors.New("actors: savepoint failed")
+	// ErrRestore is returned when a job cannot start from a checkpoint:
+	// none of the stored ones can be read, or the one given belongs to
+	// another pipeline.
+	ErrRestore = errors.New("actors: cannot restore checkpoint")
 )
 
 // SubtaskError names the operator chain and subtask that failed the job.

@@ -43,6 +43,7 @@ type Job struct {
 	err       error
 	restarts  int
 	mailboxes []MailboxInfo
+	latest    Checkpoint
 }
 
 // MailboxInfo describes one subtask's mailbox: the bound that credit flow

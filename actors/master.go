@@ -37,6 +37,10 @@ type master struct {
 	failures int
 	// stopRequested: a graceful stop was asked for; it is forwarded once.
 	stopRequested bool
+	ckpt          *checkpointer // nil without checkpointing
+	restoreFrom   string        // the checkpoint the job was submitted with
+	committing    int           // subtasks yet to confirm the final commit
+	finalErr      error         // the first failure of the final commit
 }
 
 type subtaskRef struct {
@@ -53,13 +57,20 @@ func newMaster(job *Job, g *operators.JobGraph, cfg Config) *master {
 func (m *master) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
+		if err := m.startCheckpointing(); err != nil {
+			m.complete(ctx, JobFailed, err)
+			ctx.Stop(ctx.Self())
+			return
+		}
 		m.deploy(ctx)
 	case *subtaskFinished:
 		if m.refs[msg.id] != nil && !m.stopping {
-			if m.running--; m.running == 0 {
-				m.stopAll(ctx, func(ctx actor.Context) { m.complete(ctx, JobFinished, nil) })
-			}
+			m.onFinished(ctx)
 		}
+	case *checkpointTick, *checkpointAck, *metadataWritten, *savepointMsg:
+		m.onCheckpointMsg(ctx, msg)
+	case *finalCommitted:
+		m.onFinalCommit(ctx, msg)
 	case *subtaskFailed:
 		if ref := m.refs[msg.id]; ref != nil {
 			m.onFailure(ctx, ref, msg.err)
@@ -117,16 +128,35 @@ func (m *master) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, child
 }
 
 func (m *master) onFailure(ctx actor.Context, ref *subtaskRef, cause error) {
+	err := &SubtaskError{Vertex: ref.vertex.Name, Subtask: ref.index, Parallelism: ref.vertex.Parallelism, Err: cause}
 	if m.stopping {
 		return // the job is already going down; the first cause is kept
 	}
-	err := &SubtaskError{Vertex: ref.vertex.Name, Subtask: ref.index, Parallelism: ref.vertex.Parallelism, Err: cause}
 	attrs := []any{"vertex", ref.vertex.Name, "subtask", ref.index, "attempt", m.attempt, "err", cause}
 	var pe *PanicError
 	if errors.As(cause, &pe) {
 		attrs = append(attrs, "stack", string(pe.Stack))
 	}
 	m.log.Error("subtask failed", attrs...)
+	m.failover(ctx, err)
+}
+
+// onJobFailure fails the job over for a reason that is no subtask's, such
+// as too many failed checkpoints.
+func (m *master) onJobFailure(ctx actor.Context, err error) {
+	if m.stopping {
+		return
+	}
+	m.log.Error("job failed", "attempt", m.attempt, "err", err)
+	m.failover(ctx, err)
+}
+
+// failover applies the restart strategy: the job either fails or is
+// redeployed after a delay, from the latest complete checkpoint.
+func (m *master) failover(ctx actor.Context, err error) {
+	if m.ckpt != nil {
+		m.ckpt.stop(ctx)
+	}
 	m.failures++
 	restart, delay := m.cfg.Restart.Restart(m.failures, time.Now(), err)
 	if !restart {
@@ -175,6 +205,13 @@ func (m *master) complete(_ actor.Context, s JobState, err error) {
 // then lets the sources start.
 func (m *master) deploy(ctx actor.Context) {
 	m.attempt++
+	plan, err := m.restorePlan()
+	if err != nil {
+		m.stopping = true
+		m.complete(ctx, JobFailed, err)
+		ctx.Stop(ctx.Self())
+		return
+	}
 	m.refs = make(map[int]*subtaskRef)
 	m.byPID = make(map[string]*subtaskRef)
 	pids := make(map[*operators.Vertex][]*actor.PID)
@@ -182,7 +219,7 @@ func (m *master) deploy(ctx actor.Context) {
 	var order []*subtaskRef
 	for _, v := range m.graph.Vertices {
 		for i := range v.Parallelism {
-			ref, info, err := m.spawn(ctx, v, i)
+			ref, info, err := m.spawn(ctx, v, i, plan.partsOf(v, i))
 			if err != nil {
 				m.onFailure(ctx, &subtaskRef{vertex: v, index: i}, err)
 				return
@@ -206,16 +243,22 @@ func (m *master) deploy(ctx actor.Context) {
 	}
 	m.running = len(order)
 	m.job.setState(JobRunning)
+	if m.ckpt != nil {
+		m.ckpt.start(ctx)
+	}
 }
 
-func (m *master) spawn(ctx actor.Context, v *operators.Vertex, i int) (*subtaskRef, MailboxInfo, error) {
+func (m *master) spawn(ctx actor.Context, v *operators.Vertex, i int, restore map[string][]*operators.OperatorState) (*subtaskRef, MailboxInfo, error) {
 	m.nextID++
 	ref := &subtaskRef{id: m.nextID, vertex: v, index: i}
 	ins, outs := len(v.InputChannels(i)), len(v.OutputChannels(i))
 	bound := mailbox.Bound(ins, outs, m.cfg.Credits, controlSlack)
 	stats := &mailbox.Stats{}
 	st := &subtask{id: ref.id, job: m.job, vertex: v, index: i, attempt: m.attempt, cfg: m.cfg,
-		log: m.log.With("vertex", v.Name, "subtask", i), net: localTransport{}}
+		log: m.log.With("vertex", v.Name, "subtask", i), net: localTransport{}, restore: restore}
+	if m.ckpt != nil {
+		st.store = m.ckpt.store
+	}
 	props := actor.PropsFromProducer(func() actor.Actor { return st },
 		actor.WithMailbox(actor.Bounded(bound, stats)),
 		actor.WithSupervisor(escalate))

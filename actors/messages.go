@@ -3,6 +3,7 @@ package actors
 import (
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/troupe-dev/troupe/barrier"
 	"github.com/troupe-dev/troupe/operators"
 )
 
@@ -70,3 +71,49 @@ type subtaskFailed struct {
 	id  int
 	err error
 }
+
+// checkpointTick drives the job master's checkpoint coordinator.
+type checkpointTick struct{}
+
+// triggerMsg asks a source subtask to take checkpoint id: snapshot, then
+// emit the barrier.
+type triggerMsg struct {
+	id        int64
+	savepoint bool
+}
+
+// checkpointAck tells the master that a subtask stored its state for a
+// checkpoint (handle), or could not (err).
+type checkpointAck struct {
+	attempt int
+	id      int64
+	task    barrier.TaskID
+	handle  string
+	err     error
+}
+
+// metadataWritten reports the write of a checkpoint's metadata.
+type metadataWritten struct {
+	id   int64
+	path string
+	err  error
+}
+
+// completeMsg tells a subtask that checkpoint id is complete.
+type completeMsg struct{ id int64 }
+
+// savepointMsg asks the master for a savepoint; with stop, no checkpoint
+// follows it, since the job is cancelled right after.
+type savepointMsg struct {
+	reply chan<- savepointResult
+	stop  bool
+}
+
+type savepointResult struct {
+	path string
+	err  error
+}
+
+// finalCommitted answers the final completeMsg (EndOfJob) of a finished
+// job: the subtask committed what it held, or err says why not.
+type finalCommitted struct{ err error }

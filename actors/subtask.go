@@ -9,6 +9,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/troupe-dev/troupe/barrier"
 	"github.com/troupe-dev/troupe/mailbox"
 	"github.com/troupe-dev/troupe/operators"
 )
@@ -44,6 +45,11 @@ type subtask struct {
 	eoiSent    bool
 	finished   bool
 	failed     bool
+
+	restore    map[string][]*operators.OperatorState // state to start from
+	store      CheckpointStore                       // nil without checkpointing
+	aligner    *barrier.Aligner                      // nil for sources
+	savepoints map[int64]bool                        // barriers of savepoints being aligned
 
 	flushTimer *time.Timer
 	pumpTimer  *time.Timer
@@ -94,6 +100,12 @@ func (s *subtask) Receive(ctx actor.Context) {
 		}
 	case *deployMsg:
 		s.deploy(m)
+	case *triggerMsg:
+		s.onTrigger(m)
+		s.drive()
+	case *completeMsg:
+		s.onComplete(m.id)
+		s.drive()
 	case *startMsg:
 		s.started = true
 		s.drive()
@@ -134,10 +146,19 @@ func (s *subtask) deploy(m *deployMsg) {
 	s.in = mailbox.NewInputGate[*batchMsg](len(m.inputs), s.cfg.Credits)
 	s.out = mailbox.NewOutputGate[*batchMsg](len(m.outputs), s.cfg.Credits)
 	s.ended = make([]bool, len(m.inputs))
+	if len(m.inputs) > 0 {
+		mode := barrier.ExactlyOnce
+		if s.cfg.Checkpoint.AtLeastOnce {
+			mode = barrier.AtLeastOnce
+		}
+		s.aligner, s.savepoints = barrier.NewAligner(len(m.inputs), mode), map[int64]bool{}
+	}
 	chain, err := s.vertex.Open(operators.ChainConfig{
 		Job: s.job.name, Subtask: s.index, Attempt: s.attempt, BatchSize: s.cfg.BatchSize,
 		Ship: (*shipper)(s), Logger: s.log, Wake: s.wake, Host: (*host)(s), Faults: s.cfg.Faults,
+		Restore: s.restore, Checkpointing: s.store != nil,
 	})
+	s.restore = nil // the chain owns it now
 	if err != nil {
 		s.fail(err)
 		return
@@ -196,6 +217,7 @@ func (s *subtask) consume(ch int, m *batchMsg) {
 		s.ended[ch] = true
 		s.endedCount++
 		s.chain.ProcessWatermark(ch, operators.MaxWatermark) // an ended channel holds nothing back
+		s.applyAlignment(s.aligner.OnEndOfInput(ch))
 	}
 	s.chain.BatchEnd()
 	peer := s.inputs[ch]
@@ -210,6 +232,8 @@ func (s *subtask) event(ch int, ev operators.Event) error {
 		s.chain.ProcessWatermark(ch, e.Time)
 	case operators.StreamStatus:
 		s.chain.SetIdle(ch, e.Idle)
+	case operators.Barrier:
+		s.onBarrier(ch, e)
 	default:
 		return fmt.Errorf("input channel %d: %w: %v", ch, ErrUnexpectedMessage, ev)
 	}
@@ -339,9 +363,13 @@ func (s *subtask) maybeFinish() {
 		return
 	}
 	s.finished = true
-	if err := s.chain.Close(); err != nil {
-		s.fail(err)
-		return
+	// With checkpoints the operators stay open for the job's final commit
+	// (completeMsg EndOfJob); the actor's stop closes them.
+	if s.store == nil {
+		if err := s.chain.Close(); err != nil {
+			s.fail(err)
+			return
+		}
 	}
 	s.ctx.Send(s.ctx.Parent(), &subtaskFinished{id: s.id})
 }

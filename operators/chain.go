@@ -21,6 +21,10 @@ type ChainConfig struct {
 	Now       func() time.Time // nil: time.Now
 	Host      any              // runtime services for runtime-specific operators
 	Faults    FaultInjector    // nil in production: tests inject failures
+	// Checkpointing tells operators that checkpoints are on, so that sinks
+	// commit on checkpoint completion (two-phase commit) rather than at
+	// once.
+	Checkpointing bool
 	// Restore holds, by operator name, the state parts this subtask owns
 	// after a failure or from a savepoint; nil for a fresh start.
 	Restore map[string][]*OperatorState
@@ -35,40 +39,53 @@ type FaultInjector interface {
 	BeforeRecord(op TaskInfo)
 }
 
+// FaultPoint is a place other than a record where a fault can be injected.
+type FaultPoint int
+
+const (
+	// FaultSnapshot: before an operator snapshots its state.
+	FaultSnapshot FaultPoint = iota + 1
+	// FaultRestore: before an operator restores its state.
+	FaultRestore
+)
+
+// PointFaultInjector is implemented by fault injectors that also fail
+// snapshots and restores; At may panic or return an error that fails the
+// subtask.
+type PointFaultInjector interface {
+	At(point FaultPoint, op TaskInfo) error
+}
+
 // Chain is one subtask's opened operators. All its methods are called from
 // the subtask's goroutine.
 type Chain struct {
 	// Source is set when the chain starts with a source.
 	Source  SourceRunner
-	consume []func(any) // by input channel
-	router  flushCollector
-	hooks   []any // operator values, head first
+	consume []func(any)    // by input channel
+	router  flushCollector // every output router (see openRouters)
+	hooks   []any          // operator values, head first
 	err     error
 	lens    []func(any) int
-	outLen  func(any) int
+	outLens []func(any) int  // batch lengths, by output stream type
 	valve   *watermark.Valve // over the input channels; nil for sources
 	wm      int64            // the chain's input watermark
 	names   []string         // operator names, head first
 	info    TaskInfo         // the subtask (Operator unset)
+	faults  FaultInjector
 }
 
 // Open instantiates the vertex's operators for one subtask, tail first, so
 // each operator is handed its downstream collector.
 func (v *Vertex) Open(cfg ChainConfig) (*Chain, error) {
-	c := &Chain{wm: MinWatermark, names: v.Operators(),
+	c := &Chain{wm: MinWatermark, names: v.Operators(), faults: cfg.Faults,
 		info: TaskInfo{Job: cfg.Job, Subtask: cfg.Subtask, Parallelism: v.Parallelism, MaxParallelism: v.MaxParallelism, Attempt: cfg.Attempt}}
-	var out any
-	tail := v.nodes[len(v.nodes)-1]
-	if tail.kind != kindSink {
-		c.router = tail.out.newRouter(v.routes(), cfg.Ship, cfg.Subtask, max(cfg.BatchSize, 1))
-		c.outLen = tail.out.batchLen
-		out = c.router
-	}
+	out, sides := c.openRouters(v, cfg)
 	var inst *instance
 	c.hooks = make([]any, len(v.nodes))
 	for i := len(v.nodes) - 1; i >= 0; i-- {
 		n := v.nodes[i]
 		tc := c.taskContext(v, n, cfg)
+		tc.sides = sides[n]
 		c.bindEmitters(tc, i)
 		if cfg.Faults != nil && n.kind == kindSource {
 			out = n.out.tap(out, func() { cfg.Faults.BeforeRecord(tc.TaskInfo) })
@@ -88,7 +105,7 @@ func (v *Vertex) Open(cfg ChainConfig) (*Chain, error) {
 	}
 	c.Source = inst.source
 	for _, ch := range v.InputChannels(cfg.Subtask) {
-		st := ch.Edge.e.from.out
+		st := ch.Edge.e.stream()
 		c.consume = append(c.consume, st.consumer(inst.inputs[ch.Edge.Input]))
 		c.lens = append(c.lens, st.batchLen)
 	}
@@ -121,18 +138,8 @@ func (c *Chain) taskContext(v *Vertex, n *node, cfg ChainConfig) *TaskContext {
 		tc.Now = cfg.Now
 	}
 	tc.Host = cfg.Host
+	tc.Checkpointing = cfg.Checkpointing
 	return tc
-}
-
-func (v *Vertex) routes() []route {
-	var rs []route
-	base := 0
-	for _, e := range v.Outputs {
-		w := e.fanOut()
-		rs = append(rs, route{part: e.Partitioning, base: base, width: w, maxPar: v.MaxParallelism, hash: e.e.hash})
-		base += w
-	}
-	return rs
 }
 
 // Consume feeds a batch that arrived on input channel ch through the chain.
@@ -141,8 +148,16 @@ func (c *Chain) Consume(ch int, batch any) { c.consume[ch](batch) }
 // BatchLen returns the number of records in a batch from channel ch.
 func (c *Chain) BatchLen(ch int, batch any) int { return c.lens[ch](batch) }
 
-// OutLen returns the number of records in a batch the chain shipped.
-func (c *Chain) OutLen(batch any) int { return c.outLen(batch) }
+// OutLen returns the number of records in a batch the chain shipped, on
+// its main output or a side output.
+func (c *Chain) OutLen(batch any) int {
+	for _, l := range c.outLens {
+		if n := l(batch); n >= 0 {
+			return n
+		}
+	}
+	return 0
+}
 
 // Buffered reports whether an output batch may be partly filled, so that
 // the runtime arms its buffer timer.

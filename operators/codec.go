@@ -99,9 +99,9 @@ func WithCodec[T any](s Stream[T], c Codec[T]) Stream[T] {
 		s.n.p.fail(s.n, fmt.Errorf("%w: codec", ErrNilFunc))
 		return s
 	}
-	s.n.out.(*streamOps[T]).codec_ = c
+	s.ops().codec_ = c
 	return s
 }
 
 // CodecOf returns the codec of s's records.
-func CodecOf[T any](s Stream[T]) Codec[T] { return s.n.out.(*streamOps[T]).codec_ }
+func CodecOf[T any](s Stream[T]) Codec[T] { return s.ops().codec_ }

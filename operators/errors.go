@@ -43,3 +43,21 @@ var (
 	// user's async function panics; a panic is never retried.
 	ErrAsyncPanic = errors.New("operators: async function panicked")
 )
+
+// Sentinel errors of side outputs and windows, returned by Pipeline.Build
+// (wrapped with the operator's name) or failing a subtask.
+var (
+	// ErrNoSideOutput is returned when GetSideOutput asks an operator for a
+	// tag it cannot emit (only user functions emit any tag; a window emits
+	// its late tag), or when a tag's ID is empty.
+	ErrNoSideOutput = errors.New("operators: operator has no such side output")
+	// ErrSideOutputType is returned when one tag ID is used with two
+	// record types in a pipeline, and fails a subtask whose operator emits
+	// to a tag with the wrong type.
+	ErrSideOutputType = errors.New("operators: side output tag used with two types")
+	// ErrWindow is returned for a window operator that cannot run: a nil
+	// assigner or trigger, an assigner for another element type, a bad
+	// allowed lateness, or merging windows (sessions) with a function that
+	// cannot merge.
+	ErrWindow = errors.New("operators: invalid window")
+)

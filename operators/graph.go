@@ -29,7 +29,8 @@ type Vertex struct {
 type VertexEdge struct {
 	From, To     *Vertex
 	Partitioning Partitioning
-	Input        int // logical input of To's head operator
+	Input        int    // logical input of To's head operator
+	Tag          string // the side-output tag it carries; "" for the main output
 	e            *edge
 }
 
@@ -161,7 +162,7 @@ func (p *Pipeline) checkSinks() {
 	for _, n := range p.nodes {
 		if n.kind == kindSink {
 			sinks++
-		} else if len(n.consumers) == 0 {
+		} else if mainConsumers(n) == 0 {
 			p.fail(n, fmt.Errorf("its output goes nowhere: %w", ErrNoSink))
 		}
 	}
@@ -201,7 +202,7 @@ func chained(n *node) bool {
 		return false
 	}
 	e := n.inputs[0]
-	return e.part == Forward && len(e.from.consumers) == 1 && e.from.parallelism == n.parallelism
+	return e.side == nil && e.part == Forward && mainConsumers(e.from) == 1 && e.from.parallelism == n.parallelism
 }
 
 func (p *Pipeline) compile() *JobGraph {
@@ -223,6 +224,9 @@ func (p *Pipeline) compile() *JobGraph {
 		for _, e := range v.nodes[0].inputs {
 			from := vertexOf[e.from]
 			ve := &VertexEdge{From: from, To: v, Partitioning: e.part, Input: e.input, e: e}
+			if e.side != nil {
+				ve.Tag = e.side.id
+			}
 			v.Inputs = append(v.Inputs, ve)
 			from.Outputs = append(from.Outputs, ve)
 		}

@@ -156,6 +156,7 @@ type KeyedProcessFunc[K comparable, T, S, Out any] func(ctx *KeyedContext[K, S],
 // of type S per key.
 func ProcessKeyed[T any, K comparable, S, Out any](ks KeyedStream[T, K], fn KeyedProcessFunc[K, T, S, Out]) Stream[Out] {
 	n := keyedNode[T, K, Out](ks, "process")
+	n.anySide = true // fn emits side outputs through SideOutput(ctx.Task, tag)
 	if fn == nil {
 		n.p.fail(n, ErrNilFunc)
 	}
@@ -181,6 +182,7 @@ type KeyedTimerFunc[K comparable, S, Out any] func(ctx *KeyedContext[K, S], time
 // deduplicated per key and time.
 func ProcessKeyedWithTimers[T any, K comparable, S, Out any](ks KeyedStream[T, K], fn KeyedProcessFunc[K, T, S, Out], onTimer KeyedTimerFunc[K, S, Out]) Stream[Out] {
 	n := keyedNode[T, K, Out](ks, "process")
+	n.anySide = true // fn emits side outputs through SideOutput(ctx.Task, tag)
 	if fn == nil || onTimer == nil {
 		n.p.fail(n, ErrNilFunc)
 	}

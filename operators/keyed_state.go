@@ -1,7 +1,10 @@
 package operators
 
 import (
+	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/troupe-dev/troupe/persistence"
 )
@@ -48,22 +51,52 @@ func restoreKeyed[K comparable](b *persistence.HeapBackend[K], parts []*Operator
 }
 
 // timerKey is a registered timer in keyed state: timers are part of the
-// snapshot, by key group, like the state they act on.
-type timerKey struct {
+// snapshot, by key group, like the state they act on. NS is the timer's
+// namespace within the key (a window; struct{} for none).
+type timerKey[N comparable] struct {
 	Domain TimeDomain
 	Time   int64
+	NS     N
 }
 
-type timerKeyCodec struct{}
+// timerKeyCodec encodes a timer as "domain:time", followed by
+// ":namespace" when the namespace's encoding is not empty, so that timers
+// without a namespace keep their encoding.
+type timerKeyCodec[N comparable] struct{ ns Codec[N] }
 
-func (timerKeyCodec) Append(dst []byte, k timerKey) ([]byte, error) {
-	return fmt.Appendf(dst, "%d:%d", k.Domain, k.Time), nil
+func (c timerKeyCodec[N]) Append(dst []byte, k timerKey[N]) ([]byte, error) {
+	dst = fmt.Appendf(dst, "%d:%d", k.Domain, k.Time)
+	n := len(dst)
+	dst = append(dst, ':')
+	dst, err := c.ns.Append(dst, k.NS)
+	if err != nil {
+		return dst, err
+	}
+	if len(dst) == n+1 {
+		dst = dst[:n]
+	}
+	return dst, nil
 }
 
-func (timerKeyCodec) Decode(b []byte) (timerKey, error) {
-	var k timerKey
-	if _, err := fmt.Sscanf(string(b), "%d:%d", &k.Domain, &k.Time); err != nil {
+func (c timerKeyCodec[N]) Decode(b []byte) (timerKey[N], error) {
+	var k timerKey[N]
+	parts := strings.SplitN(string(b), ":", 3)
+	if len(parts) < 2 {
+		return k, fmt.Errorf("timer %q: want domain:time", b)
+	}
+	d, err1 := strconv.ParseUint(parts[0], 10, 8)
+	t, err2 := strconv.ParseInt(parts[1], 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
 		return k, fmt.Errorf("timer %q: %w", b, err)
+	}
+	k.Domain, k.Time = TimeDomain(d), t
+	var ns string
+	if len(parts) == 3 {
+		ns = parts[2]
+	}
+	var err error
+	if k.NS, err = c.ns.Decode([]byte(ns)); err != nil {
+		return k, fmt.Errorf("timer %q: namespace: %w", b, err)
 	}
 	return k, nil
 }

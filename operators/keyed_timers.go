@@ -32,57 +32,85 @@ type Timer struct {
 	Domain TimeDomain
 }
 
-// timerService holds a keyed operator's timers of both domains: in queues
-// by time, and in keyed state so that they are snapshotted by key group.
-type timerService[K comparable] struct {
+// nsTimers holds a keyed operator's timers of both domains, each for a
+// key and a namespace N within the key (a window; struct{} for none): in
+// queues by time, and in keyed state so that they are snapshotted by key
+// group. Timers are deduplicated per (key, namespace, time, domain).
+type nsTimers[K comparable, N comparable] struct {
 	tc    *TaskContext
-	event *watermark.TimerQueue[K]
-	proc  *watermark.TimerQueue[K]
+	event *watermark.TimerQueue[nsKey[K, N]]
+	proc  *watermark.TimerQueue[nsKey[K, N]]
 	wm    int64
 	b     *persistence.HeapBackend[K]
-	state *persistence.MapState[timerKey, struct{}]
+	state *persistence.MapState[timerKey[N], struct{}]
+	ns    Codec[N]
 }
 
+// nsKey is what a timer queue holds: the key and the namespace.
+type nsKey[K comparable, N comparable] struct {
+	key K
+	ns  N
+}
+
+// timerService is the timers of a keyed process function: no namespace.
+type timerService[K comparable] = nsTimers[K, struct{}]
+
 func newTimerService[K comparable](tc *TaskContext, b *persistence.HeapBackend[K]) (*timerService[K], error) {
-	st, err := persistence.Map(b, persistence.MapDescriptor[timerKey, struct{}]{Name: "timers",
-		KeyCodec: timerKeyCodec{}, ValueCodec: emptyCodec{}})
+	return newNSTimers[K, struct{}](tc, b, emptyCodec{})
+}
+
+func newNSTimers[K comparable, N comparable](tc *TaskContext, b *persistence.HeapBackend[K], ns Codec[N]) (*nsTimers[K, N], error) {
+	st, err := persistence.Map(b, persistence.MapDescriptor[timerKey[N], struct{}]{Name: "timers",
+		KeyCodec: timerKeyCodec[N]{ns: ns}, ValueCodec: emptyCodec{}})
 	if err != nil {
 		return nil, err
 	}
-	return &timerService[K]{tc: tc, event: watermark.NewTimerQueue[K](), proc: watermark.NewTimerQueue[K](),
-		wm: MinWatermark, b: b, state: st}, nil
+	return &nsTimers[K, N]{tc: tc, event: watermark.NewTimerQueue[nsKey[K, N]](), proc: watermark.NewTimerQueue[nsKey[K, N]](),
+		wm: MinWatermark, b: b, state: st, ns: ns}, nil
 }
 
-func (s *timerService[K]) queue(d TimeDomain) *watermark.TimerQueue[K] {
+func (s *nsTimers[K, N]) queue(d TimeDomain) *watermark.TimerQueue[nsKey[K, N]] {
 	if d == ProcessingTime {
 		return s.proc
 	}
 	return s.event
 }
 
-// register sets a timer of the current key.
-func (s *timerService[K]) register(k K, d TimeDomain, ts int64) {
-	if s.queue(d).Register(k, ts) {
-		s.state.Put(timerKey{Domain: d, Time: ts}, struct{}{})
+// register sets a timer of key k, which must be the backend's current key.
+func (s *nsTimers[K, N]) register(k K, ns N, d TimeDomain, ts int64) {
+	if s.queue(d).Register(nsKey[K, N]{k, ns}, ts) {
+		s.state.Put(timerKey[N]{Domain: d, Time: ts, NS: ns}, struct{}{})
 	}
 }
 
-func (s *timerService[K]) delete(k K, d TimeDomain, ts int64) {
-	if s.queue(d).Delete(k, ts) {
-		s.state.Remove(timerKey{Domain: d, Time: ts})
+// delete removes a timer of key k, which must be the backend's current
+// key.
+func (s *nsTimers[K, N]) delete(k K, ns N, d TimeDomain, ts int64) {
+	if s.queue(d).Delete(nsKey[K, N]{k, ns}, ts) {
+		s.state.Remove(timerKey[N]{Domain: d, Time: ts, NS: ns})
 	}
 }
+
+// fired forgets a timer that the queue has popped; the backend's current
+// key must be its key.
+func (s *nsTimers[K, N]) fired(ns N, d TimeDomain, ts int64) {
+	s.state.Remove(timerKey[N]{Domain: d, Time: ts, NS: ns})
+}
+
+// len returns the number of timers of both domains.
+func (s *nsTimers[K, N]) len() int { return s.event.Len() + s.proc.Len() }
 
 // restore rebuilds the queues from the restored keyed state. Timers of
-// equal time are registered in the order of their keys' encodings, so
-// that they fire in the same order in every run.
-func (s *timerService[K]) restore() error {
+// equal time are registered in the order of their keys' and namespaces'
+// encodings, so that they fire in the same order in every run.
+func (s *nsTimers[K, N]) restore() error {
 	type restored struct {
 		key K
 		enc string
-		tk  timerKey
+		tk  timerKey[N]
 	}
 	var all []restored
+	codec := timerKeyCodec[N]{ns: s.ns}
 	for _, k := range s.b.Keys("timers") {
 		enc, err := JSONCodec[K]{}.Append(nil, k)
 		if err != nil {
@@ -90,14 +118,18 @@ func (s *timerService[K]) restore() error {
 		}
 		s.b.SetCurrentKey(k)
 		for tk := range s.state.All() {
-			all = append(all, restored{key: k, enc: string(enc), tk: tk})
+			full, err := codec.Append(enc, tk)
+			if err != nil {
+				return err
+			}
+			all = append(all, restored{key: k, enc: string(full), tk: tk})
 		}
 	}
 	slices.SortFunc(all, func(a, b restored) int {
-		return cmp.Or(cmp.Compare(a.tk.Time, b.tk.Time), cmp.Compare(a.enc, b.enc), cmp.Compare(a.tk.Domain, b.tk.Domain))
+		return cmp.Or(cmp.Compare(a.tk.Time, b.tk.Time), cmp.Compare(a.enc, b.enc))
 	})
 	for _, r := range all {
-		s.queue(r.tk.Domain).Register(r.key, r.tk.Time)
+		s.queue(r.tk.Domain).Register(nsKey[K, N]{r.key, r.tk.NS}, r.tk.Time)
 	}
 	return nil
 }
@@ -111,32 +143,36 @@ func (c *KeyedContext[K, S]) ProcessingTime() time.Time { return c.Task.Now() }
 // RegisterEventTimer sets a timer for the current key that fires once the
 // watermark reaches ts. Setting the same (key, time) twice sets one timer;
 // a time at or below the current watermark fires at the next watermark.
-func (c *KeyedContext[K, S]) RegisterEventTimer(ts int64) { c.timers.register(c.key, EventTime, ts) }
+func (c *KeyedContext[K, S]) RegisterEventTimer(ts int64) {
+	c.timers.register(c.key, struct{}{}, EventTime, ts)
+}
 
 // DeleteEventTimer removes the current key's event-time timer at ts, if any.
-func (c *KeyedContext[K, S]) DeleteEventTimer(ts int64) { c.timers.delete(c.key, EventTime, ts) }
+func (c *KeyedContext[K, S]) DeleteEventTimer(ts int64) {
+	c.timers.delete(c.key, struct{}{}, EventTime, ts)
+}
 
 // RegisterProcessingTimer sets a timer for the current key that fires once
 // the subtask's clock reaches at (millisecond precision).
 func (c *KeyedContext[K, S]) RegisterProcessingTimer(at time.Time) {
-	c.timers.register(c.key, ProcessingTime, at.UnixMilli())
+	c.timers.register(c.key, struct{}{}, ProcessingTime, at.UnixMilli())
 }
 
 // DeleteProcessingTimer removes the current key's processing-time timer at
 // at, if any.
 func (c *KeyedContext[K, S]) DeleteProcessingTimer(at time.Time) {
-	c.timers.delete(c.key, ProcessingTime, at.UnixMilli())
+	c.timers.delete(c.key, struct{}{}, ProcessingTime, at.UnixMilli())
 }
 
 // Timers returns how many timers are set, both domains together.
 func (p *keyedProcessOp[T, K, S, Out]) Timers() int {
-	return p.ctx.timers.event.Len() + p.ctx.timers.proc.Len()
+	return p.ctx.timers.len()
 }
 
 // ProcessWatermark fires the event-time timers the watermark has passed.
 func (p *keyedProcessOp[T, K, S, Out]) ProcessWatermark(wm int64) (int64, bool) {
 	p.ctx.timers.wm = wm
-	p.ctx.timers.event.PopUpTo(wm, func(k K, ts int64) { p.fire(k, Timer{Time: ts, Domain: EventTime}) })
+	p.ctx.timers.event.PopUpTo(wm, func(k nsKey[K, struct{}], ts int64) { p.fire(k.key, Timer{Time: ts, Domain: EventTime}) })
 	return wm, true
 }
 
@@ -148,8 +184,8 @@ func (p *keyedProcessOp[T, K, S, Out]) NextProcessingTime() (time.Time, bool) {
 
 // OnProcessingTime fires the processing-time timers due by now.
 func (p *keyedProcessOp[T, K, S, Out]) OnProcessingTime(now time.Time) {
-	p.ctx.timers.proc.PopUpTo(now.UnixMilli(), func(k K, ts int64) {
-		p.fire(k, Timer{Time: ts, Domain: ProcessingTime})
+	p.ctx.timers.proc.PopUpTo(now.UnixMilli(), func(k nsKey[K, struct{}], ts int64) {
+		p.fire(k.key, Timer{Time: ts, Domain: ProcessingTime})
 	})
 }
 
@@ -158,7 +194,7 @@ func (p *keyedProcessOp[T, K, S, Out]) fire(k K, t Timer) {
 		return
 	}
 	p.setKey(k, t.Time)
-	p.ctx.timers.state.Remove(timerKey{Domain: t.Domain, Time: t.Time})
+	p.ctx.timers.fired(struct{}{}, t.Domain, t.Time)
 	if p.onTimer == nil { // ProcessKeyed without timers: nothing to run
 		return
 	}

@@ -18,11 +18,12 @@ type Pipeline struct {
 	parallelism    int
 	maxParallelism int
 	errs           []error
+	tags           map[string]any // side-output tag ID → its first OutputTag[T]
 }
 
 // NewPipeline starts an empty pipeline. The name identifies the job.
 func NewPipeline(name string) *Pipeline {
-	return &Pipeline{name: name, parallelism: 1, maxParallelism: DefaultMaxParallelism}
+	return &Pipeline{name: name, parallelism: 1, maxParallelism: DefaultMaxParallelism, tags: map[string]any{}}
 }
 
 // Name returns the pipeline's name.
@@ -70,8 +71,10 @@ type node struct {
 	consumers   []*edge
 	out         streamType // output type; nil for sinks
 	open        func(tc *TaskContext, out any) (*instance, error)
-	external    any  // runtime-specific spec, such as an actor's props
-	noChain     bool // never chain this node to its input
+	external    any                  // runtime-specific spec, such as an actor's props
+	noChain     bool                 // never chain this node to its input
+	sides       map[string]*sideDecl // side outputs it emits, by tag ID
+	anySide     bool                 // runs user code: may emit any tag
 }
 
 // instance is an opened operator: typed collectors for its inputs (erased),
@@ -117,8 +120,28 @@ type edge struct {
 	from  *node
 	to    *node
 	part  Partitioning
-	hash  any // func(T) uint64 for Hash edges, T the from node's type
-	input int // logical input index at to
+	hash  any       // func(T) uint64 for Hash edges, T the from node's type
+	input int       // logical input index at to
+	side  *sideDecl // the side output it carries; nil for the main output
+}
+
+// stream returns the type of the records on the edge.
+func (e *edge) stream() streamType {
+	if e.side != nil {
+		return e.side.st
+	}
+	return e.from.out
+}
+
+// mainConsumers counts the edges that consume n's main output.
+func mainConsumers(n *node) int {
+	c := 0
+	for _, e := range n.consumers {
+		if e.side == nil {
+			c++
+		}
+	}
+	return c
 }
 
 func (p *Pipeline) addNode(kind nodeKind, defaultName string, out streamType) *node {
@@ -134,7 +157,7 @@ func connect[T any](s Stream[T], n *node) {
 		n.p.errs = append(n.p.errs, fmt.Errorf("operator %q: %w", n.name, ErrForeignStream))
 		return
 	}
-	e := &edge{from: s.n, to: n, part: s.part, hash: s.hash, input: len(n.inputs)}
+	e := &edge{from: s.n, to: n, part: s.part, hash: s.hash, input: len(n.inputs), side: s.side}
 	n.inputs = append(n.inputs, e)
 	s.n.consumers = append(s.n.consumers, e)
 }
@@ -152,6 +175,15 @@ type Stream[T any] struct {
 	n    *node
 	part Partitioning
 	hash any
+	side *sideDecl // set on a side output's stream (GetSideOutput)
+}
+
+// ops returns the typed operations of the stream's records.
+func (s Stream[T]) ops() *streamOps[T] {
+	if s.side != nil {
+		return s.side.st.(*streamOps[T])
+	}
+	return s.n.out.(*streamOps[T])
 }
 
 // Name names the operator that produces this stream. Names must be unique in

@@ -44,13 +44,14 @@ func FromReader[T any](p *Pipeline, kind string, open func(tc *TaskContext) (Rea
 // subtask i emits the values at indexes i, i+p, i+2p, … in order.
 func FromSlice[T any](p *Pipeline, values []T, opts ...SourceOption) Stream[T] {
 	return FromReader(p, "slice", func(tc *TaskContext) (Reader[T], error) {
-		return &sliceReader[T]{values: values, next: tc.Subtask, step: tc.Parallelism}, nil
+		return &sliceReader[T]{values: values, next: tc.Subtask, step: tc.Parallelism, tc: tc}, nil
 	}, opts...)
 }
 
 type sliceReader[T any] struct {
 	values     []T
 	next, step int
+	tc         *TaskContext
 }
 
 func (r *sliceReader[T]) Poll(out Collector[T], max int) (Poll, error) {
@@ -72,7 +73,7 @@ func (r *sliceReader[T]) Close() error { return nil }
 // i, i+p, i+2p, …
 func Generate[T any](p *Pipeline, count int64, fn func(seq int64) T, opts ...SourceOption) Stream[T] {
 	s := FromReader(p, "generator", func(tc *TaskContext) (Reader[T], error) {
-		return &genReader[T]{fn: fn, count: count, next: int64(tc.Subtask), step: int64(tc.Parallelism)}, nil
+		return &genReader[T]{fn: fn, count: count, next: int64(tc.Subtask), step: int64(tc.Parallelism), tc: tc}, nil
 	}, opts...)
 	if fn == nil {
 		p.fail(s.n, fmt.Errorf("generator: %w", ErrNilFunc))
@@ -84,6 +85,7 @@ type genReader[T any] struct {
 	fn         func(int64) T
 	count      int64
 	next, step int64
+	tc         *TaskContext
 }
 
 func (r *genReader[T]) Poll(out Collector[T], max int) (Poll, error) {

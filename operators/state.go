@@ -2,6 +2,7 @@ package operators
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/troupe-dev/troupe/persistence"
 )
@@ -36,6 +37,11 @@ type Restorer interface {
 	RestoreState(parts []*OperatorState) error
 }
 
+// EndOfJob is the checkpoint ID of the completion notice a job's subtasks
+// get when the whole job has finished: listeners commit everything they
+// still hold, as after a last checkpoint.
+const EndOfJob int64 = math.MaxInt64
+
 // CheckpointListener is implemented by operators that act once a
 // checkpoint is complete (its metadata durably written), such as sinks
 // that commit the output of the checkpoint's epoch. Notifications may be
@@ -52,6 +58,9 @@ func (c *Chain) Snapshot(id int64) (SubtaskState, error) {
 		s, ok := h.(Snapshotter)
 		if !ok {
 			continue
+		}
+		if err := c.injectAt(FaultSnapshot, i); err != nil {
+			return nil, c.opError(i, fmt.Errorf("snapshot for checkpoint %d: %w", id, err))
 		}
 		os, err := s.SnapshotState(id)
 		if err != nil {
@@ -74,6 +83,9 @@ func (c *Chain) restore(parts map[string][]*OperatorState) error {
 		r, ok := h.(Restorer)
 		if !ok {
 			return c.opError(i, fmt.Errorf("%w: the operator has no state to restore", ErrRestore))
+		}
+		if err := c.injectAt(FaultRestore, i); err != nil {
+			return c.opError(i, fmt.Errorf("restore: %w", err))
 		}
 		if err := r.RestoreState(p); err != nil {
 			return c.opError(i, fmt.Errorf("restore: %w", err))
@@ -102,6 +114,17 @@ func (c *Chain) stateful() []any {
 		return append([]any{r.readerHook()}, c.hooks[1:]...)
 	}
 	return c.hooks
+}
+
+// injectAt lets a test's fault injector fail operator i at point.
+func (c *Chain) injectAt(point FaultPoint, i int) error {
+	pf, ok := c.faults.(PointFaultInjector)
+	if !ok {
+		return nil
+	}
+	info := c.info
+	info.Operator = c.names[i]
+	return pf.At(point, info)
 }
 
 func (c *Chain) opError(i int, err error) error {

@@ -64,6 +64,9 @@ func (st *streamOps[T]) newRouter(edges []route, ship Shipper, subtask, batchSiz
 		}
 		r.edges = append(r.edges, re)
 		width = max(width, e.base+e.width)
+		for c := range e.width {
+			r.chans = append(r.chans, e.base+c)
+		}
 	}
 	r.bufs = make([]*Batch[T], width)
 	return r
@@ -88,7 +91,14 @@ func (st *streamOps[T]) tap(c any, before func()) any {
 	})
 }
 
-func (st *streamOps[T]) batchLen(batch any) int { return len(batch.(*Batch[T]).Elems) }
+// batchLen returns the number of records in batch, or -1 if batch is not
+// of this type (the runtime counts the batches of several routers).
+func (st *streamOps[T]) batchLen(batch any) int {
+	if b, ok := batch.(*Batch[T]); ok {
+		return len(b.Elems)
+	}
+	return -1
+}
 
 func (st *streamOps[T]) codec() batchCodec { return typedBatchCodec[T]{st} }
 
@@ -99,10 +109,12 @@ type typedRoute[T any] struct {
 }
 
 // router partitions a subtask's output records over its output channels
-// and batches them per channel.
+// and batches them per channel. A subtask has one router for its main
+// output and one per side output; each owns some of the channels.
 type router[T any] struct {
 	edges     []typedRoute[T]
-	bufs      []*Batch[T]
+	bufs      []*Batch[T] // by channel; nil for channels of other routers
+	chans     []int       // the channels this router owns
 	ship      Shipper
 	pool      *batchPool[T]
 	batchSize int
@@ -156,11 +168,11 @@ func (r *router[T]) Flush() {
 	}
 }
 
-// Emit flushes every channel and then ships ev on each of them: events
-// are broadcast, whatever the partitioning of the records.
+// Emit flushes every channel of the router and then ships ev on each of
+// them: events are broadcast, whatever the partitioning of the records.
 func (r *router[T]) Emit(ev Event) {
 	r.Flush()
-	for ch := range r.bufs {
+	for _, ch := range r.chans {
 		r.ship.ShipEvent(ch, ev)
 	}
 }

@@ -27,11 +27,15 @@ type TaskContext struct {
 	// Host holds runtime services for runtime-specific operators (such as
 	// operators backed by actors); built-in operators ignore it.
 	Host any
+	// Checkpointing is true when the job takes checkpoints: sinks then
+	// make their output visible only when a checkpoint completes.
+	Checkpointing bool
 
 	wake       func()
 	err        *error // shared by every operator of one chain
 	emitWM     func(int64)
 	emitStatus func(bool)
+	sides      map[string]any // side-output collectors by tag ID (SideOutput)
 }
 
 // NewTaskContext is called by the runtime for each operator of a subtask.

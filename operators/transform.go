@@ -79,15 +79,17 @@ func (f *flatMapOp[In, Out]) Collect(v In, ts int64) {
 type ProcessFunc[In, Out any] func(v In, ts int64, out Collector[Out]) error
 
 // Process runs fn on every record; an error it returns fails the subtask
-// with an error naming this operator.
+// with an error naming this operator. fn may emit to any side output
+// (SideOutputOf) that GetSideOutput requests from the returned stream.
 func Process[In, Out any](s Stream[In], fn ProcessFunc[In, Out]) Stream[Out] {
 	n := s.n.p.addNode(kindOperator, "process", newStreamOps[Out]())
+	n.anySide = true
 	connect(s, n)
 	if fn == nil {
 		n.p.fail(n, ErrNilFunc)
 	}
 	n.open = func(tc *TaskContext, out any) (*instance, error) {
-		op := &processOp[In, Out]{fn: fn, out: out.(Collector[Out]), tc: tc}
+		op := &processOp[In, Out]{fn: fn, out: withSides(out.(Collector[Out]), tc), tc: tc}
 		return &instance{inputs: []any{Collector[In](op)}, hooks: op}, nil
 	}
 	return newStream[Out](n)

@@ -1,0 +1,74 @@
+package actors
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/troupe-dev/troupe/persistence"
+)
+
+// CheckpointConfig turns on exactly-once checkpoints: barriers flow from
+// the sources with the records, every subtask snapshots its operators'
+// state when the barrier has passed it, and after a failure the job
+// restarts from the latest complete checkpoint.
+type CheckpointConfig struct {
+	// Interval between periodic checkpoints; 0 (the default) turns
+	// checkpointing off.
+	Interval time.Duration
+	// Timeout aborts a checkpoint not complete after this long. Default
+	// 10 minutes.
+	Timeout time.Duration
+	// MinPause is the least time between the end of one checkpoint and the
+	// start of the next. Default 0.
+	MinPause time.Duration
+	// TolerableFailures is how many checkpoints in a row may fail before
+	// the job fails over. Default 0.
+	TolerableFailures int
+	// AtLeastOnce skips barrier alignment: lower latency under
+	// backpressure, but records may be replayed twice after a failure.
+	AtLeastOnce bool
+	// Store opens the checkpoint store of a job. Default: in memory,
+	// keeping the newest 3 (a job then survives subtask failures, not the
+	// process).
+	Store func(job string) (CheckpointStore, error)
+}
+
+// CheckpointStore keeps a job's checkpoints (persistence.DirStore and
+// persistence.MemStore are two). WriteState is called from several
+// goroutines at once; the other methods from the job master only.
+type CheckpointStore interface {
+	// WriteState stores a subtask's encoded state for a checkpoint and
+	// returns the handle that the metadata will list.
+	WriteState(id int64, task string, data []byte) (handle string, err error)
+	// CommitMetadata completes a checkpoint: once it returns without
+	// error, the checkpoint is durable and may be restored.
+	CommitMetadata(m *persistence.Metadata) (path string, err error)
+	// Discard drops what an aborted checkpoint wrote.
+	Discard(id int64) error
+	// Checkpoints lists the complete checkpoints, newest first.
+	Checkpoints() ([]string, error)
+	// Open reads a complete checkpoint's metadata.
+	Open(path string) (*persistence.Checkpoint, error)
+}
+
+func (c *CheckpointConfig) enabled() bool { return c.Interval > 0 }
+
+func (c *CheckpointConfig) validate() error {
+	switch {
+	case c.Interval < 0:
+		return fmt.Errorf("%w: Checkpoint.Interval %v is negative", ErrConfig, c.Interval)
+	case c.Timeout < 0:
+		return fmt.Errorf("%w: Checkpoint.Timeout %v is negative", ErrConfig, c.Timeout)
+	case c.MinPause < 0:
+		return fmt.Errorf("%w: Checkpoint.MinPause %v is negative", ErrConfig, c.MinPause)
+	case c.TolerableFailures < 0:
+		return fmt.Errorf("%w: Checkpoint.TolerableFailures %d is negative", ErrConfig, c.TolerableFailures)
+	}
+	if c.Timeout == 0 {
+		c.Timeout = 10 * time.Minute
+	}
+	if c.Store == nil {
+		c.Store = func(string) (CheckpointStore, error) { return persistence.NewMemStore(3), nil }
+	}
+	return nil
+}

@@ -1,0 +1,142 @@
+package actors
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/troupe-dev/troupe/barrier"
+	"github.com/troupe-dev/troupe/operators"
+	"github.com/troupe-dev/troupe/persistence"
+)
+
+// restorePlan is, per subtask, the state parts it owns of a checkpoint.
+type restorePlan struct {
+	id    int64
+	path  string
+	parts map[barrier.TaskID]map[string][]*operators.OperatorState
+}
+
+// planRestore picks the checkpoint to restart from: the latest complete
+// one, or, if it cannot be read, the newest older one that can. No
+// checkpoint at all gives a nil plan (start afresh); checkpoints that all
+// fail give an error.
+func (c *checkpointer) planRestore() (*restorePlan, error) {
+	paths, err := c.store.Checkpoints()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrRestore, err)
+	}
+	var errs []error
+	for _, path := range paths {
+		plan, err := c.load(path)
+		if err == nil {
+			return plan, nil
+		}
+		c.m.log.Error("cannot restore checkpoint; trying an older one", "path", path, "err", err)
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("%w: %w", ErrRestore, errors.Join(errs...))
+	}
+	return nil, nil
+}
+
+// load reads every subtask state of the checkpoint at path and deals them
+// out to the subtasks of the job's graph.
+func (c *checkpointer) load(path string) (*restorePlan, error) {
+	cp, err := c.store.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	return planFrom(cp, c.m.graph)
+}
+
+// planFrom deals a checkpoint's state out to g's subtasks, by operator
+// name: keyed snapshots go to every subtask (each keeps its key groups);
+// operator lists are dealt round robin over the new parallelism.
+func planFrom(cp *persistence.Checkpoint, g *operators.JobGraph) (*restorePlan, error) {
+	if cp.Meta.Job != g.Name {
+		return nil, fmt.Errorf("%w: %s holds pipeline %q, not %q", ErrRestore, cp.Path, cp.Meta.Job, g.Name)
+	}
+	if cp.Meta.MaxParallelism != g.MaxParallelism {
+		return nil, fmt.Errorf("%w: %s has max parallelism %d, the job %d", ErrRestore, cp.Path, cp.Meta.MaxParallelism, g.MaxParallelism)
+	}
+	byOp, err := readStates(cp)
+	if err != nil {
+		return nil, err
+	}
+	plan := &restorePlan{id: cp.Meta.ID, path: cp.Path, parts: map[barrier.TaskID]map[string][]*operators.OperatorState{}}
+	for _, v := range g.Vertices {
+		for i := range v.Parallelism {
+			plan.parts[taskID(v, i)] = partsFor(byOp, v, i)
+		}
+	}
+	return plan, nil
+}
+
+// oldState is one operator's state in one old subtask.
+type oldState struct {
+	subtask int
+	state   *operators.OperatorState
+}
+
+func readStates(cp *persistence.Checkpoint) (map[string][]oldState, error) {
+	byOp := map[string][]oldState{}
+	for _, t := range cp.Meta.Tasks {
+		if t.Handle == "" {
+			continue
+		}
+		b, err := cp.ReadState(t.Handle)
+		if err != nil {
+			return nil, err
+		}
+		st, err := operators.UnmarshalSubtaskState(b)
+		if err != nil {
+			return nil, fmt.Errorf("%s (%s): %w", cp.Path, t.Handle, err)
+		}
+		for name, os := range st {
+			byOp[name] = append(byOp[name], oldState{subtask: t.Subtask, state: os})
+		}
+	}
+	for _, olds := range byOp {
+		slices.SortFunc(olds, func(a, b oldState) int { return cmp.Compare(a.subtask, b.subtask) })
+	}
+	return byOp, nil
+}
+
+func partsFor(byOp map[string][]oldState, v *operators.Vertex, i int) map[string][]*operators.OperatorState {
+	parts := map[string][]*operators.OperatorState{}
+	for _, name := range v.Operators() {
+		var lists []*persistence.OperatorSnapshot
+		for _, o := range byOp[name] {
+			if o.state.Keyed != nil {
+				parts[name] = append(parts[name], &operators.OperatorState{Keyed: o.state.Keyed})
+			}
+			if o.state.Operator != nil {
+				lists = append(lists, o.state.Operator)
+			}
+		}
+		if len(lists) > 0 {
+			mine := persistence.Redistribute(lists, v.Parallelism)[i]
+			parts[name] = append(parts[name], &operators.OperatorState{Operator: mine})
+		}
+	}
+	return parts
+}
+
+// loadExternal reads a checkpoint or savepoint the job was submitted with,
+// from this job's store or from a directory.
+func (c *checkpointer) loadExternal(path string) (*restorePlan, error) {
+	cp, err := c.store.Open(path)
+	if err != nil {
+		if cp, err = persistence.OpenCheckpoint(path); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrRestore, err)
+		}
+	}
+	plan, err := planFrom(cp, c.m.graph)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrRestore, err)
+	}
+	return plan, nil
+}

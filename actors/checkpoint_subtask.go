@@ -1,0 +1,100 @@
+package actors
+
+import (
+	"fmt"
+
+	"github.com/troupe-dev/troupe/barrier"
+	"github.com/troupe-dev/troupe/operators"
+)
+
+// The subtask's side of checkpoints: sources snapshot on a trigger from
+// the master; other subtasks align barriers across their inputs, blocking
+// each input that delivered the barrier (it gets no credit meanwhile),
+// and snapshot once it came on all. Either way the state is encoded in
+// line (a copy), the barrier goes downstream, and the write to the store
+// runs on its own goroutine, which acks to the master.
+
+// onTrigger starts checkpoint id at a source.
+func (s *subtask) onTrigger(m *triggerMsg) {
+	if s.chain == nil || s.failed || s.inputEnded {
+		return // finished or finishing: the master stops checkpoints then
+	}
+	s.checkpoint(m.id, m.savepoint)
+}
+
+// onBarrier handles checkpoint barrier b from input channel ch.
+func (s *subtask) onBarrier(ch int, b operators.Barrier) {
+	if b.Savepoint {
+		s.savepoints[b.ID] = true
+	}
+	s.applyAlignment(s.aligner.OnBarrier(ch, b.ID))
+}
+
+func (s *subtask) applyAlignment(r barrier.Result) {
+	for _, ch := range r.Block {
+		s.in.SetBlocked(ch, true)
+	}
+	if r.Snapshot != 0 {
+		sp := s.savepoints[r.Snapshot]
+		clear(s.savepoints)
+		s.checkpoint(r.Snapshot, sp)
+	}
+	for _, ch := range r.Unblock {
+		s.in.SetBlocked(ch, false)
+	}
+}
+
+// checkpoint snapshots the chain, forwards the barrier and stores the
+// state asynchronously.
+func (s *subtask) checkpoint(id int64, savepoint bool) {
+	st, err := s.chain.Snapshot(id)
+	if err != nil {
+		s.fail(err)
+		return
+	}
+	var data []byte
+	if len(st) > 0 {
+		if data, err = st.MarshalBinary(); err != nil {
+			s.fail(fmt.Errorf("checkpoint %d: %w", id, err))
+			return
+		}
+	}
+	s.chain.Emit(operators.Barrier{ID: id, Savepoint: savepoint})
+	s.storeState(id, data)
+}
+
+// storeState writes data (nil: nothing to store) and acks. The write runs
+// on a goroutine of its own, which ends with the ack; processing goes on.
+func (s *subtask) storeState(id int64, data []byte) {
+	ack := &checkpointAck{attempt: s.attempt, id: id, task: taskID(s.vertex, s.index)}
+	master, root := s.ctx.Parent(), s.job.engine.sys.Root
+	if data == nil {
+		root.Send(master, ack)
+		return
+	}
+	store := s.store
+	go func() {
+		ack.handle, ack.err = store.WriteState(id, string(ack.task), data)
+		root.Send(master, ack)
+	}()
+}
+
+// onComplete tells the operators that checkpoint id is complete. The
+// final completion of a finished job is answered, so that the master knows
+// the job's output is committed.
+func (s *subtask) onComplete(id int64) {
+	if s.chain == nil || s.failed {
+		return
+	}
+	err := s.chain.NotifyCheckpointComplete(id)
+	if id == operators.EndOfJob {
+		if err != nil {
+			err = &SubtaskError{Vertex: s.vertex.Name, Subtask: s.index, Parallelism: s.vertex.Parallelism, Err: err}
+		}
+		s.ctx.Respond(&finalCommitted{err: err})
+		return
+	}
+	if err != nil {
+		s.fail(err)
+	}
+}

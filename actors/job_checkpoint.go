@@ -1,0 +1,57 @@
+package actors
+
+import (
+	"context"
+	"fmt"
+)
+
+// Checkpoint describes the latest complete checkpoint of a job.
+type Checkpoint struct {
+	ID   int64
+	Path string // where the store keeps it; for a savepoint, what to restore from
+}
+
+// LatestCheckpoint returns the job's latest complete checkpoint, and false
+// if none has completed yet.
+func (j *Job) LatestCheckpoint() (Checkpoint, bool) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.latest, j.latest.ID > 0
+}
+
+func (j *Job) setCheckpoint(c Checkpoint) {
+	j.mu.Lock()
+	j.latest = c
+	j.mu.Unlock()
+}
+
+// Savepoint takes a savepoint of the running job: a checkpoint the user
+// keeps, to restore the job later (possibly at another parallelism). It
+// returns the savepoint's path once it is complete.
+func (j *Job) Savepoint(ctx context.Context) (string, error) { return j.savepoint(ctx, false) }
+
+func (j *Job) savepoint(ctx context.Context, stop bool) (string, error) {
+	reply := make(chan savepointResult, 1)
+	j.engine.sys.Root.Send(j.master, &savepointMsg{reply: reply, stop: stop})
+	select {
+	case r := <-reply:
+		return r.path, r.err
+	case <-j.done:
+		return "", fmt.Errorf("%w: the job ended", ErrSavepoint)
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+}
+
+// StopWithSavepoint takes a savepoint and then cancels the job, so that
+// it can be resumed from the savepoint with no record lost or repeated:
+// no checkpoint is taken after the savepoint, so sinks commit nothing
+// past it.
+func (j *Job) StopWithSavepoint(ctx context.Context) (string, error) {
+	path, err := j.savepoint(ctx, true)
+	if err != nil {
+		return "", err
+	}
+	j.Cancel()
+	return path, nil
+}

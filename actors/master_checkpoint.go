@@ -1,0 +1,105 @@
+package actors
+
+import (
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/troupe-dev/troupe/operators"
+)
+
+// startCheckpointing sets up the checkpoint coordinator when the job has
+// checkpointing on.
+func (m *master) startCheckpointing() error {
+	if !m.cfg.Checkpoint.enabled() && m.restoreFrom == "" {
+		return nil
+	}
+	c, err := newCheckpointer(m)
+	if err != nil {
+		return err
+	}
+	m.ckpt = c
+	return nil
+}
+
+func (m *master) onCheckpointMsg(ctx actor.Context, msg any) {
+	if m.ckpt == nil {
+		if sp, ok := msg.(*savepointMsg); ok {
+			sp.reply <- savepointResult{err: ErrSavepoint}
+		}
+		return
+	}
+	switch msg := msg.(type) {
+	case *checkpointTick:
+		m.ckpt.onTick(ctx)
+	case *checkpointAck:
+		m.ckpt.onAck(ctx, msg)
+	case *metadataWritten:
+		m.ckpt.onMetadataWritten(ctx, msg)
+	case *savepointMsg:
+		m.ckpt.savepoint(ctx, msg.reply, msg.stop)
+	}
+}
+
+// onFinished counts a subtask that finished. A finished subtask can take
+// no further checkpoint, so checkpointing ends with the first one; when
+// all have finished, they are told to commit what they still hold (a
+// final completion, as after a last checkpoint), and the job ends once
+// every one has confirmed.
+func (m *master) onFinished(ctx actor.Context) {
+	if m.ckpt != nil && !m.ckpt.stopped {
+		m.ckpt.stop(ctx)
+	}
+	if m.running--; m.running > 0 {
+		return
+	}
+	m.committing = len(m.refs)
+	for _, ref := range m.refs {
+		ctx.Request(ref.pid, &completeMsg{id: operators.EndOfJob})
+	}
+}
+
+// onFinalCommit counts the confirmations of the final commit.
+func (m *master) onFinalCommit(ctx actor.Context, f *finalCommitted) {
+	if m.committing == 0 || m.stopping {
+		return
+	}
+	if f.err != nil && m.finalErr == nil {
+		m.finalErr = f.err
+	}
+	if m.committing--; m.committing > 0 {
+		return
+	}
+	m.stopAll(ctx, func(ctx actor.Context) {
+		if m.finalErr != nil {
+			m.complete(ctx, JobFailed, m.finalErr)
+			return
+		}
+		m.complete(ctx, JobFinished, nil)
+	})
+}
+
+// restorePlan says what state the next attempt starts from: on a restart
+// the latest complete checkpoint (or an older one if it is unreadable),
+// else the checkpoint the job was submitted with, else none.
+func (m *master) restorePlan() (*restorePlan, error) {
+	if m.ckpt == nil {
+		return nil, nil
+	}
+	if m.attempt > 1 {
+		plan, err := m.ckpt.planRestore()
+		if plan != nil || err != nil {
+			return plan, err
+		}
+	}
+	if m.restoreFrom == "" {
+		return nil, nil
+	}
+	return m.ckpt.loadExternal(m.restoreFrom)
+}
+
+// partsOf returns what subtask i of v restores; nil for a fresh start.
+func (p *restorePlan) partsOf(v *operators.Vertex, i int) map[string][]*operators.OperatorState {
+	if p == nil {
+		return nil
+	}
+	return p.parts[taskID(v, i)]
+}

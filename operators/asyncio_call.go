@@ -1,0 +1,128 @@
+package operators
+
+import (
+	"context"
+	"fmt"
+	"runtime/debug"
+	"time"
+
+	"github.com/troupe-dev/troupe/operators/async"
+)
+
+// asyncRec is one input record of an async operator, from its Put until
+// its Pop. Its fields are written before the first call is started and
+// only read afterwards, on the subtask's goroutine.
+type asyncRec[In any] struct {
+	h        async.Handle
+	in       In
+	ts       int64
+	start    time.Time // of the first attempt: the timeout spans all
+	deadline time.Time // zero: no timeout
+	retrying bool      // a retry is scheduled (see asyncOp.retries)
+}
+
+// callItem is one record of a call, with the attempt the call makes for
+// it: a reply to an older attempt is stale and ignored.
+type callItem[In any] struct {
+	rec     *asyncRec[In]
+	attempt int
+}
+
+// asyncCall implements AsyncCall. The runtime runs it on another goroutine:
+// Run reads only ins, deadline and op.fn, which never change after the
+// call is made.
+type asyncCall[In, Out any] struct {
+	op       *asyncOp[In, Out]
+	items    []callItem[In]
+	ins      []In
+	deadline time.Time
+}
+
+// asyncReply is what a call returns to the operator.
+type asyncReply[In, Out any] struct {
+	call    *asyncCall[In, Out]
+	results [][]Out // one per item when err is nil
+	err     error
+	fatal   bool // a panic or a malformed batch result: never retried
+}
+
+var _ AsyncCall = (*asyncCall[int, int])(nil)
+
+func newAsyncCall[In, Out any](op *asyncOp[In, Out], items []callItem[In]) *asyncCall[In, Out] {
+	c := &asyncCall[In, Out]{op: op, items: items, ins: make([]In, len(items))}
+	for i, it := range items {
+		c.ins[i] = it.rec.in
+		if d := it.rec.deadline; !d.IsZero() && (c.deadline.IsZero() || d.Before(c.deadline)) {
+			c.deadline = d
+		}
+	}
+	return c
+}
+
+// Run implements AsyncCall: it calls the user's function and turns a panic
+// or a result of the wrong length into a fatal reply.
+func (c *asyncCall[In, Out]) Run(ctx context.Context) (reply any) {
+	r := &asyncReply[In, Out]{call: c}
+	defer func() {
+		if p := recover(); p != nil {
+			r.results, r.fatal = nil, true
+			r.err = fmt.Errorf("%w: %v\n%s", ErrAsyncPanic, p, debug.Stack())
+			reply = r
+		}
+	}()
+	r.results, r.err = c.op.fn(ctx, c.ins)
+	c.check(r)
+	return r
+}
+
+// check makes a successful reply with one result slice per input, or a
+// fatal one.
+func (c *asyncCall[In, Out]) check(r *asyncReply[In, Out]) {
+	if r.err == nil && len(r.results) != len(c.ins) {
+		r.err = fmt.Errorf("operators: async batch function returned %d results for %d records",
+			len(r.results), len(c.ins))
+		r.results, r.fatal = nil, true
+	}
+}
+
+// Deadline implements AsyncCall.
+func (c *asyncCall[In, Out]) Deadline() time.Time { return c.deadline }
+
+// Inputs implements AsyncCall.
+func (c *asyncCall[In, Out]) Inputs() []any {
+	ins := make([]any, len(c.ins))
+	for i, v := range c.ins {
+		ins[i] = v
+	}
+	return ins
+}
+
+// Reply implements AsyncCall. For a one-record call, results are its
+// output records (each an Out); for a batch call, one []Out per input.
+func (c *asyncCall[In, Out]) Reply(results []any, err error) (any, error) {
+	r := &asyncReply[In, Out]{call: c, err: err}
+	if err != nil {
+		return r, nil
+	}
+	if c.op.batch == 1 {
+		outs := make([]Out, len(results))
+		for i, v := range results {
+			o, ok := v.(Out)
+			if !ok {
+				return nil, fmt.Errorf("result %d is a %T, not a %T", i, v, o)
+			}
+			outs[i] = o
+		}
+		r.results = [][]Out{outs}
+		return r, nil
+	}
+	for i, v := range results {
+		o, ok := v.([]Out)
+		if !ok {
+			return nil, fmt.Errorf("result %d is a %T, not a %T", i, v, o)
+		}
+		r.results = append(r.results, o)
+	}
+	c.check(r)
+	return r, nil
+}
