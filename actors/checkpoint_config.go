@@ -2,6 +2,7 @@ package actors
 
 import (
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/troupe-dev/troupe/persistence"
@@ -27,9 +28,10 @@ type CheckpointConfig struct {
 	// AtLeastOnce skips barrier alignment: lower latency under
 	// backpressure, but records may be replayed twice after a failure.
 	AtLeastOnce bool
-	// Store opens the checkpoint store of a job. Default: in memory,
-	// keeping the newest 3 (a job then survives subtask failures, not the
-	// process).
+	// Store opens the checkpoint store of a job. Default: in memory, one
+	// store per job name for the engine's life, keeping the newest 3 and
+	// every savepoint (a job then survives subtask failures and can be
+	// resumed from a savepoint, but not after the process ends).
 	Store func(job string) (CheckpointStore, error)
 }
 
@@ -68,7 +70,22 @@ func (c *CheckpointConfig) validate() error {
 		c.Timeout = 10 * time.Minute
 	}
 	if c.Store == nil {
-		c.Store = func(string) (CheckpointStore, error) { return persistence.NewMemStore(3), nil }
+		c.Store = memStores()
 	}
 	return nil
+}
+
+// memStores gives each job name one in-memory store for the engine's
+// life, so that a job resubmitted from a savepoint finds it.
+func memStores() func(string) (CheckpointStore, error) {
+	var mu sync.Mutex
+	stores := map[string]*persistence.MemStore{}
+	return func(job string) (CheckpointStore, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if stores[job] == nil {
+			stores[job] = persistence.NewMemStore(3)
+		}
+		return stores[job], nil
+	}
 }

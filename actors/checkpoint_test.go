@@ -84,31 +84,106 @@ func checkCounts(t *testing.T, got []counted, n, keys int64) {
 }
 
 func TestCheckpoint_failureInMap_exactlyOnce(t *testing.T) {
-	const n, keys = 60000, 97
-	fault := &faultAfterCheckpoint{op: "count", after: n / 8}
+	fault := &faultAfterCheckpoint{op: "count", after: 5000}
+	j := runCounted(t, fault, &fault.job)
+	if !fault.fired.Load() || j.Restarts() != 1 {
+		t.Fatalf("fault fired %v, restarts %d: want a failure after a checkpoint and one restart", fault.fired.Load(), j.Restarts())
+	}
+}
+
+// pointFault panics once at a fault point of operator op, in the given
+// attempt, once the job has a complete checkpoint.
+type pointFault struct {
+	job     atomic.Pointer[Job]
+	point   operators.FaultPoint
+	op      string
+	attempt int
+	fired   atomic.Bool
+}
+
+func (f *pointFault) BeforeRecord(operators.TaskInfo) {}
+
+func (f *pointFault) At(point operators.FaultPoint, op operators.TaskInfo) error {
+	if point != f.point || op.Operator != f.op || op.Attempt != f.attempt || f.fired.Load() {
+		return nil
+	}
+	j := f.job.Load()
+	if j == nil {
+		return nil
+	}
+	if _, ok := j.LatestCheckpoint(); (ok || point == operators.FaultRestore) && f.fired.CompareAndSwap(false, true) {
+		panic(fmt.Sprintf("injected fault at point %d in %s", point, op.Operator))
+	}
+	return nil
+}
+
+// runCounted runs the count pipeline with checkpoints and an injector,
+// and checks the committed output is exactly once.
+func runCounted(t *testing.T, faults operators.FaultInjector, job *atomic.Pointer[Job]) *Job {
+	t.Helper()
+	const n, keys = 40000, 61
 	e := newTestEngine(t, func(c *Config) {
 		c.Checkpoint.Interval = 20 * time.Millisecond
 		c.Restart = FixedDelay(3, time.Millisecond)
-		c.Faults = fault
+		c.Faults = faults
 		c.BatchSize = 64
 	})
-	p, sink := countPipeline(n, keys, 10000) // 4 subtasks × 10k/s: ~1.5 s
+	p, sink := countPipeline(n, keys, 10000)
 	g, err := p.Build()
 	if err != nil {
 		t.Fatal(err)
 	}
-	job, err := e.Submit(g)
+	j, err := e.Submit(g)
 	if err != nil {
 		t.Fatal(err)
 	}
-	fault.job.Store(job)
+	job.Store(j)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	if err := job.Wait(ctx); err != nil {
+	if err := j.Wait(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if !fault.fired.Load() || job.Restarts() != 1 {
-		t.Fatalf("fault fired %v, restarts %d: want a failure after a checkpoint and one restart", fault.fired.Load(), job.Restarts())
-	}
 	checkCounts(t, sink.Values(), n, keys)
+	return j
+}
+
+func TestCheckpoint_failureInSnapshot_exactlyOnce(t *testing.T) {
+	f := &pointFault{point: operators.FaultSnapshot, op: "count", attempt: 1}
+	j := runCounted(t, f, &f.job)
+	if !f.fired.Load() || j.Restarts() != 1 {
+		t.Fatalf("fault fired %v, restarts %d; want one failure in a snapshot", f.fired.Load(), j.Restarts())
+	}
+}
+
+// A restore that fails is retried from the same checkpoint.
+func TestCheckpoint_failureInRestore_exactlyOnce(t *testing.T) {
+	rec := &faultAfterCheckpoint{op: "count", after: 4000}
+	res := &pointFault{point: operators.FaultRestore, op: "count", attempt: 2}
+	var job atomic.Pointer[Job]
+	j := runCounted(t, faultPair{rec, res, &job}, &job)
+	if !rec.fired.Load() || !res.fired.Load() || j.Restarts() != 2 {
+		t.Fatalf("record fault %v, restore fault %v, restarts %d; want both and 2 restarts", rec.fired.Load(), res.fired.Load(), j.Restarts())
+	}
+}
+
+// faultPair injects a record fault and a restore fault, sharing the job.
+type faultPair struct {
+	rec *faultAfterCheckpoint
+	res *pointFault
+	job *atomic.Pointer[Job]
+}
+
+func (f faultPair) BeforeRecord(op operators.TaskInfo) {
+	if j := f.job.Load(); j != nil {
+		f.rec.job.Store(j)
+		f.res.job.Store(j)
+	}
+	f.rec.BeforeRecord(op)
+}
+
+func (f faultPair) At(point operators.FaultPoint, op operators.TaskInfo) error {
+	if j := f.job.Load(); j != nil {
+		f.res.job.Store(j)
+	}
+	return f.res.At(point, op)
 }

@@ -52,13 +52,13 @@ func runPipeline(t testing.TB, e *Engine, p *operators.Pipeline) error {
 	return e.Run(ctx, p)
 }
 
-func submit(t testing.TB, e *Engine, p *operators.Pipeline) *Job {
+func submit(t testing.TB, e *Engine, p *operators.Pipeline, opts ...SubmitOption) *Job {
 	t.Helper()
 	g, err := p.Build()
 	if err != nil {
 		t.Fatalf("Build: %v", err)
 	}
-	job, err := e.Submit(g)
+	job, err := e.Submit(g, opts...)
 	if err != nil {
 		t.Fatalf("Submit: %v", err)
 	}

@@ -119,6 +119,9 @@ func (s *subtask) Receive(ctx actor.Context) {
 		s.shutdown()
 	case *actor.Stopped, *actor.Terminated:
 	default:
+		if s.finished || s.failed {
+			return // a late reply (async I/O) after the subtask is done with it
+		}
 		if s.chain == nil || !s.chain.HandleMessage(m) {
 			s.fail(fmt.Errorf("%w: %T", ErrUnexpectedMessage, m))
 			return
@@ -342,14 +345,14 @@ func (s *subtask) maybeFinish() {
 	if !s.inputDone() {
 		return
 	}
-	if !s.inputEnded {
+	if !s.inputEnded || !s.chain.Ended() {
 		s.inputEnded = true
 		if err := s.chain.EndInput(); err != nil {
 			s.fail(err)
 			return
 		}
 	}
-	if s.chain.Blocked() {
+	if !s.chain.Ended() || s.chain.Blocked() {
 		return // operators still have work in flight
 	}
 	if !s.eoiSent {

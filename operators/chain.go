@@ -72,6 +72,7 @@ type Chain struct {
 	names   []string         // operator names, head first
 	info    TaskInfo         // the subtask (Operator unset)
 	faults  FaultInjector
+	endNext int // EndInput's progress: the next operator to end
 }
 
 // Open instantiates the vertex's operators for one subtask, tail first, so
@@ -201,12 +202,22 @@ func (c *Chain) HandleMessage(msg any) bool {
 // EndInput ends the operators head to tail; the runtime then flushes.
 // The input watermark first advances to MaxWatermark, so every event-time
 // timer fires before the operators end, as when a bounded source ends.
+//
+// An operator still Blocked after its EndInput (async I/O waiting for
+// replies) has output to come: the operators after it are ended only
+// later, when the runtime calls EndInput again once it is no longer
+// blocked. Ended reports when all are.
 func (c *Chain) EndInput() error {
 	if c.wm < MaxWatermark && c.err == nil {
 		c.advance(MaxWatermark)
 	}
-	for _, h := range c.hooks {
-		if e, ok := h.(EndInputer); ok && c.err == nil {
+	for c.endNext < len(c.hooks) && c.err == nil {
+		if c.endNext > 0 && blocked(c.hooks[c.endNext-1]) {
+			return nil // its output is not all out yet: end the next one later
+		}
+		h := c.hooks[c.endNext]
+		c.endNext++
+		if e, ok := h.(EndInputer); ok {
 			if err := e.EndInput(); err != nil {
 				return err
 			}
@@ -214,6 +225,14 @@ func (c *Chain) EndInput() error {
 	}
 	return c.err
 }
+
+func blocked(h any) bool {
+	b, ok := h.(Blocker)
+	return ok && b.Blocked()
+}
+
+// Ended reports whether every operator has been ended by EndInput.
+func (c *Chain) Ended() bool { return c.endNext >= len(c.hooks) }
 
 // Flush ships every partly filled output batch.
 func (c *Chain) Flush() {

@@ -13,6 +13,13 @@ import (
 // each exactly once.
 type Collected[T any] struct {
 	Sink
+	*collectStore[T]
+}
+
+// collectStore is what collecting sinks committed; several jobs may share
+// one (CollectTo), as a job resumed from a savepoint shares its output
+// with the job that took it.
+type collectStore[T any] struct {
 	mu    sync.Mutex
 	parts map[int][]Element[T]
 	txns  map[txnID]bool // committed transactions
@@ -27,7 +34,14 @@ type txnID struct {
 
 // Collect adds a sink that keeps every record in memory.
 func Collect[T any](s Stream[T]) *Collected[T] {
-	c := &Collected[T]{parts: make(map[int][]Element[T]), txns: make(map[txnID]bool)}
+	return CollectTo(s, &Collected[T]{collectStore: &collectStore[T]{parts: make(map[int][]Element[T]), txns: make(map[txnID]bool)}})
+}
+
+// CollectTo adds a collecting sink that commits into the same store as
+// into, such as the sink of an earlier job this one resumes from a
+// savepoint: each transaction is then committed once across both.
+func CollectTo[T any](s Stream[T], into *Collected[T]) *Collected[T] {
+	c := &Collected[T]{collectStore: into.collectStore}
 	c.Sink = ToSink(s, "collect", func(tc *TaskContext) (SinkWriter[T], error) {
 		if tc.Checkpointing {
 			return &txnCollectWriter[T]{c: c, subtask: tc.Subtask, pending: map[int64][]Element[T]{}}, nil
@@ -62,7 +76,7 @@ func (c *Collected[T]) Values() []T {
 }
 
 // BySubtask returns the elements each sink subtask committed, in order.
-func (c *Collected[T]) BySubtask() [][]Element[T] {
+func (c *collectStore[T]) BySubtask() [][]Element[T] {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	n := 0
@@ -77,14 +91,14 @@ func (c *Collected[T]) BySubtask() [][]Element[T] {
 }
 
 // Reset forgets everything collected (for reusing a pipeline in tests).
-func (c *Collected[T]) Reset() {
+func (c *collectStore[T]) Reset() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	clear(c.parts)
 	clear(c.txns)
 }
 
-func (c *Collected[T]) append(subtask int, elems []Element[T]) {
+func (c *collectStore[T]) append(subtask int, elems []Element[T]) {
 	c.mu.Lock()
 	c.parts[subtask] = append(c.parts[subtask], elems...)
 	c.mu.Unlock()
@@ -92,7 +106,7 @@ func (c *Collected[T]) append(subtask int, elems []Element[T]) {
 
 // commit makes a transaction's records visible unless it was committed
 // before (a restored sink commits again what it may have committed).
-func (c *Collected[T]) commit(id txnID, elems []Element[T]) {
+func (c *collectStore[T]) commit(id txnID, elems []Element[T]) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.txns[id] {

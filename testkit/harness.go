@@ -20,6 +20,7 @@ type harnessConfig struct {
 	expectFailure                        bool
 	noCopyCheck                          bool
 	restore                              []*Snapshot
+	sides                                []func(t testing.TB, out any) sideRecorder // WithSideOutput
 }
 
 // WithSubtask runs subtask index of an operator with the given
@@ -72,6 +73,8 @@ type core struct {
 	host    *harnessHost
 	err     error
 	steps   int
+	sides   []sideRecorder // side outputs recorded (WithSideOutput)
+	ending  bool           // EndInput was called
 }
 
 // build compiles the pipeline around the operator and opens the subtask of
@@ -82,7 +85,7 @@ func (c *core) build(p *operators.Pipeline, inputs int, ship operators.Shipper) 
 	if err != nil {
 		c.t.Fatalf("harness: build: %v", err)
 	}
-	if len(g.Vertices) != inputs+2 {
+	if len(g.Vertices) != inputs+2+len(c.sides) {
 		c.t.Fatalf("harness: the operators under test must run in one subtask (chained); got vertices %s", vertexNames(g.Vertices))
 	}
 	c.vertex = g.Vertices[inputs]
@@ -130,6 +133,14 @@ func (c *core) step(what string, fn func()) {
 		c.t.Fatalf("harness: %s after the operator failed: %v", what, c.err)
 	}
 	fn()
+	if c.ending && !c.chain.Ended() && c.chain.Err() == nil {
+		// an operator held its end back (async replies); end the rest now
+		// if it let go, as the subtask does after every message
+		if err := c.chain.EndInput(); err != nil && c.chain.Err() == nil {
+			c.fail(what, err)
+		}
+		c.chain.Flush()
+	}
 	c.chain.BatchEnd()
 	c.steps++
 	if err := c.chain.Err(); err != nil {
@@ -178,6 +189,7 @@ func (c *core) advanceTo(t time.Time) {
 
 func (c *core) endInput() {
 	c.t.Helper()
+	c.ending = true
 	c.step("end of input", func() {
 		if err := c.chain.EndInput(); err != nil && c.chain.Err() == nil {
 			c.fail("end of input", err)

@@ -1,0 +1,52 @@
+package testkit
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/troupe-dev/troupe/operators"
+)
+
+// An operator chained after an async one is ended only once the async
+// operator's results are all out (it sees them before its own end).
+func TestHarness_EndInput_waitsForAsyncResultsBeforeEndingTheNextOperator(t *testing.T) {
+	h := NewHarness(t, func(s operators.Stream[int]) operators.Stream[string] {
+		doubled := operators.AsyncMap(s, func(_ context.Context, v int) ([]int, error) { return []int{2 * v}, nil },
+			operators.DefaultAsyncConfig[int, int]())
+		return joinAtEnd(doubled)
+	})
+	h.ProcessElement(1, 1)
+	h.ProcessElement(2, 2)
+	h.EndInput()
+	if got := h.Values(); len(got) != 0 {
+		t.Fatalf("output before the replies: %q", got)
+	}
+	h.CompleteRequest(0, 2)
+	h.CompleteRequest(1, 4)
+	if got := showItems(h.Output()); got != "watermark(max) 2,4" {
+		t.Fatalf("output %s", got)
+	}
+}
+
+// joinAtEnd emits, at end of input, the values it received joined by
+// commas.
+func joinAtEnd(s operators.Stream[int]) operators.Stream[string] {
+	return operators.External(s, "join", nil, func(_ *operators.TaskContext, out operators.Collector[string]) (operators.Collector[int], any, error) {
+		j := &joiner{out: out}
+		return j, j, nil
+	})
+}
+
+type joiner struct {
+	out  operators.Collector[string]
+	vals []string
+}
+
+func (j *joiner) Collect(v int, _ int64) { j.vals = append(j.vals, strconv.Itoa(v)) }
+
+func (j *joiner) EndInput() error {
+	j.out.Collect(strings.Join(j.vals, ","), operators.NoTimestamp)
+	return nil
+}
