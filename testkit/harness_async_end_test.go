@@ -24,7 +24,7 @@ func TestHarness_EndInput_waitsForAsyncResultsBeforeEndingTheNextOperator(t *tes
 		t.Fatalf("output before the replies: %q", got)
 	}
 	h.CompleteRequest(0, 2)
-	h.CompleteRequest(1, 4)
+	h.CompleteRequest(0, 4) // the first one left
 	if got := showItems(h.Output()); got != "watermark(max) 2,4" {
 		t.Fatalf("output %s", got)
 	}

@@ -82,7 +82,7 @@ func (h *base[Out]) finish(p *operators.Pipeline, out operators.Stream[Out], inp
 	h.t.Helper()
 	h.out = &output[Out]{t: h.t, codec: operators.CodecOf(out), noCheck: h.cfg.noCopyCheck}
 	operators.Discard(out.Rebalance()).Name("harness-output").Parallelism(1)
-	h.build(p, inputs, h.out)
+	h.build(p, inputs, h.attachSides(out, h.out))
 }
 
 // ProcessElement feeds one record with event timestamp ts
