@@ -35,11 +35,11 @@ import (
 //
 // # Snapshots and restores
 //
-// Only records are injection points today, because BeforeRecord is the
-// only hook operators.FaultInjector has. The checkpoint work adds hooks
-// around snapshots and restores to that interface; Faults will then gain
-// one method per hook, next to FailAt, each with its own rules, sharing
-// the attempt counting and the Fired record kept here.
+// FailAtSnapshot and FailAtRestore place faults where an operator is about
+// to snapshot or restore its state (Faults also implements
+// operators.PointFaultInjector); they share the options, the attempt
+// counting and the Fired record with FailAt. A restore happens only in an
+// attempt after a failure, so FailAtRestore defaults to attempt 1.
 type Faults struct {
 	mu    sync.Mutex
 	rules []faultRule
@@ -49,6 +49,7 @@ type Faults struct {
 
 // faultRule is one FailAt call. Subtask or attempt anyIndex match any.
 type faultRule struct {
+	point    operators.FaultPoint // 0: records
 	operator string
 	record   int64
 	subtask  int
@@ -67,6 +68,7 @@ type jobFaults struct {
 }
 
 type taskKey struct {
+	point    operators.FaultPoint // 0: records
 	operator string
 	subtask  int
 	attempt  int
@@ -81,13 +83,17 @@ type InjectedFault struct {
 	Operator string // as in operators.TaskInfo.Operator
 	Subtask  int    // 0-based
 	Attempt  int    // 0 for the job's first deployment
-	Record   int64  // 1-based count of the records the subtask's operator saw in this attempt
+	Record   int64  // 1-based count of the records (or snapshots, restores) the subtask's operator saw in this attempt
+	// Point is 0 for a fault at a record, else operators.FaultSnapshot or
+	// operators.FaultRestore.
+	Point operators.FaultPoint
 }
 
 // Error names where the fault was raised.
 func (f *InjectedFault) Error() string {
-	return fmt.Sprintf("testkit: injected fault in operator %q subtask %d attempt %d at record %d",
-		f.Operator, f.Subtask, f.Attempt, f.Record)
+	at := map[operators.FaultPoint]string{0: "record", operators.FaultSnapshot: "snapshot", operators.FaultRestore: "restore"}[f.Point]
+	return fmt.Sprintf("testkit: injected fault in operator %q subtask %d attempt %d at %s %d",
+		f.Operator, f.Subtask, f.Attempt, at, f.Record)
 }
 
 // FaultOption narrows where FailAt raises its fault.
@@ -139,8 +145,24 @@ func NewFaults() *Faults { return &Faults{jobs: make(map[string]*jobFaults)} }
 // record, or where the options say. Each rule fires at most once per
 // attempt of a job. FailAt panics on a record below 1, a negative subtask
 // or attempt, or an empty operator name: those are mistakes in the test.
-func (f *Faults) FailAt(operator string, opts ...FaultOption) {
-	r := faultRule{operator: operator, record: 1, subtask: anyIndex, attempt: 0}
+func (f *Faults) FailAt(operator string, opts ...FaultOption) { f.add(0, operator, opts) }
+
+// FailAtSnapshot makes the named operator panic with an *InjectedFault as
+// it is about to snapshot its state: at its first snapshot in the attempt,
+// or its n-th with AtRecord(n).
+func (f *Faults) FailAtSnapshot(operator string, opts ...FaultOption) {
+	f.add(operators.FaultSnapshot, operator, opts)
+}
+
+// FailAtRestore makes the named operator panic with an *InjectedFault as
+// it is about to restore its state after a failure (by default in attempt
+// 1, the first one that restores).
+func (f *Faults) FailAtRestore(operator string, opts ...FaultOption) {
+	f.add(operators.FaultRestore, operator, append([]FaultOption{InAttempt(1)}, opts...))
+}
+
+func (f *Faults) add(point operators.FaultPoint, operator string, opts []FaultOption) {
+	r := faultRule{point: point, operator: operator, record: 1, subtask: anyIndex, attempt: 0}
 	for _, opt := range opts {
 		opt(&r)
 	}
@@ -158,19 +180,28 @@ func (f *Faults) FailAt(operator string, opts ...FaultOption) {
 // BeforeRecord counts the record and panics with an *InjectedFault if a
 // rule says so. The runtime calls it on the subtask's goroutine.
 func (f *Faults) BeforeRecord(op operators.TaskInfo) {
-	if fault := f.count(op); fault != nil {
+	if fault := f.count(0, op); fault != nil {
 		panic(fault)
 	}
 }
 
+// At counts a snapshot or a restore and panics with an *InjectedFault if
+// a rule says so (operators.PointFaultInjector).
+func (f *Faults) At(point operators.FaultPoint, op operators.TaskInfo) error {
+	if fault := f.count(point, op); fault != nil {
+		panic(fault)
+	}
+	return nil
+}
+
 // count records one record and returns the fault to raise, if any. It does
 // not panic itself, so that the lock is released first.
-func (f *Faults) count(op operators.TaskInfo) *InjectedFault {
+func (f *Faults) count(point operators.FaultPoint, op operators.TaskInfo) *InjectedFault {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	j := f.job(op.Job, op.Attempt)
 	attempt := op.Attempt - j.first
-	k := taskKey{operator: op.Operator, subtask: op.Subtask, attempt: attempt}
+	k := taskKey{point: point, operator: op.Operator, subtask: op.Subtask, attempt: attempt}
 	j.counts[k]++
 	n := j.counts[k]
 	for i, r := range f.rules {
@@ -179,7 +210,7 @@ func (f *Faults) count(op operators.TaskInfo) *InjectedFault {
 			continue
 		}
 		j.fired[fired] = true
-		fault := InjectedFault{Job: op.Job, Operator: op.Operator, Subtask: op.Subtask, Attempt: attempt, Record: n}
+		fault := InjectedFault{Job: op.Job, Operator: op.Operator, Subtask: op.Subtask, Attempt: attempt, Record: n, Point: point}
 		f.fired = append(f.fired, fault)
 		return &fault
 	}
@@ -198,7 +229,7 @@ func (f *Faults) job(name string, attempt int) *jobFaults {
 }
 
 func (r faultRule) matches(k taskKey, n int64) bool {
-	return r.operator == k.operator && r.record == n &&
+	return r.point == k.point && r.operator == k.operator && r.record == n &&
 		(r.subtask == anyIndex || r.subtask == k.subtask) &&
 		(r.attempt == anyIndex || r.attempt == k.attempt)
 }
@@ -219,7 +250,7 @@ func (f *Faults) Records(job, operator string, subtask, attempt int) int64 {
 	if j == nil {
 		return 0
 	}
-	return j.counts[taskKey{operator: operator, subtask: subtask, attempt: attempt}]
+	return j.counts[taskKey{point: 0, operator: operator, subtask: subtask, attempt: attempt}]
 }
 
 // forgetJob drops the counts of the named job, so that a job submitted

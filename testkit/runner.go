@@ -62,6 +62,13 @@ func WithCredits(n int) RunnerOption {
 	return func(c *runnerConfig) { c.engine.Credits = n }
 }
 
+// WithCheckpoints turns on checkpoints every interval (in memory): a
+// restart then restores state and rewinds sources, and collecting sinks
+// commit exactly once.
+func WithCheckpoints(interval time.Duration) RunnerOption {
+	return func(c *runnerConfig) { c.engine.Checkpoint.Interval = interval }
+}
+
 // WithRunTimeout sets how long Run waits for a job to end; d is dilated
 // (see TimeFactor). Default 10 s, dilated.
 func WithRunTimeout(d time.Duration) RunnerOption {
