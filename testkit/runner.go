@@ -35,6 +35,7 @@ type Runner struct {
 	faults  *Faults
 	log     *logBuffer
 	timeout time.Duration
+	started map[*actors.Job]time.Time // used from the test's goroutine
 }
 
 // RunnerOption changes a Runner's engine or its timeout.
@@ -82,7 +83,7 @@ func WithRunTimeout(d time.Duration) RunnerOption {
 // invalid.
 func NewRunner(t testing.TB, opts ...RunnerOption) *Runner {
 	t.Helper()
-	r := &Runner{t: t, faults: NewFaults(), log: &logBuffer{}}
+	r := &Runner{t: t, faults: NewFaults(), log: &logBuffer{}, started: map[*actors.Job]time.Time{}}
 	cfg := runnerConfig{engine: actors.DefaultConfig(), timeout: Dilated(defaultRunTimeout)}
 	cfg.engine.BatchSize = runnerBatchSize
 	cfg.engine.Credits = runnerCredits
@@ -146,22 +147,36 @@ func (res *RunResult) String() string {
 // runner's timeout. Record counts of the faults start again for the job.
 func (r *Runner) Run(p *operators.Pipeline) *RunResult {
 	r.t.Helper()
+	return r.Wait(r.Start(p))
+}
+
+// Start builds the pipeline and submits it without waiting, for tests that
+// drive a running job (with stream probes, say); Wait collects the result.
+// The job is cancelled when the test ends, if it is still running.
+func (r *Runner) Start(p *operators.Pipeline, opts ...actors.SubmitOption) *actors.Job {
+	r.t.Helper()
 	g, err := p.Build()
 	if err != nil {
 		r.t.Fatalf("testkit: build pipeline %q: %v", p.Name(), err)
 	}
 	r.faults.forgetJob(g.Name)
-	start := time.Now()
-	job, err := r.engine.Submit(g)
+	job, err := r.engine.Submit(g, opts...)
 	if err != nil {
 		r.t.Fatalf("testkit: submit job %q: %v", g.Name, err)
 	}
+	r.started[job] = time.Now()
+	return job
+}
+
+// Wait waits for a started job to end, as Run does.
+func (r *Runner) Wait(job *actors.Job) *RunResult {
+	r.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), r.timeout)
 	defer cancel()
-	err = job.Wait(ctx)
+	err := job.Wait(ctx)
 	if errors.Is(err, context.DeadlineExceeded) {
 		r.t.Fatalf("testkit: job %q did not end within %v: state %v after %d restarts",
 			job.Name(), r.timeout, job.State(), job.Restarts())
 	}
-	return &RunResult{Job: job.Name(), State: job.State(), Restarts: job.Restarts(), Err: err, Elapsed: time.Since(start)}
+	return &RunResult{Job: job.Name(), State: job.State(), Restarts: job.Restarts(), Err: err, Elapsed: time.Since(r.started[job])}
 }
