@@ -1,7 +1,23 @@
-// Package testkit tests actors and, in later work, operators and whole
-// pipelines of troupe. Only tests import it.
+// Package testkit tests troupe's operators, running pipelines, whole jobs
+// and actors. Only tests import it. docs/testing.md is the guide.
 //
-// # Basics
+// # Levels
+//
+//   - The operator harness (NewHarness, NewKeyedHarness,
+//     NewTwoInputHarness) runs one subtask of an operator synchronously,
+//     with no actor system: the test feeds records, watermarks and
+//     processing time, takes snapshots and restores, completes async
+//     requests, and reads the output with events in order. Emitted values
+//     are checked for mutation after emission through the stream's codec.
+//   - Stream probes (NewSourceProbe, NewSinkProbe) drive a running pipeline
+//     element by element; the sink probe grants credit, so tests see
+//     backpressure.
+//   - The Runner runs whole jobs in-process, with Faults injected at a
+//     record, a snapshot or a restore, and CheckExactlyOnce compares what
+//     went in with what the sinks committed.
+//   - The actor kit (New, Probe) tests actors, as below.
+//
+// # Actors
 //
 // New gives a test its own actor system with a quiet log (shown only when
 // the test fails) and a cleanup that stops the actors, shuts the system
@@ -43,7 +59,9 @@
 //     it (kit.System().Root.PoisonFuture) before the test ends.
 //   - Expectations take messages in order: to skip some, fish for the one
 //     wanted (FishForMessage).
+//   - Harnesses are not safe for concurrent use: like a subtask, one is
+//     driven from one goroutine.
 //
-// The operator harness, the stream probes and the pipeline runner with
-// failure injection come in later work, in this package.
+// The cluster work will add an in-process mini cluster here, on the same
+// conventions.
 package testkit
