@@ -88,14 +88,22 @@ func (d *decoder) count(field string, minSize int) int {
 	return int(v)
 }
 
-// bytes reads a length-prefixed byte string; the result aliases d.b.
+// bytes reads a length-prefixed byte string; the result aliases d.b. It
+// builds no string unless it fails: restores call it millions of times.
 func (d *decoder) bytes(field string) []byte {
-	n := d.count(field+" length", 1)
 	if d.err != nil {
 		return nil
 	}
-	d.off += n
-	return d.b[d.off-n : d.off : d.off]
+	v, w := binary.Uvarint(d.b[d.off:])
+	if w <= 0 || v > uint64(len(d.b)-d.off-w) {
+		d.count(field+" length", 1) // fails with the detail
+		if d.err == nil {
+			d.fail("%s length %d exceeds the bytes left", field, v)
+		}
+		return nil
+	}
+	d.off += w + int(v)
+	return d.b[d.off-int(v) : d.off : d.off]
 }
 
 // int reads a uvarint that must lie in [lo, hi].
