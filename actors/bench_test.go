@@ -23,20 +23,36 @@ func BenchmarkPipeline_MapFilterKeyedSum(b *testing.B) {
 	b.Run("baseline", benchBaseline)
 }
 
-func benchTroupe(b *testing.B) {
+func benchTroupe(b *testing.B) { benchEngine(b, nil, benchRecords) }
+
+// BenchmarkCheckpointOverhead runs the MapFilterKeyedSum pipeline over 200 M
+// records (a few seconds) with checkpoints every second (in memory) and,
+// in the same run, without: the ratio is checkpointing's cost.
+func BenchmarkCheckpointOverhead(b *testing.B) {
+	const n = 200_000_000
+	b.Run("none", func(b *testing.B) { benchEngine(b, nil, n) })
+	b.Run("every1s", func(b *testing.B) {
+		benchEngine(b, func(c *Config) { c.Checkpoint.Interval = time.Second }, n)
+	})
+}
+
+func benchEngine(b *testing.B, mod func(*Config), records int64) {
 	cfg := DefaultConfig()
 	cfg.Logger = QuietLogger()
+	if mod != nil {
+		mod(&cfg)
+	}
 	e, err := NewEngine(cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer e.Close()
-	var outputs int64
+	var outputs, checkpoints int64
 	b.ResetTimer()
 	start := time.Now()
 	for range b.N {
 		p := operators.NewPipeline("bench")
-		src := operators.Generate(p, benchRecords, func(i int64) benchRec { return benchRec{Key: i % 1000, Value: i} })
+		src := operators.Generate(p, records, func(i int64) benchRec { return benchRec{Key: i % 1000, Value: i} })
 		m := operators.Map(src, func(r benchRec) benchRec { r.Value = r.Value*3 + 1; return r })
 		f := operators.Filter(m, func(r benchRec) bool { return r.Value%2 == 0 })
 		ks := operators.KeyBy(f, func(r benchRec) int64 { return r.Key })
@@ -44,13 +60,20 @@ func benchTroupe(b *testing.B) {
 		operators.ToSink(sum, "count", func(*operators.TaskContext) (operators.SinkWriter[benchRec], error) {
 			return countSink{&outputs}, nil
 		})
-		if err := e.Run(context.Background(), p); err != nil {
+		job := submit(b, e, p)
+		if err := job.Wait(context.Background()); err != nil {
 			b.Fatal(err)
 		}
+		if c, ok := job.LatestCheckpoint(); ok {
+			checkpoints += c.ID
+		}
 	}
-	reportRate(b, start)
-	if outputs != int64(b.N)*benchRecords/2 {
-		b.Fatalf("sink saw %d records, want %d", outputs, int64(b.N)*benchRecords/2)
+	if cfg.Checkpoint.Interval > 0 {
+		b.ReportMetric(float64(checkpoints)/float64(b.N), "checkpoints/op")
+	}
+	b.ReportMetric(float64(b.N)*float64(records)/time.Since(start).Seconds(), "rec/s")
+	if outputs != int64(b.N)*records/2 {
+		b.Fatalf("sink saw %d records, want %d", outputs, int64(b.N)*records/2)
 	}
 }
 
