@@ -12,15 +12,29 @@ import (
 
 // WriteFiles adds a sink that writes every record as one line of JSON into
 // part files in dir, which is created if missing. Each subtask writes its
-// own file.
+// own files. Visible part files, named "part-<subtask>-<uniq>...jsonl", are
+// always complete; files being written or waiting for a commit have names
+// that start with ".", hidden from readers. uniq (time, attempt and a
+// random number) makes names unique across runs and attempts, and a
+// committed part file is never rewritten. The directory is the sink's:
+// one sink per directory.
 //
-// While a subtask writes, its file is named ".part-<subtask>-<uniq>.inprogress",
-// hidden from readers. At end of input it is flushed, synced and renamed to
-// "part-<subtask>-<uniq>.jsonl", so a visible part file is always complete;
-// uniq (time, attempt and a random number) makes names unique across runs
-// and attempts, and an existing part file is never overwritten. A subtask
-// that received no records creates no file. When the job fails or is
-// cancelled, the subtask's in-progress file is removed.
+// Without checkpoints, a subtask writes one file, ".part-<subtask>-<uniq>.inprogress",
+// and at end of input flushes, syncs and renames it to
+// "part-<subtask>-<uniq>.jsonl". A subtask that received no records
+// creates no file. When the job fails or is cancelled, the in-progress
+// file is removed.
+//
+// With checkpoints the sink is exactly-once, by two-phase commit: the
+// records of each epoch (between two barriers) go to an in-progress file,
+// which at the barrier is synced and renamed ".part-…-<seq>.pending" and
+// recorded in the checkpoint; when the checkpoint completes it is renamed
+// to its final name "part-<subtask>-<uniq>-<seq>.jsonl". The last epoch
+// is committed when the whole job has finished. After a failure, the
+// restored sink commits the pending files of the checkpoint it restores
+// (those committed already are left as they are) and removes every other
+// in-progress or pending file of its subtasks: output is neither lost nor
+// duplicated.
 func WriteFiles[T any](s Stream[T], dir string) Sink {
 	return ToSink(s, "files", func(tc *TaskContext) (SinkWriter[T], error) {
 		// Here rather than at the first record, so that a bad dir fails the
@@ -29,6 +43,9 @@ func WriteFiles[T any](s Stream[T], dir string) Sink {
 			return nil, fileErr("output dir", dir, err)
 		}
 		uniq := fmt.Sprintf("%d-%d-%08x", tc.Now().UnixNano(), tc.Attempt, rand.Uint32())
+		if tc.Checkpointing {
+			return newTxnPartWriter[T](tc, dir, uniq)
+		}
 		base := fmt.Sprintf("part-%d-%s", tc.Subtask, uniq)
 		return &partWriter[T]{
 			tc:    tc,

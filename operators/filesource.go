@@ -9,8 +9,8 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"math"
 	"os"
+	"slices"
 	"sync/atomic"
 )
 
@@ -82,7 +82,7 @@ func isBlank(line []byte) bool {
 
 // openFileReader opens the file at once, so that a missing or unreadable
 // file fails the subtask when it starts, and starts the fetcher that reads
-// this subtask's range.
+// this subtask's split: the lines that start in its byte range.
 func openFileReader[T any](tc *TaskContext, spec fileSpec[T]) (Reader[T], error) {
 	f, err := os.Open(spec.path)
 	if err != nil {
@@ -97,11 +97,9 @@ func openFileReader[T any](tc *TaskContext, spec fileSpec[T]) (Reader[T], error)
 		return nil, fileErr("input file", spec.path, err)
 	}
 	size, i, n := fi.Size(), int64(tc.Subtask), int64(tc.Parallelism)
-	q := &handoff[T]{chunks: make(chan chunk[T], fetchQueueChunks), wake: tc.Wake}
-	ff := &fileFetcher[T]{spec: spec, file: f, start: i * size / n, end: (i + 1) * size / n, q: q}
-	ctx, cancel := context.WithCancel(context.Background())
-	r := &fileReader[T]{q: q, cancel: cancel, done: make(chan struct{})}
-	go ff.run(ctx, r.done)
+	r := &fileReader[T]{tc: tc, spec: spec, file: f, size: size,
+		splits: []fileSplit{{Start: i * size / n, End: (i + 1) * size / n, Size: size}}}
+	r.start()
 	return r, nil
 }
 
@@ -115,11 +113,21 @@ func fileErr(what, path string, err error) error {
 	return fmt.Errorf("%s %s: %w", what, path, err)
 }
 
-// chunk is a batch of records from the fetcher; err, if set, is the
-// fetcher's final error and comes after recs.
+// readPos is where a split stands after one record: the offset of the
+// next line and its 1-based number.
+type readPos struct {
+	next int64
+	line int
+}
+
+// chunk is a batch of records of one split from the fetcher, with the
+// position after each; err, if set, is the fetcher's final error and comes
+// after recs.
 type chunk[T any] struct {
-	recs []T
-	err  error
+	split int
+	recs  []T
+	pos   []readPos
+	err   error
 }
 
 // handoff is the bounded queue from a fetcher goroutine to Poll. Wake-ups
@@ -157,10 +165,19 @@ func (h *handoff[T]) notify() {
 }
 
 // fileReader is the Poll side of a file source. Its methods are called from
-// the subtask's goroutine; the fetcher only touches the handoff.
+// the subtask's goroutine; the fetcher only touches the handoff and reads
+// the file (ReadAt, safe alongside a later fetcher's reads).
 type fileReader[T any] struct {
+	tc     *TaskContext
+	spec   fileSpec[T]
+	file   *os.File // owned by the reader, closed by Close
+	size   int64    // at open
+	splits []fileSplit
+	closed bool
+
+	// The current fetcher: a restore replaces it.
 	q      *handoff[T]
-	cur    []T
+	cur    chunk[T]
 	pos    int
 	err    error
 	ended  bool // no more chunks: the queue is closed or held the final error
@@ -168,10 +185,28 @@ type fileReader[T any] struct {
 	done   chan struct{} // closed when the fetcher has exited
 }
 
-// Poll emits what the fetcher has ready, never waiting for it.
+// start runs a fetcher over the splits from where they stand.
+func (r *fileReader[T]) start() {
+	r.q = &handoff[T]{chunks: make(chan chunk[T], fetchQueueChunks), wake: r.tc.Wake}
+	r.cur, r.pos, r.err, r.ended = chunk[T]{}, 0, nil, false
+	ff := &fileFetcher[T]{spec: r.spec, file: r.file, splits: slices.Clone(r.splits), q: r.q}
+	ctx, cancel := context.WithCancel(context.Background())
+	r.cancel, r.done = cancel, make(chan struct{})
+	go ff.run(ctx, r.done)
+}
+
+// stop ends the current fetcher and waits for it.
+func (r *fileReader[T]) stop() {
+	r.cancel()
+	<-r.done
+}
+
+// Poll emits what the fetcher has ready, never waiting for it; each
+// record moves its split's position past its line.
 func (r *fileReader[T]) Poll(out Collector[T], max int) (Poll, error) {
 	for n := 0; n < max && r.fill(); n++ {
-		out.Collect(r.cur[r.pos], NoTimestamp)
+		out.Collect(r.cur.recs[r.pos], NoTimestamp)
+		r.splits[r.cur.split].advance(r.cur.pos[r.pos])
 		r.pos++
 	}
 	if !r.fill() && !r.ended {
@@ -184,7 +219,7 @@ func (r *fileReader[T]) Poll(out Collector[T], max int) (Poll, error) {
 		r.q.waiting.Store(false) // not waiting after all: no wake needed
 	}
 	switch {
-	case r.pos < len(r.cur):
+	case r.pos < len(r.cur.recs):
 		return Poll{Status: PollMore}, nil
 	case r.err != nil:
 		return Poll{Status: PollDone}, r.err
@@ -195,13 +230,13 @@ func (r *fileReader[T]) Poll(out Collector[T], max int) (Poll, error) {
 // fill makes a record current if one is ready, without blocking; it
 // reports whether there is one.
 func (r *fileReader[T]) fill() bool {
-	for r.pos == len(r.cur) {
+	for r.pos == len(r.cur.recs) {
 		if r.ended {
 			return false
 		}
 		select {
 		case c, ok := <-r.q.chunks:
-			r.cur, r.pos, r.err = c.recs, 0, c.err
+			r.cur, r.pos, r.err = c, 0, c.err
 			r.ended = !ok || c.err != nil
 		default:
 			return false
@@ -210,113 +245,15 @@ func (r *fileReader[T]) fill() bool {
 	return true
 }
 
-// Close stops the fetcher and waits for it to exit; it is safe to call more
-// than once, and at any point of the file.
+// Close stops the fetcher, waits for it to exit and closes the file; it is
+// safe to call more than once, and at any point of the file.
 func (r *fileReader[T]) Close() error {
-	r.cancel()
-	<-r.done
-	return nil
-}
-
-// fileFetcher reads one subtask's range of a file on its own goroutine and
-// parses its lines into chunks.
-type fileFetcher[T any] struct {
-	spec         fileSpec[T]
-	file         *os.File
-	start, end   int64 // the owned byte range: lines starting in it are ours
-	q            *handoff[T]
-	pending      []T
-	pendingBytes int
-}
-
-func (f *fileFetcher[T]) run(ctx context.Context, done chan<- struct{}) {
-	defer close(done)
-	defer f.file.Close() // read only: a close error loses nothing
-	err := f.read(ctx)
-	if ctx.Err() != nil {
-		return // closed: nobody polls any more
-	}
-	if len(f.pending) > 0 || err != nil {
-		f.q.send(ctx, chunk[T]{recs: f.pending, err: err})
-	}
-	f.q.finish()
-}
-
-// read parses the lines that start in the owned range into chunks. It
-// reads past the range end to finish its last line.
-func (f *fileFetcher[T]) read(ctx context.Context) error {
-	if f.start >= f.end {
-		return nil // no line can start in an empty range
-	}
-	br, lineNo, pos, err := f.seek(ctx)
-	if err != nil {
-		return err
-	}
-	var buf []byte
-	for ; pos < f.end; lineNo++ {
-		var rerr error
-		buf, rerr = readLine(br, buf[:0])
-		if rerr != nil && rerr != io.EOF {
-			return fileErr("input file", f.spec.path, rerr)
-		}
-		if len(buf) == 0 {
-			return nil // end of file
-		}
-		pos += int64(len(buf))
-		if err := f.add(ctx, trimEOL(buf), lineNo); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// seek returns a reader at the first line that starts in the owned range,
-// with that line's 1-based number (when numbered) and offset. A range that
-// does not start the file begins with the rest of a line that belongs to
-// the previous subtask: it is skipped, up to and including its "\n".
-func (f *fileFetcher[T]) seek(ctx context.Context) (*bufio.Reader, int, int64, error) {
-	if f.start == 0 {
-		return f.readerAt(0), 1, 0, nil
-	}
-	lineNo := 1
-	if f.spec.numbered {
-		n, err := countNewlines(ctx, f.file, f.start-1)
-		if err != nil {
-			return nil, 0, 0, fileErr("input file", f.spec.path, err)
-		}
-		lineNo += n
-	}
-	br := f.readerAt(f.start - 1)
-	skipped, err := skipLine(br)
-	if err != nil {
-		return nil, 0, 0, fileErr("input file", f.spec.path, err)
-	}
-	return br, lineNo + 1, f.start - 1 + skipped, nil
-}
-
-// readerAt reads the file from off on, past its size at open if it grew.
-func (f *fileFetcher[T]) readerAt(off int64) *bufio.Reader {
-	return bufio.NewReaderSize(io.NewSectionReader(f.file, off, math.MaxInt64-off), readBufferSize)
-}
-
-// add parses one line into the pending chunk and sends the chunk when full.
-func (f *fileFetcher[T]) add(ctx context.Context, line []byte, lineNo int) error {
-	v, ok, err := f.spec.parse(line, lineNo)
-	if err != nil {
-		return err
-	}
-	if ok {
-		f.pending = append(f.pending, v)
-		f.pendingBytes += len(line)
-	}
-	if len(f.pending) < fetchChunkRecords && f.pendingBytes < fetchChunkBytes {
+	if r.closed {
 		return nil
 	}
-	if !f.q.send(ctx, chunk[T]{recs: f.pending}) {
-		return ctx.Err()
-	}
-	// The sent slice now belongs to Poll.
-	f.pending, f.pendingBytes = make([]T, 0, fetchChunkRecords), 0
+	r.closed = true
+	r.stop()
+	_ = r.file.Close() // read only: a close error loses nothing
 	return nil
 }
 

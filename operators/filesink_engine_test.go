@@ -1,0 +1,209 @@
+package operators_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/troupe-dev/troupe/actors"
+	"github.com/troupe-dev/troupe/operators"
+	"github.com/troupe-dev/troupe/persistence"
+	"github.com/troupe-dev/troupe/testkit"
+)
+
+// keyCount is a running count of one key.
+type keyCount struct {
+	Key   int `json:"key"`
+	Count int `json:"count"`
+}
+
+const countKeys = 17
+
+// countFilePipeline reads the numbers 0..n-1, one per line, keys them by
+// n mod countKeys, counts per key ("count") and writes the running counts
+// with the file sink: every stage at parallelism par.
+func countFilePipeline(in, out string, par int, rate float64) *operators.Pipeline {
+	p := operators.NewPipeline("filecount").SetParallelism(par)
+	lines := operators.ReadLines(p, in, operators.RateLimit(rate)).Name("lines")
+	ks := operators.KeyBy(lines, func(s string) int {
+		n, _ := strconv.Atoi(s)
+		return n % countKeys
+	})
+	counts := operators.ProcessKeyed(ks, func(ctx *operators.KeyedContext[int, int], _ string, o operators.Collector[keyCount]) error {
+		c, _ := ctx.State().Value()
+		ctx.State().Update(c + 1)
+		o.Collect(keyCount{Key: ctx.Key(), Count: c + 1}, operators.NoTimestamp)
+		return nil
+	}).Name("count")
+	operators.WriteFiles(counts, out).Name("sink")
+	return p
+}
+
+func writeNumbers(t testing.TB, n int) string {
+	t.Helper()
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, "%d\n", i)
+	}
+	path := filepath.Join(t.TempDir(), "in.txt")
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// checkCommitted reads dir's visible part files and checks that every
+// (key, count) of n numbers is there exactly once, and nothing hidden is
+// left.
+func checkCommitted(t testing.TB, dir string, n int) {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[keyCount]int{}
+	total := 0
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".") {
+			t.Errorf("hidden file %s left", e.Name())
+			continue
+		}
+		total += readCounts(t, filepath.Join(dir, e.Name()), seen)
+	}
+	for k := range countKeys {
+		per := n / countKeys
+		if k < n%countKeys {
+			per++
+		}
+		for c := 1; c <= per; c++ {
+			if m := seen[keyCount{k, c}]; m != 1 {
+				t.Fatalf("key %d count %d committed %d times", k, c, m)
+			}
+		}
+	}
+	if total != n {
+		t.Fatalf("committed %d records, want %d", total, n)
+	}
+}
+
+func readCounts(t testing.TB, path string, seen map[keyCount]int) int {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	n := 0
+	for sc := bufio.NewScanner(f); sc.Scan(); n++ {
+		var kc keyCount
+		if err := json.Unmarshal(sc.Bytes(), &kc); err != nil {
+			t.Fatalf("%s: %q: %v", path, sc.Text(), err)
+		}
+		seen[kc]++
+	}
+	return n
+}
+
+// A failure in the middle of a checkpointed job (in the counter, after
+// some checkpoints) restarts it from the latest checkpoint: the file
+// source rewinds, the sink commits, and the output holds every running
+// count exactly once.
+func TestWriteFiles_engineFailure_exactlyOnce(t *testing.T) {
+	const n = 20000
+	in, out := writeNumbers(t, n), t.TempDir()
+	r := testkit.NewRunner(t, testkit.WithCheckpoints(10*time.Millisecond))
+	r.Faults().FailAt("count", testkit.AtRecord(n/5))
+	res := r.Run(countFilePipeline(in, out, 2, 40000))
+	if res.Err != nil || res.Restarts != 1 || len(r.Faults().Fired()) != 1 {
+		t.Fatalf("%v, faults %v; want one failure and restart", res, r.Faults().Fired())
+	}
+	checkCommitted(t, out, n)
+}
+
+// A failure while the sink restores (the second attempt) is retried from
+// the same checkpoint; commits at restore are idempotent.
+func TestWriteFiles_engineFailureInRestore_exactlyOnce(t *testing.T) {
+	const n = 20000
+	in, out := writeNumbers(t, n), t.TempDir()
+	r := testkit.NewRunner(t, testkit.WithCheckpoints(10*time.Millisecond))
+	r.Faults().FailAt("count", testkit.AtRecord(n/5))
+	r.Faults().FailAtRestore("sink", testkit.InAttempt(1))
+	res := r.Run(countFilePipeline(in, out, 2, 40000))
+	if res.Err != nil || res.Restarts != 2 {
+		t.Fatalf("%v; want two restarts", res)
+	}
+	checkCommitted(t, out, n)
+}
+
+// Stop with a savepoint at parallelism 2, resume at 3 and at 1: the file
+// source's splits and the sink's files move with the state.
+func TestWriteFiles_savepointRescale_exactlyOnce(t *testing.T) {
+	for _, to := range []int{1, 3} {
+		t.Run(fmt.Sprintf("2 to %d", to), func(t *testing.T) {
+			const n = 20000
+			in, out, store := writeNumbers(t, n), t.TempDir(), t.TempDir()
+			e := dirStoreEngine(t, store)
+			first := submit(t, e, countFilePipeline(in, out, 2, 10000))
+			waitCheckpoint(t, first)
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			path, err := first.StopWithSavepoint(ctx)
+			if err != nil {
+				t.Fatalf("stop with savepoint: %v", err)
+			}
+			if err := first.Wait(ctx); !errors.Is(err, actors.ErrCancelled) {
+				t.Fatalf("first job: %v, want it cancelled after the savepoint (mid-input)", err)
+			}
+			second := submit(t, e, countFilePipeline(in, out, to, 0), actors.RestoreFrom(path))
+			if err := second.Wait(ctx); err != nil {
+				t.Fatalf("restored job: %v", err)
+			}
+			checkCommitted(t, out, n)
+		})
+	}
+}
+
+func dirStoreEngine(t testing.TB, root string) *actors.Engine {
+	t.Helper()
+	cfg := actors.DefaultConfig()
+	cfg.Logger = actors.QuietLogger()
+	cfg.Checkpoint.Interval = 20 * time.Millisecond
+	cfg.Checkpoint.Store = func(job string) (actors.CheckpointStore, error) {
+		return persistence.OpenDirStore(filepath.Join(root, job), 3)
+	}
+	e, err := actors.NewEngine(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = e.Close() })
+	return e
+}
+
+func submit(t testing.TB, e *actors.Engine, p *operators.Pipeline, opts ...actors.SubmitOption) *actors.Job {
+	t.Helper()
+	g, err := p.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := e.Submit(g, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return j
+}
+
+func waitCheckpoint(t testing.TB, j *actors.Job) {
+	t.Helper()
+	testkit.Eventually(t, 10*time.Second, func() bool {
+		_, ok := j.LatestCheckpoint()
+		return ok
+	}, "no checkpoint completed")
+}

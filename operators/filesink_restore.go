@@ -1,0 +1,117 @@
+package operators
+
+import (
+	"cmp"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// commitPart renames a pending part file to its final name. It is
+// idempotent: a final file that exists already was committed before (a
+// restore commits again what it may have committed) and is never
+// rewritten.
+func commitPart(p pendingPart) error {
+	pending, final := filepath.Join(p.Dir, p.Pending), filepath.Join(p.Dir, p.Final)
+	if _, err := os.Lstat(final); err == nil {
+		_ = os.Remove(pending) // a leftover copy, if any: the final file wins
+		return nil
+	}
+	if err := os.Rename(pending, final); err != nil {
+		if _, ferr := os.Lstat(final); ferr == nil {
+			return nil // committed meanwhile by another subtask of a restore
+		}
+		return fmt.Errorf("part file of checkpoint %d: commit: %w", p.Checkpoint, err)
+	}
+	if err := syncDir(p.Dir); err != nil {
+		return fileErr("output dir", p.Dir, err)
+	}
+	return nil
+}
+
+// RestoreState finishes what the failed run left: it commits the pending
+// files of the restored checkpoint, which is complete (this subtask those
+// written by old subtasks i with i mod parallelism = its index), and
+// removes the in-progress and pending files of those old subtasks that the
+// checkpoint does not hold: their epochs are replayed.
+func (w *txnPartWriter[T]) RestoreState(parts []*OperatorState) error {
+	restored, err := decodePending(parts)
+	if err != nil {
+		return err
+	}
+	keep := map[string]bool{}
+	for _, p := range restored {
+		keep[filepath.Join(p.Dir, p.Pending)] = true
+		if !w.owns(p.Subtask) {
+			continue
+		}
+		if err := commitPart(p); err != nil {
+			return fmt.Errorf("%w: %w", ErrRestore, err)
+		}
+	}
+	return w.discardOrphans(keep)
+}
+
+// owns reports whether this subtask settles the files of old subtask i.
+func (w *txnPartWriter[T]) owns(i int) bool { return i%w.tc.Parallelism == w.tc.Subtask }
+
+func decodePending(parts []*OperatorState) ([]pendingPart, error) {
+	var out []pendingPart
+	for _, op := range parts {
+		if op == nil || op.Operator == nil {
+			continue
+		}
+		for _, b := range op.Operator.Union[pendingList] {
+			var p pendingPart
+			if err := json.Unmarshal(b, &p); err != nil {
+				return nil, fmt.Errorf("%w: pending part file: %v", ErrRestore, err)
+			}
+			out = append(out, p)
+		}
+	}
+	slices.SortFunc(out, func(a, b pendingPart) int {
+		return cmp.Or(cmp.Compare(a.Checkpoint, b.Checkpoint), cmp.Compare(a.Subtask, b.Subtask))
+	})
+	return out, nil
+}
+
+// discardOrphans removes the hidden part files of the old subtasks this
+// subtask settles, except those in keep. It runs before the subtask's
+// first record, so none of its own new files exists yet, and other
+// subtasks' new files have other indexes.
+func (w *txnPartWriter[T]) discardOrphans(keep map[string]bool) error {
+	entries, err := os.ReadDir(w.dir)
+	if err != nil {
+		return fileErr("output dir", w.dir, err)
+	}
+	var errs []error
+	for _, e := range entries {
+		sub, ok := hiddenPartSubtask(e.Name())
+		path := filepath.Join(w.dir, e.Name())
+		if !ok || !w.owns(sub) || keep[path] {
+			continue
+		}
+		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, fileErr("part file", path, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// hiddenPartSubtask parses the subtask index of an in-progress or pending
+// part file's name.
+func hiddenPartSubtask(name string) (int, bool) {
+	if !strings.HasSuffix(name, ".inprogress") && !strings.HasSuffix(name, ".pending") {
+		return 0, false
+	}
+	var sub int
+	if _, err := fmt.Sscanf(name, ".part-%d-", &sub); err != nil || sub < 0 {
+		return 0, false
+	}
+	return sub, true
+}

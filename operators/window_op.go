@@ -1,0 +1,197 @@
+package operators
+
+import (
+	"fmt"
+
+	"github.com/troupe-dev/troupe/operators/window"
+	"github.com/troupe-dev/troupe/persistence"
+)
+
+// windowOp is the window operator of one subtask: Flink's WindowOperator
+// on the pure parts of package window. Its state lives in a heap backend
+// keyed by K, with the window as the namespace within the key:
+//
+//   - "window-contents": map window → Acc, the contents of each state
+//     window (a reduction, an accumulator or the list of records);
+//   - "window-counts": map window → int64, the count triggers' counters;
+//   - "window-sessions": the key's merging set (merging assigners only);
+//   - "window-pending": map window → {}, the windows of a non-event-time
+//     assigner with records not yet emitted, fired at end of input;
+//   - "timers": the key's timers, each for a (window, time, domain).
+//
+// So everything is snapshotted and rescaled by key group. It is driven
+// from its subtask's goroutine only.
+type windowOp[T any, K comparable, Acc, Out any] struct {
+	spec     windowSpec[T]
+	fn       windowFn[T, K, Acc, Out]
+	key      func(T) K
+	tc       *TaskContext
+	out      stamped[Out]
+	late     Collector[T] // nil: late records are dropped and counted
+	dropped  int64
+	b        *persistence.HeapBackend[K]
+	contents *persistence.MapState[window.Window, Acc]
+	counts   *persistence.MapState[window.Window, int64]
+	sessions *persistence.ValueState[[]window.Pair]
+	pending  *persistence.MapState[window.Window, struct{}]
+	timers   *nsTimers[K, window.Window]
+	set      *window.MergingSet
+	merge    window.MergeFunc
+	cur      K // the current key, also the backend's
+	ctx      WindowContext[K]
+	buf      []window.Window
+}
+
+// stamped gives every record a window function emits the window's last
+// timestamp, as Flink's window operator does.
+type stamped[Out any] struct {
+	out Collector[Out]
+	ts  int64
+}
+
+func (s *stamped[Out]) Collect(v Out, _ int64) { s.out.Collect(v, s.ts) }
+
+func newWindowOp[T any, K comparable, Acc, Out any](tc *TaskContext, key func(T) K, spec windowSpec[T], fn windowFn[T, K, Acc, Out], out Collector[Out]) (*windowOp[T, K, Acc, Out], error) {
+	o := &windowOp[T, K, Acc, Out]{spec: spec, fn: fn, key: key, tc: tc, out: stamped[Out]{out: out}, set: window.NewMergingSet()}
+	if spec.hasLate {
+		if c, ok := sideCollector(tc, spec.late); ok {
+			o.late = c
+		}
+	}
+	if err := o.openState(tc); err != nil {
+		return nil, err
+	}
+	o.ctx = WindowContext[K]{wm: &o.timers.wm, Task: tc}
+	o.merge = o.mergeWindows
+	return o, nil
+}
+
+// Collect assigns a record to its windows, adds it to each that is not
+// late and acts on the trigger's decisions; a record too late for all of
+// its windows goes to the late output.
+func (o *windowOp[T, K, Acc, Out]) Collect(v T, ts int64) {
+	if o.tc.Failed() {
+		return
+	}
+	at := ts
+	if !o.spec.eventTime {
+		at = o.tc.Now().UnixMilli()
+	} else if ts == NoTimestamp {
+		o.tc.Fail(fmt.Errorf("%w: a record without a timestamp in event-time windows (assign timestamps first)", ErrWindow))
+		return
+	}
+	o.setKey(o.key(v))
+	ws, err := o.spec.assigner.AssignElement(v, at, o.buf[:0])
+	o.buf = ws
+	if err != nil {
+		o.tc.Fail(err)
+		return
+	}
+	var added bool
+	if o.spec.merging {
+		added, err = o.addMerging(v, ts, ws)
+	} else {
+		added = o.addAll(v, ts, ws)
+	}
+	if err != nil {
+		o.tc.Fail(err)
+		return
+	}
+	if !added && o.spec.eventTime && window.IsElementLate(ts, o.timers.wm, o.spec.lateness) {
+		o.lateRecord(v, ts)
+	}
+}
+
+func (o *windowOp[T, K, Acc, Out]) setKey(k K) {
+	o.cur = k
+	o.b.SetCurrentKey(k)
+}
+
+// addAll adds a record to its windows that are not late, and reports
+// whether there was one.
+func (o *windowOp[T, K, Acc, Out]) addAll(v T, ts int64, ws []window.Window) bool {
+	added := false
+	for _, w := range ws {
+		if o.isLate(w) {
+			continue
+		}
+		added = true
+		o.addTo(w, w, v, ts)
+	}
+	return added
+}
+
+// addMerging adds a record to the key's merging set, merging windows, and
+// to each resulting window that is not late.
+func (o *windowOp[T, K, Acc, Out]) addMerging(v T, ts int64, ws []window.Window) (bool, error) {
+	if err := o.loadSet(); err != nil {
+		return false, err
+	}
+	added := false
+	for _, w := range ws {
+		actual, err := o.set.Add(w, o.merge)
+		if err != nil {
+			return added, err
+		}
+		if o.isLate(actual) {
+			o.set.Remove(actual)
+			continue
+		}
+		added = true
+		state, _ := o.set.StateWindow(actual)
+		o.addTo(actual, state, v, ts)
+	}
+	o.storeSet()
+	return added, nil
+}
+
+// addTo adds a record to window w, whose contents are under state.
+func (o *windowOp[T, K, Acc, Out]) addTo(w, state window.Window, v T, ts int64) {
+	acc, ok := o.contents.Get(state)
+	o.contents.Put(state, o.fn.add(acc, ok, v))
+	if !o.spec.eventTime {
+		o.pending.Put(state, struct{}{})
+	}
+	o.act(w, state, o.spec.trigger.OnElement(o, ts, w))
+	o.registerCleanup(w)
+}
+
+// act carries out a trigger's decision for window w.
+func (o *windowOp[T, K, Acc, Out]) act(w, state window.Window, r window.TriggerResult) {
+	if r.IsFire() {
+		o.emit(w, state)
+	}
+	if r.IsPurge() {
+		o.contents.Remove(state)
+	}
+}
+
+// emit runs the window function over w's contents, if any.
+func (o *windowOp[T, K, Acc, Out]) emit(w, state window.Window) {
+	acc, ok := o.contents.Get(state)
+	if !ok {
+		return
+	}
+	o.ctx.key, o.ctx.w = o.cur, w
+	o.out.ts = w.MaxTimestamp()
+	kept, err := o.fn.emit(&o.ctx, acc, &o.out)
+	if err != nil {
+		o.tc.Fail(err)
+		return
+	}
+	o.contents.Put(state, kept)
+	if !o.spec.eventTime {
+		o.pending.Remove(state)
+	}
+}
+
+func (o *windowOp[T, K, Acc, Out]) lateRecord(v T, ts int64) {
+	if o.late == nil {
+		o.dropped++
+		return
+	}
+	o.late.Collect(v, ts)
+}
+
+// LateRecordsDropped returns how many late records had nowhere to go.
+func (o *windowOp[T, K, Acc, Out]) LateRecordsDropped() int64 { return o.dropped }

@@ -1,0 +1,141 @@
+package operators_test
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/troupe-dev/troupe/operators"
+	"github.com/troupe-dev/troupe/operators/window"
+	"github.com/troupe-dev/troupe/testkit"
+)
+
+// Checklist Windows 5: end of input fires every open window: event-time
+// windows through the final watermark, processing-time and global
+// windows when it comes.
+func TestWindow_endOfInputFiresOpenWindows(t *testing.T) {
+	cases := []struct {
+		name     string
+		assigner operators.WindowAssigner
+		want     string
+	}{
+		{"event-time session", must(window.Session(ms(10))), "a[5, 15)[1 2]"},
+		{"processing-time tumbling", must(window.TumblingProcessing(ms(10), 0)), "a[*)[1 2]"},
+		{"global", window.Global(), "aglobal[1 2]"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			h := processHarness(t, c.assigner)
+			h.ProcessElement(ev{"a", 1}, 5)
+			h.ProcessElement(ev{"a", 2}, 5)
+			h.EndInput()
+			got := h.Values()
+			if len(got) != 1 || !matches(got[0], c.want) {
+				t.Fatalf("fired %q, want %q", got, c.want)
+			}
+			if c.name != "global" {
+				wantCounts(t, h, 0, 0)
+			}
+		})
+	}
+}
+
+// matches compares s with want, where "*" in want matches anything up to
+// the next character of want.
+func matches(s, want string) bool {
+	before, after, ok := strings.Cut(want, "*")
+	if !ok {
+		return s == want
+	}
+	return strings.HasPrefix(s, before) && strings.HasSuffix(s, after[1:]) && strings.Contains(s, after[:1])
+}
+
+// Windows and their timers survive a snapshot and move by key group
+// when restored at another parallelism.
+func TestWindow_snapshotRescale(t *testing.T) {
+	keys := []string{"a", "b", "c", "d", "e", "f"}
+	for _, assigner := range []operators.WindowAssigner{must(window.Tumbling(ms(10), 0)), must(window.Session(ms(10)))} {
+		h := reduceHarness(t, assigner, operators.WithAllowedLateness(ms(5)))
+		for i, k := range keys {
+			h.ProcessElement(ev{k, int64(i + 1)}, 1)
+			h.ProcessElement(ev{k, 10}, 4)
+		}
+		timers := h.Timers()
+		snap := h.Snapshot(1)
+		var got []string
+		restoredTimers := 0
+		for sub := range 2 {
+			r := testkit.NewKeyedHarness(t, evKey, func(ks operators.KeyedStream[ev, string]) operators.Stream[ev] {
+				return operators.ReduceWindow(operators.Window(ks, assigner, operators.WithAllowedLateness(ms(5))), sumEv)
+			}, testkit.WithSubtask(sub, 2), testkit.RestoreFrom(snap))
+			restoredTimers += r.Timers()
+			r.EndInput()
+			for _, v := range r.Values() {
+				got = append(got, v.K+":"+strings.Repeat("|", int(v.V)))
+			}
+		}
+		slices.Sort(got)
+		var want []string
+		for i, k := range keys {
+			want = append(want, k+":"+strings.Repeat("|", i+11))
+		}
+		if !slices.Equal(got, want) || restoredTimers != timers {
+			t.Fatalf("%v: restored timers %d of %d; fired %q, want %q", assigner, restoredTimers, timers, got, want)
+		}
+	}
+}
+
+// An event-time window operator fails on a record without a timestamp.
+func TestWindow_noTimestampFails(t *testing.T) {
+	h := testkit.NewKeyedHarness(t, evKey, func(ks operators.KeyedStream[ev, string]) operators.Stream[ev] {
+		return operators.ReduceWindow(operators.Window(ks, must(window.Tumbling(ms(10), 0))), sumEv)
+	}, testkit.ExpectFailure())
+	h.ProcessElement(ev{"a", 1}, operators.NoTimestamp)
+	if !errors.Is(h.Err(), operators.ErrWindow) {
+		t.Fatalf("Err = %v, want ErrWindow", h.Err())
+	}
+}
+
+func TestWindow_buildErrors(t *testing.T) {
+	tumbling := must(window.Tumbling(ms(10), 0))
+	cases := []struct {
+		name  string
+		build func(ks operators.KeyedStream[ev, string]) operators.Stream[ev]
+		want  error
+	}{
+		{"aggregate on sessions without merge", func(ks operators.KeyedStream[ev, string]) operators.Stream[ev] {
+			agg := operators.WindowAggregate[ev, string, int64, ev]{Create: func() int64 { return 0 },
+				Add: func(a int64, e ev) int64 { return a + e.V }, Result: func(*operators.WindowContext[string], int64) ev { return ev{} }}
+			return operators.AggregateWindow(operators.Window(ks, must(window.Session(ms(5)))), agg)
+		}, operators.ErrWindow},
+		{"assigner for another type", func(ks operators.KeyedStream[ev, string]) operators.Stream[ev] {
+			gap := must(window.DynamicSession(func(int) time.Duration { return ms(1) }))
+			return operators.ReduceWindow(operators.Window(ks, gap), sumEv)
+		}, operators.ErrWindow},
+		{"negative lateness", func(ks operators.KeyedStream[ev, string]) operators.Stream[ev] {
+			return operators.ReduceWindow(operators.Window(ks, tumbling, operators.WithAllowedLateness(-1)), sumEv)
+		}, operators.ErrWindow},
+		{"late tag of another type", func(ks operators.KeyedStream[ev, string]) operators.Stream[ev] {
+			tag := operators.NewOutputTag[int]("late")
+			return operators.ReduceWindow(operators.Window(ks, tumbling, operators.WithLateOutput(tag)), sumEv)
+		}, operators.ErrSideOutputType},
+		{"side output not declared", func(ks operators.KeyedStream[ev, string]) operators.Stream[ev] {
+			s := operators.ReduceWindow(operators.Window(ks, tumbling, operators.WithLateOutput(lateTag)), sumEv)
+			operators.Discard(operators.GetSideOutput(s, operators.NewOutputTag[ev]("other")))
+			return s
+		}, operators.ErrNoSideOutput},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p := operators.NewPipeline("bad")
+			s := c.build(operators.KeyBy(operators.FromSlice[ev](p, nil), evKey))
+			operators.Discard(s)
+			_, err := p.Build()
+			if !errors.Is(err, c.want) || !strings.Contains(err.Error(), `operator "window-`) {
+				t.Fatalf("Build: %v, want %v naming the operator", err, c.want)
+			}
+		})
+	}
+}

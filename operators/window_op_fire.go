@@ -1,0 +1,171 @@
+package operators
+
+import (
+	"cmp"
+	"slices"
+	"time"
+
+	"github.com/troupe-dev/troupe/operators/window"
+)
+
+// ProcessWatermark fires the event-time timers the watermark has passed
+// (windows and cleanups). The final watermark also fires every window
+// that no watermark can fire (processing-time, global and count windows).
+func (o *windowOp[T, K, Acc, Out]) ProcessWatermark(wm int64) (int64, bool) {
+	o.timers.wm = wm
+	o.timers.event.PopUpTo(wm, func(k nsKey[K, window.Window], ts int64) { o.onTimer(k, ts, EventTime) })
+	if wm == MaxWatermark && !o.spec.eventTime && !o.tc.Failed() {
+		o.fireAll()
+	}
+	return wm, true
+}
+
+// NextProcessingTime reports the earliest processing-time timer.
+func (o *windowOp[T, K, Acc, Out]) NextProcessingTime() (time.Time, bool) {
+	ts, ok := o.timers.proc.PeekTime()
+	return time.UnixMilli(ts), ok
+}
+
+// OnProcessingTime fires the processing-time timers due by now.
+func (o *windowOp[T, K, Acc, Out]) OnProcessingTime(now time.Time) {
+	o.timers.proc.PopUpTo(now.UnixMilli(), func(k nsKey[K, window.Window], ts int64) {
+		o.onTimer(k, ts, ProcessingTime)
+	})
+}
+
+// onTimer asks the trigger about a timer of window k.ns, acts on its
+// decision, and clears the window's state if it is its cleanup time.
+func (o *windowOp[T, K, Acc, Out]) onTimer(k nsKey[K, window.Window], ts int64, d TimeDomain) {
+	if o.tc.Failed() {
+		return
+	}
+	o.setKey(k.key)
+	o.timers.fired(k.ns, d, ts)
+	w, state := k.ns, k.ns
+	if o.spec.merging {
+		if err := o.loadSet(); err != nil {
+			o.tc.Fail(err)
+			return
+		}
+		var ok bool
+		if state, ok = o.set.StateWindow(w); !ok {
+			return // the window was merged away or cleaned up
+		}
+	}
+	var r window.TriggerResult
+	if d == EventTime {
+		r = o.spec.trigger.OnEventTime(o, ts, w)
+	} else {
+		r = o.spec.trigger.OnProcessingTime(o, ts, w)
+	}
+	o.act(w, state, r)
+	if (d == EventTime) == o.spec.eventTime && ts == o.cleanupTime(w) {
+		o.clearWindow(w, state)
+	}
+	if o.spec.merging {
+		o.storeSet()
+	}
+}
+
+// cleanupTime returns when w's state goes: its last timestamp plus the
+// allowed lateness, saturated; window.NoCleanup for never.
+func (o *windowOp[T, K, Acc, Out]) cleanupTime(w window.Window) int64 {
+	return window.CleanupTime(w, o.spec.lateness)
+}
+
+// isLate reports whether event-time window w is past its cleanup time.
+func (o *windowOp[T, K, Acc, Out]) isLate(w window.Window) bool {
+	return o.spec.eventTime && window.IsLate(w, o.timers.wm, o.spec.lateness)
+}
+
+// cleanupDomain is the clock of the assigner's windows.
+func (o *windowOp[T, K, Acc, Out]) cleanupDomain() TimeDomain {
+	if o.spec.eventTime {
+		return EventTime
+	}
+	return ProcessingTime
+}
+
+// registerCleanup sets the timer that clears w's state, unless w has
+// none (it reaches the end of time, as the global window does).
+func (o *windowOp[T, K, Acc, Out]) registerCleanup(w window.Window) {
+	if c := o.cleanupTime(w); c != window.NoCleanup {
+		o.timers.register(o.cur, w, o.cleanupDomain(), c)
+	}
+}
+
+func (o *windowOp[T, K, Acc, Out]) deleteCleanup(w window.Window) {
+	if c := o.cleanupTime(w); c != window.NoCleanup {
+		o.timers.delete(o.cur, w, o.cleanupDomain(), c)
+	}
+}
+
+// clearWindow drops everything of window w of the current key: contents,
+// trigger state and timers, and its place in the merging set.
+func (o *windowOp[T, K, Acc, Out]) clearWindow(w, state window.Window) {
+	o.contents.Remove(state)
+	o.pending.Remove(state)
+	o.spec.trigger.Clear(o, w)
+	o.deleteCleanup(w)
+	if o.spec.merging {
+		o.set.Remove(w)
+	}
+}
+
+// fireAll fires, key by key in the order of their encodings, every window
+// with records not yet emitted, then clears it: the end of input for
+// windows that no watermark fires.
+func (o *windowOp[T, K, Acc, Out]) fireAll() {
+	for _, k := range sortedKeys(o.b.Keys("window-pending")) {
+		o.setKey(k)
+		if !o.spec.merging {
+			for _, w := range sortedWindows(o.pending.All()) {
+				o.emit(w, w)
+				o.clearWindow(w, w)
+			}
+			continue
+		}
+		if err := o.loadSet(); err != nil {
+			o.tc.Fail(err)
+			return
+		}
+		for _, p := range o.set.Snapshot() {
+			if o.pending.Contains(p.State) {
+				o.emit(p.Window, p.State)
+				o.clearWindow(p.Window, p.State)
+			}
+		}
+		o.storeSet()
+	}
+}
+
+// sortedKeys orders keys by their JSON encodings, so that end of input
+// emits in the same order in every run.
+func sortedKeys[K comparable](keys []K) []K {
+	type enc struct {
+		k K
+		s string
+	}
+	es := make([]enc, len(keys))
+	for i, k := range keys {
+		b, _ := JSONCodec[K]{}.Append(nil, k)
+		es[i] = enc{k, string(b)}
+	}
+	slices.SortFunc(es, func(a, b enc) int { return cmp.Compare(a.s, b.s) })
+	for i, e := range es {
+		keys[i] = e.k
+	}
+	return keys
+}
+
+// sortedWindows collects windows sorted by start, then end.
+func sortedWindows[V any](all func(func(window.Window, V) bool)) []window.Window {
+	var ws []window.Window
+	for w := range all {
+		ws = append(ws, w)
+	}
+	slices.SortFunc(ws, func(a, b window.Window) int {
+		return cmp.Or(cmp.Compare(a.Start, b.Start), cmp.Compare(a.End, b.End))
+	})
+	return ws
+}

@@ -1,0 +1,183 @@
+package operators
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/troupe-dev/troupe/operators/window"
+	"github.com/troupe-dev/troupe/persistence"
+)
+
+// openState registers the operator's keyed state and timers (see
+// windowOp for the layout).
+func (o *windowOp[T, K, Acc, Out]) openState(tc *TaskContext) error {
+	b, err := newKeyedBackend[K](tc)
+	if err != nil {
+		return err
+	}
+	o.b = b
+	wc := windowCodec{}
+	if o.contents, err = persistence.Map(b, persistence.MapDescriptor[window.Window, Acc]{Name: "window-contents",
+		KeyCodec: wc, ValueCodec: JSONCodec[Acc]{}}); err != nil {
+		return err
+	}
+	if o.counts, err = persistence.Map(b, persistence.MapDescriptor[window.Window, int64]{Name: "window-counts",
+		KeyCodec: wc, ValueCodec: JSONCodec[int64]{}}); err != nil {
+		return err
+	}
+	if o.pending, err = persistence.Map(b, persistence.MapDescriptor[window.Window, struct{}]{Name: "window-pending",
+		KeyCodec: wc, ValueCodec: emptyCodec{}}); err != nil {
+		return err
+	}
+	if o.sessions, err = persistence.Value(b, persistence.ValueDescriptor[[]window.Pair]{Name: "window-sessions",
+		Codec: JSONCodec[[]window.Pair]{}}); err != nil {
+		return err
+	}
+	o.timers, err = newNSTimers[K, window.Window](tc, b, wc)
+	return err
+}
+
+// loadSet reads the current key's merging set.
+func (o *windowOp[T, K, Acc, Out]) loadSet() error {
+	pairs, _ := o.sessions.Value()
+	if err := o.set.Restore(pairs); err != nil {
+		return fmt.Errorf("window sessions of key %v: %w", o.cur, err)
+	}
+	return nil
+}
+
+// storeSet writes the current key's merging set back.
+func (o *windowOp[T, K, Acc, Out]) storeSet() {
+	if o.set.Len() == 0 {
+		o.sessions.Clear()
+		return
+	}
+	o.sessions.Update(o.set.Snapshot())
+}
+
+// mergeWindows is the MergeFunc of the merging set: it merges the
+// contents of the state windows merged away into stateResult, then the
+// trigger state, and drops the merged windows' cleanup timers.
+func (o *windowOp[T, K, Acc, Out]) mergeWindows(result window.Window, merged []window.Window, stateResult window.Window, stateMerged []window.Window) error {
+	for _, s := range stateMerged {
+		if acc, ok := o.contents.Get(s); ok {
+			if into, ok := o.contents.Get(stateResult); ok {
+				acc = o.fn.merge(into, acc)
+			}
+			o.contents.Put(stateResult, acc)
+			o.contents.Remove(s)
+		}
+		if o.pending.Contains(s) {
+			o.pending.Put(stateResult, struct{}{})
+			o.pending.Remove(s)
+		}
+	}
+	o.spec.trigger.OnMerge(o, result, merged)
+	for _, m := range merged {
+		if m != result {
+			o.spec.trigger.Clear(o, m)
+			o.deleteCleanup(m)
+		}
+	}
+	return nil
+}
+
+// The trigger context (window.TriggerContext) of the current key.
+
+// CurrentWatermark returns the operator's input watermark.
+func (o *windowOp[T, K, Acc, Out]) CurrentWatermark() int64 { return o.timers.wm }
+
+// CurrentProcessingTime returns the subtask's clock in epoch ms.
+func (o *windowOp[T, K, Acc, Out]) CurrentProcessingTime() int64 { return o.tc.Now().UnixMilli() }
+
+// RegisterEventTimeTimer sets an event-time timer for window w.
+func (o *windowOp[T, K, Acc, Out]) RegisterEventTimeTimer(w window.Window, t int64) {
+	o.timers.register(o.cur, w, EventTime, t)
+}
+
+// DeleteEventTimeTimer removes an event-time timer of window w.
+func (o *windowOp[T, K, Acc, Out]) DeleteEventTimeTimer(w window.Window, t int64) {
+	o.timers.delete(o.cur, w, EventTime, t)
+}
+
+// RegisterProcessingTimeTimer sets a processing-time timer for window w.
+func (o *windowOp[T, K, Acc, Out]) RegisterProcessingTimeTimer(w window.Window, t int64) {
+	o.timers.register(o.cur, w, ProcessingTime, t)
+}
+
+// DeleteProcessingTimeTimer removes a processing-time timer of window w.
+func (o *windowOp[T, K, Acc, Out]) DeleteProcessingTimeTimer(w window.Window, t int64) {
+	o.timers.delete(o.cur, w, ProcessingTime, t)
+}
+
+// Count returns window w's trigger counter.
+func (o *windowOp[T, K, Acc, Out]) Count(w window.Window) int64 {
+	n, _ := o.counts.Get(w)
+	return n
+}
+
+// SetCount sets window w's trigger counter; 0 deletes it.
+func (o *windowOp[T, K, Acc, Out]) SetCount(w window.Window, n int64) {
+	if n == 0 {
+		o.counts.Remove(w)
+		return
+	}
+	o.counts.Put(w, n)
+}
+
+var _ window.TriggerContext = (*windowOp[int, int, int, int])(nil)
+
+// Timers returns how many timers are set, both domains together.
+func (o *windowOp[T, K, Acc, Out]) Timers() int { return o.timers.len() }
+
+// StateEntries returns how many (key, window) entries of contents,
+// counters and pending marks there are, plus the keys with sessions.
+func (o *windowOp[T, K, Acc, Out]) StateEntries() int {
+	n := len(o.b.Keys("window-sessions"))
+	n += mapEntries(o.b, o.contents, "window-contents")
+	n += mapEntries(o.b, o.counts, "window-counts")
+	return n + mapEntries(o.b, o.pending, "window-pending")
+}
+
+func mapEntries[K comparable, V any](b *persistence.HeapBackend[K], m *persistence.MapState[window.Window, V], name string) int {
+	cur, n := b.CurrentKey(), 0
+	for _, k := range b.Keys(name) {
+		b.SetCurrentKey(k)
+		n += m.Len()
+	}
+	b.SetCurrentKey(cur)
+	return n
+}
+
+// SnapshotState snapshots the windows' state and timers by key group.
+func (o *windowOp[T, K, Acc, Out]) SnapshotState(int64) (*OperatorState, error) {
+	return keyedSnapshot(o.b)
+}
+
+// RestoreState takes back the windows and timers of this subtask's keys.
+func (o *windowOp[T, K, Acc, Out]) RestoreState(parts []*OperatorState) error {
+	if err := restoreKeyed(o.b, parts); err != nil {
+		return err
+	}
+	return o.timers.restore()
+}
+
+// windowCodec encodes a window as "start,end" in snapshots.
+type windowCodec struct{}
+
+func (windowCodec) Append(dst []byte, w window.Window) ([]byte, error) {
+	dst = strconv.AppendInt(dst, w.Start, 10)
+	dst = append(dst, ',')
+	return strconv.AppendInt(dst, w.End, 10), nil
+}
+
+func (windowCodec) Decode(b []byte) (window.Window, error) {
+	start, end, ok := strings.Cut(string(b), ",")
+	s, err1 := strconv.ParseInt(start, 10, 64)
+	e, err2 := strconv.ParseInt(end, 10, 64)
+	if !ok || err1 != nil || err2 != nil {
+		return window.Window{}, fmt.Errorf("window %q: want start,end", b)
+	}
+	return window.Window{Start: s, End: e}, nil
+}

@@ -1,0 +1,160 @@
+package operators
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/troupe-dev/troupe/operators/window"
+)
+
+// WindowAssigner is what Window accepts: a window.Assigner (Tumbling,
+// Sliding, Session, Global and their processing-time variants) or a
+// window.ElementAssigner[T] for the stream's element type T (such as
+// DynamicSession). Count windows are the global assigner with the
+// trigger and evictor of a window.CountSpec:
+//
+//	spec, _ := window.SlidingCountWindow(3, 2)
+//	operators.Window(ks, spec.Assigner, operators.WithTrigger(spec.Trigger), operators.WithEvictor(spec.Evictor))
+type WindowAssigner interface {
+	IsEventTime() bool
+	Merging() bool
+	DefaultTrigger() window.Trigger
+}
+
+// WindowedStream is a keyed stream cut into windows, waiting for the
+// window function (ReduceWindow, AggregateWindow, ProcessWindow) that
+// makes one result per window firing.
+type WindowedStream[T any, K comparable] struct {
+	ks       KeyedStream[T, K]
+	assigner WindowAssigner
+	cfg      windowConfig
+}
+
+// WindowOption configures a window operator.
+type WindowOption func(*windowConfig)
+
+type windowConfig struct {
+	trigger  window.Trigger
+	lateness time.Duration
+	late     any // OutputTag[T]; nil for none
+	evictor  window.Evictor
+}
+
+// WithTrigger replaces the assigner's default trigger.
+func WithTrigger(t window.Trigger) WindowOption {
+	return func(c *windowConfig) { c.trigger = t }
+}
+
+// WithAllowedLateness keeps each event-time window's state for d after
+// the watermark passes its end (default 0): a record that comes late but
+// within d is added and fires the window again (with the default
+// trigger). It must be whole milliseconds. Processing-time windows have
+// no lateness and ignore it.
+func WithAllowedLateness(d time.Duration) WindowOption {
+	return func(c *windowConfig) { c.lateness = d }
+}
+
+// WithLateOutput sends the records that are too late for every one of
+// their windows (ts + allowed lateness ≤ watermark) to the side output
+// tag: get it with GetSideOutput on the window's result stream. Without
+// it such records are dropped and counted (Chain.LateRecordsDropped), as
+// are records sent to a tag that nothing consumes.
+func WithLateOutput[T any](tag OutputTag[T]) WindowOption {
+	return func(c *windowConfig) { c.late = tag }
+}
+
+// WithEvictor drops each window's oldest records before it is emitted
+// (sliding count windows). With an evictor the operator keeps every
+// record of a window and reduces or aggregates them when it fires,
+// instead of incrementally.
+func WithEvictor(e window.Evictor) WindowOption {
+	return func(c *windowConfig) { c.evictor = e }
+}
+
+// Window cuts a keyed stream into the windows a assigns (see
+// WindowAssigner), with the options given. Windows are [start, end); a
+// window's results carry its last timestamp, end-1, as their timestamp.
+// Event-time windows fire when the watermark reaches that timestamp,
+// processing-time windows when the clock does. At the end of input every
+// window still holding records fires: event-time ones through the final
+// watermark, the others (processing-time, global and count windows) when
+// it comes, if they got records since they last fired.
+func Window[T any, K comparable](ks KeyedStream[T, K], a WindowAssigner, opts ...WindowOption) WindowedStream[T, K] {
+	ws := WindowedStream[T, K]{ks: ks, assigner: a}
+	for _, o := range opts {
+		if o != nil {
+			o(&ws.cfg)
+		}
+	}
+	return ws
+}
+
+// windowSpec is a validated window configuration.
+type windowSpec[T any] struct {
+	assigner  window.ElementAssigner[T]
+	trigger   window.Trigger
+	lateness  int64 // ms; 0 for processing time
+	evictor   window.Evictor
+	late      OutputTag[T]
+	hasLate   bool
+	eventTime bool
+	merging   bool
+}
+
+// resolve validates the configuration for a window node.
+func (ws WindowedStream[T, K]) resolve() (windowSpec[T], error) {
+	var s windowSpec[T]
+	switch a := ws.assigner.(type) {
+	case nil:
+		return s, fmt.Errorf("%w: nil assigner", ErrWindow)
+	case window.ElementAssigner[T]:
+		s.assigner = a
+	case window.Assigner:
+		s.assigner = window.ByTimestamp[T](a)
+	default:
+		var zero T
+		return s, fmt.Errorf("%w: assigner %T cannot assign records of type %T", ErrWindow, a, zero)
+	}
+	s.eventTime, s.merging = s.assigner.IsEventTime(), s.assigner.Merging()
+	s.trigger, s.evictor = ws.cfg.trigger, ws.cfg.evictor
+	if s.trigger == nil {
+		s.trigger = s.assigner.DefaultTrigger()
+	}
+	if s.trigger == nil {
+		return s, fmt.Errorf("%w: nil trigger", ErrWindow)
+	}
+	lateness, err := window.Lateness(ws.cfg.lateness)
+	if err != nil {
+		return s, fmt.Errorf("%w: allowed lateness: %v", ErrWindow, err)
+	}
+	if s.eventTime {
+		s.lateness = lateness
+	}
+	return s, s.lateTag(ws.cfg.late)
+}
+
+func (s *windowSpec[T]) lateTag(late any) error {
+	if late == nil {
+		return nil
+	}
+	tag, ok := late.(OutputTag[T])
+	if !ok {
+		var zero T
+		return fmt.Errorf("late output %T for records of type %T: %w", late, zero, ErrSideOutputType)
+	}
+	s.late, s.hasLate = tag, true
+	return nil
+}
+
+// LateRecordsDropped returns how many records the chain's window
+// operators found too late for all their windows and could not send to a
+// late side output (none set, or nothing consuming it).
+func (c *Chain) LateRecordsDropped() int64 {
+	var n int64
+	for _, h := range c.hooks {
+		if d, ok := h.(interface{ LateRecordsDropped() int64 }); ok {
+			n += d.LateRecordsDropped()
+		}
+	}
+	return n
+}

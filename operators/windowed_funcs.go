@@ -1,0 +1,167 @@
+package operators
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/troupe-dev/troupe/operators/window"
+)
+
+// WindowContext is given to window functions with each firing: the key,
+// the window and the subtask's times.
+type WindowContext[K comparable] struct {
+	key K
+	w   window.Window
+	wm  *int64
+	// Task is the operator's subtask, for its logger and SideOutput.
+	Task *TaskContext
+}
+
+// Key returns the key of the window.
+func (c *WindowContext[K]) Key() K { return c.key }
+
+// Window returns the window that fires.
+func (c *WindowContext[K]) Window() window.Window { return c.w }
+
+// CurrentWatermark returns the operator's input watermark.
+func (c *WindowContext[K]) CurrentWatermark() int64 { return *c.wm }
+
+// ProcessingTime returns the subtask's processing-time clock.
+func (c *WindowContext[K]) ProcessingTime() time.Time { return c.Task.Now() }
+
+// ReduceWindow reduces each window's records with fn as they come (one
+// value of state per window) and emits the reduction when the window
+// fires. Session windows merge with fn too.
+func ReduceWindow[T any, K comparable](ws WindowedStream[T, K], fn func(acc, v T) T) Stream[T] {
+	if ws.cfg.evictor != nil {
+		return windowNode(ws, "window-reduce", false, fn == nil, listFn(ws.cfg.evictor,
+			func(_ *WindowContext[K], elems []T, out Collector[T]) error {
+				acc := elems[0]
+				for _, v := range elems[1:] {
+					acc = fn(acc, v)
+				}
+				out.Collect(acc, 0)
+				return nil
+			}))
+	}
+	return windowNode(ws, "window-reduce", false, fn == nil, windowFn[T, K, T, T]{
+		add: func(acc T, ok bool, v T) T {
+			if !ok {
+				return v
+			}
+			return fn(acc, v)
+		},
+		merge: fn,
+		emit: func(_ *WindowContext[K], acc T, out Collector[T]) (T, error) {
+			out.Collect(acc, 0)
+			return acc, nil
+		},
+	})
+}
+
+// WindowAggregate is an incremental aggregation for AggregateWindow:
+// Create makes an empty accumulator, Add adds a record to one, and Result
+// turns one into the window's result, with the window and key at hand.
+// Merge combines two accumulators; session windows need it.
+type WindowAggregate[T any, K comparable, Acc, Out any] struct {
+	Create func() Acc
+	Add    func(acc Acc, v T) Acc
+	Merge  func(a, b Acc) Acc
+	Result func(ctx *WindowContext[K], acc Acc) Out
+}
+
+// AggregateWindow aggregates each window's records incrementally (one
+// accumulator of state per window) and emits agg.Result when the window
+// fires.
+func AggregateWindow[T any, K comparable, Acc, Out any](ws WindowedStream[T, K], agg WindowAggregate[T, K, Acc, Out]) Stream[Out] {
+	missing := agg.Create == nil || agg.Add == nil || agg.Result == nil
+	if ws.cfg.evictor != nil {
+		return windowNode(ws, "window-aggregate", false, missing, listFn(ws.cfg.evictor,
+			func(ctx *WindowContext[K], elems []T, out Collector[Out]) error {
+				acc := agg.Create()
+				for _, v := range elems {
+					acc = agg.Add(acc, v)
+				}
+				out.Collect(agg.Result(ctx, acc), 0)
+				return nil
+			}))
+	}
+	return windowNode(ws, "window-aggregate", false, missing, windowFn[T, K, Acc, Out]{
+		add: func(acc Acc, ok bool, v T) Acc {
+			if !ok {
+				acc = agg.Create()
+			}
+			return agg.Add(acc, v)
+		},
+		merge: agg.Merge,
+		emit: func(ctx *WindowContext[K], acc Acc, out Collector[Out]) (Acc, error) {
+			out.Collect(agg.Result(ctx, acc), 0)
+			return acc, nil
+		},
+	})
+}
+
+// WindowProcessFunc is called when a window fires with all of its records
+// in arrival order (after eviction). elems is valid only during the call.
+// Every record it collects gets the window's last timestamp; an error
+// fails the subtask.
+type WindowProcessFunc[K comparable, T, Out any] func(ctx *WindowContext[K], elems []T, out Collector[Out]) error
+
+// ProcessWindow keeps every record of each window and calls fn when the
+// window fires. fn may emit to any side output (SideOutput(ctx.Task,
+// tag)) that GetSideOutput requests from the returned stream.
+func ProcessWindow[T any, K comparable, Out any](ws WindowedStream[T, K], fn WindowProcessFunc[K, T, Out]) Stream[Out] {
+	return windowNode(ws, "window-process", true, fn == nil, listFn(ws.cfg.evictor, fn))
+}
+
+// windowFn is what a window function contributes to the operator: how a
+// window's contents (Acc) grow, merge and are emitted.
+type windowFn[T any, K comparable, Acc, Out any] struct {
+	add   func(acc Acc, ok bool, v T) Acc
+	merge func(a, b Acc) Acc // nil: the contents cannot merge
+	// emit emits the contents and returns what to keep of them.
+	emit func(ctx *WindowContext[K], acc Acc, out Collector[Out]) (Acc, error)
+}
+
+// listFn keeps every record of a window and hands them, after eviction,
+// to apply when it fires.
+func listFn[T any, K comparable, Out any](ev window.Evictor, apply func(*WindowContext[K], []T, Collector[Out]) error) windowFn[T, K, []T, Out] {
+	return windowFn[T, K, []T, Out]{
+		add:   func(acc []T, _ bool, v T) []T { return append(acc, v) },
+		merge: func(a, b []T) []T { return append(a, b...) },
+		emit: func(ctx *WindowContext[K], acc []T, out Collector[Out]) ([]T, error) {
+			if ev != nil {
+				acc = window.Evict(ev, acc, ctx.w)
+			}
+			if len(acc) == 0 {
+				return acc, nil
+			}
+			return acc, apply(ctx, acc, out)
+		},
+	}
+}
+
+// windowNode adds the window operator running fn to the pipeline.
+func windowNode[T any, K comparable, Acc, Out any](ws WindowedStream[T, K], kind string, anySide, nilFn bool, fn windowFn[T, K, Acc, Out]) Stream[Out] {
+	n := keyedNode[T, K, Out](ws.ks, kind)
+	n.anySide = anySide
+	spec, err := ws.resolve()
+	switch {
+	case err != nil:
+		n.p.fail(n, err)
+	case nilFn:
+		n.p.fail(n, ErrNilFunc)
+	case spec.merging && fn.merge == nil:
+		n.p.fail(n, fmt.Errorf("%w: merging windows (%v) need a Merge function", ErrWindow, ws.assigner))
+	case spec.hasLate:
+		declareSide(n, spec.late)
+	}
+	n.open = func(tc *TaskContext, out any) (*instance, error) {
+		op, err := newWindowOp(tc, ws.ks.key, spec, fn, out.(Collector[Out]))
+		if err != nil {
+			return nil, err
+		}
+		return &instance{inputs: []any{Collector[T](op)}, hooks: op}, nil
+	}
+	return newStream[Out](n)
+}
