@@ -30,6 +30,7 @@ type ProcessingTimer interface {
 func (c *Chain) bindEmitters(tc *TaskContext, i int) {
 	tc.emitWM = func(wm int64) { c.watermarkFrom(i+1, wm) }
 	tc.emitStatus = func(idle bool) { c.Emit(StreamStatus{Idle: idle}) }
+	tc.emitEvent = c.Emit
 }
 
 // ProcessWatermark handles a watermark that arrived on input channel ch.

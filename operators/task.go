@@ -35,6 +35,7 @@ type TaskContext struct {
 	err        *error // shared by every operator of one chain
 	emitWM     func(int64)
 	emitStatus func(bool)
+	emitEvent  func(Event)
 	sides      map[string]any // side-output collectors by tag ID (SideOutput)
 }
 
@@ -77,6 +78,17 @@ func (tc *TaskContext) Wake() {
 func (tc *TaskContext) EmitWatermark(wm int64) {
 	if tc.emitWM != nil {
 		tc.emitWM(wm)
+	}
+}
+
+// EmitEvent sends a control event downstream on every output channel,
+// after the records emitted before it. Pipelines never need it: the
+// runtime makes barriers and AssignTimestamps watermarks. It exists for
+// sources written for tests, such as the testkit's source probe, which
+// must place events exactly.
+func (tc *TaskContext) EmitEvent(ev Event) {
+	if tc.emitEvent != nil {
+		tc.emitEvent(ev)
 	}
 }
 

@@ -90,6 +90,16 @@ func (sp *SinkProbe[T]) ExpectWatermark(wm int64) {
 	}
 }
 
+// ExpectBarrier takes the next element, which must be checkpoint barrier
+// id (the sink sees a barrier when it is asked to snapshot).
+func (sp *SinkProbe[T]) ExpectBarrier(id int64) {
+	sp.t.Helper()
+	want := operators.Barrier{ID: id}
+	if it := sp.next(want.String()); it.Event != want {
+		sp.t.Fatalf("testkit: sink probe: expected %s, got %s", want, it)
+	}
+}
+
 // ExpectComplete lifts the sink's limit (end of input needs no demand, but
 // it waits behind the messages before it) and waits for the end of input;
 // every element before it must have been expected, except the final
@@ -150,6 +160,13 @@ func (w *probeWriter[T]) Blocked() bool {
 func (w *probeWriter[T]) ProcessWatermark(wm int64) (int64, bool) {
 	w.items.push(Item[T]{Event: operators.Watermark{Time: wm}})
 	return wm, true
+}
+
+// SnapshotState records the barrier the sink was asked to snapshot at; the
+// probe has no state.
+func (w *probeWriter[T]) SnapshotState(id int64) (*operators.OperatorState, error) {
+	w.items.push(Item[T]{Event: operators.Barrier{ID: id}})
+	return nil, nil
 }
 
 func (w *probeWriter[T]) EndInput() error {

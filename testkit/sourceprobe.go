@@ -3,6 +3,7 @@ package testkit
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,8 +20,9 @@ type SourceProbe[T any] struct {
 	queue    *signalQueue[sourceItem[T]]
 	requests *signalQueue[struct{}]
 
-	mu   sync.Mutex
-	wake func() // the subtask's, once opened
+	mu     sync.Mutex
+	wake   func() // the subtask's, once opened
+	credit atomic.Int64
 }
 
 type sourceItem[T any] struct {
@@ -59,6 +61,19 @@ func (sp *SourceProbe[T]) SendWatermark(wm int64) {
 func (sp *SourceProbe[T]) SendIdle(idle bool) {
 	sp.send(sourceItem[T]{event: operators.StreamStatus{Idle: idle}})
 }
+
+// SendBarrier sends checkpoint barrier id after the records before it, as
+// a source does when a checkpoint starts; subtasks downstream align and
+// snapshot on it (storing nothing unless the job checkpoints), and sink
+// probes see it (ExpectBarrier).
+func (sp *SourceProbe[T]) SendBarrier(id int64) {
+	sp.send(sourceItem[T]{event: operators.Barrier{ID: id}})
+}
+
+// Credit returns the credit (in batches) that downstream had granted the
+// source and it had not used, as of the end of its last poll. The runtime
+// polls a source only while it has credit.
+func (sp *SourceProbe[T]) Credit() int { return int(sp.credit.Load()) }
 
 // SendComplete ends the source's input.
 func (sp *SourceProbe[T]) SendComplete() { sp.send(sourceItem[T]{done: true}) }
@@ -103,6 +118,7 @@ type probeReader[T any] struct {
 }
 
 func (r *probeReader[T]) Poll(out operators.Collector[T], max int) (operators.Poll, error) {
+	defer r.noteCredit()
 	for n := 0; n < max; {
 		items := r.sp.queue.take(1)
 		if len(items) == 0 {
@@ -125,12 +141,22 @@ func (r *probeReader[T]) Poll(out operators.Collector[T], max int) (operators.Po
 	return operators.Poll{Status: operators.PollMore}, nil
 }
 
+// noteCredit records the credit left after a poll: the runtime ships a
+// full batch at once, so it shows what the records emitted used up.
+func (r *probeReader[T]) noteCredit() {
+	if c, ok := r.tc.Host.(interface{ OutputCredits() int }); ok {
+		r.sp.credit.Store(int64(c.OutputCredits()))
+	}
+}
+
 func (r *probeReader[T]) emit(ev operators.Event) {
 	switch e := ev.(type) {
 	case operators.Watermark:
 		r.tc.EmitWatermark(e.Time)
 	case operators.StreamStatus:
 		r.tc.MarkIdle(e.Idle)
+	case operators.Barrier:
+		r.tc.EmitEvent(e)
 	}
 }
 

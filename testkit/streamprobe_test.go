@@ -116,3 +116,56 @@ func TestSinkProbe_ExpectNext_failsOnAnotherValue(t *testing.T) {
 	})
 	wantContains(t, msg, "expected record 2, got 1")
 }
+
+// A barrier sent by the source probe is aligned across the two channels of
+// a union and reaches the sink probe after exactly the records before it.
+func TestStreamProbes_barriersAlignAcrossInputs(t *testing.T) {
+	p := operators.NewPipeline("barriers")
+	a, sa := NewSourceProbe[int](t, p)
+	b, sb := NewSourceProbe[int](t, p)
+	sink := NewSinkProbe(t, operators.Map(operators.Union(sa, sb), func(v int) int { return v }).Parallelism(1))
+	startProbePipeline(t, p)
+	sink.Request(10)
+	a.SendNext(1, 1)
+	a.SendBarrier(1)
+	a.SendNext(2, 2) // held back: channel a is aligned, waiting for b's barrier
+	b.SendNext(10, 1)
+	if got := sink.ExpectNextN(2); got[0]+got[1] != 11 { // either order: two channels
+		t.Fatalf("before the barrier: %v, want 1 and 10", got)
+	}
+	sink.ExpectNoElement(20 * time.Millisecond)
+	b.SendBarrier(1)
+	sink.ExpectBarrier(1)
+	sink.ExpectNext(2)
+	if a.Credit() < 0 {
+		t.Fatal("negative credit")
+	}
+	a.SendComplete()
+	b.SendComplete()
+	sink.ExpectComplete()
+}
+
+func TestSourceProbe_Credit_showsGrantedCredit(t *testing.T) {
+	p := operators.NewPipeline("credit")
+	src, s := NewSourceProbe[int](t, p)
+	sink := NewSinkProbe(t, s)
+	startProbePipeline(t, p) // one credit per channel
+	src.ExpectRequest()
+	if got := src.Credit(); got != 1 {
+		t.Fatalf("credit after an empty poll: %d, want 1", got)
+	}
+	// The first record takes the only credit; the source may emit one more
+	// batch, which waits in its output queue; then it is not polled again.
+	src.SendNext(1, 1)
+	src.SendNext(2, 2)
+	src.SendNext(3, 3)
+	Eventually(t, DefaultTimeout(), func() bool { return src.Pending() == 1 && src.Credit() == 0 }, "the source to use its credit")
+	sink.ExpectNoElement(10 * time.Millisecond)
+	if src.Pending() != 1 {
+		t.Fatalf("the source emitted without credit: %d pending", src.Pending())
+	}
+	sink.Request(3)
+	sink.ExpectNext(1, 2, 3)
+	src.SendComplete()
+	sink.ExpectComplete()
+}
