@@ -40,9 +40,11 @@ var components = []component{
 	{path: "operators", layer: 2},
 	{path: "actors", layer: 3},
 	{path: "cluster", layer: 4},
-	// Examples are pipelines written as a user would; only the node
-	// command (which registers them) may import them.
-	{path: "examples", layer: 5, only: []string{"operators", "actors", "cluster"}},
+	// Examples are pipelines written as a user would, with the packages a
+	// user's pipeline needs (watermark strategies; persistence for the
+	// state types of operators of one's own); only the node command (which
+	// registers them) may import them.
+	{path: "examples", layer: 5, only: []string{"operators", "actors", "cluster", "watermark", "persistence"}},
 	{path: "cmd/node", layer: 6},
 	// Above everything: testkit may import every package, and no package
 	// may import it (tests may: their imports are not checked here).

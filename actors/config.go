@@ -36,6 +36,16 @@ type Config struct {
 	// Faults, for tests only, is called at the points where failures can
 	// be injected (testkit's pipeline runner sets it). Default nil.
 	Faults operators.FaultInjector
+	// StateBackend is where keyed operators keep their state:
+	// operators.StateBackendHeap ("heap", also when empty; the default)
+	// or operators.StateBackendBolt ("bbolt", for state larger than
+	// memory). Snapshots are the same with both.
+	StateBackend string
+	// StateDir is the directory of the bbolt backend's files, one per
+	// keyed subtask and attempt under StateDir/<job>/, removed when the
+	// subtask stops; required with "bbolt". State is recovered from
+	// checkpoints, never from these files.
+	StateDir string
 }
 
 // DefaultConfig returns the defaults documented on Config's fields.
@@ -54,6 +64,16 @@ func (c *Config) validate() error {
 		return fmt.Errorf("%w: BufferTimeout %v must be positive", ErrConfig, c.BufferTimeout)
 	case c.Credits < 1:
 		return fmt.Errorf("%w: Credits %d must be at least 1", ErrConfig, c.Credits)
+	}
+	switch c.StateBackend {
+	case "", operators.StateBackendHeap:
+	case operators.StateBackendBolt:
+		if c.StateDir == "" {
+			return fmt.Errorf("%w: StateDir is empty, required by StateBackend %q", ErrConfig, c.StateBackend)
+		}
+	default:
+		return fmt.Errorf("%w: StateBackend %q, want %q or %q", ErrConfig, c.StateBackend,
+			operators.StateBackendHeap, operators.StateBackendBolt)
 	}
 	if err := c.Checkpoint.validate(); err != nil {
 		return err

@@ -160,6 +160,7 @@ func (s *subtask) deploy(m *deployMsg) {
 		Job: s.job.name, Subtask: s.index, Attempt: s.attempt, BatchSize: s.cfg.BatchSize,
 		Ship: (*shipper)(s), Logger: s.log, Wake: s.wake, Host: (*host)(s), Faults: s.cfg.Faults,
 		Restore: s.restore, Checkpointing: s.store != nil,
+		StateBackend: s.cfg.StateBackend, StateDir: s.cfg.StateDir,
 	})
 	s.restore = nil // the chain owns it now
 	if err != nil {

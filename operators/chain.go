@@ -28,6 +28,10 @@ type ChainConfig struct {
 	// Restore holds, by operator name, the state parts this subtask owns
 	// after a failure or from a savepoint; nil for a fresh start.
 	Restore map[string][]*OperatorState
+	// StateBackend and StateDir choose the keyed state backend (see
+	// TaskContext).
+	StateBackend string
+	StateDir     string
 }
 
 // FaultInjector is called by a chain at the points where tests make
@@ -80,6 +84,15 @@ type Chain struct {
 func (v *Vertex) Open(cfg ChainConfig) (*Chain, error) {
 	c := &Chain{wm: MinWatermark, names: v.Operators(), faults: cfg.Faults,
 		info: TaskInfo{Job: cfg.Job, Subtask: cfg.Subtask, Parallelism: v.Parallelism, MaxParallelism: v.MaxParallelism, Attempt: cfg.Attempt}}
+	defer func() {
+		// An operator that panics while opening or restoring fails the
+		// subtask; the operators opened so far hold resources (files)
+		// that no one else would release.
+		if r := recover(); r != nil {
+			_ = c.Close()
+			panic(r)
+		}
+	}()
 	out, sides := c.openRouters(v, cfg)
 	var inst *instance
 	c.hooks = make([]any, len(v.nodes))
@@ -140,6 +153,7 @@ func (c *Chain) taskContext(v *Vertex, n *node, cfg ChainConfig) *TaskContext {
 	}
 	tc.Host = cfg.Host
 	tc.Checkpointing = cfg.Checkpointing
+	tc.StateBackend, tc.StateDir = cfg.StateBackend, cfg.StateDir
 	return tc
 }
 

@@ -31,6 +31,11 @@ const (
 // order, the lines that start in [i*size/n, (i+1)*size/n), so every line is
 // emitted exactly once. Each subtask opens the file when it starts; an open
 // error fails it at once. The file must not change while the job reads it.
+//
+// Under checkpoints the position of each split (a byte range) is operator
+// state: a restore resumes after the last line emitted before the
+// checkpoint, so no line is lost or repeated, at any parallelism (splits
+// are dealt over the new subtasks; one may read several, or none).
 func ReadLines(p *Pipeline, path string, opts ...SourceOption) Stream[string] {
 	parse := func(line []byte, _ int) (string, bool, error) { return string(line), true, nil }
 	return FromReader(p, "readlines", func(tc *TaskContext) (Reader[string], error) {

@@ -62,7 +62,8 @@ func (r *lineRun) commitAll(id int64) {
 
 func (r *lineRun) finish() {
 	for _, s := range r.subs {
-		for !s.pollTimes(100) {
+		for done := false; !done; {
+			done = s.pollTimes(100)
 		}
 		if err := s.chain.EndInput(); err != nil {
 			r.t.Fatal(err)

@@ -42,11 +42,15 @@ type intervalJoin[A, B any, K comparable, Out any] struct {
 
 type joinCtx[A, B any, K comparable] = KeyedContext[K, joinBuffers[A, B]]
 
+// buffers returns the key's buffers. Changes to them must be written back
+// with Update: a state backend other than the heap stores a copy.
 func buffers[A, B any, K comparable](ctx *joinCtx[A, B, K]) joinBuffers[A, B] {
-	bufs, ok := ctx.State().Value()
-	if !ok {
-		bufs = joinBuffers[A, B]{Left: map[int64][]A{}, Right: map[int64][]B{}}
-		ctx.State().Update(bufs)
+	bufs, _ := ctx.State().Value()
+	if bufs.Left == nil { // none yet, or decoded without (omitempty)
+		bufs.Left = map[int64][]A{}
+	}
+	if bufs.Right == nil {
+		bufs.Right = map[int64][]B{}
 	}
 	return bufs
 }
@@ -66,6 +70,7 @@ func (j *intervalJoin[A, B, K, Out]) left(ctx *joinCtx[A, B, K], v A, out Collec
 	}
 	if ts > ctx.CurrentWatermark() {
 		bufs.Left[ts] = append(bufs.Left[ts], v)
+		ctx.State().Update(bufs)
 		ctx.RegisterEventTimer(ts + j.hi)
 	}
 	return nil
@@ -86,6 +91,7 @@ func (j *intervalJoin[A, B, K, Out]) right(ctx *joinCtx[A, B, K], w B, out Colle
 	}
 	if ts > ctx.CurrentWatermark() {
 		bufs.Right[ts] = append(bufs.Right[ts], w)
+		ctx.State().Update(bufs)
 		ctx.RegisterEventTimer(ts - j.lo)
 	}
 	return nil
@@ -107,6 +113,8 @@ func (j *intervalJoin[A, B, K, Out]) cleanup(ctx *joinCtx[A, B, K], t Timer, _ C
 	}
 	if len(bufs.Left) == 0 && len(bufs.Right) == 0 {
 		ctx.State().Clear()
+	} else {
+		ctx.State().Update(bufs)
 	}
 	return nil
 }

@@ -105,7 +105,7 @@ func (r *reduceOp[T, K]) RestoreState(parts []*OperatorState) error {
 }
 
 func (r *reduceOp[T, K]) backend() (*persistence.HeapBackend[K], *persistence.ValueState[T], error) {
-	b, err := newKeyedBackend[K](r.tc)
+	b, err := newHeapKeyedBackend[K](r.tc) // a copy to encode: the state is r.state
 	if err != nil {
 		return nil, nil, err
 	}
@@ -203,7 +203,7 @@ type keyedProcessOp[T any, K comparable, S, Out any] struct {
 	key     func(T) K
 	out     Collector[Out]
 	tc      *TaskContext
-	backend *persistence.HeapBackend[K]
+	backend persistence.Backend[K]
 	value   *persistence.ValueState[S]
 	ctx     KeyedContext[K, S]
 }
@@ -215,11 +215,13 @@ func newKeyedProcessOp[T any, K comparable, S, Out any](tc *TaskContext, key fun
 	}
 	value, err := persistence.Value(b, persistence.ValueDescriptor[S]{Name: "value", Codec: JSONCodec[S]{}})
 	if err != nil {
+		_ = closeKeyed(b)
 		return nil, err
 	}
 	op := &keyedProcessOp[T, K, S, Out]{fn: fn, key: key, out: out, tc: tc, backend: b, value: value}
 	op.ctx.Task = tc
 	if op.ctx.timers, err = newTimerService(tc, b); err != nil {
+		_ = closeKeyed(b)
 		return nil, err
 	}
 	op.ctx.state = ValueState[S]{get: value.Value, set: value.Update, clear: value.Clear}
@@ -249,6 +251,9 @@ func (p *keyedProcessOp[T, K, S, Out]) StateEntries() int { return len(p.backend
 func (p *keyedProcessOp[T, K, S, Out]) SnapshotState(int64) (*OperatorState, error) {
 	return keyedSnapshot(p.backend)
 }
+
+// Close releases the state backend.
+func (p *keyedProcessOp[T, K, S, Out]) Close() error { return closeKeyed(p.backend) }
 
 // RestoreState takes back the values and timers of this subtask's keys.
 func (p *keyedProcessOp[T, K, S, Out]) RestoreState(parts []*OperatorState) error {

@@ -3,29 +3,110 @@ package operators
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
 	"github.com/troupe-dev/troupe/persistence"
 )
 
-// newKeyedBackend returns the heap state backend of one keyed subtask: it
-// owns the subtask's key groups, and keys are encoded with JSON in
-// snapshots.
-func newKeyedBackend[K comparable](tc *TaskContext) (*persistence.HeapBackend[K], error) {
+// The state backends a TaskContext may name (TaskContext.StateBackend).
+const (
+	// StateBackendHeap keeps keyed state on the Go heap: the default.
+	StateBackendHeap = "heap"
+	// StateBackendBolt keeps keyed state in a bbolt file per keyed
+	// subtask under TaskContext.StateDir, for state larger than memory.
+	StateBackendBolt = "bbolt"
+)
+
+// newKeyedBackend returns the state backend of one keyed subtask, of the
+// kind tc.StateBackend names: it owns the subtask's key groups, and keys
+// are encoded with JSON. Either backend's snapshots restore into the
+// other. The operator must release it with closeKeyed.
+func newKeyedBackend[K comparable](tc *TaskContext) (persistence.Backend[K], error) {
+	switch tc.StateBackend {
+	case "", StateBackendHeap:
+		return newHeapKeyedBackend[K](tc)
+	case StateBackendBolt:
+		path, err := boltStatePath(tc)
+		if err != nil {
+			return nil, err
+		}
+		b, err := persistence.NewBoltBackend(keyedConfig[K](tc), path)
+		if err != nil {
+			return nil, err
+		}
+		return b, nil
+	}
+	return nil, fmt.Errorf("operators: unknown state backend %q (want %q or %q)",
+		tc.StateBackend, StateBackendHeap, StateBackendBolt)
+}
+
+// newHeapKeyedBackend returns a heap backend whatever tc.StateBackend
+// says: for operators that keep their state in their own maps and use a
+// backend only to encode snapshots by key group, and to decode them.
+func newHeapKeyedBackend[K comparable](tc *TaskContext) (*persistence.HeapBackend[K], error) {
+	return persistence.NewHeapBackend(keyedConfig[K](tc))
+}
+
+func keyedConfig[K comparable](tc *TaskContext) persistence.BackendConfig[K] {
 	start, end := KeyGroupRange(tc.Subtask, tc.Parallelism, tc.MaxParallelism)
 	hash, maxPar := keyHasher[K](), tc.MaxParallelism
-	return persistence.NewHeapBackend(persistence.BackendConfig[K]{
+	return persistence.BackendConfig[K]{
 		MaxParallelism: maxPar,
 		KeyGroups:      persistence.Range{Start: start, End: end},
 		KeyGroupOf:     func(k K) int { return KeyGroup(hash(k), maxPar) },
 		KeyCodec:       JSONCodec[K]{},
 		Now:            tc.Now,
-	})
+	}
+}
+
+// boltStatePath returns the bbolt file of tc's subtask,
+// StateDir/<job>/<operator>-<subtask>-attempt<N>.db, creating its
+// directory. Each attempt has its own file, so that a restarted subtask
+// never waits for the file of the attempt it replaces.
+func boltStatePath(tc *TaskContext) (string, error) {
+	if tc.StateDir == "" {
+		return "", fmt.Errorf("operators: the %s state backend needs a state directory (StateDir)", StateBackendBolt)
+	}
+	dir := filepath.Join(tc.StateDir, fileSafe(tc.Job))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("state directory: %w", err)
+	}
+	name := fmt.Sprintf("%s-%d-attempt%d.db", fileSafe(tc.Operator), tc.Subtask, tc.Attempt)
+	return filepath.Join(dir, name), nil
+}
+
+// fileSafe maps a name to one usable as a file name.
+func fileSafe(name string) string {
+	if name == "" {
+		return "_"
+	}
+	return strings.Map(func(r rune) rune {
+		if r == '-' || r == '_' || r == '.' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' {
+			return r
+		}
+		return '_'
+	}, name)
+}
+
+// closeKeyed releases a keyed backend: a bbolt backend's file is closed
+// and removed, since state is recovered from checkpoints, never from it.
+func closeKeyed[K comparable](b persistence.Backend[K]) error {
+	bb, ok := b.(*persistence.BoltBackend[K])
+	if !ok {
+		return nil
+	}
+	err := bb.Close()
+	if rerr := os.Remove(bb.Path()); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
+		err = errors.Join(err, rerr)
+	}
+	return err
 }
 
 // keyedSnapshot snapshots a backend as an operator's state.
-func keyedSnapshot[K comparable](b *persistence.HeapBackend[K]) (*OperatorState, error) {
+func keyedSnapshot[K comparable](b persistence.Backend[K]) (*OperatorState, error) {
 	ks, err := b.Snapshot()
 	if err != nil {
 		return nil, err
@@ -34,7 +115,7 @@ func keyedSnapshot[K comparable](b *persistence.HeapBackend[K]) (*OperatorState,
 }
 
 // restoreKeyed restores a backend from the keyed parts of a restored state.
-func restoreKeyed[K comparable](b *persistence.HeapBackend[K], parts []*OperatorState) error {
+func restoreKeyed[K comparable](b persistence.Backend[K], parts []*OperatorState) error {
 	var snaps []*persistence.KeyedSnapshot
 	for _, p := range parts {
 		if p == nil {

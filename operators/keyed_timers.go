@@ -41,7 +41,7 @@ type nsTimers[K comparable, N comparable] struct {
 	event *watermark.TimerQueue[nsKey[K, N]]
 	proc  *watermark.TimerQueue[nsKey[K, N]]
 	wm    int64
-	b     *persistence.HeapBackend[K]
+	b     persistence.Backend[K]
 	state *persistence.MapState[timerKey[N], struct{}]
 	ns    Codec[N]
 }
@@ -55,11 +55,11 @@ type nsKey[K comparable, N comparable] struct {
 // timerService is the timers of a keyed process function: no namespace.
 type timerService[K comparable] = nsTimers[K, struct{}]
 
-func newTimerService[K comparable](tc *TaskContext, b *persistence.HeapBackend[K]) (*timerService[K], error) {
+func newTimerService[K comparable](tc *TaskContext, b persistence.Backend[K]) (*timerService[K], error) {
 	return newNSTimers[K, struct{}](tc, b, emptyCodec{})
 }
 
-func newNSTimers[K comparable, N comparable](tc *TaskContext, b *persistence.HeapBackend[K], ns Codec[N]) (*nsTimers[K, N], error) {
+func newNSTimers[K comparable, N comparable](tc *TaskContext, b persistence.Backend[K], ns Codec[N]) (*nsTimers[K, N], error) {
 	st, err := persistence.Map(b, persistence.MapDescriptor[timerKey[N], struct{}]{Name: "timers",
 		KeyCodec: timerKeyCodec[N]{ns: ns}, ValueCodec: emptyCodec{}})
 	if err != nil {

@@ -30,6 +30,13 @@ type TaskContext struct {
 	// Checkpointing is true when the job takes checkpoints: sinks then
 	// make their output visible only when a checkpoint completes.
 	Checkpointing bool
+	// StateBackend names the keyed state backend: StateBackendHeap (also
+	// when empty) or StateBackendBolt.
+	StateBackend string
+	// StateDir is where the bbolt backend puts its files (one per keyed
+	// subtask and attempt, removed when the subtask closes); required
+	// with StateBackendBolt.
+	StateDir string
 
 	wake       func()
 	err        *error // shared by every operator of one chain

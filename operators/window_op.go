@@ -8,7 +8,7 @@ import (
 )
 
 // windowOp is the window operator of one subtask: Flink's WindowOperator
-// on the pure parts of package window. Its state lives in a heap backend
+// on the pure parts of package window. Its state lives in a state backend
 // keyed by K, with the window as the namespace within the key:
 //
 //   - "window-contents": map window → Acc, the contents of each state
@@ -29,7 +29,7 @@ type windowOp[T any, K comparable, Acc, Out any] struct {
 	out      stamped[Out]
 	late     Collector[T] // nil: late records are dropped and counted
 	dropped  int64
-	b        *persistence.HeapBackend[K]
+	b        persistence.Backend[K]
 	contents *persistence.MapState[window.Window, Acc]
 	counts   *persistence.MapState[window.Window, int64]
 	sessions *persistence.ValueState[[]window.Pair]
@@ -59,6 +59,9 @@ func newWindowOp[T any, K comparable, Acc, Out any](tc *TaskContext, key func(T)
 		}
 	}
 	if err := o.openState(tc); err != nil {
+		if o.b != nil {
+			_ = closeKeyed(o.b)
+		}
 		return nil, err
 	}
 	o.ctx = WindowContext[K]{wm: &o.timers.wm, Task: tc}

@@ -140,7 +140,7 @@ func (o *windowOp[T, K, Acc, Out]) StateEntries() int {
 	return n + mapEntries(o.b, o.pending, "window-pending")
 }
 
-func mapEntries[K comparable, V any](b *persistence.HeapBackend[K], m *persistence.MapState[window.Window, V], name string) int {
+func mapEntries[K comparable, V any](b persistence.Backend[K], m *persistence.MapState[window.Window, V], name string) int {
 	cur, n := b.CurrentKey(), 0
 	for _, k := range b.Keys(name) {
 		b.SetCurrentKey(k)
@@ -154,6 +154,9 @@ func mapEntries[K comparable, V any](b *persistence.HeapBackend[K], m *persisten
 func (o *windowOp[T, K, Acc, Out]) SnapshotState(int64) (*OperatorState, error) {
 	return keyedSnapshot(o.b)
 }
+
+// Close releases the state backend.
+func (o *windowOp[T, K, Acc, Out]) Close() error { return closeKeyed(o.b) }
 
 // RestoreState takes back the windows and timers of this subtask's keys.
 func (o *windowOp[T, K, Acc, Out]) RestoreState(parts []*OperatorState) error {

@@ -7,7 +7,50 @@ import (
 	"time"
 )
 
-// BackendConfig configures a HeapBackend.
+// Backend is a keyed state backend: the storage behind the states that
+// Value, List, Map, Reducing and Aggregating register. Every state reads
+// and writes the entry of the current key (SetCurrentKey). It is
+// implemented by *HeapBackend and *BoltBackend only, whose snapshots are
+// interchangeable: either restores the other's.
+//
+// A backend is owned by one subtask and must never be called
+// concurrently, nor any of its states.
+type Backend[K comparable] interface {
+	// SetCurrentKey sets the key that every state of the backend reads
+	// and writes until the next call.
+	SetCurrentKey(k K)
+	// CurrentKey returns the current key.
+	CurrentKey() K
+	// Entries returns the number of (state, key) pairs with an unexpired
+	// value over the registered states.
+	Entries() int
+	// Keys returns the keys with an unexpired value in the named state,
+	// in no particular order; nil if the state is not registered.
+	Keys(state string) []K
+	// Snapshot encodes the state by key group (see HeapBackend.Snapshot).
+	Snapshot() (*KeyedSnapshot, error)
+	// Restore replaces the state with the owned key groups of snaps (see
+	// HeapBackend.Restore).
+	Restore(snaps ...*KeyedSnapshot) error
+
+	// lookup returns the state registered under name, with its meta.
+	lookup(name string) (m stateMeta, state any, ok bool)
+	// install registers state, stored in t (a table of this backend),
+	// moving in the entries restored for it. It changes nothing if it
+	// fails.
+	install(t storage, state any) error
+}
+
+// storage is the storage of one registered state, as the registration
+// functions see it; each backend has its own tables.
+type storage interface{ meta() stateMeta }
+
+var (
+	_ Backend[int] = (*HeapBackend[int])(nil)
+	_ Backend[int] = (*BoltBackend[int])(nil)
+)
+
+// BackendConfig configures a HeapBackend or a BoltBackend.
 type BackendConfig[K comparable] struct {
 	// MaxParallelism is the number of key groups; required, > 0. It is
 	// fixed for the life of a job's state: snapshots restore only into a
@@ -20,13 +63,24 @@ type BackendConfig[K comparable] struct {
 	// KeyGroupOf returns a key's group, in [0, MaxParallelism); required.
 	// It is called only by Snapshot, never per access.
 	KeyGroupOf func(K) int
-	// KeyCodec encodes keys; required by Snapshot and Restore.
+	// KeyCodec encodes keys; required by Snapshot and Restore, and by
+	// NewBoltBackend.
 	KeyCodec Codec[K]
 	// Now is the clock of TTL, read once per access to a state with TTL.
 	// Default (nil): time.Now; a clock cached by the subtask's loop (as
 	// its processing time) is cheaper.
 	Now func() time.Time
+	// CacheEntries bounds the write-back cache of a BoltBackend: the
+	// number of entries (keys of value, reducing, aggregating and list
+	// states, user keys of map states) it holds before it writes the
+	// changed ones to bbolt and starts afresh. Default (0):
+	// DefaultCacheEntries. A HeapBackend ignores it.
+	CacheEntries int
 }
+
+// DefaultCacheEntries is the default BackendConfig.CacheEntries: at a
+// few hundred bytes per entry, some tens of megabytes.
+const DefaultCacheEntries = 1 << 16
 
 func (c *BackendConfig[K]) validate() error {
 	switch {
@@ -34,6 +88,8 @@ func (c *BackendConfig[K]) validate() error {
 		return fmt.Errorf("%w: BackendConfig.MaxParallelism is %d, must be > 0", ErrConfig, c.MaxParallelism)
 	case c.KeyGroupOf == nil:
 		return fmt.Errorf("%w: BackendConfig.KeyGroupOf is nil", ErrConfig)
+	case c.CacheEntries < 0:
+		return fmt.Errorf("%w: BackendConfig.CacheEntries is %d, must not be negative", ErrConfig, c.CacheEntries)
 	case c.KeyGroups.Start < 0 || c.KeyGroups.Start >= c.KeyGroups.End || c.KeyGroups.End > c.MaxParallelism:
 		return fmt.Errorf("%w: BackendConfig.KeyGroups is %v, must be a non-empty range within [0, %d)",
 			ErrConfig, c.KeyGroups, c.MaxParallelism)
@@ -141,28 +197,50 @@ func (b *HeapBackend[K]) stateNames() []string {
 	return slices.Sorted(maps.Keys(b.states))
 }
 
+// lookup returns the state registered under name.
+func (b *HeapBackend[K]) lookup(name string) (stateMeta, any, bool) {
+	r, ok := b.states[name]
+	if !ok {
+		return stateMeta{}, nil, false
+	}
+	return r.t.meta(), r.state, true
+}
+
+// install registers a state, moving in any restored records pending for
+// it.
+func (b *HeapBackend[K]) install(s storage, state any) error {
+	t := s.(table[K])
+	name := t.meta().name
+	if recs, ok := b.pending[name]; ok {
+		commit, err := t.restore(recs, b.nowNanos())
+		if err != nil {
+			return err
+		}
+		commit()
+		delete(b.pending, name)
+	}
+	b.states[name] = &registration[K]{t: t, state: state}
+	return nil
+}
+
 // register returns the state registered under m.name, or registers the
-// one build makes, moving in any restored records pending for it.
-func register[K comparable, S any](b *HeapBackend[K], m stateMeta, build func() (table[K], S)) (S, error) {
-	if r, ok := b.states[m.name]; ok {
-		s, same := r.state.(S)
-		if old := r.t.meta(); !same || old != m {
-			var zero S
+// one build makes for b, moving in any restored entries for it.
+func register[K comparable, S any](b Backend[K], m stateMeta, build func() (storage, S, error)) (S, error) {
+	var zero S
+	if old, st, ok := b.lookup(m.name); ok {
+		s, same := st.(S)
+		if !same || old != m {
 			return zero, fmt.Errorf("%w: state %q is a %s state (%T, TTL %+v), not a %s state (%T, TTL %+v)",
-				ErrStateExists, m.name, old.kind, r.state, old.ttl, m.kind, zero, m.ttl)
+				ErrStateExists, m.name, old.kind, st, old.ttl, m.kind, zero, m.ttl)
 		}
 		return s, nil
 	}
-	t, s := build()
-	if recs, ok := b.pending[m.name]; ok {
-		commit, err := t.restore(recs, b.nowNanos())
-		if err != nil {
-			var zero S
-			return zero, err
-		}
-		commit()
-		delete(b.pending, m.name)
+	t, s, err := build()
+	if err != nil {
+		return zero, err
 	}
-	b.states[m.name] = &registration[K]{t: t, state: s}
+	if err := b.install(t, s); err != nil {
+		return zero, err
+	}
 	return s, nil
 }

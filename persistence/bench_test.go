@@ -1,12 +1,18 @@
 package persistence
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 )
 
 // BenchmarkValueState_Update compares updating a value state with
-// updating a plain map, over the same keys in the same run.
+// updating a plain map, over the same keys in the same run. The bbolt
+// cases use the default write-back cache, which holds all the keys (the
+// cost of the cache), and a cache of a quarter of them, flushed to the
+// file every 256 new keys (the cost of going to the file).
 func BenchmarkValueState_Update(b *testing.B) {
 	const keys = 1024
 	b.Run("map", func(b *testing.B) {
@@ -33,12 +39,41 @@ func BenchmarkValueState_Update(b *testing.B) {
 			}
 		})
 	}
+	for _, cache := range []int{0, keys / 4} {
+		b.Run(fmt.Sprintf("ValueState_bbolt_cache%d", cache), func(b *testing.B) {
+			bb := benchBolt(b, cache)
+			s := must(Value(bb, ValueDescriptor[int]{Name: "v", Codec: intCodec{}}))
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				bb.SetCurrentKey(i % keys)
+				n, _ := s.Value()
+				s.Update(n + 1)
+			}
+			if err := bb.Flush(); err != nil {
+				b.Fatal(err)
+			}
+		})
+	}
+}
+
+// benchBolt returns an empty bbolt backend of int keys with a cache of
+// cache entries (0: the default).
+func benchBolt(b *testing.B, cache int) *BoltBackend[int] {
+	bb, err := NewBoltBackend(BackendConfig[int]{MaxParallelism: 128, KeyCodec: intCodec{},
+		KeyGroupOf: func(k int) int { return k % 128 }, CacheEntries: cache}, filepath.Join(b.TempDir(), "bench.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = bb.Close() })
+	return bb
 }
 
 // BenchmarkSnapshot_1MKeys measures a checkpoint of one subtask holding a
 // value state of 1 M int keys (int64 values): the snapshot (the in-line
 // copy by key group), its encoding (what the store writes) and the
 // restore, each as its own sub-benchmark; bytes/key is the encoded size.
+// The bbolt sub-benchmarks take the same snapshot from (and restore it
+// into) a BoltBackend; file-bytes/key is the size of its file.
 func BenchmarkSnapshot_1MKeys(b *testing.B) {
 	const keys = 1 << 20
 	hb, _ := filledBackend(b, keys)
@@ -63,6 +98,38 @@ func BenchmarkSnapshot_1MKeys(b *testing.B) {
 			if err := fresh.Restore(snap); err != nil {
 				b.Fatal(err)
 			}
+		}
+	})
+	benchBoltSnapshot(b, snap, keys)
+}
+
+func benchBoltSnapshot(b *testing.B, snap *KeyedSnapshot, keys int) {
+	bb := benchBolt(b, 0)
+	must(Value(bb, ValueDescriptor[int]{Name: "v", Codec: intCodec{}}))
+	if err := bb.Restore(snap); err != nil {
+		b.Fatal(err)
+	}
+	if n := bb.Entries(); n != keys {
+		b.Fatalf("restored %d keys, want %d", n, keys)
+	}
+	b.Run("bbolt/snapshot", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := bb.Snapshot(); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if fi, err := os.Stat(bb.Path()); err == nil {
+			b.ReportMetric(float64(fi.Size())/float64(keys), "file-bytes/key")
+		}
+	})
+	b.Run("bbolt/restore", func(b *testing.B) {
+		for b.Loop() {
+			fresh := benchBolt(b, 0)
+			must(Value(fresh, ValueDescriptor[int]{Name: "v", Codec: intCodec{}}))
+			if err := fresh.Restore(snap); err != nil {
+				b.Fatal(err)
+			}
+			_ = fresh.Close()
 		}
 	})
 }

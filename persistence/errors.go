@@ -6,7 +6,7 @@ import "errors"
 // wrong and where, so test them with errors.Is.
 var (
 	// ErrCorrupt is returned by Unseal, UnmarshalKeyedSnapshot,
-	// UnmarshalOperatorSnapshot and HeapBackend.Restore when bytes are not
+	// UnmarshalOperatorSnapshot and a backend's Restore when bytes are not
 	// a well-formed snapshot: bad magic, truncated data, a length or
 	// checksum mismatch, an unknown kind, a malformed or duplicated entry.
 	ErrCorrupt = errors.New("persistence: corrupt snapshot")
@@ -15,14 +15,14 @@ var (
 	// format version this build cannot read.
 	ErrVersion = errors.New("persistence: unsupported snapshot format version")
 
-	// ErrMaxParallelism is returned by HeapBackend.Restore when a snapshot
+	// ErrMaxParallelism is returned by a backend's Restore when a snapshot
 	// was taken with another max parallelism (number of key groups) than
 	// the backend's: keys would map to other key groups.
 	ErrMaxParallelism = errors.New("persistence: max parallelism mismatch")
 
-	// ErrKeyGroup is returned by HeapBackend.Snapshot when a key's group
+	// ErrKeyGroup is returned by a backend's Snapshot when a key's group
 	// (BackendConfig.KeyGroupOf) lies outside the backend's owned range,
-	// and by HeapBackend.Restore when a key group is out of range or is
+	// and by its Restore when a key group is out of range or is
 	// present in more than one of the snapshots being restored.
 	ErrKeyGroup = errors.New("persistence: bad key group")
 
@@ -33,7 +33,7 @@ var (
 	// ErrIncompatible is returned when restored entries do not fit the
 	// state registered under their name: another kind of state, or bytes
 	// the descriptor's (or the backend's key) codec cannot decode. It is
-	// returned by HeapBackend.Restore for states already registered and by
+	// returned by a backend's Restore for states already registered and by
 	// the registration functions (Value, List, …) for entries restored
 	// before their state was registered.
 	ErrIncompatible = errors.New("persistence: state incompatible with snapshot")
@@ -42,6 +42,16 @@ var (
 	// invalid, or lacks a codec that Snapshot or Restore needs; the detail
 	// names the field (and the state).
 	ErrConfig = errors.New("persistence: invalid configuration")
+
+	// ErrStorage is returned by NewBoltBackend when the file cannot be
+	// opened (or is not a bbolt file), and by the other methods of a
+	// BoltBackend when reading or writing it fails; the detail names the
+	// file. The state methods, which return no errors, record it for
+	// BoltBackend.Err, Flush and Snapshot.
+	ErrStorage = errors.New("persistence: state storage failed")
+
+	// ErrClosed is returned by a BoltBackend used after Close.
+	ErrClosed = errors.New("persistence: state backend closed")
 
 	// ErrNoCheckpoint is returned by a checkpoint store asked for a
 	// checkpoint it does not hold (or holds no longer).

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"hash/fnv"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -125,3 +126,64 @@ func testKey(i int) string { return "k" + string(rune('a'+i%26)) + string(rune('
 
 // keyIndex inverts testKey.
 func keyIndex(k string) int { return int(k[1]-'a') + 26*int(k[2]-'a') }
+
+// newBoltBackend returns a BoltBackend like newBackend's, over a file in
+// a temporary directory, with a write-back cache of cache entries (0: the
+// default). It closes the backend on cleanup.
+func newBoltBackend(t testing.TB, r Range, c *clock, cache int) *BoltBackend[string] {
+	t.Helper()
+	if c == nil {
+		c = newClock()
+	}
+	b, err := NewBoltBackend(BackendConfig[string]{
+		MaxParallelism: testMaxPar, KeyGroups: r, KeyGroupOf: keyGroupOf,
+		KeyCodec: stringCodec{}, Now: c.now, CacheEntries: cache,
+	}, filepath.Join(t.TempDir(), "state.db"))
+	if err != nil {
+		t.Fatalf("NewBoltBackend: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := b.Err(); errors.Is(err, ErrStorage) {
+			t.Errorf("bbolt backend: %v", err)
+		}
+		if err := b.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return b
+}
+
+// newFunc makes a test backend over key groups r with clock c (nil: a
+// new one).
+type newFunc func(t testing.TB, r Range, c *clock) Backend[string]
+
+// backendKinds are the backends that behaviour tests run against: the
+// heap, and bbolt with a tiny cache (every few accesses go to the file)
+// and with the default one.
+var backendKinds = []struct {
+	name string
+	new  newFunc
+}{
+	{"heap", func(t testing.TB, r Range, c *clock) Backend[string] { return newBackend(t, r, c) }},
+	{"bbolt", func(t testing.TB, r Range, c *clock) Backend[string] { return newBoltBackend(t, r, c, 2) }},
+	{"bboltCached", func(t testing.TB, r Range, c *clock) Backend[string] { return newBoltBackend(t, r, c, 0) }},
+}
+
+// forEachBackend runs f as a subtest per backend kind.
+func forEachBackend(t *testing.T, f func(t *testing.T, nb newFunc)) {
+	t.Helper()
+	for _, k := range backendKinds {
+		t.Run(k.name, func(t *testing.T) { f(t, k.new) })
+	}
+}
+
+// registered returns those of names that are registered states of b.
+func registered(b Backend[string], names ...string) []string {
+	var out []string
+	for _, n := range names {
+		if _, _, ok := b.lookup(n); ok {
+			out = append(out, n)
+		}
+	}
+	return out
+}

@@ -13,15 +13,14 @@ type lister[V any] interface {
 }
 
 // List registers (or returns the already registered) list state d.Name.
-func List[K comparable, V any](b *HeapBackend[K], d ListDescriptor[V]) (*ListState[V], error) {
+func List[K comparable, V any](b Backend[K], d ListDescriptor[V]) (*ListState[V], error) {
 	if err := d.validate(); err != nil {
 		return nil, err
 	}
 	m := stateMeta{name: d.Name, kind: kindList, ttl: d.TTL}
-	return register(b, m, func() (table[K], *ListState[V]) {
-		t := &listTable[K, V]{b: b, m: make(map[K]*listCell[V]), info: m, codec: d.Codec,
-			ttl: newTTLPolicy(d.TTL, b.cfg.Now)}
-		return t, &ListState[V]{t}
+	return register(b, m, func() (storage, *ListState[V], error) {
+		t, l, err := newList(b, m, d.Codec)
+		return t, &ListState[V]{l}, err
 	})
 }
 

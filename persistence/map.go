@@ -18,15 +18,14 @@ type mapper[UK comparable, UV any] interface {
 }
 
 // Map registers (or returns the already registered) map state d.Name.
-func Map[K comparable, UK comparable, UV any](b *HeapBackend[K], d MapDescriptor[UK, UV]) (*MapState[UK, UV], error) {
+func Map[K comparable, UK comparable, UV any](b Backend[K], d MapDescriptor[UK, UV]) (*MapState[UK, UV], error) {
 	if err := d.validate(); err != nil {
 		return nil, err
 	}
 	m := stateMeta{name: d.Name, kind: kindMap, ttl: d.TTL}
-	return register(b, m, func() (table[K], *MapState[UK, UV]) {
-		t := &mapTable[K, UK, UV]{b: b, m: make(map[K]map[UK]cell[UV]), info: m,
-			ukCodec: d.KeyCodec, uvCodec: d.ValueCodec, ttl: newTTLPolicy(d.TTL, b.cfg.Now)}
-		return t, &MapState[UK, UV]{t}
+	return register(b, m, func() (storage, *MapState[UK, UV], error) {
+		t, s, err := newMap(b, m, d.KeyCodec, d.ValueCodec)
+		return t, &MapState[UK, UV]{s}, err
 	})
 }
 

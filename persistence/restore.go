@@ -45,45 +45,54 @@ func (b *HeapBackend[K]) Restore(snaps ...*KeyedSnapshot) error {
 // collect parses the records of the owned key groups of snaps, by state.
 func (b *HeapBackend[K]) collect(snaps []*KeyedSnapshot) (map[string][]record, error) {
 	out := make(map[string][]record)
-	from := make(map[int]int) // key group → index of the snapshot holding it
 	names := make(map[string]string)
+	err := ownedGroups(&b.cfg, snaps, func(i, kg int, data []byte) error {
+		// A private copy: pending records alias it, and the caller may
+		// reuse the snapshot's bytes.
+		data = bytes.Clone(data)
+		return parseGroup(fmt.Sprintf("restore, snapshot %d", i), data, kg, names, collector(out))
+	})
+	return out, err
+}
+
+// ownedGroups checks snaps against cfg and calls fn with the bytes of
+// every key group that cfg owns, snapshot by snapshot, in key group
+// order.
+func ownedGroups[K comparable](cfg *BackendConfig[K], snaps []*KeyedSnapshot, fn func(i, kg int, data []byte) error) error {
+	from := make(map[int]int) // key group → index of the snapshot holding it
 	for i, s := range snaps {
 		if s == nil {
-			return nil, fmt.Errorf("persistence: restore: snapshot %d is nil", i)
+			return fmt.Errorf("persistence: restore: snapshot %d is nil", i)
 		}
-		if s.MaxParallelism != b.cfg.MaxParallelism {
-			return nil, fmt.Errorf("%w: snapshot %d has max parallelism %d, the backend %d",
-				ErrMaxParallelism, i, s.MaxParallelism, b.cfg.MaxParallelism)
+		if s.MaxParallelism != cfg.MaxParallelism {
+			return fmt.Errorf("%w: snapshot %d has max parallelism %d, the backend %d",
+				ErrMaxParallelism, i, s.MaxParallelism, cfg.MaxParallelism)
 		}
 		for _, kg := range slices.Sorted(maps.Keys(s.Groups)) {
-			owned, err := b.checkGroup(kg, i, from)
+			owned, err := cfg.checkGroup(kg, i, from)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			if !owned {
 				continue
 			}
-			// A private copy: pending records alias it, and the caller
-			// may reuse the snapshot's bytes.
-			data := bytes.Clone(s.Groups[kg])
-			where := fmt.Sprintf("restore, snapshot %d", i)
-			if err := parseGroup(where, data, kg, names, collector(out)); err != nil {
-				return nil, err
+			if err := fn(i, kg, s.Groups[kg]); err != nil {
+				return err
 			}
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // checkGroup checks that key group kg of snapshot i is in range and, if
 // the backend owns it, in no other snapshot. It returns whether it is
 // owned.
-func (b *HeapBackend[K]) checkGroup(kg, i int, from map[int]int) (bool, error) {
-	if kg < 0 || kg >= b.cfg.MaxParallelism {
+func (c *BackendConfig[K]) checkGroup(kg, i int, from map[int]int) (bool, error) {
+	if kg < 0 || kg >= c.MaxParallelism {
 		return false, fmt.Errorf("%w: snapshot %d has key group %d, outside [0, %d)",
-			ErrKeyGroup, i, kg, b.cfg.MaxParallelism)
+			ErrKeyGroup, i, kg, c.MaxParallelism)
 	}
-	if !b.cfg.KeyGroups.Contains(kg) {
+	if !c.KeyGroups.Contains(kg) {
 		return false, nil
 	}
 	if j, dup := from[kg]; dup {
@@ -98,21 +107,32 @@ func (b *HeapBackend[K]) checkGroup(kg, i int, from map[int]int) (bool, error) {
 func collector(out map[string][]record) func(record) error {
 	return func(r record) error {
 		if prev := out[r.name]; len(prev) > 0 && prev[0].kind != r.kind {
-			return fmt.Errorf("%w: state %q has %s entries and, in key group %d, %s entries",
-				ErrCorrupt, r.name, prev[0].kind, r.kg, r.kind)
+			return kindMixErr(r, prev[0].kind)
 		}
 		out[r.name] = append(out[r.name], r)
 		return nil
 	}
 }
 
+// kindMixErr reports restored records of one state name but two kinds.
+func kindMixErr(r record, first stateKind) error {
+	return fmt.Errorf("%w: state %q has %s entries and, in key group %d, %s entries",
+		ErrCorrupt, r.name, first, r.kg, r.kind)
+}
+
 // restoreKey checks that r belongs to a state like m and decodes its key.
 func restoreKey[K comparable](b *HeapBackend[K], m stateMeta, r *record) (K, error) {
+	return decodeKey(b.cfg.KeyCodec, m, r)
+}
+
+// decodeKey checks that r belongs to a state like m and decodes its key
+// with c.
+func decodeKey[K comparable](c Codec[K], m stateMeta, r *record) (K, error) {
 	if r.kind != m.kind {
 		var zero K
 		return zero, restoreErr(ErrIncompatible, m, r, "snapshot has a %s state, registered as a %s state", r.kind, m.kind)
 	}
-	k, err := b.cfg.KeyCodec.Decode(r.key)
+	k, err := c.Decode(r.key)
 	if err != nil {
 		return k, restoreErr(ErrIncompatible, m, r, "decode key with BackendConfig.KeyCodec: %w", err)
 	}

@@ -28,65 +28,71 @@ func valueRec(name, key string, v int) record {
 }
 
 func TestHeapBackend_Restore_errors(t *testing.T) {
-	k0 := kgOf(0)
-	snap := func(maxPar int, groups map[int][]byte) *KeyedSnapshot {
-		return &KeyedSnapshot{MaxParallelism: maxPar, Groups: groups}
-	}
-	ok := snap(testMaxPar, map[int][]byte{0: group(valueRec("v", k0, 1))})
-	tests := []struct {
-		name     string
-		snaps    []*KeyedSnapshot
-		sentinel error
-		parts    []string
-	}{
-		{"maxPar", []*KeyedSnapshot{snap(4, nil)}, ErrMaxParallelism, []string{"snapshot 0", "4", "8"}},
-		{"groupRange", []*KeyedSnapshot{snap(testMaxPar, map[int][]byte{8: nil})}, ErrKeyGroup,
-			[]string{"key group 8"}},
-		{"groupTwice", []*KeyedSnapshot{ok, ok}, ErrKeyGroup, []string{"key group 0", "snapshots 0 and 1"}},
-		{"corrupt", []*KeyedSnapshot{snap(testMaxPar, map[int][]byte{3: {1}})}, ErrCorrupt,
-			[]string{"snapshot 0", "key group 3", "offset"}},
-		{"kindMix", []*KeyedSnapshot{snap(testMaxPar, map[int][]byte{0: group(valueRec("v", k0, 1),
-			record{name: "v", kind: kindList, key: []byte(k0)})})}, ErrCorrupt, []string{`"v"`, "value", "list"}},
-		{"badValue", []*KeyedSnapshot{snap(testMaxPar, map[int][]byte{0: group(
-			record{name: "v", kind: kindValue, key: []byte(k0), value: []byte{0x80}})})}, ErrIncompatible,
-			[]string{`"v"`, "key group 0", "decode value"}},
-		{"duplicate", []*KeyedSnapshot{snap(testMaxPar, map[int][]byte{0: group(valueRec("v", k0, 1),
-			valueRec("v", k0, 2))})}, ErrCorrupt, []string{"two entries"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			b := newBackend(t, Range{}, nil)
-			must(Value(b, ValueDescriptor[int]{Name: "v", Codec: intCodec{}}))
-			wantErr(t, b.Restore(tt.snaps...), tt.sentinel, tt.parts...)
-		})
-	}
+	forEachBackend(t, func(t *testing.T, nb newFunc) {
+		k0 := kgOf(0)
+		snap := func(maxPar int, groups map[int][]byte) *KeyedSnapshot {
+			return &KeyedSnapshot{MaxParallelism: maxPar, Groups: groups}
+		}
+		ok := snap(testMaxPar, map[int][]byte{0: group(valueRec("v", k0, 1))})
+		tests := []struct {
+			name     string
+			snaps    []*KeyedSnapshot
+			sentinel error
+			parts    []string
+		}{
+			{"maxPar", []*KeyedSnapshot{snap(4, nil)}, ErrMaxParallelism, []string{"snapshot 0", "4", "8"}},
+			{"groupRange", []*KeyedSnapshot{snap(testMaxPar, map[int][]byte{8: nil})}, ErrKeyGroup,
+				[]string{"key group 8"}},
+			{"groupTwice", []*KeyedSnapshot{ok, ok}, ErrKeyGroup, []string{"key group 0", "snapshots 0 and 1"}},
+			{"corrupt", []*KeyedSnapshot{snap(testMaxPar, map[int][]byte{3: {1}})}, ErrCorrupt,
+				[]string{"snapshot 0", "key group 3", "offset"}},
+			{"kindMix", []*KeyedSnapshot{snap(testMaxPar, map[int][]byte{0: group(valueRec("v", k0, 1),
+				record{name: "v", kind: kindList, key: []byte(k0)})})}, ErrCorrupt, []string{`"v"`, "value", "list"}},
+			{"badValue", []*KeyedSnapshot{snap(testMaxPar, map[int][]byte{0: group(
+				record{name: "v", kind: kindValue, key: []byte(k0), value: []byte{0x80}})})}, ErrIncompatible,
+				[]string{`"v"`, "key group 0", "decode value"}},
+			{"duplicate", []*KeyedSnapshot{snap(testMaxPar, map[int][]byte{0: group(valueRec("v", k0, 1),
+				valueRec("v", k0, 2))})}, ErrCorrupt, []string{"two entries"}},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				b := nb(t, Range{}, nil)
+				must(Value(b, ValueDescriptor[int]{Name: "v", Codec: intCodec{}}))
+				wantErr(t, b.Restore(tt.snaps...), tt.sentinel, tt.parts...)
+			})
+		}
+	})
 }
 
 func TestHeapBackend_Restore_nilSnapshot(t *testing.T) {
-	b := newBackend(t, Range{}, nil)
-	if err := b.Restore(nil); err == nil {
-		t.Error("Restore(nil) succeeded")
-	}
+	forEachBackend(t, func(t *testing.T, nb newFunc) {
+		b := nb(t, Range{}, nil)
+		if err := b.Restore(nil); err == nil {
+			t.Error("Restore(nil) succeeded")
+		}
+	})
 }
 
 func TestValue_register_incompatiblePending(t *testing.T) {
-	b := newBackend(t, Range{}, nil)
-	k0 := kgOf(0)
-	snap := &KeyedSnapshot{MaxParallelism: testMaxPar, Groups: map[int][]byte{0: group(valueRec("v", k0, 1))}}
-	if err := b.Restore(snap); err != nil {
-		t.Fatal(err)
-	}
-	_, err := List(b, ListDescriptor[int]{Name: "v", Codec: intCodec{}})
-	wantErr(t, err, ErrIncompatible, `"v"`, "value", "list")
-	_, err = Value(b, ValueDescriptor[int]{Name: "v"})
-	wantErr(t, err, ErrConfig, "ValueDescriptor.Codec", "Restore")
-	_, err = Value(b, ValueDescriptor[int]{Name: "v", Codec: failCodec[int]{}})
-	wantErr(t, err, ErrIncompatible, "failCodec")
-	v := must(Value(b, ValueDescriptor[int]{Name: "v", Codec: intCodec{}}))
-	b.SetCurrentKey(k0)
-	if got, _ := v.Value(); got != 1 {
-		t.Errorf("after failed registrations: value %d, want 1", got)
-	}
+	forEachBackend(t, func(t *testing.T, nb newFunc) {
+		b := nb(t, Range{}, nil)
+		k0 := kgOf(0)
+		snap := &KeyedSnapshot{MaxParallelism: testMaxPar, Groups: map[int][]byte{0: group(valueRec("v", k0, 1))}}
+		if err := b.Restore(snap); err != nil {
+			t.Fatal(err)
+		}
+		_, err := List(b, ListDescriptor[int]{Name: "v", Codec: intCodec{}})
+		wantErr(t, err, ErrIncompatible, `"v"`, "value", "list")
+		_, err = Value(b, ValueDescriptor[int]{Name: "v"})
+		wantErr(t, err, ErrConfig, "ValueDescriptor.Codec")
+		_, err = Value(b, ValueDescriptor[int]{Name: "v", Codec: failCodec[int]{}})
+		wantErr(t, err, ErrIncompatible, "failCodec")
+		v := must(Value(b, ValueDescriptor[int]{Name: "v", Codec: intCodec{}}))
+		b.SetCurrentKey(k0)
+		if got, _ := v.Value(); got != 1 {
+			t.Errorf("after failed registrations: value %d, want 1", got)
+		}
+	})
 }
 
 func TestHeapBackend_Snapshot_errors(t *testing.T) {
@@ -120,11 +126,13 @@ func TestHeapBackend_Snapshot_errors(t *testing.T) {
 }
 
 func TestHeapBackend_Snapshot_codecError(t *testing.T) {
-	b := newBackend(t, Range{}, nil)
-	must(List(b, ListDescriptor[int]{Name: "l", Codec: failCodec[int]{}})).Add(1)
-	if _, err := b.Snapshot(); err == nil {
-		t.Fatal("Snapshot succeeded with a failing codec")
-	}
+	forEachBackend(t, func(t *testing.T, nb newFunc) {
+		b := nb(t, Range{}, nil)
+		must(List(b, ListDescriptor[int]{Name: "l", Codec: failCodec[int]{}})).Add(1)
+		if _, err := b.Snapshot(); err == nil {
+			t.Fatal("Snapshot succeeded with a failing codec")
+		}
+	})
 }
 
 func TestUnmarshalKeyedSnapshot_errors(t *testing.T) {

@@ -16,7 +16,7 @@ type allStates struct {
 	a *AggregatingState[int, float64]
 }
 
-func registerAll(t testing.TB, b *HeapBackend[string]) *allStates {
+func registerAll(t testing.TB, b Backend[string]) *allStates {
 	t.Helper()
 	return &allStates{
 		v: must(Value(b, ValueDescriptor[int]{Name: "v", Codec: intCodec{}})),
@@ -29,7 +29,7 @@ func registerAll(t testing.TB, b *HeapBackend[string]) *allStates {
 }
 
 // fill writes, for each key, entries derived from the key into every state.
-func (s *allStates) fill(b *HeapBackend[string], keys []string) {
+func (s *allStates) fill(b Backend[string], keys []string) {
 	for _, k := range keys {
 		i := keyIndex(k)
 		b.SetCurrentKey(k)
@@ -45,7 +45,7 @@ func (s *allStates) fill(b *HeapBackend[string], keys []string) {
 }
 
 // check fails t unless b holds what fill wrote for keys, and nothing else.
-func (s *allStates) check(t testing.TB, b *HeapBackend[string], keys []string) {
+func (s *allStates) check(t testing.TB, b Backend[string], keys []string) {
 	t.Helper()
 	for _, k := range keys {
 		i := keyIndex(k)
@@ -72,26 +72,28 @@ func roundTrip(t testing.TB, s *KeyedSnapshot) *KeyedSnapshot {
 }
 
 func TestHeapBackend_Snapshot_roundTrip(t *testing.T) {
-	keys := keysIn(40, Range{0, testMaxPar})
-	src := newBackend(t, Range{}, nil)
-	registerAll(t, src).fill(src, keys)
-	snap := roundTrip(t, must(src.Snapshot()))
-	for _, order := range []string{"registerFirst", "restoreFirst"} {
-		t.Run(order, func(t *testing.T) {
-			dst := newBackend(t, Range{}, nil)
-			var s *allStates
-			if order == "registerFirst" {
-				s = registerAll(t, dst)
-			}
-			if err := dst.Restore(snap); err != nil {
-				t.Fatal(err)
-			}
-			if s == nil {
-				s = registerAll(t, dst)
-			}
-			s.check(t, dst, keys)
-		})
-	}
+	forEachBackend(t, func(t *testing.T, nb newFunc) {
+		keys := keysIn(40, Range{0, testMaxPar})
+		src := nb(t, Range{}, nil)
+		registerAll(t, src).fill(src, keys)
+		snap := roundTrip(t, must(src.Snapshot()))
+		for _, order := range []string{"registerFirst", "restoreFirst"} {
+			t.Run(order, func(t *testing.T) {
+				dst := nb(t, Range{}, nil)
+				var s *allStates
+				if order == "registerFirst" {
+					s = registerAll(t, dst)
+				}
+				if err := dst.Restore(snap); err != nil {
+					t.Fatal(err)
+				}
+				if s == nil {
+					s = registerAll(t, dst)
+				}
+				s.check(t, dst, keys)
+			})
+		}
+	})
 }
 
 // subtaskRanges splits testMaxPar key groups over p subtasks as
@@ -105,79 +107,87 @@ func subtaskRanges(p int) []Range {
 }
 
 func TestHeapBackend_Restore_rescale(t *testing.T) {
-	keys := keysIn(60, Range{0, testMaxPar})
-	for _, tt := range []struct{ from, to int }{{1, 3}, {3, 2}, {2, 5}, {4, 1}} {
-		t.Run("", func(t *testing.T) {
-			var snaps []*KeyedSnapshot
-			for _, r := range subtaskRanges(tt.from) {
-				b := newBackend(t, r, nil)
-				registerAll(t, b).fill(b, keysIn(60, r))
-				snaps = append(snaps, roundTrip(t, must(b.Snapshot())))
-			}
-			total := 0
-			for _, r := range subtaskRanges(tt.to) {
-				b := newBackend(t, r, nil)
-				if err := b.Restore(snaps...); err != nil {
-					t.Fatal(err)
+	forEachBackend(t, func(t *testing.T, nb newFunc) {
+		keys := keysIn(60, Range{0, testMaxPar})
+		for _, tt := range []struct{ from, to int }{{1, 3}, {3, 2}, {2, 5}, {4, 1}} {
+			t.Run("", func(t *testing.T) {
+				var snaps []*KeyedSnapshot
+				for _, r := range subtaskRanges(tt.from) {
+					b := nb(t, r, nil)
+					registerAll(t, b).fill(b, keysIn(60, r))
+					snaps = append(snaps, roundTrip(t, must(b.Snapshot())))
 				}
-				registerAll(t, b).check(t, b, keysIn(60, r))
-				total += len(b.Keys("v"))
-			}
-			if total != len(keys) {
-				t.Errorf("%d → %d: %d keys after restore, want %d", tt.from, tt.to, total, len(keys))
-			}
-		})
-	}
+				total := 0
+				for _, r := range subtaskRanges(tt.to) {
+					b := nb(t, r, nil)
+					if err := b.Restore(snaps...); err != nil {
+						t.Fatal(err)
+					}
+					registerAll(t, b).check(t, b, keysIn(60, r))
+					total += len(b.Keys("v"))
+				}
+				if total != len(keys) {
+					t.Errorf("%d → %d: %d keys after restore, want %d", tt.from, tt.to, total, len(keys))
+				}
+			})
+		}
+	})
 }
 
 func TestHeapBackend_Snapshot_pendingKept(t *testing.T) {
-	keys := keysIn(20, Range{0, testMaxPar})
-	src := newBackend(t, Range{}, nil)
-	registerAll(t, src).fill(src, keys)
-	mid := newBackend(t, Range{}, nil)
-	if err := mid.Restore(must(src.Snapshot())); err != nil {
-		t.Fatal(err)
-	}
-	v := must(Value(mid, ValueDescriptor[int]{Name: "v", Codec: intCodec{}}))
-	if got := mid.Entries(); got != len(keys) {
-		t.Errorf("Entries = %d, want %d: only registered states count", got, len(keys))
-	}
-	mid.SetCurrentKey(keys[0])
-	v.Update(100)
-	dst := newBackend(t, Range{}, nil)
-	if err := dst.Restore(roundTrip(t, must(mid.Snapshot()))); err != nil {
-		t.Fatal(err)
-	}
-	s := registerAll(t, dst)
-	dst.SetCurrentKey(keys[0])
-	s.v.Update(keyIndex(keys[0])) // undo the change above so that check applies
-	s.check(t, dst, keys)
+	forEachBackend(t, func(t *testing.T, nb newFunc) {
+		keys := keysIn(20, Range{0, testMaxPar})
+		src := nb(t, Range{}, nil)
+		registerAll(t, src).fill(src, keys)
+		mid := nb(t, Range{}, nil)
+		if err := mid.Restore(must(src.Snapshot())); err != nil {
+			t.Fatal(err)
+		}
+		v := must(Value(mid, ValueDescriptor[int]{Name: "v", Codec: intCodec{}}))
+		if got := mid.Entries(); got != len(keys) {
+			t.Errorf("Entries = %d, want %d: only registered states count", got, len(keys))
+		}
+		mid.SetCurrentKey(keys[0])
+		v.Update(100)
+		dst := nb(t, Range{}, nil)
+		if err := dst.Restore(roundTrip(t, must(mid.Snapshot()))); err != nil {
+			t.Fatal(err)
+		}
+		s := registerAll(t, dst)
+		dst.SetCurrentKey(keys[0])
+		s.v.Update(keyIndex(keys[0])) // undo the change above so that check applies
+		s.check(t, dst, keys)
+	})
 }
 
 func TestHeapBackend_Snapshot_isCopy(t *testing.T) {
-	b := newBackend(t, Range{}, nil)
-	s := registerAll(t, b)
-	keys := keysIn(10, Range{0, testMaxPar})
-	s.fill(b, keys)
-	snap := must(b.Snapshot())
-	before := must(snap.MarshalBinary())
-	s.fill(b, keys[:5])
-	b.SetCurrentKey(keys[6])
-	s.l.Clear()
-	s.m.Put("new", 1)
-	if after := must(snap.MarshalBinary()); !bytes.Equal(before, after) {
-		t.Error("changing state after Snapshot changed the snapshot")
-	}
+	forEachBackend(t, func(t *testing.T, nb newFunc) {
+		b := nb(t, Range{}, nil)
+		s := registerAll(t, b)
+		keys := keysIn(10, Range{0, testMaxPar})
+		s.fill(b, keys)
+		snap := must(b.Snapshot())
+		before := must(snap.MarshalBinary())
+		s.fill(b, keys[:5])
+		b.SetCurrentKey(keys[6])
+		s.l.Clear()
+		s.m.Put("new", 1)
+		if after := must(snap.MarshalBinary()); !bytes.Equal(before, after) {
+			t.Error("changing state after Snapshot changed the snapshot")
+		}
+	})
 }
 
 func TestHeapBackend_Restore_failureChangesNothing(t *testing.T) {
-	keys := keysIn(10, Range{0, testMaxPar})
-	b := newBackend(t, Range{}, nil)
-	s := registerAll(t, b)
-	s.fill(b, keys)
-	other := newBackend(t, Range{}, nil)
-	must(List(other, ListDescriptor[int]{Name: "v", Codec: intCodec{}})).Add(1) // "v" as a list
-	err := b.Restore(must(other.Snapshot()))
-	wantErr(t, err, ErrIncompatible, `"v"`, "list", "value")
-	s.check(t, b, keys)
+	forEachBackend(t, func(t *testing.T, nb newFunc) {
+		keys := keysIn(10, Range{0, testMaxPar})
+		b := nb(t, Range{}, nil)
+		s := registerAll(t, b)
+		s.fill(b, keys)
+		other := nb(t, Range{}, nil)
+		must(List(other, ListDescriptor[int]{Name: "v", Codec: intCodec{}})).Add(1) // "v" as a list
+		err := b.Restore(must(other.Snapshot()))
+		wantErr(t, err, ErrIncompatible, `"v"`, "list", "value")
+		s.check(t, b, keys)
+	})
 }

@@ -9,8 +9,10 @@ import (
 )
 
 // prune keeps the newest retain complete checkpoints and every savepoint,
-// and removes incomplete checkpoints older than the newest complete one
-// (they were aborted or their job died before completing them).
+// and removes incomplete checkpoints older than the newest complete
+// checkpoint (it subsumed them: they were aborted, or their job died).
+// An incomplete one newer than that may still be in progress, even if a
+// savepoint completed after it, so it stays.
 func (s *DirStore) prune() error {
 	ids, err := s.ids()
 	if err != nil {
@@ -22,7 +24,6 @@ func (s *DirStore) prune() error {
 		m, complete := s.peek(id)
 		switch {
 		case complete && m.Savepoint:
-			newestComplete = max(newestComplete, id)
 			continue
 		case complete && kept < s.retain:
 			kept++

@@ -144,3 +144,24 @@ func FuzzUnmarshalMetadata(f *testing.F) {
 		}
 	})
 }
+
+// A savepoint that overtakes a checkpoint still being written does not
+// remove it: the checkpoint may still complete.
+func TestDirStore_savepointKeepsCheckpointInProgress(t *testing.T) {
+	s, err := OpenDirStore(t.TempDir(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	complete(t, s, 1, false)
+	if _, err := s.WriteState(2, "v1/0", []byte("in progress")); err != nil {
+		t.Fatal(err)
+	}
+	complete(t, s, 3, true)
+	if _, err := os.Stat(filepath.Join(s.Root(), "chk-2")); err != nil {
+		t.Fatalf("the checkpoint in progress was removed: %v", err)
+	}
+	complete(t, s, 4, false) // a newer checkpoint subsumes it
+	if _, err := os.Stat(filepath.Join(s.Root(), "chk-2")); !os.IsNotExist(err) {
+		t.Fatalf("the subsumed checkpoint is still there: %v", err)
+	}
+}

@@ -15,128 +15,140 @@ type ttlStep struct {
 }
 
 func TestValueState_TTL(t *testing.T) {
-	tests := []struct {
-		name  string
-		ttl   TTLConfig
-		steps []ttlStep
-	}{
-		{"createAndWrite", TTLConfig{TTL: 10},
-			[]ttlStep{{0, "write", false}, {9, "read", true}, {10, "read", false}}},
-		{"writeRefreshes", TTLConfig{TTL: 10},
-			[]ttlStep{{0, "write", false}, {8, "write", false}, {17, "read", true}, {18, "read", false}}},
-		{"readDoesNotRefresh", TTLConfig{TTL: 10},
-			[]ttlStep{{0, "write", false}, {9, "read", true}, {12, "read", false}}},
-		{"readRefreshes", TTLConfig{TTL: 10, Update: OnReadAndWrite},
-			[]ttlStep{{0, "write", false}, {9, "read", true}, {18, "read", true}, {28, "read", false}}},
-		{"returnExpiredOnce", TTLConfig{TTL: 10, Visibility: ReturnExpiredIfNotCleanedUp},
-			[]ttlStep{{0, "write", false}, {15, "read", true}, {15, "read", false}}},
-		{"off", TTLConfig{},
-			[]ttlStep{{0, "write", false}, {1 << 40, "read", true}}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			c := newClock()
-			start := c.t
-			b := newBackend(t, Range{}, c)
-			s := must(Value(b, ValueDescriptor[int]{Name: "v", TTL: tt.ttl}))
-			for i, st := range tt.steps {
-				c.t = start.Add(st.at)
-				if st.op == "write" {
-					s.Update(i)
-					continue
+	forEachBackend(t, func(t *testing.T, nb newFunc) {
+		tests := []struct {
+			name  string
+			ttl   TTLConfig
+			steps []ttlStep
+		}{
+			{"createAndWrite", TTLConfig{TTL: 10},
+				[]ttlStep{{0, "write", false}, {9, "read", true}, {10, "read", false}}},
+			{"writeRefreshes", TTLConfig{TTL: 10},
+				[]ttlStep{{0, "write", false}, {8, "write", false}, {17, "read", true}, {18, "read", false}}},
+			{"readDoesNotRefresh", TTLConfig{TTL: 10},
+				[]ttlStep{{0, "write", false}, {9, "read", true}, {12, "read", false}}},
+			{"readRefreshes", TTLConfig{TTL: 10, Update: OnReadAndWrite},
+				[]ttlStep{{0, "write", false}, {9, "read", true}, {18, "read", true}, {28, "read", false}}},
+			{"returnExpiredOnce", TTLConfig{TTL: 10, Visibility: ReturnExpiredIfNotCleanedUp},
+				[]ttlStep{{0, "write", false}, {15, "read", true}, {15, "read", false}}},
+			{"off", TTLConfig{},
+				[]ttlStep{{0, "write", false}, {1 << 40, "read", true}}},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				c := newClock()
+				start := c.t
+				b := nb(t, Range{}, c)
+				s := must(Value(b, ValueDescriptor[int]{Name: "v", Codec: intCodec{}, TTL: tt.ttl}))
+				for i, st := range tt.steps {
+					c.t = start.Add(st.at)
+					if st.op == "write" {
+						s.Update(i)
+						continue
+					}
+					if _, ok := s.Value(); ok != st.want {
+						t.Errorf("step %d at %v: visible %v, want %v", i, st.at, ok, st.want)
+					}
 				}
-				if _, ok := s.Value(); ok != st.want {
-					t.Errorf("step %d at %v: visible %v, want %v", i, st.at, ok, st.want)
-				}
-			}
-		})
-	}
+			})
+		}
+	})
 }
 
 func TestReducingState_TTL_expiredNotReduced(t *testing.T) {
-	c := newClock()
-	b := newBackend(t, Range{}, c)
-	s := must(Reducing(b, ReducingDescriptor[int]{Name: "r", Reduce: func(a, b int) int { return a + b },
-		TTL: TTLConfig{TTL: 10, Visibility: ReturnExpiredIfNotCleanedUp}}))
-	s.Add(1)
-	c.advance(10)
-	s.Add(2)
-	if v, _ := s.Get(); v != 2 {
-		t.Errorf("Get = %d, want 2: an expired value must not be reduced into", v)
-	}
+	forEachBackend(t, func(t *testing.T, nb newFunc) {
+		c := newClock()
+		b := nb(t, Range{}, c)
+		s := must(Reducing(b, ReducingDescriptor[int]{Name: "r", Codec: intCodec{}, Reduce: func(a, b int) int { return a + b },
+			TTL: TTLConfig{TTL: 10, Visibility: ReturnExpiredIfNotCleanedUp}}))
+		s.Add(1)
+		c.advance(10)
+		s.Add(2)
+		if v, _ := s.Get(); v != 2 {
+			t.Errorf("Get = %d, want 2: an expired value must not be reduced into", v)
+		}
+	})
 }
 
 func TestListState_TTL_perElement(t *testing.T) {
-	c := newClock()
-	b := newBackend(t, Range{}, c)
-	s := must(List(b, ListDescriptor[string]{Name: "l", TTL: TTLConfig{TTL: 10}}))
-	s.Add("a")
-	c.advance(5)
-	s.Add("b")
-	c.advance(5)
-	if got := s.Get(); !slices.Equal(got, []string{"b"}) {
-		t.Errorf("at 10: Get = %v, want [b]", got)
-	}
-	c.advance(5)
-	if got := s.Get(); got != nil {
-		t.Errorf("at 15: Get = %v, want nil", got)
-	}
-	if b.Entries() != 0 {
-		t.Errorf("Entries = %d, want 0", b.Entries())
-	}
+	forEachBackend(t, func(t *testing.T, nb newFunc) {
+		c := newClock()
+		b := nb(t, Range{}, c)
+		s := must(List(b, ListDescriptor[string]{Name: "l", Codec: stringCodec{}, TTL: TTLConfig{TTL: 10}}))
+		s.Add("a")
+		c.advance(5)
+		s.Add("b")
+		c.advance(5)
+		if got := s.Get(); !slices.Equal(got, []string{"b"}) {
+			t.Errorf("at 10: Get = %v, want [b]", got)
+		}
+		c.advance(5)
+		if got := s.Get(); got != nil {
+			t.Errorf("at 15: Get = %v, want nil", got)
+		}
+		if b.Entries() != 0 {
+			t.Errorf("Entries = %d, want 0", b.Entries())
+		}
+	})
 }
 
 func TestListState_TTL_returnExpiredAndRefresh(t *testing.T) {
-	c := newClock()
-	b := newBackend(t, Range{}, c)
-	s := must(List(b, ListDescriptor[string]{Name: "l",
-		TTL: TTLConfig{TTL: 10, Update: OnReadAndWrite, Visibility: ReturnExpiredIfNotCleanedUp}}))
-	s.Add("a")
-	c.advance(5)
-	s.Add("b")
-	c.advance(5)
-	if got := s.Get(); !slices.Equal(got, []string{"a", "b"}) {
-		t.Errorf("at 10: Get = %v, want expired a returned once, and b", got)
-	}
-	c.advance(9)
-	if got := s.Get(); !slices.Equal(got, []string{"b"}) {
-		t.Errorf("at 19: Get = %v, want [b] (refreshed at 10)", got)
-	}
+	forEachBackend(t, func(t *testing.T, nb newFunc) {
+		c := newClock()
+		b := nb(t, Range{}, c)
+		s := must(List(b, ListDescriptor[string]{Name: "l", Codec: stringCodec{},
+			TTL: TTLConfig{TTL: 10, Update: OnReadAndWrite, Visibility: ReturnExpiredIfNotCleanedUp}}))
+		s.Add("a")
+		c.advance(5)
+		s.Add("b")
+		c.advance(5)
+		if got := s.Get(); !slices.Equal(got, []string{"a", "b"}) {
+			t.Errorf("at 10: Get = %v, want expired a returned once, and b", got)
+		}
+		c.advance(9)
+		if got := s.Get(); !slices.Equal(got, []string{"b"}) {
+			t.Errorf("at 19: Get = %v, want [b] (refreshed at 10)", got)
+		}
+	})
 }
 
 func TestMapState_TTL_perUserKey(t *testing.T) {
-	c := newClock()
-	b := newBackend(t, Range{}, c)
-	s := must(Map(b, MapDescriptor[string, int]{Name: "m", TTL: TTLConfig{TTL: 10}}))
-	s.Put("x", 1)
-	c.advance(5)
-	s.Put("y", 2)
-	c.advance(5)
-	if s.Contains("x") || !s.Contains("y") || s.Len() != 1 {
-		t.Errorf("at 10: want y only, Len %d", s.Len())
-	}
-	if got := maps.Collect(s.All()); !maps.Equal(got, map[string]int{"y": 2}) {
-		t.Errorf("at 10: All = %v, want y:2", got)
-	}
-	c.advance(5)
-	if _, ok := s.Get("y"); ok || len(b.Keys("m")) != 0 {
-		t.Errorf("at 15: y visible or key kept (Keys %v)", b.Keys("m"))
-	}
+	forEachBackend(t, func(t *testing.T, nb newFunc) {
+		c := newClock()
+		b := nb(t, Range{}, c)
+		s := must(Map(b, MapDescriptor[string, int]{Name: "m", KeyCodec: stringCodec{}, ValueCodec: intCodec{}, TTL: TTLConfig{TTL: 10}}))
+		s.Put("x", 1)
+		c.advance(5)
+		s.Put("y", 2)
+		c.advance(5)
+		if s.Contains("x") || !s.Contains("y") || s.Len() != 1 {
+			t.Errorf("at 10: want y only, Len %d", s.Len())
+		}
+		if got := maps.Collect(s.All()); !maps.Equal(got, map[string]int{"y": 2}) {
+			t.Errorf("at 10: All = %v, want y:2", got)
+		}
+		c.advance(5)
+		if _, ok := s.Get("y"); ok || len(b.Keys("m")) != 0 {
+			t.Errorf("at 15: y visible or key kept (Keys %v)", b.Keys("m"))
+		}
+	})
 }
 
 func TestMapState_TTL_readRefreshes(t *testing.T) {
-	c := newClock()
-	b := newBackend(t, Range{}, c)
-	s := must(Map(b, MapDescriptor[string, int]{Name: "m", TTL: TTLConfig{TTL: 10, Update: OnReadAndWrite}}))
-	s.Put("x", 1)
-	s.Put("y", 2)
-	c.advance(9)
-	for range s.All() {
-	}
-	c.advance(9)
-	if s.Len() != 2 {
-		t.Errorf("Len = %d, want 2: All refreshes what it yields", s.Len())
-	}
+	forEachBackend(t, func(t *testing.T, nb newFunc) {
+		c := newClock()
+		b := nb(t, Range{}, c)
+		s := must(Map(b, MapDescriptor[string, int]{Name: "m", KeyCodec: stringCodec{}, ValueCodec: intCodec{}, TTL: TTLConfig{TTL: 10, Update: OnReadAndWrite}}))
+		s.Put("x", 1)
+		s.Put("y", 2)
+		c.advance(9)
+		for range s.All() {
+		}
+		c.advance(9)
+		if s.Len() != 2 {
+			t.Errorf("Len = %d, want 2: All refreshes what it yields", s.Len())
+		}
+	})
 }
 
 // TestHeapBackend_TTL_incrementalCleanup checks that accesses to one key
@@ -146,9 +158,9 @@ func TestHeapBackend_TTL_incrementalCleanup(t *testing.T) {
 	c := newClock()
 	b := newBackend(t, Range{}, c)
 	ttl := TTLConfig{TTL: 10}
-	v := must(Value(b, ValueDescriptor[int]{Name: "v", TTL: ttl}))
-	l := must(List(b, ListDescriptor[int]{Name: "l", TTL: ttl}))
-	m := must(Map(b, MapDescriptor[int, int]{Name: "m", TTL: ttl}))
+	v := must(Value(b, ValueDescriptor[int]{Name: "v", Codec: intCodec{}, TTL: ttl}))
+	l := must(List(b, ListDescriptor[int]{Name: "l", Codec: intCodec{}, TTL: ttl}))
+	m := must(Map(b, MapDescriptor[int, int]{Name: "m", KeyCodec: intCodec{}, ValueCodec: intCodec{}, TTL: ttl}))
 	for i := range 100 {
 		b.SetCurrentKey(testKey(i))
 		v.Update(i)
@@ -183,50 +195,54 @@ func stored(t table[string]) int {
 }
 
 func TestHeapBackend_TTL_expiredNotCountedNorSnapshotted(t *testing.T) {
-	c := newClock()
-	b := newBackend(t, Range{}, c)
-	s := must(Value(b, ValueDescriptor[int]{Name: "v", Codec: intCodec{}, TTL: TTLConfig{TTL: 10}}))
-	b.SetCurrentKey("old")
-	s.Update(1)
-	c.advance(5)
-	b.SetCurrentKey("new")
-	s.Update(2)
-	c.advance(5)
-	if got := b.Keys("v"); !slices.Equal(got, []string{"new"}) || b.Entries() != 1 {
-		t.Errorf("Keys = %v, Entries = %d, want [new] and 1", got, b.Entries())
-	}
-	snap := must(b.Snapshot())
-	b2 := newBackend(t, Range{}, c)
-	if err := b2.Restore(snap); err != nil {
-		t.Fatal(err)
-	}
-	must(Value(b2, ValueDescriptor[int]{Name: "v", Codec: intCodec{}, TTL: TTLConfig{TTL: 10}}))
-	if got := b2.Keys("v"); !slices.Equal(got, []string{"new"}) {
-		t.Errorf("restored Keys = %v, want [new]", got)
-	}
+	forEachBackend(t, func(t *testing.T, nb newFunc) {
+		c := newClock()
+		b := nb(t, Range{}, c)
+		s := must(Value(b, ValueDescriptor[int]{Name: "v", Codec: intCodec{}, TTL: TTLConfig{TTL: 10}}))
+		b.SetCurrentKey("old")
+		s.Update(1)
+		c.advance(5)
+		b.SetCurrentKey("new")
+		s.Update(2)
+		c.advance(5)
+		if got := b.Keys("v"); !slices.Equal(got, []string{"new"}) || b.Entries() != 1 {
+			t.Errorf("Keys = %v, Entries = %d, want [new] and 1", got, b.Entries())
+		}
+		snap := must(b.Snapshot())
+		b2 := nb(t, Range{}, c)
+		if err := b2.Restore(snap); err != nil {
+			t.Fatal(err)
+		}
+		must(Value(b2, ValueDescriptor[int]{Name: "v", Codec: intCodec{}, TTL: TTLConfig{TTL: 10}}))
+		if got := b2.Keys("v"); !slices.Equal(got, []string{"new"}) {
+			t.Errorf("restored Keys = %v, want [new]", got)
+		}
+	})
 }
 
 func TestHeapBackend_Restore_TTL(t *testing.T) {
-	c := newClock()
-	ttl := TTLConfig{TTL: 10}
-	src := newBackend(t, Range{}, c)
-	withTTL := must(Value(src, ValueDescriptor[int]{Name: "ttl", Codec: intCodec{}, TTL: ttl}))
-	noTTL := must(Value(src, ValueDescriptor[int]{Name: "plain", Codec: intCodec{}}))
-	withTTL.Update(1)
-	noTTL.Update(2)
-	c.advance(5)
-	snap := must(src.Snapshot())
-	dst := newBackend(t, Range{}, c)
-	if err := dst.Restore(snap); err != nil {
-		t.Fatal(err)
-	}
-	a := must(Value(dst, ValueDescriptor[int]{Name: "ttl", Codec: intCodec{}, TTL: ttl}))
-	p := must(Value(dst, ValueDescriptor[int]{Name: "plain", Codec: intCodec{}, TTL: ttl}))
-	c.advance(5)
-	if _, ok := a.Value(); ok {
-		t.Error("restored entry outlived its timestamp")
-	}
-	if _, ok := p.Value(); !ok {
-		t.Error("entry written without TTL expired before its TTL from restore")
-	}
+	forEachBackend(t, func(t *testing.T, nb newFunc) {
+		c := newClock()
+		ttl := TTLConfig{TTL: 10}
+		src := nb(t, Range{}, c)
+		withTTL := must(Value(src, ValueDescriptor[int]{Name: "ttl", Codec: intCodec{}, TTL: ttl}))
+		noTTL := must(Value(src, ValueDescriptor[int]{Name: "plain", Codec: intCodec{}}))
+		withTTL.Update(1)
+		noTTL.Update(2)
+		c.advance(5)
+		snap := must(src.Snapshot())
+		dst := nb(t, Range{}, c)
+		if err := dst.Restore(snap); err != nil {
+			t.Fatal(err)
+		}
+		a := must(Value(dst, ValueDescriptor[int]{Name: "ttl", Codec: intCodec{}, TTL: ttl}))
+		p := must(Value(dst, ValueDescriptor[int]{Name: "plain", Codec: intCodec{}, TTL: ttl}))
+		c.advance(5)
+		if _, ok := a.Value(); ok {
+			t.Error("restored entry outlived its timestamp")
+		}
+		if _, ok := p.Value(); !ok {
+			t.Error("entry written without TTL expired before its TTL from restore")
+		}
+	})
 }

@@ -5,14 +5,14 @@ package persistence
 type ValueState[V any] struct{ s scalar[V] }
 
 // Value registers (or returns the already registered) value state d.Name.
-func Value[K comparable, V any](b *HeapBackend[K], d ValueDescriptor[V]) (*ValueState[V], error) {
+func Value[K comparable, V any](b Backend[K], d ValueDescriptor[V]) (*ValueState[V], error) {
 	if err := d.validate(); err != nil {
 		return nil, err
 	}
 	m := stateMeta{name: d.Name, kind: kindValue, ttl: d.TTL}
-	return register(b, m, func() (table[K], *ValueState[V]) {
-		t := newScalarTable(b, m, d.Codec, "ValueDescriptor.Codec")
-		return t, &ValueState[V]{t}
+	return register(b, m, func() (storage, *ValueState[V], error) {
+		t, s, err := newScalar(b, m, d.Codec, "ValueDescriptor.Codec")
+		return t, &ValueState[V]{s}, err
 	})
 }
 
@@ -34,14 +34,14 @@ type ReducingState[V any] struct {
 
 // Reducing registers (or returns the already registered) reducing state
 // d.Name.
-func Reducing[K comparable, V any](b *HeapBackend[K], d ReducingDescriptor[V]) (*ReducingState[V], error) {
+func Reducing[K comparable, V any](b Backend[K], d ReducingDescriptor[V]) (*ReducingState[V], error) {
 	if err := d.validate(); err != nil {
 		return nil, err
 	}
 	m := stateMeta{name: d.Name, kind: kindReducing, ttl: d.TTL}
-	return register(b, m, func() (table[K], *ReducingState[V]) {
-		t := newScalarTable(b, m, d.Codec, "ReducingDescriptor.Codec")
-		return t, &ReducingState[V]{s: t, reduce: d.Reduce}
+	return register(b, m, func() (storage, *ReducingState[V], error) {
+		t, s, err := newScalar(b, m, d.Codec, "ReducingDescriptor.Codec")
+		return t, &ReducingState[V]{s: s, reduce: d.Reduce}, err
 	})
 }
 
@@ -74,14 +74,14 @@ type aggregator[In, Out any] interface {
 
 // Aggregating registers (or returns the already registered) aggregating
 // state d.Name.
-func Aggregating[K comparable, In, Acc, Out any](b *HeapBackend[K], d AggregatingDescriptor[In, Acc, Out]) (*AggregatingState[In, Out], error) {
+func Aggregating[K comparable, In, Acc, Out any](b Backend[K], d AggregatingDescriptor[In, Acc, Out]) (*AggregatingState[In, Out], error) {
 	if err := d.validate(); err != nil {
 		return nil, err
 	}
 	m := stateMeta{name: d.Name, kind: kindAggregating, ttl: d.TTL}
-	return register(b, m, func() (table[K], *AggregatingState[In, Out]) {
-		t := newScalarTable(b, m, d.AccCodec, "AggregatingDescriptor.AccCodec")
-		return t, &AggregatingState[In, Out]{&accumulator[In, Acc, Out]{s: t, d: d}}
+	return register(b, m, func() (storage, *AggregatingState[In, Out], error) {
+		t, s, err := newScalar(b, m, d.AccCodec, "AggregatingDescriptor.AccCodec")
+		return t, &AggregatingState[In, Out]{&accumulator[In, Acc, Out]{s: s, d: d}}, err
 	})
 }
 

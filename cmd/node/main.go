@@ -9,6 +9,8 @@ import (
 
 	"github.com/troupe-dev/troupe/actors"
 	"github.com/troupe-dev/troupe/cmd/node/cli"
+	"github.com/troupe-dev/troupe/examples/enrich"
+	"github.com/troupe-dev/troupe/examples/nexmark"
 	"github.com/troupe-dev/troupe/examples/wordcount"
 	"github.com/troupe-dev/troupe/operators"
 )
@@ -17,6 +19,8 @@ import (
 var builtins = []func() actors.PipelineSpec{
 	wordcount.Spec,
 	generateSpec,
+	enrich.Spec,
+	nexmark.Spec,
 }
 
 func main() {

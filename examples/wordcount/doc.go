@@ -17,7 +17,12 @@
 // The file is split by byte ranges over the source subtasks; words are
 // hashed by key group to the count subtasks, where the count is keyed
 // state. The sink writes JSON lines to standard output or, when an output
-// directory is given, part files (one per sink subtask) into it. Every
+// directory is given, part files into it with operators.WriteFiles. With
+// checkpoints on (node run --checkpoint-interval), that sink is
+// exactly-once: each epoch's file is committed when its checkpoint
+// completes, and a run resumed after a crash neither loses nor repeats a
+// running count. Standard output is not transactional: a resumed run may
+// print again what the crashed one printed after its last checkpoint. Every
 // operator takes the pipeline's default parallelism, so the node command's
 // --parallelism applies to all of them.
 package wordcount

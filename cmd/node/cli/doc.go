@@ -11,6 +11,8 @@
 // # Commands
 //
 //	node run PIPELINE [--param key=value]... [--parallelism N]
+//	         [--checkpoint-interval D --state-dir DIR] [--restore PATH]
+//	         [--no-savepoint] [--state-backend heap]
 //	node pipelines
 //	node help [run]
 //
@@ -24,13 +26,31 @@
 // pipelines with their parameters. --help (or -h) after any command prints
 // its usage.
 //
+// # Checkpoints
+//
+// --checkpoint-interval turns exactly-once checkpoints on; --state-dir
+// keeps them under DIR/<pipeline>-<hash of pipeline and parameters>, one
+// run-<n> directory per run lineage (a fresh start or a --restore, and
+// the resumes after crashes). If the latest run there did not finish — it
+// crashed, was killed, failed or was stopped with a savepoint — the same
+// command resumes it from its latest readable checkpoint and says so on
+// standard error; damaged checkpoints are named, renamed *.unusable and
+// skipped. A run that finished is marked with a _finished file, and the
+// next one starts afresh. With a state dir, the first signal stops the
+// job with a savepoint and prints its path (exit 0), unless --no-savepoint
+// asks for a graceful stop. --restore PATH starts from a savepoint or
+// checkpoint at any --parallelism.
+//
 // # Exit codes
 //
 //   - 0 ([ExitOK]): the command succeeded; for run, the job finished,
-//     including after a graceful stop.
+//     including after a graceful stop, or it stopped with a savepoint.
 //   - 1 ([ExitFailed]): the job failed or was cancelled. Standard error
 //     names the failing operator and subtask and the cause.
 //   - 2 ([ExitUsage]): the command line is wrong — unknown command, flag
-//     or pipeline, a missing or malformed parameter, a bad --parallelism.
-//     Standard error names the offending word and suggests --help.
+//     or pipeline, a missing or malformed parameter, a bad --parallelism,
+//     --state-backend bbolt (not built yet). Standard error names the
+//     offending word and suggests --help. A --restore path that does not
+//     exist, is damaged or holds another pipeline's state exits 2 too,
+//     with an error naming the path or file.
 package cli

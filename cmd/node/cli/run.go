@@ -1,13 +1,11 @@
 package cli
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -180,7 +178,11 @@ func (c *command) run(args []string) int {
 	if err != nil {
 		return c.buildError(err)
 	}
-	return c.execute(g)
+	ck, code := c.prepareCheckpoints(ra, g.Name)
+	if code != ExitOK {
+		return code
+	}
+	return c.execute(g, ck)
 }
 
 // buildError sorts a build error: the user's mistakes are usage errors
@@ -200,9 +202,10 @@ func (c *command) buildError(err error) int {
 
 // execute runs a job on an engine of its own and waits for it, handling
 // stop signals meanwhile.
-func (c *command) execute(g *operators.JobGraph) int {
+func (c *command) execute(g *operators.JobGraph, ck *checkpointing) int {
 	cfg := actors.DefaultConfig()
 	cfg.Logger = slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	ck.configure(&cfg)
 	engine, err := actors.NewEngine(cfg)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "%s run: %v\n", prog, err)
@@ -212,12 +215,16 @@ func (c *command) execute(g *operators.JobGraph) int {
 	// Before Submit, so that a signal arriving as the job starts is seen.
 	signals, stop := c.notify()
 	defer stop()
-	job, err := engine.Submit(g)
+	job, err := engine.Submit(g, ck.submitOptions()...)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "%s run: %v\n", prog, err)
 		return ExitFailed
 	}
-	switch err := c.await(job, signals); {
+	savepoint, err := c.await(job, signals, ck.savepoint)
+	switch {
+	case savepoint != "":
+		fmt.Fprintf(c.stderr, "%s run: job %q stopped with savepoint %s\n", prog, g.Name, savepoint)
+		return ExitOK
 	case errors.Is(err, actors.ErrCancelled):
 		fmt.Fprintf(c.stderr, "%s run: job %q cancelled\n", prog, g.Name)
 		return ExitFailed
@@ -225,33 +232,8 @@ func (c *command) execute(g *operators.JobGraph) int {
 		fmt.Fprintf(c.stderr, "%s run: job %q failed: %v\n", prog, g.Name, err)
 		return ExitFailed
 	}
-	return ExitOK
-}
-
-// job is what await needs of an *actors.Job.
-type job interface {
-	Done() <-chan struct{}
-	Stop()
-	Cancel()
-	Wait(ctx context.Context) error
-}
-
-var _ job = (*actors.Job)(nil)
-
-// await waits for j to end: the first signal stops it gracefully, the
-// second cancels it. It returns the job's outcome (see actors.Job.Wait).
-func (c *command) await(j job, signals <-chan os.Signal) error {
-	select {
-	case <-j.Done():
-	case s := <-signals:
-		fmt.Fprintf(c.stderr, "%s: %v: stopping the job gracefully; signal again to cancel it\n", prog, s)
-		j.Stop()
-		select {
-		case <-j.Done():
-		case s := <-signals:
-			fmt.Fprintf(c.stderr, "%s: %v: cancelling the job\n", prog, s)
-			j.Cancel()
-		}
+	if err := ck.finished(); err != nil {
+		fmt.Fprintf(c.stderr, "%s run: job %q finished, but %v\n", prog, g.Name, err)
 	}
-	return j.Wait(context.Background()) // the job has ended: no wait
+	return ExitOK
 }

@@ -52,12 +52,32 @@ func mapsEqual(a, b map[string]string) bool {
 }
 
 // fakeJob ends by itself when done is closed beforehand, on Stop when
-// stopEnds, and always on Cancel. await calls it from one goroutine.
+// stopEnds, and always on Cancel. A stop with savepoint returns
+// savepoint and cancels the job, or fails with spErr, or, with spBlocks,
+// waits for its context. await calls it from one goroutine at a time.
 type fakeJob struct {
 	done           chan struct{}
 	err            error
 	stopEnds       bool
 	stops, cancels int
+	savepoint      string
+	spErr          error // returned by every stop with savepoint, or by the first spFails
+	spFails        int
+	spBlocks       bool
+	spCalls        int
+}
+
+func (f *fakeJob) StopWithSavepoint(ctx context.Context) (string, error) {
+	switch {
+	case f.spBlocks:
+		<-ctx.Done()
+		return "", ctx.Err()
+	case f.spErr != nil && (f.spFails == 0 || f.spCalls < f.spFails):
+		f.spCalls++
+		return "", f.spErr
+	}
+	f.Cancel()
+	return f.savepoint, nil
 }
 
 func (f *fakeJob) Done() <-chan struct{} { return f.done }
@@ -84,20 +104,29 @@ func TestCommand_await(t *testing.T) {
 	boom := errors.New("boom")
 	tests := []struct {
 		name           string
+		job            fakeJob
 		ended          bool // the job has ended before any signal
-		err            error
-		stopEnds       bool
+		savepoint      bool // stop with a savepoint
 		signals        int
 		want           error
+		wantPath       string
 		stops, cancels int
 	}{
-		{name: "ends by itself", ended: true, err: boom, want: boom},
-		{name: "one signal stops", stopEnds: true, signals: 1, stops: 1},
+		{name: "ends by itself", ended: true, job: fakeJob{err: boom}, want: boom},
+		{name: "one signal stops", job: fakeJob{stopEnds: true}, signals: 1, stops: 1},
 		{name: "second signal cancels", signals: 2, want: actors.ErrCancelled, stops: 1, cancels: 1},
+		{name: "signal stops with savepoint", savepoint: true, job: fakeJob{savepoint: "/sp/chk-3"}, signals: 1,
+			wantPath: "/sp/chk-3", cancels: 1},
+		{name: "savepoint tried again", savepoint: true, job: fakeJob{spErr: boom, spFails: 2, savepoint: "/sp/chk-5"}, signals: 1,
+			wantPath: "/sp/chk-5", cancels: 1},
+		{name: "failed savepoint stops gracefully", savepoint: true, job: fakeJob{spErr: boom, stopEnds: true}, signals: 1, stops: 1},
+		{name: "second signal cancels a savepoint", savepoint: true, job: fakeJob{spBlocks: true}, signals: 2,
+			want: actors.ErrCancelled, cancels: 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			j := &fakeJob{done: make(chan struct{}), err: tt.err, stopEnds: tt.stopEnds}
+			j := &tt.job
+			j.done = make(chan struct{})
 			if tt.ended {
 				close(j.done)
 			}
@@ -106,8 +135,9 @@ func TestCommand_await(t *testing.T) {
 				sigs <- syscall.SIGTERM
 			}
 			c := newCommand(nil, io.Discard, io.Discard, nil)
-			if err := c.await(j, sigs); !errors.Is(err, tt.want) || (tt.want == nil && err != nil) {
-				t.Errorf("await = %v, want %v", err, tt.want)
+			path, err := c.await(j, sigs, tt.savepoint)
+			if !errors.Is(err, tt.want) || (tt.want == nil && err != nil) || path != tt.wantPath {
+				t.Errorf("await = %q, %v; want %q, %v", path, err, tt.wantPath, tt.want)
 			}
 			if j.stops != tt.stops || j.cancels != tt.cancels {
 				t.Errorf("%d stops, %d cancels; want %d, %d", j.stops, j.cancels, tt.stops, tt.cancels)

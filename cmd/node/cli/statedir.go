@@ -34,9 +34,10 @@ const (
 // directory and is written into every checkpoint's metadata.
 func fingerprint(pipeline string, params map[string]string) string {
 	h := sha256.New()
-	h.Write([]byte(pipeline))
+	// Length-prefixed, so that no two different jobs write the same bytes.
+	fmt.Fprintf(h, "%d:%s", len(pipeline), pipeline)
 	for _, k := range slices.Sorted(maps.Keys(params)) {
-		fmt.Fprintf(h, "\x00%s=%s", k, params[k])
+		fmt.Fprintf(h, "%d:%s%d:%s", len(k), k, len(params[k]), params[k])
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }

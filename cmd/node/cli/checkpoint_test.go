@@ -1,0 +1,250 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/troupe-dev/troupe/persistence"
+	"github.com/troupe-dev/troupe/testkit"
+)
+
+// bigText writes n lines of repeated words into a temp file.
+func bigText(t testing.TB, n int) string {
+	t.Helper()
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, "alpha beta w%d gamma alpha line %d\n", i%13, i%7)
+	}
+	path := filepath.Join(t.TempDir(), "input.txt")
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// committedOutput concatenates the visible part files of dir.
+func committedOutput(t testing.TB, dir string) string {
+	t.Helper()
+	parts, err := filepath.Glob(filepath.Join(dir, "part-*.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all strings.Builder
+	for _, p := range parts {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all.Write(b)
+	}
+	return all.String()
+}
+
+// checkpoints lists the complete checkpoints under a state dir, oldest
+// first within each run.
+func checkpoints(t testing.TB, stateDir string) []string {
+	t.Helper()
+	metas, err := filepath.Glob(filepath.Join(stateDir, "*", "run-*", "chk-*", "_metadata"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dirs []string
+	for _, m := range metas {
+		dirs = append(dirs, filepath.Dir(m))
+	}
+	return dirs
+}
+
+// startMain runs the command on a goroutine with a signal channel of the
+// test's; it returns the channel, the exit code's channel and stderr.
+func startMain(t testing.TB, args ...string) (chan os.Signal, chan int, *syncBuffer) {
+	t.Helper()
+	sigs, codes, stderr := make(chan os.Signal, 2), make(chan int, 1), newSyncBuffer()
+	c := newCommand(testRegistry(t, io.Discard), io.Discard, stderr, func() (<-chan os.Signal, func()) { return sigs, func() {} })
+	go func() { codes <- c.main(args) }()
+	return sigs, codes, stderr
+}
+
+func exitCode(t testing.TB, codes chan int) int {
+	t.Helper()
+	select {
+	case code := <-codes:
+		return code
+	case <-time.After(30 * time.Second):
+		t.Fatal("the command did not end within 30s")
+	}
+	return -1
+}
+
+// stopWithSavepoint runs args until n checkpoints are complete, then
+// signals: the command stops the job with a savepoint, prints its path
+// and exits 0. It returns the path.
+func stopWithSavepoint(t testing.TB, stateDir string, n int, args ...string) string {
+	t.Helper()
+	sigs, codes, stderr := startMain(t, args...)
+	testkit.Eventually(t, 20*time.Second, func() bool { return len(checkpoints(t, stateDir)) >= n }, "%d checkpoints", n)
+	sigs <- os.Interrupt
+	if code := exitCode(t, codes); code != ExitOK {
+		t.Fatalf("exit %d after SIGINT, want 0; stderr:\n%s", code, stderr)
+	}
+	_, path, ok := strings.Cut(stderr.String(), "savepoint ")
+	path, _, _ = strings.Cut(path, "\n")
+	if !ok || !strings.Contains(stderr.String(), "stopping the job with a savepoint") {
+		t.Fatalf("stderr does not report the savepoint:\n%s", stderr)
+	}
+	if cp, err := persistence.OpenCheckpoint(path); err != nil || !cp.Meta.Savepoint || cp.Meta.Fingerprint == "" {
+		t.Fatalf("savepoint %q: %+v, %v; want a savepoint with a fingerprint", path, cp, err)
+	}
+	return path
+}
+
+// A stop with savepoint, then the same command again: it resumes from
+// the savepoint (the run did not finish) and the output holds every
+// running count exactly once; a third run starts afresh.
+func TestMain_run_stateDir_resumesUnfinishedRun(t *testing.T) {
+	input, out, state := bigText(t, 3000), t.TempDir(), t.TempDir()
+	args := []string{"run", "wordcount", "-p", "input=" + input, "-p", "output=" + out, "-p", "rate=3000",
+		"--parallelism", "2", "--checkpoint-interval", "20ms", "--state-dir", state}
+	sp := stopWithSavepoint(t, state, 2, args...)
+	code, _, errOut := runMain(t, testRegistry(t, io.Discard), args...)
+	if code != ExitOK || !strings.Contains(errOut, "resuming from checkpoint "+sp) {
+		t.Fatalf("rerun: exit %d, stderr %q; want 0 and a resume from %s", code, errOut, sp)
+	}
+	checkCounts(t, committedOutput(t, out), totals(t, input))
+
+	before := committedOutput(t, out)
+	code, _, errOut = runMain(t, testRegistry(t, io.Discard), args...)
+	if code != ExitOK || strings.Contains(errOut, "resuming") {
+		t.Fatalf("after a finished run: exit %d, stderr %q; want a fresh start", code, errOut)
+	}
+	after := committedOutput(t, out)
+	if len(after) != 2*len(before) {
+		t.Fatalf("the fresh run committed %d bytes, want %d (the whole input again)", len(after)-len(before), len(before))
+	}
+}
+
+// --restore at another parallelism: the savepoint of a run at 2 resumes
+// at 3 and at 1.
+func TestMain_run_restore_rescales(t *testing.T) {
+	for _, par := range []string{"1", "3"} {
+		t.Run("to "+par, func(t *testing.T) {
+			input, out, state := bigText(t, 3000), t.TempDir(), t.TempDir()
+			args := []string{"run", "wordcount", "-p", "input=" + input, "-p", "output=" + out, "-p", "rate=3000",
+				"--checkpoint-interval", "20ms", "--state-dir", state}
+			sp := stopWithSavepoint(t, state, 1, append(args, "--parallelism", "2")...)
+			code, _, errOut := runMain(t, testRegistry(t, io.Discard), append(args, "--parallelism", par, "--restore", sp)...)
+			if code != ExitOK || strings.Contains(errOut, "resuming") {
+				t.Fatalf("restore: exit %d, stderr %q", code, errOut)
+			}
+			checkCounts(t, committedOutput(t, out), totals(t, input))
+		})
+	}
+}
+
+// A damaged newest checkpoint in the state dir is named on stderr, moved
+// aside, and the run resumes from the one before.
+func TestMain_run_stateDir_corruptCheckpointFallsBack(t *testing.T) {
+	for _, damage := range []string{"truncated metadata", "bit-flipped state"} {
+		t.Run(damage, func(t *testing.T) {
+			input, out, state := bigText(t, 3000), t.TempDir(), t.TempDir()
+			args := []string{"run", "wordcount", "-p", "input=" + input, "-p", "output=" + out, "-p", "rate=3000",
+				"--checkpoint-interval", "20ms", "--state-dir", state}
+			sp := stopWithSavepoint(t, state, 2, args...)
+			file := damageCheckpoint(t, sp, damage)
+			code, _, errOut := runMain(t, testRegistry(t, io.Discard), args...)
+			if code != ExitOK || !strings.Contains(errOut, file) || !strings.Contains(errOut, "trying an older one") ||
+				!strings.Contains(errOut, "resuming from checkpoint") {
+				t.Fatalf("exit %d, stderr:\n%s\nwant 0, the damaged file named and a resume from an older checkpoint", code, errOut)
+			}
+			if _, err := os.Stat(sp + ".unusable"); err != nil {
+				t.Errorf("damaged checkpoint not moved aside: %v", err)
+			}
+		})
+	}
+}
+
+// damageCheckpoint truncates the metadata or flips a bit of a state file
+// of the checkpoint at dir, and returns the file.
+func damageCheckpoint(t testing.TB, dir, how string) string {
+	t.Helper()
+	file := filepath.Join(dir, "_metadata")
+	if how != "truncated metadata" {
+		states, _ := filepath.Glob(filepath.Join(dir, "*.state"))
+		if len(states) == 0 {
+			t.Fatalf("no state files in %s", dir)
+		}
+		file = states[0]
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if how == "truncated metadata" {
+		b = b[:len(b)/2]
+	} else {
+		b[len(b)/2] ^= 0x10
+	}
+	if err := os.WriteFile(file, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return file
+}
+
+func TestMain_run_checkpointUsageErrors(t *testing.T) {
+	other := t.TempDir()
+	store, err := persistence.OpenDirStore(other, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherCP, err := store.CommitMetadata(&persistence.Metadata{ID: 1, Job: "numbers", MaxParallelism: 128})
+	if err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(t.TempDir(), "nope")
+	wc := []string{"run", "wordcount", "-p", "input=" + writeText(t)}
+	tests := []struct {
+		args []string
+		want []string // in stderr
+	}{
+		{append(wc, "--state-backend", "bbolt"), []string{"bbolt is not built yet"}},
+		{append(wc, "--state-backend", "rocks"), []string{`"rocks"`}},
+		{append(wc, "--state-dir", other), []string{"--state-dir needs --checkpoint-interval"}},
+		{append(wc, "--checkpoint-interval", "soon"), []string{"-checkpoint-interval"}},
+		{append(wc, "--checkpoint-interval", "-1s"), []string{"-checkpoint-interval"}},
+		{append(wc, "--restore", missing), []string{"--restore " + missing, "no such file"}},
+		{append(wc, "--restore", t.TempDir()), []string{"_metadata"}},
+		{append(wc, "--restore", otherCP), []string{"--restore " + otherCP, `pipeline "numbers", not "wordcount"`}},
+	}
+	for _, tt := range tests {
+		code, out, errOut := runMain(t, testRegistry(t, io.Discard), tt.args...)
+		if code != ExitUsage || out != "" {
+			t.Errorf("%q: exit %d, stdout %q; want exit 2 and no output", tt.args, code, out)
+		}
+		for _, w := range tt.want {
+			if !strings.Contains(errOut, w) {
+				t.Errorf("%q: stderr %q lacks %q", tt.args, errOut, w)
+			}
+		}
+	}
+}
+
+func TestFingerprint(t *testing.T) {
+	a := fingerprint("wc", map[string]string{"input": "x", "rate": "1"})
+	if b := fingerprint("wc", map[string]string{"rate": "1", "input": "x"}); a != b {
+		t.Error("fingerprint depends on map order")
+	}
+	for _, other := range []string{fingerprint("wc", map[string]string{"input": "x"}), fingerprint("wd", map[string]string{"input": "x", "rate": "1"}),
+		fingerprint("wc", map[string]string{"input": "x\x00rate=1"})} {
+		if other == a {
+			t.Error("different jobs share a fingerprint")
+		}
+	}
+	if len(a) != 64 {
+		t.Errorf("fingerprint %q", a)
+	}
+}

@@ -1,0 +1,108 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/troupe-dev/troupe/actors"
+)
+
+// checkpointing is what a run command sets up for checkpoints.
+type checkpointing struct {
+	interval  time.Duration // 0: no periodic checkpoints
+	fp        string        // the fingerprint of the pipeline and its parameters
+	run       *runDir       // the checkpoint store; nil: in memory
+	restore   string        // the checkpoint the job starts from; "": afresh
+	savepoint bool          // a signal stops the job with a savepoint
+}
+
+// prepareCheckpoints checks --restore and picks the run directory in
+// --state-dir, resuming a run that did not finish. A bad --restore path
+// is a usage error.
+func (c *command) prepareCheckpoints(ra runArgs, pipeline string) (*checkpointing, int) {
+	ck := &checkpointing{interval: ra.interval, fp: fingerprint(pipeline, ra.params), restore: ra.restore}
+	if ra.restore != "" {
+		cp, err := checkCheckpoint(ra.restore, pipeline)
+		if err != nil {
+			fmt.Fprintf(c.stderr, "%s run: --restore %s: %v\n", prog, ra.restore, err)
+			return nil, ExitUsage
+		}
+		if cp.Meta.Fingerprint != "" && cp.Meta.Fingerprint != ck.fp {
+			fmt.Fprintf(c.stderr, "%s run: note: --restore %s was taken with other parameters\n", prog, ra.restore)
+		}
+	}
+	if ra.stateDir == "" {
+		return ck, ExitOK
+	}
+	if err := c.pickRun(ck, ra, pipeline); err != nil {
+		fmt.Fprintf(c.stderr, "%s run: --state-dir %s: %v\n", prog, ra.stateDir, err)
+		return nil, ExitFailed
+	}
+	ck.savepoint = !ra.noSavepoint
+	return ck, ExitOK
+}
+
+// pickRun resumes the newest run of the job directory if it did not
+// finish and began where this one begins (same --restore), else starts a
+// new run.
+func (c *command) pickRun(ck *checkpointing, ra runArgs, pipeline string) error {
+	jd, err := openJobDir(ra.stateDir, pipeline, ck.fp)
+	if err != nil {
+		return err
+	}
+	cur, ok, err := jd.latest()
+	if err != nil {
+		return err
+	}
+	if !ok || cur.finished() || cur.origin() != ra.restore {
+		ck.run, err = jd.newRun(ra.restore)
+		return err
+	}
+	ck.run = cur
+	warn := func(format string, args ...any) {
+		fmt.Fprintf(c.stderr, "%s run: "+format+"\n", append([]any{prog}, args...)...)
+	}
+	path, found, err := cur.resumePoint(pipeline, ck.fp, warn)
+	if err != nil || !found {
+		return err // none complete yet: start where the run started
+	}
+	fmt.Fprintf(c.stderr, "%s run: resuming from checkpoint %s: the last run did not finish\n", prog, path)
+	ck.restore = path
+	return nil
+}
+
+// configure sets the engine's checkpoint configuration.
+func (ck *checkpointing) configure(cfg *actors.Config) {
+	cfg.Checkpoint.Interval = ck.interval
+	if ck.run == nil {
+		return
+	}
+	run := ck.run
+	cfg.Checkpoint.Store = func(string) (actors.CheckpointStore, error) {
+		s, err := run.store()
+		if err != nil {
+			return nil, err
+		}
+		return s, nil
+	}
+}
+
+func (ck *checkpointing) submitOptions() []actors.SubmitOption {
+	opts := []actors.SubmitOption{actors.WithFingerprint(ck.fp)}
+	if ck.restore != "" {
+		opts = append(opts, actors.RestoreFrom(ck.restore))
+	}
+	return opts
+}
+
+// finished marks the run finished, so that the next one starts afresh.
+func (ck *checkpointing) finished() error {
+	if ck.run == nil {
+		return nil
+	}
+	if err := ck.run.markFinished(); err != nil {
+		return errors.Join(fmt.Errorf("cannot mark its state dir finished (a rerun would resume)"), err)
+	}
+	return nil
+}
