@@ -211,7 +211,7 @@ func TestMain_run_checkpointUsageErrors(t *testing.T) {
 		args []string
 		want []string // in stderr
 	}{
-		{append(wc, "--state-backend", "bbolt"), []string{"bbolt is not built yet"}},
+		{append(wc, "--state-backend", "bbolt"), []string{"needs --state-dir"}},
 		{append(wc, "--state-backend", "rocks"), []string{`"rocks"`}},
 		{append(wc, "--state-dir", other), []string{"--state-dir needs --checkpoint-interval"}},
 		{append(wc, "--checkpoint-interval", "soon"), []string{"-checkpoint-interval"}},
@@ -246,5 +246,24 @@ func TestFingerprint(t *testing.T) {
 	}
 	if len(a) != 64 {
 		t.Errorf("fingerprint %q", a)
+	}
+}
+
+// With --state-backend bbolt the keyed counts live in bbolt files under
+// the state directory; a stop with savepoint and a resume still commit
+// every count exactly once, and no working file is left.
+func TestMain_run_bboltBackend_resumesExactlyOnce(t *testing.T) {
+	input, out, state := bigText(t, 3000), t.TempDir(), t.TempDir()
+	args := []string{"run", "wordcount", "-p", "input=" + input, "-p", "output=" + out, "-p", "rate=3000",
+		"--parallelism", "2", "--checkpoint-interval", "20ms", "--state-dir", state, "--state-backend", "bbolt"}
+	sp := stopWithSavepoint(t, state, 2, args...)
+	code, _, errOut := runMain(t, testRegistry(t, io.Discard), args...)
+	if code != ExitOK || !strings.Contains(errOut, "resuming from checkpoint "+sp) {
+		t.Fatalf("rerun: exit %d, stderr %q; want 0 and a resume from %s", code, errOut, sp)
+	}
+	checkCounts(t, committedOutput(t, out), totals(t, input))
+	work, _ := filepath.Glob(filepath.Join(state, "bbolt-work", "*", "*.db"))
+	if len(work) != 0 {
+		t.Fatalf("bbolt working files left behind: %v", work)
 	}
 }

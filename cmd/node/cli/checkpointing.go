@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"time"
 
 	"github.com/troupe-dev/troupe/actors"
@@ -15,13 +16,16 @@ type checkpointing struct {
 	run       *runDir       // the checkpoint store; nil: in memory
 	restore   string        // the checkpoint the job starts from; "": afresh
 	savepoint bool          // a signal stops the job with a savepoint
+	backend   string        // the keyed state backend: "", "heap" or "bbolt"
+	stateDir  string        // --state-dir
 }
 
 // prepareCheckpoints checks --restore and picks the run directory in
 // --state-dir, resuming a run that did not finish. A bad --restore path
 // is a usage error.
 func (c *command) prepareCheckpoints(ra runArgs, pipeline string) (*checkpointing, int) {
-	ck := &checkpointing{interval: ra.interval, fp: fingerprint(pipeline, ra.params), restore: ra.restore}
+	ck := &checkpointing{interval: ra.interval, fp: fingerprint(pipeline, ra.params), restore: ra.restore,
+		backend: ra.backend, stateDir: ra.stateDir}
 	if ra.restore != "" {
 		cp, err := checkCheckpoint(ra.restore, pipeline)
 		if err != nil {
@@ -75,6 +79,11 @@ func (c *command) pickRun(ck *checkpointing, ra runArgs, pipeline string) error 
 // configure sets the engine's checkpoint configuration.
 func (ck *checkpointing) configure(cfg *actors.Config) {
 	cfg.Checkpoint.Interval = ck.interval
+	if ck.backend == "bbolt" {
+		// working files of the live state, removed as subtasks end; the
+		// checkpoints, not these, are what a restart recovers from
+		cfg.StateBackend, cfg.StateDir = "bbolt", filepath.Join(ck.stateDir, "bbolt-work")
+	}
 	if ck.run == nil {
 		return
 	}

@@ -12,7 +12,7 @@
 //
 //	node run PIPELINE [--param key=value]... [--parallelism N]
 //	         [--checkpoint-interval D --state-dir DIR] [--restore PATH]
-//	         [--no-savepoint] [--state-backend heap]
+//	         [--no-savepoint] [--state-backend heap|bbolt]
 //	node pipelines
 //	node help [run]
 //
@@ -49,7 +49,7 @@
 //     names the failing operator and subtask and the cause.
 //   - 2 ([ExitUsage]): the command line is wrong — unknown command, flag
 //     or pipeline, a missing or malformed parameter, a bad --parallelism,
-//     --state-backend bbolt (not built yet). Standard error names the
+//     --state-backend bbolt without --state-dir. Standard error names the
 //     offending word and suggests --help. A --restore path that does not
 //     exist, is damaged or holds another pipeline's state exits 2 too,
 //     with an error naming the path or file.

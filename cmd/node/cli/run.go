@@ -16,7 +16,7 @@ import (
 
 const runUsage = `Usage: node run PIPELINE [--param key=value]... [--parallelism N]
                 [--checkpoint-interval D --state-dir DIR] [--restore PATH]
-                [--no-savepoint] [--state-backend heap]
+                [--no-savepoint] [--state-backend heap|bbolt]
 
 Runs a registered pipeline on an in-process engine: until its input ends,
 or until SIGINT or SIGTERM stops it; a second signal cancels it. Flags may
@@ -46,8 +46,9 @@ Flags:
   --restore PATH           start from a savepoint or checkpoint directory,
                            at any --parallelism
   --no-savepoint           on a signal, stop gracefully without a savepoint
-  --state-backend NAME     where keyed state lives: heap (the default and,
-                           for now, the only one)
+  --state-backend NAME     where keyed state lives: heap (the default) or
+                           bbolt (files under --state-dir, for state larger
+                           than memory)
   -h, --help               show this help
 
 Exit codes: 0 the job finished (or stopped with a savepoint), 1 it failed or
@@ -62,6 +63,7 @@ type runArgs struct {
 	parallelism int // 0: the pipeline's own
 	interval    time.Duration
 	stateDir    string
+	backend     string // "" or "heap": the heap; "bbolt"
 	restore     string
 	noSavepoint bool
 }
@@ -122,12 +124,11 @@ func runFlags(ra *runArgs) *flag.FlagSet {
 	fs.BoolVar(&ra.noSavepoint, "no-savepoint", false, "")
 	fs.Func("state-backend", "", func(s string) error {
 		switch s {
-		case "heap":
+		case "heap", "bbolt":
+			ra.backend = s
 			return nil
-		case "bbolt":
-			return fmt.Errorf("bbolt is not built yet; use heap (the default)")
 		}
-		return fmt.Errorf("unknown state backend %q; want heap", s)
+		return fmt.Errorf("unknown state backend %q; want heap or bbolt", s)
 	})
 	return fs
 }
@@ -136,6 +137,9 @@ func runFlags(ra *runArgs) *flag.FlagSet {
 func (ra *runArgs) check() error {
 	if ra.stateDir != "" && ra.interval == 0 {
 		return fmt.Errorf("--state-dir needs --checkpoint-interval")
+	}
+	if ra.backend == "bbolt" && ra.stateDir == "" {
+		return fmt.Errorf("--state-backend bbolt needs --state-dir (its files live there)")
 	}
 	return nil
 }
