@@ -24,6 +24,12 @@ type checkpointer struct {
 	latest  string           // path of the latest complete checkpoint
 	stopped bool             // no more checkpoints: a subtask finished
 	frozen  bool             // a stop with savepoint: no periodic checkpoint follows
+	// The final checkpoint, taken once every subtask has finished:
+	// finalWanted then, finalID once triggered, finalDone once it (or a
+	// later one) completed.
+	finalWanted bool
+	finalID     int64
+	finalDone   bool
 	// savepoints waiting for their checkpoint to complete or abort
 	waiters map[int64]chan<- savepointResult
 }
@@ -64,6 +70,7 @@ func newCheckpointer(m *master) (*checkpointer, error) {
 // start (re)arms the periodic tick for a new attempt.
 func (c *checkpointer) start(ctx actor.Context) {
 	c.stopped = false
+	c.finalWanted, c.finalID, c.finalDone = false, 0, false
 	c.run(ctx, c.coord.Reset(time.Now()))
 	c.armTick(ctx)
 }
@@ -85,6 +92,7 @@ func (c *checkpointer) onTick(ctx actor.Context) {
 		return // a stop with savepoint: the job is cancelled next
 	}
 	c.run(ctx, c.coord.Tick(time.Now()))
+	c.tryFinal(ctx)
 	c.armTick(ctx)
 }
 
@@ -107,7 +115,7 @@ func (c *checkpointer) onAck(ctx actor.Context, a *checkpointAck) {
 	if a.err != nil {
 		acts, err = c.coord.Decline(time.Now(), a.id, a.task, a.err)
 	} else {
-		acts, err = c.coord.Ack(time.Now(), a.id, a.task, a.handle)
+		acts, err = c.coord.Ack(time.Now(), a.id, a.task, taskHandle{path: a.handle, finished: a.finished})
 	}
 	if err != nil {
 		c.m.log.Debug("checkpoint ack ignored", "checkpoint", a.id, "task", a.task, "err", err)
@@ -138,15 +146,25 @@ func (c *checkpointer) run(ctx actor.Context, acts []barrier.Action) {
 			c.complete(ctx, a.ID)
 		case barrier.Abort:
 			c.abort(a)
+			c.tryFinal(ctx)
 		case barrier.FailJob:
 			c.m.onJobFailure(ctx, a.Reason)
 		}
 	}
 }
 
+// taskHandle is what a subtask's ack gives the coordinator.
+type taskHandle struct {
+	path     string
+	finished bool
+}
+
+// trigger sends the trigger to the sources, which inject the barrier, and
+// to the subtasks that have finished, which no barrier can reach and
+// which store their final state.
 func (c *checkpointer) trigger(ctx actor.Context, t barrier.Trigger) {
 	for _, ref := range c.m.refs {
-		if ref.vertex.IsSource() {
+		if ref.vertex.IsSource() || c.m.finished[ref.id] {
 			ctx.Send(ref.pid, &triggerMsg{id: t.ID, savepoint: t.Savepoint})
 		}
 	}
@@ -159,9 +177,9 @@ func (c *checkpointer) writeMetadata(ctx actor.Context, w barrier.WriteMetadata)
 		MaxParallelism: c.m.graph.MaxParallelism}
 	for _, v := range c.m.graph.Vertices {
 		for i := range v.Parallelism {
-			h, _ := w.Handles[taskID(v, i)].(string)
+			h, _ := w.Handles[taskID(v, i)].(taskHandle)
 			meta.Tasks = append(meta.Tasks, persistence.TaskState{Vertex: v.Name, Operators: v.Operators(),
-				Subtask: i, Parallelism: v.Parallelism, Handle: h})
+				Subtask: i, Parallelism: v.Parallelism, Handle: h.path, Finished: h.finished})
 		}
 	}
 	self, root, store := ctx.Self(), c.m.job.engine.sys.Root, c.store
@@ -171,7 +189,43 @@ func (c *checkpointer) writeMetadata(ctx actor.Context, w barrier.WriteMetadata)
 	}()
 }
 
+// catchUp sends a subtask that just finished the triggers of the
+// checkpoints still pending: it may have ended before their barriers
+// could reach it (its inputs ended first), and it would never ack them.
+// A subtask ignores a checkpoint it already took.
+func (c *checkpointer) catchUp(ctx actor.Context, ref *subtaskRef) {
+	for _, id := range c.coord.Pending() {
+		ctx.Send(ref.pid, &triggerMsg{id: id})
+	}
+}
+
+// requestFinal asks for the final checkpoint: every subtask has finished.
+func (c *checkpointer) requestFinal(ctx actor.Context) {
+	c.finalWanted = true
+	c.tryFinal(ctx)
+}
+
+// tryFinal triggers the final checkpoint if it is wanted and the
+// coordinator allows one now; otherwise a later tick tries again.
+func (c *checkpointer) tryFinal(ctx actor.Context) {
+	if !c.finalWanted || c.finalID != 0 || c.stopped || c.frozen {
+		return
+	}
+	t, err := c.coord.TriggerNow(time.Now(), false)
+	if err != nil {
+		return // another checkpoint is pending, or the pause is not over
+	}
+	c.finalID = t.ID
+	c.trigger(ctx, t)
+}
+
 func (c *checkpointer) complete(ctx actor.Context, id int64) {
+	if c.finalID != 0 && id >= c.finalID {
+		defer c.m.afterFinalCheckpoint(ctx)
+		c.finalDone = true
+	} else {
+		defer c.tryFinal(ctx) // the final one may have waited for this one
+	}
 	c.latest = c.paths[id]
 	delete(c.paths, id)
 	c.m.log.Info("checkpoint complete", "checkpoint", id, "path", c.latest)
@@ -190,6 +244,9 @@ func (c *checkpointer) abort(a barrier.Abort) {
 		c.m.log.Warn("checkpoint aborted", "checkpoint", a.ID, "reason", a.Reason)
 	}
 	delete(c.paths, a.ID)
+	if a.ID == c.finalID {
+		c.finalID = 0 // try again at the next tick
+	}
 	if err := c.store.Discard(a.ID); err != nil {
 		c.m.log.Warn("discarding checkpoint", "checkpoint", a.ID, "err", err)
 	}

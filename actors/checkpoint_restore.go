@@ -16,6 +16,9 @@ type restorePlan struct {
 	id    int64
 	path  string
 	parts map[barrier.TaskID]map[string][]*operators.OperatorState
+	// finished lists the vertices (by name) whose subtasks had all ended
+	// at the checkpoint: they are not run again, only ended.
+	finished map[string]bool
 }
 
 // planRestore picks the checkpoint to restart from: the latest complete
@@ -66,7 +69,8 @@ func planFrom(cp *persistence.Checkpoint, g *operators.JobGraph) (*restorePlan, 
 	if err != nil {
 		return nil, err
 	}
-	plan := &restorePlan{id: cp.Meta.ID, path: cp.Path, parts: map[barrier.TaskID]map[string][]*operators.OperatorState{}}
+	plan := &restorePlan{id: cp.Meta.ID, path: cp.Path, parts: map[barrier.TaskID]map[string][]*operators.OperatorState{},
+		finished: finishedVertices(cp.Meta)}
 	for _, v := range g.Vertices {
 		for i := range v.Parallelism {
 			plan.parts[taskID(v, i)] = partsFor(byOp, v, i)
@@ -139,4 +143,16 @@ func (c *checkpointer) loadExternal(path string) (*restorePlan, error) {
 		return nil, fmt.Errorf("%w: %w", ErrRestore, err)
 	}
 	return plan, nil
+}
+
+// finishedVertices returns the vertices all of whose subtasks had
+// finished when the checkpoint was taken.
+func finishedVertices(m *persistence.Metadata) map[string]bool {
+	fin := map[string]bool{}
+	for _, t := range m.Tasks {
+		if f, seen := fin[t.Vertex]; !seen || f {
+			fin[t.Vertex] = t.Finished
+		}
+	}
+	return fin
 }

@@ -14,10 +14,14 @@ import (
 // line (a copy), the barrier goes downstream, and the write to the store
 // runs on its own goroutine, which acks to the master.
 
-// onTrigger starts checkpoint id at a source.
+// onTrigger starts checkpoint id at a source. A subtask that has
+// finished takes it too, without a barrier to pass on (its channels have
+// ended): it stores its final state, so that checkpoints complete while
+// the rest of the job runs on, and so that the job's final checkpoint,
+// taken once every subtask has finished, holds everything.
 func (s *subtask) onTrigger(m *triggerMsg) {
-	if s.chain == nil || s.failed || s.inputEnded {
-		return // finished or finishing: the master stops checkpoints then
+	if s.chain == nil || s.failed {
+		return
 	}
 	s.checkpoint(m.id, m.savepoint)
 }
@@ -45,8 +49,13 @@ func (s *subtask) applyAlignment(r barrier.Result) {
 }
 
 // checkpoint snapshots the chain, forwards the barrier and stores the
-// state asynchronously.
+// state asynchronously. A checkpoint is taken once: a finished subtask may
+// be sent the trigger of one it already took at its barrier.
 func (s *subtask) checkpoint(id int64, savepoint bool) {
+	if id <= s.lastCheckpoint {
+		return
+	}
+	s.lastCheckpoint = id
 	st, err := s.chain.Snapshot(id)
 	if err != nil {
 		s.fail(err)
@@ -59,7 +68,9 @@ func (s *subtask) checkpoint(id int64, savepoint bool) {
 			return
 		}
 	}
-	s.chain.Emit(operators.Barrier{ID: id, Savepoint: savepoint})
+	if !s.eoiSent {
+		s.chain.Emit(operators.Barrier{ID: id, Savepoint: savepoint})
+	}
 	if s.store == nil {
 		return // a barrier without checkpointing (a test's source probe): passed on, nothing stored
 	}
@@ -69,7 +80,7 @@ func (s *subtask) checkpoint(id int64, savepoint bool) {
 // storeState writes data (nil: nothing to store) and acks. The write runs
 // on a goroutine of its own, which ends with the ack; processing goes on.
 func (s *subtask) storeState(id int64, data []byte) {
-	ack := &checkpointAck{attempt: s.attempt, id: id, task: taskID(s.vertex, s.index)}
+	ack := &checkpointAck{attempt: s.attempt, id: id, task: taskID(s.vertex, s.index), finished: s.eoiSent}
 	master, root := s.ctx.Parent(), s.job.engine.sys.Root
 	if data == nil {
 		root.Send(master, ack)

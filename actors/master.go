@@ -40,6 +40,7 @@ type master struct {
 	ckpt          *checkpointer // nil without checkpointing
 	restoreFrom   string        // the checkpoint the job was submitted with
 	committing    int           // subtasks yet to confirm the final commit
+	finished      map[int]bool  // subtasks of this attempt that finished
 	finalErr      error         // the first failure of the final commit
 }
 
@@ -65,7 +66,7 @@ func (m *master) Receive(ctx actor.Context) {
 		m.deploy(ctx)
 	case *subtaskFinished:
 		if m.refs[msg.id] != nil && !m.stopping {
-			m.onFinished(ctx)
+			m.onFinished(ctx, msg.id)
 		}
 	case *checkpointTick, *checkpointAck, *metadataWritten, *savepointMsg:
 		m.onCheckpointMsg(ctx, msg)
@@ -214,12 +215,13 @@ func (m *master) deploy(ctx actor.Context) {
 	}
 	m.refs = make(map[int]*subtaskRef)
 	m.byPID = make(map[string]*subtaskRef)
+	m.finished = map[int]bool{}
 	pids := make(map[*operators.Vertex][]*actor.PID)
 	var infos []MailboxInfo
 	var order []*subtaskRef
 	for _, v := range m.graph.Vertices {
 		for i := range v.Parallelism {
-			ref, info, err := m.spawn(ctx, v, i, plan.partsOf(v, i))
+			ref, info, err := m.spawn(ctx, v, i, plan.partsOf(v, i), plan.finishedOnRestore(v))
 			if err != nil {
 				m.onFailure(ctx, &subtaskRef{vertex: v, index: i}, err)
 				return
@@ -248,14 +250,15 @@ func (m *master) deploy(ctx actor.Context) {
 	}
 }
 
-func (m *master) spawn(ctx actor.Context, v *operators.Vertex, i int, restore map[string][]*operators.OperatorState) (*subtaskRef, MailboxInfo, error) {
+func (m *master) spawn(ctx actor.Context, v *operators.Vertex, i int, restore map[string][]*operators.OperatorState, finished bool) (*subtaskRef, MailboxInfo, error) {
 	m.nextID++
 	ref := &subtaskRef{id: m.nextID, vertex: v, index: i}
 	ins, outs := len(v.InputChannels(i)), len(v.OutputChannels(i))
 	bound := mailbox.Bound(ins, outs, m.cfg.Credits, controlSlack)
 	stats := &mailbox.Stats{}
 	st := &subtask{id: ref.id, job: m.job, vertex: v, index: i, attempt: m.attempt, cfg: m.cfg,
-		log: m.log.With("vertex", v.Name, "subtask", i), net: localTransport{}, restore: restore}
+		log: m.log.With("vertex", v.Name, "subtask", i), net: localTransport{}, restore: restore,
+		finishedOnRestore: finished}
 	if m.ckpt != nil {
 		st.store = m.ckpt.store
 	}

@@ -39,18 +39,37 @@ func (m *master) onCheckpointMsg(ctx actor.Context, msg any) {
 	}
 }
 
-// onFinished counts a subtask that finished. A finished subtask can take
-// no further checkpoint, so checkpointing ends with the first one; when
-// all have finished, they are told to commit what they still hold (a
-// final completion, as after a last checkpoint), and the job ends once
-// every one has confirmed.
-func (m *master) onFinished(ctx actor.Context) {
-	if m.ckpt != nil && !m.ckpt.stopped {
-		m.ckpt.stop(ctx)
+// onFinished counts a subtask that finished; it still takes part in
+// checkpoints with its final state. When all have finished, a final
+// checkpoint records the finished job (with checkpoints on), then every
+// subtask is told to commit what it still holds (a final completion,
+// operators.EndOfJob), and the job ends once every one has confirmed. A
+// job resumed from that checkpoint — after a crash between the final
+// commit and the process's exit — finds every operator ended and emits
+// nothing again.
+func (m *master) onFinished(ctx actor.Context, id int) {
+	m.finished[id] = true
+	if m.ckpt != nil {
+		m.ckpt.catchUp(ctx, m.refs[id])
 	}
 	if m.running--; m.running > 0 {
 		return
 	}
+	if m.ckpt != nil && !m.ckpt.frozen {
+		m.ckpt.requestFinal(ctx) // afterFinalCheckpoint goes on
+		return
+	}
+	m.finalCommit(ctx)
+}
+
+// afterFinalCheckpoint is called when the final checkpoint completes.
+func (m *master) afterFinalCheckpoint(ctx actor.Context) {
+	if !m.stopping && m.committing == 0 {
+		m.finalCommit(ctx)
+	}
+}
+
+func (m *master) finalCommit(ctx actor.Context) {
 	m.committing = len(m.refs)
 	for _, ref := range m.refs {
 		ctx.Request(ref.pid, &completeMsg{id: operators.EndOfJob})
@@ -102,4 +121,10 @@ func (p *restorePlan) partsOf(v *operators.Vertex, i int) map[string][]*operator
 		return nil
 	}
 	return p.parts[taskID(v, i)]
+}
+
+// finishedOnRestore reports whether v's subtasks had all finished at the
+// checkpoint the attempt restores.
+func (p *restorePlan) finishedOnRestore(v *operators.Vertex) bool {
+	return p != nil && p.finished[v.Name]
 }

@@ -89,7 +89,10 @@ type checkpointAck struct {
 	id      int64
 	task    barrier.TaskID
 	handle  string
-	err     error
+	// finished: the subtask had sent end of input when it snapshotted; its
+	// state is final
+	finished bool
+	err      error
 }
 
 // metadataWritten reports the write of a checkpoint's metadata.

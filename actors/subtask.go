@@ -46,10 +46,18 @@ type subtask struct {
 	finished   bool
 	failed     bool
 
-	restore    map[string][]*operators.OperatorState // state to start from
-	store      CheckpointStore                       // nil without checkpointing
-	aligner    *barrier.Aligner                      // nil for sources
-	savepoints map[int64]bool                        // barriers of savepoints being aligned
+	restore map[string][]*operators.OperatorState // state to start from
+	// lastCheckpoint is the newest checkpoint snapshotted
+	lastCheckpoint int64
+	endChecked     bool // a source's checkpoint taken after its input ended
+	// finishedOnRestore: the subtask had finished at the checkpoint it
+	// restores; its operators are not ended again (their end already
+	// emitted what it emits, and that is in the checkpoint)
+	finishedOnRestore bool
+	atEndSent         bool             // sourceAtEnd was sent
+	store             CheckpointStore  // nil without checkpointing
+	aligner           *barrier.Aligner // nil for sources
+	savepoints        map[int64]bool   // barriers of savepoints being aligned
 
 	flushTimer *time.Timer
 	pumpTimer  *time.Timer
@@ -168,6 +176,10 @@ func (s *subtask) deploy(m *deployMsg) {
 		return
 	}
 	s.chain = chain
+	if s.finishedOnRestore {
+		chain.MarkEnded()
+		s.inputEnded, s.sourceDone = true, true
+	}
 }
 
 // wake may be called from any goroutine (a source's fetcher). At most one

@@ -245,6 +245,14 @@ func blocked(h any) bool {
 	return ok && b.Blocked()
 }
 
+// MarkEnded records the chain as ended without ending its operators: it
+// was restored from a checkpoint taken after its end, which it must not
+// repeat (its output is already in that checkpoint).
+func (c *Chain) MarkEnded() {
+	c.wm = MaxWatermark
+	c.endNext = len(c.hooks)
+}
+
 // Ended reports whether every operator has been ended by EndInput.
 func (c *Chain) Ended() bool { return c.endNext >= len(c.hooks) }
 

@@ -29,6 +29,10 @@ type TaskState struct {
 	// Handle is where the store keeps the state; empty for a subtask
 	// without state.
 	Handle string `json:"handle,omitempty"`
+	// Finished: the subtask had ended (sent end of input) when it
+	// snapshotted. A vertex whose subtasks had all finished is not run
+	// again on restore: its operators end at once.
+	Finished bool `json:"finished,omitempty"`
 }
 
 // MarshalBinary encodes the metadata in a sealed envelope.
