@@ -3,6 +3,9 @@ package actors
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
+	"os"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -61,6 +64,19 @@ func (f *faultAfterCheckpoint) BeforeRecord(op operators.TaskInfo) {
 	}
 }
 
+// midway returns a record count between 40 % and 70 % of n, at random
+// (logged, so that a failure can be replayed with TROUPE_SEED).
+func midway(t *testing.T, n int64) int64 {
+	t.Helper()
+	seed := time.Now().UnixNano()
+	if s, err := strconv.ParseInt(os.Getenv("TROUPE_SEED"), 10, 64); err == nil {
+		seed = s
+	}
+	at := n * (40 + rand.New(rand.NewPCG(uint64(seed), 0)).Int64N(31)) / 100
+	t.Logf("fault after %d of %d records (TROUPE_SEED=%d)", at, n, seed)
+	return at
+}
+
 func checkCounts(t *testing.T, got []counted, n, keys int64) {
 	t.Helper()
 	seen := map[counted]int{}
@@ -84,7 +100,7 @@ func checkCounts(t *testing.T, got []counted, n, keys int64) {
 }
 
 func TestCheckpoint_failureInMap_exactlyOnce(t *testing.T) {
-	fault := &faultAfterCheckpoint{op: "count", after: 5000}
+	fault := &faultAfterCheckpoint{op: "count", after: midway(t, countRecords)}
 	j := runCounted(t, fault, &fault.job)
 	if !fault.fired.Load() || j.Restarts() != 1 {
 		t.Fatalf("fault fired %v, restarts %d: want a failure after a checkpoint and one restart", fault.fired.Load(), j.Restarts())
@@ -98,13 +114,19 @@ type pointFault struct {
 	point   operators.FaultPoint
 	op      string
 	attempt int
+	after   int64 // records of op to wait for first
+	seen    atomic.Int64
 	fired   atomic.Bool
 }
 
-func (f *pointFault) BeforeRecord(operators.TaskInfo) {}
+func (f *pointFault) BeforeRecord(op operators.TaskInfo) {
+	if op.Operator == f.op {
+		f.seen.Add(1)
+	}
+}
 
 func (f *pointFault) At(point operators.FaultPoint, op operators.TaskInfo) error {
-	if point != f.point || op.Operator != f.op || op.Attempt != f.attempt || f.fired.Load() {
+	if point != f.point || op.Operator != f.op || op.Attempt != f.attempt || f.fired.Load() || f.seen.Load() < f.after {
 		return nil
 	}
 	j := f.job.Load()
@@ -117,11 +139,14 @@ func (f *pointFault) At(point operators.FaultPoint, op operators.TaskInfo) error
 	return nil
 }
 
+// countRecords is how many records runCounted's job counts.
+const countRecords = 40000
+
 // runCounted runs the count pipeline with checkpoints and an injector,
 // and checks the committed output is exactly once.
 func runCounted(t *testing.T, faults operators.FaultInjector, job *atomic.Pointer[Job]) *Job {
 	t.Helper()
-	const n, keys = 40000, 61
+	const n, keys = countRecords, 61
 	e := newTestEngine(t, func(c *Config) {
 		c.Checkpoint.Interval = 20 * time.Millisecond
 		c.Restart = FixedDelay(3, time.Millisecond)
@@ -144,11 +169,28 @@ func runCounted(t *testing.T, faults operators.FaultInjector, job *atomic.Pointe
 		t.Fatal(err)
 	}
 	checkCounts(t, sink.Values(), n, keys)
+	checkOrder(t, sink.BySubtask())
 	return j
 }
 
+// checkOrder checks that each sink subtask committed each key's counts in
+// increasing order: records of one key travel one path, whose order the
+// restart must keep.
+func checkOrder(t *testing.T, parts [][]operators.Element[counted]) {
+	t.Helper()
+	for i, part := range parts {
+		last := map[int64]int64{}
+		for _, e := range part {
+			if e.Value.Count <= last[e.Value.Key] {
+				t.Fatalf("sink subtask %d: key %d count %d after %d", i, e.Value.Key, e.Value.Count, last[e.Value.Key])
+			}
+			last[e.Value.Key] = e.Value.Count
+		}
+	}
+}
+
 func TestCheckpoint_failureInSnapshot_exactlyOnce(t *testing.T) {
-	f := &pointFault{point: operators.FaultSnapshot, op: "count", attempt: 1}
+	f := &pointFault{point: operators.FaultSnapshot, op: "count", attempt: 1, after: midway(t, countRecords)}
 	j := runCounted(t, f, &f.job)
 	if !f.fired.Load() || j.Restarts() != 1 {
 		t.Fatalf("fault fired %v, restarts %d; want one failure in a snapshot", f.fired.Load(), j.Restarts())
@@ -157,7 +199,7 @@ func TestCheckpoint_failureInSnapshot_exactlyOnce(t *testing.T) {
 
 // A restore that fails is retried from the same checkpoint.
 func TestCheckpoint_failureInRestore_exactlyOnce(t *testing.T) {
-	rec := &faultAfterCheckpoint{op: "count", after: 4000}
+	rec := &faultAfterCheckpoint{op: "count", after: midway(t, countRecords)}
 	res := &pointFault{point: operators.FaultRestore, op: "count", attempt: 2}
 	var job atomic.Pointer[Job]
 	j := runCounted(t, faultPair{rec, res, &job}, &job)
