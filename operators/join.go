@@ -56,43 +56,41 @@ func buffers[A, B any, K comparable](ctx *joinCtx[A, B, K]) joinBuffers[A, B] {
 }
 
 func (j *intervalJoin[A, B, K, Out]) left(ctx *joinCtx[A, B, K], v A, out Collector[Out]) error {
-	ts := ctx.Timestamp()
-	if ts == NoTimestamp {
-		return fmt.Errorf("interval join: a record of the first stream has no timestamp")
-	}
-	bufs := buffers(ctx)
-	for bts, bs := range bufs.Right {
-		if bts >= ts+j.lo && bts <= ts+j.hi {
-			for _, w := range bs {
-				out.Collect(j.fn(v, w), max(ts, bts))
-			}
-		}
-	}
-	if ts > ctx.CurrentWatermark() {
-		bufs.Left[ts] = append(bufs.Left[ts], v)
-		ctx.State().Update(bufs)
-		ctx.RegisterEventTimer(ts + j.hi)
-	}
-	return nil
+	return arrive(ctx, "first", v, j.lo, j.hi, j.hi, bufsLeft[A, B], bufsRight[A, B],
+		func(w B, ts int64) { out.Collect(j.fn(v, w), ts) })
 }
 
 func (j *intervalJoin[A, B, K, Out]) right(ctx *joinCtx[A, B, K], w B, out Collector[Out]) error {
+	return arrive(ctx, "second", w, -j.hi, -j.lo, -j.lo, bufsRight[A, B], bufsLeft[A, B],
+		func(v A, ts int64) { out.Collect(j.fn(v, w), ts) })
+}
+
+func bufsLeft[A, B any](b joinBuffers[A, B]) map[int64][]A  { return b.Left }
+func bufsRight[A, B any](b joinBuffers[A, B]) map[int64][]B { return b.Right }
+
+// arrive handles record x of one side at the context's timestamp ts: it
+// is paired with every record of the other side timed in [ts+from,
+// ts+to] (the pair gets the later time), then, unless late, stored on its
+// side until a timer at ts+keep clears it.
+func arrive[A, B any, K comparable, X, Y any](ctx *joinCtx[A, B, K], side string, x X, from, to, keep int64,
+	mine func(joinBuffers[A, B]) map[int64][]X, theirs func(joinBuffers[A, B]) map[int64][]Y, pair func(Y, int64)) error {
 	ts := ctx.Timestamp()
 	if ts == NoTimestamp {
-		return fmt.Errorf("interval join: a record of the second stream has no timestamp")
+		return fmt.Errorf("interval join: a record of the %s stream has no timestamp", side)
 	}
 	bufs := buffers(ctx)
-	for ats, as := range bufs.Left {
-		if ts >= ats+j.lo && ts <= ats+j.hi {
-			for _, v := range as {
-				out.Collect(j.fn(v, w), max(ts, ats))
+	for yts, ys := range theirs(bufs) {
+		if yts >= ts+from && yts <= ts+to {
+			for _, y := range ys {
+				pair(y, max(ts, yts))
 			}
 		}
 	}
 	if ts > ctx.CurrentWatermark() {
-		bufs.Right[ts] = append(bufs.Right[ts], w)
+		m := mine(bufs)
+		m[ts] = append(m[ts], x)
 		ctx.State().Update(bufs)
-		ctx.RegisterEventTimer(ts - j.lo)
+		ctx.RegisterEventTimer(ts + keep)
 	}
 	return nil
 }
