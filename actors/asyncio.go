@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"fmt"
 	"sync"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -9,36 +10,58 @@ import (
 )
 
 // Async I/O in the actors runtime. The operator core (operators.AsyncMap)
-// runs in the subtask and sequences the results; this file gives it the
-// runtime half: a pool of invoker child actors of the subtask that run the
-// user's calls, and an inbox through which their replies come back.
+// runs in the subtask; this file gives it the runtime half, as children of
+// the subtask:
 //
-// Replies do not travel one message each: a subtask's mailbox is bounded
-// (see NOTES-deps.md: a full bounded mailbox busy-waits its sender), and
-// up to Capacity calls may return at once. They gather in the inbox, and
-// the first one into an empty inbox posts a single operators.AsyncReady to
-// the subtask, so at most one such message per async operator is ever in
-// its mailbox, whatever the capacity.
+//   - one sequencer child actor (asyncSequencer) running the operator's
+//     sequencing code: it receives, in input order, the core's commands
+//     (expect these records and watermarks, expire, settle) and the
+//     invokers' replies, and releases results in the order the mode
+//     allows;
+//   - a pool of invoker child actors (asyncWorker) that run the user's
+//     calls, each on a goroutine of its own, and send each reply to the
+//     sequencer.
+//
+// Releases do not travel one message each: a subtask's mailbox is bounded
+// (see NOTES-deps.md: a full bounded mailbox busy-waits its sender). They
+// gather in the inbox, and the first one into it while no AsyncReady is
+// pending posts a single operators.AsyncReady to the subtask, so at most
+// one such message per async operator is ever in its mailbox, whatever
+// the capacity. The sequencer's mailbox is unbounded but holds at most
+// one message per record in flight plus one per turn of the subtask.
 
 var _ operators.AsyncHost = (*host)(nil)
 
-// NewAsyncInvoker implements operators.AsyncHost. The workers are spawned
-// as children of the subtask on first use.
+// NewAsyncInvoker implements operators.AsyncHost. The sequencer is
+// spawned as a child of the subtask now, the workers on first use.
 func (h *host) NewAsyncInvoker(cfg operators.AsyncInvokerConfig) (operators.AsyncInvoker, error) {
-	inbox := &asyncInbox{root: h.job.engine.sys.Root, subtask: h.ctx.Self()}
-	inv := &asyncInvoker{h: h, size: max(cfg.Workers, 1), inbox: inbox}
+	if cfg.Sequencer == nil {
+		return nil, fmt.Errorf("actors: async operator %q has no sequencer", cfg.Operator)
+	}
+	root := h.job.engine.sys.Root
+	inbox := &asyncInbox{root: root, subtask: h.ctx.Self()}
+	inv := &asyncInvoker{h: h, size: max(cfg.Workers, 1), inbox: inbox, seq: &asyncSeqRef{root: root}}
 	inbox.ready = operators.AsyncReady{Invoker: inv}
+	seq := cfg.Sequencer
+	inv.seq.pid = h.ctx.SpawnPrefix(actor.PropsFromProducer(func() actor.Actor {
+		return &asyncSequencer{seq: seq, inbox: inbox}
+	}), asyncSequencerPrefix)
 	return inv, nil
 }
 
+// asyncSequencerPrefix starts the name of every sequencer child actor.
+const asyncSequencerPrefix = "async-sequencer-"
+
 // asyncInvoker implements operators.AsyncInvoker on the subtask's
-// goroutine: it deals calls round robin to its workers.
+// goroutine: it sends the core's commands to the sequencer and deals calls
+// round robin to its workers.
 type asyncInvoker struct {
 	h       *host
 	size    int
 	workers []*actor.PID
 	next    int
 	inbox   *asyncInbox
+	seq     *asyncSeqRef
 	closed  bool
 }
 
@@ -51,9 +74,9 @@ func (inv *asyncInvoker) Invoke(call operators.AsyncCall) {
 		return
 	}
 	if len(inv.workers) < inv.size {
-		inbox := inv.inbox
+		seq := inv.seq
 		inv.workers = append(inv.workers, inv.h.spawn(actor.PropsFromProducer(func() actor.Actor {
-			return &asyncWorker{inbox: inbox}
+			return &asyncWorker{seq: seq}
 		})))
 	}
 	pid := inv.workers[inv.next%len(inv.workers)]
@@ -61,44 +84,54 @@ func (inv *asyncInvoker) Invoke(call operators.AsyncCall) {
 	inv.h.ctx.Send(pid, &invokeMsg{call: call})
 }
 
-// Replies implements operators.AsyncInvoker.
-func (inv *asyncInvoker) Replies() []any { return inv.inbox.take() }
+// Sequence implements operators.AsyncInvoker.
+func (inv *asyncInvoker) Sequence(msg any) {
+	if !inv.closed {
+		inv.h.ctx.Send(inv.seq.pid, msg)
+	}
+}
 
-// Close implements operators.AsyncInvoker: later replies are dropped and
-// the workers stop, cancelling the calls they run.
+// Releases implements operators.AsyncInvoker.
+func (inv *asyncInvoker) Releases(ready bool) []any { return inv.inbox.take(ready) }
+
+// Close implements operators.AsyncInvoker: later replies and releases are
+// dropped, and the sequencer and the workers stop, the workers cancelling
+// the calls they run.
 func (inv *asyncInvoker) Close() {
 	if inv.closed {
 		return
 	}
 	inv.closed = true
 	inv.inbox.close()
+	inv.seq.close()
+	inv.h.ctx.Stop(inv.seq.pid)
 	for _, pid := range inv.workers {
 		inv.h.ctx.Stop(pid)
 	}
 	inv.workers = nil
 }
 
-// asyncInbox gathers the replies of one invoker's calls. Its methods are
-// safe for concurrent use: the calls' goroutines put, the subtask takes.
+// asyncInbox gathers the sequencer's releases for the subtask. Its methods
+// are safe for concurrent use: the sequencer puts, the subtask takes.
 type asyncInbox struct {
 	root    *actor.RootContext
 	subtask *actor.PID
 	ready   operators.AsyncReady
 
-	mu      sync.Mutex
-	replies []any
-	posted  bool // an AsyncReady is in the subtask's mailbox
-	closed  bool
+	mu       sync.Mutex
+	releases []any
+	posted   bool // an AsyncReady is in the subtask's mailbox
+	closed   bool
 }
 
-// put adds a reply and tells the subtask, unless it was already told.
-func (b *asyncInbox) put(reply any) {
+// put adds a release and tells the subtask, unless it was already told.
+func (b *asyncInbox) put(rel any) {
 	b.mu.Lock()
 	if b.closed {
 		b.mu.Unlock()
 		return
 	}
-	b.replies = append(b.replies, reply)
+	b.releases = append(b.releases, rel)
 	post := !b.posted
 	b.posted = true
 	b.mu.Unlock()
@@ -107,17 +140,21 @@ func (b *asyncInbox) put(reply any) {
 	}
 }
 
-// take returns the replies gathered; the next put posts again.
-func (b *asyncInbox) take() []any {
+// take returns the releases gathered. ready: the caller handles the
+// AsyncReady posted, so the next put posts again.
+func (b *asyncInbox) take(ready bool) []any {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	r := b.replies
-	b.replies, b.posted = nil, false
+	r := b.releases
+	b.releases = nil
+	if ready {
+		b.posted = false
+	}
 	return r
 }
 
 func (b *asyncInbox) close() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.closed, b.replies = true, nil
+	b.closed, b.releases = true, nil
 }

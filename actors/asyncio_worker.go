@@ -2,22 +2,71 @@ package actors
 
 import (
 	"context"
+	"sync"
 
 	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/troupe-dev/troupe/operators"
 )
+
+// asyncSequencer is the sequencer child actor of an async operator's
+// subtask. It runs the operator's sequencing code on the messages it gets
+// (the subtask's commands, the workers' replies) and puts each release in
+// the inbox. A panic in it escalates to the job master, like a panic of
+// the subtask, and fails the subtask.
+type asyncSequencer struct {
+	seq   operators.AsyncSequencer
+	inbox *asyncInbox
+}
+
+// Receive implements actor.Actor.
+func (a *asyncSequencer) Receive(ctx actor.Context) {
+	defer rethrowWithStack()
+	switch ctx.Message().(type) {
+	case *actor.Started, *actor.Stopping, *actor.Stopped, *actor.Restarting:
+		return
+	}
+	if rel := a.seq.Receive(ctx.Message()); rel != nil {
+		a.inbox.put(rel)
+	}
+}
+
+// asyncSeqRef is how workers reach the sequencer. Once closed it drops
+// replies instead of sending them to a stopped actor (dead letters).
+type asyncSeqRef struct {
+	root *actor.RootContext
+	pid  *actor.PID
+
+	mu     sync.RWMutex
+	closed bool
+}
+
+func (r *asyncSeqRef) send(msg any) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if !r.closed {
+		r.root.Send(r.pid, msg)
+	}
+}
+
+func (r *asyncSeqRef) close() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.closed = true
+}
 
 // asyncWorker is an invoker child actor of an async operator's subtask.
 // It runs each call it is given on a goroutine of its own, so that neither
 // it nor the subtask ever waits for the user's function: it stays able to
 // take its Stop at once, and a function that hangs holds only its own
-// goroutine. The reply goes into the operator's inbox.
+// goroutine. The reply goes to the sequencer.
 //
 // Each call's context is cancelled at the call's deadline (the record's
 // timeout) and when the worker stops (the subtask closes, finishes,
 // fails or is cancelled); a function that honours its context then
 // returns and its goroutine ends.
 type asyncWorker struct {
-	inbox *asyncInbox
+	seq *asyncSeqRef
 	// life is the worker's lifetime, parent of every call's context. A
 	// context kept in a struct, against the usual rule: an actor has no
 	// call stack spanning its life to pass it down.
@@ -45,9 +94,9 @@ func (w *asyncWorker) run(m *invokeMsg) {
 	if d := m.call.Deadline(); !d.IsZero() {
 		ctx, cancel = context.WithDeadline(w.life, d)
 	}
-	inbox := w.inbox
+	seq := w.seq
 	go func() {
 		defer cancel()
-		inbox.put(m.call.Run(ctx))
+		seq.send(m.call.Run(ctx))
 	}()
 }

@@ -9,17 +9,49 @@ import (
 	"github.com/troupe-dev/troupe/operators/async"
 )
 
-// asyncRec is one input record of an async operator, from its Put until
-// its Pop. Its fields are written before the first call is started and
-// only read afterwards, on the subtask's goroutine.
+// asyncRec is one entry of an async operator's ledger: an input record
+// (from its Collect until it is emitted) or a watermark held back between
+// records (marker). The core writes in, ts, key, marker, start and
+// deadline before it hands the entry to the sequencer and only reads them
+// afterwards; the sequencer reads them too. The other fields each belong
+// to one side: a field is written by only the goroutine that owns it.
 type asyncRec[In any] struct {
-	h        async.Handle
+	seq      uint64 // rank in input order among the operator's entries, from 1
 	in       In
-	ts       int64
+	ts       int64 // the record's timestamp, or the marker's watermark
+	key      uint64
+	marker   bool
 	start    time.Time // of the first attempt: the timeout spans all
 	deadline time.Time // zero: no timeout
-	retrying bool      // a retry is scheduled (see asyncOp.retries)
+
+	// Owned by the core (the subtask's goroutine).
+	prev, next *asyncRec[In] // the ledger, in input order
+	state      recState
+	attempt    int // of the latest call started or scheduled
+
+	// Owned by the sequencer.
+	h async.Handle
 }
+
+// recState is where a record stands, as the core knows it.
+type recState uint8
+
+const (
+	// recFlying: a call is running or about to start; the sequencer may
+	// complete the record at any time.
+	recFlying recState = iota
+	// recParked: the sequencer parked the record after an attempt; a
+	// retry is scheduled.
+	recParked
+	// recExpiring: the deadline passed while flying; the sequencer was
+	// asked to park the record and report it.
+	recExpiring
+	// recSettled: the core decided (a handler's results are on their way
+	// to the sequencer); nothing more to do but wait for the release.
+	recSettled
+	// recReleased: emitted and out of the ledger.
+	recReleased
+)
 
 // callItem is one record of a call, with the attempt the call makes for
 // it: a reply to an older attempt is stale and ignored.
@@ -38,7 +70,7 @@ type asyncCall[In, Out any] struct {
 	deadline time.Time
 }
 
-// asyncReply is what a call returns to the operator.
+// asyncReply is what a call returns to the sequencer.
 type asyncReply[In, Out any] struct {
 	call    *asyncCall[In, Out]
 	results [][]Out // one per item when err is nil
@@ -125,4 +157,30 @@ func (c *asyncCall[In, Out]) Reply(results []any, err error) (any, error) {
 	}
 	c.check(r)
 	return r, nil
+}
+
+// send starts an attempt, or adds it to the batch being gathered; a batch
+// goes when full, when the ledger is full (no more records will come to
+// fill it) and after end of input.
+func (o *asyncOp[In, Out]) send(it callItem[In]) {
+	o.pending = append(o.pending, it)
+	if len(o.pending) == 1 && o.batch > 1 {
+		o.timers.batchDue = o.tc.Now().Add(o.cfg.BatchTimeout)
+	}
+	if len(o.pending) >= o.batch || o.full() || o.ending {
+		o.flushBatch()
+	}
+}
+
+// flushBatch makes the gathered records one call, started when the turn
+// ends (after the sequencer has been told to expect them).
+func (o *asyncOp[In, Out]) flushBatch() {
+	if len(o.pending) == 0 {
+		return
+	}
+	items := o.pending
+	o.pending = nil
+	o.calls++
+	o.stats.Calls++
+	o.starts = append(o.starts, newAsyncCall(o, items))
 }

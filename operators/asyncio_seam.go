@@ -6,14 +6,26 @@ import (
 )
 
 // AsyncHost is implemented by the TaskContext.Host of runtimes that can run
-// async I/O operators (AsyncMap, AsyncMapBatch). The operator core, which
-// sequences results, counts capacity, and handles timeouts and retries,
-// lives in this package and runs on the subtask's goroutine; the runtime
-// only runs the user's calls elsewhere and hands their replies back.
+// async I/O operators (AsyncMap, AsyncMapBatch).
+//
+// An async operator has three parts, all written in this package:
+//
+//   - the operator core, on the subtask's goroutine: it takes input,
+//     counts capacity, starts calls, runs timeouts and retries, keeps the
+//     ledger that snapshots are taken from, and emits what the sequencer
+//     releases;
+//   - the calls (AsyncCall), which the runtime runs elsewhere (invokers);
+//   - the sequencer (AsyncSequencer), which the runtime runs apart from the
+//     subtask: it learns from the core, in input order, which records and
+//     watermarks to expect, takes the calls' replies, and releases results
+//     in the order the mode allows, in batches the core then emits.
+//
+// The runtime decides where the calls and the sequencer run: the actors
+// runtime in child actors of the subtask, the test harness inline.
 type AsyncHost interface {
-	// NewAsyncInvoker returns the invoker of one async operator instance.
-	// It is called once per operator when the chain is opened, on the
-	// subtask's goroutine.
+	// NewAsyncInvoker returns the invoker of one async operator instance,
+	// running cfg.Sequencer. It is called once per operator when the
+	// chain is opened, on the subtask's goroutine.
 	NewAsyncInvoker(cfg AsyncInvokerConfig) (AsyncInvoker, error)
 }
 
@@ -24,29 +36,56 @@ type AsyncInvokerConfig struct {
 	// Workers is the size of the pool running the calls (for example,
 	// child actors); at most Capacity calls are outstanding anyway.
 	Workers int
+	// Sequencer is the operator's sequencing code, for the runtime to
+	// run: every message given to AsyncInvoker.Sequence and every call's
+	// reply goes to its Receive, one at a time, each message from the
+	// core before the replies of the calls started after it.
+	Sequencer AsyncSequencer
 }
 
-// AsyncInvoker runs the async calls of one operator instance. All its
-// methods are called on the subtask's goroutine and must not block.
+// AsyncSequencer is the sequencing half of an async operator. The runtime
+// calls Receive on one goroutine at a time (a child actor, or the test's
+// goroutine), never on the subtask's while the subtask runs the operator
+// in another goroutine.
+type AsyncSequencer interface {
+	// Receive handles a message from the operator core or a call's reply
+	// and returns the release it causes (the results now allowed out, in
+	// order), or nil. The runtime hands each release to the core, in the
+	// order Receive returned them, through AsyncInvoker.Releases.
+	Receive(msg any) (release any)
+}
+
+// AsyncInvoker runs the calls and the sequencer of one operator instance.
+// All its methods are called on the subtask's goroutine and must not
+// block.
 //
-// Reply contract: when a call's Run returns, the runtime keeps the value
-// it returned and makes sure the operator's HandleMessage receives an
-// AsyncReady naming this invoker, after which the operator calls Replies.
-// At most one AsyncReady per invoker need be pending at a time, so a
-// bounded mailbox never holds more than one per operator. Every started
-// call yields exactly one reply unless the invoker is closed first.
+// Release contract: when the sequencer returns a release, the runtime
+// keeps it and makes sure the operator's HandleMessage receives an
+// AsyncReady naming this invoker, after which the operator calls
+// Releases(true). At most one AsyncReady per invoker is pending at a time,
+// so a bounded mailbox never holds more than one per operator. Every
+// started call yields exactly one reply to the sequencer unless the
+// invoker is closed first.
 type AsyncInvoker interface {
-	// Invoke starts call and returns at once.
+	// Invoke starts call and returns at once; the reply goes to the
+	// sequencer.
 	Invoke(call AsyncCall)
-	// Replies returns the replies gathered since its last call, in the
-	// order the calls returned, and forgets them.
-	Replies() []any
-	// Close cancels the contexts of running calls and stops the workers;
-	// replies not yet taken are dropped. It is safe to call twice.
+	// Sequence hands msg to the sequencer, after the messages before it
+	// and before the replies of calls invoked after it.
+	Sequence(msg any)
+	// Releases returns the releases gathered since its last call, oldest
+	// first, and forgets them. ready is true when the operator calls it
+	// for an AsyncReady: the next release then posts a new one. The
+	// operator may call it with false at any time, to take releases
+	// early (an inline sequencer releases before Sequence returns).
+	Releases(ready bool) []any
+	// Close stops the sequencer and cancels the contexts of running
+	// calls; later replies and releases are dropped. It is safe to call
+	// twice.
 	Close()
 }
 
-// AsyncReady tells the operator owning Invoker that replies wait in it.
+// AsyncReady tells the operator owning Invoker that releases wait in it.
 type AsyncReady struct {
 	Invoker AsyncInvoker
 }
@@ -55,7 +94,7 @@ type AsyncReady struct {
 // (AsyncMap) or a batch of records (AsyncMapBatch).
 type AsyncCall interface {
 	// Run calls the user's function with ctx and returns the reply to
-	// hand back to the operator. The runtime calls it at most once, on a
+	// hand to the sequencer. The runtime calls it at most once, on a
 	// goroutine other than the subtask's; it recovers panics.
 	Run(ctx context.Context) any
 	// Deadline is when the call's context must be cancelled: the

@@ -9,7 +9,7 @@ import (
 
 // asyncPendingList names the operator-state list of an async operator's
 // pending input: every record not yet emitted (in flight, completed but
-// held back, or waiting for a slot) and the watermarks between them, in
+// not yet emitted, or waiting for a slot) and the watermarks between them, in
 // input order. On restore they are taken in again and every record is
 // invoked again, as Flink does; results already in hand are not kept.
 const asyncPendingList = "async-pending"
@@ -21,17 +21,20 @@ const (
 	asyncEntryWatermark = 'w'
 )
 
-// SnapshotState implements Snapshotter. The checkpoint barrier passes the
-// operator at once: the pending records are in the snapshot and will be
-// invoked again on restore, so the barrier need not wait for them.
+// SnapshotState implements Snapshotter. It reads the core's ledger, not
+// the sequencer: every record handed to the sequencer and not yet emitted
+// by the core (in flight, completed but held back, or released by the
+// sequencer in a release the core has not handled yet) and the watermarks
+// between them, then the input held back for a slot, in input order. A
+// release that comes after the barrier is emitted after it, in the next
+// epoch, while the snapshot has its records as pending: on restore they
+// are invoked again, and what was emitted after the barrier is not part
+// of this checkpoint. So each record is emitted once per checkpoint, and
+// the barrier passes at once, waiting for neither calls nor sequencer.
 func (o *asyncOp[In, Out]) SnapshotState(int64) (*OperatorState, error) {
 	var entries [][]byte
-	for _, e := range o.q.Pending() {
-		if e.IsMarker() {
-			entries = append(entries, asyncWatermarkEntry(e.Marker.(int64)))
-			continue
-		}
-		b, err := o.recordEntry(e.In.in, e.In.ts)
+	for rec := o.ledger.head; rec != nil; rec = rec.next {
+		b, err := o.pendingEntry(rec.marker, rec.in, rec.ts)
 		if err != nil {
 			return nil, err
 		}
@@ -39,11 +42,11 @@ func (o *asyncOp[In, Out]) SnapshotState(int64) (*OperatorState, error) {
 	}
 	for i := range o.overflow.len() {
 		in := o.overflow.items[o.overflow.head+i]
+		t := in.ts
 		if in.isWM {
-			entries = append(entries, asyncWatermarkEntry(in.wm))
-			continue
+			t = in.wm
 		}
-		b, err := o.recordEntry(in.in, in.ts)
+		b, err := o.pendingEntry(in.isWM, in.in, t)
 		if err != nil {
 			return nil, err
 		}
@@ -51,6 +54,15 @@ func (o *asyncOp[In, Out]) SnapshotState(int64) (*OperatorState, error) {
 	}
 	return &OperatorState{Operator: &persistence.OperatorSnapshot{
 		Lists: map[string][][]byte{asyncPendingList: entries}}}, nil
+}
+
+// pendingEntry encodes a watermark (t is its time) or a record (t is its
+// timestamp).
+func (o *asyncOp[In, Out]) pendingEntry(wm bool, v In, t int64) ([]byte, error) {
+	if wm {
+		return asyncWatermarkEntry(t), nil
+	}
+	return o.recordEntry(v, t)
 }
 
 func (o *asyncOp[In, Out]) recordEntry(v In, ts int64) ([]byte, error) {
@@ -80,6 +92,7 @@ func (o *asyncOp[In, Out]) RestoreState(parts []*OperatorState) error {
 			}
 		}
 	}
+	o.pump(false)
 	return nil
 }
 
@@ -89,10 +102,10 @@ func (o *asyncOp[In, Out]) restoreEntry(b []byte) error {
 	}
 	t := int64(binary.BigEndian.Uint64(b[1:9]))
 	if b[0] == asyncEntryWatermark {
-		if o.q.Full() || o.overflow.len() > 0 {
+		if o.full() || o.overflow.len() > 0 {
 			o.overflow.push(asyncInput[In]{wm: t, isWM: true})
-		} else if err := o.q.PutMarker(t); err != nil {
-			return fmt.Errorf("async: %w", err)
+		} else {
+			o.putMarker(t)
 		}
 		return nil
 	}
@@ -108,3 +121,47 @@ var _ interface {
 	Snapshotter
 	Restorer
 } = (*asyncOp[int, int])(nil)
+
+// ledger lists, in input order, the entries (records and watermarks) an
+// async operator's core has handed to the sequencer and not yet emitted.
+// It is a list linked through the entries themselves, so adding and
+// removing (in any order, as unordered mode releases) cost O(1).
+type ledger[In any] struct {
+	head, tail *asyncRec[In]
+	n          int // entries
+	records    int // of which records
+}
+
+func (l *ledger[In]) len() int { return l.n }
+
+func (l *ledger[In]) push(rec *asyncRec[In]) {
+	rec.prev, rec.next = l.tail, nil
+	if l.tail == nil {
+		l.head = rec
+	} else {
+		l.tail.next = rec
+	}
+	l.tail = rec
+	l.n++
+	if !rec.marker {
+		l.records++
+	}
+}
+
+func (l *ledger[In]) remove(rec *asyncRec[In]) {
+	if rec.prev == nil {
+		l.head = rec.next
+	} else {
+		rec.prev.next = rec.next
+	}
+	if rec.next == nil {
+		l.tail = rec.prev
+	} else {
+		rec.next.prev = rec.prev
+	}
+	rec.prev, rec.next = nil, nil
+	l.n--
+	if !rec.marker {
+		l.records--
+	}
+}

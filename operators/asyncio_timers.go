@@ -5,15 +5,16 @@ import (
 	"time"
 )
 
-// asyncTimers are an async operator's processing-time timers. Timeouts
-// keep a FIFO, since every record's deadline is its start plus the same
-// timeout; retries keep a heap, since their delays differ. Entries of
-// records that completed meanwhile are dropped lazily when they reach the
-// front, so completing a record costs nothing here.
+// asyncTimers are an async operator's processing-time timers, kept by the
+// core on the subtask's goroutine. Timeouts keep a FIFO, since every
+// record's deadline is its start plus the same timeout; retries keep a
+// heap, since their delays differ. Entries of records that were decided
+// or emitted meanwhile are dropped lazily when they reach the front, so
+// completing a record costs nothing here.
 type asyncTimers[In any] struct {
 	deadlines fifo[*asyncRec[In]]
 	retries   retryHeap[In]
-	retrying  int       // records with a scheduled retry
+	parked    int       // records with a scheduled retry
 	batchDue  time.Time // when the batch being gathered must go
 }
 
@@ -22,21 +23,22 @@ type retryEntry[In any] struct {
 	at  time.Time
 }
 
-// schedule records the record's next attempt, to start at at.
+// schedule parks the record until its next attempt, to start at at.
 func (t *asyncTimers[In]) schedule(o asyncRetrier[In], rec *asyncRec[In], at time.Time) {
-	rec.retrying = true
-	t.retrying++
+	rec.state = recParked
+	t.parked++
 	heap.Push(&t.retries, retryEntry[In]{rec: rec, at: at})
 	if o.endingInput() { // at end of input retries do not wait
 		t.fireRetries(o)
 	}
 }
 
-// unschedule forgets a record's scheduled retry, if any.
-func (t *asyncTimers[In]) unschedule(rec *asyncRec[In]) {
-	if rec.retrying {
-		rec.retrying = false
-		t.retrying--
+// unpark forgets a record's scheduled retry, if any; the caller sets its
+// new state.
+func (t *asyncTimers[In]) unpark(rec *asyncRec[In]) {
+	if rec.state == recParked {
+		rec.state = recFlying
+		t.parked--
 	}
 }
 
@@ -47,10 +49,12 @@ func (t *asyncTimers[In]) fireRetries(o asyncRetrier[In]) {
 	}
 }
 
+// fireNext starts the earliest scheduled retry, if its record still waits
+// for it (a record parked once has one entry in the heap).
 func (t *asyncTimers[In]) fireNext(o asyncRetrier[In]) {
 	e := heap.Pop(&t.retries).(retryEntry[In])
-	if e.rec.retrying {
-		t.unschedule(e.rec)
+	if e.rec.state == recParked {
+		t.unpark(e.rec)
 		o.retry(e.rec)
 	}
 }
@@ -63,11 +67,17 @@ type asyncRetrier[In any] interface {
 
 func (o *asyncOp[In, Out]) endingInput() bool { return o.ending }
 
-// retry starts the record's next attempt, numbered when it was scheduled.
+// retry starts the record's next attempt, numbered when it was scheduled:
+// the sequencer, which parked the record, takes replies to that attempt.
 func (o *asyncOp[In, Out]) retry(rec *asyncRec[In]) {
-	if att, ok := o.q.Attempt(rec.h); ok {
-		o.send(callItem[In]{rec: rec, attempt: att})
-	}
+	o.send(callItem[In]{rec: rec, attempt: rec.attempt})
+}
+
+// timed reports whether a record's deadline still matters: it is flying
+// (the core will ask the sequencer to expire it) or parked (the core
+// times it out itself).
+func timed[In any](rec *asyncRec[In]) bool {
+	return rec.state == recFlying || rec.state == recParked
 }
 
 // NextProcessingTime returns the earliest of the oldest live deadline, the
@@ -83,14 +93,13 @@ func (o *asyncOp[In, Out]) NextProcessingTime() (time.Time, bool) {
 			next = at
 		}
 	}
-	for t.deadlines.len() > 0 {
-		if _, live := o.q.Attempt(t.deadlines.peek().h); live {
-			consider(t.deadlines.peek().deadline)
-			break
-		}
+	for t.deadlines.len() > 0 && !timed(t.deadlines.peek()) {
 		t.deadlines.pop()
 	}
-	for t.retries.Len() > 0 && !t.retries[0].rec.retrying {
+	if t.deadlines.len() > 0 {
+		consider(t.deadlines.peek().deadline)
+	}
+	for t.retries.Len() > 0 && t.retries[0].rec.state != recParked {
 		heap.Pop(&t.retries)
 	}
 	if t.retries.Len() > 0 {
@@ -107,18 +116,29 @@ func (o *asyncOp[In, Out]) NextProcessingTime() (time.Time, bool) {
 func (o *asyncOp[In, Out]) OnProcessingTime(now time.Time) {
 	t := &o.timers
 	for t.deadlines.len() > 0 && !t.deadlines.peek().deadline.After(now) && !o.tc.Failed() {
-		rec := t.deadlines.pop()
-		if _, live := o.q.Attempt(rec.h); live {
-			o.timeout(rec)
-		}
+		o.expire(t.deadlines.pop())
 	}
 	for t.retries.Len() > 0 && !t.retries[0].at.After(now) && !o.tc.Failed() {
 		t.fireNext(o)
 	}
 	if len(o.pending) > 0 && !t.batchDue.After(now) {
-		o.flush()
+		o.flushBatch()
 	}
-	o.drain()
+	o.pump(false)
+}
+
+// expire acts on a record whose deadline has come. A parked record is the
+// core's to time out; a flying one the sequencer may be completing right
+// now, so the core asks it to park the record, and runs the timeout
+// handler only if the sequencer reports it parked (see onOutcome).
+func (o *asyncOp[In, Out]) expire(rec *asyncRec[In]) {
+	switch rec.state {
+	case recParked:
+		o.timeout(rec)
+	case recFlying:
+		rec.state = recExpiring
+		o.cmds = append(o.cmds, seqCmd[In, Out]{op: seqExpire, rec: rec})
+	}
 }
 
 // retryHeap orders scheduled retries by time (container/heap).

@@ -103,13 +103,14 @@ func (h *base[Out]) takeRequest(i int) harnessCall {
 	return c
 }
 
-// deliver hands a reply to its operator through the chain, as the runtime
-// does after a call returns.
+// deliver hands a reply to its operator's sequencer, then the release
+// to the operator through the chain, as the runtime does after a call
+// returns.
 func (h *base[Out]) deliver(inv *harnessInvoker, reply any, what string) {
 	h.t.Helper()
 	if inv.closed {
 		return
 	}
-	inv.replies = append(inv.replies, reply)
+	inv.receive(reply)
 	h.run(what, func() { h.chain.HandleMessage(operators.AsyncReady{Invoker: inv}) })
 }
