@@ -67,6 +67,9 @@ type asyncInput[In any] struct {
 // Late are counted by the sequencer and reach the core with its releases.
 type AsyncStats struct {
 	Calls, Completed, Retries, Timeouts, Failures, Late int64
+	// InFlight is how many records (and watermarks between them) wait for
+	// their results now: at most the capacity.
+	InFlight int64
 }
 
 func newAsyncOp[In, Out any](tc *TaskContext, out Collector[Out], fn func(context.Context, []In) ([][]Out, error),
@@ -188,7 +191,11 @@ func (o *asyncOp[In, Out]) Close() error {
 
 // Stats returns the operator's counters. Completed and Late are counted
 // by the sequencer and arrive with its releases.
-func (o *asyncOp[In, Out]) Stats() AsyncStats { return o.stats }
+func (o *asyncOp[In, Out]) Stats() AsyncStats {
+	st := o.stats
+	st.InFlight = int64(o.ledger.len())
+	return st
+}
 
 // Timers implements the chain's count of timers: one timeout per record
 // not yet emitted, one per scheduled retry, one for a batch being

@@ -134,3 +134,19 @@ func (c *Chain) Counts() (timers, stateEntries int) {
 	}
 	return timers, stateEntries
 }
+
+// AsyncStats returns, by operator name, the counters of the chain's async
+// I/O operators (calls, completions, retries, timeouts, failures, records
+// in flight), for metrics. It is called on the subtask's goroutine.
+func (c *Chain) AsyncStats() map[string]AsyncStats {
+	var out map[string]AsyncStats
+	for i, h := range c.hooks {
+		if s, ok := h.(interface{ Stats() AsyncStats }); ok {
+			if out == nil {
+				out = map[string]AsyncStats{}
+			}
+			out[c.names[i]] = s.Stats()
+		}
+	}
+	return out
+}

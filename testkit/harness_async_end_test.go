@@ -50,3 +50,23 @@ func (j *joiner) EndInput() error {
 	j.out.Collect(strings.Join(j.vals, ","), operators.NoTimestamp)
 	return nil
 }
+
+// The async operator's counters are reachable through the chain, for
+// metrics: records in flight, calls, completions.
+func TestHarness_asyncStats(t *testing.T) {
+	h := NewHarness(t, func(s operators.Stream[int]) operators.Stream[int] {
+		return operators.AsyncMap(s, func(_ context.Context, v int) ([]int, error) { return []int{v}, nil },
+			operators.DefaultAsyncConfig[int, int]()).Name("call")
+	})
+	h.ProcessElements(1, 2)
+	st := h.chain.AsyncStats()["call"]
+	if st.InFlight != 2 || st.Calls != 2 {
+		t.Fatalf("stats %+v, want 2 calls and 2 in flight", st)
+	}
+	h.CompleteRequest(0, 1)
+	h.CompleteRequest(0, 2)
+	st = h.chain.AsyncStats()["call"]
+	if st.InFlight != 0 || st.Completed != 2 {
+		t.Fatalf("stats %+v, want 2 completed and none in flight", st)
+	}
+}
