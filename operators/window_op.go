@@ -155,8 +155,22 @@ func (o *windowOp[T, K, Acc, Out]) addTo(w, state window.Window, v T, ts int64) 
 	if !o.spec.eventTime {
 		o.pending.Put(state, struct{}{})
 	}
+	if ok && o.timersSet(w) {
+		return
+	}
 	o.act(w, state, o.spec.trigger.OnElement(o, ts, w))
 	o.registerCleanup(w)
+}
+
+// timersSet reports whether adding to a window that already had contents
+// can skip the trigger and the cleanup timer: with the default event-time
+// trigger on fixed windows, both timers were set by the window's first
+// record (setting them again is a no-op), and the trigger only continues
+// while the watermark is before the window's end. This saves two timer
+// lookups per record and window on the hot path.
+func (o *windowOp[T, K, Acc, Out]) timersSet(w window.Window) bool {
+	_, def := o.spec.trigger.(window.EventTimeTrigger)
+	return def && o.spec.eventTime && !o.spec.merging && o.timers.wm < w.MaxTimestamp()
 }
 
 // act carries out a trigger's decision for window w.
