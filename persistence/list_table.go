@@ -21,27 +21,13 @@ var _ table[int] = (*listTable[int, int])(nil)
 
 func (t *listTable[K, V]) meta() stateMeta { return t.info }
 
-// tick starts an access: it returns the time (0 with TTL off) and prunes
-// expired elements from a few keys' lists (not the current key's)
-// every sweepEvery accesses.
+// tick starts an access (see the package's tick): a sweep prunes the
+// expired elements of a few other keys' lists.
 func (t *listTable[K, V]) tick() int64 {
 	if !t.ttl.on() {
-		return 0
+		return 0 // the hot path: no closure to build
 	}
-	now := t.ttl.stamp()
-	if !sweepDue(&t.accesses) {
-		return now
-	}
-	n := 0
-	for k, c := range t.m {
-		if k != t.b.key {
-			t.prune(k, c, now, nil)
-		}
-		if n++; n == sweepKeys {
-			break
-		}
-	}
-	return now
+	return tick(t.ttl, &t.accesses, t.m, t.b.key, func(k K, c *listCell[V], now int64) { t.prune(k, c, now, nil) })
 }
 
 // prune removes k's expired elements, refreshing the timestamps of the

@@ -21,27 +21,13 @@ var _ table[int] = (*mapTable[int, int, int])(nil)
 
 func (t *mapTable[K, UK, UV]) meta() stateMeta { return t.info }
 
-// tick starts an access: it returns the time (0 with TTL off) and prunes
-// expired entries from a few keys' maps (not the current key's)
-// every sweepEvery accesses.
+// tick starts an access (see the package's tick): a sweep prunes the
+// expired entries of a few other keys' maps.
 func (t *mapTable[K, UK, UV]) tick() int64 {
 	if !t.ttl.on() {
-		return 0
+		return 0 // the hot path: no closure to build
 	}
-	now := t.ttl.stamp()
-	if !sweepDue(&t.accesses) {
-		return now
-	}
-	n := 0
-	for k, inner := range t.m {
-		if k != t.b.key {
-			t.prune(k, inner, now)
-		}
-		if n++; n == sweepKeys {
-			break
-		}
-	}
-	return now
+	return tick(t.ttl, &t.accesses, t.m, t.b.key, t.prune)
 }
 
 // prune removes the expired entries of key k.

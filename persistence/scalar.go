@@ -40,28 +40,17 @@ func newScalarTable[K comparable, T any](b *HeapBackend[K], m stateMeta, c Codec
 
 func (t *scalarTable[K, T]) meta() stateMeta { return t.info }
 
-// tick starts an access: it returns the time (0 with TTL off) and, every
-// sweepEvery accesses, removes expired entries among a few keys. It leaves
-// the current key to the access, which under ReturnExpiredIfNotCleanedUp
-// may return its entry.
+// tick starts an access (see the package's tick): a sweep removes the
+// expired entries of a few other keys.
 func (t *scalarTable[K, T]) tick() int64 {
 	if !t.ttl.on() {
-		return 0
+		return 0 // the hot path: no closure to build
 	}
-	now := t.ttl.stamp()
-	if !sweepDue(&t.accesses) {
-		return now
-	}
-	n := 0
-	for k, c := range t.m {
-		if k != t.b.key && t.ttl.expired(c.ts, now) {
+	return tick(t.ttl, &t.accesses, t.m, t.b.key, func(k K, c cell[T], now int64) {
+		if t.ttl.expired(c.ts, now) {
 			delete(t.m, k)
 		}
-		if n++; n == sweepKeys {
-			break
-		}
-	}
-	return now
+	})
 }
 
 func (t *scalarTable[K, T]) get(rmw bool) (T, bool) {

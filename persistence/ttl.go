@@ -62,6 +62,30 @@ func sweepDue(accesses *uint32) bool {
 	return *accesses%sweepEvery == 0
 }
 
+// tick starts an access to a table m under policy p: it returns the time
+// (0 with TTL off) and, every sweepEvery accesses, calls prune on up to
+// sweepKeys entries of m other than the current key's (left to the
+// access, which under ReturnExpiredIfNotCleanedUp may still return it).
+func tick[K comparable, C any](p ttlPolicy, accesses *uint32, m map[K]C, cur K, prune func(K, C, int64)) int64 {
+	if !p.on() {
+		return 0
+	}
+	now := p.stamp()
+	if !sweepDue(accesses) {
+		return now
+	}
+	n := 0
+	for k, c := range m {
+		if k != cur {
+			prune(k, c, now)
+		}
+		if n++; n == sweepKeys {
+			break
+		}
+	}
+	return now
+}
+
 func (c TTLConfig) validate(state, desc string) error {
 	switch {
 	case c.TTL < 0:
