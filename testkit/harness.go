@@ -20,6 +20,7 @@ type harnessConfig struct {
 	expectFailure                        bool
 	noCopyCheck                          bool
 	restore                              []*Snapshot
+	checkpointing                        bool
 	sides                                []func(t testing.TB, out any) sideRecorder // WithSideOutput
 }
 
@@ -45,6 +46,13 @@ func WithProcessingTime(t time.Time) HarnessOption {
 // which Err returns, instead of failing the test.
 func ExpectFailure() HarnessOption {
 	return func(c *harnessConfig) { c.expectFailure = true }
+}
+
+// WithCheckpointing opens the operators as in a job that takes
+// checkpoints (TaskContext.Checkpointing): operators that commit their
+// output in two phases then wait for NotifyCheckpointComplete.
+func WithCheckpointing() HarnessOption {
+	return func(c *harnessConfig) { c.checkpointing = true }
 }
 
 // WithoutCopyCheck turns off the check that the operator does not mutate
@@ -97,7 +105,7 @@ func (c *core) build(p *operators.Pipeline, inputs int, ship operators.Shipper) 
 	c.host = &harnessHost{}
 	chain, err := c.vertex.Open(operators.ChainConfig{Job: "harness", Subtask: c.cfg.subtask, BatchSize: 1,
 		Ship: ship, Logger: slog.New(slog.DiscardHandler), Now: c.clock.Now, Wake: func() {}, Host: c.host,
-		Restore: c.restoreParts()})
+		Restore: c.restoreParts(), Checkpointing: c.cfg.checkpointing})
 	if err != nil {
 		c.t.Fatalf("harness: open: %v", err)
 	}

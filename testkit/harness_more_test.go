@@ -104,3 +104,23 @@ func TestHarness_CompleteRequestTyped(t *testing.T) {
 		t.Fatalf("Values = %q", got)
 	}
 }
+
+// WithCheckpointing opens the operators as in a checkpointing job.
+func TestHarness_WithCheckpointing_tellsTheOperators(t *testing.T) {
+	mode := func(s operators.Stream[int]) operators.Stream[bool] {
+		return operators.External(s, "mode", nil, func(tc *operators.TaskContext, out operators.Collector[bool]) (operators.Collector[int], any, error) {
+			return operators.CollectorFunc[int](func(int, int64) { out.Collect(tc.Checkpointing, operators.NoTimestamp) }), nil, nil
+		})
+	}
+	for _, on := range []bool{false, true} {
+		var opts []HarnessOption
+		if on {
+			opts = append(opts, WithCheckpointing())
+		}
+		h := NewHarness(t, mode, opts...)
+		h.ProcessElements(1)
+		if got := h.Values(); len(got) != 1 || got[0] != on {
+			t.Fatalf("WithCheckpointing %v: operator saw %v", on, got)
+		}
+	}
+}
