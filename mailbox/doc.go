@@ -19,6 +19,9 @@
 //   - Hence a subtask's mailbox never holds more than [Bound] messages, and
 //     a bounded mailbox of that size can never be full.
 //
+// [Queue] is the slice-backed FIFO the gates keep per channel; operators
+// that hold input back (async I/O) use it too.
+//
 // Nothing here starts goroutines or does I/O; the gates are used from the
 // owning subtask's goroutine only. [Stats] is the exception: it is updated
 // by the mailbox from any goroutine and read by tests and metrics, so it is

@@ -4,14 +4,14 @@ package mailbox
 // what cannot be sent yet. M is the message type the runtime sends.
 type OutputGate[M any] struct {
 	credits []int
-	pending []fifo[M]
+	pending []Queue[M]
 	queued  int
 }
 
 // NewOutputGate returns a gate for n channels, each starting with window
 // credits (the receiver's initial grant).
 func NewOutputGate[M any](n, window int) *OutputGate[M] {
-	g := &OutputGate[M]{credits: make([]int, n), pending: make([]fifo[M], n)}
+	g := &OutputGate[M]{credits: make([]int, n), pending: make([]Queue[M], n)}
 	for i := range g.credits {
 		g.credits[i] = window
 	}
@@ -22,11 +22,11 @@ func NewOutputGate[M any](n, window int) *OutputGate[M] {
 // when m may be sent now; otherwise m is queued behind the channel's earlier
 // messages and false is returned.
 func (g *OutputGate[M]) Offer(ch int, m M) bool {
-	if g.credits[ch] > 0 && g.pending[ch].len() == 0 {
+	if g.credits[ch] > 0 && g.pending[ch].Len() == 0 {
 		g.credits[ch]--
 		return true
 	}
-	g.pending[ch].push(m)
+	g.pending[ch].Push(m)
 	g.queued++
 	return false
 }
@@ -35,10 +35,10 @@ func (g *OutputGate[M]) Offer(ch int, m M) bool {
 // message they release, in order.
 func (g *OutputGate[M]) Grant(ch, n int, send func(M)) {
 	g.credits[ch] += n
-	for g.credits[ch] > 0 && g.pending[ch].len() > 0 {
+	for g.credits[ch] > 0 && g.pending[ch].Len() > 0 {
 		g.credits[ch]--
 		g.queued--
-		send(g.pending[ch].pop())
+		send(g.pending[ch].Pop())
 	}
 }
 
@@ -59,7 +59,7 @@ func (g *OutputGate[M]) Channels() int { return len(g.credits) }
 // until the subtask consumes them, and picks the next one fairly.
 type InputGate[M any] struct {
 	window  int
-	queues  []fifo[M]
+	queues  []Queue[M]
 	blocked []bool
 	queued  int
 	next    int
@@ -67,15 +67,15 @@ type InputGate[M any] struct {
 
 // NewInputGate returns a gate for n channels, each granted window credits.
 func NewInputGate[M any](n, window int) *InputGate[M] {
-	return &InputGate[M]{window: window, queues: make([]fifo[M], n), blocked: make([]bool, n)}
+	return &InputGate[M]{window: window, queues: make([]Queue[M], n), blocked: make([]bool, n)}
 }
 
 // Push queues a batch that arrived on channel ch.
 func (g *InputGate[M]) Push(ch int, m M) error {
-	if g.queues[ch].len() >= g.window {
+	if g.queues[ch].Len() >= g.window {
 		return ErrCreditViolation
 	}
-	g.queues[ch].push(m)
+	g.queues[ch].Push(m)
 	g.queued++
 	return nil
 }
@@ -87,10 +87,10 @@ func (g *InputGate[M]) Next() (ch int, m M, ok bool) {
 	n := len(g.queues)
 	for i := range n {
 		c := (g.next + i) % n
-		if !g.blocked[c] && g.queues[c].len() > 0 {
+		if !g.blocked[c] && g.queues[c].Len() > 0 {
 			g.next = (c + 1) % n
 			g.queued--
-			return c, g.queues[c].pop(), true
+			return c, g.queues[c].Pop(), true
 		}
 	}
 	return 0, m, false
@@ -114,32 +114,4 @@ func (g *InputGate[M]) Window() int { return g.window }
 // channel, plus extra for the subtask's own control messages.
 func Bound(inputs, outputs, window, extra int) int {
 	return (inputs+outputs)*window + extra
-}
-
-// fifo is a slice-backed queue that reuses its storage.
-type fifo[M any] struct {
-	items []M
-	head  int
-}
-
-func (f *fifo[M]) len() int { return len(f.items) - f.head }
-
-func (f *fifo[M]) push(m M) {
-	if f.head > 0 && len(f.items) == cap(f.items) {
-		n := copy(f.items, f.items[f.head:])
-		clear(f.items[n:])
-		f.items, f.head = f.items[:n], 0
-	}
-	f.items = append(f.items, m)
-}
-
-func (f *fifo[M]) pop() M {
-	var zero M
-	m := f.items[f.head]
-	f.items[f.head] = zero
-	f.head++
-	if f.head == len(f.items) {
-		f.items, f.head = f.items[:0], 0
-	}
-	return m
 }

@@ -68,35 +68,6 @@ func TestInputGate_PushNextAndBlock(t *testing.T) {
 	}
 }
 
-func TestFifo_reusesStorageInOrder(t *testing.T) {
-	var f fifo[int]
-	next, want := 0, 0
-	for round := range 50 {
-		for range round%7 + 1 {
-			f.push(next)
-			next++
-		}
-		for range round % 5 {
-			if f.len() == 0 {
-				break
-			}
-			if got := f.pop(); got != want {
-				t.Fatalf("pop = %d, want %d", got, want)
-			}
-			want++
-		}
-	}
-	for f.len() > 0 {
-		if got := f.pop(); got != want {
-			t.Fatalf("pop = %d, want %d", got, want)
-		}
-		want++
-	}
-	if want != next {
-		t.Fatalf("popped %d of %d", want, next)
-	}
-}
-
 func TestStats_highWater(t *testing.T) {
 	var s Stats
 	var wg sync.WaitGroup

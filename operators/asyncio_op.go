@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/troupe-dev/troupe/mailbox"
 	"github.com/troupe-dev/troupe/operators/async"
 )
 
@@ -41,7 +42,7 @@ type asyncOp[In, Out any] struct {
 	inv      AsyncInvoker
 	deadline async.Deadline
 	ledger   ledger[In]
-	overflow fifo[asyncInput[In]] // input taken while the ledger was full
+	overflow mailbox.Queue[asyncInput[In]] // input taken while the ledger was full
 	timers   asyncTimers[In]
 	pending  []callItem[In]        // records waiting for their batch to be sent
 	cmds     []seqCmd[In, Out]     // for the sequencer, sent at the turn's end
@@ -96,8 +97,8 @@ func (o *asyncOp[In, Out]) Collect(v In, ts int64) {
 	if o.closed || o.tc.Failed() {
 		return
 	}
-	if o.overflow.len() > 0 || o.full() {
-		o.overflow.push(asyncInput[In]{in: v, ts: ts})
+	if o.overflow.Len() > 0 || o.full() {
+		o.overflow.Push(asyncInput[In]{in: v, ts: ts})
 		return
 	}
 	o.put(v, ts)
@@ -115,7 +116,7 @@ func (o *asyncOp[In, Out]) put(v In, ts int64) {
 	}
 	if o.cfg.Timeout > 0 {
 		rec.deadline = rec.start.Add(o.cfg.Timeout)
-		o.timers.deadlines.push(rec)
+		o.timers.deadlines.Push(rec)
 	}
 	o.expect(rec)
 	o.send(callItem[In]{rec: rec, attempt: 1})
@@ -141,10 +142,10 @@ func (o *asyncOp[In, Out]) ProcessWatermark(wm int64) (int64, bool) {
 	switch {
 	case o.closed || o.tc.Failed():
 		return 0, false
-	case o.ledger.len() == 0 && o.overflow.len() == 0:
+	case o.ledger.len() == 0 && o.overflow.Len() == 0:
 		return wm, true
-	case o.full() || o.overflow.len() > 0:
-		o.overflow.push(asyncInput[In]{wm: wm, isWM: true})
+	case o.full() || o.overflow.Len() > 0:
+		o.overflow.Push(asyncInput[In]{wm: wm, isWM: true})
 	default:
 		o.putMarker(wm)
 	}
@@ -160,9 +161,9 @@ func (o *asyncOp[In, Out]) Blocked() bool {
 	case o.closed || o.tc.Failed():
 		return false
 	case o.ending:
-		return o.ledger.len() > 0 || o.overflow.len() > 0 || o.calls > 0
+		return o.ledger.len() > 0 || o.overflow.Len() > 0 || o.calls > 0
 	}
-	return o.full() || o.overflow.len() > 0
+	return o.full() || o.overflow.Len() > 0
 }
 
 // BatchEnd ends the turn of a batch of input: the records it brought go

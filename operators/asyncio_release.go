@@ -165,8 +165,8 @@ func (o *asyncOp[In, Out]) fail(rec *asyncRec[In], err error) {
 // reports whether it moved anything.
 func (o *asyncOp[In, Out]) refill() bool {
 	moved := false
-	for o.overflow.len() > 0 && !o.full() {
-		in := o.overflow.pop()
+	for o.overflow.Len() > 0 && !o.full() {
+		in := o.overflow.Pop()
 		if in.isWM {
 			o.putMarker(in.wm)
 		} else {

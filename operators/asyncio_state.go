@@ -40,8 +40,8 @@ func (o *asyncOp[In, Out]) SnapshotState(int64) (*OperatorState, error) {
 		}
 		entries = append(entries, b)
 	}
-	for i := range o.overflow.len() {
-		in := o.overflow.items[o.overflow.head+i]
+	for i := range o.overflow.Len() {
+		in := o.overflow.At(i)
 		t := in.ts
 		if in.isWM {
 			t = in.wm
@@ -102,8 +102,8 @@ func (o *asyncOp[In, Out]) restoreEntry(b []byte) error {
 	}
 	t := int64(binary.BigEndian.Uint64(b[1:9]))
 	if b[0] == asyncEntryWatermark {
-		if o.full() || o.overflow.len() > 0 {
-			o.overflow.push(asyncInput[In]{wm: t, isWM: true})
+		if o.full() || o.overflow.Len() > 0 {
+			o.overflow.Push(asyncInput[In]{wm: t, isWM: true})
 		} else {
 			o.putMarker(t)
 		}

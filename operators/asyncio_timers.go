@@ -3,6 +3,8 @@ package operators
 import (
 	"container/heap"
 	"time"
+
+	"github.com/troupe-dev/troupe/mailbox"
 )
 
 // asyncTimers are an async operator's processing-time timers, kept by the
@@ -12,7 +14,7 @@ import (
 // or emitted meanwhile are dropped lazily when they reach the front, so
 // completing a record costs nothing here.
 type asyncTimers[In any] struct {
-	deadlines fifo[*asyncRec[In]]
+	deadlines mailbox.Queue[*asyncRec[In]]
 	retries   retryHeap[In]
 	parked    int       // records with a scheduled retry
 	batchDue  time.Time // when the batch being gathered must go
@@ -93,11 +95,11 @@ func (o *asyncOp[In, Out]) NextProcessingTime() (time.Time, bool) {
 			next = at
 		}
 	}
-	for t.deadlines.len() > 0 && !timed(t.deadlines.peek()) {
-		t.deadlines.pop()
+	for t.deadlines.Len() > 0 && !timed(t.deadlines.Peek()) {
+		t.deadlines.Pop()
 	}
-	if t.deadlines.len() > 0 {
-		consider(t.deadlines.peek().deadline)
+	if t.deadlines.Len() > 0 {
+		consider(t.deadlines.Peek().deadline)
 	}
 	for t.retries.Len() > 0 && t.retries[0].rec.state != recParked {
 		heap.Pop(&t.retries)
@@ -115,8 +117,8 @@ func (o *asyncOp[In, Out]) NextProcessingTime() (time.Time, bool) {
 // Timeouts go first: a record whose timeout has come is not retried.
 func (o *asyncOp[In, Out]) OnProcessingTime(now time.Time) {
 	t := &o.timers
-	for t.deadlines.len() > 0 && !t.deadlines.peek().deadline.After(now) && !o.tc.Failed() {
-		o.expire(t.deadlines.pop())
+	for t.deadlines.Len() > 0 && !t.deadlines.Peek().deadline.After(now) && !o.tc.Failed() {
+		o.expire(t.deadlines.Pop())
 	}
 	for t.retries.Len() > 0 && !t.retries[0].at.After(now) && !o.tc.Failed() {
 		t.fireNext(o)
@@ -156,33 +158,4 @@ func (h *retryHeap[In]) Pop() any {
 	old[len(old)-1] = retryEntry[In]{}
 	*h = old[:len(old)-1]
 	return e
-}
-
-// fifo is a slice-backed queue that reuses its storage.
-type fifo[T any] struct {
-	items []T
-	head  int
-}
-
-func (f *fifo[T]) len() int { return len(f.items) - f.head }
-
-func (f *fifo[T]) peek() T { return f.items[f.head] }
-
-func (f *fifo[T]) push(v T) {
-	if f.head > 0 && f.head == len(f.items) {
-		f.items, f.head = f.items[:0], 0
-	} else if f.head > 32 && 2*f.head >= len(f.items) {
-		n := copy(f.items, f.items[f.head:])
-		clear(f.items[n:])
-		f.items, f.head = f.items[:n], 0
-	}
-	f.items = append(f.items, v)
-}
-
-func (f *fifo[T]) pop() T {
-	var zero T
-	v := f.items[f.head]
-	f.items[f.head] = zero
-	f.head++
-	return v
 }
