@@ -80,10 +80,9 @@ func (w *partWriter[T]) Write(v T, _ int64) error {
 		}
 	}
 	var err error
-	if w.line, err = appendJSON(w.line[:0], v); err != nil {
+	if w.line, err = appendJSONLine(w.line[:0], v); err != nil {
 		return err
 	}
-	w.line = append(w.line, '\n')
 	if _, err := w.buf.Write(w.line); err != nil {
 		return fileErr("part file", w.tmp, err)
 	}

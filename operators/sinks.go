@@ -147,6 +147,16 @@ func WriteJSONLines[T any](s Stream[T], w io.Writer) Sink {
 	})
 }
 
+// appendJSONLine appends v's JSON encoding and a newline: one line of a
+// JSON-lines file.
+func appendJSONLine[T any](dst []byte, v T) ([]byte, error) {
+	dst, err := appendJSON(dst, v)
+	if err != nil {
+		return dst, err
+	}
+	return append(dst, '\n'), nil
+}
+
 func appendJSON[T any](dst []byte, v T) ([]byte, error) {
 	b, err := json.Marshal(v)
 	if err != nil {
