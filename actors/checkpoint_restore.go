@@ -1,10 +1,8 @@
 package actors
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/troupe-dev/troupe/barrier"
 	"github.com/troupe-dev/troupe/operators"
@@ -57,7 +55,8 @@ func (c *checkpointer) load(path string) (*restorePlan, error) {
 
 // planFrom deals a checkpoint's state out to g's subtasks, by operator
 // name: keyed snapshots go to every subtask (each keeps its key groups);
-// operator lists are dealt round robin over the new parallelism.
+// operator lists stay with their subtask at an unchanged parallelism and
+// are dealt round robin on a rescale (persistence.Redistribute).
 func planFrom(cp *persistence.Checkpoint, g *operators.JobGraph) (*restorePlan, error) {
 	if cp.Meta.Job != g.Name {
 		return nil, fmt.Errorf("%w: %s holds pipeline %q, not %q", ErrRestore, cp.Path, cp.Meta.Job, g.Name)
@@ -79,14 +78,12 @@ func planFrom(cp *persistence.Checkpoint, g *operators.JobGraph) (*restorePlan, 
 	return plan, nil
 }
 
-// oldState is one operator's state in one old subtask.
-type oldState struct {
-	subtask int
-	state   *operators.OperatorState
-}
+// oldStates is one operator's state in the old subtasks, by old subtask
+// index: len is the old parallelism, nil where a subtask had none.
+type oldStates []*operators.OperatorState
 
-func readStates(cp *persistence.Checkpoint) (map[string][]oldState, error) {
-	byOp := map[string][]oldState{}
+func readStates(cp *persistence.Checkpoint) (map[string]oldStates, error) {
+	byOp := map[string]oldStates{}
 	for _, t := range cp.Meta.Tasks {
 		if t.Handle == "" {
 			continue
@@ -100,28 +97,53 @@ func readStates(cp *persistence.Checkpoint) (map[string][]oldState, error) {
 			return nil, fmt.Errorf("%s (%s): %w", cp.Path, t.Handle, err)
 		}
 		for name, os := range st {
-			byOp[name] = append(byOp[name], oldState{subtask: t.Subtask, state: os})
+			if byOp[name], err = placeState(byOp[name], t, os); err != nil {
+				return nil, fmt.Errorf("%s: operator %q: %w", cp.Path, name, err)
+			}
 		}
-	}
-	for _, olds := range byOp {
-		slices.SortFunc(olds, func(a, b oldState) int { return cmp.Compare(a.subtask, b.subtask) })
 	}
 	return byOp, nil
 }
 
-func partsFor(byOp map[string][]oldState, v *operators.Vertex, i int) map[string][]*operators.OperatorState {
+// placeState puts old subtask t's state of an operator in its place.
+// Every subtask of the operator must have had the same parallelism: it is
+// what decides whether operator lists stay in place.
+func placeState(olds oldStates, t persistence.TaskState, os *operators.OperatorState) (oldStates, error) {
+	if t.Subtask < 0 || t.Subtask >= t.Parallelism {
+		return nil, fmt.Errorf("subtask %d of parallelism %d", t.Subtask, t.Parallelism)
+	}
+	if olds == nil {
+		olds = make(oldStates, t.Parallelism)
+	}
+	if len(olds) != t.Parallelism {
+		return nil, fmt.Errorf("state of subtasks at parallelism %d and %d", len(olds), t.Parallelism)
+	}
+	if olds[t.Subtask] != nil {
+		return nil, fmt.Errorf("two states of subtask %d", t.Subtask)
+	}
+	olds[t.Subtask] = os
+	return olds, nil
+}
+
+// partsFor returns what subtask i of v owns of the old states: every old
+// keyed snapshot of its operators (it keeps its key groups), in old
+// subtask order, and its share of their operator lists.
+func partsFor(byOp map[string]oldStates, v *operators.Vertex, i int) map[string][]*operators.OperatorState {
 	parts := map[string][]*operators.OperatorState{}
 	for _, name := range v.Operators() {
-		var lists []*persistence.OperatorSnapshot
-		for _, o := range byOp[name] {
-			if o.state.Keyed != nil {
-				parts[name] = append(parts[name], &operators.OperatorState{Keyed: o.state.Keyed})
+		olds := byOp[name]
+		lists := make([]*persistence.OperatorSnapshot, len(olds))
+		anyList := false
+		for j, o := range olds {
+			if o == nil {
+				continue
 			}
-			if o.state.Operator != nil {
-				lists = append(lists, o.state.Operator)
+			if o.Keyed != nil {
+				parts[name] = append(parts[name], &operators.OperatorState{Keyed: o.Keyed})
 			}
+			lists[j], anyList = o.Operator, anyList || o.Operator != nil
 		}
-		if len(lists) > 0 {
+		if anyList {
 			mine := persistence.Redistribute(lists, v.Parallelism)[i]
 			parts[name] = append(parts[name], &operators.OperatorState{Operator: mine})
 		}

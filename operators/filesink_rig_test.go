@@ -29,18 +29,22 @@ func (s *testSubtask) snapshot(id int64) encodedState {
 
 // restoreParts deals the named operators' states of snaps (one per old
 // subtask, in subtask order) out to subtask i of par, as the runtime does:
-// list entries round robin, union lists to all.
+// lists in place at the same parallelism, else their entries round robin;
+// union lists to all.
 func restoreParts(t testing.TB, snaps []encodedState, i, par int, names ...string) map[string][]*OperatorState {
 	t.Helper()
-	lists := map[string][]*persistence.OperatorSnapshot{}
-	for _, s := range snaps {
+	lists := map[string][]*persistence.OperatorSnapshot{} // by old subtask
+	for j, s := range snaps {
 		st, err := UnmarshalSubtaskState(s.data)
 		if err != nil {
 			t.Fatalf("decode snapshot of subtask %d: %v", s.subtask, err)
 		}
 		for _, name := range names {
 			if os := st[name]; os != nil && os.Operator != nil {
-				lists[name] = append(lists[name], os.Operator)
+				if lists[name] == nil {
+					lists[name] = make([]*persistence.OperatorSnapshot, len(snaps))
+				}
+				lists[name][j] = os.Operator
 			}
 		}
 	}

@@ -10,8 +10,9 @@ import (
 )
 
 // splitsList names a file source's operator list state: one entry per
-// split. Entries are dealt over the subtasks on restore, so a restore at
-// another parallelism moves whole splits, each resuming where it stood.
+// split. A restore at the same parallelism gives each subtask back its
+// own splits; one at another parallelism deals whole splits round robin,
+// each resuming where it stood.
 const splitsList = "splits"
 
 // fileSplit is a byte range of the input file, whose lines (those that

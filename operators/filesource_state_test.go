@@ -126,6 +126,30 @@ func TestReadLines_restore_keepsOrder(t *testing.T) {
 	}
 }
 
+// A restore at an unchanged parallelism leaves every split with the
+// subtask that held it: after 4 → 2 subtask 0 reads splits 0 and 2,
+// subtask 1 splits 1 and 3, and again after a restore at 2.
+func TestReadLines_restore_sameParallelismKeepsSplits(t *testing.T) {
+	data := manyLines(4000)
+	path := writeFile(t, "in.txt", data)
+	four := startLines(t, path, 4, nil)
+	snaps4 := four.snapshot(1)
+	two := startLines(t, path, 2, func(i int) map[string][]*OperatorState { return restoreParts(t, snaps4, i, 2, "lines") })
+	snaps2 := two.snapshot(2)
+	again := startLines(t, path, 2, func(i int) map[string][]*OperatorState { return restoreParts(t, snaps2, i, 2, "lines") })
+	again.finish()
+	splits := expectedSplits(data, 4)
+	for i, part := range again.col.BySubtask() {
+		var got []string
+		for _, e := range part {
+			got = append(got, e.Value)
+		}
+		if want := append(slices.Clone(splits[i]), splits[i+2]...); !slices.Equal(got, want) {
+			t.Errorf("subtask %d emitted %d lines, want the %d of splits %d and %d, in order", i, len(got), len(want), i, i+2)
+		}
+	}
+}
+
 // Line numbers in decode errors stay true after a restore.
 func TestReadJSONLines_restore_lineNumbers(t *testing.T) {
 	var b strings.Builder

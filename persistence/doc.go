@@ -28,7 +28,9 @@
 // stay pending until it is, and are included in snapshots meanwhile.
 //
 // Non-keyed state is an OperatorSnapshot of named byte lists; Redistribute
-// splits them (or, for union lists, copies them) over a new parallelism.
+// gives each subtask back its own lists at an unchanged parallelism, deals
+// their entries round robin over a new one, and copies union lists to
+// every subtask.
 //
 // Snapshots are stored sealed: Seal wraps a payload with a magic number,
 // FormatVersion, a Kind, the payload's length and a CRC-32C checksum, and

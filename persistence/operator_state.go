@@ -10,7 +10,8 @@ import (
 // lists of opaque entries, such as a source's split positions.
 type OperatorSnapshot struct {
 	// Lists are split among the subtasks on restore: each entry goes to
-	// exactly one new subtask.
+	// exactly one new subtask, the one that wrote it if the parallelism
+	// is unchanged.
 	Lists map[string][][]byte
 	// Union lists are given whole, concatenated over all old subtasks, to
 	// every new subtask.
@@ -18,11 +19,21 @@ type OperatorSnapshot struct {
 }
 
 // Redistribute returns the operator state of newParallelism subtasks from
-// that of the old ones, snaps (nil entries are skipped). The entries of
-// each list, taken in order of old subtask then position, are dealt round
-// robin: entry i goes to new subtask i mod newParallelism. Each union list
-// goes whole to every new subtask. Every new snapshot has every name, with
-// an empty list if it got no entries. Entries alias those of snaps. It
+// that of the old ones: snaps[j] is old subtask j's (nil if it had none),
+// so len(snaps) is the old parallelism. As in Flink:
+//
+//   - at an unchanged parallelism each list stays in place: new subtask i
+//     gets old subtask i's entries, in their order. What one subtask held
+//     (in-flight input, its watermarks, its splits) is still its own and
+//     still leaves on its own channels;
+//   - on a rescale the entries of each list, taken in order of old
+//     subtask then position, are dealt round robin: entry n goes to new
+//     subtask n mod newParallelism;
+//   - each union list goes whole, concatenated over the old subtasks, to
+//     every new subtask.
+//
+// Every new snapshot has every name, with an empty list if it got no
+// entries. The lists are new; their entries alias those of snaps. It
 // returns nil if newParallelism < 1.
 func Redistribute(snaps []*OperatorSnapshot, newParallelism int) []*OperatorSnapshot {
 	if newParallelism < 1 {
@@ -32,21 +43,15 @@ func Redistribute(snaps []*OperatorSnapshot, newParallelism int) []*OperatorSnap
 	for i := range out {
 		out[i] = &OperatorSnapshot{Lists: map[string][][]byte{}, Union: map[string][][]byte{}}
 	}
+	split := dealList
+	if len(snaps) == newParallelism {
+		split = keepList
+	}
 	for _, name := range listNames(snaps, func(s *OperatorSnapshot) map[string][][]byte { return s.Lists }) {
 		for i := range out {
 			out[i].Lists[name] = [][]byte{}
 		}
-		n := 0
-		for _, s := range snaps {
-			if s == nil {
-				continue
-			}
-			for _, e := range s.Lists[name] {
-				o := out[n%newParallelism]
-				o.Lists[name] = append(o.Lists[name], e)
-				n++
-			}
-		}
+		split(snaps, name, out)
 	}
 	for _, name := range listNames(snaps, func(s *OperatorSnapshot) map[string][][]byte { return s.Union }) {
 		all := [][]byte{}
@@ -60,6 +65,31 @@ func Redistribute(snaps []*OperatorSnapshot, newParallelism int) []*OperatorSnap
 		}
 	}
 	return out
+}
+
+// keepList gives each new subtask the named list of the old subtask of
+// its index (len(snaps) == len(out)).
+func keepList(snaps []*OperatorSnapshot, name string, out []*OperatorSnapshot) {
+	for i, s := range snaps {
+		if s != nil {
+			out[i].Lists[name] = append(out[i].Lists[name], s.Lists[name]...)
+		}
+	}
+}
+
+// dealList deals the entries of the named lists round robin over out.
+func dealList(snaps []*OperatorSnapshot, name string, out []*OperatorSnapshot) {
+	n := 0
+	for _, s := range snaps {
+		if s == nil {
+			continue
+		}
+		for _, e := range s.Lists[name] {
+			o := out[n%len(out)]
+			o.Lists[name] = append(o.Lists[name], e)
+			n++
+		}
+	}
 }
 
 // listNames returns the sorted names of the lists that pick selects, over

@@ -74,6 +74,62 @@ func TestRedistribute_cases(t *testing.T) {
 	}
 }
 
+// The redistribution rule, as Flink's: at an unchanged parallelism every
+// subtask gets back exactly its own split lists, however many entries
+// each held (so that in-flight input keeps its order and its subtask); on
+// a rescale the entries are dealt evenly round robin; union lists go whole
+// to every subtask in both cases.
+func TestRedistribute_rule(t *testing.T) {
+	old := []*OperatorSnapshot{
+		opSnap(map[string][][]byte{"pending": entries("a1", "a2", "a3")}, map[string][][]byte{"u": entries("ua")}),
+		nil, // a subtask without operator state keeps none
+		opSnap(map[string][][]byte{"pending": entries("c1")}, map[string][][]byte{"u": entries("uc")}),
+		opSnap(map[string][][]byte{"pending": entries("d1", "d2"), "other": entries("x")}, nil),
+	}
+	union := map[string][][]byte{"u": entries("ua", "uc")}
+	tests := []struct {
+		name string
+		n    int
+		want []*OperatorSnapshot
+	}{
+		{"equalParallelismInPlace", 4, []*OperatorSnapshot{
+			opSnap(map[string][][]byte{"pending": entries("a1", "a2", "a3"), "other": entries()}, union),
+			opSnap(map[string][][]byte{"pending": entries(), "other": entries()}, union),
+			opSnap(map[string][][]byte{"pending": entries("c1"), "other": entries()}, union),
+			opSnap(map[string][][]byte{"pending": entries("d1", "d2"), "other": entries("x")}, union),
+		}},
+		{"scaleDownRoundRobin", 2, []*OperatorSnapshot{
+			opSnap(map[string][][]byte{"pending": entries("a1", "a3", "d1"), "other": entries("x")}, union),
+			opSnap(map[string][][]byte{"pending": entries("a2", "c1", "d2"), "other": entries()}, union),
+		}},
+		{"scaleUpRoundRobin", 5, []*OperatorSnapshot{
+			opSnap(map[string][][]byte{"pending": entries("a1", "d2"), "other": entries("x")}, union),
+			opSnap(map[string][][]byte{"pending": entries("a2"), "other": entries()}, union),
+			opSnap(map[string][][]byte{"pending": entries("a3"), "other": entries()}, union),
+			opSnap(map[string][][]byte{"pending": entries("c1"), "other": entries()}, union),
+			opSnap(map[string][][]byte{"pending": entries("d1"), "other": entries()}, union),
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Redistribute(old, tt.n); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got  %s\nwant %s", fmtOps(got), fmtOps(tt.want))
+			}
+		})
+	}
+}
+
+// A list kept in place is a copy: what a restored operator appends to its
+// share does not change the snapshot it came from.
+func TestRedistribute_inPlaceListsNotShared(t *testing.T) {
+	old := []*OperatorSnapshot{opSnap(map[string][][]byte{"pos": entries("a")}, nil)}
+	out := Redistribute(old, 1)
+	out[0].Lists["pos"] = append(out[0].Lists["pos"][:0], []byte("z"))
+	if got := old[0].Lists["pos"]; string(got[0]) != "a" {
+		t.Errorf("the old snapshot changed through the new one: %q", got)
+	}
+}
+
 func fmtOps(ss []*OperatorSnapshot) string {
 	var b bytes.Buffer
 	for _, s := range ss {
@@ -160,7 +216,7 @@ func checkOperatorBlob(t *testing.T, b []byte) {
 	if err != nil || !reflect.DeepEqual(again, s) {
 		t.Fatalf("re-marshalled snapshot does not round-trip: %v", err)
 	}
-	for _, n := range []int{1, 3} {
+	for _, n := range []int{1, 2, 3} {
 		if got := Redistribute([]*OperatorSnapshot{s, s}, n); len(got) != n {
 			t.Fatalf("Redistribute to %d gave %d snapshots", n, len(got))
 		}

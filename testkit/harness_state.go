@@ -17,10 +17,11 @@ type Snapshot struct {
 }
 
 // RestoreFrom starts the harness from snapshots taken by other harnesses:
-// all subtasks of an operator at one parallelism, or some of them. With
-// WithSubtask at another parallelism this is a rescale: keyed state moves
-// by key group, operator (list) state is dealt round robin, as the runtime
-// does.
+// all subtasks of an operator at one parallelism, or some of them. As the
+// runtime does, keyed state goes by key group and operator list state
+// stays in place at the snapshots' parallelism (each subtask gets back its
+// own); with WithSubtask at another parallelism, a rescale, the lists are
+// dealt round robin. Union lists go to every subtask.
 func RestoreFrom(snaps ...*Snapshot) HarnessOption {
 	return func(c *harnessConfig) { c.restore = snaps }
 }
@@ -59,16 +60,23 @@ func (h *base[Out]) NotifyCheckpointComplete(id int64) {
 	})
 }
 
-// restoreParts computes what the subtask under test owns of snaps.
+// restoreParts computes what the subtask under test owns of snaps, as the
+// runtime does: every keyed snapshot, and its share of the operator lists,
+// which stay in place when the parallelism is the snapshots'.
 func (c *core) restoreParts() map[string][]*operators.OperatorState {
 	c.t.Helper()
 	if len(c.cfg.restore) == 0 {
 		return nil
 	}
 	snaps := slices.SortedFunc(slices.Values(c.cfg.restore), func(a, b *Snapshot) int { return cmp.Compare(a.Subtask, b.Subtask) })
+	oldPar := snaps[0].Parallelism
 	keyed := map[string][]*operators.OperatorState{}
-	lists := map[string][]*persistence.OperatorSnapshot{}
-	for _, s := range snaps {
+	lists := map[string][]*persistence.OperatorSnapshot{} // by old subtask
+	for i, s := range snaps {
+		if s.Parallelism != oldPar || s.Subtask < 0 || s.Subtask >= oldPar || (i > 0 && snaps[i-1].Subtask == s.Subtask) {
+			c.t.Fatalf("harness: RestoreFrom needs snapshots of distinct subtasks of one parallelism; got subtask %d of %d among subtasks of %d",
+				s.Subtask, s.Parallelism, oldPar)
+		}
 		st, err := operators.UnmarshalSubtaskState(s.Data)
 		if err != nil {
 			c.t.Fatalf("harness: restore snapshot of subtask %d: %v", s.Subtask, err)
@@ -78,7 +86,10 @@ func (c *core) restoreParts() map[string][]*operators.OperatorState {
 				keyed[name] = append(keyed[name], &operators.OperatorState{Keyed: os.Keyed})
 			}
 			if os.Operator != nil {
-				lists[name] = append(lists[name], os.Operator)
+				if lists[name] == nil {
+					lists[name] = make([]*persistence.OperatorSnapshot, oldPar)
+				}
+				lists[name][s.Subtask] = os.Operator
 			}
 		}
 	}
