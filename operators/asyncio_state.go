@@ -12,10 +12,23 @@ import (
 // not yet emitted, or waiting for a slot) and the watermarks between them, in
 // input order. On restore they are taken in again and every record is
 // invoked again, as Flink does; results already in hand are not kept.
+//
+// The list stays with its subtask when the parallelism is unchanged, so
+// its records and watermarks come out in their order on their channel.
+// On a rescale a subtask gets entries of several old subtasks, dealt
+// round robin: it takes all their records but drops every watermark. A
+// watermark one subtask held says nothing of the records another held:
+// emitted before them, it would make them late downstream. So a restored
+// subtask emits only watermarks it held itself, at this parallelism, or
+// gets from its input after the restore. (Flink's AsyncWaitOperator takes
+// restored watermarks back after a rescale too; here they are dropped.)
 const asyncPendingList = "async-pending"
 
 // Entry layout: one kind byte ('r' record, 'w' watermark), the timestamp
-// or watermark as 8 bytes big-endian, then for a record its encoding.
+// or watermark as 8 bytes big-endian, then for a record its encoding, for
+// a watermark the index and parallelism of the subtask that held it, as
+// uvarints. (A watermark entry without them, as written before, has no
+// known holder and is dropped on restore.)
 const (
 	asyncEntryRecord    = 'r'
 	asyncEntryWatermark = 'w'
@@ -60,7 +73,7 @@ func (o *asyncOp[In, Out]) SnapshotState(int64) (*OperatorState, error) {
 // timestamp).
 func (o *asyncOp[In, Out]) pendingEntry(wm bool, v In, t int64) ([]byte, error) {
 	if wm {
-		return asyncWatermarkEntry(t), nil
+		return o.watermarkEntry(t), nil
 	}
 	return o.recordEntry(v, t)
 }
@@ -74,13 +87,35 @@ func (o *asyncOp[In, Out]) recordEntry(v In, ts int64) ([]byte, error) {
 	return b, nil
 }
 
-func asyncWatermarkEntry(wm int64) []byte {
-	return binary.BigEndian.AppendUint64([]byte{asyncEntryWatermark}, uint64(wm))
+// watermarkEntry encodes watermark wm as held by this subtask.
+func (o *asyncOp[In, Out]) watermarkEntry(wm int64) []byte {
+	b := binary.BigEndian.AppendUint64([]byte{asyncEntryWatermark}, uint64(wm))
+	b = binary.AppendUvarint(b, uint64(o.tc.Subtask))
+	return binary.AppendUvarint(b, uint64(o.tc.Parallelism))
+}
+
+// heldHere reports whether a restored watermark entry's holder, the bytes
+// after its time, is this subtask at this parallelism.
+func (o *asyncOp[In, Out]) heldHere(holder []byte) (bool, error) {
+	if len(holder) == 0 {
+		return false, nil // written without its holder: not known to be ours
+	}
+	sub, n := binary.Uvarint(holder)
+	var par uint64
+	m := 0
+	if n > 0 {
+		par, m = binary.Uvarint(holder[n:])
+	}
+	if n <= 0 || m <= 0 || n+m != len(holder) {
+		return false, fmt.Errorf("async: malformed holder of a pending watermark (%d bytes)", len(holder))
+	}
+	return sub == uint64(o.tc.Subtask) && par == uint64(o.tc.Parallelism), nil
 }
 
 // RestoreState implements Restorer: it takes the pending input back, in
-// order, as if it arrived again; what exceeds the capacity (which may
-// have changed) waits for a slot, as input does.
+// order, as if it arrived again, but of the watermarks only those this
+// subtask held (see asyncPendingList); what exceeds the capacity (which
+// may have changed) waits for a slot, as input does.
 func (o *asyncOp[In, Out]) RestoreState(parts []*OperatorState) error {
 	for _, p := range parts {
 		if p == nil || p.Operator == nil {
@@ -102,6 +137,10 @@ func (o *asyncOp[In, Out]) restoreEntry(b []byte) error {
 	}
 	t := int64(binary.BigEndian.Uint64(b[1:9]))
 	if b[0] == asyncEntryWatermark {
+		mine, err := o.heldHere(b[9:])
+		if err != nil || !mine {
+			return err // another subtask's watermark: see asyncPendingList
+		}
 		if o.full() || o.overflow.Len() > 0 {
 			o.overflow.Push(asyncInput[In]{wm: t, isWM: true})
 		} else {

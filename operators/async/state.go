@@ -54,8 +54,10 @@ func (q *Queue[In, Out]) NextAttempt(h Handle) (int, bool) {
 // Pending returns, in input order, every entry put and not yet popped:
 // records (completed or not) and the markers between them. It is what a
 // snapshot stores; on restore the runtime puts them into a new Queue in
-// this order and invokes the records again. It allocates and sorts, which
-// is fine once per checkpoint.
+// this order and invokes the records again. A marker is put back only in
+// the subtask that held it, at an unchanged parallelism: after a rescale
+// a queue gets records of other subtasks, which another's watermark would
+// make late. It allocates and sorts, which is fine once per checkpoint.
 func (q *Queue[In, Out]) Pending() []PendingEntry[In] {
 	live := make([]int32, 0, q.live)
 	for i := range q.slots {
