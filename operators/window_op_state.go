@@ -181,9 +181,14 @@ func (o *windowOp[T, K, Acc, Out]) RestoreState(parts []*OperatorState) error {
 // timers' restore does.
 func (o *windowOp[T, K, Acc, Out]) restoredFiredUpTo() int64 {
 	upTo := int64(MinWatermark)
+	var ws []window.Window
 	for _, k := range o.b.Keys("window-contents") {
 		o.setKey(k)
-		for w := range o.contents.All() {
+		ws = ws[:0]
+		for w := range o.contents.All() { // collected first: no other state read while iterating
+			ws = append(ws, w)
+		}
+		for _, w := range ws {
 			if end := w.MaxTimestamp(); end > upTo && !o.timers.has(w, EventTime, end) {
 				upTo = end
 			}
