@@ -61,3 +61,9 @@ var (
 	// cannot merge.
 	ErrWindow = errors.New("operators: invalid window")
 )
+
+// ErrSourcePanic is wrapped by the error that fails a source subtask when
+// user code that the source runs on a goroutine of its own (the file
+// source's fetcher, which decodes lines with the record type's decoder)
+// panics. The error names the file and line; the chain adds the operator.
+var ErrSourcePanic = errors.New("operators: user code panicked in a source")

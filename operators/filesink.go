@@ -34,7 +34,10 @@ import (
 // restored sink commits the pending files of the checkpoint it restores
 // (those committed already are left as they are) and removes every other
 // in-progress or pending file of its subtasks: output is neither lost nor
-// duplicated.
+// duplicated. A part whose pending and final files are both gone (its
+// final file moved away after the commit, or its pending file lost) is
+// taken as committed with a warning, as in Flink, rather than failing
+// every restore (see docs/state.md, "File sink recovery").
 func WriteFiles[T any](s Stream[T], dir string) Sink {
 	return ToSink(s, "files", func(tc *TaskContext) (SinkWriter[T], error) {
 		// Here rather than at the first record, so that a bad dir fails the

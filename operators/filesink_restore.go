@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,16 +16,24 @@ import (
 // commitPart renames a pending part file to its final name. It is
 // idempotent: a final file that exists already was committed before (a
 // restore commits again what it may have committed) and is never
-// rewritten.
-func commitPart(p pendingPart) error {
+// rewritten. A part whose pending and final files are both gone is taken
+// as committed, with a warning on log (see partGone).
+func commitPart(log *slog.Logger, p pendingPart) error {
 	pending, final := filepath.Join(p.Dir, p.Pending), filepath.Join(p.Dir, p.Final)
 	if _, err := os.Lstat(final); err == nil {
 		_ = os.Remove(pending) // a leftover copy, if any: the final file wins
 		return nil
 	}
 	if err := os.Rename(pending, final); err != nil {
-		if _, ferr := os.Lstat(final); ferr == nil {
+		_, ferr := os.Lstat(final)
+		if ferr == nil {
 			return nil // committed meanwhile by another subtask of a restore
+		}
+		if partGone(pending, err, ferr) {
+			log.Warn("file sink: a part file to commit is gone, and its final file too: "+
+				"taken as committed (moved away after its commit); if it never was, its records are lost",
+				"checkpoint", p.Checkpoint, "writer_subtask", p.Subtask, "pending", pending, "final", final)
+			return nil
 		}
 		return fmt.Errorf("part file of checkpoint %d: commit: %w", p.Checkpoint, err)
 	}
@@ -32,6 +41,32 @@ func commitPart(p pendingPart) error {
 		return fileErr("output dir", p.Dir, err)
 	}
 	return nil
+}
+
+// partGone reports whether a part's commit failed because its pending
+// file and its final file both do not exist (renameErr and finalErr are
+// the errors of the rename and of the final file's Lstat).
+//
+// The sink cannot tell which of two things happened: the part was
+// committed and its final file later moved or deleted (by a reader that
+// consumes committed files, or by someone cleaning up before a restore
+// from an older checkpoint or savepoint), or its pending file was lost
+// before the commit (a lost disk, or hidden files deleted by hand). In
+// the first case nothing is missing; in the second the records are lost
+// whatever the sink does, because the restored sources resume after
+// them. Failing would not bring them back: it would fail every restore
+// from this checkpoint, and the job would restart for ever. So, as
+// Flink's file committer does, the commit counts as done, and the sink
+// logs a warning naming both files. Any other error (a pending file that
+// is there but cannot be renamed, a permission or I/O error) still fails
+// the commit, naming the file: it may be transient, and retrying is
+// safe.
+func partGone(pending string, renameErr, finalErr error) bool {
+	if !errors.Is(renameErr, fs.ErrNotExist) || !errors.Is(finalErr, fs.ErrNotExist) {
+		return false
+	}
+	_, err := os.Lstat(pending)
+	return errors.Is(err, fs.ErrNotExist)
 }
 
 // RestoreState finishes what the failed run left: it commits the pending
@@ -50,7 +85,7 @@ func (w *txnPartWriter[T]) RestoreState(parts []*OperatorState) error {
 		if !w.owns(p.Subtask) {
 			continue
 		}
-		if err := commitPart(p); err != nil {
+		if err := commitPart(w.tc.Logger, p); err != nil {
 			return fmt.Errorf("%w: %w", ErrRestore, err)
 		}
 	}

@@ -1,6 +1,7 @@
 package operators
 
 import (
+	"log/slog"
 	"testing"
 
 	"github.com/troupe-dev/troupe/persistence"
@@ -60,9 +61,16 @@ func restoreParts(t testing.TB, snaps []encodedState, i, par int, names ...strin
 // it or leaves it as a crash would (crashed).
 func openStateful(t testing.TB, v *Vertex, i int, restore map[string][]*OperatorState) (*testSubtask, error) {
 	t.Helper()
+	return openStatefulLogged(t, v, i, restore, nil)
+}
+
+// openStatefulLogged is openStateful with the subtask's logger (nil: the
+// default).
+func openStatefulLogged(t testing.TB, v *Vertex, i int, restore map[string][]*OperatorState, log *slog.Logger) (*testSubtask, error) {
+	t.Helper()
 	s := &testSubtask{t: t, wake: make(chan struct{}, 1)}
 	c, err := v.Open(ChainConfig{Job: "test", Subtask: i, BatchSize: 16, Ship: &s.ship, Wake: s.onWake,
-		Checkpointing: true, Restore: restore})
+		Checkpointing: true, Restore: restore, Logger: log})
 	if err != nil {
 		return nil, err
 	}

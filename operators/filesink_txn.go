@@ -154,7 +154,7 @@ func (w *txnPartWriter[T]) NotifyCheckpointComplete(id int64) error {
 		if p.Checkpoint > id {
 			break
 		}
-		if err := commitPart(p); err != nil {
+		if err := commitPart(w.tc.Logger, p); err != nil {
 			w.pending = w.pending[n:]
 			return err
 		}

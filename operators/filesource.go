@@ -47,7 +47,10 @@ func ReadLines(p *Pipeline, path string, opts ...SourceOption) Stream[string] {
 // file into a T with encoding/json, splitting the file over subtasks as
 // ReadLines does. A line that does not decode fails the subtask, after the
 // lines before it were emitted, with an error that wraps ErrDecode and
-// names the file and the 1-based line number.
+// names the file and the 1-based line number. A panic in T's decoder (its
+// UnmarshalJSON) fails the subtask the same way, with an error that wraps
+// ErrSourcePanic: it runs on the source's fetcher goroutine, which
+// recovers it, and never takes the process down.
 func ReadJSONLines[T any](p *Pipeline, path string, opts ...SourceOption) Stream[T] {
 	return FromReader(p, "readjsonlines", func(tc *TaskContext) (Reader[T], error) {
 		return openFileReader(tc, fileSpec[T]{path: path, parse: jsonLineParser[T](path), numbered: true})

@@ -3,9 +3,11 @@ package operators
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"math"
 	"os"
+	"runtime/debug"
 )
 
 // fileFetcher reads a subtask's splits of a file on its own goroutine, in
@@ -17,16 +19,15 @@ type fileFetcher[T any] struct {
 	q            *handoff[T]
 	pending      chunk[T]
 	pendingBytes int
+	// lineNo and lineOff are the line being parsed, for the error of a
+	// panic in the parser.
+	lineNo  int
+	lineOff int64
 }
 
 func (f *fileFetcher[T]) run(ctx context.Context, done chan<- struct{}) {
 	defer close(done)
-	var err error
-	for k := range f.splits {
-		if err = f.readSplit(ctx, k); err != nil {
-			break
-		}
-	}
+	err := f.readAll(ctx)
 	if ctx.Err() != nil {
 		return // closed: nobody polls any more
 	}
@@ -35,6 +36,37 @@ func (f *fileFetcher[T]) run(ctx context.Context, done chan<- struct{}) {
 		f.q.send(ctx, f.pending)
 	}
 	f.q.finish()
+}
+
+// readAll reads the splits in order. The parser runs user code (the
+// record type's json.Unmarshaler), and a panic on this goroutine would
+// kill the process: nothing up its stack recovers. So a panic becomes the
+// fetcher's final error, naming the file and the line, which Poll returns
+// after the records before that line and which fails the subtask like any
+// operator failure (the job fails, or restarts from its checkpoint). The
+// parser panics before it changes the pending chunk, so what was read
+// before the line is emitted once.
+func (f *fileFetcher[T]) readAll(ctx context.Context) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%w: %s: %v\n%s", ErrSourcePanic, f.where(), p, debug.Stack())
+		}
+	}()
+	for k := range f.splits {
+		if err := f.readSplit(ctx, k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// where names the line being parsed: by number when the source counts
+// lines (spec.numbered), else by byte offset.
+func (f *fileFetcher[T]) where() string {
+	if f.spec.numbered {
+		return fmt.Sprintf("%s line %d", f.spec.path, f.lineNo)
+	}
+	return fmt.Sprintf("%s line at byte %d", f.spec.path, f.lineOff)
 }
 
 // readSplit parses the lines that start in split k's range, from where it
@@ -59,6 +91,7 @@ func (f *fileFetcher[T]) readSplit(ctx context.Context, k int) error {
 		if len(buf) == 0 {
 			return nil // end of file
 		}
+		f.lineNo, f.lineOff = lineNo, pos
 		pos += int64(len(buf))
 		if err := f.add(ctx, k, trimEOL(buf), lineNo, readPos{next: pos, line: lineNo + 1}); err != nil {
 			return err

@@ -478,7 +478,7 @@ func countGood(lines []string) int {
 
 // readJSONAll reads path with parallelism n as the job would see it: the
 // values of the subtasks in order, up to the first that fails, and its
-// error.
+// error without the OperatorError that names the subtask.
 func readJSONAll(t *testing.T, path string, n int) ([]any, error) {
 	p := NewPipeline("fuzz").SetParallelism(n)
 	col := Collect(ReadJSONLines[any](p, path))
@@ -488,7 +488,11 @@ func readJSONAll(t *testing.T, path string, n int) ([]any, error) {
 	for i := range n {
 		all = append(all, vals[i]...)
 		if errs[i] != nil {
-			return all, errs[i]
+			var oe *OperatorError
+			if !errors.As(errs[i], &oe) {
+				t.Fatalf("subtask %d: %v, want an OperatorError naming it", i, errs[i])
+			}
+			return all, oe.Err
 		}
 	}
 	return all, nil

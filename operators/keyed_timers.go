@@ -97,6 +97,12 @@ func (s *nsTimers[K, N]) fired(ns N, d TimeDomain, ts int64) {
 	s.state.Remove(timerKey[N]{Domain: d, Time: ts, NS: ns})
 }
 
+// has reports whether the backend's current key has a timer at ts of
+// namespace ns in domain d.
+func (s *nsTimers[K, N]) has(ns N, d TimeDomain, ts int64) bool {
+	return s.state.Contains(timerKey[N]{Domain: d, Time: ts, NS: ns})
+}
+
 // len returns the number of timers of both domains.
 func (s *nsTimers[K, N]) len() int { return s.event.Len() + s.proc.Len() }
 

@@ -1,6 +1,9 @@
 package operators
 
-import "time"
+import (
+	"errors"
+	"time"
+)
 
 // PollStatus tells the runtime what a source wants after a poll.
 type PollStatus int
@@ -44,11 +47,26 @@ type SourceRunner interface {
 type sourceRunner[T any] struct {
 	reader  Reader[T]
 	out     Collector[T]
+	tc      *TaskContext
 	limiter *rateLimiter
 	stopped bool
 }
 
+// Poll polls the reader. Its error names the source operator, as
+// TaskContext.Fail names the operator of other failures: a chain's name
+// alone does not say which of its operators failed.
 func (s *sourceRunner[T]) Poll(max int) (Poll, error) {
+	p, err := s.poll(max)
+	if err != nil {
+		var oe *OperatorError
+		if !errors.As(err, &oe) {
+			err = &OperatorError{Operator: s.tc.Operator, Subtask: s.tc.Subtask, Parallelism: s.tc.Parallelism, Err: err}
+		}
+	}
+	return p, err
+}
+
+func (s *sourceRunner[T]) poll(max int) (Poll, error) {
 	if s.stopped {
 		return Poll{Status: PollDone}, nil
 	}

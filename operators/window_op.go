@@ -40,6 +40,11 @@ type windowOp[T any, K comparable, Acc, Out any] struct {
 	cur      K // the current key, also the backend's
 	ctx      WindowContext[K]
 	buf      []window.Window
+	// firedUpTo is an event time such that no window ending after it
+	// has fired: the highest watermark seen, and after a restore at
+	// least the end of every restored window that has fired (the
+	// restored operator's watermark starts again at −∞). See timersSet.
+	firedUpTo int64
 }
 
 // stamped gives every record a window function emits the window's last
@@ -52,7 +57,8 @@ type stamped[Out any] struct {
 func (s *stamped[Out]) Collect(v Out, _ int64) { s.out.Collect(v, s.ts) }
 
 func newWindowOp[T any, K comparable, Acc, Out any](tc *TaskContext, key func(T) K, spec windowSpec[T], fn windowFn[T, K, Acc, Out], out Collector[Out]) (*windowOp[T, K, Acc, Out], error) {
-	o := &windowOp[T, K, Acc, Out]{spec: spec, fn: fn, key: key, tc: tc, out: stamped[Out]{out: out}, set: window.NewMergingSet()}
+	o := &windowOp[T, K, Acc, Out]{spec: spec, fn: fn, key: key, tc: tc, out: stamped[Out]{out: out}, set: window.NewMergingSet(),
+		firedUpTo: MinWatermark}
 	if spec.hasLate {
 		if c, ok := sideCollector(tc, spec.late); ok {
 			o.late = c
@@ -166,11 +172,24 @@ func (o *windowOp[T, K, Acc, Out]) addTo(w, state window.Window, v T, ts int64) 
 // can skip the trigger and the cleanup timer: with the default event-time
 // trigger on fixed windows, both timers were set by the window's first
 // record (setting them again is a no-op), and the trigger only continues
-// while the watermark is before the window's end. This saves two timer
-// lookups per record and window on the hot path.
+// while its end timer has not fired. This saves two timer lookups per
+// record and window on the hot path.
+//
+// The end timer has not fired while no watermark has reached the
+// window's end; but a restored operator's watermark starts at −∞ while
+// windows that fired before the snapshot keep their contents until their
+// cleanup time. So the test is against firedUpTo, which covers them, not
+// against the watermark: a late record for such a window must reach the
+// trigger, which registers the end timer again (review finding 3).
 func (o *windowOp[T, K, Acc, Out]) timersSet(w window.Window) bool {
+	return o.fastPath() && o.firedUpTo < w.MaxTimestamp()
+}
+
+// fastPath reports whether the operator may skip the trigger for
+// windows with contents (see timersSet).
+func (o *windowOp[T, K, Acc, Out]) fastPath() bool {
 	_, def := o.spec.trigger.(window.EventTimeTrigger)
-	return def && o.spec.eventTime && !o.spec.merging && o.timers.wm < w.MaxTimestamp()
+	return def && o.spec.eventTime && !o.spec.merging
 }
 
 // act carries out a trigger's decision for window w.

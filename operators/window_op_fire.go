@@ -13,6 +13,7 @@ import (
 // that no watermark can fire (processing-time, global and count windows).
 func (o *windowOp[T, K, Acc, Out]) ProcessWatermark(wm int64) (int64, bool) {
 	o.timers.wm = wm
+	o.firedUpTo = max(o.firedUpTo, wm)
 	o.timers.event.PopUpTo(wm, func(k nsKey[K, window.Window], ts int64) { o.onTimer(k, ts, EventTime) })
 	if wm == MaxWatermark && !o.spec.eventTime && !o.tc.Failed() {
 		o.fireAll()

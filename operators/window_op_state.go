@@ -163,7 +163,38 @@ func (o *windowOp[T, K, Acc, Out]) RestoreState(parts []*OperatorState) error {
 	if err := restoreKeyed(o.b, parts); err != nil {
 		return err
 	}
-	return o.timers.restore()
+	if err := o.timers.restore(); err != nil {
+		return err
+	}
+	if o.fastPath() {
+		o.firedUpTo = o.restoredFiredUpTo()
+	}
+	return nil
+}
+
+// restoredFiredUpTo returns the latest end of a restored window that has
+// fired: one with contents whose end-of-window timer is gone. With the
+// default trigger that timer is set by the window's first record and
+// removed only by firing or by cleanup, which also drops the contents.
+// Windows ending later have not fired, so the fast path stays right for
+// them (see timersSet). This reads every restored window once, as the
+// timers' restore does.
+func (o *windowOp[T, K, Acc, Out]) restoredFiredUpTo() int64 {
+	upTo := int64(MinWatermark)
+	var ws []window.Window
+	for _, k := range o.b.Keys("window-contents") {
+		o.setKey(k)
+		ws = ws[:0]
+		for w := range o.contents.All() { // collected first: no other state read while iterating
+			ws = append(ws, w)
+		}
+		for _, w := range ws {
+			if end := w.MaxTimestamp(); end > upTo && !o.timers.has(w, EventTime, end) {
+				upTo = end
+			}
+		}
+	}
+	return upTo
 }
 
 // windowCodec encodes a window as "start,end" in snapshots.
