@@ -86,8 +86,8 @@
 // The price of LocalTiming is false deaths: a node that stalls for longer
 // than the suspicion timeout, 400 ms with three nodes, is declared dead
 // and then rejoins. This package's tests passed 20 runs in a row under
-// -race at a load of 12 to 15 on two cores, but a production LAN should
-// keep LANTiming.
+// -race, twice, at loads of 10 to 15 on two cores (go test -race
+// -count=20 ./cluster/), but a production LAN should keep LANTiming.
 //
 // # Threading
 //
