@@ -384,6 +384,7 @@ func TestImportDirection(t *testing.T) {
 			"example.com/m/actors -> example.com/m/testkit",
 			"example.com/m/actors -> go.etcd.io/bbolt",
 			"example.com/m/cluster -> example.com/m/examples/wordcount",
+			"example.com/m/cmd/node -> github.com/hashicorp/memberlist", // only cluster may use it
 			"example.com/m/examples/wordcount -> example.com/m/mailbox",
 			"example.com/m/internal/x -> ",
 			"example.com/m/mailbox -> example.com/m/watermark",
@@ -420,7 +421,7 @@ func fakeTree() []goPackage {
 		m + "actors":             {m + "operators", protoActor, m + "testkit", bbolt},  // testkit, bbolt
 		m + "cluster":            {m + "actors", memberlist, m + "examples/wordcount"}, // examples
 		m + "examples/wordcount": {m + "operators", m + "actors", m + "mailbox"},       // mailbox
-		m + "cmd/node":           {m + "cmd/node/cli", m + "examples/wordcount", m + "cluster"},
+		m + "cmd/node":           {m + "cmd/node/cli", m + "examples/wordcount", m + "cluster", memberlist},
 		m + "cmd/node/cli":       {m + "actors"},
 		m + "testkit":            {m + "cluster", m + "mailbox", protoActor},
 		m + "internal/x":         nil, // no rule

@@ -1,0 +1,47 @@
+package cluster
+
+import "errors"
+
+// Sentinel errors. Functions wrap them with %w and a detail naming the
+// field or the node, so test them with errors.Is. No error of memberlist
+// crosses this package's API unwrapped: its text is kept, its type is not.
+var (
+	// ErrConfig is returned by New for an invalid Config; the wrapping
+	// error names the field.
+	ErrConfig = errors.New("cluster: invalid config")
+
+	// ErrMeta is returned by NodeMeta.MarshalBinary, UnmarshalBinary and
+	// Validate for metadata that is malformed: an empty required field, an
+	// address that is not host:port, a negative slot count, truncated or
+	// trailing bytes, a non-canonical encoding. The wrapping error names
+	// the field.
+	ErrMeta = errors.New("cluster: invalid node metadata")
+
+	// ErrMetaTooLarge is returned by NodeMeta.MarshalBinary (and so by New
+	// and UpdateMeta) when a field is longer than MaxFieldLen or the
+	// encoding is longer than MaxMetaSize, memberlist's limit; the wrapping
+	// error names the field that is too long (for the total, the longest).
+	ErrMetaTooLarge = errors.New("cluster: node metadata too large")
+
+	// ErrMetaVersion is returned by NodeMeta.UnmarshalBinary for bytes
+	// written in a format version this build cannot read (a newer node).
+	ErrMetaVersion = errors.New("cluster: unsupported node metadata version")
+
+	// ErrClosed is returned by UpdateMeta and Leave after Close.
+	ErrClosed = errors.New("cluster: membership closed")
+
+	// ErrLeft is returned by UpdateMeta after Leave: the node has said
+	// goodbye and memberlist no longer gossips about it.
+	ErrLeft = errors.New("cluster: node has left the cluster")
+
+	// ErrTimeout is returned by UpdateMeta and Leave when the broadcast was
+	// not confirmed within the timeout. The change is made anyway: the
+	// local node serves the new metadata (or has left) and the others
+	// learn it by later gossip or full state sync, or, for a leave, by
+	// failure detection (then they see EventDead).
+	ErrTimeout = errors.New("cluster: broadcast not confirmed in time")
+
+	// ErrArgument is returned for an invalid argument of a method, such as
+	// a timeout that is not positive.
+	ErrArgument = errors.New("cluster: invalid argument")
+)
