@@ -44,4 +44,22 @@ var (
 	// ErrArgument is returned for an invalid argument of a method, such as
 	// a timeout that is not positive.
 	ErrArgument = errors.New("cluster: invalid argument")
+
+	// ErrUnknownJob is returned by the job service for a job id it does not
+	// know (HTTP 404).
+	ErrUnknownJob = errors.New("cluster: unknown job")
+
+	// ErrBadRequest is returned by the job service for a request that can
+	// never succeed as it is: an unknown pipeline, a bad parameter, a bad
+	// field, a restore path that does not exist (HTTP 400). The wrapping
+	// error names the field.
+	ErrBadRequest = errors.New("cluster: bad request")
+
+	// ErrJobEnded is returned for an operation on a job that has ended,
+	// such as a savepoint of a finished job (HTTP 409).
+	ErrJobEnded = errors.New("cluster: job has ended")
+
+	// ErrNoCoordinator is returned when no coordinator is known or it
+	// cannot be reached (HTTP 503).
+	ErrNoCoordinator = errors.New("cluster: no coordinator reachable")
 )
