@@ -13,9 +13,10 @@
 // stays the input's. Output lines have "id" first, then the other members
 // in key order.
 //
-// A 5xx reply or a transport error is retried by the retry strategy (by
-// default 3 attempts with exponential backoff); any other status, and a
-// 200 whose body is not a JSON object, is not ([Retryable]). A record
+// A 5xx reply, a 429 Too Many Requests or a transport error is retried by
+// the retry strategy (by default 3 attempts with exponential backoff; a
+// Retry-After header is not read, the backoff sets the delay); any other
+// status, and a 200 whose body is not a JSON object, is not ([Retryable]). A record
 // whose last attempt failed, or whose timeout (all attempts included)
 // passed, fails the job with an error naming its id ([FailOnError], the
 // default), or is emitted with an "error" member saying why
