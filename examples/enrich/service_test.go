@@ -19,14 +19,16 @@ import (
 // the handler only reads it. Its simulated latency sleeps in the handler:
 // that is the service being slow, not the test waiting.
 type fakeService struct {
-	srv     *httptest.Server
-	latency []time.Duration // per id
-	flaky   []int32         // per id: how many first tries get a 503
-	status  map[int64]int   // ids that always get this status
-	hang    map[int64]bool  // ids whose requests never get a reply
-	limited map[int64]int32 // ids whose first tries get a 429, how many
-	tries   []atomic.Int32  // per id: requests seen
-	stop    chan struct{}   // releases hanging requests at cleanup
+	srv      *httptest.Server
+	latency  []time.Duration // per id
+	flaky    []int32         // per id: how many first tries get a 503
+	status   map[int64]int   // ids that always get this status
+	hang     map[int64]bool  // ids whose requests never get a reply
+	limited  map[int64]int32 // ids whose first tries get a 429, how many
+	gate     <-chan struct{} // requests for ids from gateFrom on wait until it closes
+	gateFrom int64
+	tries    []atomic.Int32 // per id: requests seen
+	stop     chan struct{}  // releases hanging requests at cleanup
 }
 
 // serviceOption changes a fakeService before it starts.
@@ -41,6 +43,12 @@ func withStatus(id int64, code int) serviceOption {
 // for id with 429 Too Many Requests.
 func withTooManyRequests(id int64, tries int32) serviceOption {
 	return func(s *fakeService) { s.limited[id] = tries }
+}
+
+// withGate holds every request for an id of from or more until gate is
+// closed: the test decides when the rest of the input may pass.
+func withGate(from int64, gate <-chan struct{}) serviceOption {
+	return func(s *fakeService) { s.gate, s.gateFrom = gate, from }
 }
 
 // withHang makes the service never answer id.
@@ -86,6 +94,15 @@ func (s *fakeService) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	try := s.tries[id].Add(1)
+	if s.gate != nil && id >= s.gateFrom {
+		select {
+		case <-s.gate:
+		case <-r.Context().Done():
+			return
+		case <-s.stop:
+			return
+		}
+	}
 	if s.hang[id] {
 		select {
 		case <-r.Context().Done():
