@@ -90,7 +90,9 @@ func TestNew_fileOutput_checkpointsAndFaultIsExactlyOnce(t *testing.T) {
 	gate := make(chan struct{})
 	svc := newFakeService(t, records, 12, 0, 3*time.Millisecond, withFlaky(13), withGate(records/2, gate))
 	out := t.TempDir()
-	r := testkit.NewRunner(t, testkit.WithCheckpoints(5*time.Millisecond))
+	// Not much more often: each checkpoint syncs a file and the directory
+	// twice on the sink's goroutine, which the whole chain shares.
+	r := testkit.NewRunner(t, testkit.WithCheckpoints(20*time.Millisecond), testkit.WithRunTimeout(30*time.Second))
 	r.Faults().FailAt(SinkName, testkit.AtRecord(records*3/4))
 	job := r.Start(fileJob(t, svc, writeInput(t, records), out))
 	testkit.Eventually(t, 10*time.Second, func() bool { _, ok := job.LatestCheckpoint(); return ok },
@@ -109,7 +111,7 @@ func TestNew_fileOutput_checkpointsAndFaultIsExactlyOnce(t *testing.T) {
 func TestNew_fileOutput_faultInFinalCommitIsExactlyOnce(t *testing.T) {
 	svc := newFakeService(t, records, 12, 0, time.Millisecond)
 	out := t.TempDir()
-	r := testkit.NewRunner(t, testkit.WithCheckpoints(5*time.Millisecond))
+	r := testkit.NewRunner(t, testkit.WithCheckpoints(20*time.Millisecond), testkit.WithRunTimeout(30*time.Second))
 	r.Faults().FailAtFinalCommit(SinkName)
 	res := r.Run(fileJob(t, svc, writeInput(t, records), out))
 	fired := r.Faults().Fired()
