@@ -205,7 +205,7 @@ func TestWriteFiles_resumeFinishedJob_commitsNothingAgain(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkCommitted(t, out, n)
-	before := dirListing(t, out)
+	before := testkit.FileListing(t, out)
 	cp, ok := first.LatestCheckpoint()
 	if !ok {
 		t.Fatal("no final checkpoint")
@@ -215,7 +215,7 @@ func TestWriteFiles_resumeFinishedJob_commitsNothingAgain(t *testing.T) {
 		if err := second.Wait(ctx); err != nil {
 			t.Fatalf("resume %d: %v", round+1, err)
 		}
-		if after := dirListing(t, out); after != before {
+		if after := testkit.FileListing(t, out); after != before {
 			t.Fatalf("resume %d changed the output:\n%s\nwas\n%s", round+1, after, before)
 		}
 	}
@@ -237,24 +237,6 @@ func partNames(t testing.TB, dir string) (visible, hidden []string) {
 		}
 	}
 	return visible, hidden
-}
-
-// dirListing is every file of dir with its size and modification time.
-func dirListing(t testing.TB, dir string) string {
-	t.Helper()
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b strings.Builder
-	for _, e := range entries {
-		fi, err := e.Info()
-		if err != nil {
-			t.Fatal(err)
-		}
-		fmt.Fprintf(&b, "%s %d %v\n", e.Name(), fi.Size(), fi.ModTime().UnixNano())
-	}
-	return b.String()
 }
 
 // Stop with a savepoint at parallelism 2, resume at 3 and at 1: the file

@@ -3,9 +3,11 @@ package testkit
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/troupe-dev/troupe/operators"
@@ -52,6 +54,27 @@ func CommittedJSON[T any](t testing.TB, dir string) (values []T, others []string
 		values = append(values, v)
 	}
 	return values, others
+}
+
+// FileListing describes every entry of dir, one line each: name, size
+// and modification time. Two equal listings mean that nothing in dir was
+// added, removed or rewritten in between, as a test of a resumed sink
+// that must not touch committed output checks.
+func FileListing(t testing.TB, dir string) string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatalf("testkit: %v", err)
+	}
+	var b strings.Builder
+	for _, e := range entries {
+		fi, err := e.Info()
+		if err != nil {
+			t.Fatalf("testkit: %v", err)
+		}
+		fmt.Fprintf(&b, "%s %d %d\n", e.Name(), fi.Size(), fi.ModTime().UnixNano())
+	}
+	return b.String()
 }
 
 func readLines(t testing.TB, path string) []string {

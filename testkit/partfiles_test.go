@@ -58,3 +58,28 @@ func TestCommittedJSON_badLineFailsNamingIt(t *testing.T) {
 	msg := failure(t, func(tb testing.TB) { CommittedJSON[int](tb, dir) })
 	wantContains(t, msg, "committed line 2", `"x"`)
 }
+
+func TestFileListing_seesAddedAndRewrittenFiles(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "a")
+	if err := os.WriteFile(path, []byte("1"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before := FileListing(t, dir)
+	if again := FileListing(t, dir); again != before {
+		t.Fatalf("two listings of an unchanged dir differ:\n%s\n%s", again, before)
+	}
+	if err := os.WriteFile(path, []byte("22"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rewritten := FileListing(t, dir)
+	if rewritten == before {
+		t.Fatal("a rewritten file does not change the listing")
+	}
+	if err := os.WriteFile(filepath.Join(dir, ".b"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if FileListing(t, dir) == rewritten {
+		t.Fatal("an added hidden file does not change the listing")
+	}
+}

@@ -73,27 +73,48 @@ func newestCheckpoint(t testing.TB, stateDir string) int {
 // before the kill.
 func killAfterCheckpoint(t *testing.T, rng *rand.Rand, stateDir string, after int, args []string) (string, int) {
 	t.Helper()
-	cmd := exec.Command(nodeBinary(t), args...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	c := startNode(t, args...)
 	target := after + 1 + rng.IntN(2) // one or two more checkpoints
 	testkit.Eventually(t, 15*time.Second, func() bool { return newestCheckpoint(t, stateDir) >= target },
 		"checkpoint %d", target)
 	select {
-	case err := <-exited:
+	case err := <-c.exited:
 		t.Fatalf("the node ended (%v) before it was killed; the input is too short for the rate", err)
 	case <-time.After(time.Duration(rng.IntN(200)) * time.Millisecond): // a random moment, not a wait for something
 	}
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+	return c.kill(t), newestCheckpoint(t, stateDir)
+}
+
+// child is a node process started by startNode.
+type child struct {
+	cmd    *exec.Cmd
+	stderr bytes.Buffer // read only once the process has ended
+	exited chan error   // receives cmd.Wait's result once
+}
+
+// startNode starts the node binary with args; a cleanup kills it if the
+// test ends first.
+func startNode(t *testing.T, args ...string) *child {
+	t.Helper()
+	c := &child{cmd: exec.Command(nodeBinary(t), args...), exited: make(chan error, 1)}
+	c.cmd.Stderr = &c.stderr
+	if err := c.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	<-exited
-	return stderr.String(), newestCheckpoint(t, stateDir)
+	go func() { c.exited <- c.cmd.Wait() }()
+	t.Cleanup(func() { _ = c.cmd.Process.Kill() })
+	return c
+}
+
+// kill sends SIGKILL, waits for the process to end and returns its
+// stderr.
+func (c *child) kill(t testing.TB) string {
+	t.Helper()
+	if err := c.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-c.exited
+	return c.stderr.String()
 }
 
 // TestNode_wordcount_SIGKILL is the crash test: wordcount with a rate
@@ -166,15 +187,7 @@ func TestNode_enrich_SIGKILLAfterFinalCommit(t *testing.T) {
 	args := []string{"run", "enrich", "-p", "input=" + input, "-p", "url=" + url, "-p", "output=" + out,
 		"--parallelism", "2", "--checkpoint-interval", "20ms", "--state-dir", state}
 
-	cmd := exec.Command(nodeBinary(t), args...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() { _ = cmd.Process.Kill() }) // if the test fails before the kill
+	c := startNode(t, args...)
 
 	// The run dir exists before the job starts; the service holds half
 	// the input until the pipe is in place, so the job cannot finish first.
@@ -192,15 +205,12 @@ func TestNode_enrich_SIGKILLAfterFinalCommit(t *testing.T) {
 		return len(lines) == n && len(others) == 0
 	}, "all %d records committed", n)
 	select {
-	case err := <-exited:
-		t.Fatalf("the node exited (%v) before the kill; stderr:\n%s", err, stderr.String())
+	case err := <-c.exited:
+		t.Fatalf("the node exited (%v) before the kill; stderr:\n%s", err, c.stderr.String())
 	default: // blocked at the pipe, or on its way there: past the final commit
 	}
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	<-exited
-	before := listing(t, out)
+	c.kill(t)
+	before := testkit.FileListing(t, out)
 	if err := os.Remove(finished); err != nil { // as a kill there leaves it: no mark
 		t.Fatal(err)
 	}
@@ -209,7 +219,7 @@ func TestNode_enrich_SIGKILLAfterFinalCommit(t *testing.T) {
 	if code != 0 || !strings.Contains(errOut, "resuming from checkpoint") {
 		t.Fatalf("rerun: exit %d, want 0 and a resume; stderr:\n%s", code, errOut)
 	}
-	if after := listing(t, out); after != before {
+	if after := testkit.FileListing(t, out); after != before {
 		t.Errorf("the resumed run changed the output:\n%s\nwas\n%s", after, before)
 	}
 	lines, others := committedFiles(t, out)
@@ -284,24 +294,6 @@ func checkEnrichedOnce(t testing.TB, lines []string, n int) {
 	if len(seen) != n {
 		t.Fatalf("%d records committed, want %d", len(seen), n)
 	}
-}
-
-// listing is every file of dir with its size and modification time.
-func listing(t testing.TB, dir string) string {
-	t.Helper()
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b strings.Builder
-	for _, e := range entries {
-		fi, err := e.Info()
-		if err != nil {
-			t.Fatal(err)
-		}
-		fmt.Fprintf(&b, "%s %d %d\n", e.Name(), fi.Size(), fi.ModTime().UnixNano())
-	}
-	return b.String()
 }
 
 func wordcountArgs(input, out, state string, rate int) []string {
