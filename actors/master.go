@@ -216,6 +216,9 @@ func (m *master) deploy(ctx actor.Context) {
 	m.refs = make(map[int]*subtaskRef)
 	m.byPID = make(map[string]*subtaskRef)
 	m.finished = map[int]bool{}
+	// A failure during the previous attempt's final commit left its count
+	// of confirmations waiting; this attempt commits anew.
+	m.committing, m.finalErr = 0, nil
 	pids := make(map[*operators.Vertex][]*actor.PID)
 	var infos []MailboxInfo
 	var order []*subtaskRef

@@ -51,11 +51,17 @@ const (
 	FaultSnapshot FaultPoint = iota + 1
 	// FaultRestore: before an operator restores its state.
 	FaultRestore
+	// FaultFinalCommit: before an operator that listens for checkpoint
+	// completions is told that the whole job has finished (EndOfJob),
+	// where two-phase-commit sinks commit their last epoch; the job's
+	// final checkpoint is complete by then. A fault there is a crash
+	// between the final checkpoint and the final commit.
+	FaultFinalCommit
 )
 
 // PointFaultInjector is implemented by fault injectors that also fail
-// snapshots and restores; At may panic or return an error that fails the
-// subtask.
+// snapshots, restores and final commits; At may panic or return an error
+// that fails the subtask.
 type PointFaultInjector interface {
 	At(point FaultPoint, op TaskInfo) error
 }

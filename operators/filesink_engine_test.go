@@ -143,6 +143,102 @@ func TestWriteFiles_engineFailureInRestore_exactlyOnce(t *testing.T) {
 	checkCommitted(t, out, n)
 }
 
+// A crash after the job's final checkpoint and before its final commit
+// (a fault there, in whichever sink subtask commits first) leaves the last
+// epoch's files pending; the restart restores the final checkpoint, whose
+// state lists them, and commits them: every record exactly once, nothing
+// left hidden.
+func TestWriteFiles_engineFaultInFinalCommit_exactlyOnce(t *testing.T) {
+	const n = 5000
+	in, out := writeNumbers(t, n), t.TempDir()
+	r := testkit.NewRunner(t, testkit.WithCheckpoints(10*time.Millisecond))
+	r.Faults().FailAtFinalCommit("sink")
+	res := r.Run(countFilePipeline(in, out, 2, 0))
+	if res.Err != nil || res.Restarts != 1 || len(r.Faults().Fired()) != 1 {
+		t.Fatalf("%v, faults %v; want one failure in the final commit and a restart", res, r.Faults().Fired())
+	}
+	checkCommitted(t, out, n)
+}
+
+// The same crash, then a resume by another engine, as a node that was
+// killed there and started again resumes from its state dir: the job
+// fails in its final commit (no restart), its last epoch still pending,
+// and the resumed job commits it.
+func TestWriteFiles_resumeAfterFaultInFinalCommit_exactlyOnce(t *testing.T) {
+	const n = 5000
+	in, out, store := writeNumbers(t, n), t.TempDir(), t.TempDir()
+	faults := testkit.NewFaults()
+	faults.FailAtFinalCommit("sink", testkit.InSubtask(0))
+	first := submit(t, dirStoreEngine(t, store, func(c *actors.Config) { c.Faults = faults }),
+		countFilePipeline(in, out, 2, 0))
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var fault *testkit.InjectedFault
+	if err := first.Wait(ctx); !errors.As(err, &fault) || fault.Point != operators.FaultFinalCommit {
+		t.Fatalf("first job: %v, want it failed in its final commit", err)
+	}
+	if _, hidden := partNames(t, out); len(hidden) == 0 {
+		t.Fatal("no pending file after the failed final commit: the test crashed nothing")
+	}
+	cp, ok := first.LatestCheckpoint()
+	if !ok {
+		t.Fatal("no checkpoint")
+	}
+	second := submit(t, dirStoreEngine(t, store), countFilePipeline(in, out, 2, 0), actors.RestoreFrom(cp.Path))
+	if err := second.Wait(ctx); err != nil {
+		t.Fatalf("resumed job: %v", err)
+	}
+	checkCommitted(t, out, n)
+}
+
+// A crash after the final commit and before the process exits leaves the
+// job finished but not known to be: a node resumes it from its final
+// checkpoint. The restore finds the files committed, commits nothing
+// again, and the resumed job finishes without touching the output.
+func TestWriteFiles_resumeFinishedJob_commitsNothingAgain(t *testing.T) {
+	const n = 5000
+	in, out, store := writeNumbers(t, n), t.TempDir(), t.TempDir()
+	first := submit(t, dirStoreEngine(t, store), countFilePipeline(in, out, 2, 0))
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := first.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	checkCommitted(t, out, n)
+	before := testkit.FileListing(t, out)
+	cp, ok := first.LatestCheckpoint()
+	if !ok {
+		t.Fatal("no final checkpoint")
+	}
+	for round := range 2 { // and again: a crash at the same point of the resumed run
+		second := submit(t, dirStoreEngine(t, store), countFilePipeline(in, out, 2, 0), actors.RestoreFrom(cp.Path))
+		if err := second.Wait(ctx); err != nil {
+			t.Fatalf("resume %d: %v", round+1, err)
+		}
+		if after := testkit.FileListing(t, out); after != before {
+			t.Fatalf("resume %d changed the output:\n%s\nwas\n%s", round+1, after, before)
+		}
+	}
+	checkCommitted(t, out, n)
+}
+
+// partNames lists dir's visible and hidden names.
+func partNames(t testing.TB, dir string) (visible, hidden []string) {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".") {
+			hidden = append(hidden, e.Name())
+		} else {
+			visible = append(visible, e.Name())
+		}
+	}
+	return visible, hidden
+}
+
 // Stop with a savepoint at parallelism 2, resume at 3 and at 1: the file
 // source's splits and the sink's files move with the state.
 func TestWriteFiles_savepointRescale_exactlyOnce(t *testing.T) {
@@ -171,13 +267,18 @@ func TestWriteFiles_savepointRescale_exactlyOnce(t *testing.T) {
 	}
 }
 
-func dirStoreEngine(t testing.TB, root string) *actors.Engine {
+// dirStoreEngine is an engine checkpointing every 20 ms into root, as a
+// node with a state dir does; opts change its configuration further.
+func dirStoreEngine(t testing.TB, root string, opts ...func(*actors.Config)) *actors.Engine {
 	t.Helper()
 	cfg := actors.DefaultConfig()
 	cfg.Logger = actors.QuietLogger()
 	cfg.Checkpoint.Interval = 20 * time.Millisecond
 	cfg.Checkpoint.Store = func(job string) (actors.CheckpointStore, error) {
 		return persistence.OpenDirStore(filepath.Join(root, job), 3)
+	}
+	for _, opt := range opts {
+		opt(&cfg)
 	}
 	e, err := actors.NewEngine(cfg)
 	if err != nil {

@@ -99,6 +99,11 @@ func (c *Chain) restore(parts map[string][]*OperatorState) error {
 func (c *Chain) NotifyCheckpointComplete(id int64) error {
 	for i, h := range c.stateful() {
 		if l, ok := h.(CheckpointListener); ok {
+			if id == EndOfJob {
+				if err := c.injectAt(FaultFinalCommit, i); err != nil {
+					return c.opError(i, fmt.Errorf("final commit: %w", err))
+				}
+			}
 			if err := l.NotifyCheckpointComplete(id); err != nil {
 				return c.opError(i, fmt.Errorf("checkpoint %d complete: %w", id, err))
 			}

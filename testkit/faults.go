@@ -36,7 +36,8 @@ import (
 // # Snapshots and restores
 //
 // FailAtSnapshot and FailAtRestore place faults where an operator is about
-// to snapshot or restore its state (Faults also implements
+// to snapshot or restore its state, FailAtFinalCommit where it is about to
+// commit the output of a finished job (Faults also implements
 // operators.PointFaultInjector); they share the options, the attempt
 // counting and the Fired record with FailAt. A restore happens only in an
 // attempt after a failure, so FailAtRestore defaults to attempt 1.
@@ -84,14 +85,15 @@ type InjectedFault struct {
 	Subtask  int    // 0-based
 	Attempt  int    // 0 for the job's first deployment
 	Record   int64  // 1-based count of the records (or snapshots, restores) the subtask's operator saw in this attempt
-	// Point is 0 for a fault at a record, else operators.FaultSnapshot or
-	// operators.FaultRestore.
+	// Point is 0 for a fault at a record, else operators.FaultSnapshot,
+	// operators.FaultRestore or operators.FaultFinalCommit.
 	Point operators.FaultPoint
 }
 
 // Error names where the fault was raised.
 func (f *InjectedFault) Error() string {
-	at := map[operators.FaultPoint]string{0: "record", operators.FaultSnapshot: "snapshot", operators.FaultRestore: "restore"}[f.Point]
+	at := map[operators.FaultPoint]string{0: "record", operators.FaultSnapshot: "snapshot", operators.FaultRestore: "restore",
+		operators.FaultFinalCommit: "final commit"}[f.Point]
 	return fmt.Sprintf("testkit: injected fault in operator %q subtask %d attempt %d at %s %d",
 		f.Operator, f.Subtask, f.Attempt, at, f.Record)
 }
@@ -159,6 +161,15 @@ func (f *Faults) FailAtSnapshot(operator string, opts ...FaultOption) {
 // 1, the first one that restores).
 func (f *Faults) FailAtRestore(operator string, opts ...FaultOption) {
 	f.add(operators.FaultRestore, operator, append([]FaultOption{InAttempt(1)}, opts...))
+}
+
+// FailAtFinalCommit makes the named operator panic with an *InjectedFault
+// as it is about to commit what it still holds when the whole job has
+// finished (operators.EndOfJob): after the job's final checkpoint
+// completed, before a two-phase-commit sink's final commit, as a crash
+// there would. The restart restores that final checkpoint.
+func (f *Faults) FailAtFinalCommit(operator string, opts ...FaultOption) {
+	f.add(operators.FaultFinalCommit, operator, opts)
 }
 
 func (f *Faults) add(point operators.FaultPoint, operator string, opts []FaultOption) {

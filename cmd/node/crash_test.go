@@ -2,8 +2,13 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/troupe-dev/troupe/examples/enrich"
 	"github.com/troupe-dev/troupe/examples/wordcount"
 	"github.com/troupe-dev/troupe/testkit"
 )
@@ -34,26 +40,12 @@ func crashInput(t testing.TB, n int) string {
 }
 
 // outputLines returns the lines of dir's committed part files, sorted,
-// and the names of the hidden (uncommitted) files.
-func outputLines(t testing.TB, dir string) (lines []string, hidden []string) {
+// and the names of the other (uncommitted) files.
+func outputLines(t testing.TB, dir string) (lines []string, others []string) {
 	t.Helper()
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), ".") {
-			hidden = append(hidden, e.Name())
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		lines = append(lines, strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")...)
-	}
+	lines, others = testkit.CommittedLines(t, dir)
 	slices.Sort(lines)
-	return lines, hidden
+	return lines, others
 }
 
 // newestCheckpoint returns the highest ID of a complete checkpoint under
@@ -81,27 +73,48 @@ func newestCheckpoint(t testing.TB, stateDir string) int {
 // before the kill.
 func killAfterCheckpoint(t *testing.T, rng *rand.Rand, stateDir string, after int, args []string) (string, int) {
 	t.Helper()
-	cmd := exec.Command(nodeBinary(t), args...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	c := startNode(t, args...)
 	target := after + 1 + rng.IntN(2) // one or two more checkpoints
 	testkit.Eventually(t, 15*time.Second, func() bool { return newestCheckpoint(t, stateDir) >= target },
 		"checkpoint %d", target)
 	select {
-	case err := <-exited:
+	case err := <-c.exited:
 		t.Fatalf("the node ended (%v) before it was killed; the input is too short for the rate", err)
 	case <-time.After(time.Duration(rng.IntN(200)) * time.Millisecond): // a random moment, not a wait for something
 	}
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+	return c.kill(t), newestCheckpoint(t, stateDir)
+}
+
+// child is a node process started by startNode.
+type child struct {
+	cmd    *exec.Cmd
+	stderr bytes.Buffer // read only once the process has ended
+	exited chan error   // receives cmd.Wait's result once
+}
+
+// startNode starts the node binary with args; a cleanup kills it if the
+// test ends first.
+func startNode(t *testing.T, args ...string) *child {
+	t.Helper()
+	c := &child{cmd: exec.Command(nodeBinary(t), args...), exited: make(chan error, 1)}
+	c.cmd.Stderr = &c.stderr
+	if err := c.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	<-exited
-	return stderr.String(), newestCheckpoint(t, stateDir)
+	go func() { c.exited <- c.cmd.Wait() }()
+	t.Cleanup(func() { _ = c.cmd.Process.Kill() })
+	return c
+}
+
+// kill sends SIGKILL, waits for the process to end and returns its
+// stderr.
+func (c *child) kill(t testing.TB) string {
+	t.Helper()
+	if err := c.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-c.exited
+	return c.stderr.String()
 }
 
 // TestNode_wordcount_SIGKILL is the crash test: wordcount with a rate
@@ -153,6 +166,134 @@ func TestNode_wordcount_SIGKILL(t *testing.T) {
 		t.Error(err)
 	}
 	t.Logf("crash test took %v", time.Since(start).Round(time.Millisecond))
+}
+
+// TestNode_enrich_SIGKILLAfterFinalCommit kills the node after its job's
+// final commit and before it exits (issue 10 finding 7: enrich's own sink
+// then failed every resume, "file has only 0 bytes"). The kill point is
+// made deterministic with a named pipe where the node marks its run
+// finished, as its last step: opening it blocks the node there, after
+// every part file is committed, until the kill. The same command again
+// resumes the run from its final checkpoint, exits 0, and leaves the
+// output as it was: every record once, nothing rewritten or in progress.
+func TestNode_enrich_SIGKILLAfterFinalCommit(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no SIGKILL on Windows")
+	}
+	const n = 2000
+	gate := make(chan struct{})
+	url := gatedService(t, n/2, gate)
+	input, out, state := enrichInput(t, n), filepath.Join(t.TempDir(), "out"), t.TempDir()
+	args := []string{"run", "enrich", "-p", "input=" + input, "-p", "url=" + url, "-p", "output=" + out,
+		"--parallelism", "2", "--checkpoint-interval", "20ms", "--state-dir", state}
+
+	c := startNode(t, args...)
+
+	// The run dir exists before the job starts; the service holds half
+	// the input until the pipe is in place, so the job cannot finish first.
+	var runDirs []string
+	testkit.Eventually(t, 30*time.Second, func() bool {
+		runDirs, _ = filepath.Glob(filepath.Join(state, "*", "run-*"))
+		return len(runDirs) == 1
+	}, "the node's run dir")
+	finished := filepath.Join(runDirs[0], "_finished")
+	mkfifo(t, finished)
+	close(gate)
+
+	testkit.Eventually(t, 30*time.Second, func() bool {
+		lines, others := committedFiles(t, out)
+		return len(lines) == n && len(others) == 0
+	}, "all %d records committed", n)
+	select {
+	case err := <-c.exited:
+		t.Fatalf("the node exited (%v) before the kill; stderr:\n%s", err, c.stderr.String())
+	default: // blocked at the pipe, or on its way there: past the final commit
+	}
+	c.kill(t)
+	before := testkit.FileListing(t, out)
+	if err := os.Remove(finished); err != nil { // as a kill there leaves it: no mark
+		t.Fatal(err)
+	}
+
+	code, _, errOut := node(t, args...)
+	if code != 0 || !strings.Contains(errOut, "resuming from checkpoint") {
+		t.Fatalf("rerun: exit %d, want 0 and a resume; stderr:\n%s", code, errOut)
+	}
+	if after := testkit.FileListing(t, out); after != before {
+		t.Errorf("the resumed run changed the output:\n%s\nwas\n%s", after, before)
+	}
+	lines, others := committedFiles(t, out)
+	checkEnrichedOnce(t, lines, n)
+	if len(others) > 0 {
+		t.Errorf("uncommitted files left: %q", others)
+	}
+}
+
+// gatedService answers GET ?id=N with {"name":"n-N"}, holding requests
+// for ids from from on until gate is closed; it returns its URL.
+func gatedService(t testing.TB, from int, gate <-chan struct{}) string {
+	t.Helper()
+	stop := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, _ := strconv.Atoi(r.URL.Query().Get("id"))
+		if id >= from {
+			select {
+			case <-gate:
+			case <-stop:
+				return
+			case <-r.Context().Done():
+				return
+			}
+		}
+		fmt.Fprintf(w, `{"name":"n-%d"}`, id)
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(stop) }) // first: held requests return
+	return srv.URL
+}
+
+// enrichInput writes n records {"id":i} and returns the file's path.
+func enrichInput(t testing.TB, n int) string {
+	t.Helper()
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, "{\"id\":%d}\n", i)
+	}
+	path := filepath.Join(t.TempDir(), "in.jsonl")
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// committedFiles is testkit.CommittedLines for a dir that may not exist
+// yet (nothing committed).
+func committedFiles(t testing.TB, dir string) (lines, others []string) {
+	t.Helper()
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	return testkit.CommittedLines(t, dir)
+}
+
+// checkEnrichedOnce checks that lines are the n enriched records, each once.
+func checkEnrichedOnce(t testing.TB, lines []string, n int) {
+	t.Helper()
+	seen := make(map[int64]bool)
+	for _, l := range lines {
+		var r enrich.Record
+		var name string
+		if err := json.Unmarshal([]byte(l), &r); err != nil || !r.Field("name", &name) || name != fmt.Sprintf("n-%d", r.ID) {
+			t.Fatalf("line %q: not an enriched record (%v)", l, err)
+		}
+		if seen[r.ID] {
+			t.Fatalf("record %d committed twice", r.ID)
+		}
+		seen[r.ID] = true
+	}
+	if len(seen) != n {
+		t.Fatalf("%d records committed, want %d", len(seen), n)
+	}
 }
 
 func wordcountArgs(input, out, state string, rate int) []string {

@@ -114,9 +114,13 @@ func transportErr(ctx context.Context, id int64, err error) error {
 	return fmt.Errorf("%w: id %d: %v", ErrUnavailable, id, err)
 }
 
+// statusErr classifies a reply other than 200: a 5xx, or a 429 Too Many
+// Requests (the service asks the client to slow down, which the backoff
+// does), may be answered by a later attempt; any other status would be
+// given again.
 func statusErr(id int64, u, status string, code int) error {
 	kind := ErrRejected
-	if code >= 500 {
+	if code >= 500 || code == http.StatusTooManyRequests {
 		kind = ErrUnavailable
 	}
 	return fmt.Errorf("%w: id %d: GET %s: %s", kind, id, u, status)

@@ -48,9 +48,9 @@ type Config struct {
 	// OnError is the policy for records that fail for good. Default
 	// FailOnError.
 	OnError ErrorPolicy
-	// Output is the JSON lines file New writes, in whole when the job
-	// has finished, through a hidden in-progress file next to it; empty
-	// means Stdout.
+	// Output is the directory New writes JSON lines into, as part files
+	// (see operators.WriteFiles; read them with operators.CommittedParts);
+	// empty means Stdout. It is created if missing; one job per directory.
 	Output string
 	// Stdout receives the JSON lines when Output is empty; nil means
 	// os.Stdout.

@@ -13,9 +13,10 @@
 // stays the input's. Output lines have "id" first, then the other members
 // in key order.
 //
-// A 5xx reply or a transport error is retried by the retry strategy (by
-// default 3 attempts with exponential backoff); any other status, and a
-// 200 whose body is not a JSON object, is not ([Retryable]). A record
+// A 5xx reply, a 429 Too Many Requests or a transport error is retried by
+// the retry strategy (by default 3 attempts with exponential backoff; a
+// Retry-After header is not read, the backoff sets the delay); any other
+// status, and a 200 whose body is not a JSON object, is not ([Retryable]). A record
 // whose last attempt failed, or whose timeout (all attempts included)
 // passed, fails the job with an error naming its id ([FailOnError], the
 // default), or is emitted with an "error" member saying why
@@ -25,7 +26,7 @@
 //
 // # Shape
 //
-//	input (ReadJSONLines) -> enrich (AsyncMap) -> output (JSON lines)
+//	input (ReadJSONLines) -> enrich (AsyncMap) -> output (part files or JSON lines)
 //
 // The file is split by byte ranges over the source subtasks, and each
 // feeds the enrich subtask chained to it, which keeps up to Capacity
@@ -33,15 +34,20 @@
 // subtasks ([NewClient]). In ordered mode each subtask emits its split in
 // file order, so with parallelism 1 the output is in file order; keyed
 // mode keeps order per id; unordered mode emits records as replies come.
+// With an output directory, each subtask writes its own part files
+// (operators.WriteFiles), read back in order with operators.CommittedParts.
 //
 // # Caveats
 //
 //   - A record carries its other members as raw JSON, so they pass through
 //     unchanged, but their order and any duplicate keys are not kept.
-//   - The output file is written whole: it appears (or is replaced) when
-//     the job has finished, never half written. With checkpoints it is
-//     exactly-once: the in-progress file is cut back to its length at the
-//     restored checkpoint. It takes one sink subtask.
+//   - The output is a directory of part files, as operators.WriteFiles
+//     writes them: a visible part file is always complete, and with
+//     checkpoints every record is committed exactly once, at any
+//     parallelism and across crashes and resumes. The directory is
+//     checked when the pipeline is built: a file there, or a path that
+//     cannot be written, is an error before the job starts. Give each job
+//     a directory of its own: a second run adds its own part files.
 //   - A reply's member named "error" is kept as any other, so with
 //     EmitErrors an "error" member alone does not prove a failure if the
 //     service may return one.

@@ -21,12 +21,19 @@ const (
 )
 
 // New builds the enrich pipeline: the records of cfg.Input, each merged
-// with the service's reply, written to cfg.Output or cfg.Stdout. Its
-// operators take the pipeline's default parallelism, except a file
-// output, which has one subtask.
+// with the service's reply, written as part files into the directory
+// cfg.Output or to cfg.Stdout. Its operators take the pipeline's default
+// parallelism. An output directory that cannot be written (a file, a path
+// through a file, no permission) is an error wrapping ErrConfig, before
+// any job starts.
 func New(cfg Config) (*operators.Pipeline, error) {
 	if cfg.Input == "" {
 		return nil, fmt.Errorf("%w: Input is empty", ErrConfig)
+	}
+	if cfg.Output != "" {
+		if err := operators.CheckOutputDir(cfg.Output); err != nil {
+			return nil, fmt.Errorf("%w: Output: %v", ErrConfig, err)
+		}
 	}
 	p := operators.NewPipeline(Name)
 	in := operators.ReadJSONLines[Record](p, cfg.Input).Name(SourceName)
@@ -77,11 +84,11 @@ func setHandlers(ac *operators.AsyncConfig[Record, Record], cfg Config) {
 	}
 }
 
-// sink writes the output: a single file when cfg.Output is set, else JSON
-// lines on cfg.Stdout.
+// sink writes the output: part files in the directory cfg.Output when it
+// is set (exactly once with checkpoints), else JSON lines on cfg.Stdout.
 func sink(s operators.Stream[Record], cfg Config) {
 	if cfg.Output != "" {
-		writeFile(s, cfg.Output).Name(SinkName).Parallelism(1)
+		operators.WriteFiles(s, cfg.Output).Name(SinkName)
 		return
 	}
 	var w io.Writer = os.Stdout

@@ -107,6 +107,36 @@ func TestEnrich_emitErrors(t *testing.T) {
 	}
 }
 
+// A 429 Too Many Requests is the service asking the client to slow down,
+// not refusing the request: it is retried as a 5xx is. A record throttled
+// on two tries is enriched at its third; one throttled on every try fails
+// for good after its last attempt (emitted with the 429 here).
+func TestEnrich_tooManyRequestsIsRetried(t *testing.T) {
+	const n = 100
+	svc := newFakeService(t, n, 8, 0, time.Millisecond, withTooManyRequests(10, 2), withTooManyRequests(20, 99))
+	cfg := Config{URL: svc.URL(), Retry: fastRetry(t), OnError: EmitErrors, Timeout: 10 * time.Second}
+	p, out := enrichPipeline(t, writeInput(t, n), cfg)
+	if res := testkit.NewRunner(t).Run(p); res.State != actors.JobFinished {
+		t.Fatalf("%v", res)
+	}
+	testkit.AssertExactlyOnce(t, sentIDs(n), out.Values(), recordID, testkit.InOrder[Record]())
+	for _, rec := range out.Values() {
+		if rec.ID != 20 {
+			checkEnriched(t, rec)
+			continue
+		}
+		var msg string
+		if !rec.Field(ErrorField, &msg) || !strings.Contains(msg, "429 Too Many Requests") {
+			t.Errorf("id 20: error %q, want the 429 after its last attempt", msg)
+		}
+	}
+	for id, tries := range map[int64]int{10: 3, 20: 3, 30: 1} {
+		if got := svc.Tries(id); got != tries {
+			t.Errorf("id %d: %d tries, want %d (a 429 is retried)", id, got, tries)
+		}
+	}
+}
+
 // With on-error=fail, a record that fails for good or times out fails the
 // job with an error naming its id.
 func TestEnrich_failNamesID(t *testing.T) {

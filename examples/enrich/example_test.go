@@ -26,7 +26,7 @@ func ExampleRecord() {
 }
 
 // The retry parameters of the registered pipeline: attempts in all and a
-// backoff; only 5xx replies and transport errors are retried.
+// backoff; only 5xx and 429 replies and transport errors are retried.
 func ExampleParseRetry() {
 	r, err := enrich.ParseRetry(4, "exp:10ms:2:50ms")
 	if err != nil {

@@ -19,13 +19,16 @@ import (
 // the handler only reads it. Its simulated latency sleeps in the handler:
 // that is the service being slow, not the test waiting.
 type fakeService struct {
-	srv     *httptest.Server
-	latency []time.Duration // per id
-	flaky   []int32         // per id: how many first tries get a 503
-	status  map[int64]int   // ids that always get this status
-	hang    map[int64]bool  // ids whose requests never get a reply
-	tries   []atomic.Int32  // per id: requests seen
-	stop    chan struct{}   // releases hanging requests at cleanup
+	srv      *httptest.Server
+	latency  []time.Duration // per id
+	flaky    []int32         // per id: how many first tries get a 503
+	status   map[int64]int   // ids that always get this status
+	hang     map[int64]bool  // ids whose requests never get a reply
+	limited  map[int64]int32 // ids whose first tries get a 429, how many
+	gate     <-chan struct{} // requests for ids from gateFrom on wait until it closes
+	gateFrom int64
+	tries    []atomic.Int32 // per id: requests seen
+	stop     chan struct{}  // releases hanging requests at cleanup
 }
 
 // serviceOption changes a fakeService before it starts.
@@ -34,6 +37,18 @@ type serviceOption func(*fakeService)
 // withStatus makes the service always answer id with the HTTP status code.
 func withStatus(id int64, code int) serviceOption {
 	return func(s *fakeService) { s.status[id] = code }
+}
+
+// withTooManyRequests makes the service answer the first tries requests
+// for id with 429 Too Many Requests.
+func withTooManyRequests(id int64, tries int32) serviceOption {
+	return func(s *fakeService) { s.limited[id] = tries }
+}
+
+// withGate holds every request for an id of from or more until gate is
+// closed: the test decides when the rest of the input may pass.
+func withGate(from int64, gate <-chan struct{}) serviceOption {
+	return func(s *fakeService) { s.gate, s.gateFrom = gate, from }
 }
 
 // withHang makes the service never answer id.
@@ -54,7 +69,7 @@ func withFlaky(seed uint64) serviceOption {
 func newFakeService(t testing.TB, n int, seed uint64, minLat, maxLat time.Duration, opts ...serviceOption) *fakeService {
 	t.Helper()
 	s := &fakeService{latency: make([]time.Duration, n), flaky: make([]int32, n),
-		status: map[int64]int{}, hang: map[int64]bool{}, tries: make([]atomic.Int32, n), stop: make(chan struct{})}
+		status: map[int64]int{}, hang: map[int64]bool{}, limited: map[int64]int32{}, tries: make([]atomic.Int32, n), stop: make(chan struct{})}
 	r := rand.New(rand.NewPCG(seed, 0))
 	for i := range s.latency {
 		s.latency[i] = minLat + time.Duration(r.Int64N(int64(maxLat-minLat)+1))
@@ -79,6 +94,15 @@ func (s *fakeService) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	try := s.tries[id].Add(1)
+	if s.gate != nil && id >= s.gateFrom {
+		select {
+		case <-s.gate:
+		case <-r.Context().Done():
+			return
+		case <-s.stop:
+			return
+		}
+	}
 	if s.hang[id] {
 		select {
 		case <-r.Context().Done():
@@ -90,6 +114,9 @@ func (s *fakeService) serve(w http.ResponseWriter, r *http.Request) {
 	switch code := s.status[id]; {
 	case code != 0:
 		http.Error(w, "broken", code)
+	case try <= s.limited[id]:
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, "slow down", http.StatusTooManyRequests)
 	case try <= s.flaky[id]:
 		http.Error(w, "busy", http.StatusServiceUnavailable)
 	default:

@@ -11,7 +11,7 @@ import (
 )
 
 // Spec returns the registry entry of the pipeline, writing to os.Stdout
-// when no output file is given.
+// when no output directory is given.
 func Spec() actors.PipelineSpec { return SpecTo(os.Stdout) }
 
 // SpecTo is Spec with another writer in place of standard output, for
@@ -29,7 +29,7 @@ func SpecTo(stdout io.Writer) actors.PipelineSpec {
 			{Name: "retries", Description: "attempts per record in all, the first included", Default: "3"},
 			{Name: "backoff", Description: "delay between attempts: fixed:<d> or exp:<initial>:<mult>:<max>", Default: DefaultBackoff},
 			{Name: "on-error", Description: "a record failing for good: fail the job, or emit it with an error field", Default: "fail"},
-			{Name: "output", Description: "JSON lines file to write; empty: standard output"},
+			{Name: "output", Description: "directory for part files of JSON lines; empty: standard output"},
 		},
 		Build: func(ps actors.Params) (*operators.Pipeline, error) {
 			cfg, err := configFrom(ps)
@@ -49,6 +49,11 @@ func configFrom(ps actors.Params) (Config, error) {
 	var err error
 	if _, err = ParseURL(cfg.URL); err != nil {
 		return cfg, badParam(ps, "url", err)
+	}
+	if cfg.Output != "" {
+		if err = operators.CheckOutputDir(cfg.Output); err != nil {
+			return cfg, badParam(ps, "output", err)
+		}
 	}
 	if cfg.Mode, err = ParseMode(ps.String("mode")); err != nil {
 		return cfg, badParam(ps, "mode", err)

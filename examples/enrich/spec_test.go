@@ -80,27 +80,26 @@ func TestSpec_outputs(t *testing.T) {
 	const n = 400
 	svc := newFakeService(t, n, 10, 0, time.Millisecond, withFlaky(11))
 	input := writeInput(t, n)
-	file := filepath.Join(t.TempDir(), "out.jsonl")
 	for _, tc := range []struct {
 		name        string
 		params      map[string]string
 		parallelism int
 	}{
 		{"stdout", map[string]string{"mode": "unordered", "capacity": "20"}, 3},
-		{"file", map[string]string{"output": file, "backoff": "fixed:1ms", "timeout": "0"}, 1},
+		{"files", map[string]string{"output": filepath.Join(t.TempDir(), "out"), "backoff": "fixed:1ms", "timeout": "0"}, 1},
+		{"files at parallelism 3", map[string]string{"output": t.TempDir()}, 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout syncBuffer
 			tc.params["input"], tc.params["url"] = input, svc.URL()
 			runSpec(t, &stdout, tc.params, tc.parallelism)
-			out := stdout.Bytes()
-			if tc.params["output"] != "" {
-				var err error
-				if out, err = os.ReadFile(tc.params["output"]); err != nil || stdout.Bytes() != nil {
-					t.Fatalf("output file: %v; stdout %q", err, stdout.Bytes())
+			recs := decodeLines(t, stdout.Bytes())
+			if dir := tc.params["output"]; dir != "" {
+				var others []string
+				if recs, others = testkit.CommittedJSON[Record](t, dir); len(others) > 0 || stdout.Bytes() != nil {
+					t.Fatalf("output dir holds %q besides part files; stdout %q", others, stdout.Bytes())
 				}
 			}
-			recs := decodeLines(t, out)
 			testkit.AssertExactlyOnce(t, sentIDs(n), recs, recordID)
 			for _, rec := range recs {
 				checkEnriched(t, rec)
@@ -132,6 +131,33 @@ func TestSpec_badParams(t *testing.T) {
 	}
 	if _, err := reg.Build(Name, map[string]string{"input": "in.jsonl"}, 0); !errors.Is(err, actors.ErrBadParam) {
 		t.Errorf("no url: error %v, want ErrBadParam", err)
+	}
+}
+
+// The output is a directory of part files: an existing file, or a path
+// that cannot be written, is a bad parameter when the pipeline is built,
+// before any job starts, and the file is left as it was.
+func TestSpec_badOutput(t *testing.T) {
+	reg := actors.NewRegistry()
+	reg.MustRegister(Spec())
+	file := writeLines(t, `{"id": 1}`)
+	for _, tc := range []struct{ output, why string }{
+		{file, "is a file, not a directory"},
+		{filepath.Join(file, "out"), file + " is a file"},
+	} {
+		params := map[string]string{"input": "in.jsonl", "url": "http://localhost:1/x", "output": tc.output}
+		_, err := reg.Build(Name, params, 0)
+		if !errors.Is(err, actors.ErrBadParam) || !strings.Contains(err.Error(), `output="`+tc.output+`"`) ||
+			!strings.Contains(err.Error(), tc.why) {
+			t.Errorf("output=%s: error %v, want ErrBadParam naming it and saying %q", tc.output, err, tc.why)
+		}
+		if _, err := New(Config{Input: "in.jsonl", URL: "http://h/", Output: tc.output}); !errors.Is(err, ErrConfig) ||
+			!strings.Contains(err.Error(), "Output") {
+			t.Errorf("Config.Output %s: error %v, want ErrConfig naming Output", tc.output, err)
+		}
+	}
+	if b, err := os.ReadFile(file); err != nil || string(b) != "{\"id\": 1}\n" {
+		t.Errorf("the file was changed: %q, %v", b, err)
 	}
 }
 

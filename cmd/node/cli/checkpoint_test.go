@@ -27,20 +27,13 @@ func bigText(t testing.TB, n int) string {
 	return path
 }
 
-// committedOutput concatenates the visible part files of dir.
+// committedOutput concatenates the committed part files of dir.
 func committedOutput(t testing.TB, dir string) string {
 	t.Helper()
-	parts, err := filepath.Glob(filepath.Join(dir, "part-*.jsonl"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	lines, _ := testkit.CommittedLines(t, dir)
 	var all strings.Builder
-	for _, p := range parts {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		all.Write(b)
+	for _, l := range lines {
+		all.WriteString(l + "\n")
 	}
 	return all.String()
 }
