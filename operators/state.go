@@ -98,10 +98,12 @@ func (c *Chain) restore(parts map[string][]*OperatorState) error {
 // is complete.
 func (c *Chain) NotifyCheckpointComplete(id int64) error {
 	for i, h := range c.stateful() {
-		if l, ok := h.(CheckpointListener); ok {
-			if err := l.NotifyCheckpointComplete(id); err != nil {
-				return c.opError(i, fmt.Errorf("checkpoint %d complete: %w", id, err))
-			}
+		err := c.injectAt(FaultNotifyComplete, i)
+		if l, ok := h.(CheckpointListener); ok && err == nil {
+			err = l.NotifyCheckpointComplete(id)
+		}
+		if err != nil {
+			return c.opError(i, fmt.Errorf("checkpoint %d complete: %w", id, err))
 		}
 	}
 	return nil
