@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"time"
 
 	"github.com/troupe-dev/troupe/watermark"
@@ -314,8 +315,11 @@ func (c *Chain) Flush() {
 	}
 }
 
-// Close closes every operator and the source; it returns their errors
-// joined. It is safe to call more than once.
+// Close closes every operator, head to tail, then the source's reader,
+// whatever each of them does: it returns their errors joined, each naming
+// its operator, and a Close that panics is one of them (a *PanicError), so
+// that the others are still closed and the runtime's stop always ends.
+// Close is safe to call more than once.
 func (c *Chain) Close() error {
 	if c.closed {
 		return nil
@@ -323,17 +327,38 @@ func (c *Chain) Close() error {
 	c.closed = true
 	var errs []error
 	for i := len(c.hooks) - c.opened; i < len(c.hooks); i++ {
-		if cl, ok := c.hooks[i].(Closer); ok {
-			errs = append(errs, cl.Close())
-		}
-		c.hooks[i] = nil
-		errs = append(errs, c.injectAt(FaultClose, i))
+		errs = append(errs, c.closeOperator(i))
 	}
 	if c.Source != nil {
-		errs = append(errs, c.Source.Close())
+		errs = append(errs, c.closeHook(0, c.Source.Close))
 		c.Source = nil
 	}
 	return errors.Join(errs...)
+}
+
+// closeOperator closes operator i, then lets a test's close fault fire.
+func (c *Chain) closeOperator(i int) error {
+	h := c.hooks[i]
+	c.hooks[i] = nil
+	var err error
+	if cl, ok := h.(Closer); ok {
+		err = c.closeHook(i, cl.Close)
+	}
+	return errors.Join(err, c.closeHook(i, func() error { return c.injectAt(FaultClose, i) }))
+}
+
+// closeHook runs fn, a part of closing operator i, and names the operator
+// in its error; a panic becomes a *PanicError.
+func (c *Chain) closeHook(i int, fn func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = &PanicError{Value: r, Stack: debug.Stack()}
+		}
+		if err != nil {
+			err = c.opError(i, fmt.Errorf("close: %w", err))
+		}
+	}()
+	return fn()
 }
 
 // Blocker is implemented by operators that sometimes cannot take input.

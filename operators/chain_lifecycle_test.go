@@ -47,15 +47,17 @@ func (w *closeWriter) Close() error {
 	return w.err
 }
 
-// closeReader is a slice source whose reader counts its Close calls.
+// closeReader is a slice source whose reader counts its Close calls and
+// returns closeErr.
 type closeReader struct {
 	sliceReader[int]
-	closes int
+	closes   int
+	closeErr error
 }
 
 func (r *closeReader) Close() error {
 	r.closes++
-	return nil
+	return r.closeErr
 }
 
 // lifecycleChain is a source "src" → map "m" → sink "sink" chained into
@@ -113,6 +115,7 @@ func TestChain_faultPoints_errorNamesOperatorAndHook(t *testing.T) {
 	}{
 		{"notify-complete m", func(c *Chain) error { return c.NotifyCheckpointComplete(4) }, `operator "m" subtask 1/1: checkpoint 4 complete: boom`},
 		{"end-input sink", func(c *Chain) error { return c.EndInput() }, `operator "sink" subtask 1/1: end input: boom`},
+		{"close m", func(c *Chain) error { return c.Close() }, `operator "m" subtask 1/1: close: boom`},
 	} {
 		t.Run(tt.at, func(t *testing.T) {
 			v, _, cfg := lifecycleChain(t, &hookRecorder{failAt: tt.at, err: boom}, &closeWriter{})
@@ -143,5 +146,66 @@ func TestVertex_Open_failureKeepsCloseErrors(t *testing.T) {
 	var oe *OperatorError
 	if !errors.As(err, &oe) || oe.Operator != "m" {
 		t.Fatalf("Open: %v, want first an OperatorError naming m", err)
+	}
+}
+
+// A Close that panics, or returns an error, or both in two operators: Close
+// itself neither panics nor stops early. Every operator and the source's
+// reader are closed once, and each failure comes back naming its
+// operator, a panic as a *PanicError.
+func TestChain_Close_closesEveryOperatorWhateverTheyDo(t *testing.T) {
+	readerErr := errors.New("reader close failed")
+	for _, tt := range []struct {
+		name      string
+		writer    *closeWriter
+		faults    *hookRecorder // fails "close m" by panicking, when set
+		readerErr error
+		want      []string // operators whose failure is returned
+		panics    bool
+	}{
+		{name: "sink panics", writer: &closeWriter{panics: true}, want: []string{"sink"}, panics: true},
+		{name: "sink errs", writer: &closeWriter{err: errors.New("sink close failed")}, want: []string{"sink"}},
+		{name: "map panics, sink errs, reader errs", writer: &closeWriter{err: errors.New("sink close failed")},
+			faults: &hookRecorder{failAt: "close m"}, readerErr: readerErr, want: []string{"m", "sink", "src"}, panics: true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var faults FaultInjector
+			if tt.faults != nil {
+				faults = tt.faults
+			}
+			v, r, cfg := lifecycleChain(t, faults, tt.writer)
+			c, err := v.Open(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.closeErr = tt.readerErr
+			var closeErr error
+			func() {
+				defer func() {
+					if p := recover(); p != nil {
+						t.Fatalf("Close panicked: %v", p)
+					}
+				}()
+				closeErr = c.Close()
+			}()
+			if again := c.Close(); again != nil || r.closes != 1 || tt.writer.closes != 1 {
+				t.Fatalf("second Close = %v; reader closed %d times, sink %d; want nil and once each", again, r.closes, tt.writer.closes)
+			}
+			var named []string
+			for _, e := range closeErr.(interface{ Unwrap() []error }).Unwrap() {
+				var oe *OperatorError
+				if !errors.As(e, &oe) {
+					t.Fatalf("error %v names no operator", e)
+				}
+				named = append(named, oe.Operator)
+			}
+			var pe *PanicError
+			if !slices.Equal(named, tt.want) || errors.As(closeErr, &pe) != tt.panics || (tt.readerErr != nil && !errors.Is(closeErr, readerErr)) {
+				t.Fatalf("Close = %v; want failures of %v, a panic %v", closeErr, tt.want, tt.panics)
+			}
+			if tt.panics && len(pe.Stack) == 0 {
+				t.Fatalf("the panic %v has no stack", pe)
+			}
+		})
 	}
 }
