@@ -3,6 +3,8 @@ package actors
 import (
 	"errors"
 	"fmt"
+
+	"github.com/troupe-dev/troupe/operators"
 )
 
 var (
@@ -49,16 +51,7 @@ func (e *SubtaskError) Error() string {
 
 func (e *SubtaskError) Unwrap() error { return e.Err }
 
-// PanicError is the cause of a subtask failure that was a panic.
-type PanicError struct {
-	Value any
-	Stack []byte
-}
-
-func (e *PanicError) Error() string { return fmt.Sprintf("panic: %v", e.Value) }
-
-// Unwrap returns the panic value when it is an error.
-func (e *PanicError) Unwrap() error {
-	err, _ := e.Value.(error)
-	return err
-}
+// PanicError is the cause of a subtask failure that was a panic: the value
+// and the stack where it was raised. It is operators.PanicError, which a
+// chain also returns for an operator's Close that panicked.
+type PanicError = operators.PanicError

@@ -10,8 +10,13 @@ import (
 	"github.com/troupe-dev/troupe/operators"
 )
 
+// closeTimeout bounds how long a test waits for Engine.Close or
+// Job.Cancel, so that a stuck job fails the test instead of hanging it.
+const closeTimeout = 10 * time.Second
+
 // newTestEngine returns an engine with a quiet logger, closed on cleanup,
-// after which the test fails if goroutines were left behind.
+// after which the test fails if the engine did not close in time or
+// goroutines were left behind.
 func newTestEngine(t testing.TB, mod func(*Config)) *Engine {
 	t.Helper()
 	before := runtime.NumGoroutine()
@@ -25,10 +30,31 @@ func newTestEngine(t testing.TB, mod func(*Config)) *Engine {
 		t.Fatalf("NewEngine: %v", err)
 	}
 	t.Cleanup(func() {
-		_ = e.Close()
+		if !returnsWithin(closeTimeout, func() { _ = e.Close() }) {
+			t.Errorf("Engine.Close did not return within %v: a job's actors did not stop", closeTimeout)
+			return
+		}
 		waitGoroutines(t, before)
 	})
 	return e
+}
+
+// returnsWithin calls fn and reports whether it returned within d. If it
+// did not, the goroutine running it is left behind, stuck: the test fails.
+func returnsWithin(d time.Duration, fn func()) bool {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		fn()
+	}()
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-done:
+		return true
+	case <-timer.C:
+		return false
+	}
 }
 
 // waitGoroutines polls until the goroutine count is back to at most n.

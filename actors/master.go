@@ -129,17 +129,20 @@ func (m *master) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, child
 }
 
 func (m *master) onFailure(ctx actor.Context, ref *subtaskRef, cause error) {
-	err := &SubtaskError{Vertex: ref.vertex.Name, Subtask: ref.index, Parallelism: ref.vertex.Parallelism, Err: cause}
-	if m.stopping {
-		return // the job is already going down; the first cause is kept
-	}
 	attrs := []any{"vertex", ref.vertex.Name, "subtask", ref.index, "attempt", m.attempt, "err", cause}
 	var pe *PanicError
 	if errors.As(cause, &pe) {
 		attrs = append(attrs, "stack", string(pe.Stack))
 	}
+	if m.stopping {
+		// The job is already going down: the first cause stays the job's
+		// error, and the subtask stops with the others (its stop was sent,
+		// and a stopping subtask cannot fail: see subtask.shutdown).
+		m.log.Warn("subtask failed while the job was stopping", attrs...)
+		return
+	}
 	m.log.Error("subtask failed", attrs...)
-	m.failover(ctx, err)
+	m.failover(ctx, &SubtaskError{Vertex: ref.vertex.Name, Subtask: ref.index, Parallelism: ref.vertex.Parallelism, Err: cause})
 }
 
 // onJobFailure fails the job over for a reason that is no subtask's, such

@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"runtime/debug"
@@ -326,7 +327,9 @@ func (s *subtask) maybeFinish() {
 	}
 	s.finished = true
 	// With checkpoints the operators stay open for the job's final commit
-	// (completeMsg EndOfJob); the actor's stop closes them.
+	// (completeMsg EndOfJob); the actor's stop closes them. Without, a
+	// failure to close them (a panic too: Chain.Close returns it) fails
+	// the subtask like any operator failure.
 	if s.store == nil {
 		if err := s.chain.Close(); err != nil {
 			s.fail(err)
@@ -356,14 +359,35 @@ func (s *subtask) fail(err error) {
 }
 
 // shutdown releases the subtask's resources when its actor stops, for any
-// reason.
+// reason. It must not panic: Proto.Actor abandons the stop of an actor
+// whose Stopping panics, which then never terminates, and its job,
+// Job.Cancel and Engine.Close wait for it for ever. Chain.Close returns an
+// operator's panic as an error; the recover guards the rest.
+//
+// A failure to close is logged, not made the job's error: the master
+// stops subtasks only once the job is going down for another cause, or,
+// with checkpoints, once it has finished and committed its output.
 func (s *subtask) shutdown() {
+	defer func() {
+		if r := recover(); r != nil {
+			s.logCloseFailure(&PanicError{Value: r, Stack: debug.Stack()})
+		}
+	}()
 	s.stopTimers()
 	if s.chain != nil {
 		if err := s.chain.Close(); err != nil {
-			s.log.Warn("closing operators", "vertex", s.vertex.Name, "subtask", s.index, "err", err)
+			s.logCloseFailure(err)
 		}
 	}
+}
+
+func (s *subtask) logCloseFailure(err error) {
+	attrs := []any{"attempt", s.attempt, "err", err}
+	var pe *PanicError
+	if errors.As(err, &pe) {
+		attrs = append(attrs, "stack", string(pe.Stack))
+	}
+	s.log.Error("closing operators failed", attrs...)
 }
 
 // shipper adapts the subtask to operators.Shipper.

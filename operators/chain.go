@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"time"
 
 	"github.com/troupe-dev/troupe/watermark"
@@ -43,14 +44,26 @@ type FaultInjector interface {
 	BeforeRecord(op TaskInfo)
 }
 
-// FaultPoint is a place other than a record where a fault can be injected.
+// FaultPoint is a lifecycle hook of an operator, other than a record, where
+// a fault can be injected.
 type FaultPoint int
 
 const (
-	// FaultSnapshot: before an operator snapshots its state.
+	// FaultSnapshot: before an operator with state (a Snapshotter)
+	// snapshots it.
 	FaultSnapshot FaultPoint = iota + 1
-	// FaultRestore: before an operator restores its state.
+	// FaultRestore: before an operator restores the state it is given.
 	FaultRestore
+	// FaultOpen: before an operator is opened.
+	FaultOpen
+	// FaultNotifyComplete: before an operator is told that a checkpoint
+	// is complete (every operator, listener or not, as in Flink).
+	FaultNotifyComplete
+	// FaultEndInput: before an operator is ended, once its input has.
+	FaultEndInput
+	// FaultClose: as an operator's Close returns (after it, so that the
+	// fault leaves nothing open).
+	FaultClose
 	// FaultFinalCommit: before an operator that listens for checkpoint
 	// completions is told that the whole job has finished (EndOfJob),
 	// where two-phase-commit sinks commit their last epoch; the job's
@@ -59,9 +72,19 @@ const (
 	FaultFinalCommit
 )
 
-// PointFaultInjector is implemented by fault injectors that also fail
-// snapshots, restores and final commits; At may panic or return an error
-// that fails the subtask.
+// String names the hook, as in "end-input".
+func (p FaultPoint) String() string {
+	names := map[FaultPoint]string{FaultSnapshot: "snapshot", FaultRestore: "restore", FaultOpen: "open",
+		FaultNotifyComplete: "notify-complete", FaultEndInput: "end-input", FaultClose: "close", FaultFinalCommit: "final commit"}
+	if n, ok := names[p]; ok {
+		return n
+	}
+	return fmt.Sprintf("FaultPoint(%d)", int(p))
+}
+
+// PointFaultInjector is implemented by fault injectors that also fail an
+// operator's lifecycle hooks (the FaultPoints). At may panic or return an
+// error; either fails the hook as if the operator had.
 type PointFaultInjector interface {
 	At(point FaultPoint, op TaskInfo) error
 }
@@ -82,7 +105,9 @@ type Chain struct {
 	names   []string         // operator names, head first
 	info    TaskInfo         // the subtask (Operator unset)
 	faults  FaultInjector
-	endNext int // EndInput's progress: the next operator to end
+	endNext int  // EndInput's progress: the next operator to end
+	opened  int  // operators opened: the last ones of hooks (Open goes tail first)
+	closed  bool // Close was called
 }
 
 // Open instantiates the vertex's operators for one subtask, tail first, so
@@ -95,7 +120,9 @@ func (v *Vertex) Open(cfg ChainConfig) (*Chain, error) {
 		// subtask; the operators opened so far hold resources (files)
 		// that no one else would release.
 		if r := recover(); r != nil {
-			_ = c.Close()
+			if err := c.Close(); err != nil && cfg.Logger != nil {
+				cfg.Logger.Warn("closing the operators of a chain that failed to open", "err", err)
+			}
 			panic(r)
 		}
 	}()
@@ -111,11 +138,11 @@ func (v *Vertex) Open(cfg ChainConfig) (*Chain, error) {
 			out = n.out.tap(out, func() { cfg.Faults.BeforeRecord(tc.TaskInfo) })
 		}
 		var err error
-		if inst, err = n.open(tc, out); err != nil {
-			_ = c.Close()
-			return nil, &OperatorError{Operator: n.name, Subtask: cfg.Subtask, Parallelism: v.Parallelism, Err: fmt.Errorf("open: %w", err)}
+		if inst, err = c.openOperator(i, n, tc, out); err != nil {
+			return nil, c.abandon(err)
 		}
 		c.hooks[i] = inst.hooks
+		c.opened++
 		if cfg.Faults != nil {
 			tapInputs(n, inst, i, v.nodes, func() { cfg.Faults.BeforeRecord(tc.TaskInfo) })
 		}
@@ -133,11 +160,27 @@ func (v *Vertex) Open(cfg ChainConfig) (*Chain, error) {
 		c.valve = watermark.NewValve(len(c.consume))
 	}
 	if err := c.restore(cfg.Restore); err != nil {
-		_ = c.Close()
-		return nil, err
+		return nil, c.abandon(err)
 	}
 	return c, nil
 }
+
+// openOperator opens the chain's i-th operator.
+func (c *Chain) openOperator(i int, n *node, tc *TaskContext, out any) (*instance, error) {
+	err := c.injectAt(FaultOpen, i)
+	var inst *instance
+	if err == nil {
+		inst, err = n.open(tc, out)
+	}
+	if err != nil {
+		return nil, c.opError(i, fmt.Errorf("open: %w", err))
+	}
+	return inst, nil
+}
+
+// abandon closes the operators of a chain that failed to open and returns
+// err joined with what closing them reported, which is never dropped.
+func (c *Chain) abandon(err error) error { return errors.Join(err, c.Close()) }
 
 // tapInputs wraps the input collectors of the chain's i-th operator.
 func tapInputs(n *node, inst *instance, i int, nodes []*node, before func()) {
@@ -235,15 +278,24 @@ func (c *Chain) EndInput() error {
 		if c.endNext > 0 && blocked(c.hooks[c.endNext-1]) {
 			return nil // its output is not all out yet: end the next one later
 		}
-		h := c.hooks[c.endNext]
 		c.endNext++
-		if e, ok := h.(EndInputer); ok {
-			if err := e.EndInput(); err != nil {
-				return err
-			}
+		if err := c.endOperator(c.endNext - 1); err != nil {
+			return err
 		}
 	}
 	return c.err
+}
+
+// endOperator ends the chain's i-th operator.
+func (c *Chain) endOperator(i int) error {
+	err := c.injectAt(FaultEndInput, i)
+	if e, ok := c.hooks[i].(EndInputer); ok && err == nil {
+		err = e.EndInput()
+	}
+	if err != nil {
+		return c.opError(i, fmt.Errorf("end input: %w", err))
+	}
+	return nil
 }
 
 func blocked(h any) bool {
@@ -269,21 +321,50 @@ func (c *Chain) Flush() {
 	}
 }
 
-// Close closes every operator and the source; it returns their errors
-// joined. It is safe to call more than once.
+// Close closes every operator, head to tail, then the source's reader,
+// whatever each of them does: it returns their errors joined, each naming
+// its operator, and a Close that panics is one of them (a *PanicError), so
+// that the others are still closed and the runtime's stop always ends.
+// Close is safe to call more than once.
 func (c *Chain) Close() error {
+	if c.closed {
+		return nil
+	}
+	c.closed = true
 	var errs []error
-	for i, h := range c.hooks {
-		if cl, ok := h.(Closer); ok {
-			errs = append(errs, cl.Close())
-		}
-		c.hooks[i] = nil
+	for i := len(c.hooks) - c.opened; i < len(c.hooks); i++ {
+		errs = append(errs, c.closeOperator(i))
 	}
 	if c.Source != nil {
-		errs = append(errs, c.Source.Close())
+		errs = append(errs, c.closeHook(0, c.Source.Close))
 		c.Source = nil
 	}
 	return errors.Join(errs...)
+}
+
+// closeOperator closes operator i, then lets a test's close fault fire.
+func (c *Chain) closeOperator(i int) error {
+	h := c.hooks[i]
+	c.hooks[i] = nil
+	var err error
+	if cl, ok := h.(Closer); ok {
+		err = c.closeHook(i, cl.Close)
+	}
+	return errors.Join(err, c.closeHook(i, func() error { return c.injectAt(FaultClose, i) }))
+}
+
+// closeHook runs fn, a part of closing operator i, and names the operator
+// in its error; a panic becomes a *PanicError.
+func (c *Chain) closeHook(i int, fn func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = &PanicError{Value: r, Stack: debug.Stack()}
+		}
+		if err != nil {
+			err = c.opError(i, fmt.Errorf("close: %w", err))
+		}
+	}()
+	return fn()
 }
 
 // Blocker is implemented by operators that sometimes cannot take input.

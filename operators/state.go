@@ -98,15 +98,18 @@ func (c *Chain) restore(parts map[string][]*OperatorState) error {
 // is complete.
 func (c *Chain) NotifyCheckpointComplete(id int64) error {
 	for i, h := range c.stateful() {
-		if l, ok := h.(CheckpointListener); ok {
-			if id == EndOfJob {
-				if err := c.injectAt(FaultFinalCommit, i); err != nil {
-					return c.opError(i, fmt.Errorf("final commit: %w", err))
-				}
+		err := c.injectAt(FaultNotifyComplete, i)
+		l, listens := h.(CheckpointListener)
+		if err == nil && listens && id == EndOfJob {
+			if err := c.injectAt(FaultFinalCommit, i); err != nil {
+				return c.opError(i, fmt.Errorf("final commit: %w", err))
 			}
-			if err := l.NotifyCheckpointComplete(id); err != nil {
-				return c.opError(i, fmt.Errorf("checkpoint %d complete: %w", id, err))
-			}
+		}
+		if err == nil && listens {
+			err = l.NotifyCheckpointComplete(id)
+		}
+		if err != nil {
+			return c.opError(i, fmt.Errorf("checkpoint %d complete: %w", id, err))
 		}
 	}
 	return nil

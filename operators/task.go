@@ -122,6 +122,22 @@ func (e *OperatorError) Error() string {
 
 func (e *OperatorError) Unwrap() error { return e.Err }
 
+// PanicError is a panic of an operator, as a failure: the value it
+// panicked with and the stack where it did. The runtime fails a subtask
+// with one when an operator panics (actors.PanicError is this type).
+type PanicError struct {
+	Value any
+	Stack []byte
+}
+
+func (e *PanicError) Error() string { return fmt.Sprintf("panic: %v", e.Value) }
+
+// Unwrap returns the panic value when it is an error.
+func (e *PanicError) Unwrap() error {
+	err, _ := e.Value.(error)
+	return err
+}
+
 // EndInputer is implemented by operators that act when all their input has
 // ended (flush buffers, emit final results). Within a chain the runtime calls
 // it from head to tail, so each operator sees its upstream's final output

@@ -33,14 +33,17 @@ import (
 // Runner.Run forgets a job's counts before submitting it again. Used
 // without a Runner, give each job its own Faults.
 //
-// # Snapshots and restores
+// # Lifecycle hooks
 //
-// FailAtSnapshot and FailAtRestore place faults where an operator is about
-// to snapshot or restore its state, FailAtFinalCommit where it is about to
-// commit the output of a finished job (Faults also implements
-// operators.PointFaultInjector); they share the options, the attempt
-// counting and the Fired record with FailAt. A restore happens only in an
-// attempt after a failure, so FailAtRestore defaults to attempt 1.
+// FailAtOpen, FailAtSnapshot, FailAtRestore, FailAtNotifyComplete,
+// FailAtEndInput, FailAtClose and FailAtFinalCommit (a sink about to
+// commit the output of a finished job) place faults in an operator's lifecycle
+// hooks (Faults also implements operators.PointFaultInjector, whose
+// FaultPoints say exactly where); they share the options, the attempt
+// counting and the Fired record with FailAt, and AtRecord(n) counts the
+// hook's calls instead of records. A hook's fault is a panic too, unless
+// AsError makes the hook return it as its error. A restore happens only in
+// an attempt after a failure, so FailAtRestore defaults to attempt 1.
 type Faults struct {
 	mu    sync.Mutex
 	rules []faultRule
@@ -55,6 +58,7 @@ type faultRule struct {
 	record   int64
 	subtask  int
 	attempt  int
+	asError  bool   // returned by the hook, not panicked
 	mistake  string // set by an option given a bad value
 }
 
@@ -84,16 +88,20 @@ type InjectedFault struct {
 	Operator string // as in operators.TaskInfo.Operator
 	Subtask  int    // 0-based
 	Attempt  int    // 0 for the job's first deployment
-	Record   int64  // 1-based count of the records (or snapshots, restores) the subtask's operator saw in this attempt
-	// Point is 0 for a fault at a record, else operators.FaultSnapshot,
-	// operators.FaultRestore or operators.FaultFinalCommit.
+	Record   int64  // 1-based count of the records (or calls of the hook) the subtask's operator saw in this attempt
+	// Point is 0 for a fault at a record, else the lifecycle hook.
 	Point operators.FaultPoint
+	// AsError: the hook returned the fault as its error (AsError) rather
+	// than panicking with it.
+	AsError bool
 }
 
 // Error names where the fault was raised.
 func (f *InjectedFault) Error() string {
-	at := map[operators.FaultPoint]string{0: "record", operators.FaultSnapshot: "snapshot", operators.FaultRestore: "restore",
-		operators.FaultFinalCommit: "final commit"}[f.Point]
+	at := "record"
+	if f.Point != 0 {
+		at = f.Point.String()
+	}
 	return fmt.Sprintf("testkit: injected fault in operator %q subtask %d attempt %d at %s %d",
 		f.Operator, f.Subtask, f.Attempt, at, f.Record)
 }
@@ -138,6 +146,11 @@ func InAttempt(a int) FaultOption {
 // once its restart strategy gives up.
 func InEveryAttempt() FaultOption { return func(r *faultRule) { r.attempt = anyIndex } }
 
+// AsError makes a lifecycle hook's fault an error that the hook returns,
+// as an operator's failing hook does, rather than a panic. It is a mistake
+// with FailAt: a record's fault can only be a panic.
+func AsError() FaultOption { return func(r *faultRule) { r.asError = true } }
+
 // NewFaults returns a Faults without rules: it counts records and raises
 // nothing until FailAt is called.
 func NewFaults() *Faults { return &Faults{jobs: make(map[string]*jobFaults)} }
@@ -172,6 +185,34 @@ func (f *Faults) FailAtFinalCommit(operator string, opts ...FaultOption) {
 	f.add(operators.FaultFinalCommit, operator, opts)
 }
 
+// FailAtOpen makes the named operator panic with an *InjectedFault as it
+// is about to be opened.
+func (f *Faults) FailAtOpen(operator string, opts ...FaultOption) {
+	f.add(operators.FaultOpen, operator, opts)
+}
+
+// FailAtNotifyComplete makes the named operator panic with an
+// *InjectedFault as it is about to be told that a checkpoint is complete
+// (the job's final commit too): at the first notice in the attempt, or
+// its n-th with AtRecord(n).
+func (f *Faults) FailAtNotifyComplete(operator string, opts ...FaultOption) {
+	f.add(operators.FaultNotifyComplete, operator, opts)
+}
+
+// FailAtEndInput makes the named operator panic with an *InjectedFault as
+// it is about to be ended, once its input has.
+func (f *Faults) FailAtEndInput(operator string, opts ...FaultOption) {
+	f.add(operators.FaultEndInput, operator, opts)
+}
+
+// FailAtClose makes the named operator panic with an *InjectedFault as its
+// Close returns, once it has released what it holds. Close is called when
+// the subtask finishes or is stopped (for a restart, a cancel, or, with
+// checkpoints, at the end of the job).
+func (f *Faults) FailAtClose(operator string, opts ...FaultOption) {
+	f.add(operators.FaultClose, operator, opts)
+}
+
 func (f *Faults) add(point operators.FaultPoint, operator string, opts []FaultOption) {
 	r := faultRule{point: point, operator: operator, record: 1, subtask: anyIndex, attempt: 0}
 	for _, opt := range opts {
@@ -179,6 +220,9 @@ func (f *Faults) add(point operators.FaultPoint, operator string, opts []FaultOp
 	}
 	if operator == "" {
 		r.mistake = "empty operator name"
+	}
+	if point == 0 && r.asError {
+		r.mistake = "a record's fault cannot be an error (AsError)"
 	}
 	if r.mistake != "" {
 		panic(fmt.Sprintf("testkit: FailAt(%q): %s", operator, r.mistake))
@@ -196,13 +240,17 @@ func (f *Faults) BeforeRecord(op operators.TaskInfo) {
 	}
 }
 
-// At counts a snapshot or a restore and panics with an *InjectedFault if
-// a rule says so (operators.PointFaultInjector).
+// At counts a call of a lifecycle hook and, if a rule says so, panics with
+// an *InjectedFault or returns it (operators.PointFaultInjector).
 func (f *Faults) At(point operators.FaultPoint, op operators.TaskInfo) error {
-	if fault := f.count(point, op); fault != nil {
-		panic(fault)
+	fault := f.count(point, op)
+	switch {
+	case fault == nil:
+		return nil
+	case fault.AsError:
+		return fault
 	}
-	return nil
+	panic(fault)
 }
 
 // count records one record and returns the fault to raise, if any. It does
@@ -221,7 +269,7 @@ func (f *Faults) count(point operators.FaultPoint, op operators.TaskInfo) *Injec
 			continue
 		}
 		j.fired[fired] = true
-		fault := InjectedFault{Job: op.Job, Operator: op.Operator, Subtask: op.Subtask, Attempt: attempt, Record: n, Point: point}
+		fault := InjectedFault{Job: op.Job, Operator: op.Operator, Subtask: op.Subtask, Attempt: attempt, Record: n, Point: point, AsError: r.asError}
 		f.fired = append(f.fired, fault)
 		return &fault
 	}

@@ -2,7 +2,9 @@ package testkit
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 
@@ -141,6 +143,7 @@ func TestFaults_FailAt_rejectsMistakes(t *testing.T) {
 		"record 0":         func(f *Faults) { f.FailAt("m", AtRecord(0)) },
 		"negative subtask": func(f *Faults) { f.FailAt("m", InSubtask(-1)) },
 		"negative attempt": func(f *Faults) { f.FailAt("m", InAttempt(-1)) },
+		"record as error":  func(f *Faults) { f.FailAt("m", AsError()) },
 	} {
 		t.Run(name, func(t *testing.T) {
 			defer func() {
@@ -162,5 +165,67 @@ func TestInjectedFault_isAnError(t *testing.T) {
 	want := `testkit: injected fault in operator "m" subtask 1 attempt 0 at record 7`
 	if err.Error() != want {
 		t.Fatalf("Error() = %q, want %q", err.Error(), want)
+	}
+}
+
+// hookFault calls At once and returns the fault it panicked with or
+// returned, and whether it panicked.
+func hookFault(f *Faults, point operators.FaultPoint, info operators.TaskInfo) (fault *InjectedFault, panicked bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			fault, panicked = r.(*InjectedFault), true
+		}
+	}()
+	if err := f.At(point, info); err != nil {
+		return err.(*InjectedFault), false
+	}
+	return nil, false
+}
+
+func TestFaults_lifecycleHooks(t *testing.T) {
+	hooks := []struct {
+		point operators.FaultPoint
+		add   func(f *Faults, opts ...FaultOption)
+	}{
+		{operators.FaultOpen, func(f *Faults, o ...FaultOption) { f.FailAtOpen("m", o...) }},
+		{operators.FaultSnapshot, func(f *Faults, o ...FaultOption) { f.FailAtSnapshot("m", o...) }},
+		{operators.FaultRestore, func(f *Faults, o ...FaultOption) { f.FailAtRestore("m", append(o, InAttempt(0))...) }},
+		{operators.FaultNotifyComplete, func(f *Faults, o ...FaultOption) { f.FailAtNotifyComplete("m", o...) }},
+		{operators.FaultEndInput, func(f *Faults, o ...FaultOption) { f.FailAtEndInput("m", o...) }},
+		{operators.FaultClose, func(f *Faults, o ...FaultOption) { f.FailAtClose("m", o...) }},
+	}
+	for _, h := range hooks {
+		for _, asError := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%v/error=%v", h.point, asError), func(t *testing.T) {
+				f := NewFaults()
+				opts := []FaultOption{AtRecord(2)}
+				if asError {
+					opts = append(opts, AsError())
+				}
+				h.add(f, opts...)
+				info := task("m", 1, 1)
+				for _, other := range hooks { // the other hooks and records count apart
+					if other.point != h.point {
+						if fault, _ := hookFault(f, other.point, info); fault != nil {
+							t.Fatalf("fault at %v: %v", other.point, fault)
+						}
+					}
+				}
+				if fault, _ := feedRecords(f, info, 3); fault != nil {
+					t.Fatalf("fault at a record: %v", fault)
+				}
+				if fault, _ := hookFault(f, h.point, info); fault != nil {
+					t.Fatalf("fault at the first call: %v", fault)
+				}
+				fault, panicked := hookFault(f, h.point, info)
+				want := InjectedFault{Job: "j", Operator: "m", Subtask: 1, Record: 2, Point: h.point, AsError: asError}
+				if fault == nil || *fault != want || panicked == asError {
+					t.Fatalf("second call: fault %+v (panicked %v), want %+v", fault, panicked, want)
+				}
+				if got := fault.Error(); !strings.Contains(got, fmt.Sprintf("at %v 2", h.point)) {
+					t.Fatalf("Error() = %q does not name the hook", got)
+				}
+			})
+		}
 	}
 }

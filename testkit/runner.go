@@ -79,8 +79,9 @@ func WithRunTimeout(d time.Duration) RunnerOption {
 // NewRunner returns a Runner whose engine keeps its log in memory, shown
 // through t.Log only if the test fails, and injects the faults of
 // Runner.Faults. A cleanup closes the engine, cancelling any job still
-// running. The test fails if an option makes the engine's configuration
-// invalid.
+// running, and fails the test if the engine does not close within the
+// runner's timeout (a job whose actors do not stop). The test fails if an
+// option makes the engine's configuration invalid.
 func NewRunner(t testing.TB, opts ...RunnerOption) *Runner {
 	t.Helper()
 	r := &Runner{t: t, faults: NewFaults(), log: &logBuffer{}, started: map[*actors.Job]time.Time{}}
@@ -115,11 +116,34 @@ func (r *Runner) Engine() *actors.Engine { return r.engine }
 // calls it; calling it again does nothing.
 func (r *Runner) Close() { _ = r.engine.Close() }
 
+// cleanup closes the engine, failing the test rather than hanging when a
+// job's actors do not stop.
 func (r *Runner) cleanup() {
 	r.t.Helper()
-	r.Close()
+	if !r.closeWithin(r.timeout) {
+		r.t.Errorf("testkit: the engine did not close within %v: a job's actors did not stop", r.timeout)
+	}
 	if r.t.Failed() {
 		r.t.Logf("testkit: engine log:\n%s", r.log)
+	}
+}
+
+// closeWithin closes the engine and reports whether it closed within d.
+// If it did not, the goroutine closing it is left behind: the engine is
+// stuck, and the test fails.
+func (r *Runner) closeWithin(d time.Duration) bool {
+	closed := make(chan struct{})
+	go func() {
+		defer close(closed)
+		r.Close()
+	}()
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-closed:
+		return true
+	case <-timer.C:
+		return false
 	}
 }
 
