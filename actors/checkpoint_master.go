@@ -41,7 +41,7 @@ func taskID(v *operators.Vertex, i int) barrier.TaskID {
 
 func newCheckpointer(m *master) (*checkpointer, error) {
 	cfg := m.cfg.Checkpoint
-	store, err := cfg.Store(m.graph.Name)
+	store, err := cfg.Store(m.graph.Name, m.job.run)
 	if err != nil {
 		return nil, fmt.Errorf("actors: checkpoint store: %w", err)
 	}
@@ -56,11 +56,7 @@ func newCheckpointer(m *master) (*checkpointer, error) {
 		}
 	}
 	c := &checkpointer{m: m, store: store, paths: map[int64]string{}, waiters: map[int64]chan<- savepointResult{}}
-	if paths, err := store.Checkpoints(); err == nil && len(paths) > 0 {
-		if cp, err := store.Open(paths[0]); err == nil {
-			bc.FirstID = cp.Meta.ID + 1 // never reuse an ID of a stored checkpoint
-		}
-	}
+	bc.FirstID = c.firstID()
 	if c.coord, err = barrier.NewCoordinator(bc); err != nil {
 		return nil, err
 	}
@@ -173,7 +169,7 @@ func (c *checkpointer) trigger(ctx actor.Context, t barrier.Trigger) {
 // writeMetadata makes the checkpoint durable off the master's goroutine;
 // the result comes back as a message.
 func (c *checkpointer) writeMetadata(ctx actor.Context, w barrier.WriteMetadata) {
-	meta := &persistence.Metadata{ID: w.ID, Savepoint: w.Savepoint, Job: c.m.graph.Name,
+	meta := &persistence.Metadata{ID: w.ID, Savepoint: w.Savepoint, Job: c.m.graph.Name, Run: c.m.job.run,
 		MaxParallelism: c.m.graph.MaxParallelism}
 	for _, v := range c.m.graph.Vertices {
 		for i := range v.Parallelism {

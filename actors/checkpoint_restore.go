@@ -21,10 +21,12 @@ type restorePlan struct {
 	finished map[string]bool
 }
 
-// planRestore picks the checkpoint to restart from: the latest complete
-// one, or, if it cannot be read, the newest older one that can. No
-// checkpoint at all gives a nil plan (start afresh); checkpoints that all
-// fail give an error.
+// planRestore picks the checkpoint that a restart (or the first attempt
+// of a continued run) resumes from: the run's latest complete checkpoint,
+// or, if it cannot be read, the newest older one that can. Checkpoints of
+// other runs (a store shared against CheckpointConfig's rule) are never
+// restored. No checkpoint of the run gives a nil plan (start afresh);
+// checkpoints that all fail give an error.
 func (c *checkpointer) planRestore() (*restorePlan, error) {
 	paths, err := c.store.Checkpoints()
 	if err != nil {
@@ -32,7 +34,16 @@ func (c *checkpointer) planRestore() (*restorePlan, error) {
 	}
 	var errs []error
 	for _, path := range paths {
-		plan, err := c.load(path)
+		cp, err := c.store.Open(path)
+		if err == nil && cp.Meta.Run != c.m.job.run {
+			c.m.log.Warn("not restoring a checkpoint of another run found in this run's store",
+				"path", path, "its_run", cp.Meta.Run)
+			continue
+		}
+		var plan *restorePlan
+		if err == nil {
+			plan, err = planFrom(cp, c.m.graph)
+		}
 		if err == nil {
 			return plan, nil
 		}
@@ -129,20 +140,49 @@ func partsFor(byOp map[string][]oldState, v *operators.Vertex, i int) map[string
 	return parts
 }
 
-// loadExternal reads a checkpoint or savepoint the job was submitted with,
-// from this job's store or from a directory.
+// loadExternal reads a checkpoint or savepoint the job was submitted with.
 func (c *checkpointer) loadExternal(path string) (*restorePlan, error) {
-	cp, err := c.store.Open(path)
+	cp, err := c.openExternal(path)
 	if err != nil {
-		if cp, err = persistence.OpenCheckpoint(path); err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrRestore, err)
-		}
+		return nil, fmt.Errorf("%w: %w", ErrRestore, err)
 	}
 	plan, err := planFrom(cp, c.m.graph)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrRestore, err)
 	}
 	return plan, nil
+}
+
+// firstID returns the ID of the run's first checkpoint: above every
+// checkpoint in its store (a continued run) and above the checkpoint it
+// starts from (RestoreFrom), as Flink's checkpoint counter goes on from a
+// savepoint's ID. Checkpoint IDs name sink transactions (epochs), so a run
+// that goes on from another's checkpoint must not use its IDs again.
+func (c *checkpointer) firstID() int64 {
+	first := int64(1)
+	if paths, err := c.store.Checkpoints(); err == nil && len(paths) > 0 {
+		if cp, err := c.store.Open(paths[0]); err == nil {
+			first = cp.Meta.ID + 1
+		}
+	}
+	if c.m.restoreFrom != "" {
+		if cp, err := c.openExternal(c.m.restoreFrom); err == nil {
+			first = max(first, cp.Meta.ID+1)
+		} // else the restore fails, naming the path
+	}
+	return first
+}
+
+// openExternal opens path in this run's store, in the in-memory store of
+// the earlier run that the path names, or as a checkpoint directory.
+func (c *checkpointer) openExternal(path string) (*persistence.Checkpoint, error) {
+	if cp, err := c.store.Open(path); err == nil {
+		return cp, nil
+	}
+	if _, ok := persistence.MemStoreName(path); ok && c.m.cfg.Checkpoint.mem != nil {
+		return c.m.cfg.Checkpoint.mem.find(path)
+	}
+	return persistence.OpenCheckpoint(path)
 }
 
 // finishedVertices returns the vertices all of whose subtasks had

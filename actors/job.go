@@ -34,6 +34,7 @@ func (s JobState) Terminal() bool { return s >= JobFinished }
 // use.
 type Job struct {
 	name   string
+	run    string // the run's id, set by Submit
 	engine *Engine
 	master *actor.PID
 	done   chan struct{}
