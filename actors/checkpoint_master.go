@@ -32,6 +32,10 @@ type checkpointer struct {
 	finalDone   bool
 	// savepoints waiting for their checkpoint to complete or abort
 	waiters map[int64]chan<- savepointResult
+	// unnotified: paths of checkpoints whose metadata this master wrote
+	// and whose completion it never sent, so no sink acted on them; only
+	// these may be skipped on restore if unreadable (planRestore).
+	unnotified map[string]bool
 }
 
 // TaskID names a subtask in the coordinator, the same in every attempt.
@@ -55,7 +59,8 @@ func newCheckpointer(m *master) (*checkpointer, error) {
 			}
 		}
 	}
-	c := &checkpointer{m: m, store: store, paths: map[int64]string{}, waiters: map[int64]chan<- savepointResult{}}
+	c := &checkpointer{m: m, store: store, paths: map[int64]string{}, unnotified: map[string]bool{},
+		waiters: map[int64]chan<- savepointResult{}}
 	bc.FirstID = c.firstID()
 	if c.coord, err = barrier.NewCoordinator(bc); err != nil {
 		return nil, err
@@ -122,6 +127,7 @@ func (c *checkpointer) onAck(ctx actor.Context, a *checkpointAck) {
 func (c *checkpointer) onMetadataWritten(ctx actor.Context, w *metadataWritten) {
 	if w.err == nil {
 		c.paths[w.id] = w.path
+		c.unnotified[w.path] = true
 	}
 	acts, err := c.coord.MetadataWritten(time.Now(), w.id, w.err)
 	if err != nil {
@@ -224,6 +230,7 @@ func (c *checkpointer) complete(ctx actor.Context, id int64) {
 	}
 	c.latest = c.paths[id]
 	delete(c.paths, id)
+	delete(c.unnotified, c.latest)
 	c.m.log.Info("checkpoint complete", "checkpoint", id, "path", c.latest)
 	c.m.job.setCheckpoint(Checkpoint{ID: id, Path: c.latest})
 	for _, ref := range c.m.refs {

@@ -2,7 +2,6 @@ package actors
 
 import (
 	"cmp"
-	"errors"
 	"fmt"
 	"slices"
 
@@ -22,17 +21,22 @@ type restorePlan struct {
 }
 
 // planRestore picks the checkpoint that a restart (or the first attempt
-// of a continued run) resumes from: the run's latest complete checkpoint,
-// or, if it cannot be read, the newest older one that can. Checkpoints of
-// other runs (a store shared against CheckpointConfig's rule) are never
-// restored. No checkpoint of the run gives a nil plan (start afresh);
-// checkpoints that all fail give an error.
+// of a continued run) resumes from: the run's newest complete checkpoint.
+// No checkpoint of the run gives a nil plan.
+//
+// A newest checkpoint that cannot be read fails the restore rather than
+// falling back to an older one, as Flink does: once the sinks have been
+// told it is complete they may have committed its epochs, and restoring
+// an older checkpoint would commit them again. The one exception is a
+// checkpoint whose metadata this master wrote but whose completion it
+// never sent (c.unnotified): nothing acted on it, so it is skipped.
+// Checkpoints of other runs (a store shared against CheckpointConfig's
+// rule) are never restored.
 func (c *checkpointer) planRestore() (*restorePlan, error) {
 	paths, err := c.store.Checkpoints()
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrRestore, err)
+		return nil, fmt.Errorf("%w: list checkpoints: %w", ErrRestore, err)
 	}
-	var errs []error
 	for _, path := range paths {
 		cp, err := c.store.Open(path)
 		if err == nil && cp.Meta.Run != c.m.job.run {
@@ -47,11 +51,11 @@ func (c *checkpointer) planRestore() (*restorePlan, error) {
 		if err == nil {
 			return plan, nil
 		}
-		c.m.log.Error("cannot restore checkpoint; trying an older one", "path", path, "err", err)
-		errs = append(errs, err)
-	}
-	if len(errs) > 0 {
-		return nil, fmt.Errorf("%w: %w", ErrRestore, errors.Join(errs...))
+		if !c.unnotified[path] {
+			return nil, fmt.Errorf("%w: checkpoint %s: %w (it is complete and its output may be committed, "+
+				"so no older checkpoint is restored in its place)", ErrRestore, path, err)
+		}
+		c.m.log.Warn("skipping an unreadable checkpoint whose completion was never notified", "path", path, "err", err)
 	}
 	return nil, nil
 }

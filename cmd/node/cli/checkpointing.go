@@ -74,7 +74,7 @@ func (c *command) pickRun(ck *checkpointing, ra runArgs, pipeline string) error 
 	warn := func(format string, args ...any) {
 		fmt.Fprintf(c.stderr, "%s run: "+format+"\n", append([]any{prog}, args...)...)
 	}
-	path, found, err := cur.resumePoint(pipeline, ck.fp, warn)
+	path, found, err := cur.resumePoint(pipeline, ck.fp, ck.runID, warn)
 	if err != nil || !found {
 		return err // none complete yet: start where the run started
 	}
@@ -130,4 +130,18 @@ func (ck *checkpointing) finished() error {
 		return errors.Join(fmt.Errorf("cannot mark its state dir finished (a rerun would resume)"), err)
 	}
 	return nil
+}
+
+// restoreHelp tells what to do after the job failed to restore the
+// run's newest checkpoint: which older ones --restore can start from.
+// Empty without a state dir (nothing to list).
+func (ck *checkpointing) restoreHelp(pipeline string) string {
+	if ck.run == nil {
+		return ""
+	}
+	paths, err := ck.run.checkpoints()
+	if err != nil {
+		return ""
+	}
+	return restoreAdvice(usable(paths, pipeline, ck.fp, ck.runID))
 }
