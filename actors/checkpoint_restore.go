@@ -60,16 +60,6 @@ func (c *checkpointer) planRestore() (*restorePlan, error) {
 	return nil, nil
 }
 
-// load reads every subtask state of the checkpoint at path and deals them
-// out to the subtasks of the job's graph.
-func (c *checkpointer) load(path string) (*restorePlan, error) {
-	cp, err := c.store.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	return planFrom(cp, c.m.graph)
-}
-
 // planFrom deals a checkpoint's state out to g's subtasks, by operator
 // name: keyed snapshots go to every subtask (each keeps its key groups);
 // operator lists are dealt round robin over the new parallelism.

@@ -31,9 +31,6 @@ func NewMemStore(name string, retain int) *MemStore {
 	return &MemStore{name: name, retain: max(retain, 1), states: map[int64]map[string][]byte{}, complete: map[int64]*Metadata{}}
 }
 
-// Name returns the store's name.
-func (s *MemStore) Name() string { return s.name }
-
 // WriteState keeps a copy of data as task's state in checkpoint id.
 func (s *MemStore) WriteState(id int64, task string, data []byte) (string, error) {
 	s.mu.Lock()
