@@ -13,14 +13,13 @@ import (
 	"github.com/troupe-dev/troupe/persistence"
 )
 
-// damagingStore is a DirStore that, when asked to commit checkpoint
-// failAt, first truncates a state file of the checkpoint before it (the
-// newest complete one, whose completion the sinks were told of: with one
-// checkpoint at a time, Complete(failAt-1) went out before failAt was
-// triggered), then fails the commit, which fails the job over.
+// damagingStore is a DirStore that, once it holds two complete
+// checkpoints, fails the next commit after truncating a state file of the
+// newest one — whose completion the sinks were told of: with one
+// checkpoint at a time, its Complete went out before the next was
+// triggered. The failed commit fails the job over.
 type damagingStore struct {
 	*persistence.DirStore
-	failAt int64
 
 	mu      sync.Mutex
 	damaged string // the truncated file
@@ -29,12 +28,12 @@ type damagingStore struct {
 var errInjectedMetadata = errors.New("injected metadata write failure")
 
 func (s *damagingStore) CommitMetadata(m *persistence.Metadata) (string, error) {
-	if m.ID != s.failAt {
-		return s.DirStore.CommitMetadata(m)
-	}
 	paths, err := s.Checkpoints()
-	if err != nil || len(paths) < 2 {
-		return "", errors.Join(errInjectedMetadata, err)
+	if err != nil {
+		return "", err
+	}
+	if len(paths) < 2 || s.damagedFile() != "" {
+		return s.DirStore.CommitMetadata(m)
 	}
 	file, err := truncateState(paths[0])
 	if err != nil {
@@ -83,7 +82,7 @@ func TestCheckpoint_damagedNotifiedCheckpoint_failsRestore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store := &damagingStore{DirStore: dir, failAt: 3}
+	store := &damagingStore{DirStore: dir}
 	e := newTestEngine(t, func(c *Config) {
 		c.Checkpoint.Interval = 20 * time.Millisecond
 		c.Checkpoint.Store = func(string, string) (CheckpointStore, error) { return store, nil }
