@@ -118,14 +118,14 @@ func TestAsyncMap_engine_restoreKeepsEachSubtasksInFlightRecords(t *testing.T) {
 	for _, par := range []int{2, 4} {
 		t.Run(fmt.Sprintf("parallelism%d", par), func(t *testing.T) {
 			const n, keys = 4000, 23
-			store := &heldStore{MemStore: persistence.NewMemStore(3), held: map[int64]int{}}
+			store := &heldStore{MemStore: persistence.NewMemStore("async-restore", 3), held: map[int64]int{}}
 			faults := armedFaults{Faults: testkit.NewFaults(), store: store}
 			faults.FailAt("lookup", testkit.AtRecord(1))
 			cfg := actors.DefaultConfig()
 			cfg.Logger = actors.QuietLogger()
 			cfg.BatchSize = 16
 			cfg.Checkpoint.Interval = 10 * time.Millisecond
-			cfg.Checkpoint.Store = func(string) (actors.CheckpointStore, error) { return store, nil }
+			cfg.Checkpoint.Store = func(string, string) (actors.CheckpointStore, error) { return store, nil }
 			cfg.Restart = actors.FixedDelay(3, time.Millisecond)
 			cfg.Faults = faults
 			e, err := actors.NewEngine(cfg)

@@ -28,11 +28,23 @@ type CheckpointConfig struct {
 	// AtLeastOnce skips barrier alignment: lower latency under
 	// backpressure, but records may be replayed twice after a failure.
 	AtLeastOnce bool
-	// Store opens the checkpoint store of a job. Default: in memory, one
-	// store per job name for the engine's life, keeping the newest 3 and
-	// every savepoint (a job then survives subtask failures and can be
-	// resumed from a savepoint, but not after the process ends).
-	Store func(job string) (CheckpointStore, error)
+	// Store opens the checkpoint store of one run of a job (see
+	// Job.RunID). Each run must get a store of its own, sharing no
+	// checkpoint ID or file with another run's — for example a
+	// persistence.DirStore in <root>/<job>/<run> — and a run continued
+	// with ContinueRun must get the same store again. A restart restores
+	// only checkpoints whose metadata names its run, but two runs writing
+	// into one store would overwrite each other's files. Default: in
+	// memory, one persistence.MemStore per run for the engine's life,
+	// keeping the newest 3 and every savepoint (a job then survives
+	// subtask failures, and a later run can start from a savepoint or
+	// checkpoint of an earlier one with RestoreFrom, but not after the
+	// process ends; memory grows with the runs of the engine).
+	Store func(job, run string) (CheckpointStore, error)
+
+	// mem is the default Store's, to find a path RestoreFrom names in the
+	// store of another run; nil with a Store of the user's.
+	mem *memStores
 }
 
 // CheckpointStore keeps a job's checkpoints (persistence.DirStore and
@@ -70,22 +82,42 @@ func (c *CheckpointConfig) validate() error {
 		c.Timeout = 10 * time.Minute
 	}
 	if c.Store == nil {
-		c.Store = memStores()
+		c.mem = &memStores{byRun: map[string]*persistence.MemStore{}}
+		c.Store = c.mem.open
 	}
 	return nil
 }
 
-// memStores gives each job name one in-memory store for the engine's
-// life, so that a job resubmitted from a savepoint finds it.
-func memStores() func(string) (CheckpointStore, error) {
-	var mu sync.Mutex
-	stores := map[string]*persistence.MemStore{}
-	return func(job string) (CheckpointStore, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		if stores[job] == nil {
-			stores[job] = persistence.NewMemStore(3)
-		}
-		return stores[job], nil
+// memStores is the default checkpoint storage: one in-memory store per
+// run for the engine's life, so that a later run (a job resubmitted from
+// a savepoint) finds an earlier one's checkpoints by their path, which
+// names the run. It is safe for concurrent use.
+type memStores struct {
+	mu    sync.Mutex
+	byRun map[string]*persistence.MemStore
+}
+
+// open returns the run's store, the same one each time for a run.
+func (s *memStores) open(_, run string) (CheckpointStore, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.byRun[run] == nil {
+		s.byRun[run] = persistence.NewMemStore(run, 3)
 	}
+	return s.byRun[run], nil
+}
+
+// find opens the checkpoint at path in whichever run's store holds it.
+func (s *memStores) find(path string) (*persistence.Checkpoint, error) {
+	run, ok := persistence.MemStoreName(path)
+	if !ok {
+		return nil, fmt.Errorf("%w: %q is not an in-memory checkpoint", persistence.ErrNoCheckpoint, path)
+	}
+	s.mu.Lock()
+	store := s.byRun[run]
+	s.mu.Unlock()
+	if store == nil {
+		return nil, fmt.Errorf("%w: %s: no run %s in this engine", persistence.ErrNoCheckpoint, path, run)
+	}
+	return store.Open(path)
 }

@@ -32,6 +32,10 @@ type checkpointer struct {
 	finalDone   bool
 	// savepoints waiting for their checkpoint to complete or abort
 	waiters map[int64]chan<- savepointResult
+	// unnotified: paths of checkpoints whose metadata this master wrote
+	// and whose completion it never sent, so no sink acted on them; only
+	// these may be skipped on restore if unreadable (planRestore).
+	unnotified map[string]bool
 }
 
 // TaskID names a subtask in the coordinator, the same in every attempt.
@@ -41,7 +45,7 @@ func taskID(v *operators.Vertex, i int) barrier.TaskID {
 
 func newCheckpointer(m *master) (*checkpointer, error) {
 	cfg := m.cfg.Checkpoint
-	store, err := cfg.Store(m.graph.Name)
+	store, err := cfg.Store(m.graph.Name, m.job.run)
 	if err != nil {
 		return nil, fmt.Errorf("actors: checkpoint store: %w", err)
 	}
@@ -55,12 +59,9 @@ func newCheckpointer(m *master) (*checkpointer, error) {
 			}
 		}
 	}
-	c := &checkpointer{m: m, store: store, paths: map[int64]string{}, waiters: map[int64]chan<- savepointResult{}}
-	if paths, err := store.Checkpoints(); err == nil && len(paths) > 0 {
-		if cp, err := store.Open(paths[0]); err == nil {
-			bc.FirstID = cp.Meta.ID + 1 // never reuse an ID of a stored checkpoint
-		}
-	}
+	c := &checkpointer{m: m, store: store, paths: map[int64]string{}, unnotified: map[string]bool{},
+		waiters: map[int64]chan<- savepointResult{}}
+	bc.FirstID = c.firstID()
 	if c.coord, err = barrier.NewCoordinator(bc); err != nil {
 		return nil, err
 	}
@@ -126,6 +127,7 @@ func (c *checkpointer) onAck(ctx actor.Context, a *checkpointAck) {
 func (c *checkpointer) onMetadataWritten(ctx actor.Context, w *metadataWritten) {
 	if w.err == nil {
 		c.paths[w.id] = w.path
+		c.unnotified[w.path] = true
 	}
 	acts, err := c.coord.MetadataWritten(time.Now(), w.id, w.err)
 	if err != nil {
@@ -173,7 +175,7 @@ func (c *checkpointer) trigger(ctx actor.Context, t barrier.Trigger) {
 // writeMetadata makes the checkpoint durable off the master's goroutine;
 // the result comes back as a message.
 func (c *checkpointer) writeMetadata(ctx actor.Context, w barrier.WriteMetadata) {
-	meta := &persistence.Metadata{ID: w.ID, Savepoint: w.Savepoint, Job: c.m.graph.Name,
+	meta := &persistence.Metadata{ID: w.ID, Savepoint: w.Savepoint, Job: c.m.graph.Name, Run: c.m.job.run,
 		MaxParallelism: c.m.graph.MaxParallelism}
 	for _, v := range c.m.graph.Vertices {
 		for i := range v.Parallelism {
@@ -228,6 +230,7 @@ func (c *checkpointer) complete(ctx actor.Context, id int64) {
 	}
 	c.latest = c.paths[id]
 	delete(c.paths, id)
+	delete(c.unnotified, c.latest)
 	c.m.log.Info("checkpoint complete", "checkpoint", id, "path", c.latest)
 	c.m.job.setCheckpoint(Checkpoint{ID: id, Path: c.latest})
 	for _, ref := range c.m.refs {

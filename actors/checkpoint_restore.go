@@ -1,7 +1,6 @@
 package actors
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/troupe-dev/troupe/barrier"
@@ -19,38 +18,44 @@ type restorePlan struct {
 	finished map[string]bool
 }
 
-// planRestore picks the checkpoint to restart from: the latest complete
-// one, or, if it cannot be read, the newest older one that can. No
-// checkpoint at all gives a nil plan (start afresh); checkpoints that all
-// fail give an error.
+// planRestore picks the checkpoint that a restart (or the first attempt
+// of a continued run) resumes from: the run's newest complete checkpoint.
+// No checkpoint of the run gives a nil plan.
+//
+// A newest checkpoint that cannot be read fails the restore rather than
+// falling back to an older one, as Flink does: once the sinks have been
+// told it is complete they may have committed its epochs, and restoring
+// an older checkpoint would commit them again. The one exception is a
+// checkpoint whose metadata this master wrote but whose completion it
+// never sent (c.unnotified): nothing acted on it, so it is skipped.
+// Checkpoints of other runs (a store shared against CheckpointConfig's
+// rule) are never restored.
 func (c *checkpointer) planRestore() (*restorePlan, error) {
 	paths, err := c.store.Checkpoints()
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrRestore, err)
+		return nil, fmt.Errorf("%w: list checkpoints: %w", ErrRestore, err)
 	}
-	var errs []error
 	for _, path := range paths {
-		plan, err := c.load(path)
+		cp, err := c.store.Open(path)
+		if err == nil && cp.Meta.Run != c.m.job.run {
+			c.m.log.Warn("not restoring a checkpoint of another run found in this run's store",
+				"path", path, "its_run", cp.Meta.Run)
+			continue
+		}
+		var plan *restorePlan
+		if err == nil {
+			plan, err = planFrom(cp, c.m.graph)
+		}
 		if err == nil {
 			return plan, nil
 		}
-		c.m.log.Error("cannot restore checkpoint; trying an older one", "path", path, "err", err)
-		errs = append(errs, err)
-	}
-	if len(errs) > 0 {
-		return nil, fmt.Errorf("%w: %w", ErrRestore, errors.Join(errs...))
+		if !c.unnotified[path] {
+			return nil, fmt.Errorf("%w: checkpoint %s: %w (it is complete and its output may be committed, "+
+				"so no older checkpoint is restored in its place)", ErrRestore, path, err)
+		}
+		c.m.log.Warn("skipping an unreadable checkpoint whose completion was never notified", "path", path, "err", err)
 	}
 	return nil, nil
-}
-
-// load reads every subtask state of the checkpoint at path and deals them
-// out to the subtasks of the job's graph.
-func (c *checkpointer) load(path string) (*restorePlan, error) {
-	cp, err := c.store.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	return planFrom(cp, c.m.graph)
 }
 
 // planFrom deals a checkpoint's state out to g's subtasks, by operator
@@ -151,20 +156,49 @@ func partsFor(byOp map[string]oldStates, v *operators.Vertex, i int) map[string]
 	return parts
 }
 
-// loadExternal reads a checkpoint or savepoint the job was submitted with,
-// from this job's store or from a directory.
+// loadExternal reads a checkpoint or savepoint the job was submitted with.
 func (c *checkpointer) loadExternal(path string) (*restorePlan, error) {
-	cp, err := c.store.Open(path)
+	cp, err := c.openExternal(path)
 	if err != nil {
-		if cp, err = persistence.OpenCheckpoint(path); err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrRestore, err)
-		}
+		return nil, fmt.Errorf("%w: %w", ErrRestore, err)
 	}
 	plan, err := planFrom(cp, c.m.graph)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrRestore, err)
 	}
 	return plan, nil
+}
+
+// firstID returns the ID of the run's first checkpoint: above every
+// checkpoint in its store (a continued run) and above the checkpoint it
+// starts from (RestoreFrom), as Flink's checkpoint counter goes on from a
+// savepoint's ID. Checkpoint IDs name sink transactions (epochs), so a run
+// that goes on from another's checkpoint must not use its IDs again.
+func (c *checkpointer) firstID() int64 {
+	first := int64(1)
+	if paths, err := c.store.Checkpoints(); err == nil && len(paths) > 0 {
+		if cp, err := c.store.Open(paths[0]); err == nil {
+			first = cp.Meta.ID + 1
+		}
+	}
+	if c.m.restoreFrom != "" {
+		if cp, err := c.openExternal(c.m.restoreFrom); err == nil {
+			first = max(first, cp.Meta.ID+1)
+		} // else the restore fails, naming the path
+	}
+	return first
+}
+
+// openExternal opens path in this run's store, in the in-memory store of
+// the earlier run that the path names, or as a checkpoint directory.
+func (c *checkpointer) openExternal(path string) (*persistence.Checkpoint, error) {
+	if cp, err := c.store.Open(path); err == nil {
+		return cp, nil
+	}
+	if _, ok := persistence.MemStoreName(path); ok && c.m.cfg.Checkpoint.mem != nil {
+		return c.m.cfg.Checkpoint.mem.find(path)
+	}
+	return persistence.OpenCheckpoint(path)
 }
 
 // finishedVertices returns the vertices all of whose subtasks had

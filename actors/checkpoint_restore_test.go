@@ -1,95 +1,224 @@
 package actors
 
 import (
-	"reflect"
+	"errors"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/troupe-dev/troupe/operators"
 	"github.com/troupe-dev/troupe/persistence"
 )
 
-// restoreGraph is a one-vertex job at parallelism 3 whose source is
-// named "src".
-func restoreGraph(t *testing.T) (*operators.JobGraph, *operators.Vertex) {
+// damagingStore is a DirStore that, once it holds two complete
+// checkpoints, fails the next commit after truncating a state file of the
+// newest one — whose completion the sinks were told of: with one
+// checkpoint at a time, its Complete went out before the next was
+// triggered. The failed commit fails the job over.
+type damagingStore struct {
+	*persistence.DirStore
+
+	mu      sync.Mutex
+	damaged string // the truncated file
+}
+
+var errInjectedMetadata = errors.New("injected metadata write failure")
+
+func (s *damagingStore) CommitMetadata(m *persistence.Metadata) (string, error) {
+	paths, err := s.Checkpoints()
+	if err != nil {
+		return "", err
+	}
+	if len(paths) < 2 || s.damagedFile() != "" {
+		return s.DirStore.CommitMetadata(m)
+	}
+	file, err := truncateState(paths[0])
+	if err != nil {
+		return "", err
+	}
+	s.mu.Lock()
+	s.damaged = file
+	s.mu.Unlock()
+	return "", errInjectedMetadata
+}
+
+func (s *damagingStore) damagedFile() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.damaged
+}
+
+// truncateState cuts the first state file that the checkpoint at dir
+// lists to half its length and returns its path.
+func truncateState(dir string) (string, error) {
+	cp, err := persistence.OpenCheckpoint(dir)
+	if err != nil {
+		return "", err
+	}
+	for _, t := range cp.Meta.Tasks {
+		if t.Handle == "" {
+			continue
+		}
+		file := filepath.Join(dir, t.Handle)
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", err
+		}
+		return file, os.WriteFile(file, b[:len(b)/2], 0o644)
+	}
+	return "", errors.New("the checkpoint lists no state file")
+}
+
+// The newest complete checkpoint, which the sinks were told to commit, is
+// damaged, and the job then fails: the restart must not fall back to an
+// older checkpoint (the sinks would commit the epochs after it again); it
+// fails the job with an error naming the damaged file.
+func TestCheckpoint_damagedNotifiedCheckpoint_failsRestore(t *testing.T) {
+	const n, keys = countRecords, 61
+	dir, err := persistence.OpenDirStore(t.TempDir(), 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := &damagingStore{DirStore: dir}
+	e := newTestEngine(t, func(c *Config) {
+		c.Checkpoint.Interval = 20 * time.Millisecond
+		c.Checkpoint.Store = func(string, string) (CheckpointStore, error) { return store, nil }
+		c.Restart = FixedDelay(3, time.Millisecond)
+		c.BatchSize = 64
+	})
+	p, sink := countPipeline(n, keys, 10000)
+	j := submit(t, e, p)
+	err = waitJob(t, j)
+	file := store.damagedFile()
+	if file == "" {
+		t.Fatalf("no checkpoint was damaged (job ended: %v): the test proves nothing", err)
+	}
+	if !errors.Is(err, ErrRestore) || !strings.Contains(fmtErr(err), file) {
+		t.Fatalf("job ended with %v after %d restarts; want ErrRestore naming %s", err, j.Restarts(), file)
+	}
+	seen := map[counted]bool{}
+	for _, c := range sink.Values() {
+		if seen[c] {
+			t.Fatalf("key %d count %d committed twice: the restart fell back to an older checkpoint", c.Key, c.Count)
+		}
+		seen[c] = true
+	}
+}
+
+func fmtErr(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// planRestore's rule, case by case, on a DirStore holding checkpoint 1
+// (readable, the run's) and a newer checkpoint 2 in the state the case
+// says: an unreadable newest checkpoint fails the restore, naming the
+// file, unless its completion was never notified; another run's is never
+// restored.
+func TestCheckpointer_planRestore(t *testing.T) {
+	tests := []struct {
+		name       string
+		newest     string // "state", "metadata": damaged; "other run"; "": none
+		unnotified bool   // the master wrote checkpoint 2 and never notified it
+		wantID     int64  // the checkpoint restored; 0: an error
+		wantFile   string // in the error: the damaged file, below chk-2
+	}{
+		{name: "readable", newest: "ok", wantID: 2},
+		{name: "damaged state, notified", newest: "state", wantFile: "1-0.state"},
+		{name: "damaged metadata, notified", newest: "metadata", wantFile: "_metadata"},
+		{name: "damaged state, never notified", newest: "state", unnotified: true, wantID: 1},
+		{name: "damaged metadata, never notified", newest: "metadata", unnotified: true, wantID: 1},
+		{name: "another run's", newest: "other run", wantID: 1},
+		{name: "only checkpoint 1", wantID: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, store := testCheckpointer(t, "run-a")
+			writeCheckpoint(t, store, 1, "run-a")
+			var newest string
+			switch tt.newest {
+			case "":
+			case "other run":
+				newest = writeCheckpoint(t, store, 2, "run-b")
+			default:
+				newest = writeCheckpoint(t, store, 2, "run-a")
+			}
+			switch tt.newest {
+			case "state":
+				if _, err := truncateState(newest); err != nil {
+					t.Fatal(err)
+				}
+			case "metadata":
+				truncateFile(t, filepath.Join(newest, "_metadata"))
+			}
+			if tt.unnotified {
+				c.unnotified[newest] = true
+			}
+			plan, err := c.planRestore()
+			if tt.wantID != 0 {
+				if err != nil || plan == nil || plan.id != tt.wantID {
+					t.Fatalf("plan %+v, %v; want checkpoint %d", plan, err, tt.wantID)
+				}
+				return
+			}
+			if file := filepath.Join(newest, tt.wantFile); !errors.Is(err, ErrRestore) || !strings.Contains(fmtErr(err), file) {
+				t.Fatalf("plan %+v, %v; want ErrRestore naming %s", plan, err, file)
+			}
+		})
+	}
+}
+
+// testCheckpointer returns the checkpointer of a master of countPipeline
+// in run, over a DirStore.
+func testCheckpointer(t *testing.T, run string) (*checkpointer, *persistence.DirStore) {
 	t.Helper()
-	p := operators.NewPipeline("restore").SetParallelism(3)
-	operators.Discard(operators.FromSlice(p, []int{1}).Name("src"))
+	p, _ := countPipeline(10, 3, 0)
 	g, err := p.Build()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return g, g.Vertices[0]
+	store, err := persistence.OpenDirStore(t.TempDir(), 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &master{job: &Job{name: g.Name, run: run}, graph: g, log: QuietLogger()}
+	return &checkpointer{m: m, store: store, unnotified: map[string]bool{}}, store
 }
 
-// storedCheckpoint stores checkpoint 1 of g's vertex v with the given
-// subtasks' "src" lists (nil: no state) and returns it opened.
-func storedCheckpoint(t *testing.T, g *operators.JobGraph, v *operators.Vertex, par int, lists ...[]string) *persistence.Checkpoint {
+// writeCheckpoint completes checkpoint id of run with one stored state
+// (task 1-0's, empty) and returns its path.
+func writeCheckpoint(t *testing.T, s *persistence.DirStore, id int64, run string) string {
 	t.Helper()
-	store := persistence.NewMemStore(1)
-	meta := &persistence.Metadata{ID: 1, Job: g.Name, MaxParallelism: g.MaxParallelism}
-	for i := range par {
-		ts := persistence.TaskState{Vertex: v.Name, Operators: v.Operators(), Subtask: i, Parallelism: par}
-		if i < len(lists) && lists[i] != nil {
-			var entries [][]byte
-			for _, e := range lists[i] {
-				entries = append(entries, []byte(e))
-			}
-			st := operators.SubtaskState{"src": {Operator: &persistence.OperatorSnapshot{Lists: map[string][][]byte{"pos": entries}}}}
-			data, err := st.MarshalBinary()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if ts.Handle, err = store.WriteState(1, string(taskID(v, i)), data); err != nil {
-				t.Fatal(err)
-			}
-		}
-		meta.Tasks = append(meta.Tasks, ts)
-	}
-	path, err := store.CommitMetadata(meta)
+	state, err := operators.SubtaskState{}.MarshalBinary()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cp, err := store.Open(path)
+	h, err := s.WriteState(id, "1-0", state)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return cp
+	p, _ := countPipeline(10, 3, 0)
+	g, _ := p.Build()
+	path, err := s.CommitMetadata(&persistence.Metadata{ID: id, Job: g.Name, Run: run, MaxParallelism: g.MaxParallelism,
+		Tasks: []persistence.TaskState{{Vertex: "v", Subtask: 0, Parallelism: 1, Handle: h}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
-// At an unchanged parallelism each subtask gets back its own operator
-// list, also when a subtask before it stored no state.
-func TestPlanFrom_operatorListsStayInPlace(t *testing.T) {
-	g, v := restoreGraph(t)
-	cp := storedCheckpoint(t, g, v, 3, []string{"a1", "a2"}, nil, []string{"c1", "c2", "c3"})
-	plan, err := planFrom(cp, g)
+func truncateFile(t *testing.T, file string) {
+	t.Helper()
+	b, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := [][]string{{"a1", "a2"}, {}, {"c1", "c2", "c3"}}
-	for i := range 3 {
-		parts := plan.parts[taskID(v, i)]["src"]
-		if len(parts) != 1 || parts[0].Operator == nil {
-			t.Fatalf("subtask %d got parts %v, want one operator snapshot", i, parts)
-		}
-		got := []string{}
-		for _, e := range parts[0].Operator.Lists["pos"] {
-			got = append(got, string(e))
-		}
-		if !reflect.DeepEqual(got, want[i]) {
-			t.Errorf("subtask %d got list %q, want its own %q", i, got, want[i])
-		}
-	}
-}
-
-// Subtasks of one operator stored at two parallelisms make the checkpoint
-// unreadable: where lists go depends on the old parallelism.
-func TestPlanFrom_inconsistentParallelism(t *testing.T) {
-	g, v := restoreGraph(t)
-	cp := storedCheckpoint(t, g, v, 3, []string{"a"}, []string{"b"})
-	cp.Meta.Tasks[1].Parallelism = 2
-	_, err := planFrom(cp, g)
-	if err == nil || !strings.Contains(err.Error(), `operator "src"`) || !strings.Contains(err.Error(), "parallelism 3 and 2") {
-		t.Fatalf("got %v, want an error naming the operator and both parallelisms", err)
+	if err := os.WriteFile(file, b[:len(b)/2], 0o644); err != nil {
+		t.Fatal(err)
 	}
 }

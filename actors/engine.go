@@ -46,19 +46,25 @@ func RestoreFrom(path string) SubmitOption {
 	return func(m *master) { m.restoreFrom = path }
 }
 
-// Submit deploys a compiled job and returns its handle at once.
+// Submit deploys a compiled job and returns its handle at once. Each
+// submission is a new run (Job.RunID) with checkpoints of its own, unless
+// ContinueRun says which run it continues.
 func (e *Engine) Submit(g *operators.JobGraph, opts ...SubmitOption) (*Job, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.closed {
 		return nil, ErrEngineClosed
 	}
-	e.seq++
 	job := &Job{name: g.Name, engine: e, done: make(chan struct{}), state: JobCreated}
 	m := newMaster(job, g, e.cfg)
 	for _, o := range opts {
 		o(m)
 	}
+	if err := e.assignRun(job); err != nil {
+		return nil, err
+	}
+	m.log = m.log.With("run", job.run)
+	e.seq++
 	props := actor.PropsFromProducer(func() actor.Actor { return m })
 	pid, err := e.sys.Root.SpawnNamed(props, fmt.Sprintf("job-%d-%s", e.seq, g.Name))
 	if err != nil {

@@ -31,10 +31,13 @@ var (
 	// ErrSavepoint is returned when a savepoint cannot be taken: the job is
 	// not running, or the savepoint was aborted.
 	ErrSavepoint = errors.New("actors: savepoint failed")
-	// ErrRestore is returned when a job cannot start from a checkpoint:
-	// none of the stored ones can be read, or the one given belongs to
-	// another pipeline.
+	// ErrRestore fails a job that cannot start from a checkpoint: the one
+	// to restart from cannot be read (the error names the file), or the
+	// one given belongs to another pipeline.
 	ErrRestore = errors.New("actors: cannot restore checkpoint")
+	// ErrDuplicateRun is returned by Submit for a ContinueRun id that a
+	// job of the engine is still running.
+	ErrDuplicateRun = errors.New("actors: run already running")
 )
 
 // SubtaskError names the operator chain and subtask that failed the job.

@@ -34,6 +34,7 @@ func (s JobState) Terminal() bool { return s >= JobFinished }
 // use.
 type Job struct {
 	name   string
+	run    string // the run's id, set by Submit
 	engine *Engine
 	master *actor.PID
 	done   chan struct{}
@@ -126,11 +127,13 @@ func (j *Job) setMailboxes(m []MailboxInfo) {
 	j.mu.Unlock()
 }
 
-// complete records the outcome; called once by the master.
+// complete records the outcome; called once by the master. The engine
+// forgets the job before Done closes, so that a job waited for no longer
+// holds its run (ContinueRun may submit it again at once).
 func (j *Job) complete(s JobState, err error) {
 	j.mu.Lock()
 	j.state, j.err = s, err
 	j.mu.Unlock()
-	close(j.done)
 	j.engine.forget(j)
+	close(j.done)
 }

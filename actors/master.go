@@ -39,6 +39,7 @@ type master struct {
 	stopRequested bool
 	ckpt          *checkpointer // nil without checkpointing
 	restoreFrom   string        // the checkpoint the job was submitted with
+	continued     bool          // ContinueRun: the first attempt resumes the run
 	committing    int           // subtasks yet to confirm the final commit
 	finished      map[int]bool  // subtasks of this attempt that finished
 	finalErr      error         // the first failure of the final commit

@@ -96,14 +96,15 @@ func (m *master) onFinalCommit(ctx actor.Context, f *finalCommitted) {
 	})
 }
 
-// restorePlan says what state the next attempt starts from: on a restart
-// the latest complete checkpoint (or an older one if it is unreadable),
-// else the checkpoint the job was submitted with, else none.
+// restorePlan says what state the next attempt starts from: on a restart,
+// or in the first attempt of a continued run, the run's latest complete
+// checkpoint (planRestore); else (none yet) the checkpoint the job was
+// submitted with; else none.
 func (m *master) restorePlan() (*restorePlan, error) {
 	if m.ckpt == nil {
 		return nil, nil
 	}
-	if m.attempt > 1 {
+	if m.attempt > 1 || m.continued {
 		plan, err := m.ckpt.planRestore()
 		if plan != nil || err != nil {
 			return plan, err

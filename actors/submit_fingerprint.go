@@ -13,8 +13,8 @@ func WithFingerprint(fp string) SubmitOption {
 		if open == nil {
 			return
 		}
-		m.cfg.Checkpoint.Store = func(job string) (CheckpointStore, error) {
-			s, err := open(job)
+		m.cfg.Checkpoint.Store = func(job, run string) (CheckpointStore, error) {
+			s, err := open(job, run)
 			if err != nil {
 				return nil, err
 			}

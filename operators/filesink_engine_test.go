@@ -274,8 +274,8 @@ func dirStoreEngine(t testing.TB, root string, opts ...func(*actors.Config)) *ac
 	cfg := actors.DefaultConfig()
 	cfg.Logger = actors.QuietLogger()
 	cfg.Checkpoint.Interval = 20 * time.Millisecond
-	cfg.Checkpoint.Store = func(job string) (actors.CheckpointStore, error) {
-		return persistence.OpenDirStore(filepath.Join(root, job), 3)
+	cfg.Checkpoint.Store = func(job, run string) (actors.CheckpointStore, error) {
+		return persistence.OpenDirStore(filepath.Join(root, job, run), 3)
 	}
 	for _, opt := range opts {
 		opt(&cfg)

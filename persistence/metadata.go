@@ -15,6 +15,13 @@ type Metadata struct {
 	// its parameters, so that a resume never restores another job's state.
 	Job         string `json:"job"`
 	Fingerprint string `json:"fingerprint,omitempty"`
+	// Run is the id of the job run that took the checkpoint (a job
+	// submission and the restarts and resumes that continue it). A run
+	// restarts only from its own checkpoints; another run starts from one
+	// only when told to (a savepoint path). Empty in metadata written
+	// before runs had ids: the field was added to the JSON without a new
+	// format version, since older readers ignore it and it is optional.
+	Run string `json:"run,omitempty"`
 	// MaxParallelism is the job's number of key groups.
 	MaxParallelism int         `json:"maxParallelism"`
 	Tasks          []TaskState `json:"tasks"`

@@ -4,23 +4,31 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 )
 
 // MemStore keeps checkpoints in memory, for jobs that must survive the
 // failure of a subtask but not of the process (and for tests). It keeps
-// the newest Retain complete checkpoints. It is safe for concurrent use.
+// the newest Retain complete checkpoints and every savepoint. It is safe
+// for concurrent use.
+//
+// A store has a name, which its paths carry ("mem:<name>/chk-<id>"), so
+// that the paths of different stores (one per job run, say) never
+// coincide and a path tells which store holds it (MemStoreName).
 type MemStore struct {
+	name     string
 	mu       sync.Mutex
 	retain   int
 	states   map[int64]map[string][]byte
 	complete map[int64]*Metadata
 }
 
-// NewMemStore returns an empty in-memory store keeping retain (≥ 1)
-// complete checkpoints.
-func NewMemStore(retain int) *MemStore {
-	return &MemStore{retain: max(retain, 1), states: map[int64]map[string][]byte{}, complete: map[int64]*Metadata{}}
+// NewMemStore returns an empty in-memory store named name keeping
+// retain (≥ 1) complete checkpoints.
+func NewMemStore(name string, retain int) *MemStore {
+	return &MemStore{name: name, retain: max(retain, 1), states: map[int64]map[string][]byte{}, complete: map[int64]*Metadata{}}
 }
 
 // WriteState keeps a copy of data as task's state in checkpoint id.
@@ -35,7 +43,7 @@ func (s *MemStore) WriteState(id int64, task string, data []byte) (string, error
 }
 
 // CommitMetadata completes checkpoint m.ID and drops the oldest beyond
-// retention; the path is "mem:chk-<id>".
+// retention; the path is "mem:<name>/chk-<id>".
 func (s *MemStore) CommitMetadata(m *Metadata) (string, error) {
 	b, err := m.MarshalBinary()
 	if err != nil {
@@ -57,7 +65,7 @@ func (s *MemStore) CommitMetadata(m *Metadata) (string, error) {
 			delete(s.states, id)
 		}
 	}
-	return memPath(m.ID), nil
+	return s.path(m.ID), nil
 }
 
 // Discard drops what an aborted checkpoint wrote.
@@ -76,16 +84,16 @@ func (s *MemStore) Checkpoints() ([]string, error) {
 	defer s.mu.Unlock()
 	var paths []string
 	for _, id := range slices.Backward(slices.Sorted(maps.Keys(s.complete))) {
-		paths = append(paths, memPath(id))
+		paths = append(paths, s.path(id))
 	}
 	return paths, nil
 }
 
-// Open returns the complete checkpoint at path.
+// Open returns the complete checkpoint at path, one of this store's.
 func (s *MemStore) Open(path string) (*Checkpoint, error) {
-	var id int64
-	if _, err := fmt.Sscanf(path, "mem:chk-%d", &id); err != nil {
-		return nil, fmt.Errorf("%w: %q", ErrNoCheckpoint, path)
+	name, id, ok := parseMemPath(path)
+	if !ok || name != s.name {
+		return nil, fmt.Errorf("%w: %q is not a checkpoint of in-memory store %q", ErrNoCheckpoint, path, s.name)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -103,4 +111,31 @@ func (s *MemStore) Open(path string) (*Checkpoint, error) {
 	}}, nil
 }
 
-func memPath(id int64) string { return fmt.Sprintf("mem:chk-%d", id) }
+// memPrefix opens every path of a MemStore.
+const memPrefix = "mem:"
+
+func (s *MemStore) path(id int64) string { return fmt.Sprintf("%s%s/chk-%d", memPrefix, s.name, id) }
+
+// MemStoreName returns the name of the MemStore that returned path, and
+// false if path is not a MemStore's.
+func MemStoreName(path string) (string, bool) {
+	name, _, ok := parseMemPath(path)
+	return name, ok
+}
+
+// parseMemPath splits "mem:<name>/chk-<id>".
+func parseMemPath(path string) (name string, id int64, ok bool) {
+	rest, ok := strings.CutPrefix(path, memPrefix)
+	if !ok {
+		return "", 0, false
+	}
+	i := strings.LastIndex(rest, "/chk-")
+	if i < 0 {
+		return "", 0, false
+	}
+	id, err := strconv.ParseInt(rest[i+len("/chk-"):], 10, 64)
+	if err != nil || id < 1 {
+		return "", 0, false
+	}
+	return rest[:i], id, true
+}

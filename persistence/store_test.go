@@ -22,7 +22,7 @@ func stores(t *testing.T) map[string]checkpointStore {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return map[string]checkpointStore{"dir": dir, "mem": NewMemStore(2)}
+	return map[string]checkpointStore{"dir": dir, "mem": NewMemStore("run-1", 2)}
 }
 
 func complete(t *testing.T, s checkpointStore, id int64, savepoint bool) string {
@@ -163,5 +163,46 @@ func TestDirStore_savepointKeepsCheckpointInProgress(t *testing.T) {
 	complete(t, s, 4, false) // a newer checkpoint subsumes it
 	if _, err := os.Stat(filepath.Join(s.Root(), "chk-2")); !os.IsNotExist(err) {
 		t.Fatalf("the subsumed checkpoint is still there: %v", err)
+	}
+}
+
+// Two in-memory stores (of two runs) never give the same path, and a
+// path names the store that holds it.
+func TestMemStore_pathsNameTheirStore(t *testing.T) {
+	a, b := NewMemStore("run-a", 3), NewMemStore("run-b", 3)
+	pa, pb := complete(t, a, 1, true), complete(t, b, 1, true)
+	if pa == pb {
+		t.Fatalf("both stores returned %q for their checkpoint 1", pa)
+	}
+	if name, ok := MemStoreName(pb); !ok || name != "run-b" {
+		t.Fatalf("MemStoreName(%q) = %q, %v; want run-b", pb, name, ok)
+	}
+	if _, err := a.Open(pb); !errors.Is(err, ErrNoCheckpoint) {
+		t.Fatalf("store a opened b's %s: %v; want ErrNoCheckpoint", pb, err)
+	}
+	if cp, err := b.Open(pb); err != nil || cp.Meta.ID != 1 {
+		t.Fatalf("b.Open(%s): %+v, %v", pb, cp, err)
+	}
+	for _, p := range []string{"/tmp/chk-1", "mem:chk-1", "mem:x/chk-0", "mem:x/chk-y"} {
+		if name, ok := MemStoreName(p); ok {
+			t.Errorf("MemStoreName(%q) = %q, true; want false", p, name)
+		}
+	}
+}
+
+// The run id is kept in the metadata; metadata written before it existed
+// (no "run" field, same format version) still reads, with no run.
+func TestMetadata_run(t *testing.T) {
+	b, err := (&Metadata{ID: 2, Job: "j", Run: "r-17", MaxParallelism: 4}).MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := UnmarshalMetadata(b)
+	if err != nil || m.Run != "r-17" {
+		t.Fatalf("round trip: %+v, %v; want run r-17", m, err)
+	}
+	old := Seal(KindMetadata, []byte(`{"id":3,"job":"j","maxParallelism":4,"tasks":[]}`))
+	if m, err := UnmarshalMetadata(old); err != nil || m.Run != "" || m.ID != 3 {
+		t.Fatalf("metadata without a run: %+v, %v; want it read, with no run", m, err)
 	}
 }

@@ -130,8 +130,8 @@ func storeEngine(t testing.TB, root string, interval time.Duration, faults *test
 	cfg.Logger = actors.QuietLogger()
 	cfg.Restart = actors.NoRestart()
 	cfg.Checkpoint.Interval = interval
-	cfg.Checkpoint.Store = func(job string) (actors.CheckpointStore, error) {
-		return persistence.OpenDirStore(filepath.Join(root, job), 3)
+	cfg.Checkpoint.Store = func(job, run string) (actors.CheckpointStore, error) {
+		return persistence.OpenDirStore(filepath.Join(root, job, run), 3)
 	}
 	if faults != nil {
 		cfg.Faults = faults

@@ -139,9 +139,13 @@ func TestMain_run_restore_rescales(t *testing.T) {
 	}
 }
 
-// A damaged newest checkpoint in the state dir is named on stderr, moved
-// aside, and the run resumes from the one before.
-func TestMain_run_stateDir_corruptCheckpointFallsBack(t *testing.T) {
+// A damaged newest checkpoint in the state dir fails the resume: its
+// completion may have been committed by the sinks, so falling back to an
+// older checkpoint on its own would commit output twice (this replaces
+// the earlier rule, under which it was moved aside and skipped). Stderr
+// names the damaged file and the older checkpoints that --restore can
+// start from; the same command with --restore and one of them runs.
+func TestMain_run_stateDir_corruptCheckpointFails(t *testing.T) {
 	for _, damage := range []string{"truncated metadata", "bit-flipped state"} {
 		t.Run(damage, func(t *testing.T) {
 			input, out, state := bigText(t, 3000), t.TempDir(), t.TempDir()
@@ -150,15 +154,33 @@ func TestMain_run_stateDir_corruptCheckpointFallsBack(t *testing.T) {
 			sp := stopWithSavepoint(t, state, 2, args...)
 			file := damageCheckpoint(t, sp, damage)
 			code, _, errOut := runMain(t, testRegistry(t, io.Discard), args...)
-			if code != ExitOK || !strings.Contains(errOut, file) || !strings.Contains(errOut, "trying an older one") ||
-				!strings.Contains(errOut, "resuming from checkpoint") {
-				t.Fatalf("exit %d, stderr:\n%s\nwant 0, the damaged file named and a resume from an older checkpoint", code, errOut)
+			if code != ExitFailed || !strings.Contains(errOut, file) || !strings.Contains(errOut, "--restore PATH") ||
+				strings.Contains(errOut, "resuming from checkpoint") {
+				t.Fatalf("exit %d, stderr:\n%s\nwant 1, the damaged file named, --restore advised and no resume", code, errOut)
 			}
-			if _, err := os.Stat(sp + ".unusable"); err != nil {
-				t.Errorf("damaged checkpoint not moved aside: %v", err)
+			older := listedCheckpoints(errOut, sp)
+			if len(older) == 0 {
+				t.Fatalf("stderr lists no older checkpoint to restore:\n%s", errOut)
+			}
+			code, _, errOut = runMain(t, testRegistry(t, io.Discard), append(args, "--restore", older[0])...)
+			if code != ExitOK {
+				t.Fatalf("--restore %s: exit %d, stderr:\n%s", older[0], code, errOut)
 			}
 		})
 	}
+}
+
+// listedCheckpoints returns the indented lines of stderr that are
+// checkpoint directories under the damaged one's run directory.
+func listedCheckpoints(stderr, damaged string) []string {
+	var paths []string
+	for _, line := range strings.Split(stderr, "\n") {
+		p := strings.TrimSpace(line)
+		if strings.HasPrefix(line, "  ") && p != damaged && filepath.Dir(p) == filepath.Dir(damaged) {
+			paths = append(paths, p)
+		}
+	}
+	return paths
 }
 
 // damageCheckpoint truncates the metadata or flips a bit of a state file

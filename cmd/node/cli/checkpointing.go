@@ -14,6 +14,7 @@ type checkpointing struct {
 	interval  time.Duration // 0: no periodic checkpoints
 	fp        string        // the fingerprint of the pipeline and its parameters
 	run       *runDir       // the checkpoint store; nil: in memory
+	runID     string        // the run's id, with run; "": the engine picks one
 	restore   string        // the checkpoint the job starts from; "": afresh
 	savepoint bool          // a signal stops the job with a savepoint
 	backend   string        // the keyed state backend: "", "heap" or "bbolt"
@@ -49,7 +50,7 @@ func (c *command) prepareCheckpoints(ra runArgs, pipeline string) (*checkpointin
 
 // pickRun resumes the newest run of the job directory if it did not
 // finish and began where this one begins (same --restore), else starts a
-// new run.
+// new run. Either way the job is submitted as that run (ContinueRun).
 func (c *command) pickRun(ck *checkpointing, ra runArgs, pipeline string) error {
 	jd, err := openJobDir(ra.stateDir, pipeline, ck.fp)
 	if err != nil {
@@ -60,17 +61,26 @@ func (c *command) pickRun(ck *checkpointing, ra runArgs, pipeline string) error 
 		return err
 	}
 	if !ok || cur.finished() || cur.origin() != ra.restore {
-		ck.run, err = jd.newRun(ra.restore)
+		if ck.run, err = jd.newRun(ra.restore); err != nil {
+			return err
+		}
+		ck.runID, err = ck.run.id()
 		return err
 	}
 	ck.run = cur
+	if ck.runID, err = cur.id(); err != nil {
+		return err
+	}
 	warn := func(format string, args ...any) {
 		fmt.Fprintf(c.stderr, "%s run: "+format+"\n", append([]any{prog}, args...)...)
 	}
-	path, found, err := cur.resumePoint(pipeline, ck.fp, warn)
+	path, found, err := cur.resumePoint(pipeline, ck.fp, ck.runID, warn)
 	if err != nil || !found {
 		return err // none complete yet: start where the run started
 	}
+	// The engine resumes a continued run from its newest checkpoint by
+	// itself; naming it as well covers checkpoints taken before runs had
+	// ids, which the engine does not take for the run's own.
 	fmt.Fprintf(c.stderr, "%s run: resuming from checkpoint %s: the last run did not finish\n", prog, path)
 	ck.restore = path
 	return nil
@@ -87,8 +97,11 @@ func (ck *checkpointing) configure(cfg *actors.Config) {
 	if ck.run == nil {
 		return
 	}
-	run := ck.run
-	cfg.Checkpoint.Store = func(string) (actors.CheckpointStore, error) {
+	run, id := ck.run, ck.runID
+	cfg.Checkpoint.Store = func(_, runID string) (actors.CheckpointStore, error) {
+		if runID != id {
+			return nil, fmt.Errorf("the state dir holds run %s, not %s", id, runID)
+		}
 		s, err := run.store()
 		if err != nil {
 			return nil, err
@@ -99,6 +112,9 @@ func (ck *checkpointing) configure(cfg *actors.Config) {
 
 func (ck *checkpointing) submitOptions() []actors.SubmitOption {
 	opts := []actors.SubmitOption{actors.WithFingerprint(ck.fp)}
+	if ck.runID != "" {
+		opts = append(opts, actors.ContinueRun(ck.runID))
+	}
 	if ck.restore != "" {
 		opts = append(opts, actors.RestoreFrom(ck.restore))
 	}
@@ -114,4 +130,18 @@ func (ck *checkpointing) finished() error {
 		return errors.Join(fmt.Errorf("cannot mark its state dir finished (a rerun would resume)"), err)
 	}
 	return nil
+}
+
+// restoreHelp tells what to do after the job failed to restore the
+// run's newest checkpoint: which older ones --restore can start from.
+// Empty without a state dir (nothing to list).
+func (ck *checkpointing) restoreHelp(pipeline string) string {
+	if ck.run == nil {
+		return ""
+	}
+	paths, err := ck.run.checkpoints()
+	if err != nil {
+		return ""
+	}
+	return restoreAdvice(usable(paths, pipeline, ck.fp, ck.runID))
 }

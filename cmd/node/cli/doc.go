@@ -30,13 +30,16 @@
 //
 // --checkpoint-interval turns exactly-once checkpoints on; --state-dir
 // keeps them under DIR/<pipeline>-<hash of pipeline and parameters>, one
-// run-<n> directory per run lineage (a fresh start or a --restore, and
-// the resumes after crashes). If the latest run there did not finish — it
-// crashed, was killed, failed or was stopped with a savepoint — the same
-// command resumes it from its latest readable checkpoint and says so on
-// standard error; damaged checkpoints are named, renamed *.unusable and
-// skipped. A run that finished is marked with a _finished file, and the
-// next one starts afresh. With a state dir, the first signal stops the
+// run-<n> directory per run (a fresh start or a --restore, and the
+// resumes after crashes), which records the engine's run id in _run. If
+// the latest run there did not finish — it crashed, was killed, failed or
+// was stopped with a savepoint — the same command continues that run
+// (actors.ContinueRun) from its latest checkpoint and says so on standard
+// error. If that checkpoint is damaged, run fails, naming the file and
+// the older checkpoints to start from with --restore PATH: the sinks may
+// have committed its output, so falling back by itself would commit
+// output twice. A run that finished is marked with a _finished file, and
+// the next one starts afresh. With a state dir, the first signal stops the
 // job with a savepoint and prints its path (exit 0), unless --no-savepoint
 // asks for a graceful stop. --restore PATH starts from a savepoint or
 // checkpoint at any --parallelism.

@@ -30,9 +30,11 @@ standard error, to resume from with --restore.
 
 With --state-dir, checkpoints go to DIR/<pipeline>-<hash of the pipeline
 and its parameters>. If the last run of the same command there did not
-finish (it crashed, or was killed), run resumes from its latest readable
+finish (it crashed, or was killed), run resumes from its latest
 checkpoint and says so on standard error; after a run that finished it
-starts afresh.
+starts afresh. If that checkpoint cannot be read, run fails and lists the
+older checkpoints that --restore PATH can start from: its output may
+already be committed, so run never falls back to an older one by itself.
 
 Flags:
   -p, --param key=value    set a pipeline parameter (repeat for more)
@@ -231,6 +233,9 @@ func (c *command) execute(g *operators.JobGraph, ck *checkpointing) int {
 		return ExitOK
 	case errors.Is(err, actors.ErrCancelled):
 		fmt.Fprintf(c.stderr, "%s run: job %q cancelled\n", prog, g.Name)
+		return ExitFailed
+	case errors.Is(err, actors.ErrRestore):
+		fmt.Fprintf(c.stderr, "%s run: job %q failed: %v\n%s", prog, g.Name, err, ck.restoreHelp(g.Name))
 		return ExitFailed
 	case err != nil:
 		fmt.Fprintf(c.stderr, "%s run: job %q failed: %v\n", prog, g.Name, err)

@@ -13,18 +13,21 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/troupe-dev/troupe/actors"
 	"github.com/troupe-dev/troupe/persistence"
 )
 
 // State directory layout. A pipeline with its parameters has a job
-// directory, DIR/<name>-<hash>; each run lineage (a fresh start, or a
-// start from a --restore path, with the resumes that follow crashes) has
-// a run directory in it, run-<n>, which is the checkpoint store
-// (persistence.DirStore) of its jobs. A run directory holds finishedFile
-// once its job finished, and originFile if the lineage began at a
-// --restore path.
+// directory, DIR/<name>-<hash>; each run (a fresh start, or a start from
+// a --restore path, with the resumes that follow crashes) has a run
+// directory in it, run-<n>, which is the checkpoint store
+// (persistence.DirStore) of the run. A run directory holds runIDFile, the
+// engine's id of the run (actors.Job.RunID), which the resumes continue;
+// finishedFile once its job finished; and originFile if the run began at
+// a --restore path.
 const (
 	runPrefix    = "run-"
+	runIDFile    = "_run"
 	finishedFile = "_finished"
 	originFile   = "_origin"
 	retain       = 3 // complete checkpoints kept per run (savepoints are all kept)
@@ -97,8 +100,9 @@ func (d *jobDir) latest() (*runDir, bool, error) {
 	return d.run(ns[len(ns)-1]), true, nil
 }
 
-// newRun starts a run lineage from origin (a --restore path, or none) and
-// removes the older runs that hold neither a savepoint nor origin.
+// newRun starts a run from origin (a --restore path, or none), with a
+// fresh run id, and removes the older runs that hold neither a savepoint
+// nor origin.
 func (d *jobDir) newRun(origin string) (*runDir, error) {
 	ns, err := d.runs()
 	if err != nil {
@@ -111,6 +115,9 @@ func (d *jobDir) newRun(origin string) (*runDir, error) {
 	r := d.run(next)
 	if err := os.MkdirAll(r.path, 0o755); err != nil {
 		return nil, fmt.Errorf("state dir: %w", err)
+	}
+	if err := r.writeID(actors.NewRunID()); err != nil {
+		return nil, err
 	}
 	if origin != "" {
 		if err := os.WriteFile(filepath.Join(r.path, originFile), []byte(origin), 0o644); err != nil {
@@ -125,9 +132,32 @@ func (d *jobDir) newRun(origin string) (*runDir, error) {
 	return r, nil
 }
 
-// runDir is one run lineage's checkpoint store.
+// runDir is one run's checkpoint store.
 type runDir struct {
 	path string
+}
+
+// id returns the run's id. A run directory made before runs had ids gets
+// one now: its checkpoints carry no run, so the engine does not take them
+// for the run's own, and a resume names the checkpoint it starts from
+// (--restore) instead.
+func (r *runDir) id() (string, error) {
+	b, err := os.ReadFile(filepath.Join(r.path, runIDFile))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("state dir: %w", err)
+	}
+	if id := strings.TrimSpace(string(b)); id != "" {
+		return id, nil
+	}
+	id := actors.NewRunID() // none yet, or a write cut short before the run began
+	return id, r.writeID(id)
+}
+
+func (r *runDir) writeID(id string) error {
+	if err := os.WriteFile(filepath.Join(r.path, runIDFile), []byte(id+"\n"), 0o644); err != nil {
+		return fmt.Errorf("state dir: %w", err)
+	}
+	return nil
 }
 
 func (r *runDir) finished() bool {
