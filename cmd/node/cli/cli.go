@@ -8,6 +8,7 @@ import (
 	"sync"
 	"syscall"
 	"text/tabwriter"
+	"time"
 
 	"github.com/troupe-dev/troupe/actors"
 )
@@ -23,27 +24,55 @@ const (
 const prog = "node"
 
 const usage = `Usage:
-  node run PIPELINE [--param key=value]... [--parallelism N]
+  node run PIPELINE [--param key=value]... [--parallelism N] [flags]
   node pipelines
-  node help [run]
+  node start [--join HOST:PORT,...] [--http HOST:PORT] [flags]
+  node submit PIPELINE [--param key=value]... [--parallelism N] [flags]
+  node jobs | job ID | cancel ID | savepoint ID [--stop] | wait ID
+  node members
+  node help [COMMAND]
 
 Commands:
   run        run a registered pipeline on an in-process engine until its
              input ends, or until SIGINT/SIGTERM stops it gracefully
              (a second signal cancels it)
   pipelines  list the registered pipelines and their parameters
-  help       show this help, or the help of run
+  start      start a cluster node; it runs until SIGINT/SIGTERM, then
+             leaves the cluster
+  submit     submit a pipeline to a cluster and print the job's id
+  jobs       list a cluster's jobs
+  job        show a job: state, checkpoint, failure, where subtasks run
+  cancel     cancel a job
+  savepoint  take a savepoint of a job (--stop: and stop it)
+  wait       wait until a job has ended (exit 0 finished, 1 otherwise)
+  members    list a cluster's members and their slots
+  help       show this help, or the help of a command
 
-Exit codes: 0 success, 1 the job failed or was cancelled, 2 usage error.
+The cluster commands (submit to members) talk to a node's REST API at
+--server URL (default: $TROUPE_SERVER, else http://127.0.0.1:8081).
+
+Exit codes: 0 success, 1 the job failed or was cancelled (or the node
+could not be reached), 2 usage error.
 `
 
 // Main runs the node command line args (without the program name) against
 // the pipelines of reg, writes to stdout and stderr, and returns the exit
 // code. While a job runs it handles SIGINT and SIGTERM; see the package
 // documentation. A nil reg is an empty registry.
-func Main(args []string, reg *actors.Registry, stdout, stderr io.Writer) int {
-	return newCommand(reg, stdout, stderr, notifySignals).main(args)
+func Main(args []string, reg *actors.Registry, stdout, stderr io.Writer, opts ...Option) int {
+	c := newCommand(reg, stdout, stderr, notifySignals)
+	for _, o := range opts {
+		o(c)
+	}
+	return c.main(args)
 }
+
+// Option configures Main.
+type Option func(*command)
+
+// WithStart sets how node start starts a cluster node. Without it, node
+// start says the program has no cluster runtime.
+func WithStart(start StartFunc) Option { return func(c *command) { c.start = start } }
 
 // command is one invocation of the command line.
 type command struct {
@@ -54,13 +83,20 @@ type command struct {
 	// a function that stops the delivery. Tests replace it, so that no
 	// real signal is sent to the test process.
 	notify func() (<-chan os.Signal, func())
+	// start starts a cluster node (node start); nil: none in this program.
+	start StartFunc
+	// hostname names the machine, for node start's default node name.
+	hostname func() (string, error)
+	// pollInterval is how often wait asks for a job's state.
+	pollInterval time.Duration
 }
 
 func newCommand(reg *actors.Registry, stdout, stderr io.Writer, notify func() (<-chan os.Signal, func())) *command {
 	if reg == nil {
 		reg = actors.NewRegistry()
 	}
-	return &command{reg: reg, stdout: stdout, stderr: &lockedWriter{w: stderr}, notify: notify}
+	return &command{reg: reg, stdout: stdout, stderr: &lockedWriter{w: stderr}, notify: notify,
+		hostname: os.Hostname, pollInterval: defaultPollInterval}
 }
 
 // notifySignals relays SIGINT and SIGTERM. The buffer holds both the stop
@@ -80,6 +116,22 @@ func (c *command) main(args []string) int {
 		return c.run(rest)
 	case "pipelines":
 		return c.pipelines(rest)
+	case "start":
+		return c.startNode(rest)
+	case "submit":
+		return c.submit(rest)
+	case "jobs":
+		return c.jobs(rest)
+	case "job":
+		return c.job(rest)
+	case "cancel":
+		return c.cancel(rest)
+	case "savepoint":
+		return c.savepoint(rest)
+	case "wait":
+		return c.wait(rest)
+	case "members":
+		return c.members(rest)
 	case "help", "-h", "-help", "--help":
 		return c.help(rest)
 	default:
@@ -87,12 +139,18 @@ func (c *command) main(args []string) int {
 	}
 }
 
+// helps are the usage texts of the commands, for help COMMAND.
+var helps = map[string]string{
+	"run": runUsage, "pipelines": usage, "start": startUsage, "submit": submitUsage, "jobs": jobsUsage,
+	"job": jobUsage, "cancel": cancelUsage, "savepoint": savepointUsage, "wait": waitUsage, "members": membersUsage,
+}
+
 func (c *command) help(args []string) int {
 	switch {
 	case len(args) == 0:
 		fmt.Fprint(c.stdout, usage)
-	case len(args) == 1 && args[0] == "run":
-		fmt.Fprint(c.stdout, runUsage)
+	case len(args) == 1 && helps[args[0]] != "":
+		fmt.Fprint(c.stdout, helps[args[0]])
 	default:
 		return c.usageError("help", fmt.Errorf("no help for %q", args[0]))
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -229,3 +230,6 @@ func checkCounts(t testing.TB, out string, want map[string]int) {
 		t.Fatal(err)
 	}
 }
+
+// discardLogger drops every record.
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }

@@ -14,7 +14,20 @@
 //	         [--checkpoint-interval D --state-dir DIR] [--restore PATH]
 //	         [--no-savepoint] [--state-backend heap|bbolt]
 //	node pipelines
-//	node help [run]
+//	node start [--name NAME] [--bind HOST:PORT] [--gossip HOST:PORT]
+//	           [--http HOST:PORT] [--join HOST:PORT[,...]] [--slots N]
+//	           [--data-dir DIR] [--store file://DIR] [--port-file FILE]
+//	           [--log-format text|json] [--log-level LEVEL]
+//	node submit PIPELINE [--param key=value]... [--parallelism N]
+//	            [--checkpoint-interval D] [--state-backend heap|bbolt]
+//	            [--restore PATH]
+//	node jobs
+//	node job ID
+//	node cancel ID
+//	node savepoint ID [--stop]
+//	node wait ID [--timeout D]
+//	node members
+//	node help [COMMAND]
 //
 // run builds the registered pipeline from its parameters (-p is short for
 // --param; flags may come before or after PIPELINE) and runs it on an
@@ -25,6 +38,30 @@
 // nothing but the pipeline's output. pipelines lists the registered
 // pipelines with their parameters. --help (or -h) after any command prints
 // its usage.
+//
+// # Cluster
+//
+// start runs a cluster node until SIGINT or SIGTERM, which make it leave
+// the cluster (memberlist's Leave: the others know at once) and exit 0.
+// It checks its flags into a [StartConfig], binds the REST API's listener
+// first (so that --http with port 0 works and the default name, host name
+// and HTTP port, is known), starts the node with the [StartFunc] given to
+// [Main] by [WithStart], serves the REST API (package rest) on it, and
+// only then writes --port-file, atomically, as a [PortFile]: tests and
+// scripts wait for that file rather than fix ports. A stale port file is
+// removed at start and the port file at exit. Defaults bind loopback:
+// actor system 127.0.0.1:0, gossip 127.0.0.1:7946 (memberlist's port, so
+// the first node has a known address to --join), REST 127.0.0.1:8081;
+// --data-dir ./troupe-data/NAME, --store file://DATA-DIR/store. Only
+// file:// stores exist in this version.
+//
+// submit, jobs, job, cancel, savepoint, wait and members call the REST
+// API of the node at --server (default: $TROUPE_SERVER, else
+// http://127.0.0.1:8081). Any node will do: it forwards job requests to
+// the coordinator. submit prints the job's id, savepoint the savepoint's
+// path; wait polls the job until it has ended, prints its final state
+// (finished, failed, cancelled) and exits 0 only for finished; while the
+// cluster has no coordinator it keeps asking, and --timeout bounds it.
 //
 // # Checkpoints
 //
@@ -48,12 +85,21 @@
 //
 //   - 0 ([ExitOK]): the command succeeded; for run, the job finished,
 //     including after a graceful stop, or it stopped with a savepoint.
-//   - 1 ([ExitFailed]): the job failed or was cancelled. Standard error
-//     names the failing operator and subtask and the cause.
+//   - 1 ([ExitFailed]): the job failed or was cancelled (for wait too, and
+//     when its --timeout passed first). Standard error names the failing
+//     operator and subtask and the cause. Also: a node that cannot be
+//     reached (standard error names the URL and suggests --server), a
+//     node that answers with a server error (5xx), a node start that
+//     cannot bind its addresses or start the node.
 //   - 2 ([ExitUsage]): the command line is wrong — unknown command, flag
 //     or pipeline, a missing or malformed parameter, a bad --parallelism,
 //     --state-backend bbolt without --state-dir. Standard error names the
 //     offending word and suggests --help. A --restore path that does not
 //     exist, is damaged or holds another pipeline's state exits 2 too,
-//     with an error naming the path or file.
+//     with an error naming the path or file. For the cluster commands,
+//     every refusal of the server (4xx: an unknown pipeline or job, a bad
+//     parameter, a restore path the cluster does not have, a job that
+//     has ended) exits 2 with the server's message, as does a bad flag of
+//     node start (an address that is not HOST:PORT, an unknown --store
+//     scheme).
 package cli

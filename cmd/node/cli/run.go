@@ -4,11 +4,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"log/slog"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/troupe-dev/troupe/actors"
 	"github.com/troupe-dev/troupe/operators"
@@ -60,31 +57,23 @@ damaged or of another pipeline).
 
 // runArgs is a parsed run command line.
 type runArgs struct {
-	pipeline    string
-	params      map[string]string
-	parallelism int // 0: the pipeline's own
-	interval    time.Duration
+	pipeline string
+	jobFlags
 	stateDir    string
-	backend     string // "" or "heap": the heap; "bbolt"
-	restore     string
 	noSavepoint bool
 }
 
-// parseRun parses run's arguments. The flag package stops at the first
-// argument that is not a flag, so parsing resumes after each one, which
-// lets flags come after PIPELINE. It returns flag.ErrHelp for -h or --help.
+// parseRun parses run's arguments; flags may come before or after
+// PIPELINE. It returns flag.ErrHelp for -h or --help.
 func parseRun(args []string) (runArgs, error) {
-	ra := runArgs{params: make(map[string]string)}
-	fs := runFlags(&ra)
-	var positional []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return ra, err
-		}
-		if args = fs.Args(); len(args) == 0 {
-			break
-		}
-		positional, args = append(positional, args[0]), args[1:]
+	ra := runArgs{jobFlags: jobFlags{params: make(map[string]string)}}
+	fs := newFlagSet("run")
+	ra.jobFlags.add(fs)
+	fs.StringVar(&ra.stateDir, "state-dir", "", "")
+	fs.BoolVar(&ra.noSavepoint, "no-savepoint", false, "")
+	positional, err := parseInterleaved(fs, args)
+	if err != nil {
+		return ra, err
 	}
 	if err := ra.check(); err != nil {
 		return ra, err
@@ -98,41 +87,6 @@ func parseRun(args []string) (runArgs, error) {
 	default:
 		return ra, fmt.Errorf("unexpected argument %q after PIPELINE %q", positional[1], positional[0])
 	}
-}
-
-func runFlags(ra *runArgs) *flag.FlagSet {
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.SetOutput(io.Discard) // errors are reported by the caller
-	fs.Var(paramFlag(ra.params), "param", "")
-	fs.Var(paramFlag(ra.params), "p", "")
-	fs.Func("parallelism", "", func(s string) error {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 {
-			return fmt.Errorf("want an integer of at least 1")
-		}
-		ra.parallelism = n
-		return nil
-	})
-	fs.Func("checkpoint-interval", "", func(s string) error {
-		d, err := time.ParseDuration(s)
-		if err != nil || d <= 0 {
-			return fmt.Errorf("want a positive duration such as 200ms or 10s")
-		}
-		ra.interval = d
-		return nil
-	})
-	fs.StringVar(&ra.stateDir, "state-dir", "", "")
-	fs.StringVar(&ra.restore, "restore", "", "")
-	fs.BoolVar(&ra.noSavepoint, "no-savepoint", false, "")
-	fs.Func("state-backend", "", func(s string) error {
-		switch s {
-		case "heap", "bbolt":
-			ra.backend = s
-			return nil
-		}
-		return fmt.Errorf("unknown state backend %q; want heap or bbolt", s)
-	})
-	return fs
 }
 
 // check rejects flags that make no sense together.

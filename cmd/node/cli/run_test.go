@@ -21,11 +21,11 @@ func TestParseRun(t *testing.T) {
 		args []string
 		want runArgs
 	}{
-		{[]string{"wc"}, runArgs{pipeline: "wc", params: map[string]string{}}},
+		{[]string{"wc"}, runArgs{pipeline: "wc", jobFlags: jobFlags{params: map[string]string{}}}},
 		{[]string{"wc", "--param", "a=1", "-p", "b=x=y", "--parallelism", "4"},
-			runArgs{pipeline: "wc", params: map[string]string{"a": "1", "b": "x=y"}, parallelism: 4}},
+			runArgs{pipeline: "wc", jobFlags: jobFlags{params: map[string]string{"a": "1", "b": "x=y"}, parallelism: 4}}},
 		{[]string{"-p=a=", "--parallelism=2", "wc", "--param=b=2"},
-			runArgs{pipeline: "wc", params: map[string]string{"a": "", "b": "2"}, parallelism: 2}},
+			runArgs{pipeline: "wc", jobFlags: jobFlags{params: map[string]string{"a": "", "b": "2"}, parallelism: 2}}},
 	}
 	for _, tt := range tests {
 		got, err := parseRun(tt.args)

@@ -1,0 +1,281 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/troupe-dev/troupe/cmd/node/rest"
+)
+
+// RunningNode is a started cluster node, as node start drives it.
+// node start calls Service's methods from HTTP goroutines, concurrently;
+// the others from one goroutine: Leave at most once, then Close once.
+type RunningNode interface {
+	// ActorAddr and GossipAddr return the addresses the node's Proto.Actor
+	// remote and memberlist are bound to, with the real ports.
+	ActorAddr() string
+	GossipAddr() string
+	// Service is the node's job service and its view of the coordinator,
+	// which node start serves over HTTP.
+	Service() rest.Service
+	// Leave tells the cluster the node is going (memberlist's Leave), so
+	// the others know at once, waiting at most timeout.
+	Leave(timeout time.Duration) error
+	// Close stops everything of the node and waits for it.
+	Close() error
+}
+
+// StartFunc starts a node from cfg and returns once it is ready: it has
+// started a cluster or sent its join (seeds are retried in the
+// background), and can run subtasks. If ctx is done first (a stop
+// signal), it gives up, releases what it started, and returns an error.
+type StartFunc func(ctx context.Context, cfg StartConfig) (RunningNode, error)
+
+// PortFile is what node start writes to --port-file once the node is
+// ready: the name and the bound addresses (host:port), the real ports
+// where 0 was asked. Tests and scripts read it instead of fixing ports.
+type PortFile struct {
+	Name   string `json:"name"`
+	Actor  string `json:"actor"`
+	Gossip string `json:"gossip"`
+	HTTP   string `json:"http"`
+}
+
+// How long a stopping node waits for its leave to spread, and for the
+// HTTP requests in flight.
+const (
+	leaveTimeout    = 5 * time.Second
+	shutdownTimeout = 10 * time.Second
+)
+
+const startUsage = `Usage: node start [--name NAME] [--bind HOST:PORT] [--gossip HOST:PORT]
+                  [--http HOST:PORT] [--join HOST:PORT[,...]] [--slots N]
+                  [--data-dir DIR] [--store URL] [--port-file FILE]
+                  [--log-format text|json] [--log-level LEVEL]
+
+Starts a cluster node and runs until SIGINT or SIGTERM, which make it
+leave the cluster (the others learn it at once) and exit 0. Nodes started
+with the same --join list form a cluster by themselves; a node without
+--join starts one. Every node serves the REST API on --http and forwards
+job requests to the coordinator (the oldest node). Everything binds
+loopback unless told otherwise.
+
+Flags:
+  --name NAME              the node's name, unique in the cluster: letters,
+                           digits, '.', '_', '-' (default: the host name and
+                           the HTTP port, such as box-8081)
+  --bind HOST:PORT         the address of the node's actor system, which the
+                           other nodes dial (default 127.0.0.1:0: any port)
+  --gossip HOST:PORT       the address memberlist binds, UDP and TCP; HOST is
+                           an IP address (default 127.0.0.1:7946)
+  --http HOST:PORT         the REST API's address (default 127.0.0.1:8081)
+  --join HOST:PORT,...     gossip addresses of seed nodes; give every node
+                           the same list (default: none, a new cluster)
+  --slots N                how many subtasks the node runs at once
+                           (default: the number of CPUs)
+  --data-dir DIR           the node's own files (default ./troupe-data/NAME)
+  --store URL              where checkpoints, savepoints and job records go,
+                           a place every node reaches: file://DIR, such as a
+                           shared mount (default file://DATA-DIR/store)
+  --port-file FILE         once the node is ready, write its name and bound
+                           addresses there as JSON:
+                           {"name","actor","gossip","http"}
+  --log-format FORMAT      text (the default) or json, on standard error
+  --log-level LEVEL        debug, info (the default), warn or error
+  -h, --help               show this help
+
+Port 0 in an address lets the OS choose; --port-file tells which it chose.
+
+Exit codes: 0 the node left after a signal, 1 it could not start (an
+address in use, a store it cannot open) or failed, 2 usage error.
+`
+
+func (c *command) startNode(args []string) int {
+	cfg, err := parseStart(args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(c.stdout, startUsage)
+		return ExitOK
+	}
+	if err != nil {
+		return c.usageError("start", err)
+	}
+	if c.start == nil {
+		fmt.Fprintf(c.stderr, "%s start: this program has no cluster runtime (build it with cli.WithStart)\n", prog)
+		return ExitFailed
+	}
+	ln, err := net.Listen("tcp", cfg.HTTPListen)
+	if err != nil {
+		fmt.Fprintf(c.stderr, "%s start: --http %s: %v\n", prog, cfg.HTTPListen, err)
+		return ExitFailed
+	}
+	defer ln.Close() // once served, the server closes it; again is harmless
+	if err := cfg.complete(ln.Addr().String(), c.hostname); err != nil {
+		fmt.Fprintf(c.stderr, "%s start: %v\n", prog, err)
+		return ExitFailed
+	}
+	cfg.Logger, cfg.Registry = newLogger(c.stderr, cfg.LogFormat, cfg.LogLevel), c.reg
+	if err := removeStale(cfg.PortFile); err != nil {
+		fmt.Fprintf(c.stderr, "%s start: --port-file: %v\n", prog, err)
+		return ExitFailed
+	}
+	signals, stop := c.notify()
+	defer stop()
+	node, code := c.bootNode(cfg, signals)
+	if node == nil {
+		return code
+	}
+	return c.serveNode(cfg, node, ln, signals)
+}
+
+// bootNode starts the node; a stop signal meanwhile cancels the start. A
+// nil node comes with the exit code.
+func (c *command) bootNode(cfg StartConfig, signals <-chan os.Signal) (RunningNode, int) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	type started struct {
+		node RunningNode
+		err  error
+	}
+	done := make(chan started, 1)
+	go func() {
+		node, err := c.start(ctx, cfg)
+		done <- started{node, err}
+	}()
+	var r started
+	select {
+	case r = <-done:
+	case s := <-signals:
+		cancel()
+		if r = <-done; r.err == nil {
+			closeNode(cfg.Logger, r.node)
+		}
+		cfg.Logger.Info("stopped before the node was ready", "signal", s.String())
+		return nil, ExitOK
+	}
+	if r.err != nil {
+		cfg.Logger.Error("the node could not start", "node", cfg.Name, "err", r.err)
+		return nil, ExitFailed
+	}
+	return r.node, ExitOK
+}
+
+// serveNode serves the REST API of a ready node on ln, writes the port
+// file, and waits for a stop signal (exit 0) or for the HTTP server to
+// fail (exit 1); either way the node leaves and closes.
+func (c *command) serveNode(cfg StartConfig, node RunningNode, ln net.Listener, signals <-chan os.Signal) int {
+	log := cfg.Logger
+	srv := &http.Server{
+		Handler:           rest.NewHandler(node.Service(), rest.WithLogger(log)),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	code := ExitOK
+	pf := PortFile{Name: cfg.Name, Actor: node.ActorAddr(), Gossip: node.GossipAddr(), HTTP: cfg.HTTPAddr}
+	if err := writePortFile(cfg.PortFile, pf); err != nil {
+		log.Error("cannot write the port file", "path", cfg.PortFile, "err", err)
+		code = ExitFailed
+	} else {
+		log.Info("node ready", "node", pf.Name, "http", pf.HTTP, "actor", pf.Actor, "gossip", pf.Gossip,
+			"slots", cfg.Slots, "store", cfg.Store, "data_dir", cfg.DataDir)
+		select {
+		case s := <-signals:
+			log.Info("leaving the cluster", "signal", s.String())
+		case err := <-served:
+			log.Error("the HTTP server failed", "addr", cfg.HTTPAddr, "err", err)
+			served <- err // for stopNode, which waits for the server
+			code = ExitFailed
+		}
+	}
+	c.stopNode(cfg, node, srv, served)
+	return code
+}
+
+// stopNode leaves the cluster, drains the HTTP server, closes the node
+// and removes the port file.
+func (c *command) stopNode(cfg StartConfig, node RunningNode, srv *http.Server, served <-chan error) {
+	log := cfg.Logger
+	if err := node.Leave(leaveTimeout); err != nil {
+		log.Warn("leave not confirmed; the others will find the node gone", "err", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		log.Warn("HTTP requests still in flight were cut", "err", err)
+		srv.Close()
+	}
+	<-served
+	closeNode(log, node)
+	if cfg.PortFile != "" {
+		if err := os.Remove(cfg.PortFile); err != nil && !errors.Is(err, os.ErrNotExist) {
+			log.Warn("cannot remove the port file", "path", cfg.PortFile, "err", err)
+		}
+	}
+}
+
+func closeNode(log *slog.Logger, node RunningNode) {
+	if err := node.Close(); err != nil {
+		log.Error("closing the node", "err", err)
+	}
+}
+
+// removeStale removes a port file left by an earlier run, so that whoever
+// waits for it does not read old addresses.
+func removeStale(path string) error {
+	if path == "" {
+		return nil
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
+// writePortFile writes pf to path atomically (a temporary file in the same
+// directory, renamed), so that a reader sees all of it or nothing.
+func writePortFile(path string, pf PortFile) error {
+	if path == "" {
+		return nil
+	}
+	data, err := json.Marshal(pf)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // after the rename, there is nothing to remove
+	if _, err := tmp.Write(append(data, '\n')); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// newLogger returns the node's logger: format "json" or text, on w.
+func newLogger(w io.Writer, format string, level slog.Level) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: level}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

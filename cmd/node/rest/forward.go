@@ -1,0 +1,63 @@
+package rest
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+
+	"github.com/troupe-dev/troupe/cluster"
+)
+
+// ForwardedHeader marks a job request that a node forwarded to the
+// coordinator; its value is the address it was forwarded to. A request
+// that carries it is never forwarded again: when two nodes disagree about
+// the coordinator for a moment (gossip has not spread yet), the second
+// answers 503 rather than sending it back, and the client tries again.
+const ForwardedHeader = "Troupe-Forwarded-To"
+
+// forward sends a job request to the coordinator unless this node is the
+// coordinator, with the same method, path, query and body (the body read
+// by the caller, already checked). It reports whether it has answered the
+// request: forwarded it, or refused it with 503.
+func (h *handler) forward(w http.ResponseWriter, r *http.Request, body []byte) bool {
+	addr, self, ok := h.svc.Coordinator()
+	switch {
+	case ok && self:
+		return false
+	case !ok || addr == "":
+		h.fail(w, r, fmt.Errorf("%w: no coordinator is known yet; try again once the node has joined", cluster.ErrNoCoordinator))
+		return true
+	case r.Header.Get(ForwardedHeader) != "":
+		h.fail(w, r, fmt.Errorf("%w: this node got the request as the coordinator (%s), but it sees the one at %s; the nodes disagree until gossip settles, try again",
+			cluster.ErrNoCoordinator, r.Header.Get(ForwardedHeader), addr))
+		return true
+	}
+	r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+	h.proxy(addr).ServeHTTP(w, r)
+	return true
+}
+
+// proxy returns a reverse proxy to the coordinator at addr.
+func (h *handler) proxy(addr string) *httputil.ReverseProxy {
+	target := &url.URL{Scheme: "http", Host: addr}
+	return &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(target)
+			pr.SetXForwarded()
+			pr.Out.Header.Set(ForwardedHeader, addr)
+		},
+		Transport: h.transport,
+		ErrorLog:  slog.NewLogLogger(h.log.Handler(), slog.LevelWarn),
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			if r.Context().Err() != nil {
+				return // the client has gone: nobody to answer
+			}
+			h.log.Warn("rest: forward to the coordinator failed", "coordinator", addr, "method", r.Method, "path", r.URL.Path, "err", err)
+			h.fail(w, r, fmt.Errorf("%w: the coordinator at %s did not answer: %v", cluster.ErrNoCoordinator, addr, err))
+		},
+	}
+}
