@@ -33,6 +33,9 @@ var (
 	// none of the stored ones can be read, or the one given belongs to
 	// another pipeline.
 	ErrRestore = errors.New("actors: cannot restore checkpoint")
+
+	// errSubtaskStopped ends the state writes of a subtask that stops.
+	errSubtaskStopped = errors.New("actors: the subtask stopped")
 )
 
 // SubtaskError names the operator chain and subtask that failed the job.

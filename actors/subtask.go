@@ -58,6 +58,7 @@ type subtask struct {
 	store             CheckpointStore  // nil without checkpointing
 	aligner           *barrier.Aligner // nil for sources
 	savepoints        map[int64]bool   // barriers of savepoints being aligned
+	uploads           uploads          // the state writes under way
 
 	flushTimer *time.Timer
 	pumpTimer  *time.Timer
@@ -359,6 +360,7 @@ func (s *subtask) fail(err error) {
 // reason.
 func (s *subtask) shutdown() {
 	s.stopTimers()
+	s.uploads.stop() // before the operators close: a write may read their bbolt files
 	if s.chain != nil {
 		if err := s.chain.Close(); err != nil {
 			s.log.Warn("closing operators", "vertex", s.vertex.Name, "subtask", s.index, "err", err)
