@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/troupe-dev/troupe/barrier"
@@ -10,9 +11,12 @@ import (
 // The subtask's side of checkpoints: sources snapshot on a trigger from
 // the master; other subtasks align barriers across their inputs, blocking
 // each input that delivered the barrier (it gets no credit meanwhile),
-// and snapshot once it came on all. Either way the state is encoded in
-// line (a copy), the barrier goes downstream, and the write to the store
-// runs on its own goroutine, which acks to the master.
+// and snapshot once it came on all. Either way the subtask does in line
+// only what a consistent snapshot needs — heap state is copied and
+// encoded, a bbolt backend flushes its cache and opens a read
+// transaction — then the barrier goes downstream, and the state is
+// written to the store on a goroutine of its own (uploads), which streams
+// the bbolt state from its read transaction and acks to the master.
 
 // onTrigger starts checkpoint id at a source. A subtask that has
 // finished takes it too, without a barrier to pass on (its channels have
@@ -61,42 +65,56 @@ func (s *subtask) checkpoint(id int64, savepoint bool) {
 		s.fail(err)
 		return
 	}
-	var data []byte
+	var enc *operators.EncodedState
 	if len(st) > 0 {
-		if data, err = st.MarshalBinary(); err != nil {
+		if enc, err = st.Encode(); err != nil {
+			_ = st.Close() // given up: read transactions, nothing to lose
 			s.fail(fmt.Errorf("checkpoint %d: %w", id, err))
 			return
 		}
 	}
+	defer func() {
+		if enc != nil { // not handed to storeState: an operator panicked, or nothing is stored
+			_ = enc.Close()
+		}
+	}()
 	if !s.eoiSent {
 		s.chain.Emit(operators.Barrier{ID: id, Savepoint: savepoint})
 	}
 	if s.store == nil {
 		return // a barrier without checkpointing (a test's source probe): passed on, nothing stored
 	}
-	s.storeState(id, data)
+	s.storeState(id, savepoint, enc)
+	enc = nil
 }
 
-// storeState writes data (nil: nothing to store) and acks. The write runs
-// on a goroutine of its own, which ends with the ack; processing goes on.
-func (s *subtask) storeState(id int64, data []byte) {
+// storeState writes enc (nil: nothing to store) and acks; it owns enc.
+// The write runs on a goroutine that s.uploads owns, which ends with the
+// ack; processing goes on.
+func (s *subtask) storeState(id int64, savepoint bool, enc *operators.EncodedState) {
 	ack := &checkpointAck{attempt: s.attempt, id: id, task: taskID(s.vertex, s.index), finished: s.eoiSent}
 	master, root := s.ctx.Parent(), s.job.engine.sys.Root
-	if data == nil {
+	if enc == nil {
 		root.Send(master, ack)
 		return
 	}
 	store := s.store
-	go func() {
-		ack.handle, ack.err = store.WriteState(id, string(ack.task), data)
-		root.Send(master, ack)
-	}()
+	started := s.uploads.start(id, savepoint, s.cfg.Checkpoint.Timeout, func(ctx context.Context) {
+		ack.handle, ack.err = writeState(ctx, store, id, string(ack.task), enc)
+		if !stoppedBy(ctx) {
+			root.Send(master, ack)
+		}
+	})
+	if !started {
+		_ = enc.Close() // the subtask is stopping
+	}
 }
 
 // onComplete tells the operators that checkpoint id is complete. The
 // final completion of a finished job is answered, so that the master knows
 // the job's output is committed.
 func (s *subtask) onComplete(id int64) {
+	s.uploads.subsume(id)
 	if s.chain == nil || s.failed {
 		return
 	}

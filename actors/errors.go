@@ -38,6 +38,9 @@ var (
 	// ErrDuplicateRun is returned by Submit for a ContinueRun id that a
 	// job of the engine is still running.
 	ErrDuplicateRun = errors.New("actors: run already running")
+
+	// errSubtaskStopped ends the state writes of a subtask that stops.
+	errSubtaskStopped = errors.New("actors: the subtask stopped")
 )
 
 // SubtaskError names the operator chain and subtask that failed the job.

@@ -59,6 +59,7 @@ type subtask struct {
 	store             CheckpointStore  // nil without checkpointing
 	aligner           *barrier.Aligner // nil for sources
 	savepoints        map[int64]bool   // barriers of savepoints being aligned
+	uploads           uploads          // the state writes under way
 
 	flushTimer *time.Timer
 	pumpTimer  *time.Timer
@@ -374,6 +375,7 @@ func (s *subtask) shutdown() {
 		}
 	}()
 	s.stopTimers()
+	s.uploads.stop() // before the operators close: a write may read their bbolt files
 	if s.chain != nil {
 		if err := s.chain.Close(); err != nil {
 			s.logCloseFailure(err)

@@ -105,8 +105,18 @@ func closeKeyed[K comparable](b persistence.Backend[K]) error {
 	return err
 }
 
-// keyedSnapshot snapshots a backend as an operator's state.
+// keyedSnapshot snapshots a backend as an operator's state: the heap's
+// is a copy; the bbolt backend's is a read transaction, streamed when the
+// checkpoint is written, so that the subtask does not scan its state at
+// the barrier.
 func keyedSnapshot[K comparable](b persistence.Backend[K]) (*OperatorState, error) {
+	if bb, ok := b.(*persistence.BoltBackend[K]); ok {
+		s, err := bb.BeginSnapshot()
+		if err != nil {
+			return nil, err
+		}
+		return &OperatorState{KeyedStream: s}, nil
+	}
 	ks, err := b.Snapshot()
 	if err != nil {
 		return nil, err

@@ -11,8 +11,13 @@ import (
 // state by key group and its non-keyed (operator) state, such as a
 // source's read position. Either may be nil.
 type OperatorState struct {
-	Keyed    *persistence.KeyedSnapshot
-	Operator *persistence.OperatorSnapshot
+	Keyed *persistence.KeyedSnapshot
+	// KeyedStream, instead of Keyed, is keyed state in a bbolt backend,
+	// taken at the barrier and read when the checkpoint is written, off
+	// the subtask's goroutine. It holds a read transaction: whoever holds
+	// the state closes it (SubtaskState.Close, EncodedState.Close).
+	KeyedStream *persistence.BoltSnapshot
+	Operator    *persistence.OperatorSnapshot
 }
 
 // SubtaskState is the snapshot of a subtask's chain: each stateful
@@ -23,7 +28,7 @@ type SubtaskState map[string]*OperatorState
 // Snapshotter is implemented by operators (and source readers) that have
 // state. SnapshotState is called on the subtask's goroutine when the
 // checkpoint barrier has passed the operator: the result must be a copy,
-// not affected by later records.
+// or a consistent view (KeyedStream), not affected by later records.
 type Snapshotter interface {
 	SnapshotState(checkpoint int64) (*OperatorState, error)
 }
@@ -51,9 +56,16 @@ type CheckpointListener interface {
 }
 
 // Snapshot takes the state of every stateful operator of the chain (and
-// of its source) for checkpoint id.
+// of its source) for checkpoint id. The caller closes the result (it may
+// hold streamed snapshots); if an operator fails (or panics), Snapshot
+// closes what it had taken.
 func (c *Chain) Snapshot(id int64) (SubtaskState, error) {
-	st := SubtaskState{}
+	st, taken := SubtaskState{}, false
+	defer func() {
+		if !taken {
+			_ = st.Close() // given up: read transactions, nothing to lose
+		}
+	}()
 	for i, h := range c.stateful() {
 		s, ok := h.(Snapshotter)
 		if !ok {
@@ -70,6 +82,7 @@ func (c *Chain) Snapshot(id int64) (SubtaskState, error) {
 			st[c.names[i]] = os
 		}
 	}
+	taken = true
 	return st, nil
 }
 

@@ -1,10 +1,9 @@
 package operators
 
 import (
+	"context"
 	"encoding/binary"
 	"fmt"
-	"maps"
-	"slices"
 
 	"github.com/troupe-dev/troupe/persistence"
 )
@@ -18,27 +17,18 @@ const (
 
 // MarshalBinary encodes the state of a subtask: magic, version, then per
 // operator in name order its name and its keyed and operator snapshots
-// (each length-prefixed, empty when absent).
+// (each length-prefixed, empty when absent). A streamed keyed snapshot
+// (OperatorState.KeyedStream) is read and encoded here, whole, and stays
+// open: the caller still closes the state.
 func (s SubtaskState) MarshalBinary() ([]byte, error) {
-	out := append([]byte(subtaskStateMagic), subtaskStateVersion)
-	out = binary.AppendUvarint(out, uint64(len(s)))
-	for _, name := range slices.Sorted(maps.Keys(s)) {
-		out = appendChunk(out, []byte(name))
-		var keyed, op []byte
-		var err error
-		if st := s[name]; st != nil && st.Keyed != nil {
-			if keyed, err = st.Keyed.MarshalBinary(); err != nil {
-				return nil, fmt.Errorf("operator %q: %w", name, err)
-			}
-		}
-		if st := s[name]; st != nil && st.Operator != nil {
-			if op, err = st.Operator.MarshalBinary(); err != nil {
-				return nil, fmt.Errorf("operator %q: %w", name, err)
-			}
-		}
-		out = appendChunk(appendChunk(out, keyed), op)
+	e, err := s.encode()
+	if err != nil {
+		return nil, err
 	}
-	return out, nil
+	if len(e.parts) == 1 {
+		return e.parts[0].b, nil // nothing streamed: encoded already
+	}
+	return e.Bytes(context.Background())
 }
 
 func appendChunk(dst, b []byte) []byte {

@@ -1,9 +1,14 @@
 package persistence
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/metrics"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -74,6 +79,12 @@ func benchBolt(b *testing.B, cache int) *BoltBackend[int] {
 // restore, each as its own sub-benchmark; bytes/key is the encoded size.
 // The bbolt sub-benchmarks take the same snapshot from (and restore it
 // into) a BoltBackend; file-bytes/key is the size of its file.
+// bbolt/checkpoint is a whole checkpoint of the bbolt subtask as the
+// runtime takes it — BeginSnapshot at the barrier, then the state
+// streamed into a DirStore — and bbolt/checkpoint-copy the same with the
+// in-memory Snapshot, encoded in line and written whole: pause-ms is the
+// time spent in line (what the subtask's goroutine waits for), and
+// peak-heap-MB the most the heap grew during the checkpoint.
 func BenchmarkSnapshot_1MKeys(b *testing.B) {
 	const keys = 1 << 20
 	hb, _ := filledBackend(b, keys)
@@ -122,6 +133,7 @@ func benchBoltSnapshot(b *testing.B, snap *KeyedSnapshot, keys int) {
 			b.ReportMetric(float64(fi.Size())/float64(keys), "file-bytes/key")
 		}
 	})
+	benchBoltCheckpoint(b, bb)
 	b.Run("bbolt/restore", func(b *testing.B) {
 		for b.Loop() {
 			fresh := benchBolt(b, 0)
@@ -146,4 +158,74 @@ func filledBackend(b *testing.B, keys int) (*HeapBackend[int], *ValueState[int])
 		b.Fatalf("filled %d entries, want %d", hb.Entries(), keys)
 	}
 	return hb, s
+}
+
+// benchBoltCheckpoint measures checkpoints of bb into a DirStore, as the
+// runtime takes them (streamed) and with an in-memory copy.
+func benchBoltCheckpoint(b *testing.B, bb *BoltBackend[int]) {
+	store := must(OpenDirStore(b.TempDir(), 1))
+	b.Run("bbolt/checkpoint", func(b *testing.B) {
+		benchCheckpoint(b, func(id int64) (pause time.Duration) {
+			start := time.Now()
+			snap := must(bb.BeginSnapshot())
+			pause = time.Since(start)
+			defer snap.Close()
+			must(store.WriteStateFrom(context.Background(), id, "t", snap))
+			return pause
+		})
+	})
+	b.Run("bbolt/checkpoint-copy", func(b *testing.B) {
+		benchCheckpoint(b, func(id int64) (pause time.Duration) {
+			start := time.Now()
+			data := must(must(bb.Snapshot()).MarshalBinary())
+			pause = time.Since(start)
+			must(store.WriteState(id, "t", data))
+			return pause
+		})
+	})
+}
+
+// benchCheckpoint runs checkpoint b.N times and reports its mean pause
+// and the peak heap growth.
+func benchCheckpoint(b *testing.B, checkpoint func(id int64) time.Duration) {
+	var pause time.Duration
+	var peak uint64
+	for i := int64(1); b.Loop(); i++ {
+		peak = max(peak, heapPeak(func() { pause += checkpoint(i) }))
+	}
+	b.ReportMetric(float64(pause.Microseconds())/1e3/float64(b.N), "pause-ms")
+	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
+}
+
+// heapPeak runs fn and returns by how much the heap's live objects grew
+// at most while it ran, sampled every 100 µs from the runtime's metrics
+// (which does not stop the world) and once at the end.
+func heapPeak(fn func()) uint64 {
+	runtime.GC()
+	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	read := func() uint64 {
+		metrics.Read(sample)
+		return sample[0].Value.Uint64()
+	}
+	base := read()
+	var peak atomic.Uint64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		tick := time.NewTicker(100 * time.Microsecond)
+		defer tick.Stop()
+		for {
+			peak.Store(max(peak.Load(), read()))
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+		}
+	})
+	fn()
+	close(stop)
+	wg.Wait()
+	p := max(peak.Load(), read())
+	return p - min(base, p)
 }

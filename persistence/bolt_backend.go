@@ -3,6 +3,7 @@ package persistence
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -67,6 +68,15 @@ type boltTable interface {
 // (or process) holds open: bbolt would otherwise wait forever.
 const boltOpenTimeout = time.Second
 
+// boltMmapSize is the address space mapped for a file from the start. A
+// write that grows the file past the mapped size must remap it, which
+// waits for every read transaction to end: with a snapshot being written
+// (BeginSnapshot), the subtask would stall until the write is done. Below
+// this size it never does. It costs address space, not memory (the
+// file grows as it is written); 8 GiB on 64-bit platforms, 256 MiB on
+// 32-bit ones.
+const boltMmapSize = 1 << (28 + 5*(strconv.IntSize/64))
+
 // NewBoltBackend returns an empty backend over the bbolt file at path,
 // which it creates if need be; an existing file is emptied, since state
 // comes from Restore. cfg.KeyCodec is required. The error wraps ErrConfig
@@ -79,7 +89,7 @@ func NewBoltBackend[K comparable](cfg BackendConfig[K], path string) (*BoltBacke
 		return nil, err
 	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: boltOpenTimeout, NoSync: true,
-		NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
+		NoFreelistSync: true, FreelistType: bolt.FreelistMapType, InitialMmapSize: boltMmapSize})
 	if err != nil {
 		return nil, fmt.Errorf("%w: open bbolt state file %s: %v", ErrStorage, path, err)
 	}
@@ -145,8 +155,9 @@ func (b *BoltBackend[K]) CurrentKey() K { return b.key }
 func (b *BoltBackend[K]) Err() error { return b.err }
 
 // Close closes the file, dropping unflushed changes (state is recovered
-// from snapshots). It is safe to call more than once; later uses of the
-// backend fail with ErrClosed.
+// from snapshots). It waits for the snapshots begun with BeginSnapshot
+// to be closed: close them first. It is safe to call more than once;
+// later uses of the backend fail with ErrClosed.
 func (b *BoltBackend[K]) Close() error {
 	if b.closed {
 		return nil

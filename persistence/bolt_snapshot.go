@@ -2,88 +2,32 @@ package persistence
 
 import (
 	"bytes"
-	"encoding/binary"
+	"context"
 	"fmt"
-	"maps"
-	"slices"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // Snapshot flushes the write-back cache, then encodes, in one read
 // transaction (a consistent view), the unexpired entries of every state
 // and the restored entries of states not yet registered, by key group,
-// exactly as a HeapBackend holding the same state would. The error wraps
-// ErrKeyGroup if a key is outside the owned key groups, or ErrStorage or
-// ErrClosed.
+// exactly as a HeapBackend holding the same state would. It holds the
+// whole snapshot in memory: a checkpoint takes BeginSnapshot instead,
+// which streams. The error wraps ErrKeyGroup if a key is outside the
+// owned key groups, or ErrStorage or ErrClosed.
 func (b *BoltBackend[K]) Snapshot() (*KeyedSnapshot, error) {
-	if err := b.Flush(); err != nil {
-		return nil, err
-	}
-	tx, err := b.readTx()
+	s, err := b.BeginSnapshot()
 	if err != nil {
 		return nil, err
 	}
-	g := tx.Bucket(genName(b.gen))
+	defer s.Close() // a read transaction: nothing to lose
 	groups := make(map[int][]byte)
-	now := b.nowNanos()
-	for _, name := range slices.Sorted(maps.Keys(b.states)) {
-		bk := g.Bucket([]byte(statePrefix + name))
-		if err := b.snapshotState(bk, b.states[name].t.meta(), groups, now); err != nil {
-			return nil, err
-		}
-	}
-	for _, name := range slices.Sorted(maps.Keys(b.pending)) {
-		c := g.Bucket([]byte(pendingPrefix + name)).Cursor()
-		for k, v := c.First(); k != nil; k, v = c.Next() {
-			kg := int(binary.BigEndian.Uint16(k))
-			groups[kg] = append(groups[kg], v...)
-		}
+	err = s.each(context.Background(), func(kg int, rec []byte) error {
+		groups[kg] = append(groups[kg], rec...)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return &KeyedSnapshot{MaxParallelism: b.cfg.MaxParallelism, Groups: groups}, nil
-}
-
-// snapshotState appends the records of the unexpired entries in bk, the
-// bucket of state m, to their key groups.
-func (b *BoltBackend[K]) snapshotState(bk *bolt.Bucket, m stateMeta, groups map[int][]byte, now int64) error {
-	ttl := newTTLPolicy(m.ttl, b.cfg.Now)
-	rec := record{name: m.name, kind: m.kind, hasTS: ttl.on()}
-	emit := func(kg int, ts int64, payload []byte) bool {
-		if !ttl.expired(ts, now) {
-			rec.value, rec.ts = payload, ts
-			groups[kg] = appendRecord(groups[kg], &rec)
-		}
-		return true
-	}
-	c := bk.Cursor()
-	for ek, v := c.First(); ek != nil; ek, v = c.Next() {
-		kg, _, key, ukey, ok := splitEntryKey(ek)
-		if !ok {
-			return b.badEntry(m, ek)
-		}
-		if !b.cfg.KeyGroups.Contains(kg) {
-			return fmt.Errorf("%w: state %q: key %q is in key group %d, outside the owned key groups %v",
-				ErrKeyGroup, m.name, key, kg, b.cfg.KeyGroups)
-		}
-		rec.key, rec.ukey = key, ukey
-		if m.kind == kindList {
-			ok = elems(v, func(ts int64, p []byte) bool { return emit(kg, ts, p) })
-		} else {
-			var ts int64
-			var p []byte
-			if ts, p, ok = splitValue(v); ok {
-				emit(kg, ts, p)
-			}
-		}
-		if !ok {
-			return b.badEntry(m, ek)
-		}
-	}
-	return nil
-}
-
-func (b *BoltBackend[K]) badEntry(m stateMeta, ek []byte) error {
-	return fmt.Errorf("%w: state %q: malformed entry %q in bbolt state file %s", ErrStorage, m.name, ek, b.path)
 }
 
 // Keys returns the keys with an unexpired value in the named state, in

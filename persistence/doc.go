@@ -52,7 +52,11 @@
 // to one subtask's mailbox loop and must never be called concurrently.
 // Snapshot encodes synchronously (a copy; with bbolt, from one read
 // transaction after a flush); writing the bytes out is the caller's
-// business and may be asynchronous.
+// business and may be asynchronous. For state larger than memory,
+// BoltBackend.BeginSnapshot does only the flush and opens the read
+// transaction; the BoltSnapshot it returns is encoded later, on another
+// goroutine, streaming into a store's WriteStateFrom (a StateSource),
+// and must be closed before the backend is.
 //
 // With the bbolt backend a state's value is a copy: changing a value in
 // place (a map or slice inside it) without calling Update is lost once the

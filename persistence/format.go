@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
+	"io"
 )
 
 // FormatVersion is the snapshot format version that Seal writes and the
@@ -61,13 +62,85 @@ func (k Kind) valid() bool { return k >= KindKeyed && k <= KindSubtask }
 //
 // Seal does not check kind; Unseal rejects kinds it does not know.
 func Seal(kind Kind, payload []byte) []byte {
-	n := headerLen + binary.MaxVarintLen64 + len(payload) + checksumLen
-	b := make([]byte, 0, n)
-	b = append(b, magic...)
-	b = append(b, FormatVersion, byte(kind))
-	b = binary.AppendUvarint(b, uint64(len(payload)))
+	b := make([]byte, 0, sealedLen(int64(len(payload))))
+	b = appendSealHeader(b, kind, int64(len(payload)))
 	b = append(b, payload...)
 	return binary.BigEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
+}
+
+// sealedLen returns the length of the envelope of a payload of n bytes.
+func sealedLen(n int64) int64 {
+	return int64(headerLen+uvarintLen(uint64(n))+checksumLen) + n
+}
+
+func uvarintLen(v uint64) int {
+	n := 1
+	for ; v >= 0x80; v >>= 7 {
+		n++
+	}
+	return n
+}
+
+// appendSealHeader appends the envelope's header for a payload of n
+// bytes of the given kind.
+func appendSealHeader(dst []byte, kind Kind, n int64) []byte {
+	dst = append(dst, magic...)
+	dst = append(dst, FormatVersion, byte(kind))
+	return binary.AppendUvarint(dst, uint64(n))
+}
+
+// sealWriter writes Seal's envelope around a payload that streams
+// through it, so that the payload is never held whole: the header (the
+// payload's length must be known in advance), then what is written,
+// then, at Close, the checksum. Its errors are sticky.
+type sealWriter struct {
+	w    io.Writer
+	crc  uint32
+	left int64 // payload bytes still to come
+	err  error
+}
+
+// newSealWriter writes the header of an envelope of kind around a
+// payload of n bytes to w.
+func newSealWriter(w io.Writer, kind Kind, n int64) *sealWriter {
+	s := &sealWriter{w: w, left: n}
+	s.put(appendSealHeader(make([]byte, 0, headerLen+binary.MaxVarintLen64), kind, n))
+	return s
+}
+
+// put writes b to w and adds it to the checksum.
+func (s *sealWriter) put(b []byte) {
+	if s.err != nil {
+		return
+	}
+	s.crc = crc32.Update(s.crc, castagnoli, b)
+	_, s.err = s.w.Write(b)
+}
+
+// Write writes payload bytes; more than announced is an error wrapping
+// ErrCorrupt.
+func (s *sealWriter) Write(p []byte) (int, error) {
+	if s.err == nil && int64(len(p)) > s.left {
+		s.err = corruptf("sealed payload longer than the %d bytes announced", s.left+int64(len(p)))
+	}
+	s.put(p)
+	if s.err != nil {
+		return 0, s.err
+	}
+	s.left -= int64(len(p))
+	return len(p), nil
+}
+
+// Close writes the checksum; a payload shorter than announced is an
+// error wrapping ErrCorrupt.
+func (s *sealWriter) Close() error {
+	if s.err == nil && s.left != 0 {
+		s.err = corruptf("sealed payload %d bytes shorter than announced", s.left)
+	}
+	if s.err == nil {
+		_, s.err = s.w.Write(binary.BigEndian.AppendUint32(nil, s.crc))
+	}
+	return s.err
 }
 
 // Unseal checks a sealed snapshot and returns its kind and payload. The

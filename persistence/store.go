@@ -1,7 +1,9 @@
 package persistence
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -58,13 +60,29 @@ func (s *DirStore) dir(id int64) string {
 // WriteState stores one subtask's state for checkpoint id and returns its
 // handle (the file's name within the checkpoint's directory).
 func (s *DirStore) WriteState(id int64, task string, data []byte) (string, error) {
+	return s.WriteStateFrom(context.Background(), id, task, BytesSource(data))
+}
+
+// WriteStateFrom stores one subtask's state for checkpoint id as
+// WriteState does, streaming it from src to the file: it writes what
+// WriteState would for src's bytes, without holding them. If ctx ends or
+// src fails, no file is left; the error names the checkpoint and task,
+// or the file.
+func (s *DirStore) WriteStateFrom(ctx context.Context, id int64, task string, src StateSource) (string, error) {
+	size, err := sourceSize(ctx, src)
+	if err != nil {
+		return "", fmt.Errorf("persistence: checkpoint %d, state of %s: %w", id, task, err)
+	}
 	dir := s.dir(id)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fmt.Errorf("persistence: checkpoint %d: %w", id, err)
 	}
 	handle := safeName(task) + ".state"
-	if err := writeAtomic(filepath.Join(dir, handle), Seal(KindSubtask, data)); err != nil {
-		return "", err
+	err = writeAtomic(filepath.Join(dir, handle), func(w io.Writer) error {
+		return encodeSealed(ctx, w, KindSubtask, size, src)
+	})
+	if err != nil {
+		return "", err // names the file
 	}
 	return handle, nil
 }
@@ -82,7 +100,7 @@ func (s *DirStore) CommitMetadata(m *Metadata) (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fmt.Errorf("persistence: checkpoint %d: %w", m.ID, err)
 	}
-	if err := writeAtomic(filepath.Join(dir, metadataFile), b); err != nil {
+	if err := writeAtomic(filepath.Join(dir, metadataFile), writeBytes(b)); err != nil {
 		return "", err
 	}
 	_ = s.prune() // best effort, see above

@@ -1,7 +1,9 @@
 package persistence
 
 import (
+	"bufio"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -49,16 +51,24 @@ func (s *DirStore) peek(id int64) (*Metadata, bool) {
 	return m, err == nil
 }
 
-// writeAtomic writes data to a temporary file next to path, syncs it and
-// renames it into place, then syncs the directory, so that path holds
-// either the old content or all of data.
-func writeAtomic(path string, data []byte) error {
+// writeAtomic writes, through write, a temporary file next to path,
+// syncs it and renames it into place, then syncs the directory, so that
+// path holds either the old content or all that write wrote. If write
+// fails, path is untouched and the temporary file removed.
+func writeAtomic(path string, write func(w io.Writer) error) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return fmt.Errorf("persistence: %w", err)
 	}
-	_, werr := tmp.Write(data)
-	serr := tmp.Sync()
+	bw := bufio.NewWriterSize(tmp, writeBuffer)
+	werr := write(bw)
+	if werr == nil {
+		werr = bw.Flush()
+	}
+	var serr error
+	if werr == nil {
+		serr = tmp.Sync()
+	}
 	cerr := tmp.Close()
 	if err := firstErr(werr, serr, cerr); err != nil {
 		_ = os.Remove(tmp.Name())
@@ -69,6 +79,18 @@ func writeAtomic(path string, data []byte) error {
 		return fmt.Errorf("persistence: %w", err)
 	}
 	return syncDir(filepath.Dir(path))
+}
+
+// writeBuffer is the buffer of a file write: state is written a record
+// at a time.
+const writeBuffer = 256 << 10
+
+// writeBytes is a write function for writeAtomic that writes b.
+func writeBytes(b []byte) func(io.Writer) error {
+	return func(w io.Writer) error {
+		_, err := w.Write(b)
+		return err
+	}
 }
 
 func syncDir(dir string) error {

@@ -1,6 +1,8 @@
 package persistence
 
 import (
+	"bytes"
+	"context"
 	"fmt"
 	"maps"
 	"slices"
@@ -33,12 +35,27 @@ func NewMemStore(name string, retain int) *MemStore {
 
 // WriteState keeps a copy of data as task's state in checkpoint id.
 func (s *MemStore) WriteState(id int64, task string, data []byte) (string, error) {
+	return s.WriteStateFrom(context.Background(), id, task, BytesSource(data))
+}
+
+// WriteStateFrom keeps src's bytes as task's state in checkpoint id, as
+// WriteState does (the store is memory: it holds them whole). If ctx
+// ends or src fails, nothing is kept.
+func (s *MemStore) WriteStateFrom(ctx context.Context, id int64, task string, src StateSource) (string, error) {
+	size, err := sourceSize(ctx, src)
+	if err != nil {
+		return "", fmt.Errorf("persistence: checkpoint %d, state of %s: %w", id, task, err)
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, sealedLen(size)))
+	if err := encodeSealed(ctx, buf, KindSubtask, size, src); err != nil {
+		return "", fmt.Errorf("persistence: checkpoint %d, state of %s: %w", id, task, err)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.states[id] == nil {
 		s.states[id] = map[string][]byte{}
 	}
-	s.states[id][task] = Seal(KindSubtask, data)
+	s.states[id][task] = buf.Bytes()
 	return task, nil
 }
 

@@ -40,6 +40,7 @@ func (h *base[Out]) Snapshot(id int64) *Snapshot {
 			return
 		}
 		data, err := st.MarshalBinary()
+		_ = st.Close() // streamed (bbolt) snapshots end here: their bytes are in data
 		if err != nil {
 			h.t.Fatalf("harness: encode snapshot %d: %v", id, err)
 		}
