@@ -1,6 +1,7 @@
 package actors_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -82,6 +83,16 @@ func (s *heldStore) WriteState(id int64, task string, data []byte) (string, erro
 		s.mu.Unlock()
 	}
 	return s.MemStore.WriteState(id, task, data)
+}
+
+// WriteStateFrom takes the streamed path through WriteState, so that no
+// write escapes the count (the embedded MemStore streams too).
+func (s *heldStore) WriteStateFrom(ctx context.Context, id int64, task string, src persistence.StateSource) (string, error) {
+	var buf bytes.Buffer
+	if err := src.Encode(ctx, &buf); err != nil {
+		return "", err
+	}
+	return s.WriteState(id, task, buf.Bytes())
 }
 
 func (s *heldStore) CommitMetadata(m *persistence.Metadata) (string, error) {

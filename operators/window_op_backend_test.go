@@ -77,6 +77,9 @@ func TestWindowOp_lateFiringAfterRestore_backends(t *testing.T) {
 				t.Fatal(err)
 			}
 			r, rcol := openWindowChain(t, backend, snap)
+			if err := snap.Close(); err != nil { // a bbolt snapshot holds a read transaction until closed
+				t.Fatal(err)
+			}
 			feedLate(r, Element[lateRec]{Value: lateRec{"a", 4}, Timestamp: 4}, Element[lateRec]{Value: lateRec{"a", 200}, Timestamp: 13})
 			watermarkLate(r, 9)
 			watermarkLate(r, 30)
