@@ -14,16 +14,30 @@ import (
 
 // checkpointer is the job master's checkpoint coordinator: it adapts the
 // pure barrier.Coordinator to messages, timers and the store. All its
-// methods run inside the master's Receive.
+// methods run inside the master's Receive. It owns the metadata writer,
+// which it starts with the first attempt and closes when the job ends.
+//
+// Savepoints: every caller gets an answer, the path once the savepoint's
+// metadata is durable (even if a newer checkpoint completed first, or the
+// job ends meanwhile) or an error once it is aborted (timed out, declined,
+// its commit failed, the job restarted or ended before its commit began).
+// A stop with savepoint suspends periodic checkpoints until its savepoint
+// ends; if it fails they resume and the job runs on, as in Flink.
 type checkpointer struct {
 	m       *master
 	store   CheckpointStore
 	coord   *barrier.Coordinator
+	writer  *metadataWriter // nil before the first attempt starts
 	tick    *time.Timer
 	paths   map[int64]string // metadata written, not yet notified
 	latest  string           // path of the latest complete checkpoint
-	stopped bool             // no more checkpoints: a subtask finished
-	frozen  bool             // a stop with savepoint: no periodic checkpoint follows
+	stopped bool             // no more checkpoints in this attempt
+	closed  bool             // the job ended
+	// stopID is the savepoint of a stop with savepoint while it is
+	// pending; stopDone is set once it completed (the job is cancelled
+	// next). Either way periodic checkpoints are suspended.
+	stopID   int64
+	stopDone bool
 	// The final checkpoint, taken once every subtask has finished:
 	// finalWanted then, finalID once triggered, finalDone once it (or a
 	// later one) completed.
@@ -67,8 +81,13 @@ func newCheckpointer(m *master) (*checkpointer, error) {
 	return c, nil
 }
 
-// start (re)arms the periodic tick for a new attempt.
+// start (re)arms the periodic tick for a new attempt; the first starts the
+// metadata writer, whose results come back as metadataReady messages.
 func (c *checkpointer) start(ctx actor.Context) {
+	if c.writer == nil {
+		self, root := ctx.Self(), c.m.job.engine.sys.Root
+		c.writer = newMetadataWriter(c.store, c.m.log, func() { root.Send(self, &metadataReady{}) })
+	}
 	c.stopped = false
 	c.finalWanted, c.finalID, c.finalDone = false, 0, false
 	c.run(ctx, c.coord.Reset(time.Now()))
@@ -88,10 +107,7 @@ func (c *checkpointer) onTick(ctx actor.Context) {
 	if c.m.stopping || c.stopped {
 		return
 	}
-	if c.frozen {
-		return // a stop with savepoint: the job is cancelled next
-	}
-	c.run(ctx, c.coord.Tick(time.Now()))
+	c.run(ctx, c.coord.Tick(time.Now())) // suspended by a stop with savepoint, it only times out
 	c.tryFinal(ctx)
 	c.armTick(ctx)
 }
@@ -108,6 +124,7 @@ func (c *checkpointer) stop(ctx actor.Context) {
 
 func (c *checkpointer) onAck(ctx actor.Context, a *checkpointAck) {
 	if a.attempt != c.m.attempt || c.stopped {
+		c.discardLate(a)
 		return
 	}
 	var acts []barrier.Action
@@ -119,17 +136,41 @@ func (c *checkpointer) onAck(ctx actor.Context, a *checkpointAck) {
 	}
 	if err != nil {
 		c.m.log.Debug("checkpoint ack ignored", "checkpoint", a.id, "task", a.task, "err", err)
+		if errors.Is(err, barrier.ErrCheckpointEnded) {
+			c.discardLate(a)
+		}
 	}
 	c.run(ctx, acts)
 }
 
-func (c *checkpointer) onMetadataWritten(ctx actor.Context, w *metadataWritten) {
+// discardLate discards the state of an ack that came after its checkpoint
+// was aborted: the write ran after the abort's discard and would stay
+// behind. (A checkpoint that completed has every ack; the store never
+// discards a complete one anyway.)
+func (c *checkpointer) discardLate(a *checkpointAck) {
+	if a.handle != "" && c.writer != nil {
+		c.writer.discard(a.id)
+	}
+}
+
+// onMetadataReady takes the outcomes of the metadata commits done.
+func (c *checkpointer) onMetadataReady(ctx actor.Context) {
+	if c.writer == nil {
+		return
+	}
+	for _, w := range c.writer.results() {
+		c.onMetadataWritten(ctx, w)
+	}
+}
+
+func (c *checkpointer) onMetadataWritten(ctx actor.Context, w metadataWritten) {
 	if w.err == nil {
 		c.paths[w.id] = w.path
 	}
 	acts, err := c.coord.MetadataWritten(time.Now(), w.id, w.err)
 	if err != nil {
-		c.m.log.Debug("metadata result ignored", "checkpoint", w.id, "err", err)
+		delete(c.paths, w.id)
+		c.m.log.Warn("metadata result ignored", "checkpoint", w.id, "err", err)
 	}
 	c.run(ctx, acts)
 }
@@ -144,6 +185,8 @@ func (c *checkpointer) run(ctx actor.Context, acts []barrier.Action) {
 			c.writeMetadata(ctx, a)
 		case barrier.NotifyComplete:
 			c.complete(ctx, a.ID)
+		case barrier.LateComplete:
+			c.lateComplete(a)
 		case barrier.Abort:
 			c.abort(a)
 			c.tryFinal(ctx)
@@ -170,9 +213,9 @@ func (c *checkpointer) trigger(ctx actor.Context, t barrier.Trigger) {
 	}
 }
 
-// writeMetadata makes the checkpoint durable off the master's goroutine;
-// the result comes back as a message.
-func (c *checkpointer) writeMetadata(ctx actor.Context, w barrier.WriteMetadata) {
+// writeMetadata makes the checkpoint durable on the metadata writer; the
+// result comes back with a metadataReady message.
+func (c *checkpointer) writeMetadata(_ actor.Context, w barrier.WriteMetadata) {
 	meta := &persistence.Metadata{ID: w.ID, Savepoint: w.Savepoint, Job: c.m.graph.Name,
 		MaxParallelism: c.m.graph.MaxParallelism}
 	for _, v := range c.m.graph.Vertices {
@@ -182,11 +225,7 @@ func (c *checkpointer) writeMetadata(ctx actor.Context, w barrier.WriteMetadata)
 				Subtask: i, Parallelism: v.Parallelism, Handle: h.path, Finished: h.finished})
 		}
 	}
-	self, root, store := ctx.Self(), c.m.job.engine.sys.Root, c.store
-	go func() {
-		path, err := store.CommitMetadata(meta)
-		root.Send(self, &metadataWritten{id: w.ID, path: path, err: err})
-	}()
+	c.writer.commit(meta)
 }
 
 // catchUp sends a subtask that just finished the triggers of the
@@ -208,7 +247,7 @@ func (c *checkpointer) requestFinal(ctx actor.Context) {
 // tryFinal triggers the final checkpoint if it is wanted and the
 // coordinator allows one now; otherwise a later tick tries again.
 func (c *checkpointer) tryFinal(ctx actor.Context) {
-	if !c.finalWanted || c.finalID != 0 || c.stopped || c.frozen {
+	if !c.finalWanted || c.finalID != 0 || c.stopped || c.suspended() {
 		return
 	}
 	t, err := c.coord.TriggerNow(time.Now(), false)
@@ -233,9 +272,21 @@ func (c *checkpointer) complete(ctx actor.Context, id int64) {
 	for _, ref := range c.m.refs {
 		ctx.Send(ref.pid, &completeMsg{id: id})
 	}
-	if w := c.waiters[id]; w != nil {
-		w <- savepointResult{path: c.latest}
-		delete(c.waiters, id)
+	c.answer(id, savepointResult{path: c.latest})
+	if id == c.stopID {
+		c.stopID, c.stopDone = 0, true
+	}
+}
+
+// lateComplete records a checkpoint that completed after a newer one (a
+// savepoint): restorable, but no subtask is told.
+func (c *checkpointer) lateComplete(a barrier.LateComplete) {
+	path := c.paths[a.ID]
+	delete(c.paths, a.ID)
+	c.m.log.Info("checkpoint complete after a newer one", "checkpoint", a.ID, "savepoint", a.Savepoint, "path", path)
+	c.answer(a.ID, savepointResult{path: path})
+	if a.ID == c.stopID {
+		c.stopID, c.stopDone = 0, true
 	}
 }
 
@@ -247,20 +298,43 @@ func (c *checkpointer) abort(a barrier.Abort) {
 	if a.ID == c.finalID {
 		c.finalID = 0 // try again at the next tick
 	}
-	if err := c.store.Discard(a.ID); err != nil {
-		c.m.log.Warn("discarding checkpoint", "checkpoint", a.ID, "err", err)
+	if c.writer != nil {
+		c.writer.discard(a.ID)
 	}
-	if w := c.waiters[a.ID]; w != nil {
-		w <- savepointResult{err: fmt.Errorf("%w: savepoint %d: %w", ErrSavepoint, a.ID, a.Reason)}
-		delete(c.waiters, a.ID)
+	c.answer(a.ID, savepointResult{err: fmt.Errorf("%w: savepoint %d: %w", ErrSavepoint, a.ID, a.Reason)})
+	if a.ID == c.stopID {
+		// The stop with savepoint failed: the job runs on, checkpointing
+		// again, as in Flink.
+		c.stopID = 0
+		c.coord.Resume(time.Now())
+		c.m.log.Warn("stop with savepoint failed; the job goes on", "savepoint", a.ID, "reason", a.Reason)
 	}
 }
 
+// answer gives the caller of savepoint id, if any, its result.
+func (c *checkpointer) answer(id int64, r savepointResult) {
+	if w := c.waiters[id]; w != nil {
+		w <- r
+		delete(c.waiters, id)
+	}
+}
+
+// suspended reports whether a stop with savepoint holds periodic
+// checkpoints back.
+func (c *checkpointer) suspended() bool { return c.coord.Suspended() }
+
 // savepoint triggers a savepoint now; its path or failure goes to reply.
+// With stop, periodic checkpoints are suspended first, so that none
+// follows the savepoint (sinks would commit past it); they resume if it
+// fails. Another savepoint is refused while a stop with savepoint is
+// under way: completing after it, it would make sinks commit past it.
 func (c *checkpointer) savepoint(ctx actor.Context, reply chan<- savepointResult, stop bool) {
-	c.frozen = c.frozen || stop
-	if c.stopped {
+	switch {
+	case c.stopped || c.closed:
 		reply <- savepointResult{err: fmt.Errorf("%w: the job is not running", ErrSavepoint)}
+		return
+	case c.stopID != 0 || c.stopDone:
+		reply <- savepointResult{err: fmt.Errorf("%w: a stop with savepoint is under way", ErrSavepoint)}
 		return
 	}
 	t, err := c.coord.TriggerNow(time.Now(), true)
@@ -269,5 +343,44 @@ func (c *checkpointer) savepoint(ctx actor.Context, reply chan<- savepointResult
 		return
 	}
 	c.waiters[t.ID] = reply
+	if stop {
+		c.stopID = t.ID
+		c.coord.Suspend()
+	}
 	c.trigger(ctx, t)
+}
+
+// close ends checkpointing when the job ends: the metadata writer
+// finishes the calls queued and stops; the commits done complete (a
+// savepoint's caller gets its path, durable metadata being a complete
+// checkpoint), the other pending checkpoints abort (their callers get an
+// error, their state is discarded). Safe to call twice.
+func (c *checkpointer) close(ctx actor.Context) {
+	if c.closed {
+		return
+	}
+	c.closed, c.stopped = true, true
+	if c.tick != nil {
+		c.tick.Stop()
+	}
+	if c.writer != nil {
+		c.writer.close()
+		c.onMetadataReady(ctx)
+	}
+	c.run(ctx, c.coord.Reset(time.Now()))
+	for id := range c.waiters {
+		c.answer(id, savepointResult{err: fmt.Errorf("%w: savepoint %d: the job ended", ErrSavepoint, id)})
+	}
+}
+
+// stats returns the statistics of the recently ended checkpoints, then of
+// the pending ones, oldest first.
+func (c *checkpointer) stats() []barrier.Stats {
+	out := c.coord.History()
+	for _, id := range c.coord.Pending() {
+		if s, ok := c.coord.Stats(id); ok {
+			out = append(out, s)
+		}
+	}
+	return out
 }

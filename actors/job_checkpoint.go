@@ -3,6 +3,8 @@ package actors
 import (
 	"context"
 	"fmt"
+
+	"github.com/troupe-dev/troupe/barrier"
 )
 
 // Checkpoint describes the latest complete checkpoint of a job.
@@ -37,7 +39,12 @@ func (j *Job) savepoint(ctx context.Context, stop bool) (string, error) {
 	case r := <-reply:
 		return r.path, r.err
 	case <-j.done:
-		return "", fmt.Errorf("%w: the job ended", ErrSavepoint)
+		select {
+		case r := <-reply: // answered as the job ended
+			return r.path, r.err
+		default:
+			return "", fmt.Errorf("%w: the job ended", ErrSavepoint)
+		}
 	case <-ctx.Done():
 		return "", ctx.Err()
 	}
@@ -54,4 +61,17 @@ func (j *Job) StopWithSavepoint(ctx context.Context) (string, error) {
 	}
 	j.Cancel()
 	return path, nil
+}
+
+// checkpointStats returns the statistics of the pending checkpoints and
+// of the last ended ones, oldest first (nil without checkpointing).
+func (j *Job) checkpointStats() []barrier.Stats {
+	reply := make(chan []barrier.Stats, 1)
+	j.engine.sys.Root.Send(j.master, &checkpointStatsMsg{reply: reply})
+	select {
+	case s := <-reply:
+		return s
+	case <-j.done:
+		return nil
+	}
 }

@@ -22,8 +22,11 @@ func (m *master) startCheckpointing() error {
 
 func (m *master) onCheckpointMsg(ctx actor.Context, msg any) {
 	if m.ckpt == nil {
-		if sp, ok := msg.(*savepointMsg); ok {
-			sp.reply <- savepointResult{err: ErrSavepoint}
+		switch msg := msg.(type) {
+		case *savepointMsg:
+			msg.reply <- savepointResult{err: ErrSavepoint}
+		case *checkpointStatsMsg:
+			msg.reply <- nil
 		}
 		return
 	}
@@ -32,10 +35,12 @@ func (m *master) onCheckpointMsg(ctx actor.Context, msg any) {
 		m.ckpt.onTick(ctx)
 	case *checkpointAck:
 		m.ckpt.onAck(ctx, msg)
-	case *metadataWritten:
-		m.ckpt.onMetadataWritten(ctx, msg)
+	case *metadataReady:
+		m.ckpt.onMetadataReady(ctx)
 	case *savepointMsg:
 		m.ckpt.savepoint(ctx, msg.reply, msg.stop)
+	case *checkpointStatsMsg:
+		msg.reply <- m.ckpt.stats()
 	}
 }
 
@@ -55,7 +60,7 @@ func (m *master) onFinished(ctx actor.Context, id int) {
 	if m.running--; m.running > 0 {
 		return
 	}
-	if m.ckpt != nil && !m.ckpt.frozen {
+	if m.ckpt != nil && !m.ckpt.suspended() {
 		m.ckpt.requestFinal(ctx) // afterFinalCheckpoint goes on
 		return
 	}

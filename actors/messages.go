@@ -95,7 +95,10 @@ type checkpointAck struct {
 	err      error
 }
 
-// metadataWritten reports the write of a checkpoint's metadata.
+// metadataReady tells the master that the metadata writer has results.
+type metadataReady struct{}
+
+// metadataWritten is the outcome of a checkpoint's metadata commit.
 type metadataWritten struct {
 	id   int64
 	path string
@@ -111,6 +114,10 @@ type savepointMsg struct {
 	reply chan<- savepointResult
 	stop  bool
 }
+
+// checkpointStatsMsg asks the master for the statistics of the pending and
+// of the recently ended checkpoints.
+type checkpointStatsMsg struct{ reply chan<- []barrier.Stats }
 
 type savepointResult struct {
 	path string
