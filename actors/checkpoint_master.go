@@ -202,12 +202,16 @@ type taskHandle struct {
 	finished bool
 }
 
-// trigger sends the trigger to the sources, which inject the barrier, and
-// to the subtasks that have finished, which no barrier can reach and
-// which store their final state.
+// trigger sends the trigger to the sources, which inject the barrier, to
+// the subtasks that have finished, which no barrier can reach and which
+// store their final state, and to the running subtasks whose senders have
+// all finished, which no barrier will reach either (see
+// subtask.onTrigger): so that, once the sources have finished, a
+// checkpoint completes when every subtask has snapshotted, not when the
+// whole tail has drained.
 func (c *checkpointer) trigger(ctx actor.Context, t barrier.Trigger) {
 	for _, ref := range c.m.refs {
-		if ref.vertex.IsSource() || c.m.finished[ref.id] {
+		if ref.vertex.IsSource() || c.m.finished[ref.id] || c.m.sendersFinished(ref) {
 			ctx.Send(ref.pid, &triggerMsg{id: t.ID, savepoint: t.Savepoint})
 		}
 	}
@@ -231,10 +235,21 @@ func (c *checkpointer) writeMetadata(_ actor.Context, w barrier.WriteMetadata) {
 // catchUp sends a subtask that just finished the triggers of the
 // checkpoints still pending: it may have ended before their barriers
 // could reach it (its inputs ended first), and it would never ack them.
-// A subtask ignores a checkpoint it already took.
+// So does each subtask it sends to whose senders have now all finished:
+// no barrier of those checkpoints will reach it. A subtask ignores a
+// checkpoint it already took.
 func (c *checkpointer) catchUp(ctx actor.Context, ref *subtaskRef) {
+	targets := []*subtaskRef{ref}
+	for _, to := range c.m.receivers(ref) {
+		if !c.m.finished[to.id] && c.m.sendersFinished(to) {
+			targets = append(targets, to)
+		}
+	}
 	for _, id := range c.coord.Pending() {
-		ctx.Send(ref.pid, &triggerMsg{id: id})
+		s, _ := c.coord.Stats(id)
+		for _, to := range targets {
+			ctx.Send(to.pid, &triggerMsg{id: id, savepoint: s.Savepoint})
+		}
 	}
 }
 
@@ -371,16 +386,4 @@ func (c *checkpointer) close(ctx actor.Context) {
 	for id := range c.waiters {
 		c.answer(id, savepointResult{err: fmt.Errorf("%w: savepoint %d: the job ended", ErrSavepoint, id)})
 	}
-}
-
-// stats returns the statistics of the recently ended checkpoints, then of
-// the pending ones, oldest first.
-func (c *checkpointer) stats() []barrier.Stats {
-	out := c.coord.History()
-	for _, id := range c.coord.Pending() {
-		if s, ok := c.coord.Stats(id); ok {
-			out = append(out, s)
-		}
-	}
-	return out
 }

@@ -3,8 +3,6 @@ package actors
 import (
 	"context"
 	"fmt"
-
-	"github.com/troupe-dev/troupe/barrier"
 )
 
 // Checkpoint describes the latest complete checkpoint of a job.
@@ -75,15 +73,14 @@ func (j *Job) StopWithSavepoint(ctx context.Context) (string, error) {
 	return path, nil
 }
 
-// checkpointStats returns the statistics of the pending checkpoints and
-// of the last ended ones, oldest first (nil without checkpointing).
-func (j *Job) checkpointStats() []barrier.Stats {
-	reply := make(chan []barrier.Stats, 1)
-	j.engine.sys.Root.Send(j.master, &checkpointStatsMsg{reply: reply})
+// inspect runs fn on the job master's goroutine, between two of its
+// messages, and returns once it has run (or the job has ended): tests use
+// it to read the master's state without a race.
+func (j *Job) inspect(fn func(m *master)) {
+	done := make(chan struct{})
+	j.engine.sys.Root.Send(j.master, &inspectMsg{fn: fn, done: done})
 	select {
-	case s := <-reply:
-		return s
+	case <-done:
 	case <-j.done:
-		return nil
 	}
 }

@@ -68,8 +68,11 @@ func (m *master) Receive(ctx actor.Context) {
 		if m.refs[msg.id] != nil && !m.stopping {
 			m.onFinished(ctx, msg.id)
 		}
-	case *checkpointTick, *checkpointAck, *metadataReady, *savepointMsg, *checkpointStatsMsg:
+	case *checkpointTick, *checkpointAck, *metadataReady, *savepointMsg:
 		m.onCheckpointMsg(ctx, msg)
+	case *inspectMsg:
+		msg.fn(m)
+		close(msg.done)
 	case *finalCommitted:
 		m.onFinalCommit(ctx, msg)
 	case *subtaskFailed:

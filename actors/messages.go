@@ -89,8 +89,8 @@ type checkpointAck struct {
 	id      int64
 	task    barrier.TaskID
 	handle  string
-	// finished: the subtask had sent end of input when it snapshotted; its
-	// state is final
+	// finished: the subtask's operators had ended (their end of input
+	// done) when it snapshotted; its state is final
 	finished bool
 	err      error
 }
@@ -115,9 +115,12 @@ type savepointMsg struct {
 	stop  bool
 }
 
-// checkpointStatsMsg asks the master for the statistics of the pending and
-// of the recently ended checkpoints.
-type checkpointStatsMsg struct{ reply chan<- []barrier.Stats }
+// inspectMsg runs fn on the master's goroutine, then closes done
+// (Job.inspect).
+type inspectMsg struct {
+	fn   func(m *master)
+	done chan<- struct{}
+}
 
 type savepointResult struct {
 	path string

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/troupe-dev/troupe/barrier"
 	"github.com/troupe-dev/troupe/persistence"
 )
 
@@ -134,4 +135,23 @@ func checkRestorable(t testing.TB, path string) *persistence.Checkpoint {
 		}
 	}
 	return cp
+}
+
+// checkpointStats returns the statistics of the recently ended
+// checkpoints, then of the pending ones, oldest first; nil once the job
+// has ended or without checkpointing.
+func (j *Job) checkpointStats() []barrier.Stats {
+	var out []barrier.Stats
+	j.inspect(func(m *master) {
+		if m.ckpt == nil {
+			return
+		}
+		out = m.ckpt.coord.History()
+		for _, id := range m.ckpt.coord.Pending() {
+			if s, ok := m.ckpt.coord.Stats(id); ok {
+				out = append(out, s)
+			}
+		}
+	})
+	return out
 }

@@ -58,6 +58,7 @@ type subtask struct {
 	store             CheckpointStore  // nil without checkpointing
 	aligner           *barrier.Aligner // nil for sources
 	savepoints        map[int64]bool   // barriers of savepoints being aligned
+	ending            []triggerMsg     // checkpoints waiting for the operators to end
 
 	flushTimer *time.Timer
 	pumpTimer  *time.Timer
@@ -314,6 +315,7 @@ func (s *subtask) maybeFinish() {
 	if !s.chain.Ended() || s.chain.Blocked() {
 		return // operators still have work in flight
 	}
+	s.takeEnding()
 	if !s.eoiSent {
 		s.eoiSent = true
 		s.chain.Flush()
