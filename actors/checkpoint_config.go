@@ -49,7 +49,9 @@ type CheckpointConfig struct {
 
 // CheckpointStore keeps a job's checkpoints (persistence.DirStore and
 // persistence.MemStore are two). WriteState is called from several
-// goroutines at once; the other methods from the job master only.
+// goroutines at once; CommitMetadata and Discard one at a time, in order,
+// by the job's metadata writer; Checkpoints and Open by the job master,
+// possibly while a commit or a discard runs.
 type CheckpointStore interface {
 	// WriteState stores a subtask's encoded state for a checkpoint and
 	// returns the handle that the metadata will list.
@@ -57,7 +59,8 @@ type CheckpointStore interface {
 	// CommitMetadata completes a checkpoint: once it returns without
 	// error, the checkpoint is durable and may be restored.
 	CommitMetadata(m *persistence.Metadata) (path string, err error)
-	// Discard drops what an aborted checkpoint wrote.
+	// Discard drops what an aborted checkpoint wrote. It must leave a
+	// checkpoint whose metadata is stored: that one is complete.
 	Discard(id int64) error
 	// Checkpoints lists the complete checkpoints, newest first.
 	Checkpoints() ([]string, error)

@@ -14,16 +14,30 @@ import (
 
 // checkpointer is the job master's checkpoint coordinator: it adapts the
 // pure barrier.Coordinator to messages, timers and the store. All its
-// methods run inside the master's Receive.
+// methods run inside the master's Receive. It owns the metadata writer,
+// which it starts with the first attempt and closes when the job ends.
+//
+// Savepoints: every caller gets an answer, the path once the savepoint's
+// metadata is durable (even if a newer checkpoint completed first, or the
+// job ends meanwhile) or an error once it is aborted (timed out, declined,
+// its commit failed, the job restarted or ended before its commit began).
+// A stop with savepoint suspends periodic checkpoints until its savepoint
+// ends; if it fails they resume and the job runs on, as in Flink.
 type checkpointer struct {
 	m       *master
 	store   CheckpointStore
 	coord   *barrier.Coordinator
+	writer  *metadataWriter // nil before the first attempt starts
 	tick    *time.Timer
 	paths   map[int64]string // metadata written, not yet notified
 	latest  string           // path of the latest complete checkpoint
-	stopped bool             // no more checkpoints: a subtask finished
-	frozen  bool             // a stop with savepoint: no periodic checkpoint follows
+	stopped bool             // no more checkpoints in this attempt
+	closed  bool             // the job ended
+	// stopID is the savepoint of a stop with savepoint while it is
+	// pending; stopDone is set once it completed (the job is cancelled
+	// next). Either way periodic checkpoints are suspended.
+	stopID   int64
+	stopDone bool
 	// The final checkpoint, taken once every subtask has finished:
 	// finalWanted then, finalID once triggered, finalDone once it (or a
 	// later one) completed.
@@ -68,8 +82,13 @@ func newCheckpointer(m *master) (*checkpointer, error) {
 	return c, nil
 }
 
-// start (re)arms the periodic tick for a new attempt.
+// start (re)arms the periodic tick for a new attempt; the first starts the
+// metadata writer, whose results come back as metadataReady messages.
 func (c *checkpointer) start(ctx actor.Context) {
+	if c.writer == nil {
+		self, root := ctx.Self(), c.m.job.engine.sys.Root
+		c.writer = newMetadataWriter(c.store, c.m.log, func() { root.Send(self, &metadataReady{}) })
+	}
 	c.stopped = false
 	c.finalWanted, c.finalID, c.finalDone = false, 0, false
 	c.run(ctx, c.coord.Reset(time.Now()))
@@ -89,10 +108,7 @@ func (c *checkpointer) onTick(ctx actor.Context) {
 	if c.m.stopping || c.stopped {
 		return
 	}
-	if c.frozen {
-		return // a stop with savepoint: the job is cancelled next
-	}
-	c.run(ctx, c.coord.Tick(time.Now()))
+	c.run(ctx, c.coord.Tick(time.Now())) // suspended by a stop with savepoint, it only times out
 	c.tryFinal(ctx)
 	c.armTick(ctx)
 }
@@ -109,6 +125,7 @@ func (c *checkpointer) stop(ctx actor.Context) {
 
 func (c *checkpointer) onAck(ctx actor.Context, a *checkpointAck) {
 	if a.attempt != c.m.attempt || c.stopped {
+		c.discardLate(a)
 		return
 	}
 	var acts []barrier.Action
@@ -120,18 +137,42 @@ func (c *checkpointer) onAck(ctx actor.Context, a *checkpointAck) {
 	}
 	if err != nil {
 		c.m.log.Debug("checkpoint ack ignored", "checkpoint", a.id, "task", a.task, "err", err)
+		if errors.Is(err, barrier.ErrCheckpointEnded) {
+			c.discardLate(a)
+		}
 	}
 	c.run(ctx, acts)
 }
 
-func (c *checkpointer) onMetadataWritten(ctx actor.Context, w *metadataWritten) {
+// discardLate discards the state of an ack that came after its checkpoint
+// was aborted: the write ran after the abort's discard and would stay
+// behind. (A checkpoint that completed has every ack; the store never
+// discards a complete one anyway.)
+func (c *checkpointer) discardLate(a *checkpointAck) {
+	if a.handle != "" && c.writer != nil {
+		c.writer.discard(a.id)
+	}
+}
+
+// onMetadataReady takes the outcomes of the metadata commits done.
+func (c *checkpointer) onMetadataReady(ctx actor.Context) {
+	if c.writer == nil {
+		return
+	}
+	for _, w := range c.writer.results() {
+		c.onMetadataWritten(ctx, w)
+	}
+}
+
+func (c *checkpointer) onMetadataWritten(ctx actor.Context, w metadataWritten) {
 	if w.err == nil {
 		c.paths[w.id] = w.path
 		c.unnotified[w.path] = true
 	}
 	acts, err := c.coord.MetadataWritten(time.Now(), w.id, w.err)
 	if err != nil {
-		c.m.log.Debug("metadata result ignored", "checkpoint", w.id, "err", err)
+		delete(c.paths, w.id)
+		c.m.log.Warn("metadata result ignored", "checkpoint", w.id, "err", err)
 	}
 	c.run(ctx, acts)
 }
@@ -146,6 +187,8 @@ func (c *checkpointer) run(ctx actor.Context, acts []barrier.Action) {
 			c.writeMetadata(ctx, a)
 		case barrier.NotifyComplete:
 			c.complete(ctx, a.ID)
+		case barrier.LateComplete:
+			c.lateComplete(a)
 		case barrier.Abort:
 			c.abort(a)
 			c.tryFinal(ctx)
@@ -161,20 +204,24 @@ type taskHandle struct {
 	finished bool
 }
 
-// trigger sends the trigger to the sources, which inject the barrier, and
-// to the subtasks that have finished, which no barrier can reach and
-// which store their final state.
+// trigger sends the trigger to the sources, which inject the barrier, to
+// the subtasks that have finished, which no barrier can reach and which
+// store their final state, and to the running subtasks whose senders have
+// all finished, which no barrier will reach either (see
+// subtask.onTrigger): so that, once the sources have finished, a
+// checkpoint completes when every subtask has snapshotted, not when the
+// whole tail has drained.
 func (c *checkpointer) trigger(ctx actor.Context, t barrier.Trigger) {
 	for _, ref := range c.m.refs {
-		if ref.vertex.IsSource() || c.m.finished[ref.id] {
+		if ref.vertex.IsSource() || c.m.finished[ref.id] || c.m.sendersFinished(ref) {
 			ctx.Send(ref.pid, &triggerMsg{id: t.ID, savepoint: t.Savepoint})
 		}
 	}
 }
 
-// writeMetadata makes the checkpoint durable off the master's goroutine;
-// the result comes back as a message.
-func (c *checkpointer) writeMetadata(ctx actor.Context, w barrier.WriteMetadata) {
+// writeMetadata makes the checkpoint durable on the metadata writer; the
+// result comes back with a metadataReady message.
+func (c *checkpointer) writeMetadata(_ actor.Context, w barrier.WriteMetadata) {
 	meta := &persistence.Metadata{ID: w.ID, Savepoint: w.Savepoint, Job: c.m.graph.Name, Run: c.m.job.run,
 		MaxParallelism: c.m.graph.MaxParallelism}
 	for _, v := range c.m.graph.Vertices {
@@ -184,20 +231,27 @@ func (c *checkpointer) writeMetadata(ctx actor.Context, w barrier.WriteMetadata)
 				Subtask: i, Parallelism: v.Parallelism, Handle: h.path, Finished: h.finished})
 		}
 	}
-	self, root, store := ctx.Self(), c.m.job.engine.sys.Root, c.store
-	go func() {
-		path, err := store.CommitMetadata(meta)
-		root.Send(self, &metadataWritten{id: w.ID, path: path, err: err})
-	}()
+	c.writer.commit(meta)
 }
 
 // catchUp sends a subtask that just finished the triggers of the
 // checkpoints still pending: it may have ended before their barriers
 // could reach it (its inputs ended first), and it would never ack them.
-// A subtask ignores a checkpoint it already took.
+// So does each subtask it sends to whose senders have now all finished:
+// no barrier of those checkpoints will reach it. A subtask ignores a
+// checkpoint it already took.
 func (c *checkpointer) catchUp(ctx actor.Context, ref *subtaskRef) {
+	targets := []*subtaskRef{ref}
+	for _, to := range c.m.receivers(ref) {
+		if !c.m.finished[to.id] && c.m.sendersFinished(to) {
+			targets = append(targets, to)
+		}
+	}
 	for _, id := range c.coord.Pending() {
-		ctx.Send(ref.pid, &triggerMsg{id: id})
+		s, _ := c.coord.Stats(id)
+		for _, to := range targets {
+			ctx.Send(to.pid, &triggerMsg{id: id, savepoint: s.Savepoint})
+		}
 	}
 }
 
@@ -210,7 +264,7 @@ func (c *checkpointer) requestFinal(ctx actor.Context) {
 // tryFinal triggers the final checkpoint if it is wanted and the
 // coordinator allows one now; otherwise a later tick tries again.
 func (c *checkpointer) tryFinal(ctx actor.Context) {
-	if !c.finalWanted || c.finalID != 0 || c.stopped || c.frozen {
+	if !c.finalWanted || c.finalID != 0 || c.stopped || c.suspended() {
 		return
 	}
 	t, err := c.coord.TriggerNow(time.Now(), false)
@@ -236,9 +290,21 @@ func (c *checkpointer) complete(ctx actor.Context, id int64) {
 	for _, ref := range c.m.refs {
 		ctx.Send(ref.pid, &completeMsg{id: id})
 	}
-	if w := c.waiters[id]; w != nil {
-		w <- savepointResult{path: c.latest}
-		delete(c.waiters, id)
+	c.answer(id, savepointResult{path: c.latest})
+	if id == c.stopID {
+		c.stopID, c.stopDone = 0, true
+	}
+}
+
+// lateComplete records a checkpoint that completed after a newer one (a
+// savepoint): restorable, but no subtask is told.
+func (c *checkpointer) lateComplete(a barrier.LateComplete) {
+	path := c.paths[a.ID]
+	delete(c.paths, a.ID)
+	c.m.log.Info("checkpoint complete after a newer one", "checkpoint", a.ID, "savepoint", a.Savepoint, "path", path)
+	c.answer(a.ID, savepointResult{path: path})
+	if a.ID == c.stopID {
+		c.stopID, c.stopDone = 0, true
 	}
 }
 
@@ -250,20 +316,43 @@ func (c *checkpointer) abort(a barrier.Abort) {
 	if a.ID == c.finalID {
 		c.finalID = 0 // try again at the next tick
 	}
-	if err := c.store.Discard(a.ID); err != nil {
-		c.m.log.Warn("discarding checkpoint", "checkpoint", a.ID, "err", err)
+	if c.writer != nil {
+		c.writer.discard(a.ID)
 	}
-	if w := c.waiters[a.ID]; w != nil {
-		w <- savepointResult{err: fmt.Errorf("%w: savepoint %d: %w", ErrSavepoint, a.ID, a.Reason)}
-		delete(c.waiters, a.ID)
+	c.answer(a.ID, savepointResult{err: fmt.Errorf("%w: savepoint %d: %w", ErrSavepoint, a.ID, a.Reason)})
+	if a.ID == c.stopID {
+		// The stop with savepoint failed: the job runs on, checkpointing
+		// again, as in Flink.
+		c.stopID = 0
+		c.coord.Resume(time.Now())
+		c.m.log.Warn("stop with savepoint failed; the job goes on", "savepoint", a.ID, "reason", a.Reason)
 	}
 }
 
+// answer gives the caller of savepoint id, if any, its result.
+func (c *checkpointer) answer(id int64, r savepointResult) {
+	if w := c.waiters[id]; w != nil {
+		w <- r
+		delete(c.waiters, id)
+	}
+}
+
+// suspended reports whether a stop with savepoint holds periodic
+// checkpoints back.
+func (c *checkpointer) suspended() bool { return c.coord.Suspended() }
+
 // savepoint triggers a savepoint now; its path or failure goes to reply.
+// With stop, periodic checkpoints are suspended first, so that none
+// follows the savepoint (sinks would commit past it); they resume if it
+// fails. Another savepoint is refused while a stop with savepoint is
+// under way: completing after it, it would make sinks commit past it.
 func (c *checkpointer) savepoint(ctx actor.Context, reply chan<- savepointResult, stop bool) {
-	c.frozen = c.frozen || stop
-	if c.stopped {
+	switch {
+	case c.stopped || c.closed:
 		reply <- savepointResult{err: fmt.Errorf("%w: the job is not running", ErrSavepoint)}
+		return
+	case c.stopID != 0 || c.stopDone:
+		reply <- savepointResult{err: fmt.Errorf("%w: a stop with savepoint is under way", ErrSavepoint)}
 		return
 	}
 	t, err := c.coord.TriggerNow(time.Now(), true)
@@ -272,5 +361,32 @@ func (c *checkpointer) savepoint(ctx actor.Context, reply chan<- savepointResult
 		return
 	}
 	c.waiters[t.ID] = reply
+	if stop {
+		c.stopID = t.ID
+		c.coord.Suspend()
+	}
 	c.trigger(ctx, t)
+}
+
+// close ends checkpointing when the job ends: the metadata writer
+// finishes the calls queued and stops; the commits done complete (a
+// savepoint's caller gets its path, durable metadata being a complete
+// checkpoint), the other pending checkpoints abort (their callers get an
+// error, their state is discarded). Safe to call twice.
+func (c *checkpointer) close(ctx actor.Context) {
+	if c.closed {
+		return
+	}
+	c.closed, c.stopped = true, true
+	if c.tick != nil {
+		c.tick.Stop()
+	}
+	if c.writer != nil {
+		c.writer.close()
+		c.onMetadataReady(ctx)
+	}
+	c.run(ctx, c.coord.Reset(time.Now()))
+	for id := range c.waiters {
+		c.answer(id, savepointResult{err: fmt.Errorf("%w: savepoint %d: the job ended", ErrSavepoint, id)})
+	}
 }

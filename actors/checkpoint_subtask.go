@@ -23,8 +23,23 @@ import (
 // ended): it stores its final state, so that checkpoints complete while
 // the rest of the job runs on, and so that the job's final checkpoint,
 // taken once every subtask has finished, holds everything.
+//
+// A running subtask is triggered when every sender of its inputs has
+// finished (as Flink triggers the tasks that no running task precedes):
+// no barrier will come, only the rest of its input and the end of input.
+// It aligns the checkpoint as if the barrier came before each end of
+// input, so it snapshots once its queued input is consumed, before its
+// own end of input, and the barrier goes downstream ahead of what that
+// end emits: the checkpoint does not wait for the tail downstream.
 func (s *subtask) onTrigger(m *triggerMsg) {
 	if s.chain == nil || s.failed {
+		return
+	}
+	if s.aligner != nil && !s.finished {
+		if m.savepoint {
+			s.savepoints[m.id] = true
+		}
+		s.applyAlignment(s.aligner.Expect(m.id))
 		return
 	}
 	s.checkpoint(m.id, m.savepoint)
@@ -39,6 +54,11 @@ func (s *subtask) onBarrier(ch int, b operators.Barrier) {
 }
 
 func (s *subtask) applyAlignment(r barrier.Result) {
+	if r.Cancelled != 0 && s.store != nil {
+		// Overtaken by a newer checkpoint: decline it, which is no failure.
+		s.job.engine.sys.Root.Send(s.ctx.Parent(), &checkpointAck{attempt: s.attempt, id: r.Cancelled,
+			task: taskID(s.vertex, s.index), err: fmt.Errorf("%w: overtaken by checkpoint %d", barrier.ErrSubsumed, s.aligner.Aligning())})
+	}
 	for _, ch := range r.Block {
 		s.in.SetBlocked(ch, true)
 	}
@@ -55,8 +75,17 @@ func (s *subtask) applyAlignment(r barrier.Result) {
 // checkpoint snapshots the chain, forwards the barrier and stores the
 // state asynchronously. A checkpoint is taken once: a finished subtask may
 // be sent the trigger of one it already took at its barrier.
+//
+// While its operators are ending (end of input called, work still in
+// flight) the snapshot waits until they have ended (takeEnding): a
+// snapshot of half-ended operators would be restored as not ended and
+// ended a second time.
 func (s *subtask) checkpoint(id int64, savepoint bool) {
 	if id <= s.lastCheckpoint {
+		return
+	}
+	if s.inputEnded && !s.chain.Ended() {
+		s.ending = append(s.ending, triggerMsg{id: id, savepoint: savepoint})
 		return
 	}
 	s.lastCheckpoint = id
@@ -92,7 +121,7 @@ func (s *subtask) checkpoint(id int64, savepoint bool) {
 // The write runs on a goroutine that s.uploads owns, which ends with the
 // ack; processing goes on.
 func (s *subtask) storeState(id int64, savepoint bool, enc *operators.EncodedState) {
-	ack := &checkpointAck{attempt: s.attempt, id: id, task: taskID(s.vertex, s.index), finished: s.eoiSent}
+	ack := &checkpointAck{attempt: s.attempt, id: id, task: taskID(s.vertex, s.index), finished: s.inputEnded && s.chain.Ended()}
 	master, root := s.ctx.Parent(), s.job.engine.sys.Root
 	if enc == nil {
 		root.Send(master, ack)
@@ -108,6 +137,15 @@ func (s *subtask) storeState(id int64, savepoint bool, enc *operators.EncodedSta
 	if !started {
 		_ = enc.Close() // the subtask is stopping
 	}
+}
+
+// takeEnding takes the checkpoints that waited for the operators to end,
+// before the end of input goes downstream: their barriers go first.
+func (s *subtask) takeEnding() {
+	for _, t := range s.ending {
+		s.checkpoint(t.id, t.savepoint)
+	}
+	s.ending = nil
 }
 
 // onComplete tells the operators that checkpoint id is complete. The

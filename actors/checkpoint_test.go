@@ -2,15 +2,18 @@ package actors
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/troupe-dev/troupe/operators"
+	"github.com/troupe-dev/troupe/persistence"
 )
 
 type event struct {
@@ -146,12 +149,23 @@ const countRecords = 40000
 // and checks the committed output is exactly once.
 func runCounted(t *testing.T, faults operators.FaultInjector, job *atomic.Pointer[Job]) *Job {
 	t.Helper()
+	return runCountedWith(t, faults, job, nil, nil)
+}
+
+// runCountedWith is runCounted with edit applied to the engine's config
+// and during run on the job while it runs (it must return once the job
+// has ended).
+func runCountedWith(t *testing.T, faults operators.FaultInjector, job *atomic.Pointer[Job], edit func(*Config), during func(*Job)) *Job {
+	t.Helper()
 	const n, keys = countRecords, 61
 	e := newTestEngine(t, func(c *Config) {
 		c.Checkpoint.Interval = 20 * time.Millisecond
 		c.Restart = FixedDelay(3, time.Millisecond)
 		c.Faults = faults
 		c.BatchSize = 64
+		if edit != nil {
+			edit(c)
+		}
 	})
 	p, sink := countPipeline(n, keys, 10000)
 	g, err := p.Build()
@@ -163,8 +177,16 @@ func runCounted(t *testing.T, faults operators.FaultInjector, job *atomic.Pointe
 		t.Fatal(err)
 	}
 	job.Store(j)
+	duringDone := make(chan struct{})
+	go func() {
+		defer close(duringDone)
+		if during != nil {
+			during(j)
+		}
+	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
+	defer func() { <-duringDone }()
 	if err := j.Wait(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -228,4 +250,62 @@ func (f faultPair) At(point operators.FaultPoint, op operators.TaskInfo) error {
 		f.res.job.Store(j)
 	}
 	return f.res.At(point, op)
+}
+
+// Savepoints taken in a loop while periodic checkpoints run and a subtask
+// fails: the committed output is still exactly once, and every savepoint
+// call returns either a complete, restorable savepoint (all the state
+// files it lists exist) or an error.
+func TestCheckpoint_savepointsDuringFailure_exactlyOnce(t *testing.T) {
+	fault := &faultAfterCheckpoint{op: "count", after: midway(t, countRecords)}
+	root := filepath.Join(t.TempDir(), "checkpoints")
+	var paths []string
+	var failed int
+	j := runCountedWith(t, fault, &fault.job, func(c *Config) {
+		c.Checkpoint.Store = func(string, string) (CheckpointStore, error) { return persistence.OpenDirStore(root, 2) }
+	}, func(j *Job) {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		for j.State() != JobFinished && j.State() != JobFailed && j.State() != JobCancelled {
+			path, err := j.Savepoint(ctx)
+			if err != nil {
+				if !errors.Is(err, ErrSavepoint) {
+					t.Errorf("Savepoint: %v, want an error wrapping ErrSavepoint", err)
+					return
+				}
+				failed++
+				awaitNextCheckpoint(j) // the job is restarting, or ending
+				continue
+			}
+			paths = append(paths, path)
+		}
+	})
+	if !fault.fired.Load() || j.Restarts() != 1 {
+		t.Fatalf("fault fired %v, restarts %d: want a failure after a checkpoint and one restart", fault.fired.Load(), j.Restarts())
+	}
+	if len(paths) == 0 {
+		t.Fatalf("no savepoint completed (%d failed)", failed)
+	}
+	for _, path := range paths {
+		if cp := checkRestorable(t, path); !cp.Meta.Savepoint {
+			t.Errorf("%s is not a savepoint", path)
+		}
+	}
+	t.Logf("%d savepoints complete and restorable, %d failed", len(paths), failed)
+}
+
+// awaitNextCheckpoint polls until j completes another checkpoint or ends.
+func awaitNextCheckpoint(j *Job) {
+	before, _ := j.LatestCheckpoint()
+	for {
+		select {
+		case <-j.Done():
+			return
+		default:
+		}
+		if c, _ := j.LatestCheckpoint(); c.ID != before.ID {
+			return
+		}
+		time.Sleep(time.Millisecond) // polling; not a wait for an event
+	}
 }

@@ -27,7 +27,16 @@ func (j *Job) setCheckpoint(c Checkpoint) {
 
 // Savepoint takes a savepoint of the running job: a checkpoint the user
 // keeps, to restore the job later (possibly at another parallelism). It
-// returns the savepoint's path once it is complete.
+// returns the savepoint's path once its metadata is durable: the
+// savepoint is then complete and restorable, also if a newer checkpoint
+// completed first or the job ended while its metadata was being written.
+// Otherwise it returns an error wrapping ErrSavepoint: the savepoint timed
+// out, a subtask declined it, its metadata could not be written, the job
+// restarted or ended before that, the job is not running, or a stop with
+// savepoint is under way. It always returns, at the latest when ctx is
+// done. Retention never removes a savepoint. Savepoints run beside the
+// periodic checkpoints, are never subsumed by them, and their failures do
+// not count against Checkpoint.TolerableFailures.
 func (j *Job) Savepoint(ctx context.Context) (string, error) { return j.savepoint(ctx, false) }
 
 func (j *Job) savepoint(ctx context.Context, stop bool) (string, error) {
@@ -37,7 +46,12 @@ func (j *Job) savepoint(ctx context.Context, stop bool) (string, error) {
 	case r := <-reply:
 		return r.path, r.err
 	case <-j.done:
-		return "", fmt.Errorf("%w: the job ended", ErrSavepoint)
+		select {
+		case r := <-reply: // answered as the job ended
+			return r.path, r.err
+		default:
+			return "", fmt.Errorf("%w: the job ended", ErrSavepoint)
+		}
 	case <-ctx.Done():
 		return "", ctx.Err()
 	}
@@ -45,8 +59,11 @@ func (j *Job) savepoint(ctx context.Context, stop bool) (string, error) {
 
 // StopWithSavepoint takes a savepoint and then cancels the job, so that
 // it can be resumed from the savepoint with no record lost or repeated:
-// no checkpoint is taken after the savepoint, so sinks commit nothing
-// past it.
+// periodic checkpoints are suspended before the savepoint is triggered,
+// so sinks commit nothing past it, and other savepoints are refused
+// meanwhile. If the savepoint fails (see Savepoint), the job is not
+// cancelled: periodic checkpoints resume, the job keeps running, and the
+// error is returned, as in Flink.
 func (j *Job) StopWithSavepoint(ctx context.Context) (string, error) {
 	path, err := j.savepoint(ctx, true)
 	if err != nil {
@@ -54,4 +71,16 @@ func (j *Job) StopWithSavepoint(ctx context.Context) (string, error) {
 	}
 	j.Cancel()
 	return path, nil
+}
+
+// inspect runs fn on the job master's goroutine, between two of its
+// messages, and returns once it has run (or the job has ended): tests use
+// it to read the master's state without a race.
+func (j *Job) inspect(fn func(m *master)) {
+	done := make(chan struct{})
+	j.engine.sys.Root.Send(j.master, &inspectMsg{fn: fn, done: done})
+	select {
+	case <-done:
+	case <-j.done:
+	}
 }

@@ -69,8 +69,11 @@ func (m *master) Receive(ctx actor.Context) {
 		if m.refs[msg.id] != nil && !m.stopping {
 			m.onFinished(ctx, msg.id)
 		}
-	case *checkpointTick, *checkpointAck, *metadataWritten, *savepointMsg:
+	case *checkpointTick, *checkpointAck, *metadataReady, *savepointMsg:
 		m.onCheckpointMsg(ctx, msg)
+	case *inspectMsg:
+		msg.fn(m)
+		close(msg.done)
 	case *finalCommitted:
 		m.onFinalCommit(ctx, msg)
 	case *subtaskFailed:
@@ -201,7 +204,10 @@ func (m *master) afterStop(ctx actor.Context) {
 	}
 }
 
-func (m *master) complete(_ actor.Context, s JobState, err error) {
+func (m *master) complete(ctx actor.Context, s JobState, err error) {
+	if m.ckpt != nil {
+		m.ckpt.close(ctx) // before Done: savepoints answered, no goroutine left
+	}
 	m.log.Info("job ended", "state", s, "err", err)
 	m.job.complete(s, err)
 }

@@ -32,8 +32,8 @@ func (m *master) onCheckpointMsg(ctx actor.Context, msg any) {
 		m.ckpt.onTick(ctx)
 	case *checkpointAck:
 		m.ckpt.onAck(ctx, msg)
-	case *metadataWritten:
-		m.ckpt.onMetadataWritten(ctx, msg)
+	case *metadataReady:
+		m.ckpt.onMetadataReady(ctx)
 	case *savepointMsg:
 		m.ckpt.savepoint(ctx, msg.reply, msg.stop)
 	}
@@ -55,7 +55,7 @@ func (m *master) onFinished(ctx actor.Context, id int) {
 	if m.running--; m.running > 0 {
 		return
 	}
-	if m.ckpt != nil && !m.ckpt.frozen {
+	if m.ckpt != nil && !m.ckpt.suspended() {
 		m.ckpt.requestFinal(ctx) // afterFinalCheckpoint goes on
 		return
 	}
@@ -128,4 +128,37 @@ func (p *restorePlan) partsOf(v *operators.Vertex, i int) map[string][]*operator
 // checkpoint the attempt restores.
 func (p *restorePlan) finishedOnRestore(v *operators.Vertex) bool {
 	return p != nil && p.finished[v.Name]
+}
+
+// sendersFinished reports whether ref has inputs and every subtask
+// sending to it has finished: then no barrier can reach it any more.
+func (m *master) sendersFinished(ref *subtaskRef) bool {
+	chans := ref.vertex.InputChannels(ref.index)
+	for _, ch := range chans {
+		if from := m.refAt(ch.Edge.From, ch.Remote); from == nil || !m.finished[from.id] {
+			return false
+		}
+	}
+	return len(chans) > 0
+}
+
+// receivers returns the subtasks ref sends to.
+func (m *master) receivers(ref *subtaskRef) []*subtaskRef {
+	var out []*subtaskRef
+	for _, ch := range ref.vertex.OutputChannels(ref.index) {
+		if to := m.refAt(ch.Edge.To, ch.Remote); to != nil {
+			out = append(out, to)
+		}
+	}
+	return out
+}
+
+// refAt returns subtask i of v in the current attempt.
+func (m *master) refAt(v *operators.Vertex, i int) *subtaskRef {
+	for _, ref := range m.refs {
+		if ref.vertex == v && ref.index == i {
+			return ref
+		}
+	}
+	return nil
 }

@@ -89,13 +89,16 @@ type checkpointAck struct {
 	id      int64
 	task    barrier.TaskID
 	handle  string
-	// finished: the subtask had sent end of input when it snapshotted; its
-	// state is final
+	// finished: the subtask's operators had ended (their end of input
+	// done) when it snapshotted; its state is final
 	finished bool
 	err      error
 }
 
-// metadataWritten reports the write of a checkpoint's metadata.
+// metadataReady tells the master that the metadata writer has results.
+type metadataReady struct{}
+
+// metadataWritten is the outcome of a checkpoint's metadata commit.
 type metadataWritten struct {
 	id   int64
 	path string
@@ -110,6 +113,13 @@ type completeMsg struct{ id int64 }
 type savepointMsg struct {
 	reply chan<- savepointResult
 	stop  bool
+}
+
+// inspectMsg runs fn on the master's goroutine, then closes done
+// (Job.inspect).
+type inspectMsg struct {
+	fn   func(m *master)
+	done chan<- struct{}
 }
 
 type savepointResult struct {

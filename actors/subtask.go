@@ -60,6 +60,7 @@ type subtask struct {
 	aligner           *barrier.Aligner // nil for sources
 	savepoints        map[int64]bool   // barriers of savepoints being aligned
 	uploads           uploads          // the state writes under way
+	ending            []triggerMsg     // checkpoints waiting for the operators to end
 
 	flushTimer *time.Timer
 	pumpTimer  *time.Timer
@@ -316,6 +317,7 @@ func (s *subtask) maybeFinish() {
 	if !s.chain.Ended() || s.chain.Blocked() {
 		return // operators still have work in flight
 	}
+	s.takeEnding()
 	if !s.eoiSent {
 		s.eoiSent = true
 		s.chain.Flush()

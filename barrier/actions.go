@@ -2,7 +2,7 @@ package barrier
 
 // Action is one thing the runtime must do. The Coordinator's events return
 // them in the order to carry them out. Its concrete type is one of Trigger,
-// WriteMetadata, NotifyComplete, Abort and FailJob.
+// WriteMetadata, NotifyComplete, LateComplete, Abort and FailJob.
 type Action interface{ action() }
 
 // Trigger asks the runtime to send checkpoint ID's trigger to every source:
@@ -32,6 +32,17 @@ type NotifyComplete struct {
 	ID int64
 }
 
+// LateComplete says checkpoint ID completed (its metadata is durable)
+// after a newer checkpoint had completed: only a savepoint, which is never
+// subsumed, or a checkpoint whose metadata write outlived a newer one's,
+// does that. It is complete and restorable, so the runtime records it and
+// gives a savepoint's caller its path; but it tells no subtask, since
+// every one already heard of a newer completion, which subsumes it.
+type LateComplete struct {
+	ID        int64
+	Savepoint bool
+}
+
 // Abort says checkpoint ID ended without completing. The runtime discards
 // the state in Handles (the acks received), and may tell the subtasks so
 // that they give up its alignment (Aligner.Cancel). A sink must not discard
@@ -53,6 +64,7 @@ type FailJob struct {
 func (Trigger) action()        {}
 func (WriteMetadata) action()  {}
 func (NotifyComplete) action() {}
+func (LateComplete) action()   {}
 func (Abort) action()          {}
 func (FailJob) action()        {}
 
@@ -60,6 +72,7 @@ var (
 	_ Action = Trigger{}
 	_ Action = WriteMetadata{}
 	_ Action = NotifyComplete{}
+	_ Action = LateComplete{}
 	_ Action = Abort{}
 	_ Action = FailJob{}
 )

@@ -95,6 +95,25 @@ func (a *Aligner) OnBarrier(ch int, id int64) Result {
 	return a.settle(r)
 }
 
+// Expect starts aligning checkpoint id (≥ 1) although no barrier of it has
+// come: the runtime triggered the subtask itself, because every sender of
+// its inputs has finished and none will send the barrier (each took the
+// checkpoint as a finished task). The remaining records come first, then
+// the end of input; as an ended channel counts as having delivered the
+// barrier, the snapshot comes when the last channel ends, before the
+// subtask's own end of input, or at once if every channel has ended. A
+// barrier of id that does come blocks its channel as usual. Like a newer
+// barrier, it cancels an older alignment; an id not newer than the
+// current one is ignored.
+func (a *Aligner) Expect(id int64) Result {
+	if id <= a.cur {
+		return Result{Ignored: fmt.Errorf("%w: expect %d, current %d", ErrStaleBarrier, id, a.cur)}
+	}
+	r := Result{Cancelled: a.abandon()}
+	a.cur, a.aligning = id, true
+	return a.settle(r)
+}
+
 // OnEndOfInput handles the end of channel ch. An ended channel counts as
 // having delivered every later barrier, as in Flink: it can deliver none,
 // and waiting for it would stall checkpoints forever. It panics if ch is

@@ -9,7 +9,7 @@ import (
 
 // ev is one aligner event and the Result it must return.
 type ev struct {
-	kind string // "barrier", "end", "cancel"
+	kind string // "barrier", "end", "cancel", "expect"
 	ch   int
 	id   int64
 	want Result
@@ -18,6 +18,7 @@ type ev struct {
 func barrier(ch int, id int64, want Result) ev { return ev{"barrier", ch, id, want} }
 func end(ch int, want Result) ev               { return ev{"end", ch, 0, want} }
 func cancel(id int64, want Result) ev          { return ev{"cancel", 0, id, want} }
+func expect(id int64, want Result) ev          { return ev{"expect", 0, id, want} }
 
 func (e ev) apply(a *Aligner) Result {
 	switch e.kind {
@@ -25,6 +26,8 @@ func (e ev) apply(a *Aligner) Result {
 		return a.OnBarrier(e.ch, e.id)
 	case "end":
 		return a.OnEndOfInput(e.ch)
+	case "expect":
+		return a.Expect(e.id)
 	default:
 		return a.Cancel(e.id)
 	}
@@ -123,6 +126,57 @@ func TestAligner_exactlyOnce(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			runEvents(t, NewAligner(tc.n, ExactlyOnce), tc.events)
+		})
+	}
+}
+
+// Expect starts the alignment of a checkpoint triggered at the subtask
+// itself, because its senders have all finished and send no barrier: an
+// ended channel counts as having delivered it, so the snapshot comes when
+// the last channel ends, before the subtask's own end of input.
+func TestAligner_Expect(t *testing.T) {
+	cases := []struct {
+		name   string
+		mode   Mode
+		events []ev
+	}{
+		{"snapshot at the last end of input", ExactlyOnce, []ev{
+			expect(1, Result{}),
+			end(0, Result{}),
+			end(1, Result{Snapshot: 1}),
+		}},
+		{"every channel ended: at once", ExactlyOnce, []ev{
+			end(0, Result{}),
+			end(1, Result{}),
+			expect(1, Result{Snapshot: 1}),
+		}},
+		{"a barrier that came in-band still blocks its channel", ExactlyOnce, []ev{
+			expect(1, Result{}),
+			barrier(0, 1, Result{Block: []int{0}}),
+			end(1, Result{Snapshot: 1, Unblock: []int{0}}),
+		}},
+		{"already aligning it, or older", ExactlyOnce, []ev{
+			barrier(0, 2, Result{Block: []int{0}}),
+			expect(2, Result{Ignored: ErrStaleBarrier}),
+			expect(1, Result{Ignored: ErrStaleBarrier}),
+			end(1, Result{Snapshot: 2, Unblock: []int{0}}),
+		}},
+		{"a newer one cancels an older alignment", ExactlyOnce, []ev{
+			barrier(0, 1, Result{Block: []int{0}}),
+			expect(2, Result{Cancelled: 1, Unblock: []int{0}}),
+			barrier(1, 1, Result{Ignored: ErrStaleBarrier}),
+			end(1, Result{}),
+			end(0, Result{Snapshot: 2}),
+		}},
+		{"at least once", AtLeastOnce, []ev{
+			expect(1, Result{}),
+			barrier(0, 1, Result{}),
+			end(1, Result{Snapshot: 1}),
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			runEvents(t, NewAligner(2, tc.mode), tc.events)
 		})
 	}
 }

@@ -13,6 +13,12 @@ import (
 // carry out, in order; methods that may refuse an event also return an
 // error, and then change nothing and return no action.
 //
+// Once WriteMetadata has been issued for a checkpoint, only the write's
+// outcome ends it (as in Flink: durable metadata is a complete
+// checkpoint). Its timeout, a decline, a newer completion and Reset leave
+// it pending, so that the runtime never discards state that the metadata
+// being written lists, and never keeps metadata whose state it discarded.
+//
 // It is not safe for concurrent use: one actor (the job master's
 // checkpoint coordinator) owns it and calls it from its message loop.
 type Coordinator struct {
@@ -24,9 +30,12 @@ type Coordinator struct {
 	failures int           // consecutive failed checkpoints
 	failing  bool          // FailJob was issued; no triggers until Reset
 	armed    bool          // the periodic clock runs
-	due      time.Time     // when the next periodic checkpoint is due
-	lastEnd  time.Time     // when the last checkpoint ended; zero: never
-	history  []Stats       // ended checkpoints, oldest first
+	// suspended: no periodic trigger until Resume (a stop with savepoint
+	// is pending or done)
+	suspended bool
+	due       time.Time // when the next periodic checkpoint is due
+	lastEnd   time.Time // when the last checkpoint ended; zero: never
+	history   []Stats   // ended checkpoints, oldest first
 }
 
 // NewCoordinator returns a coordinator for cfg, or an error wrapping
@@ -55,7 +64,7 @@ func NewCoordinator(cfg Config) (*Coordinator, error) {
 // Interval after that: there is no burst to catch up.
 func (c *Coordinator) Tick(now time.Time) []Action {
 	acts := c.expire(now)
-	if c.cfg.Interval == 0 {
+	if c.cfg.Interval == 0 || c.suspended {
 		return acts
 	}
 	if !c.armed {
@@ -68,6 +77,23 @@ func (c *Coordinator) Tick(now time.Time) []Action {
 	c.due = now.Add(c.cfg.Interval)
 	return append(acts, c.trigger(now, false))
 }
+
+// Suspend stops the periodic checkpoints until Resume, as Flink does for
+// a stop with savepoint: no checkpoint may follow the savepoint, or sinks
+// would commit output past it. Tick still aborts the checkpoints that time
+// out, and TriggerNow still works.
+func (c *Coordinator) Suspend() { c.suspended = true }
+
+// Resume restarts the periodic checkpoints after Suspend (the stop with
+// savepoint failed and the job goes on): the next one is due one Interval
+// after now.
+func (c *Coordinator) Resume(now time.Time) {
+	c.suspended = false
+	c.arm(now)
+}
+
+// Suspended reports whether Suspend was called and Resume not since.
+func (c *Coordinator) Suspended() bool { return c.suspended }
 
 // TriggerNow triggers a checkpoint at once, for the user: the Interval does
 // not apply. A checkpoint respects MaxConcurrent and MinPause and is refused
@@ -115,9 +141,13 @@ func (c *Coordinator) Ack(now time.Time, id int64, task TaskID, handle any) ([]A
 // Decline aborts checkpoint id because task could not take part in it
 // (reason says why). It counts as a failure, unless reason wraps
 // ErrSubsumed: the task gave the checkpoint up for a newer one. It is
-// refused like Ack for an unknown task or an unknown or ended checkpoint.
+// refused like Ack for an unknown task or an unknown or ended checkpoint,
+// and with ErrMetadataWriting once every task has acked.
 func (c *Coordinator) Decline(now time.Time, id int64, task TaskID, reason error) ([]Action, error) {
 	p, err := c.lookup(id, task)
+	if err == nil && p.writing {
+		err = ErrMetadataWriting
+	}
 	if err != nil {
 		return nil, fmt.Errorf("barrier: decline of checkpoint %d from %q: %w", id, task, err)
 	}
@@ -134,12 +164,15 @@ func (c *Coordinator) Decline(now time.Time, id int64, task TaskID, reason error
 // MetadataWritten reports the outcome of the write that WriteMetadata
 // asked for. On success checkpoint id completes: it returns NotifyComplete
 // and aborts, as subsumed, every pending checkpoint older than id
-// (savepoints excepted), and resets the consecutive failure count. On
-// failure (err != nil) the checkpoint is aborted and counts as a failure.
+// (savepoints and those being written excepted), and resets the
+// consecutive failure count; if a newer checkpoint completed first, it
+// returns LateComplete instead and aborts nothing. On failure (err != nil)
+// the checkpoint is aborted and counts as a failure (a savepoint's does
+// not).
 //
-// For a checkpoint that ended meanwhile (timed out, subsumed, reset) it
-// returns an error wrapping ErrCheckpointEnded: the runtime may delete what
-// it wrote. Before WriteMetadata it returns ErrNotAcknowledged.
+// A checkpoint being written cannot end otherwise, so a second report
+// returns an error wrapping ErrCheckpointEnded. Before WriteMetadata it
+// returns ErrNotAcknowledged.
 func (c *Coordinator) MetadataWritten(now time.Time, id int64, err error) ([]Action, error) {
 	p, ferr := c.find(id)
 	if ferr == nil && !p.writing {
@@ -155,7 +188,9 @@ func (c *Coordinator) MetadataWritten(now time.Time, id int64, err error) ([]Act
 }
 
 // Reset is called when the job restarts: every pending checkpoint is
-// aborted with ErrReset, which is not a failure. IDs keep increasing, so an
+// aborted with ErrReset, which is not a failure, except those whose
+// metadata is being written: their write decides, and one that succeeds is
+// complete whichever attempt runs then. IDs keep increasing, so an
 // old checkpoint's late messages are recognised and refused. A Reset that
 // answers FailJob also clears the failure count, as Flink does when it
 // fails the job; a restart for another cause keeps it. The periodic clock
@@ -163,7 +198,9 @@ func (c *Coordinator) MetadataWritten(now time.Time, id int64, err error) ([]Act
 func (c *Coordinator) Reset(now time.Time) []Action {
 	var acts []Action
 	for _, p := range slices.Clone(c.pending) {
-		acts = append(acts, c.abort(now, p, ErrReset))
+		if !p.writing {
+			acts = append(acts, c.abort(now, p, ErrReset))
+		}
 	}
 	if c.failing {
 		c.failing, c.failures = false, 0
@@ -269,11 +306,12 @@ func (c *Coordinator) find(id int64) (*checkpoint, error) {
 	return nil, ErrUnknownCheckpoint
 }
 
-// expire aborts the checkpoints pending for Timeout or longer.
+// expire aborts the checkpoints pending for Timeout or longer, except
+// those whose metadata is being written: the write decides.
 func (c *Coordinator) expire(now time.Time) []Action {
 	var acts []Action
 	for _, p := range slices.Clone(c.pending) {
-		if age := now.Sub(p.triggered); age >= c.cfg.Timeout {
+		if age := now.Sub(p.triggered); age >= c.cfg.Timeout && !p.writing {
 			acts = append(acts, c.fail(now, p, fmt.Errorf("%w after %v", ErrTimeout, age))...)
 		}
 	}
@@ -287,14 +325,14 @@ func (c *Coordinator) complete(now time.Time, p *checkpoint) []Action {
 		c.failures = 0
 	}
 	if p.id < c.latest {
-		// Only a savepoint can complete after a newer checkpoint: it is
-		// restorable, but every subtask already heard of a newer completion.
-		return nil
+		// A savepoint, or a write that outlived a newer one's: restorable,
+		// but every subtask already heard of a newer completion.
+		return []Action{LateComplete{ID: p.id, Savepoint: p.savepoint}}
 	}
 	c.latest = p.id
 	acts := []Action{NotifyComplete{ID: p.id}}
 	for _, old := range slices.Clone(c.pending) {
-		if old.id < p.id && !old.savepoint {
+		if old.id < p.id && !old.savepoint && !old.writing {
 			acts = append(acts, c.abort(now, old, fmt.Errorf("%w by checkpoint %d", ErrSubsumed, p.id)))
 		}
 	}

@@ -16,6 +16,8 @@ type coordHarness struct {
 	now         time.Time
 	savepoint   map[int64]bool
 	ended       map[int64]bool
+	writing     map[int64]bool // WriteMetadata issued
+	failedWrite int64          // the checkpoint whose write the current event failed
 	lastTrigger int64
 	lastNotify  int64
 	failJobs    int // since the last Reset
@@ -53,7 +55,7 @@ func FuzzCoordinator(f *testing.F) {
 		if err != nil {
 			t.Fatalf("config: %v", err)
 		}
-		h := &coordHarness{t: t, c: c, now: t0, savepoint: map[int64]bool{}, ended: map[int64]bool{}}
+		h := &coordHarness{t: t, c: c, now: t0, savepoint: map[int64]bool{}, ended: map[int64]bool{}, writing: map[int64]bool{}}
 		for i := 2; i+1 < len(data); i += 2 {
 			h.step(data[i], data[i+1])
 		}
@@ -93,6 +95,7 @@ func (h *coordHarness) missing(id int64) TaskID {
 func (h *coordHarness) step(op, arg byte) {
 	c := h.c
 	before, latest := c.Pending(), c.LatestCompleted()
+	h.failedWrite = 0
 	acts, err := h.event(op, arg)
 	if err != nil && (acts != nil || !slices.Equal(before, c.Pending()) || latest != c.LatestCompleted()) {
 		h.t.Fatalf("refused event (%v) changed state or returned %v", err, describe(acts))
@@ -143,6 +146,9 @@ func (h *coordHarness) written(op, arg byte) ([]Action, error) {
 	if op>>4%4 == 0 {
 		werr = errors.New("disk")
 	}
+	if werr != nil {
+		h.failedWrite = id
+	}
 	acts, err := h.c.MetadataWritten(h.now, id, werr)
 	if err == nil && werr == nil {
 		h.end(id)
@@ -159,7 +165,8 @@ func (h *coordHarness) end(id int64) {
 
 func (h *coordHarness) checkTimeouts() {
 	for _, id := range h.c.Pending() {
-		if s, _ := h.c.Stats(id); h.now.Sub(s.Triggered) >= h.c.cfg.Timeout {
+		// A checkpoint being written waits for its write, however long.
+		if s, _ := h.c.Stats(id); h.now.Sub(s.Triggered) >= h.c.cfg.Timeout && s.Status != StatusWriting {
 			h.t.Fatalf("checkpoint %d pending past its timeout", id)
 		}
 	}
@@ -202,14 +209,22 @@ func (h *coordHarness) checkAction(before []int64, a Action) {
 		if len(a.Handles) != len(h.c.cfg.Tasks) || !slices.Contains(before, a.ID) {
 			h.t.Fatalf("write %d with %d handles", a.ID, len(a.Handles))
 		}
+		h.writing[a.ID] = true
 	case NotifyComplete:
 		if a.ID <= h.lastNotify {
 			h.t.Fatalf("notify %d after %d", a.ID, h.lastNotify)
 		}
 		h.lastNotify = a.ID
+	case LateComplete:
+		if a.ID >= h.lastNotify || !h.writing[a.ID] || a.Savepoint != h.savepoint[a.ID] {
+			h.t.Fatalf("late completion of %d (written %v), latest notified %d", a.ID, h.writing[a.ID], h.lastNotify)
+		}
 	case Abort:
 		if !slices.Contains(before, a.ID) {
 			h.t.Fatalf("abort %d, which was not pending", a.ID)
+		}
+		if h.writing[a.ID] && a.ID != h.failedWrite {
+			h.t.Fatalf("abort %d (%v) while its metadata was being written", a.ID, a.Reason)
 		}
 		h.end(a.ID)
 	case FailJob:

@@ -53,7 +53,7 @@ func coordinatorInvariants(c *Coordinator) error {
 		if p.id >= c.nextID || p.id < c.cfg.FirstID {
 			return fmt.Errorf("pending ID %d outside [%d, %d)", p.id, c.cfg.FirstID, c.nextID)
 		}
-		if !p.savepoint && p.id < c.latest {
+		if !p.savepoint && !p.writing && p.id < c.latest {
 			return fmt.Errorf("checkpoint %d pending below completed %d", p.id, c.latest)
 		}
 	}
@@ -71,6 +71,8 @@ func describe(acts []Action) []string {
 			out = append(out, fmt.Sprintf("write %d", a.ID))
 		case NotifyComplete:
 			out = append(out, fmt.Sprintf("notify %d", a.ID))
+		case LateComplete:
+			out = append(out, fmt.Sprintf("late %d%s", a.ID, spSuffix(a.Savepoint)))
 		case Abort:
 			out = append(out, fmt.Sprintf("abort %d %s", a.ID, reasonName(a.Reason)))
 		case FailJob:
@@ -183,7 +185,7 @@ func TestNewCoordinator_invalidConfig(t *testing.T) {
 // must return.
 type step struct {
 	sec  int
-	op   string // "tick", "complete" (ack all and write), "fail" (decline)
+	op   string // "tick", "complete" (ack all and write), "fail" (decline), "suspend", "resume"
 	id   int64
 	want []string
 }
@@ -202,6 +204,10 @@ func runSteps(t *testing.T, c *Coordinator, steps []step) {
 			if acts, err = c.Decline(at(s.sec), s.id, "map#0", errors.New("boom")); err != nil {
 				t.Fatalf("step %d: Decline: %v", i, err)
 			}
+		case "suspend":
+			c.Suspend()
+		case "resume":
+			c.Resume(at(s.sec))
 		default:
 			t.Fatalf("step %d: unknown op %q", i, s.op)
 		}
@@ -263,6 +269,31 @@ func TestCoordinator_Tick_periodic(t *testing.T) {
 			{25, "complete", 1, []string{"notify 1"}},
 			{26, "tick", 0, []string{"trigger 2"}},
 		}},
+		// A stop with savepoint suspends the periodic checkpoints (none may
+		// follow the savepoint); if the savepoint fails they resume, the
+		// next one Interval later. Timeouts still apply meanwhile.
+		{"suspended, then resumed", func(c *Config) { c.Interval = 10 * time.Second }, []step{
+			{0, "tick", 0, nil},
+			{10, "tick", 0, []string{"trigger 1"}},
+			{12, "complete", 1, []string{"notify 1"}},
+			{15, "suspend", 0, nil},
+			{20, "tick", 0, nil}, // due, but suspended
+			{40, "tick", 0, nil},
+			{41, "resume", 0, nil},
+			{45, "tick", 0, nil},
+			{51, "tick", 0, []string{"trigger 2"}},
+		}},
+		{"suspended, timeouts still expire", func(c *Config) {
+			c.Interval, c.Timeout, c.TolerableFailures = 10*time.Second, 30*time.Second, 5
+		}, []step{
+			{0, "tick", 0, nil},
+			{10, "tick", 0, []string{"trigger 1"}},
+			{11, "suspend", 0, nil},
+			{40, "tick", 0, []string{"abort 1 timeout"}},
+			{60, "tick", 0, nil},
+			{61, "resume", 0, nil},
+			{71, "tick", 0, []string{"trigger 2"}},
+		}},
 		{"interval 0 is off", nil, []step{
 			{0, "tick", 0, nil},
 			{600, "tick", 0, nil},
@@ -315,18 +346,49 @@ func TestCoordinator_Tick_timeout(t *testing.T) {
 	}
 }
 
-func TestCoordinator_Tick_timeoutOfWrite(t *testing.T) {
-	// A metadata write that never reports back must not hold the only
-	// checkpoint slot forever.
-	c := newCoordinator(t, func(c *Config) { c.Timeout, c.TolerableFailures = time.Minute, 1 })
-	id := mustTrigger(t, c, at(0), false)
-	ackAll(t, c, at(1), id)
-	wantActions(t, "timeout", c.Tick(at(60)), "abort 1 timeout")
-	if _, err := c.MetadataWritten(at(61), id, nil); !errors.Is(err, ErrCheckpointEnded) {
-		t.Errorf("late MetadataWritten: %v, want ErrCheckpointEnded", err)
+// Once its metadata write has started, a checkpoint ends only by the
+// write's outcome (Flink's rule: durable metadata is a complete
+// checkpoint). Neither its timeout, nor a decline, nor a newer
+// completion, nor a reset may abort it: the runtime would discard state
+// that the metadata being written lists.
+func TestCoordinator_writeDecidesTheOutcome(t *testing.T) {
+	cases := []struct {
+		name   string
+		during func(c *Coordinator, id int64) []Action // events while the write runs
+		want   []string                                // what they return
+		err    error                                   // the write's outcome
+		after  []string                                // what MetadataWritten returns
+	}{
+		{"timeout", func(c *Coordinator, id int64) []Action { return c.Tick(at(60)) }, nil, nil, []string{"notify 1"}},
+		{"timeout, then the write fails", func(c *Coordinator, id int64) []Action { return c.Tick(at(60)) },
+			nil, errors.New("disk"), []string{"abort 1 metadata"}},
+		{"reset", func(c *Coordinator, id int64) []Action { return c.Reset(at(2)) }, nil, nil, []string{"notify 1"}},
+		{"decline", func(c *Coordinator, id int64) []Action {
+			acts, err := c.Decline(at(2), id, "map#0", errors.New("late"))
+			if !errors.Is(err, ErrMetadataWriting) {
+				t.Errorf("Decline while writing: %v, want ErrMetadataWriting", err)
+			}
+			return acts
+		}, nil, nil, []string{"notify 1"}},
+		{"a newer checkpoint completes", func(c *Coordinator, id int64) []Action {
+			return complete(t, c, at(2), mustTrigger(t, c, at(2), false))
+		}, []string{"notify 2"}, nil, []string{"late 1"}},
 	}
-	if c.LatestCompleted() != 0 {
-		t.Errorf("LatestCompleted() = %d after a timed-out write", c.LatestCompleted())
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newCoordinator(t, func(c *Config) { c.Timeout, c.MaxConcurrent, c.TolerableFailures = time.Minute, 2, 1 })
+			id := mustTrigger(t, c, at(0), false)
+			ackAll(t, c, at(1), id)
+			wantActions(t, "while writing", tc.during(c, id), tc.want...)
+			if !slices.Contains(c.Pending(), id) {
+				t.Fatalf("pending %v: checkpoint %d ended while its metadata was being written", c.Pending(), id)
+			}
+			acts, err := c.MetadataWritten(at(61), id, tc.err)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantActions(t, "written", acts, tc.after...)
+		})
 	}
 }
 
@@ -495,9 +557,12 @@ func TestCoordinator_notifyMaySkip_sinkCommitsUpTo(t *testing.T) {
 	sink.pending[one], sink.pending[two] = "epoch 1", "epoch 2"
 	ackAll(t, c, at(2), one) // 1's metadata write is in flight...
 	apply(complete(t, c, at(3), two))
-	if _, err := c.MetadataWritten(at(4), one, nil); !errors.Is(err, ErrCheckpointEnded) {
-		t.Errorf("1's write after 2 completed: %v, want ErrCheckpointEnded", err)
+	acts, err := c.MetadataWritten(at(4), one, nil) // durable, hence complete, but late
+	if err != nil {
+		t.Fatal(err)
 	}
+	wantActions(t, "1's write after 2 completed", acts, "late 1")
+	apply(acts)
 	three := mustTrigger(t, c, at(5), false)
 	sink.pending[three] = "epoch 3"
 	apply(complete(t, c, at(6), three))
@@ -557,7 +622,10 @@ func TestCoordinator_savepoint(t *testing.T) {
 	if !slices.Equal(c.Pending(), []int64{sp}) {
 		t.Fatalf("pending %v: the savepoint must not be subsumed", c.Pending())
 	}
-	wantActions(t, "savepoint completes after a newer checkpoint", complete(t, c, at(3), sp))
+	// It is complete and restorable: the runtime must hear of it (to give
+	// its caller the path), but no subtask is told, as they all heard of
+	// a newer completion.
+	wantActions(t, "savepoint completes after a newer checkpoint", complete(t, c, at(3), sp), "late 1 savepoint")
 	if s, _ := c.Stats(sp); s.Status != StatusCompleted || !s.Savepoint || c.LatestCompleted() != cp {
 		t.Errorf("savepoint stats %+v, latest %d", s, c.LatestCompleted())
 	}

@@ -10,16 +10,20 @@
 // The runtime feeds events in and carries out what comes back. For the
 // coordinator, events are Tick (periodic trigger and timeouts), TriggerNow
 // (user checkpoints and savepoints), Ack, Decline, MetadataWritten and
-// Reset; each returns a list of [Action]s: [Trigger] the sources,
-// [WriteMetadata], [NotifyComplete] every subtask, [Abort] a checkpoint,
+// Reset, plus Suspend and Resume of the periodic checkpoints (a stop with
+// savepoint); each returns a list of [Action]s: [Trigger] the sources,
+// [WriteMetadata], [NotifyComplete] every subtask, [LateComplete] (a
+// savepoint completed after a newer checkpoint), [Abort] a checkpoint,
 // [FailJob].
 //
 // A checkpoint's life: Trigger(n) goes to the sources; each task acks n
 // with a state handle once its snapshot is written; after the last ack the
 // coordinator asks for WriteMetadata(n); the runtime writes the metadata
 // atomically and reports with MetadataWritten. Only a successful write
-// completes n, and only then does NotifyComplete(n) go out. A timeout, a
-// decline or a failed write aborts n and counts a consecutive failure;
+// completes n, and only then does NotifyComplete(n) go out. Once the write
+// has started, its outcome alone decides n (durable metadata is a complete
+// checkpoint, as in Flink). Before that, a timeout or a decline aborts n;
+// either, or a failed write, counts a consecutive failure;
 // more than Config.TolerableFailures of them in a row give FailJob. The
 // runtime restarts the job and calls Reset.
 //
@@ -36,9 +40,11 @@
 //   - Checkpoint IDs are never reused: each trigger takes the next ID,
 //     including across Reset (Config.FirstID carries them across runs).
 //   - A checkpoint is complete only once every task acked it and its
-//     metadata write succeeded.
-//   - Completing n subsumes every older pending checkpoint (savepoints
-//     excepted), so NotifyComplete IDs strictly increase and some IDs are
+//     metadata write succeeded; a checkpoint whose write succeeded is
+//     complete, and no event aborts one whose write is in flight.
+//   - Completing n subsumes every older pending checkpoint (savepoints and
+//     those being written excepted; they complete late, with
+//     LateComplete), so NotifyComplete IDs strictly increase and some IDs are
 //     never notified: a subtask treats NotifyComplete(n) as completing
 //     everything up to n, and a sink commits every epoch ≤ n.
 //   - At most Config.MaxConcurrent checkpoints are pending, savepoints not

@@ -25,6 +25,10 @@ var (
 	// ErrDuplicateAck is returned by Ack for a task that already acked the
 	// checkpoint; the first ack's handle is kept.
 	ErrDuplicateAck = errors.New("barrier: duplicate ack")
+	// ErrMetadataWriting is returned by Decline for a checkpoint whose
+	// metadata is being written: every task has acked it, and only the
+	// write's outcome (MetadataWritten) ends it.
+	ErrMetadataWriting = errors.New("barrier: checkpoint metadata being written")
 	// ErrNotAcknowledged is returned by MetadataWritten for a checkpoint
 	// whose WriteMetadata was never issued (not every task has acked).
 	ErrNotAcknowledged = errors.New("barrier: checkpoint not acknowledged by every task")

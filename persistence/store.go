@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 )
 
 // metadataFile is written last into a checkpoint's directory: its
@@ -34,11 +36,22 @@ func (c *Checkpoint) ReadState(handle string) ([]byte, error) { return c.read(ha
 // written to a temporary name, synced and renamed, so a crash leaves
 // either the whole file or none.
 //
-// Different subtasks may call WriteState concurrently; CommitMetadata,
-// Discard and Checkpoints are called by one job master.
+// Retention never removes a checkpoint in progress (it may be a savepoint
+// that completes after newer checkpoints): what an aborted checkpoint
+// wrote goes with Discard. Only incomplete directories that an earlier
+// process left, older than the newest complete checkpoint, go with
+// retention.
+//
+// Different subtasks may call WriteState concurrently; CommitMetadata and
+// Discard are called one at a time by one job master's writer;
+// Checkpoints and Open may run alongside them.
 type DirStore struct {
 	root   string
 	retain int
+	// floor is the lowest checkpoint ID this store has written (MaxInt64
+	// before any): an incomplete directory below it was left by an
+	// earlier process, one at or above it may be in progress.
+	floor atomic.Int64
 }
 
 // OpenDirStore opens (creating it if needed) a checkpoint directory that
@@ -47,7 +60,20 @@ func OpenDirStore(root string, retain int) (*DirStore, error) {
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return nil, fmt.Errorf("persistence: checkpoint directory: %w", err)
 	}
-	return &DirStore{root: root, retain: max(retain, 1)}, nil
+	s := &DirStore{root: root, retain: max(retain, 1)}
+	s.floor.Store(math.MaxInt64)
+	return s, nil
+}
+
+// wrote notes that checkpoint id is written by this process, before any
+// of its files exists, so that retention leaves it alone.
+func (s *DirStore) wrote(id int64) {
+	for {
+		f := s.floor.Load()
+		if id >= f || s.floor.CompareAndSwap(f, id) {
+			return
+		}
+	}
 }
 
 // Root returns the store's directory.
@@ -69,6 +95,7 @@ func (s *DirStore) WriteState(id int64, task string, data []byte) (string, error
 // src fails, no file is left; the error names the checkpoint and task,
 // or the file.
 func (s *DirStore) WriteStateFrom(ctx context.Context, id int64, task string, src StateSource) (string, error) {
+	s.wrote(id)
 	size, err := sourceSize(ctx, src)
 	if err != nil {
 		return "", fmt.Errorf("persistence: checkpoint %d, state of %s: %w", id, task, err)
@@ -96,6 +123,7 @@ func (s *DirStore) CommitMetadata(m *Metadata) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	s.wrote(m.ID)
 	dir := s.dir(m.ID)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fmt.Errorf("persistence: checkpoint %d: %w", m.ID, err)
@@ -107,8 +135,14 @@ func (s *DirStore) CommitMetadata(m *Metadata) (string, error) {
 	return dir, nil
 }
 
-// Discard removes what an aborted checkpoint wrote.
+// Discard removes what an aborted checkpoint wrote. A checkpoint whose
+// metadata is stored is complete, whatever the caller believes (an abort
+// that raced the commit), and stays: once its metadata is durable a
+// checkpoint may be restored, so it is never deleted but by retention.
 func (s *DirStore) Discard(id int64) error {
+	if _, complete := s.peek(id); complete {
+		return nil
+	}
 	if err := os.RemoveAll(s.dir(id)); err != nil {
 		return fmt.Errorf("persistence: discard checkpoint %d: %w", id, err)
 	}

@@ -10,16 +10,17 @@ import (
 	"strings"
 )
 
-// prune keeps the newest retain complete checkpoints and every savepoint,
-// and removes incomplete checkpoints older than the newest complete
-// checkpoint (it subsumed them: they were aborted, or their job died).
-// An incomplete one newer than that may still be in progress, even if a
-// savepoint completed after it, so it stays.
+// prune keeps the newest retain complete checkpoints and every savepoint.
+// Of the incomplete ones it removes only those an earlier process left
+// (below floor) and older than the newest complete checkpoint: one of
+// this process may still be in progress, however old (a savepoint is
+// never subsumed), and goes with Discard if it is aborted.
 func (s *DirStore) prune() error {
 	ids, err := s.ids()
 	if err != nil {
 		return err
 	}
+	floor := s.floor.Load() // after listing: a directory listed was noted first
 	kept := 0
 	newestComplete := int64(-1)
 	for _, id := range slices.Backward(ids) {
@@ -31,7 +32,7 @@ func (s *DirStore) prune() error {
 			kept++
 			newestComplete = max(newestComplete, id)
 			continue
-		case !complete && id > newestComplete:
+		case !complete && (id > newestComplete || id >= floor):
 			continue // may still be in progress
 		}
 		if err := os.RemoveAll(s.dir(id)); err != nil {

@@ -13,7 +13,9 @@ import (
 
 // MemStore keeps checkpoints in memory, for jobs that must survive the
 // failure of a subtask but not of the process (and for tests). It keeps
-// the newest Retain complete checkpoints and every savepoint. It is safe
+// the newest Retain complete checkpoints and every savepoint; what a
+// checkpoint in progress wrote stays until it completes or is discarded
+// (it may be a savepoint completing after newer checkpoints). It is safe
 // for concurrent use.
 //
 // A store has a name, which its paths carry ("mem:<name>/chk-<id>"), so
@@ -59,8 +61,9 @@ func (s *MemStore) WriteStateFrom(ctx context.Context, id int64, task string, sr
 	return task, nil
 }
 
-// CommitMetadata completes checkpoint m.ID and drops the oldest beyond
-// retention; the path is "mem:<name>/chk-<id>".
+// CommitMetadata completes checkpoint m.ID and drops the oldest complete
+// checkpoints beyond retention, savepoints excepted; the path is
+// "mem:<name>/chk-<id>".
 func (s *MemStore) CommitMetadata(m *Metadata) (string, error) {
 	b, err := m.MarshalBinary()
 	if err != nil {
@@ -77,15 +80,11 @@ func (s *MemStore) CommitMetadata(m *Metadata) (string, error) {
 			delete(s.states, id)
 		}
 	}
-	for id := range s.states {
-		if s.complete[id] == nil && id < m.ID {
-			delete(s.states, id)
-		}
-	}
 	return s.path(m.ID), nil
 }
 
-// Discard drops what an aborted checkpoint wrote.
+// Discard drops what an aborted checkpoint wrote; a complete checkpoint
+// stays (see DirStore.Discard).
 func (s *MemStore) Discard(id int64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

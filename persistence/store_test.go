@@ -145,9 +145,43 @@ func FuzzUnmarshalMetadata(f *testing.F) {
 	})
 }
 
-// A savepoint that overtakes a checkpoint still being written does not
-// remove it: the checkpoint may still complete.
-func TestDirStore_savepointKeepsCheckpointInProgress(t *testing.T) {
+// Retention never removes what a checkpoint in progress wrote, even when
+// newer checkpoints complete first: it may be a savepoint (never subsumed),
+// and its metadata, written later, would list state files that are gone.
+// Only Discard, when the coordinator aborts it, removes it.
+func TestStore_retentionKeepsCheckpointInProgress(t *testing.T) {
+	for name, s := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			complete(t, s, 1, false)
+			h, err := s.WriteState(2, "v1/0", []byte("savepoint"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for id := int64(3); id <= 5; id++ {
+				complete(t, s, id, false) // newer checkpoints, retain 2
+			}
+			path, err := s.CommitMetadata(&Metadata{ID: 2, Savepoint: true, Job: "j", MaxParallelism: 8,
+				Tasks: []TaskState{{Vertex: "v1", Subtask: 0, Parallelism: 1, Handle: h}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			cp, err := s.Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if b, err := cp.ReadState(h); err != nil || string(b) != "savepoint" {
+				t.Fatalf("the savepoint that completed after newer checkpoints: state %q, %v", b, err)
+			}
+			complete(t, s, 6, false)
+			if _, err := s.Open(path); err != nil {
+				t.Fatalf("retention removed the savepoint: %v", err)
+			}
+		})
+	}
+}
+
+// What an aborted checkpoint wrote goes with Discard, not with retention.
+func TestDirStore_discardRemovesAbortedCheckpoint(t *testing.T) {
 	s, err := OpenDirStore(t.TempDir(), 1)
 	if err != nil {
 		t.Fatal(err)
@@ -156,13 +190,57 @@ func TestDirStore_savepointKeepsCheckpointInProgress(t *testing.T) {
 	if _, err := s.WriteState(2, "v1/0", []byte("in progress")); err != nil {
 		t.Fatal(err)
 	}
-	complete(t, s, 3, true)
+	complete(t, s, 3, false)
 	if _, err := os.Stat(filepath.Join(s.Root(), "chk-2")); err != nil {
-		t.Fatalf("the checkpoint in progress was removed: %v", err)
+		t.Fatalf("retention removed a checkpoint in progress: %v", err)
 	}
-	complete(t, s, 4, false) // a newer checkpoint subsumes it
+	if err := s.Discard(2); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := os.Stat(filepath.Join(s.Root(), "chk-2")); !os.IsNotExist(err) {
-		t.Fatalf("the subsumed checkpoint is still there: %v", err)
+		t.Fatalf("the discarded checkpoint is still there: %v", err)
+	}
+}
+
+// An incomplete directory that an earlier process left (it died during a
+// checkpoint) is removed by retention once a newer checkpoint completed.
+func TestDirStore_retentionRemovesLeftovers(t *testing.T) {
+	root := t.TempDir()
+	dead, err := OpenDirStore(root, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	complete(t, dead, 1, false)
+	if _, err := dead.WriteState(2, "v1/0", []byte("died here")); err != nil {
+		t.Fatal(err)
+	}
+	s, err := OpenDirStore(root, 1) // the next process
+	if err != nil {
+		t.Fatal(err)
+	}
+	complete(t, s, 3, false)
+	if _, err := os.Stat(filepath.Join(root, "chk-2")); !os.IsNotExist(err) {
+		t.Fatalf("the leftover of the dead process is still there: %v", err)
+	}
+}
+
+// Discard never removes a checkpoint whose metadata is stored: it is
+// complete, whatever the caller believes (an abort that raced the commit).
+func TestStore_DiscardKeepsCompleteCheckpoint(t *testing.T) {
+	for name, s := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			path := complete(t, s, 1, false)
+			if err := s.Discard(1); err != nil {
+				t.Fatal(err)
+			}
+			cp, err := s.Open(path)
+			if err != nil {
+				t.Fatalf("Discard removed a complete checkpoint: %v", err)
+			}
+			if _, err := cp.ReadState(cp.Meta.Tasks[0].Handle); err != nil {
+				t.Fatalf("Discard removed a complete checkpoint's state: %v", err)
+			}
+		})
 	}
 }
 
