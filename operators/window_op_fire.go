@@ -21,15 +21,16 @@ func (o *windowOp[T, K, Acc, Out]) ProcessWatermark(wm int64) (int64, bool) {
 	return wm, true
 }
 
-// NextProcessingTime reports the earliest processing-time timer.
+// NextProcessingTime reports when the earliest processing-time timer is
+// due: past its time (see nsTimers.nextProcessing).
 func (o *windowOp[T, K, Acc, Out]) NextProcessingTime() (time.Time, bool) {
-	ts, ok := o.timers.proc.PeekTime()
-	return time.UnixMilli(ts), ok
+	return o.timers.nextProcessing()
 }
 
-// OnProcessingTime fires the processing-time timers due by now.
+// OnProcessingTime fires the processing-time timers the clock has passed:
+// a window [start, end) fires at end, once its last millisecond is over.
 func (o *windowOp[T, K, Acc, Out]) OnProcessingTime(now time.Time) {
-	o.timers.proc.PopUpTo(now.UnixMilli(), func(k nsKey[K, window.Window], ts int64) {
+	o.timers.popProcessing(now, func(k nsKey[K, window.Window], ts int64) {
 		o.onTimer(k, ts, ProcessingTime)
 	})
 }
