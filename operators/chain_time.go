@@ -34,8 +34,10 @@ func (c *Chain) bindEmitters(tc *TaskContext, i int) {
 }
 
 // ProcessWatermark handles a watermark that arrived on input channel ch.
-// When the subtask's watermark (the minimum over its active channels)
-// advances, the operators see it head to tail, then it goes downstream.
+// When the subtask's watermark advances — the minimum over its active
+// channels or, for a two-input operator, over its active inputs (see
+// newInputValve) — the operators see it head to tail, then it goes
+// downstream.
 func (c *Chain) ProcessWatermark(ch int, wm int64) {
 	if wm, ok := c.valve.Watermark(ch, wm); ok {
 		c.advance(wm)

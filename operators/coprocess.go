@@ -20,7 +20,7 @@ type CoProcessFuncs[K comparable, A, B, S, Out any] struct {
 func ProcessConnected[A, B any, K comparable, S, Out any](a KeyedStream[A, K], b KeyedStream[B, K], fns CoProcessFuncs[K, A, B, S, Out]) Stream[Out] {
 	n := keyedNode[A, K, Out](a, "co-process")
 	connect(b.s, n)
-	n.noChain, n.anySide = true, true
+	n.noChain, n.anySide, n.multiInput = true, true, true
 	if b.key == nil {
 		n.p.fail(n, ErrNoKeyFunc)
 	}
