@@ -146,9 +146,10 @@ func (s *windowSpec[T]) lateTag(late any) error {
 	return nil
 }
 
-// LateRecordsDropped returns how many records the chain's window
-// operators found too late for all their windows and could not send to a
-// late side output (none set, or nothing consuming it).
+// LateRecordsDropped returns how many late records the chain's operators
+// could not send to a late side output (none set, or nothing consuming
+// it): records too late for all their windows, and interval-join records
+// below the watermark.
 func (c *Chain) LateRecordsDropped() int64 {
 	var n int64
 	for _, h := range c.hooks {
