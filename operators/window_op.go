@@ -15,8 +15,9 @@ import (
 //     window (a reduction, an accumulator or the list of records);
 //   - "window-counts": map window → int64, the count triggers' counters;
 //   - "window-sessions": the key's merging set (merging assigners only);
-//   - "window-pending": map window → {}, the windows of a non-event-time
-//     assigner with records not yet emitted, fired at end of input;
+//   - "window-pending": map window → {}, the windows with records not
+//     yet emitted, fired at end of input (processing-time assigners, or
+//     WithFireAtEndOfInput; see windowSpec.fireAtEnd);
 //   - "timers": the key's timers, each for a (window, time, domain).
 //
 // So everything is snapshotted and rescaled by key group. It is driven
@@ -158,7 +159,7 @@ func (o *windowOp[T, K, Acc, Out]) addMerging(v T, ts int64, ws []window.Window)
 func (o *windowOp[T, K, Acc, Out]) addTo(w, state window.Window, v T, ts int64) {
 	acc, ok := o.contents.Get(state)
 	o.contents.Put(state, o.fn.add(acc, ok, v))
-	if !o.spec.eventTime {
+	if o.spec.fireAtEnd {
 		o.pending.Put(state, struct{}{})
 	}
 	if ok && o.timersSet(w) {
@@ -216,7 +217,7 @@ func (o *windowOp[T, K, Acc, Out]) emit(w, state window.Window) {
 		return
 	}
 	o.contents.Put(state, kept)
-	if !o.spec.eventTime {
+	if o.spec.fireAtEnd {
 		o.pending.Remove(state)
 	}
 }

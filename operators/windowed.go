@@ -34,10 +34,11 @@ type WindowedStream[T any, K comparable] struct {
 type WindowOption func(*windowConfig)
 
 type windowConfig struct {
-	trigger  window.Trigger
-	lateness time.Duration
-	late     any // OutputTag[T]; nil for none
-	evictor  window.Evictor
+	trigger   window.Trigger
+	lateness  time.Duration
+	late      any // OutputTag[T]; nil for none
+	evictor   window.Evictor
+	fireAtEnd bool
 }
 
 // WithTrigger replaces the assigner's default trigger.
@@ -71,14 +72,27 @@ func WithEvictor(e window.Evictor) WindowOption {
 	return func(c *windowConfig) { c.evictor = e }
 }
 
+// WithFireAtEndOfInput fires, at the end of input, every window holding
+// records that it has not emitted yet, whatever its trigger: troupe's
+// former behaviour for count windows (the partial group) and global
+// windows, which Flink never fires by time. Processing-time windows do
+// so without it.
+func WithFireAtEndOfInput() WindowOption {
+	return func(c *windowConfig) { c.fireAtEnd = true }
+}
+
 // Window cuts a keyed stream into the windows a assigns (see
 // WindowAssigner), with the options given. Windows are [start, end); a
 // window's results carry its last timestamp, end-1, as their timestamp.
 // Event-time windows fire when the watermark reaches that timestamp,
-// processing-time windows when the clock does. At the end of input every
-// window still holding records fires: event-time ones through the final
-// watermark, the others (processing-time, global and count windows) when
-// it comes, if they got records since they last fired.
+// processing-time windows once the clock has passed it. At the end of
+// input, event-time windows fire through the final watermark, and
+// processing-time windows with records they have not emitted fire too
+// (where Flink drops them). Global and count windows fire only when
+// their trigger says so, as in Flink: a partial count group is not
+// emitted, and window.Global's default trigger never fires
+// (window.GlobalWithEndOfStreamTrigger fires at the end of input;
+// WithFireAtEndOfInput restores troupe's former rule).
 func Window[T any, K comparable](ks KeyedStream[T, K], a WindowAssigner, opts ...WindowOption) WindowedStream[T, K] {
 	ws := WindowedStream[T, K]{ks: ks, assigner: a}
 	for _, o := range opts {
@@ -99,6 +113,9 @@ type windowSpec[T any] struct {
 	hasLate   bool
 	eventTime bool
 	merging   bool
+	// fireAtEnd: windows with records not yet emitted fire at the end
+	// of input (processing-time windows, or WithFireAtEndOfInput).
+	fireAtEnd bool
 }
 
 // resolve validates the configuration for a window node.
@@ -115,7 +132,9 @@ func (ws WindowedStream[T, K]) resolve() (windowSpec[T], error) {
 		var zero T
 		return s, fmt.Errorf("%w: assigner %T cannot assign records of type %T", ErrWindow, a, zero)
 	}
+	_, global := ws.assigner.(window.GlobalAssigner)
 	s.eventTime, s.merging = s.assigner.IsEventTime(), s.assigner.Merging()
+	s.fireAtEnd = ws.cfg.fireAtEnd || !s.eventTime && !global
 	s.trigger, s.evictor = ws.cfg.trigger, ws.cfg.evictor
 	if s.trigger == nil {
 		s.trigger = s.assigner.DefaultTrigger()
