@@ -158,7 +158,7 @@ func (o *windowOp[T, K, Acc, Out]) addMerging(v T, ts int64, ws []window.Window)
 // addTo adds a record to window w, whose contents are under state.
 func (o *windowOp[T, K, Acc, Out]) addTo(w, state window.Window, v T, ts int64) {
 	acc, ok := o.contents.Get(state)
-	o.contents.Put(state, o.fn.add(acc, ok, v))
+	o.contents.Put(state, o.fn.add(acc, ok, v, ts))
 	if o.spec.fireAtEnd {
 		o.pending.Put(state, struct{}{})
 	}
@@ -216,7 +216,11 @@ func (o *windowOp[T, K, Acc, Out]) emit(w, state window.Window) {
 		o.tc.Fail(err)
 		return
 	}
-	o.contents.Put(state, kept)
+	if o.fn.empty != nil && o.fn.empty(kept) {
+		o.contents.Remove(state) // all evicted
+	} else {
+		o.contents.Put(state, kept)
+	}
 	if o.spec.fireAtEnd {
 		o.pending.Remove(state)
 	}

@@ -37,7 +37,7 @@ type windowConfig struct {
 	trigger   window.Trigger
 	lateness  time.Duration
 	late      any // OutputTag[T]; nil for none
-	evictor   window.Evictor
+	evictor   any // window.Evictor or window.ElementEvictor[T]; nil for none
 	fireAtEnd bool
 }
 
@@ -64,12 +64,37 @@ func WithLateOutput[T any](tag OutputTag[T]) WindowOption {
 	return func(c *windowConfig) { c.late = tag }
 }
 
-// WithEvictor drops each window's oldest records before it is emitted
-// (sliding count windows). With an evictor the operator keeps every
-// record of a window and reduces or aggregates them when it fires,
-// instead of incrementally.
+// WithEvictor removes records from each window when it fires, before or
+// after the window function, by their timestamps and positions
+// (window.CountEvictor, as in sliding count windows, and
+// window.TimeEvictor), as Flink's evictors. With an evictor the operator
+// keeps every record of a window with its timestamp and reduces or
+// aggregates them when it fires, instead of incrementally; the window
+// function is called even if the evictor left nothing (a reduction then
+// emits nothing), and a window left empty is dropped.
 func WithEvictor(e window.Evictor) WindowOption {
 	return func(c *windowConfig) { c.evictor = e }
+}
+
+// WithElementEvictor is WithEvictor for an evictor that looks at the
+// records' values too (window.DeltaEvictor); its type T must be the
+// stream's.
+func WithElementEvictor[T any](e window.ElementEvictor[T]) WindowOption {
+	return func(c *windowConfig) { c.evictor = e }
+}
+
+// elementEvictor returns the configured evictor for records of type T,
+// nil for none.
+func elementEvictor[T any](e any) (window.ElementEvictor[T], error) {
+	switch e := e.(type) {
+	case nil:
+		return nil, nil
+	case window.ElementEvictor[T]:
+		return e, nil
+	case window.Evictor:
+		return window.ByTimestamps[T](e), nil
+	}
+	return nil, fmt.Errorf("%w: evictor %T cannot evict records of type %T", ErrWindow, e, *new(T))
 }
 
 // WithFireAtEndOfInput fires, at the end of input, every window holding
@@ -108,7 +133,7 @@ type windowSpec[T any] struct {
 	assigner  window.ElementAssigner[T]
 	trigger   window.Trigger
 	lateness  int64 // ms; 0 for processing time
-	evictor   window.Evictor
+	evictor   window.ElementEvictor[T]
 	late      OutputTag[T]
 	hasLate   bool
 	eventTime bool
@@ -135,12 +160,16 @@ func (ws WindowedStream[T, K]) resolve() (windowSpec[T], error) {
 	_, global := ws.assigner.(window.GlobalAssigner)
 	s.eventTime, s.merging = s.assigner.IsEventTime(), s.assigner.Merging()
 	s.fireAtEnd = ws.cfg.fireAtEnd || !s.eventTime && !global
-	s.trigger, s.evictor = ws.cfg.trigger, ws.cfg.evictor
+	s.trigger = ws.cfg.trigger
 	if s.trigger == nil {
 		s.trigger = s.assigner.DefaultTrigger()
 	}
 	if s.trigger == nil {
 		return s, fmt.Errorf("%w: nil trigger", ErrWindow)
+	}
+	var err error
+	if s.evictor, err = elementEvictor[T](ws.cfg.evictor); err != nil {
+		return s, err
 	}
 	lateness, err := window.Lateness(ws.cfg.lateness)
 	if err != nil {
