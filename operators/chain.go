@@ -99,11 +99,11 @@ type Chain struct {
 	hooks   []any          // operator values, head first
 	err     error
 	lens    []func(any) int
-	outLens []func(any) int  // batch lengths, by output stream type
-	valve   *watermark.Valve // over the input channels; nil for sources
-	wm      int64            // the chain's input watermark
-	names   []string         // operator names, head first
-	info    TaskInfo         // the subtask (Operator unset)
+	outLens []func(any) int // batch lengths, by output stream type
+	valve   inputValve      // over the input channels; nil for sources
+	wm      int64           // the chain's input watermark
+	names   []string        // operator names, head first
+	info    TaskInfo        // the subtask (Operator unset)
 	faults  FaultInjector
 	endNext int  // EndInput's progress: the next operator to end
 	opened  int  // operators opened: the last ones of hooks (Open goes tail first)
@@ -151,13 +151,14 @@ func (v *Vertex) Open(cfg ChainConfig) (*Chain, error) {
 		}
 	}
 	c.Source = inst.source
-	for _, ch := range v.InputChannels(cfg.Subtask) {
+	chans := v.InputChannels(cfg.Subtask)
+	for _, ch := range chans {
 		st := ch.Edge.e.stream()
 		c.consume = append(c.consume, st.consumer(inst.inputs[ch.Edge.Input]))
 		c.lens = append(c.lens, st.batchLen)
 	}
-	if len(c.consume) > 0 {
-		c.valve = watermark.NewValve(len(c.consume))
+	if len(chans) > 0 {
+		c.valve = newInputValve(v.nodes[0], chans)
 	}
 	if err := c.restore(cfg.Restore); err != nil {
 		return nil, c.abandon(err)
@@ -181,6 +182,30 @@ func (c *Chain) openOperator(i int, n *node, tc *TaskContext, out any) (*instanc
 // abandon closes the operators of a chain that failed to open and returns
 // err joined with what closing them reported, which is never dropped.
 func (c *Chain) abandon(err error) error { return errors.Join(err, c.Close()) }
+
+// inputValve combines the watermarks and statuses of a subtask's input
+// channels: a watermark.Valve or, for a two-input operator, a
+// watermark.InputValves.
+type inputValve interface {
+	Watermark(ch int, wm int64) (int64, bool)
+	SetIdle(ch int, idle bool) watermark.Change
+}
+
+// newInputValve returns one valve over every channel, or for a head with
+// several logical inputs (connected streams, interval joins) one per
+// input combined as Flink's CombinedWatermarkStatus: the catch-up rule
+// of a valve holds among the channels of one input, never between
+// inputs. A union is one input, however many streams it merges.
+func newInputValve(head *node, chans []Channel) inputValve {
+	if !head.multiInput {
+		return watermark.NewValve(len(chans))
+	}
+	inputOf := make([]int, len(chans))
+	for i, ch := range chans {
+		inputOf[i] = ch.Edge.Input
+	}
+	return watermark.NewInputValves(inputOf)
+}
 
 // tapInputs wraps the input collectors of the chain's i-th operator.
 func tapInputs(n *node, inst *instance, i int, nodes []*node, before func()) {

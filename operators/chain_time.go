@@ -16,6 +16,15 @@ type WatermarkHandler interface {
 	ProcessWatermark(wm int64) (forward int64, ok bool)
 }
 
+// StatusHandler is implemented by operators that act on their input's
+// idle/active status. ProcessStatus returns false to keep the status from
+// the operators after it and from downstream: the timestamp assigner
+// does, as it makes its own event time. Operators without it pass
+// statuses on.
+type StatusHandler interface {
+	ProcessStatus(idle bool) (forward bool)
+}
+
 // ProcessingTimer is implemented by operators that act at points of
 // processing time (periodic watermarks, processing-time timers, idleness).
 // The runtime calls OnProcessingTime once the time NextProcessingTime
@@ -29,13 +38,15 @@ type ProcessingTimer interface {
 // changes to the operators after it.
 func (c *Chain) bindEmitters(tc *TaskContext, i int) {
 	tc.emitWM = func(wm int64) { c.watermarkFrom(i+1, wm) }
-	tc.emitStatus = func(idle bool) { c.Emit(StreamStatus{Idle: idle}) }
+	tc.emitStatus = func(idle bool) { c.statusFrom(i+1, idle) }
 	tc.emitEvent = c.Emit
 }
 
 // ProcessWatermark handles a watermark that arrived on input channel ch.
-// When the subtask's watermark (the minimum over its active channels)
-// advances, the operators see it head to tail, then it goes downstream.
+// When the subtask's watermark advances — the minimum over its active
+// channels or, for a two-input operator, over its active inputs (see
+// newInputValve) — the operators see it head to tail, then it goes
+// downstream.
 func (c *Chain) ProcessWatermark(ch int, wm int64) {
 	if wm, ok := c.valve.Watermark(ch, wm); ok {
 		c.advance(wm)
@@ -49,8 +60,19 @@ func (c *Chain) SetIdle(ch int, idle bool) {
 		c.advance(change.Watermark)
 	}
 	if change.StatusChanged {
-		c.Emit(StreamStatus{Idle: change.Status == watermark.Idle})
+		c.statusFrom(0, change.Status == watermark.Idle)
 	}
+}
+
+// statusFrom passes a status change through the operators from position
+// i on, any of which may keep it, then downstream.
+func (c *Chain) statusFrom(i int, idle bool) {
+	for ; i < len(c.hooks); i++ {
+		if h, ok := c.hooks[i].(StatusHandler); ok && !h.ProcessStatus(idle) {
+			return
+		}
+	}
+	c.Emit(StreamStatus{Idle: idle})
 }
 
 // Watermark returns the chain's input watermark.

@@ -17,17 +17,40 @@ type CoProcessFuncs[K comparable, A, B, S, Out any] struct {
 // Flink's connect + KeyedCoProcessFunction. It is how regular joins are
 // written: each side stores what may match later and looks up what came
 // before.
+//
+// The operator's watermark is the minimum over its two inputs, each the
+// minimum over its own channels, and an idle input does not hold it back
+// (Flink's CombinedWatermarkStatus; see docs/event-time.md).
 func ProcessConnected[A, B any, K comparable, S, Out any](a KeyedStream[A, K], b KeyedStream[B, K], fns CoProcessFuncs[K, A, B, S, Out]) Stream[Out] {
-	n := keyedNode[A, K, Out](a, "co-process")
-	connect(b.s, n)
-	n.noChain, n.anySide = true, true
-	if b.key == nil {
-		n.p.fail(n, ErrNoKeyFunc)
-	}
+	n := connectedNode(a, b, "co-process", func(*TaskContext) (CoProcessFuncs[K, A, B, S, Out], lateCounter) {
+		return fns, nil
+	})
 	if fns.Process1 == nil || fns.Process2 == nil {
 		n.p.fail(n, ErrNilFunc)
 	}
+	return newStream[Out](n)
+}
+
+// lateCounter is implemented by the per-subtask part of a two-input
+// operator that drops late records (the interval join), so that the
+// chain can report them (Chain.LateRecordsDropped).
+type lateCounter interface {
+	LateRecordsDropped() int64
+}
+
+// connectedNode adds a keyed operator on two connected streams, which
+// runs the functions perTask makes for each of its subtasks. perTask may
+// also return the subtask's late-record counter.
+func connectedNode[A, B any, K comparable, S, Out any](a KeyedStream[A, K], b KeyedStream[B, K], kind string,
+	perTask func(tc *TaskContext) (CoProcessFuncs[K, A, B, S, Out], lateCounter)) *node {
+	n := keyedNode[A, K, Out](a, kind)
+	connect(b.s, n)
+	n.noChain, n.anySide, n.multiInput = true, true, true
+	if b.key == nil {
+		n.p.fail(n, ErrNoKeyFunc)
+	}
 	n.open = func(tc *TaskContext, out any) (*instance, error) {
+		fns, late := perTask(tc)
 		op, err := newKeyedProcessOp(tc, a.key, fns.Process1, out.(Collector[Out]))
 		if err != nil {
 			return nil, err
@@ -42,7 +65,17 @@ func ProcessConnected[A, B any, K comparable, S, Out any](a KeyedStream[A, K], b
 				tc.Fail(err)
 			}
 		})
-		return &instance{inputs: []any{Collector[A](op), Collector[B](second)}, hooks: op}, nil
+		var hooks any = op
+		if late != nil {
+			hooks = &lateCountingOp[A, K, S, Out]{keyedProcessOp: op, lateCounter: late}
+		}
+		return &instance{inputs: []any{Collector[A](op), Collector[B](second)}, hooks: hooks}, nil
 	}
-	return newStream[Out](n)
+	return n
+}
+
+// lateCountingOp is a keyed operator's hooks with a late-record counter.
+type lateCountingOp[T any, K comparable, S, Out any] struct {
+	*keyedProcessOp[T, K, S, Out]
+	lateCounter
 }

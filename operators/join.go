@@ -13,20 +13,60 @@ import (
 // partner can come any more, then they are cleared by a timer. Records
 // without a timestamp fail the subtask.
 //
-// A record that arrives late (at or below the watermark) is still joined
-// with the partners left in state but not stored, so pairs with partners
-// already cleared are missing: give the streams enough out-of-orderness.
-func IntervalJoin[A, B any, K comparable, Out any](a KeyedStream[A, K], b KeyedStream[B, K], lower, upper time.Duration, fn func(A, B) Out) Stream[Out] {
-	lo, hi := lower.Milliseconds(), upper.Milliseconds()
-	j := &intervalJoin[A, B, K, Out]{lo: lo, hi: hi, fn: fn}
-	s := ProcessConnected(a, b, CoProcessFuncs[K, A, B, joinBuffers[A, B], Out]{
-		Process1: j.left, Process2: j.right, OnTimer: j.cleanup,
-	})
-	if lo > hi || fn == nil {
-		s.n.p.fail(s.n, fmt.Errorf("%w: interval join needs lower ≤ upper (%v, %v) and a function", ErrNilFunc, lower, upper))
+// A record whose timestamp is below the watermark is late, as in Flink's
+// IntervalJoinOperator (one exactly at the watermark is not): it is not
+// joined, and goes to the late side output of its stream if set
+// (WithLeftLateOutput, WithRightLateOutput), otherwise it is dropped and
+// counted (Chain.LateRecordsDropped). JoinLateRecords restores troupe's
+// former rule.
+func IntervalJoin[A, B any, K comparable, Out any](a KeyedStream[A, K], b KeyedStream[B, K], lower, upper time.Duration, fn func(A, B) Out, opts ...IntervalJoinOption) Stream[Out] {
+	j := &intervalJoin[A, B, K, Out]{lo: lower.Milliseconds(), hi: upper.Milliseconds(), fn: fn}
+	for _, o := range opts {
+		if o != nil {
+			o(&j.cfg)
+		}
 	}
-	s.n.name = fmt.Sprintf("interval-join-%d", s.n.id)
-	return s
+	n := connectedNode(a, b, "interval-join", func(tc *TaskContext) (CoProcessFuncs[K, A, B, joinBuffers[A, B], Out], lateCounter) {
+		t := j.open(tc)
+		return CoProcessFuncs[K, A, B, joinBuffers[A, B], Out]{Process1: t.left, Process2: t.right, OnTimer: j.cleanup}, t
+	})
+	if j.lo > j.hi || fn == nil {
+		n.p.fail(n, fmt.Errorf("%w: interval join needs lower ≤ upper (%v, %v) and a function", ErrNilFunc, lower, upper))
+	}
+	if err := j.lateTags(n); err != nil {
+		n.p.fail(n, err)
+	}
+	return newStream[Out](n)
+}
+
+// IntervalJoinOption configures an interval join.
+type IntervalJoinOption func(*intervalJoinConfig)
+
+type intervalJoinConfig struct {
+	leftLate, rightLate any // OutputTag[A], OutputTag[B]; nil for none
+	joinLate            bool
+}
+
+// WithLeftLateOutput sends the late records of the first (left) stream
+// to the side output tag, as Flink's sideOutputLeftLateData: get it with
+// GetSideOutput on the join's result stream. The tag's type must be the
+// first stream's.
+func WithLeftLateOutput[A any](tag OutputTag[A]) IntervalJoinOption {
+	return func(c *intervalJoinConfig) { c.leftLate = tag }
+}
+
+// WithRightLateOutput sends the late records of the second (right)
+// stream to the side output tag, as Flink's sideOutputRightLateData.
+func WithRightLateOutput[B any](tag OutputTag[B]) IntervalJoinOption {
+	return func(c *intervalJoinConfig) { c.rightLate = tag }
+}
+
+// JoinLateRecords restores troupe's rule before it followed Flink: a
+// record at or below the watermark is still joined with the partners
+// left in state, but not stored (pairs with partners already cleared are
+// missing), and nothing goes to the late outputs or is counted.
+func JoinLateRecords() IntervalJoinOption {
+	return func(c *intervalJoinConfig) { c.joinLate = true }
 }
 
 // joinBuffers are a key's records waiting for partners, by timestamp.
@@ -35,10 +75,58 @@ type joinBuffers[A, B any] struct {
 	Right map[int64][]B `json:"right,omitempty"`
 }
 
+// intervalJoin is the join's configuration, shared by its subtasks.
 type intervalJoin[A, B any, K comparable, Out any] struct {
 	lo, hi int64
 	fn     func(A, B) Out
+	cfg    intervalJoinConfig
 }
+
+// lateTags checks the late output tags against the streams' types and
+// declares them on the join's node.
+func (j *intervalJoin[A, B, K, Out]) lateTags(n *node) error {
+	if j.cfg.leftLate != nil {
+		tag, ok := j.cfg.leftLate.(OutputTag[A])
+		if !ok {
+			return fmt.Errorf("left late output %T for records of type %T: %w", j.cfg.leftLate, *new(A), ErrSideOutputType)
+		}
+		declareSide(n, tag)
+	}
+	if j.cfg.rightLate != nil {
+		tag, ok := j.cfg.rightLate.(OutputTag[B])
+		if !ok {
+			return fmt.Errorf("right late output %T for records of type %T: %w", j.cfg.rightLate, *new(B), ErrSideOutputType)
+		}
+		declareSide(n, tag)
+	}
+	return nil
+}
+
+// open returns the join's part of one subtask: its late outputs and
+// counter.
+func (j *intervalJoin[A, B, K, Out]) open(tc *TaskContext) *joinTask[A, B, K, Out] {
+	t := &joinTask[A, B, K, Out]{intervalJoin: j}
+	if tag, ok := j.cfg.leftLate.(OutputTag[A]); ok {
+		t.leftLate, _ = sideCollector(tc, tag)
+	}
+	if tag, ok := j.cfg.rightLate.(OutputTag[B]); ok {
+		t.rightLate, _ = sideCollector(tc, tag)
+	}
+	return t
+}
+
+// joinTask is an interval join in one subtask.
+type joinTask[A, B any, K comparable, Out any] struct {
+	*intervalJoin[A, B, K, Out]
+	leftLate  Collector[A] // nil: late records are dropped and counted
+	rightLate Collector[B]
+	dropped   int64
+}
+
+// LateRecordsDropped returns how many late records had nowhere to go.
+func (t *joinTask[A, B, K, Out]) LateRecordsDropped() int64 { return t.dropped }
+
+func (t *joinTask[A, B, K, Out]) countLate() { t.dropped++ }
 
 type joinCtx[A, B any, K comparable] = KeyedContext[K, joinBuffers[A, B]]
 
@@ -55,57 +143,93 @@ func buffers[A, B any, K comparable](ctx *joinCtx[A, B, K]) joinBuffers[A, B] {
 	return bufs
 }
 
-func (j *intervalJoin[A, B, K, Out]) left(ctx *joinCtx[A, B, K], v A, out Collector[Out]) error {
-	return arrive(ctx, "first", v, j.lo, j.hi, j.hi, bufsLeft[A, B], bufsRight[A, B],
-		func(w B, ts int64) { out.Collect(j.fn(v, w), ts) })
+// keepLeft and keepRight are how long after its own timestamp a record
+// waits for partners: until the watermark reaches the last partner time,
+// and at least its own time (Flink's cleanup times).
+func (j *intervalJoin[A, B, K, Out]) keepLeft() int64  { return max(j.hi, 0) }
+func (j *intervalJoin[A, B, K, Out]) keepRight() int64 { return max(-j.lo, 0) }
+
+func (t *joinTask[A, B, K, Out]) left(ctx *joinCtx[A, B, K], v A, out Collector[Out]) error {
+	s := side[A, B, K, A, B]{name: "first", from: t.lo, to: t.hi, keep: t.keepLeft(), mine: bufsLeft[A, B], theirs: bufsRight[A, B],
+		pair: func(w B, ts int64) { out.Collect(t.fn(v, w), ts) }, late: t.leftLate}
+	return arrive(t, ctx, v, s)
 }
 
-func (j *intervalJoin[A, B, K, Out]) right(ctx *joinCtx[A, B, K], w B, out Collector[Out]) error {
-	return arrive(ctx, "second", w, -j.hi, -j.lo, -j.lo, bufsRight[A, B], bufsLeft[A, B],
-		func(v A, ts int64) { out.Collect(j.fn(v, w), ts) })
+func (t *joinTask[A, B, K, Out]) right(ctx *joinCtx[A, B, K], w B, out Collector[Out]) error {
+	s := side[A, B, K, B, A]{name: "second", from: -t.hi, to: -t.lo, keep: t.keepRight(), mine: bufsRight[A, B], theirs: bufsLeft[A, B],
+		pair: func(v A, ts int64) { out.Collect(t.fn(v, w), ts) }, late: t.rightLate}
+	return arrive(t, ctx, w, s)
 }
 
 func bufsLeft[A, B any](b joinBuffers[A, B]) map[int64][]A  { return b.Left }
 func bufsRight[A, B any](b joinBuffers[A, B]) map[int64][]B { return b.Right }
 
-// arrive handles record x of one side at the context's timestamp ts: it
-// is paired with every record of the other side timed in [ts+from,
-// ts+to] (the pair gets the later time), then, unless late, stored on its
-// side until a timer at ts+keep clears it.
-func arrive[A, B any, K comparable, X, Y any](ctx *joinCtx[A, B, K], side string, x X, from, to, keep int64,
-	mine func(joinBuffers[A, B]) map[int64][]X, theirs func(joinBuffers[A, B]) map[int64][]Y, pair func(Y, int64)) error {
+// side describes the stream a record X arrived on, whose partners are Y:
+// partners are timed in [ts+from, ts+to], and X waits keep past ts.
+type side[A, B any, K comparable, X, Y any] struct {
+	name           string
+	from, to, keep int64
+	mine           func(joinBuffers[A, B]) map[int64][]X
+	theirs         func(joinBuffers[A, B]) map[int64][]Y
+	pair           func(y Y, ts int64)
+	late           Collector[X] // nil: dropped and counted
+}
+
+// arrive handles record x of one side at the context's timestamp ts: a
+// late record goes to its late output; another is paired with every
+// record of the other side timed in [ts+from, ts+to] (the pair gets the
+// later time), then stored on its side until a timer at ts+keep clears
+// it.
+func arrive[A, B any, K comparable, Out, X, Y any](t *joinTask[A, B, K, Out], ctx *joinCtx[A, B, K], x X, s side[A, B, K, X, Y]) error {
 	ts := ctx.Timestamp()
 	if ts == NoTimestamp {
-		return fmt.Errorf("interval join: a record of the %s stream has no timestamp", side)
+		return fmt.Errorf("interval join: a record of the %s stream has no timestamp", s.name)
+	}
+	wm := ctx.CurrentWatermark()
+	late := ts < wm // Flink's IntervalJoinOperator.isLate
+	if t.cfg.joinLate {
+		late = ts <= wm
+	} else if late {
+		lateRecord(t, s.late, x, ts)
+		return nil
 	}
 	bufs := buffers(ctx)
-	for yts, ys := range theirs(bufs) {
-		if yts >= ts+from && yts <= ts+to {
+	for yts, ys := range s.theirs(bufs) {
+		if yts >= ts+s.from && yts <= ts+s.to {
 			for _, y := range ys {
-				pair(y, max(ts, yts))
+				s.pair(y, max(ts, yts))
 			}
 		}
 	}
-	if ts > ctx.CurrentWatermark() {
-		m := mine(bufs)
+	if !late {
+		m := s.mine(bufs)
 		m[ts] = append(m[ts], x)
 		ctx.State().Update(bufs)
-		ctx.RegisterEventTimer(ts + keep)
+		ctx.RegisterEventTimer(ts + s.keep)
 	}
 	return nil
 }
 
-// cleanup drops the records no future partner can match: a left record
-// once the watermark reaches ts + upper, a right one at ts - lower.
+// lateRecord sends a late record to its side's late output, or counts it.
+func lateRecord[X any](t interface{ countLate() }, late Collector[X], x X, ts int64) {
+	if late == nil {
+		t.countLate()
+		return
+	}
+	late.Collect(x, ts)
+}
+
+// cleanup drops the records no future partner can match: those whose
+// time plus their side's wait the timer has reached.
 func (j *intervalJoin[A, B, K, Out]) cleanup(ctx *joinCtx[A, B, K], t Timer, _ Collector[Out]) error {
 	bufs := buffers(ctx)
 	for ts := range bufs.Left {
-		if ts+j.hi <= t.Time {
+		if ts+j.keepLeft() <= t.Time {
 			delete(bufs.Left, ts)
 		}
 	}
 	for ts := range bufs.Right {
-		if ts-j.lo <= t.Time {
+		if ts+j.keepRight() <= t.Time {
 			delete(bufs.Right, ts)
 		}
 	}

@@ -2,6 +2,7 @@ package operators
 
 import (
 	"cmp"
+	"math"
 	"slices"
 	"time"
 
@@ -103,6 +104,28 @@ func (s *nsTimers[K, N]) has(ns N, d TimeDomain, ts int64) bool {
 	return s.state.Contains(timerKey[N]{Domain: d, Time: ts, NS: ns})
 }
 
+// nextProcessing returns when the earliest processing-time timer is due:
+// a timer for T fires once the clock is past T, at T+1 ms, as Flink's
+// ProcessingTimeServiceUtil arms it ("to align with watermark
+// semantics": at T a record for T may still come, as a record at the
+// watermark is not late).
+func (s *nsTimers[K, N]) nextProcessing() (time.Time, bool) {
+	ts, ok := s.proc.PeekTime()
+	if !ok {
+		return time.Time{}, false
+	}
+	if ts < math.MaxInt64 {
+		ts++
+	}
+	return time.UnixMilli(ts), true
+}
+
+// popProcessing fires, in time order, the processing-time timers whose
+// time the clock now has passed.
+func (s *nsTimers[K, N]) popProcessing(now time.Time, fire func(k nsKey[K, N], ts int64)) {
+	s.proc.PopUpTo(now.UnixMilli()-1, fire)
+}
+
 // len returns the number of timers of both domains.
 func (s *nsTimers[K, N]) len() int { return s.event.Len() + s.proc.Len() }
 
@@ -159,7 +182,8 @@ func (c *KeyedContext[K, S]) DeleteEventTimer(ts int64) {
 }
 
 // RegisterProcessingTimer sets a timer for the current key that fires once
-// the subtask's clock reaches at (millisecond precision).
+// the subtask's clock is past at (millisecond precision): at at + 1 ms,
+// as in Flink.
 func (c *KeyedContext[K, S]) RegisterProcessingTimer(at time.Time) {
 	c.timers.register(c.key, struct{}{}, ProcessingTime, at.UnixMilli())
 }
@@ -182,15 +206,15 @@ func (p *keyedProcessOp[T, K, S, Out]) ProcessWatermark(wm int64) (int64, bool) 
 	return wm, true
 }
 
-// NextProcessingTime reports the earliest processing-time timer.
+// NextProcessingTime reports when the earliest processing-time timer is
+// due.
 func (p *keyedProcessOp[T, K, S, Out]) NextProcessingTime() (time.Time, bool) {
-	ts, ok := p.ctx.timers.proc.PeekTime()
-	return time.UnixMilli(ts), ok
+	return p.ctx.timers.nextProcessing()
 }
 
-// OnProcessingTime fires the processing-time timers due by now.
+// OnProcessingTime fires the processing-time timers the clock has passed.
 func (p *keyedProcessOp[T, K, S, Out]) OnProcessingTime(now time.Time) {
-	p.ctx.timers.proc.PopUpTo(now.UnixMilli(), func(k nsKey[K, struct{}], ts int64) {
+	p.ctx.timers.popProcessing(now, func(k nsKey[K, struct{}], ts int64) {
 		p.fire(k.key, Timer{Time: ts, Domain: ProcessingTime})
 	})
 }

@@ -75,6 +75,7 @@ type node struct {
 	noChain     bool                 // never chain this node to its input
 	sides       map[string]*sideDecl // side outputs it emits, by tag ID
 	anySide     bool                 // runs user code: may emit any tag
+	multiInput  bool                 // its inputs are distinct (connect): one valve each
 }
 
 // instance is an opened operator: typed collectors for its inputs (erased),

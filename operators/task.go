@@ -99,9 +99,11 @@ func (tc *TaskContext) EmitEvent(ev Event) {
 	}
 }
 
-// MarkIdle announces downstream that this subtask's output goes idle (or
+// MarkIdle announces downstream that this operator's output goes idle (or
 // active again), so that it does not hold back downstream watermarks while
-// it has no records.
+// it has no records. The announcement passes through the operators
+// chained after it, as a watermark does; a timestamp assigner among them
+// keeps it (see StatusHandler).
 func (tc *TaskContext) MarkIdle(idle bool) {
 	if tc.emitStatus != nil {
 		tc.emitStatus(idle)

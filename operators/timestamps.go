@@ -21,7 +21,8 @@ type WatermarkStrategy[T any] struct {
 // subtask has its own generator; with ws.IdleTimeout set, a subtask that
 // has had no record for that long is announced idle so that it does not
 // hold back downstream watermarks. Watermarks from upstream are dropped,
-// except the final MaxWatermark.
+// except the final MaxWatermark, and so are idle/active announcements
+// from upstream: the assigner is the new source of event time.
 //
 // Chained right after a source (same parallelism), it acts per source
 // subtask, as Flink's assignTimestampsAndWatermarks does.
@@ -77,10 +78,26 @@ func (a *assignerOp[T]) Collect(v T, ts int64) {
 }
 
 // ProcessWatermark drops upstream watermarks: this operator makes its own.
-// The end of input (MaxWatermark) still passes.
+// The end of input (MaxWatermark) still passes; an assigner that has
+// announced itself idle first announces "active", or downstream would
+// ignore it.
 func (a *assignerOp[T]) ProcessWatermark(wm int64) (int64, bool) {
-	return wm, wm == MaxWatermark
+	if wm != MaxWatermark {
+		return wm, false
+	}
+	if a.isIdle {
+		a.isIdle = false
+		a.tc.MarkIdle(false)
+	}
+	return wm, true
 }
+
+// ProcessStatus keeps upstream idle/active announcements: the assigner
+// is the new source of event time, and only its own idleness (its
+// IdleTimeout) says whether its output is idle, as in Flink's
+// TimestampsAndWatermarksOperator. An idle input must not silence the
+// watermarks it makes, nor an active one override its own idleness.
+func (a *assignerOp[T]) ProcessStatus(bool) bool { return false }
 
 func (a *assignerOp[T]) NextProcessingTime() (time.Time, bool) {
 	next := a.next

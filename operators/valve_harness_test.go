@@ -3,6 +3,7 @@ package operators_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/troupe-dev/troupe/operators"
 	"github.com/troupe-dev/troupe/testkit"
@@ -63,4 +64,66 @@ func TestValve_harness_endedInputCountsAsPassedEverything(t *testing.T) {
 	if got := events(h.Output()); got != "watermark(3) watermark(max)" {
 		t.Fatalf("events %q", got)
 	}
+}
+
+// Checklist valve 8: a two-input operator has one valve per input and
+// takes the minimum over the inputs that are active (Flink's
+// CombinedWatermarkStatus), with no catch-up rule between inputs. The
+// interval join of issue 19, bug 2: input 1 returns from idleness behind
+// the output, so the operator's watermark stays with it, and its record
+// at 60 is not late.
+func TestValve_harness_twoInputs_returningInputHoldsTheWatermark(t *testing.T) {
+	h := testkit.NewTwoInputHarness(t, func(a operators.Stream[string], b operators.Stream[string]) operators.Stream[string] {
+		return operators.IntervalJoin(operators.KeyBy(a, constKey), operators.KeyBy(b, constKey),
+			0, 20*time.Millisecond, func(x, y string) string { return x + "+" + y })
+	})
+	h.ProcessWatermark1(10)
+	h.ProcessWatermark2(10)
+	h.SetIdle1(true)
+	h.ProcessWatermark2(50) // input 1 idle: the operator follows input 2
+	h.SetIdle1(false)       // back at 10: it holds the watermark again
+	h.ProcessWatermark2(70)
+	h.ProcessElement1("a", 60)
+	h.ProcessElement2("b", 75)
+	if got, want := show(h.Output()), "watermark(10) watermark(50) a+b@75"; got != want {
+		t.Fatalf("output %q, want %q", got, want)
+	}
+	if h.LateRecordsDropped() != 0 {
+		t.Fatalf("%d records dropped as late", h.LateRecordsDropped())
+	}
+}
+
+// Checklist valve 8: there is no flush across inputs (Flink's
+// CombinedWatermarkStatus): when the last input goes idle the operator
+// goes idle at the minimum it had, not at the highest watermark of an
+// input; the minimum over the active inputs moves it on again, with no
+// catch-up rule between inputs.
+func TestValve_harness_twoInputs_noFlushAcrossInputs(t *testing.T) {
+	h := testkit.NewTwoInputHarness(t, connectedIdentity)
+	h.ProcessWatermark1(10)
+	h.ProcessWatermark2(4)
+	h.SetIdle1(true)       // input 2 alone: still 4
+	h.ProcessWatermark1(9) // from an idle input: ignored
+	h.SetIdle2(true)       // all idle: idle at 4, input 1's 10 is not flushed
+	h.SetIdle2(false)      // input 2 back at 4
+	h.ProcessWatermark2(6) // the minimum over the active inputs
+	h.SetIdle1(false)      // input 1 back at 10 > 6: the minimum stays 6
+	h.ProcessWatermark2(12)
+	want := "watermark(4) idle active watermark(6) watermark(10)"
+	if got := events(h.Output()); got != want {
+		t.Fatalf("events %q, want %q", got, want)
+	}
+}
+
+func constKey(string) int { return 0 }
+
+// connectedIdentity connects two streams and passes both on.
+func connectedIdentity(a, b operators.Stream[int]) operators.Stream[int] {
+	pass := func(_ *operators.KeyedContext[int, int], v int, out operators.Collector[int]) error {
+		out.Collect(v, operators.NoTimestamp)
+		return nil
+	}
+	key := func(v int) int { return v }
+	return operators.ProcessConnected(operators.KeyBy(a, key), operators.KeyBy(b, key),
+		operators.CoProcessFuncs[int, int, int, int, int]{Process1: pass, Process2: pass})
 }

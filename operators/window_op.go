@@ -15,8 +15,9 @@ import (
 //     window (a reduction, an accumulator or the list of records);
 //   - "window-counts": map window → int64, the count triggers' counters;
 //   - "window-sessions": the key's merging set (merging assigners only);
-//   - "window-pending": map window → {}, the windows of a non-event-time
-//     assigner with records not yet emitted, fired at end of input;
+//   - "window-pending": map window → {}, the windows with records not
+//     yet emitted, fired at end of input (processing-time assigners, or
+//     WithFireAtEndOfInput; see windowSpec.fireAtEnd);
 //   - "timers": the key's timers, each for a (window, time, domain).
 //
 // So everything is snapshotted and rescaled by key group. It is driven
@@ -157,8 +158,8 @@ func (o *windowOp[T, K, Acc, Out]) addMerging(v T, ts int64, ws []window.Window)
 // addTo adds a record to window w, whose contents are under state.
 func (o *windowOp[T, K, Acc, Out]) addTo(w, state window.Window, v T, ts int64) {
 	acc, ok := o.contents.Get(state)
-	o.contents.Put(state, o.fn.add(acc, ok, v))
-	if !o.spec.eventTime {
+	o.contents.Put(state, o.fn.add(acc, ok, v, ts))
+	if o.spec.fireAtEnd {
 		o.pending.Put(state, struct{}{})
 	}
 	if ok && o.timersSet(w) {
@@ -215,8 +216,12 @@ func (o *windowOp[T, K, Acc, Out]) emit(w, state window.Window) {
 		o.tc.Fail(err)
 		return
 	}
-	o.contents.Put(state, kept)
-	if !o.spec.eventTime {
+	if o.fn.empty != nil && o.fn.empty(kept) {
+		o.contents.Remove(state) // all evicted
+	} else {
+		o.contents.Put(state, kept)
+	}
+	if o.spec.fireAtEnd {
 		o.pending.Remove(state)
 	}
 }

@@ -9,27 +9,29 @@ import (
 )
 
 // ProcessWatermark fires the event-time timers the watermark has passed
-// (windows and cleanups). The final watermark also fires every window
-// that no watermark can fire (processing-time, global and count windows).
+// (windows and cleanups). The final watermark also fires the windows
+// with records not yet emitted when the spec says so (processing-time
+// windows, or WithFireAtEndOfInput).
 func (o *windowOp[T, K, Acc, Out]) ProcessWatermark(wm int64) (int64, bool) {
 	o.timers.wm = wm
 	o.firedUpTo = max(o.firedUpTo, wm)
 	o.timers.event.PopUpTo(wm, func(k nsKey[K, window.Window], ts int64) { o.onTimer(k, ts, EventTime) })
-	if wm == MaxWatermark && !o.spec.eventTime && !o.tc.Failed() {
+	if wm == MaxWatermark && o.spec.fireAtEnd && !o.tc.Failed() {
 		o.fireAll()
 	}
 	return wm, true
 }
 
-// NextProcessingTime reports the earliest processing-time timer.
+// NextProcessingTime reports when the earliest processing-time timer is
+// due: past its time (see nsTimers.nextProcessing).
 func (o *windowOp[T, K, Acc, Out]) NextProcessingTime() (time.Time, bool) {
-	ts, ok := o.timers.proc.PeekTime()
-	return time.UnixMilli(ts), ok
+	return o.timers.nextProcessing()
 }
 
-// OnProcessingTime fires the processing-time timers due by now.
+// OnProcessingTime fires the processing-time timers the clock has passed:
+// a window [start, end) fires at end, once its last millisecond is over.
 func (o *windowOp[T, K, Acc, Out]) OnProcessingTime(now time.Time) {
-	o.timers.proc.PopUpTo(now.UnixMilli(), func(k nsKey[K, window.Window], ts int64) {
+	o.timers.popProcessing(now, func(k nsKey[K, window.Window], ts int64) {
 		o.onTimer(k, ts, ProcessingTime)
 	})
 }
@@ -115,7 +117,7 @@ func (o *windowOp[T, K, Acc, Out]) clearWindow(w, state window.Window) {
 
 // fireAll fires, key by key in the order of their encodings, every window
 // with records not yet emitted, then clears it: the end of input for
-// windows that no watermark fires.
+// processing-time windows (and any, with WithFireAtEndOfInput).
 func (o *windowOp[T, K, Acc, Out]) fireAll() {
 	for _, k := range sortedKeys(o.b.Keys("window-pending")) {
 		o.setKey(k)

@@ -34,10 +34,11 @@ type WindowedStream[T any, K comparable] struct {
 type WindowOption func(*windowConfig)
 
 type windowConfig struct {
-	trigger  window.Trigger
-	lateness time.Duration
-	late     any // OutputTag[T]; nil for none
-	evictor  window.Evictor
+	trigger   window.Trigger
+	lateness  time.Duration
+	late      any // OutputTag[T]; nil for none
+	evictor   any // window.Evictor or window.ElementEvictor[T]; nil for none
+	fireAtEnd bool
 }
 
 // WithTrigger replaces the assigner's default trigger.
@@ -63,22 +64,60 @@ func WithLateOutput[T any](tag OutputTag[T]) WindowOption {
 	return func(c *windowConfig) { c.late = tag }
 }
 
-// WithEvictor drops each window's oldest records before it is emitted
-// (sliding count windows). With an evictor the operator keeps every
-// record of a window and reduces or aggregates them when it fires,
-// instead of incrementally.
+// WithEvictor removes records from each window when it fires, before or
+// after the window function, by their timestamps and positions
+// (window.CountEvictor, as in sliding count windows, and
+// window.TimeEvictor), as Flink's evictors. With an evictor the operator
+// keeps every record of a window with its timestamp and reduces or
+// aggregates them when it fires, instead of incrementally; the window
+// function is called even if the evictor left nothing (a reduction then
+// emits nothing), and a window left empty is dropped.
 func WithEvictor(e window.Evictor) WindowOption {
 	return func(c *windowConfig) { c.evictor = e }
+}
+
+// WithElementEvictor is WithEvictor for an evictor that looks at the
+// records' values too (window.DeltaEvictor); its type T must be the
+// stream's.
+func WithElementEvictor[T any](e window.ElementEvictor[T]) WindowOption {
+	return func(c *windowConfig) { c.evictor = e }
+}
+
+// elementEvictor returns the configured evictor for records of type T,
+// nil for none.
+func elementEvictor[T any](e any) (window.ElementEvictor[T], error) {
+	switch e := e.(type) {
+	case nil:
+		return nil, nil
+	case window.ElementEvictor[T]:
+		return e, nil
+	case window.Evictor:
+		return window.ByTimestamps[T](e), nil
+	}
+	return nil, fmt.Errorf("%w: evictor %T cannot evict records of type %T", ErrWindow, e, *new(T))
+}
+
+// WithFireAtEndOfInput fires, at the end of input, every window holding
+// records that it has not emitted yet, whatever its trigger: troupe's
+// former behaviour for count windows (the partial group) and global
+// windows, which Flink never fires by time. Processing-time windows do
+// so without it.
+func WithFireAtEndOfInput() WindowOption {
+	return func(c *windowConfig) { c.fireAtEnd = true }
 }
 
 // Window cuts a keyed stream into the windows a assigns (see
 // WindowAssigner), with the options given. Windows are [start, end); a
 // window's results carry its last timestamp, end-1, as their timestamp.
 // Event-time windows fire when the watermark reaches that timestamp,
-// processing-time windows when the clock does. At the end of input every
-// window still holding records fires: event-time ones through the final
-// watermark, the others (processing-time, global and count windows) when
-// it comes, if they got records since they last fired.
+// processing-time windows once the clock has passed it. At the end of
+// input, event-time windows fire through the final watermark, and
+// processing-time windows with records they have not emitted fire too
+// (where Flink drops them). Global and count windows fire only when
+// their trigger says so, as in Flink: a partial count group is not
+// emitted, and window.Global's default trigger never fires
+// (window.GlobalWithEndOfStreamTrigger fires at the end of input;
+// WithFireAtEndOfInput restores troupe's former rule).
 func Window[T any, K comparable](ks KeyedStream[T, K], a WindowAssigner, opts ...WindowOption) WindowedStream[T, K] {
 	ws := WindowedStream[T, K]{ks: ks, assigner: a}
 	for _, o := range opts {
@@ -94,11 +133,14 @@ type windowSpec[T any] struct {
 	assigner  window.ElementAssigner[T]
 	trigger   window.Trigger
 	lateness  int64 // ms; 0 for processing time
-	evictor   window.Evictor
+	evictor   window.ElementEvictor[T]
 	late      OutputTag[T]
 	hasLate   bool
 	eventTime bool
 	merging   bool
+	// fireAtEnd: windows with records not yet emitted fire at the end
+	// of input (processing-time windows, or WithFireAtEndOfInput).
+	fireAtEnd bool
 }
 
 // resolve validates the configuration for a window node.
@@ -115,13 +157,19 @@ func (ws WindowedStream[T, K]) resolve() (windowSpec[T], error) {
 		var zero T
 		return s, fmt.Errorf("%w: assigner %T cannot assign records of type %T", ErrWindow, a, zero)
 	}
+	_, global := ws.assigner.(window.GlobalAssigner)
 	s.eventTime, s.merging = s.assigner.IsEventTime(), s.assigner.Merging()
-	s.trigger, s.evictor = ws.cfg.trigger, ws.cfg.evictor
+	s.fireAtEnd = ws.cfg.fireAtEnd || !s.eventTime && !global
+	s.trigger = ws.cfg.trigger
 	if s.trigger == nil {
 		s.trigger = s.assigner.DefaultTrigger()
 	}
 	if s.trigger == nil {
 		return s, fmt.Errorf("%w: nil trigger", ErrWindow)
+	}
+	var err error
+	if s.evictor, err = elementEvictor[T](ws.cfg.evictor); err != nil {
+		return s, err
 	}
 	lateness, err := window.Lateness(ws.cfg.lateness)
 	if err != nil {
@@ -146,9 +194,10 @@ func (s *windowSpec[T]) lateTag(late any) error {
 	return nil
 }
 
-// LateRecordsDropped returns how many records the chain's window
-// operators found too late for all their windows and could not send to a
-// late side output (none set, or nothing consuming it).
+// LateRecordsDropped returns how many late records the chain's operators
+// could not send to a late side output (none set, or nothing consuming
+// it): records too late for all their windows, and interval-join records
+// below the watermark.
 func (c *Chain) LateRecordsDropped() int64 {
 	var n int64
 	for _, h := range c.hooks {

@@ -34,8 +34,11 @@ func (c *WindowContext[K]) ProcessingTime() time.Time { return c.Task.Now() }
 // fires. Session windows merge with fn too.
 func ReduceWindow[T any, K comparable](ws WindowedStream[T, K], fn func(acc, v T) T) Stream[T] {
 	if ws.cfg.evictor != nil {
-		return windowNode(ws, "window-reduce", false, fn == nil, listFn(ws.cfg.evictor,
+		return windowNode(ws, "window-reduce", false, fn == nil, evictingFn(ws,
 			func(_ *WindowContext[K], elems []T, out Collector[T]) error {
+				if len(elems) == 0 { // evicted: nothing to reduce
+					return nil
+				}
 				acc := elems[0]
 				for _, v := range elems[1:] {
 					acc = fn(acc, v)
@@ -45,7 +48,7 @@ func ReduceWindow[T any, K comparable](ws WindowedStream[T, K], fn func(acc, v T
 			}))
 	}
 	return windowNode(ws, "window-reduce", false, fn == nil, windowFn[T, K, T, T]{
-		add: func(acc T, ok bool, v T) T {
+		add: func(acc T, ok bool, v T, _ int64) T {
 			if !ok {
 				return v
 			}
@@ -76,7 +79,7 @@ type WindowAggregate[T any, K comparable, Acc, Out any] struct {
 func AggregateWindow[T any, K comparable, Acc, Out any](ws WindowedStream[T, K], agg WindowAggregate[T, K, Acc, Out]) Stream[Out] {
 	missing := agg.Create == nil || agg.Add == nil || agg.Result == nil
 	if ws.cfg.evictor != nil {
-		return windowNode(ws, "window-aggregate", false, missing, listFn(ws.cfg.evictor,
+		return windowNode(ws, "window-aggregate", false, missing, evictingFn(ws,
 			func(ctx *WindowContext[K], elems []T, out Collector[Out]) error {
 				acc := agg.Create()
 				for _, v := range elems {
@@ -87,7 +90,7 @@ func AggregateWindow[T any, K comparable, Acc, Out any](ws WindowedStream[T, K],
 			}))
 	}
 	return windowNode(ws, "window-aggregate", false, missing, windowFn[T, K, Acc, Out]{
-		add: func(acc Acc, ok bool, v T) Acc {
+		add: func(acc Acc, ok bool, v T, _ int64) Acc {
 			if !ok {
 				acc = agg.Create()
 			}
@@ -102,42 +105,75 @@ func AggregateWindow[T any, K comparable, Acc, Out any](ws WindowedStream[T, K],
 }
 
 // WindowProcessFunc is called when a window fires with all of its records
-// in arrival order (after eviction). elems is valid only during the call.
-// Every record it collects gets the window's last timestamp; an error
-// fails the subtask.
+// in arrival order (after eviction, which may leave none). elems is valid
+// only during the call. Every record it collects gets the window's last
+// timestamp; an error fails the subtask.
 type WindowProcessFunc[K comparable, T, Out any] func(ctx *WindowContext[K], elems []T, out Collector[Out]) error
 
 // ProcessWindow keeps every record of each window and calls fn when the
 // window fires. fn may emit to any side output (SideOutput(ctx.Task,
 // tag)) that GetSideOutput requests from the returned stream.
 func ProcessWindow[T any, K comparable, Out any](ws WindowedStream[T, K], fn WindowProcessFunc[K, T, Out]) Stream[Out] {
-	return windowNode(ws, "window-process", true, fn == nil, listFn(ws.cfg.evictor, fn))
+	if ws.cfg.evictor != nil {
+		return windowNode(ws, "window-process", true, fn == nil, evictingFn(ws, fn))
+	}
+	return windowNode(ws, "window-process", true, fn == nil, listFn(fn))
 }
 
 // windowFn is what a window function contributes to the operator: how a
 // window's contents (Acc) grow, merge and are emitted.
 type windowFn[T any, K comparable, Acc, Out any] struct {
-	add   func(acc Acc, ok bool, v T) Acc
+	add   func(acc Acc, ok bool, v T, ts int64) Acc
 	merge func(a, b Acc) Acc // nil: the contents cannot merge
 	// emit emits the contents and returns what to keep of them.
 	emit func(ctx *WindowContext[K], acc Acc, out Collector[Out]) (Acc, error)
+	// empty reports whether kept contents hold nothing, so that the
+	// window's state goes; nil when they never become empty.
+	empty func(Acc) bool
 }
 
-// listFn keeps every record of a window and hands them, after eviction,
-// to apply when it fires.
-func listFn[T any, K comparable, Out any](ev window.Evictor, apply func(*WindowContext[K], []T, Collector[Out]) error) windowFn[T, K, []T, Out] {
+// listFn keeps every record of a window and hands them to apply when it
+// fires.
+func listFn[T any, K comparable, Out any](apply func(*WindowContext[K], []T, Collector[Out]) error) windowFn[T, K, []T, Out] {
 	return windowFn[T, K, []T, Out]{
-		add:   func(acc []T, _ bool, v T) []T { return append(acc, v) },
+		add:   func(acc []T, _ bool, v T, _ int64) []T { return append(acc, v) },
 		merge: func(a, b []T) []T { return append(a, b...) },
 		emit: func(ctx *WindowContext[K], acc []T, out Collector[Out]) ([]T, error) {
-			if ev != nil {
-				acc = window.Evict(ev, acc, ctx.w)
-			}
 			if len(acc) == 0 {
 				return acc, nil
 			}
 			return acc, apply(ctx, acc, out)
 		},
+	}
+}
+
+// evictingFn keeps every record of a window with its timestamp and, when
+// the window fires, evicts before apply, runs apply on the values left,
+// and evicts after it, as Flink's EvictingWindowOperator: what is left
+// stays as the window's contents.
+func evictingFn[T any, K comparable, Out any](ws WindowedStream[T, K], apply func(*WindowContext[K], []T, Collector[Out]) error) windowFn[T, K, []window.TimestampedValue[T], Out] {
+	ev, _ := elementEvictor[T](ws.cfg.evictor) // an error fails the build (resolve)
+	type elems = []window.TimestampedValue[T]
+	return windowFn[T, K, elems, Out]{
+		add: func(acc elems, _ bool, v T, ts int64) elems {
+			return append(acc, window.TimestampedValue[T]{Value: v, Timestamp: ts})
+		},
+		merge: func(a, b elems) elems { return append(a, b...) },
+		emit: func(ctx *WindowContext[K], acc elems, out Collector[Out]) (elems, error) {
+			if ev == nil {
+				return acc, nil
+			}
+			acc = window.Evict(ev, acc, ctx.w, false)
+			values := make([]T, len(acc))
+			for i, e := range acc {
+				values[i] = e.Value
+			}
+			if err := apply(ctx, values, out); err != nil {
+				return acc, err
+			}
+			return window.Evict(ev, acc, ctx.w, true), nil
+		},
+		empty: func(acc elems) bool { return len(acc) == 0 },
 	}
 }
 

@@ -132,5 +132,6 @@ func (d *demux) ShipEvent(ch int, ev operators.Event) {
 }
 
 // LateRecordsDropped returns how many late records the window operators
-// under test had to drop (no late side output, or nothing consuming it).
+// and interval joins under test had to drop (no late side output, or
+// nothing consuming it).
 func (h *base[Out]) LateRecordsDropped() int64 { return h.chain.LateRecordsDropped() }

@@ -21,14 +21,24 @@
 // before its next record.
 //
 // A subtask with several input channels feeds each channel's watermarks
-// and idle/active announcements into a [Valve]. Its output, forwarded
-// downstream, is the minimum over the active channels that have caught up
-// (see the invariants). When every channel is idle the valve emits the
-// highest watermark it has seen and announces "idle" itself.
+// and idle/active announcements into a [Valve], as Flink's
+// StatusWatermarkValve does with the channels of one input. Its output,
+// forwarded downstream, is the minimum over the active channels that
+// have caught up (see the invariants). When every channel is idle the
+// valve flushes the highest watermark it has seen and announces "idle"
+// itself.
+//
+// A subtask whose head operator has two logical inputs (connected
+// streams, interval joins) has one Valve per input and combines their
+// outputs with a [Combined], as Flink's CombinedWatermarkStatus: the
+// minimum over the inputs that are not idle, idle when all are, with no
+// catch-up rule and no flush between inputs. [InputValves] puts the two
+// together. A union is one input, whatever the number of streams.
 //
 // Keyed operators keep their timers in a [TimerQueue] per time domain:
 // timers are unique per (key, time) and fire in time order when the
-// watermark (or processing time) reaches them.
+// watermark reaches them, or once processing time has passed them (a
+// processing-time timer for T fires at T+1 ms, as in Flink).
 //
 // # Invariants
 //
@@ -44,14 +54,21 @@
 //     output ("aligned"); until then the output follows the other channels,
 //     and nothing is emitted when no active channel is aligned.
 //   - Whenever some channel is aligned, the output equals the minimum
-//     watermark of the aligned channels. (Flink's StatusWatermarkValve
-//     re-computes the minimum only on a watermark or an idle announcement,
-//     so a channel that returns already caught up may wait for the next
-//     watermark; we re-compute on activation too, keeping this invariant.)
+//     watermark of the aligned channels. Flink's StatusWatermarkValve
+//     re-computes the minimum only on a watermark or an idle
+//     announcement, so a channel that returns already caught up may wait
+//     for the next watermark; we re-compute on activation too, keeping
+//     this invariant.
 //   - When the last active channel goes idle, the output becomes the
-//     highest watermark seen on any channel, if higher. (Flink does so only
-//     when the last channel's watermark equals the output; we always do,
-//     which is what "flush when nothing can advance any more" means.)
+//     highest watermark seen on any channel, if higher. Flink's valve
+//     flushes only when that last channel's watermark equals the output;
+//     we always do: every channel has promised its watermark, and nothing
+//     active is left to hold the output back.
+//   - Between the inputs of a two-input operator ([Combined]) the output
+//     is the highest value that the minimum over the active inputs has
+//     reached: an input that returns from idleness below the output
+//     holds it there until it passes it, and when every input is idle
+//     the output stays where it was.
 //   - A timer queue holds each (key, time) at most once; timers fire in
 //     time order, ties in registration order.
 //

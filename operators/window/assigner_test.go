@@ -164,6 +164,7 @@ func TestAssigners_properties(t *testing.T) {
 		{"DynamicSession", must(DynamicSession(gap)), true, true, EventTimeTrigger{}},
 		{"DynamicSessionProcessing", must(DynamicSessionProcessing(gap)), false, true, ProcessingTimeTrigger{}},
 		{"Global", Global(), false, false, NeverTrigger{}},
+		{"GlobalWithEndOfStreamTrigger", GlobalWithEndOfStreamTrigger(), false, false, EndOfStreamTrigger{}},
 	} {
 		if c.a.IsEventTime() != c.eventTime || c.a.Merging() != c.merging || c.a.DefaultTrigger() != c.trigger {
 			t.Errorf("%s: event time %v, merging %v, trigger %T", c.name, c.a.IsEventTime(), c.a.Merging(), c.a.DefaultTrigger())

@@ -56,13 +56,13 @@ func TestCountWindow_invalid(t *testing.T) {
 
 func TestEvict(t *testing.T) {
 	e := must(KeepLast(2))
-	for _, c := range []struct{ in, want []int }{
+	for _, c := range []struct{ in, want []int64 }{
 		{nil, nil},
-		{[]int{1}, []int{1}},
-		{[]int{1, 2}, []int{1, 2}},
-		{[]int{1, 2, 3, 4}, []int{3, 4}},
+		{[]int64{1}, []int64{1}},
+		{[]int64{1, 2}, []int64{1, 2}},
+		{[]int64{1, 2, 3, 4}, []int64{3, 4}},
 	} {
-		if got := Evict(e, c.in, GlobalWindow); !slices.Equal(got, c.want) {
+		if got := evictTimestamps(e, c.in, GlobalWindow); !slices.Equal(got, c.want) {
 			t.Errorf("Evict(%v) = %v, want %v", c.in, got, c.want)
 		}
 	}

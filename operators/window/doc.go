@@ -32,10 +32,13 @@
 //
 // A [Trigger] decides when a window fires ([TriggerResult]); it reads
 // time and sets timers and a per-window counter through a
-// [TriggerContext] that the operator implements. An [Evictor] drops a
-// window's oldest records before it is emitted. Count windows
+// [TriggerContext] that the operator implements. An [Evictor] removes
+// records from a window when it fires, before or after the window
+// function, by count ([CountEvictor]) or timestamp ([TimeEvictor]); an
+// [ElementEvictor] also by value ([DeltaEvictor]). Count windows
 // ([CountWindow], [SlidingCountWindow]) are the global window with a
-// count trigger and, when sliding, an evictor.
+// count trigger and, when sliding, an evictor; [Global] never fires by
+// itself, [GlobalWithEndOfStreamTrigger] fires once at the end of input.
 //
 // # Late records
 //

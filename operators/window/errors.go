@@ -14,7 +14,10 @@ var (
 	// ErrInvalidTrigger is returned by NewCountTrigger and the count
 	// window constructors for a count below 1.
 	ErrInvalidTrigger = errors.New("window: invalid trigger")
-	// ErrInvalidEvictor is returned by KeepLast for a count below 1.
+	// ErrInvalidEvictor is returned by KeepLast and NewCountEvictor for a
+	// count below 1, by NewTimeEvictor for a size that is not a positive
+	// whole number of milliseconds, and by NewDeltaEvictor for a nil
+	// delta function.
 	ErrInvalidEvictor = errors.New("window: invalid evictor")
 	// ErrInvalidLateness is returned by Lateness for a negative or
 	// fractional-millisecond allowed lateness.

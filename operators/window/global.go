@@ -2,12 +2,22 @@ package window
 
 import "fmt"
 
-// GlobalAssigner puts every record of a key into the one GlobalWindow. It
-// never fires by itself: give it a trigger, as count windows do.
-type GlobalAssigner struct{}
+// GlobalAssigner puts every record of a key into the one GlobalWindow.
+// Made by Global it never fires by itself, as Flink's
+// GlobalWindows.create(): give it a trigger, as count windows do. Made by
+// GlobalWithEndOfStreamTrigger it fires once, at the end of input.
+type GlobalAssigner struct {
+	endOfStream bool
+}
 
-// Global returns the global assigner.
+// Global returns the global assigner, whose default trigger never fires.
 func Global() GlobalAssigner { return GlobalAssigner{} }
+
+// GlobalWithEndOfStreamTrigger returns the global assigner with
+// EndOfStreamTrigger as its default trigger: each key's window fires
+// once, with everything it holds, at the end of input (Flink's
+// GlobalWindows.createWithEndOfStreamTrigger()).
+func GlobalWithEndOfStreamTrigger() GlobalAssigner { return GlobalAssigner{endOfStream: true} }
 
 // Assign appends GlobalWindow.
 func (GlobalAssigner) Assign(_ int64, dst []Window) []Window {
@@ -21,12 +31,22 @@ func (GlobalAssigner) IsEventTime() bool { return false }
 // Merging returns false.
 func (GlobalAssigner) Merging() bool { return false }
 
-// DefaultTrigger returns NeverTrigger: without a trigger of the user's,
-// the global window fires only at end of input.
-func (GlobalAssigner) DefaultTrigger() Trigger { return NeverTrigger{} }
+// DefaultTrigger returns NeverTrigger, or EndOfStreamTrigger for
+// GlobalWithEndOfStreamTrigger.
+func (g GlobalAssigner) DefaultTrigger() Trigger {
+	if g.endOfStream {
+		return EndOfStreamTrigger{}
+	}
+	return NeverTrigger{}
+}
 
 // String describes the assigner for logs and plans.
-func (GlobalAssigner) String() string { return "Global" }
+func (g GlobalAssigner) String() string {
+	if g.endOfStream {
+		return "GlobalWithEndOfStreamTrigger"
+	}
+	return "Global"
+}
 
 // CountSpec is what a count window is made of: the global assigner, a
 // count trigger and, for sliding count windows, an evictor. The window
@@ -39,8 +59,10 @@ type CountSpec struct {
 }
 
 // CountWindow returns tumbling count windows: every size records of a key
-// are emitted together and then purged (Flink's countWindow(size)). It
-// returns an error wrapping ErrInvalidTrigger unless size ≥ 1.
+// are emitted together and then purged (Flink's countWindow(size)). As in
+// Flink, a group still short of size at the end of input is not emitted
+// (operators.WithFireAtEndOfInput emits it). It returns an error wrapping
+// ErrInvalidTrigger unless size ≥ 1.
 func CountWindow(size int64) (CountSpec, error) {
 	t, err := NewCountTrigger(size)
 	if err != nil {

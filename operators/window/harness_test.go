@@ -133,7 +133,7 @@ func (h *harness) merge(result Window, merged []Window, stateResult Window, stat
 func (h *harness) act(w, state Window, r TriggerResult) {
 	if r.IsFire() && len(h.contents[state]) > 0 {
 		if h.evictor != nil {
-			h.contents[state] = Evict(h.evictor, h.contents[state], w)
+			h.contents[state] = evictTimestamps(h.evictor, h.contents[state], w)
 		}
 		h.fired = append(h.fired, fmt.Sprint(w, ":", h.contents[state]))
 	}
@@ -175,4 +175,18 @@ func (h *harness) wantLate(want ...int64) {
 	if !slices.Equal(h.late, want) {
 		h.t.Fatalf("late %v, want %v", h.late, want)
 	}
+}
+
+// evictTimestamps runs e before the window function over records that
+// are their own timestamps.
+func evictTimestamps(e Evictor, ts []int64, w Window) []int64 {
+	elems := make([]TimestampedValue[int64], len(ts))
+	for i, t := range ts {
+		elems[i] = TimestampedValue[int64]{Value: t, Timestamp: t}
+	}
+	var kept []int64
+	for _, el := range Evict(ByTimestamps[int64](e), elems, w, false) {
+		kept = append(kept, el.Value)
+	}
+	return kept
 }

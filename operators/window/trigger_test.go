@@ -3,6 +3,7 @@ package window
 import (
 	"errors"
 	"maps"
+	"math"
 	"slices"
 	"testing"
 	"time"
@@ -79,6 +80,19 @@ func TestNeverTrigger(t *testing.T) {
 	wantResult(t, "OnElement", tr.OnElement(ctx, 0, GlobalWindow), Continue)
 	wantResult(t, "OnEventTime", tr.OnEventTime(ctx, 0, GlobalWindow), Continue)
 	wantResult(t, "OnProcessingTime", tr.OnProcessingTime(ctx, 0, GlobalWindow), Continue)
+}
+
+// Flink's GlobalWindows.EndOfStreamTrigger: a timer at the window's last
+// timestamp, the end of time for the global window.
+func TestEndOfStreamTrigger(t *testing.T) {
+	ctx, tr := newFakeCtx(), EndOfStreamTrigger{}
+	wantResult(t, "OnElement", tr.OnElement(ctx, 0, GlobalWindow), Continue)
+	wantTimers(t, ctx.eventTimers, timer{GlobalWindow, math.MaxInt64})
+	wantResult(t, "OnEventTime before the end", tr.OnEventTime(ctx, 1<<62, GlobalWindow), Continue)
+	wantResult(t, "OnEventTime at the end", tr.OnEventTime(ctx, math.MaxInt64, GlobalWindow), Fire)
+	wantResult(t, "OnProcessingTime", tr.OnProcessingTime(ctx, math.MaxInt64, GlobalWindow), Continue)
+	tr.Clear(ctx, GlobalWindow)
+	wantTimers(t, ctx.eventTimers)
 }
 
 func TestCountTrigger(t *testing.T) {

@@ -79,9 +79,9 @@ func (ProcessingTimeTrigger) Clear(ctx TriggerContext, w Window) {
 	ctx.DeleteProcessingTimeTimer(w, w.MaxTimestamp())
 }
 
-// NeverTrigger never fires; windows with it emit only at end of input,
-// when the operator fires every open window. It is the default of the
-// global window.
+// NeverTrigger never fires, the default of Global: its windows emit
+// nothing, as Flink's GlobalWindows.create(), unless the operator is told
+// to fire them at the end of input (operators.WithFireAtEndOfInput).
 type NeverTrigger struct{}
 
 // OnElement returns Continue.
@@ -98,6 +98,42 @@ func (NeverTrigger) OnMerge(TriggerContext, Window, []Window) {}
 
 // Clear does nothing.
 func (NeverTrigger) Clear(TriggerContext, Window) {}
+
+// EndOfStreamTrigger fires a window once the watermark reaches its last
+// timestamp; for GlobalWindow, which ends at the end of time, that is
+// the final watermark at the end of input. It is the default of
+// GlobalWithEndOfStreamTrigger, as Flink's
+// GlobalWindows.EndOfStreamTrigger.
+type EndOfStreamTrigger struct{}
+
+// OnElement registers a timer at w's last timestamp.
+func (EndOfStreamTrigger) OnElement(ctx TriggerContext, _ int64, w Window) TriggerResult {
+	ctx.RegisterEventTimeTimer(w, w.MaxTimestamp())
+	return Continue
+}
+
+// OnEventTime fires for the timer at w's last timestamp.
+func (EndOfStreamTrigger) OnEventTime(_ TriggerContext, time int64, w Window) TriggerResult {
+	if time == w.MaxTimestamp() {
+		return Fire
+	}
+	return Continue
+}
+
+// OnProcessingTime never fires.
+func (EndOfStreamTrigger) OnProcessingTime(TriggerContext, int64, Window) TriggerResult {
+	return Continue
+}
+
+// OnMerge registers the merged window's timer.
+func (EndOfStreamTrigger) OnMerge(ctx TriggerContext, w Window, _ []Window) {
+	ctx.RegisterEventTimeTimer(w, w.MaxTimestamp())
+}
+
+// Clear deletes w's timer.
+func (EndOfStreamTrigger) Clear(ctx TriggerContext, w Window) {
+	ctx.DeleteEventTimeTimer(w, w.MaxTimestamp())
+}
 
 // CountTrigger fires a window every n records, counting in the context's
 // per-window counter.
@@ -187,6 +223,7 @@ var (
 	_ Trigger = EventTimeTrigger{}
 	_ Trigger = ProcessingTimeTrigger{}
 	_ Trigger = NeverTrigger{}
+	_ Trigger = EndOfStreamTrigger{}
 	_ Trigger = CountTrigger{}
 	_ Trigger = PurgingTrigger{}
 )
