@@ -1,6 +1,11 @@
 package actors
 
-import "github.com/troupe-dev/troupe/persistence"
+import (
+	"bytes"
+	"context"
+
+	"github.com/troupe-dev/troupe/persistence"
+)
 
 // WithFingerprint stamps the metadata of every checkpoint and savepoint
 // of the job with fp, an identity of the pipeline and its parameters
@@ -32,4 +37,17 @@ type fingerprintStore struct {
 func (s *fingerprintStore) CommitMetadata(m *persistence.Metadata) (string, error) {
 	m.Fingerprint = s.fp
 	return s.CheckpointStore.CommitMetadata(m)
+}
+
+// WriteStateFrom streams the state when the wrapped store can, so that
+// the fingerprint does not cost the bbolt backend its streamed snapshots.
+func (s *fingerprintStore) WriteStateFrom(ctx context.Context, id int64, task string, src persistence.StateSource) (string, error) {
+	if st, ok := s.CheckpointStore.(StreamingCheckpointStore); ok {
+		return st.WriteStateFrom(ctx, id, task, src)
+	}
+	var buf bytes.Buffer
+	if err := src.Encode(ctx, &buf); err != nil {
+		return "", err
+	}
+	return s.CheckpointStore.WriteState(id, task, buf.Bytes())
 }
