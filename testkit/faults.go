@@ -41,7 +41,8 @@ import (
 // hooks (Faults also implements operators.PointFaultInjector, whose
 // FaultPoints say exactly where); they share the options, the attempt
 // counting and the Fired record with FailAt, and AtRecord(n) counts the
-// hook's calls instead of records. A hook's fault is a panic too, unless
+// hook's calls instead of records; AfterRecords(n) instead fires at the
+// hook's first call once the subtask has handled n records. A hook's fault is a panic too, unless
 // AsError makes the hook return it as its error. A restore happens only in
 // an attempt after a failure, so FailAtRestore defaults to attempt 1.
 type Faults struct {
@@ -56,6 +57,8 @@ type faultRule struct {
 	point    operators.FaultPoint // 0: records
 	operator string
 	record   int64
+	atSet    bool  // AtRecord was given
+	after    int64 // AfterRecords: 0, or the records to wait for
 	subtask  int
 	attempt  int
 	asError  bool   // returned by the hook, not panicked
@@ -113,9 +116,23 @@ type FaultOption func(*faultRule)
 // subtask handles in the attempt. Default 1.
 func AtRecord(n int64) FaultOption {
 	return func(r *faultRule) {
-		r.record = n
+		r.record, r.atSet = n, true
 		if n < 1 {
 			r.mistake = fmt.Sprintf("record %d must be at least 1", n)
+		}
+	}
+}
+
+// AfterRecords raises a lifecycle hook's fault at the first call of the
+// hook once the operator's subtask has handled at least n records (n ≥ 1)
+// in the attempt, instead of at its AtRecord-th call: a snapshot that
+// fails at a chosen point of the input, say. It is a mistake with FailAt
+// (use AtRecord) and together with AtRecord.
+func AfterRecords(n int64) FaultOption {
+	return func(r *faultRule) {
+		r.after = n
+		if n < 1 {
+			r.mistake = fmt.Sprintf("after %d records: must be at least 1", n)
 		}
 	}
 }
@@ -221,8 +238,13 @@ func (f *Faults) add(point operators.FaultPoint, operator string, opts []FaultOp
 	if operator == "" {
 		r.mistake = "empty operator name"
 	}
-	if point == 0 && r.asError {
+	switch {
+	case point == 0 && r.asError:
 		r.mistake = "a record's fault cannot be an error (AsError)"
+	case point == 0 && r.after > 0:
+		r.mistake = "a record's fault is placed with AtRecord, not AfterRecords"
+	case r.after > 0 && r.atSet:
+		r.mistake = "AtRecord and AfterRecords together"
 	}
 	if r.mistake != "" {
 		panic(fmt.Sprintf("testkit: FailAt(%q): %s", operator, r.mistake))
@@ -263,9 +285,10 @@ func (f *Faults) count(point operators.FaultPoint, op operators.TaskInfo) *Injec
 	k := taskKey{point: point, operator: op.Operator, subtask: op.Subtask, attempt: attempt}
 	j.counts[k]++
 	n := j.counts[k]
+	records := j.counts[taskKey{operator: op.Operator, subtask: op.Subtask, attempt: attempt}]
 	for i, r := range f.rules {
 		fired := ruleAttempt{rule: i, attempt: attempt}
-		if !r.matches(k, n) || j.fired[fired] {
+		if !r.matches(k, n, records) || j.fired[fired] {
 			continue
 		}
 		j.fired[fired] = true
@@ -287,8 +310,14 @@ func (f *Faults) job(name string, attempt int) *jobFaults {
 	return j
 }
 
-func (r faultRule) matches(k taskKey, n int64) bool {
-	return r.point == k.point && r.operator == k.operator && r.record == n &&
+// matches reports whether the rule fires at the n-th call of k's hook (or
+// record), its subtask having handled records records in the attempt.
+func (r faultRule) matches(k taskKey, n, records int64) bool {
+	at := r.record == n
+	if r.after > 0 {
+		at = records >= r.after
+	}
+	return r.point == k.point && r.operator == k.operator && at &&
 		(r.subtask == anyIndex || r.subtask == k.subtask) &&
 		(r.attempt == anyIndex || r.attempt == k.attempt)
 }
