@@ -1,0 +1,110 @@
+package jetstream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/troupe-dev/troupe/operators"
+)
+
+// LoadConfig says where Load stores records. Zero fields take their
+// defaults.
+type LoadConfig[T any] struct {
+	// URL is the server URL, or a comma-separated list. Required.
+	URL string
+	// Stream is the stream to store into. Required.
+	Stream string
+	// Subject is the subject to publish on. Default: the stream's only
+	// subject; for a stream Load creates, the stream's name.
+	Subject string
+	// Create makes Load create the stream, with Subject as its only
+	// subject and the server's defaults otherwise, if it does not exist.
+	Create bool
+	// Codec encodes the records. Default: operators.JSONCodec.
+	Codec operators.Codec[T]
+	// MsgID, if set, gives record i (0-based) a Nats-Msg-Id, so that a
+	// load repeated within the stream's duplicate window stores nothing
+	// twice.
+	MsgID func(i int64, v T) string
+	// Timeout bounds the wait for each acknowledgement. Default
+	// DefaultCommitTimeout.
+	Timeout time.Duration
+}
+
+// Load publishes the records of seq, in order, into a stream and waits
+// until the server has stored them all (or, with IDs, recognised them as
+// duplicates). It returns the counts of both, and stops at the first
+// error or when ctx ends. It loads demo and test data, such as Nexmark
+// events for the node's publish command.
+func Load[T any](ctx context.Context, cfg LoadConfig[T], seq iter.Seq[T]) (stored, duplicates int, err error) {
+	if cfg.Codec == nil {
+		cfg.Codec = operators.JSONCodec[T]{}
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = DefaultCommitTimeout
+	}
+	if err := checkStreamName(cfg.Stream); err != nil {
+		return 0, 0, fmt.Errorf("%w: LoadConfig.Stream: %v", ErrConfig, err)
+	}
+	c, err := dial(cfg.URL, "troupe load", jetstream.WithPublishAsyncTimeout(cfg.Timeout),
+		jetstream.WithPublishAsyncMaxPending(DefaultMaxPending+1))
+	if err != nil {
+		return 0, 0, err
+	}
+	defer c.close()
+	subject, err := loadSubject(ctx, c, cfg)
+	if err != nil {
+		return 0, 0, err
+	}
+	pub := newPublisher(c, cfg.Stream, cfg.Timeout, DefaultMaxPending)
+	var i int64
+	var buf []byte
+	for v := range seq {
+		if err := ctx.Err(); err != nil {
+			return 0, 0, err
+		}
+		if buf, err = cfg.Codec.Append(nil, v); err != nil {
+			return 0, 0, fmt.Errorf("stream %s: encode record %d: %w", cfg.Stream, i, err)
+		}
+		id := ""
+		if cfg.MsgID != nil {
+			id = cfg.MsgID(i, v)
+		}
+		if err := pub.publish(subject, buf, id); err != nil {
+			return 0, 0, err
+		}
+		i++
+	}
+	if err := pub.wait(); err != nil {
+		return 0, 0, err
+	}
+	stored, duplicates = pub.counts()
+	return stored, duplicates, nil
+}
+
+// loadSubject finds (or creates) the stream and the subject to publish
+// on.
+func loadSubject[T any](ctx context.Context, c *conn, cfg LoadConfig[T]) (string, error) {
+	st, err := c.stream(cfg.Stream)
+	if errors.Is(err, errNotFound) && cfg.Create {
+		subject := cfg.Subject
+		if subject == "" {
+			subject = cfg.Stream
+		}
+		rctx, cancel := context.WithTimeout(ctx, DefaultRequestTimeout)
+		defer cancel()
+		if _, cerr := c.js.CreateStream(rctx, jetstream.StreamConfig{Name: cfg.Stream, Subjects: []string{subject}}); cerr != nil {
+			return "", fmt.Errorf("%w: create stream %s on %s at %s: %v", ErrStream, cfg.Stream, subject, c.servers, cerr)
+		}
+		return subject, nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return checkSinkStream(SinkConfig[T]{Stream: cfg.Stream, Subject: cfg.Subject}, false, st)
+}

@@ -1,0 +1,171 @@
+package jetstream
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/troupe-dev/troupe/operators"
+	"github.com/troupe-dev/troupe/persistence"
+)
+
+// txnList names the exactly-once sink's operator list state: its
+// transactions not yet committed. At the same parallelism each subtask
+// gets its own back; on a rescale they are dealt round robin, and each is
+// committed under the IDs it was made with, whoever commits it.
+const txnList = "transactions"
+
+// txnWriter is the exactly-once JetStream sink of one subtask (see
+// ToJetStream). Its methods are called from the subtask's goroutine.
+type txnWriter[T any] struct {
+	tc      *operators.TaskContext
+	pub     *publisher
+	enc     encoder[T]
+	writer  string // "troupe:<job>:<unique per subtask run>"
+	epoch   *txn   // the current epoch's records; nil until the first
+	pending []*txn // pre-committed, in checkpoint order
+	scratch []byte
+	hooks   *sinkHooks
+}
+
+var (
+	_ operators.SinkWriter[int]    = (*txnWriter[int])(nil)
+	_ operators.Snapshotter        = (*txnWriter[int])(nil)
+	_ operators.Restorer           = (*txnWriter[int])(nil)
+	_ operators.CheckpointListener = (*txnWriter[int])(nil)
+	_ operators.EndInputer         = (*txnWriter[int])(nil)
+	_ operators.Closer             = (*txnWriter[int])(nil)
+)
+
+// Write stages v in the epoch's transaction.
+func (w *txnWriter[T]) Write(v T, _ int64) error {
+	var err error
+	if w.scratch, err = w.enc.codec.Append(w.scratch[:0], v); err != nil {
+		return fmt.Errorf("stream %s: encode %T: %w", w.pub.stream, v, err)
+	}
+	if w.epoch == nil {
+		w.epoch = &txn{Writer: w.writer, Subtask: w.tc.Subtask}
+	}
+	w.epoch.add(w.enc.subjectOf(v), w.scratch)
+	return nil
+}
+
+// SnapshotState pre-commits the epoch that checkpoint id ends (it becomes
+// a pending transaction) and stores every pending transaction.
+func (w *txnWriter[T]) SnapshotState(id int64) (*operators.OperatorState, error) {
+	w.preCommit(id)
+	list := make([][]byte, 0, len(w.pending))
+	for _, t := range w.pending {
+		list = append(list, t.encoded())
+	}
+	return &operators.OperatorState{Operator: &persistence.OperatorSnapshot{Lists: map[string][][]byte{txnList: list}}}, nil
+}
+
+func (w *txnWriter[T]) preCommit(id int64) {
+	if w.epoch == nil {
+		return // an epoch without records has no transaction
+	}
+	w.epoch.Checkpoint = id
+	w.pending = append(w.pending, w.epoch)
+	w.epoch = nil
+}
+
+// NotifyCheckpointComplete commits every pending transaction of a
+// checkpoint up to id, in order.
+func (w *txnWriter[T]) NotifyCheckpointComplete(id int64) error {
+	n := 0
+	for _, t := range w.pending {
+		if t.Checkpoint > id {
+			break
+		}
+		if err := w.commit(t); err != nil {
+			w.pending = w.pending[n:]
+			return err
+		}
+		n++
+	}
+	clear(w.pending[:n])
+	w.pending = w.pending[n:]
+	return nil
+}
+
+// EndInput pre-commits the last epoch, committed when the whole job has
+// finished (operators.EndOfJob).
+func (w *txnWriter[T]) EndInput() error {
+	w.preCommit(operators.EndOfJob)
+	return nil
+}
+
+// RestoreState commits the transactions of the restored checkpoint: it is
+// complete, so they must be in the stream, whether or not the failed run
+// published them (in part or in full). Their message IDs make the server
+// drop the copies it has already stored.
+func (w *txnWriter[T]) RestoreState(parts []*operators.OperatorState) error {
+	for _, p := range parts {
+		if p == nil || p.Operator == nil {
+			continue
+		}
+		for _, b := range p.Operator.Lists[txnList] {
+			t, err := decodeTxn(b)
+			if err != nil {
+				return fmt.Errorf("%w: stream %s: pending transaction: %v", operators.ErrRestore, w.pub.stream, err)
+			}
+			if err := w.commit(t); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// commit publishes a transaction's messages with their IDs and waits
+// until the server has stored them all (or recognised them as
+// duplicates). A failure leaves the transaction pending; the restore
+// that follows commits it again.
+func (w *txnWriter[T]) commit(t *txn) error {
+	for i := range t.count() {
+		subject, data := t.msg(i)
+		if err := w.pub.publish(subject, data, t.msgID(i)); err != nil {
+			w.pub.discard()
+			return w.commitErr(t, err)
+		}
+		if w.hooks != nil && w.hooks.published != nil {
+			if err := w.hooks.published(t.Checkpoint, i); err != nil {
+				w.pub.discard()
+				return w.commitErr(t, err)
+			}
+		}
+	}
+	if err := w.pub.wait(); err != nil {
+		return w.commitErr(t, err)
+	}
+	stored, dups := w.pub.counts()
+	if dups > 0 {
+		w.tc.Logger.Info("jetstream sink: a repeated commit was de-duplicated", "stream", w.pub.stream,
+			"checkpoint", checkpointName(t.Checkpoint), "stored", stored, "duplicates", dups)
+	}
+	if w.hooks != nil && w.hooks.committed != nil {
+		w.hooks.committed(t.Checkpoint, stored, dups)
+	}
+	return nil
+}
+
+func (w *txnWriter[T]) commitErr(t *txn, err error) error {
+	return fmt.Errorf("commit of checkpoint %s (subtask %d): %w", checkpointName(t.Checkpoint), t.Subtask, err)
+}
+
+// Close discards the epoch that no checkpoint ended: the job failed or
+// was cancelled, and a restore replays it. Pending transactions stay in
+// their checkpoints. The connection is closed; Close is safe to call
+// more than once.
+func (w *txnWriter[T]) Close() error {
+	w.epoch = nil
+	w.pub.c.close()
+	return nil
+}
+
+func checkpointName(id int64) string {
+	if id == operators.EndOfJob {
+		return "end-of-job"
+	}
+	return strconv.FormatInt(id, 10)
+}
