@@ -35,9 +35,9 @@ type component struct {
 var components = []component{
 	// Test helpers that embed a NATS server for the JetStream connector's
 	// tests and those of pipelines that use it. Listed before operators,
-	// whose subpackage it is, so that it gets this rule: at testkit's
-	// layer, so that only tests may import it.
-	{path: "operators/jetstream/jstest", layer: 7},
+	// whose subpackage it is, so that it gets this rule: above testkit,
+	// which it uses, so that only tests may import it.
+	{path: "operators/jetstream/jstest", layer: 8},
 	{path: "watermark", layer: 0, stdlibOnly: true},
 	{path: "mailbox", layer: 0, stdlibOnly: true},
 	{path: "barrier", layer: 0, stdlibOnly: true},

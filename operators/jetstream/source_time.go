@@ -1,6 +1,8 @@
 package jetstream
 
 import (
+	"cmp"
+	"slices"
 	"time"
 
 	"github.com/troupe-dev/troupe/watermark"
@@ -26,6 +28,7 @@ type splitClock struct {
 	next     time.Time // the next periodic watermark
 	emit     func(wm int64)
 	mark     func(idle bool)
+	due      []splitWM // scratch of periodic
 }
 
 func newSplitClock(n int, s watermark.Strategy, now time.Time, emit func(int64), mark func(bool)) *splitClock {
@@ -71,14 +74,7 @@ func (c *splitClock) nextTime() time.Time {
 // splits that have become idle.
 func (c *splitClock) onTime(now time.Time) {
 	if !now.Before(c.next) {
-		for k, g := range c.gens {
-			if c.ended[k] || c.idle[k].Idle() {
-				continue
-			}
-			if wm, ok := g.OnPeriodic(); ok {
-				c.watermark(k, wm)
-			}
-		}
+		c.periodic()
 		c.next = now.Add(c.interval)
 	}
 	ms := now.UnixMilli()
@@ -94,6 +90,33 @@ func (c *splitClock) onTime(now time.Time) {
 			c.forward(c.valve.SetIdle(k, true))
 		}
 	}
+}
+
+// periodic asks every active split's generator for its watermark and
+// hands them to the valve lowest first, so that the result is the
+// minimum over all of them, as if they came at once: fed in split order,
+// a split coming back from idleness could see a higher split's watermark
+// pass it before its own arrives.
+func (c *splitClock) periodic() {
+	c.due = c.due[:0]
+	for k, g := range c.gens {
+		if c.ended[k] || c.idle[k].Idle() {
+			continue
+		}
+		if wm, ok := g.OnPeriodic(); ok {
+			c.due = append(c.due, splitWM{k, wm})
+		}
+	}
+	slices.SortFunc(c.due, func(a, b splitWM) int { return cmp.Compare(a.wm, b.wm) })
+	for _, d := range c.due {
+		c.watermark(d.k, d.wm)
+	}
+}
+
+// splitWM is a split's new watermark.
+type splitWM struct {
+	k  int
+	wm int64
 }
 
 // finish takes an ended split out of the minimum for good.
