@@ -98,7 +98,7 @@ func TestJetStream_exactlyOnceWithFaults(t *testing.T) {
 			}
 			return nil
 		},
-		committed: func(_ int64, _, dups int) {
+		committed: func(_ []int64, _, dups int) {
 			if dups > 0 {
 				dedupedCommits.Add(1)
 			}

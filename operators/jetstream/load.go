@@ -31,8 +31,8 @@ type LoadConfig[T any] struct {
 	// load repeated within the stream's duplicate window stores nothing
 	// twice.
 	MsgID func(i int64, v T) string
-	// Timeout bounds the wait for each acknowledgement. Default
-	// DefaultCommitTimeout.
+	// Timeout bounds each wait for the outstanding acknowledgements.
+	// Default DefaultCommitTimeout.
 	Timeout time.Duration
 }
 
@@ -51,17 +51,17 @@ func Load[T any](ctx context.Context, cfg LoadConfig[T], seq iter.Seq[T]) (store
 	if err := checkStreamName(cfg.Stream); err != nil {
 		return 0, 0, fmt.Errorf("%w: LoadConfig.Stream: %v", ErrConfig, err)
 	}
-	c, err := dial(cfg.URL, "troupe load", jetstream.WithPublishAsyncTimeout(cfg.Timeout),
-		jetstream.WithPublishAsyncMaxPending(DefaultMaxPending+1))
+	pub := newPublisher(cfg.Stream, cfg.Timeout, DefaultMaxPending)
+	c, err := dial(cfg.URL, "troupe load", pub.jsOptions()...)
 	if err != nil {
 		return 0, 0, err
 	}
 	defer c.close()
+	pub.c = c
 	subject, err := loadSubject(ctx, c, cfg)
 	if err != nil {
 		return 0, 0, err
 	}
-	pub := newPublisher(c, cfg.Stream, cfg.Timeout, DefaultMaxPending)
 	var i int64
 	var buf []byte
 	for v := range seq {

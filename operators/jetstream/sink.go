@@ -2,7 +2,6 @@ package jetstream
 
 import (
 	"fmt"
-	"math/rand/v2"
 	"strings"
 	"time"
 
@@ -99,8 +98,9 @@ type sinkHooks struct {
 	// published runs after each message of a commit was handed to the
 	// connection; an error fails the commit there.
 	published func(checkpoint int64, index int) error
-	// committed runs after each transaction's commit with its counts.
-	committed func(checkpoint int64, msgs, duplicates int)
+	// committed runs when the commits of checkpoints are settled, with
+	// the counts of new and duplicate messages.
+	committed func(checkpoints []int64, msgs, duplicates int)
 }
 
 func (c SinkConfig[T]) withDefaults(s operators.Stream[T]) (SinkConfig[T], error) {
@@ -147,9 +147,11 @@ func (c SinkConfig[T]) withDefaults(s operators.Stream[T]) (SinkConfig[T], error
 // stored in the checkpoint (operator state); when the checkpoint
 // completes, the sink publishes the transaction's messages and waits
 // until the server has stored them all. Each message carries a
-// Nats-Msg-Id made of the job, a number unique to the subtask's run, the
-// subtask, the checkpoint and the message's index in the transaction:
-// fixed when the transaction is made, and kept with it in the checkpoint.
+// Nats-Msg-Id made of a random number drawn for the subtask's run (so
+// that IDs are scoped by run, never by job name), the subtask, the
+// checkpoint and the message's index in the transaction,
+// "<run>.<subtask>.<checkpoint>.<index>" in base 36: fixed when the
+// transaction is made, and kept with it in the checkpoint.
 // A restore publishes the restored checkpoint's transactions again with
 // the same IDs, since the failed run may have published them in part or
 // in full; the server stores only those it has not seen (PubAck
@@ -197,11 +199,12 @@ func ToJetStream[T any](s operators.Stream[T], cfg SinkConfig[T]) (operators.Sin
 // openWriter connects, checks the stream and returns the writer for the
 // configured guarantee.
 func openWriter[T any](tc *operators.TaskContext, cfg SinkConfig[T]) (operators.SinkWriter[T], error) {
-	c, err := dial(cfg.URL, clientName(tc), jetstream.WithPublishAsyncTimeout(cfg.CommitTimeout),
-		jetstream.WithPublishAsyncMaxPending(cfg.MaxPending+1))
+	pub := newPublisher(cfg.Stream, cfg.CommitTimeout, cfg.MaxPending)
+	c, err := dial(cfg.URL, clientName(tc), pub.jsOptions()...)
 	if err != nil {
 		return nil, err
 	}
+	pub.c = c
 	exactly := cfg.Delivery == ExactlyOnce && tc.Checkpointing
 	st, err := c.stream(cfg.Stream)
 	if err != nil {
@@ -213,7 +216,6 @@ func openWriter[T any](tc *operators.TaskContext, cfg SinkConfig[T]) (operators.
 		c.close()
 		return nil, err
 	}
-	pub := newPublisher(c, cfg.Stream, cfg.CommitTimeout, cfg.MaxPending)
 	subjectOf := cfg.SubjectOf
 	if subjectOf == nil {
 		subjectOf = func(T) string { return subject }
@@ -222,7 +224,8 @@ func openWriter[T any](tc *operators.TaskContext, cfg SinkConfig[T]) (operators.
 	if !exactly {
 		return &directWriter[T]{tc: tc, pub: pub, enc: enc}, nil
 	}
-	writer := fmt.Sprintf("troupe:%s:%x%02x%04x", tc.Job, tc.Now().UnixNano(), tc.Attempt%256, rand.Uint32()&0xffff)
+	writer := newWriterID()
+	tc.Logger.Debug("jetstream sink: exactly-once writer", "stream", cfg.Stream, "writer", writer, "subtask", tc.Subtask, "attempt", tc.Attempt)
 	return &txnWriter[T]{tc: tc, pub: pub, enc: enc, writer: writer, hooks: cfg.hooks}, nil
 }
 

@@ -35,10 +35,10 @@ func (w *directWriter[T]) Write(v T, _ int64) error {
 	return w.pub.publish(w.enc.subjectOf(v), append([]byte(nil), w.scratch...), "")
 }
 
-// BatchEnd takes in the acknowledgements that have arrived, so that a
-// refused message fails the subtask soon.
+// BatchEnd fails the subtask if the server has refused a message, so
+// that a refusal is reported soon rather than at the next checkpoint.
 func (w *directWriter[T]) BatchEnd() {
-	if err := w.pub.reap(); err != nil {
+	if err := w.pub.failed(); err != nil {
 		w.tc.Fail(err)
 	}
 }

@@ -3,6 +3,7 @@ package jetstream
 import (
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -17,157 +18,139 @@ type encoder[T any] struct {
 	subjectOf func(T) string
 }
 
-// publisher publishes a sink subtask's messages asynchronously and
-// collects their acknowledgements, in order. It is used from the
-// subtask's goroutine only; nats.go delivers acknowledgements on its own
-// goroutines into the futures.
+// publisher publishes a sink subtask's messages asynchronously and takes
+// in their acknowledgements through nats.go's handlers, which count them
+// and keep the first failure; wait blocks until none is outstanding. It
+// costs no channel, timer or future per message, so that a sink keeps up
+// with plain nats.go.
+//
+// publish and wait are called from the subtask's goroutine; the handlers
+// run on nats.go's goroutines; mu orders them.
 type publisher struct {
-	c       *conn
+	c       *conn // set once the connection is made with jsOptions
 	stream  string
-	timeout time.Duration
-	window  int       // most futures outstanding
-	futures []pending // outstanding from head on, oldest first
-	head    int
-	stored  int // acknowledged as new since the last reset
-	dups    int // acknowledged as duplicates since the last reset
+	timeout time.Duration // the longest wait for the outstanding acknowledgements
+	window  int           // the most messages outstanding
+
+	mu     sync.Mutex
+	first  error
+	stored int // acknowledged as new, since the last counts
+	dups   int // acknowledged as duplicates, since the last counts
 }
 
-// pending is a published message awaiting its acknowledgement.
-type pending struct {
-	f  jetstream.PubAckFuture
-	id string // its Nats-Msg-Id, if any, for errors
+func newPublisher(stream string, timeout time.Duration, window int) *publisher {
+	return &publisher{stream: stream, timeout: timeout, window: window}
 }
 
-func newPublisher(c *conn, stream string, timeout time.Duration, window int) *publisher {
-	return &publisher{c: c, stream: stream, timeout: timeout, window: window}
+// jsOptions installs the publisher's handlers in a JetStream context
+// made for it alone.
+func (p *publisher) jsOptions() []jetstream.JetStreamOpt {
+	return []jetstream.JetStreamOpt{
+		jetstream.WithPublishAsyncAckHandler(p.onAck),
+		jetstream.WithPublishAsyncErrHandler(p.onErr),
+		jetstream.WithPublishAsyncMaxPending(p.window),
+	}
 }
 
-// publish sends one message. With the window full it first waits for the
-// oldest acknowledgement: that is the sink's backpressure.
+// onAck counts an acknowledgement. A message stored in another stream
+// (its subject belongs to that one) is a failure: the sink was to store
+// it in its own.
+func (p *publisher) onAck(_ jetstream.JetStream, m *nats.Msg, ack *jetstream.PubAck) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch {
+	case ack.Stream != p.stream:
+		p.fail(fmt.Errorf("%w: %s was stored in stream %s: its subject does not belong to the sink's stream",
+			ErrPublish, p.what(m), ack.Stream))
+	case ack.Duplicate:
+		p.dups++
+	default:
+		p.stored++
+	}
+}
+
+// onErr keeps the first failure: a refusal, no stream for the subject, a
+// lost connection.
+func (p *publisher) onErr(_ jetstream.JetStream, m *nats.Msg, err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.fail(p.wrap(m, err))
+}
+
+// fail keeps err if it is the first; mu is held.
+func (p *publisher) fail(err error) {
+	if p.first == nil {
+		p.first = err
+	}
+}
+
+// failed returns the first failure so far.
+func (p *publisher) failed() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.first
+}
+
+// publish sends one message, with a Nats-Msg-Id if id is set. With the
+// window full it first waits for the outstanding acknowledgements: the
+// sink's backpressure. It returns a failure seen so far, if any.
 func (p *publisher) publish(subject string, data []byte, id string) error {
-	if p.outstanding() >= p.window {
-		if err := p.settle(1); err != nil {
+	if err := p.failed(); err != nil {
+		return err
+	}
+	m := &nats.Msg{Subject: subject, Data: data}
+	if id != "" {
+		m.Header = nats.Header{jetstream.MsgIDHeader: []string{id}}
+	}
+	for {
+		_, err := p.c.js.PublishMsgAsync(m)
+		if !errors.Is(err, jetstream.ErrTooManyStalledMsgs) {
+			if err != nil {
+				return p.wrap(m, err)
+			}
+			return nil
+		}
+		if err := p.wait(); err != nil {
 			return err
 		}
 	}
-	m := &nats.Msg{Subject: subject, Data: data, Header: nats.Header{}}
-	m.Header[jetstream.ExpectedStreamHeader] = []string{p.stream}
-	if id != "" {
-		m.Header[jetstream.MsgIDHeader] = []string{id}
-	}
-	f, err := p.c.js.PublishMsgAsync(m, jetstream.WithStallWait(p.timeout))
-	if err != nil {
-		return p.err(subject, id, err)
-	}
-	p.futures = append(p.futures, pending{f: f, id: id})
-	return nil
 }
 
-// wait blocks until every message published so far is acknowledged and
-// returns the first failure. The futures time out on their own
-// (WithPublishAsyncTimeout), so wait never blocks for ever.
+// wait blocks until every message published so far is acknowledged (or
+// failed), at most the publisher's timeout, and returns the first
+// failure.
 func (p *publisher) wait() error {
-	return p.settle(p.outstanding())
-}
-
-// outstanding is the number of messages awaiting acknowledgement.
-func (p *publisher) outstanding() int { return len(p.futures) - p.head }
-
-// reap settles the acknowledgements that have already arrived, oldest
-// first, without blocking: it keeps memory flat and reports a refusal
-// early.
-func (p *publisher) reap() error {
-	n := 0
-	var first error
-	for ; n < p.outstanding(); n++ {
-		done, err := p.take(p.futures[p.head+n], false)
-		if !done {
-			break
-		}
-		if first == nil {
-			first = err
-		}
-	}
-	p.drop(n)
-	return first
-}
-
-// settle waits for the n oldest acknowledgements and drops them.
-func (p *publisher) settle(n int) error {
-	var first error
-	for _, f := range p.futures[p.head : p.head+n] {
-		if _, err := p.take(f, true); first == nil {
-			first = err
-		}
-	}
-	p.drop(n)
-	return first
-}
-
-// take receives f's outcome, waiting for it if block, and counts it; it
-// reports false when it did not wait and the outcome has not come.
-func (p *publisher) take(f pending, block bool) (bool, error) {
-	wait := closed
-	if block {
-		wait = nil // blocks for ever: only the outcome ends the select
-	}
+	timer := time.NewTimer(p.timeout)
+	defer timer.Stop()
 	select {
-	case ack := <-f.f.Ok():
-		if ack.Duplicate {
-			p.dups++
-		} else {
-			p.stored++
-		}
-		return true, nil
-	case err := <-f.f.Err():
-		return true, p.err(f.f.Msg().Subject, f.id, err)
-	case <-wait:
-		return false, nil
+	case <-p.c.js.PublishAsyncComplete():
+	case <-timer.C:
+		return fmt.Errorf("%w: stream %s: %d messages not acknowledged within %v", ErrPublish,
+			p.stream, p.c.js.PublishAsyncPending(), p.timeout)
 	}
-}
-
-// closed is a channel that is always ready.
-var closed = func() chan struct{} {
-	c := make(chan struct{})
-	close(c)
-	return c
-}()
-
-// drop forgets the n oldest futures; the slice is compacted when its
-// settled head has grown past half of it.
-func (p *publisher) drop(n int) {
-	clear(p.futures[p.head : p.head+n])
-	p.head += n
-	switch {
-	case p.head == len(p.futures):
-		p.futures, p.head = p.futures[:0], 0
-	case p.head > cap(p.futures)/2:
-		rest := copy(p.futures, p.futures[p.head:])
-		clear(p.futures[rest:])
-		p.futures, p.head = p.futures[:rest], 0
-	}
+	return p.failed()
 }
 
 // counts returns and resets the acknowledgement counts.
 func (p *publisher) counts() (stored, dups int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	stored, dups, p.stored, p.dups = p.stored, p.dups, 0, 0
 	return stored, dups
 }
 
-// discard forgets the messages awaiting acknowledgement (a failed
-// commit: the restore publishes them again).
-func (p *publisher) discard() {
-	clear(p.futures)
-	p.futures, p.head = p.futures[:0], 0
-}
-
-func (p *publisher) err(subject, id string, err error) error {
-	what := fmt.Sprintf("stream %s subject %s", p.stream, subject)
-	if id != "" {
+// what names a message: its stream, subject and ID.
+func (p *publisher) what(m *nats.Msg) string {
+	what := fmt.Sprintf("stream %s subject %s", p.stream, m.Subject)
+	if id := m.Header.Get(jetstream.MsgIDHeader); id != "" {
 		what += " message " + id
 	}
+	return what
+}
+
+func (p *publisher) wrap(m *nats.Msg, err error) error {
 	if errors.Is(err, nats.ErrConnectionClosed) || errors.Is(err, jetstream.ErrConnectionClosed) {
-		return fmt.Errorf("%w: %s at %s: %v", ErrConnect, what, p.c.servers, err)
+		return fmt.Errorf("%w: %s at %s: %v", ErrConnect, p.what(m), p.c.servers, err)
 	}
-	return fmt.Errorf("%w: %s: %v", ErrPublish, what, err)
+	return fmt.Errorf("%w: %s: %v", ErrPublish, p.what(m), err)
 }

@@ -19,13 +19,20 @@ import (
 
 // A transaction survives its encoding: messages, subjects and IDs.
 func TestTxn_roundTrip(t *testing.T) {
-	tx := &txn{Writer: "troupe:job:abc", Subtask: 3, Checkpoint: 42}
+	tx := newTxn("abc", 3, 0, 0)
 	tx.add("out.a", []byte(`{"n":1}`))
 	tx.add("out.b", nil)
 	tx.add("out.a", []byte("three"))
+	tx.close(42)
 	got, err := decodeTxn(tx.encoded())
 	if err != nil {
 		t.Fatal(err)
+	}
+	if end := newTxn("w", 0, 0, 0); true {
+		end.close(operators.EndOfJob)
+		if id := end.msgID(40); id != "w.0.e.14" {
+			t.Errorf("end-of-job message ID %q", id)
+		}
 	}
 	if got.count() != 3 || got.Writer != tx.Writer || got.Subtask != 3 || got.Checkpoint != 42 {
 		t.Fatalf("decoded %+v", got)
@@ -37,15 +44,16 @@ func TestTxn_roundTrip(t *testing.T) {
 			t.Errorf("message %d: %s %q %s, want %s %q %s", i, s2, d2, got.msgID(i), s1, d1, tx.msgID(i))
 		}
 	}
-	if id := tx.msgID(2); id != "troupe:job:abc:3:42:2" {
+	if id := tx.msgID(2); id != "abc.3.16.2" {
 		t.Errorf("message ID %q", id)
 	}
 }
 
 // Every truncation and a flipped version byte are errors, never panics.
 func TestTxn_malformed(t *testing.T) {
-	tx := &txn{Writer: "w", Checkpoint: 1}
+	tx := newTxn("w", 0, 0, 0)
 	tx.add("s", []byte("payload"))
+	tx.close(1)
 	b := tx.encoded()
 	for n := range len(b) {
 		if _, err := decodeTxn(b[:n]); !errors.Is(err, errTxnFormat) {
@@ -63,8 +71,10 @@ func TestTxn_malformed(t *testing.T) {
 }
 
 func FuzzDecodeTxn(f *testing.F) {
-	tx := &txn{Writer: "w", Checkpoint: 7}
+	tx := newTxn("w", 1, 0, 0)
 	tx.add("s", []byte("x"))
+	tx.add("t", []byte("yz"))
+	tx.close(7)
 	f.Add(tx.encoded())
 	f.Fuzz(func(t *testing.T, b []byte) {
 		got, err := decodeTxn(b)

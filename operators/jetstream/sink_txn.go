@@ -17,14 +17,16 @@ const txnList = "transactions"
 // txnWriter is the exactly-once JetStream sink of one subtask (see
 // ToJetStream). Its methods are called from the subtask's goroutine.
 type txnWriter[T any] struct {
-	tc      *operators.TaskContext
-	pub     *publisher
-	enc     encoder[T]
-	writer  string // "troupe:<job>:<unique per subtask run>"
-	epoch   *txn   // the current epoch's records; nil until the first
-	pending []*txn // pre-committed, in checkpoint order
-	scratch []byte
-	hooks   *sinkHooks
+	tc        *operators.TaskContext
+	pub       *publisher
+	enc       encoder[T]
+	writer    string  // this run's ID in message IDs (newWriterID)
+	epoch     *txn    // the current epoch's records; nil until the first
+	pending   []*txn  // pre-committed, in checkpoint order
+	committed []int64 // checkpoints whose transactions are published, not yet settled
+	lastBytes int     // the size of the last epoch, and a little more
+	lastMsgs  int
+	hooks     *sinkHooks
 }
 
 var (
@@ -36,22 +38,31 @@ var (
 	_ operators.Closer             = (*txnWriter[int])(nil)
 )
 
-// Write stages v in the epoch's transaction.
+// Write stages v in the epoch's transaction, encoded straight into it.
 func (w *txnWriter[T]) Write(v T, _ int64) error {
+	if w.epoch == nil {
+		// Sized like the last epoch, so that it does not grow by copies.
+		w.epoch = newTxn(w.writer, w.tc.Subtask, w.lastBytes, w.lastMsgs)
+	}
+	t := w.epoch
+	mark := t.begin(w.enc.subjectOf(v))
 	var err error
-	if w.scratch, err = w.enc.codec.Append(w.scratch[:0], v); err != nil {
+	if t.enc, err = w.enc.codec.Append(t.enc, v); err != nil {
+		t.abort(mark)
 		return fmt.Errorf("stream %s: encode %T: %w", w.pub.stream, v, err)
 	}
-	if w.epoch == nil {
-		w.epoch = &txn{Writer: w.writer, Subtask: w.tc.Subtask}
-	}
-	w.epoch.add(w.enc.subjectOf(v), w.scratch)
+	t.end(mark)
 	return nil
 }
 
-// SnapshotState pre-commits the epoch that checkpoint id ends (it becomes
-// a pending transaction) and stores every pending transaction.
+// SnapshotState first waits until the messages of the transactions
+// committed so far are stored (see commit), then pre-commits the epoch
+// that checkpoint id ends (it becomes a pending transaction) and stores
+// every pending transaction.
 func (w *txnWriter[T]) SnapshotState(id int64) (*operators.OperatorState, error) {
+	if err := w.settle(); err != nil {
+		return nil, err
+	}
 	w.preCommit(id)
 	list := make([][]byte, 0, len(w.pending))
 	for _, t := range w.pending {
@@ -64,13 +75,15 @@ func (w *txnWriter[T]) preCommit(id int64) {
 	if w.epoch == nil {
 		return // an epoch without records has no transaction
 	}
-	w.epoch.Checkpoint = id
+	w.epoch.close(id)
+	w.lastBytes, w.lastMsgs = len(w.epoch.enc)+len(w.epoch.enc)/8, len(w.epoch.msgs)+len(w.epoch.msgs)/8
 	w.pending = append(w.pending, w.epoch)
 	w.epoch = nil
 }
 
 // NotifyCheckpointComplete commits every pending transaction of a
-// checkpoint up to id, in order.
+// checkpoint up to id, in order. The last one (the end of the job) is
+// waited for; the others are settled by the next snapshot.
 func (w *txnWriter[T]) NotifyCheckpointComplete(id int64) error {
 	n := 0
 	for _, t := range w.pending {
@@ -85,6 +98,9 @@ func (w *txnWriter[T]) NotifyCheckpointComplete(id int64) error {
 	}
 	clear(w.pending[:n])
 	w.pending = w.pending[n:]
+	if id == operators.EndOfJob {
+		return w.settle()
+	}
 	return nil
 }
 
@@ -98,7 +114,7 @@ func (w *txnWriter[T]) EndInput() error {
 // RestoreState commits the transactions of the restored checkpoint: it is
 // complete, so they must be in the stream, whether or not the failed run
 // published them (in part or in full). Their message IDs make the server
-// drop the copies it has already stored.
+// drop the copies it has already stored. It returns once all are stored.
 func (w *txnWriter[T]) RestoreState(parts []*operators.OperatorState) error {
 	for _, p := range parts {
 		if p == nil || p.Operator == nil {
@@ -114,39 +130,60 @@ func (w *txnWriter[T]) RestoreState(parts []*operators.OperatorState) error {
 			}
 		}
 	}
-	return nil
+	return w.settle()
 }
 
-// commit publishes a transaction's messages with their IDs and waits
-// until the server has stored them all (or recognised them as
-// duplicates). A failure leaves the transaction pending; the restore
-// that follows commits it again.
+// commit publishes a transaction's messages with their IDs. It does not
+// wait for the acknowledgements, so that the next epoch's records flow
+// meanwhile: the next snapshot waits for them (settle) before it stores
+// the sink's state, so a checkpoint that no longer holds a transaction
+// is never complete before all its messages are stored. A failure leaves
+// the transaction pending (or, found by settle, fails the checkpoint);
+// the restore that follows commits it again.
 func (w *txnWriter[T]) commit(t *txn) error {
 	for i := range t.count() {
 		subject, data := t.msg(i)
 		if err := w.pub.publish(subject, data, t.msgID(i)); err != nil {
-			w.pub.discard()
 			return w.commitErr(t, err)
 		}
 		if w.hooks != nil && w.hooks.published != nil {
 			if err := w.hooks.published(t.Checkpoint, i); err != nil {
-				w.pub.discard()
 				return w.commitErr(t, err)
 			}
 		}
 	}
-	if err := w.pub.wait(); err != nil {
-		return w.commitErr(t, err)
+	w.committed = append(w.committed, t.Checkpoint)
+	return nil
+}
+
+// settle waits until the messages of the transactions committed since the
+// last settle are stored, or recognised as duplicates by the server.
+func (w *txnWriter[T]) settle() error {
+	if len(w.committed) == 0 {
+		return nil
+	}
+	err := w.pub.wait()
+	if err != nil {
+		return fmt.Errorf("commit of checkpoints %v: %w", w.committedNames(), err)
 	}
 	stored, dups := w.pub.counts()
 	if dups > 0 {
 		w.tc.Logger.Info("jetstream sink: a repeated commit was de-duplicated", "stream", w.pub.stream,
-			"checkpoint", checkpointName(t.Checkpoint), "stored", stored, "duplicates", dups)
+			"checkpoints", w.committedNames(), "stored", stored, "duplicates", dups)
 	}
 	if w.hooks != nil && w.hooks.committed != nil {
-		w.hooks.committed(t.Checkpoint, stored, dups)
+		w.hooks.committed(w.committed, stored, dups)
 	}
+	w.committed = w.committed[:0]
 	return nil
+}
+
+func (w *txnWriter[T]) committedNames() []string {
+	names := make([]string, len(w.committed))
+	for i, id := range w.committed {
+		names[i] = checkpointName(id)
+	}
+	return names
 }
 
 func (w *txnWriter[T]) commitErr(t *txn, err error) error {

@@ -6,19 +6,16 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
-	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
 // Chunk sizes: a chunk goes to Poll when it holds this many messages or
-// bytes, or when no message has come for flushAfter (so a slow stream's
-// records are not held back).
+// bytes, or, partly filled, when Poll has found the queue empty (see
+// kick), so that a slow stream's records are not held back.
 const (
 	chunkItems = 256
 	chunkBytes = 1 << 20
-	flushAfter = time.Millisecond
 )
 
 // fetcher reads one split on its own goroutine with an ordered consumer
@@ -31,6 +28,7 @@ type fetcher[T any] struct {
 	stream  jetstream.Stream
 	cfg     *SourceConfig[T]
 	log     *slog.Logger
+	kick    *kick // Poll's request to hand over a partly filled chunk
 	pending chunk[T]
 	bytes   int
 	seq     uint64 // the message being decoded, for a panic's error
@@ -68,7 +66,7 @@ func (f *fetcher[T]) read(ctx context.Context) (err error) {
 	for {
 		msg, err := f.next(ctx, it)
 		switch {
-		case errors.Is(err, nats.ErrTimeout):
+		case errors.Is(err, errKicked):
 			if err := f.flush(ctx); err != nil {
 				return err
 			}
@@ -122,25 +120,27 @@ func (f *fetcher[T]) messages(ctx context.Context) (jetstream.MessagesContext, e
 	return it, nil
 }
 
-// next waits for the next message: until ctx ends when nothing is
-// pending, and at most flushAfter when a chunk is under way (a timeout
-// then sends it).
+// errKicked: Next returned because Poll asked for what is pending.
+var errKicked = errors.New("kicked")
+
+// next waits for the next message, or for ctx's end. With a chunk under
+// way it also returns (errKicked) when Poll asks for what is pending.
+// With nothing pending a kick is left for later: it makes the next
+// message go at once.
 func (f *fetcher[T]) next(ctx context.Context, it jetstream.MessagesContext) (jetstream.Msg, error) {
-	var msg jetstream.Msg
-	var err error
+	var wait context.Context = ctx
 	if len(f.pending.items) > 0 {
-		msg, err = it.Next(jetstream.NextMaxWait(flushAfter))
-		if errors.Is(err, nats.ErrTimeout) {
-			return nil, err
-		}
-	} else {
-		msg, err = it.Next(jetstream.NextContext(ctx))
+		wait = f.kick
 	}
+	msg, err := it.Next(jetstream.NextContext(wait))
 	switch {
 	case err == nil:
 		return msg, nil
 	case ctx.Err() != nil:
 		return nil, ctx.Err()
+	case wait == f.kick && f.kick.Err() != nil:
+		f.kick.reset()
+		return nil, errKicked
 	}
 	return nil, fetchErr(f.sp, err)
 }

@@ -59,6 +59,7 @@ type reader[T any] struct {
 	pos     int
 	err     error
 	cancel  context.CancelFunc
+	kicks   []*kick // one per running fetcher
 	wg      sync.WaitGroup
 }
 
@@ -105,7 +106,7 @@ func (r *reader[T]) start() {
 		r.clock = newSplitClock(len(r.splits), r.cfg.Watermarks, r.tc.Now(), r.tc.EmitWatermark, r.tc.MarkIdle)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	r.cancel = cancel
+	r.cancel, r.kicks = cancel, nil
 	for k := range r.splits {
 		if r.splits[k].Done {
 			if r.clock != nil {
@@ -114,7 +115,8 @@ func (r *reader[T]) start() {
 			continue
 		}
 		r.live++
-		f := &fetcher[T]{r: r, k: k, sp: r.splits[k], stream: r.stream, cfg: &r.cfg, log: r.tc.Logger}
+		f := &fetcher[T]{r: r, k: k, sp: r.splits[k], stream: r.stream, cfg: &r.cfg, log: r.tc.Logger, kick: newKick()}
+		r.kicks = append(r.kicks, f.kick)
 		r.wg.Add(1)
 		go f.run(ctx)
 	}
@@ -129,6 +131,7 @@ func (r *reader[T]) stop() {
 		return
 	}
 	r.cancel()
+	r.kickAll() // a fetcher blocked in Next waits on its kick
 	r.wg.Wait()
 	r.started = false
 }
@@ -161,7 +164,9 @@ func (r *reader[T]) Poll(out operators.Collector[T], max int) (operators.Poll, e
 	if r.pos == len(r.cur.items) && r.err == nil && !r.finished() {
 		// Raise the flag, then look again: a chunk sent before the
 		// fetcher could see the flag is found here, any later one wakes.
+		// The kicks make the fetchers send what they have gathered.
 		r.waiting.Store(true)
+		r.kickAll()
 		if !r.fill() && r.err == nil && !r.finished() {
 			return operators.Poll{Status: operators.PollWait}, nil
 		}
@@ -176,6 +181,13 @@ func (r *reader[T]) Poll(out operators.Collector[T], max int) (operators.Poll, e
 		return operators.Poll{Status: operators.PollDone}, nil
 	}
 	return operators.Poll{Status: operators.PollMore}, nil
+}
+
+// kickAll asks every fetcher to send its partly filled chunk.
+func (r *reader[T]) kickAll() {
+	for _, k := range r.kicks {
+		k.fire()
+	}
 }
 
 // finished reports whether a bounded source has read all its splits.

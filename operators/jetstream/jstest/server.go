@@ -127,7 +127,9 @@ func (s *Server) Publish(t testing.TB, subject string, payloads ...[]byte) {
 		t.Fatalf("jstest: flush to %s: %v", subject, err)
 	}
 	// The server stores what it received asynchronously: poll its count.
-	testkit.Eventually(t, readyTimeout, func() bool {
+	testkit.Eventually(t, time.Minute, func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), readyTimeout)
+		defer cancel()
 		info, err := stream.Info(ctx)
 		if err != nil {
 			t.Fatalf("jstest: stream %s: %v", name, err)
