@@ -22,9 +22,13 @@ type LoadConfig[T any] struct {
 	// Subject is the subject to publish on. Default: the stream's only
 	// subject; for a stream Load creates, the stream's name.
 	Subject string
-	// Create makes Load create the stream, with Subject as its only
-	// subject and the server's defaults otherwise, if it does not exist.
-	Create bool
+	// SubjectOf, if set, gives each record's subject instead.
+	SubjectOf func(v T) string
+	// Create makes Load create the stream if it does not exist, over
+	// CreateSubjects (default: Subject, or the stream's name), with the
+	// server's defaults otherwise.
+	Create         bool
+	CreateSubjects []string
 	// Codec encodes the records. Default: operators.JSONCodec.
 	Codec operators.Codec[T]
 	// MsgID, if set, gives record i (0-based) a Nats-Msg-Id, so that a
@@ -71,11 +75,14 @@ func Load[T any](ctx context.Context, cfg LoadConfig[T], seq iter.Seq[T]) (store
 		if buf, err = cfg.Codec.Append(nil, v); err != nil {
 			return 0, 0, fmt.Errorf("stream %s: encode record %d: %w", cfg.Stream, i, err)
 		}
-		id := ""
+		id, subj := "", subject
 		if cfg.MsgID != nil {
 			id = cfg.MsgID(i, v)
 		}
-		if err := pub.publish(subject, buf, id); err != nil {
+		if cfg.SubjectOf != nil {
+			subj = cfg.SubjectOf(v)
+		}
+		if err := pub.publish(subj, buf, id); err != nil {
 			return 0, 0, err
 		}
 		i++
@@ -96,15 +103,22 @@ func loadSubject[T any](ctx context.Context, c *conn, cfg LoadConfig[T]) (string
 		if subject == "" {
 			subject = cfg.Stream
 		}
+		subjects := cfg.CreateSubjects
+		if len(subjects) == 0 {
+			subjects = []string{subject}
+		}
 		rctx, cancel := context.WithTimeout(ctx, DefaultRequestTimeout)
 		defer cancel()
-		if _, cerr := c.js.CreateStream(rctx, jetstream.StreamConfig{Name: cfg.Stream, Subjects: []string{subject}}); cerr != nil {
-			return "", fmt.Errorf("%w: create stream %s on %s at %s: %v", ErrStream, cfg.Stream, subject, c.servers, cerr)
+		if _, cerr := c.js.CreateStream(rctx, jetstream.StreamConfig{Name: cfg.Stream, Subjects: subjects}); cerr != nil {
+			return "", fmt.Errorf("%w: create stream %s on %q at %s: %v", ErrStream, cfg.Stream, subjects, c.servers, cerr)
 		}
 		return subject, nil
 	}
 	if err != nil {
 		return "", err
+	}
+	if cfg.SubjectOf != nil {
+		return "", nil
 	}
 	return checkSinkStream(SinkConfig[T]{Stream: cfg.Stream, Subject: cfg.Subject}, false, st)
 }

@@ -28,11 +28,12 @@ func TestTxn_roundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if end := newTxn("w", 0, 0, 0); true {
-		end.close(operators.EndOfJob)
-		if id := end.msgID(40); id != "w.0.e.14" {
-			t.Errorf("end-of-job message ID %q", id)
-		}
+	// The end of the job is no checkpoint's number (14 is "e" in base 36).
+	end, c14 := newTxn("w", 0, 0, 0), newTxn("w", 0, 0, 0)
+	end.close(operators.EndOfJob)
+	c14.close(14)
+	if id, other := end.msgID(40), c14.msgID(40); id != "w.0._.14" || id == other {
+		t.Errorf("end-of-job message ID %q; checkpoint 14's %q", id, other)
 	}
 	if got.count() != 3 || got.Writer != tx.Writer || got.Subtask != 3 || got.Checkpoint != 42 {
 		t.Fatalf("decoded %+v", got)
