@@ -25,14 +25,17 @@ const prog = "node"
 const usage = `Usage:
   node run PIPELINE [--param key=value]... [--parallelism N]
   node pipelines
-  node help [run]
+  node publish nexmark nats://HOST:PORT/STREAM [--events N]
+  node help [run|publish]
 
 Commands:
   run        run a registered pipeline on an in-process engine until its
              input ends, or until SIGINT/SIGTERM stops it gracefully
              (a second signal cancels it)
   pipelines  list the registered pipelines and their parameters
-  help       show this help, or the help of run
+  publish    store Nexmark events in a JetStream stream (for demos of
+             the pipelines' nats:// inputs)
+  help       show this help, or the help of run or publish
 
 Exit codes: 0 success, 1 the job failed or was cancelled, 2 usage error.
 `
@@ -80,6 +83,8 @@ func (c *command) main(args []string) int {
 		return c.run(rest)
 	case "pipelines":
 		return c.pipelines(rest)
+	case "publish":
+		return c.publish(rest)
 	case "help", "-h", "-help", "--help":
 		return c.help(rest)
 	default:
@@ -93,6 +98,8 @@ func (c *command) help(args []string) int {
 		fmt.Fprint(c.stdout, usage)
 	case len(args) == 1 && args[0] == "run":
 		fmt.Fprint(c.stdout, runUsage)
+	case len(args) == 1 && args[0] == "publish":
+		fmt.Fprint(c.stdout, publishUsage)
 	default:
 		return c.usageError("help", fmt.Errorf("no help for %q", args[0]))
 	}
