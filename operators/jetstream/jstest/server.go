@@ -94,12 +94,18 @@ func (s *Server) CreateStreamWith(t testing.TB, cfg jetstream.StreamConfig) {
 	}
 }
 
+// publishChunk is how many messages Publish sends before it waits for the
+// server to have stored them: core NATS publishes are not flow
+// controlled, and a JetStream stream's inbound queue drops what overflows
+// it.
+const publishChunk = 10_000
+
 // Publish stores each payload on subject, in order, and waits until the
 // stream that takes subject holds them all. It publishes without
-// acknowledgements (core NATS, one connection, hence in order), which is
-// many times faster than JetStream publishes under the race detector;
-// the subject must belong to exactly one stream, which nothing else
-// writes to meanwhile.
+// acknowledgements (core NATS, one connection, hence in order), in chunks
+// it waits for, which is many times faster than JetStream publishes under
+// the race detector; the subject must belong to exactly one stream, which
+// nothing else writes to meanwhile.
 func (s *Server) Publish(t testing.TB, subject string, payloads ...[]byte) {
 	t.Helper()
 	nc, js := s.Connect(t)
@@ -113,29 +119,32 @@ func (s *Server) Publish(t testing.TB, subject string, payloads ...[]byte) {
 	if err != nil {
 		t.Fatalf("jstest: stream %s: %v", name, err)
 	}
-	info, err := stream.Info(ctx)
-	if err != nil {
-		t.Fatalf("jstest: stream %s: %v", name, err)
-	}
-	want := info.State.Msgs + uint64(len(payloads))
-	for i, p := range payloads {
-		if err := nc.Publish(subject, p); err != nil {
-			t.Fatalf("jstest: publish %d to %s: %v", i, subject, err)
-		}
-	}
-	if err := nc.FlushTimeout(readyTimeout); err != nil {
-		t.Fatalf("jstest: flush to %s: %v", subject, err)
-	}
-	// The server stores what it received asynchronously: poll its count.
-	testkit.Eventually(t, time.Minute, func() bool {
+	count := func() uint64 {
 		ctx, cancel := context.WithTimeout(context.Background(), readyTimeout)
 		defer cancel()
 		info, err := stream.Info(ctx)
 		if err != nil {
 			t.Fatalf("jstest: stream %s: %v", name, err)
 		}
-		return info.State.Msgs >= want
-	}, "stream %s holds %d messages", name, want)
+		return info.State.Msgs
+	}
+	want := count()
+	for len(payloads) > 0 {
+		chunk := payloads[:min(publishChunk, len(payloads))]
+		payloads = payloads[len(chunk):]
+		for i, p := range chunk {
+			if err := nc.Publish(subject, p); err != nil {
+				t.Fatalf("jstest: publish %d to %s: %v", i, subject, err)
+			}
+		}
+		if err := nc.FlushTimeout(readyTimeout); err != nil {
+			t.Fatalf("jstest: flush to %s: %v", subject, err)
+		}
+		// The server stores what it received asynchronously: poll its count.
+		want += uint64(len(chunk))
+		testkit.Eventually(t, time.Minute, func() bool { return count() >= want },
+			"stream %s holds %d messages", name, want)
+	}
 }
 
 // Msg is a stored message as ReadAll returns it.
