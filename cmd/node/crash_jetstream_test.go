@@ -50,19 +50,7 @@ func TestNode_wordcount_JetStream_SIGKILL(t *testing.T) {
 		"-p", "input=" + s.URL() + "/LINES?subject=lines.a&subject=lines.b&bounded=true",
 		"-p", "output=" + s.URL() + "/COUNTS", "-p", fmt.Sprint("rate=", rate),
 		"--parallelism", "2", "--checkpoint-interval", "200ms", "--state-dir", state}
-	newest := 0
-	for kill := range 3 {
-		stderr, after := killAfterCheckpoint(t, rng, state, newest, args)
-		if kill > 0 && !strings.Contains(stderr, "resuming from checkpoint") {
-			t.Errorf("run %d did not resume; stderr:\n%s", kill+1, stderr)
-		}
-		t.Logf("run %d killed after checkpoint %d", kill+1, after)
-		newest = after
-	}
-	code, _, errOut := node(t, args...)
-	if code != 0 || !strings.Contains(errOut, "resuming from checkpoint") {
-		t.Fatalf("last run: exit %d, want 0 and a resume; stderr:\n%s", code, errOut)
-	}
+	killThriceAndResume(t, rng, state, args)
 	var out strings.Builder
 	for _, m := range s.ReadAll(t, "COUNTS") {
 		out.Write(m.Data)

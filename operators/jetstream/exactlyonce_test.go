@@ -79,14 +79,9 @@ func TestJetStream_exactlyOnceWithFaults(t *testing.T) {
 	seed := rand.Uint64()
 	rng := rand.New(rand.NewPCG(seed, 0))
 	t.Logf("seed %d", seed)
-	s := jstest.RunServer(t)
-	s.CreateStream(t, "IN", "in.>")
-	s.CreateStream(t, "OUT", "out")
 	keys := []string{"a", "b", "c"}
 	totals := map[string]int{"a": 900, "b": 600, "c": 300}
-	for _, k := range keys {
-		publishEvents(t, s, "in."+k, k, totals[k])
-	}
+	s := countStreams(t, totals)
 
 	var failedCommit atomic.Bool
 	var dedupedCommits atomic.Int64
@@ -130,37 +125,40 @@ func TestJetStream_exactlyOnceWithFaults(t *testing.T) {
 	checkCounts(t, s, totals)
 }
 
-// The same pipeline without faults and with an at-least-once sink
-// publishes every running count, too.
-func TestJetStream_atLeastOnce(t *testing.T) {
+// countStreams starts a server with stream IN holding totals[k] events
+// on in.<k>, and an empty stream OUT.
+func countStreams(t *testing.T, totals map[string]int) *jstest.Server {
+	t.Helper()
 	s := jstest.RunServer(t)
 	s.CreateStream(t, "IN", "in.>")
 	s.CreateStream(t, "OUT", "out")
-	totals := map[string]int{"a": 200, "b": 100}
 	for k, n := range totals {
 		publishEvents(t, s, "in."+k, k, n)
 	}
-	r := testkit.NewRunner(t, testkit.WithCheckpoints(5*time.Millisecond))
-	if res := r.Run(countPipeline(t, s.URL(), []string{"a", "b"}, 0, SinkConfig[count]{Delivery: AtLeastOnce})); res.Err != nil {
-		t.Fatal(res)
-	}
-	checkCounts(t, s, totals)
+	return s
 }
 
-// Without checkpoints an exactly-once sink publishes at once, as at least
-// once: the job's output is complete when it finishes.
-func TestJetStream_noCheckpoints(t *testing.T) {
-	s := jstest.RunServer(t)
-	s.CreateStream(t, "IN", "in.>")
-	s.CreateStream(t, "OUT", "out")
-	totals := map[string]int{"a": 50, "b": 70}
-	for k, n := range totals {
-		publishEvents(t, s, "in."+k, k, n)
+// Without faults, an at-least-once sink under checkpoints and an
+// exactly-once sink without checkpoints (which publishes at once, as at
+// least once) publish every running count, too.
+func TestJetStream_withoutFaults(t *testing.T) {
+	totals := map[string]int{"a": 200, "b": 100}
+	for name, c := range map[string]struct {
+		delivery Delivery
+		opts     []testkit.RunnerOption
+	}{
+		"at least once":                    {AtLeastOnce, []testkit.RunnerOption{testkit.WithCheckpoints(5 * time.Millisecond)}},
+		"exactly once without checkpoints": {ExactlyOnce, nil},
+	} {
+		t.Run(name, func(t *testing.T) {
+			s := countStreams(t, totals)
+			p := countPipeline(t, s.URL(), []string{"a", "b"}, 0, SinkConfig[count]{Delivery: c.delivery})
+			if res := testkit.NewRunner(t, c.opts...).Run(p); res.Err != nil {
+				t.Fatal(res)
+			}
+			checkCounts(t, s, totals)
+		})
 	}
-	if res := testkit.NewRunner(t).Run(countPipeline(t, s.URL(), []string{"a", "b"}, 0, SinkConfig[count]{})); res.Err != nil {
-		t.Fatal(res)
-	}
-	checkCounts(t, s, totals)
 }
 
 func ExampleEndpoint() {

@@ -69,15 +69,9 @@ func parsePublish(args []string) (publishArgs, error) {
 		pa.seed = n
 		return nil
 	})
-	var positional []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return pa, err
-		}
-		if args = fs.Args(); len(args) == 0 {
-			break
-		}
-		positional, args = append(positional, args[0]), args[1:]
+	positional, err := parseInterspersed(fs, args)
+	if err != nil {
+		return pa, err
 	}
 	switch {
 	case len(positional) == 0:

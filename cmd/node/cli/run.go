@@ -68,21 +68,13 @@ type runArgs struct {
 	noSavepoint bool
 }
 
-// parseRun parses run's arguments. The flag package stops at the first
-// argument that is not a flag, so parsing resumes after each one, which
-// lets flags come after PIPELINE. It returns flag.ErrHelp for -h or --help.
+// parseRun parses run's arguments; flags may come after PIPELINE. It
+// returns flag.ErrHelp for -h or --help.
 func parseRun(args []string) (runArgs, error) {
 	ra := runArgs{params: make(map[string]string)}
-	fs := runFlags(&ra)
-	var positional []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return ra, err
-		}
-		if args = fs.Args(); len(args) == 0 {
-			break
-		}
-		positional, args = append(positional, args[0]), args[1:]
+	positional, err := parseInterspersed(runFlags(&ra), args)
+	if err != nil {
+		return ra, err
 	}
 	if err := ra.check(); err != nil {
 		return ra, err
@@ -95,6 +87,23 @@ func parseRun(args []string) (runArgs, error) {
 		return ra, nil
 	default:
 		return ra, fmt.Errorf("unexpected argument %q after PIPELINE %q", positional[1], positional[0])
+	}
+}
+
+// parseInterspersed parses flags that may come before, between or after
+// the positional arguments, which it returns in order. The flag package
+// stops at the first argument that is not a flag, so parsing resumes
+// after each one.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		if args = fs.Args(); len(args) == 0 {
+			return positional, nil
+		}
+		positional, args = append(positional, args[0]), args[1:]
 	}
 }
 
