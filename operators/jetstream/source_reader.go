@@ -101,7 +101,7 @@ func openReader[T any](tc *operators.TaskContext, cfg SourceConfig[T]) (*reader[
 func (r *reader[T]) start() {
 	r.started = true
 	r.q = make(chan chunk[T], queuedChunksPerSplit*max(len(r.splits), 1))
-	r.cur, r.pos, r.err, r.live = chunk[T]{}, 0, nil, 0
+	r.cur, r.pos, r.err, r.live, r.clock = chunk[T]{}, 0, nil, 0, nil
 	if len(r.splits) > 0 && r.cfg.watermarks() {
 		r.clock = newSplitClock(len(r.splits), r.cfg.Watermarks, r.tc.Now(), r.tc.EmitWatermark, r.tc.MarkIdle)
 	}
