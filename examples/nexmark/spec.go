@@ -8,6 +8,7 @@ import (
 
 	"github.com/troupe-dev/troupe/actors"
 	"github.com/troupe-dev/troupe/operators"
+	"github.com/troupe-dev/troupe/operators/jetstream"
 )
 
 // Spec returns the registry entry of the pipeline, writing to os.Stdout
@@ -22,9 +23,9 @@ func SpecTo(stdout io.Writer) actors.PipelineSpec {
 		Description: "a Nexmark query over a JSON-lines file of events or the built-in generator; rows as JSON lines",
 		Params: []actors.Param{
 			{Name: "query", Description: "the query: " + strings.Join(Queries(), ", "), Required: true},
-			{Name: "input", Description: "JSON-lines file of events (exclusive with events)"},
+			{Name: "input", Description: "JSON-lines file of events, or nats://HOST:PORT/STREAM[?subject=S][&bounded=true] (exclusive with events)"},
 			{Name: "events", Description: "how many events the built-in generator makes (exclusive with input)"},
-			{Name: "output", Description: "directory for part files; discard: drop the rows; empty: standard output"},
+			{Name: "output", Description: "directory for part files, nats://HOST:PORT/STREAM[?subject=S]; discard: drop the rows; empty: standard output"},
 			{Name: "rate", Description: "events per second per source subtask; 0: unlimited", Default: "0"},
 		},
 		Build: func(ps actors.Params) (*operators.Pipeline, error) {
@@ -44,6 +45,13 @@ func configFrom(ps actors.Params) (Config, error) {
 	cfg := Config{Query: ps.String("query"), Input: ps.String("input"), Output: ps.String("output")}
 	if _, ok := queries[cfg.Query]; !ok {
 		return cfg, badParam("query", cfg.Query, "not one of "+strings.Join(Queries(), ", "))
+	}
+	for name, v := range map[string]string{"input": cfg.Input, "output": cfg.Output} {
+		if jetstream.IsURL(v) {
+			if _, err := jetstream.ParseURL(v); err != nil {
+				return cfg, badParam(name, v, err.Error())
+			}
+		}
 	}
 	var err error
 	if cfg.Rate, err = ps.Float("rate"); err != nil {

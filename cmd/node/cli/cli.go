@@ -30,6 +30,7 @@ const usage = `Usage:
   node submit PIPELINE [--param key=value]... [--parallelism N] [flags]
   node jobs | job ID | cancel ID | savepoint ID [--stop] | wait ID
   node members
+  node publish nexmark nats://HOST:PORT/STREAM [--events N]
   node help [COMMAND]
 
 Commands:
@@ -46,6 +47,8 @@ Commands:
   savepoint  take a savepoint of a job (--stop: and stop it)
   wait       wait until a job has ended (exit 0 finished, 1 otherwise)
   members    list a cluster's members and their slots
+  publish    store Nexmark events in a JetStream stream (for demos of
+             the pipelines' nats:// inputs)
   help       show this help, or the help of a command
 
 The cluster commands (submit to members) talk to a node's REST API at
@@ -132,6 +135,8 @@ func (c *command) main(args []string) int {
 		return c.wait(rest)
 	case "members":
 		return c.members(rest)
+	case "publish":
+		return c.publish(rest)
 	case "help", "-h", "-help", "--help":
 		return c.help(rest)
 	default:
@@ -143,6 +148,7 @@ func (c *command) main(args []string) int {
 var helps = map[string]string{
 	"run": runUsage, "pipelines": usage, "start": startUsage, "submit": submitUsage, "jobs": jobsUsage,
 	"job": jobUsage, "cancel": cancelUsage, "savepoint": savepointUsage, "wait": waitUsage, "members": membersUsage,
+	"publish": publishUsage,
 }
 
 func (c *command) help(args []string) int {

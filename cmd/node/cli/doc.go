@@ -27,6 +27,7 @@
 //	node savepoint ID [--stop]
 //	node wait ID [--timeout D]
 //	node members
+//	node publish nexmark nats://HOST:PORT/STREAM[?subject=PREFIX] [--events N] [--from N] [--seed S]
 //	node help [COMMAND]
 //
 // run builds the registered pipeline from its parameters (-p is short for
@@ -36,8 +37,11 @@
 // flight reaches the sinks — and the second cancels it. The engine logs
 // warnings and errors only, to standard error, so a normal run writes
 // nothing but the pipeline's output. pipelines lists the registered
-// pipelines with their parameters. --help (or -h) after any command prints
-// its usage.
+// pipelines with their parameters. publish stores events of the Nexmark
+// generator in a JetStream stream (by kind, under PREFIX.person, .auction
+// and .bid, with message IDs that make a repeated publish store nothing
+// twice), for demos of the pipelines' nats:// inputs. --help (or -h)
+// after any command prints its usage.
 //
 // # Cluster
 //
