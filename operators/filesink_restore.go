@@ -75,10 +75,11 @@ func partGone(pending string, renameErr, finalErr error) bool {
 // this sink wrote in this run and the checkpoint does not hold: their
 // epochs are replayed.
 //
-// The files of other writers it leaves alone, listed or not: another
-// job's or another sink's are theirs to settle, and so are the earlier
-// run's when the checkpoint is a savepoint of it (that run may still be
-// running; see docs/state.md, "File sink recovery").
+// It removes no file of another writer. Another job's or another sink's
+// files are theirs to settle; of an earlier run whose savepoint it
+// restores, it commits the pending files the savepoint lists and leaves
+// the others, which that run may still be writing or commit itself (see
+// docs/state.md, "File sink recovery").
 func (w *txnPartWriter[T]) RestoreState(parts []*OperatorState) error {
 	restored, err := decodePending(parts)
 	if err != nil {
