@@ -168,7 +168,7 @@ func (s *subtask) deploy(m *deployMsg) {
 		s.aligner, s.savepoints = barrier.NewAligner(len(m.inputs), mode), map[int64]bool{}
 	}
 	chain, err := s.vertex.Open(operators.ChainConfig{
-		Job: s.job.name, Subtask: s.index, Attempt: s.attempt, BatchSize: s.cfg.BatchSize,
+		Job: s.job.name, Run: s.job.run, Subtask: s.index, Attempt: s.attempt, BatchSize: s.cfg.BatchSize,
 		Ship: (*shipper)(s), Logger: s.log, Wake: s.wake, Host: (*host)(s), Faults: s.cfg.Faults,
 		Restore: s.restore, Checkpointing: s.store != nil,
 		StateBackend: s.cfg.StateBackend, StateDir: s.cfg.StateDir,

@@ -284,3 +284,33 @@ func TestMetadata_run(t *testing.T) {
 		t.Fatalf("metadata without a run: %+v, %v; want it read, with no run", m, err)
 	}
 }
+
+// Review finding 9 (review10; retention). Both stores promise to keep "the newest
+// Retain complete checkpoints and every savepoint" (the engine's default
+// MemStore: "keeping the newest 3 and every savepoint"). MemStore counts
+// the savepoints among the Retain it keeps: after checkpoints 1 and 2
+// and savepoints 3 and 4 with Retain 2, no checkpoint is left, while
+// DirStore keeps 1 and 2 beside the savepoints. The checkpoints kept are
+// what a user restores explicitly when the newest cannot be read
+// (docs/state.md, "What to do"); with MemStore they vanish as soon as
+// Retain savepoints have been taken after them.
+//
+// Expected (Flink's state.checkpoints.num-retained counts checkpoints
+// only; savepoints are not subject to it): the newest Retain checkpoints
+// are kept whatever the savepoints.
+func TestReview_memStoreRetentionCountsSavepoints(t *testing.T) {
+	for name, s := range stores(t) { // both keep 2
+		t.Run(name, func(t *testing.T) {
+			c1 := complete(t, s, 1, false)
+			c2 := complete(t, s, 2, false)
+			complete(t, s, 3, true)
+			complete(t, s, 4, true)
+			for _, p := range []string{c1, c2} {
+				if _, err := s.Open(p); err != nil {
+					paths, _ := s.Checkpoints()
+					t.Fatalf("checkpoint %s was pruned with 2 checkpoints retained (left: %v): %v", p, paths, err)
+				}
+			}
+		})
+	}
+}
