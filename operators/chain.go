@@ -207,12 +207,14 @@ func newInputValve(head *node, chans []Channel) inputValve {
 	return watermark.NewInputValves(inputOf)
 }
 
-// tapInputs wraps the input collectors of the chain's i-th operator.
+// tapInputs wraps the input collectors of the chain's i-th operator. The
+// head's inputs are typed by their edges: an edge that carries a side
+// output has the side output's type, not its producer's main output type.
 func tapInputs(n *node, inst *instance, i int, nodes []*node, before func()) {
 	for j, in := range inst.inputs {
 		typ := nodes[max(i-1, 0)].out
 		if i == 0 {
-			typ = n.inputs[j].from.out
+			typ = n.inputs[j].stream()
 		}
 		inst.inputs[j] = typ.tap(in, before)
 	}
