@@ -76,6 +76,7 @@ type node struct {
 	sides       map[string]*sideDecl // side outputs it emits, by tag ID
 	anySide     bool                 // runs user code: may emit any tag
 	multiInput  bool                 // its inputs are distinct (connect): one valve each
+	outputDir   string               // a WriteFiles sink's directory
 }
 
 // instance is an opened operator: typed collectors for its inputs (erased),
