@@ -1,7 +1,6 @@
 package testkit
 
 import (
-	"context"
 	"fmt"
 	"slices"
 	"testing"
@@ -91,18 +90,6 @@ func (l *listener) Collect(int, int64) {}
 func (l *listener) NotifyCheckpointComplete(id int64) error {
 	l.out.Collect(fmt.Sprintf("complete %d", id), operators.NoTimestamp)
 	return nil
-}
-
-func TestHarness_CompleteRequestTyped(t *testing.T) {
-	h := NewHarness(t, func(s operators.Stream[int]) operators.Stream[string] {
-		return operators.AsyncMap(s, func(context.Context, int) ([]string, error) { return nil, nil },
-			operators.DefaultAsyncConfig[int, string]())
-	})
-	h.ProcessElement(1, 1)
-	h.CompleteRequestTyped(0, "one", "uno")
-	if got := h.Values(); !slices.Equal(got, []string{"one", "uno"}) {
-		t.Fatalf("Values = %q", got)
-	}
 }
 
 // WithCheckpointing opens the operators as in a checkpointing job.
