@@ -63,10 +63,7 @@ func TestWindowJoin_engine_pairsPerKeyAndWindow(t *testing.T) {
 		Strategy: watermarkFor(), Timestamp: func(o order, _ int64) int64 { return ts(int64(o.ID) * 4) }})
 	paysT := operators.AssignTimestamps(pays, operators.WatermarkStrategy[payment]{
 		Strategy: watermarkFor(), Timestamp: func(p payment, _ int64) int64 { return int64(p.Amount) / 2 }})
-	tumbling, err := window.Tumbling(10*time.Millisecond, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tumbling := window.Tumbling(10 * time.Millisecond)
 	joined := operators.WindowJoin(operators.KeyBy(ordersT, byOrderUser), operators.KeyBy(paysT, byPaymentUser), tumbling,
 		func(o order, p payment) string { return fmt.Sprintf("o%d-u%d-%d", o.ID, p.User, p.Amount) })
 	out := operators.Collect(joined)

@@ -19,7 +19,7 @@ import (
 // last millisecond, and fires once, with both records, when its end has
 // come.
 func TestWindow_processingTime_firesPastTheWindowEnd(t *testing.T) {
-	h := reduceHarness(t, must(window.TumblingProcessing(ms(10), 0)))
+	h := reduceHarness(t, window.TumblingProcessing(ms(10)))
 	h.ProcessElement(ev{"a", 1}, operators.NoTimestamp) // at the window's start
 	h.AdvanceProcessingTime(ms(9))                      // its last millisecond
 	h.ProcessElement(ev{"a", 2}, operators.NoTimestamp)

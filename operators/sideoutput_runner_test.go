@@ -101,7 +101,7 @@ func sideCases() []sideCase {
 	}, {
 		name: "process-window",
 		build: func(src operators.Stream[int64], par int) (*operators.Collected[int64], *operators.Collected[string]) {
-			tumbling, _ := window.Tumbling(100*time.Millisecond, 0)
+			tumbling := window.Tumbling(100 * time.Millisecond)
 			s := operators.ProcessWindow(operators.Window(operators.KeyBy(src, key), tumbling),
 				func(ctx *operators.WindowContext[int64], elems []int64, out operators.Collector[int64]) error {
 					operators.SideOutput(ctx.Task, sideTag).Collect(fmt.Sprintf("key %d: %d", ctx.Key(), len(elems)), 0)
@@ -123,7 +123,7 @@ func sideCases() []sideCase {
 		name: "window-late",
 		build: func(src operators.Stream[int64], par int) (*operators.Collected[int64], *operators.Collected[string]) {
 			late := operators.NewOutputTag[int64]("late")
-			tumbling, _ := window.Tumbling(100*time.Millisecond, 0)
+			tumbling := window.Tumbling(100 * time.Millisecond)
 			sums := operators.ReduceWindow(operators.Window(operators.KeyBy(src, key), tumbling, operators.WithLateOutput(late)),
 				func(a, b int64) int64 { return a + b }).Name("op").Parallelism(par)
 			return collect(sums, operators.Map(operators.GetSideOutput(sums, late), str), par)

@@ -31,7 +31,7 @@ func ExampleWindow() {
 		Timestamp: func(c click, _ int64) int64 { return c.At },
 	})
 	late := operators.NewOutputTag[click]("late-clicks")
-	tumbling, _ := window.Tumbling(time.Second, 0)
+	tumbling := window.Tumbling(time.Second)
 	windowed := operators.Window(operators.KeyBy(timed, func(c click) string { return c.User }), tumbling,
 		operators.WithLateOutput(late))
 	counts := operators.AggregateWindow(windowed, operators.WindowAggregate[click, string, int, string]{

@@ -57,7 +57,7 @@ func TestAsyncBatch_fullQueueFlushes(t *testing.T) {
 // A record of a batch is retried on its own, in a later batch, and end of
 // input sends the last batch.
 func TestAsyncBatch_retryAndEndInput(t *testing.T) {
-	retry := mustRetry(async.FixedDelay(2, time.Millisecond, async.RetryOnEmptyResult()))
+	retry := async.FixedDelay(2, time.Millisecond, async.RetryOnEmptyResult())
 	h := NewHarness(t, batchOf(operators.AsyncConfig[int, int]{Mode: async.Unordered, BatchSize: 2, Retry: retry}))
 	h.ProcessElement(1, 1)
 	h.ProcessElement(2, 2)

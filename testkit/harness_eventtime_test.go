@@ -18,7 +18,7 @@ type visit struct {
 func visitTime(v visit, _ int64) int64 { return v.At }
 
 func countVisits(ks operators.KeyedStream[visit, string]) operators.Stream[string] {
-	tumbling, _ := window.Tumbling(10*time.Millisecond, 0)
+	tumbling := window.Tumbling(10 * time.Millisecond)
 	return operators.ProcessWindow(operators.Window(ks, tumbling),
 		func(ctx *operators.WindowContext[string], vs []visit, out operators.Collector[string]) error {
 			out.Collect(ctx.Key()+":"+string(rune('0'+len(vs))), 0)

@@ -18,7 +18,7 @@ func Q8(events operators.Stream[Event]) operators.Stream[Q8Row] {
 		}
 		return e.Auction.Seller
 	})
-	tumbling := must(window.Tumbling(Q8Size, 0))
+	tumbling := window.Tumbling(Q8Size)
 	joined := operators.AggregateWindow(operators.Window(byPerson, tumbling), operators.WindowAggregate[Event, int64, q8Side, q8Match]{
 		Create: func() q8Side { return q8Side{} },
 		Add:    q8Side.add,
@@ -63,7 +63,7 @@ type q8Match struct {
 // plus Q11Gap — exactly the bounds of the merged session window.
 func Q11(events operators.Stream[Event]) operators.Stream[Q11Row] {
 	byBidder := operators.KeyBy(bids(events), func(b *Bid) int64 { return b.Bidder })
-	sessions := must(window.Session(Q11Gap))
+	sessions := window.Session(Q11Gap)
 	return operators.AggregateWindow(operators.Window(byBidder, sessions), operators.WindowAggregate[*Bid, int64, int64, Q11Row]{
 		Create: func() int64 { return 0 },
 		Add:    func(n int64, _ *Bid) int64 { return n + 1 },

@@ -32,7 +32,7 @@ func bids(events operators.Stream[Event]) operators.Stream[*Bid] {
 // window, when every count of the window has come.
 func Q5(events operators.Stream[Event]) operators.Stream[Q5Row] {
 	byAuction := operators.KeyBy(bids(events), func(b *Bid) int64 { return b.Auction })
-	sliding := must(window.Sliding(Q5Size, Q5Slide, 0))
+	sliding := window.Sliding(Q5Size, Q5Slide)
 	counts := operators.AggregateWindow(operators.Window(byAuction, sliding), operators.WindowAggregate[*Bid, int64, int64, Q5Row]{
 		Create: func() int64 { return 0 },
 		Add:    func(n int64, _ *Bid) int64 { return n + 1 },
@@ -88,7 +88,7 @@ const q7Shards = 64
 // the window.
 func Q7(events operators.Stream[Event]) operators.Stream[Q7Row] {
 	byShard := operators.KeyBy(bids(events), func(b *Bid) int64 { return b.Price % q7Shards })
-	tumbling := must(window.Tumbling(Q7Size, 0))
+	tumbling := window.Tumbling(Q7Size)
 	tops := operators.AggregateWindow(operators.Window(byShard, tumbling), operators.WindowAggregate[*Bid, int64, q7Top, q7Top]{
 		Create: func() q7Top { return q7Top{Price: -1} },
 		Add:    q7Top.add,
@@ -141,12 +141,4 @@ func q7Fire(ctx *operators.KeyedContext[int64, q7Top], t operators.Timer, out op
 	}
 	ctx.State().Clear()
 	return nil
-}
-
-// must returns an assigner made from valid constants.
-func must[A any](a A, err error) A {
-	if err != nil {
-		panic(err)
-	}
-	return a
 }
