@@ -32,9 +32,13 @@ func countPipeline(n int64, keys int64, rate float64) (*operators.Pipeline, *ope
 	p := operators.NewPipeline("count").SetParallelism(4)
 	src := operators.Generate(p, n, func(i int64) event { return event{Key: i % keys, Seq: i} }, operators.RateLimit(rate))
 	ks := operators.KeyBy(src, func(e event) int64 { return e.Key })
-	out := operators.ProcessKeyed(ks, func(ctx *operators.KeyedContext[int64, int64], e event, out operators.Collector[counted]) error {
-		c, _ := ctx.State().Value()
-		ctx.State().Update(c + 1)
+	out := operators.ProcessKeyed(ks, func(ctx *operators.KeyedContext[int64], e event, out operators.Collector[counted]) error {
+		state, err := operators.GetValueState(ctx, operators.ValueDescriptor[int64]{Name: "value"})
+		if err != nil {
+			return err
+		}
+		c, _ := state.Value()
+		state.Update(c + 1)
 		out.Collect(counted{Key: e.Key, Count: c + 1}, operators.NoTimestamp)
 		return nil
 	}).Name("count")

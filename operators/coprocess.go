@@ -1,14 +1,16 @@
 package operators
 
+import "github.com/troupe-dev/troupe/persistence"
+
 // CoProcessFuncs are the functions of a keyed operator on two connected
 // streams with the same key: Process1 handles the first stream's records,
-// Process2 the second's, both with access to the key's state (one value of
-// type S shared by both inputs) and timers; OnTimer (optional) runs when a
-// timer fires. Any error fails the subtask.
-type CoProcessFuncs[K comparable, A, B, S, Out any] struct {
-	Process1 KeyedProcessFunc[K, A, S, Out]
-	Process2 KeyedProcessFunc[K, B, S, Out]
-	OnTimer  KeyedTimerFunc[K, S, Out]
+// Process2 the second's, both with the key's context — its named states
+// (shared by both inputs), timers and side outputs; OnTimer (optional)
+// runs when a timer fires. Any error fails the subtask.
+type CoProcessFuncs[A, B any, K comparable, Out any] struct {
+	Process1 KeyedProcessFunc[A, K, Out]
+	Process2 KeyedProcessFunc[B, K, Out]
+	OnTimer  KeyedTimerFunc[K, Out]
 }
 
 // ProcessConnected connects two keyed streams with the same key type and
@@ -21,9 +23,9 @@ type CoProcessFuncs[K comparable, A, B, S, Out any] struct {
 // The operator's watermark is the minimum over its two inputs, each the
 // minimum over its own channels, and an idle input does not hold it back
 // (Flink's CombinedWatermarkStatus; see docs/event-time.md).
-func ProcessConnected[A, B any, K comparable, S, Out any](a KeyedStream[A, K], b KeyedStream[B, K], fns CoProcessFuncs[K, A, B, S, Out]) Stream[Out] {
-	n := connectedNode(a, b, "co-process", func(*TaskContext) (CoProcessFuncs[K, A, B, S, Out], lateCounter) {
-		return fns, nil
+func ProcessConnected[A, B any, K comparable, Out any](a KeyedStream[A, K], b KeyedStream[B, K], fns CoProcessFuncs[A, B, K, Out]) Stream[Out] {
+	n := connectedNode(a, b, "co-process", func(*TaskContext, persistence.Backend[K]) (CoProcessFuncs[A, B, K, Out], lateCounter, error) {
+		return fns, nil, nil
 	})
 	if fns.Process1 == nil || fns.Process2 == nil {
 		n.p.fail(n, ErrNilFunc)
@@ -39,10 +41,11 @@ type lateCounter interface {
 }
 
 // connectedNode adds a keyed operator on two connected streams, which
-// runs the functions perTask makes for each of its subtasks. perTask may
-// also return the subtask's late-record counter.
-func connectedNode[A, B any, K comparable, S, Out any](a KeyedStream[A, K], b KeyedStream[B, K], kind string,
-	perTask func(tc *TaskContext) (CoProcessFuncs[K, A, B, S, Out], lateCounter)) *node {
+// runs the functions perTask makes for each of its subtasks, given the
+// subtask's state backend (for state of its own). perTask may also return
+// the subtask's late-record counter.
+func connectedNode[A, B any, K comparable, Out any](a KeyedStream[A, K], b KeyedStream[B, K], kind string,
+	perTask func(tc *TaskContext, states persistence.Backend[K]) (CoProcessFuncs[A, B, K, Out], lateCounter, error)) *node {
 	n := keyedNode[A, K, Out](a, kind)
 	connect(b.s, n)
 	n.noChain, n.anySide, n.multiInput = true, true, true
@@ -50,12 +53,16 @@ func connectedNode[A, B any, K comparable, S, Out any](a KeyedStream[A, K], b Ke
 		n.p.fail(n, ErrNoKeyFunc)
 	}
 	n.open = func(tc *TaskContext, out any) (*instance, error) {
-		fns, late := perTask(tc)
-		op, err := newKeyedProcessOp(tc, a.key, fns.Process1, out.(Collector[Out]))
+		op, err := newKeyedProcessOp[A, K, Out](tc, a.key, nil, out.(Collector[Out]))
 		if err != nil {
 			return nil, err
 		}
-		op.onTimer = fns.OnTimer
+		fns, late, err := perTask(tc, op.backend)
+		if err != nil {
+			_ = op.Close()
+			return nil, err
+		}
+		op.fn, op.onTimer = fns.Process1, fns.OnTimer
 		second := CollectorFunc[B](func(v B, ts int64) {
 			if tc.Failed() {
 				return
@@ -67,7 +74,7 @@ func connectedNode[A, B any, K comparable, S, Out any](a KeyedStream[A, K], b Ke
 		})
 		var hooks any = op
 		if late != nil {
-			hooks = &lateCountingOp[A, K, S, Out]{keyedProcessOp: op, lateCounter: late}
+			hooks = &lateCountingOp[A, K, Out]{keyedProcessOp: op, lateCounter: late}
 		}
 		return &instance{inputs: []any{Collector[A](op), Collector[B](second)}, hooks: hooks}, nil
 	}
@@ -75,7 +82,7 @@ func connectedNode[A, B any, K comparable, S, Out any](a KeyedStream[A, K], b Ke
 }
 
 // lateCountingOp is a keyed operator's hooks with a late-record counter.
-type lateCountingOp[T any, K comparable, S, Out any] struct {
-	*keyedProcessOp[T, K, S, Out]
+type lateCountingOp[T any, K comparable, Out any] struct {
+	*keyedProcessOp[T, K, Out]
 	lateCounter
 }

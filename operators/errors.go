@@ -60,6 +60,10 @@ var (
 	// allowed lateness, or merging windows (sessions) with a function that
 	// cannot merge.
 	ErrWindow = errors.New("operators: invalid window")
+	// ErrWindowStateMerging is returned for per-window state
+	// (WindowContext.WindowState) asked for in merging windows, such as
+	// sessions, which have none, as in Flink.
+	ErrWindowStateMerging = errors.New("operators: per-window state is not allowed with merging windows")
 )
 
 // ErrSourcePanic is wrapped by the error that fails a source subtask when

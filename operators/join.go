@@ -3,6 +3,8 @@ package operators
 import (
 	"fmt"
 	"time"
+
+	"github.com/troupe-dev/troupe/persistence"
 )
 
 // IntervalJoin joins two keyed streams on key and time: each a is paired
@@ -26,9 +28,12 @@ func IntervalJoin[A, B any, K comparable, Out any](a KeyedStream[A, K], b KeyedS
 			o(&j.cfg)
 		}
 	}
-	n := connectedNode(a, b, "interval-join", func(tc *TaskContext) (CoProcessFuncs[K, A, B, joinBuffers[A, B], Out], lateCounter) {
-		t := j.open(tc)
-		return CoProcessFuncs[K, A, B, joinBuffers[A, B], Out]{Process1: t.left, Process2: t.right, OnTimer: j.cleanup}, t
+	n := connectedNode(a, b, "interval-join", func(tc *TaskContext, states persistence.Backend[K]) (CoProcessFuncs[A, B, K, Out], lateCounter, error) {
+		t, err := j.open(tc, states)
+		if err != nil {
+			return CoProcessFuncs[A, B, K, Out]{}, nil, err
+		}
+		return CoProcessFuncs[A, B, K, Out]{Process1: t.left, Process2: t.right, OnTimer: t.cleanup}, t, nil
 	})
 	if j.lo > j.hi || fn == nil {
 		n.p.fail(n, fmt.Errorf("%w: interval join needs lower ≤ upper (%v, %v) and a function", ErrNilFunc, lower, upper))
@@ -102,23 +107,29 @@ func (j *intervalJoin[A, B, K, Out]) lateTags(n *node) error {
 	return nil
 }
 
-// open returns the join's part of one subtask: its late outputs and
-// counter.
-func (j *intervalJoin[A, B, K, Out]) open(tc *TaskContext) *joinTask[A, B, K, Out] {
-	t := &joinTask[A, B, K, Out]{intervalJoin: j}
+// open returns the join's part of one subtask: its buffers in the
+// subtask's keyed state ("interval-join"), its late outputs and counter.
+func (j *intervalJoin[A, B, K, Out]) open(tc *TaskContext, states persistence.Backend[K]) (*joinTask[A, B, K, Out], error) {
+	bufs, err := persistence.Value(states, persistence.ValueDescriptor[joinBuffers[A, B]]{Name: "interval-join",
+		Codec: JSONCodec[joinBuffers[A, B]]{}})
+	if err != nil {
+		return nil, err
+	}
+	t := &joinTask[A, B, K, Out]{intervalJoin: j, bufs: bufs}
 	if tag, ok := j.cfg.leftLate.(OutputTag[A]); ok {
 		t.leftLate, _ = sideCollector(tc, tag)
 	}
 	if tag, ok := j.cfg.rightLate.(OutputTag[B]); ok {
 		t.rightLate, _ = sideCollector(tc, tag)
 	}
-	return t
+	return t, nil
 }
 
 // joinTask is an interval join in one subtask.
 type joinTask[A, B any, K comparable, Out any] struct {
 	*intervalJoin[A, B, K, Out]
-	leftLate  Collector[A] // nil: late records are dropped and counted
+	bufs      *persistence.ValueState[joinBuffers[A, B]] // of the current key
+	leftLate  Collector[A]                               // nil: late records are dropped and counted
 	rightLate Collector[B]
 	dropped   int64
 }
@@ -128,12 +139,11 @@ func (t *joinTask[A, B, K, Out]) LateRecordsDropped() int64 { return t.dropped }
 
 func (t *joinTask[A, B, K, Out]) countLate() { t.dropped++ }
 
-type joinCtx[A, B any, K comparable] = KeyedContext[K, joinBuffers[A, B]]
-
-// buffers returns the key's buffers. Changes to them must be written back
-// with Update: a state backend other than the heap stores a copy.
-func buffers[A, B any, K comparable](ctx *joinCtx[A, B, K]) joinBuffers[A, B] {
-	bufs, _ := ctx.State().Value()
+// buffers returns the current key's buffers. Changes to them must be
+// written back with Update: a state backend other than the heap stores a
+// copy.
+func (t *joinTask[A, B, K, Out]) buffers() joinBuffers[A, B] {
+	bufs, _ := t.bufs.Value()
 	if bufs.Left == nil { // none yet, or decoded without (omitempty)
 		bufs.Left = map[int64][]A{}
 	}
@@ -149,13 +159,13 @@ func buffers[A, B any, K comparable](ctx *joinCtx[A, B, K]) joinBuffers[A, B] {
 func (j *intervalJoin[A, B, K, Out]) keepLeft() int64  { return max(j.hi, 0) }
 func (j *intervalJoin[A, B, K, Out]) keepRight() int64 { return max(-j.lo, 0) }
 
-func (t *joinTask[A, B, K, Out]) left(ctx *joinCtx[A, B, K], v A, out Collector[Out]) error {
+func (t *joinTask[A, B, K, Out]) left(ctx *KeyedContext[K], v A, out Collector[Out]) error {
 	s := side[A, B, K, A, B]{name: "first", from: t.lo, to: t.hi, keep: t.keepLeft(), mine: bufsLeft[A, B], theirs: bufsRight[A, B],
 		pair: func(w B, ts int64) { out.Collect(t.fn(v, w), ts) }, late: t.leftLate}
 	return arrive(t, ctx, v, s)
 }
 
-func (t *joinTask[A, B, K, Out]) right(ctx *joinCtx[A, B, K], w B, out Collector[Out]) error {
+func (t *joinTask[A, B, K, Out]) right(ctx *KeyedContext[K], w B, out Collector[Out]) error {
 	s := side[A, B, K, B, A]{name: "second", from: -t.hi, to: -t.lo, keep: t.keepRight(), mine: bufsRight[A, B], theirs: bufsLeft[A, B],
 		pair: func(v A, ts int64) { out.Collect(t.fn(v, w), ts) }, late: t.rightLate}
 	return arrive(t, ctx, w, s)
@@ -180,7 +190,7 @@ type side[A, B any, K comparable, X, Y any] struct {
 // record of the other side timed in [ts+from, ts+to] (the pair gets the
 // later time), then stored on its side until a timer at ts+keep clears
 // it.
-func arrive[A, B any, K comparable, Out, X, Y any](t *joinTask[A, B, K, Out], ctx *joinCtx[A, B, K], x X, s side[A, B, K, X, Y]) error {
+func arrive[A, B any, K comparable, Out, X, Y any](t *joinTask[A, B, K, Out], ctx *KeyedContext[K], x X, s side[A, B, K, X, Y]) error {
 	ts := ctx.Timestamp()
 	if ts == NoTimestamp {
 		return fmt.Errorf("interval join: a record of the %s stream has no timestamp", s.name)
@@ -193,7 +203,7 @@ func arrive[A, B any, K comparable, Out, X, Y any](t *joinTask[A, B, K, Out], ct
 		lateRecord(t, s.late, x, ts)
 		return nil
 	}
-	bufs := buffers(ctx)
+	bufs := t.buffers()
 	for yts, ys := range s.theirs(bufs) {
 		if yts >= ts+s.from && yts <= ts+s.to {
 			for _, y := range ys {
@@ -204,7 +214,7 @@ func arrive[A, B any, K comparable, Out, X, Y any](t *joinTask[A, B, K, Out], ct
 	if !late {
 		m := s.mine(bufs)
 		m[ts] = append(m[ts], x)
-		ctx.State().Update(bufs)
+		t.bufs.Update(bufs)
 		ctx.RegisterEventTimer(ts + s.keep)
 	}
 	return nil
@@ -221,22 +231,22 @@ func lateRecord[X any](t interface{ countLate() }, late Collector[X], x X, ts in
 
 // cleanup drops the records no future partner can match: those whose
 // time plus their side's wait the timer has reached.
-func (j *intervalJoin[A, B, K, Out]) cleanup(ctx *joinCtx[A, B, K], t Timer, _ Collector[Out]) error {
-	bufs := buffers(ctx)
+func (t *joinTask[A, B, K, Out]) cleanup(_ *KeyedContext[K], timer Timer, _ Collector[Out]) error {
+	bufs := t.buffers()
 	for ts := range bufs.Left {
-		if ts+j.keepLeft() <= t.Time {
+		if ts+t.keepLeft() <= timer.Time {
 			delete(bufs.Left, ts)
 		}
 	}
 	for ts := range bufs.Right {
-		if ts+j.keepRight() <= t.Time {
+		if ts+t.keepRight() <= timer.Time {
 			delete(bufs.Right, ts)
 		}
 	}
 	if len(bufs.Left) == 0 && len(bufs.Right) == 0 {
-		ctx.State().Clear()
+		t.bufs.Clear()
 	} else {
-		ctx.State().Update(bufs)
+		t.bufs.Update(bufs)
 	}
 	return nil
 }

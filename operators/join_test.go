@@ -98,25 +98,34 @@ func TestProcessConnected_harness_regularJoinEitherOrder(t *testing.T) {
 		Name   string
 		Orders []int
 	}
+	seenState := operators.ValueDescriptor[seen]{Name: "seen"}
 	h := testkit.NewTwoInputHarness(t, func(a operators.Stream[order], b operators.Stream[string]) operators.Stream[string] {
 		return operators.ProcessConnected(operators.KeyBy(a, byOrderUser), operators.KeyBy(b, userOfName),
-			operators.CoProcessFuncs[int, order, string, seen, string]{
-				Process1: func(ctx *operators.KeyedContext[int, seen], o order, out operators.Collector[string]) error {
-					s, _ := ctx.State().Value()
+			operators.CoProcessFuncs[order, string, int, string]{
+				Process1: func(ctx *operators.KeyedContext[int], o order, out operators.Collector[string]) error {
+					st, err := operators.GetValueState(ctx, seenState)
+					if err != nil {
+						return err
+					}
+					s, _ := st.Value()
 					if s.Name != "" {
 						out.Collect(fmt.Sprintf("%s ordered %d", s.Name, o.ID), operators.NoTimestamp)
 						return nil
 					}
 					s.Orders = append(s.Orders, o.ID)
-					ctx.State().Update(s)
+					st.Update(s)
 					return nil
 				},
-				Process2: func(ctx *operators.KeyedContext[int, seen], name string, out operators.Collector[string]) error {
-					s, _ := ctx.State().Value()
+				Process2: func(ctx *operators.KeyedContext[int], name string, out operators.Collector[string]) error {
+					st, err := operators.GetValueState(ctx, seenState)
+					if err != nil {
+						return err
+					}
+					s, _ := st.Value()
 					for _, id := range s.Orders {
 						out.Collect(fmt.Sprintf("%s ordered %d", name[2:], id), operators.NoTimestamp)
 					}
-					ctx.State().Update(seen{Name: name[2:]})
+					st.Update(seen{Name: name[2:]})
 					return nil
 				},
 			})

@@ -53,11 +53,11 @@ func sideCases() []sideCase {
 	return []sideCase{{
 		name: "process",
 		build: func(src operators.Stream[int64], par int) (*operators.Collected[int64], *operators.Collected[string]) {
-			s := operators.Process(src, func(v int64, ts int64, out operators.Collector[int64]) error {
+			s := operators.Process(src, func(ctx *operators.ProcessContext, v int64, out operators.Collector[int64]) error {
 				if odd(v) {
-					operators.SideOutputOf(out, sideTag).Collect(str(v), ts)
+					ctx.Output(sideTag.Of(str(v)))
 				} else {
-					out.Collect(v, ts)
+					out.Collect(v, ctx.Timestamp())
 				}
 				return nil
 			}).Name("op").Parallelism(par)
@@ -68,9 +68,9 @@ func sideCases() []sideCase {
 		name: "process-keyed",
 		build: func(src operators.Stream[int64], par int) (*operators.Collected[int64], *operators.Collected[string]) {
 			s := operators.ProcessKeyed(operators.KeyBy(src, key),
-				func(ctx *operators.KeyedContext[int64, int], v int64, out operators.Collector[int64]) error {
+				func(ctx *operators.KeyedContext[int64], v int64, out operators.Collector[int64]) error {
 					if odd(v) {
-						operators.SideOutput(ctx.Task, sideTag).Collect(str(v), ctx.Timestamp())
+						ctx.Output(sideTag.Of(str(v)))
 					} else {
 						out.Collect(v, ctx.Timestamp())
 					}
@@ -85,13 +85,13 @@ func sideCases() []sideCase {
 			evens := operators.Filter(src, func(v int64) bool { return !odd(v) })
 			odds := operators.Filter(src, odd)
 			s := operators.ProcessConnected(operators.KeyBy(evens, key), operators.KeyBy(odds, key),
-				operators.CoProcessFuncs[int64, int64, int64, struct{}, int64]{
-					Process1: func(ctx *operators.KeyedContext[int64, struct{}], v int64, out operators.Collector[int64]) error {
+				operators.CoProcessFuncs[int64, int64, int64, int64]{
+					Process1: func(ctx *operators.KeyedContext[int64], v int64, out operators.Collector[int64]) error {
 						out.Collect(v, ctx.Timestamp())
 						return nil
 					},
-					Process2: func(ctx *operators.KeyedContext[int64, struct{}], v int64, _ operators.Collector[int64]) error {
-						operators.SideOutput(ctx.Task, sideTag).Collect(str(v), ctx.Timestamp())
+					Process2: func(ctx *operators.KeyedContext[int64], v int64, _ operators.Collector[int64]) error {
+						ctx.Output(sideTag.Of(str(v)))
 						return nil
 					},
 				}).Name("op").Parallelism(par)
@@ -104,7 +104,7 @@ func sideCases() []sideCase {
 			tumbling := window.Tumbling(100 * time.Millisecond)
 			s := operators.ProcessWindow(operators.Window(operators.KeyBy(src, key), tumbling),
 				func(ctx *operators.WindowContext[int64], elems []int64, out operators.Collector[int64]) error {
-					operators.SideOutput(ctx.Task, sideTag).Collect(fmt.Sprintf("key %d: %d", ctx.Key(), len(elems)), 0)
+					ctx.Output(sideTag.Of(fmt.Sprintf("key %d: %d", ctx.Key(), len(elems))))
 					sum := int64(0)
 					for _, v := range elems {
 						sum += v
@@ -194,12 +194,12 @@ func TestRunner_Run_sideOutputWithFault(t *testing.T) {
 	const n = 1000
 	p := operators.NewPipeline("side-fault").SetParallelism(2)
 	src := operators.Generate(p, n, func(i int64) int64 { return i }).Name("gen")
-	split := operators.Process(src, func(v int64, ts int64, out operators.Collector[int64]) error {
+	split := operators.Process(src, func(ctx *operators.ProcessContext, v int64, out operators.Collector[int64]) error {
 		if v%2 != 0 {
-			operators.SideOutputOf(out, sideTag).Collect(fmt.Sprint(v), ts)
+			ctx.Output(sideTag.Of(fmt.Sprint(v)))
 			return nil
 		}
-		out.Collect(v, ts)
+		out.Collect(v, ctx.Timestamp())
 		return nil
 	}).Name("split")
 	main := operators.Collect(split)

@@ -101,7 +101,7 @@ func TestWindow_evictor_reduceAndAggregate(t *testing.T) {
 		t.Fatalf("reduce fired %s, want [{a 5}]", got)
 	}
 	a := testkit.NewKeyedHarness(t, evKey, func(ks operators.KeyedStream[ev, string]) operators.Stream[winSum] {
-		return operators.AggregateWindow(operators.Window(ks, window.Global(), everyN(3), evict), sumAgg)
+		return operators.AggregateWindowWith(operators.Window(ks, window.Global(), everyN(3), evict), sumAgg, sumResult)
 	})
 	for v := range int64(3) {
 		a.ProcessElement(ev{"a", v + 1}, operators.NoTimestamp)

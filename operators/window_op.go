@@ -71,7 +71,9 @@ func newWindowOp[T any, K comparable, Acc, Out any](tc *TaskContext, key func(T)
 		}
 		return nil, err
 	}
-	o.ctx = WindowContext[K]{wm: &o.timers.wm, Task: tc}
+	o.ctx = WindowContext[K]{wm: &o.timers.wm, Task: tc, global: stateScope[K]{b: o.b}}
+	o.ctx.perWindow = stateScope[K]{b: o.b, window: &windowScope{w: &o.ctx.w, merging: spec.merging,
+		clears: map[string]func(window.Window){}, entries: map[string]func() int{}}}
 	o.merge = o.mergeWindows
 	return o, nil
 }

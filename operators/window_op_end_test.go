@@ -170,8 +170,8 @@ func TestWindow_buildErrors(t *testing.T) {
 		want  error
 	}{
 		{"aggregate on sessions without merge", func(ks operators.KeyedStream[ev, string]) operators.Stream[ev] {
-			agg := operators.WindowAggregate[ev, string, int64, ev]{Create: func() int64 { return 0 },
-				Add: func(a int64, e ev) int64 { return a + e.V }, Result: func(*operators.WindowContext[string], int64) ev { return ev{} }}
+			agg := operators.Aggregate(func() int64 { return 0 }, func(a int64, e ev) int64 { return a + e.V }, nil,
+				func(int64) ev { return ev{} })
 			return operators.AggregateWindow(operators.Window(ks, window.Session(ms(5))), agg)
 		}, operators.ErrWindow},
 		{"assigner for another type", func(ks operators.KeyedStream[ev, string]) operators.Stream[ev] {

@@ -173,7 +173,7 @@ func TestWindow_processingTime(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			h := testkit.NewKeyedHarness(t, evKey, func(ks operators.KeyedStream[ev, string]) operators.Stream[winSum] {
-				return operators.AggregateWindow(operators.Window(ks, c.assigner), sumAgg)
+				return operators.AggregateWindowWith(operators.Window(ks, c.assigner), sumAgg, sumResult)
 			})
 			t0 := h.ProcessingTime().UnixMilli() // a multiple of 10
 			h.ProcessElement(ev{"a", 1}, operators.NoTimestamp)

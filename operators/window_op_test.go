@@ -82,19 +82,22 @@ type winSum struct {
 	Sum        int64
 }
 
-var sumAgg = operators.WindowAggregate[ev, string, int64, winSum]{
-	Create: func() int64 { return 0 },
-	Add:    func(acc int64, e ev) int64 { return acc + e.V },
-	Merge:  func(a, b int64) int64 { return a + b },
-	Result: func(ctx *operators.WindowContext[string], acc int64) winSum {
-		return winSum{ctx.Key(), ctx.Window().Start, ctx.Window().End, acc}
-	},
+var sumAgg = operators.Aggregate(
+	func() int64 { return 0 },
+	func(acc int64, e ev) int64 { return acc + e.V },
+	func(a, b int64) int64 { return a + b },
+	func(acc int64) int64 { return acc })
+
+// sumResult gives a window's sum with its key and bounds.
+func sumResult(ctx *operators.WindowContext[string], acc int64, out operators.Collector[winSum]) error {
+	out.Collect(winSum{ctx.Key(), ctx.Window().Start, ctx.Window().End, acc}, 0)
+	return nil
 }
 
 // Checklist Windows 1: sliding windows with an aggregate function.
 func TestAggregateWindow_sliding(t *testing.T) {
 	h := testkit.NewKeyedHarness(t, evKey, func(ks operators.KeyedStream[ev, string]) operators.Stream[winSum] {
-		return operators.AggregateWindow(operators.Window(ks, window.Sliding(ms(10), ms(5))), sumAgg)
+		return operators.AggregateWindowWith(operators.Window(ks, window.Sliding(ms(10), ms(5))), sumAgg, sumResult)
 	})
 	h.ProcessElement(ev{"a", 1}, 7)
 	h.ProcessElement(ev{"a", 2}, 12)

@@ -21,6 +21,7 @@ type harnessConfig struct {
 	noCopyCheck                          bool
 	restore                              []*Snapshot
 	checkpointing                        bool
+	stateBackend                         string                                     // operators.StateBackendHeap (""), StateBackendBolt
 	sides                                []func(t testing.TB, out any) sideRecorder // WithSideOutput
 }
 
@@ -53,6 +54,13 @@ func ExpectFailure() HarnessOption {
 // output in two phases then wait for NotifyCheckpointComplete.
 func WithCheckpointing() HarnessOption {
 	return func(c *harnessConfig) { c.checkpointing = true }
+}
+
+// WithStateBackend keeps the operators' keyed state in the named backend
+// (operators.StateBackendHeap, the default, or StateBackendBolt, whose
+// files go to a directory of the test's).
+func WithStateBackend(name string) HarnessOption {
+	return func(c *harnessConfig) { c.stateBackend = name }
 }
 
 // WithoutCopyCheck turns off the check that the operator does not mutate
@@ -109,7 +117,7 @@ func (c *core) build(p *operators.Pipeline, inputs int, ship operators.Shipper) 
 	c.host = &harnessHost{}
 	chain, err := c.vertex.Open(operators.ChainConfig{Job: "harness", Subtask: c.cfg.subtask, BatchSize: 1,
 		Ship: ship, Logger: slog.New(slog.DiscardHandler), Now: c.clock.Now, Wake: func() {}, Host: c.host,
-		Restore: c.restoreParts(), Checkpointing: c.cfg.checkpointing})
+		Restore: c.restoreParts(), Checkpointing: c.cfg.checkpointing, StateBackend: c.cfg.stateBackend, StateDir: c.stateDir()})
 	if err != nil {
 		c.t.Fatalf("harness: open: %v", err)
 	}
@@ -119,6 +127,15 @@ func (c *core) build(p *operators.Pipeline, inputs int, ship operators.Shipper) 
 			c.t.Errorf("harness: close: %v", err)
 		}
 	})
+}
+
+// stateDir returns a directory for the bbolt backend's files; "" for the
+// heap.
+func (c *core) stateDir() string {
+	if c.cfg.stateBackend != operators.StateBackendBolt {
+		return ""
+	}
+	return c.t.TempDir()
 }
 
 func (c *core) mapInputs(sources []*operators.Vertex) {

@@ -28,11 +28,11 @@ func TestHarness_SetProcessingTime_startsWhereConfigured(t *testing.T) {
 	start := time.Date(2030, 5, 1, 12, 0, 0, 0, time.UTC)
 	h := NewKeyedHarness(t, clickUser, func(ks operators.KeyedStream[click, string]) operators.Stream[string] {
 		return operators.ProcessKeyedWithTimers(ks,
-			func(ctx *operators.KeyedContext[string, bool], _ click, _ operators.Collector[string]) error {
+			func(ctx *operators.KeyedContext[string], _ click, _ operators.Collector[string]) error {
 				ctx.RegisterProcessingTimer(ctx.ProcessingTime().Add(time.Minute))
 				return nil
 			},
-			func(ctx *operators.KeyedContext[string, bool], tm operators.Timer, out operators.Collector[string]) error {
+			func(ctx *operators.KeyedContext[string], tm operators.Timer, out operators.Collector[string]) error {
 				out.Collect(time.UnixMilli(tm.Time).UTC().Format(time.TimeOnly), operators.NoTimestamp)
 				return nil
 			})

@@ -50,7 +50,8 @@ func testRegistry(t testing.TB, out io.Writer) *actors.Registry {
 	reg.MustRegister(actors.PipelineSpec{Name: "fail", Description: "fails", Build: func(actors.Params) (*operators.Pipeline, error) {
 		p := operators.NewPipeline("fail")
 		src := operators.FromSlice(p, []int{1, 2, 3}).Name("ints")
-		boom := operators.Process(src, func(v int, ts int64, out operators.Collector[int]) error {
+		boom := operators.Process(src, func(ctx *operators.ProcessContext, v int, out operators.Collector[int]) error {
+			ts := ctx.Timestamp()
 			if v == 2 {
 				return errors.New("kaboom at 2")
 			}
