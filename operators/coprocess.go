@@ -1,6 +1,6 @@
 package operators
 
-import "github.com/troupe-dev/troupe/persistence"
+import "errors"
 
 // CoProcessFuncs are the functions of a keyed operator on two connected
 // streams with the same key: Process1 handles the first stream's records,
@@ -24,8 +24,8 @@ type CoProcessFuncs[A, B any, K comparable, Out any] struct {
 // minimum over its own channels, and an idle input does not hold it back
 // (Flink's CombinedWatermarkStatus; see docs/event-time.md).
 func ProcessConnected[A, B any, K comparable, Out any](a KeyedStream[A, K], b KeyedStream[B, K], fns CoProcessFuncs[A, B, K, Out]) Stream[Out] {
-	n := connectedNode(a, b, "co-process", func(*TaskContext, persistence.Backend[K]) (CoProcessFuncs[A, B, K, Out], lateCounter, error) {
-		return fns, nil, nil
+	n := connectedNode(a, b, "co-process", func(*TaskContext, *keyedProcessOp[A, K, Out]) (coTask[A, B, K, Out], error) {
+		return coTask[A, B, K, Out]{fns: fns}, nil
 	})
 	if fns.Process1 == nil || fns.Process2 == nil {
 		n.p.fail(n, ErrNilFunc)
@@ -40,12 +40,20 @@ type lateCounter interface {
 	LateRecordsDropped() int64
 }
 
+// coTask is what a two-input keyed operator runs in one subtask: its
+// functions, its late-record counter (nil for none) and the user's
+// function value with its lifecycle (nil for none).
+type coTask[A, B any, K comparable, Out any] struct {
+	fns  CoProcessFuncs[A, B, K, Out]
+	late lateCounter
+	user any
+}
+
 // connectedNode adds a keyed operator on two connected streams, which
-// runs the functions perTask makes for each of its subtasks, given the
-// subtask's state backend (for state of its own). perTask may also return
-// the subtask's late-record counter.
+// runs what perTask makes for each of its subtasks, given the subtask's
+// operator (its state backend, for state of its own).
 func connectedNode[A, B any, K comparable, Out any](a KeyedStream[A, K], b KeyedStream[B, K], kind string,
-	perTask func(tc *TaskContext, states persistence.Backend[K]) (CoProcessFuncs[A, B, K, Out], lateCounter, error)) *node {
+	perTask func(tc *TaskContext, op *keyedProcessOp[A, K, Out]) (coTask[A, B, K, Out], error)) *node {
 	n := keyedNode[A, K, Out](a, kind)
 	connect(b.s, n)
 	n.noChain, n.anySide, n.multiInput = true, true, true
@@ -57,12 +65,17 @@ func connectedNode[A, B any, K comparable, Out any](a KeyedStream[A, K], b Keyed
 		if err != nil {
 			return nil, err
 		}
-		fns, late, err := perTask(tc, op.backend)
+		task, err := perTask(tc, op)
 		if err != nil {
-			_ = op.Close()
-			return nil, err
+			return nil, errors.Join(err, op.Close())
 		}
+		fns, late := task.fns, task.late
 		op.fn, op.onTimer = fns.Process1, fns.OnTimer
+		if task.user != nil {
+			if err := op.openUser(task.user); err != nil {
+				return nil, err
+			}
+		}
 		second := CollectorFunc[B](func(v B, ts int64) {
 			if tc.Failed() {
 				return

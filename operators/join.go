@@ -28,12 +28,12 @@ func IntervalJoin[A, B any, K comparable, Out any](a KeyedStream[A, K], b KeyedS
 			o(&j.cfg)
 		}
 	}
-	n := connectedNode(a, b, "interval-join", func(tc *TaskContext, states persistence.Backend[K]) (CoProcessFuncs[A, B, K, Out], lateCounter, error) {
-		t, err := j.open(tc, states)
+	n := connectedNode(a, b, "interval-join", func(tc *TaskContext, op *keyedProcessOp[A, K, Out]) (coTask[A, B, K, Out], error) {
+		t, err := j.open(tc, op.backend)
 		if err != nil {
-			return CoProcessFuncs[A, B, K, Out]{}, nil, err
+			return coTask[A, B, K, Out]{}, err
 		}
-		return CoProcessFuncs[A, B, K, Out]{Process1: t.left, Process2: t.right, OnTimer: t.cleanup}, t, nil
+		return coTask[A, B, K, Out]{fns: CoProcessFuncs[A, B, K, Out]{Process1: t.left, Process2: t.right, OnTimer: t.cleanup}, late: t}, nil
 	})
 	if j.lo > j.hi || fn == nil {
 		n.p.fail(n, fmt.Errorf("%w: interval join needs lower ≤ upper (%v, %v) and a function", ErrNilFunc, lower, upper))

@@ -1,6 +1,10 @@
 package operators
 
-import "github.com/troupe-dev/troupe/persistence"
+import (
+	"errors"
+
+	"github.com/troupe-dev/troupe/persistence"
+)
 
 // KeyedStream is a stream partitioned by key: every record of one key goes
 // to the same subtask (the owner of the key's key group), where keyed state
@@ -198,6 +202,7 @@ type keyedProcessOp[T any, K comparable, Out any] struct {
 	backend persistence.Backend[K]
 	scope   stateScope[K]
 	ctx     KeyedContext[K]
+	user    userFunc // ProcessKeyedRich's function, closed with the operator
 }
 
 func newKeyedProcessOp[T any, K comparable, Out any](tc *TaskContext, key func(T) K, fn KeyedProcessFunc[T, K, Out], out Collector[Out]) (*keyedProcessOp[T, K, Out], error) {
@@ -240,8 +245,10 @@ func (p *keyedProcessOp[T, K, Out]) SnapshotState(int64) (*OperatorState, error)
 	return keyedSnapshot(p.backend)
 }
 
-// Close releases the state backend.
-func (p *keyedProcessOp[T, K, Out]) Close() error { return closeKeyed(p.backend) }
+// Close closes the function, then releases the state backend.
+func (p *keyedProcessOp[T, K, Out]) Close() error {
+	return errors.Join(p.user.Close(), closeKeyed(p.backend))
+}
 
 // RestoreState takes back the states and timers of this subtask's keys.
 func (p *keyedProcessOp[T, K, Out]) RestoreState(parts []*OperatorState) error {

@@ -97,10 +97,14 @@ func Process[In, Out any](s Stream[In], fn ProcessFunc[In, Out]) Stream[Out] {
 }
 
 type processOp[In, Out any] struct {
-	fn  ProcessFunc[In, Out]
-	out Collector[Out]
-	ctx ProcessContext
+	fn   ProcessFunc[In, Out]
+	out  Collector[Out]
+	ctx  ProcessContext
+	user userFunc // ProcessRich's function, closed with the operator
 }
+
+// Close closes ProcessRich's function.
+func (p *processOp[In, Out]) Close() error { return p.user.Close() }
 
 func (p *processOp[In, Out]) Collect(v In, ts int64) {
 	if p.ctx.Task.Failed() {

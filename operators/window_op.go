@@ -38,7 +38,8 @@ type windowOp[T any, K comparable, Acc, Out any] struct {
 	timers   *nsTimers[K, window.Window]
 	set      *window.MergingSet
 	merge    window.MergeFunc
-	cur      K // the current key, also the backend's
+	cur      K        // the current key, also the backend's
+	user     userFunc // ProcessWindowRich's function, closed with the operator
 	ctx      WindowContext[K]
 	buf      []window.Window
 	// firedUpTo is an event time such that no window ending after it

@@ -1,6 +1,7 @@
 package operators
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -167,8 +168,10 @@ func (o *windowOp[T, K, Acc, Out]) SnapshotState(int64) (*OperatorState, error) 
 	return keyedSnapshot(o.b)
 }
 
-// Close releases the state backend.
-func (o *windowOp[T, K, Acc, Out]) Close() error { return closeKeyed(o.b) }
+// Close closes the function, then releases the state backend.
+func (o *windowOp[T, K, Acc, Out]) Close() error {
+	return errors.Join(o.user.Close(), closeKeyed(o.b))
+}
 
 // RestoreState takes back the windows and timers of this subtask's keys.
 func (o *windowOp[T, K, Acc, Out]) RestoreState(parts []*OperatorState) error {

@@ -1,6 +1,7 @@
 package operators
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -244,6 +245,14 @@ func evictingFn[T any, K comparable, Out any](ws WindowedStream[T, K], apply fun
 
 // windowNode adds the window operator running fn to the pipeline.
 func windowNode[T any, K comparable, Acc, Out any](ws WindowedStream[T, K], kind string, anySide, nilFn bool, fn windowFn[T, K, Acc, Out]) Stream[Out] {
+	return windowNodeOf(ws, kind, anySide, nilFn, fn.merge != nil, func() (windowFn[T, K, Acc, Out], any) { return fn, nil })
+}
+
+// windowNodeOf adds the window operator running the function perTask
+// makes for each subtask, with the user's function value to open and
+// close (nil for none); canMerge says whether its contents merge.
+func windowNodeOf[T any, K comparable, Acc, Out any](ws WindowedStream[T, K], kind string, anySide, nilFn, canMerge bool,
+	perTask func() (windowFn[T, K, Acc, Out], any)) Stream[Out] {
 	n := keyedNode[T, K, Out](ws.ks, kind)
 	n.anySide = anySide
 	spec, err := ws.resolve()
@@ -252,15 +261,22 @@ func windowNode[T any, K comparable, Acc, Out any](ws WindowedStream[T, K], kind
 		n.p.fail(n, err)
 	case nilFn:
 		n.p.fail(n, ErrNilFunc)
-	case spec.merging && fn.merge == nil:
+	case spec.merging && !canMerge:
 		n.p.fail(n, fmt.Errorf("%w: merging windows (%v) need a Merge function", ErrWindow, ws.assigner))
 	case spec.hasLate:
 		declareSide(n, spec.late)
 	}
 	n.open = func(tc *TaskContext, out any) (*instance, error) {
+		fn, user := perTask()
 		op, err := newWindowOp(tc, ws.ks.key, spec, fn, out.(Collector[Out]))
 		if err != nil {
 			return nil, err
+		}
+		if user != nil {
+			op.user = userFunc{user}
+			if err := openKeyedFunc(user, tc, &op.ctx.global); err != nil {
+				return nil, errors.Join(err, op.Close())
+			}
 		}
 		return &instance{inputs: []any{Collector[T](op)}, hooks: op}, nil
 	}
