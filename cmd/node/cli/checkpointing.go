@@ -30,18 +30,18 @@ func (c *command) prepareCheckpoints(ra runArgs, pipeline string, params map[str
 	if ra.restore != "" {
 		cp, err := checkCheckpoint(ra.restore, pipeline)
 		if err != nil {
-			fmt.Fprintf(c.stderr, "%s run: --restore %s: %v\n", prog, ra.restore, err)
+			fmt.Fprintf(c.stderr, "%s run: --restore %s: %v\n", c.prog, ra.restore, err)
 			return nil, ExitUsage
 		}
 		if cp.Meta.Fingerprint != "" && cp.Meta.Fingerprint != ck.fp {
-			fmt.Fprintf(c.stderr, "%s run: note: --restore %s was taken with other parameters\n", prog, ra.restore)
+			fmt.Fprintf(c.stderr, "%s run: note: --restore %s was taken with other parameters\n", c.prog, ra.restore)
 		}
 	}
 	if ra.stateDir == "" {
 		return ck, ExitOK
 	}
 	if err := c.pickRun(ck, ra, pipeline, params); err != nil {
-		fmt.Fprintf(c.stderr, "%s run: --state-dir %s: %v\n", prog, ra.stateDir, err)
+		fmt.Fprintf(c.stderr, "%s run: --state-dir %s: %v\n", c.prog, ra.stateDir, err)
 		if errors.As(err, new(*unfinishedError)) {
 			return nil, ExitUsage
 		}
@@ -78,7 +78,7 @@ func (c *command) pickRun(ck *checkpointing, ra runArgs, pipeline string, params
 		return err
 	}
 	warn := func(format string, args ...any) {
-		fmt.Fprintf(c.stderr, "%s run: "+format+"\n", append([]any{prog}, args...)...)
+		fmt.Fprintf(c.stderr, "%s run: "+format+"\n", append([]any{c.prog}, args...)...)
 	}
 	path, found, err := cur.resumePoint(pipeline, ck.fp, ck.runID, warn)
 	if err != nil || !found {
@@ -87,7 +87,7 @@ func (c *command) pickRun(ck *checkpointing, ra runArgs, pipeline string, params
 	// The engine resumes a continued run from its newest checkpoint by
 	// itself; naming it as well covers checkpoints taken before runs had
 	// ids, which the engine does not take for the run's own.
-	fmt.Fprintf(c.stderr, "%s run: resuming from checkpoint %s: the last run did not finish\n", prog, path)
+	fmt.Fprintf(c.stderr, "%s run: resuming from checkpoint %s: the last run did not finish\n", c.prog, path)
 	ck.restore = path
 	return nil
 }

@@ -138,7 +138,7 @@ func (p paramFlag) Set(s string) error {
 func (c *command) run(args []string) int {
 	ra, err := parseRun(args)
 	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprint(c.stdout, runUsage)
+		c.printUsage(runUsage)
 		return ExitOK
 	}
 	if err != nil {
@@ -169,7 +169,7 @@ func (c *command) noteCommittedOutput(g *operators.JobGraph) {
 	for _, dir := range g.OutputDirs() {
 		if parts, err := operators.CommittedParts(dir); err == nil && len(parts) > 0 {
 			fmt.Fprintf(c.stderr, "%s run: note: output directory %s already holds committed output (%d part files) of an earlier run; this run adds its own\n",
-				prog, dir, len(parts))
+				c.prog, dir, len(parts))
 		}
 	}
 }
@@ -181,11 +181,11 @@ func (c *command) buildError(err error) int {
 	for _, usage := range []error{actors.ErrUnknownPipeline, actors.ErrBadParam, operators.ErrParallelism} {
 		if errors.Is(err, usage) {
 			fmt.Fprintf(c.stderr, "%s run: %v\nRun '%s pipelines' for the pipelines and their parameters, '%s run --help' for usage.\n",
-				prog, err, prog, prog)
+				c.prog, err, c.prog, c.prog)
 			return ExitUsage
 		}
 	}
-	fmt.Fprintf(c.stderr, "%s run: %v\n", prog, err)
+	fmt.Fprintf(c.stderr, "%s run: %v\n", c.prog, err)
 	return ExitFailed
 }
 
@@ -197,7 +197,7 @@ func (c *command) execute(g *operators.JobGraph, ck *checkpointing) int {
 	ck.configure(&cfg)
 	engine, err := actors.NewEngine(cfg)
 	if err != nil {
-		fmt.Fprintf(c.stderr, "%s run: %v\n", prog, err)
+		fmt.Fprintf(c.stderr, "%s run: %v\n", c.prog, err)
 		return ExitFailed
 	}
 	defer engine.Close()
@@ -206,26 +206,26 @@ func (c *command) execute(g *operators.JobGraph, ck *checkpointing) int {
 	defer stop()
 	job, err := engine.Submit(g, ck.submitOptions()...)
 	if err != nil {
-		fmt.Fprintf(c.stderr, "%s run: %v\n", prog, err)
+		fmt.Fprintf(c.stderr, "%s run: %v\n", c.prog, err)
 		return ExitFailed
 	}
 	savepoint, err := c.await(job, signals, ck.savepoint)
 	switch {
 	case savepoint != "":
-		fmt.Fprintf(c.stderr, "%s run: job %q stopped with savepoint %s\n", prog, g.Name, savepoint)
+		fmt.Fprintf(c.stderr, "%s run: job %q stopped with savepoint %s\n", c.prog, g.Name, savepoint)
 		return ExitOK
 	case errors.Is(err, actors.ErrCancelled):
-		fmt.Fprintf(c.stderr, "%s run: job %q cancelled\n", prog, g.Name)
+		fmt.Fprintf(c.stderr, "%s run: job %q cancelled\n", c.prog, g.Name)
 		return ExitFailed
 	case errors.Is(err, actors.ErrRestore):
-		fmt.Fprintf(c.stderr, "%s run: job %q failed: %v\n%s", prog, g.Name, err, ck.restoreHelp(g.Name))
+		fmt.Fprintf(c.stderr, "%s run: job %q failed: %v\n%s", c.prog, g.Name, err, ck.restoreHelp(g.Name))
 		return ExitFailed
 	case err != nil:
-		fmt.Fprintf(c.stderr, "%s run: job %q failed: %v\n", prog, g.Name, err)
+		fmt.Fprintf(c.stderr, "%s run: job %q failed: %v\n", c.prog, g.Name, err)
 		return ExitFailed
 	}
 	if err := ck.finished(); err != nil {
-		fmt.Fprintf(c.stderr, "%s run: job %q finished, but %v\n", prog, g.Name, err)
+		fmt.Fprintf(c.stderr, "%s run: job %q finished, but %v\n", c.prog, g.Name, err)
 	}
 	return ExitOK
 }
