@@ -105,15 +105,8 @@ func distinctPipeline(n int64, rate float64, processed *atomic.Int64) (*operator
 	src := operators.Generate(p, n, func(i int64) event { return event{Key: i, Seq: i} }, opts...)
 	ks := operators.KeyBy(src, func(e event) int64 { return e.Key })
 	out := operators.ProcessKeyed(ks, func(ctx *operators.KeyedContext[int64], e event, out operators.Collector[counted]) error {
-		state, err := operators.GetValueState(ctx, operators.ValueDescriptor[int64]{Name: "value"})
-		if err != nil {
-			return err
-		}
-		c, _ := state.Value()
-		state.Update(c + 1)
-		out.Collect(counted{Key: e.Key, Count: c + 1}, operators.NoTimestamp)
 		processed.Add(1)
-		return nil
+		return countEvent(ctx, e, out)
 	}).Name("count")
 	return p, operators.Collect(out).Name("collect")
 }
