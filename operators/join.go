@@ -22,6 +22,56 @@ import (
 // counted (Chain.LateRecordsDropped). JoinLateRecords restores troupe's
 // former rule.
 func IntervalJoin[A, B any, K comparable, Out any](a KeyedStream[A, K], b KeyedStream[B, K], lower, upper time.Duration, fn func(A, B) Out, opts ...IntervalJoinOption) Stream[Out] {
+	var process ProcessJoinFunc[A, B, K, Out]
+	if fn != nil {
+		process = func(ctx *JoinContext[K], a A, b B, out Collector[Out]) error {
+			out.Collect(fn(a, b), ctx.Timestamp())
+			return nil
+		}
+	}
+	return IntervalJoinProcess(a, b, lower, upper, process, opts...)
+}
+
+// ProcessJoinFunc is called by an interval join for every pair, with the
+// pair's context, as Flink's ProcessJoinFunction: it may emit any number
+// of records (with the pair's timestamp, ctx.Timestamp(), or another),
+// emit to side outputs, and keep named state of the key; an error fails
+// the subtask.
+type ProcessJoinFunc[A, B any, K comparable, Out any] func(ctx *JoinContext[K], a A, b B, out Collector[Out]) error
+
+// JoinContext is given to a ProcessJoinFunc with each pair, as Flink's
+// ProcessJoinFunction.Context: the key, the two records' timestamps and
+// the pair's (the later one), the watermark, side outputs, and the key's
+// named state (it is a StateStore). It is valid only during the call.
+type JoinContext[K comparable] struct {
+	kc          *KeyedContext[K]
+	left, right int64
+}
+
+// Key returns the key of the pair.
+func (c *JoinContext[K]) Key() K { return c.kc.Key() }
+
+// LeftTimestamp returns the timestamp of the first stream's record.
+func (c *JoinContext[K]) LeftTimestamp() int64 { return c.left }
+
+// RightTimestamp returns the timestamp of the second stream's record.
+func (c *JoinContext[K]) RightTimestamp() int64 { return c.right }
+
+// Timestamp returns the pair's timestamp: the later of the two.
+func (c *JoinContext[K]) Timestamp() int64 { return max(c.left, c.right) }
+
+// CurrentWatermark returns the operator's input watermark.
+func (c *JoinContext[K]) CurrentWatermark() int64 { return c.kc.CurrentWatermark() }
+
+// Output emits r to its side output, with the pair's timestamp.
+func (c *JoinContext[K]) Output(r SideRecord) { r.emit(c.kc.Task, c.Timestamp()) }
+
+func (c *JoinContext[K]) stateScope() *stateScope[K] { return c.kc.scope }
+
+// IntervalJoinProcess is IntervalJoin with a function that gets each
+// pair's context: the records' timestamps, side outputs and named state.
+func IntervalJoinProcess[A, B any, K comparable, Out any](a KeyedStream[A, K], b KeyedStream[B, K], lower, upper time.Duration,
+	fn ProcessJoinFunc[A, B, K, Out], opts ...IntervalJoinOption) Stream[Out] {
 	j := &intervalJoin[A, B, K, Out]{lo: lower.Milliseconds(), hi: upper.Milliseconds(), fn: fn}
 	for _, o := range opts {
 		if o != nil {
@@ -83,7 +133,7 @@ type joinBuffers[A, B any] struct {
 // intervalJoin is the join's configuration, shared by its subtasks.
 type intervalJoin[A, B any, K comparable, Out any] struct {
 	lo, hi int64
-	fn     func(A, B) Out
+	fn     ProcessJoinFunc[A, B, K, Out]
 	cfg    intervalJoinConfig
 }
 
@@ -129,6 +179,7 @@ func (j *intervalJoin[A, B, K, Out]) open(tc *TaskContext, states persistence.Ba
 type joinTask[A, B any, K comparable, Out any] struct {
 	*intervalJoin[A, B, K, Out]
 	bufs      *persistence.ValueState[joinBuffers[A, B]] // of the current key
+	pair      JoinContext[K]                             // of the pair being emitted
 	leftLate  Collector[A]                               // nil: late records are dropped and counted
 	rightLate Collector[B]
 	dropped   int64
@@ -161,14 +212,20 @@ func (j *intervalJoin[A, B, K, Out]) keepRight() int64 { return max(-j.lo, 0) }
 
 func (t *joinTask[A, B, K, Out]) left(ctx *KeyedContext[K], v A, out Collector[Out]) error {
 	s := side[A, B, K, A, B]{name: "first", from: t.lo, to: t.hi, keep: t.keepLeft(), mine: bufsLeft[A, B], theirs: bufsRight[A, B],
-		pair: func(w B, ts int64) { out.Collect(t.fn(v, w), ts) }, late: t.leftLate}
+		pair: func(w B, wts int64) error { return t.join(ctx, v, w, ctx.Timestamp(), wts, out) }, late: t.leftLate}
 	return arrive(t, ctx, v, s)
 }
 
 func (t *joinTask[A, B, K, Out]) right(ctx *KeyedContext[K], w B, out Collector[Out]) error {
 	s := side[A, B, K, B, A]{name: "second", from: -t.hi, to: -t.lo, keep: t.keepRight(), mine: bufsRight[A, B], theirs: bufsLeft[A, B],
-		pair: func(v A, ts int64) { out.Collect(t.fn(v, w), ts) }, late: t.rightLate}
+		pair: func(v A, vts int64) error { return t.join(ctx, v, w, vts, ctx.Timestamp(), out) }, late: t.rightLate}
 	return arrive(t, ctx, w, s)
+}
+
+// join calls the function for a pair of records timed vts and wts.
+func (t *joinTask[A, B, K, Out]) join(ctx *KeyedContext[K], v A, w B, vts, wts int64, out Collector[Out]) error {
+	t.pair = JoinContext[K]{kc: ctx, left: vts, right: wts}
+	return t.fn(&t.pair, v, w, out)
 }
 
 func bufsLeft[A, B any](b joinBuffers[A, B]) map[int64][]A  { return b.Left }
@@ -181,14 +238,14 @@ type side[A, B any, K comparable, X, Y any] struct {
 	from, to, keep int64
 	mine           func(joinBuffers[A, B]) map[int64][]X
 	theirs         func(joinBuffers[A, B]) map[int64][]Y
-	pair           func(y Y, ts int64)
+	pair           func(y Y, yts int64) error
 	late           Collector[X] // nil: dropped and counted
 }
 
 // arrive handles record x of one side at the context's timestamp ts: a
 // late record goes to its late output; another is paired with every
-// record of the other side timed in [ts+from, ts+to] (the pair gets the
-// later time), then stored on its side until a timer at ts+keep clears
+// record of the other side timed in [ts+from, ts+to] (the pair's
+// timestamp is the later one), then stored on its side until a timer at ts+keep clears
 // it.
 func arrive[A, B any, K comparable, Out, X, Y any](t *joinTask[A, B, K, Out], ctx *KeyedContext[K], x X, s side[A, B, K, X, Y]) error {
 	ts := ctx.Timestamp()
@@ -207,7 +264,9 @@ func arrive[A, B any, K comparable, Out, X, Y any](t *joinTask[A, B, K, Out], ct
 	for yts, ys := range s.theirs(bufs) {
 		if yts >= ts+s.from && yts <= ts+s.to {
 			for _, y := range ys {
-				s.pair(y, max(ts, yts))
+				if err := s.pair(y, yts); err != nil {
+					return err
+				}
 			}
 		}
 	}
