@@ -39,14 +39,8 @@ import (
 // input channel, in the order of the input.
 func TestCheckpoint_windowLateness_exactlyOnce(t *testing.T) {
 	const n = 3000
-	tumbling, err := window.Tumbling(100*time.Millisecond, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sliding, err := window.Sliding(100*time.Millisecond, 50*time.Millisecond, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tumbling := window.Tumbling(100 * time.Millisecond)
+	sliding := window.Sliding(100*time.Millisecond, 50*time.Millisecond)
 	assigners := []struct {
 		name        string
 		assigner    operators.WindowAssigner

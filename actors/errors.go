@@ -28,6 +28,10 @@ var (
 	// ErrUnexpectedMessage fails a subtask that received a message it does
 	// not understand (for example a custom operator's wrong reply type).
 	ErrUnexpectedMessage = errors.New("actors: unexpected message")
+	// ErrReplyTimeout fails the subtask of a custom operator whose actor
+	// did not answer a message within its reply timeout
+	// (WithReplyTimeout).
+	ErrReplyTimeout = errors.New("actors: no reply from the operator's actor")
 	// ErrSavepoint is returned when a savepoint cannot be taken: the job is
 	// not running, or the savepoint was aborted.
 	ErrSavepoint = errors.New("actors: savepoint failed")

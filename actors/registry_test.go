@@ -273,3 +273,31 @@ func TestRegistry_concurrent(t *testing.T) {
 		t.Fatalf("%d specs registered, want 8", n)
 	}
 }
+
+// BuildCanonical fills in defaults and writes each value the pipeline
+// read typed as its type formats it, so that spellings of one value make
+// one job.
+func TestRegistry_BuildCanonical(t *testing.T) {
+	spec := testSpec("typed", nil)
+	spec.Params = append(spec.Params, Param{Name: "wait", Default: "1s"}, Param{Name: "n", Default: "7"})
+	spec.Build = func(ps Params) (*operators.Pipeline, error) {
+		_, err1 := ps.Float("rate")
+		_, err2 := ps.Duration("wait")
+		_, err3 := ps.Int("n")
+		p := operators.NewPipeline("typed")
+		operators.Discard(operators.FromSlice(p, []int{1}))
+		return p, errors.Join(err1, err2, err3)
+	}
+	r := newTestRegistry(t, spec)
+	want := map[string]string{"input": "x", "rate": "10", "label": "", "wait": "1s", "n": "7"}
+	for _, given := range []map[string]string{
+		{"input": "x"},
+		{"input": "x", "rate": "10.0", "wait": "1000ms", "n": "007"},
+		{"input": "x", "rate": "1e1", "wait": "1s", "n": " 7"},
+	} {
+		_, got, err := r.BuildCanonical("typed", given, 0)
+		if err != nil || fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("BuildCanonical(%v) = %v, %v; want %v", given, got, err, want)
+		}
+	}
+}

@@ -210,7 +210,7 @@ func newInputValve(head *node, chans []Channel) inputValve {
 
 // tapInputs wraps the input collectors of the chain's i-th operator. The
 // head's inputs are typed by their edges: an edge that carries a side
-// output has the side output's type, not its producer's.
+// output has the side output's type, not its producer's main output type.
 func tapInputs(n *node, inst *instance, i int, nodes []*node, before func()) {
 	for j, in := range inst.inputs {
 		typ := nodes[max(i-1, 0)].out

@@ -43,7 +43,7 @@ import (
 // rather than failing every restore (see docs/state.md, "File sink
 // recovery").
 func WriteFiles[T any](s Stream[T], dir string) Sink {
-	return ToSink(s, "files", func(tc *TaskContext) (SinkWriter[T], error) {
+	sink := ToSink(s, "files", func(tc *TaskContext) (SinkWriter[T], error) {
 		// Here rather than at the first record, so that a bad dir fails the
 		// job at start.
 		if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -61,6 +61,8 @@ func WriteFiles[T any](s Stream[T], dir string) Sink {
 			final: filepath.Join(dir, base+".jsonl"),
 		}, nil
 	})
+	sink.n.outputDir = dir
+	return sink
 }
 
 // partWriter writes one subtask's part file. The file is created at the

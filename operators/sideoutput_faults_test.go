@@ -17,12 +17,12 @@ func TestGetSideOutput_consumedUnderFaultInjection(t *testing.T) {
 	p := operators.NewPipeline("side-faults")
 	src := operators.FromSlice(p, []int{1, 2, 3, 4})
 	odd := operators.NewOutputTag[string]("odd")
-	even := operators.Process(src, func(v int, ts int64, out operators.Collector[int]) error {
+	even := operators.Process(src, func(ctx *operators.ProcessContext, v int, out operators.Collector[int]) error {
 		if v%2 == 1 {
-			operators.SideOutputOf(out, odd).Collect(fmt.Sprint("odd ", v), ts)
+			ctx.Output(odd.Of(fmt.Sprint("odd ", v)))
 			return nil
 		}
-		out.Collect(v, ts)
+		out.Collect(v, ctx.Timestamp())
 		return nil
 	})
 	main := operators.Collect(even)

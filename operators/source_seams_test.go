@@ -59,7 +59,7 @@ func TestFromReader_processingTimerReader(t *testing.T) {
 		return &timedReader{tc: tc, start: tc.Now()}, nil
 	})
 	late := operators.NewOutputTag[int64]("late")
-	tumbling, _ := window.Tumbling(10*time.Millisecond, 0)
+	tumbling := window.Tumbling(10 * time.Millisecond)
 	windowed := operators.Window(operators.KeyBy(src, func(int64) int { return 0 }), tumbling, operators.WithLateOutput(late))
 	sums := operators.ReduceWindow(windowed, func(a, b int64) int64 { return a + b })
 	counts := operators.Collect(sums)

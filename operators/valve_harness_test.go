@@ -138,11 +138,11 @@ func constKey(string) int { return 0 }
 
 // connectedIdentity connects two streams and passes both on.
 func connectedIdentity(a, b operators.Stream[int]) operators.Stream[int] {
-	pass := func(_ *operators.KeyedContext[int, int], v int, out operators.Collector[int]) error {
+	pass := func(_ *operators.KeyedContext[int], v int, out operators.Collector[int]) error {
 		out.Collect(v, operators.NoTimestamp)
 		return nil
 	}
 	key := func(v int) int { return v }
 	return operators.ProcessConnected(operators.KeyBy(a, key), operators.KeyBy(b, key),
-		operators.CoProcessFuncs[int, int, int, int, int]{Process1: pass, Process2: pass})
+		operators.CoProcessFuncs[int, int, int, int]{Process1: pass, Process2: pass})
 }

@@ -38,7 +38,8 @@ type windowOp[T any, K comparable, Acc, Out any] struct {
 	timers   *nsTimers[K, window.Window]
 	set      *window.MergingSet
 	merge    window.MergeFunc
-	cur      K // the current key, also the backend's
+	cur      K        // the current key, also the backend's
+	user     userFunc // ProcessWindowRich's function, closed with the operator
 	ctx      WindowContext[K]
 	buf      []window.Window
 	// firedUpTo is an event time such that no window ending after it
@@ -71,7 +72,9 @@ func newWindowOp[T any, K comparable, Acc, Out any](tc *TaskContext, key func(T)
 		}
 		return nil, err
 	}
-	o.ctx = WindowContext[K]{wm: &o.timers.wm, Task: tc}
+	o.ctx = WindowContext[K]{wm: &o.timers.wm, Task: tc, global: stateScope[K]{b: o.b}}
+	o.ctx.perWindow = stateScope[K]{b: o.b, window: &windowScope{w: &o.ctx.w, merging: spec.merging,
+		clears: map[string]func(window.Window){}, entries: map[string]func() int{}}}
 	o.merge = o.mergeWindows
 	return o, nil
 }

@@ -21,10 +21,7 @@ func openWindowChain(t *testing.T, backend string, snap SubtaskState) (*Chain, *
 	t.Helper()
 	p := NewPipeline("late").SetParallelism(1)
 	ks := KeyBy(FromSlice[lateRec](p, nil), func(r lateRec) string { return r.K })
-	tumbling, err := window.Tumbling(10*time.Millisecond, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tumbling := window.Tumbling(10 * time.Millisecond)
 	sums := ReduceWindow(Window(ks, tumbling, WithAllowedLateness(5*time.Millisecond)),
 		func(a, b lateRec) lateRec { return lateRec{a.K, a.V + b.V} }).Name("win")
 	col := Collect(sums)

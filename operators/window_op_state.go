@@ -1,6 +1,7 @@
 package operators
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -132,12 +133,24 @@ var _ window.TriggerContext = (*windowOp[int, int, int, int])(nil)
 func (o *windowOp[T, K, Acc, Out]) Timers() int { return o.timers.len() }
 
 // StateEntries returns how many (key, window) entries of contents,
-// counters and pending marks there are, plus the keys with sessions.
+// counters, pending marks and the function's per-window states there
+// are, plus the keys with sessions and the (state, key) entries of its
+// global states.
 func (o *windowOp[T, K, Acc, Out]) StateEntries() int {
-	n := len(o.b.Keys("window-sessions"))
+	n := len(o.b.Keys("window-sessions")) + o.ctx.perWindow.window.count() + o.globalEntries()
 	n += mapEntries(o.b, o.contents, "window-contents")
 	n += mapEntries(o.b, o.counts, "window-counts")
 	return n + mapEntries(o.b, o.pending, "window-pending")
+}
+
+// globalEntries counts the (state, key) entries of the function's global
+// states: the backend's entries of states named with the user prefix.
+func (o *windowOp[T, K, Acc, Out]) globalEntries() int {
+	n := 0
+	for _, name := range o.ctx.global.names() {
+		n += len(o.b.Keys(name))
+	}
+	return n
 }
 
 func mapEntries[K comparable, V any](b persistence.Backend[K], m *persistence.MapState[window.Window, V], name string) int {
@@ -155,8 +168,10 @@ func (o *windowOp[T, K, Acc, Out]) SnapshotState(int64) (*OperatorState, error) 
 	return keyedSnapshot(o.b)
 }
 
-// Close releases the state backend.
-func (o *windowOp[T, K, Acc, Out]) Close() error { return closeKeyed(o.b) }
+// Close closes the function, then releases the state backend.
+func (o *windowOp[T, K, Acc, Out]) Close() error {
+	return errors.Join(o.user.Close(), closeKeyed(o.b))
+}
 
 // RestoreState takes back the windows and timers of this subtask's keys.
 func (o *windowOp[T, K, Acc, Out]) RestoreState(parts []*OperatorState) error {

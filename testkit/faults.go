@@ -1,7 +1,10 @@
 package testkit
 
 import (
+	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/troupe-dev/troupe/operators"
@@ -50,6 +53,7 @@ type Faults struct {
 	rules []faultRule
 	jobs  map[string]*jobFaults
 	fired []InjectedFault
+	known map[string]bool // operators of the graphs checked (Check)
 }
 
 // faultRule is one FailAt call. Subtask or attempt anyIndex match any.
@@ -177,6 +181,8 @@ func NewFaults() *Faults { return &Faults{jobs: make(map[string]*jobFaults)} }
 // record, or where the options say. Each rule fires at most once per
 // attempt of a job. FailAt panics on a record below 1, a negative subtask
 // or attempt, or an empty operator name: those are mistakes in the test.
+// A name that no job started has is one too: the Runner fails the test
+// when it starts a job without the operator (see Check).
 func (f *Faults) FailAt(operator string, opts ...FaultOption) { f.add(0, operator, opts) }
 
 // FailAtSnapshot makes the named operator panic with an *InjectedFault as
@@ -339,6 +345,42 @@ func (f *Faults) Records(job, operator string, subtask, attempt int) int64 {
 		return 0
 	}
 	return j.counts[taskKey{point: 0, operator: operator, subtask: subtask, attempt: attempt}]
+}
+
+// Check reports, as an error, the rules that name an operator which
+// neither g nor a graph checked before has: a typo, or a name that a
+// change of the pipeline took away, would otherwise never fire. The
+// Runner calls it for every job it starts, failing the test; tests that
+// set Faults on an engine of their own call it before submitting.
+func (f *Faults) Check(g *operators.JobGraph) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.known == nil {
+		f.known = map[string]bool{}
+	}
+	var here []string
+	for _, v := range g.Vertices {
+		for _, name := range v.Operators() {
+			f.known[name] = true
+			here = append(here, strconv.Quote(name))
+		}
+	}
+	var errs []error
+	for _, r := range f.rules {
+		if !f.known[r.operator] {
+			errs = append(errs, fmt.Errorf("testkit: %s fault for operator %q: the job %q has no operator of that name (it has %s)",
+				r.describe(), r.operator, g.Name, strings.Join(here, ", ")))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// describe names the kind of fault a rule raises.
+func (r faultRule) describe() string {
+	if r.point == 0 {
+		return "record"
+	}
+	return r.point.String()
 }
 
 // forgetJob drops the counts of the named job, so that a job submitted

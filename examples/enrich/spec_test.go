@@ -96,7 +96,7 @@ func TestSpec_outputs(t *testing.T) {
 			recs := decodeLines(t, stdout.Bytes())
 			if dir := tc.params["output"]; dir != "" {
 				var others []string
-				if recs, others = testkit.CommittedJSON[Record](t, dir); len(others) > 0 || stdout.Bytes() != nil {
+				if recs, others = testkit.ReadCommitted[Record](t, dir); len(others) > 0 || stdout.Bytes() != nil {
 					t.Fatalf("output dir holds %q besides part files; stdout %q", others, stdout.Bytes())
 				}
 			}

@@ -70,12 +70,19 @@ func source(p *operators.Pipeline, cfg Config) (operators.Stream[string], error)
 		Subjects: ep.Subjects, Bounded: ep.Bounded, Codec: jetstream.TextCodec{}}, operators.RateLimit(cfg.Rate))
 }
 
+// occurrences is the keyed state of count: a word's occurrences so far.
+var occurrences = operators.ValueDescriptor[int]{Name: "count"}
+
 // count keeps the number of occurrences of the current word as keyed state
 // and emits the new value.
-func count(ctx *operators.KeyedContext[string, int], w string, out operators.Collector[Count]) error {
-	n, _ := ctx.State().Value()
+func count(ctx *operators.KeyedContext[string], w string, out operators.Collector[Count]) error {
+	state, err := operators.GetValueState(ctx, occurrences)
+	if err != nil {
+		return err
+	}
+	n, _ := state.Value()
 	n++
-	ctx.State().Update(n)
+	state.Update(n)
 	out.Collect(Count{Word: w, Count: n}, ctx.Timestamp())
 	return nil
 }

@@ -20,10 +20,17 @@ type count struct {
 	Count int    `json:"count"`
 }
 
-func countByKey(ctx *operators.KeyedContext[string, int], e event, out operators.Collector[count]) error {
-	n, _ := ctx.State().Value()
+// countState is a key's running count.
+var countState = operators.ValueDescriptor[int]{Name: "count"}
+
+func countByKey(ctx *operators.KeyedContext[string], e event, out operators.Collector[count]) error {
+	st, err := operators.GetValueState(ctx, countState)
+	if err != nil {
+		return err
+	}
+	n, _ := st.Value()
 	n++
-	ctx.State().Update(n)
+	st.Update(n)
 	out.Collect(count{Key: ctx.Key(), Count: n}, ctx.Timestamp())
 	return nil
 }

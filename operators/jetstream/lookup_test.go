@@ -115,10 +115,7 @@ func TestRequest_withRetries(t *testing.T) {
 		}
 		return out, err
 	}
-	retry, err := async.FixedDelay(3, time.Millisecond, async.RetryOnError(func(err error) bool { return errors.Is(err, ErrUnavailable) }))
-	if err != nil {
-		t.Fatal(err)
-	}
+	retry := async.FixedDelay(3, time.Millisecond, async.RetryOnError(func(err error) bool { return errors.Is(err, ErrUnavailable) }))
 	p := operators.NewPipeline("request")
 	in := operators.FromSlice(p, []event{{"a", 1}, {"b", 2}})
 	out := operators.Collect(operators.AsyncMap(in, first, operators.AsyncConfig[event, enriched]{Timeout: 5 * time.Second, Retry: retry}))
@@ -129,7 +126,7 @@ func TestRequest_withRetries(t *testing.T) {
 	if got := out.Values(); !slices.Equal(got, want) {
 		t.Errorf("got %v, want %v", got, want)
 	}
-	_, err = fn(context.Background(), event{Key: "bad"})
+	_, err := fn(context.Background(), event{Key: "bad"})
 	if !errors.Is(err, ErrService) || !errorContains(err, "no such name") {
 		t.Errorf("error reply: %v, want ErrService with the service's message", err)
 	}

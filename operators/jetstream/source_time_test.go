@@ -141,15 +141,12 @@ func TestFromJetStream_idleSubjectDoesNotStallWindows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tumbling, _ := window.Tumbling(2*time.Second, 0)
-	counts := operators.AggregateWindow(operators.Window(operators.KeyBy(src, func(event) int { return 0 }), tumbling),
-		operators.WindowAggregate[event, int, int, windowCount]{
-			Create: func() int { return 0 },
-			Add:    func(n int, _ event) int { return n + 1 },
-			Merge:  func(a, b int) int { return a + b },
-			Result: func(ctx *operators.WindowContext[int], n int) windowCount {
-				return windowCount{Start: ctx.Window().Start, N: n}
-			},
+	counts := operators.AggregateWindowWith(operators.Window(operators.KeyBy(src, func(event) int { return 0 }), window.Tumbling(2*time.Second)),
+		operators.Aggregate(func() int { return 0 }, func(n int, _ event) int { return n + 1 },
+			func(a, b int) int { return a + b }, func(n int) int { return n }),
+		func(ctx *operators.WindowContext[int], n int, out operators.Collector[windowCount]) error {
+			out.Collect(windowCount{Start: ctx.Window().Start, N: n}, 0)
+			return nil
 		})
 	fired := make(chan windowCount, 100)
 	operators.ToSink(counts, "probe", func(*operators.TaskContext) (operators.SinkWriter[windowCount], error) {

@@ -8,11 +8,15 @@
 //		os.Exit(cli.Main(os.Args[1:], reg, os.Stdout, os.Stderr))
 //	}
 //
+// The command speaks as the program: its messages and usage texts name it
+// by its executable's name ("clicks run: …"), or by [WithName]'s. Below,
+// "node" stands for that name.
+//
 // # Commands
 //
 //	node run PIPELINE [--param key=value]... [--parallelism N]
 //	         [--checkpoint-interval D --state-dir DIR] [--restore PATH]
-//	         [--no-savepoint] [--state-backend heap|bbolt]
+//	         [--fresh] [--no-savepoint] [--state-backend heap|bbolt]
 //	node pipelines
 //	node start [--name NAME] [--bind HOST:PORT] [--gossip HOST:PORT]
 //	           [--http HOST:PORT] [--join HOST:PORT[,...]] [--slots N]
@@ -80,7 +84,14 @@
 // the older checkpoints to start from with --restore PATH: the sinks may
 // have committed its output, so falling back by itself would commit
 // output twice. A run that finished is marked with a _finished file, and
-// the next one starts afresh. With a state dir, the first signal stops the
+// the next one starts afresh. Parameters are compared in canonical form
+// (actors.Registry.BuildCanonical): defaults filled in, typed values as
+// their type formats them. A run of the pipeline under other parameters
+// (or from another --restore) that did not finish stops a fresh start
+// with exit 2, naming it and its latest checkpoint: resume it, --restore
+// that checkpoint, or start over with --fresh (which supersedes it). A
+// fresh start into an output directory that holds committed part files
+// says so on standard error. With a state dir, the first signal stops the
 // job with a savepoint and prints its path (exit 0), unless --no-savepoint
 // asks for a graceful stop. --restore PATH starts from a savepoint or
 // checkpoint at any --parallelism.

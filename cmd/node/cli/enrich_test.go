@@ -87,7 +87,7 @@ func TestMain_run_enrichFiles(t *testing.T) {
 		if code != ExitOK || stdout != "" || stderr != "" {
 			t.Fatalf("%q: exit %d, stdout %q, stderr %q", args, code, stdout, stderr)
 		}
-		recs, others := testkit.CommittedJSON[enrich.Record](t, out)
+		recs, others := testkit.ReadCommitted[enrich.Record](t, out)
 		if len(others) > 0 {
 			t.Errorf("%q: left in the output dir: %q", args, others)
 		}

@@ -120,9 +120,9 @@ func (c *command) publish(args []string) int {
 	})
 	stored, dups, err := nexmark.Publish(ctx, ep, g, pa.from, pa.from+pa.events)
 	if err != nil {
-		fmt.Fprintf(c.stderr, "%s publish: %v\n", prog, err)
+		fmt.Fprintf(c.stderr, "%s publish: %v\n", c.prog, err)
 		return ExitFailed
 	}
-	fmt.Fprintf(c.stderr, "%s publish: stream %s: %d events stored, %d already there\n", prog, ep.Stream, stored, dups)
+	fmt.Fprintf(c.stderr, "%s publish: stream %s: %d events stored, %d already there\n", c.prog, ep.Stream, stored, dups)
 	return ExitOK
 }

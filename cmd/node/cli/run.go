@@ -13,7 +13,7 @@ import (
 
 const runUsage = `Usage: node run PIPELINE [--param key=value]... [--parallelism N]
                 [--checkpoint-interval D --state-dir DIR] [--restore PATH]
-                [--no-savepoint] [--state-backend heap|bbolt]
+                [--fresh] [--no-savepoint] [--state-backend heap|bbolt]
 
 Runs a registered pipeline on an in-process engine: until its input ends,
 or until SIGINT or SIGTERM stops it; a second signal cancels it. Flags may
@@ -26,12 +26,19 @@ directory a signal stops it with a savepoint, whose path is printed on
 standard error, to resume from with --restore.
 
 With --state-dir, checkpoints go to DIR/<pipeline>-<hash of the pipeline
-and its parameters>. If the last run of the same command there did not
+and its parameters>; parameters are compared as the pipeline reads them,
+defaults filled in (rate=3e3 is rate=3000, and so is leaving out a rate
+whose default is 3000). If the last run of the same command there did not
 finish (it crashed, or was killed), run resumes from its latest
 checkpoint and says so on standard error; after a run that finished it
 starts afresh. If that checkpoint cannot be read, run fails and lists the
 older checkpoints that --restore PATH can start from: its output may
 already be committed, so run never falls back to an older one by itself.
+If a run of the pipeline under other parameters (or from another
+--restore) did not finish, run does not start: it names that run and
+exits 2; resume it, --restore its checkpoint, or start over with --fresh.
+A run that starts afresh into an output directory holding committed
+output says so on standard error.
 
 Flags:
   -p, --param key=value    set a pipeline parameter (repeat for more)
@@ -45,6 +52,8 @@ Flags:
   --restore PATH           start from a savepoint or checkpoint directory,
                            at any --parallelism
   --no-savepoint           on a signal, stop gracefully without a savepoint
+  --fresh                  start a new run even if the state dir holds one
+                           that did not finish (needs --state-dir)
   --state-backend NAME     where keyed state lives: heap (the default) or
                            bbolt (files under --state-dir, for state larger
                            than memory)
@@ -61,6 +70,7 @@ type runArgs struct {
 	jobFlags
 	stateDir    string
 	noSavepoint bool
+	fresh       bool // start a new run even if one did not finish
 }
 
 // parseRun parses run's arguments; flags may come before or after
@@ -71,6 +81,7 @@ func parseRun(args []string) (runArgs, error) {
 	ra.jobFlags.add(fs)
 	fs.StringVar(&ra.stateDir, "state-dir", "", "")
 	fs.BoolVar(&ra.noSavepoint, "no-savepoint", false, "")
+	fs.BoolVar(&ra.fresh, "fresh", false, "")
 	positional, err := parseInterleaved(fs, args)
 	if err != nil {
 		return ra, err
@@ -93,6 +104,9 @@ func parseRun(args []string) (runArgs, error) {
 func (ra *runArgs) check() error {
 	if ra.stateDir != "" && ra.interval == 0 {
 		return fmt.Errorf("--state-dir needs --checkpoint-interval")
+	}
+	if ra.fresh && ra.stateDir == "" {
+		return fmt.Errorf("--fresh needs --state-dir (without one every run starts afresh)")
 	}
 	if ra.backend == "bbolt" && ra.stateDir == "" {
 		return fmt.Errorf("--state-backend bbolt needs --state-dir (its files live there)")
@@ -124,13 +138,13 @@ func (p paramFlag) Set(s string) error {
 func (c *command) run(args []string) int {
 	ra, err := parseRun(args)
 	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprint(c.stdout, runUsage)
+		c.printUsage(runUsage)
 		return ExitOK
 	}
 	if err != nil {
 		return c.usageError("run", err)
 	}
-	p, err := c.reg.Build(ra.pipeline, ra.params, ra.parallelism)
+	p, params, err := c.reg.BuildCanonical(ra.pipeline, ra.params, ra.parallelism)
 	if err != nil {
 		return c.buildError(err)
 	}
@@ -138,11 +152,26 @@ func (c *command) run(args []string) int {
 	if err != nil {
 		return c.buildError(err)
 	}
-	ck, code := c.prepareCheckpoints(ra, g.Name)
+	ck, code := c.prepareCheckpoints(ra, g.Name, params)
 	if code != ExitOK {
 		return code
 	}
+	if ck.restore == "" {
+		c.noteCommittedOutput(g)
+	}
 	return c.execute(g, ck)
+}
+
+// noteCommittedOutput tells the user that a job starting afresh writes
+// into a directory that holds committed output already: the new output
+// comes on top of the old, which a resumed run would not have repeated.
+func (c *command) noteCommittedOutput(g *operators.JobGraph) {
+	for _, dir := range g.OutputDirs() {
+		if parts, err := operators.CommittedParts(dir); err == nil && len(parts) > 0 {
+			fmt.Fprintf(c.stderr, "%s run: note: output directory %s already holds committed output (%d part files) of an earlier run; this run adds its own\n",
+				c.prog, dir, len(parts))
+		}
+	}
 }
 
 // buildError sorts a build error: the user's mistakes are usage errors
@@ -152,11 +181,11 @@ func (c *command) buildError(err error) int {
 	for _, usage := range []error{actors.ErrUnknownPipeline, actors.ErrBadParam, operators.ErrParallelism} {
 		if errors.Is(err, usage) {
 			fmt.Fprintf(c.stderr, "%s run: %v\nRun '%s pipelines' for the pipelines and their parameters, '%s run --help' for usage.\n",
-				prog, err, prog, prog)
+				c.prog, err, c.prog, c.prog)
 			return ExitUsage
 		}
 	}
-	fmt.Fprintf(c.stderr, "%s run: %v\n", prog, err)
+	fmt.Fprintf(c.stderr, "%s run: %v\n", c.prog, err)
 	return ExitFailed
 }
 
@@ -168,7 +197,7 @@ func (c *command) execute(g *operators.JobGraph, ck *checkpointing) int {
 	ck.configure(&cfg)
 	engine, err := actors.NewEngine(cfg)
 	if err != nil {
-		fmt.Fprintf(c.stderr, "%s run: %v\n", prog, err)
+		fmt.Fprintf(c.stderr, "%s run: %v\n", c.prog, err)
 		return ExitFailed
 	}
 	defer engine.Close()
@@ -177,26 +206,26 @@ func (c *command) execute(g *operators.JobGraph, ck *checkpointing) int {
 	defer stop()
 	job, err := engine.Submit(g, ck.submitOptions()...)
 	if err != nil {
-		fmt.Fprintf(c.stderr, "%s run: %v\n", prog, err)
+		fmt.Fprintf(c.stderr, "%s run: %v\n", c.prog, err)
 		return ExitFailed
 	}
 	savepoint, err := c.await(job, signals, ck.savepoint)
 	switch {
 	case savepoint != "":
-		fmt.Fprintf(c.stderr, "%s run: job %q stopped with savepoint %s\n", prog, g.Name, savepoint)
+		fmt.Fprintf(c.stderr, "%s run: job %q stopped with savepoint %s\n", c.prog, g.Name, savepoint)
 		return ExitOK
 	case errors.Is(err, actors.ErrCancelled):
-		fmt.Fprintf(c.stderr, "%s run: job %q cancelled\n", prog, g.Name)
+		fmt.Fprintf(c.stderr, "%s run: job %q cancelled\n", c.prog, g.Name)
 		return ExitFailed
 	case errors.Is(err, actors.ErrRestore):
-		fmt.Fprintf(c.stderr, "%s run: job %q failed: %v\n%s", prog, g.Name, err, ck.restoreHelp(g.Name))
+		fmt.Fprintf(c.stderr, "%s run: job %q failed: %v\n%s", c.prog, g.Name, err, ck.restoreHelp(g.Name))
 		return ExitFailed
 	case err != nil:
-		fmt.Fprintf(c.stderr, "%s run: job %q failed: %v\n", prog, g.Name, err)
+		fmt.Fprintf(c.stderr, "%s run: job %q failed: %v\n", c.prog, g.Name, err)
 		return ExitFailed
 	}
 	if err := ck.finished(); err != nil {
-		fmt.Fprintf(c.stderr, "%s run: job %q finished, but %v\n", prog, g.Name, err)
+		fmt.Fprintf(c.stderr, "%s run: job %q finished, but %v\n", c.prog, g.Name, err)
 	}
 	return ExitOK
 }
