@@ -56,7 +56,7 @@ func (s *subtask) onBarrier(ch int, b operators.Barrier) {
 func (s *subtask) applyAlignment(r barrier.Result) {
 	if r.Cancelled != 0 && s.store != nil {
 		// Overtaken by a newer checkpoint: decline it, which is no failure.
-		s.job.engine.sys.Root.Send(s.ctx.Parent(), &checkpointAck{attempt: s.attempt, id: r.Cancelled,
+		s.root.Send(s.ctx.Parent(), &checkpointAck{attempt: s.attempt, id: r.Cancelled,
 			task: taskID(s.vertex, s.index), err: fmt.Errorf("%w: overtaken by checkpoint %d", barrier.ErrSubsumed, s.aligner.Aligning())})
 	}
 	for _, ch := range r.Block {
@@ -122,7 +122,7 @@ func (s *subtask) checkpoint(id int64, savepoint bool) {
 // ack; processing goes on.
 func (s *subtask) storeState(id int64, savepoint bool, enc *operators.EncodedState) {
 	ack := &checkpointAck{attempt: s.attempt, id: id, task: taskID(s.vertex, s.index), finished: s.inputEnded && s.chain.Ended()}
-	master, root := s.ctx.Parent(), s.job.engine.sys.Root
+	master, root := s.ctx.Parent(), s.root
 	if enc == nil {
 		root.Send(master, ack)
 		return
@@ -149,8 +149,8 @@ func (s *subtask) takeEnding() {
 }
 
 // onComplete tells the operators that checkpoint id is complete. The
-// final completion of a finished job is answered, so that the master knows
-// the job's output is committed.
+// final completion of a finished job is answered (to the agent, which
+// relays it), so that the master knows the job's output is committed.
 func (s *subtask) onComplete(id int64) {
 	s.uploads.subsume(id)
 	if s.chain == nil || s.failed {
@@ -158,10 +158,7 @@ func (s *subtask) onComplete(id int64) {
 	}
 	err := s.chain.NotifyCheckpointComplete(id)
 	if id == operators.EndOfJob {
-		if err != nil {
-			err = &SubtaskError{Vertex: s.vertex.Name, Subtask: s.index, Parallelism: s.vertex.Parallelism, Err: err}
-		}
-		s.ctx.Respond(&finalCommitted{err: err})
+		s.ctx.Send(s.ctx.Parent(), &finalCommitted{id: s.id, err: err}) // the master names the subtask
 		return
 	}
 	if err != nil {

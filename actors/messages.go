@@ -32,10 +32,13 @@ type deployMsg struct {
 }
 
 // endpoint is the other end of a channel: the peer subtask and the
-// channel's index on the peer's side.
+// channel's index on the peer's side. remote: the peer is on another
+// node, reached with wire messages whose records edge's codec encodes.
 type endpoint struct {
-	pid   *actor.PID
-	index int
+	pid    *actor.PID
+	index  int
+	edge   *operators.VertexEdge
+	remote bool
 }
 
 // startMsg lets a source subtask start polling, after every subtask of the
@@ -128,5 +131,8 @@ type savepointResult struct {
 }
 
 // finalCommitted answers the final completeMsg (EndOfJob) of a finished
-// job: the subtask committed what it held, or err says why not.
-type finalCommitted struct{ err error }
+// job: subtask id committed what it held, or err says why not.
+type finalCommitted struct {
+	id  int
+	err error
+}
