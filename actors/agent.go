@@ -45,9 +45,10 @@ type agentSpec struct {
 	cfg      Config // the node's, with the attempt's runtime settings
 	subtasks []subtaskSpec
 	master   *actor.PID
-	// local: the master is in this process (its own agent): errors are
-	// reported as Go values, which keeps their identity (errors.Is).
-	local bool
+	// local: the master is in this process: errors are reported as Go
+	// values, which keeps their identity (errors.Is). child: the agent
+	// is the master's own child, which stops it with itself.
+	local, child bool
 	// store is the run's checkpoint store; nil without checkpointing.
 	store CheckpointStore
 	// restore is the checkpoint the attempt starts from: plan, when the

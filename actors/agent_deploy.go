@@ -15,7 +15,7 @@ import (
 // start spawns the agent's subtasks with the state they restore and
 // answers the master with their PIDs.
 func (a *agent) start(ctx actor.Context) {
-	if !a.spec.local {
+	if !a.spec.child {
 		ctx.Watch(a.spec.master) // a master gone (its node lost) stops the agent
 	}
 	plan, err := a.restorePlan()

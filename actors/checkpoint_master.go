@@ -216,6 +216,9 @@ type taskHandle struct {
 // checkpoint completes when every subtask has snapshotted, not when the
 // whole tail has drained.
 func (c *checkpointer) trigger(ctx actor.Context, t barrier.Trigger) {
+	if b, ok := c.store.(checkpointBeginner); ok {
+		b.Begin(t.ID) // before any node writes state for it
+	}
 	var to []*subtaskRef
 	for _, ref := range c.m.refs {
 		if ref.vertex.IsSource() || c.m.finished[ref.id] || c.m.sendersFinished(ref) {

@@ -156,7 +156,7 @@ func (e *Engine) Close() error {
 		_ = e.sys.Root.StopFuture(tm.pid).Wait()
 	}
 	if e.remote != nil {
-		e.remote.Shutdown(true)
+		stopRemote(e.sys, e.remote)
 	}
 	e.sys.Shutdown()
 	return nil

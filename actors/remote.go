@@ -94,7 +94,14 @@ func startRemote(sys *actor.ActorSystem, c *RemoteConfig) (r *remote.Remote, err
 	if c.AdvertisedHost != "" {
 		opts = append(opts, remote.WithAdvertisedHost(c.AdvertisedHost))
 	}
-	r = remote.NewRemote(sys, remote.Configure(c.Host, c.Port, opts...))
+	rc := remote.Configure(c.Host, c.Port, opts...)
+	// One connection attempt: Proto.Actor's default of five, 2 s apart,
+	// holds back the news that a peer is unreachable (its watchers'
+	// Terminated) for 10 s, and the stop of its endpoint writer with it;
+	// messages to an unreachable peer are lost either way (delivery is
+	// at most once), and a lost peer fails the jobs that used it.
+	rc.MaxRetryCount = 1
+	r = remote.NewRemote(sys, rc)
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("%w: start remote on %s: %v", ErrConfig, net.JoinHostPort(c.Host, fmt.Sprint(c.Port)), p)
@@ -102,4 +109,20 @@ func startRemote(sys *actor.ActorSystem, c *RemoteConfig) (r *remote.Remote, err
 	}()
 	r.Start()
 	return r, nil
+}
+
+// endpointSupervisor is the name of Proto.Actor remote's actor that
+// spawns (and so stops) a node's endpoint writers and watchers.
+const endpointSupervisor = "EndpointSupervisor"
+
+// stopRemote stops remote once the engine's own actors have stopped: the
+// gRPC server (no more inbound connections) and the endpoint writers
+// (their outbound connections close). It does not use the graceful
+// Remote.Shutdown(true): that sets the endpoint manager's connection map
+// to nil while a connection that just broke may still be looking an
+// endpoint up in it — a data race, and a nil map dereference that can
+// crash a node as it stops (protoactor-go 3c0e61ca19c9).
+func stopRemote(sys *actor.ActorSystem, r *remote.Remote) {
+	r.Shutdown(false)
+	_ = sys.Root.StopFuture(actor.NewPID(sys.Address(), endpointSupervisor)).Wait()
 }

@@ -119,6 +119,13 @@ func (t *TaskManager) add(id string, a tmAgent) {
 	}
 }
 
+func (t *TaskManager) has(id string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	_, ok := t.agents[id]
+	return ok
+}
+
 func (t *TaskManager) remove(id string) {
 	t.mu.Lock()
 	delete(t.agents, id)
@@ -170,14 +177,23 @@ func (t *TaskManager) startAgent(ctx actor.Context, sa *wire.StartAgent) {
 		ctx.Send(master, &wire.AgentFailed{Run: sa.Run, Attempt: sa.Attempt, Kind: kind, Error: err.Error(), Agent: sa.Agent})
 		return
 	}
-	props := actor.PropsFromProducer(func() actor.Actor { return newAgent(spec) })
-	pid, err := ctx.SpawnNamed(props, fmt.Sprintf("%s-a%d", sa.Run, sa.Attempt))
+	// Counted before it is spawned: the agent may report ready to its
+	// master (and someone may ask Jobs) before SpawnNamed returns here.
+	name := fmt.Sprintf("%s-a%d", sa.Run, sa.Attempt)
+	id := ctx.Self().Id + "/" + name
+	if t.has(id) {
+		err = fmt.Errorf("actors: the job agent of run %s attempt %d runs here already", sa.Run, sa.Attempt)
+	} else {
+		t.add(id, tmAgent{run: sa.Run, attempt: int(sa.Attempt), slots: int(sa.Slots), master: master, index: int(sa.Agent)})
+		props := actor.PropsFromProducer(func() actor.Actor { return newAgent(spec) })
+		if _, err = ctx.SpawnNamed(props, name); err != nil {
+			t.remove(id)
+		}
+	}
 	if err != nil {
 		ctx.Send(master, &wire.AgentFailed{Run: sa.Run, Attempt: sa.Attempt, Kind: wire.FailureKind_FAILURE_DEPLOY,
 			Error: fmt.Sprintf("actors: spawn the job agent of run %s attempt %d: %v", sa.Run, sa.Attempt, err), Agent: sa.Agent})
-		return
 	}
-	t.add(pid.Id, tmAgent{run: sa.Run, attempt: int(sa.Attempt), slots: int(sa.Slots), master: master, index: int(sa.Agent)})
 }
 
 // agentSpec builds what the agent needs from StartAgent: the graph (its
