@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -336,6 +337,26 @@ type benchRecord struct {
 	Pad  string
 }
 
+// benchRecordOf makes record i of size bytes, its pad a string of its
+// own (its number, then filler), as a real source makes distinct records.
+func benchRecordOf(size int) func(int64) benchRecord {
+	fill := max(size-16, 0)
+	filler := strings.Repeat("x", fill)
+	return func(i int64) benchRecord {
+		r := benchRecord{K: i % 1024, V: i}
+		if fill > 0 {
+			var num [20]byte
+			digits := strconv.AppendInt(num[:0], i, 10)
+			var b strings.Builder
+			b.Grow(fill)
+			b.Write(digits[:min(len(digits), fill)])
+			b.WriteString(filler[:fill-min(len(digits), fill)])
+			r.Pad = b.String()
+		}
+		return r
+	}
+}
+
 // benchCodec encodes a benchRecord as 16 bytes and its pad.
 type benchCodec struct{}
 
@@ -366,10 +387,9 @@ func benchKeyBySpec() PipelineSpec {
 			if err := errors.Join(err1, err2); err != nil {
 				return nil, err
 			}
-			pad := strings.Repeat("x", max(size-16, 0))
 			sunk := counter(ps.String("tag") + "/sunk")
 			p := operators.NewPipeline("bench-keyby").SetParallelism(2)
-			src := operators.Generate(p, int64(n), func(i int64) benchRecord { return benchRecord{K: i % 1024, V: i, Pad: pad} }).Name("source")
+			src := operators.Generate(p, int64(n), benchRecordOf(size)).Name("source")
 			switch ps.String("codec") {
 			case "binary":
 				src = operators.WithCodec(src, operators.Codec[benchRecord](benchCodec{}))

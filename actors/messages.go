@@ -35,10 +35,11 @@ type deployMsg struct {
 // channel's index on the peer's side. remote: the peer is on another
 // node, reached with wire messages whose records edge's codec encodes.
 type endpoint struct {
-	pid    *actor.PID
-	index  int
-	edge   *operators.VertexEdge
-	remote bool
+	pid      *actor.PID
+	index    int
+	edge     *operators.VertexEdge
+	remote   bool
+	sizeHint int // remote outputs: the bytes to allocate for the next batch
 }
 
 // startMsg lets a source subtask start polling, after every subtask of the

@@ -39,12 +39,14 @@ func (s *subtask) sendRemote(ep *endpoint, m *batchMsg) {
 		s.countSent(1, 0)
 		return
 	}
-	payload, err := ep.edge.EncodeBatch(nil, m.data)
+	// Sized like the channel's last batch: encoding rarely grows it.
+	payload, err := ep.edge.EncodeBatch(make([]byte, 0, ep.sizeHint), m.data)
 	ep.edge.ReleaseBatch(m.data)
 	if err != nil {
 		s.fail(fmt.Errorf("output channel %d to %s: encode batch: %w", m.out, ep.pid, err))
 		return
 	}
+	ep.sizeHint = len(payload) + len(payload)/8
 	s.sendFragments(ep, b, payload)
 }
 
@@ -52,11 +54,11 @@ func (s *subtask) sendRemote(ep *endpoint, m *batchMsg) {
 // the last one carries b's end of input.
 func (s *subtask) sendFragments(ep *endpoint, last *wire.Batch, payload []byte) {
 	limit := s.cfg.Remote.fragmentCap()
-	n := int64(0)
+	n, size := int64(0), int32(len(payload))
 	for len(payload) > limit {
 		n++
-		s.ctx.Send(ep.pid, &wire.Batch{Run: last.Run, Attempt: last.Attempt, Ch: last.Ch, Payload: payload[:limit:limit], More: true})
-		payload = payload[limit:]
+		s.ctx.Send(ep.pid, &wire.Batch{Run: last.Run, Attempt: last.Attempt, Ch: last.Ch, Payload: payload[:limit:limit], More: true, Size: size})
+		payload, size = payload[limit:], 0
 	}
 	last.Payload = payload
 	s.ctx.Send(ep.pid, last)
@@ -115,6 +117,9 @@ func (s *subtask) onRemoteBatch(m *wire.Batch) {
 		return
 	}
 	if m.More {
+		if s.frags[ch] == nil {
+			s.frags[ch] = make([]byte, 0, max(int(m.Size), 2*len(m.Payload)))
+		}
 		s.frags[ch] = append(s.frags[ch], m.Payload...)
 		return
 	}

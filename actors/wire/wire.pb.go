@@ -1585,18 +1585,21 @@ func (x *Complete) GetId() int64 {
 // same logical batch follows; the receiver reassembles them and handles
 // the whole as one batch, which costs one credit.
 type Batch struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Run           string                 `protobuf:"bytes,1,opt,name=run,proto3" json:"run,omitempty"`
-	Attempt       int32                  `protobuf:"varint,2,opt,name=attempt,proto3" json:"attempt,omitempty"`
-	Ch            int32                  `protobuf:"varint,3,opt,name=ch,proto3" json:"ch,omitempty"`
-	Payload       []byte                 `protobuf:"bytes,4,opt,name=payload,proto3" json:"payload,omitempty"`
-	More          bool                   `protobuf:"varint,5,opt,name=more,proto3" json:"more,omitempty"`
-	Eoi           bool                   `protobuf:"varint,6,opt,name=eoi,proto3" json:"eoi,omitempty"`
-	Event         EventKind              `protobuf:"varint,7,opt,name=event,proto3,enum=troupe.wire.EventKind" json:"event,omitempty"`
-	Watermark     int64                  `protobuf:"varint,8,opt,name=watermark,proto3" json:"watermark,omitempty"`
-	Idle          bool                   `protobuf:"varint,9,opt,name=idle,proto3" json:"idle,omitempty"`
-	Barrier       int64                  `protobuf:"varint,10,opt,name=barrier,proto3" json:"barrier,omitempty"`
-	Savepoint     bool                   `protobuf:"varint,11,opt,name=savepoint,proto3" json:"savepoint,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Run       string                 `protobuf:"bytes,1,opt,name=run,proto3" json:"run,omitempty"`
+	Attempt   int32                  `protobuf:"varint,2,opt,name=attempt,proto3" json:"attempt,omitempty"`
+	Ch        int32                  `protobuf:"varint,3,opt,name=ch,proto3" json:"ch,omitempty"`
+	Payload   []byte                 `protobuf:"bytes,4,opt,name=payload,proto3" json:"payload,omitempty"`
+	More      bool                   `protobuf:"varint,5,opt,name=more,proto3" json:"more,omitempty"`
+	Eoi       bool                   `protobuf:"varint,6,opt,name=eoi,proto3" json:"eoi,omitempty"`
+	Event     EventKind              `protobuf:"varint,7,opt,name=event,proto3,enum=troupe.wire.EventKind" json:"event,omitempty"`
+	Watermark int64                  `protobuf:"varint,8,opt,name=watermark,proto3" json:"watermark,omitempty"`
+	Idle      bool                   `protobuf:"varint,9,opt,name=idle,proto3" json:"idle,omitempty"`
+	Barrier   int64                  `protobuf:"varint,10,opt,name=barrier,proto3" json:"barrier,omitempty"`
+	Savepoint bool                   `protobuf:"varint,11,opt,name=savepoint,proto3" json:"savepoint,omitempty"`
+	// size is the whole logical batch's payload size, on its first
+	// fragment when more follow, so that the receiver allocates it once.
+	Size          int32 `protobuf:"varint,12,opt,name=size,proto3" json:"size,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1706,6 +1709,13 @@ func (x *Batch) GetSavepoint() bool {
 		return x.Savepoint
 	}
 	return false
+}
+
+func (x *Batch) GetSize() int32 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
 }
 
 // Credit returns n credits to the sender of channel ch (the channel's
@@ -1995,7 +2005,7 @@ const file_actors_wire_wire_proto_rawDesc = "" +
 	"\bComplete\x12\x10\n" +
 	"\x03run\x18\x01 \x01(\tR\x03run\x12\x18\n" +
 	"\aattempt\x18\x02 \x01(\x05R\aattempt\x12\x0e\n" +
-	"\x02id\x18\x03 \x01(\x03R\x02id\"\x9b\x02\n" +
+	"\x02id\x18\x03 \x01(\x03R\x02id\"\xaf\x02\n" +
 	"\x05Batch\x12\x10\n" +
 	"\x03run\x18\x01 \x01(\tR\x03run\x12\x18\n" +
 	"\aattempt\x18\x02 \x01(\x05R\aattempt\x12\x0e\n" +
@@ -2008,7 +2018,8 @@ const file_actors_wire_wire_proto_rawDesc = "" +
 	"\x04idle\x18\t \x01(\bR\x04idle\x12\x18\n" +
 	"\abarrier\x18\n" +
 	" \x01(\x03R\abarrier\x12\x1c\n" +
-	"\tsavepoint\x18\v \x01(\bR\tsavepoint\"R\n" +
+	"\tsavepoint\x18\v \x01(\bR\tsavepoint\x12\x12\n" +
+	"\x04size\x18\f \x01(\x05R\x04size\"R\n" +
 	"\x06Credit\x12\x10\n" +
 	"\x03run\x18\x01 \x01(\tR\x03run\x12\x18\n" +
 	"\aattempt\x18\x02 \x01(\x05R\aattempt\x12\x0e\n" +
