@@ -272,3 +272,37 @@ func TestCluster_decodeErrorFailsJob(t *testing.T) {
 	}
 	waitTaskManagersEmpty(t, c.taskManagers()...) // both nodes answer: neither crashed
 }
+
+// A savepoint of a job on one node resumes across nodes, and a savepoint
+// of that resumes on one node again: the state every node wrote to the
+// shared store is one checkpoint like any other. Every record is counted
+// exactly once over the three runs, which share the output directory.
+func TestCluster_savepointsMoveBetweenOneNodeAndCluster(t *testing.T) {
+	c := startCluster(t, "n1", "n2")
+	const n, keys = 30_000, 61
+	out := t.TempDir()
+	spec := JobSpec{Pipeline: "keyed-count", Parallelism: 3,
+		Params:     map[string]string{"n": fmt.Sprint(n), "keys": fmt.Sprint(keys), "out": out, "rate": "5000"},
+		Checkpoint: &CheckpointConfig{Interval: 50 * time.Millisecond}}
+	stopped := func(j *Job) string {
+		t.Helper()
+		eventually(t, 20*time.Second, func() bool { _, ok := j.LatestCheckpoint(); return ok }, "a checkpoint")
+		path, err := j.StopWithSavepoint(waitCtx(t, 30*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	first := stopped(c.submit(t, spec))
+	second := c.submit(t, spec, RestoreFrom(first), WithPlacer(c.placer("coord", "n1", "n2")))
+	eventually(t, 10*time.Second, func() bool { return len(second.Placement()) > 0 }, "the restored job placed")
+	if nodes := second.Placement()[0].Nodes; strings.Join(nodes, ",") != "coord,n1,n2" {
+		t.Fatalf("the restored job's sources on %v, want coord,n1,n2", nodes)
+	}
+	third := c.submit(t, spec, RestoreFrom(stopped(second)))
+	if err := waitEnd(t, third); err != nil {
+		t.Fatal(err)
+	}
+	checkCounted(t, readCounted(t, out), n, keys)
+	waitTaskManagersEmpty(t, c.taskManagers()...)
+}
