@@ -16,7 +16,8 @@ import (
 // encoded, a bbolt backend flushes its cache and opens a read
 // transaction — then the barrier goes downstream, and the state is
 // written to the store on a goroutine of its own (uploads), which streams
-// the bbolt state from its read transaction and acks to the master.
+// the bbolt state from its read transaction and acks to the master
+// (through the subtask's agent, its parent).
 
 // onTrigger starts checkpoint id at a source. A subtask that has
 // finished takes it too, without a barrier to pass on (its channels have
@@ -122,16 +123,16 @@ func (s *subtask) checkpoint(id int64, savepoint bool) {
 // ack; processing goes on.
 func (s *subtask) storeState(id int64, savepoint bool, enc *operators.EncodedState) {
 	ack := &checkpointAck{attempt: s.attempt, id: id, task: taskID(s.vertex, s.index), finished: s.inputEnded && s.chain.Ended()}
-	master, root := s.ctx.Parent(), s.root
+	agent, root := s.ctx.Parent(), s.root
 	if enc == nil {
-		root.Send(master, ack)
+		root.Send(agent, ack)
 		return
 	}
 	store := s.store
 	started := s.uploads.start(id, savepoint, s.cfg.Checkpoint.Timeout, func(ctx context.Context) {
 		ack.handle, ack.err = writeState(ctx, store, id, string(ack.task), enc)
 		if !stoppedBy(ctx) {
-			root.Send(master, ack)
+			root.Send(agent, ack)
 		}
 	})
 	if !started {

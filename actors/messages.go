@@ -24,8 +24,8 @@ type creditMsg struct {
 	n  int
 }
 
-// deployMsg wires a subtask's channels; the master sends it once every
-// subtask of the job has been spawned.
+// deployMsg wires a subtask's channels; its agent sends it once every
+// subtask of the attempt, on every node, has been spawned (wire.Wire).
 type deployMsg struct {
 	inputs  []endpoint
 	outputs []endpoint
@@ -66,11 +66,12 @@ type stopSourceMsg struct{}
 // cancelMsg asks the master to cancel the job.
 type cancelMsg struct{}
 
-// subtaskFinished tells the master that a subtask has sent end of input on
-// all its outputs.
+// subtaskFinished tells the agent (which tells the master) that a subtask
+// has sent end of input on all its outputs.
 type subtaskFinished struct{ id int }
 
-// subtaskFailed tells the master that a subtask failed without panicking.
+// subtaskFailed tells the agent (which tells the master) that a subtask
+// failed without panicking.
 type subtaskFailed struct {
 	id  int
 	err error
@@ -86,8 +87,8 @@ type triggerMsg struct {
 	savepoint bool
 }
 
-// checkpointAck tells the master that a subtask stored its state for a
-// checkpoint (handle), or could not (err).
+// checkpointAck tells the master, through the subtask's agent, that a
+// subtask stored its state for a checkpoint (handle), or could not (err).
 type checkpointAck struct {
 	attempt int
 	id      int64

@@ -155,7 +155,7 @@ func (s *subtask) Receive(ctx actor.Context) {
 }
 
 // rethrowWithStack keeps the stack of a panic for the job's error, then lets
-// it escalate to the job master, the subtask's supervisor.
+// it escalate to the job agent, the subtask's supervisor.
 func rethrowWithStack() {
 	if r := recover(); r != nil {
 		if _, ok := r.(*PanicError); ok {
@@ -312,8 +312,8 @@ func (s *subtask) inputDone() bool {
 }
 
 // maybeFinish ends the chain once all input has ended, then sends end of
-// input downstream and, once everything has been sent, reports to the
-// master.
+// input downstream and, once everything has been sent, reports to its
+// agent.
 func (s *subtask) maybeFinish() {
 	if !s.inputDone() {
 		return
