@@ -32,6 +32,7 @@ type agent struct {
 	tasks map[int]*agentTask    // by subtask id
 	byPID map[string]*agentTask // by the subtask's PID id
 	order []*agentTask          // in spawn order
+	peers map[string]bool       // the watched agents on other nodes (pidKey)
 }
 
 // agentSpec is what an agent is started with: StartAgent's content, with
@@ -80,7 +81,7 @@ type agentWired = wire.AgentWired
 
 func newAgent(spec agentSpec) *agent {
 	return &agent{spec: spec, log: spec.cfg.Logger.With("job", spec.job, "run", spec.run, "attempt", spec.attempt),
-		tasks: map[int]*agentTask{}, byPID: map[string]*agentTask{}}
+		tasks: map[int]*agentTask{}, byPID: map[string]*agentTask{}, peers: map[string]bool{}}
 }
 
 func (a *agent) Receive(ctx actor.Context) {
@@ -116,10 +117,27 @@ func (a *agent) Receive(ctx actor.Context) {
 	case *finalCommitted:
 		a.report(ctx, &wire.FinalCommitted{Subtask: int32(msg.id), Error: errText(msg.err)}, msg.err)
 	case *actor.Terminated:
-		if msg.Who.Equal(a.spec.master) {
-			a.log.Warn("job master gone; stopping the job agent and its subtasks", "master", msg.Who)
-			ctx.Stop(ctx.Self())
-		}
+		a.onTerminated(ctx, msg)
+	}
+}
+
+// onTerminated: the master gone stops the agent; a peer gone fails the
+// attempt. Proto.Actor drops what was queued on a connection that broke,
+// and a peer's Terminated (the endpoint's, when the connection broke) is
+// how the loss is noticed: batches, credits or barriers lost between two
+// nodes would otherwise go unseen, the master's own connections being
+// fine.
+func (a *agent) onTerminated(ctx actor.Context, t *actor.Terminated) {
+	switch {
+	case t.Who.Equal(a.spec.master):
+		a.log.Warn("job master gone; stopping the job agent and its subtasks", "master", t.Who)
+		ctx.Stop(ctx.Self())
+	case a.peers[pidKey(t.Who)]:
+		delete(a.peers, pidKey(t.Who))
+		err := fmt.Errorf("%w: lost the job agent %s at %s, which exchanges data with this node's subtasks (%s)",
+			ErrNodeLost, t.Who.Id, t.Who.Address, t.Why)
+		a.log.Error("peer lost", "err", err)
+		a.report(ctx, &wire.AgentFailed{Kind: wire.FailureKind_FAILURE_PEER_LOST, Error: err.Error(), Agent: int32(a.spec.index)}, err)
 	}
 }
 

@@ -116,6 +116,11 @@ func (a *agent) wire(ctx actor.Context, w *wire.Wire) {
 		}
 		ctx.Send(t.pid, d)
 	}
+	for _, p := range w.Peers {
+		pid := actor.NewPID(p.GetAddress(), p.GetId())
+		a.peers[pidKey(pid)] = true
+		ctx.Watch(pid)
+	}
 	a.report(ctx, &wire.AgentWired{Agent: int32(a.spec.index)}, nil)
 }
 

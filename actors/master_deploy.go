@@ -225,15 +225,41 @@ func (m *master) onAgentReady(ctx actor.Context, r *wire.AgentReady) {
 	}
 }
 
-// wireAll tells every agent the peers of its subtasks' channels.
+// wireAll tells every agent the peers of its subtasks' channels, and
+// the agents on other nodes it exchanges data with.
 func (m *master) wireAll(ctx actor.Context) {
 	for _, ag := range m.agents {
 		w := &wire.Wire{Run: m.job.run, Attempt: int32(m.attempt)}
 		for _, ref := range ag.subtasks {
 			w.Subtasks = append(w.Subtasks, m.wiring(ref))
 		}
+		for _, peer := range m.peersOf(ag) {
+			w.Peers = append(w.Peers, pidOf(peer.pid))
+		}
 		ctx.Send(ag.pid, w)
 	}
+}
+
+// peersOf returns the agents on other nodes (other addresses) that have
+// a channel to or from one of ag's subtasks.
+func (m *master) peersOf(ag *agentRef) []*agentRef {
+	seen := map[*agentRef]bool{}
+	var peers []*agentRef
+	add := func(other *agentRef) {
+		if other != ag && !seen[other] && other.pid.Address != ag.pid.Address {
+			seen[other] = true
+			peers = append(peers, other)
+		}
+	}
+	for _, ref := range ag.subtasks {
+		for _, ch := range ref.vertex.InputChannels(ref.index) {
+			add(m.grid[ch.Edge.From][ch.Remote].agent)
+		}
+		for _, ch := range ref.vertex.OutputChannels(ref.index) {
+			add(m.grid[ch.Edge.To][ch.Remote].agent)
+		}
+	}
+	return peers
 }
 
 // wiring lists the peers of a subtask's channels.
@@ -269,9 +295,10 @@ func (m *master) onAgentWired(ctx actor.Context, w *wire.AgentWired) {
 	m.answerDeferred(ctx)
 }
 
-// onAgentFailed: an agent could not deploy. A checkpoint that cannot be
-// read, or nodes that build different graphs, fail the job; anything
-// else fails the attempt, which the restart strategy may redeploy.
+// onAgentFailed: an agent could not deploy, or lost a peer. A checkpoint
+// that cannot be read, or nodes that build different graphs, fail the
+// job; anything else fails the attempt, which the restart strategy may
+// redeploy.
 func (m *master) onAgentFailed(ctx actor.Context, f *wire.AgentFailed, err error) {
 	ag := m.agentOf(f.Agent)
 	if ag == nil || ag.gone {
@@ -296,7 +323,7 @@ func (m *master) onAgentFailed(ctx actor.Context, f *wire.AgentFailed, err error
 		err = fmt.Errorf("node %s: %w", ag.node, err)
 	}
 	switch f.Kind {
-	case wire.FailureKind_FAILURE_RESTORE, wire.FailureKind_FAILURE_CONFIG:
+	case wire.FailureKind_FAILURE_RESTORE, wire.FailureKind_FAILURE_CONFIG: // no restart mends these
 		m.fail(ctx, err)
 		m.afterStop(ctx)
 	default:
@@ -312,6 +339,8 @@ func agentError(f *wire.AgentFailed) error {
 		return &remoteError{msg: f.Error, is: ErrRestore}
 	case wire.FailureKind_FAILURE_CONFIG:
 		return &remoteError{msg: f.Error, is: ErrGraphMismatch}
+	case wire.FailureKind_FAILURE_PEER_LOST:
+		return &remoteError{msg: f.Error, is: ErrNodeLost}
 	}
 	return &remoteError{msg: f.Error}
 }

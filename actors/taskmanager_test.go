@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/troupe-dev/troupe/actors/wire"
 	"github.com/troupe-dev/troupe/operators"
@@ -219,52 +220,101 @@ func TestEngine_Submit_graphOnTaskManagerFails(t *testing.T) {
 	}
 }
 
-// A job agent whose master is gone stops with its subtasks: the task
-// manager is left empty. The master here is a stand-in that asks for an
-// agent and then stops, as a master whose node died would vanish.
-func TestTaskManager_agentStopsWhenMasterGone(t *testing.T) {
-	e, tm, _ := localCluster(t, nil)
+// standIn is a stand-in job master that asks tm for the agent of attempt
+// 1 of run "run-<name>" of keyed-count and collects the agent's reports.
+type standIn struct {
+	pid     *actor.PID
+	start   *wire.StartAgent
+	reports chan proto.Message
+}
+
+func startStandIn(t *testing.T, e *Engine, tm *TaskManager, name string) *standIn {
+	t.Helper()
 	spec := JobSpec{Pipeline: "keyed-count", Params: map[string]string{"out": t.TempDir()}}
 	g, err := buildSpec(clusterRegistry(), spec)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sa := &wire.StartAgent{Run: "run-gone", Attempt: 1, Job: g.Name, Spec: wireSpec(&spec, graphFingerprint(g)),
-		Config: &wire.RuntimeConfig{BatchSize: 64, BufferTimeoutNanos: int64(time.Millisecond), Credits: 2}, Slots: 2}
+	s := &standIn{reports: make(chan proto.Message, 16), start: &wire.StartAgent{Run: "run-" + name, Attempt: 1,
+		Job: g.Name, Spec: wireSpec(&spec, graphFingerprint(g)), Slots: 2,
+		Config: &wire.RuntimeConfig{BatchSize: 64, BufferTimeoutNanos: int64(time.Millisecond), Credits: 2}}}
 	for _, v := range g.Vertices {
 		for i := range v.Parallelism {
-			sa.Subtasks = append(sa.Subtasks, &wire.SubtaskSpec{Id: int32(len(sa.Subtasks) + 1), Vertex: int32(v.ID), Index: int32(i)})
+			s.start.Subtasks = append(s.start.Subtasks, &wire.SubtaskSpec{Id: int32(len(s.start.Subtasks) + 1), Vertex: int32(v.ID), Index: int32(i)})
 		}
 	}
-	ready := make(chan *wire.AgentReady, 1)
-	master, err := e.System().Root.SpawnNamed(actor.PropsFromFunc(func(ctx actor.Context) {
+	s.pid, err = e.System().Root.SpawnNamed(actor.PropsFromFunc(func(ctx actor.Context) {
 		switch m := ctx.Message().(type) {
 		case *actor.Started:
-			sa.Master = pidOf(ctx.Self())
-			ctx.Send(tm.PID(), sa)
+			s.start.Master = pidOf(ctx.Self())
+			ctx.Send(tm.PID(), s.start)
 		case *localReport: // the agent knows its master is in this process
-			if r, ok := m.msg.(*wire.AgentReady); ok {
-				ready <- r
-			}
+			s.reports <- m.msg
 		}
-	}), "stand-in-master")
+	}), "stand-in-"+name)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return s
+}
+
+// next returns the stand-in's next report.
+func (s *standIn) next(t *testing.T) proto.Message {
+	t.Helper()
 	select {
-	case r := <-ready:
-		if len(r.Subtasks) != len(sa.Subtasks) {
-			t.Fatalf("agent ready with %d subtasks, want %d", len(r.Subtasks), len(sa.Subtasks))
-		}
+	case m := <-s.reports:
+		return m
 	case <-time.After(10 * time.Second):
-		t.Fatal("no AgentReady")
+		t.Fatal("no report from the agent")
+		return nil
+	}
+}
+
+// A job agent whose master is gone stops with its subtasks: the task
+// manager is left empty. The master here is a stand-in that asks for an
+// agent and then stops, as a master whose node died would vanish.
+func TestTaskManager_agentStopsWhenMasterGone(t *testing.T) {
+	e, tm, _ := localCluster(t, nil)
+	master := startStandIn(t, e, tm, "gone")
+	if r, ok := master.next(t).(*wire.AgentReady); !ok || len(r.Subtasks) != len(master.start.Subtasks) {
+		t.Fatalf("agent answered %v, want AgentReady with %d subtasks", r, len(master.start.Subtasks))
 	}
 	if got := tm.Jobs(); len(got) != 1 || got[0] != "run-gone" || tm.SlotsUsed() != 2 {
 		t.Fatalf("task manager runs %v with %d slots, want run-gone with 2", got, tm.SlotsUsed())
 	}
-	if err := e.System().Root.StopFuture(master).Wait(); err != nil {
+	if err := e.System().Root.StopFuture(master.pid).Wait(); err != nil {
 		t.Fatal(err)
 	}
+	waitEmpty(t, tm)
+}
+
+// An agent that loses a peer agent it exchanges data with (the connection
+// between their nodes broke) fails the attempt: ErrNodeLost, with a kind
+// that the master restarts from. Messages lost on that connection could
+// not be noticed otherwise.
+func TestAgent_peerLostFailsAttempt(t *testing.T) {
+	e, tm, _ := localCluster(t, nil)
+	master := startStandIn(t, e, tm, "peer")
+	ready, ok := master.next(t).(*wire.AgentReady)
+	if !ok {
+		t.Fatalf("agent answered %v, want AgentReady", ready)
+	}
+	peer, err := e.System().Root.SpawnNamed(actor.PropsFromFunc(func(actor.Context) {}), "peer-agent")
+	if err != nil {
+		t.Fatal(err)
+	}
+	agent := actor.NewPID(ready.Pid.Address, ready.Pid.Id)
+	e.System().Root.Send(agent, &wire.Wire{Run: "run-peer", Attempt: 1, Peers: []*wire.Pid{pidOf(peer)}})
+	if w, ok := master.next(t).(*wire.AgentWired); !ok {
+		t.Fatalf("agent answered %v, want AgentWired", w)
+	}
+	e.System().Root.Stop(peer)
+	f, ok := master.next(t).(*wire.AgentFailed)
+	if !ok || f.Kind != wire.FailureKind_FAILURE_PEER_LOST || !errors.Is(agentError(f), ErrNodeLost) ||
+		!strings.Contains(f.Error, "peer-agent") || f.Run != "run-peer" || f.Attempt != 1 {
+		t.Fatalf("agent reported %v, want the peer lost", f)
+	}
+	e.System().Root.Stop(agent)
 	waitEmpty(t, tm)
 }
 

@@ -46,6 +46,10 @@ const (
 	// The node builds another job graph (another binary), or cannot run
 	// it as configured: the job fails.
 	FailureKind_FAILURE_CONFIG FailureKind = 2
+	// The agent lost a peer agent it exchanges data with (the connection
+	// between the two nodes broke, or the peer's node died): the attempt
+	// fails, as no message lost on the way could be noticed otherwise.
+	FailureKind_FAILURE_PEER_LOST FailureKind = 3
 )
 
 // Enum value maps for FailureKind.
@@ -54,11 +58,13 @@ var (
 		0: "FAILURE_DEPLOY",
 		1: "FAILURE_RESTORE",
 		2: "FAILURE_CONFIG",
+		3: "FAILURE_PEER_LOST",
 	}
 	FailureKind_value = map[string]int32{
-		"FAILURE_DEPLOY":  0,
-		"FAILURE_RESTORE": 1,
-		"FAILURE_CONFIG":  2,
+		"FAILURE_DEPLOY":    0,
+		"FAILURE_RESTORE":   1,
+		"FAILURE_CONFIG":    2,
+		"FAILURE_PEER_LOST": 3,
 	}
 )
 
@@ -690,7 +696,8 @@ func (x *AgentReady) GetAgent() int32 {
 }
 
 // AgentFailed: the agent could not be started or could not spawn its
-// subtasks; nothing of the attempt is left on the node.
+// subtasks (nothing of the attempt is left on the node then), or, once
+// running, lost a peer.
 type AgentFailed struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Run           string                 `protobuf:"bytes,1,opt,name=run,proto3" json:"run,omitempty"`
@@ -1202,12 +1209,14 @@ func (x *SubtaskWiring) GetOutputs() []*Endpoint {
 }
 
 // Wire gives each subtask of the agent the peers of its channels, once
-// every agent of the attempt is ready.
+// every agent of the attempt is ready. peers are the agents on other
+// nodes whose subtasks share a channel with the agent's: it watches them.
 type Wire struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Run           string                 `protobuf:"bytes,1,opt,name=run,proto3" json:"run,omitempty"`
 	Attempt       int32                  `protobuf:"varint,2,opt,name=attempt,proto3" json:"attempt,omitempty"`
 	Subtasks      []*SubtaskWiring       `protobuf:"bytes,3,rep,name=subtasks,proto3" json:"subtasks,omitempty"`
+	Peers         []*Pid                 `protobuf:"bytes,4,rep,name=peers,proto3" json:"peers,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1259,6 +1268,13 @@ func (x *Wire) GetAttempt() int32 {
 func (x *Wire) GetSubtasks() []*SubtaskWiring {
 	if x != nil {
 		return x.Subtasks
+	}
+	return nil
+}
+
+func (x *Wire) GetPeers() []*Pid {
+	if x != nil {
+		return x.Peers
 	}
 	return nil
 }
@@ -1979,11 +1995,12 @@ const file_actors_wire_wire_proto_rawDesc = "" +
 	"\rSubtaskWiring\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x05R\x02id\x12-\n" +
 	"\x06inputs\x18\x02 \x03(\v2\x15.troupe.wire.EndpointR\x06inputs\x12/\n" +
-	"\aoutputs\x18\x03 \x03(\v2\x15.troupe.wire.EndpointR\aoutputs\"j\n" +
+	"\aoutputs\x18\x03 \x03(\v2\x15.troupe.wire.EndpointR\aoutputs\"\x92\x01\n" +
 	"\x04Wire\x12\x10\n" +
 	"\x03run\x18\x01 \x01(\tR\x03run\x12\x18\n" +
 	"\aattempt\x18\x02 \x01(\x05R\aattempt\x126\n" +
-	"\bsubtasks\x18\x03 \x03(\v2\x1a.troupe.wire.SubtaskWiringR\bsubtasks\"N\n" +
+	"\bsubtasks\x18\x03 \x03(\v2\x1a.troupe.wire.SubtaskWiringR\bsubtasks\x12&\n" +
+	"\x05peers\x18\x04 \x03(\v2\x10.troupe.wire.PidR\x05peers\"N\n" +
 	"\n" +
 	"AgentWired\x12\x10\n" +
 	"\x03run\x18\x01 \x01(\tR\x03run\x12\x18\n" +
@@ -2030,11 +2047,12 @@ const file_actors_wire_wire_proto_rawDesc = "" +
 	"\x04runs\x18\x01 \x03(\tR\x04runs\x12\x1d\n" +
 	"\n" +
 	"slots_used\x18\x02 \x01(\x05R\tslotsUsed\x12\x14\n" +
-	"\x05slots\x18\x03 \x01(\x05R\x05slots*J\n" +
+	"\x05slots\x18\x03 \x01(\x05R\x05slots*a\n" +
 	"\vFailureKind\x12\x12\n" +
 	"\x0eFAILURE_DEPLOY\x10\x00\x12\x13\n" +
 	"\x0fFAILURE_RESTORE\x10\x01\x12\x12\n" +
-	"\x0eFAILURE_CONFIG\x10\x02*U\n" +
+	"\x0eFAILURE_CONFIG\x10\x02\x12\x15\n" +
+	"\x11FAILURE_PEER_LOST\x10\x03*U\n" +
 	"\tEventKind\x12\x0e\n" +
 	"\n" +
 	"EVENT_NONE\x10\x00\x12\x13\n" +
@@ -2099,12 +2117,13 @@ var file_actors_wire_wire_proto_depIdxs = []int32{
 	14, // 10: troupe.wire.SubtaskWiring.inputs:type_name -> troupe.wire.Endpoint
 	14, // 11: troupe.wire.SubtaskWiring.outputs:type_name -> troupe.wire.Endpoint
 	15, // 12: troupe.wire.Wire.subtasks:type_name -> troupe.wire.SubtaskWiring
-	1,  // 13: troupe.wire.Batch.event:type_name -> troupe.wire.EventKind
-	14, // [14:14] is the sub-list for method output_type
-	14, // [14:14] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	2,  // 13: troupe.wire.Wire.peers:type_name -> troupe.wire.Pid
+	1,  // 14: troupe.wire.Batch.event:type_name -> troupe.wire.EventKind
+	15, // [15:15] is the sub-list for method output_type
+	15, // [15:15] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_actors_wire_wire_proto_init() }
