@@ -134,10 +134,10 @@ func (a *agent) onTerminated(ctx actor.Context, t *actor.Terminated) {
 		ctx.Stop(ctx.Self())
 	case a.peers[pidKey(t.Who)]:
 		delete(a.peers, pidKey(t.Who))
-		err := fmt.Errorf("%w: lost the job agent %s at %s, which exchanges data with this node's subtasks (%s)",
-			ErrNodeLost, t.Who.Id, t.Who.Address, t.Why)
-		a.log.Error("peer lost", "err", err)
-		a.report(ctx, &wire.AgentFailed{Kind: wire.FailureKind_FAILURE_PEER_LOST, Error: err.Error(), Agent: int32(a.spec.index)}, err)
+		why := fmt.Sprintf("job agent %s at %s, which exchanges data with this node's subtasks, terminated (%s)", t.Who.Id, t.Who.Address, t.Why)
+		a.log.Error("peer lost", "peer", t.Who, "why", t.Why)
+		a.report(ctx, &wire.AgentFailed{Kind: wire.FailureKind_FAILURE_PEER_LOST, Error: why, Agent: int32(a.spec.index),
+			Peer: pidOf(t.Who)}, fmt.Errorf("%w: %s", ErrNodeLost, why))
 	}
 }
 

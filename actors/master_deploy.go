@@ -316,10 +316,13 @@ func (m *master) onAgentFailed(ctx actor.Context, f *wire.AgentFailed, err error
 			delete(m.watched, pidKey(ag.pid))
 		}
 	}
-	if err == nil {
+	switch {
+	case f.Kind == wire.FailureKind_FAILURE_PEER_LOST:
+		err = m.peerLost(ag, f)
+	case err == nil:
 		err = agentError(f)
 	}
-	if ag.node != "" {
+	if ag.node != "" && f.Kind != wire.FailureKind_FAILURE_PEER_LOST {
 		err = fmt.Errorf("node %s: %w", ag.node, err)
 	}
 	switch f.Kind {
@@ -330,6 +333,21 @@ func (m *master) onAgentFailed(ctx actor.Context, f *wire.AgentFailed, err error
 		m.onJobFailure(ctx, err)
 		m.afterStop(ctx)
 	}
+}
+
+// peerLost names the node an agent lost its peer on: the lost node
+// first, then who saw it.
+func (m *master) peerLost(seenBy *agentRef, f *wire.AgentFailed) error {
+	lost := "an unknown node"
+	if p := f.GetPeer(); p != nil {
+		key := pidKey(actor.NewPID(p.Address, p.Id))
+		for _, ag := range m.agents {
+			if ag.pid != nil && pidKey(ag.pid) == key {
+				lost = nodeName(ag)
+			}
+		}
+	}
+	return fmt.Errorf("%w: %s: seen from %s: %s", ErrNodeLost, lost, nodeName(seenBy), f.Error)
 }
 
 // agentError rebuilds an agent's failure from its text.

@@ -25,7 +25,9 @@ type Placer interface {
 	// It is called before every deploy (restarts too), so a placer that
 	// knows the live members places a restart on the survivors.
 	Place(run string, attempt, slots int) ([]Slot, error)
-	// Release is called once the attempt's agents are all gone.
+	// Release is called once the attempt's agents are all gone: once for
+	// every attempt Place was called for, also when Place failed or the
+	// deploy did.
 	Release(run string, attempt int)
 }
 

@@ -310,7 +310,7 @@ func TestAgent_peerLostFailsAttempt(t *testing.T) {
 	}
 	e.System().Root.Stop(peer)
 	f, ok := master.next(t).(*wire.AgentFailed)
-	if !ok || f.Kind != wire.FailureKind_FAILURE_PEER_LOST || !errors.Is(agentError(f), ErrNodeLost) ||
+	if !ok || f.Kind != wire.FailureKind_FAILURE_PEER_LOST || f.Peer.GetId() != peer.Id ||
 		!strings.Contains(f.Error, "peer-agent") || f.Run != "run-peer" || f.Attempt != 1 {
 		t.Fatalf("agent reported %v, want the peer lost", f)
 	}
@@ -397,4 +397,15 @@ func TestTaskManager_savepointInProgressSurvivesRetention(t *testing.T) {
 	}
 	j.Cancel()
 	waitEmpty(t, tm)
+}
+
+// A peer lost is reported by the node that saw it; the job's error names
+// the lost node first.
+func TestMaster_peerLost_namesLostNode(t *testing.T) {
+	a, b := actor.NewPID("10.0.0.1:1", "tm/r-a1"), actor.NewPID("10.0.0.2:1", "tm/r-a1")
+	m := &master{agents: []*agentRef{{node: "n1", pid: a}, {node: "n2", pid: b}}}
+	err := m.peerLost(m.agents[0], &wire.AgentFailed{Kind: wire.FailureKind_FAILURE_PEER_LOST, Error: "it terminated", Peer: pidOf(b)})
+	if !errors.Is(err, ErrNodeLost) || !strings.Contains(err.Error(), "node n2: seen from node n1: it terminated") {
+		t.Fatalf("peerLost = %v, want ErrNodeLost naming n2, seen from n1", err)
+	}
 }

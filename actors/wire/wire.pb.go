@@ -699,12 +699,14 @@ func (x *AgentReady) GetAgent() int32 {
 // subtasks (nothing of the attempt is left on the node then), or, once
 // running, lost a peer.
 type AgentFailed struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Run           string                 `protobuf:"bytes,1,opt,name=run,proto3" json:"run,omitempty"`
-	Attempt       int32                  `protobuf:"varint,2,opt,name=attempt,proto3" json:"attempt,omitempty"`
-	Kind          FailureKind            `protobuf:"varint,3,opt,name=kind,proto3,enum=troupe.wire.FailureKind" json:"kind,omitempty"`
-	Error         string                 `protobuf:"bytes,4,opt,name=error,proto3" json:"error,omitempty"`
-	Agent         int32                  `protobuf:"varint,5,opt,name=agent,proto3" json:"agent,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Run     string                 `protobuf:"bytes,1,opt,name=run,proto3" json:"run,omitempty"`
+	Attempt int32                  `protobuf:"varint,2,opt,name=attempt,proto3" json:"attempt,omitempty"`
+	Kind    FailureKind            `protobuf:"varint,3,opt,name=kind,proto3,enum=troupe.wire.FailureKind" json:"kind,omitempty"`
+	Error   string                 `protobuf:"bytes,4,opt,name=error,proto3" json:"error,omitempty"`
+	Agent   int32                  `protobuf:"varint,5,opt,name=agent,proto3" json:"agent,omitempty"`
+	// peer is the lost peer agent (FAILURE_PEER_LOST).
+	Peer          *Pid `protobuf:"bytes,6,opt,name=peer,proto3" json:"peer,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -772,6 +774,13 @@ func (x *AgentFailed) GetAgent() int32 {
 		return x.Agent
 	}
 	return 0
+}
+
+func (x *AgentFailed) GetPeer() *Pid {
+	if x != nil {
+		return x.Peer
+	}
+	return nil
 }
 
 // SubtaskFinished: the subtask has sent end of input on all its outputs.
@@ -1957,13 +1966,14 @@ const file_actors_wire_wire_proto_rawDesc = "" +
 	"\aattempt\x18\x02 \x01(\x05R\aattempt\x12\"\n" +
 	"\x03pid\x18\x03 \x01(\v2\x10.troupe.wire.PidR\x03pid\x123\n" +
 	"\bsubtasks\x18\x04 \x03(\v2\x17.troupe.wire.SubtaskPidR\bsubtasks\x12\x14\n" +
-	"\x05agent\x18\x05 \x01(\x05R\x05agent\"\x93\x01\n" +
+	"\x05agent\x18\x05 \x01(\x05R\x05agent\"\xb9\x01\n" +
 	"\vAgentFailed\x12\x10\n" +
 	"\x03run\x18\x01 \x01(\tR\x03run\x12\x18\n" +
 	"\aattempt\x18\x02 \x01(\x05R\aattempt\x12,\n" +
 	"\x04kind\x18\x03 \x01(\x0e2\x18.troupe.wire.FailureKindR\x04kind\x12\x14\n" +
 	"\x05error\x18\x04 \x01(\tR\x05error\x12\x14\n" +
-	"\x05agent\x18\x05 \x01(\x05R\x05agent\"W\n" +
+	"\x05agent\x18\x05 \x01(\x05R\x05agent\x12$\n" +
+	"\x04peer\x18\x06 \x01(\v2\x10.troupe.wire.PidR\x04peer\"W\n" +
 	"\x0fSubtaskFinished\x12\x10\n" +
 	"\x03run\x18\x01 \x01(\tR\x03run\x12\x18\n" +
 	"\aattempt\x18\x02 \x01(\x05R\aattempt\x12\x18\n" +
@@ -2113,17 +2123,18 @@ var file_actors_wire_wire_proto_depIdxs = []int32{
 	2,  // 6: troupe.wire.AgentReady.pid:type_name -> troupe.wire.Pid
 	7,  // 7: troupe.wire.AgentReady.subtasks:type_name -> troupe.wire.SubtaskPid
 	0,  // 8: troupe.wire.AgentFailed.kind:type_name -> troupe.wire.FailureKind
-	2,  // 9: troupe.wire.Endpoint.pid:type_name -> troupe.wire.Pid
-	14, // 10: troupe.wire.SubtaskWiring.inputs:type_name -> troupe.wire.Endpoint
-	14, // 11: troupe.wire.SubtaskWiring.outputs:type_name -> troupe.wire.Endpoint
-	15, // 12: troupe.wire.Wire.subtasks:type_name -> troupe.wire.SubtaskWiring
-	2,  // 13: troupe.wire.Wire.peers:type_name -> troupe.wire.Pid
-	1,  // 14: troupe.wire.Batch.event:type_name -> troupe.wire.EventKind
-	15, // [15:15] is the sub-list for method output_type
-	15, // [15:15] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	2,  // 9: troupe.wire.AgentFailed.peer:type_name -> troupe.wire.Pid
+	2,  // 10: troupe.wire.Endpoint.pid:type_name -> troupe.wire.Pid
+	14, // 11: troupe.wire.SubtaskWiring.inputs:type_name -> troupe.wire.Endpoint
+	14, // 12: troupe.wire.SubtaskWiring.outputs:type_name -> troupe.wire.Endpoint
+	15, // 13: troupe.wire.Wire.subtasks:type_name -> troupe.wire.SubtaskWiring
+	2,  // 14: troupe.wire.Wire.peers:type_name -> troupe.wire.Pid
+	1,  // 15: troupe.wire.Batch.event:type_name -> troupe.wire.EventKind
+	16, // [16:16] is the sub-list for method output_type
+	16, // [16:16] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_actors_wire_wire_proto_init() }
