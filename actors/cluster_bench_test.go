@@ -3,7 +3,6 @@ package actors
 import (
 	"fmt"
 	"os"
-	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -85,9 +84,5 @@ func (c *testCluster) wireBytes(b *testing.B) int64 {
 	return c.e.stats.bytes.Load() + c.nodes["n1"].stats(b).Remote.Bytes
 }
 
-var benchRuns atomic.Int64
-
 // benchTag names one run's counters.
-func benchTag(b *testing.B, what string) string {
-	return fmt.Sprintf("%s-%s-%d", b.Name(), what, benchRuns.Add(1))
-}
+func benchTag(b *testing.B, what string) string { return uniqueTag(b) + "-" + what }

@@ -180,6 +180,12 @@ func bigRecordsSpec() PipelineSpec {
 // (probe); a run's tag keeps runs apart.
 var counters sync.Map // string → *atomic.Int64
 
+// uniqueTag names the counters of one run of a test in this process
+// (tests may run more than once: -count).
+func uniqueTag(t testing.TB) string { return fmt.Sprintf("%s-%d", t.Name(), tagSeq.Add(1)) }
+
+var tagSeq atomic.Int64
+
 func counter(name string) *atomic.Int64 {
 	c, _ := counters.LoadOrStore(name, new(atomic.Int64))
 	return c.(*atomic.Int64)

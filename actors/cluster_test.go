@@ -175,7 +175,7 @@ func TestCluster_bigBatchCrossesInFragments(t *testing.T) {
 // grow.
 func TestCluster_slowRemoteSinkBackpressuresSource(t *testing.T) {
 	c := startCluster(t, "n1", "n2")
-	tag := t.Name()
+	tag := uniqueTag(t)
 	// slot 0 (source, emitted, sink 0) on n1; slot 1 (sink 1) on n2
 	j := c.submit(t, JobSpec{Pipeline: "slow-sink", Params: map[string]string{"tag": tag, "delay": "200us"}},
 		WithPlacer(c.placer("n1", "n2")))

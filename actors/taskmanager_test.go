@@ -129,12 +129,13 @@ func TestTaskManager_failureRestoresCheckpoint(t *testing.T) {
 // Cancel stops the agents; the task manager is left empty.
 func TestTaskManager_cancelLeavesNothing(t *testing.T) {
 	e, tm, placer := localCluster(t, nil)
-	j, err := e.SubmitSpec(clusterRegistry(), JobSpec{Pipeline: "slow-sink", Params: map[string]string{"tag": t.Name()}},
+	tag := uniqueTag(t)
+	j, err := e.SubmitSpec(clusterRegistry(), JobSpec{Pipeline: "slow-sink", Params: map[string]string{"tag": tag}},
 		WithPlacer(placer))
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 10*time.Second, func() bool { return counter(t.Name()+"/sunk-1").Load() > 0 }, "records at the sink")
+	eventually(t, 10*time.Second, func() bool { return counter(tag+"/sunk-1").Load() > 0 }, "records at the sink")
 	if got := tm.Jobs(); len(got) != 1 || got[0] != j.RunID() || tm.SlotsUsed() != 2 {
 		t.Fatalf("task manager runs %v with %d slots, want run %s with 2", got, tm.SlotsUsed(), j.RunID())
 	}
