@@ -46,6 +46,10 @@ type Config struct {
 	// subtask stops; required with "bbolt". State is recovered from
 	// checkpoints, never from these files.
 	StateDir string
+	// Remote, when set, starts Proto.Actor remote so that jobs can run
+	// across nodes (see Engine.StartTaskManager, WithPlacer). Nil: one
+	// process, no network (the default).
+	Remote *RemoteConfig
 }
 
 // DefaultConfig returns the defaults documented on Config's fields.
@@ -77,6 +81,13 @@ func (c *Config) validate() error {
 	}
 	if err := c.Checkpoint.validate(); err != nil {
 		return err
+	}
+	if c.Remote != nil {
+		r := *c.Remote // the caller's stays as given
+		if err := r.validate(); err != nil {
+			return err
+		}
+		c.Remote = &r
 	}
 	switch {
 	case c.Restart == nil && c.Checkpoint.enabled():

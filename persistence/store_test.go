@@ -224,6 +224,53 @@ func TestDirStore_retentionRemovesLeftovers(t *testing.T) {
 	}
 }
 
+// Several instances share one directory, as the nodes of a cluster do:
+// another node writes the state of the run's first checkpoint (a
+// savepoint still in progress) while the master's instance commits a
+// newer one. Having been told the savepoint began, the master's
+// retention leaves it alone; what an earlier process left below the
+// run's checkpoints still goes.
+func TestDirStore_severalInstances_retentionKeepsOthersCheckpointInProgress(t *testing.T) {
+	root := t.TempDir()
+	earlier, err := OpenDirStore(root, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := earlier.WriteState(1, "v1/0", []byte("died here")); err != nil {
+		t.Fatal(err)
+	}
+	master, err := OpenDirStore(root, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	node, err := OpenDirStore(root, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	master.Begin(2) // the savepoint
+	h, err := node.WriteState(2, "v1/0", []byte("savepoint"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	master.Begin(3)
+	complete(t, master, 3, false)
+	if _, err := os.Stat(filepath.Join(root, "chk-1")); !os.IsNotExist(err) {
+		t.Fatalf("the leftover below the run's checkpoints is still there: %v", err)
+	}
+	path, err := master.CommitMetadata(&Metadata{ID: 2, Savepoint: true, Job: "j", MaxParallelism: 8,
+		Tasks: []TaskState{{Vertex: "v1", Subtask: 0, Parallelism: 1, Handle: h}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp, err := master.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := cp.ReadState(h); err != nil || string(b) != "savepoint" {
+		t.Fatalf("the savepoint another instance wrote: state %q, %v", b, err)
+	}
+}
+
 // Discard never removes a checkpoint whose metadata is stored: it is
 // complete, whatever the caller believes (an abort that raced the commit).
 func TestStore_DiscardKeepsCompleteCheckpoint(t *testing.T) {
