@@ -29,6 +29,12 @@ type Config struct {
 	// (the job fails) without checkpointing; with checkpointing,
 	// ExponentialDelay(1 s, 1 min, 1.5, 0.1), as in Flink.
 	Restart RestartStrategy
+	// OnRestart, if set, is called each time a job is deployed again
+	// after a failure, with the cause and the checkpoint the new attempt
+	// restores (the command line prints it). It runs on the job master's
+	// goroutine, so it must return quickly and must not wait for the job.
+	// Default nil.
+	OnRestart func(RestartInfo)
 	// Logger receives the runtime's logs (Proto.Actor's included); nil
 	// means warnings and errors as text on standard error.
 	Logger *slog.Logger

@@ -43,6 +43,7 @@ type master struct {
 	committing    int           // subtasks yet to confirm the final commit
 	finished      map[int]bool  // subtasks of this attempt that finished
 	finalErr      error         // the first failure of the final commit
+	restartCause  error         // the failure the next attempt restarts after
 }
 
 type subtaskRef struct {
@@ -172,6 +173,7 @@ func (m *master) failover(ctx actor.Context, err error) {
 		return
 	}
 	m.job.setState(JobRestarting)
+	m.restartCause = err
 	m.log.Warn("restarting job", "after", delay, "restarts", m.failures, "cause", err)
 	m.stopAll(ctx, func(ctx actor.Context) {
 		attempt, self := m.attempt, ctx.Self()
@@ -222,6 +224,9 @@ func (m *master) deploy(ctx actor.Context) {
 		m.complete(ctx, JobFailed, err)
 		ctx.Stop(ctx.Self())
 		return
+	}
+	if m.attempt > 1 {
+		m.notifyRestart(plan)
 	}
 	m.refs = make(map[int]*subtaskRef)
 	m.byPID = make(map[string]*subtaskRef)

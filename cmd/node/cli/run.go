@@ -13,7 +13,7 @@ import (
 
 const runUsage = `Usage: node run PIPELINE [--param key=value]... [--parallelism N]
                 [--checkpoint-interval D --state-dir DIR] [--restore PATH]
-                [--no-savepoint] [--state-backend heap|bbolt]
+                [--no-savepoint] [--state-backend heap|bbolt] [--restart S]
 
 Runs a registered pipeline on an in-process engine: until its input ends,
 or until SIGINT or SIGTERM stops it; a second signal cancels it. Flags may
@@ -33,6 +33,12 @@ starts afresh. If that checkpoint cannot be read, run fails and lists the
 older checkpoints that --restore PATH can start from: its output may
 already be committed, so run never falls back to an older one by itself.
 
+A failed job restarts by its restart strategy (--restart), from its latest
+checkpoint if it has one, else from the beginning of its input; each
+restart is reported on standard error with its cause and the checkpoint it
+restores. When the strategy gives up, the job fails with the cause of its
+last failure.
+
 Flags:
   -p, --param key=value    set a pipeline parameter (repeat for more)
   --parallelism N          the default parallelism of the pipeline's
@@ -48,6 +54,19 @@ Flags:
   --state-backend NAME     where keyed state lives: heap (the default) or
                            bbolt (files under --state-dir, for state larger
                            than memory)
+  --restart S              the restart strategy; S is one of
+                             none                  fail at the first failure
+                             fixed:ATTEMPTS:DELAY  restart up to ATTEMPTS
+                                                   times, DELAY apart
+                             exp:INITIAL:MAX:MULT  restart always, waiting
+                                                   INITIAL, then MULT times
+                                                   longer up to MAX (±10 %)
+                             rate:FAILURES:INTERVAL:DELAY
+                                                   restart after DELAY
+                                                   unless more than FAILURES
+                                                   failures within INTERVAL
+                           (default: exp:1s:1m:1.5 with
+                           --checkpoint-interval, else none)
   -h, --help               show this help
 
 Exit codes: 0 the job finished (or stopped with a savepoint), 1 it failed or
@@ -61,6 +80,7 @@ type runArgs struct {
 	jobFlags
 	stateDir    string
 	noSavepoint bool
+	restart     restartFlag
 }
 
 // parseRun parses run's arguments; flags may come before or after
@@ -71,6 +91,7 @@ func parseRun(args []string) (runArgs, error) {
 	ra.jobFlags.add(fs)
 	fs.StringVar(&ra.stateDir, "state-dir", "", "")
 	fs.BoolVar(&ra.noSavepoint, "no-savepoint", false, "")
+	fs.Var(&ra.restart, "restart", "")
 	positional, err := parseInterleaved(fs, args)
 	if err != nil {
 		return ra, err
@@ -142,7 +163,7 @@ func (c *command) run(args []string) int {
 	if code != ExitOK {
 		return code
 	}
-	return c.execute(g, ck)
+	return c.execute(g, ck, ra.restart.strategy)
 }
 
 // buildError sorts a build error: the user's mistakes are usage errors
@@ -161,10 +182,11 @@ func (c *command) buildError(err error) int {
 }
 
 // execute runs a job on an engine of its own and waits for it, handling
-// stop signals meanwhile.
-func (c *command) execute(g *operators.JobGraph, ck *checkpointing) int {
+// stop signals meanwhile. A nil restart is the engine's default.
+func (c *command) execute(g *operators.JobGraph, ck *checkpointing, restart actors.RestartStrategy) int {
 	cfg := actors.DefaultConfig()
 	cfg.Logger = slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	cfg.Restart, cfg.OnRestart = restart, c.printRestart
 	ck.configure(&cfg)
 	engine, err := actors.NewEngine(cfg)
 	if err != nil {
