@@ -107,7 +107,9 @@
 //     node that answers with a server error (5xx), a node start that
 //     cannot bind its addresses or start the node.
 //   - 2 ([ExitUsage]): the command line is wrong — unknown command, flag
-//     or pipeline, a missing or malformed parameter, a bad --parallelism,
+//     or pipeline, a missing or malformed parameter (for the built-in
+//     pipelines also an input file that does not exist or cannot be read,
+//     an output that cannot be a directory), a bad --parallelism,
 //     --state-backend bbolt without --state-dir, a malformed --restart.
 //     Standard error names the
 //     offending word and suggests --help. A --restore path that does not
