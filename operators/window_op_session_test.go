@@ -46,27 +46,6 @@ func openSessionChain(t *testing.T, backend string, lateness time.Duration, snap
 // timerCounter is the window operator's count of timer registrations.
 type timerCounter interface{ timerRegistrations() int }
 
-// decodeRestore round-trips snap through its encoding, as a restore does.
-func decodeRestore(t *testing.T, snap SubtaskState) map[string][]*OperatorState {
-	t.Helper()
-	if snap == nil {
-		return nil
-	}
-	data, err := snap.MarshalBinary()
-	if err != nil {
-		t.Fatal(err)
-	}
-	decoded, err := UnmarshalSubtaskState(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	restore := map[string][]*OperatorState{}
-	for name, os := range decoded {
-		restore[name] = []*OperatorState{os}
-	}
-	return restore
-}
-
 func rec(k string, v, ts int64) Element[lateRec] {
 	return Element[lateRec]{Value: lateRec{k, v}, Timestamp: ts}
 }
@@ -105,11 +84,7 @@ func TestWindowOp_sessionTimersPerMerge(t *testing.T) {
 			if err := c.Err(); err != nil {
 				t.Fatal(err)
 			}
-			var got []int64
-			for _, v := range col.Values() {
-				got = append(got, v.V)
-			}
-			if want := []int64{127, 100}; !slices.Equal(got, want) {
+			if got, want := sums(col), []int64{127, 100}; !slices.Equal(got, want) {
 				t.Fatalf("sums %v, want %v", got, want)
 			}
 		})
@@ -150,11 +125,7 @@ func sessionLateFiringAfterRestore(t *testing.T, backend string) {
 	if err := errorsOf(c, r); err != nil {
 		t.Fatal(err)
 	}
-	var got []int64
-	for _, v := range append(col.Values(), rcol.Values()...) {
-		got = append(got, v.V)
-	}
-	if want := []int64{3, 7, 1300}; !slices.Equal(got, want) {
+	if got, want := sums(col, rcol), []int64{3, 7, 1300}; !slices.Equal(got, want) {
 		t.Fatalf("sums %v, want %v", got, want)
 	}
 }
