@@ -61,6 +61,7 @@ type master struct {
 	committing    int           // subtasks yet to confirm the final commit
 	finished      map[int]bool  // subtasks of this attempt that finished
 	finalErr      error         // the first failure of the final commit
+	restartCause  error         // the failure the next attempt restarts after
 }
 
 // subtaskRef is one subtask of the current attempt, as the master knows
@@ -211,6 +212,7 @@ func (m *master) failover(ctx actor.Context, err error) {
 		return
 	}
 	m.job.setState(JobRestarting)
+	m.restartCause = err
 	m.log.Warn("restarting job", "after", delay, "restarts", m.failures, "cause", err)
 	m.stopAll(ctx, func(ctx actor.Context) {
 		attempt, self := m.attempt, ctx.Self()

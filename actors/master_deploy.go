@@ -26,6 +26,9 @@ func (m *master) deploy(ctx actor.Context) {
 		ctx.Stop(ctx.Self())
 		return
 	}
+	if m.attempt > 1 {
+		m.notifyRestart(plan)
+	}
 	m.resetAttempt(plan)
 	slots, err := m.place()
 	if err != nil {

@@ -101,6 +101,39 @@ func (p Params) canonical() map[string]string {
 	return out
 }
 
+// IntAtLeast returns the named parameter as a base-10 integer of at least
+// min.
+func (p Params) IntAtLeast(name string, min int) (int, error) {
+	n, err := p.Int(name)
+	if err == nil && n < min {
+		err = badValue(name, p.values[name], atLeast(min))
+	}
+	return n, err
+}
+
+// FloatAtLeast returns the named parameter as a finite number of at least
+// min.
+func (p Params) FloatAtLeast(name string, min float64) (float64, error) {
+	f, err := p.Float(name)
+	if err == nil && f < min {
+		err = badValue(name, p.values[name], atLeast(min))
+	}
+	return f, err
+}
+
+func atLeast[N int | float64](min N) string {
+	if min == 0 {
+		return "must not be negative"
+	}
+	return fmt.Sprintf("must be at least %v", min)
+}
+
+// Invalid returns an error wrapping ErrBadParam that names the parameter,
+// its value and why, for the checks a Build function makes itself.
+func (p Params) Invalid(name string, why error) error {
+	return badValue(name, p.values[name], why.Error())
+}
+
 // lookup fails for an undeclared name: asking for one is a bug in the
 // pipeline's Build function, which a silent "" would hide.
 func (p Params) lookup(name string) (string, error) {

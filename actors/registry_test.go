@@ -238,6 +238,18 @@ func TestParams_getters(t *testing.T) {
 		{"Float inf", func(n string) error { _, err := ps.Float(n); return err }, "inf", `inf="Inf"`},
 		{"Duration int", func(n string) error { _, err := ps.Duration(n); return err }, "int", `int="-42"`},
 		{"undeclared", func(n string) error { _, err := ps.Int(n); return err }, "nope", `"nope" is not a declared`},
+		{"IntAtLeast below", func(n string) error { _, err := ps.IntAtLeast(n, -41); return err }, "int", `int="-42": must be at least -41`},
+		{"IntAtLeast negative", func(n string) error { _, err := ps.IntAtLeast(n, 0); return err }, "int", `int="-42": must not be negative`},
+		{"IntAtLeast word", func(n string) error { _, err := ps.IntAtLeast(n, 0); return err }, "word", `word="abc": not an integer`},
+		{"FloatAtLeast below", func(n string) error { _, err := ps.FloatAtLeast(n, 2.75); return err }, "float", `float="2.5": must be at least 2.75`},
+		{"FloatAtLeast negative", func(n string) error { _, err := ps.FloatAtLeast(n, 0); return err }, "int", `int="-42": must not be negative`},
+		{"Invalid", func(n string) error { return ps.Invalid(n, errors.New("not a colour")) }, "word", `word="abc": not a colour`},
+	}
+	if n, err := ps.IntAtLeast("int", -42); err != nil || n != -42 {
+		t.Errorf("IntAtLeast(int, -42) = %d, %v", n, err)
+	}
+	if f, err := ps.FloatAtLeast("float", 2.5); err != nil || f != 2.5 {
+		t.Errorf("FloatAtLeast(float, 2.5) = %v, %v", f, err)
 	}
 	for _, tt := range bad {
 		t.Run(tt.name, func(t *testing.T) {

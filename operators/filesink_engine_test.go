@@ -176,7 +176,9 @@ func TestWriteFiles_resumeAfterFaultInFinalCommit_exactlyOnce(t *testing.T) {
 	in, out, store := writeNumbers(t, n), t.TempDir(), t.TempDir()
 	faults := testkit.NewFaults()
 	faults.FailAtFinalCommit("sink", testkit.InSubtask(0))
-	first := submit(t, dirStoreEngine(t, store, func(c *actors.Config) { c.Faults = faults }),
+	first := submit(t, dirStoreEngine(t, store, func(c *actors.Config) {
+		c.Faults, c.Restart = faults, actors.NoRestart() // checkpointing alone would restart it
+	}),
 		countFilePipeline(in, out, 2, 0))
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()

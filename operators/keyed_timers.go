@@ -45,6 +45,9 @@ type nsTimers[K comparable, N comparable] struct {
 	b     persistence.Backend[K]
 	state *persistence.MapState[timerKey[N], struct{}]
 	ns    Codec[N]
+	// registers counts the calls of register, repeats included: the
+	// window tests check how often timers are set.
+	registers int
 }
 
 // nsKey is what a timer queue holds: the key and the namespace.
@@ -79,6 +82,7 @@ func (s *nsTimers[K, N]) queue(d TimeDomain) *watermark.TimerQueue[nsKey[K, N]] 
 
 // register sets a timer of key k, which must be the backend's current key.
 func (s *nsTimers[K, N]) register(k K, ns N, d TimeDomain, ts int64) {
+	s.registers++
 	if s.queue(d).Register(nsKey[K, N]{k, ns}, ts) {
 		s.state.Put(timerKey[N]{Domain: d, Time: ts, NS: ns}, struct{}{})
 	}

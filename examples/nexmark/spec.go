@@ -1,14 +1,15 @@
 package nexmark
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 
 	"github.com/troupe-dev/troupe/actors"
+	"github.com/troupe-dev/troupe/examples/internal/endpoint"
 	"github.com/troupe-dev/troupe/operators"
-	"github.com/troupe-dev/troupe/operators/jetstream"
 )
 
 // Spec returns the registry entry of the pipeline, writing to os.Stdout
@@ -44,41 +45,34 @@ func SpecTo(stdout io.Writer) actors.PipelineSpec {
 func configFrom(ps actors.Params) (Config, error) {
 	cfg := Config{Query: ps.String("query"), Input: ps.String("input"), Output: ps.String("output")}
 	if _, ok := queries[cfg.Query]; !ok {
-		return cfg, badParam("query", cfg.Query, "not one of "+strings.Join(Queries(), ", "))
-	}
-	for name, v := range map[string]string{"input": cfg.Input, "output": cfg.Output} {
-		if jetstream.IsURL(v) {
-			if _, err := jetstream.ParseURL(v); err != nil {
-				return cfg, badParam(name, v, err.Error())
-			}
-		}
+		return cfg, ps.Invalid("query", errors.New("not one of "+strings.Join(Queries(), ", ")))
 	}
 	var err error
-	if cfg.Rate, err = ps.Float("rate"); err != nil {
+	if cfg.Rate, err = ps.FloatAtLeast("rate", 0); err != nil {
 		return cfg, err
 	}
-	if cfg.Rate < 0 {
-		return cfg, badParam("rate", ps.String("rate"), "must not be negative")
+	if cfg.Events, err = events(ps, cfg.Input); err != nil {
+		return cfg, err
 	}
-	events := ps.String("events")
-	switch {
-	case cfg.Input == "" && events == "":
-		return cfg, fmt.Errorf("%w: give input (a file of events) or events (how many to generate)", actors.ErrBadParam)
-	case cfg.Input != "" && events != "":
-		return cfg, badParam("events", events, "not with input="+fmt.Sprintf("%q", cfg.Input)+"; give one of them")
-	case events != "":
-		n, err := ps.Int("events")
-		if err != nil {
-			return cfg, err
-		}
-		if n < 0 {
-			return cfg, badParam("events", events, "must not be negative")
-		}
-		cfg.Events = int64(n)
+	if err = endpoint.Input(ps, "input", true); err != nil {
+		return cfg, err
 	}
-	return cfg, nil
+	if cfg.Output != Discard {
+		err = endpoint.Output(ps, "output", true)
+	}
+	return cfg, err
 }
 
-func badParam(name, value, why string) error {
-	return fmt.Errorf("%w: %s=%q: %s", actors.ErrBadParam, name, value, why)
+// events reads the events parameter, which input excludes.
+func events(ps actors.Params, input string) (int64, error) {
+	switch events := ps.String("events"); {
+	case input == "" && events == "":
+		return 0, fmt.Errorf("%w: give input (a file of events) or events (how many to generate)", actors.ErrBadParam)
+	case input != "" && events != "":
+		return 0, ps.Invalid("events", fmt.Errorf("not with input=%q; give one of them", input))
+	case events == "":
+		return 0, nil
+	}
+	n, err := ps.IntAtLeast("events", 0)
+	return int64(n), err
 }

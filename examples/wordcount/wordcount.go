@@ -1,13 +1,13 @@
 package wordcount
 
 import (
-	"fmt"
 	"io"
 	"os"
 	"strings"
 	"unicode"
 
 	"github.com/troupe-dev/troupe/actors"
+	"github.com/troupe-dev/troupe/examples/internal/endpoint"
 	"github.com/troupe-dev/troupe/operators"
 	"github.com/troupe-dev/troupe/operators/jetstream"
 )
@@ -126,20 +126,17 @@ func SpecTo(stdout io.Writer) actors.PipelineSpec {
 			{Name: "rate", Description: "lines per second per source subtask; 0: unlimited", Default: "0"},
 		},
 		Build: func(ps actors.Params) (*operators.Pipeline, error) {
-			rate, err := ps.Float("rate")
+			rate, err := ps.FloatAtLeast("rate", 0)
 			if err != nil {
 				return nil, err
 			}
-			if rate < 0 {
-				return nil, fmt.Errorf("%w: rate=%q: must not be negative", actors.ErrBadParam, ps.String("rate"))
+			if err := endpoint.Input(ps, "input", true); err != nil {
+				return nil, err
 			}
-			cfg := Config{Input: ps.String("input"), Output: ps.String("output"), Rate: rate, Stdout: stdout}
-			for name, v := range map[string]string{"input": cfg.Input, "output": cfg.Output} {
-				if _, err := jetstream.ParseURL(v); jetstream.IsURL(v) && err != nil {
-					return nil, fmt.Errorf("%w: %s=%q: %v", actors.ErrBadParam, name, v, err)
-				}
+			if err := endpoint.Output(ps, "output", true); err != nil {
+				return nil, err
 			}
-			return New(cfg)
+			return New(Config{Input: ps.String("input"), Output: ps.String("output"), Rate: rate, Stdout: stdout})
 		},
 	}
 }

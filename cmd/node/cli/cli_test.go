@@ -114,7 +114,7 @@ func TestMain_help(t *testing.T) {
 }
 
 func TestMain_usageErrors(t *testing.T) {
-	wc := []string{"run", "wordcount", "-p", "input=x"}
+	wc := []string{"run", "wordcount", "-p", "input=" + writeText(t)}
 	tests := []struct {
 		args []string
 		want string // in stderr: the offending word

@@ -17,6 +17,7 @@
 //	node run PIPELINE [--param key=value]... [--parallelism N]
 //	         [--checkpoint-interval D --state-dir DIR] [--restore PATH]
 //	         [--fresh] [--no-savepoint] [--state-backend heap|bbolt]
+//	         [--restart none|fixed:ATTEMPTS:DELAY|exp:INITIAL:MAX:MULT|rate:FAILURES:INTERVAL:DELAY]
 //	node pipelines
 //	node start [--name NAME] [--bind HOST:PORT] [--gossip HOST:PORT]
 //	           [--http HOST:PORT] [--join HOST:PORT[,...]] [--slots N]
@@ -96,6 +97,16 @@
 // asks for a graceful stop. --restore PATH starts from a savepoint or
 // checkpoint at any --parallelism.
 //
+// # Restarts
+//
+// A failed job restarts by --restart, the engine's restart strategies:
+// by default exponential delays (exp:1s:1m:1.5, ±10 %) with checkpoints,
+// none without, as in Flink. Each restart is said on standard error with
+// its number, the cause and the checkpoint it restores (none: the sources
+// start again). When the strategy gives up, the job fails (exit 1) with
+// its last failure's cause. node submit has no --restart yet: a cluster
+// job takes the engine's default.
+//
 // # Exit codes
 //
 //   - 0 ([ExitOK]): the command succeeded; for run, the job finished,
@@ -107,8 +118,11 @@
 //     node that answers with a server error (5xx), a node start that
 //     cannot bind its addresses or start the node.
 //   - 2 ([ExitUsage]): the command line is wrong — unknown command, flag
-//     or pipeline, a missing or malformed parameter, a bad --parallelism,
-//     --state-backend bbolt without --state-dir. Standard error names the
+//     or pipeline, a missing or malformed parameter (for the built-in
+//     pipelines also an input file that does not exist or cannot be read,
+//     an output that cannot be a directory), a bad --parallelism,
+//     --state-backend bbolt without --state-dir, a malformed --restart.
+//     Standard error names the
 //     offending word and suggests --help. A --restore path that does not
 //     exist, is damaged or holds another pipeline's state exits 2 too,
 //     with an error naming the path or file. For the cluster commands,

@@ -13,7 +13,7 @@ import (
 
 const runUsage = `Usage: node run PIPELINE [--param key=value]... [--parallelism N]
                 [--checkpoint-interval D --state-dir DIR] [--restore PATH]
-                [--fresh] [--no-savepoint] [--state-backend heap|bbolt]
+                [--fresh] [--no-savepoint] [--state-backend heap|bbolt] [--restart S]
 
 Runs a registered pipeline on an in-process engine: until its input ends,
 or until SIGINT or SIGTERM stops it; a second signal cancels it. Flags may
@@ -40,6 +40,12 @@ exits 2; resume it, --restore its checkpoint, or start over with --fresh.
 A run that starts afresh into an output directory holding committed
 output says so on standard error.
 
+A failed job restarts by its restart strategy (--restart), from its latest
+checkpoint if it has one, else from the beginning of its input; each
+restart is reported on standard error with its cause and the checkpoint it
+restores. When the strategy gives up, the job fails with the cause of its
+last failure.
+
 Flags:
   -p, --param key=value    set a pipeline parameter (repeat for more)
   --parallelism N          the default parallelism of the pipeline's
@@ -57,6 +63,19 @@ Flags:
   --state-backend NAME     where keyed state lives: heap (the default) or
                            bbolt (files under --state-dir, for state larger
                            than memory)
+  --restart S              the restart strategy; S is one of
+                             none                  fail at the first failure
+                             fixed:ATTEMPTS:DELAY  restart up to ATTEMPTS
+                                                   times, DELAY apart
+                             exp:INITIAL:MAX:MULT  restart always, waiting
+                                                   INITIAL, then MULT times
+                                                   longer up to MAX (±10 %)
+                             rate:FAILURES:INTERVAL:DELAY
+                                                   restart after DELAY
+                                                   unless more than FAILURES
+                                                   failures within INTERVAL
+                           (default: exp:1s:1m:1.5 with
+                           --checkpoint-interval, else none)
   -h, --help               show this help
 
 Exit codes: 0 the job finished (or stopped with a savepoint), 1 it failed or
@@ -71,6 +90,7 @@ type runArgs struct {
 	stateDir    string
 	noSavepoint bool
 	fresh       bool // start a new run even if one did not finish
+	restart     restartFlag
 }
 
 // parseRun parses run's arguments; flags may come before or after
@@ -82,6 +102,7 @@ func parseRun(args []string) (runArgs, error) {
 	fs.StringVar(&ra.stateDir, "state-dir", "", "")
 	fs.BoolVar(&ra.noSavepoint, "no-savepoint", false, "")
 	fs.BoolVar(&ra.fresh, "fresh", false, "")
+	fs.Var(&ra.restart, "restart", "")
 	positional, err := parseInterleaved(fs, args)
 	if err != nil {
 		return ra, err
@@ -159,7 +180,7 @@ func (c *command) run(args []string) int {
 	if ck.restore == "" {
 		c.noteCommittedOutput(g)
 	}
-	return c.execute(g, ck)
+	return c.execute(g, ck, ra.restart.strategy)
 }
 
 // noteCommittedOutput tells the user that a job starting afresh writes
@@ -190,10 +211,11 @@ func (c *command) buildError(err error) int {
 }
 
 // execute runs a job on an engine of its own and waits for it, handling
-// stop signals meanwhile.
-func (c *command) execute(g *operators.JobGraph, ck *checkpointing) int {
+// stop signals meanwhile. A nil restart is the engine's default.
+func (c *command) execute(g *operators.JobGraph, ck *checkpointing, restart actors.RestartStrategy) int {
 	cfg := actors.DefaultConfig()
 	cfg.Logger = slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	cfg.Restart, cfg.OnRestart = restart, c.printRestart
 	ck.configure(&cfg)
 	engine, err := actors.NewEngine(cfg)
 	if err != nil {
