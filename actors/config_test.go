@@ -88,7 +88,7 @@ func TestDefaultConfig_noCheckpointing_failsAtOnce(t *testing.T) {
 	e := newTestEngine(t, nil)
 	p := operators.NewPipeline("fail")
 	boom := errors.New("boom")
-	m := operators.Process(operators.FromSlice(p, seq(10)), func(v int, _ int64, _ operators.Collector[int]) error {
+	m := operators.Process(operators.FromSlice(p, seq(10)), func(_ *operators.ProcessContext, v int, _ operators.Collector[int]) error {
 		if v == 5 {
 			return boom
 		}

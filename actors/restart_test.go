@@ -20,7 +20,7 @@ func TestJob_restartsExhausted_failsWithLastCause(t *testing.T) {
 	p := operators.NewPipeline("exhaust")
 	var failures atomic.Int64
 	errAttempt := errors.New("attempt failed")
-	m := operators.Process(operators.FromSlice(p, seq(10)), func(v int, _ int64, _ operators.Collector[int]) error {
+	m := operators.Process(operators.FromSlice(p, seq(10)), func(_ *operators.ProcessContext, v int, _ operators.Collector[int]) error {
 		if v == 5 {
 			return fmt.Errorf("%w: failure %d", errAttempt, failures.Add(1))
 		}

@@ -17,10 +17,7 @@ func openSessionChain(t *testing.T, backend string, lateness time.Duration, snap
 	t.Helper()
 	p := NewPipeline("sessions").SetParallelism(1)
 	ks := KeyBy(FromSlice[lateRec](p, nil), func(r lateRec) string { return r.K })
-	sessions, err := window.Session(10 * time.Millisecond)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sessions := window.Session(10 * time.Millisecond)
 	sums := ReduceWindow(Window(ks, sessions, WithAllowedLateness(lateness)),
 		func(a, b lateRec) lateRec { return lateRec{a.K, a.V + b.V} }).Name("win")
 	col := Collect(sums)

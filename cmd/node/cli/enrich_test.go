@@ -152,7 +152,7 @@ func awaitCheckpoint(stateDir string) {
 // checkEnriched checks that out holds each of the n records once, enriched.
 func checkEnriched(t testing.TB, out string, n int) {
 	t.Helper()
-	recs, others := testkit.CommittedJSON[enrich.Record](t, out)
+	recs, others := testkit.ReadCommitted[enrich.Record](t, out)
 	if len(others) > 0 {
 		t.Errorf("left in the output dir: %q", others)
 	}
