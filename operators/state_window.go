@@ -6,6 +6,7 @@ import (
 	"iter"
 	"maps"
 	"slices"
+	"strings"
 
 	"github.com/troupe-dev/troupe/operators/window"
 	"github.com/troupe-dev/troupe/persistence"
@@ -31,12 +32,28 @@ type windowScope struct {
 	entries map[string]func() int          // by backend state name: (key, window) entries
 }
 
+// windowStatePrefix begins the backend name of every per-window state.
+const windowStatePrefix = "user-window/"
+
 // clearWindow removes w's entries of the current key from every
-// per-window state.
-func (ws *windowScope) clearWindow(w window.Window) {
+// per-window state of scope sc: those the function has asked for in this
+// attempt, through their states, and those restored that it has not
+// asked for yet, as restored (the operator cannot register them without
+// their types). Without the second, a window cleaned up after a restore
+// before the function asks for its state would leave its entries behind,
+// to be found by a later window of the same bounds.
+func (sc *stateScope[K]) clearWindow(w window.Window) error {
+	ws := sc.window
 	for _, name := range slices.Sorted(maps.Keys(ws.clears)) {
 		ws.clears[name](w)
 	}
+	enc, _ := windowCodec{}.Append(nil, w)
+	return persistence.DropRestored(sc.b, windowStatePrefix, func(state string, uk []byte) bool {
+		if strings.HasPrefix(state, windowStatePrefix+"map/") { // (window, user key): see winKeyCodec
+			return len(uk) > len(enc) && uk[len(enc)] == '|' && bytes.HasPrefix(uk, enc)
+		}
+		return bytes.Equal(uk, enc)
+	})
 }
 
 // windowMapOf registers the map state behind a per-window state of kind.
@@ -45,7 +62,7 @@ func windowMapOf[K comparable, UK comparable, UV any](sc *stateScope[K], kind, n
 	if sc.window.merging {
 		return nil, fmt.Errorf("state %q: %w", name, ErrWindowStateMerging)
 	}
-	full := "user-window/" + kind + "/" + name
+	full := windowStatePrefix + kind + "/" + name
 	m, err := persistence.Map(sc.b, persistence.MapDescriptor[UK, UV]{Name: full, KeyCodec: keys, ValueCodec: values, TTL: ttl})
 	if err != nil {
 		return nil, sc.stateErr(name, err)

@@ -2,6 +2,7 @@ package operators
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
 	"time"
 
@@ -108,7 +109,9 @@ func (o *windowOp[T, K, Acc, Out]) deleteCleanup(w window.Window) {
 // place in the merging set.
 func (o *windowOp[T, K, Acc, Out]) clearWindow(w, state window.Window) {
 	o.contents.Remove(state)
-	o.ctx.perWindow.window.clearWindow(state)
+	if err := o.ctx.perWindow.clearWindow(state); err != nil {
+		o.tc.Fail(fmt.Errorf("clear the per-window state of window %v: %w", state, err))
+	}
 	o.pending.Remove(state)
 	o.spec.trigger.Clear(o, w)
 	o.deleteCleanup(w)
