@@ -52,7 +52,8 @@ func (c *command) prepareCheckpoints(ra runArgs, pipeline string, params map[str
 }
 
 // pickRun resumes the newest run of the job directory if it did not
-// finish and began where this one begins (same --restore), else starts a
+// finish and began where this one begins (the same --restore checkpoint,
+// however its path is spelled), else starts a
 // new run. Either way the job is submitted as that run (ContinueRun).
 //
 // A new run that would start afresh while a run of the pipeline under
@@ -70,7 +71,7 @@ func (c *command) pickRun(ck *checkpointing, ra runArgs, pipeline string, params
 	if err != nil {
 		return err
 	}
-	if !ok || !cur.unfinished() || cur.origin() != ra.restore || ra.fresh {
+	if !ok || !cur.unfinished() || !sameOrigin(cur.origin(), ra.restore) || ra.fresh {
 		return c.startRun(ck, ra, jd, pipeline, params)
 	}
 	ck.run = cur

@@ -87,7 +87,10 @@
 // output twice. A run that finished is marked with a _finished file, and
 // the next one starts afresh. Parameters are compared in canonical form
 // (actors.Registry.BuildCanonical): defaults filled in, typed values as
-// their type formats them. A run of the pipeline under other parameters
+// their type formats them; --restore paths as the file they name
+// (absolute, cleaned, symbolic links resolved: canonicalPath), so that
+// a savepoint named another way resumes the same run. A run of the
+// pipeline under other parameters
 // (or from another --restore) that did not finish stops a fresh start
 // with exit 2, naming it and its latest checkpoint: resume it, --restore
 // that checkpoint, or start over with --fresh (which supersedes it). A

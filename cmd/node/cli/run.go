@@ -28,10 +28,11 @@ standard error, to resume from with --restore.
 With --state-dir, checkpoints go to DIR/<pipeline>-<hash of the pipeline
 and its parameters>; parameters are compared as the pipeline reads them,
 defaults filled in (rate=3e3 is rate=3000, and so is leaving out a rate
-whose default is 3000). If the last run of the same command there did not
-finish (it crashed, or was killed), run resumes from its latest
-checkpoint and says so on standard error; after a run that finished it
-starts afresh. If that checkpoint cannot be read, run fails and lists the
+whose default is 3000), and a --restore path as the file it names
+(./sp/, an absolute path or a link to sp are sp). If the last run of the
+same command there did not finish (it crashed, or was killed), run
+resumes from its latest checkpoint and says so on standard error; after
+a run that finished it starts afresh. If that checkpoint cannot be read, run fails and lists the
 older checkpoints that --restore PATH can start from: its output may
 already be committed, so run never falls back to an older one by itself.
 If a run of the pipeline under other parameters (or from another
