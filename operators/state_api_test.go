@@ -139,6 +139,32 @@ func TestGetValueState_ttl(t *testing.T) {
 	}
 }
 
+// With TTL visibility ReturnExpiredIfNotCleanedUp, adding to a reducing
+// state whose value has expired but is not cleaned up yet reduces into
+// the expired value, as Flink's TtlReduceFunction does: the sum is 1+2.
+func TestGetReducingState_ttlAddReducesIntoExpired(t *testing.T) {
+	sum := operators.ReducingDescriptor[int64]{Name: "sum", Reduce: func(a, b int64) int64 { return a + b },
+		TTL: operators.TTLConfig{TTL: time.Minute, Visibility: operators.ReturnExpiredIfNotCleanedUp}}
+	h := testkit.NewKeyedHarness(t, visitUser, func(ks operators.KeyedStream[visit, string]) operators.Stream[int64] {
+		return operators.ProcessKeyed(ks, func(ctx *operators.KeyedContext[string], v visit, out operators.Collector[int64]) error {
+			st, err := operators.GetReducingState(ctx, sum)
+			if err != nil {
+				return err
+			}
+			st.Add(v.Ms)
+			s, _ := st.Get()
+			out.Collect(s, operators.NoTimestamp)
+			return nil
+		})
+	})
+	h.ProcessElement(visit{"ann", "a", 1}, 1)
+	h.AdvanceProcessingTime(2 * time.Minute) // the sum expires, not cleaned up
+	h.ProcessElement(visit{"ann", "b", 2}, 2)
+	if got, want := h.Values(), []int64{1, 3}; !slices.Equal(got, want) {
+		t.Fatalf("sums %v, want %v: Add under ReturnExpiredIfNotCleanedUp must reduce into the expired value, as Flink's", got, want)
+	}
+}
+
 // A window function keeps per-window state, its own across the window's
 // firings and gone with the window, and global state, the key's across
 // its windows, as Flink's ProcessWindowFunction.Context.
