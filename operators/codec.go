@@ -33,6 +33,49 @@ func (JSONCodec[T]) Decode(data []byte) (T, error) {
 	return v, err
 }
 
+// listCodec encodes a slice with its elements' codec: a uvarint count,
+// then per element a uvarint length and the element's encoding.
+type listCodec[T any] struct{ elem Codec[T] }
+
+func (c listCodec[T]) Append(dst []byte, vs []T) ([]byte, error) {
+	dst = binary.AppendUvarint(dst, uint64(len(vs)))
+	var scratch []byte
+	for i := range vs {
+		var err error
+		if scratch, err = c.elem.Append(scratch[:0], vs[i]); err != nil {
+			return dst, fmt.Errorf("element %d: %w", i, err)
+		}
+		dst = binary.AppendUvarint(dst, uint64(len(scratch)))
+		dst = append(dst, scratch...)
+	}
+	return dst, nil
+}
+
+func (c listCodec[T]) Decode(data []byte) ([]T, error) {
+	n, k := binary.Uvarint(data)
+	if k <= 0 || n > uint64(len(data)) {
+		return nil, fmt.Errorf("%w: list header", ErrDecode)
+	}
+	data = data[k:]
+	vs := make([]T, 0, n)
+	for i := range int(n) {
+		l, k := binary.Uvarint(data)
+		if k <= 0 || l > uint64(len(data)-k) {
+			return nil, fmt.Errorf("%w: list element %d length", ErrDecode, i)
+		}
+		v, err := c.elem.Decode(data[k : k+int(l)])
+		if err != nil {
+			return nil, fmt.Errorf("%w: list element %d: %v", ErrDecode, i, err)
+		}
+		vs = append(vs, v)
+		data = data[k+int(l):]
+	}
+	if len(data) != 0 {
+		return nil, fmt.Errorf("%w: %d bytes after the list", ErrDecode, len(data))
+	}
+	return vs, nil
+}
+
 // batchCodec encodes whole batches of a stream, type erased, for the
 // runtime's remote channels.
 type batchCodec interface {

@@ -2,6 +2,7 @@ package operators
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/troupe-dev/troupe/persistence"
 )
@@ -33,6 +34,10 @@ func keyedNode[T any, K comparable, Out any](ks KeyedStream[T, K], kind string) 
 	connect(ks.s, n)
 	if ks.key == nil {
 		n.p.fail(n, ErrNoKeyFunc)
+	}
+	// Keys are written into state and snapshots with JSON.
+	if err := checkLossless[K]("key by a type JSON encodes whole (a string, or exported fields)"); err != nil {
+		n.p.fail(n, fmt.Errorf("key: %w", err))
 	}
 	return n
 }

@@ -1,6 +1,7 @@
 package operators
 
 import (
+	"errors"
 	"fmt"
 	"iter"
 	"maps"
@@ -16,7 +17,8 @@ import (
 // key being processed (and, for a window's WindowState, of the window
 // firing). States are snapshotted by key group with the operator and
 // restored by name; their values are encoded with JSON unless the
-// descriptor gives a codec.
+// descriptor gives a codec (a type JSON would not round-trip, such as a
+// struct with unexported fields, needs one: see ErrLossyJSON).
 
 // TTLConfig makes state entries expire a fixed time after they were last
 // written (or read); the zero value disables TTL. See
@@ -167,8 +169,12 @@ func GetValueState[K comparable, V any](s StateStore[K], d ValueDescriptor[V]) (
 	if sc.window != nil {
 		return windowValue[K, V](sc, d)
 	}
+	c, err := checkedCodec(d.Codec, "ValueDescriptor.Codec")
+	if err != nil {
+		return nil, sc.stateErr(d.Name, err)
+	}
 	st, err := persistence.Value(sc.b, persistence.ValueDescriptor[V]{Name: userStatePrefix + d.Name,
-		Codec: codecOr(d.Codec), TTL: d.TTL})
+		Codec: c, TTL: d.TTL})
 	return st, sc.registered(d.Name, err)
 }
 
@@ -178,8 +184,12 @@ func GetListState[K comparable, V any](s StateStore[K], d ListDescriptor[V]) (Li
 	if sc.window != nil {
 		return windowList[K, V](sc, d)
 	}
+	c, err := checkedCodec(d.Codec, "ListDescriptor.Codec")
+	if err != nil {
+		return nil, sc.stateErr(d.Name, err)
+	}
 	st, err := persistence.List(sc.b, persistence.ListDescriptor[V]{Name: userStatePrefix + d.Name,
-		Codec: codecOr(d.Codec), TTL: d.TTL})
+		Codec: c, TTL: d.TTL})
 	return st, sc.registered(d.Name, err)
 }
 
@@ -189,8 +199,13 @@ func GetMapState[K comparable, UK comparable, UV any](s StateStore[K], d MapDesc
 	if sc.window != nil {
 		return windowMap[K, UK, UV](sc, d)
 	}
+	kc, err1 := checkedCodec(d.KeyCodec, "MapDescriptor.KeyCodec")
+	vc, err2 := checkedCodec(d.ValueCodec, "MapDescriptor.ValueCodec")
+	if err := errors.Join(err1, err2); err != nil {
+		return nil, sc.stateErr(d.Name, err)
+	}
 	st, err := persistence.Map(sc.b, persistence.MapDescriptor[UK, UV]{Name: userStatePrefix + d.Name,
-		KeyCodec: codecOr(d.KeyCodec), ValueCodec: codecOr(d.ValueCodec), TTL: d.TTL})
+		KeyCodec: kc, ValueCodec: vc, TTL: d.TTL})
 	return st, sc.registered(d.Name, err)
 }
 
@@ -201,8 +216,12 @@ func GetReducingState[K comparable, V any](s StateStore[K], d ReducingDescriptor
 	if sc.window != nil {
 		return windowReducing[K, V](sc, d)
 	}
+	c, err := checkedCodec(d.Codec, "ReducingDescriptor.Codec")
+	if err != nil {
+		return nil, sc.stateErr(d.Name, err)
+	}
 	st, err := persistence.Reducing(sc.b, persistence.ReducingDescriptor[V]{Name: userStatePrefix + d.Name,
-		Codec: codecOr(d.Codec), Reduce: d.Reduce, TTL: d.TTL})
+		Codec: c, Reduce: d.Reduce, TTL: d.TTL})
 	return st, sc.registered(d.Name, err)
 }
 
@@ -214,17 +233,13 @@ func GetAggregatingState[K comparable, In, Acc, Out any](s StateStore[K], d Aggr
 		return windowAggregating[K, In, Acc, Out](sc, d)
 	}
 	a := d.Aggregate
-	st, err := persistence.Aggregating(sc.b, persistence.AggregatingDescriptor[In, Acc, Out]{Name: userStatePrefix + d.Name,
-		AccCodec: codecOr(d.AccCodec), Create: a.Create, Add: a.Add, Result: a.Result, TTL: d.TTL})
-	return st, sc.registered(d.Name, err)
-}
-
-// codecOr returns c, or JSON when c is nil.
-func codecOr[T any](c Codec[T]) Codec[T] {
-	if c == nil {
-		return JSONCodec[T]{}
+	c, err := checkedCodec(d.AccCodec, "AggregatingDescriptor.AccCodec")
+	if err != nil {
+		return nil, sc.stateErr(d.Name, err)
 	}
-	return c
+	st, err := persistence.Aggregating(sc.b, persistence.AggregatingDescriptor[In, Acc, Out]{Name: userStatePrefix + d.Name,
+		AccCodec: c, Create: a.Create, Add: a.Add, Result: a.Result, TTL: d.TTL})
+	return st, sc.registered(d.Name, err)
 }
 
 // stateScope is the keyed state of one operator's subtask as its

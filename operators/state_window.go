@@ -2,6 +2,7 @@ package operators
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"iter"
 	"maps"
@@ -98,7 +99,11 @@ func (ws *windowScope) count() int {
 func removeWindow[V any](m *persistence.MapState[window.Window, V], w window.Window) { m.Remove(w) }
 
 func windowValue[K comparable, V any](sc *stateScope[K], d ValueDescriptor[V]) (ValueState[V], error) {
-	m, err := windowMapOf(sc, "value", d.Name, d.TTL, Codec[window.Window](windowCodec{}), codecOr(d.Codec), removeWindow[V])
+	c, err := checkedCodec(d.Codec, "ValueDescriptor.Codec")
+	if err != nil {
+		return nil, sc.stateErr(d.Name, err)
+	}
+	m, err := windowMapOf(sc, "value", d.Name, d.TTL, Codec[window.Window](windowCodec{}), c, removeWindow[V])
 	if err != nil {
 		return nil, err
 	}
@@ -114,13 +119,20 @@ func (s *winValue[V]) Value() (V, bool) { return s.m.Get(*s.w) }
 func (s *winValue[V]) Update(v V)       { s.m.Put(*s.w, v) }
 func (s *winValue[V]) Clear()           { s.m.Remove(*s.w) }
 
+// windowList is a per-window list state: a window's list is one value,
+// encoded as a JSON array unless the descriptor gives the elements' codec.
 func windowList[K comparable, V any](sc *stateScope[K], d ListDescriptor[V]) (ListState[V], error) {
-	m, err := windowMapOf(sc, "list", d.Name, d.TTL, Codec[window.Window](windowCodec{}), Codec[[]V](JSONCodec[[]V]{}), removeWindow[[]V])
+	var lists Codec[[]V] = listCodec[V]{elem: d.Codec}
+	if d.Codec == nil {
+		c, err := checkedCodec[[]V](nil, "ListDescriptor.Codec")
+		if err != nil {
+			return nil, sc.stateErr(d.Name, err)
+		}
+		lists = c
+	}
+	m, err := windowMapOf(sc, "list", d.Name, d.TTL, Codec[window.Window](windowCodec{}), lists, removeWindow[[]V])
 	if err != nil {
 		return nil, err
-	}
-	if d.Codec != nil {
-		return nil, fmt.Errorf("state %q: a per-window list state encodes its lists with JSON; it takes no Codec", d.Name)
 	}
 	return &winList[V]{m: m, w: sc.window.w}, nil
 }
@@ -152,7 +164,11 @@ func windowReducing[K comparable, V any](sc *stateScope[K], d ReducingDescriptor
 	if d.Reduce == nil {
 		return nil, fmt.Errorf("state %q: %w: nil Reduce", d.Name, ErrNilFunc)
 	}
-	m, err := windowMapOf(sc, "reducing", d.Name, d.TTL, Codec[window.Window](windowCodec{}), codecOr(d.Codec), removeWindow[V])
+	c, err := checkedCodec(d.Codec, "ReducingDescriptor.Codec")
+	if err != nil {
+		return nil, sc.stateErr(d.Name, err)
+	}
+	m, err := windowMapOf(sc, "reducing", d.Name, d.TTL, Codec[window.Window](windowCodec{}), c, removeWindow[V])
 	if err != nil {
 		return nil, err
 	}
@@ -177,7 +193,11 @@ func windowAggregating[K comparable, In, Acc, Out any](sc *stateScope[K], d Aggr
 	if a.Create == nil || a.Add == nil || a.Result == nil {
 		return nil, fmt.Errorf("state %q: %w: Create, Add and Result are required", d.Name, ErrNilFunc)
 	}
-	m, err := windowMapOf(sc, "aggregating", d.Name, d.TTL, Codec[window.Window](windowCodec{}), codecOr(d.AccCodec), removeWindow[Acc])
+	c, err := checkedCodec(d.AccCodec, "AggregatingDescriptor.AccCodec")
+	if err != nil {
+		return nil, sc.stateErr(d.Name, err)
+	}
+	m, err := windowMapOf(sc, "aggregating", d.Name, d.TTL, Codec[window.Window](windowCodec{}), c, removeWindow[Acc])
 	if err != nil {
 		return nil, err
 	}
@@ -207,8 +227,13 @@ func (s *winAggregating[In, Acc, Out]) Add(in In) {
 func (s *winAggregating[In, Acc, Out]) Clear() { s.acc.Clear() }
 
 func windowMap[K comparable, UK comparable, UV any](sc *stateScope[K], d MapDescriptor[UK, UV]) (MapState[UK, UV], error) {
-	keys := Codec[winKey[UK]](winKeyCodec[UK]{uk: codecOr(d.KeyCodec)})
-	m, err := windowMapOf(sc, "map", d.Name, d.TTL, keys, codecOr(d.ValueCodec), func(m *persistence.MapState[winKey[UK], UV], w window.Window) {
+	kc, err1 := checkedCodec(d.KeyCodec, "MapDescriptor.KeyCodec")
+	vc, err2 := checkedCodec(d.ValueCodec, "MapDescriptor.ValueCodec")
+	if err := errors.Join(err1, err2); err != nil {
+		return nil, sc.stateErr(d.Name, err)
+	}
+	keys := Codec[winKey[UK]](winKeyCodec[UK]{uk: kc})
+	m, err := windowMapOf(sc, "map", d.Name, d.TTL, keys, vc, func(m *persistence.MapState[winKey[UK], UV], w window.Window) {
 		(&winMap[UK, UV]{m: m, w: &w}).Clear()
 	})
 	if err != nil {

@@ -154,7 +154,7 @@ func aggregateWindow[T any, K comparable, Acc, R, Out any](ws WindowedStream[T, 
 				return fn(ctx, agg.Result(acc), out)
 			}))
 	}
-	return windowNode(ws, "window-aggregate", true, missing, windowFn[T, K, Acc, Out]{
+	s := windowNode(ws, "window-aggregate", true, missing, windowFn[T, K, Acc, Out]{
 		add: func(acc Acc, ok bool, v T, _ int64) Acc {
 			if !ok {
 				acc = agg.Create()
@@ -166,6 +166,11 @@ func aggregateWindow[T any, K comparable, Acc, R, Out any](ws WindowedStream[T, 
 			return acc, fn(ctx, agg.Result(acc), out)
 		},
 	})
+	// The accumulators are the window's contents, kept in state with JSON.
+	if err := checkLossless[Acc]("export its fields"); err != nil {
+		s.n.p.fail(s.n, fmt.Errorf("accumulator: %w", err))
+	}
+	return s
 }
 
 // WindowProcessFunc is called when a window fires with all of its records
