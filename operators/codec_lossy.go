@@ -122,3 +122,19 @@ func checkedCodec[V any](c Codec[V], field string) (Codec[V], error) {
 	}
 	return JSONCodec[V]{}, nil
 }
+
+// recordsInState has Build check that the records of s, which node n
+// keeps in state encoded with s's codec, survive it: a stream on the
+// default JSON codec whose type JSON would not round-trip needs a codec
+// (WithCodec). what names the records for the error.
+func recordsInState[T any](n *node, s Stream[T], what string) {
+	n.checks = append(n.checks, func() error {
+		if !isJSON(CodecOf(s)) {
+			return nil
+		}
+		if err := checkLossless[T]("give the stream a codec (WithCodec)"); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		return nil
+	})
+}

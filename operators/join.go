@@ -79,7 +79,7 @@ func IntervalJoinProcess[A, B any, K comparable, Out any](a KeyedStream[A, K], b
 		}
 	}
 	n := connectedNode(a, b, "interval-join", func(tc *TaskContext, op *keyedProcessOp[A, K, Out]) (coTask[A, B, K, Out], error) {
-		t, err := j.open(tc, op.backend)
+		t, err := j.open(tc, op.backend, joinBuffersOf(CodecOf(a.s), CodecOf(b.s)))
 		if err != nil {
 			return coTask[A, B, K, Out]{}, err
 		}
@@ -91,6 +91,8 @@ func IntervalJoinProcess[A, B any, K comparable, Out any](a KeyedStream[A, K], b
 	if err := j.lateTags(n); err != nil {
 		n.p.fail(n, err)
 	}
+	recordsInState(n, a.s, "first stream's records")
+	recordsInState(n, b.s, "second stream's records")
 	return newStream[Out](n)
 }
 
@@ -158,10 +160,11 @@ func (j *intervalJoin[A, B, K, Out]) lateTags(n *node) error {
 }
 
 // open returns the join's part of one subtask: its buffers in the
-// subtask's keyed state ("interval-join"), its late outputs and counter.
-func (j *intervalJoin[A, B, K, Out]) open(tc *TaskContext, states persistence.Backend[K]) (*joinTask[A, B, K, Out], error) {
+// subtask's keyed state ("interval-join", encoded with codec), its late
+// outputs and counter.
+func (j *intervalJoin[A, B, K, Out]) open(tc *TaskContext, states persistence.Backend[K], codec Codec[joinBuffers[A, B]]) (*joinTask[A, B, K, Out], error) {
 	bufs, err := persistence.Value(states, persistence.ValueDescriptor[joinBuffers[A, B]]{Name: "interval-join",
-		Codec: JSONCodec[joinBuffers[A, B]]{}})
+		Codec: codec})
 	if err != nil {
 		return nil, err
 	}

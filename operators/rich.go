@@ -371,13 +371,13 @@ func (f WindowProcessFunc[T, K, Out]) Process(ctx *WindowContext[K], elems []T, 
 // ctx.WindowState().
 func ProcessWindowRich[T any, K comparable, Out any, F ProcessWindowFunction[T, K, Out]](ws WindowedStream[T, K], newFn func() F) Stream[Out] {
 	if ws.cfg.evictor != nil {
-		return windowNodeOf(ws, "window-process", true, newFn == nil, true,
+		return windowNodeOf(ws, "window-process", true, newFn == nil, true, timestampedContents[T],
 			func() (windowFn[T, K, []window.TimestampedValue[T], Out], any) {
 				f := newFn()
 				return evictingFn(ws, f.Process), f
 			})
 	}
-	return windowNodeOf(ws, "window-process", true, newFn == nil, true, func() (windowFn[T, K, []T, Out], any) {
+	return windowNodeOf(ws, "window-process", true, newFn == nil, true, listContents[T], func() (windowFn[T, K, []T, Out], any) {
 		f := newFn()
 		return listFn(f.Process), f
 	})
