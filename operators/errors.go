@@ -64,6 +64,9 @@ var (
 	// (WindowContext.WindowState) asked for in merging windows, such as
 	// sessions, which have none, as in Flink.
 	ErrWindowStateMerging = errors.New("operators: per-window state is not allowed with merging windows")
+	// ErrJoinBounds is returned for an interval join whose lower bound is
+	// above its upper bound, or whose bounds are not whole milliseconds.
+	ErrJoinBounds = errors.New("operators: invalid interval join bounds")
 	// ErrLossyJSON is returned for state, keys or window accumulators of
 	// a type that JSON, their codec when none is given, would not
 	// round-trip — a struct with unexported fields encodes as {} — so
