@@ -39,11 +39,15 @@ type windowConfig struct {
 	late      any // OutputTag[T]; nil for none
 	evictor   any // window.Evictor or window.ElementEvictor[T]; nil for none
 	fireAtEnd bool
+	// nilTrigger: WithTrigger(nil) was given, which Build refuses.
+	nilTrigger bool
 }
 
-// WithTrigger replaces the assigner's default trigger.
+// WithTrigger replaces the assigner's default trigger. A nil trigger
+// fails Build (it is no trigger, not the default: a zero
+// window.CountSpec has one).
 func WithTrigger(t window.Trigger) WindowOption {
-	return func(c *windowConfig) { c.trigger = t }
+	return func(c *windowConfig) { c.trigger, c.nilTrigger = t, t == nil }
 }
 
 // WithAllowedLateness keeps each event-time window's state for d after
@@ -148,6 +152,9 @@ func (ws WindowedStream[T, K]) resolve() (windowSpec[T], error) {
 	var s windowSpec[T]
 	if err := validateParts(ws.assigner, ws.cfg.trigger, ws.cfg.evictor); err != nil {
 		return s, err
+	}
+	if ws.cfg.nilTrigger {
+		return s, fmt.Errorf("%w: WithTrigger(nil)", ErrWindow)
 	}
 	switch a := ws.assigner.(type) {
 	case nil:
