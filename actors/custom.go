@@ -35,9 +35,11 @@ type Output[Out any] struct {
 func FromActor[In, Out any](s operators.Stream[In], props *actor.Props, opts ...ActorOption) operators.Stream[Out] {
 	cfg := actorConfig{replyTimeout: DefaultReplyTimeout}
 	for _, o := range opts {
-		o(&cfg)
+		if o != nil {
+			o(&cfg)
+		}
 	}
-	return operators.External(s, "actor", props, func(tc *operators.TaskContext, out operators.Collector[Out]) (operators.Collector[In], any, error) {
+	out := operators.External(s, "actor", props, func(tc *operators.TaskContext, out operators.Collector[Out]) (operators.Collector[In], any, error) {
 		h, ok := tc.Host.(*host)
 		if !ok || props == nil {
 			return nil, nil, fmt.Errorf("actor operator needs the actors runtime and non-nil props")
@@ -46,6 +48,10 @@ func FromActor[In, Out any](s operators.Stream[In], props *actor.Props, opts ...
 		op.pid = h.spawn(props)
 		return op, op, nil
 	})
+	if err := cfg.validate(); err != nil {
+		operators.FailBuild(out, err)
+	}
+	return out
 }
 
 // DefaultReplyTimeout is how long a custom operator's subtask waits for
@@ -59,10 +65,20 @@ type actorConfig struct {
 	replyTimeout time.Duration
 }
 
+// validate reports a setting that cannot be used.
+func (c actorConfig) validate() error {
+	if c.replyTimeout < 0 {
+		return fmt.Errorf("%w: WithReplyTimeout(%v) is negative (0 waits for ever)", ErrActorOption, c.replyTimeout)
+	}
+	return nil
+}
+
 // WithReplyTimeout sets how long the subtask waits for the actor's answer
 // to one message (Input or EndOfInput) before it fails, naming the
 // operator and the message; 0 waits for ever. Default
-// DefaultReplyTimeout.
+// DefaultReplyTimeout. A negative d fails Build (ErrActorOption), naming
+// the operator: a timeout computed wrong must not turn the protection
+// against an actor that never answers off.
 func WithReplyTimeout(d time.Duration) ActorOption {
 	return func(c *actorConfig) { c.replyTimeout = d }
 }

@@ -134,3 +134,34 @@ func TestFromActor_replyTimeout(t *testing.T) {
 		})
 	}
 }
+
+// A negative reply timeout fails Build naming the operator, as a
+// negative async Timeout does, where it was taken for "wait for ever"
+// and turned the protection against a silent actor off; 0 still waits
+// for ever.
+func TestFromActor_negativeReplyTimeoutFailsBuild(t *testing.T) {
+	props := actor.PropsFromProducer(func() actor.Actor { return silent{mode: "end"} })
+	for _, c := range []struct {
+		d  time.Duration
+		ok bool
+	}{{-time.Second, false}, {-1, false}, {0, true}, {time.Second, true}} {
+		p := operators.NewPipeline("reply-timeout")
+		src := operators.FromSlice(p, seq(1))
+		operators.Discard(FromActor[int, int](src, props, WithReplyTimeout(c.d)).Name("user-actor"))
+		_, err := p.Build()
+		if c.ok {
+			if err != nil {
+				t.Errorf("WithReplyTimeout(%v): Build: %v", c.d, err)
+			}
+			continue
+		}
+		if !errors.Is(err, ErrActorOption) || !strings.Contains(err.Error(), `"user-actor"`) {
+			t.Errorf("WithReplyTimeout(%v): Build: %v; want ErrActorOption naming the operator", c.d, err)
+		}
+	}
+	p := operators.NewPipeline("nil-option") // a nil option is skipped, as other operators' are
+	operators.Discard(FromActor[int, int](operators.FromSlice(p, seq(1)), props, nil))
+	if _, err := p.Build(); err != nil {
+		t.Errorf("FromActor with a nil option: Build: %v", err)
+	}
+}

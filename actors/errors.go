@@ -28,6 +28,10 @@ var (
 	// ErrUnexpectedMessage fails a subtask that received a message it does
 	// not understand (for example a custom operator's wrong reply type).
 	ErrUnexpectedMessage = errors.New("actors: unexpected message")
+	// ErrActorOption fails Pipeline.Build for a custom operator
+	// (FromActor) given an option it cannot use, such as a negative
+	// WithReplyTimeout; the error names the operator.
+	ErrActorOption = errors.New("actors: invalid custom operator option")
 	// ErrReplyTimeout fails the subtask of a custom operator whose actor
 	// did not answer a message within its reply timeout
 	// (WithReplyTimeout).
