@@ -47,10 +47,7 @@ func TestBuild_badConstantSettingsNameTheOperator(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := operators.NewPipeline("bad")
-			ks := operators.KeyBy(operators.FromSlice[ev](p, nil), evKey)
-			operators.Discard(tt.add(ks).Name("the-operator"))
-			_, err := p.Build()
+			err := buildOperator(tt.add)
 			if !errors.Is(err, tt.want) || !strings.Contains(err.Error(), `"the-operator"`) {
 				t.Fatalf("Build: %v; want %v naming the operator", err, tt.want)
 			}
@@ -61,6 +58,16 @@ func TestBuild_badConstantSettingsNameTheOperator(t *testing.T) {
 			}
 		})
 	}
+}
+
+// buildOperator builds a pipeline of the operator add makes, named
+// "the-operator", on a keyed stream of ev, and returns Build's error.
+func buildOperator(add func(ks operators.KeyedStream[ev, string]) operators.Stream[ev]) error {
+	p := operators.NewPipeline("settings")
+	ks := operators.KeyBy(operators.FromSlice[ev](p, nil), evKey)
+	operators.Discard(add(ks).Name("the-operator"))
+	_, err := p.Build()
+	return err
 }
 
 // Settings made as zero values instead of by their constructors — a
@@ -107,10 +114,7 @@ func TestBuild_zeroValueSettingsRefused(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := operators.NewPipeline("zero")
-			ks := operators.KeyBy(operators.FromSlice[ev](p, nil), evKey)
-			operators.Discard(tt.add(ks).Name("the-operator"))
-			_, err := p.Build()
+			err := buildOperator(tt.add)
 			if !errors.Is(err, tt.want) || !strings.Contains(err.Error(), `"the-operator"`) || !strings.Contains(err.Error(), tt.part) {
 				t.Fatalf("Build: %v; want %v naming the operator and %q", err, tt.want, tt.part)
 			}
