@@ -169,7 +169,7 @@ func GetValueState[K comparable, V any](s StateStore[K], d ValueDescriptor[V]) (
 	if sc.window != nil {
 		return windowValue[K, V](sc, d)
 	}
-	c, err := checkedCodec(d.Codec, "ValueDescriptor.Codec")
+	c, err := keyedCodec(sc, d.Name, d.Codec, "ValueDescriptor.Codec")
 	if err != nil {
 		return nil, sc.stateErr(d.Name, err)
 	}
@@ -184,7 +184,7 @@ func GetListState[K comparable, V any](s StateStore[K], d ListDescriptor[V]) (Li
 	if sc.window != nil {
 		return windowList[K, V](sc, d)
 	}
-	c, err := checkedCodec(d.Codec, "ListDescriptor.Codec")
+	c, err := keyedCodec(sc, d.Name, d.Codec, "ListDescriptor.Codec")
 	if err != nil {
 		return nil, sc.stateErr(d.Name, err)
 	}
@@ -199,8 +199,8 @@ func GetMapState[K comparable, UK comparable, UV any](s StateStore[K], d MapDesc
 	if sc.window != nil {
 		return windowMap[K, UK, UV](sc, d)
 	}
-	kc, err1 := checkedCodec(d.KeyCodec, "MapDescriptor.KeyCodec")
-	vc, err2 := checkedCodec(d.ValueCodec, "MapDescriptor.ValueCodec")
+	kc, err1 := keyedCodec(sc, d.Name, d.KeyCodec, "MapDescriptor.KeyCodec")
+	vc, err2 := keyedCodec(sc, d.Name, d.ValueCodec, "MapDescriptor.ValueCodec")
 	if err := errors.Join(err1, err2); err != nil {
 		return nil, sc.stateErr(d.Name, err)
 	}
@@ -216,7 +216,7 @@ func GetReducingState[K comparable, V any](s StateStore[K], d ReducingDescriptor
 	if sc.window != nil {
 		return windowReducing[K, V](sc, d)
 	}
-	c, err := checkedCodec(d.Codec, "ReducingDescriptor.Codec")
+	c, err := keyedCodec(sc, d.Name, d.Codec, "ReducingDescriptor.Codec")
 	if err != nil {
 		return nil, sc.stateErr(d.Name, err)
 	}
@@ -233,13 +233,23 @@ func GetAggregatingState[K comparable, In, Acc, Out any](s StateStore[K], d Aggr
 		return windowAggregating[K, In, Acc, Out](sc, d)
 	}
 	a := d.Aggregate
-	c, err := checkedCodec(d.AccCodec, "AggregatingDescriptor.AccCodec")
+	c, err := keyedCodec(sc, d.Name, d.AccCodec, "AggregatingDescriptor.AccCodec")
 	if err != nil {
 		return nil, sc.stateErr(d.Name, err)
 	}
 	st, err := persistence.Aggregating(sc.b, persistence.AggregatingDescriptor[In, Acc, Out]{Name: userStatePrefix + d.Name,
 		AccCodec: c, Create: a.Create, Add: a.Add, Result: a.Result, TTL: d.TTL})
 	return st, sc.registered(d.Name, err)
+}
+
+// keyedCodec is checkedCodec for the key's state name of scope sc, with
+// the check by reflection at its registration only: the getters run per
+// record.
+func keyedCodec[K comparable, V any](sc *stateScope[K], name string, c Codec[V], field string) (Codec[V], error) {
+	if c == nil && sc.seen[userStatePrefix+name] {
+		return JSONCodec[V]{}, nil
+	}
+	return checkedCodec(c, field)
 }
 
 // stateScope is the keyed state of one operator's subtask as its
