@@ -109,6 +109,8 @@ type Chain struct {
 	endNext int  // EndInput's progress: the next operator to end
 	opened  int  // operators opened: the last ones of hooks (Open goes tail first)
 	closed  bool // Close was called
+
+	sink interface{ Written() int64 } // the tail's record count, if it is a sink
 }
 
 // Open instantiates the vertex's operators for one subtask, tail first, so
@@ -143,6 +145,9 @@ func (v *Vertex) Open(cfg ChainConfig) (*Chain, error) {
 			return nil, c.abandon(err)
 		}
 		c.hooks[i] = inst.hooks
+		if inst.written != nil {
+			c.sink = inst.written
+		}
 		c.opened++
 		if cfg.Faults != nil {
 			tapInputs(n, inst, i, v.nodes, func() { cfg.Faults.BeforeRecord(tc.TaskInfo) })
