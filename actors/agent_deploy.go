@@ -38,6 +38,7 @@ func (a *agent) start(ctx actor.Context) {
 		a.spec.mailboxes(infos)
 	}
 	a.report(ctx, ready, nil)
+	a.armMetrics(ctx)
 }
 
 // restorePlan returns the state the agent's subtasks start from: the
@@ -80,7 +81,10 @@ func (a *agent) spawn(ctx actor.Context, s subtaskSpec, plan *restorePlan) (*age
 	st := &subtask{id: s.id, jobName: a.spec.job, run: a.spec.run, vertex: v, index: i, attempt: a.spec.attempt,
 		cfg: a.spec.cfg, root: ctx.ActorSystem().Root, log: a.log.With("vertex", v.Name, "subtask", i),
 		restore: plan.partsOf(v, i), finishedOnRestore: plan.finishedOnRestore(v), store: a.spec.store,
-		remoteStats: a.spec.stats}
+		remoteStats: a.spec.stats, node: a.spec.node}
+	if a.meter != nil {
+		st.meter = &subtaskMeter{mailbox: stats}
+	}
 	mb, capacity := actor.Bounded(bound, stats), pow2(bound)
 	if s.remoteInputs {
 		mb, capacity = actor.Unbounded(stats), 0

@@ -51,6 +51,9 @@ type checkpointer struct {
 	// and whose completion it never sent, so no sink acted on them; only
 	// these may be skipped on restore if unreadable (planRestore).
 	unnotified map[string]bool
+	// sizes holds what the acks of checkpoints being written said, for
+	// their stats once they end
+	sizes map[int64]checkpointSizes
 }
 
 // TaskID names a subtask in the coordinator, the same in every attempt.
@@ -74,7 +77,7 @@ func newCheckpointer(m *master) (*checkpointer, error) {
 			}
 		}
 	}
-	c := &checkpointer{m: m, store: store, paths: map[int64]string{}, unnotified: map[string]bool{},
+	c := &checkpointer{m: m, store: store, paths: map[int64]string{}, unnotified: map[string]bool{}, sizes: map[int64]checkpointSizes{},
 		waiters: map[int64]chan<- savepointResult{}, stopped: true} // until the first attempt runs
 	bc.FirstID = c.firstID()
 	if c.coord, err = barrier.NewCoordinator(bc); err != nil {
@@ -137,7 +140,7 @@ func (c *checkpointer) onAck(ctx actor.Context, a *checkpointAck) {
 	if a.err != nil {
 		acts, err = c.coord.Decline(time.Now(), a.id, a.task, a.err)
 	} else {
-		acts, err = c.coord.Ack(time.Now(), a.id, a.task, taskHandle{path: a.handle, finished: a.finished})
+		acts, err = c.coord.Ack(time.Now(), a.id, a.task, taskHandle{path: a.handle, finished: a.finished, size: a.size, alignment: a.alignment})
 	}
 	if err != nil {
 		c.m.log.Debug("checkpoint ack ignored", "checkpoint", a.id, "task", a.task, "err", err)
@@ -200,12 +203,28 @@ func (c *checkpointer) run(ctx actor.Context, acts []barrier.Action) {
 			c.m.onJobFailure(ctx, a.Reason)
 		}
 	}
+	c.m.job.setCheckpointsInProgress(len(c.coord.Pending()))
+}
+
+// record adds checkpoint id, which ended, to the job's history.
+func (c *checkpointer) record(id int64, status CheckpointStatus, path string, reason error) {
+	st, _ := c.coord.Stats(id)
+	sz := c.sizes[id]
+	delete(c.sizes, id)
+	s := CheckpointStats{ID: id, Savepoint: st.Savepoint, Status: status, Triggered: st.Triggered, Duration: st.Duration,
+		Size: sz.total, Alignment: sz.alignment, Path: path}
+	if reason != nil {
+		s.Failure = reason.Error()
+	}
+	c.m.job.recordCheckpoint(s, sz.byVertex)
 }
 
 // taskHandle is what a subtask's ack gives the coordinator.
 type taskHandle struct {
-	path     string
-	finished bool
+	path      string
+	finished  bool
+	size      int64         // bytes of state stored
+	alignment time.Duration // waiting for barriers
 }
 
 // trigger sends the trigger to the sources, which inject the barrier, to
@@ -242,13 +261,18 @@ func (c *checkpointer) sendTrigger(ctx actor.Context, to []*subtaskRef, id int64
 func (c *checkpointer) writeMetadata(_ actor.Context, w barrier.WriteMetadata) {
 	meta := &persistence.Metadata{ID: w.ID, Savepoint: w.Savepoint, Job: c.m.graph.Name, Run: c.m.job.run,
 		MaxParallelism: c.m.graph.MaxParallelism}
+	sizes := checkpointSizes{byVertex: map[int]int64{}}
 	for _, v := range c.m.graph.Vertices {
 		for i := range v.Parallelism {
 			h, _ := w.Handles[taskID(v, i)].(taskHandle)
+			sizes.total += h.size
+			sizes.byVertex[v.ID] += h.size
+			sizes.alignment = max(sizes.alignment, h.alignment)
 			meta.Tasks = append(meta.Tasks, persistence.TaskState{Vertex: v.Name, Operators: v.Operators(),
 				Subtask: i, Parallelism: v.Parallelism, Handle: h.path, Finished: h.finished})
 		}
 	}
+	c.sizes[w.ID] = sizes
 	c.writer.commit(meta)
 }
 
@@ -303,6 +327,7 @@ func (c *checkpointer) complete(ctx actor.Context, id int64) {
 	delete(c.unnotified, c.latest)
 	c.m.log.Info("checkpoint complete", "checkpoint", id, "path", c.latest)
 	c.m.job.setCheckpoint(Checkpoint{ID: id, Path: c.latest})
+	c.record(id, CheckpointCompleted, c.latest, nil)
 	for _, ag := range c.m.agents {
 		ctx.Send(ag.pid, &wire.Complete{Run: c.m.job.run, Attempt: int32(c.m.attempt), Id: id})
 	}
@@ -318,6 +343,7 @@ func (c *checkpointer) lateComplete(a barrier.LateComplete) {
 	path := c.paths[a.ID]
 	delete(c.paths, a.ID)
 	c.m.log.Info("checkpoint complete after a newer one", "checkpoint", a.ID, "savepoint", a.Savepoint, "path", path)
+	c.record(a.ID, CheckpointCompleted, path, nil)
 	c.answer(a.ID, savepointResult{path: path})
 	if a.ID == c.stopID {
 		c.stopID, c.stopDone = 0, true
@@ -329,6 +355,7 @@ func (c *checkpointer) abort(a barrier.Abort) {
 		c.m.log.Warn("checkpoint aborted", "checkpoint", a.ID, "reason", a.Reason)
 	}
 	delete(c.paths, a.ID)
+	c.record(a.ID, abortStatus(a.Reason), "", a.Reason)
 	if a.ID == c.finalID {
 		c.finalID = 0 // try again at the next tick
 	}

@@ -3,6 +3,7 @@ package actors
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/troupe-dev/troupe/barrier"
 	"github.com/troupe-dev/troupe/operators"
@@ -40,6 +41,7 @@ func (s *subtask) onTrigger(m *triggerMsg) {
 		if m.savepoint {
 			s.savepoints[m.id] = true
 		}
+		s.alignFrom(m.id)
 		s.applyAlignment(s.aligner.Expect(m.id))
 		return
 	}
@@ -51,7 +53,24 @@ func (s *subtask) onBarrier(ch int, b operators.Barrier) {
 	if b.Savepoint {
 		s.savepoints[b.ID] = true
 	}
+	s.alignFrom(b.ID)
 	s.applyAlignment(s.aligner.OnBarrier(ch, b.ID))
+}
+
+// alignFrom notes when the alignment of checkpoint id began: at its first
+// barrier (or trigger), for its ack's alignment time.
+func (s *subtask) alignFrom(id int64) {
+	if id > s.alignID {
+		s.alignID, s.alignStart = id, time.Now()
+	}
+}
+
+// alignment returns how long checkpoint id waited for its barriers.
+func (s *subtask) alignment(id int64) time.Duration {
+	if s.alignID != id {
+		return 0 // a source's, or a finished subtask's: nothing to align
+	}
+	return time.Since(s.alignStart)
 }
 
 func (s *subtask) applyAlignment(r barrier.Result) {
@@ -114,15 +133,16 @@ func (s *subtask) checkpoint(id int64, savepoint bool) {
 	if s.store == nil {
 		return // a barrier without checkpointing (a test's source probe): passed on, nothing stored
 	}
-	s.storeState(id, savepoint, enc)
+	s.storeState(id, savepoint, enc, s.alignment(id))
 	enc = nil
 }
 
 // storeState writes enc (nil: nothing to store) and acks; it owns enc.
 // The write runs on a goroutine that s.uploads owns, which ends with the
 // ack; processing goes on.
-func (s *subtask) storeState(id int64, savepoint bool, enc *operators.EncodedState) {
-	ack := &checkpointAck{attempt: s.attempt, id: id, task: taskID(s.vertex, s.index), finished: s.inputEnded && s.chain.Ended()}
+func (s *subtask) storeState(id int64, savepoint bool, enc *operators.EncodedState, alignment time.Duration) {
+	ack := &checkpointAck{attempt: s.attempt, id: id, task: taskID(s.vertex, s.index), finished: s.inputEnded && s.chain.Ended(),
+		alignment: alignment}
 	agent, root := s.ctx.Parent(), s.root
 	if enc == nil {
 		root.Send(agent, ack)
@@ -130,7 +150,7 @@ func (s *subtask) storeState(id int64, savepoint bool, enc *operators.EncodedSta
 	}
 	store := s.store
 	started := s.uploads.start(id, savepoint, s.cfg.Checkpoint.Timeout, func(ctx context.Context) {
-		ack.handle, ack.err = writeState(ctx, store, id, string(ack.task), enc)
+		ack.handle, ack.size, ack.err = writeState(ctx, store, id, string(ack.task), enc)
 		if !stoppedBy(ctx) {
 			root.Send(agent, ack)
 		}

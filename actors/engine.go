@@ -21,6 +21,7 @@ type Engine struct {
 	// follows its own checkpointing (JobSpec.Checkpoint)
 	restartDefault bool
 	stats          remoteStats
+	metrics        metricsTable // the latest samples of the subtasks here
 
 	mu     sync.Mutex
 	jobs   map[*Job]struct{}

@@ -3,6 +3,7 @@ package actors
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -47,6 +48,11 @@ type Job struct {
 	latest    Checkpoint
 	placement []VertexPlacement
 	failure   error
+	// the views of job_metrics.go and job_checkpoint_stats.go
+	samples      map[sampleKey]SubtaskSample
+	runningSince time.Time // when the current attempt started running
+	exceptions   []Exception
+	checkpoints  checkpointCounts
 }
 
 // MailboxInfo describes one subtask's mailbox: the bound that credit flow
@@ -120,6 +126,10 @@ func (j *Job) setState(s JobState) {
 	j.state = s
 	if s == JobRestarting {
 		j.restarts++
+	}
+	j.runningSince = time.Time{}
+	if s == JobRunning {
+		j.runningSince = time.Now()
 	}
 	j.mu.Unlock()
 }

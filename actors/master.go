@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"time"
@@ -14,8 +15,9 @@ import (
 
 // controlSlack is the mailbox room kept, beyond the credit windows, for a
 // subtask's control messages: deploy, start, pump, wake, flush, stop, a
-// custom operator's reply, and Proto.Actor's system messages.
-const controlSlack = 8
+// custom operator's reply, a metrics request, and Proto.Actor's system
+// messages.
+const controlSlack = 9
 
 // master is a job's master actor. It never spawns subtasks itself: each
 // attempt is deployed through job agents, one per node that holds some of
@@ -94,6 +96,7 @@ func (m *master) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
 		if err := m.startCheckpointing(); err != nil {
+			m.job.addException(m.attempt, err)
 			m.complete(ctx, JobFailed, err)
 			ctx.Stop(ctx.Self())
 			return
@@ -102,7 +105,7 @@ func (m *master) Receive(ctx actor.Context) {
 	case *localReport:
 		m.onReport(ctx, msg.msg, msg.err)
 	case *wire.AgentReady, *wire.AgentFailed, *wire.AgentWired, *wire.SubtaskFinished,
-		*wire.SubtaskFailed, *wire.CheckpointAck, *wire.FinalCommitted:
+		*wire.SubtaskFailed, *wire.CheckpointAck, *wire.FinalCommitted, *wire.AgentMetrics:
 		m.onReport(ctx, msg.(proto.Message), nil)
 	case *savepointMsg:
 		if !m.deployed && !m.stopping {
@@ -179,7 +182,7 @@ func (m *master) onFailure(ctx actor.Context, ref *subtaskRef, cause error) {
 		m.log.Warn("subtask failed while the job was stopping", attrs...)
 		return
 	}
-	m.log.Error("subtask failed", attrs...)
+	m.logFailure(slog.LevelError, "subtask failed", attrs...)
 	m.failover(ctx, m.subtaskError(ref, cause))
 }
 
@@ -194,7 +197,7 @@ func (m *master) onJobFailure(ctx actor.Context, err error) {
 	if m.stopping {
 		return
 	}
-	m.log.Error("job failed", "attempt", m.attempt, "err", err)
+	m.logFailure(slog.LevelError, "job failed", "attempt", m.attempt, "err", err)
 	m.failover(ctx, err)
 }
 
@@ -205,6 +208,7 @@ func (m *master) failover(ctx actor.Context, err error) {
 		m.ckpt.stop(ctx)
 	}
 	m.job.setFailure(err)
+	m.job.addException(m.attempt, err)
 	m.failures++
 	restart, delay := m.cfg.Restart.Restart(m.failures, time.Now(), err)
 	if !restart {
@@ -213,7 +217,7 @@ func (m *master) failover(ctx actor.Context, err error) {
 	}
 	m.job.setState(JobRestarting)
 	m.restartCause = err
-	m.log.Warn("restarting job", "after", delay, "restarts", m.failures, "cause", err)
+	m.logFailure(slog.LevelWarn, "restarting job", "after", delay, "restarts", m.failures, "cause", err)
 	m.stopAll(ctx, func(ctx actor.Context) {
 		attempt, self := m.attempt, ctx.Self()
 		m.then = func(actor.Context) {} // waiting for the delay
@@ -232,7 +236,8 @@ func (m *master) fail(ctx actor.Context, err error) {
 	if m.ckpt != nil {
 		m.ckpt.stop(ctx)
 	}
-	m.log.Error("job failed", "attempt", m.attempt, "err", err)
+	m.logFailure(slog.LevelError, "job failed", "attempt", m.attempt, "err", err)
+	m.job.addException(m.attempt, err)
 	m.stopAll(ctx, func(ctx actor.Context) { m.complete(ctx, JobFailed, err) })
 }
 
@@ -286,6 +291,16 @@ func (m *master) answerDeferred(ctx actor.Context) {
 	for _, msg := range d {
 		m.onCheckpointMsg(ctx, msg)
 	}
+}
+
+// logFailure logs a failure of the job, or its restart, at level; at
+// debug level when the job's owner reports failures itself
+// (Config.OwnerReportsFailures), so that each is reported once.
+func (m *master) logFailure(level slog.Level, msg string, attrs ...any) {
+	if m.cfg.OwnerReportsFailures {
+		level = slog.LevelDebug
+	}
+	m.log.Log(context.Background(), level, msg, attrs...)
 }
 
 // escalate hands a failure of a subtask's own children (a custom operator's

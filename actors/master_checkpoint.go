@@ -91,6 +91,7 @@ func (m *master) onFinalCommit(ctx actor.Context, ref *subtaskRef, err error) {
 	}
 	m.stopAll(ctx, func(ctx actor.Context) {
 		if m.finalErr != nil {
+			m.job.addException(m.attempt, m.finalErr)
 			m.complete(ctx, JobFailed, m.finalErr)
 			return
 		}

@@ -2,6 +2,7 @@ package actors
 
 import (
 	"errors"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"google.golang.org/protobuf/proto"
@@ -52,7 +53,21 @@ func (m *master) onReport(ctx actor.Context, msg proto.Message, err error) {
 		if ref := m.refs[int(r.Subtask)]; ref != nil {
 			m.onFinalCommit(ctx, ref, finalFrom(r, err))
 		}
+	case *wire.AgentMetrics:
+		m.onMetrics(r)
 	}
+}
+
+// onMetrics keeps the samples of the current attempt's subtasks in the
+// job's view.
+func (m *master) onMetrics(am *wire.AgentMetrics) {
+	ms := make([]SubtaskMetrics, 0, len(am.Subtasks))
+	for _, w := range am.Subtasks {
+		if ref := m.refs[int(w.Subtask)]; ref != nil {
+			ms = append(ms, metricsFrom(w, m.graph.Name, m.job.run, m.attempt, ref))
+		}
+	}
+	m.job.recordMetrics(ms)
 }
 
 // failureFrom is a subtask's failure: the Go error, or one rebuilt from
@@ -83,7 +98,7 @@ func ackFrom(a *wire.CheckpointAck, err error) *checkpointAck {
 		}
 	}
 	return &checkpointAck{attempt: int(a.Attempt), id: a.Id, task: barrier.TaskID(a.Task), handle: a.Handle,
-		finished: a.Finished, err: err}
+		finished: a.Finished, err: err, size: a.StateBytes, alignment: time.Duration(a.AlignmentNanos)}
 }
 
 // remoteError is an error that crossed the network as text. is, when

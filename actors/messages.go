@@ -1,6 +1,8 @@
 package actors
 
 import (
+	"time"
+
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/troupe-dev/troupe/barrier"
@@ -98,6 +100,10 @@ type checkpointAck struct {
 	// done) when it snapshotted; its state is final
 	finished bool
 	err      error
+	// size is the bytes of state stored; alignment how long the subtask
+	// waited for the barriers of all its inputs (for checkpoint stats)
+	size      int64
+	alignment time.Duration
 }
 
 // metadataReady tells the master that the metadata writer has results.
@@ -137,4 +143,15 @@ type savepointResult struct {
 type finalCommitted struct {
 	id  int
 	err error
+}
+
+// sampleMsg asks a subtask for its metrics; its agent sends one at a time
+// (see agentMeter).
+type sampleMsg struct{}
+
+// subtaskSample answers sampleMsg, and goes to the agent unasked with a
+// subtask's final counts before it reports finished.
+type subtaskSample struct {
+	id      int
+	metrics SubtaskMetrics
 }

@@ -44,15 +44,22 @@ type subtask struct {
 	started    bool // sources: polling allowed
 	sourceDone bool
 	pumping    bool // a pumpMsg is in the mailbox
-	inputEnded bool // EndInput was called on the chain
-	eoiSent    bool
-	finished   bool
-	failed     bool
+	// pumpWaiting: the pumpMsg comes from a timer (a rate-limited source
+	// waits: idle, for metrics)
+	pumpWaiting bool
+	inputEnded  bool // EndInput was called on the chain
+	eoiSent     bool
+	finished    bool
+	failed      bool
 
 	restore map[string][]*operators.OperatorState // state to start from
 	// lastCheckpoint is the newest checkpoint snapshotted
 	lastCheckpoint int64
-	endChecked     bool // a source's checkpoint taken after its input ended
+	// alignID is the newest checkpoint whose barriers began to come, at
+	// alignStart (for its alignment time)
+	alignID    int64
+	alignStart time.Time
+	endChecked bool // a source's checkpoint taken after its input ended
 	// finishedOnRestore: the subtask had finished at the checkpoint it
 	// restores; its operators are not ended again (their end already
 	// emitted what it emits, and that is in the checkpoint)
@@ -68,8 +75,9 @@ type subtask struct {
 	pumpTimer  *time.Timer
 	flushArmed bool
 	timer      *time.Timer
-	timerAt    time.Time // when timer fires; zero when none is armed
-	records    recordCounters
+	timerAt    time.Time     // when timer fires; zero when none is armed
+	meter      *subtaskMeter // nil with metrics off
+	node       string        // the node's name, for metrics
 
 	// frags holds, per remote input channel, the fragments of a logical
 	// batch received so far (see onRemoteBatch).
@@ -77,16 +85,22 @@ type subtask struct {
 	remoteStats *remoteStats // counts what remote channels send
 }
 
-// recordCounters are per-subtask counts, kept for the metrics issue to
-// export (nothing reads them yet).
-type recordCounters struct {
-	in, out int64
-}
-
 func (s *subtask) Receive(ctx actor.Context) {
 	s.ctx = ctx
 	defer rethrowWithStack()
-	switch m := ctx.Message().(type) {
+	if _, ok := ctx.Message().(*sampleMsg); ok {
+		// Answered without counting as work: the sample sees the
+		// subtask as it was between two messages.
+		s.ctx.Send(s.ctx.Parent(), &subtaskSample{id: s.id, metrics: s.sample()})
+		return
+	}
+	s.meterBusy()
+	s.receive(ctx.Message())
+	s.meterSettle()
+}
+
+func (s *subtask) receive(msg any) {
+	switch m := msg.(type) {
 	case *batchMsg:
 		if err := s.in.Push(m.ch, m); err != nil {
 			s.fail(fmt.Errorf("input channel %d: %w", m.ch, err))
@@ -101,7 +115,7 @@ func (s *subtask) Receive(ctx actor.Context) {
 	case *wire.Credit:
 		s.onRemoteCredit(m)
 	case *pumpMsg:
-		s.pumping = false
+		s.pumping, s.pumpWaiting = false, false
 		s.drive()
 	case *wakeMsg:
 		s.wakePending.Store(false)
@@ -191,6 +205,9 @@ func (s *subtask) deploy(m *deployMsg) {
 		return
 	}
 	s.chain = chain
+	if s.meter != nil {
+		s.meter.time.start(time.Now())
+	}
 	if s.finishedOnRestore {
 		chain.MarkEnded()
 		s.inputEnded, s.sourceDone = true, true
@@ -236,7 +253,10 @@ func (s *subtask) drive() {
 func (s *subtask) consume(ch int, m *batchMsg) {
 	switch {
 	case m.data != nil:
-		s.records.in += int64(s.chain.BatchLen(ch, m.data))
+		if s.meter != nil {
+			s.meter.recordsIn += int64(s.chain.BatchLen(ch, m.data))
+			s.meter.batchesIn++
+		}
 		s.chain.Consume(ch, m.data)
 	case m.ev != nil:
 		if err := s.event(ch, m.ev); err != nil {
@@ -340,6 +360,10 @@ func (s *subtask) maybeFinish() {
 		return
 	}
 	s.finished = true
+	if s.meter != nil {
+		// Its final counts go first, so the job's view ends with them.
+		s.ctx.Send(s.ctx.Parent(), &subtaskSample{id: s.id, metrics: s.sample()})
+	}
 	// With checkpoints the operators stay open for the job's final commit
 	// (completeMsg EndOfJob); the actor's stop closes them. Without, a
 	// failure to close them (a panic too: Chain.Close returns it) fails
@@ -427,7 +451,10 @@ type shipper subtask
 
 func (sh *shipper) Ship(ch int, batch any) {
 	s := (*subtask)(sh)
-	s.records.out += int64(s.chain.OutLen(batch))
+	if s.meter != nil {
+		s.meter.recordsOut += int64(s.chain.OutLen(batch))
+		s.meter.batchesOut++
+	}
 	s.offer(ch, &batchMsg{ch: s.outputs[ch].index, out: ch, data: batch})
 }
 

@@ -67,6 +67,9 @@ func (s *subtask) sendFragments(ep *endpoint, last *wire.Batch, payload []byte) 
 
 // countSent counts fragments sent and the record bytes they carried.
 func (s *subtask) countSent(fragments, bytes int64) {
+	if s.meter != nil {
+		s.meter.remoteOut += bytes
+	}
 	if s.remoteStats == nil {
 		return
 	}
@@ -126,6 +129,9 @@ func (s *subtask) onRemoteBatch(m *wire.Batch) {
 	payload := m.Payload
 	if s.frags[ch] != nil {
 		payload, s.frags[ch] = append(s.frags[ch], payload...), nil
+	}
+	if s.meter != nil {
+		s.meter.remoteIn += int64(len(payload))
 	}
 	bm, err := s.decodeRemote(ch, m, payload)
 	if err != nil {

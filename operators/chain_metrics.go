@@ -21,3 +21,8 @@ func (c *Chain) SinkRecords() int64 {
 	}
 	return c.sink.Written()
 }
+
+// OutputWatermark returns the last watermark the chain emitted (to its
+// output channels, or to nothing when it ends in a sink); MinWatermark
+// before the first. Watermark is its input watermark.
+func (c *Chain) OutputWatermark() int64 { return c.outWM }

@@ -91,3 +91,26 @@ func TestLatencyHistogram_Observe_bucketsByUpperBound(t *testing.T) {
 		t.Errorf("Sum = %v, want %v", h.Sum, wantSum)
 	}
 }
+
+func TestChain_OutputWatermark_followsWhatTheChainEmits(t *testing.T) {
+	p := NewPipeline("t")
+	src := FromSlice(p, []int{1})
+	m := Map(src.Rebalance(), func(v int) int { return v }).Name("m")
+	ToSink(m, "sink", func(*TaskContext) (SinkWriter[int], error) { return &closeWriter{}, nil })
+	g, err := p.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := g.Vertices[len(g.Vertices)-1].Open(ChainConfig{BatchSize: 8, Ship: &recordingShipper{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if got := c.OutputWatermark(); got != MinWatermark {
+		t.Errorf("OutputWatermark before any watermark = %d, want MinWatermark", got)
+	}
+	c.ProcessWatermark(0, 42)
+	if in, out := c.Watermark(), c.OutputWatermark(); in != 42 || out != 42 {
+		t.Errorf("Watermark, OutputWatermark = %d, %d after watermark 42, want 42, 42", in, out)
+	}
+}

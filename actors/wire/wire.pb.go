@@ -934,17 +934,21 @@ func (x *SubtaskFailed) GetStack() []byte {
 // possibly "" for no state) or declined it (error; subsumed: overtaken by
 // a newer checkpoint, which is no failure).
 type CheckpointAck struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Run           string                 `protobuf:"bytes,1,opt,name=run,proto3" json:"run,omitempty"`
-	Attempt       int32                  `protobuf:"varint,2,opt,name=attempt,proto3" json:"attempt,omitempty"`
-	Id            int64                  `protobuf:"varint,3,opt,name=id,proto3" json:"id,omitempty"`
-	Task          string                 `protobuf:"bytes,4,opt,name=task,proto3" json:"task,omitempty"`
-	Handle        string                 `protobuf:"bytes,5,opt,name=handle,proto3" json:"handle,omitempty"`
-	Finished      bool                   `protobuf:"varint,6,opt,name=finished,proto3" json:"finished,omitempty"`
-	Error         string                 `protobuf:"bytes,7,opt,name=error,proto3" json:"error,omitempty"`
-	Subsumed      bool                   `protobuf:"varint,8,opt,name=subsumed,proto3" json:"subsumed,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Run      string                 `protobuf:"bytes,1,opt,name=run,proto3" json:"run,omitempty"`
+	Attempt  int32                  `protobuf:"varint,2,opt,name=attempt,proto3" json:"attempt,omitempty"`
+	Id       int64                  `protobuf:"varint,3,opt,name=id,proto3" json:"id,omitempty"`
+	Task     string                 `protobuf:"bytes,4,opt,name=task,proto3" json:"task,omitempty"`
+	Handle   string                 `protobuf:"bytes,5,opt,name=handle,proto3" json:"handle,omitempty"`
+	Finished bool                   `protobuf:"varint,6,opt,name=finished,proto3" json:"finished,omitempty"`
+	Error    string                 `protobuf:"bytes,7,opt,name=error,proto3" json:"error,omitempty"`
+	Subsumed bool                   `protobuf:"varint,8,opt,name=subsumed,proto3" json:"subsumed,omitempty"`
+	// state_bytes is the size of the state stored; alignment_nanos how
+	// long the subtask waited for the barriers of all its inputs.
+	StateBytes     int64 `protobuf:"varint,9,opt,name=state_bytes,json=stateBytes,proto3" json:"state_bytes,omitempty"`
+	AlignmentNanos int64 `protobuf:"varint,10,opt,name=alignment_nanos,json=alignmentNanos,proto3" json:"alignment_nanos,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *CheckpointAck) Reset() {
@@ -1031,6 +1035,20 @@ func (x *CheckpointAck) GetSubsumed() bool {
 		return x.Subsumed
 	}
 	return false
+}
+
+func (x *CheckpointAck) GetStateBytes() int64 {
+	if x != nil {
+		return x.StateBytes
+	}
+	return 0
+}
+
+func (x *CheckpointAck) GetAlignmentNanos() int64 {
+	if x != nil {
+		return x.AlignmentNanos
+	}
+	return 0
 }
 
 // FinalCommitted answers the final Complete of a finished job for one
@@ -1813,6 +1831,395 @@ func (x *Credit) GetN() int32 {
 	return 0
 }
 
+// AgentMetrics: the latest samples of some of an agent's subtasks, sent
+// to the master every metrics interval, and before a SubtaskFinished
+// with that subtask's final counts.
+type AgentMetrics struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Run           string                 `protobuf:"bytes,1,opt,name=run,proto3" json:"run,omitempty"`
+	Attempt       int32                  `protobuf:"varint,2,opt,name=attempt,proto3" json:"attempt,omitempty"`
+	Subtasks      []*SubtaskMetrics      `protobuf:"bytes,3,rep,name=subtasks,proto3" json:"subtasks,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AgentMetrics) Reset() {
+	*x = AgentMetrics{}
+	mi := &file_actors_wire_wire_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AgentMetrics) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AgentMetrics) ProtoMessage() {}
+
+func (x *AgentMetrics) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_wire_wire_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AgentMetrics.ProtoReflect.Descriptor instead.
+func (*AgentMetrics) Descriptor() ([]byte, []int) {
+	return file_actors_wire_wire_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *AgentMetrics) GetRun() string {
+	if x != nil {
+		return x.Run
+	}
+	return ""
+}
+
+func (x *AgentMetrics) GetAttempt() int32 {
+	if x != nil {
+		return x.Attempt
+	}
+	return 0
+}
+
+func (x *AgentMetrics) GetSubtasks() []*SubtaskMetrics {
+	if x != nil {
+		return x.Subtasks
+	}
+	return nil
+}
+
+// SubtaskMetrics is one subtask's counters since it was deployed (see
+// actors.SubtaskMetrics); times in nanoseconds, watermarks in
+// milliseconds of event time.
+type SubtaskMetrics struct {
+	state              protoimpl.MessageState `protogen:"open.v1"`
+	Subtask            int32                  `protobuf:"varint,1,opt,name=subtask,proto3" json:"subtask,omitempty"` // the subtask's id in the attempt
+	Node               string                 `protobuf:"bytes,2,opt,name=node,proto3" json:"node,omitempty"`
+	StartedUnixNanos   int64                  `protobuf:"varint,3,opt,name=started_unix_nanos,json=startedUnixNanos,proto3" json:"started_unix_nanos,omitempty"`
+	AtUnixNanos        int64                  `protobuf:"varint,4,opt,name=at_unix_nanos,json=atUnixNanos,proto3" json:"at_unix_nanos,omitempty"`
+	RecordsIn          int64                  `protobuf:"varint,5,opt,name=records_in,json=recordsIn,proto3" json:"records_in,omitempty"`
+	RecordsOut         int64                  `protobuf:"varint,6,opt,name=records_out,json=recordsOut,proto3" json:"records_out,omitempty"`
+	BatchesIn          int64                  `protobuf:"varint,7,opt,name=batches_in,json=batchesIn,proto3" json:"batches_in,omitempty"`
+	BatchesOut         int64                  `protobuf:"varint,8,opt,name=batches_out,json=batchesOut,proto3" json:"batches_out,omitempty"`
+	RemoteBytesIn      int64                  `protobuf:"varint,9,opt,name=remote_bytes_in,json=remoteBytesIn,proto3" json:"remote_bytes_in,omitempty"`
+	RemoteBytesOut     int64                  `protobuf:"varint,10,opt,name=remote_bytes_out,json=remoteBytesOut,proto3" json:"remote_bytes_out,omitempty"`
+	SourceRecords      int64                  `protobuf:"varint,11,opt,name=source_records,json=sourceRecords,proto3" json:"source_records,omitempty"`
+	SinkRecords        int64                  `protobuf:"varint,12,opt,name=sink_records,json=sinkRecords,proto3" json:"sink_records,omitempty"`
+	LateRecordsDropped int64                  `protobuf:"varint,13,opt,name=late_records_dropped,json=lateRecordsDropped,proto3" json:"late_records_dropped,omitempty"`
+	MailboxLen         int64                  `protobuf:"varint,14,opt,name=mailbox_len,json=mailboxLen,proto3" json:"mailbox_len,omitempty"`
+	BusyNanos          int64                  `protobuf:"varint,15,opt,name=busy_nanos,json=busyNanos,proto3" json:"busy_nanos,omitempty"`
+	IdleNanos          int64                  `protobuf:"varint,16,opt,name=idle_nanos,json=idleNanos,proto3" json:"idle_nanos,omitempty"`
+	BackpressuredNanos int64                  `protobuf:"varint,17,opt,name=backpressured_nanos,json=backpressuredNanos,proto3" json:"backpressured_nanos,omitempty"`
+	InputWatermark     int64                  `protobuf:"varint,18,opt,name=input_watermark,json=inputWatermark,proto3" json:"input_watermark,omitempty"`
+	OutputWatermark    int64                  `protobuf:"varint,19,opt,name=output_watermark,json=outputWatermark,proto3" json:"output_watermark,omitempty"`
+	Async              []*AsyncMetrics        `protobuf:"bytes,20,rep,name=async,proto3" json:"async,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *SubtaskMetrics) Reset() {
+	*x = SubtaskMetrics{}
+	mi := &file_actors_wire_wire_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SubtaskMetrics) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SubtaskMetrics) ProtoMessage() {}
+
+func (x *SubtaskMetrics) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_wire_wire_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SubtaskMetrics.ProtoReflect.Descriptor instead.
+func (*SubtaskMetrics) Descriptor() ([]byte, []int) {
+	return file_actors_wire_wire_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *SubtaskMetrics) GetSubtask() int32 {
+	if x != nil {
+		return x.Subtask
+	}
+	return 0
+}
+
+func (x *SubtaskMetrics) GetNode() string {
+	if x != nil {
+		return x.Node
+	}
+	return ""
+}
+
+func (x *SubtaskMetrics) GetStartedUnixNanos() int64 {
+	if x != nil {
+		return x.StartedUnixNanos
+	}
+	return 0
+}
+
+func (x *SubtaskMetrics) GetAtUnixNanos() int64 {
+	if x != nil {
+		return x.AtUnixNanos
+	}
+	return 0
+}
+
+func (x *SubtaskMetrics) GetRecordsIn() int64 {
+	if x != nil {
+		return x.RecordsIn
+	}
+	return 0
+}
+
+func (x *SubtaskMetrics) GetRecordsOut() int64 {
+	if x != nil {
+		return x.RecordsOut
+	}
+	return 0
+}
+
+func (x *SubtaskMetrics) GetBatchesIn() int64 {
+	if x != nil {
+		return x.BatchesIn
+	}
+	return 0
+}
+
+func (x *SubtaskMetrics) GetBatchesOut() int64 {
+	if x != nil {
+		return x.BatchesOut
+	}
+	return 0
+}
+
+func (x *SubtaskMetrics) GetRemoteBytesIn() int64 {
+	if x != nil {
+		return x.RemoteBytesIn
+	}
+	return 0
+}
+
+func (x *SubtaskMetrics) GetRemoteBytesOut() int64 {
+	if x != nil {
+		return x.RemoteBytesOut
+	}
+	return 0
+}
+
+func (x *SubtaskMetrics) GetSourceRecords() int64 {
+	if x != nil {
+		return x.SourceRecords
+	}
+	return 0
+}
+
+func (x *SubtaskMetrics) GetSinkRecords() int64 {
+	if x != nil {
+		return x.SinkRecords
+	}
+	return 0
+}
+
+func (x *SubtaskMetrics) GetLateRecordsDropped() int64 {
+	if x != nil {
+		return x.LateRecordsDropped
+	}
+	return 0
+}
+
+func (x *SubtaskMetrics) GetMailboxLen() int64 {
+	if x != nil {
+		return x.MailboxLen
+	}
+	return 0
+}
+
+func (x *SubtaskMetrics) GetBusyNanos() int64 {
+	if x != nil {
+		return x.BusyNanos
+	}
+	return 0
+}
+
+func (x *SubtaskMetrics) GetIdleNanos() int64 {
+	if x != nil {
+		return x.IdleNanos
+	}
+	return 0
+}
+
+func (x *SubtaskMetrics) GetBackpressuredNanos() int64 {
+	if x != nil {
+		return x.BackpressuredNanos
+	}
+	return 0
+}
+
+func (x *SubtaskMetrics) GetInputWatermark() int64 {
+	if x != nil {
+		return x.InputWatermark
+	}
+	return 0
+}
+
+func (x *SubtaskMetrics) GetOutputWatermark() int64 {
+	if x != nil {
+		return x.OutputWatermark
+	}
+	return 0
+}
+
+func (x *SubtaskMetrics) GetAsync() []*AsyncMetrics {
+	if x != nil {
+		return x.Async
+	}
+	return nil
+}
+
+// AsyncMetrics are one async I/O operator's counters; latency_counts are
+// the histogram's buckets (operators.AsyncLatencyBuckets, then one above
+// them), not cumulative.
+type AsyncMetrics struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	Operator        string                 `protobuf:"bytes,1,opt,name=operator,proto3" json:"operator,omitempty"`
+	Calls           int64                  `protobuf:"varint,2,opt,name=calls,proto3" json:"calls,omitempty"`
+	Completed       int64                  `protobuf:"varint,3,opt,name=completed,proto3" json:"completed,omitempty"`
+	Retries         int64                  `protobuf:"varint,4,opt,name=retries,proto3" json:"retries,omitempty"`
+	Timeouts        int64                  `protobuf:"varint,5,opt,name=timeouts,proto3" json:"timeouts,omitempty"`
+	Failures        int64                  `protobuf:"varint,6,opt,name=failures,proto3" json:"failures,omitempty"`
+	Late            int64                  `protobuf:"varint,7,opt,name=late,proto3" json:"late,omitempty"`
+	InFlight        int64                  `protobuf:"varint,8,opt,name=in_flight,json=inFlight,proto3" json:"in_flight,omitempty"`
+	LatencyCounts   []int64                `protobuf:"varint,9,rep,packed,name=latency_counts,json=latencyCounts,proto3" json:"latency_counts,omitempty"`
+	LatencyCount    int64                  `protobuf:"varint,10,opt,name=latency_count,json=latencyCount,proto3" json:"latency_count,omitempty"`
+	LatencySumNanos int64                  `protobuf:"varint,11,opt,name=latency_sum_nanos,json=latencySumNanos,proto3" json:"latency_sum_nanos,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *AsyncMetrics) Reset() {
+	*x = AsyncMetrics{}
+	mi := &file_actors_wire_wire_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AsyncMetrics) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AsyncMetrics) ProtoMessage() {}
+
+func (x *AsyncMetrics) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_wire_wire_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AsyncMetrics.ProtoReflect.Descriptor instead.
+func (*AsyncMetrics) Descriptor() ([]byte, []int) {
+	return file_actors_wire_wire_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *AsyncMetrics) GetOperator() string {
+	if x != nil {
+		return x.Operator
+	}
+	return ""
+}
+
+func (x *AsyncMetrics) GetCalls() int64 {
+	if x != nil {
+		return x.Calls
+	}
+	return 0
+}
+
+func (x *AsyncMetrics) GetCompleted() int64 {
+	if x != nil {
+		return x.Completed
+	}
+	return 0
+}
+
+func (x *AsyncMetrics) GetRetries() int64 {
+	if x != nil {
+		return x.Retries
+	}
+	return 0
+}
+
+func (x *AsyncMetrics) GetTimeouts() int64 {
+	if x != nil {
+		return x.Timeouts
+	}
+	return 0
+}
+
+func (x *AsyncMetrics) GetFailures() int64 {
+	if x != nil {
+		return x.Failures
+	}
+	return 0
+}
+
+func (x *AsyncMetrics) GetLate() int64 {
+	if x != nil {
+		return x.Late
+	}
+	return 0
+}
+
+func (x *AsyncMetrics) GetInFlight() int64 {
+	if x != nil {
+		return x.InFlight
+	}
+	return 0
+}
+
+func (x *AsyncMetrics) GetLatencyCounts() []int64 {
+	if x != nil {
+		return x.LatencyCounts
+	}
+	return nil
+}
+
+func (x *AsyncMetrics) GetLatencyCount() int64 {
+	if x != nil {
+		return x.LatencyCount
+	}
+	return 0
+}
+
+func (x *AsyncMetrics) GetLatencySumNanos() int64 {
+	if x != nil {
+		return x.LatencySumNanos
+	}
+	return 0
+}
+
 // TaskManagerStatusRequest asks a task manager what it holds.
 type TaskManagerStatusRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1822,7 +2229,7 @@ type TaskManagerStatusRequest struct {
 
 func (x *TaskManagerStatusRequest) Reset() {
 	*x = TaskManagerStatusRequest{}
-	mi := &file_actors_wire_wire_proto_msgTypes[22]
+	mi := &file_actors_wire_wire_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1834,7 +2241,7 @@ func (x *TaskManagerStatusRequest) String() string {
 func (*TaskManagerStatusRequest) ProtoMessage() {}
 
 func (x *TaskManagerStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_wire_wire_proto_msgTypes[22]
+	mi := &file_actors_wire_wire_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1847,7 +2254,7 @@ func (x *TaskManagerStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskManagerStatusRequest.ProtoReflect.Descriptor instead.
 func (*TaskManagerStatusRequest) Descriptor() ([]byte, []int) {
-	return file_actors_wire_wire_proto_rawDescGZIP(), []int{22}
+	return file_actors_wire_wire_proto_rawDescGZIP(), []int{25}
 }
 
 // TaskManagerStatus: the runs with an agent on the node and the slots
@@ -1863,7 +2270,7 @@ type TaskManagerStatus struct {
 
 func (x *TaskManagerStatus) Reset() {
 	*x = TaskManagerStatus{}
-	mi := &file_actors_wire_wire_proto_msgTypes[23]
+	mi := &file_actors_wire_wire_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1875,7 +2282,7 @@ func (x *TaskManagerStatus) String() string {
 func (*TaskManagerStatus) ProtoMessage() {}
 
 func (x *TaskManagerStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_wire_wire_proto_msgTypes[23]
+	mi := &file_actors_wire_wire_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1888,7 +2295,7 @@ func (x *TaskManagerStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskManagerStatus.ProtoReflect.Descriptor instead.
 func (*TaskManagerStatus) Descriptor() ([]byte, []int) {
-	return file_actors_wire_wire_proto_rawDescGZIP(), []int{23}
+	return file_actors_wire_wire_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *TaskManagerStatus) GetRuns() []string {
@@ -1984,7 +2391,7 @@ const file_actors_wire_wire_proto_rawDesc = "" +
 	"\asubtask\x18\x03 \x01(\x05R\asubtask\x12\x14\n" +
 	"\x05error\x18\x04 \x01(\tR\x05error\x12\x14\n" +
 	"\x05panic\x18\x05 \x01(\bR\x05panic\x12\x14\n" +
-	"\x05stack\x18\x06 \x01(\fR\x05stack\"\xc5\x01\n" +
+	"\x05stack\x18\x06 \x01(\fR\x05stack\"\x8f\x02\n" +
 	"\rCheckpointAck\x12\x10\n" +
 	"\x03run\x18\x01 \x01(\tR\x03run\x12\x18\n" +
 	"\aattempt\x18\x02 \x01(\x05R\aattempt\x12\x0e\n" +
@@ -1993,7 +2400,11 @@ const file_actors_wire_wire_proto_rawDesc = "" +
 	"\x06handle\x18\x05 \x01(\tR\x06handle\x12\x1a\n" +
 	"\bfinished\x18\x06 \x01(\bR\bfinished\x12\x14\n" +
 	"\x05error\x18\a \x01(\tR\x05error\x12\x1a\n" +
-	"\bsubsumed\x18\b \x01(\bR\bsubsumed\"l\n" +
+	"\bsubsumed\x18\b \x01(\bR\bsubsumed\x12\x1f\n" +
+	"\vstate_bytes\x18\t \x01(\x03R\n" +
+	"stateBytes\x12'\n" +
+	"\x0falignment_nanos\x18\n" +
+	" \x01(\x03R\x0ealignmentNanos\"l\n" +
 	"\x0eFinalCommitted\x12\x10\n" +
 	"\x03run\x18\x01 \x01(\tR\x03run\x12\x18\n" +
 	"\aattempt\x18\x02 \x01(\x05R\aattempt\x12\x18\n" +
@@ -2051,7 +2462,53 @@ const file_actors_wire_wire_proto_rawDesc = "" +
 	"\x03run\x18\x01 \x01(\tR\x03run\x12\x18\n" +
 	"\aattempt\x18\x02 \x01(\x05R\aattempt\x12\x0e\n" +
 	"\x02ch\x18\x03 \x01(\x05R\x02ch\x12\f\n" +
-	"\x01n\x18\x04 \x01(\x05R\x01n\"\x1a\n" +
+	"\x01n\x18\x04 \x01(\x05R\x01n\"s\n" +
+	"\fAgentMetrics\x12\x10\n" +
+	"\x03run\x18\x01 \x01(\tR\x03run\x12\x18\n" +
+	"\aattempt\x18\x02 \x01(\x05R\aattempt\x127\n" +
+	"\bsubtasks\x18\x03 \x03(\v2\x1b.troupe.wire.SubtaskMetricsR\bsubtasks\"\xf3\x05\n" +
+	"\x0eSubtaskMetrics\x12\x18\n" +
+	"\asubtask\x18\x01 \x01(\x05R\asubtask\x12\x12\n" +
+	"\x04node\x18\x02 \x01(\tR\x04node\x12,\n" +
+	"\x12started_unix_nanos\x18\x03 \x01(\x03R\x10startedUnixNanos\x12\"\n" +
+	"\rat_unix_nanos\x18\x04 \x01(\x03R\vatUnixNanos\x12\x1d\n" +
+	"\n" +
+	"records_in\x18\x05 \x01(\x03R\trecordsIn\x12\x1f\n" +
+	"\vrecords_out\x18\x06 \x01(\x03R\n" +
+	"recordsOut\x12\x1d\n" +
+	"\n" +
+	"batches_in\x18\a \x01(\x03R\tbatchesIn\x12\x1f\n" +
+	"\vbatches_out\x18\b \x01(\x03R\n" +
+	"batchesOut\x12&\n" +
+	"\x0fremote_bytes_in\x18\t \x01(\x03R\rremoteBytesIn\x12(\n" +
+	"\x10remote_bytes_out\x18\n" +
+	" \x01(\x03R\x0eremoteBytesOut\x12%\n" +
+	"\x0esource_records\x18\v \x01(\x03R\rsourceRecords\x12!\n" +
+	"\fsink_records\x18\f \x01(\x03R\vsinkRecords\x120\n" +
+	"\x14late_records_dropped\x18\r \x01(\x03R\x12lateRecordsDropped\x12\x1f\n" +
+	"\vmailbox_len\x18\x0e \x01(\x03R\n" +
+	"mailboxLen\x12\x1d\n" +
+	"\n" +
+	"busy_nanos\x18\x0f \x01(\x03R\tbusyNanos\x12\x1d\n" +
+	"\n" +
+	"idle_nanos\x18\x10 \x01(\x03R\tidleNanos\x12/\n" +
+	"\x13backpressured_nanos\x18\x11 \x01(\x03R\x12backpressuredNanos\x12'\n" +
+	"\x0finput_watermark\x18\x12 \x01(\x03R\x0einputWatermark\x12)\n" +
+	"\x10output_watermark\x18\x13 \x01(\x03R\x0foutputWatermark\x12/\n" +
+	"\x05async\x18\x14 \x03(\v2\x19.troupe.wire.AsyncMetricsR\x05async\"\xd9\x02\n" +
+	"\fAsyncMetrics\x12\x1a\n" +
+	"\boperator\x18\x01 \x01(\tR\boperator\x12\x14\n" +
+	"\x05calls\x18\x02 \x01(\x03R\x05calls\x12\x1c\n" +
+	"\tcompleted\x18\x03 \x01(\x03R\tcompleted\x12\x18\n" +
+	"\aretries\x18\x04 \x01(\x03R\aretries\x12\x1a\n" +
+	"\btimeouts\x18\x05 \x01(\x03R\btimeouts\x12\x1a\n" +
+	"\bfailures\x18\x06 \x01(\x03R\bfailures\x12\x12\n" +
+	"\x04late\x18\a \x01(\x03R\x04late\x12\x1b\n" +
+	"\tin_flight\x18\b \x01(\x03R\binFlight\x12%\n" +
+	"\x0elatency_counts\x18\t \x03(\x03R\rlatencyCounts\x12#\n" +
+	"\rlatency_count\x18\n" +
+	" \x01(\x03R\flatencyCount\x12*\n" +
+	"\x11latency_sum_nanos\x18\v \x01(\x03R\x0flatencySumNanos\"\x1a\n" +
 	"\x18TaskManagerStatusRequest\"\\\n" +
 	"\x11TaskManagerStatus\x12\x12\n" +
 	"\x04runs\x18\x01 \x03(\tR\x04runs\x12\x1d\n" +
@@ -2083,7 +2540,7 @@ func file_actors_wire_wire_proto_rawDescGZIP() []byte {
 }
 
 var file_actors_wire_wire_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_actors_wire_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_actors_wire_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
 var file_actors_wire_wire_proto_goTypes = []any{
 	(FailureKind)(0),                 // 0: troupe.wire.FailureKind
 	(EventKind)(0),                   // 1: troupe.wire.EventKind
@@ -2109,12 +2566,15 @@ var file_actors_wire_wire_proto_goTypes = []any{
 	(*Complete)(nil),                 // 21: troupe.wire.Complete
 	(*Batch)(nil),                    // 22: troupe.wire.Batch
 	(*Credit)(nil),                   // 23: troupe.wire.Credit
-	(*TaskManagerStatusRequest)(nil), // 24: troupe.wire.TaskManagerStatusRequest
-	(*TaskManagerStatus)(nil),        // 25: troupe.wire.TaskManagerStatus
-	nil,                              // 26: troupe.wire.JobSpec.ParamsEntry
+	(*AgentMetrics)(nil),             // 24: troupe.wire.AgentMetrics
+	(*SubtaskMetrics)(nil),           // 25: troupe.wire.SubtaskMetrics
+	(*AsyncMetrics)(nil),             // 26: troupe.wire.AsyncMetrics
+	(*TaskManagerStatusRequest)(nil), // 27: troupe.wire.TaskManagerStatusRequest
+	(*TaskManagerStatus)(nil),        // 28: troupe.wire.TaskManagerStatus
+	nil,                              // 29: troupe.wire.JobSpec.ParamsEntry
 }
 var file_actors_wire_wire_proto_depIdxs = []int32{
-	26, // 0: troupe.wire.JobSpec.params:type_name -> troupe.wire.JobSpec.ParamsEntry
+	29, // 0: troupe.wire.JobSpec.params:type_name -> troupe.wire.JobSpec.ParamsEntry
 	2,  // 1: troupe.wire.StartAgent.master:type_name -> troupe.wire.Pid
 	3,  // 2: troupe.wire.StartAgent.spec:type_name -> troupe.wire.JobSpec
 	4,  // 3: troupe.wire.StartAgent.config:type_name -> troupe.wire.RuntimeConfig
@@ -2130,11 +2590,13 @@ var file_actors_wire_wire_proto_depIdxs = []int32{
 	15, // 13: troupe.wire.Wire.subtasks:type_name -> troupe.wire.SubtaskWiring
 	2,  // 14: troupe.wire.Wire.peers:type_name -> troupe.wire.Pid
 	1,  // 15: troupe.wire.Batch.event:type_name -> troupe.wire.EventKind
-	16, // [16:16] is the sub-list for method output_type
-	16, // [16:16] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	25, // 16: troupe.wire.AgentMetrics.subtasks:type_name -> troupe.wire.SubtaskMetrics
+	26, // 17: troupe.wire.SubtaskMetrics.async:type_name -> troupe.wire.AsyncMetrics
+	18, // [18:18] is the sub-list for method output_type
+	18, // [18:18] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_actors_wire_wire_proto_init() }
@@ -2148,7 +2610,7 @@ func file_actors_wire_wire_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actors_wire_wire_proto_rawDesc), len(file_actors_wire_wire_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   25,
+			NumMessages:   28,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
