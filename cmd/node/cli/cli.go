@@ -7,6 +7,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -69,6 +70,7 @@ could not be reached), 2 usage error.
 func Main(args []string, reg *actors.Registry, stdout, stderr io.Writer, opts ...Option) int {
 	c := newCommand(reg, stdout, stderr, notifySignals)
 	c.prog = programName(os.Args)
+	c.terminal = isTerminal(stderr)
 	for _, o := range opts {
 		o(c)
 	}
@@ -112,7 +114,7 @@ type command struct {
 	prog   string // the command's name in messages and usage
 	reg    *actors.Registry
 	stdout io.Writer
-	stderr io.Writer // shared with the engine's logger, hence locked
+	stderr *lockedWriter // shared with the engine's logger, hence locked
 	// notify starts delivering stop signals and returns their channel and
 	// a function that stops the delivery. Tests replace it, so that no
 	// real signal is sent to the test process.
@@ -123,6 +125,11 @@ type command struct {
 	hostname func() (string, error)
 	// pollInterval is how often wait asks for a job's state.
 	pollInterval time.Duration
+	// terminal: stderr is a terminal, where node run's progress is one
+	// line updated in place; progressEvery is how often it is reported
+	// (0: the default for the kind of output).
+	terminal      bool
+	progressEvery time.Duration
 }
 
 func newCommand(reg *actors.Registry, stdout, stderr io.Writer, notify func() (<-chan os.Signal, func())) *command {
@@ -267,14 +274,48 @@ func isHelp(arg string) bool {
 }
 
 // lockedWriter serialises writes from the command and the engine's
-// logger, which runs on actor goroutines.
+// logger, which runs on actor goroutines. On a terminal it keeps a status
+// line (node run's progress) at the bottom: other output clears it,
+// goes above it, and it is drawn again.
 type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
+	mu     sync.Mutex
+	w      io.Writer
+	status string // the status line shown; "" for none
 }
+
+// clearLine returns the cursor to the start of the line and clears it.
+const clearLine = "\r\x1b[K"
 
 func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.w.Write(p)
+	if l.status == "" {
+		return l.w.Write(p)
+	}
+	io.WriteString(l.w, clearLine)
+	n, err := l.w.Write(p)
+	io.WriteString(l.w, l.status)
+	return n, err
+}
+
+// setStatus shows line in place of the previous status line; "" clears
+// it. A line wider than the terminal would wrap and could not be
+// replaced: it is cut to $COLUMNS (default 120).
+func (l *lockedWriter) setStatus(line string) {
+	if r := []rune(line); len(r) > statusWidth()-1 {
+		line = string(r[:statusWidth()-2]) + "…"
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.status != "" || line != "" {
+		io.WriteString(l.w, clearLine+line)
+	}
+	l.status = line
+}
+
+func statusWidth() int {
+	if n, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && n > 20 {
+		return n
+	}
+	return 120
 }

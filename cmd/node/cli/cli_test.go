@@ -158,6 +158,9 @@ func TestMain_run_jobFails(t *testing.T) {
 			t.Errorf("stderr lacks %q:\n%s", want, errOut)
 		}
 	}
+	if n := strings.Count(errOut, "kaboom at 2"); n != 1 {
+		t.Errorf("the failure is reported %d times, want once:\n%s", n, errOut)
+	}
 }
 
 func TestMain_run_wordcountStdout(t *testing.T) {

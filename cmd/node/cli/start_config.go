@@ -159,12 +159,18 @@ func (cfg *StartConfig) check(raw startFlags) error {
 	if err := cfg.setStore(raw.store); err != nil {
 		return fmt.Errorf("--store %q: %w", raw.store, err)
 	}
-	if cfg.LogFormat != "text" && cfg.LogFormat != "json" {
-		return fmt.Errorf("--log-format %q: want text or json", cfg.LogFormat)
+	return parseLogFlags(cfg.LogFormat, raw.logLevel, &cfg.LogLevel)
+}
+
+// parseLogFlags checks --log-format and sets level from --log-level, if
+// given; start and run share them.
+func parseLogFlags(format, level string, into *slog.Level) error {
+	if format != "text" && format != "json" {
+		return fmt.Errorf("--log-format %q: want text or json", format)
 	}
-	if raw.logLevel != "" {
-		if err := cfg.LogLevel.UnmarshalText([]byte(raw.logLevel)); err != nil {
-			return fmt.Errorf("--log-level %q: want debug, info, warn or error", raw.logLevel)
+	if level != "" {
+		if err := into.UnmarshalText([]byte(level)); err != nil {
+			return fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
 		}
 	}
 	return nil
