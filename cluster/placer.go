@@ -1,10 +1,6 @@
 package cluster
 
-import (
-	"github.com/asynkron/protoactor-go/actor"
-
-	"github.com/troupe-dev/troupe/actors"
-)
+import "github.com/troupe-dev/troupe/actors"
 
 // placer places one job run's slots on the task managers of the live
 // members, for its master (actors.Placer). The first attempt takes the
@@ -39,7 +35,7 @@ func (p *placer) Place(run string, attempt, slots int) ([]actors.Slot, error) {
 	p.current = nodes
 	out := make([]actors.Slot, len(nodes))
 	for i, m := range nodes {
-		out[i] = actors.Slot{Node: m.Name, TaskManager: actor.NewPID(m.ActorAddr, s.tm)}
+		out[i] = actors.Slot{Node: m.Name, TaskManager: actors.TaskManagerPID(m.ActorAddr)}
 	}
 	return out, nil
 }

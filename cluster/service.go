@@ -26,7 +26,6 @@ type jobService struct {
 	engine  *actors.Engine
 	reg     *actors.Registry
 	members func() []NodeMeta
-	tm      string // the task managers' actor name
 	log     *slog.Logger
 
 	mu      sync.Mutex
@@ -57,7 +56,7 @@ type jobEntry struct {
 }
 
 func newJobService(e *actors.Engine, reg *actors.Registry, members func() []NodeMeta, log *slog.Logger) *jobService {
-	return &jobService{engine: e, reg: reg, members: members, tm: actors.TaskManagerName, log: log,
+	return &jobService{engine: e, reg: reg, members: members, log: log,
 		slots: newSlotTable(), jobs: map[string]*jobEntry{}}
 }
 
@@ -116,7 +115,7 @@ func (s *jobService) checkOptions(req JobRequest, spec *actors.JobSpec) error {
 		if err != nil || d <= 0 {
 			return badField("checkpointInterval", fmt.Errorf("%q is not a positive duration such as 200ms", req.CheckpointInterval))
 		}
-		spec.CheckpointInterval = d
+		spec.Checkpoint = &actors.CheckpointConfig{Interval: d}
 	}
 	if req.Restore != "" {
 		if _, err := os.Stat(req.Restore); err != nil {
