@@ -33,6 +33,11 @@ type component struct {
 }
 
 var components = []component{
+	// Test helpers that embed a NATS server for the JetStream connector's
+	// tests and those of pipelines that use it. Listed before operators,
+	// whose subpackage it is, so that it gets this rule: above testkit,
+	// which it uses, so that only tests may import it.
+	{path: "operators/jetstream/jstest", layer: 8},
 	{path: "watermark", layer: 0, stdlibOnly: true},
 	{path: "mailbox", layer: 0, stdlibOnly: true},
 	{path: "barrier", layer: 0, stdlibOnly: true},
@@ -68,7 +73,15 @@ var thirdParties = []thirdParty{
 		[]string{"watermark", "mailbox", "barrier", "persistence", "operators"}},
 	{"go.etcd.io/bbolt", within("persistence"), nil},
 	{"github.com/hashicorp/memberlist", within("cluster"), nil},
-	{"github.com/nats-io/", anyOf(pathContains("/nats"), below("persistence", "cluster")), nil},
+	// NATS only in the connector and checkpoint-storage subpackages that
+	// need it (DESIGN.md); the JetStream connectors live in
+	// operators/jetstream.
+	{"github.com/nats-io/", anyOf(pathContains("/nats"), below("persistence", "cluster"), within("operators/jetstream")), nil},
+	// The server itself (16 MB of binary) only where a node embeds it and
+	// in the test helpers; the connectors and the pipelines built on them
+	// do without it, even indirectly.
+	{"github.com/nats-io/nats-server/", within("operators/jetstream/jstest", "cluster", "cmd/node"),
+		[]string{"operators", "examples"}},
 }
 
 // rule is a predicate on a module-relative package path, with a
@@ -384,7 +397,9 @@ func TestImportDirection(t *testing.T) {
 			"example.com/m/actors -> example.com/m/testkit",
 			"example.com/m/actors -> go.etcd.io/bbolt",
 			"example.com/m/cluster -> example.com/m/examples/wordcount",
-			"example.com/m/cmd/node -> github.com/hashicorp/memberlist", // only cluster may use it
+			"example.com/m/cmd/node -> github.com/hashicorp/memberlist",                 // only cluster may use it
+			"example.com/m/examples/enrich -> example.com/m/operators/jetstream/jstest", // test helpers
+			"example.com/m/examples/enrich -> example.com/m/operators/jetstream/jstest", // and the server through them
 			"example.com/m/examples/wordcount -> example.com/m/mailbox",
 			"example.com/m/internal/x -> ",
 			"example.com/m/mailbox -> example.com/m/watermark",
@@ -392,6 +407,7 @@ func TestImportDirection(t *testing.T) {
 			"example.com/m/operators -> example.com/m/actors", // upward
 			"example.com/m/operators -> example.com/m/actors", // and Proto.Actor through it
 			"example.com/m/operators -> example.com/x/actorlib",
+			"example.com/m/operators/jetstream -> github.com/nats-io/nats-server/v2/server",
 			"example.com/m/persistence -> github.com/nats-io/nats.go",
 		}
 		if !slices.Equal(edges, want) {
@@ -407,27 +423,31 @@ func fakeTree() []goPackage {
 		m          = "example.com/m/"
 		bbolt      = "go.etcd.io/bbolt"
 		nats       = "github.com/nats-io/nats.go"
+		natsServer = "github.com/nats-io/nats-server/v2/server"
 		memberlist = "github.com/hashicorp/memberlist"
 		protoActor = "github.com/asynkron/protoactor-go/actor"
 		actorLib   = "example.com/x/actorlib"
 	)
 	imports := map[string][]string{
-		m + "watermark":          {"fmt"},
-		m + "mailbox":            {"sync", m + "watermark", "golang.org/x/exp/slices"}, // a peer; not stdlib
-		m + "mailbox/internal/q": {"sync"},
-		m + "persistence":        {m + "mailbox", bbolt, nats}, // NATS: subpackages only
-		m + "persistence/natsjs": {m + "persistence", nats},
-		m + "operators":          {m + "persistence", m + "actors", actorLib},          // upward; Proto.Actor via a library
-		m + "actors":             {m + "operators", protoActor, m + "testkit", bbolt},  // testkit, bbolt
-		m + "cluster":            {m + "actors", memberlist, m + "examples/wordcount"}, // examples
-		m + "examples/wordcount": {m + "operators", m + "actors", m + "mailbox"},       // mailbox
-		m + "cmd/node":           {m + "cmd/node/cli", m + "examples/wordcount", m + "cluster", memberlist},
-		m + "cmd/node/cli":       {m + "actors"},
-		m + "testkit":            {m + "cluster", m + "mailbox", protoActor},
-		m + "internal/x":         nil, // no rule
+		m + "watermark":                  {"fmt"},
+		m + "mailbox":                    {"sync", m + "watermark", "golang.org/x/exp/slices"}, // a peer; not stdlib
+		m + "mailbox/internal/q":         {"sync"},
+		m + "persistence":                {m + "mailbox", bbolt, nats}, // NATS: subpackages only
+		m + "persistence/natsjs":         {m + "persistence", nats},
+		m + "operators":                  {m + "persistence", m + "actors", actorLib},                   // upward; Proto.Actor via a library
+		m + "actors":                     {m + "operators", protoActor, m + "testkit", bbolt},           // testkit, bbolt
+		m + "cluster":                    {m + "actors", memberlist, m + "examples/wordcount"},          // examples
+		m + "examples/wordcount":         {m + "operators", m + "actors", m + "mailbox"},                // mailbox
+		m + "examples/enrich":            {m + "operators/jetstream", m + "operators/jetstream/jstest"}, // test helpers
+		m + "operators/jetstream":        {m + "operators", nats, natsServer},                           // the server
+		m + "operators/jetstream/jstest": {natsServer, nats},
+		m + "cmd/node":                   {m + "cmd/node/cli", m + "examples/wordcount", m + "cluster", memberlist},
+		m + "cmd/node/cli":               {m + "actors"},
+		m + "testkit":                    {m + "cluster", m + "mailbox", protoActor},
+		m + "internal/x":                 nil, // no rule
 
 		"fmt": nil, "sync": nil, "golang.org/x/exp/slices": nil,
-		bbolt: nil, nats: nil, memberlist: nil,
+		bbolt: nil, nats: nil, natsServer: nil, memberlist: nil,
 		actorLib:   {protoActor},
 		protoActor: {"sync"},
 	}

@@ -38,7 +38,7 @@ func (h *host) NewAsyncInvoker(cfg operators.AsyncInvokerConfig) (operators.Asyn
 	if cfg.Sequencer == nil {
 		return nil, fmt.Errorf("actors: async operator %q has no sequencer", cfg.Operator)
 	}
-	root := h.job.engine.sys.Root
+	root := h.root
 	inbox := &asyncInbox{root: root, subtask: h.ctx.Self()}
 	inv := &asyncInvoker{h: h, size: max(cfg.Workers, 1), inbox: inbox, seq: &asyncSeqRef{root: root}}
 	inbox.ready = operators.AsyncReady{Invoker: inv}

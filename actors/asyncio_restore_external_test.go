@@ -35,7 +35,7 @@ func asyncKeyedJob(n, keys int64, par int) (*operators.Pipeline, *operators.Coll
 	p := operators.NewPipeline(fmt.Sprintf("async-keyed-%d", par)).SetParallelism(par)
 	src := operators.Generate(p, n, func(i int64) keyed { return keyed{Key: i % keys, Seq: i} }).Name("gen").Parallelism(1)
 	ks := operators.KeyBy(src, func(r keyed) int64 { return r.Key })
-	route := operators.ProcessKeyed(ks, func(_ *operators.KeyedContext[int64, bool], r keyed, out operators.Collector[keyed]) error {
+	route := operators.ProcessKeyed(ks, func(_ *operators.KeyedContext[int64], r keyed, out operators.Collector[keyed]) error {
 		out.Collect(r, operators.NoTimestamp)
 		return nil
 	}).Name("route")

@@ -83,7 +83,7 @@ func TestAsyncMap_engine_sequencerChildOrdersRandomLatency(t *testing.T) {
 	cfg := operators.AsyncConfig[int, int]{Capacity: 40, Workers: 8}
 	job, c, seqID := startGated(t, e, svc, 3000, cfg)
 	parent := parentOf(seqID)
-	if !strings.Contains(parent, "/a1-v") {
+	if !strings.Contains(parent, "/a1/v") {
 		t.Fatalf("sequencer %q is not a subtask's child", seqID)
 	}
 	if _, ok := e.sys.ProcessRegistry.GetLocal(parent); !ok {

@@ -12,7 +12,7 @@ import (
 // asyncSequencer is the sequencer child actor of an async operator's
 // subtask. It runs the operator's sequencing code on the messages it gets
 // (the subtask's commands, the workers' replies) and puts each release in
-// the inbox. A panic in it escalates to the job master, like a panic of
+// the inbox. A panic in it escalates to the job agent, like a panic of
 // the subtask, and fails the subtask.
 type asyncSequencer struct {
 	seq   operators.AsyncSequencer

@@ -68,6 +68,15 @@ type CheckpointStore interface {
 	Open(path string) (*persistence.Checkpoint, error)
 }
 
+// checkpointBeginner is a CheckpointStore that wants to know when a
+// checkpoint starts (persistence.DirStore.Begin): in a cluster other
+// nodes write its state, through instances of their own.
+type checkpointBeginner interface {
+	Begin(id int64)
+}
+
+var _ checkpointBeginner = (*persistence.DirStore)(nil)
+
 func (c *CheckpointConfig) enabled() bool { return c.Interval > 0 }
 
 func (c *CheckpointConfig) validate() error {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/troupe-dev/troupe/actors/wire"
 	"github.com/troupe-dev/troupe/barrier"
 	"github.com/troupe-dev/troupe/operators"
 	"github.com/troupe-dev/troupe/persistence"
@@ -74,7 +75,7 @@ func newCheckpointer(m *master) (*checkpointer, error) {
 		}
 	}
 	c := &checkpointer{m: m, store: store, paths: map[int64]string{}, unnotified: map[string]bool{},
-		waiters: map[int64]chan<- savepointResult{}}
+		waiters: map[int64]chan<- savepointResult{}, stopped: true} // until the first attempt runs
 	bc.FirstID = c.firstID()
 	if c.coord, err = barrier.NewCoordinator(bc); err != nil {
 		return nil, err
@@ -108,8 +109,11 @@ func (c *checkpointer) onTick(ctx actor.Context) {
 	if c.m.stopping || c.stopped {
 		return
 	}
-	c.run(ctx, c.coord.Tick(time.Now())) // suspended by a stop with savepoint, it only times out
+	// The final checkpoint goes before a periodic one: with a minimum
+	// pause longer than the interval a periodic checkpoint is due at the
+	// first tick after every pause, and would otherwise always win.
 	c.tryFinal(ctx)
+	c.run(ctx, c.coord.Tick(time.Now())) // suspended by a stop with savepoint, it only times out
 	c.armTick(ctx)
 }
 
@@ -212,11 +216,25 @@ type taskHandle struct {
 // checkpoint completes when every subtask has snapshotted, not when the
 // whole tail has drained.
 func (c *checkpointer) trigger(ctx actor.Context, t barrier.Trigger) {
+	if b, ok := c.store.(checkpointBeginner); ok {
+		b.Begin(t.ID) // before any node writes state for it
+	}
+	var to []*subtaskRef
 	for _, ref := range c.m.refs {
 		if ref.vertex.IsSource() || c.m.finished[ref.id] || c.m.sendersFinished(ref) {
-			ctx.Send(ref.pid, &triggerMsg{id: t.ID, savepoint: t.Savepoint})
+			to = append(to, ref)
 		}
 	}
+	c.sendTrigger(ctx, to, t.ID, t.Savepoint)
+}
+
+// sendTrigger sends the trigger of checkpoint id to the subtasks to,
+// through their agents.
+func (c *checkpointer) sendTrigger(ctx actor.Context, to []*subtaskRef, id int64, savepoint bool) {
+	run, attempt := c.m.job.run, int32(c.m.attempt)
+	c.m.sendPerAgent(ctx, to, func(ids []int32) any {
+		return &wire.Trigger{Run: run, Attempt: attempt, Id: id, Savepoint: savepoint, Subtasks: ids}
+	})
 }
 
 // writeMetadata makes the checkpoint durable on the metadata writer; the
@@ -249,9 +267,7 @@ func (c *checkpointer) catchUp(ctx actor.Context, ref *subtaskRef) {
 	}
 	for _, id := range c.coord.Pending() {
 		s, _ := c.coord.Stats(id)
-		for _, to := range targets {
-			ctx.Send(to.pid, &triggerMsg{id: id, savepoint: s.Savepoint})
-		}
+		c.sendTrigger(ctx, targets, id, s.Savepoint)
 	}
 }
 
@@ -287,8 +303,8 @@ func (c *checkpointer) complete(ctx actor.Context, id int64) {
 	delete(c.unnotified, c.latest)
 	c.m.log.Info("checkpoint complete", "checkpoint", id, "path", c.latest)
 	c.m.job.setCheckpoint(Checkpoint{ID: id, Path: c.latest})
-	for _, ref := range c.m.refs {
-		ctx.Send(ref.pid, &completeMsg{id: id})
+	for _, ag := range c.m.agents {
+		ctx.Send(ag.pid, &wire.Complete{Run: c.m.job.run, Attempt: int32(c.m.attempt), Id: id})
 	}
 	c.answer(id, savepointResult{path: c.latest})
 	if id == c.stopID {

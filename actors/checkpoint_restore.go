@@ -63,6 +63,13 @@ func (c *checkpointer) planRestore() (*restorePlan, error) {
 // operator lists stay with their subtask at an unchanged parallelism and
 // are dealt round robin on a rescale (persistence.Redistribute).
 func planFrom(cp *persistence.Checkpoint, g *operators.JobGraph) (*restorePlan, error) {
+	return planFor(cp, g, func(*operators.Vertex, int) bool { return true })
+}
+
+// planFor is planFrom for the subtasks that mine accepts only (a job
+// agent's): it reads the whole checkpoint, since every subtask of a keyed
+// operator may own key groups of every old subtask.
+func planFor(cp *persistence.Checkpoint, g *operators.JobGraph, mine func(*operators.Vertex, int) bool) (*restorePlan, error) {
 	if cp.Meta.Job != g.Name {
 		return nil, fmt.Errorf("%w: %s holds pipeline %q, not %q", ErrRestore, cp.Path, cp.Meta.Job, g.Name)
 	}
@@ -77,7 +84,9 @@ func planFrom(cp *persistence.Checkpoint, g *operators.JobGraph) (*restorePlan, 
 		finished: finishedVertices(cp.Meta)}
 	for _, v := range g.Vertices {
 		for i := range v.Parallelism {
-			plan.parts[taskID(v, i)] = partsFor(byOp, v, i)
+			if mine(v, i) {
+				plan.parts[taskID(v, i)] = partsFor(byOp, v, i)
+			}
 		}
 	}
 	return plan, nil
@@ -189,16 +198,47 @@ func (c *checkpointer) firstID() int64 {
 	return first
 }
 
-// openExternal opens path in this run's store, in the in-memory store of
-// the earlier run that the path names, or as a checkpoint directory.
+// openExternal opens a checkpoint path that is not necessarily in this
+// run's store (see openCheckpointAt).
 func (c *checkpointer) openExternal(path string) (*persistence.Checkpoint, error) {
-	if cp, err := c.store.Open(path); err == nil {
-		return cp, nil
+	return openCheckpointAt(c.store, c.m.cfg.Checkpoint.mem, path)
+}
+
+// openCheckpointAt opens path in store (the run's; nil for none), in the
+// in-memory store of the earlier run that the path names (mem, the
+// engine's default stores; nil with a Store of the user's), or as a
+// checkpoint directory. Job agents on other nodes open the path their
+// master chose the same way.
+func openCheckpointAt(store CheckpointStore, mem *memStores, path string) (*persistence.Checkpoint, error) {
+	if store != nil {
+		if cp, err := store.Open(path); err == nil {
+			return cp, nil
+		}
 	}
-	if _, ok := persistence.MemStoreName(path); ok && c.m.cfg.Checkpoint.mem != nil {
-		return c.m.cfg.Checkpoint.mem.find(path)
+	if _, ok := persistence.MemStoreName(path); ok && mem != nil {
+		return mem.find(path)
 	}
 	return persistence.OpenCheckpoint(path)
+}
+
+// checkRestore checks, before a job is submitted, that the checkpoint it
+// restores can be opened and is one of its pipeline (SubmitSpec).
+func (m *master) checkRestore() error {
+	store, err := m.cfg.Checkpoint.Store(m.graph.Name, m.job.run)
+	if err != nil {
+		return fmt.Errorf("actors: checkpoint store: %w", err)
+	}
+	cp, err := openCheckpointAt(store, m.cfg.Checkpoint.mem, m.restoreFrom)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrRestore, err)
+	}
+	switch {
+	case cp.Meta.Job != m.graph.Name:
+		return fmt.Errorf("%w: %s holds pipeline %q, not %q", ErrRestore, cp.Path, cp.Meta.Job, m.graph.Name)
+	case cp.Meta.MaxParallelism != m.graph.MaxParallelism:
+		return fmt.Errorf("%w: %s has max parallelism %d, the job %d", ErrRestore, cp.Path, cp.Meta.MaxParallelism, m.graph.MaxParallelism)
+	}
+	return nil
 }
 
 // finishedVertices returns the vertices all of whose subtasks had

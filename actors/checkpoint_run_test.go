@@ -21,9 +21,13 @@ func sameNameCount(op string, n, keys, base int64, rate float64) (*operators.Pip
 	p := operators.NewPipeline("count").SetParallelism(2)
 	src := operators.Generate(p, n, func(i int64) keyed { return keyed{Key: base + i%keys, Seq: i} }, operators.RateLimit(rate))
 	ks := operators.KeyBy(src, func(e keyed) int64 { return e.Key })
-	out := operators.ProcessKeyed(ks, func(ctx *operators.KeyedContext[int64, int64], e keyed, out operators.Collector[keyCount]) error {
-		c, _ := ctx.State().Value()
-		ctx.State().Update(c + 1)
+	out := operators.ProcessKeyed(ks, func(ctx *operators.KeyedContext[int64], e keyed, out operators.Collector[keyCount]) error {
+		state, err := operators.GetValueState(ctx, operators.ValueDescriptor[int64]{Name: "value"})
+		if err != nil {
+			return err
+		}
+		c, _ := state.Value()
+		state.Update(c + 1)
 		out.Collect(keyCount{Key: e.Key, Count: c + 1}, operators.NoTimestamp)
 		return nil
 	}).Name(op)

@@ -16,7 +16,8 @@ import (
 // encoded, a bbolt backend flushes its cache and opens a read
 // transaction — then the barrier goes downstream, and the state is
 // written to the store on a goroutine of its own (uploads), which streams
-// the bbolt state from its read transaction and acks to the master.
+// the bbolt state from its read transaction and acks to the master
+// (through the subtask's agent, its parent).
 
 // onTrigger starts checkpoint id at a source. A subtask that has
 // finished takes it too, without a barrier to pass on (its channels have
@@ -56,7 +57,7 @@ func (s *subtask) onBarrier(ch int, b operators.Barrier) {
 func (s *subtask) applyAlignment(r barrier.Result) {
 	if r.Cancelled != 0 && s.store != nil {
 		// Overtaken by a newer checkpoint: decline it, which is no failure.
-		s.job.engine.sys.Root.Send(s.ctx.Parent(), &checkpointAck{attempt: s.attempt, id: r.Cancelled,
+		s.root.Send(s.ctx.Parent(), &checkpointAck{attempt: s.attempt, id: r.Cancelled,
 			task: taskID(s.vertex, s.index), err: fmt.Errorf("%w: overtaken by checkpoint %d", barrier.ErrSubsumed, s.aligner.Aligning())})
 	}
 	for _, ch := range r.Block {
@@ -122,16 +123,16 @@ func (s *subtask) checkpoint(id int64, savepoint bool) {
 // ack; processing goes on.
 func (s *subtask) storeState(id int64, savepoint bool, enc *operators.EncodedState) {
 	ack := &checkpointAck{attempt: s.attempt, id: id, task: taskID(s.vertex, s.index), finished: s.inputEnded && s.chain.Ended()}
-	master, root := s.ctx.Parent(), s.job.engine.sys.Root
+	agent, root := s.ctx.Parent(), s.root
 	if enc == nil {
-		root.Send(master, ack)
+		root.Send(agent, ack)
 		return
 	}
 	store := s.store
 	started := s.uploads.start(id, savepoint, s.cfg.Checkpoint.Timeout, func(ctx context.Context) {
 		ack.handle, ack.err = writeState(ctx, store, id, string(ack.task), enc)
 		if !stoppedBy(ctx) {
-			root.Send(master, ack)
+			root.Send(agent, ack)
 		}
 	})
 	if !started {
@@ -149,8 +150,8 @@ func (s *subtask) takeEnding() {
 }
 
 // onComplete tells the operators that checkpoint id is complete. The
-// final completion of a finished job is answered, so that the master knows
-// the job's output is committed.
+// final completion of a finished job is answered (to the agent, which
+// relays it), so that the master knows the job's output is committed.
 func (s *subtask) onComplete(id int64) {
 	s.uploads.subsume(id)
 	if s.chain == nil || s.failed {
@@ -158,10 +159,7 @@ func (s *subtask) onComplete(id int64) {
 	}
 	err := s.chain.NotifyCheckpointComplete(id)
 	if id == operators.EndOfJob {
-		if err != nil {
-			err = &SubtaskError{Vertex: s.vertex.Name, Subtask: s.index, Parallelism: s.vertex.Parallelism, Err: err}
-		}
-		s.ctx.Respond(&finalCommitted{err: err})
+		s.ctx.Send(s.ctx.Parent(), &finalCommitted{id: s.id, err: err}) // the master names the subtask
 		return
 	}
 	if err != nil {

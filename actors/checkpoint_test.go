@@ -26,18 +26,28 @@ type counted struct {
 	Count int64 `json:"count"`
 }
 
+// eventCount is the running count of an event's key.
+var eventCount = operators.ValueDescriptor[int64]{Name: "count"}
+
+// countEvent counts the events of the current key and emits the new count.
+func countEvent(ctx *operators.KeyedContext[int64], e event, out operators.Collector[counted]) error {
+	state, err := operators.GetValueState(ctx, eventCount)
+	if err != nil {
+		return err
+	}
+	c, _ := state.Value()
+	state.Update(c + 1)
+	out.Collect(counted{Key: e.Key, Count: c + 1}, operators.NoTimestamp)
+	return nil
+}
+
 // countPipeline counts records per key at parallelism 4; the counter is
 // named "count" for fault injection.
 func countPipeline(n int64, keys int64, rate float64) (*operators.Pipeline, *operators.Collected[counted]) {
 	p := operators.NewPipeline("count").SetParallelism(4)
 	src := operators.Generate(p, n, func(i int64) event { return event{Key: i % keys, Seq: i} }, operators.RateLimit(rate))
 	ks := operators.KeyBy(src, func(e event) int64 { return e.Key })
-	out := operators.ProcessKeyed(ks, func(ctx *operators.KeyedContext[int64, int64], e event, out operators.Collector[counted]) error {
-		c, _ := ctx.State().Value()
-		ctx.State().Update(c + 1)
-		out.Collect(counted{Key: e.Key, Count: c + 1}, operators.NoTimestamp)
-		return nil
-	}).Name("count")
+	out := operators.ProcessKeyed(ks, countEvent).Name("count")
 	return p, operators.Collect(out).Parallelism(2)
 }
 

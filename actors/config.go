@@ -24,10 +24,17 @@ type Config struct {
 	// channel. Memory in flight per channel is at most Credits × BatchSize
 	// records. Default 4.
 	Credits int
-	// Restart decides what happens when a subtask fails. Default: no
-	// restart (the job fails); with checkpointing, ExponentialDelay(1 s,
-	// 1 min, 1.5, 0.1).
+	// Restart decides what happens when a subtask fails. nil (as in
+	// DefaultConfig) takes the default when the engine starts: no restart
+	// (the job fails) without checkpointing; with checkpointing,
+	// ExponentialDelay(1 s, 1 min, 1.5, 0.1), as in Flink.
 	Restart RestartStrategy
+	// OnRestart, if set, is called each time a job is deployed again
+	// after a failure, with the cause and the checkpoint the new attempt
+	// restores (the command line prints it). It runs on the job master's
+	// goroutine, so it must return quickly and must not wait for the job.
+	// Default nil.
+	OnRestart func(RestartInfo)
 	// Logger receives the runtime's logs (Proto.Actor's included); nil
 	// means warnings and errors as text on standard error.
 	Logger *slog.Logger
@@ -46,11 +53,17 @@ type Config struct {
 	// subtask stops; required with "bbolt". State is recovered from
 	// checkpoints, never from these files.
 	StateDir string
+	// Remote, when set, starts Proto.Actor remote so that jobs can run
+	// across nodes (see Engine.StartTaskManager, WithPlacer). Nil: one
+	// process, no network (the default).
+	Remote *RemoteConfig
 }
 
-// DefaultConfig returns the defaults documented on Config's fields.
+// DefaultConfig returns the defaults documented on Config's fields. It
+// leaves Restart nil, so that NewEngine picks the default strategy for the
+// checkpointing the caller sets afterwards.
 func DefaultConfig() Config {
-	return Config{BatchSize: 1024, BufferTimeout: 10 * time.Millisecond, Credits: 4, Restart: NoRestart()}
+	return Config{BatchSize: 1024, BufferTimeout: 10 * time.Millisecond, Credits: 4}
 }
 
 // QuietLogger discards every log record (for tests and benchmarks).
@@ -77,6 +90,13 @@ func (c *Config) validate() error {
 	}
 	if err := c.Checkpoint.validate(); err != nil {
 		return err
+	}
+	if c.Remote != nil {
+		r := *c.Remote // the caller's stays as given
+		if err := r.validate(); err != nil {
+			return err
+		}
+		c.Remote = &r
 	}
 	switch {
 	case c.Restart == nil && c.Checkpoint.enabled():

@@ -2,6 +2,7 @@ package actors
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -31,20 +32,45 @@ type Output[Out any] struct {
 // with Input, EndOfInput and Output (see their docs). A panic in the actor
 // fails the job, naming this operator; a reply of another type than
 // *Output[Out] fails it too.
-func FromActor[In, Out any](s operators.Stream[In], props *actor.Props) operators.Stream[Out] {
+func FromActor[In, Out any](s operators.Stream[In], props *actor.Props, opts ...ActorOption) operators.Stream[Out] {
+	cfg := actorConfig{replyTimeout: DefaultReplyTimeout}
+	for _, o := range opts {
+		o(&cfg)
+	}
 	return operators.External(s, "actor", props, func(tc *operators.TaskContext, out operators.Collector[Out]) (operators.Collector[In], any, error) {
 		h, ok := tc.Host.(*host)
 		if !ok || props == nil {
 			return nil, nil, fmt.Errorf("actor operator needs the actors runtime and non-nil props")
 		}
-		op := &actorOp[In, Out]{h: h, out: out, tc: tc}
+		op := &actorOp[In, Out]{h: h, out: out, tc: tc, timeout: cfg.replyTimeout}
 		op.pid = h.spawn(props)
 		return op, op, nil
 	})
 }
 
+// DefaultReplyTimeout is how long a custom operator's subtask waits for
+// its actor's answer to one Input or to EndOfInput by default.
+const DefaultReplyTimeout = time.Minute
+
+// ActorOption configures FromActor.
+type ActorOption func(*actorConfig)
+
+type actorConfig struct {
+	replyTimeout time.Duration
+}
+
+// WithReplyTimeout sets how long the subtask waits for the actor's answer
+// to one message (Input or EndOfInput) before it fails, naming the
+// operator and the message; 0 waits for ever. Default
+// DefaultReplyTimeout.
+func WithReplyTimeout(d time.Duration) ActorOption {
+	return func(c *actorConfig) { c.replyTimeout = d }
+}
+
 // actorOp buffers one batch of input, hands it to the user's actor, and
-// blocks the subtask's input until the reply comes.
+// blocks the subtask's input until the reply comes. A reply that does not
+// come within the timeout fails the subtask (a processing-time timer of
+// the operator), so that an actor that never answers cannot hang the job.
 type actorOp[In, Out any] struct {
 	h        *host
 	pid      *actor.PID
@@ -55,7 +81,12 @@ type actorOp[In, Out any] struct {
 	ending   bool // EndInput was called
 	endSent  bool
 	done     bool // the reply to EndOfInput came
+	timeout  time.Duration
+	sentAt   time.Time // when the message in flight was sent
+	waiting  string    // what the message in flight is, for the timeout's error
 }
+
+var _ operators.ProcessingTimer = (*actorOp[int, int])(nil)
 
 func (a *actorOp[In, Out]) Collect(v In, ts int64) {
 	a.pending = append(a.pending, operators.Element[In]{Value: v, Timestamp: ts})
@@ -70,12 +101,32 @@ func (a *actorOp[In, Out]) sendNext() {
 	}
 	switch {
 	case len(a.pending) > 0:
-		a.inFlight = true
-		a.h.request(a.pid, &Input[In]{Records: a.pending})
+		a.send(&Input[In]{Records: a.pending}, fmt.Sprintf("an Input of %d records", len(a.pending)))
 		a.pending = nil
 	case a.ending && !a.endSent:
-		a.inFlight, a.endSent = true, true
-		a.h.request(a.pid, &EndOfInput{})
+		a.endSent = true
+		a.send(&EndOfInput{}, "EndOfInput")
+	}
+}
+
+// send sends msg to the actor and starts waiting for its reply.
+func (a *actorOp[In, Out]) send(msg any, what string) {
+	a.inFlight, a.sentAt, a.waiting = true, a.tc.Now(), what
+	a.h.request(a.pid, msg)
+}
+
+// NextProcessingTime reports when the reply in flight times out.
+func (a *actorOp[In, Out]) NextProcessingTime() (time.Time, bool) {
+	if !a.inFlight || a.timeout <= 0 {
+		return time.Time{}, false
+	}
+	return a.sentAt.Add(a.timeout), true
+}
+
+// OnProcessingTime fails the subtask when the reply in flight is late.
+func (a *actorOp[In, Out]) OnProcessingTime(now time.Time) {
+	if at, ok := a.NextProcessingTime(); ok && !now.Before(at) {
+		a.tc.Fail(fmt.Errorf("%w: the actor did not answer %s within %v", ErrReplyTimeout, a.waiting, a.timeout))
 	}
 }
 

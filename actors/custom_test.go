@@ -1,9 +1,11 @@
 package actors
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -92,6 +94,42 @@ func TestFromActor_failuresNameTheOperator(t *testing.T) {
 			var se *SubtaskError
 			if !errors.As(err, &se) || !strings.Contains(err.Error(), "user-"+name) {
 				t.Fatalf("got %v, want a SubtaskError naming user-%s", err, name)
+			}
+		})
+	}
+}
+
+// silent answers what its mode says and never the rest: "input" never
+// answers an Input, "end" answers every Input but never EndOfInput.
+type silent struct{ mode string }
+
+func (s silent) Receive(ctx actor.Context) {
+	if _, ok := ctx.Message().(*Input[int]); ok && s.mode == "end" {
+		ctx.Respond(&Output[int]{})
+	}
+}
+
+// An actor that never answers fails its subtask after the reply timeout,
+// with an error naming the operator and the message it did not answer,
+// instead of hanging the job (issue 18, item 5).
+func TestFromActor_replyTimeout(t *testing.T) {
+	for _, c := range []struct{ mode, msg string }{{"input", "Input"}, {"end", "EndOfInput"}} {
+		t.Run(c.mode, func(t *testing.T) {
+			e := newTestEngine(t, nil)
+			p := operators.NewPipeline("silent-" + c.mode)
+			src := operators.FromSlice(p, seq(100))
+			props := actor.PropsFromProducer(func() actor.Actor { return silent{mode: c.mode} })
+			operators.Discard(FromActor[int, int](src, props, WithReplyTimeout(50*time.Millisecond)).Name("user-silent"))
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			err := e.Run(ctx, p)
+			if errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("the job still waits for the actor after 20s: %v", err)
+			}
+			var oe *operators.OperatorError
+			if !errors.Is(err, ErrReplyTimeout) || !errors.As(err, &oe) || oe.Operator != "user-silent" ||
+				!strings.Contains(err.Error(), c.msg) {
+				t.Fatalf("got %v, want ErrReplyTimeout naming user-silent and %s", err, c.msg)
 			}
 		})
 	}

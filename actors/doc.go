@@ -5,12 +5,20 @@
 // # Model
 //
 // An [Engine] owns one actor system. [Engine.Submit] spawns a job master
-// actor; the master spawns one subtask actor per parallel instance of every
-// vertex (its children, so it is their supervisor), wires their channels and
-// starts the sources. A subtask hosts an operators.Chain and reacts to
-// messages only: batches and end of input from upstream, credits from
-// downstream, a pump message it sends itself while its source has records,
-// and a flush tick when its buffer timeout passes.
+// actor. The master never spawns subtasks itself: it deploys each
+// attempt through job agents, one per node that holds some of the job's
+// slots (slot i holds subtask i of every vertex). Without a [Placer] the
+// only agent is the master's own child, given the job graph directly;
+// with one ([WithPlacer], [Engine.SubmitSpec]) the master asks each
+// node's [TaskManager] to start an agent, which builds the graph from
+// the pipeline registry. An agent spawns its subtask actors (its
+// children, so it is their supervisor), and the master wires their
+// channels through the agents and starts the sources. Master ⇄ agent
+// messages are those of package wire, whether local or remote; agent ⇄
+// subtask messages are Go values. A subtask hosts an operators.Chain and
+// reacts to messages only: batches and end of input from upstream,
+// credits from downstream, a pump message it sends itself while its
+// source has records, and a flush tick when its buffer timeout passes.
 //
 // # Invariants
 //
@@ -23,9 +31,16 @@
 //   - Records, end of input (and later watermarks and barriers) travel in
 //     order on each channel; there is no order across channels.
 //   - The job finishes when every subtask has received end of input on all
-//     its inputs and sent it on all its outputs; cancel stops every subtask
-//     and returns once all have stopped; any operator panic or error fails
-//     the job with an error naming the operator and subtask.
-//   - A channel's two ends do not know whether the other is local: they talk
-//     through a transport, which for local peers passes Go values.
+//     its inputs and sent it on all its outputs; cancel stops every agent,
+//     hence every subtask, and returns once all have stopped; any operator
+//     panic or error fails the job with an error naming the operator, the
+//     subtask and (in a cluster) the node.
+//   - A channel between two subtasks of one process passes Go values (zero
+//     copy); a channel between nodes encodes its batches with the stream's
+//     codec into wire messages, capped in bytes, under the same credits,
+//     and the receiver sees the same batches and events as locally.
+//   - Every master ⇄ agent and remote channel message carries the run and
+//     attempt; messages of another attempt are dropped. The master watches
+//     its agents and an agent on another node watches its master: either
+//     one gone (its node lost) ends the other's attempt.
 package actors

@@ -7,33 +7,55 @@ import (
 	"sync"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/asynkron/protoactor-go/remote"
 
 	"github.com/troupe-dev/troupe/operators"
 )
 
 // Engine runs jobs on one actor system. It is safe for concurrent use.
 type Engine struct {
-	cfg Config
-	sys *actor.ActorSystem
+	cfg    Config
+	sys    *actor.ActorSystem
+	remote *remote.Remote // nil without Config.Remote
+	// restartDefault: Config.Restart was not set, so each job's default
+	// follows its own checkpointing (JobSpec.Checkpoint)
+	restartDefault bool
+	stats          remoteStats
 
 	mu     sync.Mutex
 	jobs   map[*Job]struct{}
 	seq    int
+	tm     *TaskManager
 	closed bool
 }
 
-// NewEngine validates cfg and starts an actor system.
+// NewEngine validates cfg and starts an actor system, with Proto.Actor
+// remote if cfg.Remote is set.
 func NewEngine(cfg Config) (*Engine, error) {
+	restartDefault := cfg.Restart == nil
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
 	logger := cfg.Logger
 	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }))
-	return &Engine{cfg: cfg, sys: sys, jobs: make(map[*Job]struct{})}, nil
+	e := &Engine{cfg: cfg, sys: sys, restartDefault: restartDefault, jobs: make(map[*Job]struct{})}
+	if cfg.Remote != nil {
+		r, err := startRemote(sys, cfg.Remote)
+		if err != nil {
+			sys.Shutdown()
+			return nil, err
+		}
+		e.remote = r
+	}
+	return e, nil
 }
 
 // System returns the engine's actor system (for custom operators and tests).
 func (e *Engine) System() *actor.ActorSystem { return e.sys }
+
+// Address returns the "host:port" at which other nodes reach the engine's
+// actors, or Proto.Actor's "nonhost" for an engine without Remote.
+func (e *Engine) Address() string { return e.sys.Address() }
 
 // SubmitOption configures one submitted job.
 type SubmitOption func(*master)
@@ -48,20 +70,32 @@ func RestoreFrom(path string) SubmitOption {
 
 // Submit deploys a compiled job and returns its handle at once. Each
 // submission is a new run (Job.RunID) with checkpoints of its own, unless
-// ContinueRun says which run it continues.
+// ContinueRun says which run it continues. Its subtasks run in this
+// process: only a job submitted with SubmitSpec can be placed on other
+// nodes, which build its graph from the spec.
 func (e *Engine) Submit(g *operators.JobGraph, opts ...SubmitOption) (*Job, error) {
+	return e.submit(g, e.cfg, nil, opts)
+}
+
+func (e *Engine) submit(g *operators.JobGraph, cfg Config, spec *JobSpec, opts []SubmitOption) (*Job, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.closed {
 		return nil, ErrEngineClosed
 	}
 	job := &Job{name: g.Name, engine: e, done: make(chan struct{}), state: JobCreated}
-	m := newMaster(job, g, e.cfg)
+	m := newMaster(job, g, cfg)
+	m.spec = spec
 	for _, o := range opts {
 		o(m)
 	}
 	if err := e.assignRun(job); err != nil {
 		return nil, err
+	}
+	if spec != nil && m.restoreFrom != "" {
+		if err := m.checkRestore(); err != nil {
+			return nil, err
+		}
 	}
 	m.log = m.log.With("run", job.run)
 	e.seq++
@@ -99,8 +133,9 @@ func (e *Engine) forget(j *Job) {
 	e.mu.Unlock()
 }
 
-// Close cancels every running job, waits for them and shuts the actor
-// system down. It is safe to call more than once.
+// Close cancels every running job, waits for them, stops the task
+// manager (and the job agents it still runs), stops remote and shuts the
+// actor system down. It is safe to call more than once.
 func (e *Engine) Close() error {
 	e.mu.Lock()
 	if e.closed {
@@ -112,9 +147,16 @@ func (e *Engine) Close() error {
 	for j := range e.jobs {
 		jobs = append(jobs, j)
 	}
+	tm := e.tm
 	e.mu.Unlock()
 	for _, j := range jobs {
 		j.Cancel()
+	}
+	if tm != nil {
+		_ = e.sys.Root.StopFuture(tm.pid).Wait()
+	}
+	if e.remote != nil {
+		stopRemote(e.sys, e.remote)
 	}
 	e.sys.Shutdown()
 	return nil

@@ -73,7 +73,7 @@ func TestPartitioning_Hash(t *testing.T) {
 	p := operators.NewPipeline("hash").SetMaxParallelism(16)
 	src := operators.FromSlice(p, seq(5000)).Parallelism(2)
 	ks := operators.KeyBy(src, func(v int) int { return v % 97 })
-	m := operators.ProcessKeyed(ks, func(ctx *operators.KeyedContext[int, int], v int, out operators.Collector[int]) error {
+	m := operators.ProcessKeyed(ks, func(ctx *operators.KeyedContext[int], v int, out operators.Collector[int]) error {
 		out.Collect(v, ctx.Timestamp())
 		return nil
 	}).Parallelism(4)
@@ -258,7 +258,8 @@ func TestJob_OperatorErrorNamesOperator(t *testing.T) {
 	p := operators.NewPipeline("errs")
 	src := operators.FromSlice(p, seq(100))
 	bad := errors.New("record 42 is bad")
-	m := operators.Process(src, func(v int, ts int64, out operators.Collector[int]) error {
+	m := operators.Process(src, func(ctx *operators.ProcessContext, v int, out operators.Collector[int]) error {
+		ts := ctx.Timestamp()
 		if v == 42 {
 			return bad
 		}

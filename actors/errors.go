@@ -28,6 +28,10 @@ var (
 	// ErrUnexpectedMessage fails a subtask that received a message it does
 	// not understand (for example a custom operator's wrong reply type).
 	ErrUnexpectedMessage = errors.New("actors: unexpected message")
+	// ErrReplyTimeout fails the subtask of a custom operator whose actor
+	// did not answer a message within its reply timeout
+	// (WithReplyTimeout).
+	ErrReplyTimeout = errors.New("actors: no reply from the operator's actor")
 	// ErrSavepoint is returned when a savepoint cannot be taken: the job is
 	// not running, or the savepoint was aborted.
 	ErrSavepoint = errors.New("actors: savepoint failed")
@@ -39,19 +43,41 @@ var (
 	// job of the engine is still running.
 	ErrDuplicateRun = errors.New("actors: run already running")
 
+	// ErrPlacement fails an attempt that its Placer could not place.
+	ErrPlacement = errors.New("actors: cannot place the job")
+	// ErrNodeLost fails an attempt that had subtasks on a node that is
+	// gone: its job agent or task manager terminated unexpectedly (the
+	// node's remote endpoint terminated, or the agent was stopped).
+	ErrNodeLost = errors.New("actors: node lost")
+	// ErrGraphMismatch fails a job whose graph a node builds differently
+	// from the job master (the nodes run different binaries).
+	ErrGraphMismatch = errors.New("actors: job graph differs between nodes")
+	// ErrTaskManager is returned by StartTaskManager for an engine that
+	// has one already, or for a slot count below 1.
+	ErrTaskManager = errors.New("actors: cannot start the task manager")
+
 	// errSubtaskStopped ends the state writes of a subtask that stops.
 	errSubtaskStopped = errors.New("actors: the subtask stopped")
 )
 
-// SubtaskError names the operator chain and subtask that failed the job.
+// SubtaskError names the operator chain, subtask and node that failed
+// the job. A cause that crossed the network from another node is its
+// text (a *PanicError with the stack's text for a panic); within one
+// process it is the original error.
 type SubtaskError struct {
 	Vertex      string // the chain's operators, joined by " -> "
 	Subtask     int
 	Parallelism int
-	Err         error
+	// Node is the node the subtask ran on (Slot.Node); "" for the job
+	// master's own process.
+	Node string
+	Err  error
 }
 
 func (e *SubtaskError) Error() string {
+	if e.Node != "" {
+		return fmt.Sprintf("operator %q subtask %d/%d on node %s failed: %v", e.Vertex, e.Subtask+1, e.Parallelism, e.Node, e.Err)
+	}
 	return fmt.Sprintf("operator %q subtask %d/%d failed: %v", e.Vertex, e.Subtask+1, e.Parallelism, e.Err)
 }
 

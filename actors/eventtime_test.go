@@ -18,27 +18,35 @@ type windowSum struct {
 // running ahead of a channel (a valve taking the maximum, say).
 func windowSums(ks operators.KeyedStream[kv, int64]) operators.Stream[windowSum] {
 	return operators.ProcessKeyedWithTimers(ks,
-		func(ctx *operators.KeyedContext[int64, map[int64]int64], r kv, _ operators.Collector[windowSum]) error {
+		func(ctx *operators.KeyedContext[int64], r kv, _ operators.Collector[windowSum]) error {
+			state, err := operators.GetValueState(ctx, operators.ValueDescriptor[map[int64]int64]{Name: "value"})
+			if err != nil {
+				return err
+			}
 			if ctx.Timestamp() <= ctx.CurrentWatermark() {
 				return fmt.Errorf("record at %d is late: watermark %d", ctx.Timestamp(), ctx.CurrentWatermark())
 			}
-			sums, ok := ctx.State().Value()
+			sums, ok := state.Value()
 			if !ok {
 				sums = map[int64]int64{}
-				ctx.State().Update(sums)
+				state.Update(sums)
 			}
 			start := ctx.Timestamp() - ctx.Timestamp()%1000
 			sums[start] += r.V
 			ctx.RegisterEventTimer(start + 999)
 			return nil
 		},
-		func(ctx *operators.KeyedContext[int64, map[int64]int64], tm operators.Timer, out operators.Collector[windowSum]) error {
-			sums, _ := ctx.State().Value()
+		func(ctx *operators.KeyedContext[int64], tm operators.Timer, out operators.Collector[windowSum]) error {
+			state, err := operators.GetValueState(ctx, operators.ValueDescriptor[map[int64]int64]{Name: "value"})
+			if err != nil {
+				return err
+			}
+			sums, _ := state.Value()
 			start := tm.Time - 999
 			out.Collect(windowSum{Key: ctx.Key(), Start: start, Sum: sums[start]}, tm.Time)
 			delete(sums, start)
 			if len(sums) == 0 {
-				ctx.State().Clear()
+				state.Clear()
 			}
 			return nil
 		})

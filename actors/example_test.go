@@ -23,9 +23,13 @@ func ExampleEngine_Run() {
 		}
 	})
 	counts := operators.ProcessKeyed(operators.KeyBy(words, func(w string) string { return w }),
-		func(ctx *operators.KeyedContext[string, int], w string, out operators.Collector[string]) error {
-			n, _ := ctx.State().Value()
-			ctx.State().Update(n + 1)
+		func(ctx *operators.KeyedContext[string], w string, out operators.Collector[string]) error {
+			state, err := operators.GetValueState(ctx, operators.ValueDescriptor[int]{Name: "count"})
+			if err != nil {
+				return err
+			}
+			n, _ := state.Value()
+			state.Update(n + 1)
 			out.Collect(fmt.Sprintf("%s=%d", w, n+1), ctx.Timestamp())
 			return nil
 		}).Parallelism(2)

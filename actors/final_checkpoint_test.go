@@ -78,3 +78,27 @@ func TestCheckpoint_finalCheckpoint_resumeEmitsNothingAgain(t *testing.T) {
 		t.Fatalf("the summary operator was ended %d times, want once: the resumed job must not end it again", n)
 	}
 }
+
+// With a minimum pause longer than the interval, a periodic checkpoint
+// is due at every tick once the pause is over: the final checkpoint of a
+// finished job must still be taken (it goes first), or the job never
+// ends.
+func TestCheckpoint_minPause_finalCheckpointNotStarved(t *testing.T) {
+	const n = 1000
+	e := newTestEngine(t, func(c *Config) {
+		c.Checkpoint.Interval = 5 * time.Millisecond
+		c.Checkpoint.MinPause = 100 * time.Millisecond
+	})
+	p := operators.NewPipeline("min-pause").SetParallelism(2)
+	src := operators.Generate(p, n, func(i int64) int64 { return i }, operators.RateLimit(5000))
+	out := operators.Collect(src)
+	j := submit(t, e, p)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := j.Wait(ctx); err != nil {
+		t.Fatalf("job ended with %v (state %v); want it finished: the final checkpoint was never taken", err, j.State())
+	}
+	if got := len(out.Values()); got != n {
+		t.Fatalf("sink committed %d records, want %d", got, n)
+	}
+}

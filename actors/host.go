@@ -8,7 +8,7 @@ import "github.com/asynkron/protoactor-go/actor"
 type host subtask
 
 // spawn starts a child actor of the subtask, supervised by it: a panic in
-// the child escalates to the job master and fails the subtask.
+// the child escalates to the job agent and fails the subtask.
 func (h *host) spawn(props *actor.Props) *actor.PID { return h.ctx.Spawn(props) }
 
 // request sends msg to pid with the subtask as sender, so that the actor's

@@ -45,6 +45,8 @@ type Job struct {
 	restarts  int
 	mailboxes []MailboxInfo
 	latest    Checkpoint
+	placement []VertexPlacement
+	failure   error
 }
 
 // MailboxInfo describes one subtask's mailbox: the bound that credit flow
@@ -56,7 +58,8 @@ type MailboxInfo struct {
 	stats    *mailbox.Stats
 }
 
-// Stats returns the mailbox's statistics now.
+// Stats returns the mailbox's statistics now. Capacity is 0 for the
+// unbounded mailbox of a subtask with inputs from other nodes.
 func (m MailboxInfo) Stats() mailbox.Snapshot { return m.stats.Snapshot() }
 
 // Name returns the job's (pipeline's) name.
@@ -118,6 +121,20 @@ func (j *Job) setState(s JobState) {
 	if s == JobRestarting {
 		j.restarts++
 	}
+	j.mu.Unlock()
+}
+
+// Failure returns the cause of the job's latest restart, or of its
+// failure once it has failed; nil if it never failed.
+func (j *Job) Failure() error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.failure
+}
+
+func (j *Job) setFailure(err error) {
+	j.mu.Lock()
+	j.failure = err
 	j.mu.Unlock()
 }
 

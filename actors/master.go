@@ -2,13 +2,13 @@ package actors
 
 import (
 	"errors"
-	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/proto"
 
-	"github.com/troupe-dev/troupe/mailbox"
+	"github.com/troupe-dev/troupe/actors/wire"
 	"github.com/troupe-dev/troupe/operators"
 )
 
@@ -17,23 +17,41 @@ import (
 // custom operator's reply, and Proto.Actor's system messages.
 const controlSlack = 8
 
-// master is a job's master actor and the supervisor of its subtasks: it
-// deploys them, sees them finish or fail, and stops them. Proto.Actor finds
-// its HandleFailure method and calls it when a subtask panics.
+// master is a job's master actor. It never spawns subtasks itself: each
+// attempt is deployed through job agents, one per node that holds some of
+// its slots (see agent), which spawn, supervise and relay for the
+// subtasks there; the master only talks to the agents, with the messages
+// of package wire. It sees subtasks finish or fail, coordinates
+// checkpoints, applies the restart strategy and stops the agents.
+//
+// Without a Placer the attempt's only agent is the master's own child,
+// which gets the job graph and the restore plan as Go values.
 type master struct {
-	job   *Job
-	graph *operators.JobGraph
-	cfg   Config
-	log   *slog.Logger
+	job         *Job
+	graph       *operators.JobGraph
+	cfg         Config
+	log         *slog.Logger
+	spec        *JobSpec // nil: submitted as a graph, runs in this process only
+	placer      Placer
+	fingerprint string
 
-	attempt  int
-	nextID   int
-	refs     map[int]*subtaskRef // by subtask id, current attempt only
-	byPID    map[string]*subtaskRef
+	attempt int
+	nextID  int
+	refs    map[int]*subtaskRef                 // by subtask id, current attempt only
+	grid    map[*operators.Vertex][]*subtaskRef // by vertex, by subtask index
+	agents  []*agentRef                         // the current attempt's
+	watched map[string]*agentRef                // by the PID (pidKey) of an agent, or of the task manager of one not yet ready
+	plan    *restorePlan                        // what the current attempt restores
+	// deploy progress of the current attempt
+	pending  int  // agents not yet ready
+	unwired  int  // agents not yet wired
+	deployed bool // every agent is wired and the sources started
+	deferred []any
+	alive    int // agents of this attempt not yet gone
 	running  int // subtasks of this attempt not yet finished
-	alive    int // subtask actors of this attempt not yet terminated
+	released bool
 	stopping bool
-	then     func(ctx actor.Context) // what to do once every subtask stopped
+	then     func(ctx actor.Context) // what to do once every agent is gone
 	failures int
 	// stopRequested: a graceful stop was asked for; it is forwarded once.
 	stopRequested bool
@@ -43,17 +61,33 @@ type master struct {
 	committing    int           // subtasks yet to confirm the final commit
 	finished      map[int]bool  // subtasks of this attempt that finished
 	finalErr      error         // the first failure of the final commit
+	restartCause  error         // the failure the next attempt restarts after
 }
 
+// subtaskRef is one subtask of the current attempt, as the master knows
+// it: where it is placed and, once its agent is ready, its PID.
 type subtaskRef struct {
 	id     int
 	vertex *operators.Vertex
 	index  int
+	agent  *agentRef
 	pid    *actor.PID
 }
 
+// agentRef is the job agent of the current attempt on one node.
+type agentRef struct {
+	index    int
+	node     string
+	tm       *actor.PID // nil: the master's own child
+	pid      *actor.PID // known once spawned (own child) or ready
+	subtasks []*subtaskRef
+	ready    bool
+	gone     bool
+}
+
 func newMaster(job *Job, g *operators.JobGraph, cfg Config) *master {
-	return &master{job: job, graph: g, cfg: cfg, log: cfg.Logger.With("job", g.Name)}
+	return &master{job: job, graph: g, cfg: cfg, log: cfg.Logger.With("job", g.Name), placer: localPlacer{},
+		fingerprint: graphFingerprint(g)}
 }
 
 func (m *master) Receive(ctx actor.Context) {
@@ -65,31 +99,24 @@ func (m *master) Receive(ctx actor.Context) {
 			return
 		}
 		m.deploy(ctx)
-	case *subtaskFinished:
-		if m.refs[msg.id] != nil && !m.stopping {
-			m.onFinished(ctx, msg.id)
+	case *localReport:
+		m.onReport(ctx, msg.msg, msg.err)
+	case *wire.AgentReady, *wire.AgentFailed, *wire.AgentWired, *wire.SubtaskFinished,
+		*wire.SubtaskFailed, *wire.CheckpointAck, *wire.FinalCommitted:
+		m.onReport(ctx, msg.(proto.Message), nil)
+	case *savepointMsg:
+		if !m.deployed && !m.stopping {
+			m.deferred = append(m.deferred, msg) // answered once the attempt runs (or fails)
+			return
 		}
-	case *checkpointTick, *checkpointAck, *metadataReady, *savepointMsg:
+		m.onCheckpointMsg(ctx, msg)
+	case *checkpointTick, *metadataReady:
 		m.onCheckpointMsg(ctx, msg)
 	case *inspectMsg:
 		msg.fn(m)
 		close(msg.done)
-	case *finalCommitted:
-		m.onFinalCommit(ctx, msg)
-	case *subtaskFailed:
-		if ref := m.refs[msg.id]; ref != nil {
-			m.onFailure(ctx, ref, msg.err)
-		}
 	case *stopSourceMsg:
-		if m.stopRequested {
-			return // once is enough; repeats would only fill source mailboxes
-		}
-		m.stopRequested = true
-		for _, ref := range m.refs {
-			if ref.vertex.IsSource() {
-				ctx.Send(ref.pid, msg)
-			}
-		}
+		m.stopSources(ctx)
 	case *cancelMsg:
 		if !m.stopping {
 			m.stopAll(ctx, func(ctx actor.Context) { m.complete(ctx, JobCancelled, ErrCancelled) })
@@ -105,52 +132,64 @@ func (m *master) Receive(ctx actor.Context) {
 			m.deploy(ctx)
 		}
 	case *actor.Terminated:
-		if ref := m.byPID[msg.Who.Id]; ref != nil {
-			delete(m.byPID, msg.Who.Id)
-			m.alive--
-			m.afterStop(ctx)
-		}
+		m.onTerminated(ctx, msg)
 	}
 }
 
 // restartMsg redeploys the job after the restart delay.
 type restartMsg struct{ attempt int }
 
-// HandleFailure is called by Proto.Actor when a subtask panics.
-func (m *master) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, child *actor.PID, _ *actor.RestartStatistics, reason any, _ any) {
-	ref := m.byPID[child.Id]
-	if ref == nil {
-		sup.StopChildren(child)
+// stopSources ends the sources' input gracefully, once; a stop asked for
+// before the sources started is passed on with Start.
+func (m *master) stopSources(ctx actor.Context) {
+	if m.stopRequested {
+		return // once is enough; repeats would only fill source mailboxes
+	}
+	m.stopRequested = true
+	if !m.deployed || m.stopping {
 		return
 	}
+	for _, ag := range m.agents {
+		ctx.Send(ag.pid, &wire.StopSources{Run: m.job.run, Attempt: int32(m.attempt)})
+	}
+}
+
+// HandleFailure is called by Proto.Actor when the master's own agent
+// panics (a subtask's panic goes to its agent, which reports it).
+func (m *master) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, child *actor.PID, _ *actor.RestartStatistics, reason any, _ any) {
+	sup.StopChildren(child)
 	err, ok := reason.(*PanicError)
 	if !ok {
-		// A panic of a subtask's own child actor arrives without our stack
-		// capture; keep it a PanicError so callers can match it.
 		err = &PanicError{Value: reason}
 	}
-	m.onFailure(sup.(actor.Context), ref, err)
+	m.onJobFailure(sup.(actor.Context), err)
 }
 
 func (m *master) onFailure(ctx actor.Context, ref *subtaskRef, cause error) {
-	attrs := []any{"vertex", ref.vertex.Name, "subtask", ref.index, "attempt", m.attempt, "err", cause}
+	attrs := []any{"vertex", ref.vertex.Name, "subtask", ref.index, "node", ref.agent.node, "attempt", m.attempt, "err", cause}
 	var pe *PanicError
 	if errors.As(cause, &pe) {
 		attrs = append(attrs, "stack", string(pe.Stack))
 	}
 	if m.stopping {
 		// The job is already going down: the first cause stays the job's
-		// error, and the subtask stops with the others (its stop was sent,
-		// and a stopping subtask cannot fail: see subtask.shutdown).
+		// error, and the subtask stops with the others (its agent was
+		// stopped, and a stopping subtask cannot fail: see
+		// subtask.shutdown).
 		m.log.Warn("subtask failed while the job was stopping", attrs...)
 		return
 	}
 	m.log.Error("subtask failed", attrs...)
-	m.failover(ctx, &SubtaskError{Vertex: ref.vertex.Name, Subtask: ref.index, Parallelism: ref.vertex.Parallelism, Err: cause})
+	m.failover(ctx, m.subtaskError(ref, cause))
+}
+
+func (m *master) subtaskError(ref *subtaskRef, cause error) *SubtaskError {
+	return &SubtaskError{Vertex: ref.vertex.Name, Subtask: ref.index, Parallelism: ref.vertex.Parallelism,
+		Node: ref.agent.node, Err: cause}
 }
 
 // onJobFailure fails the job over for a reason that is no subtask's, such
-// as too many failed checkpoints.
+// as too many failed checkpoints or a lost node.
 func (m *master) onJobFailure(ctx actor.Context, err error) {
 	if m.stopping {
 		return
@@ -165,6 +204,7 @@ func (m *master) failover(ctx actor.Context, err error) {
 	if m.ckpt != nil {
 		m.ckpt.stop(ctx)
 	}
+	m.job.setFailure(err)
 	m.failures++
 	restart, delay := m.cfg.Restart.Restart(m.failures, time.Now(), err)
 	if !restart {
@@ -172,6 +212,7 @@ func (m *master) failover(ctx actor.Context, err error) {
 		return
 	}
 	m.job.setState(JobRestarting)
+	m.restartCause = err
 	m.log.Warn("restarting job", "after", delay, "restarts", m.failures, "cause", err)
 	m.stopAll(ctx, func(ctx actor.Context) {
 		attempt, self := m.attempt, ctx.Self()
@@ -181,20 +222,42 @@ func (m *master) failover(ctx actor.Context, err error) {
 	})
 }
 
-// stopAll stops every subtask of the current attempt and runs then once
-// all have terminated.
+// fail ends the job as failed without a restart (an error no restart can
+// mend: a checkpoint that cannot be read, nodes that disagree on the
+// graph).
+func (m *master) fail(ctx actor.Context, err error) {
+	if m.stopping {
+		return
+	}
+	if m.ckpt != nil {
+		m.ckpt.stop(ctx)
+	}
+	m.log.Error("job failed", "attempt", m.attempt, "err", err)
+	m.stopAll(ctx, func(ctx actor.Context) { m.complete(ctx, JobFailed, err) })
+}
+
+// stopAll stops every agent of the current attempt (and so every subtask)
+// and runs then once all are gone. An agent not yet ready is stopped when
+// its AgentReady comes.
 func (m *master) stopAll(ctx actor.Context, then func(actor.Context)) {
 	m.stopping = true
 	m.then = then
-	for _, ref := range m.byPID {
-		ctx.Stop(ref.pid)
+	for _, ag := range m.agents {
+		if ag.pid != nil && !ag.gone {
+			ctx.Stop(ag.pid)
+		}
 	}
+	m.answerDeferred(ctx)
 	m.afterStop(ctx)
 }
 
 func (m *master) afterStop(ctx actor.Context) {
 	if !m.stopping || m.alive > 0 || m.then == nil {
 		return
+	}
+	if !m.released {
+		m.released = true
+		m.placer.Release(m.job.run, m.attempt)
 	}
 	then := m.then
 	m.then = nil
@@ -209,101 +272,24 @@ func (m *master) complete(ctx actor.Context, s JobState, err error) {
 		m.ckpt.close(ctx) // before Done: savepoints answered, no goroutine left
 	}
 	m.log.Info("job ended", "state", s, "err", err)
+	if s == JobFailed {
+		m.job.setFailure(err)
+	}
 	m.job.complete(s, err)
 }
 
-// deploy spawns every subtask (attempt m.attempt+1), wires their channels,
-// then lets the sources start.
-func (m *master) deploy(ctx actor.Context) {
-	m.attempt++
-	plan, err := m.restorePlan()
-	if err != nil {
-		m.stopping = true
-		m.complete(ctx, JobFailed, err)
-		ctx.Stop(ctx.Self())
-		return
+// answerDeferred handles the requests that waited for the attempt to
+// run: it runs now, or is going down and refuses them.
+func (m *master) answerDeferred(ctx actor.Context) {
+	d := m.deferred
+	m.deferred = nil
+	for _, msg := range d {
+		m.onCheckpointMsg(ctx, msg)
 	}
-	m.refs = make(map[int]*subtaskRef)
-	m.byPID = make(map[string]*subtaskRef)
-	m.finished = map[int]bool{}
-	// A failure during the previous attempt's final commit left its count
-	// of confirmations waiting; this attempt commits anew.
-	m.committing, m.finalErr = 0, nil
-	pids := make(map[*operators.Vertex][]*actor.PID)
-	var infos []MailboxInfo
-	var order []*subtaskRef
-	for _, v := range m.graph.Vertices {
-		for i := range v.Parallelism {
-			ref, info, err := m.spawn(ctx, v, i, plan.partsOf(v, i), plan.finishedOnRestore(v))
-			if err != nil {
-				m.onFailure(ctx, &subtaskRef{vertex: v, index: i}, err)
-				return
-			}
-			pids[v] = append(pids[v], ref.pid)
-			infos = append(infos, info)
-			order = append(order, ref)
-		}
-	}
-	m.job.setMailboxes(infos)
-	for _, ref := range order {
-		ctx.Send(ref.pid, wiring(ref, pids))
-	}
-	for _, ref := range order {
-		if ref.vertex.IsSource() {
-			ctx.Send(ref.pid, &startMsg{})
-			if m.stopRequested { // a stop asked for before a restart still holds
-				ctx.Send(ref.pid, &stopSourceMsg{})
-			}
-		}
-	}
-	m.running = len(order)
-	m.job.setState(JobRunning)
-	if m.ckpt != nil {
-		m.ckpt.start(ctx)
-	}
-}
-
-func (m *master) spawn(ctx actor.Context, v *operators.Vertex, i int, restore map[string][]*operators.OperatorState, finished bool) (*subtaskRef, MailboxInfo, error) {
-	m.nextID++
-	ref := &subtaskRef{id: m.nextID, vertex: v, index: i}
-	ins, outs := len(v.InputChannels(i)), len(v.OutputChannels(i))
-	bound := mailbox.Bound(ins, outs, m.cfg.Credits, controlSlack)
-	stats := &mailbox.Stats{}
-	st := &subtask{id: ref.id, job: m.job, vertex: v, index: i, attempt: m.attempt, cfg: m.cfg,
-		log: m.log.With("vertex", v.Name, "subtask", i), net: localTransport{}, restore: restore,
-		finishedOnRestore: finished}
-	if m.ckpt != nil {
-		st.store = m.ckpt.store
-	}
-	props := actor.PropsFromProducer(func() actor.Actor { return st },
-		actor.WithMailbox(actor.Bounded(bound, stats)),
-		actor.WithSupervisor(escalate))
-	name := fmt.Sprintf("a%d-v%d-%d", m.attempt, v.ID, i)
-	pid, err := ctx.SpawnNamed(props, name)
-	if err != nil {
-		return nil, MailboxInfo{}, fmt.Errorf("spawn %s: %w", name, err)
-	}
-	ref.pid = pid
-	m.refs[ref.id], m.byPID[pid.Id] = ref, ref
-	m.alive++
-	info := MailboxInfo{Subtask: fmt.Sprintf("%s#%d", v.Name, i), Bound: bound, Capacity: pow2(bound), stats: stats}
-	return ref, info, nil
-}
-
-// wiring tells a subtask the peers of its input and output channels.
-func wiring(ref *subtaskRef, pids map[*operators.Vertex][]*actor.PID) *deployMsg {
-	d := &deployMsg{}
-	for _, ch := range ref.vertex.InputChannels(ref.index) {
-		d.inputs = append(d.inputs, endpoint{pid: pids[ch.Edge.From][ch.Remote], index: ch.Edge.SenderIndex(ref.index)})
-	}
-	for _, ch := range ref.vertex.OutputChannels(ref.index) {
-		d.outputs = append(d.outputs, endpoint{pid: pids[ch.Edge.To][ch.Remote], index: ch.Edge.ReceiverIndex(ref.index)})
-	}
-	return d
 }
 
 // escalate hands a failure of a subtask's own children (a custom operator's
-// actor) up to the job master.
+// actor) up to the job agent.
 var escalate = actor.NewOneForOneStrategy(0, 0, func(any) actor.Directive { return actor.EscalateDirective })
 
 // pow2 is the capacity Proto.Actor's bounded mailbox rounds a size up to.
@@ -314,3 +300,6 @@ func pow2(n int) int {
 	}
 	return c
 }
+
+// pidKey identifies a PID across processes.
+func pidKey(p *actor.PID) string { return p.Address + "/" + p.Id }

@@ -3,6 +3,7 @@ package actors
 import (
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/troupe-dev/troupe/actors/wire"
 	"github.com/troupe-dev/troupe/operators"
 )
 
@@ -71,18 +72,19 @@ func (m *master) afterFinalCheckpoint(ctx actor.Context) {
 
 func (m *master) finalCommit(ctx actor.Context) {
 	m.committing = len(m.refs)
-	for _, ref := range m.refs {
-		ctx.Request(ref.pid, &completeMsg{id: operators.EndOfJob})
+	for _, ag := range m.agents {
+		ctx.Send(ag.pid, &wire.Complete{Run: m.job.run, Attempt: int32(m.attempt), Id: operators.EndOfJob})
 	}
 }
 
-// onFinalCommit counts the confirmations of the final commit.
-func (m *master) onFinalCommit(ctx actor.Context, f *finalCommitted) {
+// onFinalCommit counts the confirmations of the final commit, one per
+// subtask; err is the subtask's failure to commit.
+func (m *master) onFinalCommit(ctx actor.Context, ref *subtaskRef, err error) {
 	if m.committing == 0 || m.stopping {
 		return
 	}
-	if f.err != nil && m.finalErr == nil {
-		m.finalErr = f.err
+	if err != nil && m.finalErr == nil {
+		m.finalErr = m.subtaskError(ref, err)
 	}
 	if m.committing--; m.committing > 0 {
 		return
@@ -155,10 +157,22 @@ func (m *master) receivers(ref *subtaskRef) []*subtaskRef {
 
 // refAt returns subtask i of v in the current attempt.
 func (m *master) refAt(v *operators.Vertex, i int) *subtaskRef {
-	for _, ref := range m.refs {
-		if ref.vertex == v && ref.index == i {
-			return ref
-		}
+	if refs := m.grid[v]; i < len(refs) {
+		return refs[i]
 	}
 	return nil
+}
+
+// sendPerAgent sends, to the agent of each subtask in refs, one message
+// that msg makes from the ids of its subtasks among them.
+func (m *master) sendPerAgent(ctx actor.Context, refs []*subtaskRef, msg func(ids []int32) any) {
+	ids := map[*agentRef][]int32{}
+	for _, ref := range refs {
+		ids[ref.agent] = append(ids[ref.agent], int32(ref.id))
+	}
+	for _, ag := range m.agents {
+		if len(ids[ag]) > 0 {
+			ctx.Send(ag.pid, msg(ids[ag]))
+		}
+	}
 }

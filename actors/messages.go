@@ -24,18 +24,22 @@ type creditMsg struct {
 	n  int
 }
 
-// deployMsg wires a subtask's channels; the master sends it once every
-// subtask of the job has been spawned.
+// deployMsg wires a subtask's channels; its agent sends it once every
+// subtask of the attempt, on every node, has been spawned (wire.Wire).
 type deployMsg struct {
 	inputs  []endpoint
 	outputs []endpoint
 }
 
 // endpoint is the other end of a channel: the peer subtask and the
-// channel's index on the peer's side.
+// channel's index on the peer's side. remote: the peer is on another
+// node, reached with wire messages whose records edge's codec encodes.
 type endpoint struct {
-	pid   *actor.PID
-	index int
+	pid      *actor.PID
+	index    int
+	edge     *operators.VertexEdge
+	remote   bool
+	sizeHint int // remote outputs: the bytes to allocate for the next batch
 }
 
 // startMsg lets a source subtask start polling, after every subtask of the
@@ -62,11 +66,12 @@ type stopSourceMsg struct{}
 // cancelMsg asks the master to cancel the job.
 type cancelMsg struct{}
 
-// subtaskFinished tells the master that a subtask has sent end of input on
-// all its outputs.
+// subtaskFinished tells the agent (which tells the master) that a subtask
+// has sent end of input on all its outputs.
 type subtaskFinished struct{ id int }
 
-// subtaskFailed tells the master that a subtask failed without panicking.
+// subtaskFailed tells the agent (which tells the master) that a subtask
+// failed without panicking.
 type subtaskFailed struct {
 	id  int
 	err error
@@ -82,8 +87,8 @@ type triggerMsg struct {
 	savepoint bool
 }
 
-// checkpointAck tells the master that a subtask stored its state for a
-// checkpoint (handle), or could not (err).
+// checkpointAck tells the master, through the subtask's agent, that a
+// subtask stored its state for a checkpoint (handle), or could not (err).
 type checkpointAck struct {
 	attempt int
 	id      int64
@@ -128,5 +133,8 @@ type savepointResult struct {
 }
 
 // finalCommitted answers the final completeMsg (EndOfJob) of a finished
-// job: the subtask committed what it held, or err says why not.
-type finalCommitted struct{ err error }
+// job: subtask id committed what it held, or err says why not.
+type finalCommitted struct {
+	id  int
+	err error
+}

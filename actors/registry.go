@@ -30,9 +30,12 @@ type Param struct {
 }
 
 // Params holds the values of a pipeline's declared parameters, with
-// defaults applied, as handed to PipelineSpec.Build. It is immutable.
+// defaults applied, as handed to PipelineSpec.Build. Its values do not
+// change; the typed getters note the canonical form of what they parse
+// (see Registry.BuildCanonical), so call them from one goroutine.
 type Params struct {
 	values map[string]string // every declared parameter has an entry
+	canon  map[string]string // canonical forms of the values read typed
 }
 
 // String returns the value of the named parameter ("" for an undeclared
@@ -45,10 +48,11 @@ func (p Params) Int(name string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	n, err := strconv.Atoi(v)
+	n, err := strconv.Atoi(strings.TrimSpace(v))
 	if err != nil {
 		return 0, badValue(name, v, "not an integer")
 	}
+	p.note(name, strconv.Itoa(n))
 	return n, nil
 }
 
@@ -58,10 +62,11 @@ func (p Params) Float(name string) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	f, err := strconv.ParseFloat(v, 64)
+	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
 	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
 		return 0, badValue(name, v, "not a finite number")
 	}
+	p.note(name, strconv.FormatFloat(f, 'g', -1, 64))
 	return f, nil
 }
 
@@ -72,11 +77,61 @@ func (p Params) Duration(name string) (time.Duration, error) {
 	if err != nil {
 		return 0, err
 	}
-	d, err := time.ParseDuration(v)
+	d, err := time.ParseDuration(strings.TrimSpace(v))
 	if err != nil {
 		return 0, badValue(name, v, "not a duration such as 250ms or 1m30s")
 	}
+	p.note(name, d.String())
 	return d, nil
+}
+
+// note records the canonical form of a value read typed: "020" read as
+// an Int is "20", "1000ms" read as a Duration is "1s".
+func (p Params) note(name, canonical string) {
+	if p.canon != nil {
+		p.canon[name] = canonical
+	}
+}
+
+// canonical returns every declared parameter's value in canonical form:
+// as the typed getters formatted it, else as given.
+func (p Params) canonical() map[string]string {
+	out := maps.Clone(p.values)
+	maps.Copy(out, p.canon)
+	return out
+}
+
+// IntAtLeast returns the named parameter as a base-10 integer of at least
+// min.
+func (p Params) IntAtLeast(name string, min int) (int, error) {
+	n, err := p.Int(name)
+	if err == nil && n < min {
+		err = badValue(name, p.values[name], atLeast(min))
+	}
+	return n, err
+}
+
+// FloatAtLeast returns the named parameter as a finite number of at least
+// min.
+func (p Params) FloatAtLeast(name string, min float64) (float64, error) {
+	f, err := p.Float(name)
+	if err == nil && f < min {
+		err = badValue(name, p.values[name], atLeast(min))
+	}
+	return f, err
+}
+
+func atLeast[N int | float64](min N) string {
+	if min == 0 {
+		return "must not be negative"
+	}
+	return fmt.Sprintf("must be at least %v", min)
+}
+
+// Invalid returns an error wrapping ErrBadParam that names the parameter,
+// its value and why, for the checks a Build function makes itself.
+func (p Params) Invalid(name string, why error) error {
+	return badValue(name, p.values[name], why.Error())
 }
 
 // lookup fails for an undeclared name: asking for one is a bug in the
@@ -221,28 +276,39 @@ func (r *Registry) Specs() []PipelineSpec {
 // it); 0 keeps the pipeline's. An unknown pipeline gives ErrUnknownPipeline.
 // Errors of the spec's Build are returned wrapped with the pipeline's name.
 func (r *Registry) Build(name string, values map[string]string, parallelism int) (*operators.Pipeline, error) {
+	p, _, err := r.BuildCanonical(name, values, parallelism)
+	return p, err
+}
+
+// BuildCanonical is Build that also returns the parameters in canonical
+// form, the identity of the job they make: every declared parameter with
+// defaults filled in, and each value that the pipeline read with a typed
+// getter (Int, Float, Duration) formatted back by its type, so that
+// "-p rate=3000", "-p rate=3e3" and leaving out a rate whose default is
+// 3000 are one job. Values read with String are kept as given.
+func (r *Registry) BuildCanonical(name string, values map[string]string, parallelism int) (*operators.Pipeline, map[string]string, error) {
 	spec, err := r.Lookup(name)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if parallelism < 0 {
-		return nil, fmt.Errorf("actors: pipeline %q: parallelism %d: %w", name, parallelism, operators.ErrParallelism)
+		return nil, nil, fmt.Errorf("actors: pipeline %q: parallelism %d: %w", name, parallelism, operators.ErrParallelism)
 	}
 	params, err := spec.params(values)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	p, err := spec.Build(params)
 	switch {
 	case err != nil:
-		return nil, fmt.Errorf("actors: build pipeline %q: %w", name, err)
+		return nil, nil, fmt.Errorf("actors: build pipeline %q: %w", name, err)
 	case p == nil:
-		return nil, fmt.Errorf("actors: build pipeline %q: Build returned no pipeline and no error", name)
+		return nil, nil, fmt.Errorf("actors: build pipeline %q: Build returned no pipeline and no error", name)
 	}
 	if parallelism > 0 {
 		p.SetParallelism(parallelism)
 	}
-	return p, nil
+	return p, params.canonical(), nil
 }
 
 // params validates values against the declared parameters and applies the
@@ -274,7 +340,7 @@ func (s PipelineSpec) params(values map[string]string) (Params, error) {
 		}
 		out[p.Name] = v
 	}
-	return Params{values: out}, nil
+	return Params{values: out, canon: map[string]string{}}, nil
 }
 
 func (s PipelineSpec) paramNames() string {

@@ -238,6 +238,18 @@ func TestParams_getters(t *testing.T) {
 		{"Float inf", func(n string) error { _, err := ps.Float(n); return err }, "inf", `inf="Inf"`},
 		{"Duration int", func(n string) error { _, err := ps.Duration(n); return err }, "int", `int="-42"`},
 		{"undeclared", func(n string) error { _, err := ps.Int(n); return err }, "nope", `"nope" is not a declared`},
+		{"IntAtLeast below", func(n string) error { _, err := ps.IntAtLeast(n, -41); return err }, "int", `int="-42": must be at least -41`},
+		{"IntAtLeast negative", func(n string) error { _, err := ps.IntAtLeast(n, 0); return err }, "int", `int="-42": must not be negative`},
+		{"IntAtLeast word", func(n string) error { _, err := ps.IntAtLeast(n, 0); return err }, "word", `word="abc": not an integer`},
+		{"FloatAtLeast below", func(n string) error { _, err := ps.FloatAtLeast(n, 2.75); return err }, "float", `float="2.5": must be at least 2.75`},
+		{"FloatAtLeast negative", func(n string) error { _, err := ps.FloatAtLeast(n, 0); return err }, "int", `int="-42": must not be negative`},
+		{"Invalid", func(n string) error { return ps.Invalid(n, errors.New("not a colour")) }, "word", `word="abc": not a colour`},
+	}
+	if n, err := ps.IntAtLeast("int", -42); err != nil || n != -42 {
+		t.Errorf("IntAtLeast(int, -42) = %d, %v", n, err)
+	}
+	if f, err := ps.FloatAtLeast("float", 2.5); err != nil || f != 2.5 {
+		t.Errorf("FloatAtLeast(float, 2.5) = %v, %v", f, err)
 	}
 	for _, tt := range bad {
 		t.Run(tt.name, func(t *testing.T) {
@@ -271,5 +283,33 @@ func TestRegistry_concurrent(t *testing.T) {
 	wg.Wait()
 	if n := len(r.Specs()); n != 8 {
 		t.Fatalf("%d specs registered, want 8", n)
+	}
+}
+
+// BuildCanonical fills in defaults and writes each value the pipeline
+// read typed as its type formats it, so that spellings of one value make
+// one job.
+func TestRegistry_BuildCanonical(t *testing.T) {
+	spec := testSpec("typed", nil)
+	spec.Params = append(spec.Params, Param{Name: "wait", Default: "1s"}, Param{Name: "n", Default: "7"})
+	spec.Build = func(ps Params) (*operators.Pipeline, error) {
+		_, err1 := ps.Float("rate")
+		_, err2 := ps.Duration("wait")
+		_, err3 := ps.Int("n")
+		p := operators.NewPipeline("typed")
+		operators.Discard(operators.FromSlice(p, []int{1}))
+		return p, errors.Join(err1, err2, err3)
+	}
+	r := newTestRegistry(t, spec)
+	want := map[string]string{"input": "x", "rate": "10", "label": "", "wait": "1s", "n": "7"}
+	for _, given := range []map[string]string{
+		{"input": "x"},
+		{"input": "x", "rate": "10.0", "wait": "1000ms", "n": "007"},
+		{"input": "x", "rate": "1e1", "wait": "1s", "n": " 7"},
+	} {
+		_, got, err := r.BuildCanonical("typed", given, 0)
+		if err != nil || fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("BuildCanonical(%v) = %v, %v; want %v", given, got, err, want)
+		}
 	}
 }

@@ -82,3 +82,30 @@ func (f *failureRate) Restart(_ int, now time.Time, _ error) (bool, time.Duratio
 	}
 	return len(f.times) <= f.max, f.delay
 }
+
+// RestartInfo describes one restart of a job, for Config.OnRestart.
+type RestartInfo struct {
+	Job     string // the job's (pipeline's) name
+	Run     string // the job's run (Job.RunID)
+	Restart int    // the restarts of the job so far, this one included
+	Attempt int    // the deployment starting now (2 at the first restart)
+	Cause   error  // the failure restarted after
+	// Checkpoint is the ID of the checkpoint the attempt restores, and
+	// CheckpointPath its path; 0 and "" when there is none, and the
+	// sources start from the beginning with empty state.
+	Checkpoint     int64
+	CheckpointPath string
+}
+
+// notifyRestart tells Config.OnRestart that attempt m.attempt, a
+// restart, starts from plan (nil: from scratch).
+func (m *master) notifyRestart(plan *restorePlan) {
+	if m.cfg.OnRestart == nil {
+		return
+	}
+	info := RestartInfo{Job: m.graph.Name, Run: m.job.run, Restart: m.job.Restarts(), Attempt: m.attempt, Cause: m.restartCause}
+	if plan != nil {
+		info.Checkpoint, info.CheckpointPath = plan.id, plan.path
+	}
+	m.cfg.OnRestart(info)
+}

@@ -16,12 +16,7 @@ func rescalePipeline(n, keys int64, par int, into *operators.Collected[counted])
 	p := operators.NewPipeline("rescale").SetParallelism(2)
 	src := operators.Generate(p, n, func(i int64) event { return event{Key: i % keys, Seq: i} }, operators.RateLimit(8000))
 	ks := operators.KeyBy(src, func(e event) int64 { return e.Key })
-	out := operators.ProcessKeyed(ks, func(ctx *operators.KeyedContext[int64, int64], e event, out operators.Collector[counted]) error {
-		c, _ := ctx.State().Value()
-		ctx.State().Update(c + 1)
-		out.Collect(counted{Key: e.Key, Count: c + 1}, operators.NoTimestamp)
-		return nil
-	}).Name("count").Parallelism(par)
+	out := operators.ProcessKeyed(ks, countEvent).Name("count").Parallelism(par)
 	if into == nil {
 		return p, operators.Collect(out)
 	}

@@ -17,9 +17,10 @@ func TestEngine_Run_sideOutput(t *testing.T) {
 	e := newTestEngine(t, nil)
 	p := operators.NewPipeline("side-output")
 	src := operators.Generate(p, n, func(i int64) kv { return kv{K: i % 5, V: i} }).Parallelism(2)
-	split := operators.Process(src.Rebalance(), func(r kv, ts int64, out operators.Collector[kv]) error {
+	split := operators.Process(src.Rebalance(), func(ctx *operators.ProcessContext, r kv, out operators.Collector[kv]) error {
+		ts := ctx.Timestamp()
 		if r.V%3 == 0 {
-			operators.SideOutputOf(out, rejected).Collect(fmt.Sprint(r.V), ts)
+			ctx.Output(rejected.Of(fmt.Sprint(r.V)))
 			return nil
 		}
 		out.Collect(r, ts)

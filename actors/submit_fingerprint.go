@@ -34,6 +34,13 @@ type fingerprintStore struct {
 	fp string
 }
 
+// Begin passes the start of a checkpoint on to a store that wants it.
+func (s *fingerprintStore) Begin(id int64) {
+	if b, ok := s.CheckpointStore.(checkpointBeginner); ok {
+		b.Begin(id)
+	}
+}
+
 func (s *fingerprintStore) CommitMetadata(m *persistence.Metadata) (string, error) {
 	m.Fingerprint = s.fp
 	return s.CheckpointStore.CommitMetadata(m)

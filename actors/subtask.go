@@ -10,6 +10,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/troupe-dev/troupe/actors/wire"
 	"github.com/troupe-dev/troupe/barrier"
 	"github.com/troupe-dev/troupe/mailbox"
 	"github.com/troupe-dev/troupe/operators"
@@ -19,13 +20,14 @@ import (
 // fields are touched only from its own Receive.
 type subtask struct {
 	id      int
-	job     *Job
+	jobName string
+	run     string
 	vertex  *operators.Vertex
 	index   int
 	attempt int
 	cfg     Config
 	log     *slog.Logger
-	net     transport
+	root    *actor.RootContext // for sends from timers and other goroutines
 
 	ctx  actor.Context // the context of the message being processed
 	self *actor.PID    // set once at deploy; read by wake from other goroutines
@@ -68,6 +70,11 @@ type subtask struct {
 	timer      *time.Timer
 	timerAt    time.Time // when timer fires; zero when none is armed
 	records    recordCounters
+
+	// frags holds, per remote input channel, the fragments of a logical
+	// batch received so far (see onRemoteBatch).
+	frags       [][]byte
+	remoteStats *remoteStats // counts what remote channels send
 }
 
 // recordCounters are per-subtask counts, kept for the metrics issue to
@@ -89,6 +96,10 @@ func (s *subtask) Receive(ctx actor.Context) {
 	case *creditMsg:
 		s.out.Grant(m.ch, m.n, s.send)
 		s.drive()
+	case *wire.Batch:
+		s.onRemoteBatch(m)
+	case *wire.Credit:
+		s.onRemoteCredit(m)
 	case *pumpMsg:
 		s.pumping = false
 		s.drive()
@@ -144,7 +155,7 @@ func (s *subtask) Receive(ctx actor.Context) {
 }
 
 // rethrowWithStack keeps the stack of a panic for the job's error, then lets
-// it escalate to the job master, the subtask's supervisor.
+// it escalate to the job agent, the subtask's supervisor.
 func rethrowWithStack() {
 	if r := recover(); r != nil {
 		if _, ok := r.(*PanicError); ok {
@@ -157,6 +168,7 @@ func rethrowWithStack() {
 func (s *subtask) deploy(m *deployMsg) {
 	s.self = s.ctx.Self() // before Open: a source's fetcher may call wake at once
 	s.inputs, s.outputs = m.inputs, m.outputs
+	s.frags = make([][]byte, len(m.inputs))
 	s.in = mailbox.NewInputGate[*batchMsg](len(m.inputs), s.cfg.Credits)
 	s.out = mailbox.NewOutputGate[*batchMsg](len(m.outputs), s.cfg.Credits)
 	s.ended = make([]bool, len(m.inputs))
@@ -168,7 +180,7 @@ func (s *subtask) deploy(m *deployMsg) {
 		s.aligner, s.savepoints = barrier.NewAligner(len(m.inputs), mode), map[int64]bool{}
 	}
 	chain, err := s.vertex.Open(operators.ChainConfig{
-		Job: s.job.name, Subtask: s.index, Attempt: s.attempt, BatchSize: s.cfg.BatchSize,
+		Job: s.jobName, Run: s.run, Subtask: s.index, Attempt: s.attempt, BatchSize: s.cfg.BatchSize,
 		Ship: (*shipper)(s), Logger: s.log, Wake: s.wake, Host: (*host)(s), Faults: s.cfg.Faults,
 		Restore: s.restore, Checkpointing: s.store != nil,
 		StateBackend: s.cfg.StateBackend, StateDir: s.cfg.StateDir,
@@ -189,7 +201,7 @@ func (s *subtask) deploy(m *deployMsg) {
 // wakeMsg is in the mailbox at a time, which keeps the mailbox bounded.
 func (s *subtask) wake() {
 	if s.wakePending.CompareAndSwap(false, true) {
-		s.job.engine.sys.Root.Send(s.self, &wakeMsg{})
+		s.root.Send(s.self, &wakeMsg{})
 	}
 }
 
@@ -239,8 +251,7 @@ func (s *subtask) consume(ch int, m *batchMsg) {
 		s.applyAlignment(s.aligner.OnEndOfInput(ch))
 	}
 	s.chain.BatchEnd()
-	peer := s.inputs[ch]
-	s.net.send(s.ctx, peer.pid, &creditMsg{ch: peer.index, n: 1})
+	s.credit(ch)
 	s.afterOperators()
 }
 
@@ -301,8 +312,8 @@ func (s *subtask) inputDone() bool {
 }
 
 // maybeFinish ends the chain once all input has ended, then sends end of
-// input downstream and, once everything has been sent, reports to the
-// master.
+// input downstream and, once everything has been sent, reports to its
+// agent.
 func (s *subtask) maybeFinish() {
 	if !s.inputDone() {
 		return
@@ -348,9 +359,26 @@ func (s *subtask) offer(ch int, m *batchMsg) {
 	}
 }
 
-// send delivers a batch message that holds a credit.
+// send delivers a batch message that holds a credit: to a local peer the
+// message itself, zero copy; to a peer on another node encoded
+// (sendRemote).
 func (s *subtask) send(m *batchMsg) {
-	s.net.send(s.ctx, s.outputs[m.out].pid, m)
+	ep := &s.outputs[m.out]
+	if ep.remote {
+		s.sendRemote(ep, m)
+		return
+	}
+	s.ctx.Send(ep.pid, m)
+}
+
+// credit returns the credit of a batch consumed from input channel ch.
+func (s *subtask) credit(ch int) {
+	peer := &s.inputs[ch]
+	if peer.remote {
+		s.ctx.Send(peer.pid, &wire.Credit{Run: s.run, Attempt: int32(s.attempt), Ch: int32(peer.index), N: 1})
+		return
+	}
+	s.ctx.Send(peer.pid, &creditMsg{ch: peer.index, n: 1})
 }
 
 func (s *subtask) fail(err error) {

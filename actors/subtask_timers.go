@@ -20,7 +20,7 @@ func (s *subtask) pumpAt(t time.Time) {
 		return
 	}
 	s.pumping = true
-	self, root := s.ctx.Self(), s.job.engine.sys.Root
+	self, root := s.ctx.Self(), s.root
 	s.pumpTimer = time.AfterFunc(time.Until(t), func() { root.Send(self, &pumpMsg{}) })
 }
 
@@ -31,7 +31,7 @@ func (s *subtask) armFlush() {
 		return
 	}
 	s.flushArmed = true
-	self, root := s.ctx.Self(), s.job.engine.sys.Root
+	self, root := s.ctx.Self(), s.root
 	s.flushTimer = time.AfterFunc(s.cfg.BufferTimeout, func() { root.Send(self, &flushMsg{}) })
 }
 
@@ -49,7 +49,7 @@ func (s *subtask) armTimer() {
 		s.timer.Stop()
 	}
 	s.timerAt = at
-	self, root := s.ctx.Self(), s.job.engine.sys.Root
+	self, root := s.ctx.Self(), s.root
 	s.timer = time.AfterFunc(time.Until(at), func() { root.Send(self, &timerMsg{}) })
 }
 

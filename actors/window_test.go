@@ -21,10 +21,7 @@ func TestEngine_Run_tumblingWindowSum(t *testing.T) {
 		Strategy:  watermark.ForPunctuated(func(ts int64) (int64, bool) { return ts - 1, ts%250 < 2 }),
 		Timestamp: func(r kv, _ int64) int64 { return r.V },
 	}).Parallelism(2)
-	tumbling, err := window.Tumbling(time.Second, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tumbling := window.Tumbling(time.Second)
 	late := operators.NewOutputTag[kv]("late")
 	keyed := operators.KeyBy(timed, func(r kv) int64 { return r.K })
 	sums := operators.ReduceWindow(operators.Window(keyed, tumbling, operators.WithLateOutput(late)),

@@ -2,6 +2,7 @@ package operators
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -149,23 +150,43 @@ func AsyncMapBatch[In, Out any](s Stream[In], fn AsyncBatchFunc[In, Out], cfg As
 	return addAsync(s, "async-batch", call, cfg, size)
 }
 
-func addAsync[In, Out any](s Stream[In], kind string, fn func(context.Context, []In) ([][]Out, error),
+// asyncCallFunc is what an async operator calls for a batch of records
+// (one for AsyncMap): one result slice per input, or an error.
+type asyncCallFunc[In, Out any] = func(ctx context.Context, ins []In) ([][]Out, error)
+
+func addAsync[In, Out any](s Stream[In], kind string, fn asyncCallFunc[In, Out], cfg AsyncConfig[In, Out], batch int) Stream[Out] {
+	var perTask func() (asyncCallFunc[In, Out], any)
+	if fn != nil {
+		perTask = func() (asyncCallFunc[In, Out], any) { return fn, nil }
+	}
+	return addAsyncOf(s, kind, perTask, cfg, batch)
+}
+
+// addAsyncOf adds an async operator calling the function perTask makes
+// for each subtask, with the user's function value to open and close (nil
+// for none).
+func addAsyncOf[In, Out any](s Stream[In], kind string, perTask func() (asyncCallFunc[In, Out], any),
 	cfg AsyncConfig[In, Out], batch int) Stream[Out] {
 	n := s.n.p.addNode(kindOperator, kind, newStreamOps[Out]())
 	connect(s, n)
 	cfg, err := cfg.withDefaults()
 	switch {
-	case fn == nil:
+	case perTask == nil:
 		n.p.fail(n, ErrNilFunc)
 	case err != nil:
 		n.p.fail(n, err)
 	}
 	codec := CodecOf(s)
 	n.open = func(tc *TaskContext, out any) (*instance, error) {
+		fn, user := perTask()
+		if err := openFunc(user, tc); err != nil {
+			return nil, errors.Join(err, closeFunc(user))
+		}
 		op, err := newAsyncOp(tc, out.(Collector[Out]), fn, cfg, codec, batch)
 		if err != nil {
-			return nil, err
+			return nil, errors.Join(err, closeFunc(user))
 		}
+		op.user = userFunc{user}
 		return &instance{inputs: []any{Collector[In](op)}, hooks: op}, nil
 	}
 	return newStream[Out](n)

@@ -52,6 +52,7 @@ type asyncOp[In, Out any] struct {
 	ending   bool                  // EndInput was called
 	closed   bool
 	stats    AsyncStats
+	user     userFunc // AsyncMapRich's function, closed after the invoker
 }
 
 // asyncInput is an element taken from the input but not yet in the ledger.
@@ -183,11 +184,12 @@ func (o *asyncOp[In, Out]) EndInput() error {
 // are dropped, as the records still pending will be invoked again on
 // recovery.
 func (o *asyncOp[In, Out]) Close() error {
-	if !o.closed {
-		o.closed = true
-		o.inv.Close()
+	if o.closed {
+		return nil
 	}
-	return nil
+	o.closed = true
+	o.inv.Close() // cancels the calls' contexts first: the function goes after them
+	return o.user.Close()
 }
 
 // Stats returns the operator's counters. Completed and Late are counted

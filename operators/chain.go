@@ -13,6 +13,7 @@ import (
 // ChainConfig is what the runtime supplies to open a subtask's chain.
 type ChainConfig struct {
 	Job       string
+	Run       string // the job run's id (see TaskInfo.Run)
 	Subtask   int
 	Attempt   int
 	BatchSize int // records per batch on output channels
@@ -114,7 +115,7 @@ type Chain struct {
 // each operator is handed its downstream collector.
 func (v *Vertex) Open(cfg ChainConfig) (*Chain, error) {
 	c := &Chain{wm: MinWatermark, names: v.Operators(), faults: cfg.Faults,
-		info: TaskInfo{Job: cfg.Job, Subtask: cfg.Subtask, Parallelism: v.Parallelism, MaxParallelism: v.MaxParallelism, Attempt: cfg.Attempt}}
+		info: TaskInfo{Job: cfg.Job, Run: cfg.Run, Subtask: cfg.Subtask, Parallelism: v.Parallelism, MaxParallelism: v.MaxParallelism, Attempt: cfg.Attempt}}
 	defer func() {
 		// An operator that panics while opening or restoring fails the
 		// subtask; the operators opened so far hold resources (files)
@@ -207,19 +208,21 @@ func newInputValve(head *node, chans []Channel) inputValve {
 	return watermark.NewInputValves(inputOf)
 }
 
-// tapInputs wraps the input collectors of the chain's i-th operator.
+// tapInputs wraps the input collectors of the chain's i-th operator. The
+// head's inputs are typed by their edges: an edge that carries a side
+// output has the side output's type, not its producer's main output type.
 func tapInputs(n *node, inst *instance, i int, nodes []*node, before func()) {
 	for j, in := range inst.inputs {
 		typ := nodes[max(i-1, 0)].out
 		if i == 0 {
-			typ = n.inputs[j].from.out
+			typ = n.inputs[j].stream()
 		}
 		inst.inputs[j] = typ.tap(in, before)
 	}
 }
 
 func (c *Chain) taskContext(v *Vertex, n *node, cfg ChainConfig) *TaskContext {
-	info := TaskInfo{Job: cfg.Job, Operator: n.name, Subtask: cfg.Subtask, Parallelism: v.Parallelism,
+	info := TaskInfo{Job: cfg.Job, Run: cfg.Run, Operator: n.name, Subtask: cfg.Subtask, Parallelism: v.Parallelism,
 		MaxParallelism: v.MaxParallelism, Attempt: cfg.Attempt}
 	tc := NewTaskContext(info, cfg.Logger, cfg.Wake, &c.err)
 	if cfg.Now != nil {

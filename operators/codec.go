@@ -105,3 +105,22 @@ func WithCodec[T any](s Stream[T], c Codec[T]) Stream[T] {
 
 // CodecOf returns the codec of s's records.
 func CodecOf[T any](s Stream[T]) Codec[T] { return s.ops().codec_ }
+
+// EncodeBatch appends batch — a batch of the edge's records, as a Shipper
+// received it for one of the edge's channels — to dst, encoded with the
+// stream's codec. Runtimes use it for channels between processes; batch
+// stays the caller's (ReleaseBatch returns it to its pool).
+func (e *VertexEdge) EncodeBatch(dst []byte, batch any) ([]byte, error) {
+	return e.e.stream().codec().Encode(dst, batch)
+}
+
+// DecodeBatch reverses EncodeBatch: the batch it returns is what the
+// receiving chain consumes (Chain.Consume), as if it came from a local
+// sender. Malformed data gives an error wrapping ErrDecode.
+func (e *VertexEdge) DecodeBatch(data []byte) (any, error) {
+	return e.e.stream().codec().Decode(data)
+}
+
+// ReleaseBatch returns a batch of the edge's records that the runtime no
+// longer needs (it was encoded and sent) to its pool for reuse.
+func (e *VertexEdge) ReleaseBatch(batch any) { e.e.stream().release(batch) }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -96,4 +97,52 @@ func FuzzBatchCodec(f *testing.F) {
 			t.Fatalf("Decode(Encode) = %v, want %v", got.(*Batch[string]).Elems, want)
 		}
 	})
+}
+
+// A runtime encodes the batches of a channel between processes with the
+// edge's codec (a side output's edge with the side output's), decodes
+// them into what the receiving chain consumes, and returns the sent ones
+// to their pool.
+func TestVertexEdge_EncodeDecodeBatch(t *testing.T) {
+	p := NewPipeline("edge-codec")
+	src := FromSlice(p, []int{1, 2, 3}).Parallelism(1)
+	strs := WithCodec(Map(src, func(v int) string { return "v" + string(rune('0'+v)) }).Parallelism(1), prefixCodec{})
+	Collect(strs.Rebalance()).Parallelism(2)
+	g, err := p.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	edge := g.Vertices[1].Inputs[0]
+	batch := &Batch[string]{Elems: []Element[string]{{"v1", 10}, {"v2", NoTimestamp}}}
+	data, err := edge.EncodeBatch([]byte("keep:"), batch)
+	if err != nil {
+		t.Fatalf("EncodeBatch: %v", err)
+	}
+	if string(data[:5]) != "keep:" || !strings.Contains(string(data), "<v1>") {
+		t.Fatalf("EncodeBatch = %q: want dst kept and the stream's codec used", data)
+	}
+	edge.ReleaseBatch(batch)
+	got, err := edge.DecodeBatch(data[5:])
+	if err != nil {
+		t.Fatalf("DecodeBatch: %v", err)
+	}
+	if want := []Element[string]{{"v1", 10}, {"v2", NoTimestamp}}; !slices.Equal(got.(*Batch[string]).Elems, want) {
+		t.Fatalf("DecodeBatch = %v, want %v", got.(*Batch[string]).Elems, want)
+	}
+	if _, err := edge.DecodeBatch([]byte{5, 0}); !errors.Is(err, ErrDecode) {
+		t.Fatalf("DecodeBatch of garbage: %v, want ErrDecode", err)
+	}
+}
+
+// prefixCodec writes strings as <s>.
+type prefixCodec struct{}
+
+func (prefixCodec) Append(dst []byte, v string) ([]byte, error) {
+	return append(dst, "<"+v+">"...), nil
+}
+func (prefixCodec) Decode(b []byte) (string, error) {
+	if len(b) < 2 || b[0] != '<' || b[len(b)-1] != '>' {
+		return "", errors.New("not <…>")
+	}
+	return string(b[1 : len(b)-1]), nil
 }

@@ -1,14 +1,16 @@
 package operators
 
+import "errors"
+
 // CoProcessFuncs are the functions of a keyed operator on two connected
 // streams with the same key: Process1 handles the first stream's records,
-// Process2 the second's, both with access to the key's state (one value of
-// type S shared by both inputs) and timers; OnTimer (optional) runs when a
-// timer fires. Any error fails the subtask.
-type CoProcessFuncs[K comparable, A, B, S, Out any] struct {
-	Process1 KeyedProcessFunc[K, A, S, Out]
-	Process2 KeyedProcessFunc[K, B, S, Out]
-	OnTimer  KeyedTimerFunc[K, S, Out]
+// Process2 the second's, both with the key's context — its named states
+// (shared by both inputs), timers and side outputs; OnTimer (optional)
+// runs when a timer fires. Any error fails the subtask.
+type CoProcessFuncs[A, B any, K comparable, Out any] struct {
+	Process1 KeyedProcessFunc[A, K, Out]
+	Process2 KeyedProcessFunc[B, K, Out]
+	OnTimer  KeyedTimerFunc[K, Out]
 }
 
 // ProcessConnected connects two keyed streams with the same key type and
@@ -21,9 +23,9 @@ type CoProcessFuncs[K comparable, A, B, S, Out any] struct {
 // The operator's watermark is the minimum over its two inputs, each the
 // minimum over its own channels, and an idle input does not hold it back
 // (Flink's CombinedWatermarkStatus; see docs/event-time.md).
-func ProcessConnected[A, B any, K comparable, S, Out any](a KeyedStream[A, K], b KeyedStream[B, K], fns CoProcessFuncs[K, A, B, S, Out]) Stream[Out] {
-	n := connectedNode(a, b, "co-process", func(*TaskContext) (CoProcessFuncs[K, A, B, S, Out], lateCounter) {
-		return fns, nil
+func ProcessConnected[A, B any, K comparable, Out any](a KeyedStream[A, K], b KeyedStream[B, K], fns CoProcessFuncs[A, B, K, Out]) Stream[Out] {
+	n := connectedNode(a, b, "co-process", func(*TaskContext, *keyedProcessOp[A, K, Out]) (coTask[A, B, K, Out], error) {
+		return coTask[A, B, K, Out]{fns: fns}, nil
 	})
 	if fns.Process1 == nil || fns.Process2 == nil {
 		n.p.fail(n, ErrNilFunc)
@@ -38,11 +40,20 @@ type lateCounter interface {
 	LateRecordsDropped() int64
 }
 
+// coTask is what a two-input keyed operator runs in one subtask: its
+// functions, its late-record counter (nil for none) and the user's
+// function value with its lifecycle (nil for none).
+type coTask[A, B any, K comparable, Out any] struct {
+	fns  CoProcessFuncs[A, B, K, Out]
+	late lateCounter
+	user any
+}
+
 // connectedNode adds a keyed operator on two connected streams, which
-// runs the functions perTask makes for each of its subtasks. perTask may
-// also return the subtask's late-record counter.
-func connectedNode[A, B any, K comparable, S, Out any](a KeyedStream[A, K], b KeyedStream[B, K], kind string,
-	perTask func(tc *TaskContext) (CoProcessFuncs[K, A, B, S, Out], lateCounter)) *node {
+// runs what perTask makes for each of its subtasks, given the subtask's
+// operator (its state backend, for state of its own).
+func connectedNode[A, B any, K comparable, Out any](a KeyedStream[A, K], b KeyedStream[B, K], kind string,
+	perTask func(tc *TaskContext, op *keyedProcessOp[A, K, Out]) (coTask[A, B, K, Out], error)) *node {
 	n := keyedNode[A, K, Out](a, kind)
 	connect(b.s, n)
 	n.noChain, n.anySide, n.multiInput = true, true, true
@@ -50,12 +61,21 @@ func connectedNode[A, B any, K comparable, S, Out any](a KeyedStream[A, K], b Ke
 		n.p.fail(n, ErrNoKeyFunc)
 	}
 	n.open = func(tc *TaskContext, out any) (*instance, error) {
-		fns, late := perTask(tc)
-		op, err := newKeyedProcessOp(tc, a.key, fns.Process1, out.(Collector[Out]))
+		op, err := newKeyedProcessOp[A, K, Out](tc, a.key, nil, out.(Collector[Out]))
 		if err != nil {
 			return nil, err
 		}
-		op.onTimer = fns.OnTimer
+		task, err := perTask(tc, op)
+		if err != nil {
+			return nil, errors.Join(err, op.Close())
+		}
+		fns, late := task.fns, task.late
+		op.fn, op.onTimer = fns.Process1, fns.OnTimer
+		if task.user != nil {
+			if err := op.openUser(task.user); err != nil {
+				return nil, err
+			}
+		}
 		second := CollectorFunc[B](func(v B, ts int64) {
 			if tc.Failed() {
 				return
@@ -67,7 +87,7 @@ func connectedNode[A, B any, K comparable, S, Out any](a KeyedStream[A, K], b Ke
 		})
 		var hooks any = op
 		if late != nil {
-			hooks = &lateCountingOp[A, K, S, Out]{keyedProcessOp: op, lateCounter: late}
+			hooks = &lateCountingOp[A, K, Out]{keyedProcessOp: op, lateCounter: late}
 		}
 		return &instance{inputs: []any{Collector[A](op), Collector[B](second)}, hooks: hooks}, nil
 	}
@@ -75,7 +95,7 @@ func connectedNode[A, B any, K comparable, S, Out any](a KeyedStream[A, K], b Ke
 }
 
 // lateCountingOp is a keyed operator's hooks with a late-record counter.
-type lateCountingOp[T any, K comparable, S, Out any] struct {
-	*keyedProcessOp[T, K, S, Out]
+type lateCountingOp[T any, K comparable, Out any] struct {
+	*keyedProcessOp[T, K, Out]
 	lateCounter
 }

@@ -13,6 +13,19 @@
 // plain function calls, and every other edge becomes a set of channels
 // between subtasks.
 //
+// # User functions
+//
+// Functions get a context with each call ([ProcessContext],
+// [KeyedContext], [WindowContext]): the timestamp, the watermark, side
+// outputs (ctx.Output(tag.Of(v))) and, on keyed streams, any number of
+// named states got through descriptors ([GetValueState], [GetListState],
+// [GetMapState], [GetReducingState], [GetAggregatingState]), as Flink's
+// keyed state. The …Rich constructors ([MapRich], [ProcessKeyedRich],
+// [AsyncMapRich], …) take a constructor of the user's function type, made
+// once per subtask, whose Open and Close run once per subtask, as Flink's
+// rich functions ([RuntimeContext]). Type parameters are in one order:
+// the record type first, then the key, then the rest.
+//
 // # Invariants
 //
 //   - This package never imports the runtime: operators are plain Go values

@@ -60,6 +60,14 @@ var (
 	// allowed lateness, or merging windows (sessions) with a function that
 	// cannot merge.
 	ErrWindow = errors.New("operators: invalid window")
+	// ErrWindowStateMerging is returned for per-window state
+	// (WindowContext.WindowState) asked for in merging windows, such as
+	// sessions, which have none, as in Flink.
+	ErrWindowStateMerging = errors.New("operators: per-window state is not allowed with merging windows")
+	// ErrLifecycle fails the opening of an operator whose function (made
+	// by the newFn of a …Rich constructor) has an Open or Close method of
+	// another signature than the operator calls, which would never run.
+	ErrLifecycle = errors.New("operators: function's Open or Close has the wrong signature")
 )
 
 // ErrSourcePanic is wrapped by the error that fails a source subtask when

@@ -5,51 +5,55 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 )
 
 // WriteFiles adds a sink that writes every record as one line of JSON into
 // part files in dir, which is created if missing. Each subtask writes its
-// own files. Visible part files, named "part-<subtask>-<uniq>...jsonl", are
-// always complete; files being written or waiting for a commit have names
-// that start with ".", hidden from readers. uniq (time, attempt and a
-// random number) makes names unique across runs and attempts, and a
-// committed part file is never rewritten. The directory is the sink's:
-// one sink per directory.
+// own files. Visible part files, named "part-<subtask>-<uniq>[-<seq>].<sink>.jsonl",
+// are always complete; files being written or waiting for a commit have
+// names that start with ".", hidden from readers. uniq (time, attempt and
+// a random number) tells apart the subtask's instances, and sink (the job
+// run's id and a hash of the sink's name) the writers: names are unique
+// across runs, attempts and sinks, and a committed part file is never
+// rewritten. Several sinks, jobs or runs may write into one directory: a
+// sink removes only hidden files that it wrote itself.
 //
-// Without checkpoints, a subtask writes one file, ".part-<subtask>-<uniq>.inprogress",
+// Without checkpoints, a subtask writes one file, ".part-<subtask>-<uniq>.<sink>.inprogress",
 // and at end of input flushes, syncs and renames it to
-// "part-<subtask>-<uniq>.jsonl". A subtask that received no records
+// "part-<subtask>-<uniq>.<sink>.jsonl". A subtask that received no records
 // creates no file. When the job fails or is cancelled, the in-progress
 // file is removed.
 //
 // With checkpoints the sink is exactly-once, by two-phase commit: the
 // records of each epoch (between two barriers) go to an in-progress file,
-// which at the barrier is synced and renamed ".part-…-<seq>.pending" and
-// recorded in the checkpoint; when the checkpoint completes it is renamed
-// to its final name "part-<subtask>-<uniq>-<seq>.jsonl". The last epoch
-// is committed when the whole job has finished. After a failure, the
-// restored sink commits the pending files of the checkpoint it restores
-// (those committed already are left as they are) and removes every other
-// in-progress or pending file of its subtasks: output is neither lost nor
-// duplicated. A part whose pending and final files are both gone (its
-// final file moved away after the commit, or its pending file lost) is
-// taken as committed with a warning, as in Flink, rather than failing
-// every restore (see docs/state.md, "File sink recovery").
+// which at the barrier is synced and renamed ".part-…-<seq>.<sink>.pending"
+// and recorded in the checkpoint; when the checkpoint completes it is
+// renamed to its final name "part-<subtask>-<uniq>-<seq>.<sink>.jsonl".
+// The last epoch is committed when the whole job has finished. After a
+// failure, the restored sink commits the pending files of the checkpoint
+// it restores (those committed already are left as they are) and removes
+// the other in-progress or pending files that its own run wrote as its
+// subtasks: output is neither lost nor duplicated. Hidden files of other
+// writers — other jobs, other sinks, and the earlier run whose savepoint
+// it starts from — it leaves alone. A part whose pending and final files
+// are both gone (its final file moved away after the commit, or its
+// pending file lost) is taken as committed with a warning, as in Flink,
+// rather than failing every restore (see docs/state.md, "File sink
+// recovery").
 func WriteFiles[T any](s Stream[T], dir string) Sink {
-	return ToSink(s, "files", func(tc *TaskContext) (SinkWriter[T], error) {
+	sink := ToSink(s, "files", func(tc *TaskContext) (SinkWriter[T], error) {
 		// Here rather than at the first record, so that a bad dir fails the
 		// job at start.
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, fileErr("output dir", dir, err)
 		}
-		uniq := fmt.Sprintf("%d-%d-%08x", tc.Now().UnixNano(), tc.Attempt, rand.Uint32())
+		names := newPartNamer(tc)
 		if tc.Checkpointing {
-			return newTxnPartWriter[T](tc, dir, uniq)
+			return newTxnPartWriter[T](tc, dir, names)
 		}
-		base := fmt.Sprintf("part-%d-%s", tc.Subtask, uniq)
+		base := names.base(-1)
 		return &partWriter[T]{
 			tc:    tc,
 			dir:   dir,
@@ -57,6 +61,8 @@ func WriteFiles[T any](s Stream[T], dir string) Sink {
 			final: filepath.Join(dir, base+".jsonl"),
 		}, nil
 	})
+	sink.n.outputDir = dir
+	return sink
 }
 
 // partWriter writes one subtask's part file. The file is created at the

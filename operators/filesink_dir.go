@@ -1,15 +1,12 @@
 package operators
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
-	"strings"
 	"syscall"
 )
 
@@ -103,50 +100,4 @@ func CommittedParts(dir string) ([]string, error) {
 		paths[i] = filepath.Join(dir, p.name)
 	}
 	return paths, nil
-}
-
-// partName is a committed part file's name, parsed:
-// "part-<subtask>-<nanos>-<attempt>-<random>[-<seq>].jsonl", as WriteFiles
-// names them (seq with checkpoints only).
-type partName struct {
-	name                string
-	subtask             int
-	nanos, attempt, seq int64
-}
-
-func parsePartName(name string) (partName, bool) {
-	rest, ok := strings.CutPrefix(name, "part-")
-	if !ok {
-		return partName{}, false
-	}
-	if rest, ok = strings.CutSuffix(rest, ".jsonl"); !ok {
-		return partName{}, false
-	}
-	fields := strings.Split(rest, "-")
-	if len(fields) != 4 && len(fields) != 5 {
-		return partName{}, false
-	}
-	p := partName{name: name, seq: -1}
-	nums := []*int64{nil, &p.nanos, &p.attempt, nil, &p.seq}
-	for i, f := range fields {
-		if nums[i] == nil {
-			continue
-		}
-		n, err := strconv.ParseInt(f, 10, 64)
-		if err != nil {
-			return partName{}, false
-		}
-		*nums[i] = n
-	}
-	sub, err := strconv.Atoi(fields[0])
-	if err != nil || sub < 0 {
-		return partName{}, false
-	}
-	p.subtask = sub
-	return p, true
-}
-
-func comparePartNames(a, b partName) int {
-	return cmp.Or(cmp.Compare(a.subtask, b.subtask), cmp.Compare(a.nanos, b.nanos),
-		cmp.Compare(a.attempt, b.attempt), cmp.Compare(a.seq, b.seq), strings.Compare(a.name, b.name))
 }

@@ -57,7 +57,8 @@ func TestCheckOutputDir_unusable(t *testing.T) {
 }
 
 // CommittedParts lists visible part files only, by subtask (numerically),
-// then by writer (time, attempt), then by epoch.
+// then by writer (time, attempt), then by epoch; with or without the
+// sink's id (a run id may hold '-' and '.').
 func TestCommittedParts_order(t *testing.T) {
 	dir := t.TempDir()
 	names := []string{
@@ -67,9 +68,12 @@ func TestCommittedParts_order(t *testing.T) {
 		"part-2-1700000000000000001-1-0000000c-0002.jsonl",
 		"part-2-1700000000000000001-1-0000000c-9999.jsonl",
 		"part-0-1700000000000000009-3-0000000d.jsonl",
+		"part-0-1700000000000000007-1-0000000e-0003.my-run.2.11d259d2.jsonl",
+		"part-0-1700000000000000007-1-0000000e.11d259d2.jsonl",
 		".part-0-1700000000000000009-3-0000000d-0001.pending",
 		".part-0-1700000000000000009-3-0000000d-0002.inprogress",
-		"part-x-1-1-1.jsonl", "notes.txt", "part-1-2-3.jsonl",
+		".part-0-1700000000000000009-3-0000000d-0003.run.11d259d2.pending",
+		"part-x-1-1-1.jsonl", "notes.txt", "part-1-2-3.jsonl", "part-0-1-1-1..jsonl",
 	}
 	for _, n := range names {
 		if err := os.WriteFile(filepath.Join(dir, n), nil, 0o644); err != nil {
@@ -87,6 +91,8 @@ func TestCommittedParts_order(t *testing.T) {
 		got[i] = filepath.Base(got[i])
 	}
 	want := []string{
+		"part-0-1700000000000000007-1-0000000e.11d259d2.jsonl",
+		"part-0-1700000000000000007-1-0000000e-0003.my-run.2.11d259d2.jsonl",
 		"part-0-1700000000000000009-3-0000000d.jsonl",
 		"part-2-1700000000000000001-1-0000000c-0002.jsonl",
 		"part-2-1700000000000000001-1-0000000c-0010.jsonl",

@@ -37,15 +37,22 @@ func countFilePipeline(in, out string, par int, rate float64) *operators.Pipelin
 		n, _ := strconv.Atoi(s)
 		return n % countKeys
 	})
-	counts := operators.ProcessKeyed(ks, func(ctx *operators.KeyedContext[int, int], _ string, o operators.Collector[keyCount]) error {
-		c, _ := ctx.State().Value()
-		ctx.State().Update(c + 1)
+	counts := operators.ProcessKeyed(ks, func(ctx *operators.KeyedContext[int], _ string, o operators.Collector[keyCount]) error {
+		count, err := operators.GetValueState(ctx, countState)
+		if err != nil {
+			return err
+		}
+		c, _ := count.Value()
+		count.Update(c + 1)
 		o.Collect(keyCount{Key: ctx.Key(), Count: c + 1}, operators.NoTimestamp)
 		return nil
 	}).Name("count")
 	operators.WriteFiles(counts, out).Name("sink")
 	return p
 }
+
+// countState is the running count of a key.
+var countState = operators.ValueDescriptor[int]{Name: "count"}
 
 func writeNumbers(t testing.TB, n int) string {
 	t.Helper()
@@ -169,7 +176,9 @@ func TestWriteFiles_resumeAfterFaultInFinalCommit_exactlyOnce(t *testing.T) {
 	in, out, store := writeNumbers(t, n), t.TempDir(), t.TempDir()
 	faults := testkit.NewFaults()
 	faults.FailAtFinalCommit("sink", testkit.InSubtask(0))
-	first := submit(t, dirStoreEngine(t, store, func(c *actors.Config) { c.Faults = faults }),
+	first := submit(t, dirStoreEngine(t, store, func(c *actors.Config) {
+		c.Faults, c.Restart = faults, actors.NoRestart() // checkpointing alone would restart it
+	}),
 		countFilePipeline(in, out, 2, 0))
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()

@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 )
 
 // commitPart renames a pending part file to its final name. It is
@@ -72,8 +71,15 @@ func partGone(pending string, renameErr, finalErr error) bool {
 // RestoreState finishes what the failed run left: it commits the pending
 // files of the restored checkpoint, which is complete (this subtask those
 // written by old subtasks i with i mod parallelism = its index), and
-// removes the in-progress and pending files of those old subtasks that the
-// checkpoint does not hold: their epochs are replayed.
+// removes the in-progress and pending files of those old subtasks that
+// this sink wrote in this run and the checkpoint does not hold: their
+// epochs are replayed.
+//
+// It removes no file of another writer. Another job's or another sink's
+// files are theirs to settle; of an earlier run whose savepoint it
+// restores, it commits the pending files the savepoint lists and leaves
+// the others, which that run may still be writing or commit itself (see
+// docs/state.md, "File sink recovery").
 func (w *txnPartWriter[T]) RestoreState(parts []*OperatorState) error {
 	restored, err := decodePending(parts)
 	if err != nil {
@@ -115,10 +121,11 @@ func decodePending(parts []*OperatorState) ([]pendingPart, error) {
 	return out, nil
 }
 
-// discardOrphans removes the hidden part files of the old subtasks this
-// subtask settles, except those in keep. It runs before the subtask's
-// first record, so none of its own new files exists yet, and other
-// subtasks' new files have other indexes.
+// discardOrphans removes the hidden part files that this sink wrote in
+// this run (their names carry its sink id, see partNamer) as the old
+// subtasks this subtask settles, except those in keep. It runs before the
+// subtask's first record, so none of its own new files exists yet, and
+// other subtasks' new files have other indexes.
 func (w *txnPartWriter[T]) discardOrphans(keep map[string]bool) error {
 	entries, err := os.ReadDir(w.dir)
 	if err != nil {
@@ -126,9 +133,9 @@ func (w *txnPartWriter[T]) discardOrphans(keep map[string]bool) error {
 	}
 	var errs []error
 	for _, e := range entries {
-		sub, ok := hiddenPartSubtask(e.Name())
+		p, ok := parseHiddenPart(e.Name())
 		path := filepath.Join(w.dir, e.Name())
-		if !ok || !w.owns(sub) || keep[path] {
+		if !ok || p.sink != w.names.sink || !w.owns(p.subtask) || keep[path] {
 			continue
 		}
 		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -136,17 +143,4 @@ func (w *txnPartWriter[T]) discardOrphans(keep map[string]bool) error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// hiddenPartSubtask parses the subtask index of an in-progress or pending
-// part file's name.
-func hiddenPartSubtask(name string) (int, bool) {
-	if !strings.HasSuffix(name, ".inprogress") && !strings.HasSuffix(name, ".pending") {
-		return 0, false
-	}
-	var sub int
-	if _, err := fmt.Sscanf(name, ".part-%d-", &sub); err != nil || sub < 0 {
-		return 0, false
-	}
-	return sub, true
 }

@@ -68,9 +68,22 @@ func openStateful(t testing.TB, v *Vertex, i int, restore map[string][]*Operator
 // default).
 func openStatefulLogged(t testing.TB, v *Vertex, i int, restore map[string][]*OperatorState, log *slog.Logger) (*testSubtask, error) {
 	t.Helper()
+	return openStatefulConfig(t, v, ChainConfig{Subtask: i, Restore: restore, Logger: log})
+}
+
+// openStatefulRun is openStateful as a subtask of job run run.
+func openStatefulRun(t testing.TB, v *Vertex, i int, restore map[string][]*OperatorState, run string) (*testSubtask, error) {
+	t.Helper()
+	return openStatefulConfig(t, v, ChainConfig{Run: run, Subtask: i, Restore: restore})
+}
+
+// openStatefulConfig opens v with cfg's Run, Subtask, Restore and Logger,
+// checkpointing on.
+func openStatefulConfig(t testing.TB, v *Vertex, cfg ChainConfig) (*testSubtask, error) {
+	t.Helper()
 	s := &testSubtask{t: t, wake: make(chan struct{}, 1)}
-	c, err := v.Open(ChainConfig{Job: "test", Subtask: i, BatchSize: 16, Ship: &s.ship, Wake: s.onWake,
-		Checkpointing: true, Restore: restore, Logger: log})
+	c, err := v.Open(ChainConfig{Job: "test", Run: cfg.Run, Subtask: cfg.Subtask, BatchSize: 16, Ship: &s.ship,
+		Wake: s.onWake, Checkpointing: true, Restore: cfg.Restore, Logger: cfg.Logger})
 	if err != nil {
 		return nil, err
 	}

@@ -35,8 +35,8 @@ type pendingPart struct {
 type txnPartWriter[T any] struct {
 	tc      *TaskContext
 	dir     string // absolute, so that commits after a restore find it
-	base    string // "part-<subtask>-<uniq>"
-	seq     int    // files started so far
+	names   partNamer
+	seq     int // files started so far
 	cur     *openPart
 	pending []pendingPart // in checkpoint order
 	line    []byte
@@ -54,12 +54,12 @@ var _ Snapshotter = (*txnPartWriter[int])(nil)
 var _ Restorer = (*txnPartWriter[int])(nil)
 var _ CheckpointListener = (*txnPartWriter[int])(nil)
 
-func newTxnPartWriter[T any](tc *TaskContext, dir, uniq string) (*txnPartWriter[T], error) {
+func newTxnPartWriter[T any](tc *TaskContext, dir string, names partNamer) (*txnPartWriter[T], error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, fileErr("output dir", dir, err)
 	}
-	return &txnPartWriter[T]{tc: tc, dir: abs, base: fmt.Sprintf("part-%d-%s", tc.Subtask, uniq)}, nil
+	return &txnPartWriter[T]{tc: tc, dir: abs, names: names}, nil
 }
 
 func (w *txnPartWriter[T]) path(name string) string { return filepath.Join(w.dir, name) }
@@ -82,7 +82,7 @@ func (w *txnPartWriter[T]) Write(v T, _ int64) error {
 }
 
 func (w *txnPartWriter[T]) create() error {
-	name := fmt.Sprintf("%s-%04d", w.base, w.seq)
+	name := w.names.base(w.seq)
 	// O_EXCL: never write into a file that another writer owns.
 	f, err := os.OpenFile(w.path(inProgressName(name)), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {

@@ -16,12 +16,18 @@ import (
 // par emits i, i+par, …) into dir through the file sink "sink".
 func txnPipeline(t testing.TB, count, par int, dir string) *Vertex {
 	t.Helper()
+	return txnPipelineTo(t, count, par, dir, "sink")
+}
+
+// txnPipelineTo is txnPipeline with the sink named sink.
+func txnPipelineTo(t testing.TB, count, par int, dir, sink string) *Vertex {
+	t.Helper()
 	p := NewPipeline("t").SetParallelism(par)
 	vals := make([]int, count)
 	for i := range vals {
 		vals[i] = i
 	}
-	WriteFiles(FromSlice(p, vals).Name("src"), dir).Name("sink")
+	WriteFiles(FromSlice(p, vals).Name("src"), dir).Name(sink)
 	return onlyVertex(t, p)
 }
 
@@ -135,8 +141,8 @@ func TestWriteFiles_checkpointed_restore(t *testing.T) {
 
 // TestWriteFiles_checkpointed_rescale restores the sink of 3 subtasks,
 // each with a pending file of the completed checkpoint and orphans, at 2
-// and at 4: every pending file is committed exactly once and no hidden
-// file is left.
+// and at 4, in the same run: every pending file is committed exactly once
+// and no hidden file is left.
 func TestWriteFiles_checkpointed_rescale(t *testing.T) {
 	for _, par := range []int{1, 2, 4} {
 		t.Run(fmt.Sprintf("3 to %d", par), func(t *testing.T) {
@@ -144,7 +150,7 @@ func TestWriteFiles_checkpointed_rescale(t *testing.T) {
 			v := txnPipeline(t, 30, 3, dir)
 			var snaps []encodedState
 			for i := range 3 {
-				s, err := openStateful(t, v, i, nil)
+				s, err := openStatefulRun(t, v, i, nil, "run-1")
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -156,7 +162,7 @@ func TestWriteFiles_checkpointed_rescale(t *testing.T) {
 			}
 			nv := txnPipeline(t, 30, par, dir)
 			for i := range par {
-				if _, err := openStateful(t, nv, i, restoreParts(t, snaps, i, par, "sink")); err != nil {
+				if _, err := openStatefulRun(t, nv, i, restoreParts(t, snaps, i, par, "sink"), "run-1"); err != nil {
 					t.Fatal(err)
 				}
 			}

@@ -44,6 +44,21 @@ func (v *Vertex) IsSink() bool { return v.nodes[len(v.nodes)-1].kind == kindSink
 // (such as actor props), or nil for built-in operators.
 func (v *Vertex) External() any { return v.nodes[0].external }
 
+// OutputDirs returns the directories of the graph's WriteFiles sinks, in
+// the order of the vertices, so that a command can tell a user that a
+// fresh job writes where committed output already is.
+func (g *JobGraph) OutputDirs() []string {
+	var dirs []string
+	for _, v := range g.Vertices {
+		for _, n := range v.nodes {
+			if n.outputDir != "" {
+				dirs = append(dirs, n.outputDir)
+			}
+		}
+	}
+	return dirs
+}
+
 // Operators returns the names of the chained operators, head first.
 func (v *Vertex) Operators() []string {
 	names := make([]string, len(v.nodes))

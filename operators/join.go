@@ -3,6 +3,8 @@ package operators
 import (
 	"fmt"
 	"time"
+
+	"github.com/troupe-dev/troupe/persistence"
 )
 
 // IntervalJoin joins two keyed streams on key and time: each a is paired
@@ -20,15 +22,68 @@ import (
 // counted (Chain.LateRecordsDropped). JoinLateRecords restores troupe's
 // former rule.
 func IntervalJoin[A, B any, K comparable, Out any](a KeyedStream[A, K], b KeyedStream[B, K], lower, upper time.Duration, fn func(A, B) Out, opts ...IntervalJoinOption) Stream[Out] {
+	var process ProcessJoinFunc[A, B, K, Out]
+	if fn != nil {
+		process = func(ctx *JoinContext[K], a A, b B, out Collector[Out]) error {
+			out.Collect(fn(a, b), ctx.Timestamp())
+			return nil
+		}
+	}
+	return IntervalJoinProcess(a, b, lower, upper, process, opts...)
+}
+
+// ProcessJoinFunc is called by an interval join for every pair, with the
+// pair's context, as Flink's ProcessJoinFunction: it may emit any number
+// of records (with the pair's timestamp, ctx.Timestamp(), or another),
+// emit to side outputs, and keep named state of the key; an error fails
+// the subtask.
+type ProcessJoinFunc[A, B any, K comparable, Out any] func(ctx *JoinContext[K], a A, b B, out Collector[Out]) error
+
+// JoinContext is given to a ProcessJoinFunc with each pair, as Flink's
+// ProcessJoinFunction.Context: the key, the two records' timestamps and
+// the pair's (the later one), the watermark, side outputs, and the key's
+// named state (it is a StateStore). It is valid only during the call.
+type JoinContext[K comparable] struct {
+	kc          *KeyedContext[K]
+	left, right int64
+}
+
+// Key returns the key of the pair.
+func (c *JoinContext[K]) Key() K { return c.kc.Key() }
+
+// LeftTimestamp returns the timestamp of the first stream's record.
+func (c *JoinContext[K]) LeftTimestamp() int64 { return c.left }
+
+// RightTimestamp returns the timestamp of the second stream's record.
+func (c *JoinContext[K]) RightTimestamp() int64 { return c.right }
+
+// Timestamp returns the pair's timestamp: the later of the two.
+func (c *JoinContext[K]) Timestamp() int64 { return max(c.left, c.right) }
+
+// CurrentWatermark returns the operator's input watermark.
+func (c *JoinContext[K]) CurrentWatermark() int64 { return c.kc.CurrentWatermark() }
+
+// Output emits r to its side output, with the pair's timestamp.
+func (c *JoinContext[K]) Output(r SideRecord) { r.emit(c.kc.Task, c.Timestamp()) }
+
+func (c *JoinContext[K]) stateScope() *stateScope[K] { return c.kc.scope }
+
+// IntervalJoinProcess is IntervalJoin with a function that gets each
+// pair's context: the records' timestamps, side outputs and named state.
+func IntervalJoinProcess[A, B any, K comparable, Out any](a KeyedStream[A, K], b KeyedStream[B, K], lower, upper time.Duration,
+	fn ProcessJoinFunc[A, B, K, Out], opts ...IntervalJoinOption) Stream[Out] {
 	j := &intervalJoin[A, B, K, Out]{lo: lower.Milliseconds(), hi: upper.Milliseconds(), fn: fn}
 	for _, o := range opts {
 		if o != nil {
 			o(&j.cfg)
 		}
 	}
-	n := connectedNode(a, b, "interval-join", func(tc *TaskContext) (CoProcessFuncs[K, A, B, joinBuffers[A, B], Out], lateCounter) {
-		t := j.open(tc)
-		return CoProcessFuncs[K, A, B, joinBuffers[A, B], Out]{Process1: t.left, Process2: t.right, OnTimer: j.cleanup}, t
+	n := connectedNode(a, b, "interval-join", func(tc *TaskContext, op *keyedProcessOp[A, K, Out]) (coTask[A, B, K, Out], error) {
+		t, err := j.open(tc, op.backend)
+		if err != nil {
+			return coTask[A, B, K, Out]{}, err
+		}
+		return coTask[A, B, K, Out]{fns: CoProcessFuncs[A, B, K, Out]{Process1: t.left, Process2: t.right, OnTimer: t.cleanup}, late: t}, nil
 	})
 	if j.lo > j.hi || fn == nil {
 		n.p.fail(n, fmt.Errorf("%w: interval join needs lower ≤ upper (%v, %v) and a function", ErrNilFunc, lower, upper))
@@ -78,7 +133,7 @@ type joinBuffers[A, B any] struct {
 // intervalJoin is the join's configuration, shared by its subtasks.
 type intervalJoin[A, B any, K comparable, Out any] struct {
 	lo, hi int64
-	fn     func(A, B) Out
+	fn     ProcessJoinFunc[A, B, K, Out]
 	cfg    intervalJoinConfig
 }
 
@@ -102,23 +157,30 @@ func (j *intervalJoin[A, B, K, Out]) lateTags(n *node) error {
 	return nil
 }
 
-// open returns the join's part of one subtask: its late outputs and
-// counter.
-func (j *intervalJoin[A, B, K, Out]) open(tc *TaskContext) *joinTask[A, B, K, Out] {
-	t := &joinTask[A, B, K, Out]{intervalJoin: j}
+// open returns the join's part of one subtask: its buffers in the
+// subtask's keyed state ("interval-join"), its late outputs and counter.
+func (j *intervalJoin[A, B, K, Out]) open(tc *TaskContext, states persistence.Backend[K]) (*joinTask[A, B, K, Out], error) {
+	bufs, err := persistence.Value(states, persistence.ValueDescriptor[joinBuffers[A, B]]{Name: "interval-join",
+		Codec: JSONCodec[joinBuffers[A, B]]{}})
+	if err != nil {
+		return nil, err
+	}
+	t := &joinTask[A, B, K, Out]{intervalJoin: j, bufs: bufs}
 	if tag, ok := j.cfg.leftLate.(OutputTag[A]); ok {
 		t.leftLate, _ = sideCollector(tc, tag)
 	}
 	if tag, ok := j.cfg.rightLate.(OutputTag[B]); ok {
 		t.rightLate, _ = sideCollector(tc, tag)
 	}
-	return t
+	return t, nil
 }
 
 // joinTask is an interval join in one subtask.
 type joinTask[A, B any, K comparable, Out any] struct {
 	*intervalJoin[A, B, K, Out]
-	leftLate  Collector[A] // nil: late records are dropped and counted
+	bufs      *persistence.ValueState[joinBuffers[A, B]] // of the current key
+	pair      JoinContext[K]                             // of the pair being emitted
+	leftLate  Collector[A]                               // nil: late records are dropped and counted
 	rightLate Collector[B]
 	dropped   int64
 }
@@ -128,12 +190,11 @@ func (t *joinTask[A, B, K, Out]) LateRecordsDropped() int64 { return t.dropped }
 
 func (t *joinTask[A, B, K, Out]) countLate() { t.dropped++ }
 
-type joinCtx[A, B any, K comparable] = KeyedContext[K, joinBuffers[A, B]]
-
-// buffers returns the key's buffers. Changes to them must be written back
-// with Update: a state backend other than the heap stores a copy.
-func buffers[A, B any, K comparable](ctx *joinCtx[A, B, K]) joinBuffers[A, B] {
-	bufs, _ := ctx.State().Value()
+// buffers returns the current key's buffers. Changes to them must be
+// written back with Update: a state backend other than the heap stores a
+// copy.
+func (t *joinTask[A, B, K, Out]) buffers() joinBuffers[A, B] {
+	bufs, _ := t.bufs.Value()
 	if bufs.Left == nil { // none yet, or decoded without (omitempty)
 		bufs.Left = map[int64][]A{}
 	}
@@ -149,16 +210,22 @@ func buffers[A, B any, K comparable](ctx *joinCtx[A, B, K]) joinBuffers[A, B] {
 func (j *intervalJoin[A, B, K, Out]) keepLeft() int64  { return max(j.hi, 0) }
 func (j *intervalJoin[A, B, K, Out]) keepRight() int64 { return max(-j.lo, 0) }
 
-func (t *joinTask[A, B, K, Out]) left(ctx *joinCtx[A, B, K], v A, out Collector[Out]) error {
+func (t *joinTask[A, B, K, Out]) left(ctx *KeyedContext[K], v A, out Collector[Out]) error {
 	s := side[A, B, K, A, B]{name: "first", from: t.lo, to: t.hi, keep: t.keepLeft(), mine: bufsLeft[A, B], theirs: bufsRight[A, B],
-		pair: func(w B, ts int64) { out.Collect(t.fn(v, w), ts) }, late: t.leftLate}
+		pair: func(w B, wts int64) error { return t.join(ctx, v, w, ctx.Timestamp(), wts, out) }, late: t.leftLate}
 	return arrive(t, ctx, v, s)
 }
 
-func (t *joinTask[A, B, K, Out]) right(ctx *joinCtx[A, B, K], w B, out Collector[Out]) error {
+func (t *joinTask[A, B, K, Out]) right(ctx *KeyedContext[K], w B, out Collector[Out]) error {
 	s := side[A, B, K, B, A]{name: "second", from: -t.hi, to: -t.lo, keep: t.keepRight(), mine: bufsRight[A, B], theirs: bufsLeft[A, B],
-		pair: func(v A, ts int64) { out.Collect(t.fn(v, w), ts) }, late: t.rightLate}
+		pair: func(v A, vts int64) error { return t.join(ctx, v, w, vts, ctx.Timestamp(), out) }, late: t.rightLate}
 	return arrive(t, ctx, w, s)
+}
+
+// join calls the function for a pair of records timed vts and wts.
+func (t *joinTask[A, B, K, Out]) join(ctx *KeyedContext[K], v A, w B, vts, wts int64, out Collector[Out]) error {
+	t.pair = JoinContext[K]{kc: ctx, left: vts, right: wts}
+	return t.fn(&t.pair, v, w, out)
 }
 
 func bufsLeft[A, B any](b joinBuffers[A, B]) map[int64][]A  { return b.Left }
@@ -171,16 +238,16 @@ type side[A, B any, K comparable, X, Y any] struct {
 	from, to, keep int64
 	mine           func(joinBuffers[A, B]) map[int64][]X
 	theirs         func(joinBuffers[A, B]) map[int64][]Y
-	pair           func(y Y, ts int64)
+	pair           func(y Y, yts int64) error
 	late           Collector[X] // nil: dropped and counted
 }
 
 // arrive handles record x of one side at the context's timestamp ts: a
 // late record goes to its late output; another is paired with every
-// record of the other side timed in [ts+from, ts+to] (the pair gets the
-// later time), then stored on its side until a timer at ts+keep clears
+// record of the other side timed in [ts+from, ts+to] (the pair's
+// timestamp is the later one), then stored on its side until a timer at ts+keep clears
 // it.
-func arrive[A, B any, K comparable, Out, X, Y any](t *joinTask[A, B, K, Out], ctx *joinCtx[A, B, K], x X, s side[A, B, K, X, Y]) error {
+func arrive[A, B any, K comparable, Out, X, Y any](t *joinTask[A, B, K, Out], ctx *KeyedContext[K], x X, s side[A, B, K, X, Y]) error {
 	ts := ctx.Timestamp()
 	if ts == NoTimestamp {
 		return fmt.Errorf("interval join: a record of the %s stream has no timestamp", s.name)
@@ -193,18 +260,20 @@ func arrive[A, B any, K comparable, Out, X, Y any](t *joinTask[A, B, K, Out], ct
 		lateRecord(t, s.late, x, ts)
 		return nil
 	}
-	bufs := buffers(ctx)
+	bufs := t.buffers()
 	for yts, ys := range s.theirs(bufs) {
 		if yts >= ts+s.from && yts <= ts+s.to {
 			for _, y := range ys {
-				s.pair(y, max(ts, yts))
+				if err := s.pair(y, yts); err != nil {
+					return err
+				}
 			}
 		}
 	}
 	if !late {
 		m := s.mine(bufs)
 		m[ts] = append(m[ts], x)
-		ctx.State().Update(bufs)
+		t.bufs.Update(bufs)
 		ctx.RegisterEventTimer(ts + s.keep)
 	}
 	return nil
@@ -221,22 +290,22 @@ func lateRecord[X any](t interface{ countLate() }, late Collector[X], x X, ts in
 
 // cleanup drops the records no future partner can match: those whose
 // time plus their side's wait the timer has reached.
-func (j *intervalJoin[A, B, K, Out]) cleanup(ctx *joinCtx[A, B, K], t Timer, _ Collector[Out]) error {
-	bufs := buffers(ctx)
+func (t *joinTask[A, B, K, Out]) cleanup(_ *KeyedContext[K], timer Timer, _ Collector[Out]) error {
+	bufs := t.buffers()
 	for ts := range bufs.Left {
-		if ts+j.keepLeft() <= t.Time {
+		if ts+t.keepLeft() <= timer.Time {
 			delete(bufs.Left, ts)
 		}
 	}
 	for ts := range bufs.Right {
-		if ts+j.keepRight() <= t.Time {
+		if ts+t.keepRight() <= timer.Time {
 			delete(bufs.Right, ts)
 		}
 	}
 	if len(bufs.Left) == 0 && len(bufs.Right) == 0 {
-		ctx.State().Clear()
+		t.bufs.Clear()
 	} else {
-		ctx.State().Update(bufs)
+		t.bufs.Update(bufs)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package operators_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -101,5 +102,38 @@ func TestIntervalJoin_lateTagOfAnotherType(t *testing.T) {
 		operators.WithRightLateOutput(lateRight)))
 	if _, err := p.Build(); !errors.Is(err, operators.ErrSideOutputType) || !strings.Contains(err.Error(), "interval-join") {
 		t.Fatalf("Build: %v, want ErrSideOutputType naming the join", err)
+	}
+}
+
+// An interval join's process function gets each pair's context, as
+// Flink's ProcessJoinFunction: both timestamps, side outputs and the
+// key's named state (issue 18, item 3).
+func TestIntervalJoinProcess_contextAndState(t *testing.T) {
+	far := operators.NewOutputTag[string]("far")
+	pairs := operators.ValueDescriptor[int]{Name: "pairs"}
+	h := testkit.NewTwoInputHarness(t, func(a, b operators.Stream[string]) operators.Stream[string] {
+		return operators.IntervalJoinProcess(operators.KeyBy(a, constKey), operators.KeyBy(b, constKey), 0, 20*time.Millisecond,
+			func(ctx *operators.JoinContext[int], x, y string, out operators.Collector[string]) error {
+				n, err := operators.GetValueState(ctx, pairs)
+				if err != nil {
+					return err
+				}
+				c, _ := n.Value()
+				n.Update(c + 1)
+				pair := fmt.Sprintf("%s+%s #%d (%d, %d)", x, y, c+1, ctx.LeftTimestamp(), ctx.RightTimestamp())
+				if ctx.RightTimestamp()-ctx.LeftTimestamp() > 10 {
+					ctx.Output(far.Of(pair))
+					return nil
+				}
+				out.Collect(pair, ctx.Timestamp())
+				return nil
+			})
+	}, testkit.WithSideOutput[string](far))
+	h.ProcessElement1("a", 10)
+	h.ProcessElement2("b", 15)
+	h.ProcessElement2("c", 25)
+	wantOutput(t, h.Output(), "a+b #1 (10, 15)@15")
+	if got := show(testkit.SideOutput(h, far)); got != "a+c #2 (10, 25)@25" {
+		t.Fatalf("far pairs %q", got)
 	}
 }

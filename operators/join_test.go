@@ -63,10 +63,7 @@ func TestWindowJoin_engine_pairsPerKeyAndWindow(t *testing.T) {
 		Strategy: watermarkFor(), Timestamp: func(o order, _ int64) int64 { return ts(int64(o.ID) * 4) }})
 	paysT := operators.AssignTimestamps(pays, operators.WatermarkStrategy[payment]{
 		Strategy: watermarkFor(), Timestamp: func(p payment, _ int64) int64 { return int64(p.Amount) / 2 }})
-	tumbling, err := window.Tumbling(10*time.Millisecond, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tumbling := window.Tumbling(10 * time.Millisecond)
 	joined := operators.WindowJoin(operators.KeyBy(ordersT, byOrderUser), operators.KeyBy(paysT, byPaymentUser), tumbling,
 		func(o order, p payment) string { return fmt.Sprintf("o%d-u%d-%d", o.ID, p.User, p.Amount) })
 	out := operators.Collect(joined)
@@ -101,25 +98,34 @@ func TestProcessConnected_harness_regularJoinEitherOrder(t *testing.T) {
 		Name   string
 		Orders []int
 	}
+	seenState := operators.ValueDescriptor[seen]{Name: "seen"}
 	h := testkit.NewTwoInputHarness(t, func(a operators.Stream[order], b operators.Stream[string]) operators.Stream[string] {
 		return operators.ProcessConnected(operators.KeyBy(a, byOrderUser), operators.KeyBy(b, userOfName),
-			operators.CoProcessFuncs[int, order, string, seen, string]{
-				Process1: func(ctx *operators.KeyedContext[int, seen], o order, out operators.Collector[string]) error {
-					s, _ := ctx.State().Value()
+			operators.CoProcessFuncs[order, string, int, string]{
+				Process1: func(ctx *operators.KeyedContext[int], o order, out operators.Collector[string]) error {
+					st, err := operators.GetValueState(ctx, seenState)
+					if err != nil {
+						return err
+					}
+					s, _ := st.Value()
 					if s.Name != "" {
 						out.Collect(fmt.Sprintf("%s ordered %d", s.Name, o.ID), operators.NoTimestamp)
 						return nil
 					}
 					s.Orders = append(s.Orders, o.ID)
-					ctx.State().Update(s)
+					st.Update(s)
 					return nil
 				},
-				Process2: func(ctx *operators.KeyedContext[int, seen], name string, out operators.Collector[string]) error {
-					s, _ := ctx.State().Value()
+				Process2: func(ctx *operators.KeyedContext[int], name string, out operators.Collector[string]) error {
+					st, err := operators.GetValueState(ctx, seenState)
+					if err != nil {
+						return err
+					}
+					s, _ := st.Value()
 					for _, id := range s.Orders {
 						out.Collect(fmt.Sprintf("%s ordered %d", name[2:], id), operators.NoTimestamp)
 					}
-					ctx.State().Update(seen{Name: name[2:]})
+					st.Update(seen{Name: name[2:]})
 					return nil
 				},
 			})

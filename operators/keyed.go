@@ -1,6 +1,10 @@
 package operators
 
-import "github.com/troupe-dev/troupe/persistence"
+import (
+	"errors"
+
+	"github.com/troupe-dev/troupe/persistence"
+)
 
 // KeyedStream is a stream partitioned by key: every record of one key goes
 // to the same subtask (the owner of the key's key group), where keyed state
@@ -113,50 +117,42 @@ func (r *reduceOp[T, K]) backend() (*persistence.HeapBackend[K], *persistence.Va
 	return b, value, err
 }
 
-// ValueState is one value of type S per key. An operator's ValueState is
-// always scoped to the key of the record being processed.
-type ValueState[S any] struct {
-	get   func() (S, bool)
-	set   func(S)
-	clear func()
-}
-
-// Value returns the current key's value and whether it is set.
-func (v *ValueState[S]) Value() (S, bool) { return v.get() }
-
-// Update sets the current key's value.
-func (v *ValueState[S]) Update(s S) { v.set(s) }
-
-// Clear removes the current key's value.
-func (v *ValueState[S]) Clear() { v.clear() }
-
-// KeyedContext is given to a keyed process function with each record.
-type KeyedContext[K comparable, S any] struct {
+// KeyedContext is given to a keyed process function with each record
+// (and each timer): the key, the timestamp, the operator's times, timers,
+// side outputs and the key's state. It is a StateStore: the named states a
+// function gets from it (GetValueState, GetListState, …) act on the
+// current key. It is valid only during the call.
+type KeyedContext[K comparable] struct {
 	key    K
 	ts     int64
-	state  ValueState[S]
 	timers *timerService[K]
-	Task   *TaskContext
+	scope  *stateScope[K]
+	// Task is the operator's subtask: its index, parallelism, logger.
+	Task *TaskContext
 }
 
-// Key returns the key of the current record.
-func (c *KeyedContext[K, S]) Key() K { return c.key }
+// Key returns the key of the current record (or timer).
+func (c *KeyedContext[K]) Key() K { return c.key }
 
-// Timestamp returns the current record's event timestamp (or NoTimestamp).
-func (c *KeyedContext[K, S]) Timestamp() int64 { return c.ts }
+// Timestamp returns the current record's event timestamp (or
+// NoTimestamp); in a timer, the timer's time.
+func (c *KeyedContext[K]) Timestamp() int64 { return c.ts }
 
-// State returns the value state of the current key.
-func (c *KeyedContext[K, S]) State() *ValueState[S] { return &c.state }
+// Output emits r to its side output, with the current timestamp.
+func (c *KeyedContext[K]) Output(r SideRecord) { r.emit(c.Task, c.ts) }
 
-// KeyedProcessFunc handles one record of a keyed stream with access to the
-// key's state; an error fails the subtask.
-type KeyedProcessFunc[K comparable, T, S, Out any] func(ctx *KeyedContext[K, S], v T, out Collector[Out]) error
+func (c *KeyedContext[K]) stateScope() *stateScope[K] { return c.scope }
 
-// ProcessKeyed runs fn on every record of a keyed stream, with a value state
-// of type S per key.
-func ProcessKeyed[T any, K comparable, S, Out any](ks KeyedStream[T, K], fn KeyedProcessFunc[K, T, S, Out]) Stream[Out] {
+// KeyedProcessFunc handles one record of a keyed stream, with its
+// context; an error fails the subtask.
+type KeyedProcessFunc[T any, K comparable, Out any] func(ctx *KeyedContext[K], v T, out Collector[Out]) error
+
+// ProcessKeyed runs fn on every record of a keyed stream. fn keeps keyed
+// state through ctx (GetValueState and the others, any number of named
+// states) and may emit to any side output (ctx.Output).
+func ProcessKeyed[T any, K comparable, Out any](ks KeyedStream[T, K], fn KeyedProcessFunc[T, K, Out]) Stream[Out] {
 	n := keyedNode[T, K, Out](ks, "process")
-	n.anySide = true // fn emits side outputs through SideOutput(ctx.Task, tag)
+	n.anySide = true
 	if fn == nil {
 		n.p.fail(n, ErrNilFunc)
 	}
@@ -172,17 +168,17 @@ func ProcessKeyed[T any, K comparable, S, Out any](ks KeyedStream[T, K], fn Keye
 
 // KeyedTimerFunc is called when a timer that a keyed process function
 // registered fires, scoped to the timer's key: ctx.Timestamp() is the
-// timer's time and ctx.State() the key's state.
-type KeyedTimerFunc[K comparable, S, Out any] func(ctx *KeyedContext[K, S], timer Timer, out Collector[Out]) error
+// timer's time and the states act on its key.
+type KeyedTimerFunc[K comparable, Out any] func(ctx *KeyedContext[K], timer Timer, out Collector[Out]) error
 
 // ProcessKeyedWithTimers is ProcessKeyed with timers: fn may register
 // event-time and processing-time timers for the current key through ctx,
 // and onTimer runs when one fires (event-time timers when the watermark
 // passes them, processing-time ones when the clock does). Timers are
 // deduplicated per key and time.
-func ProcessKeyedWithTimers[T any, K comparable, S, Out any](ks KeyedStream[T, K], fn KeyedProcessFunc[K, T, S, Out], onTimer KeyedTimerFunc[K, S, Out]) Stream[Out] {
+func ProcessKeyedWithTimers[T any, K comparable, Out any](ks KeyedStream[T, K], fn KeyedProcessFunc[T, K, Out], onTimer KeyedTimerFunc[K, Out]) Stream[Out] {
 	n := keyedNode[T, K, Out](ks, "process")
-	n.anySide = true // fn emits side outputs through SideOutput(ctx.Task, tag)
+	n.anySide = true
 	if fn == nil || onTimer == nil {
 		n.p.fail(n, ErrNilFunc)
 	}
@@ -197,38 +193,33 @@ func ProcessKeyedWithTimers[T any, K comparable, S, Out any](ks KeyedStream[T, K
 	return newStream[Out](n)
 }
 
-type keyedProcessOp[T any, K comparable, S, Out any] struct {
-	fn      KeyedProcessFunc[K, T, S, Out]
-	onTimer KeyedTimerFunc[K, S, Out]
+type keyedProcessOp[T any, K comparable, Out any] struct {
+	fn      KeyedProcessFunc[T, K, Out]
+	onTimer KeyedTimerFunc[K, Out]
 	key     func(T) K
 	out     Collector[Out]
 	tc      *TaskContext
 	backend persistence.Backend[K]
-	value   *persistence.ValueState[S]
-	ctx     KeyedContext[K, S]
+	scope   stateScope[K]
+	ctx     KeyedContext[K]
+	user    userFunc // ProcessKeyedRich's function, closed with the operator
 }
 
-func newKeyedProcessOp[T any, K comparable, S, Out any](tc *TaskContext, key func(T) K, fn KeyedProcessFunc[K, T, S, Out], out Collector[Out]) (*keyedProcessOp[T, K, S, Out], error) {
+func newKeyedProcessOp[T any, K comparable, Out any](tc *TaskContext, key func(T) K, fn KeyedProcessFunc[T, K, Out], out Collector[Out]) (*keyedProcessOp[T, K, Out], error) {
 	b, err := newKeyedBackend[K](tc)
 	if err != nil {
 		return nil, err
 	}
-	value, err := persistence.Value(b, persistence.ValueDescriptor[S]{Name: "value", Codec: JSONCodec[S]{}})
-	if err != nil {
-		_ = closeKeyed(b)
-		return nil, err
-	}
-	op := &keyedProcessOp[T, K, S, Out]{fn: fn, key: key, out: out, tc: tc, backend: b, value: value}
-	op.ctx.Task = tc
+	op := &keyedProcessOp[T, K, Out]{fn: fn, key: key, out: out, tc: tc, backend: b, scope: stateScope[K]{b: b}}
+	op.ctx.Task, op.ctx.scope = tc, &op.scope
 	if op.ctx.timers, err = newTimerService(tc, b); err != nil {
 		_ = closeKeyed(b)
 		return nil, err
 	}
-	op.ctx.state = ValueState[S]{get: value.Value, set: value.Update, clear: value.Clear}
 	return op, nil
 }
 
-func (p *keyedProcessOp[T, K, S, Out]) Collect(v T, ts int64) {
+func (p *keyedProcessOp[T, K, Out]) Collect(v T, ts int64) {
 	if p.tc.Failed() {
 		return
 	}
@@ -238,25 +229,29 @@ func (p *keyedProcessOp[T, K, S, Out]) Collect(v T, ts int64) {
 	}
 }
 
-func (p *keyedProcessOp[T, K, S, Out]) setKey(k K, ts int64) {
+func (p *keyedProcessOp[T, K, Out]) setKey(k K, ts int64) {
 	p.ctx.key, p.ctx.ts = k, ts
 	p.backend.SetCurrentKey(k)
 }
 
-// StateEntries returns the number of keys with a value (for tests and
-// metrics).
-func (p *keyedProcessOp[T, K, S, Out]) StateEntries() int { return len(p.backend.Keys("value")) }
+// StateEntries returns the number of (state, key) entries of the
+// function's states (for tests and metrics).
+func (p *keyedProcessOp[T, K, Out]) StateEntries() int {
+	return p.backend.Entries() - len(p.backend.Keys("timers"))
+}
 
-// SnapshotState snapshots the keys' values and timers by key group.
-func (p *keyedProcessOp[T, K, S, Out]) SnapshotState(int64) (*OperatorState, error) {
+// SnapshotState snapshots the keys' states and timers by key group.
+func (p *keyedProcessOp[T, K, Out]) SnapshotState(int64) (*OperatorState, error) {
 	return keyedSnapshot(p.backend)
 }
 
-// Close releases the state backend.
-func (p *keyedProcessOp[T, K, S, Out]) Close() error { return closeKeyed(p.backend) }
+// Close closes the function, then releases the state backend.
+func (p *keyedProcessOp[T, K, Out]) Close() error {
+	return errors.Join(p.user.Close(), closeKeyed(p.backend))
+}
 
-// RestoreState takes back the values and timers of this subtask's keys.
-func (p *keyedProcessOp[T, K, S, Out]) RestoreState(parts []*OperatorState) error {
+// RestoreState takes back the states and timers of this subtask's keys.
+func (p *keyedProcessOp[T, K, Out]) RestoreState(parts []*OperatorState) error {
 	if err := restoreKeyed(p.backend, parts); err != nil {
 		return err
 	}

@@ -45,6 +45,9 @@ type nsTimers[K comparable, N comparable] struct {
 	b     persistence.Backend[K]
 	state *persistence.MapState[timerKey[N], struct{}]
 	ns    Codec[N]
+	// registers counts the calls of register, repeats included: the
+	// window tests check how often timers are set.
+	registers int
 }
 
 // nsKey is what a timer queue holds: the key and the namespace.
@@ -79,6 +82,7 @@ func (s *nsTimers[K, N]) queue(d TimeDomain) *watermark.TimerQueue[nsKey[K, N]] 
 
 // register sets a timer of key k, which must be the backend's current key.
 func (s *nsTimers[K, N]) register(k K, ns N, d TimeDomain, ts int64) {
+	s.registers++
 	if s.queue(d).Register(nsKey[K, N]{k, ns}, ts) {
 		s.state.Put(timerKey[N]{Domain: d, Time: ts, NS: ns}, struct{}{})
 	}
@@ -164,43 +168,43 @@ func (s *nsTimers[K, N]) restore() error {
 }
 
 // CurrentWatermark returns the operator's input watermark.
-func (c *KeyedContext[K, S]) CurrentWatermark() int64 { return c.timers.wm }
+func (c *KeyedContext[K]) CurrentWatermark() int64 { return c.timers.wm }
 
 // ProcessingTime returns the subtask's processing-time clock.
-func (c *KeyedContext[K, S]) ProcessingTime() time.Time { return c.Task.Now() }
+func (c *KeyedContext[K]) ProcessingTime() time.Time { return c.Task.Now() }
 
 // RegisterEventTimer sets a timer for the current key that fires once the
 // watermark reaches ts. Setting the same (key, time) twice sets one timer;
 // a time at or below the current watermark fires at the next watermark.
-func (c *KeyedContext[K, S]) RegisterEventTimer(ts int64) {
+func (c *KeyedContext[K]) RegisterEventTimer(ts int64) {
 	c.timers.register(c.key, struct{}{}, EventTime, ts)
 }
 
 // DeleteEventTimer removes the current key's event-time timer at ts, if any.
-func (c *KeyedContext[K, S]) DeleteEventTimer(ts int64) {
+func (c *KeyedContext[K]) DeleteEventTimer(ts int64) {
 	c.timers.delete(c.key, struct{}{}, EventTime, ts)
 }
 
 // RegisterProcessingTimer sets a timer for the current key that fires once
 // the subtask's clock is past at (millisecond precision): at at + 1 ms,
 // as in Flink.
-func (c *KeyedContext[K, S]) RegisterProcessingTimer(at time.Time) {
+func (c *KeyedContext[K]) RegisterProcessingTimer(at time.Time) {
 	c.timers.register(c.key, struct{}{}, ProcessingTime, at.UnixMilli())
 }
 
 // DeleteProcessingTimer removes the current key's processing-time timer at
 // at, if any.
-func (c *KeyedContext[K, S]) DeleteProcessingTimer(at time.Time) {
+func (c *KeyedContext[K]) DeleteProcessingTimer(at time.Time) {
 	c.timers.delete(c.key, struct{}{}, ProcessingTime, at.UnixMilli())
 }
 
 // Timers returns how many timers are set, both domains together.
-func (p *keyedProcessOp[T, K, S, Out]) Timers() int {
+func (p *keyedProcessOp[T, K, Out]) Timers() int {
 	return p.ctx.timers.len()
 }
 
 // ProcessWatermark fires the event-time timers the watermark has passed.
-func (p *keyedProcessOp[T, K, S, Out]) ProcessWatermark(wm int64) (int64, bool) {
+func (p *keyedProcessOp[T, K, Out]) ProcessWatermark(wm int64) (int64, bool) {
 	p.ctx.timers.wm = wm
 	p.ctx.timers.event.PopUpTo(wm, func(k nsKey[K, struct{}], ts int64) { p.fire(k.key, Timer{Time: ts, Domain: EventTime}) })
 	return wm, true
@@ -208,18 +212,18 @@ func (p *keyedProcessOp[T, K, S, Out]) ProcessWatermark(wm int64) (int64, bool) 
 
 // NextProcessingTime reports when the earliest processing-time timer is
 // due.
-func (p *keyedProcessOp[T, K, S, Out]) NextProcessingTime() (time.Time, bool) {
+func (p *keyedProcessOp[T, K, Out]) NextProcessingTime() (time.Time, bool) {
 	return p.ctx.timers.nextProcessing()
 }
 
 // OnProcessingTime fires the processing-time timers the clock has passed.
-func (p *keyedProcessOp[T, K, S, Out]) OnProcessingTime(now time.Time) {
+func (p *keyedProcessOp[T, K, Out]) OnProcessingTime(now time.Time) {
 	p.ctx.timers.popProcessing(now, func(k nsKey[K, struct{}], ts int64) {
 		p.fire(k.key, Timer{Time: ts, Domain: ProcessingTime})
 	})
 }
 
-func (p *keyedProcessOp[T, K, S, Out]) fire(k K, t Timer) {
+func (p *keyedProcessOp[T, K, Out]) fire(k K, t Timer) {
 	if p.tc.Failed() {
 		return
 	}

@@ -31,7 +31,9 @@ func HashKey[K comparable](k K) uint64 { return keyHasher[K]()(k) }
 
 // keyHasher picks a hash function for K once, so that hashing a key costs no
 // boxing or reflection per record. Keys of other types than the common
-// scalar ones are hashed through their JSON encoding.
+// scalar ones are hashed through their JSON encoding: by hashing the same
+// text without encoding it for integer, string and bool kinds (textHasher),
+// through encoding/json for the others.
 func keyHasher[K comparable]() func(K) uint64 {
 	var zero K
 	var f any
@@ -60,6 +62,9 @@ func keyHasher[K comparable]() func(K) uint64 {
 	case float64:
 		f = func(k float64) uint64 { return mix64(math.Float64bits(k)) }
 	default:
+		if h := textHasher[K](); h != nil {
+			return h
+		}
 		return hashJSON[K]
 	}
 	return f.(func(K) uint64)
@@ -86,6 +91,7 @@ func hashString(s string) uint64 {
 	return mix64(h)
 }
 
+// hashJSON hashes a key's JSON encoding; textHasher's hashes must equal it.
 func hashJSON[K comparable](k K) uint64 {
 	b, err := json.Marshal(k)
 	if err != nil {

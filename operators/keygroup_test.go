@@ -92,3 +92,116 @@ func TestHashKey_spreads(t *testing.T) {
 		}
 	}
 }
+
+// Named and small scalar key types, hashed through their JSON text.
+type (
+	testID    int
+	testName  string
+	testU16   uint16
+	testFlag  bool
+	testPrice float64
+	testPair  struct {
+		A int
+		B string
+	}
+)
+
+// testTextID has a text encoding of its own, which JSON uses.
+type testTextID int
+
+func (i testTextID) MarshalText() ([]byte, error) { return []byte(fmt.Sprintf("id-%d", int(i))), nil }
+
+// TestKeyGroup_pinned pins the key group (of 128) and hash of keys of each
+// kind of key type: key groups are stored with state, so savepoints taken
+// before a change of the hashing must restore after it.
+func TestKeyGroup_pinned(t *testing.T) {
+	cases := []struct {
+		name string
+		hash uint64
+		kg   int
+	}{
+		{"int 1", HashKey(1), 44},
+		{"int -7", HashKey(-7), 126},
+		{"int64 1<<40", HashKey(int64(1) << 40), 118},
+		{"string hello", HashKey("hello"), 68},
+		{"string ünï", HashKey("ünï"), 99},
+		{"bool true", HashKey(true), 44},
+		{"named int 0", HashKey(testID(0)), 44},
+		{"named int 1", HashKey(testID(1)), 86},
+		{"named int 42", HashKey(testID(42)), 108},
+		{"named int -7", HashKey(testID(-7)), 112},
+		{"named string empty", HashKey(testName("")), 119},
+		{"named string hello", HashKey(testName("hello")), 90},
+		{"named string a<b", HashKey(testName("a<b")), 80},
+		{"named string ünï", HashKey(testName("ünï")), 95},
+		{"named uint16 7", HashKey(testU16(7)), 23},
+		{"named uint16 65535", HashKey(testU16(65535)), 64},
+		{"int8 -128", HashKey(int8(-128)), 32},
+		{"int8 5", HashKey(int8(5)), 121},
+		{"named bool true", HashKey(testFlag(true)), 33},
+		{"named bool false", HashKey(testFlag(false)), 103},
+		{"named float 1.5", HashKey(testPrice(1.5)), 18},
+		{"struct", HashKey(testPair{1, "x"}), 38},
+	}
+	for _, c := range cases {
+		if got := KeyGroup(c.hash, 128); got != c.kg {
+			t.Errorf("%s: key group %d (hash %#x), want %d", c.name, got, c.hash, c.kg)
+		}
+	}
+}
+
+// Keys of named integer, string and bool types hash as their JSON text
+// does (the hash they always had), for every value, including strings
+// that JSON escapes; types with an encoding of their own keep it.
+func TestHashKey_namedTypesMatchJSON(t *testing.T) {
+	for _, v := range []int64{0, 1, -1, 9, 10, -10, 1<<31 - 1, -1 << 31, 1<<63 - 1, -1 << 63} {
+		sameAsJSON(t, testID(v))
+		sameAsJSON(t, int8(v))
+		sameAsJSON(t, int16(v))
+		sameAsJSON(t, testU16(v))
+		sameAsJSON(t, uint8(v))
+		sameAsJSON(t, testTextID(v))
+	}
+	for _, s := range []string{"", "a", "hello world", `quote"`, `back\slash`, "<tag>&", "tab\there",
+		"nl\n", "\x00\x1f\x7f", "ünïcödé", "\u2028\u2029", "bad \xff utf8", "日本語"} {
+		sameAsJSON(t, testName(s))
+	}
+	sameAsJSON(t, testFlag(true))
+	sameAsJSON(t, testFlag(false))
+}
+
+func sameAsJSON[K comparable](t *testing.T, k K) {
+	t.Helper()
+	if got, want := HashKey(k), hashJSON(k); got != want {
+		t.Errorf("HashKey(%T %v) = %#x, JSON hash %#x", k, k, got, want)
+	}
+}
+
+// Hashing a named integer, string or bool key allocates nothing: no JSON
+// encoding per record. (The hash function is picked once per operator, as
+// KeyBy and the keyed state do.)
+func TestHashKey_namedTypesDoNotEncode(t *testing.T) {
+	id, name, u16, i8, flag := keyHasher[testID](), keyHasher[testName](), keyHasher[testU16](), keyHasher[int8](), keyHasher[testFlag]()
+	for what, hash := range map[string]func(){
+		"named int":    func() { id(123456) },
+		"named string": func() { name("user-42") },
+		"named uint16": func() { u16(7) },
+		"int8":         func() { i8(-5) },
+		"named bool":   func() { flag(true) },
+	} {
+		if n := testing.AllocsPerRun(100, hash); n != 0 {
+			t.Errorf("%s: %v allocations per hash, want 0", what, n)
+		}
+	}
+}
+
+func FuzzHashKey_namedTypesMatchJSON(f *testing.F) {
+	f.Add("hello", int64(42))
+	f.Add("a\"<\xff", int64(-1))
+	f.Fuzz(func(t *testing.T, s string, n int64) {
+		sameAsJSON(t, testName(s))
+		sameAsJSON(t, testID(n))
+		sameAsJSON(t, testU16(n))
+		sameAsJSON(t, int16(n))
+	})
+}

@@ -76,6 +76,7 @@ type node struct {
 	sides       map[string]*sideDecl // side outputs it emits, by tag ID
 	anySide     bool                 // runs user code: may emit any tag
 	multiInput  bool                 // its inputs are distinct (connect): one valve each
+	outputDir   string               // a WriteFiles sink's directory
 }
 
 // instance is an opened operator: typed collectors for its inputs (erased),
@@ -155,7 +156,7 @@ func (p *Pipeline) addNode(kind nodeKind, defaultName string, out streamType) *n
 // connect adds an edge from a stream into n as its next logical input.
 func connect[T any](s Stream[T], n *node) {
 	if s.n == nil || s.n.p != n.p {
-		n.p.errs = append(n.p.errs, fmt.Errorf("operator %q: %w", n.name, ErrForeignStream))
+		n.p.fail(n, ErrForeignStream)
 		return
 	}
 	e := &edge{from: s.n, to: n, part: s.part, hash: s.hash, input: len(n.inputs), side: s.side}
@@ -163,9 +164,23 @@ func connect[T any](s Stream[T], n *node) {
 	s.n.consumers = append(s.n.consumers, e)
 }
 
+// fail records a problem of operator n, reported by Build. The error
+// names the operator as it is called when the error is read, so that a
+// problem found as the operator is added (a bad setting) names it by the
+// name given to it afterwards with Name.
 func (p *Pipeline) fail(n *node, err error) {
-	p.errs = append(p.errs, fmt.Errorf("operator %q: %w", n.name, err))
+	p.errs = append(p.errs, &nodeError{n: n, err: err})
 }
+
+// nodeError is a build error of one operator.
+type nodeError struct {
+	n   *node
+	err error
+}
+
+func (e *nodeError) Error() string { return fmt.Sprintf("operator %q: %v", e.n.name, e.err) }
+
+func (e *nodeError) Unwrap() error { return e.err }
 
 func (p *Pipeline) buildErr() error { return errors.Join(p.errs...) }
 

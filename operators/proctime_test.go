@@ -19,7 +19,7 @@ import (
 // last millisecond, and fires once, with both records, when its end has
 // come.
 func TestWindow_processingTime_firesPastTheWindowEnd(t *testing.T) {
-	h := reduceHarness(t, must(window.TumblingProcessing(ms(10), 0)))
+	h := reduceHarness(t, window.TumblingProcessing(ms(10)))
 	h.ProcessElement(ev{"a", 1}, operators.NoTimestamp) // at the window's start
 	h.AdvanceProcessingTime(ms(9))                      // its last millisecond
 	h.ProcessElement(ev{"a", 2}, operators.NoTimestamp)
@@ -37,11 +37,11 @@ func TestProcessKeyedWithTimers_processingTimerFiresPastItsTime(t *testing.T) {
 	var t0 int64
 	h := testkit.NewKeyedHarness(t, evKey, func(ks operators.KeyedStream[ev, string]) operators.Stream[string] {
 		return operators.ProcessKeyedWithTimers(ks,
-			func(ctx *operators.KeyedContext[string, int], e ev, _ operators.Collector[string]) error {
+			func(ctx *operators.KeyedContext[string], e ev, _ operators.Collector[string]) error {
 				ctx.RegisterProcessingTimer(ctx.ProcessingTime().Add(ms(e.V)))
 				return nil
 			},
-			func(ctx *operators.KeyedContext[string, int], tm operators.Timer, out operators.Collector[string]) error {
+			func(ctx *operators.KeyedContext[string], tm operators.Timer, out operators.Collector[string]) error {
 				out.Collect(fmt.Sprintf("%s@+%d", ctx.Key(), tm.Time-t0), operators.NoTimestamp)
 				return nil
 			})

@@ -79,10 +79,12 @@ func declareSide[T any](n *node, tag OutputTag[T]) *sideDecl {
 }
 
 // SideOutput returns the collector of tag for the operator that tc was
-// given to. Records collected go to the consumers of the tag's stream
-// (GetSideOutput); when nothing consumes it they are discarded, as in
-// Flink. Collecting with a tag whose ID the pipeline uses with another
-// type fails the subtask.
+// given to (a function's ctx.Task), for functions that emit many records
+// to one side output; the contexts' Output (ctx.Output(tag.Of(v))) does
+// the same for one record. Records collected go to the consumers of the
+// tag's stream (GetSideOutput); when nothing consumes it they are
+// discarded, as in Flink. Collecting with a tag whose ID the pipeline
+// uses with another type fails the subtask.
 func SideOutput[T any](tc *TaskContext, tag OutputTag[T]) Collector[T] {
 	c, ok := sideCollector(tc, tag)
 	if !ok {
@@ -105,41 +107,3 @@ func sideCollector[T any](tc *TaskContext, tag OutputTag[T]) (Collector[T], bool
 	}
 	return col, true
 }
-
-// SideOutputOf returns the collector of tag for the operator whose
-// ProcessFunc got out as its output collector, so that a process function
-// can emit side outputs:
-//
-//	func(v In, ts int64, out operators.Collector[Out]) error {
-//		operators.SideOutputOf(out, errorsTag).Collect(v, ts)
-//		return nil
-//	}
-//
-// It behaves as SideOutput; given another collector it returns one that
-// discards.
-func SideOutputOf[T, Out any](out Collector[Out], tag OutputTag[T]) Collector[T] {
-	if s, ok := out.(sideCarrier); ok {
-		return SideOutput(s.task(), tag)
-	}
-	return CollectorFunc[T](func(T, int64) {})
-}
-
-// sideCarrier is the output collector handed to a process function whose
-// operator has side outputs: it carries the operator's TaskContext.
-type sideCarrier interface{ task() *TaskContext }
-
-// withSides wraps out so that SideOutputOf finds tc, when the operator has
-// side outputs; otherwise it returns out unchanged, costing nothing.
-func withSides[Out any](out Collector[Out], tc *TaskContext) Collector[Out] {
-	if len(tc.sides) == 0 {
-		return out
-	}
-	return sideOut[Out]{Collector: out, tc: tc}
-}
-
-type sideOut[Out any] struct {
-	Collector[Out]
-	tc *TaskContext
-}
-
-func (s sideOut[Out]) task() *TaskContext { return s.tc }

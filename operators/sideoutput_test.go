@@ -12,12 +12,12 @@ var oddTag = NewOutputTag[string]("odd")
 
 // splitOdd emits even values on the main output and odd ones, as text, on
 // the side output oddTag.
-func splitOdd(v int64, ts int64, out Collector[int64]) error {
+func splitOdd(ctx *ProcessContext, v int64, out Collector[int64]) error {
 	if v%2 != 0 {
-		SideOutputOf(out, oddTag).Collect(fmt.Sprint("odd ", v), ts)
+		ctx.Output(oddTag.Of(fmt.Sprint("odd ", v)))
 		return nil
 	}
-	out.Collect(v, ts)
+	out.Collect(v, ctx.Timestamp())
 	return nil
 }
 
@@ -141,7 +141,7 @@ func TestGetSideOutput_errors(t *testing.T) {
 
 // A side output that nothing consumes costs nothing and does not keep the
 // main output from chaining.
-func TestSideOutputOf_unconsumed(t *testing.T) {
+func TestSideOutput_unconsumed(t *testing.T) {
 	p := NewPipeline("side")
 	got := Collect(Process(FromSlice(p, []int64{1, 2}), splitOdd))
 	g, err := p.Build()

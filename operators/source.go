@@ -5,6 +5,8 @@ import (
 	"time"
 )
 
+var _ ProcessingTimer = (*sourceRunner[int])(nil)
+
 // PollStatus tells the runtime what a source wants after a poll.
 type PollStatus int
 
@@ -28,6 +30,14 @@ type Poll struct {
 // records into out and must never block: a reader that does I/O does it on a
 // goroutine it owns and hands records over through a bounded buffer.
 // Implementations are called from one goroutine.
+//
+// A reader may also implement Snapshotter and Restorer (its read
+// position), CheckpointListener, and ProcessingTimer: the runtime then
+// calls OnProcessingTime at the times the reader asks for, on the
+// subtask's goroutine, between polls. A reader that makes watermarks per
+// split (TaskContext.EmitWatermark, TaskContext.MarkIdle) emits its
+// periodic watermarks and detects idle splits there, including while it
+// has nothing to poll.
 type Reader[T any] interface {
 	Poll(out Collector[T], max int) (Poll, error)
 	Close() error
@@ -85,6 +95,22 @@ func (s *sourceRunner[T]) poll(max int) (Poll, error) {
 }
 
 func (s *sourceRunner[T]) Stop() { s.stopped = true }
+
+// NextProcessingTime asks the reader, if it is a ProcessingTimer, when it
+// wants OnProcessingTime; other readers want nothing.
+func (s *sourceRunner[T]) NextProcessingTime() (time.Time, bool) {
+	if p, ok := s.reader.(ProcessingTimer); ok {
+		return p.NextProcessingTime()
+	}
+	return time.Time{}, false
+}
+
+// OnProcessingTime passes the time on to a reader that asked for it.
+func (s *sourceRunner[T]) OnProcessingTime(now time.Time) {
+	if p, ok := s.reader.(ProcessingTimer); ok {
+		p.OnProcessingTime(now)
+	}
+}
 
 // readerHook exposes the reader to the chain's snapshot and restore: a
 // reader that implements Snapshotter and Restorer keeps its position.

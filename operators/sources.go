@@ -6,13 +6,27 @@ import "fmt"
 type SourceOption func(*sourceConfig)
 
 type sourceConfig struct {
-	rate float64
+	rate  float64
+	sides []func(*node) // side outputs the source declares
 }
 
 // RateLimit paces each subtask of the source to perSecond records per
 // second. Zero or less means unlimited.
 func RateLimit(perSecond float64) SourceOption {
 	return func(c *sourceConfig) { c.rate = perSecond }
+}
+
+// WithSideOutput declares that the source's readers emit records of tag
+// besides their main output, through SideOutput(tc, tag) with the
+// TaskContext their open function got: GetSideOutput on the source's
+// stream then returns them. A connector uses it for records it cannot
+// decode (a dead-letter output). Records are emitted in order with the
+// main output's records and barriers, so a side record belongs to the
+// epoch in which the reader emitted it.
+func WithSideOutput[T any](tag OutputTag[T]) SourceOption {
+	return func(c *sourceConfig) {
+		c.sides = append(c.sides, func(n *node) { declareSide(n, tag) })
+	}
 }
 
 // FromReader adds a source whose subtasks read through readers that open
@@ -23,6 +37,9 @@ func FromReader[T any](p *Pipeline, kind string, open func(tc *TaskContext) (Rea
 		o(&cfg)
 	}
 	n := p.addNode(kindSource, kind, newStreamOps[T]())
+	for _, declare := range cfg.sides {
+		declare(n)
+	}
 	if open == nil {
 		p.fail(n, ErrNilFunc)
 	}

@@ -20,6 +20,8 @@ type streamType interface {
 	consumer(c any) func(batch any)
 	batchLen(batch any) int
 	codec() batchCodec
+	// release returns a batch of this type to its pool.
+	release(batch any)
 	// tap wraps a Collector of this type so that before is called ahead
 	// of every record.
 	tap(c any, before func()) any
@@ -101,6 +103,8 @@ func (st *streamOps[T]) batchLen(batch any) int {
 }
 
 func (st *streamOps[T]) codec() batchCodec { return typedBatchCodec[T]{st} }
+
+func (st *streamOps[T]) release(batch any) { st.pool.put(batch.(*Batch[T])) }
 
 type typedRoute[T any] struct {
 	route

@@ -14,6 +14,11 @@ type TaskInfo struct {
 	Parallelism    int
 	MaxParallelism int
 	Attempt        int
+	// Run is the id of the job run: one submission of the job, the same
+	// in all its attempts and resumes (see actors.ContinueRun). What an
+	// operator leaves outside checkpoint storage, such as a file sink's
+	// part files, names its run. Empty outside a runtime (tests).
+	Run string
 }
 
 // TaskContext is what an operator instance gets from the runtime when it is

@@ -74,13 +74,14 @@ func (f *flatMapOp[In, Out]) Collect(v In, ts int64) {
 	f.fn(v, f.emit)
 }
 
-// ProcessFunc handles one record: it may emit any number of records (with
-// their own timestamps) and returns an error to fail the job.
-type ProcessFunc[In, Out any] func(v In, ts int64, out Collector[Out]) error
+// ProcessFunc handles one record with its context (timestamp, times,
+// side outputs): it may emit any number of records, with timestamps of
+// its choice, and returns an error to fail the job.
+type ProcessFunc[In, Out any] func(ctx *ProcessContext, v In, out Collector[Out]) error
 
 // Process runs fn on every record; an error it returns fails the subtask
 // with an error naming this operator. fn may emit to any side output
-// (SideOutputOf) that GetSideOutput requests from the returned stream.
+// (ctx.Output) that GetSideOutput requests from the returned stream.
 func Process[In, Out any](s Stream[In], fn ProcessFunc[In, Out]) Stream[Out] {
 	n := s.n.p.addNode(kindOperator, "process", newStreamOps[Out]())
 	n.anySide = true
@@ -89,25 +90,37 @@ func Process[In, Out any](s Stream[In], fn ProcessFunc[In, Out]) Stream[Out] {
 		n.p.fail(n, ErrNilFunc)
 	}
 	n.open = func(tc *TaskContext, out any) (*instance, error) {
-		op := &processOp[In, Out]{fn: fn, out: withSides(out.(Collector[Out]), tc), tc: tc}
+		op := &processOp[In, Out]{fn: fn, out: out.(Collector[Out]), ctx: ProcessContext{Task: tc, wm: MinWatermark}}
 		return &instance{inputs: []any{Collector[In](op)}, hooks: op}, nil
 	}
 	return newStream[Out](n)
 }
 
 type processOp[In, Out any] struct {
-	fn  ProcessFunc[In, Out]
-	out Collector[Out]
-	tc  *TaskContext
+	fn   ProcessFunc[In, Out]
+	out  Collector[Out]
+	ctx  ProcessContext
+	user userFunc // ProcessRich's function, closed with the operator
 }
 
+// Close closes ProcessRich's function.
+func (p *processOp[In, Out]) Close() error { return p.user.Close() }
+
 func (p *processOp[In, Out]) Collect(v In, ts int64) {
-	if p.tc.Failed() {
+	if p.ctx.Task.Failed() {
 		return // the subtask is failing; nothing more to do
 	}
-	if err := p.fn(v, ts, p.out); err != nil {
-		p.tc.Fail(err)
+	p.ctx.ts = ts
+	if err := p.fn(&p.ctx, v, p.out); err != nil {
+		p.ctx.Task.Fail(err)
 	}
+}
+
+// ProcessWatermark notes the input watermark for the context and passes
+// it on.
+func (p *processOp[In, Out]) ProcessWatermark(wm int64) (int64, bool) {
+	p.ctx.wm = wm
+	return wm, true
 }
 
 // Union merges streams of one type into one. Order is kept per input

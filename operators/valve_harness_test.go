@@ -93,24 +93,43 @@ func TestValve_harness_twoInputs_returningInputHoldsTheWatermark(t *testing.T) {
 	}
 }
 
-// Checklist valve 8: there is no flush across inputs (Flink's
-// CombinedWatermarkStatus): when the last input goes idle the operator
-// goes idle at the minimum it had, not at the highest watermark of an
-// input; the minimum over the active inputs moves it on again, with no
-// catch-up rule between inputs.
-func TestValve_harness_twoInputs_noFlushAcrossInputs(t *testing.T) {
+// Checklist valve 8: when the last input goes idle the operator flushes
+// the highest watermark of its inputs, then goes idle (Flink's
+// CombinedWatermarkStatus since FLINK-38454), whichever input went idle
+// last; after that the minimum over the active inputs moves it on again,
+// with no catch-up rule between inputs.
+func TestValve_harness_twoInputs_lastIdleInputFlushes(t *testing.T) {
 	h := testkit.NewTwoInputHarness(t, connectedIdentity)
 	h.ProcessWatermark1(10)
 	h.ProcessWatermark2(4)
 	h.SetIdle1(true)       // input 2 alone: still 4
 	h.ProcessWatermark1(9) // from an idle input: ignored
-	h.SetIdle2(true)       // all idle: idle at 4, input 1's 10 is not flushed
-	h.SetIdle2(false)      // input 2 back at 4
-	h.ProcessWatermark2(6) // the minimum over the active inputs
-	h.SetIdle1(false)      // input 1 back at 10 > 6: the minimum stays 6
+	h.SetIdle2(true)       // all idle: input 1's 10, then idle
+	h.SetIdle2(false)      // input 2 back at 4: active, the output stays 10
+	h.ProcessWatermark2(6) // below the output
+	h.SetIdle1(false)      // input 1 back at 10: the minimum is 6
 	h.ProcessWatermark2(12)
-	want := "watermark(4) idle active watermark(6) watermark(10)"
+	h.ProcessWatermark1(15) // min(15, 12)
+	want := "watermark(4) watermark(10) idle active watermark(12)"
 	if got := events(h.Output()); got != want {
+		t.Fatalf("events %q, want %q", got, want)
+	}
+}
+
+// A two-input operator never sends a watermark while it has announced
+// itself idle: downstream drops a watermark from an idle channel. Without
+// the flush, input 1 coming back from all idle at 50 moved the output in
+// the change that made it active, and the watermark went out first.
+func TestValve_harness_twoInputs_noWatermarkWhileIdle(t *testing.T) {
+	h := testkit.NewTwoInputHarness(t, connectedIdentity)
+	h.ProcessWatermark1(50)
+	h.ProcessWatermark2(10)
+	h.SetIdle1(true)
+	h.SetIdle2(true)
+	h.SetIdle1(false)
+	h.ProcessWatermark1(60) // input 2 is idle: input 1 alone
+	got := events(h.Output())
+	if want := "watermark(10) watermark(50) idle active watermark(60)"; got != want {
 		t.Fatalf("events %q, want %q", got, want)
 	}
 }
@@ -119,11 +138,11 @@ func constKey(string) int { return 0 }
 
 // connectedIdentity connects two streams and passes both on.
 func connectedIdentity(a, b operators.Stream[int]) operators.Stream[int] {
-	pass := func(_ *operators.KeyedContext[int, int], v int, out operators.Collector[int]) error {
+	pass := func(_ *operators.KeyedContext[int], v int, out operators.Collector[int]) error {
 		out.Collect(v, operators.NoTimestamp)
 		return nil
 	}
 	key := func(v int) int { return v }
 	return operators.ProcessConnected(operators.KeyBy(a, key), operators.KeyBy(b, key),
-		operators.CoProcessFuncs[int, int, int, int, int]{Process1: pass, Process2: pass})
+		operators.CoProcessFuncs[int, int, int, int]{Process1: pass, Process2: pass})
 }

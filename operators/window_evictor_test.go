@@ -16,7 +16,7 @@ import (
 // before it, and the window keeps what is left after evicting after it.
 
 func everyN(n int64) operators.WindowOption {
-	return operators.WithTrigger(must(window.NewCountTrigger(n)))
+	return operators.WithTrigger(window.NewCountTrigger(n))
 }
 
 // fired lists the records of each firing of a listWindow harness.
@@ -35,7 +35,7 @@ func TestWindow_countEvictor_afterAndBefore(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.when.String(), func(t *testing.T) {
-			h := processHarness(t, window.Global(), everyN(3), operators.WithEvictor(must(window.NewCountEvictor(1, c.when))))
+			h := processHarness(t, window.Global(), everyN(3), operators.WithEvictor(window.NewCountEvictor(1, c.when)))
 			for v := range int64(6) {
 				h.ProcessElement(ev{"a", v + 1}, operators.NoTimestamp)
 			}
@@ -51,7 +51,7 @@ func TestWindow_countEvictor_afterAndBefore(t *testing.T) {
 // 25 − 10.
 func TestWindow_timeEvictor(t *testing.T) {
 	h := processHarness(t, window.Global(), everyN(4),
-		operators.WithEvictor(must(window.NewTimeEvictor(ms(10), window.BeforeFunction))))
+		operators.WithEvictor(window.NewTimeEvictor(ms(10), window.BeforeFunction)))
 	for _, ts := range []int64{12, 0, 25, 20} {
 		h.ProcessElement(ev{"a", ts}, ts)
 	}
@@ -66,7 +66,7 @@ func TestWindow_timeEvictor(t *testing.T) {
 // third, what is above 41 − 15.
 func TestWindow_timeEvictor_after(t *testing.T) {
 	h := processHarness(t, window.Global(), everyN(3),
-		operators.WithEvictor(must(window.NewTimeEvictor(ms(15), window.AfterFunction))))
+		operators.WithEvictor(window.NewTimeEvictor(ms(15), window.AfterFunction)))
 	for _, ts := range []int64{0, 12, 20, 25, 31, 33, 40, 41, 50} {
 		h.ProcessElement(ev{"a", ts}, ts)
 	}
@@ -81,7 +81,7 @@ func TestWindow_timeEvictor_after(t *testing.T) {
 func TestWindow_deltaEvictor(t *testing.T) {
 	delta := func(a, b ev) float64 { return math.Abs(float64(a.V - b.V)) }
 	h := processHarness(t, window.Global(), everyN(4),
-		operators.WithElementEvictor(must(window.NewDeltaEvictor(5, delta, window.BeforeFunction))))
+		operators.WithElementEvictor(window.NewDeltaEvictor(5, delta, window.BeforeFunction)))
 	for _, v := range []int64{1, 8, 4, 10} {
 		h.ProcessElement(ev{"a", v}, operators.NoTimestamp)
 	}
@@ -92,7 +92,7 @@ func TestWindow_deltaEvictor(t *testing.T) {
 
 // Reduce and aggregate functions with an evictor see what is left too.
 func TestWindow_evictor_reduceAndAggregate(t *testing.T) {
-	evict := operators.WithEvictor(must(window.NewCountEvictor(2, window.BeforeFunction)))
+	evict := operators.WithEvictor(window.NewCountEvictor(2, window.BeforeFunction))
 	r := reduceHarness(t, window.Global(), everyN(3), evict)
 	for v := range int64(3) {
 		r.ProcessElement(ev{"a", v + 1}, operators.NoTimestamp)
@@ -101,7 +101,7 @@ func TestWindow_evictor_reduceAndAggregate(t *testing.T) {
 		t.Fatalf("reduce fired %s, want [{a 5}]", got)
 	}
 	a := testkit.NewKeyedHarness(t, evKey, func(ks operators.KeyedStream[ev, string]) operators.Stream[winSum] {
-		return operators.AggregateWindow(operators.Window(ks, window.Global(), everyN(3), evict), sumAgg)
+		return operators.AggregateWindowWith(operators.Window(ks, window.Global(), everyN(3), evict), sumAgg, sumResult)
 	})
 	for v := range int64(3) {
 		a.ProcessElement(ev{"a", v + 1}, operators.NoTimestamp)
@@ -124,7 +124,7 @@ func TestWindow_evictorEmptiesTheWindow(t *testing.T) {
 		{window.AfterFunction, "[aglobal[1 2] aglobal[3 4]]"},
 	} {
 		t.Run(c.when.String(), func(t *testing.T) {
-			all := must(window.NewDeltaEvictor(0, func(a, b ev) float64 { return 0 }, c.when))
+			all := window.NewDeltaEvictor(0, func(a, b ev) float64 { return 0 }, c.when)
 			h := processHarness(t, window.Global(), everyN(2), operators.WithElementEvictor(all))
 			for v := range int64(4) {
 				h.ProcessElement(ev{"a", v + 1}, operators.NoTimestamp)

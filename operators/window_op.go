@@ -38,7 +38,8 @@ type windowOp[T any, K comparable, Acc, Out any] struct {
 	timers   *nsTimers[K, window.Window]
 	set      *window.MergingSet
 	merge    window.MergeFunc
-	cur      K // the current key, also the backend's
+	cur      K        // the current key, also the backend's
+	user     userFunc // ProcessWindowRich's function, closed with the operator
 	ctx      WindowContext[K]
 	buf      []window.Window
 	// firedUpTo is an event time such that no window ending after it
@@ -46,6 +47,9 @@ type windowOp[T any, K comparable, Acc, Out any] struct {
 	// least the end of every restored window that has fired (the
 	// restored operator's watermark starts again at −∞). See timersSet.
 	firedUpTo int64
+	// merged: the record being added merged session windows (set by
+	// mergeWindows), so the trigger has set the merged window's timer.
+	merged bool
 }
 
 // stamped gives every record a window function emits the window's last
@@ -71,7 +75,9 @@ func newWindowOp[T any, K comparable, Acc, Out any](tc *TaskContext, key func(T)
 		}
 		return nil, err
 	}
-	o.ctx = WindowContext[K]{wm: &o.timers.wm, Task: tc}
+	o.ctx = WindowContext[K]{wm: &o.timers.wm, Task: tc, global: stateScope[K]{b: o.b}}
+	o.ctx.perWindow = stateScope[K]{b: o.b, window: &windowScope{w: &o.ctx.w, merging: spec.merging,
+		clears: map[string]func(window.Window){}, entries: map[string]func() int{}}}
 	o.merge = o.mergeWindows
 	return o, nil
 }
@@ -139,6 +145,7 @@ func (o *windowOp[T, K, Acc, Out]) addMerging(v T, ts int64, ws []window.Window)
 	}
 	added := false
 	for _, w := range ws {
+		o.merged = false
 		actual, err := o.set.Add(w, o.merge)
 		if err != nil {
 			return added, err
@@ -162,7 +169,11 @@ func (o *windowOp[T, K, Acc, Out]) addTo(w, state window.Window, v T, ts int64) 
 	if o.spec.fireAtEnd {
 		o.pending.Put(state, struct{}{})
 	}
-	if ok && o.timersSet(w) {
+	switch {
+	case ok && o.timersSet(w):
+		return
+	case ok && o.mergedTimerSet(w):
+		o.registerMergedCleanup(w)
 		return
 	}
 	o.act(w, state, o.spec.trigger.OnElement(o, ts, w))
@@ -171,10 +182,12 @@ func (o *windowOp[T, K, Acc, Out]) addTo(w, state window.Window, v T, ts int64) 
 
 // timersSet reports whether adding to a window that already had contents
 // can skip the trigger and the cleanup timer: with the default event-time
-// trigger on fixed windows, both timers were set by the window's first
-// record (setting them again is a no-op), and the trigger only continues
-// while its end timer has not fired. This saves two timer lookups per
-// record and window on the hot path.
+// trigger, both timers were set when the window got its bounds (by its
+// first record, or by the merge that made a session window; setting them
+// again is a no-op), and the trigger only continues while its end timer
+// has not fired. This saves two timer lookups per record and window on
+// the hot path; a session window sets its timers once per merge, not per
+// record.
 //
 // The end timer has not fired while no watermark has reached the
 // window's end; but a restored operator's watermark starts at −∞ while
@@ -183,14 +196,31 @@ func (o *windowOp[T, K, Acc, Out]) addTo(w, state window.Window, v T, ts int64) 
 // against the watermark: a late record for such a window must reach the
 // trigger, which registers the end timer again (review finding 3).
 func (o *windowOp[T, K, Acc, Out]) timersSet(w window.Window) bool {
-	return o.fastPath() && o.firedUpTo < w.MaxTimestamp()
+	return o.fastPath() && !o.merged && o.firedUpTo < w.MaxTimestamp()
+}
+
+// mergedTimerSet reports whether the record just merged session windows
+// into w and the default trigger's OnMerge has set w's end timer (it
+// does while the watermark is before w's end, as it is below firedUpTo):
+// the trigger's OnElement would set it again, and only w's cleanup timer
+// is new.
+func (o *windowOp[T, K, Acc, Out]) mergedTimerSet(w window.Window) bool {
+	return o.fastPath() && o.merged && o.firedUpTo < w.MaxTimestamp()
+}
+
+// registerMergedCleanup sets the cleanup timer of the merged window w,
+// unless it is its end timer, which OnMerge has set (no lateness).
+func (o *windowOp[T, K, Acc, Out]) registerMergedCleanup(w window.Window) {
+	if o.cleanupTime(w) != w.MaxTimestamp() {
+		o.registerCleanup(w)
+	}
 }
 
 // fastPath reports whether the operator may skip the trigger for
 // windows with contents (see timersSet).
 func (o *windowOp[T, K, Acc, Out]) fastPath() bool {
 	_, def := o.spec.trigger.(window.EventTimeTrigger)
-	return def && o.spec.eventTime && !o.spec.merging
+	return def && o.spec.eventTime
 }
 
 // act carries out a trigger's decision for window w.

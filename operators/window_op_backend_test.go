@@ -21,10 +21,7 @@ func openWindowChain(t *testing.T, backend string, snap SubtaskState) (*Chain, *
 	t.Helper()
 	p := NewPipeline("late").SetParallelism(1)
 	ks := KeyBy(FromSlice[lateRec](p, nil), func(r lateRec) string { return r.K })
-	tumbling, err := window.Tumbling(10*time.Millisecond, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tumbling := window.Tumbling(10 * time.Millisecond)
 	sums := ReduceWindow(Window(ks, tumbling, WithAllowedLateness(5*time.Millisecond)),
 		func(a, b lateRec) lateRec { return lateRec{a.K, a.V + b.V} }).Name("win")
 	col := Collect(sums)
@@ -32,23 +29,8 @@ func openWindowChain(t *testing.T, backend string, snap SubtaskState) (*Chain, *
 	if err != nil {
 		t.Fatal(err)
 	}
-	var restore map[string][]*OperatorState
-	if snap != nil {
-		data, err := snap.MarshalBinary()
-		if err != nil {
-			t.Fatal(err)
-		}
-		decoded, err := UnmarshalSubtaskState(data)
-		if err != nil {
-			t.Fatal(err)
-		}
-		restore = map[string][]*OperatorState{}
-		for name, os := range decoded {
-			restore[name] = []*OperatorState{os}
-		}
-	}
 	c, err := g.Vertices[1].Open(ChainConfig{Job: "late", BatchSize: 16, Ship: nopShipper{}, Wake: func() {},
-		StateBackend: backend, StateDir: t.TempDir(), Restore: restore})
+		StateBackend: backend, StateDir: t.TempDir(), Restore: decodeRestore(t, snap)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,15 +68,44 @@ func TestWindowOp_lateFiringAfterRestore_backends(t *testing.T) {
 			if err := errorsOf(c, r); err != nil {
 				t.Fatal(err)
 			}
-			var got []int64
-			for _, v := range append(col.Values(), rcol.Values()...) {
-				got = append(got, v.V)
-			}
-			if want := []int64{6, 10, 300}; !slices.Equal(got, want) {
+			if got, want := sums(col, rcol), []int64{6, 10, 300}; !slices.Equal(got, want) {
 				t.Fatalf("sums %v, want %v", got, want)
 			}
 		})
 	}
+}
+
+// sums returns the values the collectors hold, in turn.
+func sums(cols ...*Collected[lateRec]) []int64 {
+	var out []int64
+	for _, c := range cols {
+		for _, v := range c.Values() {
+			out = append(out, v.V)
+		}
+	}
+	return out
+}
+
+// decodeRestore round-trips snap through its encoding, as a restore does;
+// nil for none.
+func decodeRestore(t *testing.T, snap SubtaskState) map[string][]*OperatorState {
+	t.Helper()
+	if snap == nil {
+		return nil
+	}
+	data, err := snap.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	decoded, err := UnmarshalSubtaskState(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	restore := map[string][]*OperatorState{}
+	for name, os := range decoded {
+		restore[name] = []*OperatorState{os}
+	}
+	return restore
 }
 
 func watermarkLate(c *Chain, wm int64) {

@@ -39,7 +39,7 @@ func BenchmarkKeyedReduce(b *testing.B) {
 // BenchmarkTumblingWindowSum sums per key in tumbling 100 ms event-time
 // windows.
 func BenchmarkTumblingWindowSum(b *testing.B) {
-	tumbling := must(window.Tumbling(ms(100), 0))
+	tumbling := window.Tumbling(ms(100))
 	benchKeyed(b, func(ks operators.KeyedStream[ev, string]) operators.Stream[ev] {
 		return operators.ReduceWindow(operators.Window(ks, tumbling), sumEv)
 	})

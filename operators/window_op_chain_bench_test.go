@@ -61,10 +61,7 @@ func BenchmarkChain_keyedReduce(b *testing.B) {
 // BenchmarkChain_tumblingWindowSum sums per key in tumbling 10 s
 // event-time windows (each window of a key gets 10 records and fires).
 func BenchmarkChain_tumblingWindowSum(b *testing.B) {
-	tumbling, err := window.Tumbling(10*time.Second, 0)
-	if err != nil {
-		b.Fatal(err)
-	}
+	tumbling := window.Tumbling(10 * time.Second)
 	benchChain(b, func(ks KeyedStream[benchRec, string]) Stream[benchRec] {
 		return ReduceWindow(Window(ks, tumbling), sumRec)
 	})

@@ -24,8 +24,8 @@ func TestWindow_endOfInputFiresOpenWindows(t *testing.T) {
 		assigner operators.WindowAssigner
 		want     string // "" for nothing
 	}{
-		{"event-time session", must(window.Session(ms(10))), "a[5, 15)[1 2]"},
-		{"processing-time tumbling", must(window.TumblingProcessing(ms(10), 0)), "a[*)[1 2]"},
+		{"event-time session", window.Session(ms(10)), "a[5, 15)[1 2]"},
+		{"processing-time tumbling", window.TumblingProcessing(ms(10)), "a[*)[1 2]"},
 		{"global", window.Global(), ""},
 	}
 	for _, c := range cases {
@@ -67,7 +67,7 @@ func TestWindow_globalWithEndOfStreamTrigger(t *testing.T) {
 // WithFireAtEndOfInput restores troupe's former end of input: the partial
 // count group and the global window with the default trigger fire.
 func TestWindow_withFireAtEndOfInput(t *testing.T) {
-	count := must(window.CountWindow(3))
+	count := window.CountWindow(3)
 	cases := []struct {
 		name string
 		a    operators.WindowAssigner
@@ -76,7 +76,7 @@ func TestWindow_withFireAtEndOfInput(t *testing.T) {
 	}{
 		{"count window", count.Assigner, []operators.WindowOption{operators.WithTrigger(count.Trigger)}, "[aglobal[1 2 3] aglobal[4 5]]"},
 		{"global", window.Global(), nil, "[aglobal[1 2 3 4 5]]"},
-		{"event-time tumbling, fired once", must(window.Tumbling(ms(10), 0)), nil, "[a[0, 10)[1 2 3 4 5]]"},
+		{"event-time tumbling, fired once", window.Tumbling(ms(10)), nil, "[a[0, 10)[1 2 3 4 5]]"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -95,7 +95,7 @@ func TestWindow_withFireAtEndOfInput(t *testing.T) {
 // Issue 19, deviation 6, as the issue states it: countWindow(3) over 5
 // records emits the group of 3 only.
 func TestReduceWindow_countWindow_partialGroupDropped(t *testing.T) {
-	spec := must(window.CountWindow(3))
+	spec := window.CountWindow(3)
 	h := reduceHarness(t, spec.Assigner, operators.WithTrigger(spec.Trigger))
 	for v := range int64(5) {
 		h.ProcessElement(ev{"a", v + 1}, operators.NoTimestamp)
@@ -120,7 +120,7 @@ func matches(s, want string) bool {
 // when restored at another parallelism.
 func TestWindow_snapshotRescale(t *testing.T) {
 	keys := []string{"a", "b", "c", "d", "e", "f"}
-	for _, assigner := range []operators.WindowAssigner{must(window.Tumbling(ms(10), 0)), must(window.Session(ms(10)))} {
+	for _, assigner := range []operators.WindowAssigner{window.Tumbling(ms(10)), window.Session(ms(10))} {
 		h := reduceHarness(t, assigner, operators.WithAllowedLateness(ms(5)))
 		for i, k := range keys {
 			h.ProcessElement(ev{k, int64(i + 1)}, 1)
@@ -154,7 +154,7 @@ func TestWindow_snapshotRescale(t *testing.T) {
 // An event-time window operator fails on a record without a timestamp.
 func TestWindow_noTimestampFails(t *testing.T) {
 	h := testkit.NewKeyedHarness(t, evKey, func(ks operators.KeyedStream[ev, string]) operators.Stream[ev] {
-		return operators.ReduceWindow(operators.Window(ks, must(window.Tumbling(ms(10), 0))), sumEv)
+		return operators.ReduceWindow(operators.Window(ks, window.Tumbling(ms(10))), sumEv)
 	}, testkit.ExpectFailure())
 	h.ProcessElement(ev{"a", 1}, operators.NoTimestamp)
 	if !errors.Is(h.Err(), operators.ErrWindow) {
@@ -163,19 +163,19 @@ func TestWindow_noTimestampFails(t *testing.T) {
 }
 
 func TestWindow_buildErrors(t *testing.T) {
-	tumbling := must(window.Tumbling(ms(10), 0))
+	tumbling := window.Tumbling(ms(10))
 	cases := []struct {
 		name  string
 		build func(ks operators.KeyedStream[ev, string]) operators.Stream[ev]
 		want  error
 	}{
 		{"aggregate on sessions without merge", func(ks operators.KeyedStream[ev, string]) operators.Stream[ev] {
-			agg := operators.WindowAggregate[ev, string, int64, ev]{Create: func() int64 { return 0 },
-				Add: func(a int64, e ev) int64 { return a + e.V }, Result: func(*operators.WindowContext[string], int64) ev { return ev{} }}
-			return operators.AggregateWindow(operators.Window(ks, must(window.Session(ms(5)))), agg)
+			agg := operators.Aggregate(func() int64 { return 0 }, func(a int64, e ev) int64 { return a + e.V }, nil,
+				func(int64) ev { return ev{} })
+			return operators.AggregateWindow(operators.Window(ks, window.Session(ms(5))), agg)
 		}, operators.ErrWindow},
 		{"assigner for another type", func(ks operators.KeyedStream[ev, string]) operators.Stream[ev] {
-			gap := must(window.DynamicSession(func(int) time.Duration { return ms(1) }))
+			gap := window.DynamicSession(func(int) time.Duration { return ms(1) })
 			return operators.ReduceWindow(operators.Window(ks, gap), sumEv)
 		}, operators.ErrWindow},
 		{"negative lateness", func(ks operators.KeyedStream[ev, string]) operators.Stream[ev] {

@@ -104,9 +104,11 @@ func (o *windowOp[T, K, Acc, Out]) deleteCleanup(w window.Window) {
 }
 
 // clearWindow drops everything of window w of the current key: contents,
-// trigger state and timers, and its place in the merging set.
+// the function's per-window state, trigger state and timers, and its
+// place in the merging set.
 func (o *windowOp[T, K, Acc, Out]) clearWindow(w, state window.Window) {
 	o.contents.Remove(state)
+	o.ctx.perWindow.window.clearWindow(state)
 	o.pending.Remove(state)
 	o.spec.trigger.Clear(o, w)
 	o.deleteCleanup(w)

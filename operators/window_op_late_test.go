@@ -35,7 +35,7 @@ func wantCounts(t *testing.T, h interface {
 // its window again; the state goes at the last timestamp + lateness; a
 // record is late when ts + lateness ≤ watermark.
 func TestWindow_allowedLateness(t *testing.T) {
-	h := lateHarness(t, must(window.Tumbling(ms(10), 0)), ms(5))
+	h := lateHarness(t, window.Tumbling(ms(10)), ms(5))
 	h.ProcessElement(ev{"a", 1}, 1)
 	h.ProcessWatermark(9)
 	wantCounts(t, h, 1, 1)          // the cleanup timer at 14 and the contents
@@ -54,7 +54,7 @@ func TestWindow_allowedLateness(t *testing.T) {
 // cleanup timer, no wrapped time that would clear the window at once.
 func TestWindow_allowedLatenessNoOverflow(t *testing.T) {
 	huge := time.Duration(math.MaxInt64/int64(time.Millisecond)) * time.Millisecond
-	h := lateHarness(t, must(window.Tumbling(ms(10), 0)), huge)
+	h := lateHarness(t, window.Tumbling(ms(10)), huge)
 	ts := int64(math.MaxInt64 - 100) // window [max-107, max-97)
 	h.ProcessElement(ev{"a", 1}, ts)
 	wantCounts(t, h, 1, 1) // only the firing timer
@@ -78,9 +78,9 @@ func TestWindow_lateSideOutput(t *testing.T) {
 		late     []int64 // timestamps after watermark 100
 		onTime   []int64
 	}{
-		{"tumbling", must(window.Tumbling(ms(10), 0)), []int64{50, 99}, []int64{100, 101}},
-		{"sliding", must(window.Sliding(ms(10), ms(5), 0)), []int64{50, 94}, []int64{95, 99}},
-		{"session", must(window.Session(ms(10))), []int64{50, 91}, []int64{92, 99}},
+		{"tumbling", window.Tumbling(ms(10)), []int64{50, 99}, []int64{100, 101}},
+		{"sliding", window.Sliding(ms(10), ms(5)), []int64{50, 94}, []int64{95, 99}},
+		{"session", window.Session(ms(10)), []int64{50, 91}, []int64{92, 99}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -118,7 +118,7 @@ func equal(a, b []int64) bool {
 
 // Checklist Windows 7: with a huge lateness nothing is late.
 func TestWindow_hugeLatenessNothingLate(t *testing.T) {
-	h := lateHarness(t, must(window.Session(ms(10))), 24*time.Hour)
+	h := lateHarness(t, window.Session(ms(10)), 24*time.Hour)
 	h.ProcessWatermark(1000)
 	h.ProcessElement(ev{"a", 1}, 1)
 	h.ProcessElement(ev{"a", 2}, 5)
@@ -131,7 +131,7 @@ func TestWindow_hugeLatenessNothingLate(t *testing.T) {
 // Late records without a late output are dropped and counted, never
 // silently.
 func TestWindow_lateRecordsCounted(t *testing.T) {
-	h := reduceHarness(t, must(window.Tumbling(ms(10), 0)))
+	h := reduceHarness(t, window.Tumbling(ms(10)))
 	h.ProcessWatermark(100)
 	h.ProcessElement(ev{"a", 1}, 3)
 	h.ProcessElement(ev{"a", 1}, 4)
@@ -143,8 +143,8 @@ func TestWindow_lateRecordsCounted(t *testing.T) {
 // Checklist Windows 8: cleanup timers fire when a purging trigger left
 // the window's state empty, and when a trigger never fired.
 func TestWindow_cleanupEmptyState(t *testing.T) {
-	trigger := window.Purging(must(window.NewCountTrigger(2)))
-	h := reduceHarness(t, must(window.Tumbling(ms(10), 0)), operators.WithTrigger(trigger), operators.WithAllowedLateness(ms(5)))
+	trigger := window.Purging(window.NewCountTrigger(2))
+	h := reduceHarness(t, window.Tumbling(ms(10)), operators.WithTrigger(trigger), operators.WithAllowedLateness(ms(5)))
 	h.ProcessElement(ev{"a", 1}, 1)
 	h.ProcessElement(ev{"a", 2}, 2) // fires and purges
 	wantOutput(t, h.Output(), "{a 3}@9")
@@ -166,14 +166,14 @@ func TestWindow_processingTime(t *testing.T) {
 		assigner operators.WindowAssigner
 		want     string // fired at t0+ the offsets, by window start offset
 	}{
-		{"tumbling", must(window.TumblingProcessing(ms(10), 0)), "0-10:3 10-20:4"},
-		{"sliding", must(window.SlidingProcessing(ms(10), ms(5), 0)), "-5-5:1 0-10:3 5-15:2 10-20:4 15-25:4"},
-		{"session", must(window.SessionProcessing(ms(10))), "0-25:7"},
+		{"tumbling", window.TumblingProcessing(ms(10)), "0-10:3 10-20:4"},
+		{"sliding", window.SlidingProcessing(ms(10), ms(5)), "-5-5:1 0-10:3 5-15:2 10-20:4 15-25:4"},
+		{"session", window.SessionProcessing(ms(10)), "0-25:7"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			h := testkit.NewKeyedHarness(t, evKey, func(ks operators.KeyedStream[ev, string]) operators.Stream[winSum] {
-				return operators.AggregateWindow(operators.Window(ks, c.assigner), sumAgg)
+				return operators.AggregateWindowWith(operators.Window(ks, c.assigner), sumAgg, sumResult)
 			})
 			t0 := h.ProcessingTime().UnixMilli() // a multiple of 10
 			h.ProcessElement(ev{"a", 1}, operators.NoTimestamp)

@@ -57,13 +57,13 @@ func TestWindow_lateFiringAfterRestore(t *testing.T) {
 		want   []int64 // sums emitted, in order
 	}{
 		// [0,10): 6 at watermark 9, then 1+5+4.
-		{"tumbling", must(window.Tumbling(ms(10), 0)), 4, []int64{6, 10}},
+		{"tumbling", window.Tumbling(ms(10)), 4, []int64{6, 10}},
 		// [-5,5): 1; [0,10): 6; then [0,10) again with 6 and [5,15)
 		// with 5+6 at watermark 30. A record at 4 would also go to
 		// [-5,5), cleaned up at 9: late without a restore, not after.
-		{"sliding", must(window.Sliding(ms(10), ms(5), 0)), 6, []int64{1, 6, 12, 11}},
+		{"sliding", window.Sliding(ms(10), ms(5)), 6, []int64{1, 6, 12, 11}},
 		// [1,10): 6; the record at 4 falls inside the session.
-		{"session", must(window.Session(ms(5))), 4, []int64{6, 10}},
+		{"session", window.Session(ms(5)), 4, []int64{6, 10}},
 	}
 	for _, c := range cases {
 		for _, before := range [][]int64{nil, {5}} {
@@ -84,7 +84,7 @@ func TestWindow_lateFiringAfterRestore(t *testing.T) {
 // come back with the snapshot.
 func TestWindow_restoredPendingWindowFires(t *testing.T) {
 	build := func(ks operators.KeyedStream[ev, string]) operators.Stream[ev] {
-		return operators.ReduceWindow(operators.Window(ks, must(window.Tumbling(ms(10), 0)),
+		return operators.ReduceWindow(operators.Window(ks, window.Tumbling(ms(10)),
 			operators.WithAllowedLateness(ms(5))), sumEv)
 	}
 	h := testkit.NewKeyedHarness(t, evKey, build)
@@ -104,7 +104,7 @@ func TestWindow_restoredPendingWindowFires(t *testing.T) {
 // registers it again (the processing-time trigger always does).
 func TestWindow_processingTimeAfterRestore(t *testing.T) {
 	build := func(ks operators.KeyedStream[ev, string]) operators.Stream[ev] {
-		return operators.ReduceWindow(operators.Window(ks, must(window.TumblingProcessing(ms(10), 0))), sumEv)
+		return operators.ReduceWindow(operators.Window(ks, window.TumblingProcessing(ms(10))), sumEv)
 	}
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	h := testkit.NewKeyedHarness(t, evKey, build, testkit.WithProcessingTime(start))

@@ -1,6 +1,7 @@
 package operators
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -80,6 +81,7 @@ func (o *windowOp[T, K, Acc, Out]) mergeWindows(result window.Window, merged []w
 			o.deleteCleanup(m)
 		}
 	}
+	o.merged = true
 	return nil
 }
 
@@ -128,16 +130,32 @@ func (o *windowOp[T, K, Acc, Out]) SetCount(w window.Window, n int64) {
 
 var _ window.TriggerContext = (*windowOp[int, int, int, int])(nil)
 
+// timerRegistrations returns how many times a timer was set, repeats
+// included (for tests).
+func (o *windowOp[T, K, Acc, Out]) timerRegistrations() int { return o.timers.registers }
+
 // Timers returns how many timers are set, both domains together.
 func (o *windowOp[T, K, Acc, Out]) Timers() int { return o.timers.len() }
 
 // StateEntries returns how many (key, window) entries of contents,
-// counters and pending marks there are, plus the keys with sessions.
+// counters, pending marks and the function's per-window states there
+// are, plus the keys with sessions and the (state, key) entries of its
+// global states.
 func (o *windowOp[T, K, Acc, Out]) StateEntries() int {
-	n := len(o.b.Keys("window-sessions"))
+	n := len(o.b.Keys("window-sessions")) + o.ctx.perWindow.window.count() + o.globalEntries()
 	n += mapEntries(o.b, o.contents, "window-contents")
 	n += mapEntries(o.b, o.counts, "window-counts")
 	return n + mapEntries(o.b, o.pending, "window-pending")
+}
+
+// globalEntries counts the (state, key) entries of the function's global
+// states: the backend's entries of states named with the user prefix.
+func (o *windowOp[T, K, Acc, Out]) globalEntries() int {
+	n := 0
+	for _, name := range o.ctx.global.names() {
+		n += len(o.b.Keys(name))
+	}
+	return n
 }
 
 func mapEntries[K comparable, V any](b persistence.Backend[K], m *persistence.MapState[window.Window, V], name string) int {
@@ -155,8 +173,10 @@ func (o *windowOp[T, K, Acc, Out]) SnapshotState(int64) (*OperatorState, error) 
 	return keyedSnapshot(o.b)
 }
 
-// Close releases the state backend.
-func (o *windowOp[T, K, Acc, Out]) Close() error { return closeKeyed(o.b) }
+// Close closes the function, then releases the state backend.
+func (o *windowOp[T, K, Acc, Out]) Close() error {
+	return errors.Join(o.user.Close(), closeKeyed(o.b))
+}
 
 // RestoreState takes back the windows and timers of this subtask's keys.
 func (o *windowOp[T, K, Acc, Out]) RestoreState(parts []*OperatorState) error {
@@ -174,12 +194,15 @@ func (o *windowOp[T, K, Acc, Out]) RestoreState(parts []*OperatorState) error {
 
 // restoredFiredUpTo returns the latest end of a restored window that has
 // fired: one with contents whose end-of-window timer is gone. With the
-// default trigger that timer is set by the window's first record and
-// removed only by firing or by cleanup, which also drops the contents.
-// Windows ending later have not fired, so the fast path stays right for
-// them (see timersSet). This reads every restored window once, as the
-// timers' restore does.
+// default trigger that timer is set by the window's first record (or the
+// merge that made a session window) and removed only by firing or by
+// cleanup, which also drops the contents. Windows ending later have not
+// fired, so the fast path stays right for them (see timersSet). This
+// reads every restored window once, as the timers' restore does.
 func (o *windowOp[T, K, Acc, Out]) restoredFiredUpTo() int64 {
+	if o.spec.merging {
+		return o.restoredSessionsFiredUpTo()
+	}
 	upTo := int64(MinWatermark)
 	var ws []window.Window
 	for _, k := range o.b.Keys("window-contents") {
@@ -190,6 +213,27 @@ func (o *windowOp[T, K, Acc, Out]) restoredFiredUpTo() int64 {
 		}
 		for _, w := range ws {
 			if end := w.MaxTimestamp(); end > upTo && !o.timers.has(w, EventTime, end) {
+				upTo = end
+			}
+		}
+	}
+	return upTo
+}
+
+// restoredSessionsFiredUpTo is restoredFiredUpTo for session windows,
+// whose timers belong to the active window and contents to its state
+// window. A merging set that does not load gives MaxWatermark: no fast
+// path (the key's next record fails on it anyway).
+func (o *windowOp[T, K, Acc, Out]) restoredSessionsFiredUpTo() int64 {
+	upTo := int64(MinWatermark)
+	for _, k := range o.b.Keys("window-sessions") {
+		o.setKey(k)
+		if err := o.loadSet(); err != nil {
+			return MaxWatermark
+		}
+		for _, p := range o.set.Snapshot() {
+			end := p.Window.MaxTimestamp()
+			if end > upTo && o.contents.Contains(p.State) && !o.timers.has(p.Window, EventTime, end) {
 				upTo = end
 			}
 		}

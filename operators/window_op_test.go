@@ -21,13 +21,6 @@ func evKey(e ev) string        { return e.K }
 func sumEv(a, b ev) ev         { return ev{a.K, a.V + b.V} }
 func ms(n int64) time.Duration { return time.Duration(n) * time.Millisecond }
 
-func must[T any](v T, err error) T {
-	if err != nil {
-		panic(err)
-	}
-	return v
-}
-
 // show formats harness output as "value@ts" and events, space separated.
 func show[T any](items []testkit.Item[T]) string {
 	s := make([]string, len(items))
@@ -68,7 +61,7 @@ func processHarness(t *testing.T, a operators.WindowAssigner, opts ...operators.
 
 // Checklist Windows 1: tumbling windows are [start, end), fire at end-1.
 func TestReduceWindow_tumbling(t *testing.T) {
-	h := reduceHarness(t, must(window.Tumbling(ms(10), 0)))
+	h := reduceHarness(t, window.Tumbling(ms(10)))
 	h.ProcessElement(ev{"a", 1}, 0)
 	h.ProcessElement(ev{"a", 2}, 9)
 	h.ProcessElement(ev{"b", 5}, 3)
@@ -89,19 +82,22 @@ type winSum struct {
 	Sum        int64
 }
 
-var sumAgg = operators.WindowAggregate[ev, string, int64, winSum]{
-	Create: func() int64 { return 0 },
-	Add:    func(acc int64, e ev) int64 { return acc + e.V },
-	Merge:  func(a, b int64) int64 { return a + b },
-	Result: func(ctx *operators.WindowContext[string], acc int64) winSum {
-		return winSum{ctx.Key(), ctx.Window().Start, ctx.Window().End, acc}
-	},
+var sumAgg = operators.Aggregate(
+	func() int64 { return 0 },
+	func(acc int64, e ev) int64 { return acc + e.V },
+	func(a, b int64) int64 { return a + b },
+	func(acc int64) int64 { return acc })
+
+// sumResult gives a window's sum with its key and bounds.
+func sumResult(ctx *operators.WindowContext[string], acc int64, out operators.Collector[winSum]) error {
+	out.Collect(winSum{ctx.Key(), ctx.Window().Start, ctx.Window().End, acc}, 0)
+	return nil
 }
 
 // Checklist Windows 1: sliding windows with an aggregate function.
 func TestAggregateWindow_sliding(t *testing.T) {
 	h := testkit.NewKeyedHarness(t, evKey, func(ks operators.KeyedStream[ev, string]) operators.Stream[winSum] {
-		return operators.AggregateWindow(operators.Window(ks, must(window.Sliding(ms(10), ms(5), 0))), sumAgg)
+		return operators.AggregateWindowWith(operators.Window(ks, window.Sliding(ms(10), ms(5))), sumAgg, sumResult)
 	})
 	h.ProcessElement(ev{"a", 1}, 7)
 	h.ProcessElement(ev{"a", 2}, 12)
@@ -112,7 +108,7 @@ func TestAggregateWindow_sliding(t *testing.T) {
 // Checklist Windows 1 and 2: session windows with a process function;
 // point sessions, and sessions merged by a record bridging two.
 func TestProcessWindow_session(t *testing.T) {
-	h := processHarness(t, must(window.Session(ms(10))))
+	h := processHarness(t, window.Session(ms(10)))
 	for _, r := range []struct{ v, ts int64 }{{1, 0}, {2, 5}, {3, 30}, {4, 17}, {5, 14}} {
 		h.ProcessElement(ev{"a", r.v}, r.ts)
 	}
@@ -128,7 +124,7 @@ func TestProcessWindow_session(t *testing.T) {
 
 // Checklist Windows 2: dynamic gaps, with a reduce that merges.
 func TestReduceWindow_dynamicSession(t *testing.T) {
-	gap := must(window.DynamicSession(func(e ev) time.Duration { return ms(e.V) }))
+	gap := window.DynamicSession(func(e ev) time.Duration { return ms(e.V) })
 	h := reduceHarness(t, gap)
 	h.ProcessElement(ev{"a", 5}, 0)  // [0, 5)
 	h.ProcessElement(ev{"a", 3}, 4)  // [4, 7): merges into [0, 7)
@@ -140,7 +136,7 @@ func TestReduceWindow_dynamicSession(t *testing.T) {
 // Checklist Windows 2: sessions with a count trigger add up the counts of
 // the sessions they merge.
 func TestProcessWindow_sessionCountTrigger(t *testing.T) {
-	h := processHarness(t, must(window.Session(ms(5))), operators.WithTrigger(must(window.NewCountTrigger(3))))
+	h := processHarness(t, window.Session(ms(5)), operators.WithTrigger(window.NewCountTrigger(3)))
 	for _, ts := range []int64{0, 20, 3, 14, 8} {
 		h.ProcessElement(ev{"a", ts}, ts)
 	}
@@ -154,7 +150,7 @@ func TestProcessWindow_sessionCountTrigger(t *testing.T) {
 // every N; the partial group left at end of input is not emitted, as
 // Flink's CountTrigger never fires by time (issue 19, deviation 6).
 func TestReduceWindow_countWindow(t *testing.T) {
-	spec := must(window.CountWindow(3))
+	spec := window.CountWindow(3)
 	h := reduceHarness(t, spec.Assigner, operators.WithTrigger(spec.Trigger))
 	for v := range int64(7) {
 		h.ProcessElement(ev{"a", v + 1}, operators.NoTimestamp)
@@ -167,7 +163,7 @@ func TestReduceWindow_countWindow(t *testing.T) {
 // Checklist Windows 3: sliding count windows keep the last N and fire
 // every slide; nothing fires twice at end of input.
 func TestProcessWindow_slidingCountWindow(t *testing.T) {
-	spec := must(window.SlidingCountWindow(3, 2))
+	spec := window.SlidingCountWindow(3, 2)
 	h := processHarness(t, spec.Assigner, operators.WithTrigger(spec.Trigger), operators.WithEvictor(spec.Evictor))
 	for v := range int64(8) {
 		h.ProcessElement(ev{"a", v}, operators.NoTimestamp)
@@ -180,7 +176,7 @@ func TestProcessWindow_slidingCountWindow(t *testing.T) {
 // Checklist Windows 3: an evictor with a reduce function reduces the
 // records kept.
 func TestReduceWindow_slidingCountWindow(t *testing.T) {
-	spec := must(window.SlidingCountWindow(3, 2))
+	spec := window.SlidingCountWindow(3, 2)
 	h := reduceHarness(t, spec.Assigner, operators.WithTrigger(spec.Trigger), operators.WithEvictor(spec.Evictor))
 	for v := range int64(6) {
 		h.ProcessElement(ev{"a", v}, operators.NoTimestamp)

@@ -13,7 +13,7 @@ import (
 // DynamicSession). Count windows are the global assigner with the
 // trigger and evictor of a window.CountSpec:
 //
-//	spec, _ := window.SlidingCountWindow(3, 2)
+//	spec := window.SlidingCountWindow(3, 2)
 //	operators.Window(ks, spec.Assigner, operators.WithTrigger(spec.Trigger), operators.WithEvictor(spec.Evictor))
 type WindowAssigner interface {
 	IsEventTime() bool
@@ -146,6 +146,9 @@ type windowSpec[T any] struct {
 // resolve validates the configuration for a window node.
 func (ws WindowedStream[T, K]) resolve() (windowSpec[T], error) {
 	var s windowSpec[T]
+	if err := validateParts(ws.assigner, ws.cfg.trigger, ws.cfg.evictor); err != nil {
+		return s, err
+	}
 	switch a := ws.assigner.(type) {
 	case nil:
 		return s, fmt.Errorf("%w: nil assigner", ErrWindow)
@@ -179,6 +182,22 @@ func (ws WindowedStream[T, K]) resolve() (windowSpec[T], error) {
 		s.lateness = lateness
 	}
 	return s, s.lateTag(ws.cfg.late)
+}
+
+// validateParts reports the first part (assigner, trigger, evictor) whose
+// Validate method finds it cannot be used: the window package's
+// constructors take constant settings without returning errors, so that
+// pipeline helpers stay func(...) Stream[T], and a bad value fails the
+// build here, naming the operator.
+func validateParts(parts ...any) error {
+	for _, p := range parts {
+		if v, ok := p.(interface{ Validate() error }); ok {
+			if err := v.Validate(); err != nil {
+				return fmt.Errorf("%w: %w", ErrWindow, err)
+			}
+		}
+	}
+	return nil
 }
 
 func (s *windowSpec[T]) lateTag(late any) error {

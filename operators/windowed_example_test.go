@@ -31,17 +31,19 @@ func ExampleWindow() {
 		Timestamp: func(c click, _ int64) int64 { return c.At },
 	})
 	late := operators.NewOutputTag[click]("late-clicks")
-	tumbling, _ := window.Tumbling(time.Second, 0)
+	tumbling := window.Tumbling(time.Second)
 	windowed := operators.Window(operators.KeyBy(timed, func(c click) string { return c.User }), tumbling,
 		operators.WithLateOutput(late))
-	counts := operators.AggregateWindow(windowed, operators.WindowAggregate[click, string, int, string]{
-		Create: func() int { return 0 },
-		Add:    func(n int, _ click) int { return n + 1 },
-		Merge:  func(a, b int) int { return a + b },
-		Result: func(ctx *operators.WindowContext[string], n int) string {
-			return fmt.Sprintf("%s %v: %d", ctx.Key(), ctx.Window(), n)
-		},
-	})
+	count := operators.Aggregate(
+		func() int { return 0 },
+		func(n int, _ click) int { return n + 1 },
+		func(a, b int) int { return a + b },
+		func(n int) int { return n })
+	counts := operators.AggregateWindowWith(windowed, count,
+		func(ctx *operators.WindowContext[string], n int, out operators.Collector[string]) error {
+			out.Collect(fmt.Sprintf("%s %v: %d", ctx.Key(), ctx.Window(), n), 0)
+			return nil
+		})
 	result := operators.Collect(counts)
 	lateClicks := operators.Collect(operators.GetSideOutput(counts, late))
 

@@ -1,18 +1,25 @@
 package operators
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/troupe-dev/troupe/operators/window"
 )
 
-// WindowContext is given to window functions with each firing: the key,
-// the window and the subtask's times.
+// WindowContext is given to window functions with each firing, as
+// Flink's ProcessWindowFunction.Context: the key, the window, the
+// subtask's times, side outputs (Output, with the window's last
+// timestamp), and two kinds of keyed state — WindowState, the key's state
+// in this window, and GlobalState, the key's state across its windows. It
+// is valid only during the call.
 type WindowContext[K comparable] struct {
-	key K
-	w   window.Window
-	wm  *int64
+	key       K
+	w         window.Window
+	wm        *int64
+	global    stateScope[K]
+	perWindow stateScope[K]
 	// Task is the operator's subtask, for its logger and SideOutput.
 	Task *TaskContext
 }
@@ -28,6 +35,25 @@ func (c *WindowContext[K]) CurrentWatermark() int64 { return *c.wm }
 
 // ProcessingTime returns the subtask's processing-time clock.
 func (c *WindowContext[K]) ProcessingTime() time.Time { return c.Task.Now() }
+
+// Output emits r to its side output, with the window's last timestamp.
+func (c *WindowContext[K]) Output(r SideRecord) { r.emit(c.Task, c.w.MaxTimestamp()) }
+
+// WindowState returns the store of the key's state in the window firing
+// (Flink's windowState()): what a function keeps there is the window's
+// own, across its firings (with allowed lateness, or early triggers), and
+// goes when the window's state is cleaned up. Merging windows (sessions)
+// have none: getting a state from it fails with ErrWindowStateMerging.
+func (c *WindowContext[K]) WindowState() StateStore[K] { return scopeStore[K]{&c.perWindow} }
+
+// GlobalState returns the store of the key's state across its windows
+// (Flink's globalState()).
+func (c *WindowContext[K]) GlobalState() StateStore[K] { return scopeStore[K]{&c.global} }
+
+// scopeStore is a StateStore over a scope of its own.
+type scopeStore[K comparable] struct{ sc *stateScope[K] }
+
+func (s scopeStore[K]) stateScope() *stateScope[K] { return s.sc }
 
 // ReduceWindow reduces each window's records with fn as they come (one
 // value of state per window) and emits the reduction when the window
@@ -62,34 +88,73 @@ func ReduceWindow[T any, K comparable](ws WindowedStream[T, K], fn func(acc, v T
 	})
 }
 
-// WindowAggregate is an incremental aggregation for AggregateWindow:
-// Create makes an empty accumulator, Add adds a record to one, and Result
-// turns one into the window's result, with the window and key at hand.
-// Merge combines two accumulators; session windows need it.
-type WindowAggregate[T any, K comparable, Acc, Out any] struct {
+// AggregateFunc is an incremental aggregation, as Flink's
+// AggregateFunction: Create makes an empty accumulator, Add adds an input
+// to one, Merge combines two (merging windows need it; elsewhere it may
+// be nil) and Result turns one into the output. Aggregate makes one with
+// its types inferred.
+type AggregateFunc[In, Acc, Out any] struct {
 	Create func() Acc
-	Add    func(acc Acc, v T) Acc
+	Add    func(acc Acc, in In) Acc
 	Merge  func(a, b Acc) Acc
-	Result func(ctx *WindowContext[K], acc Acc) Out
+	Result func(acc Acc) Out
+}
+
+// Aggregate returns the aggregation of its functions, with its types
+// inferred from them; merge may be nil where nothing merges:
+//
+//	avg := operators.Aggregate(
+//		func() avgAcc { return avgAcc{} },
+//		func(a avgAcc, v float64) avgAcc { return avgAcc{a.Sum + v, a.N + 1} },
+//		func(a, b avgAcc) avgAcc { return avgAcc{a.Sum + b.Sum, a.N + b.N} },
+//		func(a avgAcc) float64 { return a.Sum / float64(a.N) })
+func Aggregate[In, Acc, Out any](create func() Acc, add func(acc Acc, in In) Acc, merge func(a, b Acc) Acc, result func(acc Acc) Out) AggregateFunc[In, Acc, Out] {
+	return AggregateFunc[In, Acc, Out]{Create: create, Add: add, Merge: merge, Result: result}
+}
+
+// missing reports whether a required function is nil.
+func (a AggregateFunc[In, Acc, Out]) missing() bool {
+	return a.Create == nil || a.Add == nil || a.Result == nil
 }
 
 // AggregateWindow aggregates each window's records incrementally (one
 // accumulator of state per window) and emits agg.Result when the window
 // fires.
-func AggregateWindow[T any, K comparable, Acc, Out any](ws WindowedStream[T, K], agg WindowAggregate[T, K, Acc, Out]) Stream[Out] {
-	missing := agg.Create == nil || agg.Add == nil || agg.Result == nil
+func AggregateWindow[T any, K comparable, Acc, Out any](ws WindowedStream[T, K], agg AggregateFunc[T, Acc, Out]) Stream[Out] {
+	return aggregateWindow(ws, agg, false, func(_ *WindowContext[K], r Out, out Collector[Out]) error {
+		out.Collect(r, 0)
+		return nil
+	})
+}
+
+// WindowResultFunc is called when a window fires with the result of its
+// incremental aggregation, and the window's context: the key, the window,
+// its states and side outputs (Flink's ProcessWindowFunction after an
+// AggregateFunction). Every record it collects gets the window's last
+// timestamp; an error fails the subtask.
+type WindowResultFunc[R any, K comparable, Out any] func(ctx *WindowContext[K], result R, out Collector[Out]) error
+
+// AggregateWindowWith aggregates each window's records incrementally, as
+// AggregateWindow, and when the window fires hands the result to fn with
+// the window's context, as Flink's aggregate(aggFn, windowFn): the key and
+// window come with the result without keeping every record.
+func AggregateWindowWith[T any, K comparable, Acc, R, Out any](ws WindowedStream[T, K], agg AggregateFunc[T, Acc, R], fn WindowResultFunc[R, K, Out]) Stream[Out] {
+	return aggregateWindow(ws, agg, fn == nil, fn)
+}
+
+func aggregateWindow[T any, K comparable, Acc, R, Out any](ws WindowedStream[T, K], agg AggregateFunc[T, Acc, R], nilFn bool, fn WindowResultFunc[R, K, Out]) Stream[Out] {
+	missing := nilFn || agg.missing()
 	if ws.cfg.evictor != nil {
-		return windowNode(ws, "window-aggregate", false, missing, evictingFn(ws,
+		return windowNode(ws, "window-aggregate", true, missing, evictingFn(ws,
 			func(ctx *WindowContext[K], elems []T, out Collector[Out]) error {
 				acc := agg.Create()
 				for _, v := range elems {
 					acc = agg.Add(acc, v)
 				}
-				out.Collect(agg.Result(ctx, acc), 0)
-				return nil
+				return fn(ctx, agg.Result(acc), out)
 			}))
 	}
-	return windowNode(ws, "window-aggregate", false, missing, windowFn[T, K, Acc, Out]{
+	return windowNode(ws, "window-aggregate", true, missing, windowFn[T, K, Acc, Out]{
 		add: func(acc Acc, ok bool, v T, _ int64) Acc {
 			if !ok {
 				acc = agg.Create()
@@ -98,22 +163,23 @@ func AggregateWindow[T any, K comparable, Acc, Out any](ws WindowedStream[T, K],
 		},
 		merge: agg.Merge,
 		emit: func(ctx *WindowContext[K], acc Acc, out Collector[Out]) (Acc, error) {
-			out.Collect(agg.Result(ctx, acc), 0)
-			return acc, nil
+			return acc, fn(ctx, agg.Result(acc), out)
 		},
 	})
 }
 
 // WindowProcessFunc is called when a window fires with all of its records
-// in arrival order (after eviction, which may leave none). elems is valid
-// only during the call. Every record it collects gets the window's last
-// timestamp; an error fails the subtask.
-type WindowProcessFunc[K comparable, T, Out any] func(ctx *WindowContext[K], elems []T, out Collector[Out]) error
+// in arrival order (after eviction, which may leave none), and the
+// window's context. elems is valid only during the call. Every record it
+// collects gets the window's last timestamp; an error fails the subtask.
+type WindowProcessFunc[T any, K comparable, Out any] func(ctx *WindowContext[K], elems []T, out Collector[Out]) error
 
 // ProcessWindow keeps every record of each window and calls fn when the
-// window fires. fn may emit to any side output (SideOutput(ctx.Task,
-// tag)) that GetSideOutput requests from the returned stream.
-func ProcessWindow[T any, K comparable, Out any](ws WindowedStream[T, K], fn WindowProcessFunc[K, T, Out]) Stream[Out] {
+// window fires, as Flink's ProcessWindowFunction. fn may keep per-window
+// and per-key state (ctx.WindowState, ctx.GlobalState) and emit to any
+// side output (ctx.Output) that GetSideOutput requests from the returned
+// stream.
+func ProcessWindow[T any, K comparable, Out any](ws WindowedStream[T, K], fn WindowProcessFunc[T, K, Out]) Stream[Out] {
 	if ws.cfg.evictor != nil {
 		return windowNode(ws, "window-process", true, fn == nil, evictingFn(ws, fn))
 	}
@@ -179,6 +245,14 @@ func evictingFn[T any, K comparable, Out any](ws WindowedStream[T, K], apply fun
 
 // windowNode adds the window operator running fn to the pipeline.
 func windowNode[T any, K comparable, Acc, Out any](ws WindowedStream[T, K], kind string, anySide, nilFn bool, fn windowFn[T, K, Acc, Out]) Stream[Out] {
+	return windowNodeOf(ws, kind, anySide, nilFn, fn.merge != nil, func() (windowFn[T, K, Acc, Out], any) { return fn, nil })
+}
+
+// windowNodeOf adds the window operator running the function perTask
+// makes for each subtask, with the user's function value to open and
+// close (nil for none); canMerge says whether its contents merge.
+func windowNodeOf[T any, K comparable, Acc, Out any](ws WindowedStream[T, K], kind string, anySide, nilFn, canMerge bool,
+	perTask func() (windowFn[T, K, Acc, Out], any)) Stream[Out] {
 	n := keyedNode[T, K, Out](ws.ks, kind)
 	n.anySide = anySide
 	spec, err := ws.resolve()
@@ -187,15 +261,22 @@ func windowNode[T any, K comparable, Acc, Out any](ws WindowedStream[T, K], kind
 		n.p.fail(n, err)
 	case nilFn:
 		n.p.fail(n, ErrNilFunc)
-	case spec.merging && fn.merge == nil:
+	case spec.merging && !canMerge:
 		n.p.fail(n, fmt.Errorf("%w: merging windows (%v) need a Merge function", ErrWindow, ws.assigner))
 	case spec.hasLate:
 		declareSide(n, spec.late)
 	}
 	n.open = func(tc *TaskContext, out any) (*instance, error) {
+		fn, user := perTask()
 		op, err := newWindowOp(tc, ws.ks.key, spec, fn, out.(Collector[Out]))
 		if err != nil {
 			return nil, err
+		}
+		if user != nil {
+			op.user = userFunc{user}
+			if err := openKeyedFunc(user, tc, &op.ctx.global); err != nil {
+				return nil, errors.Join(err, op.Close())
+			}
 		}
 		return &instance{inputs: []any{Collector[T](op)}, hooks: op}, nil
 	}

@@ -45,6 +45,13 @@ func (c *Checkpoint) ReadState(handle string) ([]byte, error) { return c.read(ha
 // Different subtasks may call WriteState concurrently; CommitMetadata and
 // Discard are called one at a time by one job master's writer;
 // Checkpoints and Open may run alongside them.
+//
+// Several instances, in several processes, may share one directory (a
+// cluster's nodes on a shared mount): each node's subtasks write their
+// states through its own instance, while only the job master's commits
+// metadata, discards and applies retention. The master's instance then
+// learns of the checkpoints in progress from Begin, since it writes no
+// state of them itself.
 type DirStore struct {
 	root   string
 	retain int
@@ -75,6 +82,12 @@ func (s *DirStore) wrote(id int64) {
 		}
 	}
 }
+
+// Begin notes that checkpoint id is in progress, its state perhaps being
+// written by other processes through their own instances: retention
+// leaves its directory alone until it completes or is discarded. The job
+// master calls it before it triggers the checkpoint.
+func (s *DirStore) Begin(id int64) { s.wrote(id) }
 
 // Root returns the store's directory.
 func (s *DirStore) Root() string { return s.root }

@@ -62,7 +62,7 @@ func (s *MemStore) WriteStateFrom(ctx context.Context, id int64, task string, sr
 }
 
 // CommitMetadata completes checkpoint m.ID and drops the oldest complete
-// checkpoints beyond retention, savepoints excepted; the path is
+// checkpoints beyond retention (see prune); the path is
 // "mem:<name>/chk-<id>".
 func (s *MemStore) CommitMetadata(m *Metadata) (string, error) {
 	b, err := m.MarshalBinary()
@@ -73,14 +73,27 @@ func (s *MemStore) CommitMetadata(m *Metadata) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.complete[m.ID] = cp
-	ids := slices.Sorted(maps.Keys(s.complete))
-	for _, id := range ids[:max(len(ids)-s.retain, 0)] {
-		if !s.complete[id].Savepoint {
+	s.prune()
+	return s.path(m.ID), nil
+}
+
+// prune drops the complete checkpoints older than the newest retain
+// ones. Savepoints are neither dropped nor counted, as in DirStore.prune
+// (and Flink's state.checkpoints.num-retained): the checkpoints kept are
+// those a user may restore when the newest cannot be read, however many
+// savepoints were taken since. Called with s.mu held.
+func (s *MemStore) prune() {
+	kept := 0
+	for _, id := range slices.Backward(slices.Sorted(maps.Keys(s.complete))) {
+		switch {
+		case s.complete[id].Savepoint:
+		case kept < s.retain:
+			kept++
+		default:
 			delete(s.complete, id)
 			delete(s.states, id)
 		}
 	}
-	return s.path(m.ID), nil
 }
 
 // Discard drops what an aborted checkpoint wrote; a complete checkpoint

@@ -224,6 +224,53 @@ func TestDirStore_retentionRemovesLeftovers(t *testing.T) {
 	}
 }
 
+// Several instances share one directory, as the nodes of a cluster do:
+// another node writes the state of the run's first checkpoint (a
+// savepoint still in progress) while the master's instance commits a
+// newer one. Having been told the savepoint began, the master's
+// retention leaves it alone; what an earlier process left below the
+// run's checkpoints still goes.
+func TestDirStore_severalInstances_retentionKeepsOthersCheckpointInProgress(t *testing.T) {
+	root := t.TempDir()
+	earlier, err := OpenDirStore(root, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := earlier.WriteState(1, "v1/0", []byte("died here")); err != nil {
+		t.Fatal(err)
+	}
+	master, err := OpenDirStore(root, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	node, err := OpenDirStore(root, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	master.Begin(2) // the savepoint
+	h, err := node.WriteState(2, "v1/0", []byte("savepoint"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	master.Begin(3)
+	complete(t, master, 3, false)
+	if _, err := os.Stat(filepath.Join(root, "chk-1")); !os.IsNotExist(err) {
+		t.Fatalf("the leftover below the run's checkpoints is still there: %v", err)
+	}
+	path, err := master.CommitMetadata(&Metadata{ID: 2, Savepoint: true, Job: "j", MaxParallelism: 8,
+		Tasks: []TaskState{{Vertex: "v1", Subtask: 0, Parallelism: 1, Handle: h}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp, err := master.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := cp.ReadState(h); err != nil || string(b) != "savepoint" {
+		t.Fatalf("the savepoint another instance wrote: state %q, %v", b, err)
+	}
+}
+
 // Discard never removes a checkpoint whose metadata is stored: it is
 // complete, whatever the caller believes (an abort that raced the commit).
 func TestStore_DiscardKeepsCompleteCheckpoint(t *testing.T) {
@@ -282,5 +329,35 @@ func TestMetadata_run(t *testing.T) {
 	old := Seal(KindMetadata, []byte(`{"id":3,"job":"j","maxParallelism":4,"tasks":[]}`))
 	if m, err := UnmarshalMetadata(old); err != nil || m.Run != "" || m.ID != 3 {
 		t.Fatalf("metadata without a run: %+v, %v; want it read, with no run", m, err)
+	}
+}
+
+// Review finding 9 (review10; retention). Both stores promise to keep "the newest
+// Retain complete checkpoints and every savepoint" (the engine's default
+// MemStore: "keeping the newest 3 and every savepoint"). MemStore counts
+// the savepoints among the Retain it keeps: after checkpoints 1 and 2
+// and savepoints 3 and 4 with Retain 2, no checkpoint is left, while
+// DirStore keeps 1 and 2 beside the savepoints. The checkpoints kept are
+// what a user restores explicitly when the newest cannot be read
+// (docs/state.md, "What to do"); with MemStore they vanish as soon as
+// Retain savepoints have been taken after them.
+//
+// Expected (Flink's state.checkpoints.num-retained counts checkpoints
+// only; savepoints are not subject to it): the newest Retain checkpoints
+// are kept whatever the savepoints.
+func TestReview_memStoreRetentionCountsSavepoints(t *testing.T) {
+	for name, s := range stores(t) { // both keep 2
+		t.Run(name, func(t *testing.T) {
+			c1 := complete(t, s, 1, false)
+			c2 := complete(t, s, 2, false)
+			complete(t, s, 3, true)
+			complete(t, s, 4, true)
+			for _, p := range []string{c1, c2} {
+				if _, err := s.Open(p); err != nil {
+					paths, _ := s.Checkpoints()
+					t.Fatalf("checkpoint %s was pruned with 2 checkpoints retained (left: %v): %v", p, paths, err)
+				}
+			}
+		})
 	}
 }

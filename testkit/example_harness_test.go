@@ -12,18 +12,28 @@ import (
 
 // sessionTotals sums each user's amounts and emits the total once the
 // watermark passes 10 ms after the user's last event.
+// spent is a user's total in the current session.
+var spent = operators.NewReducingDescriptor("spent", func(a, b int) int { return a + b })
+
 func sessionTotals(ks operators.KeyedStream[purchase, string]) operators.Stream[string] {
 	return operators.ProcessKeyedWithTimers(ks,
-		func(ctx *operators.KeyedContext[string, int], p purchase, _ operators.Collector[string]) error {
-			sum, _ := ctx.State().Value()
-			ctx.State().Update(sum + p.Amount)
+		func(ctx *operators.KeyedContext[string], p purchase, _ operators.Collector[string]) error {
+			sum, err := operators.GetReducingState(ctx, spent)
+			if err != nil {
+				return err
+			}
+			sum.Add(p.Amount)
 			ctx.RegisterEventTimer(ctx.Timestamp() + 10)
 			return nil
 		},
-		func(ctx *operators.KeyedContext[string, int], tm operators.Timer, out operators.Collector[string]) error {
-			sum, _ := ctx.State().Value()
-			out.Collect(fmt.Sprintf("%s:%d", ctx.Key(), sum), tm.Time)
-			ctx.State().Clear()
+		func(ctx *operators.KeyedContext[string], tm operators.Timer, out operators.Collector[string]) error {
+			sum, err := operators.GetReducingState(ctx, spent)
+			if err != nil {
+				return err
+			}
+			total, _ := sum.Get()
+			out.Collect(fmt.Sprintf("%s:%d", ctx.Key(), total), tm.Time)
+			sum.Clear()
 			return nil
 		})
 }

@@ -1,7 +1,10 @@
 package testkit
 
 import (
+	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/troupe-dev/troupe/operators"
@@ -41,7 +44,8 @@ import (
 // hooks (Faults also implements operators.PointFaultInjector, whose
 // FaultPoints say exactly where); they share the options, the attempt
 // counting and the Fired record with FailAt, and AtRecord(n) counts the
-// hook's calls instead of records. A hook's fault is a panic too, unless
+// hook's calls instead of records; AfterRecords(n) instead fires at the
+// hook's first call once the subtask has handled n records. A hook's fault is a panic too, unless
 // AsError makes the hook return it as its error. A restore happens only in
 // an attempt after a failure, so FailAtRestore defaults to attempt 1.
 type Faults struct {
@@ -49,6 +53,7 @@ type Faults struct {
 	rules []faultRule
 	jobs  map[string]*jobFaults
 	fired []InjectedFault
+	known map[string]bool // operators of the graphs checked (Check)
 }
 
 // faultRule is one FailAt call. Subtask or attempt anyIndex match any.
@@ -56,6 +61,8 @@ type faultRule struct {
 	point    operators.FaultPoint // 0: records
 	operator string
 	record   int64
+	atSet    bool  // AtRecord was given
+	after    int64 // AfterRecords: 0, or the records to wait for
 	subtask  int
 	attempt  int
 	asError  bool   // returned by the hook, not panicked
@@ -113,9 +120,23 @@ type FaultOption func(*faultRule)
 // subtask handles in the attempt. Default 1.
 func AtRecord(n int64) FaultOption {
 	return func(r *faultRule) {
-		r.record = n
+		r.record, r.atSet = n, true
 		if n < 1 {
 			r.mistake = fmt.Sprintf("record %d must be at least 1", n)
+		}
+	}
+}
+
+// AfterRecords raises a lifecycle hook's fault at the first call of the
+// hook once the operator's subtask has handled at least n records (n ≥ 1)
+// in the attempt, instead of at its AtRecord-th call: a snapshot that
+// fails at a chosen point of the input, say. It is a mistake with FailAt
+// (use AtRecord) and together with AtRecord.
+func AfterRecords(n int64) FaultOption {
+	return func(r *faultRule) {
+		r.after = n
+		if n < 1 {
+			r.mistake = fmt.Sprintf("after %d records: must be at least 1", n)
 		}
 	}
 }
@@ -160,6 +181,8 @@ func NewFaults() *Faults { return &Faults{jobs: make(map[string]*jobFaults)} }
 // record, or where the options say. Each rule fires at most once per
 // attempt of a job. FailAt panics on a record below 1, a negative subtask
 // or attempt, or an empty operator name: those are mistakes in the test.
+// A name that no job started has is one too: the Runner fails the test
+// when it starts a job without the operator (see Check).
 func (f *Faults) FailAt(operator string, opts ...FaultOption) { f.add(0, operator, opts) }
 
 // FailAtSnapshot makes the named operator panic with an *InjectedFault as
@@ -221,8 +244,13 @@ func (f *Faults) add(point operators.FaultPoint, operator string, opts []FaultOp
 	if operator == "" {
 		r.mistake = "empty operator name"
 	}
-	if point == 0 && r.asError {
+	switch {
+	case point == 0 && r.asError:
 		r.mistake = "a record's fault cannot be an error (AsError)"
+	case point == 0 && r.after > 0:
+		r.mistake = "a record's fault is placed with AtRecord, not AfterRecords"
+	case r.after > 0 && r.atSet:
+		r.mistake = "AtRecord and AfterRecords together"
 	}
 	if r.mistake != "" {
 		panic(fmt.Sprintf("testkit: FailAt(%q): %s", operator, r.mistake))
@@ -263,9 +291,10 @@ func (f *Faults) count(point operators.FaultPoint, op operators.TaskInfo) *Injec
 	k := taskKey{point: point, operator: op.Operator, subtask: op.Subtask, attempt: attempt}
 	j.counts[k]++
 	n := j.counts[k]
+	records := j.counts[taskKey{operator: op.Operator, subtask: op.Subtask, attempt: attempt}]
 	for i, r := range f.rules {
 		fired := ruleAttempt{rule: i, attempt: attempt}
-		if !r.matches(k, n) || j.fired[fired] {
+		if !r.matches(k, n, records) || j.fired[fired] {
 			continue
 		}
 		j.fired[fired] = true
@@ -287,8 +316,14 @@ func (f *Faults) job(name string, attempt int) *jobFaults {
 	return j
 }
 
-func (r faultRule) matches(k taskKey, n int64) bool {
-	return r.point == k.point && r.operator == k.operator && r.record == n &&
+// matches reports whether the rule fires at the n-th call of k's hook (or
+// record), its subtask having handled records records in the attempt.
+func (r faultRule) matches(k taskKey, n, records int64) bool {
+	at := r.record == n
+	if r.after > 0 {
+		at = records >= r.after
+	}
+	return r.point == k.point && r.operator == k.operator && at &&
 		(r.subtask == anyIndex || r.subtask == k.subtask) &&
 		(r.attempt == anyIndex || r.attempt == k.attempt)
 }
@@ -310,6 +345,42 @@ func (f *Faults) Records(job, operator string, subtask, attempt int) int64 {
 		return 0
 	}
 	return j.counts[taskKey{point: 0, operator: operator, subtask: subtask, attempt: attempt}]
+}
+
+// Check reports, as an error, the rules that name an operator which
+// neither g nor a graph checked before has: a typo, or a name that a
+// change of the pipeline took away, would otherwise never fire. The
+// Runner calls it for every job it starts, failing the test; tests that
+// set Faults on an engine of their own call it before submitting.
+func (f *Faults) Check(g *operators.JobGraph) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.known == nil {
+		f.known = map[string]bool{}
+	}
+	var here []string
+	for _, v := range g.Vertices {
+		for _, name := range v.Operators() {
+			f.known[name] = true
+			here = append(here, strconv.Quote(name))
+		}
+	}
+	var errs []error
+	for _, r := range f.rules {
+		if !f.known[r.operator] {
+			errs = append(errs, fmt.Errorf("testkit: %s fault for operator %q: the job %q has no operator of that name (it has %s)",
+				r.describe(), r.operator, g.Name, strings.Join(here, ", ")))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// describe names the kind of fault a rule raises.
+func (r faultRule) describe() string {
+	if r.point == 0 {
+		return "record"
+	}
+	return r.point.String()
 }
 
 // forgetJob drops the counts of the named job, so that a job submitted

@@ -229,3 +229,49 @@ func TestFaults_lifecycleHooks(t *testing.T) {
 		}
 	}
 }
+
+// AfterRecords places a hook's fault at a point of the input: the first
+// snapshot once the subtask has handled 5 records, not the 5th snapshot.
+func TestFaults_AfterRecords_placesAHookFaultInTheInput(t *testing.T) {
+	f := NewFaults()
+	f.FailAtSnapshot("m", AfterRecords(5), InSubtask(1))
+	info, other := task("m", 1, 1), task("m", 0, 1)
+	feedRecords(f, info, 4)
+	feedRecords(f, other, 9) // another subtask's records do not count
+	for range 3 {
+		if fault, _ := hookFault(f, operators.FaultSnapshot, info); fault != nil {
+			t.Fatalf("snapshot after 4 records: %v", fault)
+		}
+	}
+	if fault, _ := hookFault(f, operators.FaultSnapshot, other); fault != nil {
+		t.Fatalf("snapshot of subtask 0: %v", fault)
+	}
+	if fault, _ := feedRecords(f, info, 2); fault != nil {
+		t.Fatalf("a record raised %v", fault)
+	}
+	fault, panicked := hookFault(f, operators.FaultSnapshot, info)
+	want := InjectedFault{Job: "j", Operator: "m", Subtask: 1, Record: 4, Point: operators.FaultSnapshot}
+	if fault == nil || *fault != want || !panicked {
+		t.Fatalf("snapshot after 6 records: fault %+v (panicked %v), want %+v", fault, panicked, want)
+	}
+	if fault, _ := hookFault(f, operators.FaultSnapshot, info); fault != nil {
+		t.Fatalf("fired twice in one attempt: %v", fault)
+	}
+}
+
+func TestFaults_AfterRecords_rejectsMistakes(t *testing.T) {
+	for name, call := range map[string]func(f *Faults){
+		"zero records":     func(f *Faults) { f.FailAtSnapshot("m", AfterRecords(0)) },
+		"with AtRecord":    func(f *Faults) { f.FailAtSnapshot("m", AtRecord(2), AfterRecords(3)) },
+		"on a record rule": func(f *Faults) { f.FailAt("m", AfterRecords(3)) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			defer func() {
+				if recover() == nil {
+					t.Fatal("no panic")
+				}
+			}()
+			call(NewFaults())
+		})
+	}
+}

@@ -21,6 +21,7 @@ type harnessConfig struct {
 	noCopyCheck                          bool
 	restore                              []*Snapshot
 	checkpointing                        bool
+	stateBackend                         string                                     // operators.StateBackendHeap (""), StateBackendBolt
 	sides                                []func(t testing.TB, out any) sideRecorder // WithSideOutput
 }
 
@@ -55,6 +56,13 @@ func WithCheckpointing() HarnessOption {
 	return func(c *harnessConfig) { c.checkpointing = true }
 }
 
+// WithStateBackend keeps the operators' keyed state in the named backend
+// (operators.StateBackendHeap, the default, or StateBackendBolt, whose
+// files go to a directory of the test's).
+func WithStateBackend(name string) HarnessOption {
+	return func(c *harnessConfig) { c.stateBackend = name }
+}
+
 // WithoutCopyCheck turns off the check that the operator does not mutate
 // values after emitting them (for output types the codec cannot encode).
 func WithoutCopyCheck() HarnessOption {
@@ -72,17 +80,21 @@ func newHarnessConfig(opts []HarnessOption) harnessConfig {
 // core is the untyped part of a harness: one opened chain driven from the
 // test's goroutine, exactly as a subtask actor drives it.
 type core struct {
-	t       testing.TB
-	cfg     harnessConfig
-	chain   *operators.Chain
-	vertex  *operators.Vertex
-	clock   *ManualClock
-	inputCh []int // logical input → channel index at the subtask
-	host    *harnessHost
-	err     error
-	steps   int
-	sides   []sideRecorder // side outputs recorded (WithSideOutput)
-	ending  bool           // EndInput was called
+	t      testing.TB
+	cfg    harnessConfig
+	chain  *operators.Chain
+	vertex *operators.Vertex
+	graph  *operators.JobGraph
+	// upstream is the chain before the subtask under test that the
+	// harness runs too (EventTimeHarness's assigner); nil for none.
+	upstream *operators.Chain
+	clock    *ManualClock
+	inputCh  []int // logical input → channel index at the subtask
+	host     *harnessHost
+	err      error
+	steps    int
+	sides    []sideRecorder // side outputs recorded (WithSideOutput)
+	ending   bool           // EndInput was called
 }
 
 // build compiles the pipeline around the operator and opens the subtask of
@@ -96,7 +108,7 @@ func (c *core) build(p *operators.Pipeline, inputs int, ship operators.Shipper) 
 	if len(g.Vertices) != inputs+2+len(c.sides) {
 		c.t.Fatalf("harness: the operators under test must run in one subtask (chained); got vertices %s", vertexNames(g.Vertices))
 	}
-	c.vertex = g.Vertices[inputs]
+	c.graph, c.vertex = g, g.Vertices[inputs]
 	if c.cfg.subtask < 0 || c.cfg.subtask >= c.vertex.Parallelism {
 		c.t.Fatalf("harness: subtask %d out of range for parallelism %d", c.cfg.subtask, c.vertex.Parallelism)
 	}
@@ -105,7 +117,7 @@ func (c *core) build(p *operators.Pipeline, inputs int, ship operators.Shipper) 
 	c.host = &harnessHost{}
 	chain, err := c.vertex.Open(operators.ChainConfig{Job: "harness", Subtask: c.cfg.subtask, BatchSize: 1,
 		Ship: ship, Logger: slog.New(slog.DiscardHandler), Now: c.clock.Now, Wake: func() {}, Host: c.host,
-		Restore: c.restoreParts(), Checkpointing: c.cfg.checkpointing})
+		Restore: c.restoreParts(), Checkpointing: c.cfg.checkpointing, StateBackend: c.cfg.stateBackend, StateDir: c.stateDir()})
 	if err != nil {
 		c.t.Fatalf("harness: open: %v", err)
 	}
@@ -115,6 +127,15 @@ func (c *core) build(p *operators.Pipeline, inputs int, ship operators.Shipper) 
 			c.t.Errorf("harness: close: %v", err)
 		}
 	})
+}
+
+// stateDir returns a directory for the bbolt backend's files; "" for the
+// heap.
+func (c *core) stateDir() string {
+	if c.cfg.stateBackend != operators.StateBackendBolt {
+		return ""
+	}
+	return c.t.TempDir()
 }
 
 func (c *core) mapInputs(sources []*operators.Vertex) {
@@ -185,14 +206,32 @@ func (c *core) advanceTo(t time.Time) {
 	c.clock.Advance(t.Sub(now))
 	c.step("processing time "+t.Format(time.RFC3339Nano), func() {
 		for range 10000 {
-			at, ok := c.chain.NextProcessingTime()
+			chain, at, ok := c.nextProcessingTime()
 			if !ok || at.After(t) || c.chain.Err() != nil {
 				return
 			}
-			c.chain.OnProcessingTime(t)
+			chain.OnProcessingTime(t)
+			chain.Flush()
+			if err := chain.Err(); err != nil && chain == c.upstream {
+				c.fail("timestamp assigner", err)
+				return
+			}
 		}
 		c.t.Fatalf("harness: an operator keeps asking for processing time %v or earlier", t)
 	})
+}
+
+// nextProcessingTime returns the chain whose processing-time action is
+// due first, the upstream one first on a tie (its watermark comes before
+// what the subtask under test does at that time).
+func (c *core) nextProcessingTime() (*operators.Chain, time.Time, bool) {
+	at, ok := c.chain.NextProcessingTime()
+	if c.upstream != nil {
+		if up, upOK := c.upstream.NextProcessingTime(); upOK && (!ok || !up.After(at)) {
+			return c.upstream, up, true
+		}
+	}
+	return c.chain, at, ok
 }
 
 func (c *core) endInput() {

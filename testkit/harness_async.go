@@ -3,6 +3,7 @@ package testkit
 import (
 	"context"
 	"fmt"
+	"testing"
 
 	"github.com/troupe-dev/troupe/operators"
 )
@@ -19,36 +20,99 @@ import (
 func (h *base[Out]) PendingRequests() int { return len(h.host.calls) }
 
 // RequestInputs returns the input records of pending request i: one for
-// AsyncMap, up to the batch size for AsyncMapBatch.
-func (h *base[Out]) RequestInputs(i int) []any {
+// AsyncMap, up to the batch size for AsyncMapBatch. The async operator's
+// input type must be the harness's; for one mid-chain of another type,
+// use AsyncInputs.
+func (h *Harness[In, Out]) RequestInputs(i int) []In {
 	h.t.Helper()
-	return h.request(i).call.Inputs()
+	return AsyncInputs[In](h, i)
 }
 
-// CompleteRequest answers pending request i with the function's results:
-// for AsyncMap the output records (of the async operator's output type,
-// which need not be the harness's); for AsyncMapBatch one slice of output
-// records per input.
-func (h *base[Out]) CompleteRequest(i int, results ...any) {
+// CompleteRequest answers pending request i of an AsyncMap with the
+// output records of its function's call. The async operator's output
+// type must be the harness's; for one mid-chain of another type, use
+// CompleteAsync.
+func (h *base[Out]) CompleteRequest(i int, results ...Out) {
 	h.t.Helper()
-	h.CompleteRequestRepeatedly(i, 1, results...)
+	CompleteAsync(h, i, results...)
 }
 
-// CompleteRequestTyped is CompleteRequest for an AsyncMap whose output
-// type is the harness's.
-func (h *base[Out]) CompleteRequestTyped(i int, results ...Out) {
+// CompleteBatch answers pending request i of an AsyncMapBatch: one slice
+// of output records per input of the batch, in input order. The output
+// type must be the harness's; else use CompleteAsyncBatch.
+func (h *base[Out]) CompleteBatch(i int, results ...[]Out) {
 	h.t.Helper()
-	anys := make([]any, len(results))
-	for j, r := range results {
-		anys[j] = r
-	}
-	h.CompleteRequest(i, anys...)
+	CompleteAsyncBatch(h, i, results...)
 }
 
 // CompleteRequestRepeatedly delivers the same successful reply to pending
-// request i the given number of times, as a misbehaving runtime or
-// function might: the operator must emit the results once.
-func (h *base[Out]) CompleteRequestRepeatedly(i, times int, results ...any) {
+// request i of an AsyncMap the given number of times, as a misbehaving
+// runtime or function might: the operator must emit the results once.
+func (h *base[Out]) CompleteRequestRepeatedly(i, times int, results ...Out) {
+	h.t.Helper()
+	h.completeRepeatedly(i, times, anys(results))
+}
+
+// AsyncDriver is a harness with async operators: *Harness and
+// *TwoInputHarness, for AsyncInputs, CompleteAsync and CompleteAsyncBatch.
+type AsyncDriver interface {
+	asyncCore() asyncCore
+}
+
+// asyncCore is what the typed helpers need of a harness.
+type asyncCore interface {
+	tb() testing.TB
+	request(i int) harnessCall
+	completeRepeatedly(i, times int, results []any)
+}
+
+func (h *base[Out]) asyncCore() asyncCore { return h }
+func (h *base[Out]) tb() testing.TB       { return h.t }
+
+// AsyncInputs returns the input records, of type In, of pending request i
+// of the harness's async operators; the test fails if that operator's
+// input is not In.
+func AsyncInputs[In any](h AsyncDriver, i int) []In {
+	c := h.asyncCore()
+	t := c.tb()
+	t.Helper()
+	ins := c.request(i).call.Inputs()
+	out := make([]In, len(ins))
+	for j, v := range ins {
+		in, ok := v.(In)
+		if !ok {
+			t.Fatalf("harness: request %d is for records of type %T, not %T: use testkit.AsyncInputs[%T]", i, v, in, v)
+		}
+		out[j] = in
+	}
+	return out
+}
+
+// CompleteAsync answers pending request i of an AsyncMap whose output
+// type is Out with the records its function returned.
+func CompleteAsync[Out any](h AsyncDriver, i int, results ...Out) {
+	h.asyncCore().tb().Helper()
+	h.asyncCore().completeRepeatedly(i, 1, anys(results))
+}
+
+// CompleteAsyncBatch answers pending request i of an AsyncMapBatch whose
+// output type is Out: one slice of records per input, in input order.
+func CompleteAsyncBatch[Out any](h AsyncDriver, i int, results ...[]Out) {
+	h.asyncCore().tb().Helper()
+	h.asyncCore().completeRepeatedly(i, 1, anys(results))
+}
+
+func anys[T any](vs []T) []any {
+	out := make([]any, len(vs))
+	for i, v := range vs {
+		out[i] = v
+	}
+	return out
+}
+
+// completeRepeatedly delivers the reply of results to pending request i
+// the given number of times.
+func (h *base[Out]) completeRepeatedly(i, times int, results []any) {
 	h.t.Helper()
 	c := h.takeRequest(i)
 	reply, err := c.call.Reply(results, nil)

@@ -28,15 +28,15 @@ func TestAsyncBatch_flushesBySizeAndTime(t *testing.T) {
 	for v := 1; v <= 4; v++ {
 		h.ProcessElement(v, int64(v))
 	}
-	if h.PendingRequests() != 1 || !slices.Equal(h.RequestInputs(0), []any{1, 2, 3}) {
+	if h.PendingRequests() != 1 || !slices.Equal(h.RequestInputs(0), []int{1, 2, 3}) {
 		t.Fatalf("pending %d, want one call for 1, 2, 3", h.PendingRequests())
 	}
 	h.AdvanceProcessingTime(5 * time.Millisecond)
-	if h.PendingRequests() != 2 || !slices.Equal(h.RequestInputs(1), []any{4}) {
+	if h.PendingRequests() != 2 || !slices.Equal(h.RequestInputs(1), []int{4}) {
 		t.Fatalf("pending %d, want a second call for 4 after the batch timeout", h.PendingRequests())
 	}
-	h.CompleteRequest(1, []int{8})
-	h.CompleteRequest(0, []int{2}, []int{4}, []int{6})
+	h.CompleteBatch(1, []int{8})
+	h.CompleteBatch(0, []int{2}, []int{4}, []int{6})
 	wantOutput(t, h, "2@1 4@2 6@3 8@4")
 }
 
@@ -57,14 +57,14 @@ func TestAsyncBatch_fullQueueFlushes(t *testing.T) {
 // A record of a batch is retried on its own, in a later batch, and end of
 // input sends the last batch.
 func TestAsyncBatch_retryAndEndInput(t *testing.T) {
-	retry := mustRetry(async.FixedDelay(2, time.Millisecond, async.RetryOnEmptyResult()))
+	retry := async.FixedDelay(2, time.Millisecond, async.RetryOnEmptyResult())
 	h := NewHarness(t, batchOf(operators.AsyncConfig[int, int]{Mode: async.Unordered, BatchSize: 2, Retry: retry}))
 	h.ProcessElement(1, 1)
 	h.ProcessElement(2, 2)
 	h.ProcessElement(3, 3)
-	h.CompleteRequest(0, []int{2}, []int(nil)) // 2 came back empty
-	h.EndInput()                               // the retry of 2 starts at once, joining 3
-	if h.PendingRequests() != 1 || !slices.Equal(h.RequestInputs(0), []any{3, 2}) {
+	h.CompleteBatch(0, []int{2}, nil) // 2 came back empty
+	h.EndInput()                      // the retry of 2 starts at once, joining 3
+	if h.PendingRequests() != 1 || !slices.Equal(h.RequestInputs(0), []int{3, 2}) {
 		t.Fatalf("pending %d, want one last batch of 3 and the retried 2", h.PendingRequests())
 	}
 	h.RunRequests()

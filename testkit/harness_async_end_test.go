@@ -23,8 +23,8 @@ func TestHarness_EndInput_waitsForAsyncResultsBeforeEndingTheNextOperator(t *tes
 	if got := h.Values(); len(got) != 0 {
 		t.Fatalf("output before the replies: %q", got)
 	}
-	h.CompleteRequest(0, 2)
-	h.CompleteRequest(0, 4) // the first one left
+	CompleteAsync(h, 0, 2)
+	CompleteAsync(h, 0, 4) // the first one left
 	if got := showItems(h.Output()); got != "watermark(max) 2,4" {
 		t.Fatalf("output %s", got)
 	}

@@ -13,14 +13,6 @@ import (
 
 var errTransient = errors.New("transient")
 
-// mustRetry unwraps a retry strategy built from constant, valid arguments.
-func mustRetry(r *async.Backoff, err error) *async.Backoff {
-	if err != nil {
-		panic(err)
-	}
-	return r
-}
-
 // Checklist 15: retry on an empty result with a fixed delay: records whose
 // function always returns nothing produce nothing after their attempts;
 // the others come out, in both modes.
@@ -28,7 +20,7 @@ func TestAsync_retry_emptyResultFixedDelay(t *testing.T) {
 	for _, mode := range []async.Mode{async.Ordered, async.Unordered} {
 		t.Run(mode.String(), func(t *testing.T) {
 			var calls atomic.Int64
-			retry := mustRetry(async.FixedDelay(3, 10*time.Millisecond, async.RetryOnEmptyResult()))
+			retry := async.FixedDelay(3, 10*time.Millisecond, async.RetryOnEmptyResult())
 			h := NewHarness(t, func(s operators.Stream[int]) operators.Stream[int] {
 				return operators.AsyncMap(s, func(_ context.Context, v int) ([]int, error) {
 					calls.Add(1)
@@ -59,7 +51,7 @@ func TestAsync_retry_emptyResultFixedDelay(t *testing.T) {
 
 // Exponential backoff waits initial, then twice as long, and so on.
 func TestAsync_retry_exponentialDelays(t *testing.T) {
-	retry := mustRetry(async.ExponentialBackoff(4, 10*time.Millisecond, time.Second, 2))
+	retry := async.ExponentialBackoff(4, 10*time.Millisecond, time.Second, 2)
 	h := NewHarness(t, asyncOf(operators.AsyncConfig[int, int]{Retry: retry}))
 	h.ProcessElement(1, 1)
 	for _, delay := range []time.Duration{10, 20, 40} {
@@ -80,8 +72,7 @@ func TestAsync_retry_exponentialDelays(t *testing.T) {
 // A predicate on the error: transient errors are retried, others fail at
 // once.
 func TestAsync_retry_errorPredicate(t *testing.T) {
-	retry := mustRetry(async.FixedDelay(5, time.Millisecond,
-		async.RetryOnError(func(err error) bool { return errors.Is(err, errTransient) })))
+	retry := async.FixedDelay(5, time.Millisecond, async.RetryOnError(func(err error) bool { return errors.Is(err, errTransient) }))
 	h := NewHarness(t, asyncOf(operators.AsyncConfig[int, int]{Retry: retry}), ExpectFailure())
 	h.ProcessElement(1, 1)
 	h.FailRequest(0, errTransient)
@@ -99,7 +90,7 @@ func TestAsync_retry_errorPredicate(t *testing.T) {
 // Checklist 17: a timeout shorter than the retries' total allows only the
 // attempts that start before it, then the timeout handler decides.
 func TestAsync_retry_timeoutCutsRetries(t *testing.T) {
-	retry := mustRetry(async.FixedDelay(10, 10*time.Millisecond))
+	retry := async.FixedDelay(10, 10*time.Millisecond)
 	cfg := operators.AsyncConfig[int, int]{Retry: retry, Timeout: 35 * time.Millisecond,
 		OnTimeout: func(v int) ([]int, error) { return []int{-v}, nil }}
 	h := NewHarness(t, asyncOf(cfg))
@@ -119,7 +110,7 @@ func TestAsync_retry_timeoutCutsRetries(t *testing.T) {
 // Checklist 12 with retries: a function that never returns is timed out,
 // retries or not.
 func TestAsync_retry_alwaysTimeout(t *testing.T) {
-	retry := mustRetry(async.FixedDelay(3, time.Millisecond))
+	retry := async.FixedDelay(3, time.Millisecond)
 	h := NewHarness(t, asyncOf(operators.AsyncConfig[int, int]{Mode: async.Unordered, Retry: retry, Timeout: asyncTimeout}), ExpectFailure())
 	h.ProcessElement(1, 1)
 	h.AdvanceProcessingTime(asyncTimeout)
@@ -131,7 +122,7 @@ func TestAsync_retry_alwaysTimeout(t *testing.T) {
 // At end of input, scheduled retries start at once instead of after their
 // delay.
 func TestAsync_retry_endInputFiresPendingRetries(t *testing.T) {
-	retry := mustRetry(async.FixedDelay(3, time.Hour))
+	retry := async.FixedDelay(3, time.Hour)
 	h := NewHarness(t, asyncOf(operators.AsyncConfig[int, int]{Retry: retry}))
 	h.ProcessElement(1, 1)
 	h.ProcessElement(2, 2)

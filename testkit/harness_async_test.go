@@ -82,7 +82,7 @@ func TestAsync_capacity_blocksAndDropsNothing(t *testing.T) {
 				if h.Blocked() { // a subtask stops consuming here
 					blocked++
 					last := h.PendingRequests() - 1 // newest first
-					h.CompleteRequest(last, 2*h.RequestInputs(last)[0].(int))
+					h.CompleteRequest(last, 2*h.RequestInputs(last)[0])
 					continue
 				}
 				h.ProcessElement(v, int64(v))

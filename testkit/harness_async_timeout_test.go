@@ -93,10 +93,7 @@ func TestAsync_timeout_completedJustBefore(t *testing.T) {
 // with and without retries (once they are exhausted).
 func TestAsync_error_failsSubtask(t *testing.T) {
 	down := errors.New("service down")
-	retry, err := async.FixedDelay(2, time.Millisecond)
-	if err != nil {
-		t.Fatal(err)
-	}
+	retry := async.FixedDelay(2, time.Millisecond)
 	for _, tc := range []struct {
 		name  string
 		mode  async.Mode

@@ -16,16 +16,24 @@ type click struct {
 // passes 10 ms after the user's last click.
 func sessionSum(ks operators.KeyedStream[click, string]) operators.Stream[click] {
 	return operators.ProcessKeyedWithTimers(ks,
-		func(ctx *operators.KeyedContext[string, int], c click, _ operators.Collector[click]) error {
-			sum, _ := ctx.State().Value()
-			ctx.State().Update(sum + c.N)
+		func(ctx *operators.KeyedContext[string], c click, _ operators.Collector[click]) error {
+			state, err := operators.GetValueState(ctx, operators.ValueDescriptor[int]{Name: "value"})
+			if err != nil {
+				return err
+			}
+			sum, _ := state.Value()
+			state.Update(sum + c.N)
 			ctx.RegisterEventTimer(ctx.Timestamp() + 10)
 			return nil
 		},
-		func(ctx *operators.KeyedContext[string, int], tm operators.Timer, out operators.Collector[click]) error {
-			sum, _ := ctx.State().Value()
+		func(ctx *operators.KeyedContext[string], tm operators.Timer, out operators.Collector[click]) error {
+			state, err := operators.GetValueState(ctx, operators.ValueDescriptor[int]{Name: "value"})
+			if err != nil {
+				return err
+			}
+			sum, _ := state.Value()
 			out.Collect(click{User: ctx.Key(), N: sum}, tm.Time)
-			ctx.State().Clear()
+			state.Clear()
 			return nil
 		})
 }
@@ -57,11 +65,11 @@ func TestKeyedHarness_eventTimers(t *testing.T) {
 func TestKeyedHarness_processingTimers(t *testing.T) {
 	h := NewKeyedHarness(t, clickUser, func(ks operators.KeyedStream[click, string]) operators.Stream[string] {
 		return operators.ProcessKeyedWithTimers(ks,
-			func(ctx *operators.KeyedContext[string, bool], c click, _ operators.Collector[string]) error {
+			func(ctx *operators.KeyedContext[string], c click, _ operators.Collector[string]) error {
 				ctx.RegisterProcessingTimer(ctx.ProcessingTime().Add(time.Second))
 				return nil
 			},
-			func(ctx *operators.KeyedContext[string, bool], tm operators.Timer, out operators.Collector[string]) error {
+			func(ctx *operators.KeyedContext[string], tm operators.Timer, out operators.Collector[string]) error {
 				out.Collect(ctx.Key()+" "+tm.Domain.String(), operators.NoTimestamp)
 				return nil
 			})

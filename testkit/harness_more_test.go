@@ -1,7 +1,6 @@
 package testkit
 
 import (
-	"context"
 	"fmt"
 	"slices"
 	"testing"
@@ -29,11 +28,11 @@ func TestHarness_SetProcessingTime_startsWhereConfigured(t *testing.T) {
 	start := time.Date(2030, 5, 1, 12, 0, 0, 0, time.UTC)
 	h := NewKeyedHarness(t, clickUser, func(ks operators.KeyedStream[click, string]) operators.Stream[string] {
 		return operators.ProcessKeyedWithTimers(ks,
-			func(ctx *operators.KeyedContext[string, bool], _ click, _ operators.Collector[string]) error {
+			func(ctx *operators.KeyedContext[string], _ click, _ operators.Collector[string]) error {
 				ctx.RegisterProcessingTimer(ctx.ProcessingTime().Add(time.Minute))
 				return nil
 			},
-			func(ctx *operators.KeyedContext[string, bool], tm operators.Timer, out operators.Collector[string]) error {
+			func(ctx *operators.KeyedContext[string], tm operators.Timer, out operators.Collector[string]) error {
 				out.Collect(time.UnixMilli(tm.Time).UTC().Format(time.TimeOnly), operators.NoTimestamp)
 				return nil
 			})
@@ -91,18 +90,6 @@ func (l *listener) Collect(int, int64) {}
 func (l *listener) NotifyCheckpointComplete(id int64) error {
 	l.out.Collect(fmt.Sprintf("complete %d", id), operators.NoTimestamp)
 	return nil
-}
-
-func TestHarness_CompleteRequestTyped(t *testing.T) {
-	h := NewHarness(t, func(s operators.Stream[int]) operators.Stream[string] {
-		return operators.AsyncMap(s, func(context.Context, int) ([]string, error) { return nil, nil },
-			operators.DefaultAsyncConfig[int, string]())
-	})
-	h.ProcessElement(1, 1)
-	h.CompleteRequestTyped(0, "one", "uno")
-	if got := h.Values(); !slices.Equal(got, []string{"one", "uno"}) {
-		t.Fatalf("Values = %q", got)
-	}
 }
 
 // WithCheckpointing opens the operators as in a checkpointing job.

@@ -104,7 +104,7 @@ func TestHarness_EndInput_emitsMaxWatermark(t *testing.T) {
 func TestHarness_ExpectFailure_recordsError(t *testing.T) {
 	boom := errors.New("boom")
 	h := NewHarness(t, func(s operators.Stream[int]) operators.Stream[int] {
-		return operators.Process(s, func(v int, _ int64, out operators.Collector[int]) error {
+		return operators.Process(s, func(ctx *operators.ProcessContext, v int, out operators.Collector[int]) error {
 			if v == 2 {
 				return boom
 			}
@@ -121,7 +121,7 @@ func TestHarness_ExpectFailure_recordsError(t *testing.T) {
 func TestHarness_ProcessElement_failsTestOnOperatorError(t *testing.T) {
 	msg := failure(t, func(tb testing.TB) {
 		h := NewHarness(tb, func(s operators.Stream[int]) operators.Stream[int] {
-			return operators.Process(s, func(int, int64, operators.Collector[int]) error { return errors.New("bad record") })
+			return operators.Process(s, func(*operators.ProcessContext, int, operators.Collector[int]) error { return errors.New("bad record") })
 		})
 		h.ProcessElements(1)
 	})

@@ -40,9 +40,12 @@ func CommittedLines(t testing.TB, dir string) (lines, others []string) {
 	return lines, others
 }
 
-// CommittedJSON is CommittedLines with each line decoded as JSON into a
-// T; the test fails at a line that does not decode, naming it.
-func CommittedJSON[T any](t testing.TB, dir string) (values []T, others []string) {
+// ReadCommitted reads what an operators.WriteFiles sink committed into
+// dir, each line decoded as JSON into a T, in the order of
+// CommittedLines; others names the other entries of dir (see
+// CommittedLines). The test fails at a line that does not decode, naming
+// it.
+func ReadCommitted[T any](t testing.TB, dir string) (values []T, others []string) {
 	t.Helper()
 	lines, others := CommittedLines(t, dir)
 	values = make([]T, 0, len(lines))

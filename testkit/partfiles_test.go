@@ -13,7 +13,7 @@ import (
 
 // What a checkpointed file sink committed reads back whole and in each
 // subtask's order; a file left hidden is reported among the others.
-func TestCommittedJSON_readsWhatWriteFilesCommitted(t *testing.T) {
+func TestReadCommitted_readsWhatWriteFilesCommitted(t *testing.T) {
 	const n = 3000
 	dir := t.TempDir()
 	p := operators.NewPipeline("parts").SetParallelism(2)
@@ -26,7 +26,7 @@ func TestCommittedJSON_readsWhatWriteFilesCommitted(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, ".part-9-1-1-1-0000.pending"), []byte("9\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	got, others := CommittedJSON[int64](t, dir)
+	got, others := ReadCommitted[int64](t, dir)
 	parts, _ := operators.CommittedParts(dir)
 	if len(parts) < 3 {
 		t.Fatalf("%d part files: want several epochs' files", len(parts))
@@ -50,12 +50,12 @@ func TestCommittedJSON_readsWhatWriteFilesCommitted(t *testing.T) {
 	}
 }
 
-func TestCommittedJSON_badLineFailsNamingIt(t *testing.T) {
+func TestReadCommitted_badLineFailsNamingIt(t *testing.T) {
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "part-0-1-1-1.jsonl"), []byte("1\nx\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	msg := failure(t, func(tb testing.TB) { CommittedJSON[int](tb, dir) })
+	msg := failure(t, func(tb testing.TB) { ReadCommitted[int](tb, dir) })
 	wantContains(t, msg, "committed line 2", `"x"`)
 }
 

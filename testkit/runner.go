@@ -176,12 +176,17 @@ func (r *Runner) Run(p *operators.Pipeline) *RunResult {
 
 // Start builds the pipeline and submits it without waiting, for tests that
 // drive a running job (with stream probes, say); Wait collects the result.
-// The job is cancelled when the test ends, if it is still running.
+// The job is cancelled when the test ends, if it is still running. The
+// test fails at once if a fault names an operator that neither this job
+// nor one the runner started before has (Faults.Check).
 func (r *Runner) Start(p *operators.Pipeline, opts ...actors.SubmitOption) *actors.Job {
 	r.t.Helper()
 	g, err := p.Build()
 	if err != nil {
 		r.t.Fatalf("testkit: build pipeline %q: %v", p.Name(), err)
+	}
+	if err := r.faults.Check(g); err != nil {
+		r.t.Fatalf("%v", err)
 	}
 	r.faults.forgetJob(g.Name)
 	job, err := r.engine.Submit(g, opts...)

@@ -215,3 +215,36 @@ func runnerFailure(t *testing.T, fn func(tb testing.TB)) string {
 	}
 	return fake.fatals[0]
 }
+
+// A fault naming an operator the pipeline does not have fails the test
+// when the job starts, naming it and the operators there are, instead of
+// never firing (issue 18, item 7).
+func TestRunner_Run_faultOnUnknownOperatorFailsTest(t *testing.T) {
+	for name, add := range map[string]func(*Faults){
+		"record":   func(f *Faults) { f.FailAt("fragil") }, // a typo of "fragile"
+		"snapshot": func(f *Faults) { f.FailAtSnapshot("fragil") },
+	} {
+		t.Run(name, func(t *testing.T) {
+			msg := runnerFailure(t, func(tb testing.TB) {
+				r := NewRunner(tb)
+				add(r.Faults())
+				p, _ := keyedItems("typo", 10)
+				r.Run(p)
+			})
+			wantContains(t, msg, `"fragil"`, `no operator`, `"fragile"`, `"pass"`)
+		})
+	}
+}
+
+// A rule for an operator of a job the runner ran before is not a typo.
+func TestRunner_Run_faultOnOperatorOfAnEarlierJob(t *testing.T) {
+	r := NewRunner(t)
+	r.Faults().FailAt("fragile", InAttempt(5))
+	p, _ := keyedItems("first", 10)
+	r.Run(p)
+	other := operators.NewPipeline("second")
+	operators.Discard(operators.FromSlice(other, []int{1}).Name("ints"))
+	if res := r.Run(other); res.State != actors.JobFinished {
+		t.Fatalf("%v", res)
+	}
+}

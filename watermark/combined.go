@@ -10,15 +10,22 @@ import "fmt"
 //   - the output is the minimum over the inputs that are not idle, and
 //     never goes back; nothing is emitted while an active input has no
 //     watermark yet;
-//   - the output is idle when every input is idle;
-//   - unlike a Valve, there is no catch-up rule and no flush: an input
-//     that returns from idleness behind the output counts at once (the
-//     output stays where it is until that input passes it), and when the
-//     last input goes idle the output stays where it was.
+//   - the output is idle when every input is idle, and then it is the
+//     highest watermark of any input (the flush of FLINK-38454): where
+//     the inputs end up must not depend on the order in which they went
+//     idle;
+//   - unlike a Valve, there is no catch-up rule: an input that returns
+//     from idleness behind the output counts at once (the output stays
+//     where it is until that input passes it).
 //
-// The catch-up rule and the flush belong to the channels of one input,
-// which the input's Valve combines; between inputs they would let the
-// operator run ahead of an input that still has records to send.
+// The catch-up rule belongs to the channels of one input, which the
+// input's Valve combines; between inputs it would let the operator run
+// ahead of an input that still has records to send.
+//
+// Because of the flush, an input returning from idleness never moves the
+// output in the change that makes it active: the runtime forwards a
+// Change's watermark before its status, and downstream would drop a
+// watermark from a channel it still holds idle.
 //
 // A Combined is not safe for concurrent use.
 type Combined struct {
@@ -72,17 +79,22 @@ func (c *Combined) SetIdle(i int, idle bool) Change {
 	return Change{Watermark: wm, Advanced: adv, Status: c.status(), StatusChanged: c.idle != was}
 }
 
-// update recomputes the status and, unless every input is idle, the
-// minimum over the active inputs.
+// update recomputes the status and the output: the minimum over the
+// active inputs, or when every input is idle the maximum over all.
 func (c *Combined) update() (int64, bool) {
-	m, active := MaxWatermark, false
+	lo, hi, active := MaxWatermark, MinWatermark, false
 	for _, in := range c.inputs {
+		hi = max(hi, in.wm)
 		if !in.idle {
-			m, active = min(m, in.wm), true
+			lo, active = min(lo, in.wm), true
 		}
 	}
 	c.idle = !active
-	if !active || m <= c.out {
+	m := lo
+	if !active {
+		m = hi
+	}
+	if m <= c.out {
 		return c.out, false
 	}
 	c.out = m

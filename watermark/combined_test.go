@@ -44,7 +44,8 @@ func runCombined(t *testing.T, v combinedValve, steps []vstep) {
 }
 
 // Checklist valve 8, between inputs: the minimum over the active inputs,
-// with no catch-up rule and no flush.
+// with no catch-up rule; when every input is idle, the highest watermark
+// of any input (Flink's CombinedWatermarkStatus since FLINK-38454).
 func TestCombined_cases(t *testing.T) {
 	tests := []struct {
 		name  string
@@ -64,14 +65,23 @@ func TestCombined_cases(t *testing.T) {
 			wmOn(1, 50, out(50)), activeOn(0), wmOn(1, 70),
 			wmOn(0, 60, out(60)), wmOn(0, 80, out(70)),
 		}},
-		{"no flush when the last input goes idle", 2, []vstep{
-			wmOn(0, 10), wmOn(1, 4, out(4)), idleOn(0), idleOn(1, "idle"),
-			wmOn(1, 20), // from an idle input: ignored
-			activeOn(1, "active"), wmOn(1, 6, out(6)),
+		// The result does not depend on the order the inputs go idle in.
+		{"the last input going idle flushes the highest watermark", 2, []vstep{
+			wmOn(0, 10), wmOn(1, 4, out(4)), idleOn(0), idleOn(1, out(10), "idle"),
+			wmOn(1, 20),                       // from an idle input: ignored
+			activeOn(1, "active"), wmOn(1, 6), // behind the flushed 10
+			wmOn(1, 12, out(12)),
 		}},
-		{"first input back from all idle moves the output", 2, []vstep{
-			wmOn(0, 50), wmOn(1, 10, out(10)), idleOn(0), idleOn(1, "idle"),
-			activeOn(0, out(50), "active"),
+		{"the same flush whichever input goes idle last", 2, []vstep{
+			wmOn(0, 10), wmOn(1, 4, out(4)), idleOn(1, out(10)), idleOn(0, "idle"),
+		}},
+		// Without the flush, input 0 coming back would move the output to
+		// 50 in the same change that makes it active: forwarded watermark
+		// first, the watermark would reach downstream while it still
+		// holds this subtask idle, and be dropped there.
+		{"an input back from all idle is active at the flushed watermark", 2, []vstep{
+			wmOn(0, 50), wmOn(1, 10, out(10)), idleOn(0), idleOn(1, out(50), "idle"),
+			activeOn(0, "active"),
 		}},
 		{"an active input without a watermark holds everything", 2, []vstep{
 			idleOn(0), wmOn(1, 5, out(5)), activeOn(0), wmOn(1, 9),
@@ -106,8 +116,8 @@ func TestInputValves_cases(t *testing.T) {
 		}},
 		{"every channel idle", []vstep{
 			wmOn(0, 1), wmOn(1, 2), wmOn(2, 3, out(1)),
-			idleOn(2), idleOn(0, out(2)), idleOn(1, "idle"),
-			activeOn(2, out(3), "active"), wmOn(2, 4, out(4)),
+			idleOn(2), idleOn(0, out(2)), idleOn(1, out(3), "idle"),
+			activeOn(2, "active"), wmOn(2, 4, out(4)),
 		}},
 	}
 	for _, tt := range tests {
@@ -161,10 +171,13 @@ func (m *combinedModel) event(ch int, op byte, wm int64) {
 	m.combine(in, m.valves[in].allIdle())
 }
 
-// combine recomputes the output with input in's idleness taken as idle.
+// combine recomputes the output with input in's idleness taken as idle:
+// the minimum over the active inputs, or the maximum over all when none
+// is active.
 func (m *combinedModel) combine(in int, idle bool) {
-	lo, active := int64(math.MaxInt64), false
+	lo, hi, active := int64(math.MaxInt64), int64(math.MinInt64), false
 	for i, v := range m.valves {
+		hi = max(hi, v.out)
 		if i == in && idle || i != in && v.allIdle() {
 			continue
 		}
@@ -173,6 +186,8 @@ func (m *combinedModel) combine(in int, idle bool) {
 	m.idle = !active
 	if active {
 		m.out = max(m.out, lo)
+	} else {
+		m.out = max(m.out, hi)
 	}
 }
 
@@ -207,6 +222,7 @@ func FuzzInputValves(f *testing.F) {
 			if !slices.Equal(got, want) {
 				t.Fatalf("event %d: forwarded %q, want %q", k, got, want)
 			}
+			checkNoWatermarkWhileIdle(t, k, wasIdle, v.Idle(), got)
 		}
 	})
 }

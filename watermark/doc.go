@@ -31,9 +31,10 @@
 // A subtask whose head operator has two logical inputs (connected
 // streams, interval joins) has one Valve per input and combines their
 // outputs with a [Combined], as Flink's CombinedWatermarkStatus: the
-// minimum over the inputs that are not idle, idle when all are, with no
-// catch-up rule and no flush between inputs. [InputValves] puts the two
-// together. A union is one input, whatever the number of streams.
+// minimum over the inputs that are not idle, idle when all are — and
+// then the highest watermark of any input —, with no catch-up rule
+// between inputs. [InputValves] puts the two together. A union is one
+// input, whatever the number of streams.
 //
 // Keyed operators keep their timers in a [TimerQueue] per time domain:
 // timers are unique per (key, time) and fire in time order when the
@@ -54,21 +55,27 @@
 //     output ("aligned"); until then the output follows the other channels,
 //     and nothing is emitted when no active channel is aligned.
 //   - Whenever some channel is aligned, the output equals the minimum
-//     watermark of the aligned channels. Flink's StatusWatermarkValve
-//     re-computes the minimum only on a watermark or an idle
-//     announcement, so a channel that returns already caught up may wait
-//     for the next watermark; we re-compute on activation too, keeping
-//     this invariant.
+//     watermark of the aligned channels: the minimum is re-computed on
+//     every watermark, idle and active announcement, so a channel that
+//     returns already caught up counts at once.
 //   - When the last active channel goes idle, the output becomes the
-//     highest watermark seen on any channel, if higher. Flink's valve
-//     flushes only when that last channel's watermark equals the output;
-//     we always do: every channel has promised its watermark, and nothing
-//     active is left to hold the output back.
+//     highest watermark seen on any channel, if higher, whatever the
+//     order in which the channels went idle: every channel has promised
+//     its watermark, and nothing active is left to hold the output back.
+//     So a channel that returns from all-idle is never above the output,
+//     and a returning channel never advances the output in the change
+//     that makes the output active again (downstream would drop that
+//     watermark: it still holds this subtask idle).
+//   - These two are the rules of Flink's StatusWatermarkValve since
+//     FLINK-40475 (merged in August 2026); before it, Flink's valve waited for the
+//     next watermark to count a channel returning caught up, and flushed
+//     only if the last channel to go idle was at the output.
 //   - Between the inputs of a two-input operator ([Combined]) the output
 //     is the highest value that the minimum over the active inputs has
 //     reached: an input that returns from idleness below the output
-//     holds it there until it passes it, and when every input is idle
-//     the output stays where it was.
+//     holds it there until it passes it. When every input is idle the
+//     output is the highest watermark of any input (Flink's
+//     CombinedWatermarkStatus since FLINK-38454).
 //   - A timer queue holds each (key, time) at most once; timers fire in
 //     time order, ties in registration order.
 //

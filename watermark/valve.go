@@ -51,8 +51,8 @@ type input struct {
 
 // Valve combines the watermarks and idle/active announcements of a
 // subtask's n input channels into its output watermark and status, as
-// Flink's StatusWatermarkValve does (the package documentation lists the
-// invariants and our two refinements).
+// Flink's StatusWatermarkValve does since FLINK-40475 (the package
+// documentation lists the invariants and what changed in Flink then).
 //
 // Each event costs O(n): watermarks come a few times a second per channel,
 // so a scan beats keeping a heap in step.

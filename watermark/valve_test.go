@@ -126,23 +126,25 @@ func TestValve_checklist(t *testing.T) {
 	}
 }
 
-// TestValve_cases covers what the checklist does not: our two
-// refinements over Flink's valve, end of input and odd inputs.
+// TestValve_cases covers what the checklist does not: the two rules that
+// Flink's valve changed in FLINK-40475, end of input and odd inputs.
 func TestValve_cases(t *testing.T) {
 	tests := []struct {
 		name  string
 		n     int
 		steps []vstep
 	}{
-		// Flink flushes only if the last input's watermark equals the
-		// output; here the last one is behind, and 30 is still promised.
+		// The last input to go idle is behind the output (it returned and
+		// had not caught up); 30 is still promised. Flink before
+		// FLINK-40475 flushed only if that input was at the output.
 		{"last idle input behind still flushes the maximum", 3, []vstep{
 			wmOn(0, 10), wmOn(1, 30), wmOn(2, 5, out(5)),
 			idleOn(2, out(10)), activeOn(2),
 			idleOn(1), idleOn(0),
 			idleOn(2, out(30), "idle"),
 		}},
-		// Flink waits for input 1's next watermark; it is aligned already.
+		// Input 1 returns aligned and is the only one: it counts at once.
+		// Flink before FLINK-40475 waited for its next watermark.
 		{"input returning caught up counts at once", 3, []vstep{
 			wmOn(0, 10), wmOn(1, 20), wmOn(2, 5, out(5)),
 			idleOn(2, out(10)), activeOn(2),

@@ -117,6 +117,27 @@ func (c *child) kill(t testing.TB) string {
 	return c.stderr.String()
 }
 
+// killThriceAndResume runs the node with args three times, killing it
+// with SIGKILL after a checkpoint each time (see killAfterCheckpoint), and
+// a fourth time to the end; every run after the first must resume from a
+// checkpoint in stateDir.
+func killThriceAndResume(t *testing.T, rng *rand.Rand, stateDir string, args []string) {
+	t.Helper()
+	newest := 0
+	for kill := range 3 {
+		stderr, after := killAfterCheckpoint(t, rng, stateDir, newest, args)
+		if kill > 0 && !strings.Contains(stderr, "resuming from checkpoint") {
+			t.Errorf("run %d did not resume; stderr:\n%s", kill+1, stderr)
+		}
+		t.Logf("run %d killed after checkpoint %d", kill+1, after)
+		newest = after
+	}
+	code, _, errOut := node(t, args...)
+	if code != 0 || !strings.Contains(errOut, "resuming from checkpoint") {
+		t.Fatalf("last run: exit %d, want 0 and a resume; stderr:\n%s", code, errOut)
+	}
+}
+
 // TestNode_wordcount_SIGKILL is the crash test: wordcount with a rate
 // limit and 200 ms checkpoints into a state dir, killed with SIGKILL three
 // times at random moments and rerun with the same command each time. The
@@ -140,20 +161,7 @@ func TestNode_wordcount_SIGKILL(t *testing.T) {
 	want, _ := outputLines(t, ref)
 
 	out, state := t.TempDir(), t.TempDir()
-	args := wordcountArgs(input, out, state, rate)
-	newest := 0
-	for kill := range 3 {
-		stderr, after := killAfterCheckpoint(t, rng, state, newest, args)
-		if kill > 0 && !strings.Contains(stderr, "resuming from checkpoint") {
-			t.Errorf("run %d did not resume; stderr:\n%s", kill+1, stderr)
-		}
-		t.Logf("run %d killed after checkpoint %d", kill+1, after)
-		newest = after
-	}
-	code, _, errOut := node(t, args...)
-	if code != 0 || !strings.Contains(errOut, "resuming from checkpoint") {
-		t.Fatalf("last run: exit %d, want 0 and a resume; stderr:\n%s", code, errOut)
-	}
+	killThriceAndResume(t, rng, state, wordcountArgs(input, out, state, rate))
 	got, hidden := outputLines(t, out)
 	if !slices.Equal(got, want) {
 		t.Errorf("committed %d lines, want the %d of a run without failures", len(got), len(want))

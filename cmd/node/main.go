@@ -9,6 +9,7 @@ import (
 
 	"github.com/troupe-dev/troupe/actors"
 	"github.com/troupe-dev/troupe/cmd/node/cli"
+	"github.com/troupe-dev/troupe/examples/clickstream"
 	"github.com/troupe-dev/troupe/examples/enrich"
 	"github.com/troupe-dev/troupe/examples/nexmark"
 	"github.com/troupe-dev/troupe/examples/wordcount"
@@ -21,6 +22,7 @@ var builtins = []func() actors.PipelineSpec{
 	generateSpec,
 	enrich.Spec,
 	nexmark.Spec,
+	clickstream.Spec,
 }
 
 func main() {

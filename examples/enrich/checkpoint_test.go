@@ -71,7 +71,7 @@ func fileJob(t testing.TB, svc *fakeService, input, out string) *operators.Pipel
 // nothing left in progress or pending.
 func committedOutput(t testing.TB, out string) {
 	t.Helper()
-	recs, others := testkit.CommittedJSON[Record](t, out)
+	recs, others := testkit.ReadCommitted[Record](t, out)
 	if len(others) > 0 {
 		t.Errorf("left in the output dir: %q", others)
 	}
@@ -191,7 +191,7 @@ func TestNew_fileOutput_resumeAfterCrashAtFinalCommit(t *testing.T) {
 			if tc.failCommit != errors.As(err, &fault) || !tc.failCommit && err != nil {
 				t.Fatalf("first run: %v, want a fault in the final commit: %v", err, tc.failCommit)
 			}
-			recs, others := testkit.CommittedJSON[Record](t, out)
+			recs, others := testkit.ReadCommitted[Record](t, out)
 			if pending := len(recs) == 0 && len(others) > 0; pending != tc.pendingAfter {
 				t.Fatalf("after the first run: %d records committed, %q left; want all pending: %v", len(recs), others, tc.pendingAfter)
 			}

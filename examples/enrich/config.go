@@ -92,7 +92,7 @@ func ParseRetry(attempts int, backoff string) (*async.Backoff, error) {
 		if err != nil {
 			return nil, fmt.Errorf("fixed delay %q is not a duration such as 10ms", parts[0])
 		}
-		return async.FixedDelay(attempts, d, onErr)
+		return validated(async.FixedDelay(attempts, d, onErr))
 	case kind == "exp" && len(parts) == 3:
 		initial, err1 := time.ParseDuration(parts[0])
 		mult, err2 := strconv.ParseFloat(parts[1], 64)
@@ -100,9 +100,17 @@ func ParseRetry(attempts int, backoff string) (*async.Backoff, error) {
 		if err1 != nil || err2 != nil || err3 != nil {
 			return nil, fmt.Errorf("want exp:<initial>:<multiplier>:<max>, such as %s", DefaultBackoff)
 		}
-		return async.ExponentialBackoff(attempts, initial, most, mult, onErr)
+		return validated(async.ExponentialBackoff(attempts, initial, most, mult, onErr))
 	}
 	return nil, fmt.Errorf("want fixed:<delay> or exp:<initial>:<multiplier>:<max>, such as fixed:10ms or %s", DefaultBackoff)
+}
+
+// validated returns b, or the error that makes it unusable.
+func validated(b *async.Backoff) (*async.Backoff, error) {
+	if err := b.Validate(); err != nil {
+		return nil, err
+	}
+	return b, nil
 }
 
 // ParseMode reads "ordered", "unordered" or "keyed" (key-ordered by id).

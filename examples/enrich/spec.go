@@ -1,11 +1,12 @@
 package enrich
 
 import (
-	"fmt"
+	"errors"
 	"io"
 	"os"
 
 	"github.com/troupe-dev/troupe/actors"
+	"github.com/troupe-dev/troupe/examples/internal/endpoint"
 	"github.com/troupe-dev/troupe/operators"
 	"github.com/troupe-dev/troupe/operators/async"
 )
@@ -47,49 +48,37 @@ func SpecTo(stdout io.Writer) actors.PipelineSpec {
 func configFrom(ps actors.Params) (Config, error) {
 	cfg := Config{Input: ps.String("input"), URL: ps.String("url"), Output: ps.String("output")}
 	var err error
-	if _, err = ParseURL(cfg.URL); err != nil {
-		return cfg, badParam(ps, "url", err)
+	if err = endpoint.Input(ps, "input", false); err != nil {
+		return cfg, err
 	}
-	if cfg.Output != "" {
-		if err = operators.CheckOutputDir(cfg.Output); err != nil {
-			return cfg, badParam(ps, "output", err)
-		}
+	if _, err = ParseURL(cfg.URL); err != nil {
+		return cfg, ps.Invalid("url", err)
+	}
+	if err = endpoint.Output(ps, "output", false); err != nil {
+		return cfg, err
 	}
 	if cfg.Mode, err = ParseMode(ps.String("mode")); err != nil {
-		return cfg, badParam(ps, "mode", err)
+		return cfg, ps.Invalid("mode", err)
 	}
 	if cfg.OnError, err = ParseErrorPolicy(ps.String("on-error")); err != nil {
-		return cfg, badParam(ps, "on-error", err)
+		return cfg, ps.Invalid("on-error", err)
 	}
-	if cfg.Capacity, err = positive(ps, "capacity"); err != nil {
+	if cfg.Capacity, err = ps.IntAtLeast("capacity", 1); err != nil {
 		return cfg, err
 	} else if err = (async.Config{Capacity: cfg.Capacity, Retry: async.NoRetry()}).Validate(); err != nil {
-		return cfg, badParam(ps, "capacity", err)
+		return cfg, ps.Invalid("capacity", err)
 	}
 	if cfg.Timeout, err = ps.Duration("timeout"); err != nil {
 		return cfg, err
 	} else if cfg.Timeout < 0 {
-		return cfg, badParam(ps, "timeout", fmt.Errorf("must not be negative"))
+		return cfg, ps.Invalid("timeout", errors.New("must not be negative"))
 	}
-	attempts, err := positive(ps, "retries")
+	attempts, err := ps.IntAtLeast("retries", 1)
 	if err != nil {
 		return cfg, err
 	}
 	if cfg.Retry, err = ParseRetry(attempts, ps.String("backoff")); err != nil {
-		return cfg, badParam(ps, "backoff", err)
+		return cfg, ps.Invalid("backoff", err)
 	}
 	return cfg, nil
-}
-
-// positive reads an integer parameter that must be at least 1.
-func positive(ps actors.Params, name string) (int, error) {
-	n, err := ps.Int(name)
-	if err == nil && n < 1 {
-		err = badParam(ps, name, fmt.Errorf("must be at least 1"))
-	}
-	return n, err
-}
-
-func badParam(ps actors.Params, name string, why error) error {
-	return fmt.Errorf("%w: %s=%q: %v", actors.ErrBadParam, name, ps.String(name), why)
 }

@@ -96,7 +96,7 @@ func TestSpec_outputs(t *testing.T) {
 			recs := decodeLines(t, stdout.Bytes())
 			if dir := tc.params["output"]; dir != "" {
 				var others []string
-				if recs, others = testkit.CommittedJSON[Record](t, dir); len(others) > 0 || stdout.Bytes() != nil {
+				if recs, others = testkit.ReadCommitted[Record](t, dir); len(others) > 0 || stdout.Bytes() != nil {
 					t.Fatalf("output dir holds %q besides part files; stdout %q", others, stdout.Bytes())
 				}
 			}
@@ -114,6 +114,7 @@ func TestSpec_outputs(t *testing.T) {
 func TestSpec_badParams(t *testing.T) {
 	reg := actors.NewRegistry()
 	reg.MustRegister(Spec())
+	input := writeLines(t, `{"id": 1}`)
 	for _, tc := range []struct{ param, value string }{
 		{"url", "://nope"}, {"url", "ftp://host/x"}, {"url", "/relative"}, {"url", "http://host/#frag"},
 		{"mode", "sideways"}, {"on-error", "ignore"},
@@ -123,13 +124,13 @@ func TestSpec_badParams(t *testing.T) {
 		{"backoff", "linear:1ms"}, {"backoff", "fixed:x"}, {"backoff", "fixed:-1ms"},
 		{"backoff", "exp:10ms:2"}, {"backoff", "exp:10ms:0.5:1s"}, {"backoff", "exp:1s:2:10ms"},
 	} {
-		params := map[string]string{"input": "in.jsonl", "url": "http://localhost:1/x", tc.param: tc.value}
+		params := map[string]string{"input": input, "url": "http://localhost:1/x", tc.param: tc.value}
 		_, err := reg.Build(Name, params, 0)
 		if !errors.Is(err, actors.ErrBadParam) || !strings.Contains(err.Error(), tc.param+`="`+tc.value+`"`) {
 			t.Errorf("%s=%s: error %v, want ErrBadParam naming it", tc.param, tc.value, err)
 		}
 	}
-	if _, err := reg.Build(Name, map[string]string{"input": "in.jsonl"}, 0); !errors.Is(err, actors.ErrBadParam) {
+	if _, err := reg.Build(Name, map[string]string{"input": input}, 0); !errors.Is(err, actors.ErrBadParam) {
 		t.Errorf("no url: error %v, want ErrBadParam", err)
 	}
 }
@@ -145,7 +146,7 @@ func TestSpec_badOutput(t *testing.T) {
 		{file, "is a file, not a directory"},
 		{filepath.Join(file, "out"), file + " is a file"},
 	} {
-		params := map[string]string{"input": "in.jsonl", "url": "http://localhost:1/x", "output": tc.output}
+		params := map[string]string{"input": file, "url": "http://localhost:1/x", "output": tc.output}
 		_, err := reg.Build(Name, params, 0)
 		if !errors.Is(err, actors.ErrBadParam) || !strings.Contains(err.Error(), `output="`+tc.output+`"`) ||
 			!strings.Contains(err.Error(), tc.why) {

@@ -5,8 +5,12 @@
 //
 // # Basics
 //
-// Events come from a JSON-lines file ([ReadEvents]) or from the built-in
-// [Generator]. Event n of the generator is a person when n mod 50 is 0,
+// Events come from a JSON-lines file ([ReadEvents]), from a JetStream
+// stream (input=nats://HOST:PORT/STREAM[?subject=…]; [Publish] loads the
+// generator's events into one, by kind) or from the built-in
+// [Generator]; rows go to part files, to standard output or to a
+// JetStream stream (output=nats://…, exactly once under checkpoints).
+// Event n of the generator is a person when n mod 50 is 0,
 // an auction when it is 1, 2 or 3, and a bid otherwise (1 : 3 : 46), and it
 // is a pure function of n and the seed, so the set of events does not
 // depend on how many source subtasks share the numbers. Event time is an
@@ -21,7 +25,9 @@
 //
 // Records later than the watermark are dropped by the windowed queries
 // (and counted by the engine): give a file's events at most 4 s of
-// disorder per source split. The regular join of q3 keeps every matching
+// disorder per source split. A JetStream input makes watermarks per
+// subject filter, and a filter without messages for [NATSIdleTimeout]
+// stops holding the others back. The regular join of q3 keeps every matching
 // person and every auction still waiting for its seller, forever, as an
 // unwindowed join must.
 package nexmark

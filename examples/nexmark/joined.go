@@ -18,17 +18,17 @@ func Q8(events operators.Stream[Event]) operators.Stream[Q8Row] {
 		}
 		return e.Auction.Seller
 	})
-	tumbling := must(window.Tumbling(Q8Size, 0))
-	joined := operators.AggregateWindow(operators.Window(byPerson, tumbling), operators.WindowAggregate[Event, int64, q8Side, q8Match]{
-		Create: func() q8Side { return q8Side{} },
-		Add:    q8Side.add,
-		Result: func(ctx *operators.WindowContext[int64], s q8Side) q8Match {
+	tumbling := window.Tumbling(Q8Size)
+	side := operators.Aggregate(func() q8Side { return q8Side{} }, q8Side.add, nil, func(s q8Side) q8Side { return s })
+	joined := operators.AggregateWindowWith(operators.Window(byPerson, tumbling), side,
+		func(ctx *operators.WindowContext[int64], s q8Side, out operators.Collector[q8Match]) error {
 			if s.Person == nil || !s.Sold {
-				return q8Match{}
+				out.Collect(q8Match{}, 0)
+				return nil
 			}
-			return q8Match{OK: true, Row: Q8Row{ID: s.Person.ID, Name: s.Person.Name, StartTime: ctx.Window().Start}}
-		},
-	}).Name("q8-join")
+			out.Collect(q8Match{OK: true, Row: Q8Row{ID: s.Person.ID, Name: s.Person.Name, StartTime: ctx.Window().Start}}, 0)
+			return nil
+		}).Name("q8-join")
 	return operators.FlatMap(joined, func(m q8Match, emit func(Q8Row)) {
 		if m.OK {
 			emit(m.Row)
@@ -63,14 +63,11 @@ type q8Match struct {
 // plus Q11Gap — exactly the bounds of the merged session window.
 func Q11(events operators.Stream[Event]) operators.Stream[Q11Row] {
 	byBidder := operators.KeyBy(bids(events), func(b *Bid) int64 { return b.Bidder })
-	sessions := must(window.Session(Q11Gap))
-	return operators.AggregateWindow(operators.Window(byBidder, sessions), operators.WindowAggregate[*Bid, int64, int64, Q11Row]{
-		Create: func() int64 { return 0 },
-		Add:    func(n int64, _ *Bid) int64 { return n + 1 },
-		Merge:  func(a, b int64) int64 { return a + b },
-		Result: func(ctx *operators.WindowContext[int64], n int64) Q11Row {
+	sessions := window.Session(Q11Gap)
+	return operators.AggregateWindowWith(operators.Window(byBidder, sessions), countBids,
+		func(ctx *operators.WindowContext[int64], n int64, out operators.Collector[Q11Row]) error {
 			w := ctx.Window()
-			return Q11Row{Bidder: ctx.Key(), BidCount: n, StartTime: w.Start, EndTime: w.End}
-		},
-	}).Name("q11")
+			out.Collect(Q11Row{Bidder: ctx.Key(), BidCount: n, StartTime: w.Start, EndTime: w.End}, 0)
+			return nil
+		}).Name("q11")
 }

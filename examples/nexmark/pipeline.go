@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/troupe-dev/troupe/operators"
+	"github.com/troupe-dev/troupe/operators/jetstream"
 	"github.com/troupe-dev/troupe/watermark"
 )
 
@@ -28,14 +29,18 @@ const Discard = "discard"
 type Config struct {
 	// Query is one of Queries().
 	Query string
-	// Input is a JSON-lines file of events; empty means the generator.
+	// Input is a JSON-lines file of events, or a JetStream stream of them
+	// as a nats:// URL (see jetstream.ParseURL and natsSource); empty
+	// means the generator.
 	Input string
 	// Events is how many events the generator makes (with Input empty);
 	// negative means unbounded.
 	Events int64
 	// Generator configures the generator; its zero value is the defaults.
 	Generator GeneratorConfig
-	// Output is a directory for part files, Discard, or empty for Stdout.
+	// Output is a directory for part files, a JetStream stream as a
+	// nats:// URL (rows as JSON; exactly once with checkpoints), Discard,
+	// or empty for Stdout.
 	Output string
 	// Rate caps the events per second of each source subtask; 0 means
 	// unlimited.
@@ -46,17 +51,17 @@ type Config struct {
 }
 
 // query adds one query and its sink to the event stream.
-type query func(events operators.Stream[Event], cfg Config) operators.Sink
+type query func(events operators.Stream[Event], cfg Config) (operators.Sink, error)
 
 var queries = map[string]query{
-	"q0":  func(s operators.Stream[Event], c Config) operators.Sink { return sink(Q0(s), c) },
-	"q1":  func(s operators.Stream[Event], c Config) operators.Sink { return sink(Q1(s), c) },
-	"q2":  func(s operators.Stream[Event], c Config) operators.Sink { return sink(Q2(s), c) },
-	"q3":  func(s operators.Stream[Event], c Config) operators.Sink { return sink(Q3(s), c) },
-	"q5":  func(s operators.Stream[Event], c Config) operators.Sink { return sink(Q5(s), c) },
-	"q7":  func(s operators.Stream[Event], c Config) operators.Sink { return sink(Q7(s), c) },
-	"q8":  func(s operators.Stream[Event], c Config) operators.Sink { return sink(Q8(s), c) },
-	"q11": func(s operators.Stream[Event], c Config) operators.Sink { return sink(Q11(s), c) },
+	"q0":  func(s operators.Stream[Event], c Config) (operators.Sink, error) { return sink(Q0(s), c) },
+	"q1":  func(s operators.Stream[Event], c Config) (operators.Sink, error) { return sink(Q1(s), c) },
+	"q2":  func(s operators.Stream[Event], c Config) (operators.Sink, error) { return sink(Q2(s), c) },
+	"q3":  func(s operators.Stream[Event], c Config) (operators.Sink, error) { return sink(Q3(s), c) },
+	"q5":  func(s operators.Stream[Event], c Config) (operators.Sink, error) { return sink(Q5(s), c) },
+	"q7":  func(s operators.Stream[Event], c Config) (operators.Sink, error) { return sink(Q7(s), c) },
+	"q8":  func(s operators.Stream[Event], c Config) (operators.Sink, error) { return sink(Q8(s), c) },
+	"q11": func(s operators.Stream[Event], c Config) (operators.Sink, error) { return sink(Q11(s), c) },
 }
 
 // Queries returns the names of the queries, in numeric order.
@@ -76,11 +81,12 @@ func cmpQuery(a, b string) int {
 	return strings.Compare(a, b)
 }
 
-// New builds the pipeline of one query: source (file or generator),
-// timestamps and watermarks, the query, and the sink. Its operators are
-// named "events", "timestamps", the query's, and "sink". It returns an
-// error wrapping ErrConfig for an unknown query or a bad generator
-// configuration.
+// New builds the pipeline of one query: source (file, JetStream or
+// generator), timestamps and watermarks, the query, and the sink. Its
+// operators are named "events", "timestamps" (not with a JetStream
+// source, which makes watermarks per subject filter itself), the
+// query's, and "sink". It returns an error wrapping ErrConfig for an
+// unknown query, a bad generator configuration or a bad nats:// URL.
 func New(cfg Config) (*operators.Pipeline, error) {
 	q, ok := queries[cfg.Query]
 	if !ok {
@@ -91,12 +97,26 @@ func New(cfg Config) (*operators.Pipeline, error) {
 	if err != nil {
 		return nil, err
 	}
-	q(WithEventTime(events), cfg).Name("sink")
+	if !jetstream.IsURL(cfg.Input) {
+		events = WithEventTime(events)
+	}
+	s, err := q(events, cfg)
+	if err != nil {
+		return nil, err
+	}
+	s.Name("sink")
 	return p, nil
 }
 
-// source adds the file or generator source.
+// source adds the file, JetStream or generator source.
 func source(p *operators.Pipeline, cfg Config) (operators.Stream[Event], error) {
+	if jetstream.IsURL(cfg.Input) {
+		ep, err := jetstream.ParseURL(cfg.Input)
+		if err != nil {
+			return operators.Stream[Event]{}, fmt.Errorf("%w: Input: %w", ErrConfig, err)
+		}
+		return natsSource(p, ep, cfg.Rate)
+	}
 	if cfg.Input != "" {
 		return ReadEvents(p, cfg.Input, operators.RateLimit(cfg.Rate)).Name("events"), nil
 	}
@@ -117,16 +137,22 @@ func WithEventTime(events operators.Stream[Event]) operators.Stream[Event] {
 }
 
 // sink adds the sink that cfg.Output selects.
-func sink[T any](rows operators.Stream[T], cfg Config) operators.Sink {
-	switch cfg.Output {
-	case Discard:
-		return operators.Discard(rows)
-	case "":
+func sink[T any](rows operators.Stream[T], cfg Config) (operators.Sink, error) {
+	switch {
+	case cfg.Output == Discard:
+		return operators.Discard(rows), nil
+	case cfg.Output == "":
 		w := cfg.Stdout
 		if w == nil {
 			w = os.Stdout
 		}
-		return operators.WriteJSONLines(rows, w)
+		return operators.WriteJSONLines(rows, w), nil
+	case jetstream.IsURL(cfg.Output):
+		ep, err := jetstream.ParseURL(cfg.Output)
+		if err != nil {
+			return operators.Sink{}, fmt.Errorf("%w: Output: %w", ErrConfig, err)
+		}
+		return natsSink(rows, ep)
 	}
-	return operators.WriteFiles(rows, cfg.Output)
+	return operators.WriteFiles(rows, cfg.Output), nil
 }

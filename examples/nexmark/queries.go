@@ -57,7 +57,7 @@ func Q3(events operators.Stream[Event]) operators.Stream[Q3Row] {
 	return operators.ProcessConnected(
 		operators.KeyBy(auctions, func(e Event) int64 { return e.Auction.Seller }),
 		operators.KeyBy(persons, func(e Event) int64 { return e.Person.ID }),
-		operators.CoProcessFuncs[int64, Event, Event, q3Seller, Q3Row]{Process1: q3Auction, Process2: q3Person},
+		operators.CoProcessFuncs[Event, Event, int64, Q3Row]{Process1: q3Auction, Process2: q3Person},
 	).Name("q3-join")
 }
 
@@ -68,23 +68,34 @@ type q3Seller struct {
 	Waiting []int64 `json:"waiting,omitempty"`
 }
 
-func q3Auction(ctx *operators.KeyedContext[int64, q3Seller], e Event, out operators.Collector[Q3Row]) error {
-	s, _ := ctx.State().Value()
+// q3Sellers holds each person id's q3Seller, shared by both inputs.
+var q3Sellers = operators.ValueDescriptor[q3Seller]{Name: "seller"}
+
+func q3Auction(ctx *operators.KeyedContext[int64], e Event, out operators.Collector[Q3Row]) error {
+	state, err := operators.GetValueState(ctx, q3Sellers)
+	if err != nil {
+		return err
+	}
+	s, _ := state.Value()
 	if s.Person != nil {
 		out.Collect(q3Row(s.Person, e.Auction.ID), ctx.Timestamp())
 		return nil
 	}
 	s.Waiting = append(s.Waiting, e.Auction.ID)
-	ctx.State().Update(s)
+	state.Update(s)
 	return nil
 }
 
-func q3Person(ctx *operators.KeyedContext[int64, q3Seller], e Event, out operators.Collector[Q3Row]) error {
-	s, _ := ctx.State().Value()
+func q3Person(ctx *operators.KeyedContext[int64], e Event, out operators.Collector[Q3Row]) error {
+	state, err := operators.GetValueState(ctx, q3Sellers)
+	if err != nil {
+		return err
+	}
+	s, _ := state.Value()
 	for _, id := range s.Waiting {
 		out.Collect(q3Row(e.Person, id), ctx.Timestamp())
 	}
-	ctx.State().Update(q3Seller{Person: e.Person})
+	state.Update(q3Seller{Person: e.Person})
 	return nil
 }
 

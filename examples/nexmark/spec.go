@@ -1,12 +1,14 @@
 package nexmark
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 
 	"github.com/troupe-dev/troupe/actors"
+	"github.com/troupe-dev/troupe/examples/internal/endpoint"
 	"github.com/troupe-dev/troupe/operators"
 )
 
@@ -22,9 +24,9 @@ func SpecTo(stdout io.Writer) actors.PipelineSpec {
 		Description: "a Nexmark query over a JSON-lines file of events or the built-in generator; rows as JSON lines",
 		Params: []actors.Param{
 			{Name: "query", Description: "the query: " + strings.Join(Queries(), ", "), Required: true},
-			{Name: "input", Description: "JSON-lines file of events (exclusive with events)"},
+			{Name: "input", Description: "JSON-lines file of events, or nats://HOST:PORT/STREAM[?subject=S][&bounded=true] (exclusive with events)"},
 			{Name: "events", Description: "how many events the built-in generator makes (exclusive with input)"},
-			{Name: "output", Description: "directory for part files; discard: drop the rows; empty: standard output"},
+			{Name: "output", Description: "directory for part files, nats://HOST:PORT/STREAM[?subject=S]; discard: drop the rows; empty: standard output"},
 			{Name: "rate", Description: "events per second per source subtask; 0: unlimited", Default: "0"},
 		},
 		Build: func(ps actors.Params) (*operators.Pipeline, error) {
@@ -43,34 +45,34 @@ func SpecTo(stdout io.Writer) actors.PipelineSpec {
 func configFrom(ps actors.Params) (Config, error) {
 	cfg := Config{Query: ps.String("query"), Input: ps.String("input"), Output: ps.String("output")}
 	if _, ok := queries[cfg.Query]; !ok {
-		return cfg, badParam("query", cfg.Query, "not one of "+strings.Join(Queries(), ", "))
+		return cfg, ps.Invalid("query", errors.New("not one of "+strings.Join(Queries(), ", ")))
 	}
 	var err error
-	if cfg.Rate, err = ps.Float("rate"); err != nil {
+	if cfg.Rate, err = ps.FloatAtLeast("rate", 0); err != nil {
 		return cfg, err
 	}
-	if cfg.Rate < 0 {
-		return cfg, badParam("rate", ps.String("rate"), "must not be negative")
+	if cfg.Events, err = events(ps, cfg.Input); err != nil {
+		return cfg, err
 	}
-	events := ps.String("events")
-	switch {
-	case cfg.Input == "" && events == "":
-		return cfg, fmt.Errorf("%w: give input (a file of events) or events (how many to generate)", actors.ErrBadParam)
-	case cfg.Input != "" && events != "":
-		return cfg, badParam("events", events, "not with input="+fmt.Sprintf("%q", cfg.Input)+"; give one of them")
-	case events != "":
-		n, err := ps.Int("events")
-		if err != nil {
-			return cfg, err
-		}
-		if n < 0 {
-			return cfg, badParam("events", events, "must not be negative")
-		}
-		cfg.Events = int64(n)
+	if err = endpoint.Input(ps, "input", true); err != nil {
+		return cfg, err
 	}
-	return cfg, nil
+	if cfg.Output != Discard {
+		err = endpoint.Output(ps, "output", true)
+	}
+	return cfg, err
 }
 
-func badParam(name, value, why string) error {
-	return fmt.Errorf("%w: %s=%q: %s", actors.ErrBadParam, name, value, why)
+// events reads the events parameter, which input excludes.
+func events(ps actors.Params, input string) (int64, error) {
+	switch events := ps.String("events"); {
+	case input == "" && events == "":
+		return 0, fmt.Errorf("%w: give input (a file of events) or events (how many to generate)", actors.ErrBadParam)
+	case input != "" && events != "":
+		return 0, ps.Invalid("events", fmt.Errorf("not with input=%q; give one of them", input))
+	case events == "":
+		return 0, nil
+	}
+	n, err := ps.IntAtLeast("events", 0)
+	return int64(n), err
 }

@@ -32,18 +32,23 @@ func bids(events operators.Stream[Event]) operators.Stream[*Bid] {
 // window, when every count of the window has come.
 func Q5(events operators.Stream[Event]) operators.Stream[Q5Row] {
 	byAuction := operators.KeyBy(bids(events), func(b *Bid) int64 { return b.Auction })
-	sliding := must(window.Sliding(Q5Size, Q5Slide, 0))
-	counts := operators.AggregateWindow(operators.Window(byAuction, sliding), operators.WindowAggregate[*Bid, int64, int64, Q5Row]{
-		Create: func() int64 { return 0 },
-		Add:    func(n int64, _ *Bid) int64 { return n + 1 },
-		Result: func(ctx *operators.WindowContext[int64], n int64) Q5Row {
+	sliding := window.Sliding(Q5Size, Q5Slide)
+	counts := operators.AggregateWindowWith(operators.Window(byAuction, sliding), countBids,
+		func(ctx *operators.WindowContext[int64], n int64, out operators.Collector[Q5Row]) error {
 			w := ctx.Window()
-			return Q5Row{Auction: ctx.Key(), Num: n, StartTime: w.Start, EndTime: w.End}
-		},
-	}).Name("q5-count")
+			out.Collect(Q5Row{Auction: ctx.Key(), Num: n, StartTime: w.Start, EndTime: w.End}, 0)
+			return nil
+		}).Name("q5-count")
 	byWindow := operators.KeyBy(counts, func(r Q5Row) int64 { return r.StartTime })
 	return operators.ProcessKeyedWithTimers(byWindow, q5Add, q5Fire).Name("q5-max")
 }
+
+// countBids counts the bids of a window.
+var countBids = operators.Aggregate(
+	func() int64 { return 0 },
+	func(n int64, _ *Bid) int64 { return n + 1 },
+	func(a, b int64) int64 { return a + b },
+	func(n int64) int64 { return n })
 
 // q5Best is q5's state per window: the highest count so far and the
 // auctions that have it.
@@ -53,8 +58,15 @@ type q5Best struct {
 	Auctions []int64 `json:"auctions"`
 }
 
-func q5Add(ctx *operators.KeyedContext[int64, q5Best], r Q5Row, _ operators.Collector[Q5Row]) error {
-	best, ok := ctx.State().Value()
+// q5Bests holds each window's q5Best.
+var q5Bests = operators.ValueDescriptor[q5Best]{Name: "best"}
+
+func q5Add(ctx *operators.KeyedContext[int64], r Q5Row, _ operators.Collector[Q5Row]) error {
+	state, err := operators.GetValueState(ctx, q5Bests)
+	if err != nil {
+		return err
+	}
+	best, ok := state.Value()
 	switch {
 	case !ok:
 		ctx.RegisterEventTimer(r.EndTime - 1)
@@ -64,16 +76,20 @@ func q5Add(ctx *operators.KeyedContext[int64, q5Best], r Q5Row, _ operators.Coll
 	case r.Num == best.Num:
 		best.Auctions = append(best.Auctions, r.Auction)
 	}
-	ctx.State().Update(best)
+	state.Update(best)
 	return nil
 }
 
-func q5Fire(ctx *operators.KeyedContext[int64, q5Best], t operators.Timer, out operators.Collector[Q5Row]) error {
-	best, _ := ctx.State().Value()
+func q5Fire(ctx *operators.KeyedContext[int64], t operators.Timer, out operators.Collector[Q5Row]) error {
+	state, err := operators.GetValueState(ctx, q5Bests)
+	if err != nil {
+		return err
+	}
+	best, _ := state.Value()
 	for _, a := range best.Auctions {
 		out.Collect(Q5Row{Auction: a, Num: best.Num, StartTime: ctx.Key(), EndTime: best.End}, t.Time)
 	}
-	ctx.State().Clear()
+	state.Clear()
 	return nil
 }
 
@@ -88,15 +104,14 @@ const q7Shards = 64
 // the window.
 func Q7(events operators.Stream[Event]) operators.Stream[Q7Row] {
 	byShard := operators.KeyBy(bids(events), func(b *Bid) int64 { return b.Price % q7Shards })
-	tumbling := must(window.Tumbling(Q7Size, 0))
-	tops := operators.AggregateWindow(operators.Window(byShard, tumbling), operators.WindowAggregate[*Bid, int64, q7Top, q7Top]{
-		Create: func() q7Top { return q7Top{Price: -1} },
-		Add:    q7Top.add,
-		Result: func(ctx *operators.WindowContext[int64], top q7Top) q7Top {
+	tumbling := window.Tumbling(Q7Size)
+	highest := operators.Aggregate(func() q7Top { return q7Top{Price: -1} }, q7Top.add, nil, func(t q7Top) q7Top { return t })
+	tops := operators.AggregateWindowWith(operators.Window(byShard, tumbling), highest,
+		func(ctx *operators.WindowContext[int64], top q7Top, out operators.Collector[q7Top]) error {
 			top.Start, top.End = ctx.Window().Start, ctx.Window().End
-			return top
-		},
-	}).Name("q7-top")
+			out.Collect(top, 0)
+			return nil
+		}).Name("q7-top")
 	byWindow := operators.KeyBy(tops, func(t q7Top) int64 { return t.Start })
 	return operators.ProcessKeyedWithTimers(byWindow, q7Merge, q7Fire).Name("q7-max")
 }
@@ -119,8 +134,15 @@ func (t q7Top) add(b *Bid) q7Top {
 	return t
 }
 
-func q7Merge(ctx *operators.KeyedContext[int64, q7Top], part q7Top, _ operators.Collector[Q7Row]) error {
-	top, ok := ctx.State().Value()
+// q7Tops holds each window's best q7Top so far.
+var q7Tops = operators.ValueDescriptor[q7Top]{Name: "top"}
+
+func q7Merge(ctx *operators.KeyedContext[int64], part q7Top, _ operators.Collector[Q7Row]) error {
+	state, err := operators.GetValueState(ctx, q7Tops)
+	if err != nil {
+		return err
+	}
+	top, ok := state.Value()
 	switch {
 	case !ok:
 		ctx.RegisterEventTimer(part.End - 1)
@@ -130,23 +152,19 @@ func q7Merge(ctx *operators.KeyedContext[int64, q7Top], part q7Top, _ operators.
 	case part.Price == top.Price:
 		top.Bids = append(top.Bids, part.Bids...)
 	}
-	ctx.State().Update(top)
+	state.Update(top)
 	return nil
 }
 
-func q7Fire(ctx *operators.KeyedContext[int64, q7Top], t operators.Timer, out operators.Collector[Q7Row]) error {
-	top, _ := ctx.State().Value()
+func q7Fire(ctx *operators.KeyedContext[int64], t operators.Timer, out operators.Collector[Q7Row]) error {
+	state, err := operators.GetValueState(ctx, q7Tops)
+	if err != nil {
+		return err
+	}
+	top, _ := state.Value()
 	for _, b := range top.Bids {
 		out.Collect(Q7Row{Auction: b.Auction, Price: b.Price, Bidder: b.Bidder, DateTime: b.DateTime, Extra: b.Extra}, t.Time)
 	}
-	ctx.State().Clear()
+	state.Clear()
 	return nil
-}
-
-// must returns an assigner made from valid constants.
-func must[A any](a A, err error) A {
-	if err != nil {
-		panic(err)
-	}
-	return a
 }

@@ -25,4 +25,13 @@
 // print again what the crashed one printed after its last checkpoint. Every
 // operator takes the pipeline's default parallelism, so the node command's
 // --parallelism applies to all of them.
+//
+// # JetStream
+//
+// input and output may also be JetStream streams, as nats:// URLs (see
+// jetstream.ParseURL): input=nats://HOST:PORT/LINES[?bounded=true] reads
+// one line per message (text), output=nats://HOST:PORT/COUNTS publishes
+// each Count as a JSON message, exactly once with checkpoints (the
+// stream's duplicate window must outlast a restart; see
+// docs/connectors.md).
 package wordcount

@@ -26,7 +26,10 @@ func TestNew_outputDir_exactlyOnceAfterFailure(t *testing.T) {
 	out := t.TempDir()
 	r := testkit.NewRunner(t, testkit.WithCheckpoints(10*time.Millisecond))
 	r.Faults().FailAt("count", testkit.AtRecord(5000))
-	p := New(Config{Input: input, Output: out, Rate: 20000})
+	p, err := New(Config{Input: input, Output: out, Rate: 20000})
+	if err != nil {
+		t.Fatal(err)
+	}
 	p.SetParallelism(2)
 	if res := r.Run(p); res.Err != nil || res.Restarts != 1 {
 		t.Fatalf("%v; want one failure and restart", res)

@@ -90,7 +90,11 @@ func run(t *testing.T, cfg Config, parallelism int) {
 	defer e.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := e.Run(ctx, New(cfg).SetParallelism(parallelism)); err != nil {
+	p, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Run(ctx, p.SetParallelism(parallelism)); err != nil {
 		t.Fatal(err)
 	}
 }

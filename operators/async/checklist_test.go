@@ -193,10 +193,7 @@ func checkBetweenMarkers(t testing.TB, got []string, input []elem, ordered bool)
 // each reply's attempt against the queue.
 func TestQueue_repeatedCompletion(t *testing.T) {
 	q := newTestQueue[int, int](t, Ordered, 2)
-	strategy, err := FixedDelay(3, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	strategy := FixedDelay(3, 0)
 	h, _ := q.Put(1, 1, 0)
 	retries, accepted := 0, 0
 	// reply is what the sequencer does with an invoker's reply.

@@ -50,5 +50,10 @@ func (c Config) Validate() error {
 	case c.Retry == nil:
 		return fmt.Errorf("%w: Retry is nil (use NoRetry())", ErrConfig)
 	}
+	if v, ok := c.Retry.(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return fmt.Errorf("%w: Retry: %w", ErrConfig, err)
+		}
+	}
 	return nil
 }

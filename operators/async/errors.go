@@ -22,8 +22,9 @@ var (
 
 // Configuration errors.
 var (
-	// ErrRetry is returned by FixedDelay and ExponentialBackoff for invalid
-	// arguments or options; the wrapping error names the argument.
+	// ErrRetry is returned by Backoff.Validate (FixedDelay and
+	// ExponentialBackoff) for invalid arguments or options; the wrapping
+	// error names the argument.
 	ErrRetry = errors.New("async: invalid retry strategy")
 	// ErrConfig is returned by Config.Validate; the wrapping error names
 	// the field.

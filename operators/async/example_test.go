@@ -93,10 +93,7 @@ func ExampleQueue_Put_full() {
 // Retries and the timeout together: the timeout covers every attempt, so
 // only the retries that start before it are made.
 func ExampleDeadline_Next() {
-	retry, err := async.ExponentialBackoff(5, 10*time.Millisecond, time.Second, 2)
-	if err != nil {
-		panic(err)
-	}
+	retry := async.ExponentialBackoff(5, 10*time.Millisecond, time.Second, 2)
 	d := async.Deadline{Timeout: 100 * time.Millisecond}
 	const call = 5 * time.Millisecond // each attempt takes 5ms, then fails
 	elapsed := call

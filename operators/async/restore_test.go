@@ -122,10 +122,7 @@ func TestQueue_keyOrderedRestore(t *testing.T) {
 // total lets only the attempts that fit start, then the timeout handler
 // decides.
 func TestDeadline_retriesThatFit(t *testing.T) {
-	strategy, err := FixedDelay(5, 10*time.Millisecond)
-	if err != nil {
-		t.Fatal(err)
-	}
+	strategy := FixedDelay(5, 10*time.Millisecond)
 	d := Deadline{Timeout: 25 * time.Millisecond}
 	attempts, elapsed, verdict := 1, time.Duration(0), Retry
 	for {

@@ -29,9 +29,16 @@ type Backoff struct {
 	jitter       func() float64
 	onError      func(error) bool // nil: errors are not retried
 	onEmpty      bool
+	err          error // the arguments cannot be used (Validate)
 }
 
 var _ RetryStrategy = (*Backoff)(nil)
+
+// Validate returns nil, or why the strategy cannot be used: an error
+// wrapping ErrRetry that names the argument. An invalid strategy makes
+// every call once; operators.AsyncMap reports it when the pipeline is
+// built, naming the operator.
+func (b *Backoff) Validate() error { return b.err }
 
 // RetryOption refines FixedDelay and ExponentialBackoff.
 type RetryOption func(*Backoff) error
@@ -78,30 +85,44 @@ func NoRetry() *Backoff { return &Backoff{maxAttempts: 1, multiplier: 1} }
 
 // FixedDelay retries after the same delay each time, up to maxAttempts
 // attempts in all, the first included (Flink's maxAttempts counts retries
-// only: its 2 is our 3).
-func FixedDelay(maxAttempts int, delay time.Duration, opts ...RetryOption) (*Backoff, error) {
+// only: its 2 is our 3). Bad arguments (maxAttempts below 1, a negative
+// delay, a nil option) are reported by Validate.
+func FixedDelay(maxAttempts int, delay time.Duration, opts ...RetryOption) *Backoff {
 	if delay < 0 {
-		return nil, fmt.Errorf("%w: delay %v must not be negative", ErrRetry, delay)
+		return invalid(fmt.Errorf("%w: delay %v must not be negative", ErrRetry, delay))
 	}
 	return newBackoff(maxAttempts, delay, delay, 1, opts)
 }
 
 // ExponentialBackoff retries after initial, then multiplies the delay by
-// multiplier each time up to max, up to maxAttempts attempts in all.
+// multiplier each time up to max, up to maxAttempts attempts in all. Bad
+// arguments are reported by Validate.
 func ExponentialBackoff(maxAttempts int, initial, max time.Duration, multiplier float64,
-	opts ...RetryOption) (*Backoff, error) {
+	opts ...RetryOption) *Backoff {
 	switch {
 	case initial <= 0:
-		return nil, fmt.Errorf("%w: initial delay %v must be positive", ErrRetry, initial)
+		return invalid(fmt.Errorf("%w: initial delay %v must be positive", ErrRetry, initial))
 	case max < initial:
-		return nil, fmt.Errorf("%w: max delay %v is below initial %v", ErrRetry, max, initial)
+		return invalid(fmt.Errorf("%w: max delay %v is below initial %v", ErrRetry, max, initial))
 	case !(multiplier >= 1) || math.IsInf(multiplier, 1): // !(>=) also catches NaN
-		return nil, fmt.Errorf("%w: multiplier %v must be finite and at least 1", ErrRetry, multiplier)
+		return invalid(fmt.Errorf("%w: multiplier %v must be finite and at least 1", ErrRetry, multiplier))
 	}
 	return newBackoff(maxAttempts, initial, max, multiplier, opts)
 }
 
-func newBackoff(maxAttempts int, initial, max time.Duration, multiplier float64,
+// invalid is a strategy that cannot be used, for the reason err: it
+// makes every call once, and Validate returns err.
+func invalid(err error) *Backoff { return &Backoff{maxAttempts: 1, multiplier: 1, err: err} }
+
+func newBackoff(maxAttempts int, initial, max time.Duration, multiplier float64, opts []RetryOption) *Backoff {
+	b, err := checkedBackoff(maxAttempts, initial, max, multiplier, opts)
+	if err != nil {
+		return invalid(err)
+	}
+	return b
+}
+
+func checkedBackoff(maxAttempts int, initial, max time.Duration, multiplier float64,
 	opts []RetryOption) (*Backoff, error) {
 	if maxAttempts < 1 {
 		return nil, fmt.Errorf("%w: maxAttempts %d must be at least 1", ErrRetry, maxAttempts)

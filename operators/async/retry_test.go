@@ -20,6 +20,9 @@ type decision struct {
 	retry bool
 }
 
+// checked returns b and what its Validate says.
+func checked(b *Backoff) (*Backoff, error) { return b, b.Validate() }
+
 func mustBackoff(t testing.TB, build func() (*Backoff, error)) *Backoff {
 	t.Helper()
 	b, err := build()
@@ -39,28 +42,28 @@ func TestBackoff_Next(t *testing.T) {
 	}{
 		{"no retry", func() (*Backoff, error) { return NoRetry(), nil }, map[outcome]decision{
 			{1, errDown, false}: {}, {1, nil, true}: {}}},
-		{"fixed retries any error by default", func() (*Backoff, error) { return FixedDelay(3, 10*ms) },
+		{"fixed retries any error by default", func() (*Backoff, error) { return checked(FixedDelay(3, 10*ms)) },
 			map[outcome]decision{
 				{1, errDown, false}: {10 * ms, true}, {2, errDown, false}: {10 * ms, true},
 				{3, errDown, false}: {}, {1, nil, true}: {}, {1, nil, false}: {}, {0, errDown, false}: {}}},
-		{"fixed on empty only", func() (*Backoff, error) { return FixedDelay(2, 10*ms, RetryOnEmptyResult()) },
+		{"fixed on empty only", func() (*Backoff, error) { return checked(FixedDelay(2, 10*ms, RetryOnEmptyResult())) },
 			map[outcome]decision{{1, nil, true}: {10 * ms, true}, {2, nil, true}: {},
 				{1, errDown, false}: {}, {1, nil, false}: {}}},
-		{"fixed on chosen errors", func() (*Backoff, error) { return FixedDelay(2, ms, RetryOnError(notDown)) },
+		{"fixed on chosen errors", func() (*Backoff, error) { return checked(FixedDelay(2, ms, RetryOnError(notDown))) },
 			map[outcome]decision{{1, errDown, false}: {}, {1, errors.New("busy"), false}: {ms, true}}},
-		{"exponential capped", func() (*Backoff, error) { return ExponentialBackoff(10, 10*ms, 100*ms, 3) },
+		{"exponential capped", func() (*Backoff, error) { return checked(ExponentialBackoff(10, 10*ms, 100*ms, 3)) },
 			map[outcome]decision{
 				{1, errDown, false}: {10 * ms, true}, {2, errDown, false}: {30 * ms, true},
 				{3, errDown, false}: {90 * ms, true}, {4, errDown, false}: {100 * ms, true},
 				{9, errDown, false}: {100 * ms, true}, {10, errDown, false}: {}}},
 		{"exponential never overflows", func() (*Backoff, error) {
-			return ExponentialBackoff(math.MaxInt, time.Second, math.MaxInt64, 1e6)
+			return checked(ExponentialBackoff(math.MaxInt, time.Second, math.MaxInt64, 1e6))
 		}, map[outcome]decision{{1000, errDown, false}: {math.MaxInt64, true}}},
 		{"jitter keeps half", func() (*Backoff, error) {
-			return ExponentialBackoff(5, 100*ms, time.Second, 2, WithJitter(func() float64 { return 0 }))
+			return checked(ExponentialBackoff(5, 100*ms, time.Second, 2, WithJitter(func() float64 { return 0 })))
 		}, map[outcome]decision{{1, errDown, false}: {50 * ms, true}, {2, errDown, false}: {100 * ms, true}}},
 		{"jitter clamps", func() (*Backoff, error) {
-			return FixedDelay(5, 100*ms, WithJitter(func() float64 { return 7 }))
+			return checked(FixedDelay(5, 100*ms, WithJitter(func() float64 { return 7 })))
 		}, map[outcome]decision{{1, errDown, false}: {100 * ms, true}}},
 	}
 	for _, tt := range tests {
@@ -78,16 +81,16 @@ func TestBackoff_Next(t *testing.T) {
 
 func TestBackoff_invalid(t *testing.T) {
 	tests := map[string]func() (*Backoff, error){
-		"zero attempts":      func() (*Backoff, error) { return FixedDelay(0, time.Second) },
-		"negative delay":     func() (*Backoff, error) { return FixedDelay(2, -1) },
-		"nil predicate":      func() (*Backoff, error) { return FixedDelay(2, 0, RetryOnError(nil)) },
-		"nil jitter":         func() (*Backoff, error) { return FixedDelay(2, 0, WithJitter(nil)) },
-		"nil option":         func() (*Backoff, error) { return FixedDelay(2, 0, nil) },
-		"zero initial":       func() (*Backoff, error) { return ExponentialBackoff(2, 0, time.Second, 2) },
-		"max below initial":  func() (*Backoff, error) { return ExponentialBackoff(2, time.Second, time.Millisecond, 2) },
-		"multiplier below 1": func() (*Backoff, error) { return ExponentialBackoff(2, 1, 2, 0.5) },
-		"multiplier NaN":     func() (*Backoff, error) { return ExponentialBackoff(2, 1, 2, math.NaN()) },
-		"multiplier +Inf":    func() (*Backoff, error) { return ExponentialBackoff(2, 1, 2, math.Inf(1)) },
+		"zero attempts":      func() (*Backoff, error) { return checked(FixedDelay(0, time.Second)) },
+		"negative delay":     func() (*Backoff, error) { return checked(FixedDelay(2, -1)) },
+		"nil predicate":      func() (*Backoff, error) { return checked(FixedDelay(2, 0, RetryOnError(nil))) },
+		"nil jitter":         func() (*Backoff, error) { return checked(FixedDelay(2, 0, WithJitter(nil))) },
+		"nil option":         func() (*Backoff, error) { return checked(FixedDelay(2, 0, nil)) },
+		"zero initial":       func() (*Backoff, error) { return checked(ExponentialBackoff(2, 0, time.Second, 2)) },
+		"max below initial":  func() (*Backoff, error) { return checked(ExponentialBackoff(2, time.Second, time.Millisecond, 2)) },
+		"multiplier below 1": func() (*Backoff, error) { return checked(ExponentialBackoff(2, 1, 2, 0.5)) },
+		"multiplier NaN":     func() (*Backoff, error) { return checked(ExponentialBackoff(2, 1, 2, math.NaN())) },
+		"multiplier +Inf":    func() (*Backoff, error) { return checked(ExponentialBackoff(2, 1, 2, math.Inf(1))) },
 	}
 	for name, build := range tests {
 		if _, err := build(); !errors.Is(err, ErrRetry) {
@@ -97,7 +100,7 @@ func TestBackoff_invalid(t *testing.T) {
 }
 
 func TestDeadline_Next(t *testing.T) {
-	fixed := mustBackoff(t, func() (*Backoff, error) { return FixedDelay(3, 10*time.Millisecond) })
+	fixed := mustBackoff(t, func() (*Backoff, error) { return checked(FixedDelay(3, 10*time.Millisecond)) })
 	tests := []struct {
 		name      string
 		timeout   time.Duration

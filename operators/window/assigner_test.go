@@ -21,15 +21,6 @@ func mustAssign(t testing.TB, a Assigner, ts int64) []Window {
 	return ws
 }
 
-// must returns a, panicking on err: for constructors given valid
-// arguments (a test helper cannot take t along with a multi-value call).
-func must[A any](a A, err error) A {
-	if err != nil {
-		panic(err)
-	}
-	return a
-}
-
 func wantWindows(t testing.TB, got []Window, want ...Window) {
 	t.Helper()
 	if !slices.Equal(got, want) {
@@ -57,7 +48,7 @@ func TestTumbling_Assign(t *testing.T) {
 		{10 * time.Millisecond, 0, math.MaxInt64, Window{math.MaxInt64 - 7, math.MaxInt64}},
 		{10 * time.Millisecond, 0, math.MinInt64, Window{math.MinInt64, math.MinInt64 + 8}}, // true start MinInt64-2 saturates,
 	} {
-		a := must(Tumbling(c.size, c.offset))
+		a := Tumbling(c.size).WithOffset(c.offset)
 		wantWindows(t, mustAssign(t, a, c.ts), c.want)
 	}
 }
@@ -79,7 +70,7 @@ func TestSliding_Assign(t *testing.T) {
 		{5 * ms, 10 * ms, 0, 3, []Window{{0, 5}}},
 		{5 * ms, 10 * ms, 0, 7, nil}, // between sampled windows
 	} {
-		a := must(Sliding(c.size, c.slide, c.offset))
+		a := Sliding(c.size, c.slide).WithOffset(c.offset)
 		wantWindows(t, mustAssign(t, a, c.ts), c.want...)
 	}
 }
@@ -90,7 +81,7 @@ func TestSliding_MaxWindows(t *testing.T) {
 		size, slide time.Duration
 		want        int
 	}{{10 * ms, 5 * ms, 2}, {10 * ms, 3 * ms, 4}, {10 * ms, 10 * ms, 1}, {5 * ms, 10 * ms, 1}} {
-		if got := must(Sliding(c.size, c.slide, 0)).MaxWindows(); got != c.want {
+		if got := Sliding(c.size, c.slide).MaxWindows(); got != c.want {
 			t.Errorf("Sliding(%v, %v).MaxWindows() = %d, want %d", c.size, c.slide, got, c.want)
 		}
 	}
@@ -98,7 +89,7 @@ func TestSliding_MaxWindows(t *testing.T) {
 
 // Checklist Windows 2: a single event is a point session [ts, ts+gap).
 func TestSession_Assign_pointSession(t *testing.T) {
-	a := must(Session(5 * time.Millisecond))
+	a := Session(5 * time.Millisecond)
 	wantWindows(t, mustAssign(t, a, 3), Window{3, 8})
 	wantWindows(t, mustAssign(t, a, -3), Window{-3, 2})
 	wantWindows(t, mustAssign(t, a, math.MaxInt64-2), Window{math.MaxInt64 - 2, math.MaxInt64})
@@ -106,7 +97,7 @@ func TestSession_Assign_pointSession(t *testing.T) {
 
 // Checklist Windows 2: dynamic gaps come from the record.
 func TestDynamicSession_AssignElement(t *testing.T) {
-	a := must(DynamicSession(func(gapMs int) time.Duration { return time.Duration(gapMs) * time.Millisecond }))
+	a := DynamicSession(func(gapMs int) time.Duration { return time.Duration(gapMs) * time.Millisecond })
 	got, err := a.AssignElement(7, 100, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -119,7 +110,7 @@ func TestDynamicSession_AssignElement(t *testing.T) {
 		}
 		wantWindows(t, got, Window{100, 107}) // dst unchanged
 	}
-	sub := must(DynamicSession(func(int) time.Duration { return 1500 * time.Microsecond }))
+	sub := DynamicSession(func(int) time.Duration { return 1500 * time.Microsecond })
 	if _, err := sub.AssignElement(0, 0, nil); !errors.Is(err, ErrInvalidAssigner) {
 		t.Fatalf("sub-millisecond gap: err = %v", err)
 	}
@@ -130,7 +121,7 @@ func TestGlobal_Assign(t *testing.T) {
 }
 
 func TestByTimestamp(t *testing.T) {
-	a := ByTimestamp[string](must(Tumbling(10*time.Millisecond, 0)))
+	a := ByTimestamp[string](Tumbling(10 * time.Millisecond))
 	got, err := a.AssignElement("x", 15, nil)
 	if err != nil || !a.IsEventTime() || a.Merging() {
 		t.Fatalf("err %v, event time %v, merging %v", err, a.IsEventTime(), a.Merging())
@@ -155,14 +146,14 @@ func TestAssigners_properties(t *testing.T) {
 		eventTime, merging bool
 		trigger            Trigger
 	}{
-		{"Tumbling", must(Tumbling(ms, 0)), true, false, EventTimeTrigger{}},
-		{"TumblingProcessing", must(TumblingProcessing(ms, 0)), false, false, ProcessingTimeTrigger{}},
-		{"Sliding", must(Sliding(2*ms, ms, 0)), true, false, EventTimeTrigger{}},
-		{"SlidingProcessing", must(SlidingProcessing(2*ms, ms, 0)), false, false, ProcessingTimeTrigger{}},
-		{"Session", must(Session(ms)), true, true, EventTimeTrigger{}},
-		{"SessionProcessing", must(SessionProcessing(ms)), false, true, ProcessingTimeTrigger{}},
-		{"DynamicSession", must(DynamicSession(gap)), true, true, EventTimeTrigger{}},
-		{"DynamicSessionProcessing", must(DynamicSessionProcessing(gap)), false, true, ProcessingTimeTrigger{}},
+		{"Tumbling", Tumbling(ms), true, false, EventTimeTrigger{}},
+		{"TumblingProcessing", TumblingProcessing(ms), false, false, ProcessingTimeTrigger{}},
+		{"Sliding", Sliding(2*ms, ms), true, false, EventTimeTrigger{}},
+		{"SlidingProcessing", SlidingProcessing(2*ms, ms), false, false, ProcessingTimeTrigger{}},
+		{"Session", Session(ms), true, true, EventTimeTrigger{}},
+		{"SessionProcessing", SessionProcessing(ms), false, true, ProcessingTimeTrigger{}},
+		{"DynamicSession", DynamicSession(gap), true, true, EventTimeTrigger{}},
+		{"DynamicSessionProcessing", DynamicSessionProcessing(gap), false, true, ProcessingTimeTrigger{}},
 		{"Global", Global(), false, false, NeverTrigger{}},
 		{"GlobalWithEndOfStreamTrigger", GlobalWithEndOfStreamTrigger(), false, false, EndOfStreamTrigger{}},
 	} {
@@ -179,18 +170,18 @@ func TestConstructors_invalid(t *testing.T) {
 		err  error
 		arg  string // the argument the message must name
 	}{
-		{"size 0", second(Tumbling(0, 0)), "size"},
-		{"size <0", second(Tumbling(-ms, 0)), "size"},
-		{"offset = size", second(Tumbling(10*ms, 10*ms)), "offset"},
-		{"offset = -size", second(Tumbling(10*ms, -10*ms)), "offset"},
-		{"fractional size", second(Tumbling(1500*time.Microsecond, 0)), "size"},
-		{"fractional offset", second(TumblingProcessing(ms, time.Microsecond)), "offset"},
-		{"sliding size", second(Sliding(0, ms, 0)), "size"},
-		{"sliding slide", second(Sliding(ms, 0, 0)), "slide"},
-		{"sliding offset", second(SlidingProcessing(10*ms, 5*ms, 5*ms)), "offset"},
-		{"gap 0", second(Session(0)), "gap"},
-		{"gap fractional", second(SessionProcessing(time.Microsecond)), "gap"},
-		{"nil gap function", second(DynamicSession[int](nil)), "gap"},
+		{"size 0", Tumbling(0).Validate(), "size"},
+		{"size <0", Tumbling(-ms).Validate(), "size"},
+		{"offset = size", Tumbling(10 * ms).WithOffset(10 * ms).Validate(), "offset"},
+		{"offset = -size", Tumbling(10 * ms).WithOffset(-10 * ms).Validate(), "offset"},
+		{"fractional size", Tumbling(1500 * time.Microsecond).Validate(), "size"},
+		{"fractional offset", TumblingProcessing(ms).WithOffset(time.Microsecond).Validate(), "offset"},
+		{"sliding size", Sliding(0, ms).Validate(), "size"},
+		{"sliding slide", Sliding(ms, 0).Validate(), "slide"},
+		{"sliding offset", SlidingProcessing(10*ms, 5*ms).WithOffset(5 * ms).Validate(), "offset"},
+		{"gap 0", Session(0).Validate(), "gap"},
+		{"gap fractional", SessionProcessing(time.Microsecond).Validate(), "gap"},
+		{"nil gap function", DynamicSession[int](nil).Validate(), "gap"},
 	} {
 		if !errors.Is(c.err, ErrInvalidAssigner) || !strings.Contains(c.err.Error(), c.arg) {
 			t.Errorf("%s: err = %v, want ErrInvalidAssigner naming %s", c.name, c.err, c.arg)
@@ -198,13 +189,11 @@ func TestConstructors_invalid(t *testing.T) {
 	}
 }
 
-func second[A any](_ A, err error) error { return err }
-
 // The hot path reuses the operator's buffer.
 func TestAssign_noAllocations(t *testing.T) {
 	ms := time.Millisecond
 	for _, a := range []Assigner{
-		must(Tumbling(10*ms, 0)), must(Sliding(10*ms, 2*ms, 0)), must(Session(ms)), Global(),
+		Tumbling(10 * ms), Sliding(10*ms, 2*ms), Session(ms), Global(),
 	} {
 		buf := make([]Window, 0, 8)
 		ts := int64(0)

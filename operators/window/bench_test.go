@@ -16,11 +16,11 @@ func benchmarkAssign(b *testing.B, a Assigner) {
 }
 
 func BenchmarkTumbling_Assign(b *testing.B) {
-	benchmarkAssign(b, must(Tumbling(time.Minute, 0)))
+	benchmarkAssign(b, Tumbling(time.Minute))
 }
 
 func BenchmarkSliding_Assign(b *testing.B) {
-	benchmarkAssign(b, must(Sliding(time.Minute, 10*time.Second, 0)))
+	benchmarkAssign(b, Sliding(time.Minute, 10*time.Second))
 }
 
 func BenchmarkMergingSet_Add(b *testing.B) {

@@ -15,7 +15,7 @@ func countHarness(t *testing.T, spec CountSpec) *harness {
 
 // Checklist Windows 3: size only fires and purges every N.
 func TestCountWindow(t *testing.T) {
-	h := countHarness(t, must(CountWindow(3)))
+	h := countHarness(t, CountWindow(3))
 	for ts := range int64(8) {
 		h.element(ts)
 	}
@@ -28,7 +28,7 @@ func TestCountWindow(t *testing.T) {
 // Checklist Windows 3: size and slide keep the last N and fire every
 // slide; the state stays bounded.
 func TestSlidingCountWindow(t *testing.T) {
-	h := countHarness(t, must(SlidingCountWindow(3, 2)))
+	h := countHarness(t, SlidingCountWindow(3, 2))
 	for ts := range int64(8) {
 		h.element(ts)
 	}
@@ -44,9 +44,9 @@ func TestCountWindow_invalid(t *testing.T) {
 		err  error
 		want error
 	}{
-		{"size 0", second(CountWindow(0)), ErrInvalidTrigger},
-		{"sliding size 0", second(SlidingCountWindow(0, 1)), ErrInvalidEvictor},
-		{"sliding slide 0", second(SlidingCountWindow(1, 0)), ErrInvalidTrigger},
+		{"size 0", CountWindow(0).Validate(), ErrInvalidTrigger},
+		{"sliding size 0", SlidingCountWindow(0, 1).Validate(), ErrInvalidEvictor},
+		{"sliding slide 0", SlidingCountWindow(1, 0).Validate(), ErrInvalidTrigger},
 	} {
 		if !errors.Is(c.err, c.want) {
 			t.Errorf("%s: err = %v, want %v", c.name, c.err, c.want)
@@ -55,7 +55,7 @@ func TestCountWindow_invalid(t *testing.T) {
 }
 
 func TestEvict(t *testing.T) {
-	e := must(KeepLast(2))
+	e := KeepLast(2)
 	for _, c := range []struct{ in, want []int64 }{
 		{nil, nil},
 		{[]int64{1}, []int64{1}},
@@ -66,7 +66,7 @@ func TestEvict(t *testing.T) {
 			t.Errorf("Evict(%v) = %v, want %v", c.in, got, c.want)
 		}
 	}
-	if _, err := KeepLast(0); !errors.Is(err, ErrInvalidEvictor) {
+	if err := KeepLast(0).Validate(); !errors.Is(err, ErrInvalidEvictor) {
 		t.Fatalf("KeepLast(0): err = %v", err)
 	}
 }
@@ -74,7 +74,7 @@ func TestEvict(t *testing.T) {
 // Checklist Windows 2: session windows with a count trigger; merging
 // adds up the counts of the sessions merged.
 func TestHarness_sessionCountTrigger(t *testing.T) {
-	h := newHarness(t, must(Session(5*time.Millisecond)), must(NewCountTrigger(3)), 0)
+	h := newHarness(t, Session(5*time.Millisecond), NewCountTrigger(3), 0)
 	h.element(0)
 	h.element(20)
 	h.element(3) // [0, 8): count 2

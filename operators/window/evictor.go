@@ -114,19 +114,24 @@ type CountEvictor struct {
 }
 
 // KeepLast returns an evictor keeping the last n records, evicting before
-// the window function. It returns an error wrapping ErrInvalidEvictor
-// unless n ≥ 1.
-func KeepLast(n int64) (CountEvictor, error) { return NewCountEvictor(n, BeforeFunction) }
+// the window function. An n below 1 is reported by Validate, and by
+// operators.Window when the pipeline is built.
+func KeepLast(n int64) CountEvictor { return NewCountEvictor(n, BeforeFunction) }
 
 // NewCountEvictor returns an evictor keeping the last n records, evicting
 // before or after the window function (Flink's CountEvictor.of(n,
-// doEvictAfter)). It returns an error wrapping ErrInvalidEvictor unless
-// n ≥ 1.
-func NewCountEvictor(n int64, when EvictWhen) (CountEvictor, error) {
-	if n < 1 {
-		return CountEvictor{}, fmt.Errorf("%w: count %d is below 1", ErrInvalidEvictor, n)
+// doEvictAfter)). An n below 1 is reported by Validate.
+func NewCountEvictor(n int64, when EvictWhen) CountEvictor {
+	return CountEvictor{keep: n, after: when == AfterFunction}
+}
+
+// Validate returns an error wrapping ErrInvalidEvictor unless the count
+// is at least 1.
+func (e CountEvictor) Validate() error {
+	if e.keep < 1 {
+		return fmt.Errorf("%w: count %d is below 1", ErrInvalidEvictor, e.keep)
 	}
-	return CountEvictor{keep: n, after: when == AfterFunction}, nil
+	return nil
 }
 
 // EvictBefore drops the oldest records beyond the last e.keep, if e
@@ -159,19 +164,24 @@ func (e CountEvictor) evict(ts []int64, drop []bool) {
 type TimeEvictor struct {
 	size  int64 // ms
 	after bool
+	err   error // the size cannot be used (Validate)
 }
 
 // NewTimeEvictor returns a time evictor keeping the records within size
 // of the window's highest timestamp, evicting before or after the window
-// function (Flink's TimeEvictor.of(size, doEvictAfter)). It returns an
-// error wrapping ErrInvalidEvictor unless size is a positive whole number
-// of milliseconds.
-func NewTimeEvictor(size time.Duration, when EvictWhen) (TimeEvictor, error) {
+// function (Flink's TimeEvictor.of(size, doEvictAfter)). A size that is
+// not a positive whole number of milliseconds is reported by Validate,
+// and by operators.Window when the pipeline is built.
+func NewTimeEvictor(size time.Duration, when EvictWhen) TimeEvictor {
 	if size <= 0 || size%time.Millisecond != 0 {
-		return TimeEvictor{}, fmt.Errorf("%w: size %v is not a positive whole number of milliseconds", ErrInvalidEvictor, size)
+		return TimeEvictor{err: fmt.Errorf("%w: size %v is not a positive whole number of milliseconds", ErrInvalidEvictor, size)}
 	}
-	return TimeEvictor{size: size.Milliseconds(), after: when == AfterFunction}, nil
+	return TimeEvictor{size: size.Milliseconds(), after: when == AfterFunction}
 }
+
+// Validate returns nil, or why the evictor cannot be used (an error
+// wrapping ErrInvalidEvictor).
+func (e TimeEvictor) Validate() error { return e.err }
 
 // EvictBefore drops the records too old for e, if e evicts before the
 // function.
@@ -214,13 +224,20 @@ type DeltaEvictor[T any] struct {
 // NewDeltaEvictor returns a delta evictor: delta(old, last) measures how
 // far a record is from the window's last record, and records at threshold
 // or beyond are dropped, before or after the window function (Flink's
-// DeltaEvictor.of(threshold, deltaFunction, doEvictAfter)). It returns an
-// error wrapping ErrInvalidEvictor if delta is nil.
-func NewDeltaEvictor[T any](threshold float64, delta func(old, last T) float64, when EvictWhen) (DeltaEvictor[T], error) {
-	if delta == nil {
-		return DeltaEvictor[T]{}, fmt.Errorf("%w: nil delta function", ErrInvalidEvictor)
+// DeltaEvictor.of(threshold, deltaFunction, doEvictAfter)). A nil delta
+// is reported by Validate, and by operators.Window when the pipeline is
+// built.
+func NewDeltaEvictor[T any](threshold float64, delta func(old, last T) float64, when EvictWhen) DeltaEvictor[T] {
+	return DeltaEvictor[T]{threshold: threshold, delta: delta, after: when == AfterFunction}
+}
+
+// Validate returns an error wrapping ErrInvalidEvictor if the delta
+// function is nil.
+func (e DeltaEvictor[T]) Validate() error {
+	if e.delta == nil {
+		return fmt.Errorf("%w: nil delta function", ErrInvalidEvictor)
 	}
-	return DeltaEvictor[T]{threshold: threshold, delta: delta, after: when == AfterFunction}, nil
+	return nil
 }
 
 // EvictBefore drops the records too far from the last one, if e evicts

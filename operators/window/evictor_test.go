@@ -24,7 +24,7 @@ func dropped(ts []int64, call func(ts []int64, w Window, drop []bool)) []int {
 
 func TestCountEvictor_beforeOrAfter(t *testing.T) {
 	ts := []int64{1, 2, 3, 4}
-	before, after := must(NewCountEvictor(3, BeforeFunction)), must(NewCountEvictor(3, AfterFunction))
+	before, after := NewCountEvictor(3, BeforeFunction), NewCountEvictor(3, AfterFunction)
 	if got := dropped(ts, before.EvictBefore); !slices.Equal(got, []int{0}) {
 		t.Fatalf("before: EvictBefore drops %v", got)
 	}
@@ -40,7 +40,7 @@ func TestCountEvictor_beforeOrAfter(t *testing.T) {
 }
 
 func TestTimeEvictor(t *testing.T) {
-	e := must(NewTimeEvictor(10*time.Millisecond, BeforeFunction))
+	e := NewTimeEvictor(10*time.Millisecond, BeforeFunction)
 	for _, c := range []struct {
 		ts   []int64
 		want []int
@@ -62,7 +62,7 @@ func TestTimeEvictor(t *testing.T) {
 }
 
 func TestDeltaEvictor(t *testing.T) {
-	e := must(NewDeltaEvictor(5, func(old, last int) float64 { return float64(last - old) }, AfterFunction))
+	e := NewDeltaEvictor(5, func(old, last int) float64 { return float64(last - old) }, AfterFunction)
 	elems := []TimestampedValue[int]{{1, 0}, {8, 0}, {4, 0}, {10, 0}}
 	if got := Evict[int](e, slices.Clone(elems), GlobalWindow, false); len(got) != 4 {
 		t.Fatalf("before: kept %v, want all", got)
@@ -78,10 +78,10 @@ func TestEvictors_invalid(t *testing.T) {
 		name string
 		err  error
 	}{
-		{"count 0", second(NewCountEvictor(0, AfterFunction))},
-		{"time 0", second(NewTimeEvictor(0, BeforeFunction))},
-		{"time fractional", second(NewTimeEvictor(1500*time.Microsecond, BeforeFunction))},
-		{"delta nil", second(NewDeltaEvictor[int](1, nil, BeforeFunction))},
+		{"count 0", NewCountEvictor(0, AfterFunction).Validate()},
+		{"time 0", NewTimeEvictor(0, BeforeFunction).Validate()},
+		{"time fractional", NewTimeEvictor(1500*time.Microsecond, BeforeFunction).Validate()},
+		{"delta nil", NewDeltaEvictor[int](1, nil, BeforeFunction).Validate()},
 	} {
 		if !errors.Is(c.err, ErrInvalidEvictor) {
 			t.Errorf("%s: err = %v, want ErrInvalidEvictor", c.name, c.err)

@@ -9,10 +9,7 @@ import (
 
 // Hourly windows; a record before 1970 lands in the hour before zero.
 func ExampleTumbling() {
-	a, err := window.Tumbling(time.Hour, 0)
-	if err != nil {
-		panic(err)
-	}
+	a := window.Tumbling(time.Hour)
 	var buf []window.Window // reused for every record
 	for _, ts := range []int64{7_200_000, 7_199_999, -1} {
 		buf = a.Assign(ts, buf[:0])
@@ -26,20 +23,14 @@ func ExampleTumbling() {
 
 // Ten-second windows every five seconds: each record is in two.
 func ExampleSliding() {
-	a, err := window.Sliding(10*time.Second, 5*time.Second, 0)
-	if err != nil {
-		panic(err)
-	}
+	a := window.Sliding(10*time.Second, 5*time.Second)
 	fmt.Println(a.Assign(12_000, nil))
 	// Output: [[10000, 20000) [5000, 15000)]
 }
 
 // Sessions with a 5 s gap: a record between two sessions joins them.
 func ExampleMergingSet() {
-	a, err := window.Session(5 * time.Second)
-	if err != nil {
-		panic(err)
-	}
+	a := window.Session(5 * time.Second)
 	set := window.NewMergingSet()
 	merge := func(result window.Window, merged []window.Window, state window.Window, stateMerged []window.Window) error {
 		fmt.Println("merge", merged, "into", result, "keeping state of", state, "absorbing", stateMerged)

@@ -32,7 +32,7 @@ func FuzzAssign(f *testing.F) {
 		a, err := slidingMillis(size, slide, offset, true)
 		if err != nil {
 			if size > 0 && slide > 0 && offset > -slide && offset < slide {
-				t.Fatalf("Sliding(%d, %d, %d) refused: %v", size, slide, offset, err)
+				t.Fatalf("Sliding(%d, %d).WithOffset(%d) refused: %v", size, slide, offset, err)
 			}
 			return
 		}

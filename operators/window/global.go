@@ -1,7 +1,5 @@
 package window
 
-import "fmt"
-
 // GlobalAssigner puts every record of a key into the one GlobalWindow.
 // Made by Global it never fires by itself, as Flink's
 // GlobalWindows.create(): give it a trigger, as count windows do. Made by
@@ -61,29 +59,35 @@ type CountSpec struct {
 // CountWindow returns tumbling count windows: every size records of a key
 // are emitted together and then purged (Flink's countWindow(size)). As in
 // Flink, a group still short of size at the end of input is not emitted
-// (operators.WithFireAtEndOfInput emits it). It returns an error wrapping
-// ErrInvalidTrigger unless size ≥ 1.
-func CountWindow(size int64) (CountSpec, error) {
-	t, err := NewCountTrigger(size)
-	if err != nil {
-		return CountSpec{}, fmt.Errorf("count window size: %w", err)
-	}
-	return CountSpec{Trigger: Purging(t)}, nil
+// (operators.WithFireAtEndOfInput emits it). A size below 1 makes its
+// trigger invalid: Validate, and operators.Window when the pipeline is
+// built, report it.
+func CountWindow(size int64) CountSpec {
+	return CountSpec{Trigger: Purging(NewCountTrigger(size))}
 }
 
 // SlidingCountWindow returns sliding count windows: every slide records
 // of a key the last size records are emitted (fewer at first), and older
-// ones are evicted (Flink's countWindow(size, slide)). It returns an error
-// wrapping ErrInvalidEvictor or ErrInvalidTrigger, naming the argument,
-// unless size ≥ 1 and slide ≥ 1.
-func SlidingCountWindow(size, slide int64) (CountSpec, error) {
-	e, err := KeepLast(size)
-	if err != nil {
-		return CountSpec{}, fmt.Errorf("count window size: %w", err)
+// ones are evicted (Flink's countWindow(size, slide)). A size or slide
+// below 1 is reported by Validate, and by operators.Window when the
+// pipeline is built.
+func SlidingCountWindow(size, slide int64) CountSpec {
+	return CountSpec{Trigger: NewCountTrigger(slide), Evictor: KeepLast(size)}
+}
+
+// Validate returns nil, or why the spec's trigger or evictor cannot be
+// used.
+func (s CountSpec) Validate() error {
+	if err := validate(s.Trigger); err != nil {
+		return err
 	}
-	t, err := NewCountTrigger(slide)
-	if err != nil {
-		return CountSpec{}, fmt.Errorf("count window slide: %w", err)
+	return validate(s.Evictor)
+}
+
+// validate returns what v's Validate method returns, nil without one.
+func validate(v any) error {
+	if c, ok := v.(interface{ Validate() error }); ok {
+		return c.Validate()
 	}
-	return CountSpec{Trigger: t, Evictor: e}, nil
+	return nil
 }

@@ -88,9 +88,9 @@ func TestLateness(t *testing.T) {
 // late, in any window kind.
 func TestHarness_hugeLateness(t *testing.T) {
 	for _, a := range []Assigner{
-		must(Tumbling(10*time.Millisecond, 0)),
-		must(Sliding(10*time.Millisecond, 5*time.Millisecond, 0)),
-		must(Session(5 * time.Millisecond)),
+		Tumbling(10 * time.Millisecond),
+		Sliding(10*time.Millisecond, 5*time.Millisecond),
+		Session(5 * time.Millisecond),
 	} {
 		h := newHarness(t, a, EventTimeTrigger{}, math.MaxInt64)
 		h.element(1)
@@ -104,9 +104,9 @@ func TestHarness_hugeLateness(t *testing.T) {
 // window kind go to the late side output.
 func TestHarness_pastLateness(t *testing.T) {
 	for _, a := range []Assigner{
-		must(Tumbling(10*time.Millisecond, 0)),
-		must(Sliding(10*time.Millisecond, 5*time.Millisecond, 0)),
-		must(Session(5 * time.Millisecond)),
+		Tumbling(10 * time.Millisecond),
+		Sliding(10*time.Millisecond, 5*time.Millisecond),
+		Session(5 * time.Millisecond),
 	} {
 		h := newHarness(t, a, EventTimeTrigger{}, 3)
 		h.element(1)

@@ -11,29 +11,35 @@ import (
 type SessionAssigner struct {
 	gap       int64 // ms
 	eventTime bool
+	err       error // the gap cannot be used (Validate)
 }
 
-// Session returns an event-time session assigner. It returns an error
-// wrapping ErrInvalidAssigner unless gap is positive and a whole number
-// of milliseconds.
-func Session(gap time.Duration) (SessionAssigner, error) {
+// Session returns an event-time session assigner. The gap must be
+// positive and whole milliseconds; Validate says why not, and
+// operators.Window reports it when the pipeline is built, naming the
+// operator.
+func Session(gap time.Duration) SessionAssigner {
 	return session(gap, true)
 }
 
 // SessionProcessing is Session in processing time.
-func SessionProcessing(gap time.Duration) (SessionAssigner, error) {
+func SessionProcessing(gap time.Duration) SessionAssigner {
 	return session(gap, false)
 }
 
-func session(gap time.Duration, eventTime bool) (SessionAssigner, error) {
+// Validate returns nil, or why the assigner cannot be used: an error
+// wrapping ErrInvalidAssigner.
+func (a SessionAssigner) Validate() error { return a.err }
+
+func session(gap time.Duration, eventTime bool) SessionAssigner {
 	g, err := millis("gap", gap)
+	if err == nil {
+		err = positive("gap", g)
+	}
 	if err != nil {
-		return SessionAssigner{}, err
+		return SessionAssigner{eventTime: eventTime, err: err}
 	}
-	if err := positive("gap", g); err != nil {
-		return SessionAssigner{}, err
-	}
-	return SessionAssigner{gap: g, eventTime: eventTime}, nil
+	return SessionAssigner{gap: g, eventTime: eventTime}
 }
 
 // Assign appends [ts, ts+gap), the session of a single record.
@@ -64,22 +70,24 @@ type DynamicSessionAssigner[T any] struct {
 
 // DynamicSession returns an event-time session assigner taking the gap of
 // each record from gap, which must be a pure function: it is called once
-// per record and may be shared by subtasks. It returns an error wrapping
-// ErrInvalidAssigner if gap is nil.
-func DynamicSession[T any](gap func(elem T) time.Duration) (DynamicSessionAssigner[T], error) {
-	return dynamicSession(gap, true)
+// per record and may be shared by subtasks. A nil gap is reported by
+// Validate, and by operators.Window when the pipeline is built.
+func DynamicSession[T any](gap func(elem T) time.Duration) DynamicSessionAssigner[T] {
+	return DynamicSessionAssigner[T]{gap: gap, eventTime: true}
 }
 
 // DynamicSessionProcessing is DynamicSession in processing time.
-func DynamicSessionProcessing[T any](gap func(elem T) time.Duration) (DynamicSessionAssigner[T], error) {
-	return dynamicSession(gap, false)
+func DynamicSessionProcessing[T any](gap func(elem T) time.Duration) DynamicSessionAssigner[T] {
+	return DynamicSessionAssigner[T]{gap: gap}
 }
 
-func dynamicSession[T any](gap func(T) time.Duration, eventTime bool) (DynamicSessionAssigner[T], error) {
-	if gap == nil {
-		return DynamicSessionAssigner[T]{}, fmt.Errorf("%w: gap function is nil", ErrInvalidAssigner)
+// Validate returns an error wrapping ErrInvalidAssigner if the gap
+// function is nil.
+func (a DynamicSessionAssigner[T]) Validate() error {
+	if a.gap == nil {
+		return fmt.Errorf("%w: gap function is nil", ErrInvalidAssigner)
 	}
-	return DynamicSessionAssigner[T]{gap: gap, eventTime: eventTime}, nil
+	return nil
 }
 
 // AssignElement appends [ts, ts+gap(elem)). It returns an error wrapping

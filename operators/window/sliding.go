@@ -11,27 +11,51 @@ import (
 type SlidingAssigner struct {
 	size, slide, offset int64 // ms; |offset| < slide
 	eventTime           bool
+	err                 error // the arguments cannot be used (Validate)
 }
 
 // Sliding returns an event-time assigner of windows of the given size
-// starting at offset + k·slide for every integer k. It returns an error
-// wrapping ErrInvalidAssigner, naming the argument, unless size and slide
-// are positive, |offset| < slide and all are whole milliseconds.
+// starting at k·slide for every integer k (see WithOffset). Size and
+// slide must be positive and whole milliseconds; Validate says why not,
+// and operators.Window reports it when the pipeline is built, naming the
+// operator.
 //
 // A record lies in exactly size/slide windows when slide divides size,
 // otherwise in the floor or the ceiling of it. A slide larger than size
 // is allowed (sampling, as in Flink): records between the windows then
 // belong to none and the operator drops them.
-func Sliding(size, slide, offset time.Duration) (SlidingAssigner, error) {
-	return sliding(size, slide, offset, true)
+func Sliding(size, slide time.Duration) SlidingAssigner {
+	return sliding(size, slide, 0, true)
 }
 
 // SlidingProcessing is Sliding in processing time.
-func SlidingProcessing(size, slide, offset time.Duration) (SlidingAssigner, error) {
-	return sliding(size, slide, offset, false)
+func SlidingProcessing(size, slide time.Duration) SlidingAssigner {
+	return sliding(size, slide, 0, false)
 }
 
-func sliding(size, slide, offset time.Duration, eventTime bool) (SlidingAssigner, error) {
+// WithOffset returns a with its windows starting at offset + k·slide
+// instead; |offset| must be below the slide, in whole milliseconds.
+func (a SlidingAssigner) WithOffset(offset time.Duration) SlidingAssigner {
+	if a.err != nil {
+		return a
+	}
+	ms := func(v int64) time.Duration { return time.Duration(v) * time.Millisecond }
+	return sliding(ms(a.size), ms(a.slide), offset, a.eventTime)
+}
+
+// Validate returns nil, or why the assigner cannot be used: an error
+// wrapping ErrInvalidAssigner naming the argument.
+func (a SlidingAssigner) Validate() error { return a.err }
+
+func sliding(size, slide, offset time.Duration, eventTime bool) SlidingAssigner {
+	a, err := slidingChecked(size, slide, offset, eventTime)
+	if err != nil {
+		return SlidingAssigner{eventTime: eventTime, err: err}
+	}
+	return a
+}
+
+func slidingChecked(size, slide, offset time.Duration, eventTime bool) (SlidingAssigner, error) {
 	var ms [3]int64
 	for i, d := range []struct {
 		arg string

@@ -97,7 +97,7 @@ func TestEndOfStreamTrigger(t *testing.T) {
 
 func TestCountTrigger(t *testing.T) {
 	ctx, w := newFakeCtx(), Window{0, 10}
-	tr := must(NewCountTrigger(3))
+	tr := NewCountTrigger(3)
 	var got []TriggerResult
 	for range 7 {
 		got = append(got, tr.OnElement(ctx, 0, w))
@@ -116,7 +116,7 @@ func TestCountTrigger(t *testing.T) {
 		t.Fatal("Clear kept the count")
 	}
 	for _, n := range []int64{0, -1} {
-		if _, err := NewCountTrigger(n); !errors.Is(err, ErrInvalidTrigger) {
+		if err := NewCountTrigger(n).Validate(); !errors.Is(err, ErrInvalidTrigger) {
 			t.Errorf("NewCountTrigger(%d): err = %v", n, err)
 		}
 	}
@@ -140,7 +140,7 @@ func TestPurgingTrigger(t *testing.T) {
 // reaches end-1; a late record within lateness re-fires it; past the
 // cleanup time it goes to the late side output.
 func TestHarness_tumblingLateness(t *testing.T) {
-	h := newHarness(t, must(Tumbling(10*time.Millisecond, 0)), EventTimeTrigger{}, 5)
+	h := newHarness(t, Tumbling(10*time.Millisecond), EventTimeTrigger{}, 5)
 	h.element(1)
 	h.element(9)
 	h.element(10)
@@ -160,7 +160,7 @@ func TestHarness_tumblingLateness(t *testing.T) {
 // Checklist Windows 6: a record behind the watermark in a window that has
 // not fired counts normally.
 func TestHarness_behindWatermarkNotLate(t *testing.T) {
-	h := newHarness(t, must(Tumbling(10*time.Millisecond, 0)), EventTimeTrigger{}, 0)
+	h := newHarness(t, Tumbling(10*time.Millisecond), EventTimeTrigger{}, 0)
 	h.advance(5)
 	h.element(3) // IsElementLate, yet [0, 10) is open
 	h.advance(9)
@@ -170,7 +170,7 @@ func TestHarness_behindWatermarkNotLate(t *testing.T) {
 
 // Checklist Windows 1: a sliding record is in size/slide windows.
 func TestHarness_sliding(t *testing.T) {
-	h := newHarness(t, must(Sliding(10*time.Millisecond, 5*time.Millisecond, 0)), EventTimeTrigger{}, 0)
+	h := newHarness(t, Sliding(10*time.Millisecond, 5*time.Millisecond), EventTimeTrigger{}, 0)
 	for _, ts := range []int64{-3, 2, 7} {
 		h.element(ts)
 	}
@@ -180,7 +180,7 @@ func TestHarness_sliding(t *testing.T) {
 
 // Checklist Windows 2: sessions merge and fire once as a whole.
 func TestHarness_sessions(t *testing.T) {
-	h := newHarness(t, must(Session(5*time.Millisecond)), EventTimeTrigger{}, 0)
+	h := newHarness(t, Session(5*time.Millisecond), EventTimeTrigger{}, 0)
 	for _, ts := range []int64{0, 3, 12, 30} {
 		h.element(ts)
 	}

@@ -139,13 +139,17 @@ func (EndOfStreamTrigger) Clear(ctx TriggerContext, w Window) {
 // per-window counter.
 type CountTrigger struct{ n int64 }
 
-// NewCountTrigger returns a trigger firing every n records. It returns an
-// error wrapping ErrInvalidTrigger unless n ≥ 1.
-func NewCountTrigger(n int64) (CountTrigger, error) {
-	if n < 1 {
-		return CountTrigger{}, fmt.Errorf("%w: count %d is below 1", ErrInvalidTrigger, n)
+// NewCountTrigger returns a trigger firing every n records. An n below 1
+// is reported by Validate, and by operators.Window when the pipeline is
+// built.
+func NewCountTrigger(n int64) CountTrigger { return CountTrigger{n: n} }
+
+// Validate returns an error wrapping ErrInvalidTrigger unless n ≥ 1.
+func (t CountTrigger) Validate() error {
+	if t.n < 1 {
+		return fmt.Errorf("%w: count %d is below 1", ErrInvalidTrigger, t.n)
 	}
-	return CountTrigger{n: n}, nil
+	return nil
 }
 
 // OnElement counts the record and fires, restarting the count, on the
@@ -187,6 +191,9 @@ type PurgingTrigger struct{ inner Trigger }
 
 // Purging wraps t.
 func Purging(t Trigger) PurgingTrigger { return PurgingTrigger{inner: t} }
+
+// Validate returns what the wrapped trigger's Validate returns.
+func (p PurgingTrigger) Validate() error { return validate(p.inner) }
 
 // purging adds Purge to a firing.
 func purging(r TriggerResult) TriggerResult {

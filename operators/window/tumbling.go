@@ -10,24 +10,47 @@ import (
 type TumblingAssigner struct {
 	size, offset int64 // ms; |offset| < size
 	eventTime    bool
+	err          error // the arguments cannot be used (Validate)
 }
 
 // Tumbling returns an event-time assigner of windows of the given size,
-// starting at offset + k·size for every integer k (so offset shifts, for
-// example, daily windows to a time zone: -8h for UTC+8). It returns an
-// error wrapping ErrInvalidAssigner, naming the argument, unless size is
-// positive, |offset| < size and both are whole milliseconds.
-func Tumbling(size, offset time.Duration) (TumblingAssigner, error) {
-	return tumbling(size, offset, true)
+// starting at k·size for every integer k (see WithOffset). The size must
+// be positive and whole milliseconds; Validate says why not, and
+// operators.Window reports it when the pipeline is built, naming the
+// operator.
+func Tumbling(size time.Duration) TumblingAssigner {
+	return tumbling(size, 0, true)
 }
 
 // TumblingProcessing is Tumbling in processing time: a record goes into
 // the window of the processing time at which it arrives.
-func TumblingProcessing(size, offset time.Duration) (TumblingAssigner, error) {
-	return tumbling(size, offset, false)
+func TumblingProcessing(size time.Duration) TumblingAssigner {
+	return tumbling(size, 0, false)
 }
 
-func tumbling(size, offset time.Duration, eventTime bool) (TumblingAssigner, error) {
+// WithOffset returns a with its windows starting at offset + k·size
+// instead (so offset shifts, for example, daily windows to a time zone:
+// -8h for UTC+8). |offset| must be below the size, in whole milliseconds.
+func (a TumblingAssigner) WithOffset(offset time.Duration) TumblingAssigner {
+	if a.err != nil {
+		return a
+	}
+	return tumbling(time.Duration(a.size)*time.Millisecond, offset, a.eventTime)
+}
+
+// Validate returns nil, or why the assigner cannot be used: an error
+// wrapping ErrInvalidAssigner naming the argument.
+func (a TumblingAssigner) Validate() error { return a.err }
+
+func tumbling(size, offset time.Duration, eventTime bool) TumblingAssigner {
+	a, err := tumblingChecked(size, offset, eventTime)
+	if err != nil {
+		return TumblingAssigner{eventTime: eventTime, err: err}
+	}
+	return a
+}
+
+func tumblingChecked(size, offset time.Duration, eventTime bool) (TumblingAssigner, error) {
 	s, err := millis("size", size)
 	if err != nil {
 		return TumblingAssigner{}, err

@@ -33,7 +33,7 @@ func (c *command) await(j job, signals <-chan os.Signal, savepoint bool) (string
 			}
 			break
 		}
-		fmt.Fprintf(c.stderr, "%s: %v: stopping the job gracefully; signal again to cancel it\n", prog, s)
+		fmt.Fprintf(c.stderr, "%s: %v: stopping the job gracefully; signal again to cancel it\n", c.prog, s)
 		j.Stop()
 		c.cancelOnSignal(j, signals)
 	}
@@ -45,7 +45,7 @@ func (c *command) cancelOnSignal(j job, signals <-chan os.Signal) {
 	select {
 	case <-j.Done():
 	case s := <-signals:
-		fmt.Fprintf(c.stderr, "%s: %v: cancelling the job\n", prog, s)
+		fmt.Fprintf(c.stderr, "%s: %v: cancelling the job\n", c.prog, s)
 		j.Cancel()
 		<-j.Done()
 	}
@@ -61,21 +61,21 @@ const savepointAttempts = 3
 // attempt fails, the job is stopped gracefully instead. It reports
 // whether the job stopped with a savepoint, after it has ended.
 func (c *command) stopWithSavepoint(j job, s os.Signal, signals <-chan os.Signal) (string, bool) {
-	fmt.Fprintf(c.stderr, "%s: %v: stopping the job with a savepoint; signal again to cancel it\n", prog, s)
+	fmt.Fprintf(c.stderr, "%s: %v: stopping the job with a savepoint; signal again to cancel it\n", c.prog, s)
 	for attempt := 1; ; attempt++ {
 		path, cancelled, err := c.trySavepoint(j, signals)
 		switch {
 		case cancelled:
 			return "", false
 		case err == nil:
-			fmt.Fprintf(c.stderr, "%s: savepoint %s\n", prog, path)
+			fmt.Fprintf(c.stderr, "%s: savepoint %s\n", c.prog, path)
 			<-j.Done()
 			return path, true
 		case attempt < savepointAttempts && !ended(j):
-			fmt.Fprintf(c.stderr, "%s: savepoint failed: %v; trying again\n", prog, err)
+			fmt.Fprintf(c.stderr, "%s: savepoint failed: %v; trying again\n", c.prog, err)
 			continue
 		}
-		fmt.Fprintf(c.stderr, "%s: savepoint failed: %v; stopping the job gracefully instead\n", prog, err)
+		fmt.Fprintf(c.stderr, "%s: savepoint failed: %v; stopping the job gracefully instead\n", c.prog, err)
 		j.Stop()
 		c.cancelOnSignal(j, signals)
 		return "", false
@@ -100,7 +100,7 @@ func (c *command) trySavepoint(j job, signals <-chan os.Signal) (path string, ca
 	case r := <-done:
 		return r.path, false, r.err
 	case s := <-signals:
-		fmt.Fprintf(c.stderr, "%s: %v: cancelling the job\n", prog, s)
+		fmt.Fprintf(c.stderr, "%s: %v: cancelling the job\n", c.prog, s)
 		cancel()
 		j.Cancel()
 		<-j.Done()

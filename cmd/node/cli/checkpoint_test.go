@@ -5,10 +5,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/troupe-dev/troupe/actors"
+	"github.com/troupe-dev/troupe/examples/wordcount"
 	"github.com/troupe-dev/troupe/persistence"
 	"github.com/troupe-dev/troupe/testkit"
 )
@@ -57,8 +60,14 @@ func checkpoints(t testing.TB, stateDir string) []string {
 // test's; it returns the channel, the exit code's channel and stderr.
 func startMain(t testing.TB, args ...string) (chan os.Signal, chan int, *syncBuffer) {
 	t.Helper()
+	return startMainIn(t, testRegistry(t, io.Discard), args...)
+}
+
+// startMainIn is startMain with the pipelines of reg.
+func startMainIn(t testing.TB, reg *actors.Registry, args ...string) (chan os.Signal, chan int, *syncBuffer) {
+	t.Helper()
 	sigs, codes, stderr := make(chan os.Signal, 2), make(chan int, 1), newSyncBuffer()
-	c := newCommand(testRegistry(t, io.Discard), io.Discard, stderr, func() (<-chan os.Signal, func()) { return sigs, func() {} })
+	c := newCommand(reg, io.Discard, stderr, func() (<-chan os.Signal, func()) { return sigs, func() {} })
 	go func() { codes <- c.main(args) }()
 	return sigs, codes, stderr
 }
@@ -79,7 +88,13 @@ func exitCode(t testing.TB, codes chan int) int {
 // and exits 0. It returns the path.
 func stopWithSavepoint(t testing.TB, stateDir string, n int, args ...string) string {
 	t.Helper()
-	sigs, codes, stderr := startMain(t, args...)
+	return stopWithSavepointIn(t, testRegistry(t, io.Discard), stateDir, n, args...)
+}
+
+// stopWithSavepointIn is stopWithSavepoint with the pipelines of reg.
+func stopWithSavepointIn(t testing.TB, reg *actors.Registry, stateDir string, n int, args ...string) string {
+	t.Helper()
+	sigs, codes, stderr := startMainIn(t, reg, args...)
 	testkit.Eventually(t, 20*time.Second, func() bool { return len(checkpoints(t, stateDir)) >= n }, "%d checkpoints", n)
 	sigs <- os.Interrupt
 	if code := exitCode(t, codes); code != ExitOK {
@@ -280,5 +295,86 @@ func TestMain_run_bboltBackend_resumesExactlyOnce(t *testing.T) {
 	work, _ := filepath.Glob(filepath.Join(state, "bbolt-work", "*", "*.db"))
 	if len(work) != 0 {
 		t.Fatalf("bbolt working files left behind: %v", work)
+	}
+}
+
+// rateRegistry is testRegistry with wordcount's rate defaulting to 3000,
+// so that a command may leave it out or spell it out.
+func rateRegistry(t testing.TB) *actors.Registry {
+	t.Helper()
+	spec := wordcount.SpecTo(io.Discard)
+	for i := range spec.Params {
+		if spec.Params[i].Name == "rate" {
+			spec.Params[i].Default = "3000"
+		}
+	}
+	reg := actors.NewRegistry()
+	reg.MustRegister(spec)
+	return reg
+}
+
+// A run left unfinished resumes when the command spells out a parameter
+// at its default, in any form the pipeline reads as the same value
+// (issue 18, item 2): before, the parameters were hashed as typed, so
+// the rerun started afresh in a new job directory and the output held
+// both runs' counts.
+func TestMain_run_stateDir_resumesWithDefaultSpelledOut(t *testing.T) {
+	for _, spelled := range []string{"rate=3000", "rate=3e3", "rate=3000.0"} {
+		t.Run(spelled, func(t *testing.T) {
+			input, out, state := bigText(t, 3000), t.TempDir(), t.TempDir()
+			args := []string{"run", "wordcount", "-p", "input=" + input, "-p", "output=" + out,
+				"--parallelism", "2", "--checkpoint-interval", "20ms", "--state-dir", state}
+			sp := stopWithSavepointIn(t, rateRegistry(t), state, 2, args...)
+			code, _, errOut := runMain(t, rateRegistry(t), append(args, "-p", spelled)...)
+			if code != ExitOK || !strings.Contains(errOut, "resuming from checkpoint "+sp) {
+				t.Fatalf("rerun with %s: exit %d, stderr %q; want 0 and a resume from %s", spelled, code, errOut, sp)
+			}
+			checkCounts(t, committedOutput(t, out), totals(t, input))
+		})
+	}
+}
+
+// A state dir with an unfinished run of the pipeline under other
+// parameters stops a fresh start with exit 2, naming the run and the ways
+// on; --fresh starts over on purpose, says that the output directory
+// already holds committed output, and the unfinished run no longer stops
+// the next command.
+func TestMain_run_stateDir_unfinishedRunOfOtherParams(t *testing.T) {
+	input, out, state := bigText(t, 3000), t.TempDir(), t.TempDir()
+	args := []string{"run", "wordcount", "-p", "input=" + input, "-p", "output=" + out,
+		"--parallelism", "2", "--checkpoint-interval", "20ms", "--state-dir", state}
+	sp := stopWithSavepointIn(t, rateRegistry(t), state, 2, args...)
+	other := append(slices.Clone(args), "-p", "rate=2000")
+	code, stdout, errOut := runMain(t, rateRegistry(t), other...)
+	run := filepath.Dir(sp)
+	for _, want := range []string{run, "did not finish", "rate=3000", "--restore " + sp, "--fresh"} {
+		if code != ExitUsage || stdout != "" || !strings.Contains(errOut, want) {
+			t.Fatalf("other parameters: exit %d, stderr:\n%s\nwant exit 2 and %q", code, errOut, want)
+		}
+	}
+	if lines, _ := testkit.CommittedLines(t, out); len(lines) == 0 {
+		t.Fatal("the savepoint committed nothing: the test cannot see a second run's output")
+	}
+	code, _, errOut = runMain(t, rateRegistry(t), append(other, "--fresh")...)
+	if code != ExitOK || !strings.Contains(errOut, "already holds committed output") || !strings.Contains(errOut, out) {
+		t.Fatalf("--fresh: exit %d, stderr:\n%s\nwant 0 and a note that %s holds committed output", code, errOut, out)
+	}
+	code, _, errOut = runMain(t, rateRegistry(t), other...)
+	if code != ExitOK || strings.Contains(errOut, "did not finish") {
+		t.Fatalf("after --fresh: exit %d, stderr:\n%s\nwant 0 without the unfinished run", code, errOut)
+	}
+}
+
+// A fresh run into an output directory that holds committed output says
+// so on stderr, with or without a state dir.
+func TestMain_run_outputHoldsCommittedOutput(t *testing.T) {
+	input, out := writeText(t), t.TempDir()
+	args := []string{"run", "wordcount", "-p", "input=" + input, "-p", "output=" + out}
+	if code, _, errOut := runMain(t, testRegistry(t, io.Discard), args...); code != ExitOK || strings.Contains(errOut, "committed output") {
+		t.Fatalf("first run: exit %d, stderr %q", code, errOut)
+	}
+	code, _, errOut := runMain(t, testRegistry(t, io.Discard), args...)
+	if code != ExitOK || !strings.Contains(errOut, out) || !strings.Contains(errOut, "already holds committed output") {
+		t.Fatalf("second run: exit %d, stderr %q; want 0 and a note naming %s", code, errOut, out)
 	}
 }

@@ -24,24 +24,27 @@ type checkpointing struct {
 // prepareCheckpoints checks --restore and picks the run directory in
 // --state-dir, resuming a run that did not finish. A bad --restore path
 // is a usage error.
-func (c *command) prepareCheckpoints(ra runArgs, pipeline string) (*checkpointing, int) {
-	ck := &checkpointing{interval: ra.interval, fp: fingerprint(pipeline, ra.params), restore: ra.restore,
+func (c *command) prepareCheckpoints(ra runArgs, pipeline string, params map[string]string) (*checkpointing, int) {
+	ck := &checkpointing{interval: ra.interval, fp: fingerprint(pipeline, params), restore: ra.restore,
 		backend: ra.backend, stateDir: ra.stateDir}
 	if ra.restore != "" {
 		cp, err := checkCheckpoint(ra.restore, pipeline)
 		if err != nil {
-			fmt.Fprintf(c.stderr, "%s run: --restore %s: %v\n", prog, ra.restore, err)
+			fmt.Fprintf(c.stderr, "%s run: --restore %s: %v\n", c.prog, ra.restore, err)
 			return nil, ExitUsage
 		}
 		if cp.Meta.Fingerprint != "" && cp.Meta.Fingerprint != ck.fp {
-			fmt.Fprintf(c.stderr, "%s run: note: --restore %s was taken with other parameters\n", prog, ra.restore)
+			fmt.Fprintf(c.stderr, "%s run: note: --restore %s was taken with other parameters\n", c.prog, ra.restore)
 		}
 	}
 	if ra.stateDir == "" {
 		return ck, ExitOK
 	}
-	if err := c.pickRun(ck, ra, pipeline); err != nil {
-		fmt.Fprintf(c.stderr, "%s run: --state-dir %s: %v\n", prog, ra.stateDir, err)
+	if err := c.pickRun(ck, ra, pipeline, params); err != nil {
+		fmt.Fprintf(c.stderr, "%s run: --state-dir %s: %v\n", c.prog, ra.stateDir, err)
+		if errors.As(err, new(*unfinishedError)) {
+			return nil, ExitUsage
+		}
 		return nil, ExitFailed
 	}
 	ck.savepoint = !ra.noSavepoint
@@ -51,8 +54,15 @@ func (c *command) prepareCheckpoints(ra runArgs, pipeline string) (*checkpointin
 // pickRun resumes the newest run of the job directory if it did not
 // finish and began where this one begins (same --restore), else starts a
 // new run. Either way the job is submitted as that run (ContinueRun).
-func (c *command) pickRun(ck *checkpointing, ra runArgs, pipeline string) error {
-	jd, err := openJobDir(ra.stateDir, pipeline, ck.fp)
+//
+// A new run that would start afresh while a run of the pipeline under
+// other parameters (or from another --restore) did not finish is refused
+// with an *unfinishedError, unless --fresh says to start over: that run
+// may have committed output, which a fresh run would write again. A new
+// run that starts on purpose (--fresh or --restore) supersedes the
+// unfinished runs, which then no longer stop a fresh start.
+func (c *command) pickRun(ck *checkpointing, ra runArgs, pipeline string, params map[string]string) error {
+	jd, err := openJobDir(ra.stateDir, pipeline, ck.fp, params)
 	if err != nil {
 		return err
 	}
@@ -60,19 +70,15 @@ func (c *command) pickRun(ck *checkpointing, ra runArgs, pipeline string) error 
 	if err != nil {
 		return err
 	}
-	if !ok || cur.finished() || cur.origin() != ra.restore {
-		if ck.run, err = jd.newRun(ra.restore); err != nil {
-			return err
-		}
-		ck.runID, err = ck.run.id()
-		return err
+	if !ok || !cur.unfinished() || cur.origin() != ra.restore || ra.fresh {
+		return c.startRun(ck, ra, jd, pipeline, params)
 	}
 	ck.run = cur
 	if ck.runID, err = cur.id(); err != nil {
 		return err
 	}
 	warn := func(format string, args ...any) {
-		fmt.Fprintf(c.stderr, "%s run: "+format+"\n", append([]any{prog}, args...)...)
+		fmt.Fprintf(c.stderr, "%s run: "+format+"\n", append([]any{c.prog}, args...)...)
 	}
 	path, found, err := cur.resumePoint(pipeline, ck.fp, ck.runID, warn)
 	if err != nil || !found {
@@ -81,9 +87,31 @@ func (c *command) pickRun(ck *checkpointing, ra runArgs, pipeline string) error 
 	// The engine resumes a continued run from its newest checkpoint by
 	// itself; naming it as well covers checkpoints taken before runs had
 	// ids, which the engine does not take for the run's own.
-	fmt.Fprintf(c.stderr, "%s run: resuming from checkpoint %s: the last run did not finish\n", prog, path)
+	fmt.Fprintf(c.stderr, "%s run: resuming from checkpoint %s: the last run did not finish\n", c.prog, path)
 	ck.restore = path
 	return nil
+}
+
+// startRun starts a new run in jd, after checking that no unfinished run
+// of the pipeline stands in the way (see pickRun).
+func (c *command) startRun(ck *checkpointing, ra runArgs, jd *jobDir, pipeline string, params map[string]string) error {
+	others, err := unfinishedRuns(ra.stateDir, pipeline)
+	if err != nil {
+		return err
+	}
+	if len(others) > 0 && !ra.fresh && ra.restore == "" {
+		return &unfinishedError{runs: others, params: params}
+	}
+	for _, o := range others {
+		if err := o.run.supersede(); err != nil {
+			return err
+		}
+	}
+	if ck.run, err = jd.newRun(ra.restore); err != nil {
+		return err
+	}
+	ck.runID, err = ck.run.id()
+	return err
 }
 
 // configure sets the engine's checkpoint configuration.

@@ -5,6 +5,9 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"regexp"
+	"strings"
 	"sync"
 	"syscall"
 	"text/tabwriter"
@@ -20,8 +23,9 @@ const (
 	ExitUsage  = 2 // a bad command line
 )
 
-// prog is the command's name in messages and usage.
-const prog = "node"
+// defaultProg is the command's name when the program's own cannot be
+// told (see programName).
+const defaultProg = "node"
 
 const usage = `Usage:
   node run PIPELINE [--param key=value]... [--parallelism N] [flags]
@@ -30,6 +34,7 @@ const usage = `Usage:
   node submit PIPELINE [--param key=value]... [--parallelism N] [flags]
   node jobs | job ID | cancel ID | savepoint ID [--stop] | wait ID
   node members
+  node publish nexmark nats://HOST:PORT/STREAM [--events N]
   node help [COMMAND]
 
 Commands:
@@ -46,6 +51,8 @@ Commands:
   savepoint  take a savepoint of a job (--stop: and stop it)
   wait       wait until a job has ended (exit 0 finished, 1 otherwise)
   members    list a cluster's members and their slots
+  publish    store Nexmark events in a JetStream stream (for demos of
+             the pipelines' nats:// inputs)
   help       show this help, or the help of a command
 
 The cluster commands (submit to members) talk to a node's REST API at
@@ -61,6 +68,7 @@ could not be reached), 2 usage error.
 // documentation. A nil reg is an empty registry.
 func Main(args []string, reg *actors.Registry, stdout, stderr io.Writer, opts ...Option) int {
 	c := newCommand(reg, stdout, stderr, notifySignals)
+	c.prog = programName(os.Args)
 	for _, o := range opts {
 		o(c)
 	}
@@ -70,12 +78,38 @@ func Main(args []string, reg *actors.Registry, stdout, stderr io.Writer, opts ..
 // Option configures Main.
 type Option func(*command)
 
+// WithName names the command in its messages and usage texts ("mytool
+// run: …", "Usage: mytool run PIPELINE …"). Default: the name of the
+// program's executable, so that a program of one's own that hands its
+// command line to Main speaks as itself.
+func WithName(name string) Option {
+	return func(c *command) {
+		if name != "" {
+			c.prog = name
+		}
+	}
+}
+
+// programName returns the base name of the executable (args[0]), without
+// an .exe suffix; defaultProg when there is none.
+func programName(args []string) string {
+	if len(args) == 0 {
+		return defaultProg
+	}
+	name := strings.TrimSuffix(filepath.Base(args[0]), ".exe")
+	if name == "" || name == "." || name == string(filepath.Separator) {
+		return defaultProg
+	}
+	return name
+}
+
 // WithStart sets how node start starts a cluster node. Without it, node
 // start says the program has no cluster runtime.
 func WithStart(start StartFunc) Option { return func(c *command) { c.start = start } }
 
 // command is one invocation of the command line.
 type command struct {
+	prog   string // the command's name in messages and usage
 	reg    *actors.Registry
 	stdout io.Writer
 	stderr io.Writer // shared with the engine's logger, hence locked
@@ -95,7 +129,7 @@ func newCommand(reg *actors.Registry, stdout, stderr io.Writer, notify func() (<
 	if reg == nil {
 		reg = actors.NewRegistry()
 	}
-	return &command{reg: reg, stdout: stdout, stderr: &lockedWriter{w: stderr}, notify: notify,
+	return &command{prog: defaultProg, reg: reg, stdout: stdout, stderr: &lockedWriter{w: stderr}, notify: notify,
 		hostname: os.Hostname, pollInterval: defaultPollInterval}
 }
 
@@ -132,6 +166,8 @@ func (c *command) main(args []string) int {
 		return c.wait(rest)
 	case "members":
 		return c.members(rest)
+	case "publish":
+		return c.publish(rest)
 	case "help", "-h", "-help", "--help":
 		return c.help(rest)
 	default:
@@ -143,24 +179,38 @@ func (c *command) main(args []string) int {
 var helps = map[string]string{
 	"run": runUsage, "pipelines": usage, "start": startUsage, "submit": submitUsage, "jobs": jobsUsage,
 	"job": jobUsage, "cancel": cancelUsage, "savepoint": savepointUsage, "wait": waitUsage, "members": membersUsage,
+	"publish": publishUsage,
 }
 
 func (c *command) help(args []string) int {
 	switch {
 	case len(args) == 0:
-		fmt.Fprint(c.stdout, usage)
+		c.printUsage(usage)
 	case len(args) == 1 && helps[args[0]] != "":
-		fmt.Fprint(c.stdout, helps[args[0]])
+		c.printUsage(helps[args[0]])
 	default:
 		return c.usageError("help", fmt.Errorf("no help for %q", args[0]))
 	}
 	return ExitOK
 }
 
+// commandWord matches the command's own name where the usage texts
+// write it: before a subcommand or flag ("node run", "node --help").
+var commandWord = regexp.MustCompile(`\bnode( (?:run|pipelines|start|submit|jobs|job|cancel|savepoint|wait|members|help|--help|-h|COMMAND)\b)`)
+
+// printUsage prints a usage text, written for "node", with the command's
+// own name.
+func (c *command) printUsage(text string) {
+	if c.prog != defaultProg {
+		text = commandWord.ReplaceAllString(text, c.prog+"$1")
+	}
+	fmt.Fprint(c.stdout, text)
+}
+
 // usageError reports a bad command line of sub (empty for the top level),
 // with a hint to the matching help, and returns ExitUsage.
 func (c *command) usageError(sub string, err error) int {
-	name := prog
+	name := c.prog
 	if sub != "" {
 		name += " " + sub
 	}
@@ -171,7 +221,7 @@ func (c *command) usageError(sub string, err error) int {
 func (c *command) pipelines(args []string) int {
 	if len(args) > 0 {
 		if isHelp(args[0]) {
-			fmt.Fprint(c.stdout, usage)
+			c.printUsage(usage)
 			return ExitOK
 		}
 		return c.usageError("pipelines", fmt.Errorf("unexpected argument %q", args[0]))

@@ -50,7 +50,8 @@ func testRegistry(t testing.TB, out io.Writer) *actors.Registry {
 	reg.MustRegister(actors.PipelineSpec{Name: "fail", Description: "fails", Build: func(actors.Params) (*operators.Pipeline, error) {
 		p := operators.NewPipeline("fail")
 		src := operators.FromSlice(p, []int{1, 2, 3}).Name("ints")
-		boom := operators.Process(src, func(v int, ts int64, out operators.Collector[int]) error {
+		boom := operators.Process(src, func(ctx *operators.ProcessContext, v int, out operators.Collector[int]) error {
+			ts := ctx.Timestamp()
 			if v == 2 {
 				return errors.New("kaboom at 2")
 			}
@@ -73,7 +74,7 @@ func testRegistry(t testing.TB, out io.Writer) *actors.Registry {
 func runMain(t testing.TB, reg *actors.Registry, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	code = Main(args, reg, &out, &errOut)
+	code = Main(args, reg, &out, &errOut, WithName("node"))
 	return code, out.String(), errOut.String()
 }
 
@@ -113,7 +114,7 @@ func TestMain_help(t *testing.T) {
 }
 
 func TestMain_usageErrors(t *testing.T) {
-	wc := []string{"run", "wordcount", "-p", "input=x"}
+	wc := []string{"run", "wordcount", "-p", "input=" + writeText(t)}
 	tests := []struct {
 		args []string
 		want string // in stderr: the offending word
@@ -233,3 +234,30 @@ func checkCounts(t testing.TB, out string, want map[string]int) {
 
 // discardLogger drops every record.
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// A program of one's own speaks as itself (issue 18, item 8): by default
+// Main names the command after the executable, in messages and in the
+// usage of every command.
+func TestMain_programName(t *testing.T) {
+	for _, c := range []struct{ args0, want string }{
+		{"/usr/local/bin/clicks", "clicks"}, {"clicks.exe", "clicks"}, {"", "node"},
+	} {
+		if got := programName([]string{c.args0}); got != c.want {
+			t.Errorf("programName(%q) = %q, want %q", c.args0, got, c.want)
+		}
+	}
+	for _, args := range [][]string{{"help", "run"}, {"run", "--help"}, {"help"}, {"help", "submit"}} {
+		var out, errOut bytes.Buffer
+		if code := Main(args, testRegistry(t, io.Discard), &out, &errOut, WithName("clicks")); code != ExitOK {
+			t.Fatalf("%q: exit %d", args, code)
+		}
+		if strings.Contains(out.String(), "node run") || strings.Contains(out.String(), "node submit") || !strings.Contains(out.String(), "clicks "+args[len(args)-1]) && !strings.Contains(out.String(), "clicks run") {
+			t.Errorf("%q: usage does not speak as clicks:\n%s", args, out.String())
+		}
+	}
+	var out, errOut bytes.Buffer
+	Main([]string{"run", "nope"}, testRegistry(t, io.Discard), &out, &errOut, WithName("clicks"))
+	if !strings.HasPrefix(errOut.String(), "clicks run: ") || !strings.Contains(errOut.String(), "'clicks pipelines'") {
+		t.Errorf("error does not speak as clicks: %q", errOut.String())
+	}
+}

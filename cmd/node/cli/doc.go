@@ -8,11 +8,16 @@
 //		os.Exit(cli.Main(os.Args[1:], reg, os.Stdout, os.Stderr))
 //	}
 //
+// The command speaks as the program: its messages and usage texts name it
+// by its executable's name ("clicks run: …"), or by [WithName]'s. Below,
+// "node" stands for that name.
+//
 // # Commands
 //
 //	node run PIPELINE [--param key=value]... [--parallelism N]
 //	         [--checkpoint-interval D --state-dir DIR] [--restore PATH]
-//	         [--no-savepoint] [--state-backend heap|bbolt]
+//	         [--fresh] [--no-savepoint] [--state-backend heap|bbolt]
+//	         [--restart none|fixed:ATTEMPTS:DELAY|exp:INITIAL:MAX:MULT|rate:FAILURES:INTERVAL:DELAY]
 //	node pipelines
 //	node start [--name NAME] [--bind HOST:PORT] [--gossip HOST:PORT]
 //	           [--http HOST:PORT] [--join HOST:PORT[,...]] [--slots N]
@@ -27,6 +32,7 @@
 //	node savepoint ID [--stop]
 //	node wait ID [--timeout D]
 //	node members
+//	node publish nexmark nats://HOST:PORT/STREAM[?subject=PREFIX] [--events N] [--from N] [--seed S]
 //	node help [COMMAND]
 //
 // run builds the registered pipeline from its parameters (-p is short for
@@ -36,8 +42,11 @@
 // flight reaches the sinks — and the second cancels it. The engine logs
 // warnings and errors only, to standard error, so a normal run writes
 // nothing but the pipeline's output. pipelines lists the registered
-// pipelines with their parameters. --help (or -h) after any command prints
-// its usage.
+// pipelines with their parameters. publish stores events of the Nexmark
+// generator in a JetStream stream (by kind, under PREFIX.person, .auction
+// and .bid, with message IDs that make a repeated publish store nothing
+// twice), for demos of the pipelines' nats:// inputs. --help (or -h)
+// after any command prints its usage.
 //
 // # Cluster
 //
@@ -76,10 +85,27 @@
 // the older checkpoints to start from with --restore PATH: the sinks may
 // have committed its output, so falling back by itself would commit
 // output twice. A run that finished is marked with a _finished file, and
-// the next one starts afresh. With a state dir, the first signal stops the
+// the next one starts afresh. Parameters are compared in canonical form
+// (actors.Registry.BuildCanonical): defaults filled in, typed values as
+// their type formats them. A run of the pipeline under other parameters
+// (or from another --restore) that did not finish stops a fresh start
+// with exit 2, naming it and its latest checkpoint: resume it, --restore
+// that checkpoint, or start over with --fresh (which supersedes it). A
+// fresh start into an output directory that holds committed part files
+// says so on standard error. With a state dir, the first signal stops the
 // job with a savepoint and prints its path (exit 0), unless --no-savepoint
 // asks for a graceful stop. --restore PATH starts from a savepoint or
 // checkpoint at any --parallelism.
+//
+// # Restarts
+//
+// A failed job restarts by --restart, the engine's restart strategies:
+// by default exponential delays (exp:1s:1m:1.5, ±10 %) with checkpoints,
+// none without, as in Flink. Each restart is said on standard error with
+// its number, the cause and the checkpoint it restores (none: the sources
+// start again). When the strategy gives up, the job fails (exit 1) with
+// its last failure's cause. node submit has no --restart yet: a cluster
+// job takes the engine's default.
 //
 // # Exit codes
 //
@@ -92,8 +118,11 @@
 //     node that answers with a server error (5xx), a node start that
 //     cannot bind its addresses or start the node.
 //   - 2 ([ExitUsage]): the command line is wrong — unknown command, flag
-//     or pipeline, a missing or malformed parameter, a bad --parallelism,
-//     --state-backend bbolt without --state-dir. Standard error names the
+//     or pipeline, a missing or malformed parameter (for the built-in
+//     pipelines also an input file that does not exist or cannot be read,
+//     an output that cannot be a directory), a bad --parallelism,
+//     --state-backend bbolt without --state-dir, a malformed --restart.
+//     Standard error names the
 //     offending word and suggests --help. A --restore path that does not
 //     exist, is damaged or holds another pipeline's state exits 2 too,
 //     with an error naming the path or file. For the cluster commands,

@@ -11,7 +11,8 @@ import (
 
 // A program of one's own registers its pipelines and hands its command
 // line to Main: in main, os.Exit(cli.Main(os.Args[1:], reg, os.Stdout,
-// os.Stderr)).
+// os.Stderr)). Its messages and usage texts name the program by its
+// executable's name; here, a test binary, WithName names it.
 func ExampleMain() {
 	reg := actors.NewRegistry()
 	reg.MustRegister(actors.PipelineSpec{
@@ -26,11 +27,12 @@ func ExampleMain() {
 		},
 	})
 
-	code := cli.Main([]string{"pipelines"}, reg, os.Stdout, os.Stderr)
+	name := cli.WithName("greeter")
+	code := cli.Main([]string{"pipelines"}, reg, os.Stdout, os.Stderr, name)
 	fmt.Println("exit", code)
-	code = cli.Main([]string{"run", "hello", "-p", "who=gophers"}, reg, os.Stdout, os.Stderr)
+	code = cli.Main([]string{"run", "hello", "-p", "who=gophers"}, reg, os.Stdout, os.Stderr, name)
 	fmt.Println("exit", code)
-	code = cli.Main([]string{"run", "hello", "-p", "whom=gophers"}, reg, os.Stdout, os.Stdout)
+	code = cli.Main([]string{"run", "hello", "-p", "whom=gophers"}, reg, os.Stdout, os.Stdout, name)
 	fmt.Println("exit", code)
 	// Output:
 	// hello  greet someone
@@ -38,7 +40,7 @@ func ExampleMain() {
 	// exit 0
 	// hello, gophers
 	// exit 0
-	// node run: actors: bad pipeline parameter: pipeline "hello" has no parameter "whom" (it has: who)
-	// Run 'node pipelines' for the pipelines and their parameters, 'node run --help' for usage.
+	// greeter run: actors: bad pipeline parameter: pipeline "hello" has no parameter "whom" (it has: who)
+	// Run 'greeter pipelines' for the pipelines and their parameters, 'greeter run --help' for usage.
 	// exit 2
 }

@@ -49,10 +49,10 @@ func newClient(server string) (*rest.Client, error) {
 // mistakes: exit 2, with the server's message and a hint. A node that
 // cannot be reached, or that fails (5xx), is exit 1.
 func (c *command) remoteError(sub, server string, err error) int {
-	name := prog + " " + sub
+	name := c.prog + " " + sub
 	if ae, ok := errors.AsType[*rest.APIError](err); ok {
 		if ae.StatusCode >= 400 && ae.StatusCode < 500 && ae.StatusCode != http.StatusServiceUnavailable {
-			fmt.Fprintf(c.stderr, "%s: %s\n%s\n", name, ae.Message, hintFor(sub, ae))
+			fmt.Fprintf(c.stderr, "%s: %s\n%s\n", name, ae.Message, c.hintFor(sub, ae))
 			return ExitUsage
 		}
 		fmt.Fprintf(c.stderr, "%s: the node at %s answered %d: %s\n", name, server, ae.StatusCode, ae.Message)
@@ -68,16 +68,16 @@ func (c *command) remoteError(sub, server string, err error) int {
 }
 
 // hintFor says where to look after the server refused a request.
-func hintFor(sub string, ae *rest.APIError) string {
+func (c *command) hintFor(sub string, ae *rest.APIError) string {
 	switch {
 	case ae.StatusCode == http.StatusNotFound:
-		return fmt.Sprintf("Run '%s jobs' for the jobs.", prog)
+		return fmt.Sprintf("Run '%s jobs' for the jobs.", c.prog)
 	case ae.StatusCode == http.StatusConflict:
-		return fmt.Sprintf("Run '%s job ID' for its state.", prog)
+		return fmt.Sprintf("Run '%s job ID' for its state.", c.prog)
 	case sub == "submit" && (ae.Field() == "pipeline" || strings.HasPrefix(ae.Field(), "params")):
-		return fmt.Sprintf("Run '%s pipelines' for the pipelines and their parameters.", prog)
+		return fmt.Sprintf("Run '%s pipelines' for the pipelines and their parameters.", c.prog)
 	}
-	return fmt.Sprintf("Run '%s %s --help' for usage.", prog, sub)
+	return fmt.Sprintf("Run '%s %s --help' for usage.", c.prog, sub)
 }
 
 // parseClientArgs parses the arguments of a client command: its flags
@@ -129,7 +129,7 @@ func (c *command) runClient(sub string, args []string, cmd clientCmd) int {
 	}
 	positional, err := parseClientArgs(fs, args, cmd.args...)
 	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprint(c.stdout, cmd.usage)
+		c.printUsage(cmd.usage)
 		return ExitOK
 	}
 	if err != nil {

@@ -13,7 +13,7 @@ import (
 
 const runUsage = `Usage: node run PIPELINE [--param key=value]... [--parallelism N]
                 [--checkpoint-interval D --state-dir DIR] [--restore PATH]
-                [--no-savepoint] [--state-backend heap|bbolt]
+                [--fresh] [--no-savepoint] [--state-backend heap|bbolt] [--restart S]
 
 Runs a registered pipeline on an in-process engine: until its input ends,
 or until SIGINT or SIGTERM stops it; a second signal cancels it. Flags may
@@ -26,12 +26,25 @@ directory a signal stops it with a savepoint, whose path is printed on
 standard error, to resume from with --restore.
 
 With --state-dir, checkpoints go to DIR/<pipeline>-<hash of the pipeline
-and its parameters>. If the last run of the same command there did not
+and its parameters>; parameters are compared as the pipeline reads them,
+defaults filled in (rate=3e3 is rate=3000, and so is leaving out a rate
+whose default is 3000). If the last run of the same command there did not
 finish (it crashed, or was killed), run resumes from its latest
 checkpoint and says so on standard error; after a run that finished it
 starts afresh. If that checkpoint cannot be read, run fails and lists the
 older checkpoints that --restore PATH can start from: its output may
 already be committed, so run never falls back to an older one by itself.
+If a run of the pipeline under other parameters (or from another
+--restore) did not finish, run does not start: it names that run and
+exits 2; resume it, --restore its checkpoint, or start over with --fresh.
+A run that starts afresh into an output directory holding committed
+output says so on standard error.
+
+A failed job restarts by its restart strategy (--restart), from its latest
+checkpoint if it has one, else from the beginning of its input; each
+restart is reported on standard error with its cause and the checkpoint it
+restores. When the strategy gives up, the job fails with the cause of its
+last failure.
 
 Flags:
   -p, --param key=value    set a pipeline parameter (repeat for more)
@@ -45,9 +58,24 @@ Flags:
   --restore PATH           start from a savepoint or checkpoint directory,
                            at any --parallelism
   --no-savepoint           on a signal, stop gracefully without a savepoint
+  --fresh                  start a new run even if the state dir holds one
+                           that did not finish (needs --state-dir)
   --state-backend NAME     where keyed state lives: heap (the default) or
                            bbolt (files under --state-dir, for state larger
                            than memory)
+  --restart S              the restart strategy; S is one of
+                             none                  fail at the first failure
+                             fixed:ATTEMPTS:DELAY  restart up to ATTEMPTS
+                                                   times, DELAY apart
+                             exp:INITIAL:MAX:MULT  restart always, waiting
+                                                   INITIAL, then MULT times
+                                                   longer up to MAX (±10 %)
+                             rate:FAILURES:INTERVAL:DELAY
+                                                   restart after DELAY
+                                                   unless more than FAILURES
+                                                   failures within INTERVAL
+                           (default: exp:1s:1m:1.5 with
+                           --checkpoint-interval, else none)
   -h, --help               show this help
 
 Exit codes: 0 the job finished (or stopped with a savepoint), 1 it failed or
@@ -61,6 +89,8 @@ type runArgs struct {
 	jobFlags
 	stateDir    string
 	noSavepoint bool
+	fresh       bool // start a new run even if one did not finish
+	restart     restartFlag
 }
 
 // parseRun parses run's arguments; flags may come before or after
@@ -71,6 +101,8 @@ func parseRun(args []string) (runArgs, error) {
 	ra.jobFlags.add(fs)
 	fs.StringVar(&ra.stateDir, "state-dir", "", "")
 	fs.BoolVar(&ra.noSavepoint, "no-savepoint", false, "")
+	fs.BoolVar(&ra.fresh, "fresh", false, "")
+	fs.Var(&ra.restart, "restart", "")
 	positional, err := parseInterleaved(fs, args)
 	if err != nil {
 		return ra, err
@@ -93,6 +125,9 @@ func parseRun(args []string) (runArgs, error) {
 func (ra *runArgs) check() error {
 	if ra.stateDir != "" && ra.interval == 0 {
 		return fmt.Errorf("--state-dir needs --checkpoint-interval")
+	}
+	if ra.fresh && ra.stateDir == "" {
+		return fmt.Errorf("--fresh needs --state-dir (without one every run starts afresh)")
 	}
 	if ra.backend == "bbolt" && ra.stateDir == "" {
 		return fmt.Errorf("--state-backend bbolt needs --state-dir (its files live there)")
@@ -124,13 +159,13 @@ func (p paramFlag) Set(s string) error {
 func (c *command) run(args []string) int {
 	ra, err := parseRun(args)
 	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprint(c.stdout, runUsage)
+		c.printUsage(runUsage)
 		return ExitOK
 	}
 	if err != nil {
 		return c.usageError("run", err)
 	}
-	p, err := c.reg.Build(ra.pipeline, ra.params, ra.parallelism)
+	p, params, err := c.reg.BuildCanonical(ra.pipeline, ra.params, ra.parallelism)
 	if err != nil {
 		return c.buildError(err)
 	}
@@ -138,11 +173,26 @@ func (c *command) run(args []string) int {
 	if err != nil {
 		return c.buildError(err)
 	}
-	ck, code := c.prepareCheckpoints(ra, g.Name)
+	ck, code := c.prepareCheckpoints(ra, g.Name, params)
 	if code != ExitOK {
 		return code
 	}
-	return c.execute(g, ck)
+	if ck.restore == "" {
+		c.noteCommittedOutput(g)
+	}
+	return c.execute(g, ck, ra.restart.strategy)
+}
+
+// noteCommittedOutput tells the user that a job starting afresh writes
+// into a directory that holds committed output already: the new output
+// comes on top of the old, which a resumed run would not have repeated.
+func (c *command) noteCommittedOutput(g *operators.JobGraph) {
+	for _, dir := range g.OutputDirs() {
+		if parts, err := operators.CommittedParts(dir); err == nil && len(parts) > 0 {
+			fmt.Fprintf(c.stderr, "%s run: note: output directory %s already holds committed output (%d part files) of an earlier run; this run adds its own\n",
+				c.prog, dir, len(parts))
+		}
+	}
 }
 
 // buildError sorts a build error: the user's mistakes are usage errors
@@ -152,23 +202,24 @@ func (c *command) buildError(err error) int {
 	for _, usage := range []error{actors.ErrUnknownPipeline, actors.ErrBadParam, operators.ErrParallelism} {
 		if errors.Is(err, usage) {
 			fmt.Fprintf(c.stderr, "%s run: %v\nRun '%s pipelines' for the pipelines and their parameters, '%s run --help' for usage.\n",
-				prog, err, prog, prog)
+				c.prog, err, c.prog, c.prog)
 			return ExitUsage
 		}
 	}
-	fmt.Fprintf(c.stderr, "%s run: %v\n", prog, err)
+	fmt.Fprintf(c.stderr, "%s run: %v\n", c.prog, err)
 	return ExitFailed
 }
 
 // execute runs a job on an engine of its own and waits for it, handling
-// stop signals meanwhile.
-func (c *command) execute(g *operators.JobGraph, ck *checkpointing) int {
+// stop signals meanwhile. A nil restart is the engine's default.
+func (c *command) execute(g *operators.JobGraph, ck *checkpointing, restart actors.RestartStrategy) int {
 	cfg := actors.DefaultConfig()
 	cfg.Logger = slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	cfg.Restart, cfg.OnRestart = restart, c.printRestart
 	ck.configure(&cfg)
 	engine, err := actors.NewEngine(cfg)
 	if err != nil {
-		fmt.Fprintf(c.stderr, "%s run: %v\n", prog, err)
+		fmt.Fprintf(c.stderr, "%s run: %v\n", c.prog, err)
 		return ExitFailed
 	}
 	defer engine.Close()
@@ -177,26 +228,26 @@ func (c *command) execute(g *operators.JobGraph, ck *checkpointing) int {
 	defer stop()
 	job, err := engine.Submit(g, ck.submitOptions()...)
 	if err != nil {
-		fmt.Fprintf(c.stderr, "%s run: %v\n", prog, err)
+		fmt.Fprintf(c.stderr, "%s run: %v\n", c.prog, err)
 		return ExitFailed
 	}
 	savepoint, err := c.await(job, signals, ck.savepoint)
 	switch {
 	case savepoint != "":
-		fmt.Fprintf(c.stderr, "%s run: job %q stopped with savepoint %s\n", prog, g.Name, savepoint)
+		fmt.Fprintf(c.stderr, "%s run: job %q stopped with savepoint %s\n", c.prog, g.Name, savepoint)
 		return ExitOK
 	case errors.Is(err, actors.ErrCancelled):
-		fmt.Fprintf(c.stderr, "%s run: job %q cancelled\n", prog, g.Name)
+		fmt.Fprintf(c.stderr, "%s run: job %q cancelled\n", c.prog, g.Name)
 		return ExitFailed
 	case errors.Is(err, actors.ErrRestore):
-		fmt.Fprintf(c.stderr, "%s run: job %q failed: %v\n%s", prog, g.Name, err, ck.restoreHelp(g.Name))
+		fmt.Fprintf(c.stderr, "%s run: job %q failed: %v\n%s", c.prog, g.Name, err, ck.restoreHelp(g.Name))
 		return ExitFailed
 	case err != nil:
-		fmt.Fprintf(c.stderr, "%s run: job %q failed: %v\n", prog, g.Name, err)
+		fmt.Fprintf(c.stderr, "%s run: job %q failed: %v\n", c.prog, g.Name, err)
 		return ExitFailed
 	}
 	if err := ck.finished(); err != nil {
-		fmt.Fprintf(c.stderr, "%s run: job %q finished, but %v\n", prog, g.Name, err)
+		fmt.Fprintf(c.stderr, "%s run: job %q finished, but %v\n", c.prog, g.Name, err)
 	}
 	return ExitOK
 }

@@ -103,29 +103,29 @@ address in use, a store it cannot open) or failed, 2 usage error.
 func (c *command) startNode(args []string) int {
 	cfg, err := parseStart(args)
 	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprint(c.stdout, startUsage)
+		c.printUsage(startUsage)
 		return ExitOK
 	}
 	if err != nil {
 		return c.usageError("start", err)
 	}
 	if c.start == nil {
-		fmt.Fprintf(c.stderr, "%s start: this program has no cluster runtime (build it with cli.WithStart)\n", prog)
+		fmt.Fprintf(c.stderr, "%s start: this program has no cluster runtime (build it with cli.WithStart)\n", c.prog)
 		return ExitFailed
 	}
 	ln, err := net.Listen("tcp", cfg.HTTPListen)
 	if err != nil {
-		fmt.Fprintf(c.stderr, "%s start: --http %s: %v\n", prog, cfg.HTTPListen, err)
+		fmt.Fprintf(c.stderr, "%s start: --http %s: %v\n", c.prog, cfg.HTTPListen, err)
 		return ExitFailed
 	}
 	defer ln.Close() // once served, the server closes it; again is harmless
 	if err := cfg.complete(ln.Addr().String(), c.hostname); err != nil {
-		fmt.Fprintf(c.stderr, "%s start: %v\n", prog, err)
+		fmt.Fprintf(c.stderr, "%s start: %v\n", c.prog, err)
 		return ExitFailed
 	}
 	cfg.Logger, cfg.Registry = newLogger(c.stderr, cfg.LogFormat, cfg.LogLevel), c.reg
 	if err := removeStale(cfg.PortFile); err != nil {
-		fmt.Fprintf(c.stderr, "%s start: --port-file: %v\n", prog, err)
+		fmt.Fprintf(c.stderr, "%s start: --port-file: %v\n", c.prog, err)
 		return ExitFailed
 	}
 	signals, stop := c.notify()

@@ -64,7 +64,7 @@ func (c *command) awaitJob(rc remoteCall, id string, timeout time.Duration) int 
 		j, err := rc.cl.Job(ctx, id)
 		switch {
 		case ctx.Err() != nil:
-			fmt.Fprintf(c.stderr, "%s wait: timed out after %v; job %s is %s\n", prog, timeout, id, last)
+			fmt.Fprintf(c.stderr, "%s wait: timed out after %v; job %s is %s\n", c.prog, timeout, id, last)
 			return ExitFailed
 		case errors.Is(err, cluster.ErrNoCoordinator):
 			// A 503: between coordinators, ask again.
@@ -78,7 +78,7 @@ func (c *command) awaitJob(rc remoteCall, id string, timeout time.Duration) int 
 		select {
 		case <-ticker.C:
 		case <-ctx.Done():
-			fmt.Fprintf(c.stderr, "%s wait: timed out after %v; job %s is %s\n", prog, timeout, id, last)
+			fmt.Fprintf(c.stderr, "%s wait: timed out after %v; job %s is %s\n", c.prog, timeout, id, last)
 			return ExitFailed
 		}
 	}
@@ -92,9 +92,9 @@ func (c *command) reportEnd(j cluster.JobStatus) int {
 	case cluster.StateFinished:
 		return ExitOK
 	case cluster.StateFailed:
-		fmt.Fprintf(c.stderr, "%s wait: job %s failed: %s\n", prog, j.ID, j.Failure)
+		fmt.Fprintf(c.stderr, "%s wait: job %s failed: %s\n", c.prog, j.ID, j.Failure)
 	default:
-		fmt.Fprintf(c.stderr, "%s wait: job %s was cancelled\n", prog, j.ID)
+		fmt.Fprintf(c.stderr, "%s wait: job %s was cancelled\n", c.prog, j.ID)
 	}
 	return ExitFailed
 }

@@ -1,0 +1,6 @@
+//go:build race
+
+package jetstream
+
+// raceEnabled: the race detector slows the embedded server about tenfold.
+const raceEnabled = true

@@ -1,0 +1,192 @@
+package jetstream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Chunk sizes: a chunk goes to Poll when it holds this many messages or
+// bytes, or, partly filled, when Poll has found the queue empty (see
+// kick), so that a slow stream's records are not held back.
+const (
+	chunkItems = 256
+	chunkBytes = 1 << 20
+)
+
+// fetcher reads one split on its own goroutine with an ordered consumer
+// from the split's position, decodes its messages and hands them to Poll
+// in chunks.
+type fetcher[T any] struct {
+	r       *reader[T]
+	k       int
+	sp      split // a copy: Poll owns the reader's
+	stream  jetstream.Stream
+	cfg     *SourceConfig[T]
+	log     *slog.Logger
+	kick    *kick // Poll's request to hand over a partly filled chunk
+	pending chunk[T]
+	bytes   int
+	seq     uint64 // the message being decoded, for a panic's error
+}
+
+func (f *fetcher[T]) run(ctx context.Context) {
+	defer f.r.wg.Done()
+	err := f.read(ctx)
+	if ctx.Err() != nil {
+		return // stopped: nobody polls any more
+	}
+	f.pending.split, f.pending.err = f.k, err
+	f.pending.done = err == nil
+	f.r.send(ctx, f.pending)
+}
+
+// read reads the split until its end (bounded) or an error. It returns
+// nil at the end of a bounded split and ctx's error once stopped.
+func (f *fetcher[T]) read(ctx context.Context) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%w: stream %s sequence %d: %v\n%s", ErrSourcePanic, f.sp.Stream, f.seq, p, debug.Stack())
+		}
+	}()
+	if f.sp.ended() {
+		return nil
+	}
+	it, err := f.messages(ctx)
+	if err != nil {
+		return err
+	}
+	defer it.Stop()
+	f.pending = chunk[T]{split: f.k, items: make([]item[T], 0, chunkItems)}
+	first := true
+	for {
+		msg, err := f.next(ctx, it)
+		switch {
+		case errors.Is(err, errKicked):
+			if err := f.flush(ctx); err != nil {
+				return err
+			}
+			continue
+		case err != nil:
+			return err
+		}
+		meta, err := msg.Metadata()
+		if err != nil {
+			return fetchErr(f.sp, err)
+		}
+		seq := meta.Sequence.Stream
+		if first {
+			f.checkGap(seq)
+			first = false
+		}
+		if f.sp.Bounded && seq > f.sp.End {
+			return nil // stored after the split's end: not ours
+		}
+		if err := f.add(ctx, msg, meta); err != nil {
+			return err
+		}
+		if f.sp.Bounded && seq >= f.sp.End {
+			return nil
+		}
+	}
+}
+
+// messages creates the split's ordered consumer at its position.
+func (f *fetcher[T]) messages(ctx context.Context) (jetstream.MessagesContext, error) {
+	cc := jetstream.OrderedConsumerConfig{
+		DeliverPolicy: jetstream.DeliverByStartSequencePolicy,
+		OptStartSeq:   max(f.sp.Next, 1),
+	}
+	if f.sp.Subject != "" {
+		cc.FilterSubjects = []string{f.sp.Subject}
+	}
+	rctx, cancel := context.WithTimeout(ctx, DefaultRequestTimeout)
+	defer cancel()
+	cons, err := f.stream.OrderedConsumer(rctx, cc)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fetchErr(f.sp, err)
+	}
+	it, err := cons.Messages(jetstream.PullMaxMessages(f.cfg.FetchBatch))
+	if err != nil {
+		return nil, fetchErr(f.sp, err)
+	}
+	return it, nil
+}
+
+// errKicked: Next returned because Poll asked for what is pending.
+var errKicked = errors.New("kicked")
+
+// next waits for the next message, or for ctx's end. With a chunk under
+// way it also returns (errKicked) when Poll asks for what is pending.
+// With nothing pending a kick is left for later: it makes the next
+// message go at once.
+func (f *fetcher[T]) next(ctx context.Context, it jetstream.MessagesContext) (jetstream.Msg, error) {
+	var wait context.Context = ctx
+	if len(f.pending.items) > 0 {
+		wait = f.kick
+	}
+	msg, err := it.Next(jetstream.NextContext(wait))
+	switch {
+	case err == nil:
+		return msg, nil
+	case ctx.Err() != nil:
+		return nil, ctx.Err()
+	case wait == f.kick && f.kick.Err() != nil:
+		f.kick.reset()
+		return nil, errKicked
+	}
+	return nil, fetchErr(f.sp, err)
+}
+
+// checkGap warns when an unfiltered split resumes past its position: the
+// messages between were removed (by the stream's limits, or deleted)
+// before they were read, and are lost to the job.
+func (f *fetcher[T]) checkGap(seq uint64) {
+	if f.sp.Subject == "" && f.sp.Next > 1 && seq > f.sp.Next {
+		f.log.Warn("jetstream source: messages removed from the stream before they were read",
+			"stream", f.sp.Stream, "resume_at", f.sp.Next, "first_stored", seq)
+	}
+}
+
+// add decodes a message into the pending chunk and sends the chunk when
+// it is full.
+func (f *fetcher[T]) add(ctx context.Context, msg jetstream.Msg, meta *jetstream.MsgMetadata) error {
+	f.seq = meta.Sequence.Stream
+	it := item[T]{seq: f.seq, stored: meta.Timestamp.UnixNano()}
+	v, err := f.cfg.Codec.Decode(msg.Data())
+	if err != nil {
+		if f.cfg.OnDecodeError != DeadLetter {
+			return &DecodeError{Stream: f.sp.Stream, Subject: msg.Subject(), Sequence: f.seq, Err: err}
+		}
+		it.dead = &DeadLetterMsg{Stream: f.sp.Stream, Subject: msg.Subject(), Sequence: f.seq,
+			Time: meta.Timestamp, Data: msg.Data(), Error: err.Error()}
+	} else {
+		it.v = v
+	}
+	f.pending.items = append(f.pending.items, it)
+	f.bytes += len(msg.Data())
+	if len(f.pending.items) < chunkItems && f.bytes < chunkBytes {
+		return nil
+	}
+	return f.flush(ctx)
+}
+
+// flush sends the pending chunk, if any; its items then belong to Poll.
+func (f *fetcher[T]) flush(ctx context.Context) error {
+	if len(f.pending.items) == 0 {
+		return nil
+	}
+	if !f.r.send(ctx, f.pending) {
+		return ctx.Err()
+	}
+	f.pending = chunk[T]{split: f.k, items: make([]item[T], 0, chunkItems)}
+	f.bytes = 0
+	return nil
+}

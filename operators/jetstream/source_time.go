@@ -1,0 +1,146 @@
+package jetstream
+
+import (
+	"cmp"
+	"slices"
+	"time"
+
+	"github.com/troupe-dev/troupe/watermark"
+)
+
+// splitClock makes a source subtask's watermarks from its splits', as
+// Flink's per-split watermark multiplexing does: each split has its own
+// generator and idleness detector, and a valve over the splits gives the
+// subtask's watermark — the minimum over the splits that are not idle —
+// and its idle status (idle when every split is).
+//
+// It is plain data driven by the reader on the subtask's goroutine:
+// onRecord for each record, onTime at the times nextTime gives, finish
+// when a bounded split ends. emit and mark forward the subtask's
+// watermark and status downstream.
+type splitClock struct {
+	gens     []watermark.Generator
+	idle     []*watermark.IdleDetector
+	seen     []bool // a record came since the last onTime
+	ended    []bool
+	valve    *watermark.Valve
+	interval time.Duration
+	next     time.Time // the next periodic watermark
+	emit     func(wm int64)
+	mark     func(idle bool)
+	due      []splitWM // scratch of periodic
+}
+
+func newSplitClock(n int, s watermark.Strategy, now time.Time, emit func(int64), mark func(bool)) *splitClock {
+	c := &splitClock{gens: make([]watermark.Generator, n), idle: make([]*watermark.IdleDetector, n),
+		seen: make([]bool, n), ended: make([]bool, n), valve: watermark.NewValve(n),
+		interval: s.PeriodicInterval(), next: now.Add(s.PeriodicInterval()), emit: emit, mark: mark}
+	for k := range n {
+		c.gens[k] = s.NewGenerator()
+		c.idle[k] = watermark.NewIdleDetector(s.IdleTimeout, now.UnixMilli())
+	}
+	return c
+}
+
+// onRecord accounts for a record of split k with timestamp ts. An idle
+// split becomes active again first, before the record goes downstream.
+func (c *splitClock) onRecord(k int, ts int64, now func() time.Time) {
+	if c.idle[k].Idle() {
+		c.idle[k].OnRecord(now().UnixMilli())
+		c.forward(c.valve.SetIdle(k, false))
+	}
+	c.seen[k] = true
+	if wm, ok := c.gens[k].OnEvent(ts); ok {
+		c.watermark(k, wm)
+	}
+}
+
+// nextTime is when onTime is due: the next periodic watermark, or a
+// split's idleness deadline if that comes first.
+func (c *splitClock) nextTime() time.Time {
+	next := c.next
+	for k, d := range c.idle {
+		if c.ended[k] || c.seen[k] {
+			continue // a split that saw records is checked at the next period
+		}
+		if at, ok := d.Deadline(); ok && time.UnixMilli(at).Before(next) {
+			next = time.UnixMilli(at)
+		}
+	}
+	return next
+}
+
+// onTime emits the periodic watermarks that are due and announces the
+// splits that have become idle.
+func (c *splitClock) onTime(now time.Time) {
+	if !now.Before(c.next) {
+		c.periodic()
+		c.next = now.Add(c.interval)
+	}
+	ms := now.UnixMilli()
+	for k, d := range c.idle {
+		if c.ended[k] {
+			continue
+		}
+		if c.seen[k] {
+			c.seen[k] = false
+			d.OnRecord(ms)
+		}
+		if d.Check(ms) {
+			c.forward(c.valve.SetIdle(k, true))
+		}
+	}
+}
+
+// periodic asks every active split's generator for its watermark and
+// hands them to the valve lowest first, so that the result is the
+// minimum over all of them, as if they came at once: fed in split order,
+// a split coming back from idleness could see a higher split's watermark
+// pass it before its own arrives.
+func (c *splitClock) periodic() {
+	c.due = c.due[:0]
+	for k, g := range c.gens {
+		if c.ended[k] || c.idle[k].Idle() {
+			continue
+		}
+		if wm, ok := g.OnPeriodic(); ok {
+			c.due = append(c.due, splitWM{k, wm})
+		}
+	}
+	slices.SortFunc(c.due, func(a, b splitWM) int { return cmp.Compare(a.wm, b.wm) })
+	for _, d := range c.due {
+		c.watermark(d.k, d.wm)
+	}
+}
+
+// splitWM is a split's new watermark.
+type splitWM struct {
+	k  int
+	wm int64
+}
+
+// finish takes an ended split out of the minimum for good.
+func (c *splitClock) finish(k int) {
+	if c.ended[k] {
+		return
+	}
+	c.ended[k] = true
+	if !c.idle[k].Idle() {
+		c.forward(c.valve.SetIdle(k, true))
+	}
+}
+
+func (c *splitClock) watermark(k int, wm int64) {
+	if out, advanced := c.valve.Watermark(k, wm); advanced {
+		c.emit(out)
+	}
+}
+
+func (c *splitClock) forward(ch watermark.Change) {
+	if ch.Advanced {
+		c.emit(ch.Watermark)
+	}
+	if ch.StatusChanged {
+		c.mark(ch.Status == watermark.Idle)
+	}
+}
