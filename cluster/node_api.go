@@ -12,7 +12,9 @@ import (
 
 // Submit checks req and starts the job, or queues it until the cluster
 // has the slots; it returns the job's id (its run id).
-func (n *Node) Submit(ctx context.Context, req JobRequest) (string, error) { return n.svc.Submit(ctx, req) }
+func (n *Node) Submit(ctx context.Context, req JobRequest) (string, error) {
+	return n.svc.Submit(ctx, req)
+}
 
 // Jobs lists the jobs this node coordinates, in submission order.
 func (n *Node) Jobs(ctx context.Context) ([]JobStatus, error) { return n.svc.Jobs(ctx) }

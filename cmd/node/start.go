@@ -14,9 +14,9 @@ import (
 // version is published to the other members of a cluster.
 const version = "0.1.0-dev"
 
-// startNode is node start's runtime: a cluster node (package cluster)
+// startClusterNode is node start's runtime: a cluster node (package cluster)
 // from the command's checked configuration.
-func startNode(ctx context.Context, cfg cli.StartConfig) (cli.RunningNode, error) {
+func startClusterNode(ctx context.Context, cfg cli.StartConfig) (cli.RunningNode, error) {
 	ecfg := actors.DefaultConfig()
 	ecfg.Logger = cfg.Logger
 	ecfg.StateDir = filepath.Join(cfg.DataDir, "state")
