@@ -37,12 +37,10 @@ func jobStatus(st *JobStatus, e *jobEntry) {
 	if cp, ok := j.LatestCheckpoint(); ok {
 		st.LatestCheckpoint = &CheckpointInfo{ID: cp.ID, Path: cp.Path}
 	}
-	if !state.Terminal() {
-		placed := j.Placement()
-		for i := range st.Vertices {
-			if i < len(placed) {
-				fillNodes(&st.Vertices[i], placed[i].Nodes)
-			}
+	placed := j.Placement() // the latest attempt's, also once the job ended
+	for i := range st.Vertices {
+		if i < len(placed) {
+			fillNodes(&st.Vertices[i], placed[i].Nodes)
 		}
 	}
 }
