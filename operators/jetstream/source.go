@@ -57,9 +57,10 @@ type SourceConfig[T any] struct {
 	Stream string
 	// Subjects are subject filters, each a split: a unit of reading dealt
 	// to the source's subtasks (split i to subtask i mod parallelism),
-	// with its own position and watermark. Filters must not overlap, or
-	// a message is read once per filter it matches. Empty: one split over
-	// the whole stream.
+	// with its own position and watermark. Filters ('*' and '>'
+	// wildcards allowed) must not overlap: FromJetStream refuses two that
+	// some subject matches both of, such as "in.*" and "in.a", since each
+	// would read its messages. Empty: one split over the whole stream.
 	Subjects []string
 	// Bounded makes each split end at the last message it matched when it
 	// first started (the position is checkpointed with that end, so a
@@ -114,12 +115,8 @@ func (c SourceConfig[T]) withDefaults() (SourceConfig[T], error) {
 	if err := checkStreamName(c.Stream); err != nil {
 		return c, fmt.Errorf("%w: SourceConfig.Stream: %v", ErrConfig, err)
 	}
-	seen := map[string]bool{}
-	for _, s := range c.Subjects {
-		if s == "" || seen[s] {
-			return c, fmt.Errorf("%w: SourceConfig.Subjects %q: empty or repeated filter %q", ErrConfig, c.Subjects, s)
-		}
-		seen[s] = true
+	if err := checkFilters(c.Subjects); err != nil {
+		return c, fmt.Errorf("%w: SourceConfig.Subjects %q: %v", ErrConfig, c.Subjects, err)
 	}
 	if c.watermarks() || c.Watermarks.Interval != 0 || c.Watermarks.IdleTimeout != 0 {
 		if err := c.Watermarks.Validate(); err != nil {
