@@ -64,8 +64,10 @@ type SourceConfig[T any] struct {
 	Subjects []string
 	// Bounded makes each split end at the last message it matched when it
 	// first started (the position is checkpointed with that end, so a
-	// restart ends at the same place): for tests and backfills. Default:
-	// unbounded, the split waits for new messages for ever.
+	// restart ends at the same place): for tests and backfills. A split
+	// whose remaining messages up to its end were removed from the stream
+	// (deleted, purged, expired) ends without them, with a warning.
+	// Default: unbounded, the split waits for new messages for ever.
 	Bounded bool
 	// StartSequence is where a split reads from on a fresh start (not on
 	// a restore, which resumes where the checkpoint stood). 0 (the

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -17,6 +18,11 @@ const (
 	chunkItems = 256
 	chunkBytes = 1 << 20
 )
+
+// endProbeInterval is how long a bounded split's fetcher waits for a
+// message before it asks the server whether anything up to its end is
+// still stored (see endRemoved).
+const endProbeInterval = time.Second
 
 // fetcher reads one split on its own goroutine with an ordered consumer
 // from the split's position, decodes its messages and hands them to Poll
@@ -32,6 +38,7 @@ type fetcher[T any] struct {
 	pending chunk[T]
 	bytes   int
 	seq     uint64 // the message being decoded, for a panic's error
+	resume  uint64 // the next sequence to read: one past the last message read
 }
 
 func (f *fetcher[T]) run(ctx context.Context) {
@@ -56,6 +63,7 @@ func (f *fetcher[T]) read(ctx context.Context) (err error) {
 	if f.sp.ended() {
 		return nil
 	}
+	f.resume = max(f.sp.Next, 1)
 	it, err := f.messages(ctx)
 	if err != nil {
 		return err
@@ -68,6 +76,11 @@ func (f *fetcher[T]) read(ctx context.Context) (err error) {
 		switch {
 		case errors.Is(err, errKicked):
 			if err := f.flush(ctx); err != nil {
+				return err
+			}
+			continue
+		case errors.Is(err, errIdle):
+			if gone, err := f.endRemoved(ctx); gone || err != nil {
 				return err
 			}
 			continue
@@ -89,8 +102,19 @@ func (f *fetcher[T]) read(ctx context.Context) (err error) {
 		if err := f.add(ctx, msg, meta); err != nil {
 			return err
 		}
-		if f.sp.Bounded && seq >= f.sp.End {
+		f.resume = seq + 1
+		if !f.sp.Bounded {
+			continue
+		}
+		if seq >= f.sp.End {
 			return nil
+		}
+		if meta.NumPending == 0 {
+			// Nothing stored after this message matches the filter now:
+			// the rest up to the end was removed. Make sure.
+			if gone, err := f.endRemoved(ctx); gone || err != nil {
+				return err
+			}
 		}
 	}
 }
@@ -123,14 +147,22 @@ func (f *fetcher[T]) messages(ctx context.Context) (jetstream.MessagesContext, e
 // errKicked: Next returned because Poll asked for what is pending.
 var errKicked = errors.New("kicked")
 
+// errIdle: a bounded split's Next waited endProbeInterval in vain.
+var errIdle = errors.New("no message")
+
 // next waits for the next message, or for ctx's end. With a chunk under
 // way it also returns (errKicked) when Poll asks for what is pending.
 // With nothing pending a kick is left for later: it makes the next
-// message go at once.
+// message go at once; a bounded split then waits at most
+// endProbeInterval (errIdle), so that it can look for its end.
 func (f *fetcher[T]) next(ctx context.Context, it jetstream.MessagesContext) (jetstream.Msg, error) {
 	var wait context.Context = ctx
 	if len(f.pending.items) > 0 {
 		wait = f.kick
+	} else if f.sp.Bounded {
+		var cancel context.CancelFunc
+		wait, cancel = context.WithTimeout(ctx, endProbeInterval)
+		defer cancel()
 	}
 	msg, err := it.Next(jetstream.NextContext(wait))
 	switch {
@@ -141,8 +173,40 @@ func (f *fetcher[T]) next(ctx context.Context, it jetstream.MessagesContext) (je
 	case wait == f.kick && f.kick.Err() != nil:
 		f.kick.reset()
 		return nil, errKicked
+	case wait != f.kick && errors.Is(wait.Err(), context.DeadlineExceeded):
+		return nil, errIdle
 	}
 	return nil, fetchErr(f.sp, err)
+}
+
+// endRemoved reports whether a bounded split has nothing left to read
+// although the fetcher has not reached its end: no message matching its
+// filter is stored from its resume position up to its end. So it is when
+// those messages were removed (deleted, purged, expired, or evicted by
+// the stream's limits) before they were read: the split then ends,
+// rather than wait for ever for a message that no longer exists, and
+// says so. Messages are only ever added after the end, so the answer
+// cannot change back.
+func (f *fetcher[T]) endRemoved(ctx context.Context) (bool, error) {
+	filter := f.sp.Subject
+	if filter == "" {
+		filter = ">"
+	}
+	rctx, cancel := context.WithTimeout(ctx, DefaultRequestTimeout)
+	defer cancel()
+	m, err := f.stream.GetMsg(rctx, f.resume, jetstream.WithGetMsgSubject(filter))
+	switch {
+	case errors.Is(err, jetstream.ErrMsgNotFound):
+	case ctx.Err() != nil:
+		return false, ctx.Err()
+	case err != nil:
+		return false, fetchErr(f.sp, fmt.Errorf("look for the split's end %d: %w", f.sp.End, err))
+	case m.Sequence <= f.sp.End:
+		return false, nil // still there: wait for it
+	}
+	f.log.Warn("jetstream source: a bounded split ends early: the messages up to its end were removed from the stream before they were read",
+		"stream", f.sp.Stream, "subject", f.sp.Subject, "resume_at", f.resume, "end", f.sp.End)
+	return true, nil
 }
 
 // checkGap warns when an unfiltered split resumes past its position: the
