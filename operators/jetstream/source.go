@@ -95,6 +95,22 @@ type SourceConfig[T any] struct {
 	// FetchBatch is how many messages a split's consumer pulls at a time.
 	// Default DefaultFetchBatch.
 	FetchBatch int
+	// RetryTimeout is how long a split goes on replacing a consumer that
+	// fails (the server refuses to create it or does not answer: an
+	// outage, a leader election) before it fails the subtask; the
+	// attempts back off from 250 ms to 4 s, and any message read starts
+	// the time again. A deleted stream and a connection closed for good
+	// fail the subtask at once. Default DefaultRetryTimeout.
+	RetryTimeout time.Duration
+
+	hooks *sourceHooks // failure points for tests; nil in production
+}
+
+// sourceHooks let tests fail a source at its risky points.
+type sourceHooks struct {
+	// createConsumer runs before each creation of a split's consumer;
+	// an error is taken as the server's answer.
+	createConsumer func(subject string) error
 }
 
 // withDefaults fills zero fields and validates; errors wrap ErrConfig and
@@ -106,11 +122,16 @@ func (c SourceConfig[T]) withDefaults() (SourceConfig[T], error) {
 	if c.FetchBatch == 0 {
 		c.FetchBatch = DefaultFetchBatch
 	}
+	if c.RetryTimeout == 0 {
+		c.RetryTimeout = DefaultRetryTimeout
+	}
 	switch {
 	case c.URL == "":
 		return c, fmt.Errorf("%w: SourceConfig.URL is empty", ErrConfig)
 	case c.FetchBatch < 0:
 		return c, fmt.Errorf("%w: SourceConfig.FetchBatch %d is negative", ErrConfig, c.FetchBatch)
+	case c.RetryTimeout < 0:
+		return c, fmt.Errorf("%w: SourceConfig.RetryTimeout %v is negative", ErrConfig, c.RetryTimeout)
 	case c.OnDecodeError != FailOnDecodeError && c.OnDecodeError != DeadLetter:
 		return c, fmt.Errorf("%w: SourceConfig.OnDecodeError %d is not a policy", ErrConfig, c.OnDecodeError)
 	}
