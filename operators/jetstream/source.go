@@ -61,6 +61,9 @@ type SourceConfig[T any] struct {
 	// wildcards allowed) must not overlap: FromJetStream refuses two that
 	// some subject matches both of, such as "in.*" and "in.a", since each
 	// would read its messages. Empty: one split over the whole stream.
+	// On a restore the configured filters win: a filter added since the
+	// checkpoint is read from StartSequence, and a restored split whose
+	// filter is gone is dropped (both logged).
 	Subjects []string
 	// Bounded makes each split end at the last message it matched when it
 	// first started (the position is checkpointed with that end, so a

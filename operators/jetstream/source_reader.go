@@ -86,7 +86,7 @@ func openReader[T any](tc *operators.TaskContext, cfg SourceConfig[T]) (*reader[
 	if cfg.OnDecodeError == DeadLetter {
 		r.dead = operators.SideOutput(tc, DeadLetters)
 	}
-	if r.splits, err = freshSplits(st, cfg, tc.Subtask, tc.Parallelism); err != nil {
+	if r.splits, err = freshSplits(st, cfg, tc.Subtask, tc.Parallelism, nil); err != nil {
 		c.close()
 		return nil, err
 	}
