@@ -3,6 +3,7 @@ package jetstream
 import (
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/troupe-dev/troupe/operators"
 	"github.com/troupe-dev/troupe/persistence"
@@ -27,6 +28,8 @@ type txnWriter[T any] struct {
 	lastBytes int     // the size of the last epoch, and a little more
 	lastMsgs  int
 	hooks     *sinkHooks
+	window    time.Duration // the stream's duplicate window, when the writer opened
+	late      LateCommit
 }
 
 var (
@@ -75,7 +78,7 @@ func (w *txnWriter[T]) preCommit(id int64) {
 	if w.epoch == nil {
 		return // an epoch without records has no transaction
 	}
-	w.epoch.close(id)
+	w.epoch.close(id, w.tc.Now())
 	w.lastBytes, w.lastMsgs = len(w.epoch.enc)+len(w.epoch.enc)/8, len(w.epoch.msgs)+len(w.epoch.msgs)/8
 	w.pending = append(w.pending, w.epoch)
 	w.epoch = nil
@@ -115,7 +118,11 @@ func (w *txnWriter[T]) EndInput() error {
 // complete, so they must be in the stream, whether or not the failed run
 // published them (in part or in full). Their message IDs make the server
 // drop the copies it has already stored. It returns once all are stored.
+// Transactions whose repeated commit may come after the stream's
+// duplicate window (see lateCommits) are first dealt with by the
+// LateCommit policy, before anything is published.
 func (w *txnWriter[T]) RestoreState(parts []*operators.OperatorState) error {
+	var txns []*txn
 	for _, p := range parts {
 		if p == nil || p.Operator == nil {
 			continue
@@ -125,9 +132,19 @@ func (w *txnWriter[T]) RestoreState(parts []*operators.OperatorState) error {
 			if err != nil {
 				return fmt.Errorf("%w: stream %s: pending transaction: %v", operators.ErrRestore, w.pub.stream, err)
 			}
-			if err := w.commit(t); err != nil {
-				return err
-			}
+			txns = append(txns, t)
+		}
+	}
+	skip, err := w.checkLate(txns)
+	if err != nil {
+		return err
+	}
+	for _, t := range txns {
+		if skip[t] {
+			continue
+		}
+		if err := w.commit(t); err != nil {
+			return err
 		}
 	}
 	return w.settle()
