@@ -141,7 +141,7 @@ type SinkConfig[T any] struct {
 	MaxPending int
 	// LateCommit is what a restore does with a transaction whose commit
 	// it repeats when the stream's duplicate window may have passed since
-	// the checkpoint that pre-committed it (see ToJetStream). Default
+	// the snapshot that holds it (see ToJetStream). Default
 	// FailLateCommit.
 	LateCommit LateCommit
 
@@ -220,11 +220,12 @@ func (c SinkConfig[T]) withDefaults(s operators.Stream[T]) (SinkConfig[T], error
 // repeated later than that after the first — a restart slower than the
 // window, checkpoints failing for longer than it before a crash, or a
 // restore from an old checkpoint or savepoint whose last transactions
-// were committed — would store their messages a second time. So each
-// transaction keeps the time it was pre-committed, and a restore that
+// were committed — would store their messages a second time. So the sink
+// keeps the time of each snapshot in the checkpoint, and a restore that
 // finds the window (less a tenth, for clocks and the commit's own time)
-// passed since its checkpoint's snapshot does what cfg.LateCommit says:
-// by default it fails, naming the stream, checkpoint and window. Keep
+// passed since the snapshot that holds a transaction does what
+// cfg.LateCommit says: by default it fails, naming the stream,
+// checkpoint and window. Keep
 // the window longer than the longest restart (restart delays included);
 // the sink refuses streams whose window is below cfg.MinDuplicateWindow.
 // Stream readers may see a transaction's messages arrive over a short

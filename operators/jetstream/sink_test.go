@@ -23,20 +23,19 @@ func TestTxn_roundTrip(t *testing.T) {
 	tx.add("out.a", []byte(`{"n":1}`))
 	tx.add("out.b", nil)
 	tx.add("out.a", []byte("three"))
-	tx.close(42, time.Unix(1700000000, 5))
+	tx.close(42)
 	got, err := decodeTxn(tx.encoded())
 	if err != nil {
 		t.Fatal(err)
 	}
 	// The end of the job is no checkpoint's number (14 is "e" in base 36).
 	end, c14 := newTxn("w", 0, 0, 0), newTxn("w", 0, 0, 0)
-	end.close(operators.EndOfJob, time.Unix(1, 0))
-	c14.close(14, time.Unix(1, 0))
+	end.close(operators.EndOfJob)
+	c14.close(14)
 	if id, other := end.msgID(40), c14.msgID(40); id != "w.0._.14" || id == other {
 		t.Errorf("end-of-job message ID %q; checkpoint 14's %q", id, other)
 	}
-	if got.count() != 3 || got.Writer != tx.Writer || got.Subtask != 3 || got.Checkpoint != 42 ||
-		!got.PreCommitted.Equal(time.Unix(1700000000, 5)) {
+	if got.count() != 3 || got.Writer != tx.Writer || got.Subtask != 3 || got.Checkpoint != 42 {
 		t.Fatalf("decoded %+v", got)
 	}
 	for i := range 3 {
@@ -51,37 +50,11 @@ func TestTxn_roundTrip(t *testing.T) {
 	}
 }
 
-// A transaction of version 1 (before transactions kept their pre-commit
-// time), as older checkpoints hold it, is still read, its age unknown.
-func TestTxn_version1(t *testing.T) {
-	tx := newTxn("abc", 3, 0, 0)
-	tx.add("out.a", []byte(`{"n":1}`))
-	tx.add("out.b", []byte("two"))
-	tx.close(42, time.Now())
-	v2 := tx.encoded()
-	v1 := append([]byte{1}, v2[1:tx.fixed+12]...) // without the pre-commit time
-	v1 = append(v1, v2[tx.fixed+20:]...)
-	got, err := decodeTxn(v1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.count() != 2 || got.Checkpoint != 42 || !got.PreCommitted.IsZero() {
-		t.Fatalf("decoded %+v, want 2 messages of checkpoint 42 and no pre-commit time", got)
-	}
-	for i := range 2 {
-		s1, d1 := tx.msg(i)
-		s2, d2 := got.msg(i)
-		if s1 != s2 || string(d1) != string(d2) || tx.msgID(i) != got.msgID(i) {
-			t.Errorf("message %d: %s %q %s, want %s %q %s", i, s2, d2, got.msgID(i), s1, d1, tx.msgID(i))
-		}
-	}
-}
-
 // Every truncation and a flipped version byte are errors, never panics.
 func TestTxn_malformed(t *testing.T) {
 	tx := newTxn("w", 0, 0, 0)
 	tx.add("s", []byte("payload"))
-	tx.close(1, time.Now())
+	tx.close(1)
 	b := tx.encoded()
 	for n := range len(b) {
 		if _, err := decodeTxn(b[:n]); !errors.Is(err, errTxnFormat) {
@@ -102,7 +75,7 @@ func FuzzDecodeTxn(f *testing.F) {
 	tx := newTxn("w", 1, 0, 0)
 	tx.add("s", []byte("x"))
 	tx.add("t", []byte("yz"))
-	tx.close(7, time.Now())
+	tx.close(7)
 	f.Add(tx.encoded())
 	f.Fuzz(func(t *testing.T, b []byte) {
 		got, err := decodeTxn(b)

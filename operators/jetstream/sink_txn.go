@@ -1,6 +1,7 @@
 package jetstream
 
 import (
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"time"
@@ -14,6 +15,19 @@ import (
 // gets its own back; on a rescale they are dealt round robin, and each is
 // committed under the IDs it was made with, whoever commits it.
 const txnList = "transactions"
+
+// snapshotsUnion names the exactly-once sink's union list state: each
+// subtask adds a snapshotMark, so that every restored subtask knows when
+// each transaction's checkpoint was taken, whichever subtask it comes
+// from (on a rescale the transactions are dealt, the union is whole).
+// Checkpoints of versions before it lack it.
+const snapshotsUnion = "snapshots"
+
+// snapshotMark is when a sink subtask's run (its writer) took a snapshot.
+type snapshotMark struct {
+	Writer string    `json:"writer"`
+	Time   time.Time `json:"time"`
+}
 
 // txnWriter is the exactly-once JetStream sink of one subtask (see
 // ToJetStream). Its methods are called from the subtask's goroutine.
@@ -61,7 +75,8 @@ func (w *txnWriter[T]) Write(v T, _ int64) error {
 // SnapshotState first waits until the messages of the transactions
 // committed so far are stored (see commit), then pre-commits the epoch
 // that checkpoint id ends (it becomes a pending transaction) and stores
-// every pending transaction.
+// every pending transaction, and the time of the snapshot (see
+// snapshotsUnion).
 func (w *txnWriter[T]) SnapshotState(id int64) (*operators.OperatorState, error) {
 	if err := w.settle(); err != nil {
 		return nil, err
@@ -71,14 +86,21 @@ func (w *txnWriter[T]) SnapshotState(id int64) (*operators.OperatorState, error)
 	for _, t := range w.pending {
 		list = append(list, t.encoded())
 	}
-	return &operators.OperatorState{Operator: &persistence.OperatorSnapshot{Lists: map[string][][]byte{txnList: list}}}, nil
+	mark, err := json.Marshal(snapshotMark{Writer: w.writer, Time: w.tc.Now()})
+	if err != nil {
+		return nil, fmt.Errorf("stream %s: encode the snapshot time: %w", w.pub.stream, err)
+	}
+	return &operators.OperatorState{Operator: &persistence.OperatorSnapshot{
+		Lists: map[string][][]byte{txnList: list},
+		Union: map[string][][]byte{snapshotsUnion: {mark}},
+	}}, nil
 }
 
 func (w *txnWriter[T]) preCommit(id int64) {
 	if w.epoch == nil {
 		return // an epoch without records has no transaction
 	}
-	w.epoch.close(id, w.tc.Now())
+	w.epoch.close(id)
 	w.lastBytes, w.lastMsgs = len(w.epoch.enc)+len(w.epoch.enc)/8, len(w.epoch.msgs)+len(w.epoch.msgs)/8
 	w.pending = append(w.pending, w.epoch)
 	w.epoch = nil
@@ -123,6 +145,7 @@ func (w *txnWriter[T]) EndInput() error {
 // LateCommit policy, before anything is published.
 func (w *txnWriter[T]) RestoreState(parts []*operators.OperatorState) error {
 	var txns []*txn
+	snapshots := map[string]time.Time{}
 	for _, p := range parts {
 		if p == nil || p.Operator == nil {
 			continue
@@ -134,8 +157,17 @@ func (w *txnWriter[T]) RestoreState(parts []*operators.OperatorState) error {
 			}
 			txns = append(txns, t)
 		}
+		for _, b := range p.Operator.Union[snapshotsUnion] {
+			var m snapshotMark
+			if err := json.Unmarshal(b, &m); err != nil {
+				return fmt.Errorf("%w: stream %s: snapshot time: %v", operators.ErrRestore, w.pub.stream, err)
+			}
+			if m.Time.After(snapshots[m.Writer]) {
+				snapshots[m.Writer] = m.Time
+			}
+		}
 	}
-	skip, err := w.checkLate(txns)
+	skip, err := w.checkLate(txns, snapshots)
 	if err != nil {
 		return err
 	}

@@ -7,12 +7,10 @@ import (
 	"math"
 	"math/rand/v2"
 	"strconv"
-	"time"
 )
 
-// txnVersion is the first byte of an encoded transaction. Version 1 had
-// no pre-commit time; it is still read (PreCommitted zero: unknown).
-const txnVersion = 2
+// txnVersion is the first byte of an encoded transaction.
+const txnVersion = 1
 
 // The encoding of a transaction, which is also its buffer while the epoch
 // is open, so that records are encoded once, straight into it, and a
@@ -23,7 +21,6 @@ const txnVersion = 2
 //	uvarint subtask
 //	checkpoint: 8 bytes, big endian  (patched when the epoch ends)
 //	count:      4 bytes, big endian  (patched when the epoch ends)
-//	pre-commit: 8 bytes, big endian, Unix nanoseconds  (patched when the epoch ends; not in version 1)
 //	count × (uvarint subject index, payload length: 4 bytes big endian, payload)
 //	uvarint len(subjects), then each: uvarint length, bytes
 //
@@ -35,10 +32,6 @@ type txn struct {
 	Writer     string // unique per run of a sink subtask (see newWriterID)
 	Subtask    int
 	Checkpoint int64 // the checkpoint that ended the epoch
-	// PreCommitted is when the epoch ended (the sink's snapshot): a
-	// commit comes after it, so the server has remembered the message IDs
-	// for at most the time since. Zero for a version 1 transaction.
-	PreCommitted time.Time
 
 	enc      []byte         // the encoding (see above); complete once closed
 	fixed    int            // offset of the checkpoint field in enc
@@ -64,7 +57,7 @@ func newTxn(writer string, subtask, bytes, msgs int) *txn {
 	t.enc = appendString(t.enc, writer)
 	t.enc = binary.AppendUvarint(t.enc, uint64(subtask))
 	t.fixed = len(t.enc)
-	t.enc = append(t.enc, make([]byte, 20)...) // checkpoint, count and pre-commit time
+	t.enc = append(t.enc, make([]byte, 12)...) // checkpoint and count
 	return t
 }
 
@@ -105,13 +98,12 @@ func (t *txn) add(subject string, payload []byte) {
 	t.end(mark)
 }
 
-// close ends the epoch at time now: the transaction belongs to checkpoint
-// id, and its encoding is complete.
-func (t *txn) close(id int64, now time.Time) {
-	t.Checkpoint, t.PreCommitted = id, now
+// close ends the epoch: the transaction belongs to checkpoint id, and its
+// encoding is complete.
+func (t *txn) close(id int64) {
+	t.Checkpoint = id
 	binary.BigEndian.PutUint64(t.enc[t.fixed:], uint64(id))
 	binary.BigEndian.PutUint32(t.enc[t.fixed+8:], uint32(len(t.msgs)))
-	binary.BigEndian.PutUint64(t.enc[t.fixed+12:], uint64(now.UnixNano()))
 	t.enc = binary.AppendUvarint(t.enc, uint64(len(t.subjects)))
 	for _, s := range t.subjects {
 		t.enc = appendString(t.enc, s)
@@ -171,16 +163,12 @@ var errTxnFormat = errors.New("malformed transaction")
 // where. The transaction keeps b.
 func decodeTxn(b []byte) (*txn, error) {
 	d := txnDecoder{b: b}
-	v := d.byte()
-	if d.err == nil && v != 1 && v != txnVersion {
-		return nil, fmt.Errorf("%w: version %d, want 1 or %d", errTxnFormat, v, txnVersion)
+	if v := d.byte(); d.err == nil && v != txnVersion {
+		return nil, fmt.Errorf("%w: version %d, want %d", errTxnFormat, v, txnVersion)
 	}
 	t := &txn{Writer: d.string("writer"), Subtask: int(d.uvarint("subtask")), closed: true}
 	t.Checkpoint = int64(binary.BigEndian.Uint64(d.fixed(8, "checkpoint")))
 	n := int(binary.BigEndian.Uint32(d.fixed(4, "count")))
-	if v >= 2 {
-		t.PreCommitted = time.Unix(0, int64(binary.BigEndian.Uint64(d.fixed(8, "pre-commit time"))))
-	}
 	if d.err == nil && n > len(b)-d.off {
 		d.fail("count")
 	}
