@@ -3,6 +3,7 @@ package jetstream
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -130,4 +131,36 @@ func scaled(ds []time.Duration, unit time.Duration) []time.Duration {
 		out[i] = d * unit
 	}
 	return out
+}
+
+// endRemoved says a bounded split is over only when nothing matching its
+// filter is stored from its position up to its end: an unfiltered split
+// looks at every subject, a filtered one only at its own.
+func TestFetcher_endRemoved(t *testing.T) {
+	s := jstest.RunServer(t)
+	s.CreateStream(t, "IN", "in.>")
+	publishEvents(t, s, "in.a", "a", 5) // 1..5
+	publishEvents(t, s, "in.b", "b", 5) // 6..10
+	publishEvents(t, s, "in.a", "a", 2) // 11, 12
+	st := reviewStream(t, s, "IN")
+	cases := []struct {
+		subject     string
+		resume, end uint64
+		gone        bool
+	}{
+		{"", 6, 10, false},
+		{"", 11, 10, true},
+		{"in.a", 6, 5, true},   // the next in.a is 11, past the end
+		{"in.a", 6, 12, false}, // 11 is still to read
+		{"in.b", 6, 10, false},
+		{"in.c", 1, 12, true},
+	}
+	for _, c := range cases {
+		f := &fetcher[event]{sp: split{Stream: "IN", Subject: c.subject, Bounded: true, End: c.end},
+			stream: st, resume: c.resume, log: slog.New(slog.DiscardHandler)}
+		gone, err := f.endRemoved(context.Background())
+		if err != nil || gone != c.gone {
+			t.Errorf("split %q at %d, end %d: gone %v, %v; want %v", c.subject, c.resume, c.end, gone, err, c.gone)
+		}
+	}
 }
