@@ -88,6 +88,9 @@ func (f *fetcher[T]) read(ctx context.Context) (err error) {
 		if f.resume > from {
 			retry.progressed()
 		}
+		if err := f.flush(ctx); err != nil { // what was read goes on during the back-off
+			return err
+		}
 		if f.lasting(ce.err) || !retry.wait(ctx) {
 			if ctx.Err() != nil {
 				return ctx.Err()
