@@ -254,7 +254,21 @@ func (n *Node) coordinates() bool {
 }
 
 // Leave tells the others that the node goes, waiting at most timeout.
-func (n *Node) Leave(timeout time.Duration) error { return n.ms.Leave(timeout) }
+// The others then stop the job agents they run for this node's masters;
+// their word of it may never come back (they drop their connection to a
+// node that left), so this node takes every other member's endpoint as
+// terminated itself: its masters see their remote agents gone and can
+// end their jobs.
+func (n *Node) Leave(timeout time.Duration) error {
+	others := n.ms.Members()
+	err := n.ms.Leave(timeout)
+	for _, m := range others {
+		if m.ActorAddr != "" && m.ActorAddr != n.engine.Address() {
+			n.engine.System().EventStream.Publish(&remote.EndpointTerminatedEvent{Address: m.ActorAddr})
+		}
+	}
+	return err
+}
 
 // Close cancels the jobs this node coordinates, stops the membership and
 // the engine, and waits for the node's goroutines. It is safe to call

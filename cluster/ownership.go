@@ -195,12 +195,12 @@ func (s *jobService) takeOverOne(rec *jobRecord, rev uint64) {
 		return
 	}
 	s.log.Warn("taking over job", "job", rec.ID, "from", prev, "epoch", rec.Epoch)
-	s.admitTakenOver(rec, newRev)
+	s.admitTakenOver(rec, newRev, cause)
 }
 
 // admitTakenOver queues a taken-over job as if just submitted, keeping
 // its id (its run), submission time and restart count.
-func (s *jobService) admitTakenOver(rec *jobRecord, rev uint64) {
+func (s *jobService) admitTakenOver(rec *jobRecord, rev uint64, cause string) {
 	l := &lease{epoch: rec.Epoch, rev: rev, until: rec.LeaseUntil, margin: s.timing.Margin}
 	e, err := s.check(rec.Request)
 	if err != nil { // the pipeline no longer builds here: the job fails
@@ -210,7 +210,7 @@ func (s *jobService) admitTakenOver(rec *jobRecord, rev uint64) {
 		}
 		return
 	}
-	e.id, e.submitted, e.lease, e.priorRestarts, e.takeoverCause = rec.ID, rec.Submitted, l, rec.Restarts, rec.Failure
+	e.id, e.submitted, e.lease, e.priorRestarts, e.takeoverCause = rec.ID, rec.Submitted, l, rec.Restarts, cause
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.jobs[e.id] = e
