@@ -241,7 +241,11 @@ func (s *jobService) recordEnd(e *jobEntry) {
 		}
 		if !errors.Is(err, persistence.ErrStaleRevision) {
 			s.log.Warn("job end not recorded; trying again", "job", e.id, "err", err)
-			time.Sleep(s.timing.Renew) // the store is down: back off
+			select { // the store is down: back off, unless the node stops
+			case <-time.After(s.timing.Renew):
+			case <-s.stop:
+				return
+			}
 			continue
 		}
 		cur, curRev, gerr := s.recs.get(context.Background(), e.id)
