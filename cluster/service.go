@@ -399,7 +399,7 @@ func (s *jobService) Savepoint(ctx context.Context, id string, stop bool) (strin
 	s.mu.Unlock()
 	switch {
 	case e == nil:
-		return "", fmt.Errorf("%w: %q", ErrUnknownJob, id)
+		return "", s.notHere(ctx, id)
 	case job == nil || job.State().Terminal():
 		return "", fmt.Errorf("%w: %q is not running", ErrJobEnded, id)
 	}
@@ -463,4 +463,28 @@ func (s *jobService) handBack(e *jobEntry) {
 	if _, err := s.recs.update(ctx, rec, rev); err != nil {
 		s.log.Warn("job lease not handed back; it runs out by itself", "job", e.id, "err", err)
 	}
+}
+
+// notHere explains why this node cannot act on a job it does not run:
+// unknown, ended, run by another live node (an OwnerError, which the
+// REST layer forwards), or being taken over.
+func (s *jobService) notHere(ctx context.Context, id string) error {
+	if s.recs == nil {
+		return fmt.Errorf("%w: %q", ErrUnknownJob, id)
+	}
+	rec, _, err := s.recs.get(ctx, id)
+	switch {
+	case errors.Is(err, persistence.ErrRecordNotFound):
+		return fmt.Errorf("%w: %q", ErrUnknownJob, id)
+	case err != nil:
+		return err
+	case rec.terminal():
+		return fmt.Errorf("%w: %q is %s", ErrJobEnded, id, rec.State)
+	}
+	for _, m := range s.liveMembers() {
+		if m.Name == rec.Owner && m.Name != s.self {
+			return &OwnerError{Job: id, Node: m.Name, HTTPAddr: m.HTTPAddr}
+		}
+	}
+	return fmt.Errorf("%w: job %s is being taken over from node %s; try again in a few seconds", ErrNoCoordinator, id, rec.Owner)
 }
