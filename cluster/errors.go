@@ -89,3 +89,19 @@ func (e *FieldError) Field() string { return e.Name }
 func (e *FieldError) Unwrap() []error { return []error{ErrBadRequest, e.Err} }
 
 func badField(name string, err error) error { return &FieldError{Name: name, Err: err} }
+
+// OwnerError says that a job is run by another live node than the one
+// asked: its owner, which took it over while this node was cut off (it
+// can happen for a while after a partition heals). The request must go
+// to the owner's HTTP address; the REST layer forwards it there. It
+// wraps ErrNoCoordinator (HTTP 503) for a caller that cannot forward.
+type OwnerError struct {
+	Job, Node, HTTPAddr string
+}
+
+func (e *OwnerError) Error() string {
+	return fmt.Sprintf("%v: job %s is run by node %s (%s), not by the coordinator", ErrNoCoordinator, e.Job, e.Node, e.HTTPAddr)
+}
+
+// Unwrap gives ErrNoCoordinator.
+func (e *OwnerError) Unwrap() error { return ErrNoCoordinator }

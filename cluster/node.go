@@ -44,6 +44,13 @@ type NodeConfig struct {
 	// credits, restart strategy, logger, state backend directory);
 	// StartNode sets its Remote and checkpoint store.
 	Engine actors.Config
+	// Jobs is the job store: the records that let another node take a
+	// job over when its coordinator is lost. Nil: jobs live and die with
+	// the node that coordinates them.
+	Jobs JobStore
+	// Lease sets how job masters hold their jobs in Jobs; zero fields
+	// take DefaultLeaseTiming's values.
+	Lease LeaseTiming
 	// Registry holds the pipelines the node can build; every node of a
 	// cluster registers the same.
 	Registry *actors.Registry
@@ -89,7 +96,13 @@ func StartNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
 		_ = n.engine.Close()
 		return nil, err
 	}
-	n.svc = newJobService(n.engine, cfg.Registry, n.ms.Members, n.log)
+	if err := cfg.Lease.withDefaults().validate(); err != nil {
+		_ = n.ms.Close()
+		_ = n.engine.Close()
+		return nil, err
+	}
+	n.svc = newJobService(n.engine, cfg.Registry, serviceConfig{members: n.ms.Members, coordinates: n.coordinates,
+		self: cfg.Name, jobs: cfg.Jobs, timing: cfg.Lease, log: n.log})
 	n.wg.Add(2)
 	go n.watchMembers()
 	go n.publishSlots()
@@ -234,8 +247,28 @@ func (n *Node) Coordinator() (httpAddr string, self bool, ok bool) {
 	return c.HTTPAddr, c.Name == local.Name && c.Incarnation == local.Incarnation, true
 }
 
+// coordinates reports whether this node coordinates now.
+func (n *Node) coordinates() bool {
+	_, self, ok := n.Coordinator()
+	return ok && self
+}
+
 // Leave tells the others that the node goes, waiting at most timeout.
-func (n *Node) Leave(timeout time.Duration) error { return n.ms.Leave(timeout) }
+// The others then stop the job agents they run for this node's masters;
+// their word of it may never come back (they drop their connection to a
+// node that left), so this node takes every other member's endpoint as
+// terminated itself: its masters see their remote agents gone and can
+// end their jobs.
+func (n *Node) Leave(timeout time.Duration) error {
+	others := n.ms.Members()
+	err := n.ms.Leave(timeout)
+	for _, m := range others {
+		if m.ActorAddr != "" && m.ActorAddr != n.engine.Address() {
+			n.engine.System().EventStream.Publish(&remote.EndpointTerminatedEvent{Address: m.ActorAddr})
+		}
+	}
+	return err
+}
 
 // Close cancels the jobs this node coordinates, stops the membership and
 // the engine, and waits for the node's goroutines. It is safe to call

@@ -12,6 +12,7 @@ import (
 
 	"github.com/troupe-dev/troupe/actors"
 	"github.com/troupe-dev/troupe/operators"
+	"github.com/troupe-dev/troupe/persistence"
 )
 
 // jobService is the coordinator's job manager: it checks submissions,
@@ -28,13 +29,24 @@ type jobService struct {
 	members func() []NodeMeta
 	log     *slog.Logger
 
+	// recs holds the job records; nil without a job store (then jobs
+	// live only while this node does, and nothing is taken over).
+	recs        *records
+	self        string // this node's name, the owner in records
+	timing      LeaseTiming
+	coordinates func() bool // whether this node coordinates now
+	stop        chan struct{}
+
 	mu      sync.Mutex
 	slots   *slotTable
 	jobs    map[string]*jobEntry
 	order   []string    // ids in submission order
 	waiting []*jobEntry // admitted in order as slots free up
-	closed  bool
-	wg      sync.WaitGroup
+	// fenced are jobs whose lease this node lost, by id, until their
+	// local job has stopped: only then may this node take them again.
+	fenced map[string]*jobEntry
+	closed bool
+	wg     sync.WaitGroup
 }
 
 // jobEntry is one submitted job. Fields are guarded by the service's mu.
@@ -53,17 +65,47 @@ type jobEntry struct {
 	stoppedWithSavepoint bool
 	placer               *placer
 	startErr             error // the engine refused the job
+	// lease is this node's hold on the job's record; nil without a job
+	// store.
+	lease *lease
+	// ending: the job has ended and awaitEnd is writing its record;
+	// recorded: it has (the lease loop leaves the record alone).
+	ending, recorded bool
+	// priorRestarts are the restarts under earlier owners (takeovers
+	// included); takeoverCause why this node took the job over.
+	priorRestarts int
+	takeoverCause string
 }
 
-func newJobService(e *actors.Engine, reg *actors.Registry, members func() []NodeMeta, log *slog.Logger) *jobService {
-	return &jobService{engine: e, reg: reg, members: members, log: log,
-		slots: newSlotTable(), jobs: map[string]*jobEntry{}}
+// serviceConfig is what a job service needs beside the engine.
+type serviceConfig struct {
+	members     func() []NodeMeta
+	coordinates func() bool
+	self        string
+	jobs        JobStore // nil: no job records
+	timing      LeaseTiming
+	log         *slog.Logger
+}
+
+func newJobService(e *actors.Engine, reg *actors.Registry, cfg serviceConfig) *jobService {
+	s := &jobService{engine: e, reg: reg, members: cfg.members, log: cfg.log, self: cfg.self,
+		timing: cfg.timing.withDefaults(), coordinates: cfg.coordinates, stop: make(chan struct{}),
+		slots: newSlotTable(), jobs: map[string]*jobEntry{}, fenced: map[string]*jobEntry{}}
+	if cfg.jobs != nil {
+		s.recs = &records{store: cfg.jobs}
+		s.wg.Add(1)
+		go s.leaseLoop()
+	}
+	return s
 }
 
 // Submit checks req, then starts the job or queues it for slots.
-func (s *jobService) Submit(_ context.Context, req JobRequest) (string, error) {
+func (s *jobService) Submit(ctx context.Context, req JobRequest) (string, error) {
 	e, err := s.check(req)
 	if err != nil {
+		return "", err
+	}
+	if err := s.createRecord(ctx, e); err != nil {
 		return "", err
 	}
 	s.mu.Lock()
@@ -154,6 +196,9 @@ func (s *jobService) admitLocked() {
 func (s *jobService) startLocked(e *jobEntry, placed []NodeMeta) {
 	e.placer = &placer{svc: s, run: e.id, first: placed}
 	opts := []actors.SubmitOption{actors.WithPlacer(e.placer), actors.ContinueRun(e.id)}
+	if e.lease != nil {
+		opts = append(opts, actors.GuardCommits(e.lease.guard), actors.FirstAttempt(firstAttempt(e.lease.epoch)))
+	}
 	if e.req.Restore != "" {
 		opts = append(opts, actors.RestoreFrom(e.req.Restore))
 	}
@@ -163,6 +208,10 @@ func (s *jobService) startLocked(e *jobEntry, placed []NodeMeta) {
 		e.ended = time.Now()
 		s.log.Error("job did not start", "job", e.id, "pipeline", e.req.Pipeline, "err", err)
 		e.startErr = err
+		if e.lease != nil {
+			e.ending = true
+			go s.recordEnd(e) // not under mu, which recordEnd takes
+		}
 		return
 	}
 	e.job = job
@@ -175,10 +224,14 @@ func (s *jobService) awaitEnd(e *jobEntry, job *actors.Job) {
 	defer s.wg.Done()
 	<-job.Done()
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	e.ended = time.Now()
+	e.ending = true
 	s.slots.release(e.id)
 	s.admitLocked()
+	s.mu.Unlock()
+	if e.lease != nil {
+		s.recordEnd(e)
+	}
 }
 
 // liveMembers returns the members that can run subtasks: not leaving,
@@ -209,50 +262,128 @@ func (s *jobService) membersChanged() {
 	s.admitLocked()
 }
 
-// Jobs lists every job, in submission order.
-func (s *jobService) Jobs(context.Context) ([]JobStatus, error) {
+// Jobs lists every job, in submission order: those this node runs, and
+// the others the job store knows.
+func (s *jobService) Jobs(ctx context.Context) ([]JobStatus, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	out := make([]JobStatus, 0, len(s.order))
+	local := map[string]bool{}
 	for _, id := range s.order {
 		out = append(out, s.statusLocked(s.jobs[id]))
+		local[id] = true
 	}
+	s.mu.Unlock()
+	if s.recs == nil {
+		return out, nil
+	}
+	recs, _, errs := s.recs.all(ctx)
+	for _, err := range errs {
+		s.log.Warn("job store", "err", err)
+	}
+	for _, r := range recs {
+		if !local[r.ID] {
+			out = append(out, r.status())
+		}
+	}
+	slices.SortStableFunc(out, func(a, b JobStatus) int { return a.Submitted.Compare(b.Submitted) })
 	return out, nil
 }
 
-// Job returns one job.
-func (s *jobService) Job(_ context.Context, id string) (JobStatus, error) {
+// Job returns one job: as this node runs it, else as its record says.
+func (s *jobService) Job(ctx context.Context, id string) (JobStatus, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	e := s.jobs[id]
-	if e == nil {
-		return JobStatus{}, fmt.Errorf("%w: %q", ErrUnknownJob, id)
+	var st JobStatus
+	if e != nil {
+		st = s.statusLocked(e)
 	}
-	return s.statusLocked(e), nil
+	s.mu.Unlock()
+	if e != nil {
+		return st, nil
+	}
+	if s.recs != nil {
+		rec, _, err := s.recs.get(ctx, id)
+		if err == nil {
+			return rec.status(), nil
+		}
+		if !errors.Is(err, persistence.ErrRecordNotFound) {
+			return JobStatus{}, err
+		}
+	}
+	return JobStatus{}, fmt.Errorf("%w: %q", ErrUnknownJob, id)
 }
 
 // Cancel cancels a job: a waiting one leaves the queue, a running one is
-// told to stop at once; it does not wait for the job's end.
-func (s *jobService) Cancel(_ context.Context, id string) error {
+// told to stop at once; it does not wait for the job's end. A job that
+// another node owns (known by its record) is marked for cancelling: its
+// owner, or whoever takes it over, cancels it.
+func (s *jobService) Cancel(ctx context.Context, id string) error {
 	s.mu.Lock()
 	e := s.jobs[id]
+	s.mu.Unlock()
 	if e == nil {
-		s.mu.Unlock()
-		return fmt.Errorf("%w: %q", ErrUnknownJob, id)
+		return s.requestCancel(ctx, id)
 	}
+	return s.cancelLocal(e)
+}
+
+func (s *jobService) cancelLocal(e *jobEntry) error {
+	s.mu.Lock()
 	if i := slices.Index(s.waiting, e); i >= 0 {
 		s.waiting = slices.Delete(s.waiting, i, i+1)
-		e.cancelled, e.ended = true, time.Now()
+		e.cancelled, e.ended, e.ending = true, time.Now(), true
 		s.admitLocked()
 		s.mu.Unlock()
+		if e.lease != nil {
+			go s.recordEnd(e)
+		}
 		return nil
 	}
 	job := e.job
 	s.mu.Unlock()
 	if job == nil || job.State().Terminal() {
-		return fmt.Errorf("%w: %q", ErrJobEnded, id)
+		return fmt.Errorf("%w: %q", ErrJobEnded, e.id)
 	}
 	go job.Cancel() // Cancel waits for the end; the caller does not
+	return nil
+}
+
+// requestCancel marks a job this node does not run for cancelling.
+func (s *jobService) requestCancel(ctx context.Context, id string) error {
+	if s.recs == nil {
+		return fmt.Errorf("%w: %q", ErrUnknownJob, id)
+	}
+	for {
+		rec, rev, err := s.recs.get(ctx, id)
+		switch {
+		case errors.Is(err, persistence.ErrRecordNotFound):
+			return fmt.Errorf("%w: %q", ErrUnknownJob, id)
+		case err != nil:
+			return err
+		case rec.terminal():
+			return fmt.Errorf("%w: %q", ErrJobEnded, id)
+		}
+		rec.CancelRequested = true
+		_, err = s.recs.update(ctx, rec, rev)
+		if !errors.Is(err, persistence.ErrStaleRevision) {
+			return err
+		}
+	}
+}
+
+// createRecord writes a new job's record, owned by this node at epoch 1.
+func (s *jobService) createRecord(ctx context.Context, e *jobEntry) error {
+	if s.recs == nil {
+		return nil
+	}
+	start := time.Now()
+	rec := &jobRecord{ID: e.id, Request: e.req, Submitted: e.submitted, Owner: s.self, Epoch: 1,
+		LeaseUntil: start.Add(s.timing.Lease), State: StateWaitingForSlots}
+	rev, err := s.recs.create(ctx, rec)
+	if err != nil {
+		return fmt.Errorf("cluster: record the job in the job store: %w", err)
+	}
+	e.lease = &lease{epoch: 1, rev: rev, until: rec.LeaseUntil, margin: s.timing.Margin}
 	return nil
 }
 
@@ -268,7 +399,7 @@ func (s *jobService) Savepoint(ctx context.Context, id string, stop bool) (strin
 	s.mu.Unlock()
 	switch {
 	case e == nil:
-		return "", fmt.Errorf("%w: %q", ErrUnknownJob, id)
+		return "", s.notHere(ctx, id)
 	case job == nil || job.State().Terminal():
 		return "", fmt.Errorf("%w: %q is not running", ErrJobEnded, id)
 	}
@@ -284,20 +415,76 @@ func (s *jobService) Savepoint(ctx context.Context, id string, stop bool) (strin
 	return path, err
 }
 
-// close stops admitting jobs, cancels the running ones and waits for
-// them.
+// close stops admitting jobs, stops the jobs this node runs and waits
+// for them. With a job store the jobs are not ended: this node gives up
+// their leases (so that its masters commit nothing more), stops them
+// here, then hands the leases back at once, and the coordinator that
+// remains takes them over — as a job manager in Flink's HA mode leaves
+// its jobs to the next leader.
 func (s *jobService) close() {
 	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
 	s.closed = true
 	var running []*actors.Job
+	var held []*jobEntry
 	for _, e := range s.jobs {
+		if e.lease != nil && e.lease.lose() && !e.recorded {
+			held = append(held, e)
+		}
 		if e.job != nil {
 			running = append(running, e.job)
 		}
 	}
 	s.mu.Unlock()
+	close(s.stop)
 	for _, j := range running {
 		j.Cancel()
 	}
 	s.wg.Wait()
+	for _, e := range held {
+		s.handBack(e)
+	}
+}
+
+// handBack ends this node's lease of e's job now, keeping the record as
+// it was, so that another node may take the job over at once.
+func (s *jobService) handBack(e *jobEntry) {
+	ctx, cancel := context.WithTimeout(context.Background(), s.timing.Lease)
+	defer cancel()
+	rec, rev, err := s.recs.get(ctx, e.id)
+	epoch, _, _, _ := e.lease.snapshot()
+	if err != nil || rec.Owner != s.self || rec.Epoch != epoch || rec.terminal() {
+		return
+	}
+	rec.LeaseUntil = time.Now()
+	if _, err := s.recs.update(ctx, rec, rev); err != nil {
+		s.log.Warn("job lease not handed back; it runs out by itself", "job", e.id, "err", err)
+	}
+}
+
+// notHere explains why this node cannot act on a job it does not run:
+// unknown, ended, run by another live node (an OwnerError, which the
+// REST layer forwards), or being taken over.
+func (s *jobService) notHere(ctx context.Context, id string) error {
+	if s.recs == nil {
+		return fmt.Errorf("%w: %q", ErrUnknownJob, id)
+	}
+	rec, _, err := s.recs.get(ctx, id)
+	switch {
+	case errors.Is(err, persistence.ErrRecordNotFound):
+		return fmt.Errorf("%w: %q", ErrUnknownJob, id)
+	case err != nil:
+		return err
+	case rec.terminal():
+		return fmt.Errorf("%w: %q is %s", ErrJobEnded, id, rec.State)
+	}
+	for _, m := range s.liveMembers() {
+		if m.Name == rec.Owner && m.Name != s.self {
+			return &OwnerError{Job: id, Node: m.Name, HTTPAddr: m.HTTPAddr}
+		}
+	}
+	return fmt.Errorf("%w: job %s is being taken over from node %s; try again in a few seconds", ErrNoCoordinator, id, rec.Owner)
 }

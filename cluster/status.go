@@ -5,7 +5,7 @@ import "github.com/troupe-dev/troupe/actors"
 // statusLocked is what the API shows of e; the service's mu is held.
 func (s *jobService) statusLocked(e *jobEntry) JobStatus {
 	st := JobStatus{ID: e.id, Pipeline: e.req.Pipeline, Params: e.req.Params, Parallelism: slotsOf(e.graph),
-		Submitted: e.submitted, Ended: e.ended, Vertices: vertexShape(e)}
+		Submitted: e.submitted, Ended: e.ended, Vertices: vertexShape(e), Owner: s.self}
 	switch {
 	case e.startErr != nil:
 		st.State, st.Failure = StateFailed, e.startErr.Error()
@@ -15,6 +15,10 @@ func (s *jobService) statusLocked(e *jobEntry) JobStatus {
 		st.State = StateWaitingForSlots
 	default:
 		jobStatus(&st, e)
+	}
+	st.Restarts += e.priorRestarts
+	if st.Failure == "" {
+		st.Failure = e.takeoverCause
 	}
 	return st
 }

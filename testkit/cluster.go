@@ -46,6 +46,7 @@ type clusterNode struct {
 	ports   portFile
 	client  *rest.Client
 	starts  int
+	paused  bool // PartitionNode froze it; HealNode thaws it
 }
 
 // portFile mirrors cli.PortFile.
@@ -127,6 +128,7 @@ func (c *Cluster) StartNode(i int) {
 		c.t.Fatalf("testkit: node %s is running", nd.name)
 	}
 	nd.starts++
+	nd.paused = false
 	if err := os.MkdirAll(nd.dir, 0o755); err != nil {
 		c.t.Fatal(err)
 	}
@@ -212,19 +214,57 @@ func (c *Cluster) signal(i int, sig syscall.Signal) {
 	select {
 	case <-nd.exited:
 	case <-time.After(Dilated(30 * time.Second)):
-		_ = nd.cmd.Process.Kill()
-		<-nd.exited
-		c.t.Errorf("testkit: node %s did not exit on %v", nd.name, sig)
+		// SIGQUIT makes the Go runtime write every goroutine's stack to
+		// the node's log, which the failed test prints: where it hung.
+		_ = nd.cmd.Process.Signal(syscall.SIGQUIT)
+		select {
+		case <-nd.exited:
+		case <-time.After(5 * time.Second):
+			_ = nd.cmd.Process.Kill()
+			<-nd.exited
+		}
+		c.t.Errorf("testkit: node %s did not exit on %v; its goroutines are at the end of its log", nd.name, sig)
 	}
+}
+
+// PartitionNode freezes node i (SIGSTOP): it neither gossips, answers,
+// renews leases nor sends anything until HealNode, as a node cut off
+// from the others by the network would. The others declare it dead once
+// membership's failure detection runs out.
+func (c *Cluster) PartitionNode(i int) { c.pause(i, syscall.SIGSTOP) }
+
+// HealNode lets a frozen node run again (SIGCONT): it finds the cluster
+// moved on without it.
+func (c *Cluster) HealNode(i int) { c.pause(i, syscall.SIGCONT) }
+
+func (c *Cluster) pause(i int, sig syscall.Signal) {
+	c.t.Helper()
+	nd := c.nodes[i]
+	if nd.cmd == nil || nd.done() {
+		c.t.Fatalf("testkit: node %s is not running", nd.name)
+	}
+	if err := nd.cmd.Process.Signal(sig); err != nil {
+		c.t.Fatalf("testkit: %v to node %s: %v", sig, nd.name, err)
+	}
+	nd.paused = sig == syscall.SIGSTOP
+}
+
+// requestTimeout bounds each REST call of the testkit: a frozen node
+// accepts connections (the kernel does) but never answers, nor does a
+// node that forwards to it.
+const requestTimeout = 5 * time.Second
+
+func requestContext() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), Dilated(requestTimeout))
 }
 
 // Running reports whether node i's process runs.
 func (c *Cluster) Running(i int) bool { return c.nodes[i].cmd != nil && !c.nodes[i].done() }
 
-// any returns a running node's index.
+// any returns the index of a running node that is not frozen.
 func (c *Cluster) any() int {
-	for i := range c.nodes {
-		if c.Running(i) {
+	for i, nd := range c.nodes {
+		if c.Running(i) && !nd.paused {
 			return i
 		}
 	}
@@ -235,7 +275,9 @@ func (c *Cluster) any() int {
 // Members returns the members as node i sees them.
 func (c *Cluster) Members(i int) []cluster.MemberStatus {
 	c.t.Helper()
-	ms, err := c.nodes[i].client.Members(context.Background())
+	ctx, cancel := requestContext()
+	defer cancel()
+	ms, err := c.nodes[i].client.Members(ctx)
 	if err != nil {
 		c.t.Fatalf("testkit: members of %s: %v", c.nodes[i].name, err)
 	}
@@ -247,11 +289,13 @@ func (c *Cluster) WaitMembers(n int) {
 	c.t.Helper()
 	var last string
 	ok := poll(Dilated(30*time.Second), func() bool {
-		for i := range c.nodes {
-			if !c.Running(i) {
+		for i, nd := range c.nodes {
+			if !c.Running(i) || nd.paused {
 				continue
 			}
-			ms, err := c.nodes[i].client.Members(context.Background())
+			ctx, cancel := requestContext()
+			ms, err := c.nodes[i].client.Members(ctx)
+			cancel()
 			if err != nil || len(ms) != n {
 				last = fmt.Sprintf("%s sees %d members (%v)", c.nodes[i].name, len(ms), err)
 				return false
@@ -294,7 +338,9 @@ func (c *Cluster) Submit(i int, req cluster.JobRequest) string {
 // Job returns a job's status, asked of a running node.
 func (c *Cluster) Job(id string) cluster.JobStatus {
 	c.t.Helper()
-	st, err := c.nodes[c.any()].client.Job(context.Background(), id)
+	ctx, cancel := requestContext()
+	defer cancel()
+	st, err := c.nodes[c.any()].client.Job(ctx, id)
 	if err != nil {
 		c.t.Fatalf("testkit: job %s: %v", id, err)
 	}
@@ -307,8 +353,12 @@ func (c *Cluster) WaitJob(id string, d time.Duration, what string, cond func(clu
 	var st cluster.JobStatus
 	var lastErr error
 	ok := poll(Dilated(d), func() bool {
-		var err error
-		st, err = c.nodes[c.any()].client.Job(context.Background(), id)
+		ctx, cancel := requestContext()
+		defer cancel()
+		got, err := c.nodes[c.any()].client.Job(ctx, id)
+		if err == nil {
+			st = got
+		}
 		lastErr = err
 		return err == nil && cond(st)
 	})
@@ -368,7 +418,7 @@ func tail(path string) string {
 	if err != nil {
 		return err.Error()
 	}
-	const max = 64 << 10
+	const max = 256 << 10
 	if len(b) > max {
 		b = append([]byte("…\n"), b[len(b)-max:]...)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/troupe-dev/troupe/cluster"
 	"github.com/troupe-dev/troupe/cmd/node/cli"
 	"github.com/troupe-dev/troupe/cmd/node/rest"
+	"github.com/troupe-dev/troupe/persistence"
 )
 
 // version is published to the other members of a cluster.
@@ -27,7 +28,11 @@ func startClusterNode(ctx context.Context, cfg cli.StartConfig) (cli.RunningNode
 	if fault != nil {
 		ecfg.Faults = fault
 	}
-	n, err := cluster.StartNode(ctx, cluster.NodeConfig{
+	jobs, err := persistence.OpenDirJobStore(filepath.Join(cfg.StoreDir, "jobs"))
+	if err != nil {
+		return nil, err
+	}
+	n, err := cluster.StartNode(ctx, cluster.NodeConfig{Jobs: jobs,
 		Name: cfg.Name, ActorAddr: cfg.ActorAddr, GossipAddr: cfg.GossipAddr, HTTPAddr: cfg.HTTPAddr,
 		Join: cfg.Join, Slots: cfg.Slots, StoreDir: cfg.StoreDir, Version: version,
 		Timing: timingFor(cfg.GossipAddr), Engine: ecfg, Registry: cfg.Registry, Logger: cfg.Logger,
