@@ -82,6 +82,12 @@ func Start(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkFree(cfg.Name, "Listen", cfg.Listen); err != nil {
+		return nil, err
+	}
+	if err := checkFree(cfg.Name, "Cluster", cfg.Cluster); err != nil {
+		return nil, err
+	}
 	srv, err := server.NewServer(opts)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrStart, cfg.Name, err)
@@ -96,6 +102,22 @@ func Start(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("%w: %s: not accepting clients on %s within %v (is the address in use?)", ErrStart, cfg.Name, cfg.Listen, readyTimeout)
 	}
 	return &Server{srv: srv}, nil
+}
+
+// checkFree fails at once if addr (with a port) cannot be bound: the
+// server would only log it and never become ready.
+func checkFree(name, field, addr string) error {
+	if addr == "" {
+		return nil
+	}
+	if _, port, _ := hostPort(addr); port <= 0 {
+		return nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("%w: %s: %s %s: %v", ErrStart, name, field, addr, err)
+	}
+	return ln.Close()
 }
 
 // options turns cfg into the server's options, checking each field.

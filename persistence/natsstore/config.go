@@ -183,7 +183,7 @@ func (cfg Config) URL() string {
 	if cfg.Prefix != "" && cfg.Prefix != DefaultPrefix {
 		q.Set("prefix", cfg.Prefix)
 	}
-	if cfg.Replicas > 1 {
+	if cfg.Replicas > 0 {
 		q.Set("replicas", strconv.Itoa(cfg.Replicas))
 	}
 	if len(q) > 0 {

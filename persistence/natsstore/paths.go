@@ -95,7 +95,8 @@ func parseChk(s string) (int64, bool) {
 // letters, digits, '-', '_', '=', '/' and '.' (the token separator):
 // letters, digits, '-' and '_' stay, every other byte becomes '=' and
 // two upper-case hex digits. The empty string becomes "=" alone, which
-// no encoding of a non-empty string is. It is reversible (fromKeyToken).
+// no encoding of a non-empty string is. It is reversible (the tests
+// decode it), so two runs' keys never coincide.
 func keyToken(s string) string {
 	if s == "" {
 		return "="
@@ -116,36 +117,6 @@ func keyByte(c byte) bool {
 	return c == '-' || c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 }
 
-// fromKeyToken decodes what keyToken encoded; ok is false for anything
-// keyToken does not write.
-func fromKeyToken(t string) (string, bool) {
-	if t == "=" {
-		return "", true
-	}
-	if t == "" {
-		return "", false
-	}
-	var b strings.Builder
-	for i := 0; i < len(t); i++ {
-		c := t[i]
-		switch {
-		case keyByte(c):
-			b.WriteByte(c)
-		case c == '=' && i+2 < len(t) && isUpperHex(t[i+1]) && isUpperHex(t[i+2]):
-			v, _ := strconv.ParseUint(t[i+1:i+3], 16, 8)
-			if keyByte(byte(v)) {
-				return "", false // keyToken keeps such bytes as they are
-			}
-			b.WriteByte(byte(v))
-			i += 2
-		default:
-			return "", false
-		}
-	}
-	return b.String(), true
-}
-
-func isUpperHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'A' && c <= 'F' }
 
 // objectName returns the object name of a state handle in a checkpoint.
 func (r checkpointRef) objectName(handle string) string { return r.objectPrefix() + handle }
