@@ -117,7 +117,6 @@ func keyByte(c byte) bool {
 	return c == '-' || c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 }
 
-
 // objectName returns the object name of a state handle in a checkpoint.
 func (r checkpointRef) objectName(handle string) string { return r.objectPrefix() + handle }
 
