@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"slices"
 	"sync"
 	"time"
@@ -25,6 +24,7 @@ import (
 type jobService struct {
 	engine  *actors.Engine
 	reg     *actors.Registry
+	store   Store
 	members func() []NodeMeta
 	log     *slog.Logger
 
@@ -55,8 +55,8 @@ type jobEntry struct {
 	startErr             error // the engine refused the job
 }
 
-func newJobService(e *actors.Engine, reg *actors.Registry, members func() []NodeMeta, log *slog.Logger) *jobService {
-	return &jobService{engine: e, reg: reg, members: members, log: log,
+func newJobService(e *actors.Engine, reg *actors.Registry, store Store, members func() []NodeMeta, log *slog.Logger) *jobService {
+	return &jobService{engine: e, reg: reg, store: store, members: members, log: log,
 		slots: newSlotTable(), jobs: map[string]*jobEntry{}}
 }
 
@@ -118,7 +118,9 @@ func (s *jobService) checkOptions(req JobRequest, spec *actors.JobSpec) error {
 		spec.Checkpoint = &actors.CheckpointConfig{Interval: d}
 	}
 	if req.Restore != "" {
-		if _, err := os.Stat(req.Restore); err != nil {
+		// Any path the store opens: a directory (file://) or a nats://
+		// path, of any run. The engine checks its pipeline on submit.
+		if _, err := s.store.OpenCheckpoint(req.Restore); err != nil {
 			return badField("restore", fmt.Errorf("%s: %w", req.Restore, err))
 		}
 	}

@@ -43,7 +43,7 @@ func OpenStore(cfg StoreConfig) (Store, error) {
 	default:
 		ncfg, err := natsstore.ParseURL(cfg.URL)
 		if err != nil {
-			return nil, fmt.Errorf("%w: store: %w", ErrConfig, err)
+			return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 		}
 		ncfg.Retain, ncfg.Name, ncfg.Logger = cfg.Retain, cfg.ClientName, cfg.Logger
 		return OpenNATSStore(ncfg)
@@ -58,7 +58,7 @@ func CheckStoreURL(url string) error {
 		return err
 	}
 	if _, err := natsstore.ParseURL(url); err != nil {
-		return fmt.Errorf("%w: store: %w", ErrConfig, err)
+		return fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	return nil
 }

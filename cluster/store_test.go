@@ -1,6 +1,7 @@
 package cluster_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -48,6 +49,7 @@ func runStoreSuite(t *testing.T, h storeHarness) {
 		{"checkpoints: open another run's path", testCheckpointsOtherRun},
 		{"checkpoints: no checkpoint at a path", testCheckpointsMissing},
 		{"checkpoints: a cancelled streaming write leaves nothing", testCheckpointsCancelledWrite},
+		{"checkpoints: a large state streams", testCheckpointsLargeState},
 		{"checkpoints: leftovers of an earlier process go", testCheckpointsLeftovers},
 	}
 	for _, tt := range tests {
@@ -465,14 +467,15 @@ func (s *slowSource) Encode(ctx context.Context, w io.Writer) error {
 }
 
 // A streaming write whose context ends midway fails with the cause and
-// leaves no state behind, also after a megabyte went out.
+// leaves no state behind, also after megabytes went out (20 MiB: more
+// than a NATS store holds in memory to retry a write).
 func testCheckpointsCancelledWrite(t *testing.T, h storeHarness) {
 	job, run := "wordcount", actors.NewRunID()
 	cs, ok := checkpointsOf(t, h.instance(t), job, run).(actors.StreamingCheckpointStore)
 	if !ok {
 		t.Fatal("not a streaming checkpoint store")
 	}
-	src := &slowSource{size: 4 << 20, started: make(chan struct{})}
+	src := &slowSource{size: 20 << 20, started: make(chan struct{})}
 	ctx, cancel := context.WithCancelCause(bg)
 	cause := errors.New("subsumed by checkpoint 2")
 	var wg sync.WaitGroup
@@ -489,6 +492,32 @@ func testCheckpointsCancelledWrite(t *testing.T, h storeHarness) {
 	}
 	if _, err := cs.WriteStateFrom(bg, 1, "v1/0", persistence.BytesSource(stateOf(1))); err != nil {
 		t.Fatalf("the write again: %v", err)
+	}
+}
+
+// A state of 20 MiB, streamed, reads back whole.
+func testCheckpointsLargeState(t *testing.T, h storeHarness) {
+	job, run := "wordcount", actors.NewRunID()
+	cs := checkpointsOf(t, h.instance(t), job, run).(actors.StreamingCheckpointStore)
+	state := make([]byte, 20<<20)
+	for i := range state {
+		state[i] = byte(i * 7)
+	}
+	handle, err := cs.WriteStateFrom(bg, 1, "v1/0", persistence.BytesSource(state))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path, err := cs.CommitMetadata(meta(job, run, 1, false, handle))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp, err := h.instance(t).OpenCheckpoint(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := cp.ReadState(handle)
+	if err != nil || !bytes.Equal(b, state) {
+		t.Fatalf("read back %d bytes (%v), want the 20 MiB written", len(b), err)
 	}
 }
 

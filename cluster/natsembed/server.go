@@ -133,7 +133,10 @@ func options(cfg Config) (*server.Options, error) {
 		return nil, fmt.Errorf("%w: Listen %q: %v", ErrConfig, cfg.Listen, err)
 	}
 	opts := &server.Options{ServerName: cfg.Name, Host: host, Port: port,
-		JetStream: true, StoreDir: cfg.StoreDir, NoSigs: true, NoLog: cfg.Logger == nil}
+		JetStream: true, StoreDir: cfg.StoreDir, NoSigs: true, NoLog: cfg.Logger == nil,
+		// A lost route is retried every second: report the first failure
+		// and then one in 30, not each.
+		ConnectErrorReports: 30, ReconnectErrorReports: 30}
 	switch {
 	case cfg.Cluster == "" && len(cfg.Routes) > 0:
 		return nil, fmt.Errorf("%w: Routes without Cluster, the server's own route address", ErrConfig)

@@ -118,34 +118,35 @@ func TestCluster_R3StoreSurvivesTheLossOfOneServer(t *testing.T) {
 	}
 	first := writeCheckpoint(t, cs, 1)
 
-	leader := streamLeader(t, servers[0].ClientURL(), "KV_troupe-jobs")
+	leader := streamLeader(t, servers[0].ClientURL(), "OBJ_troupe-checkpoints")
+	jobsLeader := streamLeader(t, servers[0].ClientURL(), "KV_troupe-jobs")
 	i := slices.IndexFunc(servers, func(s *natsembed.Server) bool { return s.Name() == leader })
 	if i < 0 {
 		t.Fatalf("leader %q is none of the servers", leader)
 	}
 	lost := time.Now()
 	servers[i].Close()
-	t.Logf("closed %s, the leader of the job records' bucket", leader)
+	t.Logf("closed %s, the leader of the checkpoint states' bucket (the job records' is led by %s)", leader, jobsLeader)
 
+	second := writeCheckpoint(t, cs, 2) // while the bucket elects a leader
+	t.Logf("checkpoint written %v after the loss", time.Since(lost).Round(time.Millisecond))
+	readState(t, store, first, 1)
+	readState(t, store, second, 2)
+	paths, err := cs.Checkpoints()
+	if err != nil || !slices.Equal(paths, []string{second, first}) {
+		t.Fatalf("checkpoints %v, %v", paths, err)
+	}
 	rev, err = jobs.Update(ctx, "job-1", []byte("owner=n2 epoch=2"), rev)
 	if err != nil {
 		t.Fatalf("compare-and-set after losing %s: %v", leader, err)
 	}
-	t.Logf("first compare-and-set %v after the loss", time.Since(lost).Round(time.Millisecond))
 	if v, got, err := jobs.Get(ctx, "job-1"); err != nil || got != rev || string(v) != "owner=n2 epoch=2" {
 		t.Fatalf("get after the loss: %q at %d, %v", v, got, err)
 	}
 	if _, err := jobs.Update(ctx, "job-1", []byte("stale"), rev-1); !errors.Is(err, persistence.ErrStaleRevision) {
 		t.Fatalf("stale update after the loss: %v", err)
 	}
-	readState(t, store, first, 1)
-	second := writeCheckpoint(t, cs, 2)
-	readState(t, store, second, 2)
-	paths, err := cs.Checkpoints()
-	if err != nil || !slices.Equal(paths, []string{second, first}) {
-		t.Fatalf("checkpoints %v, %v", paths, err)
-	}
-	t.Logf("checkpoint written and read back %v after the loss", time.Since(lost).Round(time.Millisecond))
+	t.Logf("job record written and read back %v after the loss", time.Since(lost).Round(time.Millisecond))
 }
 
 func writeCheckpoint(t *testing.T, cs *natsstore.CheckpointStore, id int64) string {

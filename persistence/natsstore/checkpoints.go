@@ -1,6 +1,7 @@
 package natsstore
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -89,29 +90,52 @@ func (c *CheckpointStore) WriteState(id int64, task string, data []byte) (string
 	return c.writeState(context.Background(), id, task, persistence.BytesSource(data), true)
 }
 
-// WriteStateFrom stores one subtask's state for checkpoint id, streamed
-// from src into the object store without holding it whole, and returns
-// its handle. If ctx ends or src fails, no object is left. A failure of
-// the servers before the first byte is sent is retried; one after it
-// fails the write (src can be encoded only once), and so the checkpoint.
+// WriteStateFrom stores one subtask's state for checkpoint id and returns
+// its handle. A state of up to maxBuffered bytes is encoded into memory
+// first, so that its write can be retried whole through a leader change;
+// a larger one is streamed from src into the object store without
+// being held whole, once the bucket's leader has answered — src can be
+// encoded only once, so a failure of the servers in the middle fails the
+// write (and the checkpoint; the next one is tried). If ctx ends or src
+// fails, no object is left.
 func (c *CheckpointStore) WriteStateFrom(ctx context.Context, id int64, task string, src persistence.StateSource) (string, error) {
 	return c.writeState(ctx, id, task, src, false)
 }
 
-func (c *CheckpointStore) writeState(ctx context.Context, id int64, task string, src persistence.StateSource, replay bool) (string, error) {
+// maxBuffered is the largest encoded state WriteStateFrom holds in memory
+// to be able to send it again.
+const maxBuffered = 8 << 20
+
+func (c *CheckpointStore) writeState(ctx context.Context, id int64, task string, src persistence.StateSource, buffer bool) (string, error) {
 	c.wrote(id)
 	handle := handleFor(task)
 	name := c.ref(id).objectName(handle)
 	where := c.s.where(c.s.CheckpointBucket(), "") + fmt.Sprintf(", object %q", name)
+	fail := func(err error) (string, error) {
+		return "", fmt.Errorf("%s: checkpoint %d, state of %s: %w", where, id, task, err)
+	}
 	if ctx.Err() != nil {
-		return "", fmt.Errorf("natsstore: checkpoint %d, state of %s: %w", id, task, context.Cause(ctx))
+		return fail(context.Cause(ctx))
+	}
+	size, err := src.Size(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	body := objectBody{size: size, src: src}
+	if buffer || persistence.SealedStateLen(size) <= maxBuffered {
+		var buf bytes.Buffer
+		buf.Grow(int(persistence.SealedStateLen(size)))
+		if err := persistence.EncodeState(ctx, &buf, size, src); err != nil {
+			return fail(err)
+		}
+		body = objectBody{data: buf.Bytes()}
 	}
 	b, err := c.s.buckets(ctx)
 	if err != nil {
 		return "", err
 	}
-	if err := c.s.putObject(ctx, b, name, src, replay); err != nil {
-		return "", fmt.Errorf("%s: checkpoint %d, state of %s: %w", where, id, task, err)
+	if err := c.s.putObject(ctx, b, name, body); err != nil {
+		return fail(err)
 	}
 	return handle, nil
 }

@@ -116,12 +116,12 @@ func ParseURL(raw string) (Config, error) {
 	for h := range strings.SplitSeq(hosts, ",") {
 		h = strings.TrimPrefix(strings.TrimSpace(h), pathScheme)
 		if err := checkHostPort(h); err != nil {
-			return cfg, fmt.Errorf("%w: %q: server %q: %v", ErrConfig, raw, h, err)
+			return cfg, fmt.Errorf("%w: server %q: %v", ErrConfig, h, err)
 		}
 		cfg.Servers = append(cfg.Servers, pathScheme+h)
 	}
 	if err := cfg.parseQuery(query); err != nil {
-		return cfg, fmt.Errorf("%w: %q: %v", ErrConfig, raw, err)
+		return cfg, fmt.Errorf("%w: %v", ErrConfig, err)
 	}
 	_, err := cfg.withDefaults()
 	return cfg, err

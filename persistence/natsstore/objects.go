@@ -29,15 +29,24 @@ import (
 // arrive: a read of n bytes may take attemptTimeout + n/minReadRate.
 const minReadRate = 4 << 20 // bytes per second
 
-// putObject stores name's content, encoded by src into the object store
-// chunk by chunk. It retries a failure of the servers while src can
-// give its content again: always with replay, else until its first byte
-// is read. It leaves no object when it fails or when ctx ends.
-func (s *Store) putObject(ctx context.Context, b *buckets, name string, src persistence.StateSource, replay bool) error {
+// objectBody is what putObject writes: data, which it can send again,
+// or a state streamed from src (Size size), which it can send once.
+type objectBody struct {
+	data []byte
+	size int64
+	src  persistence.StateSource
+}
+
+// putObject stores an object. It retries a failure of the servers while
+// body can be sent again: data always, a streamed state until its first
+// byte is read (and it first waits, retrying, for the bucket's leader to
+// answer, so that a write does not begin during an election). It leaves
+// no object when it fails or when ctx ends.
+func (s *Store) putObject(ctx context.Context, b *buckets, name string, body objectBody) error {
 	deadline := time.Now().Add(s.cfg.Timeout)
 	backoff := firstBackoff
 	for {
-		read, err := s.putOnce(ctx, b, name, src)
+		read, err := s.putOnce(ctx, b, name, body)
 		if err == nil && ctx.Err() != nil {
 			err = context.Cause(ctx) // too late: written for nothing
 		}
@@ -50,7 +59,7 @@ func (s *Store) putObject(ctx context.Context, b *buckets, name string, src pers
 			return s.closedErr()
 		case ctx.Err() != nil:
 			return context.Cause(ctx)
-		case !transient(err) || (!replay && read > 0):
+		case !transient(err) || (body.data == nil && read > 0):
 			return fmt.Errorf("%w: %v", ErrStore, err)
 		case time.Now().After(deadline):
 			return fmt.Errorf("%w: no answer within %v: %v", ErrUnavailable, s.cfg.Timeout, err)
@@ -67,18 +76,26 @@ func (s *Store) putObject(ctx context.Context, b *buckets, name string, src pers
 	}
 }
 
-// putOnce makes one attempt: src encodes into a pipe on a goroutine that
-// putOnce owns and waits for, while the object store reads the pipe. It
-// returns how many bytes the object store read. The object store's
-// context is the store's, not ctx: it removes its partial chunks when
-// its reader fails (as it does when ctx ends, the encoder then failing),
-// but not when its context ends.
-func (s *Store) putOnce(ctx context.Context, b *buckets, name string, src persistence.StateSource) (int64, error) {
+// putOnce makes one attempt and returns how many bytes the object store
+// read. A streamed state is encoded into a pipe on a goroutine that
+// putOnce owns and waits for. The object store's context is the store's,
+// not ctx: it removes its partial chunks when its reader fails (as it
+// does when ctx ends, the encoder then failing), not when its context
+// ends.
+func (s *Store) putOnce(ctx context.Context, b *buckets, name string, body objectBody) (int64, error) {
+	if body.data != nil {
+		r := &countingReader{r: bytes.NewReader(body.data)}
+		_, err := b.obj.Put(s.done, jetstream.ObjectMeta{Name: name}, r)
+		return r.n, err
+	}
+	if err := s.leaderAnswers(ctx, b); err != nil {
+		return 0, err
+	}
 	pr, pw := io.Pipe()
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		bw := bufio.NewWriterSize(pw, 256<<10)
-		err := persistence.EncodeState(ctx, bw, src)
+		err := persistence.EncodeState(ctx, bw, body.size, body.src)
 		if err == nil {
 			err = bw.Flush()
 		}
@@ -89,6 +106,16 @@ func (s *Store) putOnce(ctx context.Context, b *buckets, name string, src persis
 	pr.CloseWithError(errPutEnded) // an encoder still writing stops
 	wg.Wait()
 	return r.n, err
+}
+
+// leaderAnswers asks the object store's stream for its state, which its
+// leader answers (reads of objects, by direct get, are answered by
+// followers too).
+func (s *Store) leaderAnswers(ctx context.Context, b *buckets) error {
+	ctx, cancel := context.WithTimeout(ctx, attemptTimeout)
+	defer cancel()
+	_, err := b.objStream.Info(ctx)
+	return err
 }
 
 var errPutEnded = errors.New("natsstore: object write ended")
