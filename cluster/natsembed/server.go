@@ -64,6 +64,12 @@ type Config struct {
 	Routes []string
 	// ClusterName is the NATS cluster's name. Default DefaultClusterName.
 	ClusterName string
+	// SyncAlways makes JetStream fsync every write before it answers, as
+	// the file store does. By default it syncs every two minutes: a
+	// replicated bucket is then safe against the loss of a minority of
+	// machines, a single server against a crash of its process but not
+	// of its machine.
+	SyncAlways bool
 	// Logger receives the server's log: notices at debug level, warnings
 	// and errors as such. Nil discards it.
 	Logger *slog.Logger
@@ -136,7 +142,7 @@ func options(cfg Config) (*server.Options, error) {
 		JetStream: true, StoreDir: cfg.StoreDir, NoSigs: true, NoLog: cfg.Logger == nil,
 		// A lost route is retried every second: report the first failure
 		// and then one in 30, not each.
-		ConnectErrorReports: 30, ReconnectErrorReports: 30}
+		ConnectErrorReports: 30, ReconnectErrorReports: 30, SyncAlways: cfg.SyncAlways}
 	switch {
 	case cfg.Cluster == "" && len(cfg.Routes) > 0:
 		return nil, fmt.Errorf("%w: Routes without Cluster, the server's own route address", ErrConfig)
