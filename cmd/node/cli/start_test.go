@@ -326,7 +326,7 @@ func TestStart(t *testing.T) {
 	}
 	close(ready)
 	pf := readPortFile(t, portFile)
-	want := PortFile{Name: cfg.Name, Actor: "127.0.0.1:40001", Gossip: "127.0.0.1:40002", HTTP: cfg.HTTPAddr}
+	want := PortFile{Name: cfg.Name, Actor: "127.0.0.1:40001", Gossip: "127.0.0.1:40002", HTTP: cfg.HTTPAddr, Store: cfg.Store}
 	if pf != want {
 		t.Fatalf("port file %+v, want %+v", pf, want)
 	}
