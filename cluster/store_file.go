@@ -54,10 +54,8 @@ func (s *FileStore) Jobs() JobStore { return s.jobs }
 
 // Checkpoints opens the checkpoint directory of a run, DIR/<job>/<run>.
 func (s *FileStore) Checkpoints(job, run string) (actors.CheckpointStore, error) {
-	for _, e := range []struct{ what, v string }{{"job", job}, {"run", run}} {
-		if e.v == "" || e.v == "." || e.v == ".." || strings.ContainsAny(e.v, `/\`) {
-			return nil, fmt.Errorf("%w: store %s: %s %q cannot name a directory", ErrConfig, s.dir, e.what, e.v)
-		}
+	if !pathElements(job) || !pathElements(run) || strings.Contains(run, "/") {
+		return nil, fmt.Errorf("%w: store %s: job %q, run %q: cannot name a directory in it", ErrConfig, s.dir, job, run)
 	}
 	st, err := persistence.OpenDirStore(filepath.Join(s.dir, job, run), s.retain)
 	if err != nil {
@@ -76,3 +74,19 @@ func (s *FileStore) OpenCheckpoint(path string) (*persistence.Checkpoint, error)
 
 // Close does nothing: a file store holds no connection.
 func (s *FileStore) Close() error { return nil }
+
+// pathElements reports whether name is one or more '/'-separated
+// elements that stay inside the directory they are joined to: none
+// empty, "." or "..", no '\\'. (A pipeline's name may hold '/': its runs
+// then nest.)
+func pathElements(name string) bool {
+	if name == "" || strings.Contains(name, `\`) {
+		return false
+	}
+	for e := range strings.SplitSeq(name, "/") {
+		if e == "" || e == "." || e == ".." {
+			return false
+		}
+	}
+	return true
+}

@@ -71,7 +71,7 @@ func natsLeftovers(t *testing.T, url, bucket, job, run string, complete []int64)
 	}
 	owned := map[string]bool{}
 	var out []string
-	prefix := job + "/" + run + "/"
+	prefix := job + "/" + run + "/" // the tests' names need no escaping
 	for subj := range info.State.Subjects {
 		enc, ok := strings.CutPrefix(subj, "$O."+bucket+".M.")
 		if !ok {

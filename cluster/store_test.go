@@ -47,6 +47,7 @@ func runStoreSuite(t *testing.T, h storeHarness) {
 		{"checkpoints: a checkpoint in progress survives retention", testCheckpointsInProgress},
 		{"checkpoints: discard", testCheckpointsDiscard},
 		{"checkpoints: open another run's path", testCheckpointsOtherRun},
+		{"checkpoints: runs whose names nest stay apart", testCheckpointsNestedNames},
 		{"checkpoints: no checkpoint at a path", testCheckpointsMissing},
 		{"checkpoints: a cancelled streaming write leaves nothing", testCheckpointsCancelledWrite},
 		{"checkpoints: a large state streams", testCheckpointsLargeState},
@@ -425,6 +426,28 @@ func testCheckpointsOtherRun(t *testing.T, h storeHarness) {
 		t.Fatalf("savepoint of another run: run %q, state %q, %v", cp.Meta.Run, b, err)
 	}
 	readBack(t, s, sp, 4)
+}
+
+// Job names may hold '/' and '.': job "team/word.count" and job "team"
+// with a run "word.count" keep their checkpoints apart, retention
+// included.
+func testCheckpointsNestedNames(t *testing.T, h storeHarness) {
+	s := h.instance(t)
+	run := actors.NewRunID()
+	outer := checkpointsOf(t, s, "team", "word.count")
+	inner := checkpointsOf(t, s, "team/word.count", run)
+	complete(t, inner, "team/word.count", run, 1, false)
+	p := complete(t, inner, "team/word.count", run, 2, false)
+	for id := int64(1); id <= 5; id++ {
+		complete(t, outer, "team", "word.count", id, false)
+	}
+	if got := ids(t, inner); !slices.Equal(got, []int64{2, 1}) {
+		t.Fatalf("job team/word.count lists %v, want [2 1]", got)
+	}
+	if got := ids(t, outer); !slices.Equal(got, []int64{5, 4, 3}) {
+		t.Fatalf("job team, run word.count lists %v, want [5 4 3]", got)
+	}
+	readBack(t, h.instance(t), p, 2)
 }
 
 func testCheckpointsMissing(t *testing.T, h storeHarness) {

@@ -14,8 +14,8 @@ import (
 // <job> the job's name (any characters, '/' included), <run> its run's
 // id (no '/'). Its metadata is the value of the key-value entry
 // <key(job)>.<key(run)>.<id> of that bucket, and the state a subtask
-// wrote is the object <job>/<run>/chk-<id>/<handle> of the object store
-// of the same name.
+// wrote is the object <key(job)>/<key(run)>/chk-<id>/<handle> of the
+// object store of the same name, key() being keyToken.
 
 // pathScheme opens every checkpoint path of this store.
 const pathScheme = "nats://"
@@ -41,15 +41,17 @@ func (r checkpointRef) metaKey() string {
 
 // objectPrefix returns the names' prefix of the checkpoint's objects.
 func (r checkpointRef) objectPrefix() string {
-	return fmt.Sprintf("%s/%s/%s%d/", r.job, r.run, chkPrefix, r.id)
+	return fmt.Sprintf("%s%s%d/", runObjectPrefix(r.job, r.run), chkPrefix, r.id)
 }
 
 // runKeyPrefix returns the prefix of the metadata keys of a run's
 // checkpoints, ending in '.'.
 func runKeyPrefix(job, run string) string { return keyToken(job) + "." + keyToken(run) + "." }
 
-// runObjectPrefix returns the names' prefix of a run's objects.
-func runObjectPrefix(job, run string) string { return job + "/" + run + "/" }
+// runObjectPrefix returns the names' prefix of a run's objects: job and
+// run encoded as keys are, so that no run's prefix is another's (a job's
+// name may hold '/').
+func runObjectPrefix(job, run string) string { return keyToken(job) + "/" + keyToken(run) + "/" }
 
 // parsePath splits a checkpoint path; ok is false for anything that is
 // not one (the checks are those path() guarantees: a bucket name, a
