@@ -151,7 +151,8 @@ func TestCluster_R3StoreSurvivesTheLossOfOneServer(t *testing.T) {
 
 func writeCheckpoint(t *testing.T, cs *natsstore.CheckpointStore, id int64) string {
 	t.Helper()
-	h, err := cs.WriteState(id, "count/0", []byte(strings.Repeat(fmt.Sprint(id), 300<<10)))
+	// As the runtime writes states: streamed from a source.
+	h, err := cs.WriteStateFrom(context.Background(), id, "count/0", persistence.BytesSource(strings.Repeat(fmt.Sprint(id), 300<<10)))
 	if err != nil {
 		t.Fatalf("checkpoint %d: %v", id, err)
 	}
