@@ -2,7 +2,6 @@ package natsembed_test
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -13,11 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/troupe-dev/troupe/cluster/natsembed"
-	"github.com/troupe-dev/troupe/persistence"
-	"github.com/troupe-dev/troupe/persistence/natsstore"
 )
 
 // Child processes: the test binary, run with childEnv set, is one
@@ -108,69 +104,19 @@ func routePorts(t *testing.T, n int) []int {
 }
 
 // SIGKILL of the server that leads the checkpoint states' bucket: the
-// store, retrying while the other two elect a leader, writes a
-// checkpoint (a small state, sent again whole; a large one, streamed
-// once a leader answers), reads both back and writes a job record, all
-// without an error reaching the caller.
+// store retries while the other two elect a leader (survivesLeaderLoss).
 func TestCluster_R3StoreSurvivesSIGKILLOfALeader(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts three server processes")
 	}
 	servers := startChildren(t, 3)
-	var urls []string
+	var urls, names []string
 	for _, s := range servers {
-		urls = append(urls, s.url)
+		urls, names = append(urls, s.url), append(names, s.name)
 	}
-	store, err := natsstore.Open(natsstore.Config{Servers: urls, Replicas: 3, Timeout: time.Minute})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	ctx := context.Background()
-	if err := store.Ready(ctx); err != nil {
-		t.Fatal(err)
-	}
-	jobs := store.Jobs()
-	rev, err := jobs.Create(ctx, "job-1", []byte("owner=n1 epoch=1"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cs, err := store.Checkpoints("wordcount", "run-1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	first := writeCheckpoint(t, cs, 1)
-
-	leader := streamLeader(t, urls[0], "OBJ_troupe-checkpoints")
-	i := slices.IndexFunc(servers, func(s *child) bool { return s.name == leader })
-	if i < 0 {
-		t.Fatalf("leader %q is none of the servers", leader)
-	}
-	killed := time.Now()
-	if err := servers[i].cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("SIGKILL of %s, the leader of the checkpoint states' bucket", leader)
-
-	second := writeCheckpoint(t, cs, 2)
-	t.Logf("a small state written and committed %v after the SIGKILL", time.Since(killed).Round(time.Millisecond))
-	large := make([]byte, 12<<20)
-	for i := range large {
-		large[i] = byte(i)
-	}
-	h, err := cs.WriteStateFrom(ctx, 3, "count/1", persistence.BytesSource(large))
-	if err != nil {
-		t.Fatalf("streamed state after the SIGKILL: %v", err)
-	}
-	t.Logf("a 12 MiB state streamed %v after the SIGKILL", time.Since(killed).Round(time.Millisecond))
-	readState(t, store, first, 1)
-	readState(t, store, second, 2)
-	if _, err := cs.CommitMetadata(&persistence.Metadata{ID: 3, Job: "wordcount", Run: "run-1", MaxParallelism: 4,
-		Tasks: []persistence.TaskState{{Vertex: "count", Subtask: 1, Parallelism: 2, Handle: h}}}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := jobs.Update(ctx, "job-1", []byte("owner=n2 epoch=2"), rev); err != nil {
-		t.Fatalf("compare-and-set after the SIGKILL: %v", err)
-	}
-	t.Logf("job record updated %v after the SIGKILL", time.Since(killed).Round(time.Millisecond))
+	survivesLeaderLoss(t, urls, names, "SIGKILL", func(i int) {
+		if err := servers[i].cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+	})
 }

@@ -93,10 +93,27 @@ func streamLeader(t *testing.T, url, stream string) string {
 
 // Three embedded servers form one JetStream cluster; a store with three
 // replicas keeps answering, reads and writes alike, when the server that
-// leads the job records' bucket goes.
+// leads the checkpoint states' bucket shuts down (an orderly shutdown,
+// in process; kill_test.go SIGKILLs one).
 func TestCluster_R3StoreSurvivesTheLossOfOneServer(t *testing.T) {
 	servers := startCluster(t, 3)
-	store, err := natsstore.Open(natsstore.Config{Servers: urls(servers), Replicas: 3, Timeout: 60 * time.Second})
+	var names []string
+	for _, s := range servers {
+		names = append(names, s.Name())
+	}
+	survivesLeaderLoss(t, urls(servers), names, "shutdown", func(i int) { servers[i].Close() })
+}
+
+// survivesLeaderLoss runs a store with three replicas over the servers
+// (client URLs and names), makes a checkpoint and a job record, then
+// loses the server that leads the checkpoint states' bucket (lose) and
+// at once writes a checkpoint — a small state and a 12 MiB one, both
+// streamed as the runtime writes them — reads both checkpoints back,
+// lists them and makes compare-and-sets: no error may reach the caller
+// while the others elect a new leader.
+func survivesLeaderLoss(t *testing.T, urls, names []string, how string, lose func(i int)) {
+	t.Helper()
+	store, err := natsstore.Open(natsstore.Config{Servers: urls, Replicas: 3, Timeout: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,18 +135,26 @@ func TestCluster_R3StoreSurvivesTheLossOfOneServer(t *testing.T) {
 	}
 	first := writeCheckpoint(t, cs, 1)
 
-	leader := streamLeader(t, servers[0].ClientURL(), "OBJ_troupe-checkpoints")
-	jobsLeader := streamLeader(t, servers[0].ClientURL(), "KV_troupe-jobs")
-	i := slices.IndexFunc(servers, func(s *natsembed.Server) bool { return s.Name() == leader })
+	leader := streamLeader(t, urls[0], "OBJ_troupe-checkpoints")
+	i := slices.Index(names, leader)
 	if i < 0 {
-		t.Fatalf("leader %q is none of the servers", leader)
+		t.Fatalf("leader %q is none of the servers %v", leader, names)
 	}
 	lost := time.Now()
-	servers[i].Close()
-	t.Logf("closed %s, the leader of the checkpoint states' bucket (the job records' is led by %s)", leader, jobsLeader)
+	lose(i)
+	t.Logf("%s of %s, the leader of the checkpoint states' bucket", how, leader)
+	since := func() time.Duration { return time.Since(lost).Round(time.Millisecond) }
 
 	second := writeCheckpoint(t, cs, 2) // while the bucket elects a leader
-	t.Logf("checkpoint written %v after the loss", time.Since(lost).Round(time.Millisecond))
+	t.Logf("a 300 KiB state written and committed %v after the %s", since(), how)
+	large := make([]byte, 12<<20)
+	for i := range large {
+		large[i] = byte(i)
+	}
+	if _, err := cs.WriteStateFrom(ctx, 3, "count/1", persistence.BytesSource(large)); err != nil {
+		t.Fatalf("a 12 MiB state after the %s: %v", how, err)
+	}
+	t.Logf("a 12 MiB state streamed %v after the %s", since(), how)
 	readState(t, store, first, 1)
 	readState(t, store, second, 2)
 	paths, err := cs.Checkpoints()
@@ -138,15 +163,15 @@ func TestCluster_R3StoreSurvivesTheLossOfOneServer(t *testing.T) {
 	}
 	rev, err = jobs.Update(ctx, "job-1", []byte("owner=n2 epoch=2"), rev)
 	if err != nil {
-		t.Fatalf("compare-and-set after losing %s: %v", leader, err)
+		t.Fatalf("compare-and-set after the %s: %v", how, err)
 	}
 	if v, got, err := jobs.Get(ctx, "job-1"); err != nil || got != rev || string(v) != "owner=n2 epoch=2" {
-		t.Fatalf("get after the loss: %q at %d, %v", v, got, err)
+		t.Fatalf("get after the %s: %q at %d, %v", how, v, got, err)
 	}
 	if _, err := jobs.Update(ctx, "job-1", []byte("stale"), rev-1); !errors.Is(err, persistence.ErrStaleRevision) {
-		t.Fatalf("stale update after the loss: %v", err)
+		t.Fatalf("stale update after the %s: %v", how, err)
 	}
-	t.Logf("job record written and read back %v after the loss", time.Since(lost).Round(time.Millisecond))
+	t.Logf("job record written and read back %v after the %s", since(), how)
 }
 
 func writeCheckpoint(t *testing.T, cs *natsstore.CheckpointStore, id int64) string {

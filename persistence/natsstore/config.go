@@ -45,7 +45,7 @@ type Config struct {
 const (
 	DefaultPrefix   = "troupe"
 	DefaultRetain   = 3
-	DefaultTimeout  = 20 * time.Second
+	DefaultTimeout  = 30 * time.Second
 	defaultReplicas = 1
 	maxReplicas     = 5
 )
