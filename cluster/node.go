@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"time"
@@ -14,7 +13,6 @@ import (
 	"github.com/asynkron/protoactor-go/remote"
 
 	"github.com/troupe-dev/troupe/actors"
-	"github.com/troupe-dev/troupe/persistence"
 )
 
 // NodeConfig configures a node of a cluster (StartNode).
@@ -32,9 +30,11 @@ type NodeConfig struct {
 	Join []string
 	// Slots is how many subtasks the node offers to run at once.
 	Slots int
-	// StoreDir is the directory of checkpoints and savepoints, shared by
-	// every node (a file:// store): <StoreDir>/<job>/<run>/chk-<id>.
-	StoreDir string
+	// Store is the cluster's durable store, shared by every node: the
+	// checkpoints and savepoints of every run (the engine's checkpoint
+	// storage), the job records. Required. The node does not close it:
+	// its opener does, after the node.
+	Store Store
 	// Version is the node's build version, published to the others.
 	Version string
 	// Timing sets membership's failure detection; zero fields take
@@ -44,11 +44,9 @@ type NodeConfig struct {
 	// credits, restart strategy, logger, state backend directory);
 	// StartNode sets its Remote and checkpoint store.
 	Engine actors.Config
-	// Jobs is the job store: the records that let another node take a
-	// job over when its coordinator is lost. Nil: jobs live and die with
-	// the node that coordinates them.
-	Jobs JobStore
-	// Lease sets how job masters hold their jobs in Jobs; zero fields
+	// Lease sets how job masters hold their jobs in Store's job store
+	// (the records that let another node take a job over when its
+	// coordinator is lost); zero fields
 	// take DefaultLeaseTiming's values.
 	Lease LeaseTiming
 	// Registry holds the pipelines the node can build; every node of a
@@ -84,6 +82,9 @@ func StartNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Store == nil {
+		return nil, fmt.Errorf("%w: NodeConfig.Store is nil", ErrConfig)
+	}
 	n := &Node{cfg: cfg, log: cfg.Logger, stop: make(chan struct{})}
 	if err := n.startEngine(); err != nil {
 		return nil, err
@@ -102,7 +103,7 @@ func StartNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
 		return nil, err
 	}
 	n.svc = newJobService(n.engine, cfg.Registry, serviceConfig{members: n.ms.Members, coordinates: n.coordinates,
-		self: cfg.Name, jobs: cfg.Jobs, timing: cfg.Lease, log: n.log})
+		self: cfg.Name, store: cfg.Store, timing: cfg.Lease, log: n.log})
 	n.wg.Add(2)
 	go n.watchMembers()
 	go n.publishSlots()
@@ -119,10 +120,7 @@ func (n *Node) startEngine() error {
 	if ecfg.Logger == nil {
 		ecfg.Logger = n.log
 	}
-	storeDir := n.cfg.StoreDir
-	ecfg.Checkpoint.Store = func(job, run string) (actors.CheckpointStore, error) {
-		return persistence.OpenDirStore(filepath.Join(storeDir, job, run), 3)
-	}
+	ecfg.Checkpoint.Store = n.cfg.Store.Checkpoints
 	if n.engine, err = actors.NewEngine(ecfg); err != nil {
 		return err
 	}
@@ -229,6 +227,9 @@ func (n *Node) ActorAddr() string { return n.engine.Address() }
 
 // GossipAddr returns the address memberlist is bound to.
 func (n *Node) GossipAddr() string { return n.ms.Addr() }
+
+// Store returns the cluster's store the node uses.
+func (n *Node) Store() Store { return n.cfg.Store }
 
 // Engine returns the node's engine.
 func (n *Node) Engine() *actors.Engine { return n.engine }

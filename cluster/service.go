@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"slices"
 	"sync"
 	"time"
@@ -26,6 +25,7 @@ import (
 type jobService struct {
 	engine  *actors.Engine
 	reg     *actors.Registry
+	store   Store
 	members func() []NodeMeta
 	log     *slog.Logger
 
@@ -82,17 +82,17 @@ type serviceConfig struct {
 	members     func() []NodeMeta
 	coordinates func() bool
 	self        string
-	jobs        JobStore // nil: no job records
+	store       Store // nil: no job records, restore paths opened as directories
 	timing      LeaseTiming
 	log         *slog.Logger
 }
 
 func newJobService(e *actors.Engine, reg *actors.Registry, cfg serviceConfig) *jobService {
-	s := &jobService{engine: e, reg: reg, members: cfg.members, log: cfg.log, self: cfg.self,
+	s := &jobService{engine: e, reg: reg, store: cfg.store, members: cfg.members, log: cfg.log, self: cfg.self,
 		timing: cfg.timing.withDefaults(), coordinates: cfg.coordinates, stop: make(chan struct{}),
 		slots: newSlotTable(), jobs: map[string]*jobEntry{}, fenced: map[string]*jobEntry{}}
-	if cfg.jobs != nil {
-		s.recs = &records{store: cfg.jobs}
+	if cfg.store != nil {
+		s.recs = &records{store: cfg.store.Jobs()}
 		s.wg.Add(1)
 		go s.leaseLoop()
 	}
@@ -160,7 +160,9 @@ func (s *jobService) checkOptions(req JobRequest, spec *actors.JobSpec) error {
 		spec.Checkpoint = &actors.CheckpointConfig{Interval: d}
 	}
 	if req.Restore != "" {
-		if _, err := os.Stat(req.Restore); err != nil {
+		// Any path the store opens: a directory (file://) or a nats://
+		// path, of any run. The engine checks its pipeline on submit.
+		if _, err := s.store.OpenCheckpoint(req.Restore); err != nil {
 			return badField("restore", fmt.Errorf("%s: %w", req.Restore, err))
 		}
 	}

@@ -10,16 +10,20 @@ import (
 // object store): they keep the bytes that these functions write and
 // read, so that every store checks states and metadata the same way.
 
-// EncodeState writes src to w as a checkpoint store keeps a subtask's
-// state: sealed (KindSubtask, checksummed), streamed from src without
-// holding it whole. It stops with ctx's cause if ctx ends first.
-func EncodeState(ctx context.Context, w io.Writer, src StateSource) error {
-	size, err := sourceSize(ctx, src)
-	if err != nil {
-		return err
+// EncodeState writes src, whose Size is size, to w as a checkpoint store
+// keeps a subtask's state: sealed (KindSubtask, checksummed), streamed
+// from src without holding it whole; SealedStateLen(size) bytes. It
+// stops with ctx's cause if ctx ends first.
+func EncodeState(ctx context.Context, w io.Writer, size int64, src StateSource) error {
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
 	}
 	return encodeSealed(ctx, w, KindSubtask, size, src)
 }
+
+// SealedStateLen returns how many bytes EncodeState writes for a state of
+// size bytes.
+func SealedStateLen(size int64) int64 { return sealedLen(size) }
 
 // NewCheckpoint returns the complete checkpoint at path whose metadata is
 // meta, as Metadata.MarshalBinary encoded it; its ReadState gets a state

@@ -5,12 +5,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -35,6 +38,9 @@ type Cluster struct {
 	store string
 	opts  clusterOptions
 	nodes []*clusterNode
+	// natsRoutes are the embedded NATS servers' route addresses, node i's
+	// at i (WithEmbeddedNATS, more than one node).
+	natsRoutes []string
 }
 
 type clusterNode struct {
@@ -55,6 +61,8 @@ type portFile struct {
 	Actor  string `json:"actor"`
 	Gossip string `json:"gossip"`
 	HTTP   string `json:"http"`
+	NATS   string `json:"nats"`
+	Store  string `json:"store"`
 }
 
 type clusterOptions struct {
@@ -62,6 +70,7 @@ type clusterOptions struct {
 	slots int
 	args  []string
 	env   []string
+	nats  bool
 }
 
 // ClusterOption configures StartCluster.
@@ -85,6 +94,13 @@ func WithNodeEnv(env ...string) ClusterOption {
 	return func(o *clusterOptions) { o.env = append(o.env, env...) }
 }
 
+// WithEmbeddedNATS runs a NATS server with JetStream in every node
+// (--nats-embedded), the servers routed to each other, and makes it each
+// node's store (nats://, three replicas with three or more nodes) in
+// place of the shared directory. The route ports are chosen when the
+// cluster starts and kept when a node starts again.
+func WithEmbeddedNATS() ClusterOption { return func(o *clusterOptions) { o.nats = true } }
+
 // StartCluster builds the node binary (once per test process), starts n
 // nodes and waits until every node sees all n as members.
 func StartCluster(t testing.TB, n int, opts ...ClusterOption) *Cluster {
@@ -95,6 +111,11 @@ func StartCluster(t testing.TB, n int, opts ...ClusterOption) *Cluster {
 	}
 	dir := t.TempDir()
 	c := &Cluster{t: t, bin: nodeBinary(t, o.pkg, dir), dir: dir, store: filepath.Join(dir, "store"), opts: o}
+	if o.nats && n > 1 {
+		for _, p := range freePorts(t, n) {
+			c.natsRoutes = append(c.natsRoutes, "127.0.0.1:"+strconv.Itoa(p))
+		}
+	}
 	t.Cleanup(c.stopAll)
 	for i := range n {
 		c.nodes = append(c.nodes, &clusterNode{name: fmt.Sprintf("n%d", i+1), dir: filepath.Join(dir, fmt.Sprintf("n%d", i+1))})
@@ -104,8 +125,16 @@ func StartCluster(t testing.TB, n int, opts ...ClusterOption) *Cluster {
 	return c
 }
 
-// StoreDir returns the store directory every node shares.
+// StoreDir returns the store directory every node shares (unused with
+// WithEmbeddedNATS).
 func (c *Cluster) StoreDir() string { return c.store }
+
+// StoreURL returns the URL of node i's store, as its port file says.
+func (c *Cluster) StoreURL(i int) string { return c.nodes[i].ports.Store }
+
+// NATSURL returns the client URL of node i's embedded NATS server
+// (WithEmbeddedNATS), or "".
+func (c *Cluster) NATSURL(i int) string { return c.nodes[i].ports.NATS }
 
 // Size returns the number of nodes, running or not.
 func (c *Cluster) Size() int { return len(c.nodes) }
@@ -136,7 +165,8 @@ func (c *Cluster) StartNode(i int) {
 	_ = os.Remove(portPath)
 	args := []string{"start", "--name", nd.name, "--bind", "127.0.0.1:0", "--gossip", "127.0.0.1:0",
 		"--http", "127.0.0.1:0", "--slots", strconv.Itoa(c.opts.slots), "--data-dir", nd.dir,
-		"--store", "file://" + c.store, "--port-file", portPath, "--log-level", "debug"}
+		"--port-file", portPath, "--log-level", "debug"}
+	args = append(args, c.storeArgs(i)...)
 	if seed := c.seed(i); seed != "" {
 		args = append(args, "--join", seed)
 	}
@@ -156,6 +186,45 @@ func (c *Cluster) StartNode(i int) {
 	nd.cmd, nd.exited = cmd, make(chan struct{})
 	go func() { _ = cmd.Wait(); logFile.Close(); close(nd.exited) }()
 	c.readPorts(nd, portPath)
+}
+
+// storeArgs are node i's flags of the store: the shared directory, or
+// its embedded NATS server.
+func (c *Cluster) storeArgs(i int) []string {
+	if !c.opts.nats {
+		return []string{"--store", "file://" + c.store}
+	}
+	args := []string{"--nats-embedded", "--nats-listen", "127.0.0.1:0"}
+	if len(c.natsRoutes) > 0 {
+		args = append(args, "--nats-cluster", c.natsRoutes[i], "--nats-routes", strings.Join(c.natsRoutes, ","))
+	}
+	return args
+}
+
+// freePorts returns n distinct loopback TCP ports that were free a
+// moment ago, chosen at random below the ephemeral range (Linux's starts
+// at 32768): a port the OS hands out for port 0 — to the nodes' other
+// listeners, started meanwhile — is never one of them.
+func freePorts(t testing.TB, n int) []int {
+	t.Helper()
+	const lo, hi = 20000, 32768
+	var ports []int
+	for tries := 0; len(ports) < n; tries++ {
+		if tries > 1000 {
+			t.Fatalf("testkit: no free port in [%d, %d)", lo, hi)
+		}
+		p := lo + rand.IntN(hi-lo)
+		if slices.Contains(ports, p) {
+			continue
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
+		if err != nil {
+			continue // in use
+		}
+		ln.Close()
+		ports = append(ports, p)
+	}
+	return ports
 }
 
 // seed returns the gossip address of a running node other than i.
