@@ -91,7 +91,7 @@ func newCheckpointer(m *master) (*checkpointer, error) {
 func (c *checkpointer) start(ctx actor.Context) {
 	if c.writer == nil {
 		self, root := ctx.Self(), c.m.job.engine.sys.Root
-		c.writer = newMetadataWriter(c.store, c.m.log, func() { root.Send(self, &metadataReady{}) })
+		c.writer = newMetadataWriter(c.store, c.m.guard, c.m.log, func() { root.Send(self, &metadataReady{}) })
 	}
 	c.stopped = false
 	c.finalWanted, c.finalID, c.finalDone = false, 0, false

@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"fmt"
 	"log/slog"
 	"sync"
 
@@ -19,7 +20,8 @@ import (
 type metadataWriter struct {
 	store  CheckpointStore
 	log    *slog.Logger
-	notify func() // tells the master that results wait; any goroutine
+	notify func()       // tells the master that results wait; any goroutine
+	guard  func() error // GuardCommits's; nil: commit always
 
 	mu      sync.Mutex
 	queue   []storeCall
@@ -37,8 +39,8 @@ type storeCall struct {
 	discard int64
 }
 
-func newMetadataWriter(store CheckpointStore, log *slog.Logger, notify func()) *metadataWriter {
-	w := &metadataWriter{store: store, log: log, notify: notify,
+func newMetadataWriter(store CheckpointStore, guard func() error, log *slog.Logger, notify func()) *metadataWriter {
+	w := &metadataWriter{store: store, guard: guard, log: log, notify: notify,
 		wake: make(chan struct{}, 1), done: make(chan struct{})}
 	go w.run()
 	return w
@@ -106,7 +108,7 @@ func (w *metadataWriter) run() {
 			w.discardNow(c.discard)
 			continue
 		}
-		path, err := w.store.CommitMetadata(c.meta)
+		path, err := w.commitNow(c.meta)
 		w.mu.Lock()
 		w.out = append(w.out, metadataWritten{id: c.meta.ID, path: path, err: err})
 		w.mu.Unlock()
@@ -131,6 +133,16 @@ func (w *metadataWriter) next() (storeCall, bool) {
 		}
 		<-w.wake
 	}
+}
+
+// commitNow commits m unless the guard refuses, naming the checkpoint.
+func (w *metadataWriter) commitNow(m *persistence.Metadata) (string, error) {
+	if w.guard != nil {
+		if err := w.guard(); err != nil {
+			return "", fmt.Errorf("actors: checkpoint %d not committed: %w", m.ID, err)
+		}
+	}
+	return w.store.CommitMetadata(m)
 }
 
 func (w *metadataWriter) discardNow(id int64) {

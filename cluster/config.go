@@ -230,5 +230,12 @@ func (t Timing) memberlistConfig() *memberlist.Config {
 	mc.GossipInterval = t.GossipInterval
 	mc.PushPullInterval = t.PushPullInterval
 	mc.TCPTimeout = t.TCPTimeout
+	// A node restarted under its name gets new ports; memberlist refuses
+	// the new address while the old one's death is recent unless the name
+	// may be reclaimed (its default, 0, never allows it), and the node
+	// would stay out until the dead entry is forgotten (GossipToTheDead,
+	// 30 s). Names are unique per node, so a dead name is free again at
+	// once.
+	mc.DeadNodeReclaimTime = t.ProbeInterval
 	return mc
 }

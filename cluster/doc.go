@@ -95,6 +95,15 @@
 // documentation for which methods wait. Events has one consumer.
 // [NodeMeta] values are copies: changing one changes no view.
 //
+// # Store
+//
+// What the cluster keeps durably — job records with compare-and-set,
+// the checkpoints of every run — is a [Store] that every node opens
+// ([OpenStore]): a [FileStore] in a directory every node reaches, or a
+// [NATSStore] on NATS JetStream (external, or the servers the nodes
+// embed, package natsembed). Both pass one conformance suite; see
+// docs/cluster.md.
+//
 // # What comes later
 //
 // This package owns membership only. The cluster issue adds, on top of it:

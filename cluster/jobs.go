@@ -48,6 +48,9 @@ type JobStatus struct {
 	Failure          string          `json:"failure,omitempty"`
 	LatestCheckpoint *CheckpointInfo `json:"latestCheckpoint,omitempty"`
 	Vertices         []VertexStatus  `json:"vertices,omitempty"`
+	// Owner is the node whose job master runs the job (the coordinator
+	// that admitted it, or the one that took it over).
+	Owner string `json:"owner,omitempty"`
 }
 
 // CheckpointInfo names a complete checkpoint or savepoint.

@@ -49,7 +49,18 @@ type PortFile struct {
 	Actor  string `json:"actor"`
 	Gossip string `json:"gossip"`
 	HTTP   string `json:"http"`
+	// NATS is the embedded NATS server's client URL (--nats-embedded).
+	NATS string `json:"nats,omitempty"`
+	// Store is the URL of the store the node uses.
+	Store string `json:"store,omitempty"`
 }
+
+// A RunningNode may also say where its store and embedded NATS server
+// are, for the log and the port file.
+type (
+	storeURLer interface{ StoreURL() string }
+	natsURLer  interface{ NATSURL() string }
+)
 
 // How long a stopping node waits for its leave to spread, and for the
 // HTTP requests in flight.
@@ -60,7 +71,9 @@ const (
 
 const startUsage = `Usage: node start [--name NAME] [--bind HOST:PORT] [--gossip HOST:PORT]
                   [--http HOST:PORT] [--join HOST:PORT[,...]] [--slots N]
-                  [--data-dir DIR] [--store URL] [--port-file FILE]
+                  [--data-dir DIR] [--store URL] [--nats-embedded
+                  [--nats-listen HOST:PORT] [--nats-cluster HOST:PORT
+                  --nats-routes HOST:PORT,...]] [--port-file FILE]
                   [--log-format text|json] [--log-level LEVEL]
 
 Starts a cluster node and runs until SIGINT or SIGTERM, which make it
@@ -86,10 +99,25 @@ Flags:
   --data-dir DIR           the node's own files (default ./troupe-data/NAME)
   --store URL              where checkpoints, savepoints and job records go,
                            a place every node reaches: file://DIR, such as a
-                           shared mount (default file://DATA-DIR/store)
+                           shared mount (default file://DATA-DIR/store), or
+                           NATS JetStream: nats://HOST:PORT[,HOST:PORT...]
+                           [?replicas=N&prefix=NAME] (default with
+                           --nats-embedded: the embedded server, with 3
+                           replicas when --nats-routes names 3 or more)
+  --nats-embedded          run a NATS server with JetStream in the node,
+                           storing under DATA-DIR/nats: a cluster's store
+                           without an external service
+  --nats-listen HOST:PORT  the embedded server's client address (default
+                           127.0.0.1:4222)
+  --nats-cluster HOST:PORT the embedded server's route address, which the
+                           other nodes' servers connect to (default: none,
+                           a standalone server)
+  --nats-routes HOST:PORT,...
+                           route addresses of all the embedded servers of
+                           the cluster; give every node the same list
   --port-file FILE         once the node is ready, write its name and bound
                            addresses there as JSON:
-                           {"name","actor","gossip","http"}
+                           {"name","actor","gossip","http","nats","store"}
   --log-format FORMAT      text (the default) or json, on standard error
   --log-level LEVEL        debug, info (the default), warn or error
   -h, --help               show this help
@@ -182,13 +210,19 @@ func (c *command) serveNode(cfg StartConfig, node RunningNode, ln net.Listener, 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	code := ExitOK
-	pf := PortFile{Name: cfg.Name, Actor: node.ActorAddr(), Gossip: node.GossipAddr(), HTTP: cfg.HTTPAddr}
+	pf := PortFile{Name: cfg.Name, Actor: node.ActorAddr(), Gossip: node.GossipAddr(), HTTP: cfg.HTTPAddr, Store: cfg.Store}
+	if n, ok := node.(storeURLer); ok {
+		pf.Store = n.StoreURL()
+	}
+	if n, ok := node.(natsURLer); ok {
+		pf.NATS = n.NATSURL()
+	}
 	if err := writePortFile(cfg.PortFile, pf); err != nil {
 		log.Error("cannot write the port file", "path", cfg.PortFile, "err", err)
 		code = ExitFailed
 	} else {
 		log.Info("node ready", "node", pf.Name, "http", pf.HTTP, "actor", pf.Actor, "gossip", pf.Gossip,
-			"slots", cfg.Slots, "store", cfg.Store, "data_dir", cfg.DataDir)
+			"slots", cfg.Slots, "store", pf.Store, "nats", pf.NATS, "data_dir", cfg.DataDir)
 		select {
 		case s := <-signals:
 			log.Info("leaving the cluster", "signal", s.String())

@@ -171,6 +171,9 @@ func (h *handler) savepoint(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	path, err := h.svc.Savepoint(r.Context(), r.PathValue("id"), req.Stop)
+	if h.toOwner(w, r, body, err) {
+		return
+	}
 	if err != nil {
 		h.fail(w, r, err)
 		return
