@@ -51,6 +51,27 @@ type JobStatus struct {
 	// Owner is the node whose job master runs the job (the coordinator
 	// that admitted it, or the one that took it over).
 	Owner string `json:"owner,omitempty"`
+	// UptimeSeconds is how long the current attempt has been running (0
+	// when it is not).
+	UptimeSeconds float64 `json:"uptimeSeconds"`
+	// Edges are the graph's edges between Vertices.
+	Edges []EdgeStatus `json:"edges,omitempty"`
+	// Checkpoints are the job's checkpoint counts and recent history;
+	// nil before its job master started.
+	Checkpoints *CheckpointsStatus `json:"checkpoints,omitempty"`
+	// Exceptions are the job's failures, oldest first (the last 32).
+	Exceptions []ExceptionStatus `json:"exceptions,omitempty"`
+}
+
+// EdgeStatus is an edge of a job's graph: From and To index Vertices.
+type EdgeStatus struct {
+	From int `json:"from"`
+	To   int `json:"to"`
+	// Partitioning is forward, hash, rebalance or broadcast.
+	Partitioning string `json:"partitioning"`
+	// SideOutput names the side output the edge carries; "" for the
+	// main output.
+	SideOutput string `json:"sideOutput,omitempty"`
 }
 
 // CheckpointInfo names a complete checkpoint or savepoint.
@@ -59,17 +80,97 @@ type CheckpointInfo struct {
 	Path string `json:"path"`
 }
 
-// VertexStatus is one vertex of a job's graph and where its subtasks run.
+// VertexStatus is one vertex of a job's graph, where its subtasks run,
+// and what they do.
 type VertexStatus struct {
+	ID          int             `json:"id"`
 	Name        string          `json:"name"`
 	Parallelism int             `json:"parallelism"`
 	Subtasks    []SubtaskStatus `json:"subtasks"`
+	// Metrics sum up its subtasks' latest samples; nil before the first.
+	Metrics *VertexMetrics `json:"metrics,omitempty"`
 }
 
-// SubtaskStatus says on which node a subtask of the current attempt runs.
+// SubtaskStatus says on which node a subtask of the current attempt runs,
+// and what it does.
 type SubtaskStatus struct {
-	Index int    `json:"index"`
-	Node  string `json:"node"`
+	Index   int             `json:"index"`
+	Node    string          `json:"node"`
+	Metrics *SubtaskMetrics `json:"metrics,omitempty"`
+}
+
+// SubtaskMetrics are a subtask's latest sample (actors.SubtaskSample):
+// counts since its attempt started, rates and fractions of time over the
+// sampling interval. Watermarks are milliseconds of event time, absent
+// before the first.
+type SubtaskMetrics struct {
+	RecordsIn           int64   `json:"recordsIn"`
+	RecordsOut          int64   `json:"recordsOut"`
+	RecordsInPerSecond  float64 `json:"recordsInPerSecond"`
+	RecordsOutPerSecond float64 `json:"recordsOutPerSecond"`
+	Busy                float64 `json:"busy"`
+	Idle                float64 `json:"idle"`
+	Backpressured       float64 `json:"backpressured"`
+	InputWatermark      *int64  `json:"inputWatermark,omitempty"`
+	OutputWatermark     *int64  `json:"outputWatermark,omitempty"`
+	MailboxLen          int64   `json:"mailboxLen"`
+}
+
+// VertexMetrics sum up a vertex's subtasks: records and rates added up;
+// Busy and Backpressured the highest among them (a vertex is as
+// backpressured as its worst subtask, as Flink's web UI shows it);
+// watermarks the lowest; StateBytes what the vertex stored in the
+// latest completed checkpoint.
+type VertexMetrics struct {
+	RecordsIn           int64     `json:"recordsIn"`
+	RecordsOut          int64     `json:"recordsOut"`
+	RecordsInPerSecond  float64   `json:"recordsInPerSecond"`
+	RecordsOutPerSecond float64   `json:"recordsOutPerSecond"`
+	Busy                float64   `json:"busy"`
+	Backpressured       float64   `json:"backpressured"`
+	InputWatermark      *int64    `json:"inputWatermark,omitempty"`
+	OutputWatermark     *int64    `json:"outputWatermark,omitempty"`
+	LateRecordsDropped  int64     `json:"lateRecordsDropped"`
+	StateBytes          int64     `json:"stateBytes"`
+	SampledAt           time.Time `json:"sampledAt"`
+}
+
+// CheckpointsStatus is a job's checkpointing: counts, the latest
+// completed one and the last 32 that ended, oldest first.
+type CheckpointsStatus struct {
+	Completed  int64             `json:"completed"`
+	Failed     int64             `json:"failed"`
+	InProgress int               `json:"inProgress"`
+	Latest     *CheckpointEntry  `json:"latest,omitempty"`
+	History    []CheckpointEntry `json:"history"`
+}
+
+// CheckpointEntry is one checkpoint or savepoint that ended. Status is
+// completed, failed or aborted (subsumed by a newer one, or given up
+// with its attempt).
+type CheckpointEntry struct {
+	ID          int64     `json:"id"`
+	Savepoint   bool      `json:"savepoint"`
+	Status      string    `json:"status"`
+	Triggered   time.Time `json:"triggered"`
+	DurationMs  float64   `json:"durationMs"`
+	SizeBytes   int64     `json:"sizeBytes"`
+	AlignmentMs float64   `json:"alignmentMs"`
+	Path        string    `json:"path,omitempty"`
+	Failure     string    `json:"failure,omitempty"`
+}
+
+// ExceptionStatus is one failure of a job: the cause of a restart or of
+// its end. Vertex, Subtask and Node name the failing subtask; they are
+// absent for a failure of no one subtask (a lost node, too many failed
+// checkpoints).
+type ExceptionStatus struct {
+	Time    time.Time `json:"time"`
+	Attempt int       `json:"attempt"`
+	Vertex  string    `json:"vertex,omitempty"`
+	Subtask *int      `json:"subtask,omitempty"`
+	Node    string    `json:"node,omitempty"`
+	Error   string    `json:"error"`
 }
 
 // MemberStatus is a live member as the REST API shows it.

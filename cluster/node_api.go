@@ -3,6 +3,8 @@ package cluster
 import (
 	"context"
 	"strconv"
+
+	"github.com/troupe-dev/troupe/actors"
 )
 
 // The node's job API, as the REST layer serves it. Job requests are the
@@ -43,4 +45,14 @@ func (n *Node) Members(context.Context) ([]MemberStatus, error) {
 			Coordinator: m.Name == coord.Name && m.Incarnation == coord.Incarnation})
 	}
 	return out, nil
+}
+
+// JobHandles returns the jobs whose masters run on this node, in
+// submission order, running or ended: the node's /metrics exports them.
+func (n *Node) JobHandles() []*actors.Job { return n.svc.handles() }
+
+// SlotCounts returns how many members the node sees (itself included),
+// and its own slots and those its task manager uses.
+func (n *Node) SlotCounts() (members, slots, used int) {
+	return len(n.ms.Members()), n.cfg.Slots, n.tm.SlotsUsed()
 }

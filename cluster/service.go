@@ -264,6 +264,20 @@ func (s *jobService) membersChanged() {
 	s.admitLocked()
 }
 
+// handles returns the jobs this node's engine runs the masters of, in
+// submission order.
+func (s *jobService) handles() []*actors.Job {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []*actors.Job
+	for _, id := range s.order {
+		if e := s.jobs[id]; e != nil && e.job != nil {
+			out = append(out, e.job)
+		}
+	}
+	return out
+}
+
 // Jobs lists every job, in submission order: those this node runs, and
 // the others the job store knows.
 func (s *jobService) Jobs(ctx context.Context) ([]JobStatus, error) {

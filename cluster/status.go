@@ -5,7 +5,7 @@ import "github.com/troupe-dev/troupe/actors"
 // statusLocked is what the API shows of e; the service's mu is held.
 func (s *jobService) statusLocked(e *jobEntry) JobStatus {
 	st := JobStatus{ID: e.id, Pipeline: e.req.Pipeline, Params: e.req.Params, Parallelism: slotsOf(e.graph),
-		Submitted: e.submitted, Ended: e.ended, Vertices: vertexShape(e), Owner: s.self}
+		Submitted: e.submitted, Ended: e.ended, Vertices: vertexShape(e), Edges: edgesOf(e.graph), Owner: s.self}
 	switch {
 	case e.startErr != nil:
 		st.State, st.Failure = StateFailed, e.startErr.Error()
@@ -47,6 +47,7 @@ func jobStatus(st *JobStatus, e *jobEntry) {
 			fillNodes(&st.Vertices[i], placed[i].Nodes)
 		}
 	}
+	jobViews(st, j)
 }
 
 func fillNodes(v *VertexStatus, nodes []string) {
@@ -62,7 +63,7 @@ func fillNodes(v *VertexStatus, nodes []string) {
 func vertexShape(e *jobEntry) []VertexStatus {
 	out := make([]VertexStatus, 0, len(e.graph.Vertices))
 	for _, v := range e.graph.Vertices {
-		vs := VertexStatus{Name: v.Name, Parallelism: v.Parallelism}
+		vs := VertexStatus{ID: v.ID, Name: v.Name, Parallelism: v.Parallelism}
 		for i := range v.Parallelism {
 			vs.Subtasks = append(vs.Subtasks, SubtaskStatus{Index: i})
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/troupe-dev/troupe/actors"
 	"github.com/troupe-dev/troupe/cmd/node/cli"
 	"github.com/troupe-dev/troupe/examples/clickstream"
+	"github.com/troupe-dev/troupe/examples/demo"
 	"github.com/troupe-dev/troupe/examples/enrich"
 	"github.com/troupe-dev/troupe/examples/nexmark"
 	"github.com/troupe-dev/troupe/examples/wordcount"
@@ -23,6 +24,7 @@ var builtins = []func() actors.PipelineSpec{
 	enrich.Spec,
 	nexmark.Spec,
 	clickstream.Spec,
+	demo.Spec,
 }
 
 func main() {

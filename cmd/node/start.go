@@ -10,6 +10,7 @@ import (
 	"github.com/troupe-dev/troupe/cluster"
 	"github.com/troupe-dev/troupe/cluster/natsembed"
 	"github.com/troupe-dev/troupe/cmd/node/cli"
+	"github.com/troupe-dev/troupe/cmd/node/metrics"
 	"github.com/troupe-dev/troupe/cmd/node/rest"
 )
 
@@ -90,6 +91,17 @@ type runningNode struct {
 }
 
 func (r *runningNode) Service() rest.Service { return r.Node }
+
+// Metrics is what the node's /metrics exports: its subtasks, the jobs it
+// coordinates, and its view of the cluster.
+func (r *runningNode) Metrics() metrics.Config {
+	return metrics.Config{Engine: r.Engine(), Jobs: r.JobHandles, Node: r.nodeStats}
+}
+
+func (r *runningNode) nodeStats() metrics.NodeStats {
+	members, slots, used := r.SlotCounts()
+	return metrics.NodeStats{Members: members, Slots: slots, SlotsUsed: used}
+}
 
 // StoreURL is the store's URL, for node start's log and port file.
 func (r *runningNode) StoreURL() string { return r.storeURL }

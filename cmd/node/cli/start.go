@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/troupe-dev/troupe/cmd/node/dashboard"
+	"github.com/troupe-dev/troupe/cmd/node/metrics"
 	"github.com/troupe-dev/troupe/cmd/node/rest"
 )
 
@@ -74,7 +76,7 @@ const startUsage = `Usage: node start [--name NAME] [--bind HOST:PORT] [--gossip
                   [--data-dir DIR] [--store URL] [--nats-embedded
                   [--nats-listen HOST:PORT] [--nats-cluster HOST:PORT
                   --nats-routes HOST:PORT,...]] [--port-file FILE]
-                  [--log-format text|json] [--log-level LEVEL]
+                  [--log-format text|json] [--log-level LEVEL] [--demo]
 
 Starts a cluster node and runs until SIGINT or SIGTERM, which make it
 leave the cluster (the others learn it at once) and exit 0. Nodes started
@@ -82,6 +84,14 @@ with the same --join list form a cluster by themselves; a node without
 --join starts one. Every node serves the REST API on --http and forwards
 job requests to the coordinator (the oldest node). Everything binds
 loopback unless told otherwise.
+
+Every node also serves, on --http, a web dashboard at / (members, jobs,
+each job's graph with rates, backpressure and watermarks, checkpoints,
+exceptions; cancel and savepoint buttons) and its metrics at /metrics in
+the Prometheus format (docs/metrics.md). With --demo the node submits a
+continuous demo job once it is ready and prints the dashboard's address:
+
+  node start --demo
 
 Flags:
   --name NAME              the node's name, unique in the cluster: letters,
@@ -120,6 +130,9 @@ Flags:
                            {"name","actor","gossip","http","nats","store"}
   --log-format FORMAT      text (the default) or json, on standard error
   --log-level LEVEL        debug, info (the default), warn or error
+  --demo                   once ready, run the demo job (the "demo"
+                           pipeline, checkpointed every 2 s) and print
+                           the dashboard's address
   -h, --help               show this help
 
 Port 0 in an address lets the OS choose; --port-file tells which it chose.
@@ -203,7 +216,7 @@ func (c *command) bootNode(cfg StartConfig, signals <-chan os.Signal) (RunningNo
 func (c *command) serveNode(cfg StartConfig, node RunningNode, ln net.Listener, signals <-chan os.Signal) int {
 	log := cfg.Logger
 	srv := &http.Server{
-		Handler:           rest.NewHandler(node.Service(), rest.WithLogger(log)),
+		Handler:           nodeHandler(node, log),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
@@ -221,8 +234,9 @@ func (c *command) serveNode(cfg StartConfig, node RunningNode, ln net.Listener, 
 		log.Error("cannot write the port file", "path", cfg.PortFile, "err", err)
 		code = ExitFailed
 	} else {
-		log.Info("node ready", "node", pf.Name, "http", pf.HTTP, "actor", pf.Actor, "gossip", pf.Gossip,
-			"slots", cfg.Slots, "store", pf.Store, "nats", pf.NATS, "data_dir", cfg.DataDir)
+		log.Info("node ready", "node", pf.Name, "http", pf.HTTP, "dashboard", "http://"+pf.HTTP+"/", "actor", pf.Actor,
+			"gossip", pf.Gossip, "slots", cfg.Slots, "store", pf.Store, "nats", pf.NATS, "data_dir", cfg.DataDir)
+		stopDemo := c.startDemo(cfg)
 		select {
 		case s := <-signals:
 			log.Info("leaving the cluster", "signal", s.String())
@@ -231,9 +245,33 @@ func (c *command) serveNode(cfg StartConfig, node RunningNode, ln net.Listener, 
 			served <- err // for stopNode, which waits for the server
 			code = ExitFailed
 		}
+		stopDemo()
 	}
 	c.stopNode(cfg, node, srv, served)
 	return code
+}
+
+// metricsSource is a RunningNode that exports metrics (node start's
+// cluster node does).
+type metricsSource interface {
+	Metrics() metrics.Config
+}
+
+// nodeHandler is what a node serves on its HTTP address: the REST API
+// (and its JSON 404 for any other path), the dashboard at / and, if the
+// node has them, its metrics at /metrics.
+func nodeHandler(node RunningNode, log *slog.Logger) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/", rest.NewHandler(node.Service(), rest.WithLogger(log)))
+	dash := dashboard.Handler()
+	mux.Handle("GET /{$}", dash)
+	mux.Handle("GET /dashboard/", dash)
+	if m, ok := node.(metricsSource); ok {
+		cfg := m.Metrics()
+		cfg.Logger = log
+		mux.Handle("GET /metrics", metrics.NewHandler(cfg))
+	}
+	return mux
 }
 
 // stopNode leaves the cluster, drains the HTTP server, closes the node

@@ -97,6 +97,9 @@ type StartConfig struct {
 	Logger *slog.Logger
 	// Registry holds the pipelines the node can build. Set by the command.
 	Registry *actors.Registry
+	// Demo: once ready, the node submits the demo job (DemoPipeline) and
+	// prints where its dashboard is (--demo).
+	Demo bool
 }
 
 // EmbeddedNATS is the NATS server of node start --nats-embedded. Three
@@ -189,6 +192,7 @@ func parseStart(args []string) (StartConfig, error) {
 		return nil
 	})
 	fs.StringVar(&cfg.PortFile, "port-file", "", "")
+	fs.BoolVar(&cfg.Demo, "demo", false, "")
 	fs.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "")
 	fs.StringVar(&raw.logLevel, "log-level", "", "")
 	positional, err := parseInterleaved(fs, args)

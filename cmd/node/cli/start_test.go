@@ -248,14 +248,16 @@ func (n *fakeNode) done() []string {
 type startHarness struct {
 	sigs   chan os.Signal
 	code   chan int
+	stdout *syncBuffer
 	stderr *syncBuffer
 	cfg    chan StartConfig // the config the StartFunc got
 }
 
 func runStart(t *testing.T, start StartFunc, args ...string) *startHarness {
 	t.Helper()
-	h := &startHarness{sigs: make(chan os.Signal, 2), code: make(chan int, 1), stderr: newSyncBuffer(), cfg: make(chan StartConfig, 1)}
-	c := newCommand(nil, newSyncBuffer(), h.stderr, func() (<-chan os.Signal, func()) { return h.sigs, func() {} })
+	h := &startHarness{sigs: make(chan os.Signal, 2), code: make(chan int, 1), stdout: newSyncBuffer(), stderr: newSyncBuffer(),
+		cfg: make(chan StartConfig, 1)}
+	c := newCommand(nil, h.stdout, h.stderr, func() (<-chan os.Signal, func()) { return h.sigs, func() {} })
 	c.hostname = func() (string, error) { return "testhost", nil }
 	if start != nil {
 		c.start = func(ctx context.Context, cfg StartConfig) (RunningNode, error) {
