@@ -10,6 +10,7 @@ const ui = {
   selected: null,      // the id of the job shown
   chosenByUser: false, // the user picked it: keep it even once it ended
   armedCancel: null,   // the timer of an armed cancel button
+  live: false,         // the job shown runs: its rates are current
 };
 
 const $ = (id) => document.getElementById(id);
@@ -85,6 +86,10 @@ function lag(ms, at) {
   if (ms === undefined || ms === null || !at) return "—";
   return millis(new Date(at).getTime() - ms);
 }
+
+// perSecond is a rate, shown while the job runs: an ended job's last
+// sample is not a rate any more.
+function perSecond(r) { return ui.live ? count(r) : "—"; }
 
 // bpClass is Flink's backpressure level: OK up to 10 %, low up to 50 %, high above.
 function bpClass(f) { return f > 0.5 ? "high" : f > 0.1 ? "low" : "ok"; }
@@ -181,6 +186,7 @@ function renderJob(job) {
   const failure = $("failure");
   failure.hidden = !job.failure;
   failure.textContent = job.failure || "";
+  ui.live = job.state === "running";
   renderGraph(job);
   renderOperators(job);
   renderCheckpoints(job.checkpoints);
@@ -232,14 +238,15 @@ function vertexBox(v, p) {
   const m = v.metrics || {};
   const bp = m.backpressured || 0;
   const grp = svg("g", { class: "vertex", transform: `translate(${p.x},${p.y})`, "data-vertex": v.id, "data-name": v.name,
-    "data-records-in": m.recordsIn || 0, "data-records-out": m.recordsOut || 0, "data-backpressured": bp });
+    "data-records-in": m.recordsIn || 0, "data-records-out": m.recordsOut || 0, "data-rate-out": m.recordsOutPerSecond || 0,
+    "data-backpressured": bp });
   grp.append(svg("rect", { class: "box", width: box.w, height: box.h, rx: 6 }));
   const title = v.name.length > 34 ? v.name.substring(0, 33) + "…" : v.name;
   const t = svg("text", { class: "title", x: 10, y: 18 }, title);
   t.append(svg("title", {}, v.name));
   grp.append(t);
   grp.append(svg("text", { class: "small", x: 10, y: 34 }, `parallelism ${v.parallelism}`));
-  grp.append(svg("text", { x: 10, y: 52 }, `in ${count(m.recordsInPerSecond)}/s · out ${count(m.recordsOutPerSecond)}/s`));
+  grp.append(svg("text", { x: 10, y: 52 }, `in ${perSecond(m.recordsInPerSecond)}/s · out ${perSecond(m.recordsOutPerSecond)}/s`));
   grp.append(svg("text", { class: "small", x: 10, y: 68 },
     `busy ${pct(m.busy)} · wm ${eventTime(m.inputWatermark !== undefined ? m.inputWatermark : m.outputWatermark)}`));
   grp.append(svg("text", { class: "small", x: 10, y: 84 }, `state ${bytes(m.stateBytes)}`));
@@ -260,9 +267,9 @@ function renderOperators(job) {
       el("td", {}, v.name),
       el("td", { class: "num" }, v.parallelism),
       el("td", { class: "num", "data-records-in": m.recordsIn || 0 }, count(m.recordsIn)),
-      el("td", { class: "num" }, count(m.recordsInPerSecond)),
+      el("td", { class: "num" }, perSecond(m.recordsInPerSecond)),
       el("td", { class: "num", "data-records-out": m.recordsOut || 0 }, count(m.recordsOut)),
-      el("td", { class: "num" }, count(m.recordsOutPerSecond)),
+      el("td", { class: "num" }, perSecond(m.recordsOutPerSecond)),
       el("td", { class: "num" }, pct(m.busy)),
       el("td", {}, el("span", { class: "bp " + bpClass(bp) }, pct(bp))),
       el("td", {}, eventTime(wm)),
