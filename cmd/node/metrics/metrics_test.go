@@ -1,6 +1,7 @@
 package metrics_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -337,5 +338,38 @@ func TestNames_documented(t *testing.T) {
 		if !slices.Contains(names, d) {
 			t.Errorf("docs/metrics.md names %s, which is no metric", d)
 		}
+	}
+}
+
+// The Grafana dashboard in docs/ is JSON whose queries name real metrics.
+func TestGrafanaDashboard(t *testing.T) {
+	raw, err := os.ReadFile("../../../docs/grafana-dashboard.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dash struct {
+		Panels []struct {
+			Targets []struct{ Expr string } `json:"targets"`
+		} `json:"panels"`
+	}
+	if err := json.Unmarshal(raw, &dash); err != nil {
+		t.Fatalf("not a dashboard: %v", err)
+	}
+	queries := 0
+	for _, p := range dash.Panels {
+		for _, target := range p.Targets {
+			queries++
+			for _, n := range regexp.MustCompile(`troupe_[a-z_]+[a-z]`).FindAllString(target.Expr, -1) {
+				if base, ok := strings.CutSuffix(n, "_bucket"); ok {
+					n = base
+				}
+				if !slices.Contains(metrics.Names(), n) {
+					t.Errorf("query %q names %s, which is no metric", target.Expr, n)
+				}
+			}
+		}
+	}
+	if queries < 20 {
+		t.Errorf("%d queries, want the dashboard's many", queries)
 	}
 }
