@@ -1,7 +1,9 @@
 package actors
 
 import (
+	"cmp"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -147,16 +149,7 @@ func (t *metricsTable) all() []SubtaskMetrics {
 
 // compareSubtasks orders samples by run, vertex and subtask.
 func compareSubtasks(a, b SubtaskMetrics) int {
-	switch {
-	case a.Run != b.Run:
-		if a.Run < b.Run {
-			return -1
-		}
-		return 1
-	case a.VertexID != b.VertexID:
-		return a.VertexID - b.VertexID
-	}
-	return a.Subtask - b.Subtask
+	return cmp.Or(strings.Compare(a.Run, b.Run), cmp.Compare(a.VertexID, b.VertexID), cmp.Compare(a.Subtask, b.Subtask))
 }
 
 // SubtaskMetrics returns the latest samples of the subtasks that run on

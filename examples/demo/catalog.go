@@ -2,7 +2,6 @@ package demo
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"hash/maphash"
 	"time"
@@ -24,9 +23,6 @@ type Catalog struct {
 	FailEvery              uint64 // 0: never fails
 	seed                   maphash.Seed
 }
-
-// ErrUnavailable is the catalog's passing failure.
-var ErrUnavailable = errors.New("demo: catalog unavailable, try again")
 
 // NewCatalog returns the catalog the demo uses: 1 to 5 ms, one call in
 // 200 failing.
