@@ -173,6 +173,9 @@ func TestMain_run_stateDir_corruptCheckpointFails(t *testing.T) {
 				strings.Contains(errOut, "resuming from checkpoint") {
 				t.Fatalf("exit %d, stderr:\n%s\nwant 1, the damaged file named, --restore advised and no resume", code, errOut)
 			}
+			if n := strings.Count(errOut, file); n != 1 {
+				t.Errorf("the failure is reported %d times, want once:\n%s", n, errOut)
+			}
 			older := listedCheckpoints(errOut, sp)
 			if len(older) == 0 {
 				t.Fatalf("stderr lists no older checkpoint to restore:\n%s", errOut)
