@@ -49,8 +49,8 @@ func writeState(ctx context.Context, store CheckpointStore, id int64, task strin
 		if err != nil {
 			return "", 0, err
 		}
-		size, err := src.Size(ctx) // measured by the write already
-		return handle, size, err
+		size, _ := src.Size(ctx) // measured by the write already; only for stats, never a failure
+		return handle, size, nil
 	}
 	data, err := src.Bytes(ctx)
 	_ = src.Close()

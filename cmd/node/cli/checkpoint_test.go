@@ -100,13 +100,15 @@ func stopWithSavepointIn(t testing.TB, reg *actors.Registry, stateDir string, n 
 	if code := exitCode(t, codes); code != ExitOK {
 		t.Fatalf("exit %d after SIGINT, want 0; stderr:\n%s", code, stderr)
 	}
-	_, path, ok := strings.Cut(stderr.String(), "savepoint ")
+	// The run's last word names the savepoint (an attempt that failed,
+	// and was tried again, may have been reported before it).
+	_, path, ok := strings.Cut(stderr.String(), "stopped with savepoint ")
 	path, _, _ = strings.Cut(path, "\n")
 	if !ok || !strings.Contains(stderr.String(), "stopping the job with a savepoint") {
 		t.Fatalf("stderr does not report the savepoint:\n%s", stderr)
 	}
 	if cp, err := persistence.OpenCheckpoint(path); err != nil || !cp.Meta.Savepoint || cp.Meta.Fingerprint == "" {
-		t.Fatalf("savepoint %q: %+v, %v; want a savepoint with a fingerprint", path, cp, err)
+		t.Fatalf("savepoint %q: %+v, %v; want a savepoint with a fingerprint; stderr:\n%s", path, cp, err, stderr)
 	}
 	return path
 }
