@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -49,6 +50,14 @@ type NodeConfig struct {
 	Registry *actors.Registry
 	// Logger receives the node's logs; nil discards them.
 	Logger *slog.Logger
+	// GossipKeys encrypt the node's gossip (Config.GossipKeys); the first
+	// is the one it sends with. Empty: gossip in the clear.
+	GossipKeys [][]byte
+	// TLS secures the node's Proto.Actor remote with mutual TLS
+	// (actors.RemoteConfig.TLS); nil: plaintext. A member that this node
+	// cannot reach over remote (its certificate is not signed by the CA,
+	// say) gets no subtasks from this node.
+	TLS *tls.Config
 }
 
 // Node is one running node of a cluster: an engine with Proto.Actor
@@ -63,6 +72,7 @@ type Node struct {
 	tm     *actors.TaskManager
 	ms     *Membership
 	svc    *jobService
+	reach  *reach
 
 	stop      chan struct{}
 	wg        sync.WaitGroup
@@ -89,7 +99,8 @@ func StartNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
 		_ = n.engine.Close()
 		return nil, err
 	}
-	n.svc = newJobService(n.engine, cfg.Registry, n.ms.Members, n.log)
+	n.reach = newReach(n.engine.Address(), n.engine.ProbeTaskManager, reachRetry, n.log, func() { n.svc.membersChanged() })
+	n.svc = newJobService(n.engine, cfg.Registry, n.placeable, n.log)
 	n.wg.Add(2)
 	go n.watchMembers()
 	go n.publishSlots()
@@ -102,7 +113,7 @@ func (n *Node) startEngine() error {
 		return fmt.Errorf("%w: actor address: %w", ErrConfig, err)
 	}
 	ecfg := n.cfg.Engine
-	ecfg.Remote = &actors.RemoteConfig{Host: host, Port: port}
+	ecfg.Remote = &actors.RemoteConfig{Host: host, Port: port, TLS: n.cfg.TLS}
 	if ecfg.Logger == nil {
 		ecfg.Logger = n.log
 	}
@@ -122,7 +133,8 @@ func (n *Node) startEngine() error {
 
 func (n *Node) startMembership() error {
 	mcfg := Config{Name: n.cfg.Name, Bind: n.cfg.GossipAddr, Join: n.cfg.Join, Logger: n.log, Timing: n.cfg.Timing,
-		Meta: NodeMeta{ActorAddr: n.engine.Address(), HTTPAddr: n.cfg.HTTPAddr, Slots: n.cfg.Slots, Version: n.cfg.Version}}
+		GossipKeys: n.cfg.GossipKeys,
+		Meta:       NodeMeta{ActorAddr: n.engine.Address(), HTTPAddr: n.cfg.HTTPAddr, Slots: n.cfg.Slots, Version: n.cfg.Version}}
 	ms, err := New(mcfg)
 	if err != nil {
 		return err
@@ -164,13 +176,29 @@ func (n *Node) watchMembers() {
 
 func (n *Node) onEvent(ev Event) {
 	switch ev.Type {
+	case EventJoin, EventUpdate:
+		n.reach.track(ev.Node)
 	case EventDead, EventLeave:
+		n.reach.forget(ev.Node)
 		if ev.Node.ActorAddr != "" && ev.Node.ActorAddr != n.engine.Address() {
 			n.engine.System().EventStream.Publish(&remote.EndpointTerminatedEvent{Address: ev.Node.ActorAddr})
 		}
 		n.svc.memberGone(ev.Node)
 	}
 	n.svc.membersChanged()
+}
+
+// placeable returns the live members whose task managers this node has
+// reached over remote: the job service places subtasks only there.
+func (n *Node) placeable() []NodeMeta {
+	ms := n.ms.Members()
+	out := ms[:0]
+	for _, m := range ms {
+		if n.reach.reachable(m) {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // slotsUsedKey is the NodeMeta.Extra key under which a node publishes how
@@ -234,6 +262,10 @@ func (n *Node) Coordinator() (httpAddr string, self bool, ok bool) {
 	return c.HTTPAddr, c.Name == local.Name && c.Incarnation == local.Incarnation, true
 }
 
+// SetGossipKeys replaces the node's gossip keys while it runs, for a
+// rotation (Membership.SetGossipKeys).
+func (n *Node) SetGossipKeys(keys [][]byte) error { return n.ms.SetGossipKeys(keys) }
+
 // Leave tells the others that the node goes, waiting at most timeout.
 func (n *Node) Leave(timeout time.Duration) error { return n.ms.Leave(timeout) }
 
@@ -245,6 +277,7 @@ func (n *Node) Close() error {
 		n.svc.close()
 		close(n.stop)
 		n.wg.Wait()
+		n.reach.close()
 		n.closeErr = errors.Join(n.ms.Close(), n.engine.Close())
 	})
 	return n.closeErr
