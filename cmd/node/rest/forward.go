@@ -41,9 +41,12 @@ func (h *handler) forward(w http.ResponseWriter, r *http.Request, body []byte) b
 	return true
 }
 
-// proxy returns a reverse proxy to the coordinator at addr.
+// proxy returns a reverse proxy to the coordinator at addr. The
+// request's headers go along, its Authorization among them: the API
+// token this node has just accepted, which the coordinator checks again
+// (nodes of a cluster accept the same tokens).
 func (h *handler) proxy(addr string) *httputil.ReverseProxy {
-	target := &url.URL{Scheme: "http", Host: addr}
+	target := &url.URL{Scheme: h.forwardScheme, Host: addr}
 	return &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(target)
