@@ -31,6 +31,7 @@ func startClusterNode(ctx context.Context, cfg cli.StartConfig) (cli.RunningNode
 		Name: cfg.Name, ActorAddr: cfg.ActorAddr, GossipAddr: cfg.GossipAddr, HTTPAddr: cfg.HTTPAddr,
 		Join: cfg.Join, Slots: cfg.Slots, StoreDir: cfg.StoreDir, Version: version,
 		Timing: timingFor(cfg.GossipAddr), Engine: ecfg, Registry: cfg.Registry, Logger: cfg.Logger,
+		GossipKeys: cfg.Security.GossipKeys, TLS: cfg.Security.TLS,
 	})
 	if err != nil {
 		return nil, err

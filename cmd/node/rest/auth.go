@@ -6,11 +6,49 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync/atomic"
 )
 
 // HealthPath is the one endpoint served without a token: load balancers
 // and supervisors probe it.
 const HealthPath = "/healthz"
+
+// Tokens is the set of API tokens a handler accepts. It can be replaced
+// while the handler serves (Set), to rotate tokens without a restart;
+// Set and the handler's checks are safe for concurrent use.
+type Tokens struct {
+	sums atomic.Pointer[[][sha256.Size]byte]
+}
+
+// NewTokens returns a set of tokens, each of which should pass
+// CheckToken.
+func NewTokens(tokens ...string) *Tokens {
+	ts := &Tokens{}
+	ts.Set(tokens...)
+	return ts
+}
+
+// Set replaces the tokens. An empty set refuses every request but
+// HealthPath's.
+func (ts *Tokens) Set(tokens ...string) {
+	sums := make([][sha256.Size]byte, 0, len(tokens))
+	for _, t := range tokens {
+		sums = append(sums, sha256.Sum256([]byte(t)))
+	}
+	ts.sums.Store(&sums)
+}
+
+// match reports whether token is one of the set. Tokens are compared by
+// their SHA-256 in constant time, over every token, so that neither a
+// token's length nor which one matched shows in the time taken.
+func (ts *Tokens) match(token string) bool {
+	sum := sha256.Sum256([]byte(token))
+	match := 0
+	for _, t := range *ts.sums.Load() {
+		match |= subtle.ConstantTimeCompare(sum[:], t[:])
+	}
+	return match == 1
+}
 
 // RequireTokens makes every endpoint but HealthPath require one of tokens
 // as a bearer token (the header "Authorization: Bearer TOKEN"); a request
@@ -19,15 +57,8 @@ const HealthPath = "/healthz"
 // token without a gap: give the nodes the new token besides the old, move
 // the clients to it, then drop the old. A forwarded request keeps the
 // client's Authorization header, which the coordinator checks again.
-// Tokens must pass CheckToken; without this option no token is asked for.
-func RequireTokens(tokens ...string) Option {
-	return func(h *handler) {
-		for _, t := range tokens {
-			sum := sha256.Sum256([]byte(t))
-			h.tokens = append(h.tokens, sum)
-		}
-	}
-}
+// Without this option no token is asked for.
+func RequireTokens(tokens *Tokens) Option { return func(h *handler) { h.tokens = tokens } }
 
 // CheckToken accepts the tokens RequireTokens and WithToken take: a bearer
 // token as RFC 6750 writes it (letters, digits and -._~+/, then '='
@@ -55,20 +86,13 @@ func tokenRune(r rune) bool {
 }
 
 // authorize answers 401 to a request that needs a token and lacks a
-// right one, and reports whether it did. Tokens are compared by their
-// SHA-256 in constant time, over every token, so that neither a token's
-// length nor which one matched shows in the time taken.
+// right one, and reports whether it did.
 func (h *handler) authorize(w http.ResponseWriter, r *http.Request) bool {
-	if len(h.tokens) == 0 || r.URL.Path == HealthPath {
+	if h.tokens == nil || r.URL.Path == HealthPath {
 		return true
 	}
 	given, ok := bearer(r)
-	sum := sha256.Sum256([]byte(given))
-	match := 0
-	for _, t := range h.tokens {
-		match |= subtle.ConstantTimeCompare(sum[:], t[:])
-	}
-	if ok && match == 1 {
+	if ok && h.tokens.match(given) {
 		return true
 	}
 	msg := "this node requires an API token: send the header Authorization: Bearer TOKEN"

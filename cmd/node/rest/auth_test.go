@@ -54,7 +54,7 @@ func sendAuth(t testing.TB, srv *httptest.Server, method, path, body, auth strin
 func TestHandler_RequireTokens(t *testing.T) {
 	svc := resttest.New("wordcount")
 	svc.AddJob(cluster.JobStatus{ID: "j1", State: cluster.StateRunning})
-	srv := serve(t, svc, rest.RequireTokens(otherToken, token))
+	srv := serve(t, svc, rest.RequireTokens(rest.NewTokens(otherToken, token)))
 	calls := append(jobCalls[:len(jobCalls):len(jobCalls)],
 		struct{ method, path, body string }{"GET", "/v1/members", ""},
 		struct{ method, path, body string }{"GET", "/no/such/endpoint", ""},
@@ -94,7 +94,7 @@ func TestHandler_RequireTokens(t *testing.T) {
 // ErrUnauthorized.
 func TestClient_WithToken(t *testing.T) {
 	svc := resttest.New("wordcount")
-	srv := serve(t, svc, rest.RequireTokens(token))
+	srv := serve(t, svc, rest.RequireTokens(rest.NewTokens(token)))
 	c, err := rest.NewClient(srv.URL, srv.Client(), rest.WithToken(token))
 	if err != nil {
 		t.Fatal(err)
@@ -133,12 +133,12 @@ func tlsNode(t *testing.T, ca *testkit.CA, svc *resttest.Service, opts ...rest.O
 func TestHandler_forward_TLSAndToken(t *testing.T) {
 	ca := testkit.NewCA(t, "cluster CA")
 	coordSvc := resttest.New("wordcount")
-	coord := tlsNode(t, ca, coordSvc, rest.RequireTokens(token))
+	coord := tlsNode(t, ca, coordSvc, rest.RequireTokens(rest.NewTokens(token)))
 	coordAddr := strings.TrimPrefix(coord.URL, "https://")
 	followerSvc := resttest.New("wordcount")
 	followerSvc.SetCoordinator(coordAddr, false, true)
 	forward := rest.WithForwardTLS(&tls.Config{RootCAs: ca.Pool()})
-	follower := tlsNode(t, ca, followerSvc, rest.RequireTokens(token), forward)
+	follower := tlsNode(t, ca, followerSvc, rest.RequireTokens(rest.NewTokens(token)), forward)
 	follower.Client().Transport.(*http.Transport).TLSClientConfig = &tls.Config{RootCAs: ca.Pool()}
 
 	r := sendAuth(t, follower, "POST", "/v1/jobs", `{"pipeline":"wordcount"}`, "Bearer "+token)
@@ -149,7 +149,7 @@ func TestHandler_forward_TLSAndToken(t *testing.T) {
 		t.Fatalf("coordinator calls %q", got)
 	}
 
-	impostor := tlsNode(t, testkit.NewCA(t, "another CA"), resttest.New("wordcount"), rest.RequireTokens(token))
+	impostor := tlsNode(t, testkit.NewCA(t, "another CA"), resttest.New("wordcount"), rest.RequireTokens(rest.NewTokens(token)))
 	impostorAddr := strings.TrimPrefix(impostor.URL, "https://")
 	followerSvc.SetCoordinator(impostorAddr, false, true)
 	r = sendAuth(t, follower, "GET", "/v1/jobs", "", "Bearer "+token)
@@ -178,4 +178,20 @@ func TestCheckToken(t *testing.T) {
 			t.Errorf("CheckToken(%q) = %v, want %q", tc.token, err, tc.want)
 		}
 	}
+}
+
+// Tokens replaced while the handler serves take effect at once.
+func TestTokens_Set(t *testing.T) {
+	ts := rest.NewTokens(token)
+	srv := serve(t, resttest.New(), rest.RequireTokens(ts))
+	if r := sendAuth(t, srv, "GET", "/v1/jobs", "", "Bearer "+token); r.status != http.StatusOK {
+		t.Fatalf("before: %d", r.status)
+	}
+	ts.Set(otherToken)
+	wantError(t, sendAuth(t, srv, "GET", "/v1/jobs", "", "Bearer "+token), http.StatusUnauthorized, "Authorization", "not one")
+	if r := sendAuth(t, srv, "GET", "/v1/jobs", "", "Bearer "+otherToken); r.status != http.StatusOK {
+		t.Fatalf("the new token: %d", r.status)
+	}
+	ts.Set()
+	wantError(t, sendAuth(t, srv, "GET", "/v1/jobs", "", "Bearer "+otherToken), http.StatusUnauthorized, "Authorization", "not one")
 }

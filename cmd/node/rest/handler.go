@@ -1,7 +1,6 @@
 package rest
 
 import (
-	"crypto/sha256"
 	"crypto/tls"
 	"encoding/json"
 	"log/slog"
@@ -48,9 +47,9 @@ type handler struct {
 	// forwardScheme is the coordinator's: "http", or "https" with
 	// WithForwardTLS.
 	forwardScheme string
-	// tokens are the SHA-256 sums of the accepted API tokens; none: no
-	// token needed (RequireTokens).
-	tokens [][sha256.Size]byte
+	// tokens are the accepted API tokens; nil: no token needed
+	// (RequireTokens).
+	tokens *Tokens
 	mux    *http.ServeMux
 }
 
