@@ -205,10 +205,13 @@ func checkCert(cert tls.Certificate, pool *x509.CertPool, hosts ...string) error
 			inter.AddCert(c)
 		}
 	}
-	_, err = leaf.Verify(x509.VerifyOptions{Roots: pool, Intermediates: inter,
-		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}})
-	if err != nil {
-		return fmt.Errorf("not valid under --tls-ca for a node (signed by the CA, in date, for server and client authentication): %w", err)
+	// A node is a TLS server and a TLS client: its certificate must do for
+	// both (Verify accepts a chain valid for any one of its KeyUsages).
+	for _, usage := range []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth} {
+		_, err = leaf.Verify(x509.VerifyOptions{Roots: pool, Intermediates: inter, KeyUsages: []x509.ExtKeyUsage{usage}})
+		if err != nil {
+			return fmt.Errorf("not valid under --tls-ca for a node (signed by the CA, in date, for server and client authentication): %w", err)
+		}
 	}
 	for _, h := range hosts {
 		if err := leaf.VerifyHostname(h); err != nil {

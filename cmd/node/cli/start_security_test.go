@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"errors"
 	"net/http"
@@ -83,6 +84,8 @@ func TestParseStart_securityErrors(t *testing.T) {
 	foreign := other.WriteFiles(t, t.TempDir(), "n1", "127.0.0.1")
 	elsewhere := ca.WriteFiles(t, t.TempDir(), "n1", "10.0.0.7")
 	missing := filepath.Join(t.TempDir(), "missing")
+	serverOnly, serverOnlyKey := ca.IssueFor(t, "n1", []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, "127.0.0.1")
+	serverOnlyFile, serverOnlyKeyFile := writeFile(t, "server-only.crt", string(serverOnly)), writeFile(t, "server-only.key", string(serverOnlyKey))
 	tests := []struct {
 		args []string
 		env  map[string]string
@@ -100,6 +103,8 @@ func TestParseStart_securityErrors(t *testing.T) {
 		{foreign.Args()[:4:4], nil, "go together"},
 		{append(foreign.Args()[:4:4], "--tls-ca", good.CA), nil, "not valid under --tls-ca"},
 		{elsewhere.Args(), nil, "the other nodes dial 127.0.0.1, which the certificate does not name"},
+		// A node is a TLS client too.
+		{[]string{"--tls-cert", serverOnlyFile, "--tls-key", serverOnlyKeyFile, "--tls-ca", good.CA}, nil, "incompatible key usage"},
 		{append(good.Args(), "--http", "10.0.0.8:0"), nil, "the other nodes dial 10.0.0.8"},
 		{[]string{"--api-token-file", missing}, nil, `--api-token-file "` + missing + `": open`},
 		{[]string{"--api-token-file", writeFile(t, "t", "\n")}, nil, "no token"},
