@@ -56,7 +56,9 @@ Commands:
   help       show this help, or the help of a command
 
 The cluster commands (submit to members) talk to a node's REST API at
---server URL (default: $TROUPE_SERVER, else http://127.0.0.1:8081).
+--server URL (default: $TROUPE_SERVER, else http://127.0.0.1:8081); for a
+secured cluster, with --api-token-file FILE (or $TROUPE_API_TOKEN) and
+--tls-ca FILE.
 
 Exit codes: 0 success, 1 the job failed or was cancelled (or the node
 could not be reached), 2 usage error.
