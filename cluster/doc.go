@@ -125,8 +125,9 @@
 // unable to exchange a message with the others: a certificate the
 // cluster's CA did not sign, an address that cannot be dialed. Each node
 // asks every member's task manager for its status when the member joins
-// (and every second until it answers), and its job service places
-// subtasks only on members that answered (MemberStatus.Reachable). Jobs
+// (and again, at doubling intervals up to 16 s, until it answers), and
+// its job service places subtasks only on members that answered
+// (MemberStatus.Reachable). Jobs
 // thus run on the members they can reach, instead of failing over and
 // over on one they cannot. docs/operations.md has the operator's side.
 package cluster

@@ -99,7 +99,11 @@ func StartNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
 		_ = n.engine.Close()
 		return nil, err
 	}
-	n.reach = newReach(n.engine.Address(), n.engine.ProbeTaskManager, reachRetry, n.log, func() { n.svc.membersChanged() })
+	var diagnose func(context.Context, string) error
+	if cfg.TLS != nil {
+		diagnose = tlsDiagnosis(cfg.TLS)
+	}
+	n.reach = newReach(n.engine.Address(), n.engine.ProbeTaskManager, diagnose, reachRetry, n.log, func() { n.svc.membersChanged() })
 	n.svc = newJobService(n.engine, cfg.Registry, n.placeable, n.log)
 	n.wg.Add(2)
 	go n.watchMembers()

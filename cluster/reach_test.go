@@ -60,7 +60,7 @@ func TestReach_probesUntilAnswered(t *testing.T) {
 	f := &fakeProbe{ok: map[string]bool{"127.0.0.1:1": true}, calls: map[string]int{}}
 	var warned atomic.Int64
 	var changes atomic.Int64
-	r := newReach("127.0.0.1:9", f.probe, 10*time.Millisecond, slog.New(warnings{slog.DiscardHandler, &warned}), func() { changes.Add(1) })
+	r := newReach("127.0.0.1:9", f.probe, nil, time.Millisecond, slog.New(warnings{slog.DiscardHandler, &warned}), func() { changes.Add(1) })
 	defer r.close()
 
 	self := NodeMeta{Name: "self", Incarnation: 1, ActorAddr: "127.0.0.1:9"}

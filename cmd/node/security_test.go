@@ -117,8 +117,14 @@ func TestCluster_security_untrustedCertificateGetsNoWork(t *testing.T) {
 	name := c.Name(x)
 	testkit.Eventually(t, 30*time.Second, func() bool { return len(c.Members(0)) == 3 && len(c.Members(1)) == 3 },
 		"%s never appeared in the gossip", name)
-	// Why, in the coordinator's log: the probe of its task manager failed.
+	// Why, in the coordinator's log: the probe of its task manager failed,
+	// and the TLS handshake says why.
 	waitLog(t, c, 0, "data plane cannot be reached", 1)
+	for line := range strings.Lines(c.Log(0)) {
+		if strings.Contains(line, "data plane cannot be reached") && !strings.Contains(line, "certificate signed by unknown authority") {
+			t.Errorf("the warning does not give the cause: %s", line)
+		}
+	}
 	for i := range 2 {
 		for _, m := range c.Members(i) {
 			if m.Reachable != (m.Name != name) {
