@@ -184,4 +184,10 @@ type MemberStatus struct {
 	Version     string    `json:"version"`
 	Started     time.Time `json:"started"`
 	Coordinator bool      `json:"coordinator"`
+	// Reachable: the node that answers has exchanged messages with the
+	// member over the data plane (Proto.Actor remote; always true for
+	// itself). Subtasks are placed only on reachable members; one that
+	// stays unreachable has a certificate the others do not trust, or an
+	// address they cannot dial.
+	Reachable bool `json:"reachable"`
 }

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -54,6 +55,14 @@ type NodeConfig struct {
 	Registry *actors.Registry
 	// Logger receives the node's logs; nil discards them.
 	Logger *slog.Logger
+	// GossipKeys encrypt the node's gossip (Config.GossipKeys); the first
+	// is the one it sends with. Empty: gossip in the clear.
+	GossipKeys [][]byte
+	// TLS secures the node's Proto.Actor remote with mutual TLS
+	// (actors.RemoteConfig.TLS); nil: plaintext. A member that this node
+	// cannot reach over remote (its certificate is not signed by the CA,
+	// say) gets no subtasks from this node.
+	TLS *tls.Config
 }
 
 // Node is one running node of a cluster: an engine with Proto.Actor
@@ -68,6 +77,7 @@ type Node struct {
 	tm     *actors.TaskManager
 	ms     *Membership
 	svc    *jobService
+	reach  *reach
 
 	stop      chan struct{}
 	wg        sync.WaitGroup
@@ -102,7 +112,12 @@ func StartNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
 		_ = n.engine.Close()
 		return nil, err
 	}
-	n.svc = newJobService(n.engine, cfg.Registry, serviceConfig{members: n.ms.Members, coordinates: n.coordinates,
+	var diagnose func(context.Context, string) error
+	if cfg.TLS != nil {
+		diagnose = tlsDiagnosis(cfg.TLS)
+	}
+	n.reach = newReach(n.engine.Address(), n.engine.ProbeTaskManager, diagnose, reachRetry, n.log, func() { n.svc.membersChanged() })
+	n.svc = newJobService(n.engine, cfg.Registry, serviceConfig{members: n.placeable, coordinates: n.coordinates,
 		self: cfg.Name, store: cfg.Store, timing: cfg.Lease, log: n.log})
 	n.wg.Add(2)
 	go n.watchMembers()
@@ -116,7 +131,7 @@ func (n *Node) startEngine() error {
 		return fmt.Errorf("%w: actor address: %w", ErrConfig, err)
 	}
 	ecfg := n.cfg.Engine
-	ecfg.Remote = &actors.RemoteConfig{Host: host, Port: port}
+	ecfg.Remote = &actors.RemoteConfig{Host: host, Port: port, TLS: n.cfg.TLS}
 	if ecfg.Logger == nil {
 		ecfg.Logger = n.log
 	}
@@ -133,7 +148,8 @@ func (n *Node) startEngine() error {
 
 func (n *Node) startMembership() error {
 	mcfg := Config{Name: n.cfg.Name, Bind: n.cfg.GossipAddr, Join: n.cfg.Join, Logger: n.log, Timing: n.cfg.Timing,
-		Meta: NodeMeta{ActorAddr: n.engine.Address(), HTTPAddr: n.cfg.HTTPAddr, Slots: n.cfg.Slots, Version: n.cfg.Version}}
+		GossipKeys: n.cfg.GossipKeys,
+		Meta:       NodeMeta{ActorAddr: n.engine.Address(), HTTPAddr: n.cfg.HTTPAddr, Slots: n.cfg.Slots, Version: n.cfg.Version}}
 	ms, err := New(mcfg)
 	if err != nil {
 		return err
@@ -175,13 +191,29 @@ func (n *Node) watchMembers() {
 
 func (n *Node) onEvent(ev Event) {
 	switch ev.Type {
+	case EventJoin, EventUpdate:
+		n.reach.track(ev.Node)
 	case EventDead, EventLeave:
+		n.reach.forget(ev.Node)
 		if ev.Node.ActorAddr != "" && ev.Node.ActorAddr != n.engine.Address() {
 			n.engine.System().EventStream.Publish(&remote.EndpointTerminatedEvent{Address: ev.Node.ActorAddr})
 		}
 		n.svc.memberGone(ev.Node)
 	}
 	n.svc.membersChanged()
+}
+
+// placeable returns the live members whose task managers this node has
+// reached over remote: the job service places subtasks only there.
+func (n *Node) placeable() []NodeMeta {
+	ms := n.ms.Members()
+	out := ms[:0]
+	for _, m := range ms {
+		if n.reach.reachable(m) {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // slotsUsedKey is the NodeMeta.Extra key under which a node publishes how
@@ -254,6 +286,10 @@ func (n *Node) coordinates() bool {
 	return ok && self
 }
 
+// SetGossipKeys replaces the node's gossip keys while it runs, for a
+// rotation (Membership.SetGossipKeys).
+func (n *Node) SetGossipKeys(keys [][]byte) error { return n.ms.SetGossipKeys(keys) }
+
 // Leave tells the others that the node goes, waiting at most timeout.
 // The others then stop the job agents they run for this node's masters;
 // their word of it may never come back (they drop their connection to a
@@ -279,6 +315,7 @@ func (n *Node) Close() error {
 		n.svc.close()
 		close(n.stop)
 		n.wg.Wait()
+		n.reach.close()
 		n.closeErr = errors.Join(n.ms.Close(), n.engine.Close())
 	})
 	return n.closeErr

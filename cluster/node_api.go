@@ -42,7 +42,7 @@ func (n *Node) Members(context.Context) ([]MemberStatus, error) {
 		used, _ := strconv.Atoi(m.Extra[slotsUsedKey])
 		out = append(out, MemberStatus{Name: m.Name, ActorAddr: m.ActorAddr, HTTPAddr: m.HTTPAddr, GossipAddr: m.GossipAddr,
 			Slots: m.Slots, SlotsUsed: used, Version: m.Version, Started: m.Started(),
-			Coordinator: m.Name == coord.Name && m.Incarnation == coord.Incarnation})
+			Coordinator: m.Name == coord.Name && m.Incarnation == coord.Incarnation, Reachable: n.reach.reachable(m)})
 	}
 	return out, nil
 }

@@ -3,10 +3,12 @@ package testkit
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -46,6 +48,8 @@ type Cluster struct {
 type clusterNode struct {
 	name    string
 	dir     string
+	args    []string // this node's own, after the cluster's
+	env     []string
 	logPath string
 	cmd     *exec.Cmd
 	exited  chan struct{}
@@ -71,6 +75,9 @@ type clusterOptions struct {
 	args  []string
 	env   []string
 	nats  bool
+	// how the test's REST clients reach the nodes
+	clientTLS *tls.Config
+	token     string
 }
 
 // ClusterOption configures StartCluster.
@@ -100,6 +107,17 @@ func WithNodeEnv(env ...string) ClusterOption {
 // place of the shared directory. The route ports are chosen when the
 // cluster starts and kept when a node starts again.
 func WithEmbeddedNATS() ClusterOption { return func(o *clusterOptions) { o.nats = true } }
+
+// WithClientTLS makes the test's REST clients (Client, Members, Submit,
+// WaitMembers, …) speak HTTPS to the nodes, verifying them with cfg
+// (RootCAs: the CA of the nodes' --tls-cert).
+func WithClientTLS(cfg *tls.Config) ClusterOption {
+	return func(o *clusterOptions) { o.clientTLS = cfg }
+}
+
+// WithAPIToken makes the test's REST clients send token, for nodes
+// started with --api-token-file.
+func WithAPIToken(token string) ClusterOption { return func(o *clusterOptions) { o.token = token } }
 
 // StartCluster builds the node binary (once per test process), starts n
 // nodes and waits until every node sees all n as members.
@@ -148,6 +166,25 @@ func (c *Cluster) HTTPAddr(i int) string { return c.nodes[i].ports.HTTP }
 // Client returns a REST client of node i.
 func (c *Cluster) Client(i int) *rest.Client { return c.nodes[i].client }
 
+// AddNode starts one more node, named after its place ("n4" in a cluster
+// of three), joining a running node, with the cluster's arguments and
+// environment and then those of opts (WithNodeArgs, WithNodeEnv; of two
+// values of one flag, node start takes the later). It waits for the
+// node's port file, not for it to be a member: tests of nodes that must
+// not get in use it. It returns the node's index.
+func (c *Cluster) AddNode(opts ...ClusterOption) int {
+	c.t.Helper()
+	var o clusterOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	i := len(c.nodes)
+	name := fmt.Sprintf("n%d", i+1)
+	c.nodes = append(c.nodes, &clusterNode{name: name, dir: filepath.Join(c.dir, name), args: o.args, env: o.env})
+	c.StartNode(i)
+	return i
+}
+
 // StartNode starts node i (again, after KillNode or StopNode), joining the
 // first running node, and waits for its port file.
 func (c *Cluster) StartNode(i int) {
@@ -170,7 +207,7 @@ func (c *Cluster) StartNode(i int) {
 	if seed := c.seed(i); seed != "" {
 		args = append(args, "--join", seed)
 	}
-	args = append(args, c.opts.args...)
+	args = append(append(args, c.opts.args...), nd.args...)
 	nd.logPath = filepath.Join(nd.dir, fmt.Sprintf("node-%d.log", nd.starts))
 	logFile, err := os.Create(nd.logPath)
 	if err != nil {
@@ -178,7 +215,7 @@ func (c *Cluster) StartNode(i int) {
 	}
 	cmd := exec.Command(c.bin, args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.Env = append(os.Environ(), c.opts.env...)
+	cmd.Env = append(append(os.Environ(), c.opts.env...), nd.env...)
 	if err := cmd.Start(); err != nil {
 		logFile.Close()
 		c.t.Fatalf("testkit: start node %s: %v", nd.name, err)
@@ -250,7 +287,18 @@ func (c *Cluster) readPorts(nd *clusterNode, path string) {
 		}
 		time.Sleep(5 * time.Millisecond) // polling a file another process writes
 	}
-	client, err := rest.NewClient("http://"+nd.ports.HTTP, nil)
+	scheme, hc := "http://", http.DefaultClient
+	if c.opts.clientTLS != nil {
+		scheme = "https://"
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.TLSClientConfig = c.opts.clientTLS
+		hc = &http.Client{Transport: t}
+	}
+	var opts []rest.ClientOption
+	if c.opts.token != "" {
+		opts = append(opts, rest.WithToken(c.opts.token))
+	}
+	client, err := rest.NewClient(scheme+nd.ports.HTTP, hc, opts...)
 	if err != nil {
 		c.t.Fatal(err)
 	}

@@ -36,12 +36,12 @@ func (c *command) startDemo(cfg StartConfig) (stop func()) {
 	ctx, cancel := context.WithTimeout(context.Background(), demoSubmitTimeout)
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		id, err := submitDemo(ctx, "http://"+cfg.HTTPAddr)
+		id, err := submitDemo(ctx, demoClient(cfg))
 		if err != nil {
 			cfg.Logger.Error("the demo job could not be submitted", "pipeline", DemoPipeline, "err", err)
 			return
 		}
-		c.printDemo(cfg.HTTPAddr, id)
+		c.printDemo(cfg.Security.scheme()+"://"+cfg.HTTPAddr, id)
 	})
 	return func() {
 		cancel()
@@ -49,9 +49,28 @@ func (c *command) startDemo(cfg StartConfig) (stop func()) {
 	}
 }
 
+// demoClient is a client of the node's own API: over HTTPS trusting the
+// cluster's CA with TLS, with the node's first API token if it has
+// tokens.
+func demoClient(cfg StartConfig) func() (*rest.Client, error) {
+	return func() (*rest.Client, error) {
+		hc := &http.Client{Timeout: 10 * time.Second}
+		if cfg.Security.TLS != nil {
+			t := http.DefaultTransport.(*http.Transport).Clone()
+			t.TLSClientConfig = cfg.Security.forwardTLS()
+			hc.Transport = t
+		}
+		var opts []rest.ClientOption
+		if len(cfg.Security.APITokens) > 0 {
+			opts = append(opts, rest.WithToken(cfg.Security.APITokens[0]))
+		}
+		return rest.NewClient(cfg.Security.scheme()+"://"+cfg.HTTPAddr, hc, opts...)
+	}
+}
+
 // submitDemo submits the demo job, again while no coordinator is known.
-func submitDemo(ctx context.Context, base string) (string, error) {
-	client, err := rest.NewClient(base, &http.Client{Timeout: 10 * time.Second})
+func submitDemo(ctx context.Context, newClient func() (*rest.Client, error)) (string, error) {
+	client, err := newClient()
 	if err != nil {
 		return "", err
 	}
@@ -70,19 +89,19 @@ func submitDemo(ctx context.Context, base string) (string, error) {
 	}
 }
 
-func (c *command) printDemo(addr, id string) {
+func (c *command) printDemo(base, id string) {
 	fmt.Fprintf(c.stdout, `
 troupe demo: job %s runs the %q pipeline: Nexmark auction bids counted per
 auction in 5 s event-time windows, each count enriched by an async lookup.
 
-  dashboard  http://%s/
-  metrics    http://%s/metrics
-  REST API   http://%s/v1/jobs/%s
+  dashboard  %s/
+  metrics    %s/metrics
+  REST API   %s/v1/jobs/%s
 
 In the dashboard: the job graph (a keyBy, a window, an async operator, a
 sink) with records per second and backpressure per operator, the watermark
 following the clock about 4 s behind, a checkpoint every 2 s in the
 history. Try the Savepoint and Cancel buttons. Ctrl-C stops the node.
 
-`, id, DemoPipeline, addr, addr, addr, id)
+`, id, DemoPipeline, base, base, base, id)
 }

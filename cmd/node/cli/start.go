@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -77,6 +78,8 @@ const startUsage = `Usage: node start [--name NAME] [--bind HOST:PORT] [--gossip
                   [--nats-listen HOST:PORT] [--nats-cluster HOST:PORT
                   --nats-routes HOST:PORT,...]] [--port-file FILE]
                   [--log-format text|json] [--log-level LEVEL] [--demo]
+                  [--gossip-key-file FILE] [--api-token-file FILE]
+                  [--tls-cert FILE --tls-key FILE --tls-ca FILE]
 
 Starts a cluster node and runs until SIGINT or SIGTERM, which make it
 leave the cluster (the others learn it at once) and exit 0. Nodes started
@@ -135,14 +138,37 @@ Flags:
                            the dashboard's address
   -h, --help               show this help
 
+Security (all off by default; a node that binds beyond loopback without
+them warns once on standard error, naming the address):
+  --gossip-key-file FILE   encrypt gossip: base64 AES keys of 16, 24 or 32
+                           bytes, one per line, the first the one the node
+                           sends with (default: $TROUPE_GOSSIP_KEY, keys
+                           comma separated); a node without one of the
+                           cluster's keys cannot join. SIGHUP reads the
+                           file again, to rotate keys without a restart
+  --tls-cert FILE          the node's certificate (PEM), signed by --tls-ca,
+                           naming the hosts of --bind and --http; for
+                           server and client authentication
+  --tls-key FILE           its private key (PEM)
+  --tls-ca FILE            the CA certificates (PEM) that sign the nodes':
+                           with the three, the nodes talk mutual TLS (a
+                           node whose certificate the CA did not sign
+                           gets no work) and the REST API is HTTPS
+  --api-token-file FILE    the REST API's bearer tokens, one per line (any
+                           is accepted: several for a rotation); every
+                           endpoint but /healthz then needs one (default:
+                           $TROUPE_API_TOKEN, comma separated)
+
 Port 0 in an address lets the OS choose; --port-file tells which it chose.
+Secrets are read from files or the environment, never from the command
+line, which every user of the machine can see.
 
 Exit codes: 0 the node left after a signal, 1 it could not start (an
 address in use, a store it cannot open) or failed, 2 usage error.
 `
 
 func (c *command) startNode(args []string) int {
-	cfg, err := parseStart(args)
+	cfg, err := parseStartEnv(args, c.getenv)
 	if errors.Is(err, flag.ErrHelp) {
 		c.printUsage(startUsage)
 		return ExitOK
@@ -165,6 +191,7 @@ func (c *command) startNode(args []string) int {
 		return ExitFailed
 	}
 	cfg.Logger, cfg.Registry = newLogger(c.stderr, cfg.LogFormat, cfg.LogLevel), c.reg
+	warnInsecure(cfg.Logger, &cfg)
 	if err := removeStale(cfg.PortFile); err != nil {
 		fmt.Fprintf(c.stderr, "%s start: --port-file: %v\n", c.prog, err)
 		return ExitFailed
@@ -215,10 +242,17 @@ func (c *command) bootNode(cfg StartConfig, signals <-chan os.Signal) (RunningNo
 // fail (exit 1); either way the node leaves and closes.
 func (c *command) serveNode(cfg StartConfig, node RunningNode, ln net.Listener, signals <-chan os.Signal) int {
 	log := cfg.Logger
+	var tokens *rest.Tokens
+	if len(cfg.Security.APITokens) > 0 {
+		tokens = rest.NewTokens(cfg.Security.APITokens...)
+	}
 	srv := &http.Server{
-		Handler:           nodeHandler(node, log),
+		Handler:           nodeHandler(cfg, node, tokens),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	if tc := cfg.Security.serverTLS(); tc != nil {
+		ln = tls.NewListener(ln, tc)
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
@@ -234,17 +268,10 @@ func (c *command) serveNode(cfg StartConfig, node RunningNode, ln net.Listener, 
 		log.Error("cannot write the port file", "path", cfg.PortFile, "err", err)
 		code = ExitFailed
 	} else {
-		log.Info("node ready", "node", pf.Name, "http", pf.HTTP, "dashboard", "http://"+pf.HTTP+"/", "actor", pf.Actor,
-			"gossip", pf.Gossip, "slots", cfg.Slots, "store", pf.Store, "nats", pf.NATS, "data_dir", cfg.DataDir)
+		log.Info("node ready", "node", pf.Name, "http", pf.HTTP, "dashboard", cfg.Security.scheme()+"://"+pf.HTTP+"/",
+			"actor", pf.Actor, "gossip", pf.Gossip, "slots", cfg.Slots, "store", pf.Store, "nats", pf.NATS, "data_dir", cfg.DataDir)
 		stopDemo := c.startDemo(cfg)
-		select {
-		case s := <-signals:
-			log.Info("leaving the cluster", "signal", s.String())
-		case err := <-served:
-			log.Error("the HTTP server failed", "addr", cfg.HTTPAddr, "err", err)
-			served <- err // for stopNode, which waits for the server
-			code = ExitFailed
-		}
+		code = c.awaitStop(&cfg, node, tokens, signals, served)
 		stopDemo()
 	}
 	c.stopNode(cfg, node, srv, served)
@@ -259,19 +286,54 @@ type metricsSource interface {
 
 // nodeHandler is what a node serves on its HTTP address: the REST API
 // (and its JSON 404 for any other path), the dashboard at / and, if the
-// node has them, its metrics at /metrics.
-func nodeHandler(node RunningNode, log *slog.Logger) http.Handler {
+// node has them, its metrics at /metrics. With tokens (nil: none),
+// /metrics needs one as the API does; the dashboard's files, which hold
+// no data, do not.
+func nodeHandler(cfg StartConfig, node RunningNode, tokens *rest.Tokens) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/", rest.NewHandler(node.Service(), rest.WithLogger(log)))
+	mux.Handle("/", rest.NewHandler(node.Service(), restOptions(cfg, tokens)...))
 	dash := dashboard.Handler()
 	mux.Handle("GET /{$}", dash)
 	mux.Handle("GET /dashboard/", dash)
 	if m, ok := node.(metricsSource); ok {
-		cfg := m.Metrics()
-		cfg.Logger = log
-		mux.Handle("GET /metrics", metrics.NewHandler(cfg))
+		mc := m.Metrics()
+		mc.Logger = cfg.Logger
+		mux.Handle("GET /metrics", rest.Protect(tokens, metrics.NewHandler(mc)))
 	}
 	return mux
+}
+
+// awaitStop waits for a stop signal (exit 0) or for the HTTP server to
+// fail (exit 1), reading the key and token files again on each SIGHUP.
+func (c *command) awaitStop(cfg *StartConfig, node RunningNode, tokens *rest.Tokens, signals <-chan os.Signal, served chan error) int {
+	hups, stop := c.notifyReload()
+	defer stop()
+	for {
+		select {
+		case s := <-signals:
+			cfg.Logger.Info("leaving the cluster", "signal", s.String())
+			return ExitOK
+		case err := <-served:
+			cfg.Logger.Error("the HTTP server failed", "addr", cfg.HTTPAddr, "err", err)
+			served <- err // for stopNode, which waits for the server
+			return ExitFailed
+		case <-hups:
+			reloadSecrets(cfg, node, tokens)
+		}
+	}
+}
+
+// restOptions configures the REST API as the security flags say: tokens
+// (nil: none) required, forwards to the coordinator over HTTPS.
+func restOptions(cfg StartConfig, tokens *rest.Tokens) []rest.Option {
+	opts := []rest.Option{rest.WithLogger(cfg.Logger)}
+	if tokens != nil {
+		opts = append(opts, rest.RequireTokens(tokens))
+	}
+	if cfg.Security.TLS != nil {
+		opts = append(opts, rest.WithForwardTLS(cfg.Security.forwardTLS()))
+	}
+	return opts
 }
 
 // stopNode leaves the cluster, drains the HTTP server, closes the node

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -100,6 +101,9 @@ type StartConfig struct {
 	// Demo: once ready, the node submits the demo job (DemoPipeline) and
 	// prints where its dashboard is (--demo).
 	Demo bool
+	// Security is the node's gossip keys, TLS and API tokens (see
+	// Security); all off by default.
+	Security Security
 }
 
 // EmbeddedNATS is the NATS server of node start --nats-embedded. Three
@@ -152,12 +156,17 @@ type startFlags struct {
 	natsEmbedded            bool
 	natsListen, natsCluster string
 	natsRoutes              []string
+	security                securityFlags
 }
 
 // parseStart parses node start's arguments into a StartConfig whose
 // flags are checked; HTTPAddr and the defaults that depend on the HTTP
 // port are left to complete. It returns flag.ErrHelp for -h or --help.
-func parseStart(args []string) (StartConfig, error) {
+// Secrets not given by a file flag come from the environment.
+func parseStart(args []string) (StartConfig, error) { return parseStartEnv(args, os.Getenv) }
+
+// parseStartEnv is parseStart reading the environment with getenv.
+func parseStartEnv(args []string, getenv func(string) string) (StartConfig, error) {
 	cfg := StartConfig{ActorAddr: DefaultBind, GossipAddr: DefaultGossip, HTTPListen: DefaultHTTP,
 		Slots: runtime.NumCPU(), LogFormat: "text", LogLevel: slog.LevelInfo}
 	var raw startFlags
@@ -195,6 +204,7 @@ func parseStart(args []string) (StartConfig, error) {
 	fs.BoolVar(&cfg.Demo, "demo", false, "")
 	fs.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "")
 	fs.StringVar(&raw.logLevel, "log-level", "", "")
+	addSecurityFlags(fs, &cfg.Security, &raw.security)
 	positional, err := parseInterleaved(fs, args)
 	if err != nil {
 		return cfg, err
@@ -202,7 +212,23 @@ func parseStart(args []string) (StartConfig, error) {
 	if len(positional) > 0 {
 		return cfg, fmt.Errorf("unexpected argument %q", positional[0])
 	}
-	return cfg, cfg.check(raw)
+	if err := cfg.check(raw); err != nil {
+		return cfg, err
+	}
+	bindHost, httpHost := cfg.dialedHosts()
+	return cfg, cfg.Security.check(raw.security, getenv, bindHost, httpHost)
+}
+
+// dialedHosts returns the hosts the other nodes dial: --bind's, and the
+// REST API's (--http's, or --bind's when --http listens everywhere, as
+// complete sets HTTPAddr).
+func (cfg *StartConfig) dialedHosts() (bindHost, httpHost string) {
+	bindHost, _, _ = splitHostPort(cfg.ActorAddr)
+	httpHost, _, _ = splitHostPort(cfg.HTTPListen)
+	if unspecified(httpHost) {
+		httpHost = bindHost
+	}
+	return bindHost, httpHost
 }
 
 // check validates the flags; the error names the flag and its value.

@@ -231,6 +231,12 @@ func (n *fakeNode) Close() error {
 	return nil
 }
 
+// SetGossipKeys records the keys' count (keyRotator).
+func (n *fakeNode) SetGossipKeys(keys [][]byte) error {
+	n.record("keys " + strconv.Itoa(len(keys)))
+	return nil
+}
+
 func (n *fakeNode) record(op string) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -247,6 +253,7 @@ func (n *fakeNode) done() []string {
 // channel and the given StartFunc.
 type startHarness struct {
 	sigs   chan os.Signal
+	hups   chan os.Signal // SIGHUP
 	code   chan int
 	stdout *syncBuffer
 	stderr *syncBuffer
@@ -255,9 +262,10 @@ type startHarness struct {
 
 func runStart(t *testing.T, start StartFunc, args ...string) *startHarness {
 	t.Helper()
-	h := &startHarness{sigs: make(chan os.Signal, 2), code: make(chan int, 1), stdout: newSyncBuffer(), stderr: newSyncBuffer(),
-		cfg: make(chan StartConfig, 1)}
+	h := &startHarness{sigs: make(chan os.Signal, 2), hups: make(chan os.Signal, 1), code: make(chan int, 1), stdout: newSyncBuffer(),
+		stderr: newSyncBuffer(), cfg: make(chan StartConfig, 1)}
 	c := newCommand(nil, h.stdout, h.stderr, func() (<-chan os.Signal, func()) { return h.sigs, func() {} })
+	c.notifyReload = func() (<-chan os.Signal, func()) { return h.hups, func() {} }
 	c.hostname = func() (string, error) { return "testhost", nil }
 	if start != nil {
 		c.start = func(ctx context.Context, cfg StartConfig) (RunningNode, error) {

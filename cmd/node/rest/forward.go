@@ -60,9 +60,12 @@ func (h *handler) toOwner(w http.ResponseWriter, r *http.Request, body []byte, e
 }
 
 // proxy returns a reverse proxy to the node at addr (the coordinator, or
-// a job's owner), marking the request with header.
+// a job's owner), marking the request with header. The request's headers
+// go along, its Authorization among them: the API token this node has
+// just accepted, which the other node checks again (nodes of a cluster
+// accept the same tokens).
 func (h *handler) proxy(addr, header string) *httputil.ReverseProxy {
-	target := &url.URL{Scheme: "http", Host: addr}
+	target := &url.URL{Scheme: h.forwardScheme, Host: addr}
 	return &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(target)
