@@ -10,8 +10,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
+	"github.com/troupe-dev/troupe/cluster"
 	"github.com/troupe-dev/troupe/cmd/node/rest/resttest"
 	"github.com/troupe-dev/troupe/testkit"
+	"github.com/troupe-dev/troupe/testkit/browsertest"
 )
 
 // --demo submits the demo job through the node's API once the node is
@@ -69,4 +73,23 @@ func get(t *testing.T, url string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// With API tokens the dashboard's page loads without one, asks for it
+// when the API refuses, and then shows the node's data; /metrics needs
+// the token as the API does.
+func TestStart_dashboardAsksForTheToken(t *testing.T) {
+	chromium := browsertest.Chromium(t)
+	dir := t.TempDir()
+	node := &fakeNode{svc: resttest.New("wordcount")}
+	node.svc.SetMembers([]cluster.MemberStatus{{Name: "n1", Slots: 2, Coordinator: true}})
+	runStart(t, func(context.Context, StartConfig) (RunningNode, error) { return node, nil },
+		"--http", "127.0.0.1:0", "--port-file", filepath.Join(dir, "p.json"), "--data-dir", dir,
+		"--api-token-file", writeFile(t, "t", testToken))
+	pf := readPortFile(t, filepath.Join(dir, "p.json"))
+	b := browsertest.New(t, chromium)
+	b.Do(chromedp.Navigate("http://" + pf.HTTP + "/"))
+	b.Wait("the token asked for", `!document.getElementById('token-form').hidden`)
+	b.Do(chromedp.SendKeys(chromedp.CSS("#token"), testToken), chromedp.Click(chromedp.CSS("#token-form button")))
+	b.Wait("the members, once the token is given", `document.querySelectorAll('#members tbody tr').length === 1 && document.getElementById('token-form').hidden`)
 }

@@ -195,3 +195,31 @@ func TestTokens_Set(t *testing.T) {
 	ts.Set()
 	wantError(t, sendAuth(t, srv, "GET", "/v1/jobs", "", "Bearer "+otherToken), http.StatusUnauthorized, "Authorization", "not one")
 }
+
+// Protect guards another handler (a node's /metrics) as the API is
+// guarded; without tokens it changes nothing.
+func TestProtect(t *testing.T) {
+	const token = "dGVzdC10b2tlbi1vZi10aGUtY2x1c3Rlcg=="
+	ok := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusTeapot) })
+	for _, tt := range []struct {
+		name   string
+		tokens *rest.Tokens
+		header string
+		want   int
+	}{
+		{"no tokens", nil, "", http.StatusTeapot},
+		{"none given", rest.NewTokens(token), "", http.StatusUnauthorized},
+		{"a wrong one", rest.NewTokens(token), "Bearer c2Vjb25kLXRva2VuLW9mLXRoZS1jbHVzdGVy", http.StatusUnauthorized},
+		{"the right one", rest.NewTokens(token), "Bearer " + token, http.StatusTeapot},
+	} {
+		r := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+		if tt.header != "" {
+			r.Header.Set("Authorization", tt.header)
+		}
+		w := httptest.NewRecorder()
+		rest.Protect(tt.tokens, ok).ServeHTTP(w, r)
+		if w.Code != tt.want {
+			t.Errorf("%s: %d, want %d", tt.name, w.Code, tt.want)
+		}
+	}
+}

@@ -17,13 +17,24 @@ const $ = (id) => document.getElementById(id);
 
 // ---- the API ----------------------------------------------------------
 
+// The API token, when the node asks for one (--api-token-file): kept in
+// the tab's session storage, sent as a bearer token.
+const tokenKey = "troupe-api-token";
+
+function apiToken() {
+  try { return sessionStorage.getItem(tokenKey) || ""; } catch (e) { return ""; }
+}
+
 async function api(method, path, body) {
   const init = { method, cache: "no-store", headers: {} };
   if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
   }
+  const token = apiToken();
+  if (token) init.headers["Authorization"] = "Bearer " + token;
   const resp = await fetch(path, init);
+  $("token-form").hidden = resp.status !== 401;
   const text = await resp.text();
   let data = null;
   try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
@@ -375,5 +386,11 @@ document.addEventListener("DOMContentLoaded", () => {
   $("node").textContent = location.host;
   $("cancel").addEventListener("click", onCancel);
   $("savepoint").addEventListener("click", onSavepoint);
+  $("token-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    try { sessionStorage.setItem(tokenKey, $("token").value.trim()); } catch (err) { setStatus(err.message, true); }
+    $("token").value = "";
+    refresh();
+  });
   refresh();
 });
