@@ -39,9 +39,12 @@ type progress struct {
 	job      progressJob
 	terminal bool
 	every    time.Duration
-	prev     progressSnapshot
-	done     chan struct{}
-	wg       sync.WaitGroup
+	// last is the newest snapshot with a new sample, prev the one before:
+	// rates are between them, so that reports between two samples show
+	// the same rates rather than none
+	last, prev progressSnapshot
+	done       chan struct{}
+	wg         sync.WaitGroup
 }
 
 // startProgress starts reporting on j, unless quiet.
@@ -79,10 +82,10 @@ func (p *progress) run() {
 
 func (p *progress) report() {
 	snap := snapshotOf(p.job.Metrics(), p.job.Checkpoints(), time.Now())
-	line := formatProgress(p.name, snap, p.prev)
-	if snap.at.After(p.prev.at) {
-		p.prev = snap
+	if snap.at.After(p.last.at) {
+		p.prev, p.last = p.last, snap
 	}
+	line := formatProgress(p.name, snap, p.prev)
 	if p.terminal {
 		p.out.setStatus(line)
 		return
