@@ -2,6 +2,7 @@ package actors
 
 import (
 	"errors"
+	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -75,4 +76,97 @@ func TestReview12_leaseLostDuringMetadataCommitStillCompletes(t *testing.T) {
 	}
 	t.Fatalf("checkpoint %d (status %v) completed (latest %s) and the sink committed %d records, "+
 		"although the lease was lost before its metadata commit returned", id, st.Status, cp.Path, len(sink.Values()))
+}
+
+// Review 12, finding: a master that takes a run over numbers its
+// checkpoints from the run's latest complete one + 1 (firstID), so its
+// first checkpoint has the id of the checkpoint the earlier owner had in
+// flight, in the same run store, with the same state handles. The earlier
+// owner, once it learns it lost the job, aborts its pending checkpoint and
+// discards it — removing the new owner's states of that id; the new
+// owner then completes a checkpoint whose states are gone, tells its
+// sinks to commit it, and can never restore it (nor, by planRestore's
+// rule, anything older): the job fails at its next restart.
+func TestReview12_staleOwnerDiscardRemovesNewOwnersCheckpoint(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "count", "run")
+	open := func() *gatedStore {
+		s, err := persistence.OpenDirStore(dir, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return newGatedStore(t, s)
+	}
+	holdFirst := func(g *gatedStore) {
+		var first atomic.Bool
+		g.hold = func(*persistence.Metadata) bool { return first.CompareAndSwap(false, true) }
+	}
+	run := NewRunID()
+
+	// The earlier owner (epoch 1): its first checkpoint has every state
+	// written, its metadata commit is in flight.
+	gOld := open()
+	holdFirst(gOld)
+	eOld := newTestEngine(t, func(c *Config) {
+		c.Checkpoint.Interval = 10 * time.Millisecond
+		c.Checkpoint.TolerableFailures = 1 << 20
+		c.Checkpoint.Store = func(string, string) (CheckpointStore, error) { return gOld, nil }
+	})
+	pOld, _ := countPipeline(8000, 13, 2000)
+	jOld := submit(t, eOld, pOld, ContinueRun(run))
+	defer jOld.Cancel()
+	oldID := waitHeld(t, gOld)
+
+	// The new owner (epoch 2) takes the run over and gets as far as the
+	// metadata commit of its own first checkpoint.
+	gNew := open()
+	holdFirst(gNew)
+	eNew := newTestEngine(t, func(c *Config) {
+		c.Checkpoint.Interval = 10 * time.Millisecond
+		c.Checkpoint.TolerableFailures = 1 << 20
+		c.Checkpoint.Store = func(string, string) (CheckpointStore, error) { return gNew, nil }
+	})
+	pNew, _ := countPipeline(8000, 13, 2000)
+	jNew := submit(t, eNew, pNew, ContinueRun(run), FirstAttempt(1<<16+1))
+	defer jNew.Cancel()
+	newID := waitHeld(t, gNew)
+	t.Logf("the earlier owner's pending checkpoint is %d, the new owner's first is %d", oldID, newID)
+
+	// The earlier owner's commit fails (its lease is gone): it aborts and
+	// discards its checkpoint.
+	gOld.fail = func(m *persistence.Metadata) bool { return m.ID == oldID }
+	gOld.next()
+	eventually(t, 20*time.Second, func() bool {
+		_, ok := checkpointEnded(jOld, oldID)
+		return ok && gOld.wasDiscarded(oldID)
+	}, "the earlier owner to abort and discard its checkpoint")
+	jOld.Cancel() // it stopped: its discards are done
+
+	gNew.open()
+	eventually(t, 20*time.Second, func() bool { cp, ok := jNew.LatestCheckpoint(); return ok && cp.ID >= newID },
+		"the new owner's first checkpoint to complete")
+	cp, _ := jNew.LatestCheckpoint()
+	done, err := persistence.OpenCheckpoint(cp.Path)
+	if err != nil {
+		t.Fatalf("the new owner's complete checkpoint %d cannot be opened: %v", cp.ID, err)
+	}
+	for _, task := range done.Meta.Tasks {
+		if task.Handle == "" {
+			continue
+		}
+		if _, err := done.ReadState(task.Handle); err != nil {
+			t.Fatalf("the new owner completed (and told its sinks to commit) checkpoint %d, whose state of %s#%d "+
+				"the earlier owner's discard of its own checkpoint %d removed: %v", cp.ID, task.Vertex, task.Subtask, oldID, err)
+		}
+	}
+}
+
+func waitHeld(t *testing.T, g *gatedStore) int64 {
+	t.Helper()
+	select {
+	case id := <-g.held:
+		return id
+	case <-time.After(20 * time.Second):
+		t.Fatal("no metadata commit began")
+		return 0
+	}
 }
