@@ -170,3 +170,77 @@ func waitHeld(t *testing.T, g *gatedStore) int64 {
 		return 0
 	}
 }
+
+// flakyOpenStore fails the first Open, as a store that does not answer
+// for a moment does (a NATS store gives up after its Timeout).
+type flakyOpenStore struct {
+	CheckpointStore
+	failed atomic.Bool
+}
+
+var errStoreDown = errors.New("injected: the store did not answer")
+
+func (f *flakyOpenStore) Open(path string) (*persistence.Checkpoint, error) {
+	if f.failed.CompareAndSwap(false, true) {
+		return nil, errStoreDown
+	}
+	return f.CheckpointStore.Open(path)
+}
+
+// Review 12, finding: firstID ignores an error of the store and numbers
+// the checkpoints of a continued run (a takeover, a restarted node) from 1
+// when the run's newest checkpoint could not be read at that moment. The
+// master then restores the run's newest checkpoint N (the store answers
+// again) but completes checkpoints 1, 2, … below it: retention removes
+// them as the oldest, Checkpoints still lists N first, and the next
+// restart goes back to N although the sinks committed past it.
+func TestReview12_continuedRunNumbersCheckpointsBelowItsRestore(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "count", "run")
+	run := NewRunID()
+	engine := func(s CheckpointStore) *Engine {
+		return newTestEngine(t, func(c *Config) {
+			c.Checkpoint.Interval = 10 * time.Millisecond
+			c.Checkpoint.Store = func(string, string) (CheckpointStore, error) { return s, nil }
+		})
+	}
+	open := func() *persistence.DirStore {
+		s, err := persistence.OpenDirStore(dir, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+
+	// The first owner completes a few checkpoints, then is lost.
+	p1, _ := countPipeline(1<<20, 13, 2000)
+	j1 := submit(t, engine(open()), p1, ContinueRun(run))
+	eventually(t, 20*time.Second, func() bool { cp, ok := j1.LatestCheckpoint(); return ok && cp.ID >= 4 }, "four checkpoints")
+	j1.Cancel()
+	before, err := open().Checkpoints()
+	if err != nil || len(before) == 0 {
+		t.Fatalf("checkpoints of the first owner: %v, %v", before, err)
+	}
+	newest, err := persistence.OpenCheckpoint(before[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The next owner continues the run; the store fails to answer once.
+	p2, _ := countPipeline(1<<20, 13, 2000)
+	j2 := submit(t, engine(&flakyOpenStore{CheckpointStore: open()}), p2, ContinueRun(run), FirstAttempt(1<<16+1))
+	defer j2.Cancel()
+	eventually(t, 20*time.Second, func() bool { _, ok := j2.LatestCheckpoint(); return ok }, "a checkpoint of the next owner")
+	cp, _ := j2.LatestCheckpoint()
+	if cp.ID > newest.Meta.ID {
+		return
+	}
+	after, _ := open().Checkpoints()
+	var restored int64
+	j2.inspect(func(m *master) {
+		if m.plan != nil {
+			restored = m.plan.id
+		}
+	})
+	t.Fatalf("the next owner restored checkpoint %d (the run's newest was %d) but completed checkpoint %d (%s) below it; "+
+		"the run's checkpoints now, newest first: %v — a restart goes back to %d", restored, newest.Meta.ID, cp.ID, cp.Path, after, newest.Meta.ID)
+}
