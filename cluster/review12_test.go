@@ -1,0 +1,158 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/troupe-dev/troupe/actors"
+	"github.com/troupe-dev/troupe/operators"
+)
+
+// Review 12: tests of the failover, each failing on a defect it names.
+
+// review12Records counts the records the review12 pipeline's map saw, in
+// every node of the test process: a job run twice counts twice.
+var review12Records atomic.Int64
+
+// review12Registry holds "review12": count numbers (rate per second, 0
+// unlimited) through a counting map into a discarding sink.
+func review12Registry() *actors.Registry {
+	reg := actors.NewRegistry()
+	reg.MustRegister(actors.PipelineSpec{Name: "review12",
+		Params: []actors.Param{{Name: "count", Default: "200"}, {Name: "rate", Default: "0"}},
+		Build: func(ps actors.Params) (*operators.Pipeline, error) {
+			n, err := ps.Int("count")
+			if err != nil {
+				return nil, err
+			}
+			rate, err := ps.Float("rate")
+			if err != nil {
+				return nil, err
+			}
+			p := operators.NewPipeline("review12").SetParallelism(1)
+			src := operators.Generate(p, int64(n), func(i int64) int64 { return i }, operators.RateLimit(rate))
+			operators.Discard(operators.Map(src, func(i int64) int64 { review12Records.Add(1); return i }))
+			return p, nil
+		}})
+	return reg
+}
+
+// startReview12Node starts a node on loopback on store; it is closed
+// when the test ends (Close is idempotent).
+func startReview12Node(t *testing.T, name string, store Store, join ...string) *Node {
+	t.Helper()
+	ecfg := actors.DefaultConfig()
+	ecfg.Logger = actors.QuietLogger()
+	n, err := StartNode(context.Background(), NodeConfig{Name: name, ActorAddr: "127.0.0.1:0", GossipAddr: "127.0.0.1:0",
+		HTTPAddr: "127.0.0.1:1", Join: join, Slots: 2, Store: store, Timing: LocalTiming(), Engine: ecfg,
+		Registry: review12Registry()})
+	if err != nil {
+		t.Fatalf("start node %s: %v", name, err)
+	}
+	t.Cleanup(func() { _ = n.Close() })
+	review12Poll(t, 10*time.Second, "node "+name+" to coordinate", func() bool { return len(join) > 0 || n.coordinates() })
+	return n
+}
+
+func review12Poll(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// review12Record reads job id's record from store.
+func review12Record(t *testing.T, store Store, id string) *jobRecord {
+	t.Helper()
+	rec, _, err := records{store: store.Jobs()}.get(context.Background(), id)
+	if err != nil {
+		t.Fatalf("record of %s: %v", id, err)
+	}
+	return rec
+}
+
+// flakyStore is a Store whose job store fails the writes of a job's end
+// (a terminal state) while failEnds is set, as a store that does not
+// answer for a moment does.
+type flakyStore struct {
+	Store
+	jobs *flakyJobs
+}
+
+type flakyJobs struct {
+	JobStore
+	failEnds atomic.Bool
+	refused  chan string // the id of each end write refused
+}
+
+var errReview12Store = errors.New("injected: the job store did not answer")
+
+func (s *flakyStore) Jobs() JobStore { return s.jobs }
+
+func (j *flakyJobs) Update(ctx context.Context, key string, value []byte, rev uint64) (uint64, error) {
+	var rec jobRecord
+	if j.failEnds.Load() && json.Unmarshal(value, &rec) == nil && rec.terminal() {
+		select {
+		case j.refused <- key:
+		default:
+		}
+		return 0, errReview12Store
+	}
+	return j.JobStore.Update(ctx, key, value, rev)
+}
+
+func newFlakyStore(t *testing.T) *flakyStore {
+	fs, err := OpenFileStore(t.TempDir(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &flakyStore{Store: fs, jobs: &flakyJobs{JobStore: fs.Jobs(), refused: make(chan string, 16)}}
+}
+
+// Finding: a node that stops (close: SIGTERM, node start leaving) marks
+// every lease lost and hands it back — also the lease of a job that has
+// already ended but whose end is not recorded yet (awaitEnd is waiting
+// for the service's lock, or backing off a store that did not answer).
+// recordEnd then gives up (lease lost), handBack leaves the record
+// "running" with a lease that has run out, and the next coordinator runs
+// the finished job again.
+func TestReview12_stoppingNodeHandsBackAFinishedJob(t *testing.T) {
+	store := newFlakyStore(t)
+	n1 := startReview12Node(t, "n1", store)
+	store.jobs.failEnds.Store(true)
+	before := review12Records.Load()
+	id, err := n1.Submit(context.Background(), JobRequest{Pipeline: "review12", Params: map[string]string{"count": "200"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-store.jobs.refused:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the job's end was never written")
+	}
+	ran := review12Records.Load() - before
+	if err := n1.Close(); err != nil {
+		t.Fatal(err)
+	}
+	store.jobs.failEnds.Store(false)
+	rec := review12Record(t, store, id)
+	if rec.terminal() {
+		return
+	}
+	// The record says the job lives: a new coordinator takes it over.
+	startReview12Node(t, "n2", store)
+	review12Poll(t, 20*time.Second, "n2 to take the job over", func() bool { return review12Record(t, store, id).Owner == "n2" })
+	review12Poll(t, 20*time.Second, "the job's second run", func() bool { return review12Records.Load()-before > ran })
+	after := review12Record(t, store, id)
+	t.Fatalf("job %s finished on n1 (%d records) but n1's stop left its record %q with the lease handed back; "+
+		"n2 took it over at epoch %d (state %q) and ran it again: %d records in all",
+		id, ran, rec.State, after.Epoch, after.State, review12Records.Load()-before)
+}
