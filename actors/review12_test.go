@@ -1,8 +1,11 @@
 package actors
 
 import (
+	"bytes"
 	"errors"
+	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -243,4 +246,116 @@ func TestReview12_continuedRunNumbersCheckpointsBelowItsRestore(t *testing.T) {
 	})
 	t.Fatalf("the next owner restored checkpoint %d (the run's newest was %d) but completed checkpoint %d (%s) below it; "+
 		"the run's checkpoints now, newest first: %v — a restart goes back to %d", restored, newest.Meta.ID, cp.ID, cp.Path, after, newest.Meta.ID)
+}
+
+// heldWrites holds the WriteState calls of checkpoint id until release
+// closes, reporting the first on held.
+type heldWrites struct {
+	CheckpointStore
+	id      int64
+	held    chan string // the task of the first write held
+	release chan struct{}
+	pending sync.WaitGroup
+}
+
+func (h *heldWrites) WriteState(id int64, task string, data []byte) (string, error) {
+	if id == h.id {
+		h.pending.Add(1)
+		defer h.pending.Done()
+		select {
+		case h.held <- task:
+		default:
+		}
+		<-h.release
+	}
+	return h.CheckpointStore.WriteState(id, task, data)
+}
+
+// Review 12, finding: the same ids in one run store, the other way
+// round: a subtask of the earlier owner whose state write for checkpoint
+// N was under way when its node froze finishes it when the node thaws —
+// after the new owner, whose first checkpoint is also N, completed it.
+// The write replaces the state file of the new owner's complete
+// checkpoint: it now holds another attempt's snapshot, and a restore
+// from it mixes two runs' positions and state.
+func TestReview12_staleOwnerStateWriteReplacesCompleteCheckpoint(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "count", "run")
+	open := func() *persistence.DirStore {
+		s, err := persistence.OpenDirStore(dir, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	run := NewRunID()
+	errLost := errors.New("lease lost")
+
+	// The earlier owner's first checkpoint: its state writes are under
+	// way (held) when its node freezes; its lease is lost meanwhile.
+	held := &heldWrites{CheckpointStore: open(), id: 1, held: make(chan string, 1), release: make(chan struct{})}
+	t.Cleanup(func() {
+		select {
+		case <-held.release:
+		default:
+			close(held.release)
+		}
+	})
+	eOld := newTestEngine(t, func(c *Config) {
+		c.Checkpoint.Interval = 300 * time.Millisecond
+		c.Checkpoint.TolerableFailures = 1 << 20
+		c.Checkpoint.Store = func(string, string) (CheckpointStore, error) { return held, nil }
+	})
+	pOld, _ := countPipeline(1<<20, 13, 2000)
+	jOld := submit(t, eOld, pOld, ContinueRun(run), GuardCommits(func() error { return errLost }))
+	defer jOld.Cancel()
+	var task string
+	select {
+	case task = <-held.held:
+	case <-time.After(20 * time.Second):
+		t.Fatal("no state write of the earlier owner")
+	}
+
+	// The new owner takes the run over and completes its checkpoint 1.
+	eNew := newTestEngine(t, func(c *Config) {
+		c.Checkpoint.Interval = 200 * time.Millisecond
+		c.Checkpoint.Store = func(string, string) (CheckpointStore, error) { return open(), nil }
+	})
+	pNew, _ := countPipeline(1<<20, 13, 2000)
+	jNew := submit(t, eNew, pNew, ContinueRun(run), FirstAttempt(1<<16+1))
+	eventually(t, 20*time.Second, func() bool { _, ok := jNew.LatestCheckpoint(); return ok }, "the new owner's first checkpoint")
+	jNew.Cancel()
+	cp, err := persistence.OpenCheckpoint(filepath.Join(dir, "chk-1"))
+	if err != nil {
+		t.Fatalf("the new owner's checkpoint 1: %v", err)
+	}
+	before := stateFiles(t, cp.Path)
+
+	// The earlier owner's node thaws: its writes go on.
+	close(held.release)
+	held.pending.Wait()
+	after := stateFiles(t, cp.Path)
+	for name, b := range before {
+		if !bytes.Equal(b, after[name]) {
+			t.Fatalf("the new owner's complete checkpoint %s: its state file %s (%d bytes) was replaced by the earlier owner's "+
+				"late write (of task %s) for its own checkpoint %d (%d bytes)", cp.Path, name, len(b), task, held.id, len(after[name]))
+		}
+	}
+}
+
+// stateFiles reads the state files of the checkpoint directory dir.
+func stateFiles(t *testing.T, dir string) map[string][]byte {
+	t.Helper()
+	names, err := filepath.Glob(filepath.Join(dir, "*.state"))
+	if err != nil || len(names) == 0 {
+		t.Fatalf("state files of %s: %v %v", dir, names, err)
+	}
+	out := map[string][]byte{}
+	for _, n := range names {
+		b, err := os.ReadFile(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[filepath.Base(n)] = b
+	}
+	return out
 }
