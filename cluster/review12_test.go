@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -214,5 +216,73 @@ func TestReview12_leavingCoordinatorFailsItsJobs(t *testing.T) {
 	}
 	if rec := review12Record(t, fs, id); rec.terminal() {
 		t.Fatalf("the coordinator stopped on purpose, and its job ended %q instead of being handed over: %s", rec.State, rec.Failure)
+	}
+}
+
+// endedJobs is a job store that also holds n records of jobs that ended
+// long ago, each read taking latency (a network store's round trip).
+type endedJobs struct {
+	JobStore
+	n       int
+	latency time.Duration
+}
+
+type endedStore struct {
+	Store
+	jobs *endedJobs
+}
+
+func (s *endedStore) Jobs() JobStore { return s.jobs }
+
+func (j *endedJobs) Keys(ctx context.Context) ([]string, error) {
+	keys, err := j.JobStore.Keys(ctx)
+	for i := range j.n {
+		keys = append(keys, fmt.Sprintf("ended-%d", i))
+	}
+	return keys, err
+}
+
+func (j *endedJobs) Get(ctx context.Context, key string) ([]byte, uint64, error) {
+	if !strings.HasPrefix(key, "ended-") {
+		return j.JobStore.Get(ctx, key)
+	}
+	time.Sleep(j.latency) // the store's answer takes this long
+	b, err := json.Marshal(&jobRecord{ID: key, Request: JobRequest{Pipeline: "review12"}, Owner: "gone", Epoch: 1,
+		State: StateFinished, Submitted: time.Unix(1, 0), Ended: time.Unix(2, 0)})
+	return b, 1, err
+}
+
+// Finding: the coordinator renews the leases of its own jobs on the same
+// goroutine that scans the job store for jobs to take over, and the scan
+// reads every record there is, one Get each, every Renew period — the
+// records of ended jobs included, which are never removed. With a few
+// thousand ended jobs on a store that answers in a millisecond, one scan
+// outlasts Lease − Margin: the running jobs' leases go overdue, their
+// checkpoints are refused, and the lease may run out for real — while
+// the store is healthy.
+func TestReview12_takeoverScanStarvesLeaseRenewal(t *testing.T) {
+	fs, err := OpenFileStore(t.TempDir(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := &endedStore{Store: fs, jobs: &endedJobs{JobStore: fs.Jobs(), n: 2500, latency: time.Millisecond}}
+	n1 := startReview12Node(t, "n1", store)
+	id, err := n1.Submit(context.Background(), JobRequest{Pipeline: "review12", CheckpointInterval: "100ms",
+		Params: map[string]string{"count": "1000000", "rate": "100"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n1.svc.mu.Lock()
+	l := n1.svc.jobs[id].lease
+	n1.svc.mu.Unlock()
+	timing := n1.svc.timing
+	var refused error
+	review12Within(timing.Lease+3*time.Second, func() bool {
+		refused = l.guard()
+		return refused != nil
+	})
+	if refused != nil {
+		t.Fatalf("the lease of running job %s went overdue on a healthy store (the scan of %d ended jobs' records, %v each, "+
+			"holds up its renewal): %v", id, store.jobs.n, store.jobs.latency, refused)
 	}
 }
