@@ -20,6 +20,13 @@ import (
 // every node of the test process: a job run twice counts twice.
 var review12Records atomic.Int64
 
+// review12Gate, when set, blocks the map of every review12 job until it
+// closes; review12Blocked counts the records it held.
+var (
+	review12Gate    atomic.Pointer[chan struct{}]
+	review12Blocked atomic.Int64
+)
+
 // review12Registry holds "review12": count numbers (rate per second, 0
 // unlimited) through a counting map into a discarding sink.
 func review12Registry() *actors.Registry {
@@ -37,7 +44,14 @@ func review12Registry() *actors.Registry {
 			}
 			p := operators.NewPipeline("review12").SetParallelism(1)
 			src := operators.Generate(p, int64(n), func(i int64) int64 { return i }, operators.RateLimit(rate))
-			operators.Discard(operators.Map(src, func(i int64) int64 { review12Records.Add(1); return i }))
+			operators.Discard(operators.Map(src, func(i int64) int64 {
+				review12Records.Add(1)
+				if gate := review12Gate.Load(); gate != nil {
+					review12Blocked.Add(1)
+					<-*gate
+				}
+				return i
+			}))
 			return p, nil
 		}})
 	return reg
@@ -284,5 +298,50 @@ func TestReview12_takeoverScanStarvesLeaseRenewal(t *testing.T) {
 	if refused != nil {
 		t.Fatalf("the lease of running job %s went overdue on a healthy store (the scan of %d ended jobs' records, %v each, "+
 			"holds up its renewal): %v", id, store.jobs.n, store.jobs.latency, refused)
+	}
+}
+
+// Finding: a cancel asked through the record (CancelRequested: the job
+// runs on a node that is not the coordinator) is cleared by the owner's
+// next renewal, which rewrites the record from the job's local status,
+// while the job is still stopping. If the owner dies before the job has
+// ended and its end is recorded, the next coordinator finds a record
+// "running" without the cancel request and resumes the job the user
+// cancelled.
+func TestReview12_renewalErasesCancelRequest(t *testing.T) {
+	fs, err := OpenFileStore(t.TempDir(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n1 := startReview12Node(t, "n1", fs)
+	id, err := n1.Submit(context.Background(), JobRequest{Pipeline: "review12",
+		Params: map[string]string{"count": "1000000", "rate": "100"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	review12Poll(t, 20*time.Second, "the job running", func() bool {
+		return review12Record(t, fs, id).State == StateRunning && review12Records.Load() > 0
+	})
+	// The job is slow to stop: its map is busy with a record.
+	gate := make(chan struct{})
+	t.Cleanup(func() { review12Gate.Store(nil); close(gate) })
+	blocked := review12Blocked.Load()
+	review12Gate.Store(&gate)
+	review12Poll(t, 20*time.Second, "the map busy", func() bool { return review12Blocked.Load() > blocked })
+
+	// The coordinator (not the owner, after a partition healed) is asked
+	// to cancel the job: it marks the record.
+	if err := n1.svc.requestCancel(context.Background(), id); err != nil {
+		t.Fatal(err)
+	}
+	erased := review12Within(3*n1.svc.timing.Renew+time.Second, func() bool {
+		rec := review12Record(t, fs, id)
+		return !rec.CancelRequested && !rec.terminal()
+	})
+	if erased {
+		rec := review12Record(t, fs, id)
+		t.Fatalf("the owner's renewal erased the cancel request while the job was still stopping: record %q, owner %s, "+
+			"lease until %s, cancelRequested %v — a takeover now resumes the cancelled job",
+			rec.State, rec.Owner, rec.LeaseUntil.Format(time.RFC3339Nano), rec.CancelRequested)
 	}
 }
