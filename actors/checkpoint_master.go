@@ -76,7 +76,9 @@ func newCheckpointer(m *master) (*checkpointer, error) {
 	}
 	c := &checkpointer{m: m, store: store, paths: map[int64]string{}, unnotified: map[string]bool{},
 		waiters: map[int64]chan<- savepointResult{}, stopped: true} // until the first attempt runs
-	bc.FirstID = c.firstID()
+	if bc.FirstID, err = c.firstID(); err != nil {
+		return nil, err
+	}
 	if c.coord, err = barrier.NewCoordinator(bc); err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package actors
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/troupe-dev/troupe/barrier"
 	"github.com/troupe-dev/troupe/operators"
@@ -181,21 +182,28 @@ func (c *checkpointer) loadExternal(path string) (*restorePlan, error) {
 // firstID returns the ID of the run's first checkpoint: above every
 // checkpoint in its store (a continued run) and above the checkpoint it
 // starts from (RestoreFrom), as Flink's checkpoint counter goes on from a
-// savepoint's ID. Checkpoint IDs name sink transactions (epochs), so a run
-// that goes on from another's checkpoint must not use its IDs again.
-func (c *checkpointer) firstID() int64 {
-	first := int64(1)
-	if paths, err := c.store.Checkpoints(); err == nil && len(paths) > 0 {
-		if cp, err := c.store.Open(paths[0]); err == nil {
-			first = cp.Meta.ID + 1
-		}
+// savepoint's ID, and at least FirstCheckpointID's. Checkpoint IDs name
+// sink transactions (epochs), so a run that goes on from another's
+// checkpoint must not use its IDs again. A store that cannot list or
+// open its newest checkpoint is an error: guessing 1 would number the
+// run's checkpoints below the one it restores.
+func (c *checkpointer) firstID() (int64, error) {
+	first := max(int64(1), c.m.firstCheckpoint)
+	newest, err := c.newestID()
+	for try := 1; err != nil && try < firstIDTries; try++ {
+		time.Sleep(time.Duration(try) * 100 * time.Millisecond) // a store that did not answer: once more, later
+		newest, err = c.newestID()
 	}
+	if err != nil {
+		return 0, err
+	}
+	first = max(first, newest+1)
 	if c.m.restoreFrom != "" {
 		if cp, err := c.openExternal(c.m.restoreFrom); err == nil {
 			first = max(first, cp.Meta.ID+1)
 		} // else the restore fails, naming the path
 	}
-	return first
+	return first, nil
 }
 
 // openExternal opens a checkpoint path that is not necessarily in this
@@ -251,4 +259,24 @@ func finishedVertices(m *persistence.Metadata) map[string]bool {
 		}
 	}
 	return fin
+}
+
+// firstIDTries is how often firstID asks a store that fails.
+const firstIDTries = 3
+
+// newestID returns the ID of the newest complete checkpoint in the run's
+// store, 0 for none.
+func (c *checkpointer) newestID() (int64, error) {
+	paths, err := c.store.Checkpoints()
+	if err != nil {
+		return 0, fmt.Errorf("actors: list the run's checkpoints: %w", err)
+	}
+	if len(paths) == 0 {
+		return 0, nil
+	}
+	cp, err := c.store.Open(paths[0])
+	if err != nil {
+		return 0, fmt.Errorf("actors: open the run's newest checkpoint: %w", err)
+	}
+	return cp.Meta.ID, nil
 }

@@ -136,13 +136,26 @@ func (w *metadataWriter) next() (storeCall, bool) {
 }
 
 // commitNow commits m unless the guard refuses, naming the checkpoint.
+// The guard is asked again once the commit has returned: a commit that
+// outlasted the master's hold on its job (a slow store, a pause of the
+// process) may be durable, but the master must not complete it — tell
+// sinks to commit — since another master may already have restored an
+// earlier checkpoint. Left in the store, it is a consistent checkpoint
+// that only a restore may use.
 func (w *metadataWriter) commitNow(m *persistence.Metadata) (string, error) {
 	if w.guard != nil {
 		if err := w.guard(); err != nil {
 			return "", fmt.Errorf("actors: checkpoint %d not committed: %w", m.ID, err)
 		}
 	}
-	return w.store.CommitMetadata(m)
+	path, err := w.store.CommitMetadata(m)
+	if err != nil || w.guard == nil {
+		return path, err
+	}
+	if err := w.guard(); err != nil {
+		return "", fmt.Errorf("actors: checkpoint %d written to %s but not completed: %w", m.ID, path, err)
+	}
+	return path, nil
 }
 
 func (w *metadataWriter) discardNow(id int64) {

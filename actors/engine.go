@@ -92,6 +92,9 @@ func (e *Engine) submit(g *operators.JobGraph, cfg Config, spec *JobSpec, opts [
 	if m.firstAttempt < 1 || m.firstAttempt > maxFirstAttempt {
 		return nil, fmt.Errorf("%w: FirstAttempt %d is not in 1..%d", ErrConfig, m.firstAttempt, maxFirstAttempt)
 	}
+	if m.firstCheckpoint < 0 {
+		return nil, fmt.Errorf("%w: FirstCheckpointID %d is negative", ErrConfig, m.firstCheckpoint)
+	}
 	m.attempt = m.firstAttempt - 1 // deploy numbers the first attempt
 	if err := e.assignRun(job); err != nil {
 		return nil, err

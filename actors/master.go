@@ -39,6 +39,9 @@ type master struct {
 	// firstAttempt is the number of the job's first attempt (1, or
 	// FirstAttempt's); attempts above it are restarts.
 	firstAttempt int
+	// firstCheckpoint is the lowest ID the job's checkpoints may take
+	// (FirstCheckpointID; 0: none).
+	firstCheckpoint int64
 	// guard is asked before each metadata commit (GuardCommits); nil: none.
 	guard   func() error
 	nextID  int

@@ -129,7 +129,7 @@ func TestReview12_staleOwnerDiscardRemovesNewOwnersCheckpoint(t *testing.T) {
 		c.Checkpoint.Store = func(string, string) (CheckpointStore, error) { return gNew, nil }
 	})
 	pNew, _ := countPipeline(8000, 13, 2000)
-	jNew := submit(t, eNew, pNew, ContinueRun(run), FirstAttempt(1<<16+1))
+	jNew := submit(t, eNew, pNew, ContinueRun(run), FirstAttempt(1<<16+1), FirstCheckpointID(1<<32+1)) // as the cluster numbers epoch 2
 	defer jNew.Cancel()
 	newID := waitHeld(t, gNew)
 	t.Logf("the earlier owner's pending checkpoint is %d, the new owner's first is %d", oldID, newID)
@@ -307,7 +307,14 @@ func TestReview12_staleOwnerStateWriteReplacesCompleteCheckpoint(t *testing.T) {
 	})
 	pOld, _ := countPipeline(1<<20, 13, 2000)
 	jOld := submit(t, eOld, pOld, ContinueRun(run), GuardCommits(func() error { return errLost }))
-	defer jOld.Cancel()
+	defer func() { // the held writes first: the job cannot stop while they hang
+		select {
+		case <-held.release:
+		default:
+			close(held.release)
+		}
+		jOld.Cancel()
+	}()
 	var task string
 	select {
 	case task = <-held.held:
@@ -321,17 +328,22 @@ func TestReview12_staleOwnerStateWriteReplacesCompleteCheckpoint(t *testing.T) {
 		c.Checkpoint.Store = func(string, string) (CheckpointStore, error) { return open(), nil }
 	})
 	pNew, _ := countPipeline(1<<20, 13, 2000)
-	jNew := submit(t, eNew, pNew, ContinueRun(run), FirstAttempt(1<<16+1))
+	jNew := submit(t, eNew, pNew, ContinueRun(run), FirstAttempt(1<<16+1), FirstCheckpointID(1<<32+1)) // as the cluster numbers epoch 2
 	eventually(t, 20*time.Second, func() bool { _, ok := jNew.LatestCheckpoint(); return ok }, "the new owner's first checkpoint")
 	jNew.Cancel()
-	cp, err := persistence.OpenCheckpoint(filepath.Join(dir, "chk-1"))
+	first, _ := jNew.LatestCheckpoint()
+	cp, err := persistence.OpenCheckpoint(first.Path)
 	if err != nil {
-		t.Fatalf("the new owner's checkpoint 1: %v", err)
+		t.Fatalf("the new owner's checkpoint %d: %v", first.ID, err)
 	}
 	before := stateFiles(t, cp.Path)
 
 	// The earlier owner's node thaws: its writes go on.
-	close(held.release)
+	select {
+	case <-held.release:
+	default:
+		close(held.release)
+	}
 	held.pending.Wait()
 	after := stateFiles(t, cp.Path)
 	for name, b := range before {

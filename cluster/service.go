@@ -207,7 +207,8 @@ func (s *jobService) startLocked(e *jobEntry, placed []NodeMeta) {
 	e.placer = &placer{svc: s, run: e.id, first: placed}
 	opts := []actors.SubmitOption{actors.WithPlacer(e.placer), actors.ContinueRun(e.id)}
 	if e.lease != nil {
-		opts = append(opts, actors.GuardCommits(e.lease.guard), actors.FirstAttempt(firstAttempt(e.lease.epoch)))
+		opts = append(opts, actors.GuardCommits(e.lease.guard), actors.FirstAttempt(firstAttempt(e.lease.epoch)),
+			actors.FirstCheckpointID(firstCheckpointID(e.lease.epoch)))
 	}
 	if e.req.Restore != "" {
 		opts = append(opts, actors.RestoreFrom(e.req.Restore))
