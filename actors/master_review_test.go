@@ -1,0 +1,483 @@
+package actors
+
+// Tests of review10's findings on the job master's checkpoint
+// coordination. Each comment says what went wrong and what Flink does.
+
+import (
+	"context"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/troupe-dev/troupe/operators"
+	"github.com/troupe-dev/troupe/persistence"
+)
+
+// restartFaults panics in operator "stage" of attempt 1 once fail1 is set
+// and in attempt 2 once fail2 is set, and closes sink2 when the sink of
+// attempt 2 takes its first record (its restore has run by then).
+type restartFaults struct {
+	fail1, fail2 atomic.Bool
+	fired1       atomic.Bool
+	fired2       atomic.Bool
+	sink2        chan struct{}
+	sink2Once    sync.Once
+}
+
+func (f *restartFaults) BeforeRecord(op operators.TaskInfo) {
+	switch {
+	case op.Operator == "stage" && op.Attempt == 1 && f.fail1.Load() && f.fired1.CompareAndSwap(false, true):
+		panic("injected fault in attempt 1")
+	case op.Operator == "stage" && op.Attempt == 2 && f.fail2.Load() && f.fired2.CompareAndSwap(false, true):
+		panic("injected fault in attempt 2")
+	case op.Operator == "sink" && op.Attempt == 2:
+		f.sink2Once.Do(func() { close(f.sink2) })
+	}
+}
+
+// Finding 1 (records lost). A restart while checkpoint n's metadata
+// commit is in flight restores checkpoint n-1 (n is not durable yet).
+// The restored file sink then removes, as orphans, every pending part
+// file that n-1 does not list — among them n's pending file. The commit
+// then succeeds: n is complete, the newest checkpoint of the run
+// (Coordinator.Reset leaves a checkpoint being written alone, by design).
+// If the job fails again before it completes a checkpoint of its own, the
+// next attempt restores n, whose sink part file is gone: the sink takes
+// it as committed (partGone, with a warning) and the sources resume after
+// epoch n, so epoch n's records are never committed.
+//
+// Flink never restores a checkpoint older than one that can still
+// complete: a restart first settles the checkpoints being finalised (or
+// discards them, so that they never count as complete), then restores the
+// latest completed one. Expected: every record committed exactly once.
+func TestReview_restartDuringMetadataCommit_fileSinkLosesEpoch(t *testing.T) {
+	const n = 20000
+	g, store := gatedDirStore(t)
+	g.hold = func(m *persistence.Metadata) bool { return !m.Savepoint && m.ID >= 2 }
+	faults := &restartFaults{sink2: make(chan struct{})}
+	e := newTestEngine(t, func(c *Config) {
+		c.Checkpoint.Interval = 20 * time.Millisecond
+		c.Checkpoint.Store = store
+		c.Restart = FixedDelay(5, time.Millisecond)
+		c.Faults = faults
+		c.BatchSize = 64
+	})
+	out := filepath.Join(t.TempDir(), "out")
+	p := operators.NewPipeline("restart-commit")
+	src := operators.Generate(p, n, func(i int64) event { return event{Key: i % 7, Seq: i} }, operators.RateLimit(4000))
+	operators.WriteFiles(operators.Map(src, func(e event) event { return e }).Name("stage"), out).Name("sink")
+	j := submit(t, e, p)
+	defer j.Cancel()
+
+	if id := <-g.held; id != 2 {
+		t.Fatalf("held the commit of checkpoint %d, want 2", id)
+	}
+	faults.fail1.Store(true) // attempt 1 fails while checkpoint 2 is being committed
+	<-faults.sink2           // attempt 2 restored checkpoint 1, and its sink has cleaned up
+	g.next()                 // checkpoint 2 completes now: the newest of the run
+	eventually(t, 20*time.Second, func() bool { c, _ := j.LatestCheckpoint(); return c.ID == 2 }, "checkpoint 2 to complete")
+	faults.fail2.Store(true) // attempt 2 fails before any checkpoint of its own completes (3's commit is held)
+	eventually(t, 20*time.Second, func() bool { return j.Restarts() >= 2 }, "the second restart")
+	g.open()
+	if err := waitJob(t, j); err != nil {
+		t.Fatal(err)
+	}
+	seen, hidden := readEvents(t, out)
+	if len(hidden) > 0 {
+		t.Logf("hidden files left: %v", hidden)
+	}
+	checkEventsOnce(t, seen, n)
+}
+
+// gateAfterSnapshot counts the records of operator "stage" and notes how
+// many it had seen when operator "sink" snapshotted for the first time;
+// the next record of "stage" after that blocks until release is closed.
+type gateAfterSnapshot struct {
+	seen     atomic.Int64
+	atSnap   atomic.Int64
+	snapped  atomic.Bool
+	blocked  chan struct{}
+	release  chan struct{}
+	blockOne sync.Once
+}
+
+func (g *gateAfterSnapshot) BeforeRecord(op operators.TaskInfo) {
+	if op.Operator != "stage" {
+		return
+	}
+	if g.snapped.Load() {
+		g.blockOne.Do(func() {
+			close(g.blocked)
+			<-g.release
+		})
+	}
+	g.seen.Add(1)
+}
+
+func (g *gateAfterSnapshot) At(point operators.FaultPoint, op operators.TaskInfo) error {
+	if point == operators.FaultSnapshot && op.Operator == "sink" && !g.snapped.Load() {
+		g.atSnap.Store(g.seen.Load())
+		g.snapped.Store(true)
+	}
+	return nil
+}
+
+// Finding 5 (a stopped job's last output never committed).
+// StopWithSavepoint returns once the savepoint is complete and then
+// cancels the job. The savepoint's completion reaches the sinks as an
+// ordinary (user) message, the cancel as Proto.Actor's Stop, a system
+// message that overtakes every user message queued: a sink subtask busy
+// when the savepoint completes is stopped before it hears of the
+// completion, and the savepoint's epochs stay pending for ever (unless the
+// user resumes from that very savepoint). Here nothing of the job's
+// output is ever committed.
+//
+// `node run --state-dir` stops with a savepoint on SIGTERM: the output
+// stays hidden until the same command is run again.
+//
+// Flink's stop-with-savepoint is synchronous: the tasks wait for the
+// savepoint's notifyCheckpointComplete, so two-phase-commit sinks commit
+// everything up to the savepoint, before the job ends. Expected: every
+// record before the savepoint's barrier is committed when
+// StopWithSavepoint returns.
+func TestReview_stopWithSavepoint_lastEpochNeverCommitted(t *testing.T) {
+	gate := &gateAfterSnapshot{blocked: make(chan struct{}), release: make(chan struct{})}
+	g, store := gatedDirStore(t)
+	g.hold = func(m *persistence.Metadata) bool { return m.Savepoint }
+	e := newTestEngine(t, func(c *Config) {
+		c.Checkpoint.Interval = time.Hour // only the savepoint
+		c.Checkpoint.Store = store
+		c.Faults = gate
+		c.BatchSize = 16
+	})
+	p := operators.NewPipeline("stop-commit")
+	src := operators.Generate(p, -1, func(i int64) event { return event{Key: i % 7, Seq: i} }, operators.RateLimit(2000))
+	sink := operators.Collect(operators.Map(src, func(e event) event { return e }).Name("stage")).Name("sink")
+	j := submit(t, e, p)
+	eventually(t, 20*time.Second, func() bool { return gate.seen.Load() > 100 }, "records to flow")
+
+	type result struct {
+		path string
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		path, err := j.StopWithSavepoint(ctx)
+		done <- result{path, err}
+	}()
+	<-g.held       // the savepoint's commit waits until
+	<-gate.blocked // the sink's subtask, past the savepoint's barrier, is busy with a record
+	g.open()
+	eventually(t, 20*time.Second, func() bool { _, ok := j.LatestCheckpoint(); return ok }, "the savepoint to complete")
+	// Today the cancel follows at once: wait until the master has sent
+	// the subtasks their Stop. A fixed master waits for the sinks' commit
+	// instead and never stops them while the sink is blocked; the poll
+	// then gives up after a while, without failing, and lets it go on.
+	until := time.Now().Add(3 * time.Second)
+	eventually(t, 20*time.Second, func() bool {
+		var stopping bool
+		j.inspect(func(m *master) { stopping = m.stopping })
+		return stopping || time.Now().After(until)
+	}, "the cancel to stop the subtasks")
+	close(gate.release)
+	r := <-done
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	checkRestorable(t, r.path)
+	if got, want := len(sink.Values()), gate.atSnap.Load(); int64(got) != want {
+		t.Fatalf("after StopWithSavepoint returned, %d records are committed; want the %d before the savepoint's barrier", got, want)
+	}
+}
+
+// Finding 7 (a hang). Job.Cancel — and with it Engine.Close — waits for
+// the checkpoint store: the master closes its metadata writer in its own
+// Receive (checkpointer.close → metadataWriter.close), which waits for
+// the commit under way to return. A store that hangs (an NFS mount that
+// stopped answering, a NATS outage without a deadline) hangs the cancel,
+// the master actor, and every caller of Cancel, Wait or Engine.Close,
+// for ever.
+//
+// Flink finalises checkpoints on an I/O executor: cancelling a job never
+// waits for a checkpoint's storage (and its task cancellation has a
+// watchdog). Expected: Cancel returns promptly; the commit under way is
+// abandoned (a savepoint caller gets an error) and its goroutine is left
+// to the store's own timeout.
+func TestReview_cancelWaitsForAStuckMetadataCommit(t *testing.T) {
+	g, store := gatedDirStore(t)
+	g.hold = func(*persistence.Metadata) bool { return true }
+	e := newTestEngine(t, func(c *Config) {
+		c.Checkpoint.Interval = 10 * time.Millisecond
+		c.Checkpoint.Store = store
+		c.BatchSize = 64
+	})
+	p, _ := countPipeline(-1, 61, 5000)
+	j := submit(t, e, p)
+	<-g.held // the store stopped answering in the middle of a commit
+	if !returnsWithin(5*time.Second, j.Cancel) {
+		g.open() // let the test end
+		t.Fatalf("Job.Cancel did not return within 5s while the checkpoint store hung in a metadata commit")
+	}
+}
+
+// Finding 2 (output committed past a stop-with-savepoint's savepoint).
+// StopWithSavepoint promises that sinks commit nothing past its
+// savepoint (periodic checkpoints are suspended). But the sources keep
+// running after the savepoint's barrier, and if they finish before the
+// savepoint completes, master.onFinished sees the suspension, skips the
+// final checkpoint and goes straight to the final commit: every sink
+// commits everything (operators.EndOfJob), past the savepoint. The
+// savepoint then completes and its path is returned: resuming from it
+// (what the caller took it for) commits the records after it a second
+// time. `node run --state-dir` does exactly that: SIGTERM stops the job
+// with a savepoint, the run is not marked finished, and the next run of
+// the same command resumes from that savepoint.
+//
+// Flink stops the sources at a stop-with-savepoint's barrier (the
+// savepoint is synchronous) and fails the stop if the job finishes
+// first. Expected: either StopWithSavepoint fails, or what is committed
+// is exactly what precedes the savepoint.
+func TestReview_stopWithSavepoint_jobFinishingCommitsPastTheSavepoint(t *testing.T) {
+	const n = 2000
+	g, store := gatedDirStore(t)
+	g.hold = func(m *persistence.Metadata) bool { return m.Savepoint }
+	gate := &gateAfterSnapshot{blocked: make(chan struct{}), release: make(chan struct{})}
+	close(gate.release) // count only, never block
+	e := newTestEngine(t, func(c *Config) {
+		c.Checkpoint.Interval = time.Hour // only the savepoint
+		c.Checkpoint.Store = store
+		c.Faults = gate
+		c.BatchSize = 16
+	})
+	p := operators.NewPipeline("stop-finish")
+	src := operators.Generate(p, n, func(i int64) event { return event{Key: i % 7, Seq: i} }, operators.RateLimit(4000))
+	sink := operators.Collect(operators.Map(src, func(e event) event { return e }).Name("stage")).Name("sink")
+	j := submit(t, e, p)
+	eventually(t, 20*time.Second, func() bool { return gate.seen.Load() > 100 }, "records to flow")
+
+	type result struct {
+		path string
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		path, err := j.StopWithSavepoint(ctx)
+		done <- result{path, err}
+	}()
+	<-g.held // the savepoint's metadata commit is slow; the sources go on and finish
+	until := time.Now().Add(5 * time.Second)
+	eventually(t, 20*time.Second, func() bool { return len(sink.Values()) == n || time.Now().After(until) },
+		"the job to finish and commit (today), or a while (a fixed engine commits nothing past the savepoint)")
+	g.open()
+	r := <-done
+	if r.err != nil {
+		t.Logf("StopWithSavepoint failed, as it may: %v", r.err)
+		return
+	}
+	if got, want := int64(len(sink.Values())), gate.atSnap.Load(); got != want {
+		t.Fatalf("StopWithSavepoint returned savepoint %s, but %d records are committed, %d of them after it: "+
+			"resuming from it commits those again", r.path, got, got-want)
+	}
+}
+
+// Finding 5 (review10; already fixed on main, kept as a regression test).
+// Config.Restart says: "Default: no restart (the job fails); with
+// checkpointing, ExponentialDelay(1 s, 1 min, 1.5, 0.1)". An engine
+// configured as documented (DefaultConfig plus Checkpoint.Interval) must
+// restart from its checkpoint at its first subtask failure.
+//
+// Flink with checkpointing on and no restart strategy configured
+// restarts (exponential delay since 1.19). Expected: the job restarts
+// from its checkpoint and finishes.
+func TestReview_defaultRestartWithCheckpoints(t *testing.T) {
+	fault := &faultAfterCheckpoint{op: "count", after: 500}
+	e := newTestEngine(t, func(c *Config) { // DefaultConfig, as documented
+		c.Checkpoint.Interval = 20 * time.Millisecond
+		c.Faults = fault
+		c.BatchSize = 64
+	})
+	p, _ := countPipeline(4000, 61, 10000)
+	j := submit(t, e, p)
+	fault.job.Store(j)
+	err := waitJob(t, j)
+	if !fault.fired.Load() {
+		t.Fatal("the fault did not fire")
+	}
+	if err != nil {
+		t.Fatalf("with checkpoints on and the default restart strategy, a failure after a checkpoint ended the job (%d restarts): %v", j.Restarts(), err)
+	}
+}
+
+// Finding 8 (a savepoint fails for nothing). Once a subtask's senders
+// have all finished, the master triggers it itself (Aligner.Expect) for
+// every checkpoint it triggers, and catchUp replays the pending ones. But
+// "finished" only means the sender has sent everything: its records and
+// barriers may still wait, unconsumed, in the receiver's input (here an
+// async operator at capacity holds its input back). A periodic
+// checkpoint triggered then reaches the receiver ahead of the savepoint's
+// barrier still queued in its input; Expect of the newer checkpoint
+// cancels the savepoint's alignment (Result.Cancelled), the subtask
+// declines the savepoint as subsumed, and Job.Savepoint fails — a
+// savepoint is never subsumed by a checkpoint anywhere else.
+//
+// Flink triggers a task only once its predecessors have finished, and a
+// Flink task finishes only once its downstream has processed all its data
+// (EndOfData, FLIP-147), so no barrier can be queued behind such a
+// trigger. Expected: the savepoint completes.
+func TestReview_savepointCancelledByCheckpointTriggeredBehindItsQueuedBarrier(t *testing.T) {
+	release := make(chan struct{})
+	called := make(chan struct{}, 1)
+	e := newTestEngine(t, func(c *Config) {
+		c.Checkpoint.Interval = 10 * time.Millisecond
+		c.Credits = 256 // the source can send all its output while the async operator takes none
+		c.BatchSize = 8
+	})
+	p := operators.NewPipeline("expect-overtakes")
+	src := operators.Generate(p, 100, func(i int64) event { return event{Key: i % 7, Seq: i} }, operators.RateLimit(400))
+	slow := operators.AsyncMap(src.Rebalance(), func(ctx context.Context, e event) ([]event, error) {
+		select {
+		case called <- struct{}{}:
+		default:
+		}
+		select {
+		case <-release:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		return []event{e}, nil
+	}, operators.AsyncConfig[event, event]{Capacity: 1}).Name("slow")
+	operators.Collect(slow)
+	j := submit(t, e, p)
+	defer j.Cancel()
+	<-called // the async operator is at capacity: its input waits in its gate from now on
+
+	type result struct {
+		path string
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		path, err := j.Savepoint(ctx)
+		done <- result{path, err}
+	}()
+	// Today the savepoint fails once the source has finished and the next
+	// periodic checkpoint is triggered (well under a second). A fixed
+	// engine keeps it waiting for the async operator: after a while the
+	// poll gives up, without failing, and releases the operator.
+	var r result
+	until := time.Now().Add(5 * time.Second)
+	eventually(t, 20*time.Second, func() bool {
+		select {
+		case r = <-done:
+			return true
+		default:
+			return time.Now().After(until)
+		}
+	}, "the savepoint to fail, or a while")
+	close(release)
+	if r == (result{}) {
+		r = <-done
+	}
+	if r.err != nil {
+		t.Fatalf("Savepoint: %v", r.err)
+	}
+}
+
+// Finding 6 (state larger than memory cannot be restored). A restore
+// reads every subtask's whole state into the job master's memory before
+// deploying: planRestore → planFrom → readStates reads each state file
+// (ReadState), decodes it and keeps every keyed snapshot, for every
+// subtask of every operator, in the plan — in one goroutine, the
+// master's, blocking it meanwhile. The bbolt backend exists for state
+// larger than memory and streams its snapshots out (BoltSnapshot), but a
+// job whose bbolt state exceeds the node's memory cannot restart: the
+// master runs out of memory on every attempt (and a resumed run on every
+// start).
+//
+// Flink's JobMaster assigns state handles only; each task reads its own
+// key groups from checkpoint storage (RocksDB restores stream files into
+// the new instance). Expected: planning a restore allocates a small
+// fraction of the state it plans; the state bytes are read by the
+// subtasks that own them.
+func TestReview_restorePlanReadsAllStateIntoTheMaster(t *testing.T) {
+	const par, perTask = 3, 8 << 20
+	p := operators.NewPipeline("big").SetParallelism(par)
+	operators.Discard(operators.FromSlice(p, []int{1}).Name("src"))
+	g, err := p.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := g.Vertices[0]
+	store, err := persistence.OpenDirStore(filepath.Join(t.TempDir(), "ck"), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	meta := &persistence.Metadata{ID: 1, Job: g.Name, MaxParallelism: g.MaxParallelism}
+	for i := range par {
+		ks := bigKeyedSnapshot(t, g.MaxParallelism, perTask)
+		data, err := operators.SubtaskState{"src": {Keyed: ks}}.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts := persistence.TaskState{Vertex: v.Name, Operators: v.Operators(), Subtask: i, Parallelism: par}
+		if ts.Handle, err = store.WriteState(1, string(taskID(v, i)), data); err != nil {
+			t.Fatal(err)
+		}
+		meta.Tasks = append(meta.Tasks, ts)
+	}
+	path, err := store.CommitMetadata(meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp, err := store.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	plan, err := planFrom(cp, g)
+	runtime.ReadMemStats(&after)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runtime.KeepAlive(plan)
+	if alloc, state := after.TotalAlloc-before.TotalAlloc, uint64(par*perTask); alloc > state/4 {
+		t.Fatalf("planning the restore allocated %d MB in the job master for %d MB of state: "+
+			"it reads every subtask's state into the master's memory", alloc>>20, state>>20)
+	}
+}
+
+// bigKeyedSnapshot returns a heap backend's snapshot of one value state
+// holding about size bytes.
+func bigKeyedSnapshot(t *testing.T, maxPar, size int) *persistence.KeyedSnapshot {
+	t.Helper()
+	b, err := persistence.NewHeapBackend(persistence.BackendConfig[int64]{MaxParallelism: maxPar,
+		KeyGroupOf: func(k int64) int { return int(k) % maxPar }, KeyCodec: operators.JSONCodec[int64]{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := persistence.Value(b, persistence.ValueDescriptor[string]{Name: "v", Codec: operators.JSONCodec[string]{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	value := strings.Repeat("x", 4096)
+	for k := range int64(size / 4096) {
+		b.SetCurrentKey(k)
+		st.Update(value)
+	}
+	ks, err := b.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ks
+}
