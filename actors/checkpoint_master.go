@@ -88,7 +88,7 @@ func newCheckpointer(m *master) (*checkpointer, error) {
 func (c *checkpointer) start(ctx actor.Context) {
 	if c.writer == nil {
 		self, root := ctx.Self(), c.m.job.engine.sys.Root
-		c.writer = newMetadataWriter(c.store, c.m.log, func() { root.Send(self, &metadataReady{}) })
+		c.writer = newMetadataWriter(c.store, c.m.log, func() { root.Send(self, &metadataReady{}) }, &c.m.job.engine.writers)
 	}
 	c.stopped = false
 	c.finalWanted, c.finalID, c.finalDone = false, 0, false
@@ -384,11 +384,15 @@ func (c *checkpointer) savepoint(ctx actor.Context, reply chan<- savepointResult
 	c.trigger(ctx, t)
 }
 
-// close ends checkpointing when the job ends: the metadata writer
-// finishes the calls queued and stops; the commits done complete (a
-// savepoint's caller gets its path, durable metadata being a complete
-// checkpoint), the other pending checkpoints abort (their callers get an
-// error, their state is discarded). Safe to call twice.
+// close ends checkpointing when the job ends, without waiting for the
+// store: the commits done complete (a savepoint's caller gets its path,
+// durable metadata being a complete checkpoint), the other pending
+// checkpoints abort (their callers get an error, their state is
+// discarded). A commit still under way is left to the metadata writer,
+// which finishes it and the calls queued after it, then returns
+// (Engine.Close waits for it, for a while); its savepoint's caller gets
+// the commit's outcome from the writer when the store answers (see
+// Job.Savepoint). Safe to call twice.
 func (c *checkpointer) close(ctx actor.Context) {
 	if c.closed {
 		return
@@ -398,11 +402,16 @@ func (c *checkpointer) close(ctx actor.Context) {
 		c.tick.Stop()
 	}
 	if c.writer != nil {
-		c.writer.close()
 		c.onMetadataReady(ctx)
+		c.writer.close()
 	}
 	c.run(ctx, c.coord.Reset(time.Now()))
-	for id := range c.waiters {
+	for id, reply := range c.waiters {
+		if s, ok := c.coord.Stats(id); ok && s.Status == barrier.StatusWriting && c.writer != nil {
+			c.writer.answerLater(id, reply)
+			delete(c.waiters, id)
+			continue
+		}
 		c.answer(id, savepointResult{err: fmt.Errorf("%w: savepoint %d: the job ended", ErrSavepoint, id)})
 	}
 }

@@ -41,17 +41,30 @@ func (j *Job) Savepoint(ctx context.Context) (string, error) { return j.savepoin
 
 func (j *Job) savepoint(ctx context.Context, stop bool) (string, error) {
 	reply := make(chan savepointResult, 1)
-	j.engine.sys.Root.Send(j.master, &savepointMsg{reply: reply, stop: stop})
+	msg := &savepointMsg{reply: reply, stop: stop}
+	j.engine.sys.Root.Send(j.master, msg)
 	select {
 	case r := <-reply:
 		return r.path, r.err
+	case <-ctx.Done():
+		return "", ctx.Err()
 	case <-j.done:
+	}
+	// The job ended. A request the master took is answered: by the
+	// master as the job ended, or by its metadata writer once the store
+	// answers a commit the job's end left under way (the job's end never
+	// waits for the store). One it never took is not.
+	if !msg.taken.Load() {
 		select {
-		case r := <-reply: // answered as the job ended
+		case r := <-reply:
 			return r.path, r.err
 		default:
 			return "", fmt.Errorf("%w: the job ended", ErrSavepoint)
 		}
+	}
+	select {
+	case r := <-reply:
+		return r.path, r.err
 	case <-ctx.Done():
 		return "", ctx.Err()
 	}

@@ -105,6 +105,7 @@ func (m *master) Receive(ctx actor.Context) {
 		*wire.SubtaskFailed, *wire.CheckpointAck, *wire.FinalCommitted:
 		m.onReport(ctx, msg.(proto.Message), nil)
 	case *savepointMsg:
+		msg.taken.Store(true)
 		if !m.deployed && !m.stopping {
 			m.deferred = append(m.deferred, msg) // answered once the attempt runs (or fails)
 			return

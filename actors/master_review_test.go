@@ -224,6 +224,35 @@ func TestReview_cancelWaitsForAStuckMetadataCommit(t *testing.T) {
 		g.open() // let the test end
 		t.Fatalf("Job.Cancel did not return within 5s while the checkpoint store hung in a metadata commit")
 	}
+	// The store answers again: the abandoned commit returns and its
+	// goroutine ends (the engine's close waits for it, and the test's
+	// cleanup checks that no goroutine is left).
+	g.open()
+}
+
+// Finding 7, the engine's side: Engine.Close waits for the metadata
+// commits that ended jobs left under way, for writerGrace at most, then
+// returns although the store still holds one.
+func TestEngine_Close_boundedByAStuckMetadataCommit(t *testing.T) {
+	g, store := gatedDirStore(t)
+	g.hold = func(*persistence.Metadata) bool { return true }
+	e := newTestEngine(t, func(c *Config) {
+		c.Checkpoint.Interval = 10 * time.Millisecond
+		c.Checkpoint.Store = store
+		c.BatchSize = 64
+	})
+	p, _ := countPipeline(-1, 61, 5000)
+	submit(t, e, p)
+	<-g.held
+	start := time.Now()
+	if !returnsWithin(writerGrace+5*time.Second, func() { _ = e.Close() }) {
+		g.open()
+		t.Fatalf("Engine.Close did not return within %v while the checkpoint store hung in a metadata commit", writerGrace+5*time.Second)
+	}
+	if waited := time.Since(start); waited < writerGrace {
+		t.Fatalf("Engine.Close returned after %v, before the writer returned and before its grace of %v", waited, writerGrace)
+	}
+	g.open() // the writer's goroutine ends now (the cleanup checks it)
 }
 
 // Finding 2 (output committed past a stop-with-savepoint's savepoint).

@@ -1,6 +1,8 @@
 package actors
 
 import (
+	"sync/atomic"
+
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/troupe-dev/troupe/barrier"
@@ -114,10 +116,14 @@ type metadataWritten struct {
 type completeMsg struct{ id int64 }
 
 // savepointMsg asks the master for a savepoint; with stop, no checkpoint
-// follows it, since the job is cancelled right after.
+// follows it, since the job is stopped right after. The master sets taken
+// when it receives it: from then on the request is answered on reply
+// (capacity 1), by the master or, for a commit under way when the job
+// ended, by its metadata writer.
 type savepointMsg struct {
 	reply chan<- savepointResult
 	stop  bool
+	taken atomic.Bool
 }
 
 // inspectMsg runs fn on the master's goroutine, then closes done
