@@ -158,7 +158,8 @@ func (c *checkpointer) discardLate(a *checkpointAck) {
 	}
 }
 
-// onMetadataReady takes the outcomes of the metadata commits done.
+// onMetadataReady takes the outcomes of the metadata commits done; a
+// restart that waited for them goes on.
 func (c *checkpointer) onMetadataReady(ctx actor.Context) {
 	if c.writer == nil {
 		return
@@ -166,6 +167,15 @@ func (c *checkpointer) onMetadataReady(ctx actor.Context) {
 	for _, w := range c.writer.results() {
 		c.onMetadataWritten(ctx, w)
 	}
+	if !c.closed {
+		c.m.redeploy(ctx)
+	}
+}
+
+// committing reports whether a metadata commit is under way (its outcome
+// not yet taken); false without checkpointing.
+func (c *checkpointer) committing() bool {
+	return c != nil && c.writer != nil && c.writer.busy()
 }
 
 func (c *checkpointer) onMetadataWritten(ctx actor.Context, w metadataWritten) {

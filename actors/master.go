@@ -62,6 +62,9 @@ type master struct {
 	finished      map[int]bool  // subtasks of this attempt that finished
 	finalErr      error         // the first failure of the final commit
 	restartCause  error         // the failure the next attempt restarts after
+	// restartDue: the restart delay is over; the next attempt waits for
+	// the metadata commits under way (redeploy)
+	restartDue bool
 }
 
 // subtaskRef is one subtask of the current attempt, as the master knows
@@ -128,9 +131,8 @@ func (m *master) Receive(ctx actor.Context) {
 		}
 	case *restartMsg:
 		if msg.attempt == m.attempt && m.then != nil {
-			m.then = nil
-			m.stopping = false
-			m.deploy(ctx)
+			m.restartDue = true
+			m.redeploy(ctx)
 		}
 	case *actor.Terminated:
 		m.onTerminated(ctx, msg)
@@ -139,6 +141,29 @@ func (m *master) Receive(ctx actor.Context) {
 
 // restartMsg redeploys the job after the restart delay.
 type restartMsg struct{ attempt int }
+
+// redeploy starts the next attempt once the restart delay is over and no
+// checkpoint's metadata commit is under way. The attempt restores the
+// run's newest complete checkpoint, and a checkpoint whose commit is
+// under way may yet complete: restoring the one before it would let the
+// restored sinks remove, as leftovers, the pending files of the newer
+// one, which the sinks of a later restore from it then find gone (its
+// epoch lost). So the restart waits for the commit's outcome, as Flink's
+// coordinator never picks the checkpoint to restore while one is being
+// finalised (both hold its lock). A cancel meanwhile ends the job at once.
+func (m *master) redeploy(ctx actor.Context) {
+	if !m.restartDue {
+		return
+	}
+	if m.ckpt.committing() {
+		m.log.Info("restart waits for a checkpoint's metadata commit under way", "attempt", m.attempt+1)
+		return // onMetadataReady calls again
+	}
+	m.restartDue = false
+	m.then = nil
+	m.stopping = false
+	m.deploy(ctx)
+}
 
 // stopSources ends the sources' input gracefully, once; a stop asked for
 // before the sources started is passed on with Start.
@@ -269,6 +294,7 @@ func (m *master) afterStop(ctx actor.Context) {
 }
 
 func (m *master) complete(ctx actor.Context, s JobState, err error) {
+	m.restartDue = false
 	if m.ckpt != nil {
 		m.ckpt.close(ctx) // before Done: savepoints answered, no goroutine left
 	}

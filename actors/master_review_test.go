@@ -77,8 +77,19 @@ func TestReview_restartDuringMetadataCommit_fileSinkLosesEpoch(t *testing.T) {
 		t.Fatalf("held the commit of checkpoint %d, want 2", id)
 	}
 	faults.fail1.Store(true) // attempt 1 fails while checkpoint 2 is being committed
-	<-faults.sink2           // attempt 2 restored checkpoint 1, and its sink has cleaned up
-	g.next()                 // checkpoint 2 completes now: the newest of the run
+	// Unfixed, attempt 2 restores checkpoint 1 and its sink cleans up;
+	// fixed, the restart waits for checkpoint 2's commit.
+	eventually(t, 20*time.Second, func() bool {
+		select {
+		case <-faults.sink2:
+			return true
+		default:
+		}
+		var waiting bool
+		j.inspect(func(m *master) { waiting = m.restartDue })
+		return waiting
+	}, "attempt 2 to restore, or its restart to wait for checkpoint 2's commit")
+	g.next() // checkpoint 2 completes now: the newest of the run
 	eventually(t, 20*time.Second, func() bool { c, _ := j.LatestCheckpoint(); return c.ID == 2 }, "checkpoint 2 to complete")
 	faults.fail2.Store(true) // attempt 2 fails before any checkpoint of its own completes (3's commit is held)
 	eventually(t, 20*time.Second, func() bool { return j.Restarts() >= 2 }, "the second restart")
