@@ -27,23 +27,53 @@ import (
 //
 // A running subtask is triggered when every sender of its inputs has
 // finished (as Flink triggers the tasks that no running task precedes):
-// no barrier will come, only the rest of its input and the end of input.
-// It aligns the checkpoint as if the barrier came before each end of
-// input, so it snapshots once its queued input is consumed, before its
-// own end of input, and the barrier goes downstream ahead of what that
-// end emits: the checkpoint does not wait for the tail downstream.
+// no barrier of that checkpoint will come, only the rest of its input
+// and the end of input (see expect).
 func (s *subtask) onTrigger(m *triggerMsg) {
 	if s.chain == nil || s.failed {
 		return
 	}
 	if s.aligner != nil && !s.finished {
-		if m.savepoint {
-			s.savepoints[m.id] = true
-		}
-		s.applyAlignment(s.aligner.Expect(m.id))
+		s.expect(*m)
 		return
 	}
 	s.checkpoint(m.id, m.savepoint)
+}
+
+// expect takes the trigger of a running subtask whose senders have all
+// finished once it has consumed all their input: when its last input
+// channel ends, before its own end of input, so that the barrier goes
+// downstream ahead of what that end emits and the checkpoint does not
+// wait for the tail downstream. Until then the triggers wait, in order.
+//
+// Their senders finished, but what they sent may still wait in this
+// subtask's input (an operator at capacity holds it back), barriers of
+// older checkpoints among it: aligning the trigger at once, as if its
+// barrier came first, would cancel (subsume) those, a savepoint among
+// them — and a savepoint is never subsumed by a checkpoint. Waiting for
+// the end of input is Flink's rule: it triggers a task whose
+// predecessors have finished only once the task has consumed all their
+// data (FLIP-147), so that no barrier can be queued behind the trigger.
+func (s *subtask) expect(m triggerMsg) {
+	if s.endedCount < len(s.ended) {
+		s.expected = append(s.expected, m)
+		return
+	}
+	if m.savepoint {
+		s.savepoints[m.id] = true
+	}
+	s.applyAlignment(s.aligner.Expect(m.id))
+}
+
+// takeExpected takes the triggers that waited for every input channel to
+// end (expect), oldest first; those already taken at their barrier are
+// ignored.
+func (s *subtask) takeExpected() {
+	waiting := s.expected
+	s.expected = nil
+	for _, m := range waiting {
+		s.expect(m)
+	}
 }
 
 // onBarrier handles checkpoint barrier b from input channel ch.

@@ -63,6 +63,7 @@ type subtask struct {
 	savepoints        map[int64]bool   // barriers of savepoints being aligned
 	uploads           uploads          // the state writes under way
 	ending            []triggerMsg     // checkpoints waiting for the operators to end
+	expected          []triggerMsg     // triggers waiting for every input to end (expect)
 
 	flushTimer *time.Timer
 	pumpTimer  *time.Timer
@@ -249,6 +250,9 @@ func (s *subtask) consume(ch int, m *batchMsg) {
 		s.endedCount++
 		s.chain.ProcessWatermark(ch, operators.MaxWatermark) // an ended channel holds nothing back
 		s.applyAlignment(s.aligner.OnEndOfInput(ch))
+		if s.endedCount == len(s.ended) {
+			s.takeExpected() // before the subtask's own end of input
+		}
 	}
 	s.chain.BatchEnd()
 	s.credit(ch)
