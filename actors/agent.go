@@ -106,7 +106,7 @@ func (a *agent) Receive(ctx actor.Context) {
 		}
 	case *wire.Complete:
 		if a.current(msg) {
-			a.complete(ctx, msg.Id)
+			a.complete(ctx, msg.Id, msg.Confirm)
 		}
 	case *subtaskFinished:
 		a.report(ctx, &wire.SubtaskFinished{Subtask: int32(msg.id)}, nil)

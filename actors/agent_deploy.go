@@ -170,11 +170,11 @@ func (a *agent) trigger(ctx actor.Context, tr *wire.Trigger) {
 }
 
 // complete tells every subtask that checkpoint id is complete; each
-// answers the final completion of a finished job (finalCommitted), which
-// the agent relays as FinalCommitted.
-func (a *agent) complete(ctx actor.Context, id int64) {
+// answers the final completion of a finished job, and one to confirm
+// (finalCommitted), which the agent relays as FinalCommitted.
+func (a *agent) complete(ctx actor.Context, id int64, confirm bool) {
 	for _, t := range a.order {
-		ctx.Send(t.pid, &completeMsg{id: id})
+		ctx.Send(t.pid, &completeMsg{id: id, confirm: confirm})
 	}
 }
 

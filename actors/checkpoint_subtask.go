@@ -179,16 +179,17 @@ func (s *subtask) takeEnding() {
 	s.ending = nil
 }
 
-// onComplete tells the operators that checkpoint id is complete. The
-// final completion of a finished job is answered (to the agent, which
-// relays it), so that the master knows the job's output is committed.
-func (s *subtask) onComplete(id int64) {
-	s.uploads.subsume(id)
+// onComplete tells the operators that checkpoint m.id is complete. The
+// final completion of a finished job, and a completion to confirm (a stop
+// with savepoint's), is answered (to the agent, which relays it), so that
+// the master knows the output is committed before it ends the job.
+func (s *subtask) onComplete(m *completeMsg) {
+	s.uploads.subsume(m.id)
 	if s.chain == nil || s.failed {
 		return
 	}
-	err := s.chain.NotifyCheckpointComplete(id)
-	if id == operators.EndOfJob {
+	err := s.chain.NotifyCheckpointComplete(m.id)
+	if m.id == operators.EndOfJob || m.confirm {
 		s.ctx.Send(s.ctx.Parent(), &finalCommitted{id: s.id, err: err}) // the master names the subtask
 		return
 	}

@@ -129,6 +129,8 @@ func (m *master) Receive(ctx actor.Context) {
 			m.then = func(ctx actor.Context) { m.complete(ctx, JobCancelled, ErrCancelled) }
 			m.afterStop(ctx)
 		}
+	case *afterStopMsg:
+		m.afterStop(ctx)
 	case *restartMsg:
 		if msg.attempt == m.attempt && m.then != nil {
 			m.restartDue = true
@@ -152,7 +154,7 @@ type restartMsg struct{ attempt int }
 // coordinator never picks the checkpoint to restore while one is being
 // finalised (both hold its lock). A cancel meanwhile ends the job at once.
 func (m *master) redeploy(ctx actor.Context) {
-	if !m.restartDue {
+	if !m.restartDue || m.ckpt.stopEnded() {
 		return
 	}
 	if m.ckpt.committing() {
@@ -229,6 +231,13 @@ func (m *master) onJobFailure(ctx actor.Context, err error) {
 func (m *master) failover(ctx actor.Context, err error) {
 	if m.ckpt != nil {
 		m.ckpt.stop(ctx)
+	}
+	if m.ckpt.stopEnded() {
+		// The job was being stopped with a complete savepoint: stop it,
+		// never restart it.
+		m.log.Warn("failure while stopping with a savepoint; the job stops", "attempt", m.attempt, "err", err)
+		m.endStopped(ctx)
+		return
 	}
 	m.job.setFailure(err)
 	m.failures++

@@ -5,6 +5,7 @@ package actors
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -295,9 +296,16 @@ func TestReview_stopWithSavepoint_jobFinishingCommitsPastTheSavepoint(t *testing
 		c.Faults = gate
 		c.BatchSize = 16
 	})
-	p := operators.NewPipeline("stop-finish")
-	src := operators.Generate(p, n, func(i int64) event { return event{Key: i % 7, Seq: i} }, operators.RateLimit(4000))
-	sink := operators.Collect(operators.Map(src, func(e event) event { return e }).Name("stage")).Name("sink")
+	pipeline := func(into *operators.Collected[event]) (*operators.Pipeline, *operators.Collected[event]) {
+		p := operators.NewPipeline("stop-finish")
+		src := operators.Generate(p, n, func(i int64) event { return event{Key: i % 7, Seq: i} }, operators.RateLimit(4000))
+		stage := operators.Map(src, func(e event) event { return e }).Name("stage")
+		if into == nil {
+			return p, operators.Collect(stage).Name("sink")
+		}
+		return p, operators.CollectTo(stage, into).Name("sink")
+	}
+	p, sink := pipeline(nil)
 	j := submit(t, e, p)
 	eventually(t, 20*time.Second, func() bool { return gate.seen.Load() > 100 }, "records to flow")
 
@@ -326,6 +334,17 @@ func TestReview_stopWithSavepoint_jobFinishingCommitsPastTheSavepoint(t *testing
 		t.Fatalf("StopWithSavepoint returned savepoint %s, but %d records are committed, %d of them after it: "+
 			"resuming from it commits those again", r.path, got, got-want)
 	}
+	// Resumed from the savepoint, the job commits the rest: every record
+	// once over both runs.
+	p2, _ := pipeline(sink)
+	if err := waitJob(t, submit(t, e, p2, RestoreFrom(r.path))); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[int64]int{}
+	for _, ev := range sink.Values() {
+		seen[ev.Seq]++
+	}
+	checkEventsOnce(t, seen, n)
 }
 
 // Finding 5 (review10; already fixed on main, kept as a regression test).
@@ -520,4 +539,119 @@ func bigKeyedSnapshot(t *testing.T, maxPar, size int) *persistence.KeyedSnapshot
 		t.Fatal(err)
 	}
 	return ks
+}
+
+// Finding 2, the other outcome: the job finishes while its stop's
+// savepoint is being committed, and that commit fails. The stop fails,
+// and the job's end, held meanwhile, goes on: the final checkpoint and
+// the final commit, every record committed once.
+func TestStopWithSavepoint_failsAfterTheJobFinished_jobFinishes(t *testing.T) {
+	const n = 2000
+	g, store := gatedDirStore(t)
+	g.hold = func(m *persistence.Metadata) bool { return m.Savepoint }
+	g.fail = func(m *persistence.Metadata) bool { return m.Savepoint }
+	gate := &gateAfterSnapshot{blocked: make(chan struct{}), release: make(chan struct{})}
+	close(gate.release) // count only, never block
+	e := newTestEngine(t, func(c *Config) {
+		c.Checkpoint.Interval = time.Hour // only the savepoint and the final checkpoint
+		c.Checkpoint.Store = store
+		c.Faults = gate
+		c.BatchSize = 16
+	})
+	p := operators.NewPipeline("stop-fails")
+	src := operators.Generate(p, n, func(i int64) event { return event{Key: i % 7, Seq: i} }, operators.RateLimit(4000))
+	sink := operators.Collect(operators.Map(src, func(e event) event { return e }).Name("stage")).Name("sink")
+	j := submit(t, e, p)
+	eventually(t, 20*time.Second, func() bool { return gate.seen.Load() > 100 }, "records to flow")
+	done := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		_, err := j.StopWithSavepoint(ctx)
+		done <- err
+	}()
+	<-g.held
+	eventually(t, 20*time.Second, func() bool {
+		var held bool
+		j.inspect(func(m *master) { held = m.deployed && m.running == 0 })
+		return held
+	}, "every subtask to finish while the savepoint's commit is held")
+	if len(sink.Values()) != 0 {
+		t.Fatalf("%d records committed while the stop's savepoint was pending", len(sink.Values()))
+	}
+	g.open() // the savepoint's commit fails
+	if err := <-done; !errors.Is(err, ErrSavepoint) {
+		t.Fatalf("StopWithSavepoint: %v, want ErrSavepoint", err)
+	}
+	if err := waitJob(t, j); err != nil {
+		t.Fatalf("the job, finished while its stop failed: %v; want it to finish", err)
+	}
+	seen := map[int64]int{}
+	for _, ev := range sink.Values() {
+		seen[ev.Seq]++
+	}
+	checkEventsOnce(t, seen, n)
+}
+
+// panicAtNotify panics once, in operator op, when it is told of a
+// completed checkpoint.
+type panicAtNotify struct {
+	op    string
+	fired atomic.Bool
+}
+
+func (f *panicAtNotify) BeforeRecord(operators.TaskInfo) {}
+
+func (f *panicAtNotify) At(point operators.FaultPoint, op operators.TaskInfo) error {
+	if point == operators.FaultNotifyComplete && op.Operator == f.op && f.fired.CompareAndSwap(false, true) {
+		panic("injected fault while committing up to the stop's savepoint")
+	}
+	return nil
+}
+
+// Finding 3, a failure in the stop's commit round: the savepoint is
+// complete when a subtask fails on its completion. The job stops (never
+// restarts: the user stopped it), the caller gets the savepoint, and a
+// run resumed from it commits what the failed sink could not: every
+// record once over both runs.
+func TestStopWithSavepoint_failureWhileCommitting_stopsAndResumeCommits(t *testing.T) {
+	const n = 4000
+	fault := &panicAtNotify{op: "sink"}
+	e := newTestEngine(t, func(c *Config) {
+		c.Checkpoint.Interval = time.Hour // only the savepoint
+		c.Restart = FixedDelay(3, time.Millisecond)
+		c.Faults = fault
+		c.BatchSize = 16
+	})
+	pipeline := func(into *operators.Collected[event]) (*operators.Pipeline, *operators.Collected[event]) {
+		p := operators.NewPipeline("stop-fault")
+		src := operators.Generate(p, n, func(i int64) event { return event{Key: i % 7, Seq: i} }, operators.RateLimit(4000))
+		if into == nil {
+			return p, operators.Collect(src).Name("sink")
+		}
+		return p, operators.CollectTo(src, into).Name("sink")
+	}
+	p, sink := pipeline(nil)
+	j := submit(t, e, p)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	path, err := j.StopWithSavepoint(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !fault.fired.Load() {
+		t.Fatal("the fault did not fire: the test proves nothing")
+	}
+	if err := waitJob(t, j); !errors.Is(err, ErrCancelled) || j.Restarts() != 0 {
+		t.Fatalf("the stopped job ended with %v after %d restarts; want it cancelled, never restarted", err, j.Restarts())
+	}
+	p2, _ := pipeline(sink)
+	if err := waitJob(t, submit(t, e, p2, RestoreFrom(path))); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[int64]int{}
+	for _, ev := range sink.Values() {
+		seen[ev.Seq]++
+	}
+	checkEventsOnce(t, seen, n)
 }

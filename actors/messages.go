@@ -112,8 +112,13 @@ type metadataWritten struct {
 	err  error
 }
 
-// completeMsg tells a subtask that checkpoint id is complete.
-type completeMsg struct{ id int64 }
+// completeMsg tells a subtask that checkpoint id is complete. With
+// confirm (or for EndOfJob) the subtask answers finalCommitted once its
+// operators have committed.
+type completeMsg struct {
+	id      int64
+	confirm bool
+}
 
 // savepointMsg asks the master for a savepoint; with stop, no checkpoint
 // follows it, since the job is stopped right after. The master sets taken
@@ -139,7 +144,8 @@ type savepointResult struct {
 }
 
 // finalCommitted answers the final completeMsg (EndOfJob) of a finished
-// job: subtask id committed what it held, or err says why not.
+// job, or a completeMsg with confirm: subtask id committed what it held,
+// or err says why not.
 type finalCommitted struct {
 	id  int
 	err error

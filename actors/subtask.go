@@ -127,7 +127,7 @@ func (s *subtask) Receive(ctx actor.Context) {
 		s.onTrigger(m)
 		s.drive()
 	case *completeMsg:
-		s.onComplete(m.id)
+		s.onComplete(m)
 		s.drive()
 	case *startMsg:
 		s.started = true

@@ -1033,8 +1033,9 @@ func (x *CheckpointAck) GetSubsumed() bool {
 	return false
 }
 
-// FinalCommitted answers the final Complete of a finished job for one
-// subtask: it committed what it held, or error says why not.
+// FinalCommitted answers, for one subtask, the final Complete of a
+// finished job or a Complete with confirm: it committed what it held,
+// or error says why not.
 type FinalCommitted struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Run           string                 `protobuf:"bytes,1,opt,name=run,proto3" json:"run,omitempty"`
@@ -1542,13 +1543,15 @@ func (x *Trigger) GetSubtasks() []int32 {
 }
 
 // Complete tells every subtask of the agent that checkpoint id is
-// complete; the final one of a finished job is answered with
-// FinalCommitted per subtask.
+// complete; the final one of a finished job, and one with confirm (the
+// savepoint of a stop with savepoint), is answered with FinalCommitted
+// per subtask once its operators have committed.
 type Complete struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Run           string                 `protobuf:"bytes,1,opt,name=run,proto3" json:"run,omitempty"`
 	Attempt       int32                  `protobuf:"varint,2,opt,name=attempt,proto3" json:"attempt,omitempty"`
 	Id            int64                  `protobuf:"varint,3,opt,name=id,proto3" json:"id,omitempty"`
+	Confirm       bool                   `protobuf:"varint,4,opt,name=confirm,proto3" json:"confirm,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1602,6 +1605,13 @@ func (x *Complete) GetId() int64 {
 		return x.Id
 	}
 	return 0
+}
+
+func (x *Complete) GetConfirm() bool {
+	if x != nil {
+		return x.Confirm
+	}
+	return false
 }
 
 // Batch is one fragment of a logical batch on channel ch (the channel's
@@ -2028,11 +2038,12 @@ const file_actors_wire_wire_proto_rawDesc = "" +
 	"\aattempt\x18\x02 \x01(\x05R\aattempt\x12\x0e\n" +
 	"\x02id\x18\x03 \x01(\x03R\x02id\x12\x1c\n" +
 	"\tsavepoint\x18\x04 \x01(\bR\tsavepoint\x12\x1a\n" +
-	"\bsubtasks\x18\x05 \x03(\x05R\bsubtasks\"F\n" +
+	"\bsubtasks\x18\x05 \x03(\x05R\bsubtasks\"`\n" +
 	"\bComplete\x12\x10\n" +
 	"\x03run\x18\x01 \x01(\tR\x03run\x12\x18\n" +
 	"\aattempt\x18\x02 \x01(\x05R\aattempt\x12\x0e\n" +
-	"\x02id\x18\x03 \x01(\x03R\x02id\"\xaf\x02\n" +
+	"\x02id\x18\x03 \x01(\x03R\x02id\x12\x18\n" +
+	"\aconfirm\x18\x04 \x01(\bR\aconfirm\"\xaf\x02\n" +
 	"\x05Batch\x12\x10\n" +
 	"\x03run\x18\x01 \x01(\tR\x03run\x12\x18\n" +
 	"\aattempt\x18\x02 \x01(\x05R\aattempt\x12\x0e\n" +
