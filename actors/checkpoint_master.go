@@ -56,6 +56,8 @@ type checkpointer struct {
 	// and whose completion it never sent, so no sink acted on them; only
 	// these may be skipped on restore if unreadable (planRestore).
 	unnotified map[string]bool
+	// skipped: unnotified checkpoints found unreadable, never restored
+	skipped map[string]bool
 }
 
 // TaskID names a subtask in the coordinator, the same in every attempt.
@@ -142,7 +144,7 @@ func (c *checkpointer) onAck(ctx actor.Context, a *checkpointAck) {
 	if a.err != nil {
 		acts, err = c.coord.Decline(time.Now(), a.id, a.task, a.err)
 	} else {
-		acts, err = c.coord.Ack(time.Now(), a.id, a.task, taskHandle{path: a.handle, finished: a.finished})
+		acts, err = c.coord.Ack(time.Now(), a.id, a.task, taskHandle{path: a.handle, finished: a.finished, states: a.states})
 	}
 	if err != nil {
 		c.m.log.Debug("checkpoint ack ignored", "checkpoint", a.id, "task", a.task, "err", err)
@@ -221,6 +223,7 @@ func (c *checkpointer) run(ctx actor.Context, acts []barrier.Action) {
 type taskHandle struct {
 	path     string
 	finished bool
+	states   map[string]persistence.StateSummary
 }
 
 // trigger sends the trigger to the sources, which inject the barrier, to
@@ -261,7 +264,7 @@ func (c *checkpointer) writeMetadata(_ actor.Context, w barrier.WriteMetadata) {
 		for i := range v.Parallelism {
 			h, _ := w.Handles[taskID(v, i)].(taskHandle)
 			meta.Tasks = append(meta.Tasks, persistence.TaskState{Vertex: v.Name, Operators: v.Operators(),
-				Subtask: i, Parallelism: v.Parallelism, Handle: h.path, Finished: h.finished})
+				Subtask: i, Parallelism: v.Parallelism, Handle: h.path, Finished: h.finished, States: h.states})
 		}
 	}
 	c.writer.commit(meta)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/troupe-dev/troupe/barrier"
 	"github.com/troupe-dev/troupe/operators"
+	"github.com/troupe-dev/troupe/persistence"
 )
 
 // The subtask's side of checkpoints: sources snapshot on a trigger from
@@ -126,7 +127,9 @@ func (s *subtask) checkpoint(id int64, savepoint bool) {
 		return
 	}
 	var enc *operators.EncodedState
+	var states map[string]persistence.StateSummary
 	if len(st) > 0 {
+		states = st.Summary()
 		if enc, err = st.Encode(); err != nil {
 			_ = st.Close() // given up: read transactions, nothing to lose
 			s.fail(fmt.Errorf("checkpoint %d: %w", id, err))
@@ -144,15 +147,16 @@ func (s *subtask) checkpoint(id int64, savepoint bool) {
 	if s.store == nil {
 		return // a barrier without checkpointing (a test's source probe): passed on, nothing stored
 	}
-	s.storeState(id, savepoint, enc)
+	s.storeState(id, savepoint, enc, states)
 	enc = nil
 }
 
-// storeState writes enc (nil: nothing to store) and acks; it owns enc.
-// The write runs on a goroutine that s.uploads owns, which ends with the
-// ack; processing goes on.
-func (s *subtask) storeState(id int64, savepoint bool, enc *operators.EncodedState) {
-	ack := &checkpointAck{attempt: s.attempt, id: id, task: taskID(s.vertex, s.index), finished: s.inputEnded && s.chain.Ended()}
+// storeState writes enc (nil: nothing to store), which states
+// summarises, and acks; it owns enc. The write runs on a goroutine that
+// s.uploads owns, which ends with the ack; processing goes on.
+func (s *subtask) storeState(id int64, savepoint bool, enc *operators.EncodedState, states map[string]persistence.StateSummary) {
+	ack := &checkpointAck{attempt: s.attempt, id: id, task: taskID(s.vertex, s.index), finished: s.inputEnded && s.chain.Ended(),
+		states: states}
 	agent, root := s.ctx.Parent(), s.root
 	if enc == nil {
 		root.Send(agent, ack)

@@ -208,7 +208,25 @@ func (m *master) onFailure(ctx actor.Context, ref *subtaskRef, cause error) {
 		return
 	}
 	m.log.Error("subtask failed", attrs...)
-	m.failover(ctx, m.subtaskError(ref, cause))
+	err := m.subtaskError(ref, cause)
+	if errors.Is(cause, ErrRestore) {
+		m.onRestoreFailure(ctx, err)
+		return
+	}
+	m.failover(ctx, err)
+}
+
+// onRestoreFailure: a subtask could not read the state it restores. No
+// restart mends that — the next attempt would restore the same
+// checkpoint — so the job fails, naming the file (Flink fails the
+// restore too), unless the checkpoint's completion was never notified:
+// then the restart restores the one before (see planRestore).
+func (m *master) onRestoreFailure(ctx actor.Context, err error) {
+	if m.plan != nil && m.ckpt.skipUnreadable(m.plan.path, err) {
+		m.failover(ctx, err)
+		return
+	}
+	m.fail(ctx, err)
 }
 
 func (m *master) subtaskError(ref *subtaskRef, cause error) *SubtaskError {

@@ -189,12 +189,12 @@ func (m *master) restorePlan() (*restorePlan, error) {
 	return m.ckpt.loadExternal(m.restoreFrom)
 }
 
-// partsOf returns what subtask i of v restores; nil for a fresh start.
-func (p *restorePlan) partsOf(v *operators.Vertex, i int) map[string][]*operators.OperatorState {
+// taskOf returns what subtask i of v restores; nil for a fresh start.
+func (p *restorePlan) taskOf(v *operators.Vertex, i int) *taskRestore {
 	if p == nil {
 		return nil
 	}
-	return p.parts[taskID(v, i)]
+	return p.tasks[taskID(v, i)]
 }
 
 // finishedOnRestore reports whether v's subtasks had all finished at the

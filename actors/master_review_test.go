@@ -363,9 +363,14 @@ func TestReview_defaultRestartWithCheckpoints(t *testing.T) {
 		c.Faults = fault
 		c.BatchSize = 64
 	})
-	p, _ := countPipeline(4000, 61, 10000)
+	// An unbounded source: the job cannot end before the fault fires
+	// (after its first checkpoint), however slow the machine; once it has
+	// restarted it is stopped gracefully.
+	p, _ := countPipeline(-1, 61, 10000)
 	j := submit(t, e, p)
 	fault.job.Store(j)
+	eventually(t, 30*time.Second, func() bool { return j.Restarts() > 0 || j.State().Terminal() }, "the fault and a restart")
+	j.Stop()
 	err := waitJob(t, j)
 	if !fault.fired.Load() {
 		t.Fatal("the fault did not fire")

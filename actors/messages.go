@@ -7,6 +7,7 @@ import (
 
 	"github.com/troupe-dev/troupe/barrier"
 	"github.com/troupe-dev/troupe/operators"
+	"github.com/troupe-dev/troupe/persistence"
 )
 
 // batchMsg travels on a channel, downstream. data is an *operators.Batch
@@ -99,7 +100,9 @@ type checkpointAck struct {
 	// finished: the subtask's operators had ended (their end of input
 	// done) when it snapshotted; its state is final
 	finished bool
-	err      error
+	// states says what the state under handle holds, per operator
+	states map[string]persistence.StateSummary
+	err    error
 }
 
 // metadataReady tells the master that the metadata writer has results.

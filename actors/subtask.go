@@ -49,7 +49,7 @@ type subtask struct {
 	finished   bool
 	failed     bool
 
-	restore map[string][]*operators.OperatorState // state to start from
+	restore *taskRestore // what to start from; nil: a fresh start
 	// lastCheckpoint is the newest checkpoint snapshotted
 	lastCheckpoint int64
 	endChecked     bool // a source's checkpoint taken after its input ended
@@ -180,13 +180,20 @@ func (s *subtask) deploy(m *deployMsg) {
 		}
 		s.aligner, s.savepoints = barrier.NewAligner(len(m.inputs), mode), map[int64]bool{}
 	}
+	// The subtask reads its own state parts, on its own goroutine: the
+	// master and its agent read only the checkpoint's metadata.
+	restore, err := s.restore.read()
+	s.restore = nil
+	if err != nil {
+		s.fail(fmt.Errorf("restore of %s subtask %d: %w", s.vertex.Name, s.index, err))
+		return
+	}
 	chain, err := s.vertex.Open(operators.ChainConfig{
 		Job: s.jobName, Run: s.run, Subtask: s.index, Attempt: s.attempt, BatchSize: s.cfg.BatchSize,
 		Ship: (*shipper)(s), Logger: s.log, Wake: s.wake, Host: (*host)(s), Faults: s.cfg.Faults,
-		Restore: s.restore, Checkpointing: s.store != nil,
+		Restore: restore, Checkpointing: s.store != nil,
 		StateBackend: s.cfg.StateBackend, StateDir: s.cfg.StateDir,
 	})
-	s.restore = nil // the chain owns it now
 	if err != nil {
 		s.fail(err)
 		return
