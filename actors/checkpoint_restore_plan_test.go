@@ -133,24 +133,8 @@ func TestPlanFrom_inconsistentParallelism(t *testing.T) {
 // state in each key group it owns, a list entry, and a union entry.
 func keyedAndListState(t *testing.T, g *operators.JobGraph, j, par int) *operators.OperatorState {
 	t.Helper()
-	b, err := persistence.NewHeapBackend(persistence.BackendConfig[int64]{MaxParallelism: g.MaxParallelism,
-		KeyGroupOf: func(k int64) int { return int(k) }, KeyCodec: operators.JSONCodec[int64]{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := persistence.Value(b, persistence.ValueDescriptor[string]{Name: "v", Codec: operators.JSONCodec[string]{}})
-	if err != nil {
-		t.Fatal(err)
-	}
 	start, end := operators.KeyGroupRange(j, par, g.MaxParallelism)
-	for kg := start; kg < end; kg++ { // key kg is in key group kg
-		b.SetCurrentKey(int64(kg))
-		st.Update(fmt.Sprintf("%d@%d", kg, j))
-	}
-	ks, err := b.Snapshot()
-	if err != nil {
-		t.Fatal(err)
-	}
+	ks := valueSnapshot(t, g.MaxParallelism, int64(start), int64(end), func(k int64) string { return fmt.Sprintf("%d@%d", k, j) })
 	return &operators.OperatorState{Keyed: ks, Operator: &persistence.OperatorSnapshot{
 		Lists: map[string][][]byte{"pos": {[]byte(fmt.Sprintf("pos-%d", j))}},
 		Union: map[string][][]byte{"all": {[]byte(fmt.Sprintf("all-%d", j))}},
@@ -225,6 +209,31 @@ func TestTaskRestore_summariesRestoreTheSame(t *testing.T) {
 			}
 		})
 	}
+}
+
+// valueSnapshot returns a heap backend's snapshot of one value state "v"
+// holding value(k) for each key k in [from, to); key k is in key group k
+// mod maxPar.
+func valueSnapshot(t *testing.T, maxPar int, from, to int64, value func(int64) string) *persistence.KeyedSnapshot {
+	t.Helper()
+	b, err := persistence.NewHeapBackend(persistence.BackendConfig[int64]{MaxParallelism: maxPar,
+		KeyGroupOf: func(k int64) int { return int(k) % maxPar }, KeyCodec: operators.JSONCodec[int64]{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := persistence.Value(b, persistence.ValueDescriptor[string]{Name: "v", Codec: operators.JSONCodec[string]{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k := from; k < to; k++ {
+		b.SetCurrentKey(k)
+		st.Update(value(k))
+	}
+	ks, err := b.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ks
 }
 
 func overlaps(ks *persistence.KeyedSnapshot, start, end int) bool {

@@ -172,17 +172,7 @@ func TestReview_stopWithSavepoint_lastEpochNeverCommitted(t *testing.T) {
 	j := submit(t, e, p)
 	eventually(t, 20*time.Second, func() bool { return gate.seen.Load() > 100 }, "records to flow")
 
-	type result struct {
-		path string
-		err  error
-	}
-	done := make(chan result, 1)
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		path, err := j.StopWithSavepoint(ctx)
-		done <- result{path, err}
-	}()
+	done := savepointAsync(j, true)
 	<-g.held       // the savepoint's commit waits until
 	<-gate.blocked // the sink's subtask, past the savepoint's barrier, is busy with a record
 	g.open()
@@ -220,18 +210,10 @@ func TestReview_stopWithSavepoint_lastEpochNeverCommitted(t *testing.T) {
 // waits for a checkpoint's storage (and its task cancellation has a
 // watchdog). Expected: Cancel returns promptly; the commit under way is
 // abandoned (a savepoint caller gets an error) and its goroutine is left
-// to the store's own timeout.
+// to the store's own timeout. (Fixed, a savepoint caller gets the store's
+// answer when it comes, or gives up with its context.)
 func TestReview_cancelWaitsForAStuckMetadataCommit(t *testing.T) {
-	g, store := gatedDirStore(t)
-	g.hold = func(*persistence.Metadata) bool { return true }
-	e := newTestEngine(t, func(c *Config) {
-		c.Checkpoint.Interval = 10 * time.Millisecond
-		c.Checkpoint.Store = store
-		c.BatchSize = 64
-	})
-	p, _ := countPipeline(-1, 61, 5000)
-	j := submit(t, e, p)
-	<-g.held // the store stopped answering in the middle of a commit
+	g, _, j := jobWithStuckCommit(t)
 	if !returnsWithin(5*time.Second, j.Cancel) {
 		g.open() // let the test end
 		t.Fatalf("Job.Cancel did not return within 5s while the checkpoint store hung in a metadata commit")
@@ -246,16 +228,7 @@ func TestReview_cancelWaitsForAStuckMetadataCommit(t *testing.T) {
 // commits that ended jobs left under way, for writerGrace at most, then
 // returns although the store still holds one.
 func TestEngine_Close_boundedByAStuckMetadataCommit(t *testing.T) {
-	g, store := gatedDirStore(t)
-	g.hold = func(*persistence.Metadata) bool { return true }
-	e := newTestEngine(t, func(c *Config) {
-		c.Checkpoint.Interval = 10 * time.Millisecond
-		c.Checkpoint.Store = store
-		c.BatchSize = 64
-	})
-	p, _ := countPipeline(-1, 61, 5000)
-	submit(t, e, p)
-	<-g.held
+	g, e, _ := jobWithStuckCommit(t)
 	start := time.Now()
 	if !returnsWithin(writerGrace+5*time.Second, func() { _ = e.Close() }) {
 		g.open()
@@ -265,6 +238,24 @@ func TestEngine_Close_boundedByAStuckMetadataCommit(t *testing.T) {
 		t.Fatalf("Engine.Close returned after %v, before the writer returned and before its grace of %v", waited, writerGrace)
 	}
 	g.open() // the writer's goroutine ends now (the cleanup checks it)
+}
+
+// jobWithStuckCommit runs an unbounded job whose checkpoint store stops
+// answering in the middle of its first metadata commit, and returns once
+// it has.
+func jobWithStuckCommit(t *testing.T) (*gatedStore, *Engine, *Job) {
+	t.Helper()
+	g, store := gatedDirStore(t)
+	g.hold = func(*persistence.Metadata) bool { return true }
+	e := newTestEngine(t, func(c *Config) {
+		c.Checkpoint.Interval = 10 * time.Millisecond
+		c.Checkpoint.Store = store
+		c.BatchSize = 64
+	})
+	p, _ := countPipeline(-1, 61, 5000)
+	j := submit(t, e, p)
+	<-g.held
+	return g, e, j
 }
 
 // Finding 2 (output committed past a stop-with-savepoint's savepoint).
@@ -309,17 +300,7 @@ func TestReview_stopWithSavepoint_jobFinishingCommitsPastTheSavepoint(t *testing
 	j := submit(t, e, p)
 	eventually(t, 20*time.Second, func() bool { return gate.seen.Load() > 100 }, "records to flow")
 
-	type result struct {
-		path string
-		err  error
-	}
-	done := make(chan result, 1)
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		path, err := j.StopWithSavepoint(ctx)
-		done <- result{path, err}
-	}()
+	done := savepointAsync(j, true)
 	<-g.held // the savepoint's metadata commit is slow; the sources go on and finish
 	until := time.Now().Add(5 * time.Second)
 	eventually(t, 20*time.Second, func() bool { return len(sink.Values()) == n || time.Now().After(until) },
@@ -340,11 +321,7 @@ func TestReview_stopWithSavepoint_jobFinishingCommitsPastTheSavepoint(t *testing
 	if err := waitJob(t, submit(t, e, p2, RestoreFrom(r.path))); err != nil {
 		t.Fatal(err)
 	}
-	seen := map[int64]int{}
-	for _, ev := range sink.Values() {
-		seen[ev.Seq]++
-	}
-	checkEventsOnce(t, seen, n)
+	checkEventsOnce(t, seqCounts(sink.Values()), n)
 }
 
 // Finding 5 (review10; already fixed on main, kept as a regression test).
@@ -423,22 +400,12 @@ func TestReview_savepointCancelledByCheckpointTriggeredBehindItsQueuedBarrier(t 
 	defer j.Cancel()
 	<-called // the async operator is at capacity: its input waits in its gate from now on
 
-	type result struct {
-		path string
-		err  error
-	}
-	done := make(chan result, 1)
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		path, err := j.Savepoint(ctx)
-		done <- result{path, err}
-	}()
+	done := savepointAsync(j, false)
 	// Today the savepoint fails once the source has finished and the next
 	// periodic checkpoint is triggered (well under a second). A fixed
 	// engine keeps it waiting for the async operator: after a while the
 	// poll gives up, without failing, and releases the operator.
-	var r result
+	var r savepointResult
 	until := time.Now().Add(5 * time.Second)
 	eventually(t, 20*time.Second, func() bool {
 		select {
@@ -449,7 +416,7 @@ func TestReview_savepointCancelledByCheckpointTriggeredBehindItsQueuedBarrier(t 
 		}
 	}, "the savepoint to fail, or a while")
 	close(release)
-	if r == (result{}) {
+	if r == (savepointResult{}) {
 		r = <-done
 	}
 	if r.err != nil {
@@ -482,31 +449,11 @@ func TestReview_restorePlanReadsAllStateIntoTheMaster(t *testing.T) {
 		t.Fatal(err)
 	}
 	v := g.Vertices[0]
-	store, err := persistence.OpenDirStore(filepath.Join(t.TempDir(), "ck"), 1)
-	if err != nil {
-		t.Fatal(err)
+	states := make([]*operators.OperatorState, par)
+	for i := range states {
+		states[i] = &operators.OperatorState{Keyed: bigKeyedSnapshot(t, g.MaxParallelism, perTask)}
 	}
-	meta := &persistence.Metadata{ID: 1, Job: g.Name, MaxParallelism: g.MaxParallelism}
-	for i := range par {
-		ks := bigKeyedSnapshot(t, g.MaxParallelism, perTask)
-		data, err := operators.SubtaskState{"src": {Keyed: ks}}.MarshalBinary()
-		if err != nil {
-			t.Fatal(err)
-		}
-		ts := persistence.TaskState{Vertex: v.Name, Operators: v.Operators(), Subtask: i, Parallelism: par}
-		if ts.Handle, err = store.WriteState(1, string(taskID(v, i)), data); err != nil {
-			t.Fatal(err)
-		}
-		meta.Tasks = append(meta.Tasks, ts)
-	}
-	path, err := store.CommitMetadata(meta)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cp, err := store.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cp := writeStates(t, g, v, false, states...) // metadata as the review wrote it: no summaries
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
 	plan, err := planFrom(cp, g)
@@ -525,25 +472,8 @@ func TestReview_restorePlanReadsAllStateIntoTheMaster(t *testing.T) {
 // holding about size bytes.
 func bigKeyedSnapshot(t *testing.T, maxPar, size int) *persistence.KeyedSnapshot {
 	t.Helper()
-	b, err := persistence.NewHeapBackend(persistence.BackendConfig[int64]{MaxParallelism: maxPar,
-		KeyGroupOf: func(k int64) int { return int(k) % maxPar }, KeyCodec: operators.JSONCodec[int64]{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := persistence.Value(b, persistence.ValueDescriptor[string]{Name: "v", Codec: operators.JSONCodec[string]{}})
-	if err != nil {
-		t.Fatal(err)
-	}
 	value := strings.Repeat("x", 4096)
-	for k := range int64(size / 4096) {
-		b.SetCurrentKey(k)
-		st.Update(value)
-	}
-	ks, err := b.Snapshot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ks
+	return valueSnapshot(t, maxPar, 0, int64(size/4096), func(int64) string { return value })
 }
 
 // Finding 2, the other outcome: the job finishes while its stop's
@@ -568,13 +498,7 @@ func TestStopWithSavepoint_failsAfterTheJobFinished_jobFinishes(t *testing.T) {
 	sink := operators.Collect(operators.Map(src, func(e event) event { return e }).Name("stage")).Name("sink")
 	j := submit(t, e, p)
 	eventually(t, 20*time.Second, func() bool { return gate.seen.Load() > 100 }, "records to flow")
-	done := make(chan error, 1)
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		_, err := j.StopWithSavepoint(ctx)
-		done <- err
-	}()
+	done := savepointAsync(j, true)
 	<-g.held
 	eventually(t, 20*time.Second, func() bool {
 		var held bool
@@ -585,17 +509,13 @@ func TestStopWithSavepoint_failsAfterTheJobFinished_jobFinishes(t *testing.T) {
 		t.Fatalf("%d records committed while the stop's savepoint was pending", len(sink.Values()))
 	}
 	g.open() // the savepoint's commit fails
-	if err := <-done; !errors.Is(err, ErrSavepoint) {
-		t.Fatalf("StopWithSavepoint: %v, want ErrSavepoint", err)
+	if r := <-done; !errors.Is(r.err, ErrSavepoint) {
+		t.Fatalf("StopWithSavepoint: %v, want ErrSavepoint", r.err)
 	}
 	if err := waitJob(t, j); err != nil {
 		t.Fatalf("the job, finished while its stop failed: %v; want it to finish", err)
 	}
-	seen := map[int64]int{}
-	for _, ev := range sink.Values() {
-		seen[ev.Seq]++
-	}
-	checkEventsOnce(t, seen, n)
+	checkEventsOnce(t, seqCounts(sink.Values()), n)
 }
 
 // panicAtNotify panics once, in operator op, when it is told of a
@@ -654,9 +574,33 @@ func TestStopWithSavepoint_failureWhileCommitting_stopsAndResumeCommits(t *testi
 	if err := waitJob(t, submit(t, e, p2, RestoreFrom(path))); err != nil {
 		t.Fatal(err)
 	}
+	checkEventsOnce(t, seqCounts(sink.Values()), n)
+}
+
+// savepointAsync takes a savepoint of j (with stop, stops the job with
+// it) in the background, with a minute's deadline; the result comes on
+// the channel.
+func savepointAsync(j *Job, stop bool) <-chan savepointResult {
+	done := make(chan savepointResult, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		var r savepointResult
+		if stop {
+			r.path, r.err = j.StopWithSavepoint(ctx)
+		} else {
+			r.path, r.err = j.Savepoint(ctx)
+		}
+		done <- r
+	}()
+	return done
+}
+
+// seqCounts counts each event's sequence number.
+func seqCounts(evs []event) map[int64]int {
 	seen := map[int64]int{}
-	for _, ev := range sink.Values() {
+	for _, ev := range evs {
 		seen[ev.Seq]++
 	}
-	checkEventsOnce(t, seen, n)
+	return seen
 }
