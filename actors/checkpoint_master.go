@@ -95,7 +95,8 @@ func newCheckpointer(m *master) (*checkpointer, error) {
 func (c *checkpointer) start(ctx actor.Context) {
 	if c.writer == nil {
 		self, root := ctx.Self(), c.m.job.engine.sys.Root
-		c.writer = newMetadataWriter(c.store, c.m.log, func() { root.Send(self, &metadataReady{}) }, &c.m.job.engine.writers)
+		c.writer = newMetadataWriter(c.store, c.m.guard, c.m.log, func() { root.Send(self, &metadataReady{}) },
+			&c.m.job.engine.writers)
 	}
 	c.stopped = false
 	c.finalWanted, c.finalID, c.finalDone = false, 0, false

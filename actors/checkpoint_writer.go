@@ -25,7 +25,8 @@ import (
 type metadataWriter struct {
 	store  CheckpointStore
 	log    *slog.Logger
-	notify func() // tells the master that results wait; any goroutine
+	notify func()       // tells the master that results wait; any goroutine
+	guard  func() error // GuardCommits's; nil: commit always
 
 	mu      sync.Mutex
 	queue   []storeCall
@@ -49,9 +50,10 @@ type storeCall struct {
 }
 
 // newMetadataWriter starts the writer's goroutine, counted in owner (the
-// engine's writers) until it returns.
-func newMetadataWriter(store CheckpointStore, log *slog.Logger, notify func(), owner *sync.WaitGroup) *metadataWriter {
-	w := &metadataWriter{store: store, log: log, notify: notify, wake: make(chan struct{}, 1)}
+// engine's writers) until it returns. guard, if set, is asked before
+// each commit (GuardCommits).
+func newMetadataWriter(store CheckpointStore, guard func() error, log *slog.Logger, notify func(), owner *sync.WaitGroup) *metadataWriter {
+	w := &metadataWriter{store: store, guard: guard, log: log, notify: notify, wake: make(chan struct{}, 1)}
 	owner.Go(w.run)
 	return w
 }
@@ -156,7 +158,7 @@ func (w *metadataWriter) run() {
 			w.discardNow(c.discard)
 			continue
 		}
-		path, err := w.store.CommitMetadata(c.meta)
+		path, err := w.commitNow(c.meta)
 		r := metadataWritten{id: c.meta.ID, path: path, err: err}
 		w.mu.Lock()
 		w.out = append(w.out, r)
@@ -189,6 +191,16 @@ func (w *metadataWriter) next() (storeCall, bool) {
 		w.mu.Unlock()
 		<-w.wake
 	}
+}
+
+// commitNow commits m unless the guard refuses, naming the checkpoint.
+func (w *metadataWriter) commitNow(m *persistence.Metadata) (string, error) {
+	if w.guard != nil {
+		if err := w.guard(); err != nil {
+			return "", fmt.Errorf("actors: checkpoint %d not committed: %w", m.ID, err)
+		}
+	}
+	return w.store.CommitMetadata(m)
 }
 
 func (w *metadataWriter) discardNow(id int64) {

@@ -93,6 +93,10 @@ func (e *Engine) submit(g *operators.JobGraph, cfg Config, spec *JobSpec, opts [
 	for _, o := range opts {
 		o(m)
 	}
+	if m.firstAttempt < 1 || m.firstAttempt > maxFirstAttempt {
+		return nil, fmt.Errorf("%w: FirstAttempt %d is not in 1..%d", ErrConfig, m.firstAttempt, maxFirstAttempt)
+	}
+	m.attempt = m.firstAttempt - 1 // deploy numbers the first attempt
 	if err := e.assignRun(job); err != nil {
 		return nil, err
 	}

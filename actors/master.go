@@ -36,6 +36,11 @@ type master struct {
 	fingerprint string
 
 	attempt int
+	// firstAttempt is the number of the job's first attempt (1, or
+	// FirstAttempt's); attempts above it are restarts.
+	firstAttempt int
+	// guard is asked before each metadata commit (GuardCommits); nil: none.
+	guard   func() error
 	nextID  int
 	refs    map[int]*subtaskRef                 // by subtask id, current attempt only
 	grid    map[*operators.Vertex][]*subtaskRef // by vertex, by subtask index
@@ -90,7 +95,7 @@ type agentRef struct {
 
 func newMaster(job *Job, g *operators.JobGraph, cfg Config) *master {
 	return &master{job: job, graph: g, cfg: cfg, log: cfg.Logger.With("job", g.Name), placer: localPlacer{},
-		fingerprint: graphFingerprint(g)}
+		fingerprint: graphFingerprint(g), firstAttempt: 1}
 }
 
 func (m *master) Receive(ctx actor.Context) {

@@ -177,7 +177,7 @@ func (m *master) restorePlan() (*restorePlan, error) {
 	if m.ckpt == nil {
 		return nil, nil
 	}
-	if m.attempt > 1 || m.continued {
+	if m.attempt > m.firstAttempt || m.continued {
 		plan, err := m.ckpt.planRestore()
 		if plan != nil || err != nil {
 			return plan, err

@@ -26,7 +26,7 @@ func (m *master) deploy(ctx actor.Context) {
 		ctx.Stop(ctx.Self())
 		return
 	}
-	if m.attempt > 1 {
+	if m.attempt > m.firstAttempt {
 		m.notifyRestart(plan)
 	}
 	m.resetAttempt(plan)

@@ -48,6 +48,9 @@ type JobStatus struct {
 	Failure          string          `json:"failure,omitempty"`
 	LatestCheckpoint *CheckpointInfo `json:"latestCheckpoint,omitempty"`
 	Vertices         []VertexStatus  `json:"vertices,omitempty"`
+	// Owner is the node whose job master runs the job (the coordinator
+	// that admitted it, or the one that took it over).
+	Owner string `json:"owner,omitempty"`
 }
 
 // CheckpointInfo names a complete checkpoint or savepoint.
@@ -80,4 +83,10 @@ type MemberStatus struct {
 	Version     string    `json:"version"`
 	Started     time.Time `json:"started"`
 	Coordinator bool      `json:"coordinator"`
+	// Reachable: the node that answers has exchanged messages with the
+	// member over the data plane (Proto.Actor remote; always true for
+	// itself). Subtasks are placed only on reachable members; one that
+	// stays unreachable has a certificate the others do not trust, or an
+	// address they cannot dial.
+	Reachable bool `json:"reachable"`
 }

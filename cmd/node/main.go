@@ -30,7 +30,7 @@ func main() {
 	for _, spec := range builtins {
 		reg.MustRegister(spec())
 	}
-	os.Exit(cli.Main(os.Args[1:], reg, os.Stdout, os.Stderr))
+	os.Exit(cli.Main(os.Args[1:], reg, os.Stdout, os.Stderr, cli.WithStart(startClusterNode)))
 }
 
 // number is a record of the generate pipeline.

@@ -56,7 +56,9 @@ Commands:
   help       show this help, or the help of a command
 
 The cluster commands (submit to members) talk to a node's REST API at
---server URL (default: $TROUPE_SERVER, else http://127.0.0.1:8081).
+--server URL (default: $TROUPE_SERVER, else http://127.0.0.1:8081); for a
+secured cluster, with --api-token-file FILE (or $TROUPE_API_TOKEN) and
+--tls-ca FILE.
 
 Exit codes: 0 success, 1 the job failed or was cancelled (or the node
 could not be reached), 2 usage error.
@@ -117,10 +119,15 @@ type command struct {
 	// a function that stops the delivery. Tests replace it, so that no
 	// real signal is sent to the test process.
 	notify func() (<-chan os.Signal, func())
+	// notifyReload does the same for SIGHUP, on which node start reads
+	// its key and token files again.
+	notifyReload func() (<-chan os.Signal, func())
 	// start starts a cluster node (node start); nil: none in this program.
 	start StartFunc
 	// hostname names the machine, for node start's default node name.
 	hostname func() (string, error)
+	// getenv reads the environment (secrets, --server's default).
+	getenv func(string) string
 	// pollInterval is how often wait asks for a job's state.
 	pollInterval time.Duration
 }
@@ -130,7 +137,14 @@ func newCommand(reg *actors.Registry, stdout, stderr io.Writer, notify func() (<
 		reg = actors.NewRegistry()
 	}
 	return &command{prog: defaultProg, reg: reg, stdout: stdout, stderr: &lockedWriter{w: stderr}, notify: notify,
-		hostname: os.Hostname, pollInterval: defaultPollInterval}
+		notifyReload: notifyHangup, hostname: os.Hostname, getenv: os.Getenv, pollInterval: defaultPollInterval}
+}
+
+// notifyHangup relays SIGHUP.
+func notifyHangup() (<-chan os.Signal, func()) {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGHUP)
+	return ch, func() { signal.Stop(ch) }
 }
 
 // notifySignals relays SIGINT and SIGTERM. The buffer holds both the stop

@@ -211,7 +211,7 @@ func TestSavepoint(t *testing.T) {
 func TestMembers(t *testing.T) {
 	svc := resttest.New()
 	svc.SetMembers([]cluster.MemberStatus{
-		{Name: "n1", HTTPAddr: "127.0.0.1:8081", ActorAddr: "127.0.0.1:40001", GossipAddr: "127.0.0.1:7946", Slots: 4, SlotsUsed: 3, Version: "v1", Coordinator: true},
+		{Name: "n1", HTTPAddr: "127.0.0.1:8081", ActorAddr: "127.0.0.1:40001", GossipAddr: "127.0.0.1:7946", Slots: 4, SlotsUsed: 3, Version: "v1", Coordinator: true, Reachable: true},
 		{Name: "n2", HTTPAddr: "127.0.0.1:8082", ActorAddr: "127.0.0.1:40002", GossipAddr: "127.0.0.1:7947", Slots: 2, Version: "v1"},
 	})
 	srv := serveREST(t, svc, nil)
@@ -226,6 +226,9 @@ func TestMembers(t *testing.T) {
 	}
 	if f := strings.Fields(lines[2]); len(f) < 6 || f[0] != "n2" || f[4] != "0/2" {
 		t.Errorf("member line %q", lines[2])
+	}
+	if !strings.Contains(lines[0], "REACH") || !strings.HasSuffix(lines[1], "yes") || !strings.HasSuffix(lines[2], "no") {
+		t.Errorf("the REACH column does not say n1 yes and n2 no:\n%s", out)
 	}
 }
 

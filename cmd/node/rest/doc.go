@@ -31,6 +31,20 @@
 // A Client turns error responses back into errors that wrap the same
 // sentinels (APIError), so a caller tests them with errors.Is.
 //
+// # Security
+//
+// With RequireTokens, every endpoint but HealthPath needs a bearer token
+// ("Authorization: Bearer TOKEN") among the handler's Tokens; any other
+// request gets 401 with WWW-Authenticate and an ErrorBody, before its body
+// is read or it is forwarded. Tokens are compared by their SHA-256 in
+// constant time, and can be replaced while the handler serves
+// (Tokens.Set). A forwarded request keeps the client's Authorization
+// header, which the coordinator checks again; WithForwardTLS forwards over
+// HTTPS, verifying the coordinator with the cluster's CA. The handler
+// does not terminate TLS itself: the server it runs in does. A Client
+// sends WithToken's token, and an APIError of status 401 wraps
+// ErrUnauthorized.
+//
 // # Threading
 //
 // The handler calls its Service from the goroutines of the HTTP server,

@@ -1,6 +1,7 @@
 package rest_test
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -183,4 +184,33 @@ func TestHandler_forward_coordinatorDown(t *testing.T) {
 	n := startNode(t)
 	n.svc.SetCoordinator(addr, false, true)
 	wantError(t, send(t, n.srv, "POST", "/v1/jobs", `{"pipeline":"wordcount"}`), 503, "", "the coordinator at "+addr+" did not answer")
+}
+
+// A savepoint of a job run by another node than the coordinator (after a
+// partition heals) is forwarded once to that node, which answers it
+// itself; an owner that points elsewhere again is not followed.
+func TestHandler_forwardToOwner(t *testing.T) {
+	coord, owner := startNode(t, "wordcount"), startNode(t, "wordcount")
+	coord.svc.SetCoordinator(coord.addr(), true, true)
+	owner.svc.SetCoordinator(coord.addr(), false, true)
+	id, err := owner.svc.Submit(context.Background(), cluster.JobRequest{Pipeline: "wordcount"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	coord.svc.SetError("Savepoint", &cluster.OwnerError{Job: id, Node: "owner", HTTPAddr: owner.addr()})
+	r := send(t, coord.srv, "POST", "/v1/jobs/"+id+"/savepoint", `{"stop":false}`)
+	if r.status != 200 || !strings.Contains(string(r.body), id) {
+		t.Fatalf("savepoint via the coordinator: %d %s", r.status, r.body)
+	}
+	reqs := owner.rec.requests()
+	if len(reqs) != 1 || reqs[0].Header.Get(rest.OwnerHeader) != owner.addr() {
+		t.Fatalf("the owner got %d requests (%v)", len(reqs), reqs)
+	}
+	owner.svc.SetError("Savepoint", &cluster.OwnerError{Job: id, Node: "coord", HTTPAddr: coord.addr()})
+	if r := send(t, coord.srv, "POST", "/v1/jobs/"+id+"/savepoint", `{"stop":false}`); r.status != 503 {
+		t.Fatalf("owners pointing at each other: %d %s; want 503", r.status, r.body)
+	}
+	if n := len(coord.rec.requests()); n != 2 {
+		t.Fatalf("the coordinator got %d requests, want 2: a request was forwarded back", n)
+	}
 }
