@@ -1,10 +1,13 @@
 package actors
 
 import (
+	"sync/atomic"
+
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/troupe-dev/troupe/barrier"
 	"github.com/troupe-dev/troupe/operators"
+	"github.com/troupe-dev/troupe/persistence"
 )
 
 // batchMsg travels on a channel, downstream. data is an *operators.Batch
@@ -97,7 +100,9 @@ type checkpointAck struct {
 	// finished: the subtask's operators had ended (their end of input
 	// done) when it snapshotted; its state is final
 	finished bool
-	err      error
+	// states says what the state under handle holds, per operator
+	states map[string]persistence.StateSummary
+	err    error
 }
 
 // metadataReady tells the master that the metadata writer has results.
@@ -110,14 +115,23 @@ type metadataWritten struct {
 	err  error
 }
 
-// completeMsg tells a subtask that checkpoint id is complete.
-type completeMsg struct{ id int64 }
+// completeMsg tells a subtask that checkpoint id is complete. With
+// confirm (or for EndOfJob) the subtask answers finalCommitted once its
+// operators have committed.
+type completeMsg struct {
+	id      int64
+	confirm bool
+}
 
 // savepointMsg asks the master for a savepoint; with stop, no checkpoint
-// follows it, since the job is cancelled right after.
+// follows it, since the job is stopped right after. The master sets taken
+// when it receives it: from then on the request is answered on reply
+// (capacity 1), by the master or, for a commit under way when the job
+// ended, by its metadata writer.
 type savepointMsg struct {
 	reply chan<- savepointResult
 	stop  bool
+	taken atomic.Bool
 }
 
 // inspectMsg runs fn on the master's goroutine, then closes done
@@ -133,7 +147,8 @@ type savepointResult struct {
 }
 
 // finalCommitted answers the final completeMsg (EndOfJob) of a finished
-// job: subtask id committed what it held, or err says why not.
+// job, or a completeMsg with confirm: subtask id committed what it held,
+// or err says why not.
 type finalCommitted struct {
 	id  int
 	err error

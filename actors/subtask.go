@@ -49,7 +49,7 @@ type subtask struct {
 	finished   bool
 	failed     bool
 
-	restore map[string][]*operators.OperatorState // state to start from
+	restore *taskRestore // what to start from; nil: a fresh start
 	// lastCheckpoint is the newest checkpoint snapshotted
 	lastCheckpoint int64
 	endChecked     bool // a source's checkpoint taken after its input ended
@@ -63,6 +63,7 @@ type subtask struct {
 	savepoints        map[int64]bool   // barriers of savepoints being aligned
 	uploads           uploads          // the state writes under way
 	ending            []triggerMsg     // checkpoints waiting for the operators to end
+	expected          []triggerMsg     // triggers waiting for every input to end (expect)
 
 	flushTimer *time.Timer
 	pumpTimer  *time.Timer
@@ -126,7 +127,7 @@ func (s *subtask) Receive(ctx actor.Context) {
 		s.onTrigger(m)
 		s.drive()
 	case *completeMsg:
-		s.onComplete(m.id)
+		s.onComplete(m)
 		s.drive()
 	case *startMsg:
 		s.started = true
@@ -179,13 +180,20 @@ func (s *subtask) deploy(m *deployMsg) {
 		}
 		s.aligner, s.savepoints = barrier.NewAligner(len(m.inputs), mode), map[int64]bool{}
 	}
+	// The subtask reads its own state parts, on its own goroutine: the
+	// master and its agent read only the checkpoint's metadata.
+	restore, err := s.restore.read()
+	s.restore = nil
+	if err != nil {
+		s.fail(fmt.Errorf("restore of %s subtask %d: %w", s.vertex.Name, s.index, err))
+		return
+	}
 	chain, err := s.vertex.Open(operators.ChainConfig{
 		Job: s.jobName, Run: s.run, Subtask: s.index, Attempt: s.attempt, BatchSize: s.cfg.BatchSize,
 		Ship: (*shipper)(s), Logger: s.log, Wake: s.wake, Host: (*host)(s), Faults: s.cfg.Faults,
-		Restore: s.restore, Checkpointing: s.store != nil,
+		Restore: restore, Checkpointing: s.store != nil,
 		StateBackend: s.cfg.StateBackend, StateDir: s.cfg.StateDir,
 	})
-	s.restore = nil // the chain owns it now
 	if err != nil {
 		s.fail(err)
 		return
@@ -249,6 +257,9 @@ func (s *subtask) consume(ch int, m *batchMsg) {
 		s.endedCount++
 		s.chain.ProcessWatermark(ch, operators.MaxWatermark) // an ended channel holds nothing back
 		s.applyAlignment(s.aligner.OnEndOfInput(ch))
+		if s.endedCount == len(s.ended) {
+			s.takeExpected() // before the subtask's own end of input
+		}
 	}
 	s.chain.BatchEnd()
 	s.credit(ch)

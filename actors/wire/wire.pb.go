@@ -845,7 +845,8 @@ func (x *SubtaskFinished) GetSubtask() int32 {
 }
 
 // SubtaskFailed: the subtask failed; error is the cause as text and,
-// for a panic, stack is where it was raised.
+// for a panic, stack is where it was raised. restore: it could not read
+// the state it restores from the checkpoint (no restart mends that).
 type SubtaskFailed struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Run           string                 `protobuf:"bytes,1,opt,name=run,proto3" json:"run,omitempty"`
@@ -854,6 +855,7 @@ type SubtaskFailed struct {
 	Error         string                 `protobuf:"bytes,4,opt,name=error,proto3" json:"error,omitempty"`
 	Panic         bool                   `protobuf:"varint,5,opt,name=panic,proto3" json:"panic,omitempty"`
 	Stack         []byte                 `protobuf:"bytes,6,opt,name=stack,proto3" json:"stack,omitempty"`
+	Restore       bool                   `protobuf:"varint,7,opt,name=restore,proto3" json:"restore,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -930,19 +932,29 @@ func (x *SubtaskFailed) GetStack() []byte {
 	return nil
 }
 
+func (x *SubtaskFailed) GetRestore() bool {
+	if x != nil {
+		return x.Restore
+	}
+	return false
+}
+
 // CheckpointAck: a subtask stored its state for checkpoint id (handle,
 // possibly "" for no state) or declined it (error; subsumed: overtaken by
 // a newer checkpoint, which is no failure).
 type CheckpointAck struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Run           string                 `protobuf:"bytes,1,opt,name=run,proto3" json:"run,omitempty"`
-	Attempt       int32                  `protobuf:"varint,2,opt,name=attempt,proto3" json:"attempt,omitempty"`
-	Id            int64                  `protobuf:"varint,3,opt,name=id,proto3" json:"id,omitempty"`
-	Task          string                 `protobuf:"bytes,4,opt,name=task,proto3" json:"task,omitempty"`
-	Handle        string                 `protobuf:"bytes,5,opt,name=handle,proto3" json:"handle,omitempty"`
-	Finished      bool                   `protobuf:"varint,6,opt,name=finished,proto3" json:"finished,omitempty"`
-	Error         string                 `protobuf:"bytes,7,opt,name=error,proto3" json:"error,omitempty"`
-	Subsumed      bool                   `protobuf:"varint,8,opt,name=subsumed,proto3" json:"subsumed,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Run      string                 `protobuf:"bytes,1,opt,name=run,proto3" json:"run,omitempty"`
+	Attempt  int32                  `protobuf:"varint,2,opt,name=attempt,proto3" json:"attempt,omitempty"`
+	Id       int64                  `protobuf:"varint,3,opt,name=id,proto3" json:"id,omitempty"`
+	Task     string                 `protobuf:"bytes,4,opt,name=task,proto3" json:"task,omitempty"`
+	Handle   string                 `protobuf:"bytes,5,opt,name=handle,proto3" json:"handle,omitempty"`
+	Finished bool                   `protobuf:"varint,6,opt,name=finished,proto3" json:"finished,omitempty"`
+	Error    string                 `protobuf:"bytes,7,opt,name=error,proto3" json:"error,omitempty"`
+	Subsumed bool                   `protobuf:"varint,8,opt,name=subsumed,proto3" json:"subsumed,omitempty"`
+	// states says what the stored state holds, per operator with state
+	// (persistence.TaskState.States).
+	States        []*StateSummary `protobuf:"bytes,9,rep,name=states,proto3" json:"states,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1033,8 +1045,94 @@ func (x *CheckpointAck) GetSubsumed() bool {
 	return false
 }
 
-// FinalCommitted answers the final Complete of a finished job for one
-// subtask: it committed what it held, or error says why not.
+func (x *CheckpointAck) GetStates() []*StateSummary {
+	if x != nil {
+		return x.States
+	}
+	return nil
+}
+
+// StateSummary says what one operator's state holds in a subtask's
+// stored state (persistence.StateSummary).
+type StateSummary struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Operator      string                 `protobuf:"bytes,1,opt,name=operator,proto3" json:"operator,omitempty"`
+	Keyed         bool                   `protobuf:"varint,2,opt,name=keyed,proto3" json:"keyed,omitempty"`
+	OperatorState bool                   `protobuf:"varint,3,opt,name=operator_state,json=operatorState,proto3" json:"operator_state,omitempty"`
+	Lists         []string               `protobuf:"bytes,4,rep,name=lists,proto3" json:"lists,omitempty"`
+	Union         []string               `protobuf:"bytes,5,rep,name=union,proto3" json:"union,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StateSummary) Reset() {
+	*x = StateSummary{}
+	mi := &file_actors_wire_wire_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StateSummary) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StateSummary) ProtoMessage() {}
+
+func (x *StateSummary) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_wire_wire_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StateSummary.ProtoReflect.Descriptor instead.
+func (*StateSummary) Descriptor() ([]byte, []int) {
+	return file_actors_wire_wire_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *StateSummary) GetOperator() string {
+	if x != nil {
+		return x.Operator
+	}
+	return ""
+}
+
+func (x *StateSummary) GetKeyed() bool {
+	if x != nil {
+		return x.Keyed
+	}
+	return false
+}
+
+func (x *StateSummary) GetOperatorState() bool {
+	if x != nil {
+		return x.OperatorState
+	}
+	return false
+}
+
+func (x *StateSummary) GetLists() []string {
+	if x != nil {
+		return x.Lists
+	}
+	return nil
+}
+
+func (x *StateSummary) GetUnion() []string {
+	if x != nil {
+		return x.Union
+	}
+	return nil
+}
+
+// FinalCommitted answers, for one subtask, the final Complete of a
+// finished job or a Complete with confirm: it committed what it held,
+// or error says why not.
 type FinalCommitted struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Run           string                 `protobuf:"bytes,1,opt,name=run,proto3" json:"run,omitempty"`
@@ -1047,7 +1145,7 @@ type FinalCommitted struct {
 
 func (x *FinalCommitted) Reset() {
 	*x = FinalCommitted{}
-	mi := &file_actors_wire_wire_proto_msgTypes[11]
+	mi := &file_actors_wire_wire_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1059,7 +1157,7 @@ func (x *FinalCommitted) String() string {
 func (*FinalCommitted) ProtoMessage() {}
 
 func (x *FinalCommitted) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_wire_wire_proto_msgTypes[11]
+	mi := &file_actors_wire_wire_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1072,7 +1170,7 @@ func (x *FinalCommitted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FinalCommitted.ProtoReflect.Descriptor instead.
 func (*FinalCommitted) Descriptor() ([]byte, []int) {
-	return file_actors_wire_wire_proto_rawDescGZIP(), []int{11}
+	return file_actors_wire_wire_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *FinalCommitted) GetRun() string {
@@ -1115,7 +1213,7 @@ type Endpoint struct {
 
 func (x *Endpoint) Reset() {
 	*x = Endpoint{}
-	mi := &file_actors_wire_wire_proto_msgTypes[12]
+	mi := &file_actors_wire_wire_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1127,7 +1225,7 @@ func (x *Endpoint) String() string {
 func (*Endpoint) ProtoMessage() {}
 
 func (x *Endpoint) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_wire_wire_proto_msgTypes[12]
+	mi := &file_actors_wire_wire_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1140,7 +1238,7 @@ func (x *Endpoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Endpoint.ProtoReflect.Descriptor instead.
 func (*Endpoint) Descriptor() ([]byte, []int) {
-	return file_actors_wire_wire_proto_rawDescGZIP(), []int{12}
+	return file_actors_wire_wire_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Endpoint) GetPid() *Pid {
@@ -1168,7 +1266,7 @@ type SubtaskWiring struct {
 
 func (x *SubtaskWiring) Reset() {
 	*x = SubtaskWiring{}
-	mi := &file_actors_wire_wire_proto_msgTypes[13]
+	mi := &file_actors_wire_wire_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1180,7 +1278,7 @@ func (x *SubtaskWiring) String() string {
 func (*SubtaskWiring) ProtoMessage() {}
 
 func (x *SubtaskWiring) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_wire_wire_proto_msgTypes[13]
+	mi := &file_actors_wire_wire_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1193,7 +1291,7 @@ func (x *SubtaskWiring) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubtaskWiring.ProtoReflect.Descriptor instead.
 func (*SubtaskWiring) Descriptor() ([]byte, []int) {
-	return file_actors_wire_wire_proto_rawDescGZIP(), []int{13}
+	return file_actors_wire_wire_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *SubtaskWiring) GetId() int32 {
@@ -1232,7 +1330,7 @@ type Wire struct {
 
 func (x *Wire) Reset() {
 	*x = Wire{}
-	mi := &file_actors_wire_wire_proto_msgTypes[14]
+	mi := &file_actors_wire_wire_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1244,7 +1342,7 @@ func (x *Wire) String() string {
 func (*Wire) ProtoMessage() {}
 
 func (x *Wire) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_wire_wire_proto_msgTypes[14]
+	mi := &file_actors_wire_wire_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1257,7 +1355,7 @@ func (x *Wire) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Wire.ProtoReflect.Descriptor instead.
 func (*Wire) Descriptor() ([]byte, []int) {
-	return file_actors_wire_wire_proto_rawDescGZIP(), []int{14}
+	return file_actors_wire_wire_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Wire) GetRun() string {
@@ -1301,7 +1399,7 @@ type AgentWired struct {
 
 func (x *AgentWired) Reset() {
 	*x = AgentWired{}
-	mi := &file_actors_wire_wire_proto_msgTypes[15]
+	mi := &file_actors_wire_wire_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1313,7 +1411,7 @@ func (x *AgentWired) String() string {
 func (*AgentWired) ProtoMessage() {}
 
 func (x *AgentWired) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_wire_wire_proto_msgTypes[15]
+	mi := &file_actors_wire_wire_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1326,7 +1424,7 @@ func (x *AgentWired) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AgentWired.ProtoReflect.Descriptor instead.
 func (*AgentWired) Descriptor() ([]byte, []int) {
-	return file_actors_wire_wire_proto_rawDescGZIP(), []int{15}
+	return file_actors_wire_wire_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *AgentWired) GetRun() string {
@@ -1362,7 +1460,7 @@ type Start struct {
 
 func (x *Start) Reset() {
 	*x = Start{}
-	mi := &file_actors_wire_wire_proto_msgTypes[16]
+	mi := &file_actors_wire_wire_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1374,7 +1472,7 @@ func (x *Start) String() string {
 func (*Start) ProtoMessage() {}
 
 func (x *Start) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_wire_wire_proto_msgTypes[16]
+	mi := &file_actors_wire_wire_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1387,7 +1485,7 @@ func (x *Start) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Start.ProtoReflect.Descriptor instead.
 func (*Start) Descriptor() ([]byte, []int) {
-	return file_actors_wire_wire_proto_rawDescGZIP(), []int{16}
+	return file_actors_wire_wire_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Start) GetRun() string {
@@ -1422,7 +1520,7 @@ type StopSources struct {
 
 func (x *StopSources) Reset() {
 	*x = StopSources{}
-	mi := &file_actors_wire_wire_proto_msgTypes[17]
+	mi := &file_actors_wire_wire_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1434,7 +1532,7 @@ func (x *StopSources) String() string {
 func (*StopSources) ProtoMessage() {}
 
 func (x *StopSources) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_wire_wire_proto_msgTypes[17]
+	mi := &file_actors_wire_wire_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1447,7 +1545,7 @@ func (x *StopSources) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopSources.ProtoReflect.Descriptor instead.
 func (*StopSources) Descriptor() ([]byte, []int) {
-	return file_actors_wire_wire_proto_rawDescGZIP(), []int{17}
+	return file_actors_wire_wire_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *StopSources) GetRun() string {
@@ -1478,7 +1576,7 @@ type Trigger struct {
 
 func (x *Trigger) Reset() {
 	*x = Trigger{}
-	mi := &file_actors_wire_wire_proto_msgTypes[18]
+	mi := &file_actors_wire_wire_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1490,7 +1588,7 @@ func (x *Trigger) String() string {
 func (*Trigger) ProtoMessage() {}
 
 func (x *Trigger) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_wire_wire_proto_msgTypes[18]
+	mi := &file_actors_wire_wire_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1503,7 +1601,7 @@ func (x *Trigger) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Trigger.ProtoReflect.Descriptor instead.
 func (*Trigger) Descriptor() ([]byte, []int) {
-	return file_actors_wire_wire_proto_rawDescGZIP(), []int{18}
+	return file_actors_wire_wire_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Trigger) GetRun() string {
@@ -1542,20 +1640,22 @@ func (x *Trigger) GetSubtasks() []int32 {
 }
 
 // Complete tells every subtask of the agent that checkpoint id is
-// complete; the final one of a finished job is answered with
-// FinalCommitted per subtask.
+// complete; the final one of a finished job, and one with confirm (the
+// savepoint of a stop with savepoint), is answered with FinalCommitted
+// per subtask once its operators have committed.
 type Complete struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Run           string                 `protobuf:"bytes,1,opt,name=run,proto3" json:"run,omitempty"`
 	Attempt       int32                  `protobuf:"varint,2,opt,name=attempt,proto3" json:"attempt,omitempty"`
 	Id            int64                  `protobuf:"varint,3,opt,name=id,proto3" json:"id,omitempty"`
+	Confirm       bool                   `protobuf:"varint,4,opt,name=confirm,proto3" json:"confirm,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Complete) Reset() {
 	*x = Complete{}
-	mi := &file_actors_wire_wire_proto_msgTypes[19]
+	mi := &file_actors_wire_wire_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1567,7 +1667,7 @@ func (x *Complete) String() string {
 func (*Complete) ProtoMessage() {}
 
 func (x *Complete) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_wire_wire_proto_msgTypes[19]
+	mi := &file_actors_wire_wire_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1580,7 +1680,7 @@ func (x *Complete) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Complete.ProtoReflect.Descriptor instead.
 func (*Complete) Descriptor() ([]byte, []int) {
-	return file_actors_wire_wire_proto_rawDescGZIP(), []int{19}
+	return file_actors_wire_wire_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Complete) GetRun() string {
@@ -1602,6 +1702,13 @@ func (x *Complete) GetId() int64 {
 		return x.Id
 	}
 	return 0
+}
+
+func (x *Complete) GetConfirm() bool {
+	if x != nil {
+		return x.Confirm
+	}
+	return false
 }
 
 // Batch is one fragment of a logical batch on channel ch (the channel's
@@ -1631,7 +1738,7 @@ type Batch struct {
 
 func (x *Batch) Reset() {
 	*x = Batch{}
-	mi := &file_actors_wire_wire_proto_msgTypes[20]
+	mi := &file_actors_wire_wire_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1643,7 +1750,7 @@ func (x *Batch) String() string {
 func (*Batch) ProtoMessage() {}
 
 func (x *Batch) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_wire_wire_proto_msgTypes[20]
+	mi := &file_actors_wire_wire_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1656,7 +1763,7 @@ func (x *Batch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Batch.ProtoReflect.Descriptor instead.
 func (*Batch) Descriptor() ([]byte, []int) {
-	return file_actors_wire_wire_proto_rawDescGZIP(), []int{20}
+	return file_actors_wire_wire_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Batch) GetRun() string {
@@ -1757,7 +1864,7 @@ type Credit struct {
 
 func (x *Credit) Reset() {
 	*x = Credit{}
-	mi := &file_actors_wire_wire_proto_msgTypes[21]
+	mi := &file_actors_wire_wire_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1769,7 +1876,7 @@ func (x *Credit) String() string {
 func (*Credit) ProtoMessage() {}
 
 func (x *Credit) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_wire_wire_proto_msgTypes[21]
+	mi := &file_actors_wire_wire_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1782,7 +1889,7 @@ func (x *Credit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Credit.ProtoReflect.Descriptor instead.
 func (*Credit) Descriptor() ([]byte, []int) {
-	return file_actors_wire_wire_proto_rawDescGZIP(), []int{21}
+	return file_actors_wire_wire_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Credit) GetRun() string {
@@ -1822,7 +1929,7 @@ type TaskManagerStatusRequest struct {
 
 func (x *TaskManagerStatusRequest) Reset() {
 	*x = TaskManagerStatusRequest{}
-	mi := &file_actors_wire_wire_proto_msgTypes[22]
+	mi := &file_actors_wire_wire_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1834,7 +1941,7 @@ func (x *TaskManagerStatusRequest) String() string {
 func (*TaskManagerStatusRequest) ProtoMessage() {}
 
 func (x *TaskManagerStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_wire_wire_proto_msgTypes[22]
+	mi := &file_actors_wire_wire_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1847,7 +1954,7 @@ func (x *TaskManagerStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskManagerStatusRequest.ProtoReflect.Descriptor instead.
 func (*TaskManagerStatusRequest) Descriptor() ([]byte, []int) {
-	return file_actors_wire_wire_proto_rawDescGZIP(), []int{22}
+	return file_actors_wire_wire_proto_rawDescGZIP(), []int{23}
 }
 
 // TaskManagerStatus: the runs with an agent on the node and the slots
@@ -1863,7 +1970,7 @@ type TaskManagerStatus struct {
 
 func (x *TaskManagerStatus) Reset() {
 	*x = TaskManagerStatus{}
-	mi := &file_actors_wire_wire_proto_msgTypes[23]
+	mi := &file_actors_wire_wire_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1875,7 +1982,7 @@ func (x *TaskManagerStatus) String() string {
 func (*TaskManagerStatus) ProtoMessage() {}
 
 func (x *TaskManagerStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_wire_wire_proto_msgTypes[23]
+	mi := &file_actors_wire_wire_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1888,7 +1995,7 @@ func (x *TaskManagerStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskManagerStatus.ProtoReflect.Descriptor instead.
 func (*TaskManagerStatus) Descriptor() ([]byte, []int) {
-	return file_actors_wire_wire_proto_rawDescGZIP(), []int{23}
+	return file_actors_wire_wire_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *TaskManagerStatus) GetRuns() []string {
@@ -1977,14 +2084,15 @@ const file_actors_wire_wire_proto_rawDesc = "" +
 	"\x0fSubtaskFinished\x12\x10\n" +
 	"\x03run\x18\x01 \x01(\tR\x03run\x12\x18\n" +
 	"\aattempt\x18\x02 \x01(\x05R\aattempt\x12\x18\n" +
-	"\asubtask\x18\x03 \x01(\x05R\asubtask\"\x97\x01\n" +
+	"\asubtask\x18\x03 \x01(\x05R\asubtask\"\xb1\x01\n" +
 	"\rSubtaskFailed\x12\x10\n" +
 	"\x03run\x18\x01 \x01(\tR\x03run\x12\x18\n" +
 	"\aattempt\x18\x02 \x01(\x05R\aattempt\x12\x18\n" +
 	"\asubtask\x18\x03 \x01(\x05R\asubtask\x12\x14\n" +
 	"\x05error\x18\x04 \x01(\tR\x05error\x12\x14\n" +
 	"\x05panic\x18\x05 \x01(\bR\x05panic\x12\x14\n" +
-	"\x05stack\x18\x06 \x01(\fR\x05stack\"\xc5\x01\n" +
+	"\x05stack\x18\x06 \x01(\fR\x05stack\x12\x18\n" +
+	"\arestore\x18\a \x01(\bR\arestore\"\xf8\x01\n" +
 	"\rCheckpointAck\x12\x10\n" +
 	"\x03run\x18\x01 \x01(\tR\x03run\x12\x18\n" +
 	"\aattempt\x18\x02 \x01(\x05R\aattempt\x12\x0e\n" +
@@ -1993,7 +2101,14 @@ const file_actors_wire_wire_proto_rawDesc = "" +
 	"\x06handle\x18\x05 \x01(\tR\x06handle\x12\x1a\n" +
 	"\bfinished\x18\x06 \x01(\bR\bfinished\x12\x14\n" +
 	"\x05error\x18\a \x01(\tR\x05error\x12\x1a\n" +
-	"\bsubsumed\x18\b \x01(\bR\bsubsumed\"l\n" +
+	"\bsubsumed\x18\b \x01(\bR\bsubsumed\x121\n" +
+	"\x06states\x18\t \x03(\v2\x19.troupe.wire.StateSummaryR\x06states\"\x93\x01\n" +
+	"\fStateSummary\x12\x1a\n" +
+	"\boperator\x18\x01 \x01(\tR\boperator\x12\x14\n" +
+	"\x05keyed\x18\x02 \x01(\bR\x05keyed\x12%\n" +
+	"\x0eoperator_state\x18\x03 \x01(\bR\roperatorState\x12\x14\n" +
+	"\x05lists\x18\x04 \x03(\tR\x05lists\x12\x14\n" +
+	"\x05union\x18\x05 \x03(\tR\x05union\"l\n" +
 	"\x0eFinalCommitted\x12\x10\n" +
 	"\x03run\x18\x01 \x01(\tR\x03run\x12\x18\n" +
 	"\aattempt\x18\x02 \x01(\x05R\aattempt\x12\x18\n" +
@@ -2028,11 +2143,12 @@ const file_actors_wire_wire_proto_rawDesc = "" +
 	"\aattempt\x18\x02 \x01(\x05R\aattempt\x12\x0e\n" +
 	"\x02id\x18\x03 \x01(\x03R\x02id\x12\x1c\n" +
 	"\tsavepoint\x18\x04 \x01(\bR\tsavepoint\x12\x1a\n" +
-	"\bsubtasks\x18\x05 \x03(\x05R\bsubtasks\"F\n" +
+	"\bsubtasks\x18\x05 \x03(\x05R\bsubtasks\"`\n" +
 	"\bComplete\x12\x10\n" +
 	"\x03run\x18\x01 \x01(\tR\x03run\x12\x18\n" +
 	"\aattempt\x18\x02 \x01(\x05R\aattempt\x12\x0e\n" +
-	"\x02id\x18\x03 \x01(\x03R\x02id\"\xaf\x02\n" +
+	"\x02id\x18\x03 \x01(\x03R\x02id\x12\x18\n" +
+	"\aconfirm\x18\x04 \x01(\bR\aconfirm\"\xaf\x02\n" +
 	"\x05Batch\x12\x10\n" +
 	"\x03run\x18\x01 \x01(\tR\x03run\x12\x18\n" +
 	"\aattempt\x18\x02 \x01(\x05R\aattempt\x12\x0e\n" +
@@ -2083,7 +2199,7 @@ func file_actors_wire_wire_proto_rawDescGZIP() []byte {
 }
 
 var file_actors_wire_wire_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_actors_wire_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_actors_wire_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_actors_wire_wire_proto_goTypes = []any{
 	(FailureKind)(0),                 // 0: troupe.wire.FailureKind
 	(EventKind)(0),                   // 1: troupe.wire.EventKind
@@ -2098,23 +2214,24 @@ var file_actors_wire_wire_proto_goTypes = []any{
 	(*SubtaskFinished)(nil),          // 10: troupe.wire.SubtaskFinished
 	(*SubtaskFailed)(nil),            // 11: troupe.wire.SubtaskFailed
 	(*CheckpointAck)(nil),            // 12: troupe.wire.CheckpointAck
-	(*FinalCommitted)(nil),           // 13: troupe.wire.FinalCommitted
-	(*Endpoint)(nil),                 // 14: troupe.wire.Endpoint
-	(*SubtaskWiring)(nil),            // 15: troupe.wire.SubtaskWiring
-	(*Wire)(nil),                     // 16: troupe.wire.Wire
-	(*AgentWired)(nil),               // 17: troupe.wire.AgentWired
-	(*Start)(nil),                    // 18: troupe.wire.Start
-	(*StopSources)(nil),              // 19: troupe.wire.StopSources
-	(*Trigger)(nil),                  // 20: troupe.wire.Trigger
-	(*Complete)(nil),                 // 21: troupe.wire.Complete
-	(*Batch)(nil),                    // 22: troupe.wire.Batch
-	(*Credit)(nil),                   // 23: troupe.wire.Credit
-	(*TaskManagerStatusRequest)(nil), // 24: troupe.wire.TaskManagerStatusRequest
-	(*TaskManagerStatus)(nil),        // 25: troupe.wire.TaskManagerStatus
-	nil,                              // 26: troupe.wire.JobSpec.ParamsEntry
+	(*StateSummary)(nil),             // 13: troupe.wire.StateSummary
+	(*FinalCommitted)(nil),           // 14: troupe.wire.FinalCommitted
+	(*Endpoint)(nil),                 // 15: troupe.wire.Endpoint
+	(*SubtaskWiring)(nil),            // 16: troupe.wire.SubtaskWiring
+	(*Wire)(nil),                     // 17: troupe.wire.Wire
+	(*AgentWired)(nil),               // 18: troupe.wire.AgentWired
+	(*Start)(nil),                    // 19: troupe.wire.Start
+	(*StopSources)(nil),              // 20: troupe.wire.StopSources
+	(*Trigger)(nil),                  // 21: troupe.wire.Trigger
+	(*Complete)(nil),                 // 22: troupe.wire.Complete
+	(*Batch)(nil),                    // 23: troupe.wire.Batch
+	(*Credit)(nil),                   // 24: troupe.wire.Credit
+	(*TaskManagerStatusRequest)(nil), // 25: troupe.wire.TaskManagerStatusRequest
+	(*TaskManagerStatus)(nil),        // 26: troupe.wire.TaskManagerStatus
+	nil,                              // 27: troupe.wire.JobSpec.ParamsEntry
 }
 var file_actors_wire_wire_proto_depIdxs = []int32{
-	26, // 0: troupe.wire.JobSpec.params:type_name -> troupe.wire.JobSpec.ParamsEntry
+	27, // 0: troupe.wire.JobSpec.params:type_name -> troupe.wire.JobSpec.ParamsEntry
 	2,  // 1: troupe.wire.StartAgent.master:type_name -> troupe.wire.Pid
 	3,  // 2: troupe.wire.StartAgent.spec:type_name -> troupe.wire.JobSpec
 	4,  // 3: troupe.wire.StartAgent.config:type_name -> troupe.wire.RuntimeConfig
@@ -2124,17 +2241,18 @@ var file_actors_wire_wire_proto_depIdxs = []int32{
 	7,  // 7: troupe.wire.AgentReady.subtasks:type_name -> troupe.wire.SubtaskPid
 	0,  // 8: troupe.wire.AgentFailed.kind:type_name -> troupe.wire.FailureKind
 	2,  // 9: troupe.wire.AgentFailed.peer:type_name -> troupe.wire.Pid
-	2,  // 10: troupe.wire.Endpoint.pid:type_name -> troupe.wire.Pid
-	14, // 11: troupe.wire.SubtaskWiring.inputs:type_name -> troupe.wire.Endpoint
-	14, // 12: troupe.wire.SubtaskWiring.outputs:type_name -> troupe.wire.Endpoint
-	15, // 13: troupe.wire.Wire.subtasks:type_name -> troupe.wire.SubtaskWiring
-	2,  // 14: troupe.wire.Wire.peers:type_name -> troupe.wire.Pid
-	1,  // 15: troupe.wire.Batch.event:type_name -> troupe.wire.EventKind
-	16, // [16:16] is the sub-list for method output_type
-	16, // [16:16] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	13, // 10: troupe.wire.CheckpointAck.states:type_name -> troupe.wire.StateSummary
+	2,  // 11: troupe.wire.Endpoint.pid:type_name -> troupe.wire.Pid
+	15, // 12: troupe.wire.SubtaskWiring.inputs:type_name -> troupe.wire.Endpoint
+	15, // 13: troupe.wire.SubtaskWiring.outputs:type_name -> troupe.wire.Endpoint
+	16, // 14: troupe.wire.Wire.subtasks:type_name -> troupe.wire.SubtaskWiring
+	2,  // 15: troupe.wire.Wire.peers:type_name -> troupe.wire.Pid
+	1,  // 16: troupe.wire.Batch.event:type_name -> troupe.wire.EventKind
+	17, // [17:17] is the sub-list for method output_type
+	17, // [17:17] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_actors_wire_wire_proto_init() }
@@ -2148,7 +2266,7 @@ func file_actors_wire_wire_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actors_wire_wire_proto_rawDesc), len(file_actors_wire_wire_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   25,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
