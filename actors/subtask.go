@@ -63,6 +63,7 @@ type subtask struct {
 	savepoints        map[int64]bool   // barriers of savepoints being aligned
 	uploads           uploads          // the state writes under way
 	ending            []triggerMsg     // checkpoints waiting for the operators to end
+	preparing         []triggerMsg     // checkpoints waiting for an operator's state (takePrepared)
 
 	flushTimer *time.Timer
 	pumpTimer  *time.Timer
@@ -141,13 +142,19 @@ func (s *subtask) Receive(ctx actor.Context) {
 		s.shutdown()
 	case *actor.Stopped, *actor.Terminated:
 	default:
-		if s.finished || s.failed {
-			return // a late reply (async I/O) after the subtask is done with it
-		}
-		if s.chain == nil || !s.chain.HandleMessage(m) {
-			s.fail(fmt.Errorf("%w: %T", ErrUnexpectedMessage, m))
+		// A finished subtask takes only the state an actor operator sends
+		// for a checkpoint after the end; other late replies (async I/O)
+		// are dropped.
+		if s.failed || (s.finished && len(s.preparing) == 0) {
 			return
 		}
+		if s.chain == nil || !s.chain.HandleMessage(m) {
+			if !s.finished {
+				s.fail(fmt.Errorf("%w: %T", ErrUnexpectedMessage, m))
+			}
+			return
+		}
+		s.takePrepared()
 		s.chain.BatchEnd()
 		s.afterOperators()
 		s.drive()
@@ -329,6 +336,9 @@ func (s *subtask) maybeFinish() {
 		return // operators still have work in flight
 	}
 	s.takeEnding()
+	if len(s.preparing) > 0 || s.chain.Blocked() {
+		return // a checkpoint's barrier goes before the end of input
+	}
 	if !s.eoiSent {
 		s.eoiSent = true
 		s.chain.Flush()
