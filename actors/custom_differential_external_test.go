@@ -279,4 +279,3 @@ func firstDifference[T comparable](a, b []T) string {
 	}
 	return fmt.Sprint(min(len(a), len(b)))
 }
-
