@@ -12,13 +12,22 @@ import (
 )
 
 // An actor operator keeps, in stream order, what it has to do with its
-// actor (steps) and sends one request at a time, blocking the subtask's
-// input until the reply comes. Steps that need no message (a watermark
-// for an actor that does not take them, a snapshot of state the
-// operator holds) are done when they reach the head of the queue, so
-// that their place in the stream is kept: a watermark goes downstream
-// after the output of the records before it, a snapshot is taken once
-// every message before the barrier has been answered.
+// actor (steps) and sends them as requests, each answered by one reply,
+// in order. Inputs are pipelined: up to maxInputsInFlight of them may
+// wait for their replies at once, so that the actor finds the next in
+// its mailbox as it answers one, and the subtask goroutine and the
+// actor's work at the same time; every other message is sent alone,
+// once everything before it has been answered. Steps that need no
+// message (a watermark for an actor that does not take them, a snapshot
+// of state the operator holds) are done when they reach the head of the
+// queue with nothing in flight, so that their place in the stream is
+// kept: a watermark goes downstream after the output of the records
+// before it, a snapshot is taken once every message before the barrier
+// has been answered.
+
+// maxInputsInFlight bounds the Input messages sent and not answered.
+// With one more collected, the operator holds at most three batches.
+const maxInputsInFlight = 2
 
 // stepKind is one thing the operator does with its actor.
 type stepKind uint8
@@ -41,6 +50,15 @@ type step struct {
 	what string // stepInput: how errors name the message
 }
 
+// flight is a request waiting for its reply.
+type flight struct {
+	step  step
+	what  string    // what it is, for errors
+	since time.Time // when the reply became due: sent, or the one before answered
+	// timers is the message of a Timers request, which the actor empties
+	timers any
+}
+
 // stateList names the actor's entries in the operator's list state.
 const stateList = "actor"
 
@@ -57,13 +75,8 @@ type actorOp[In any, K comparable, Out any] struct {
 	batch inputBatch[In]
 	x     *operators.ExternalState[K]
 
-	queue []step
-	// the request in flight
-	inFlight bool
-	waiting  stepKind  // the kind of step it belongs to
-	what     string    // what it is, for errors
-	sentAt   time.Time // when it was sent, for the reply timeout
-	timers   *Timers[K]
+	queue  []step   // the steps not started, in order
+	flight []flight // the requests sent and not answered, oldest first
 
 	restored   [][]byte           // WithState: the entries Restore gives back
 	asked      map[int64]bool     // snapshots queued, fetched or taken-pending, by checkpoint
@@ -136,86 +149,92 @@ func (a *actorOp[In, K, Out]) enqueue(s step) {
 	a.sendNext()
 }
 
-// sendNext works through the queue until a request is in flight, a
-// snapshot waits to be taken, or nothing is left.
+// sendNext works through the queue while it may: see canStart.
 func (a *actorOp[In, K, Out]) sendNext() {
-	for !a.inFlight && !a.holding && len(a.queue) > 0 && !a.tc.Failed() && !a.closed {
-		if !a.start(&a.queue[0]) {
-			a.queue = a.queue[1:]
-		}
+	for a.canStart() {
+		s := a.queue[0]
+		a.queue = a.queue[1:]
+		a.start(s)
 	}
 }
 
-// start begins the step at the head of the queue: it sends its message
-// and returns true, or does it at once and returns false.
-func (a *actorOp[In, K, Out]) start(s *step) bool {
+// canStart reports whether the queue's head may start now: anything when
+// nothing is in flight, another input while only inputs are, up to
+// maxInputsInFlight; nothing while a snapshot waits to be taken.
+func (a *actorOp[In, K, Out]) canStart() bool {
+	if len(a.queue) == 0 || a.holding || a.tc.Failed() || a.closed {
+		return false
+	}
+	if len(a.flight) == 0 {
+		return true
+	}
+	return a.queue[0].kind == stepInput && len(a.flight) < maxInputsInFlight &&
+		a.flight[len(a.flight)-1].step.kind == stepInput
+}
+
+// start begins step s: it sends its message, or does it at once.
+func (a *actorOp[In, K, Out]) start(s step) {
 	switch s.kind {
 	case stepOpen:
-		a.send(stepOpen, &Open[K]{Task: a.tc.TaskInfo, State: a.x.Scope()}, "Open")
+		a.send(s, &Open[K]{Task: a.tc.TaskInfo, State: a.x.Scope()}, "Open")
 	case stepRestore:
-		a.send(stepRestore, &Restore{Task: a.tc.TaskInfo, Entries: a.restored}, fmt.Sprintf("a Restore of %d entries", len(a.restored)))
+		a.send(s, &Restore{Task: a.tc.TaskInfo, Entries: a.restored}, fmt.Sprintf("a Restore of %d entries", len(a.restored)))
 		a.restored = nil
 	case stepInput:
-		a.send(stepInput, s.msg, s.what)
+		a.send(s, s.msg, s.what)
 	case stepWatermark:
-		return a.startWatermark(s.at)
+		a.startWatermark(s)
 	case stepProcTimers:
 		if !a.x.ProcessingTimersDue(a.tc.Now()) {
 			a.procQueued = false
-			return false
+			return
 		}
-		a.sendTimers(operators.ProcessingTime)
+		a.sendTimers(s, operators.ProcessingTime)
 	case stepSnapshot:
 		if !a.cfg.state {
 			a.ready[s.at], a.holding = nil, true // the operator holds the state: take it now
-			return false
+			return
 		}
-		a.send(stepSnapshot, &Snapshot{Checkpoint: s.at}, fmt.Sprintf("Snapshot %d", s.at))
+		a.send(s, &Snapshot{Checkpoint: s.at}, fmt.Sprintf("Snapshot %d", s.at))
 	case stepEnd:
-		a.send(stepEnd, &EndOfInput{}, "EndOfInput")
+		a.send(s, &EndOfInput{}, "EndOfInput")
 	}
-	return true
 }
 
 // startWatermark fires the event-time timers the watermark has reached,
 // then gives the watermark to the actor or emits it.
-func (a *actorOp[In, K, Out]) startWatermark(wm int64) bool {
+func (a *actorOp[In, K, Out]) startWatermark(s step) {
 	if a.x != nil {
-		a.x.SetWatermark(wm)
+		a.x.SetWatermark(s.at)
 		if a.x.EventTimersDue() {
-			a.sendTimers(operators.EventTime)
-			return true
+			a.sendTimers(s, operators.EventTime)
+			return
 		}
 	}
 	if a.cfg.watermarks {
-		a.send(stepWatermark, &Watermark{Time: wm}, fmt.Sprintf("Watermark %d", wm))
-		return true
+		a.send(s, &Watermark{Time: s.at}, fmt.Sprintf("Watermark %d", s.at))
+		return
 	}
-	a.emitWatermark(wm)
-	return false
+	a.emitWatermark(s.at)
 }
 
-// sendTimers sends a Timers message of domain d, which the actor empties
-// of the timers due as it iterates over it.
-func (a *actorOp[In, K, Out]) sendTimers(d operators.TimeDomain) {
-	a.timers = &Timers[K]{Domain: d, state: a.x}
-	kind := stepWatermark
-	if d == operators.ProcessingTime {
-		kind = stepProcTimers
-	}
-	a.send(kind, a.timers, fmt.Sprintf("Timers (%v)", d))
+// sendTimers sends a Timers message of domain d for step s, which the
+// actor empties of the timers due as it iterates over it.
+func (a *actorOp[In, K, Out]) sendTimers(s step, d operators.TimeDomain) {
+	a.send(s, &Timers[K]{Domain: d, state: a.x}, fmt.Sprintf("Timers (%v)", d))
 }
 
-// send lends the keyed state, if any, and sends msg as the request in
-// flight.
-func (a *actorOp[In, K, Out]) send(kind stepKind, msg any, what string) {
-	if a.x != nil {
+// send lends the keyed state, if any and not lent yet, and sends msg as
+// a request of step s.
+func (a *actorOp[In, K, Out]) send(s step, msg any, what string) {
+	if a.x != nil && len(a.flight) == 0 {
 		a.x.Lend()
 	}
-	a.inFlight, a.waiting, a.what, a.sentAt = true, kind, what, a.tc.Now()
-	if _, isTimers := msg.(*Timers[K]); !isTimers {
-		a.timers = nil
+	f := flight{step: s, what: what, since: a.tc.Now()}
+	if t, ok := msg.(*Timers[K]); ok {
+		f.timers = t
 	}
+	a.flight = append(a.flight, f)
 	a.h.Request(a.pid, msg)
 }
 
@@ -232,53 +251,55 @@ func (a *actorOp[In, K, Out]) HandleMessage(msg any) bool {
 	return true
 }
 
-// onReply takes the reply to the request in flight (o or st), takes the
-// keyed state back, and goes on with the queue.
+// onReply takes the reply to the oldest request in flight (o or st),
+// takes the keyed state back once nothing is in flight, and goes on with
+// the queue.
 func (a *actorOp[In, K, Out]) onReply(o *Output[Out], st *State) {
-	if !a.inFlight {
+	if len(a.flight) == 0 {
 		a.tc.Fail(fmt.Errorf("%w: the actor sent a reply (%s) with no message to answer", ErrActorProtocol, replyName(o, st)))
 		return
 	}
-	a.inFlight = false
-	if a.x != nil {
+	f := a.flight[0]
+	a.flight = a.flight[1:]
+	if len(a.flight) > 0 {
+		a.flight[0].since = a.tc.Now() // its reply is due from now on
+	} else if a.x != nil {
 		a.x.Return()
 	}
-	if (a.waiting == stepSnapshot) != (st != nil) {
+	if (f.step.kind == stepSnapshot) != (st != nil) {
 		want := "*actors.Output"
-		if a.waiting == stepSnapshot {
+		if f.step.kind == stepSnapshot {
 			want = "*actors.State"
 		}
-		a.tc.Fail(fmt.Errorf("%w: the actor answered %s with %s; want %s", ErrActorProtocol, a.what, replyName(o, st), want))
+		a.tc.Fail(fmt.Errorf("%w: the actor answered %s with %s; want %s", ErrActorProtocol, f.what, replyName(o, st), want))
 		return
 	}
-	if !a.complete(o, st) {
-		return
+	if a.complete(f, o, st) {
+		a.sendNext()
 	}
-	a.sendNext()
 }
 
-// complete finishes the step at the head of the queue with its reply,
-// and reports whether the operator goes on.
-func (a *actorOp[In, K, Out]) complete(o *Output[Out], st *State) bool {
-	head := a.queue[0]
-	if a.timers != nil { // the head step stays: more timers may be due
-		if a.timers.taken == 0 {
-			a.tc.Fail(fmt.Errorf("%w: the actor answered %s without taking its timers (iterate Timers.All)", ErrActorProtocol, a.what))
+// complete finishes request f with its reply, and reports whether the
+// operator goes on. After a Timers reply its step starts again: more
+// timers may be due, and then the watermark.
+func (a *actorOp[In, K, Out]) complete(f flight, o *Output[Out], st *State) bool {
+	if t, ok := f.timers.(*Timers[K]); ok {
+		if t.taken == 0 {
+			a.tc.Fail(fmt.Errorf("%w: the actor answered %s without taking its timers (iterate Timers.All)", ErrActorProtocol, f.what))
 			return false
 		}
-		a.timers = nil
 		a.emit(o)
+		a.queue = append([]step{f.step}, a.queue...)
 		return true
 	}
-	a.queue = a.queue[1:]
-	switch head.kind {
+	switch f.step.kind {
 	case stepSnapshot:
-		a.ready[head.at], a.holding = st.Entries, true
+		a.ready[f.step.at], a.holding = st.Entries, true
 		return true
 	case stepWatermark:
 		a.emit(o)
 		if o.Watermark == nil {
-			a.emitWatermark(head.at)
+			a.emitWatermark(f.step.at)
 		}
 		return true
 	case stepEnd:
@@ -325,8 +346,8 @@ func (a *actorOp[In, K, Out]) ProcessWatermark(wm int64) (int64, bool) {
 func (a *actorOp[In, K, Out]) NextProcessingTime() (time.Time, bool) {
 	var at time.Time
 	ok := false
-	if a.inFlight && a.cfg.replyTimeout > 0 {
-		at, ok = a.sentAt.Add(a.cfg.replyTimeout), true
+	if len(a.flight) > 0 && a.cfg.replyTimeout > 0 {
+		at, ok = a.flight[0].since.Add(a.cfg.replyTimeout), true
 	}
 	if a.procTimersWanted() {
 		if t, has := a.x.NextProcessingTime(); has && (!ok || t.Before(at)) {
@@ -346,8 +367,8 @@ func (a *actorOp[In, K, Out]) procTimersWanted() bool {
 // OnProcessingTime fails the subtask when the reply in flight is late,
 // and queues the processing-time timers that are due.
 func (a *actorOp[In, K, Out]) OnProcessingTime(now time.Time) {
-	if a.inFlight && a.cfg.replyTimeout > 0 && !now.Before(a.sentAt.Add(a.cfg.replyTimeout)) {
-		a.tc.Fail(fmt.Errorf("%w: the actor did not answer %s within %v", ErrReplyTimeout, a.what, a.cfg.replyTimeout))
+	if len(a.flight) > 0 && a.cfg.replyTimeout > 0 && !now.Before(a.flight[0].since.Add(a.cfg.replyTimeout)) {
+		a.tc.Fail(fmt.Errorf("%w: the actor did not answer %s within %v", ErrReplyTimeout, a.flight[0].what, a.cfg.replyTimeout))
 		return
 	}
 	if !a.procTimersWanted() {
@@ -359,10 +380,12 @@ func (a *actorOp[In, K, Out]) OnProcessingTime(now time.Time) {
 	}
 }
 
-// Blocked holds the subtask's input while a request is in flight or a
-// snapshot waits to be taken, and its end until EndOfInput is answered.
+// Blocked holds the subtask's input while the queue holds steps that
+// wait for replies (at most one batch of records, or one event, is taken
+// ahead), while a snapshot waits to be taken, and its end until
+// EndOfInput is answered.
 func (a *actorOp[In, K, Out]) Blocked() bool {
-	return a.inFlight || a.holding || (a.ending && !a.done)
+	return (len(a.flight) > 0 && len(a.queue) > 0) || a.holding || (a.ending && !a.done)
 }
 
 // EndInput queues EndOfInput after everything before it.
@@ -380,7 +403,7 @@ func (a *actorOp[In, K, Out]) EndInput() error {
 func (a *actorOp[In, K, Out]) PrepareSnapshot(id int64) bool {
 	if !a.asked[id] {
 		a.flushInput()
-		if !a.inFlight && !a.holding && len(a.queue) == 0 && !a.cfg.state {
+		if len(a.flight) == 0 && !a.holding && len(a.queue) == 0 && !a.cfg.state {
 			return true
 		}
 		a.asked[id] = true
@@ -502,7 +525,7 @@ func (a *actorOp[In, K, Out]) Close() error {
 			err = fmt.Errorf("stop the operator's actor: %w", err)
 		}
 	}
-	if err != nil && a.inFlight && a.x != nil {
+	if err != nil && len(a.flight) > 0 && a.x != nil {
 		return fmt.Errorf("%w; its keyed state is left open", err)
 	}
 	return errors.Join(err, a.closeState())
@@ -535,7 +558,7 @@ func (b *plainBatch[In]) size() int { return len(b.recs) }
 
 func (b *plainBatch[In]) take() (any, string) {
 	m := &Input[In]{Records: b.recs}
-	b.recs = nil
+	b.recs = make([]operators.Element[In], 0, cap(m.Records)) // the actor owns the last: a new one, sized as it
 	return m, fmt.Sprintf("an Input of %d records", len(m.Records))
 }
 
@@ -555,6 +578,6 @@ func (b *keyedBatch[In, K]) size() int { return len(b.recs) }
 
 func (b *keyedBatch[In, K]) take() (any, string) {
 	m := &KeyedInput[In, K]{records: b.recs, state: b.state}
-	b.recs = nil
+	b.recs = make([]KeyedRecord[In, K], 0, cap(m.records))
 	return m, fmt.Sprintf("a KeyedInput of %d records", len(m.records))
 }
