@@ -267,3 +267,81 @@ func TestKeyedActorHarness_stateOutOfScope(t *testing.T) {
 		t.Fatalf("Err() = %v, want ErrOutOfScope", err)
 	}
 }
+
+// A snapshot after the end of input still asks the actor (a finished
+// subtask takes part in the job's later checkpoints), and a restore at
+// another parallelism gives the entries round robin, or all of them with
+// Union: the mode the state was snapshotted with.
+func TestActorHarness_snapshotAfterEndAndRescale(t *testing.T) {
+	for _, c := range []struct {
+		mode actors.Distribution
+		sums []int // each new subtask's restored sum
+	}{{actors.RoundRobin, []int{3, 10, 0}}, {actors.Union, []int{13, 13, 13}}} {
+		opts := WithActorOptions(actors.WithState(c.mode))
+		var snaps []*Snapshot
+		for i, in := range [][]int{{1, 2}, {10}} {
+			h := NewActorHarness[int, int](t, runningSumProps(0), WithSubtask(i, 2), opts)
+			h.ProcessElements(in...)
+			h.EndInput()
+			snaps = append(snaps, h.Snapshot(7))
+			if got := h.Protocol(); got[len(got)-1] != "Snapshot(7)" || got[len(got)-2] != "EndOfInput" {
+				t.Fatalf("subtask %d: the actor got %q: want Snapshot(7) after EndOfInput", i, got)
+			}
+		}
+		for i, want := range c.sums {
+			h := NewActorHarness[int, int](t, runningSumProps(0), WithSubtask(i, 3), opts, RestoreFrom(snaps...))
+			h.ProcessElement(0, operators.NoTimestamp)
+			if got := h.Values(); got[0] != want {
+				t.Fatalf("%v, subtask %d of 3: restored sum %d, want %d", c.mode, i, got[0], want)
+			}
+		}
+	}
+}
+
+// A keyed actor with state of its own as well (WithState) gets Open, then
+// Restore, before any input.
+func TestKeyedActorHarness_withStateRestoresAfterOpen(t *testing.T) {
+	var got []string
+	props := actor.PropsFromFunc(func(ctx actor.Context) {
+		switch m := ctx.Message().(type) {
+		case *actors.Open[string]:
+			ctx.Respond(&actors.Output[string]{})
+		case *actors.Restore:
+			got = append(got, string(m.Entries[0]))
+			ctx.Respond(&actors.Output[string]{})
+		case *actors.KeyedInput[click, string]:
+			ctx.Respond(&actors.Output[string]{})
+		case *actors.Snapshot:
+			ctx.Respond(&actors.State{Entries: [][]byte{[]byte("mine")}})
+		}
+	})
+	opts := []HarnessOption{WithActorOptions(actors.WithState(actors.RoundRobin))}
+	h := NewKeyedActorHarness[click, string, string](t, clickUser, props, opts...)
+	h.ProcessElement(click{User: "ann"}, 1)
+	snap := h.Snapshot(1)
+	r := NewKeyedActorHarness[click, string, string](t, clickUser, props, append(opts, RestoreFrom(snap))...)
+	r.ProcessElement(click{User: "bob"}, 2)
+	if want := []string{"Open", "Restore(1)", "KeyedInput(1)"}; !slices.Equal(r.Protocol(), want) || !slices.Equal(got, []string{"mine"}) {
+		t.Fatalf("the restored actor got %q with entries %q; want %q with [mine]", r.Protocol(), got, want)
+	}
+}
+
+// A keyed actor that answers Timers without taking them would be sent
+// them for ever: it fails instead.
+func TestKeyedActorHarness_timersNotTaken(t *testing.T) {
+	props := actor.PropsFromFunc(func(ctx actor.Context) {
+		switch ctx.Message().(type) {
+		case *actors.Open[string], *actors.KeyedInput[click, string]:
+			ctx.Respond(&actors.Output[string]{})
+		case *actors.Timers[string]:
+			ctx.Respond(&actors.Output[string]{}) // without taking them (All)
+		}
+	})
+	h := NewKeyedActorHarness[click, string, string](t, clickUser, props, ExpectFailure())
+	h.ProcessElement(click{User: "ann"}, 1)
+	h.State("ann", func(s *operators.KeyedScope[string]) { s.RegisterEventTimer(5) })
+	h.ProcessWatermark(5)
+	if err := h.Err(); !errors.Is(err, actors.ErrActorProtocol) || !strings.Contains(err.Error(), "Timers.All") {
+		t.Fatalf("Err() = %v, want ErrActorProtocol about Timers.All", err)
+	}
+}
