@@ -511,9 +511,9 @@ func (a *actorOp[In, K, Out]) StateEntries() int {
 	return max(a.x.StateEntries(), 0)
 }
 
-// Close stops the actor, waiting for the message it handles to end, then
-// releases the keyed state. An actor that does not stop keeps the state
-// (it may still be using it): the error says so.
+// Close stops the actor, then releases the keyed state. Its host calls
+// it once the actor has answered everything, or has stopped (see
+// ActorHost.Stop): the state is no longer in use.
 func (a *actorOp[In, K, Out]) Close() error {
 	if a.closed {
 		return nil
@@ -524,9 +524,6 @@ func (a *actorOp[In, K, Out]) Close() error {
 		if err = a.h.Stop(a.pid); err != nil {
 			err = fmt.Errorf("stop the operator's actor: %w", err)
 		}
-	}
-	if err != nil && len(a.flight) > 0 && a.x != nil {
-		return fmt.Errorf("%w; its keyed state is left open", err)
 	}
 	return errors.Join(err, a.closeState())
 }

@@ -18,9 +18,12 @@ type ActorHost interface {
 	// Request sends msg to pid with the subtask as its sender: the
 	// actor's ctx.Respond reaches the subtask's chain (HandleMessage).
 	Request(pid *actor.PID, msg any)
-	// Stop stops pid and its children and waits until they have stopped
-	// (at most Proto.Actor's 10 s): the actor finishes the message it is
-	// handling first.
+	// Stop stops pid and its children: they handle no message after the
+	// one in hand. It need not wait for them: the host closes the
+	// operator (which releases the keyed state the actor may use) only
+	// once the actor has answered everything sent to it, or has stopped
+	// — a subtask closes its operators when Proto.Actor tells it its
+	// children have stopped.
 	Stop(pid *actor.PID) error
 }
 
@@ -49,8 +52,11 @@ func (h *host) Spawn(props *actor.Props) (pid *actor.PID, err error) {
 // Request implements ActorHost: the actor's Respond reaches the subtask.
 func (h *host) Request(pid *actor.PID, msg any) { h.ctx.Request(pid, msg) }
 
-// Stop implements ActorHost.
-func (h *host) Stop(pid *actor.PID) error { return h.ctx.StopFuture(pid).Wait() }
+// Stop implements ActorHost: Proto.Actor's stop, which does not wait.
+func (h *host) Stop(pid *actor.PID) error {
+	h.ctx.Stop(pid)
+	return nil
+}
 
 // OutputCredits returns the credit downstream has granted the subtask and
 // it has not used yet, over all its output channels (test probes show it).

@@ -139,8 +139,13 @@ func (s *subtask) Receive(ctx actor.Context) {
 		}
 	case *actor.Started, *actor.Restarting:
 	case *actor.Stopping:
+		s.stopTimers()
+	case *actor.Stopped:
+		// Proto.Actor delivers Stopped once the subtask's children (a
+		// custom operator's actor, async I/O's workers) have stopped:
+		// nothing of theirs runs any more while the operators close.
 		s.shutdown()
-	case *actor.Stopped, *actor.Terminated:
+	case *actor.Terminated:
 	default:
 		// A finished subtask takes only the state an actor operator sends
 		// for a checkpoint after the end; other late replies (async I/O)
@@ -399,10 +404,10 @@ func (s *subtask) fail(err error) {
 	s.ctx.Send(s.ctx.Parent(), &subtaskFailed{id: s.id, err: err})
 }
 
-// shutdown releases the subtask's resources when its actor stops, for any
-// reason. It must not panic: Proto.Actor abandons the stop of an actor
-// whose Stopping panics, which then never terminates, and its job,
-// Job.Cancel and Engine.Close wait for it for ever. Chain.Close returns an
+// shutdown releases the subtask's resources when its actor has stopped,
+// for any reason. It must not panic: Proto.Actor would then never tell
+// the subtask's agent that it terminated, and its job, Job.Cancel and
+// Engine.Close would wait for it for ever. Chain.Close returns an
 // operator's panic as an error; the recover guards the rest.
 //
 // A failure to close is logged, not made the job's error: the master
