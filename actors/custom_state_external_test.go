@@ -2,9 +2,11 @@ package actors_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -279,5 +281,30 @@ func TestFromActor_withoutState_losesItsStateOnRestart(t *testing.T) {
 		if s.Summary && s.Count >= n {
 			t.Fatalf("the summer counted %d records after a restart without WithState: its state should have been lost", s.Count)
 		}
+	}
+}
+
+// A savepoint that holds an actor's own state does not restore into an
+// operator of that name without WithState: the state would be dropped
+// silently, so the restore fails, naming the operator (as Flink refuses
+// state it cannot map).
+func TestFromActor_restoreStateIntoOperatorWithoutState(t *testing.T) {
+	j := actorJob{name: "mismatch", n: 8000, par: 2, rate: 4000}
+	r := testkit.NewRunner(t, testkit.WithCheckpoints(10*time.Millisecond))
+	p1, _ := j.build(nil)
+	job1 := r.Start(p1)
+	testkit.Eventually(t, 10*time.Second, func() bool { _, ok := job1.LatestCheckpoint(); return ok }, "a complete checkpoint")
+	ctx, cancel := context.WithTimeout(context.Background(), testkit.Dilated(20*time.Second))
+	defer cancel()
+	path, err := job1.StopWithSavepoint(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p2 := operators.NewPipeline(j.name).SetParallelism(j.par)
+	src := operators.Generate(p2, j.n, func(i int64) keyed { return keyed{Seq: i} }).Name("gen").Parallelism(1)
+	operators.Discard(actors.FromActor[keyed, tally](src.Rebalance(), summerProps(false, nil)).Name("summer"))
+	res := r.Wait(r.Start(p2, actors.RestoreFrom(path)))
+	if res.State != actors.JobFailed || !errors.Is(res.Err, operators.ErrRestore) || !strings.Contains(res.Err.Error(), "summer") {
+		t.Fatalf("got %v; want a failed restore naming summer", res)
 	}
 }
