@@ -26,8 +26,13 @@ import (
 // has been answered.
 
 // maxInputsInFlight bounds the Input messages sent and not answered.
-// With one more collected, the operator holds at most three batches.
 const maxInputsInFlight = 2
+
+// maxBatchesAhead bounds the input batches the operator collects into
+// its next Input while maxInputsInFlight are in flight: an actor slower
+// than its input gets fewer, larger messages, and the operator holds at
+// most (maxInputsInFlight + 1) × maxBatchesAhead batches.
+const maxBatchesAhead = 4
 
 // stepKind is one thing the operator does with its actor.
 type stepKind uint8
@@ -77,6 +82,8 @@ type actorOp[In any, K comparable, Out any] struct {
 
 	queue  []step   // the steps not started, in order
 	flight []flight // the requests sent and not answered, oldest first
+	ahead  int      // input batches collected into the next Input
+	seen   int      // records collected as of the last BatchEnd
 
 	restored   [][]byte           // WithState: the entries Restore gives back
 	asked      map[int64]bool     // snapshots queued, fetched or taken-pending, by checkpoint
@@ -127,18 +134,35 @@ func (a *actorOp[In, K, Out]) KeyedState() *operators.ExternalState[K] { return 
 func (a *actorOp[In, K, Out]) Collect(v In, ts int64) { a.batch.add(v, ts) }
 
 // BatchEnd sends what the batch brought to the actor.
+// While the actor has all the inputs it may have, the records wait to
+// be sent with those of the next batches (see maxBatchesAhead).
 func (a *actorOp[In, K, Out]) BatchEnd() {
+	if n := a.batch.size(); n > a.seen {
+		a.ahead, a.seen = a.ahead+1, n
+	}
+	if a.collecting() {
+		return
+	}
 	a.flushInput()
 	a.sendNext()
 }
 
+// collecting reports whether records collected wait for a place in
+// flight: inputs alone are in flight, as many as may be, and fewer than
+// maxBatchesAhead batches are collected.
+func (a *actorOp[In, K, Out]) collecting() bool {
+	return len(a.queue) == 0 && len(a.flight) >= maxInputsInFlight && a.ahead < maxBatchesAhead &&
+		a.flight[len(a.flight)-1].step.kind == stepInput
+}
+
 // flushInput queues the records collected as one input message, before
-// any step that comes after them.
+// any step that comes after them: they are always the tail of the input.
 func (a *actorOp[In, K, Out]) flushInput() {
 	if n := a.batch.size(); n > 0 {
 		msg, what := a.batch.take()
 		a.queue = append(a.queue, step{kind: stepInput, msg: msg, what: what})
 	}
+	a.ahead, a.seen = 0, 0
 }
 
 // enqueue adds a step after everything collected so far, and starts what
@@ -275,6 +299,7 @@ func (a *actorOp[In, K, Out]) onReply(o *Output[Out], st *State) {
 		return
 	}
 	if a.complete(f, o, st) {
+		a.flushInput()
 		a.sendNext()
 	}
 }
@@ -380,12 +405,12 @@ func (a *actorOp[In, K, Out]) OnProcessingTime(now time.Time) {
 	}
 }
 
-// Blocked holds the subtask's input while the queue holds steps that
-// wait for replies (at most one batch of records, or one event, is taken
-// ahead), while a snapshot waits to be taken, and its end until
-// EndOfInput is answered.
+// Blocked holds the subtask's input while steps wait behind the
+// requests in flight (at most one Input, or one event, is queued), or
+// maxBatchesAhead batches are collected, while a snapshot waits to be
+// taken, and its end until EndOfInput is answered.
 func (a *actorOp[In, K, Out]) Blocked() bool {
-	return (len(a.flight) > 0 && len(a.queue) > 0) || a.holding || (a.ending && !a.done)
+	return (len(a.flight) > 0 && (len(a.queue) > 0 || a.ahead >= maxBatchesAhead)) || a.holding || (a.ending && !a.done)
 }
 
 // EndInput queues EndOfInput after everything before it.
