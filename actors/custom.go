@@ -14,7 +14,8 @@ import (
 // subtask spawns its own instance of props as its child actor and talks
 // to it with the messages of this package's protocol (Input, EndOfInput,
 // Output; Watermark with WithWatermarks; Snapshot, State and Restore with
-// WithState): one request at a time, each answered before the next.
+// WithState): requests answered in order, at most two Inputs waiting and
+// any other message alone.
 //
 // The actor's fields live as long as the job attempt. Without WithState
 // they are lost when the job restarts from a checkpoint — after any

@@ -7,10 +7,12 @@ import (
 )
 
 // The protocol between an actor operator's subtask and the user's actor
-// (FromActor, FromKeyedActor). The subtask sends one request at a time
-// and waits for its reply, which the actor sends with ctx.Respond: an
-// *Output for every message but Snapshot, which is answered with a
-// *State. The messages come in stream order — records, the timers and
+// (FromActor, FromKeyedActor). The subtask sends requests, each answered
+// by one reply in the order they came, which the actor sends with
+// ctx.Respond: an *Output for every message but Snapshot, which is
+// answered with a *State. At most two Inputs wait for their replies at
+// once; every other message is sent alone, once everything before it
+// has been answered. The messages come in stream order — records, the timers and
 // watermarks between them, snapshots at the barriers' places, the end of
 // input — and the replies' records go downstream in that order.
 //
@@ -22,10 +24,11 @@ import (
 //	WithState        Snapshot, at each checkpoint; Restore, first after a restore
 
 // Input is what a custom operator's actor receives for each batch of its
-// input: the records, in channel order. The actor must answer every Input
-// with exactly one *Output (ctx.Respond), carrying the records it emits for
-// it (possibly none). The subtask sends the next message only after that
-// reply, so the actor's mailbox never holds more than one of them.
+// input (or a few batches, when the actor is slower than its input): the
+// records, in channel order. The actor must answer every Input with
+// exactly one *Output (ctx.Respond), carrying the records it emits for it
+// (possibly none). The records are the actor's: the subtask does not
+// reuse them.
 type Input[In any] struct {
 	Records []operators.Element[In]
 }

@@ -133,9 +133,9 @@ func (a *actorOp[In, K, Out]) KeyedState() *operators.ExternalState[K] { return 
 // Collect buffers a record for the next Input.
 func (a *actorOp[In, K, Out]) Collect(v In, ts int64) { a.batch.add(v, ts) }
 
-// BatchEnd sends what the batch brought to the actor.
-// While the actor has all the inputs it may have, the records wait to
-// be sent with those of the next batches (see maxBatchesAhead).
+// BatchEnd sends what the batch brought to the actor, unless the actor
+// has all the inputs it may have: the records then wait to go with those
+// of the next batches (see maxBatchesAhead).
 func (a *actorOp[In, K, Out]) BatchEnd() {
 	if n := a.batch.size(); n > a.seen {
 		a.ahead, a.seen = a.ahead+1, n
