@@ -112,14 +112,53 @@ func (s *subtask) applyAlignment(r barrier.Result) {
 // flight) the snapshot waits until they have ended (takeEnding): a
 // snapshot of half-ended operators would be restored as not ended and
 // ended a second time.
+//
+// An operator whose state has to be fetched (a user's actor holding its
+// own, operators.SnapshotPreparer) may not be ready: the checkpoint then
+// waits in s.preparing, the operator blocks the input meanwhile, and it
+// is taken as soon as the operator's reply has made it ready
+// (takePrepared), before any more input is consumed.
 func (s *subtask) checkpoint(id int64, savepoint bool) {
-	if id <= s.lastCheckpoint {
+	if id <= s.lastCheckpoint || s.isPreparing(id) {
 		return
 	}
 	if s.inputEnded && !s.chain.Ended() {
 		s.ending = append(s.ending, triggerMsg{id: id, savepoint: savepoint})
 		return
 	}
+	if !s.chain.PrepareSnapshot(id) || len(s.preparing) > 0 {
+		s.preparing = append(s.preparing, triggerMsg{id: id, savepoint: savepoint})
+		return
+	}
+	s.takeCheckpoint(id, savepoint)
+}
+
+// isPreparing reports whether checkpoint id waits for an operator's state.
+func (s *subtask) isPreparing(id int64) bool {
+	for _, t := range s.preparing {
+		if t.id == id {
+			return true
+		}
+	}
+	return false
+}
+
+// takePrepared takes, in order, the checkpoints whose operators' state
+// has come; the runtime calls it after each message the chain handles.
+func (s *subtask) takePrepared() {
+	for len(s.preparing) > 0 && !s.failed {
+		t := s.preparing[0]
+		if !s.chain.PrepareSnapshot(t.id) {
+			return
+		}
+		s.preparing = s.preparing[1:]
+		s.takeCheckpoint(t.id, t.savepoint)
+	}
+}
+
+// takeCheckpoint snapshots the chain for checkpoint id, forwards the
+// barrier and stores the state.
+func (s *subtask) takeCheckpoint(id int64, savepoint bool) {
 	s.lastCheckpoint = id
 	st, err := s.chain.Snapshot(id)
 	if err != nil {

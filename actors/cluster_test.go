@@ -137,6 +137,33 @@ func TestCluster_remoteFailureRestoresCheckpoint(t *testing.T) {
 	waitTaskManagersEmpty(t, c.taskManagers()...)
 }
 
+// The keyed count with a keyed actor for its counter, across three nodes
+// with a failure on one: each node builds the actor operator from the
+// registry, the actors' keyed state goes to the shared store with the
+// checkpoints, and the restart restores it: every record is counted
+// exactly once.
+func TestCluster_keyedActorAcrossNodesRestoresCheckpoint(t *testing.T) {
+	c := startCluster(t, "n1", "n2")
+	const n, keys = 20_000, 61
+	out := t.TempDir()
+	j := c.submit(t, JobSpec{Pipeline: "keyed-count", Parallelism: 4,
+		Params: map[string]string{"n": fmt.Sprint(n), "keys": fmt.Sprint(keys), "out": out, "fail-at": "8001",
+			"rate": "10000", "counter": "actor"},
+		Checkpoint: &CheckpointConfig{Interval: 20 * time.Millisecond}, Restart: FixedDelay(2, 10*time.Millisecond)},
+		WithPlacer(c.placer("coord", "n1", "n2")))
+	if err := waitEnd(t, j); err != nil {
+		t.Fatal(err)
+	}
+	if got := j.Placement()[1].Nodes; strings.Join(got, ",") != "coord,n1,n2,coord" {
+		t.Fatalf("count's subtasks on %v, want coord,n1,n2,coord", got)
+	}
+	if j.Restarts() != 1 {
+		t.Fatalf("%d restarts (cause %v), want 1", j.Restarts(), j.Failure())
+	}
+	checkCounted(t, readCounted(t, out), n, keys)
+	waitTaskManagersEmpty(t, c.taskManagers()...)
+}
+
 // A batch whose encoding is larger than the fragment cap crosses in
 // several fragments and arrives intact, as one batch.
 func TestCluster_bigBatchCrossesInFragments(t *testing.T) {

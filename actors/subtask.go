@@ -64,6 +64,7 @@ type subtask struct {
 	uploads           uploads          // the state writes under way
 	ending            []triggerMsg     // checkpoints waiting for the operators to end
 	expected          []triggerMsg     // triggers waiting for every input to end (expect)
+	preparing         []triggerMsg     // checkpoints waiting for an operator's state (takePrepared)
 
 	flushTimer *time.Timer
 	pumpTimer  *time.Timer
@@ -139,16 +140,27 @@ func (s *subtask) Receive(ctx actor.Context) {
 		}
 	case *actor.Started, *actor.Restarting:
 	case *actor.Stopping:
+		s.stopTimers()
+	case *actor.Stopped:
+		// Proto.Actor delivers Stopped once the subtask's children (a
+		// custom operator's actor, async I/O's workers) have stopped:
+		// nothing of theirs runs any more while the operators close.
 		s.shutdown()
-	case *actor.Stopped, *actor.Terminated:
+	case *actor.Terminated:
 	default:
-		if s.finished || s.failed {
-			return // a late reply (async I/O) after the subtask is done with it
-		}
-		if s.chain == nil || !s.chain.HandleMessage(m) {
-			s.fail(fmt.Errorf("%w: %T", ErrUnexpectedMessage, m))
+		// A finished subtask takes only the state an actor operator sends
+		// for a checkpoint after the end; other late replies (async I/O)
+		// are dropped.
+		if s.failed || (s.finished && len(s.preparing) == 0) {
 			return
 		}
+		if s.chain == nil || !s.chain.HandleMessage(m) {
+			if !s.finished {
+				s.fail(fmt.Errorf("%w: %T", ErrUnexpectedMessage, m))
+			}
+			return
+		}
+		s.takePrepared()
 		s.chain.BatchEnd()
 		s.afterOperators()
 		s.drive()
@@ -340,6 +352,9 @@ func (s *subtask) maybeFinish() {
 		return // operators still have work in flight
 	}
 	s.takeEnding()
+	if len(s.preparing) > 0 || s.chain.Blocked() {
+		return // a checkpoint's barrier goes before the end of input
+	}
 	if !s.eoiSent {
 		s.eoiSent = true
 		s.chain.Flush()
@@ -400,10 +415,10 @@ func (s *subtask) fail(err error) {
 	s.ctx.Send(s.ctx.Parent(), &subtaskFailed{id: s.id, err: err})
 }
 
-// shutdown releases the subtask's resources when its actor stops, for any
-// reason. It must not panic: Proto.Actor abandons the stop of an actor
-// whose Stopping panics, which then never terminates, and its job,
-// Job.Cancel and Engine.Close wait for it for ever. Chain.Close returns an
+// shutdown releases the subtask's resources when its actor has stopped,
+// for any reason. It must not panic: Proto.Actor would then never tell
+// the subtask's agent that it terminated, and its job, Job.Cancel and
+// Engine.Close would wait for it for ever. Chain.Close returns an
 // operator's panic as an error; the recover guards the rest.
 //
 // A failure to close is logged, not made the job's error: the master
