@@ -47,15 +47,21 @@ func startCluster(t *testing.T, n int) []*natsembed.Server {
 	}
 	var servers []*natsembed.Server
 	for i := range n {
-		srv, err := natsembed.Start(natsembed.Config{Name: fmt.Sprintf("n%d", i+1), StoreDir: t.TempDir(),
-			Listen: "127.0.0.1:0", Cluster: routes[i], Routes: routes})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { srv.Close() })
-		servers = append(servers, srv)
+		servers = append(servers, startServer(t, natsembed.Config{Name: fmt.Sprintf("n%d", i+1), StoreDir: t.TempDir(),
+			Listen: "127.0.0.1:0", Cluster: routes[i], Routes: routes}))
 	}
 	return servers
+}
+
+// startServer starts one server, closed when the test ends.
+func startServer(t *testing.T, cfg natsembed.Config) *natsembed.Server {
+	t.Helper()
+	srv, err := natsembed.Start(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return srv
 }
 
 func urls(servers []*natsembed.Server) []string {
