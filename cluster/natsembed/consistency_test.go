@@ -48,6 +48,7 @@ func stepDown(t *testing.T, nc *nats.Conn, stream string) {
 			t.Errorf("step down of the leader of %s: %v %s", stream, err, msgData(msg))
 			return
 		}
+		time.Sleep(20 * time.Millisecond) // poll interval, not a wait for an event
 	}
 }
 
