@@ -110,7 +110,7 @@ func runTestNode(name string) int {
 type nodeStats struct {
 	Counters  map[string]int64
 	HeapBytes uint64
-	Remote    struct{ Batches, Fragments, Bytes int64 }
+	Remote    RemoteStats
 }
 
 // probe answers a "stats" request with the node's nodeStats as JSON.
@@ -126,8 +126,7 @@ func probe(e *Engine) actor.ReceiveFunc {
 func statsJSON(e *Engine) []byte {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	s := nodeStats{Counters: counterValues(), HeapBytes: ms.HeapAlloc}
-	s.Remote.Batches, s.Remote.Fragments, s.Remote.Bytes = e.stats.batches.Load(), e.stats.fragments.Load(), e.stats.bytes.Load()
+	s := nodeStats{Counters: counterValues(), HeapBytes: ms.HeapAlloc, Remote: e.RemoteStats()}
 	b, _ := json.Marshal(s)
 	return b
 }

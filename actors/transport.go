@@ -2,7 +2,6 @@ package actors
 
 import (
 	"fmt"
-	"sync/atomic"
 
 	"github.com/troupe-dev/troupe/actors/wire"
 	"github.com/troupe-dev/troupe/operators"
@@ -19,14 +18,6 @@ import (
 // flight — and with it Proto.Actor's unbounded send queue — exactly as
 // they bound a local channel. Local channels never serialise.
 
-// remoteStats counts what a node's remote channels send (benchmarks and,
-// later, metrics read it). Safe for concurrent use.
-type remoteStats struct {
-	batches   atomic.Int64 // logical batches with records
-	fragments atomic.Int64 // wire.Batch messages sent, events included
-	bytes     atomic.Int64 // encoded record bytes
-}
-
 // sendRemote sends m, which holds a credit, to a peer on another node.
 // The batch goes back to its pool once encoded.
 func (s *subtask) sendRemote(ep *endpoint, m *batchMsg) {
@@ -37,6 +28,7 @@ func (s *subtask) sendRemote(ep *endpoint, m *batchMsg) {
 	if m.data == nil {
 		s.ctx.Send(ep.pid, b)
 		s.countSent(1, 0)
+		s.trackSent(ep, 0)
 		return
 	}
 	// Sized like the channel's last batch: encoding rarely grows it.
@@ -48,6 +40,7 @@ func (s *subtask) sendRemote(ep *endpoint, m *batchMsg) {
 	}
 	ep.sizeHint = len(payload) + len(payload)/8
 	s.sendFragments(ep, b, payload)
+	s.trackSent(ep, len(payload))
 }
 
 // sendFragments sends payload in fragments of at most the fragment cap;
@@ -165,6 +158,7 @@ func (s *subtask) onRemoteCredit(m *wire.Credit) {
 		s.fail(fmt.Errorf("%w: remote credit %d on output channel %d", ErrUnexpectedMessage, m.N, ch))
 		return
 	}
+	s.trackReturned(&s.outputs[ch], int(m.N))
 	s.out.Grant(ch, int(m.N), s.send)
 	s.drive()
 }
