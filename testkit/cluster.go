@@ -58,6 +58,7 @@ type portFile struct {
 
 type clusterOptions struct {
 	pkg   string
+	bin   string
 	slots int
 	args  []string
 	env   []string
@@ -70,6 +71,11 @@ type ClusterOption func(*clusterOptions)
 // cmd/node (a program of yours that calls cli.Main with its pipelines):
 // its import path or a directory.
 func WithNodePackage(pkg string) ClusterOption { return func(o *clusterOptions) { o.pkg = pkg } }
+
+// WithNodeBinary runs the nodes from a node binary built already (such
+// as one a test package builds once for all its tests) instead of
+// building one.
+func WithNodeBinary(path string) ClusterOption { return func(o *clusterOptions) { o.bin = path } }
 
 // WithSlots sets every node's --slots (default 4).
 func WithSlots(n int) ClusterOption { return func(o *clusterOptions) { o.slots = n } }
@@ -84,8 +90,9 @@ func WithNodeEnv(env ...string) ClusterOption {
 	return func(o *clusterOptions) { o.env = append(o.env, env...) }
 }
 
-// StartCluster builds the node binary (once per test process), starts n
-// nodes and waits until every node sees all n as members.
+// StartCluster builds the node binary (unless WithNodeBinary gives one),
+// starts n nodes and waits until every node sees all n as members.
+// TROUPE_CLUSTER_RACE=1 in the environment builds it with -race.
 func StartCluster(t testing.TB, n int, opts ...ClusterOption) *Cluster {
 	t.Helper()
 	o := clusterOptions{pkg: "github.com/troupe-dev/troupe/cmd/node", slots: 4}
@@ -93,7 +100,11 @@ func StartCluster(t testing.TB, n int, opts ...ClusterOption) *Cluster {
 		opt(&o)
 	}
 	dir := t.TempDir()
-	c := &Cluster{t: t, bin: nodeBinary(t, o.pkg, dir), dir: dir, store: filepath.Join(dir, "store"), opts: o}
+	bin := o.bin
+	if bin == "" {
+		bin = nodeBinary(t, o.pkg, dir)
+	}
+	c := &Cluster{t: t, bin: bin, dir: dir, store: filepath.Join(dir, "store"), opts: o}
 	t.Cleanup(c.stopAll)
 	for i := range n {
 		c.nodes = append(c.nodes, &clusterNode{name: fmt.Sprintf("n%d", i+1), dir: filepath.Join(dir, fmt.Sprintf("n%d", i+1))})
@@ -216,6 +227,28 @@ func (c *Cluster) signal(i int, sig syscall.Signal) {
 		<-nd.exited
 		c.t.Errorf("testkit: node %s did not exit on %v", nd.name, sig)
 	}
+}
+
+// PID returns the process id of node i's latest start (0 before any).
+func (c *Cluster) PID(i int) int {
+	if nd := c.nodes[i]; nd.cmd != nil && nd.cmd.Process != nil {
+		return nd.cmd.Process.Pid
+	}
+	return 0
+}
+
+// RSS returns the resident set size of node i's process, in bytes (see
+// ProcessRSS).
+func (c *Cluster) RSS(i int) (int64, error) { return ProcessRSS(c.PID(i)) }
+
+// NodeStatus returns node i's own status (GET /v1/node).
+func (c *Cluster) NodeStatus(i int) cluster.NodeStatus {
+	c.t.Helper()
+	st, err := c.nodes[i].client.NodeStatus(context.Background())
+	if err != nil {
+		c.t.Fatalf("testkit: status of node %s: %v", c.nodes[i].name, err)
+	}
+	return st
 }
 
 // Running reports whether node i's process runs.

@@ -56,7 +56,11 @@ func nodeBinary(t *testing.T) string {
 		if runtime.GOOS == "windows" {
 			binPath += ".exe"
 		}
-		if out, err := exec.Command(goTool, "build", "-o", binPath, ".").CombinedOutput(); err != nil {
+		args := []string{"build", "-o", binPath}
+		if os.Getenv("TROUPE_CLUSTER_RACE") != "" { // as testkit.StartCluster
+			args = append(args, "-race")
+		}
+		if out, err := exec.Command(goTool, append(args, ".")...).CombinedOutput(); err != nil {
 			buildErr = errors.New(string(out))
 		}
 	})

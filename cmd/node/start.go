@@ -20,13 +20,11 @@ func startClusterNode(ctx context.Context, cfg cli.StartConfig) (cli.RunningNode
 	ecfg := actors.DefaultConfig()
 	ecfg.Logger = cfg.Logger
 	ecfg.StateDir = filepath.Join(cfg.DataDir, "state")
-	fault, err := faultFromEnv(cfg.Name)
+	faults, err := faultsFromEnv(cfg.Name)
 	if err != nil {
 		return nil, err
 	}
-	if fault != nil {
-		ecfg.Faults = fault
-	}
+	ecfg.Faults = faults
 	n, err := cluster.StartNode(ctx, cluster.NodeConfig{
 		Name: cfg.Name, ActorAddr: cfg.ActorAddr, GossipAddr: cfg.GossipAddr, HTTPAddr: cfg.HTTPAddr,
 		Join: cfg.Join, Slots: cfg.Slots, StoreDir: cfg.StoreDir, Version: version,
