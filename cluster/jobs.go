@@ -40,6 +40,11 @@ type JobStatus struct {
 	Parallelism int               `json:"parallelism"`
 	State       string            `json:"state"`
 	Submitted   time.Time         `json:"submitted"`
+	// RunningSince is when the current attempt started running: every
+	// subtask deployed on its node, the sources started. Zero while the
+	// job waits for slots, deploys or restarts; once it has ended, when
+	// its last attempt started.
+	RunningSince time.Time `json:"runningSince,omitzero"`
 	// Ended is zero while the job runs.
 	Ended    time.Time `json:"ended,omitzero"`
 	Restarts int       `json:"restarts"`

@@ -46,6 +46,9 @@ type clusterNode struct {
 	ports   portFile
 	client  *rest.Client
 	starts  int
+	// launched and ready: when the latest start's process was started
+	// and when its port file was read
+	launched, ready time.Time
 }
 
 // portFile mirrors cli.PortFile.
@@ -162,9 +165,10 @@ func (c *Cluster) StartNode(i int) {
 		logFile.Close()
 		c.t.Fatalf("testkit: start node %s: %v", nd.name, err)
 	}
-	nd.cmd, nd.exited = cmd, make(chan struct{})
+	nd.cmd, nd.exited, nd.launched = cmd, make(chan struct{}), time.Now()
 	go func() { _ = cmd.Wait(); logFile.Close(); close(nd.exited) }()
 	c.readPorts(nd, portPath)
+	nd.ready = time.Now()
 }
 
 // seed returns the gossip address of a running node other than i.
@@ -228,6 +232,14 @@ func (c *Cluster) signal(i int, sig syscall.Signal) {
 		c.t.Errorf("testkit: node %s did not exit on %v", nd.name, sig)
 	}
 }
+
+// Launched returns when node i's latest start launched its process, and
+// Ready when the node had written its port file (it is serving and has
+// asked its seed to join): for measuring startup and convergence.
+func (c *Cluster) Launched(i int) time.Time { return c.nodes[i].launched }
+
+// Ready: see Launched.
+func (c *Cluster) Ready(i int) time.Time { return c.nodes[i].ready }
 
 // PID returns the process id of node i's latest start (0 before any).
 func (c *Cluster) PID(i int) int {

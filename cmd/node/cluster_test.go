@@ -23,7 +23,7 @@ import (
 // (testkit.StartCluster), on loopback ports the OS chose.
 
 // startCluster starts n nodes of the binary the package's tests share.
-func startCluster(t *testing.T, n int, opts ...testkit.ClusterOption) *testkit.Cluster {
+func startCluster(t testing.TB, n int, opts ...testkit.ClusterOption) *testkit.Cluster {
 	t.Helper()
 	return testkit.StartCluster(t, n, append([]testkit.ClusterOption{testkit.WithNodeBinary(nodeBinary(t))}, opts...)...)
 }

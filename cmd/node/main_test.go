@@ -38,7 +38,7 @@ func TestMain(m *testing.M) {
 
 // nodeBinary builds ./cmd/node with the go command on first use; tests
 // that need it are skipped in -short mode.
-func nodeBinary(t *testing.T) string {
+func nodeBinary(t testing.TB) string {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds and runs the node binary; skipped with -short")
