@@ -31,14 +31,17 @@ func (s *subtask) sendRemote(ep *endpoint, m *batchMsg) {
 		s.trackSent(ep, 0)
 		return
 	}
-	// Sized like the channel's last batch: encoding rarely grows it.
+	// Sized for the channel's recent batches: encoding rarely grows it.
 	payload, err := ep.edge.EncodeBatch(make([]byte, 0, ep.sizeHint), m.data)
 	ep.edge.ReleaseBatch(m.data)
 	if err != nil {
 		s.fail(fmt.Errorf("output channel %d to %s: encode batch: %w", m.out, ep.pid, err))
 		return
 	}
-	ep.sizeHint = len(payload) + len(payload)/8
+	// The hint shrinks slowly: a batch cut short by the buffer timeout
+	// must not make the next full one grow its buffer from small, which
+	// copies it over and over.
+	ep.sizeHint = max(len(payload)+len(payload)/8, ep.sizeHint-ep.sizeHint/32)
 	s.sendFragments(ep, b, payload)
 	s.trackSent(ep, len(payload))
 }
