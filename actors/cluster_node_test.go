@@ -111,6 +111,7 @@ type nodeStats struct {
 	Counters  map[string]int64
 	HeapBytes uint64
 	Remote    RemoteStats
+	CPU       time.Duration // the node process's CPU time so far
 }
 
 // probe answers a "stats" request with the node's nodeStats as JSON.
@@ -126,7 +127,7 @@ func probe(e *Engine) actor.ReceiveFunc {
 func statsJSON(e *Engine) []byte {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	s := nodeStats{Counters: counterValues(), HeapBytes: ms.HeapAlloc, Remote: e.RemoteStats()}
+	s := nodeStats{Counters: counterValues(), HeapBytes: ms.HeapAlloc, Remote: e.RemoteStats(), CPU: processCPU()}
 	b, _ := json.Marshal(s)
 	return b
 }
