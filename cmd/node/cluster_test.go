@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -227,7 +228,9 @@ func TestCluster_savepointRestoresIntoNodeRun(t *testing.T) {
 	}
 }
 
-// Bad submissions get a 4xx naming the field, from any node.
+// Bad submissions get a 4xx naming the field, from any node: an unknown
+// pipeline, bad parameters, a restore path that does not exist, a bad
+// interval, a malformed JSON body.
 func TestCluster_badSubmissions(t *testing.T) {
 	c := startCluster(t, 2, testkit.WithSlots(2))
 	cases := []struct {
@@ -248,6 +251,19 @@ func TestCluster_badSubmissions(t *testing.T) {
 			if !errors.As(err, &apiErr) || !errors.Is(err, cluster.ErrBadRequest) || apiErr.Field() != tc.field {
 				t.Errorf("%s via %s: %v, want a bad request naming %q", tc.name, c.Name(i), err, tc.field)
 			}
+		}
+	}
+	// A malformed body, as a client other than ours would send it.
+	for i := range 2 {
+		res, err := http.Post("http://"+c.HTTPAddr(i)+"/v1/jobs", "application/json", strings.NewReader(`{"pipeline": "wordcount",`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body rest.ErrorBody
+		err = json.NewDecoder(res.Body).Decode(&body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusBadRequest || err != nil || body.Field != "body" {
+			t.Errorf("malformed JSON via %s: %d %+v (%v), want 400 naming the body", c.Name(i), res.StatusCode, body, err)
 		}
 	}
 }
