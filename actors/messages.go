@@ -42,7 +42,8 @@ type endpoint struct {
 	index    int
 	edge     *operators.VertexEdge
 	remote   bool
-	sizeHint int // remote outputs: the bytes to allocate for the next batch
+	sizeHint int      // remote outputs: the bytes to allocate for the next batch
+	inFlight inFlight // remote outputs: the messages awaiting their credit
 }
 
 // startMsg lets a source subtask start polling, after every subtask of the

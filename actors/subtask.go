@@ -181,6 +181,7 @@ func rethrowWithStack() {
 func (s *subtask) deploy(m *deployMsg) {
 	s.self = s.ctx.Self() // before Open: a source's fetcher may call wake at once
 	s.inputs, s.outputs = m.inputs, m.outputs
+	s.openRemoteOutputs()
 	s.frags = make([][]byte, len(m.inputs))
 	s.in = mailbox.NewInputGate[*batchMsg](len(m.inputs), s.cfg.Credits)
 	s.out = mailbox.NewOutputGate[*batchMsg](len(m.outputs), s.cfg.Credits)
@@ -431,6 +432,7 @@ func (s *subtask) shutdown() {
 		}
 	}()
 	s.stopTimers()
+	s.closeRemoteOutputs()
 	s.uploads.stop() // before the operators close: a write may read their bbolt files
 	if s.chain != nil {
 		if err := s.chain.Close(); err != nil {

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"runtime"
 	"strconv"
 )
 
@@ -43,4 +44,19 @@ func (n *Node) Members(context.Context) ([]MemberStatus, error) {
 			Coordinator: m.Name == coord.Name && m.Incarnation == coord.Incarnation, Reachable: n.reach.reachable(m)})
 	}
 	return out, nil
+}
+
+// NodeStatus reports this node's own runtime: its slots, the runs with
+// subtasks here, its remote channels and its memory.
+func (n *Node) NodeStatus(context.Context) (NodeStatus, error) {
+	r := n.engine.RemoteStats()
+	var mem runtime.MemStats
+	runtime.ReadMemStats(&mem)
+	return NodeStatus{
+		Name: n.cfg.Name, Slots: n.cfg.Slots, SlotsUsed: n.tm.SlotsUsed(), Jobs: n.tm.Jobs(),
+		Remote: RemoteStatus{Batches: r.Batches, Fragments: r.Fragments, Bytes: r.Bytes,
+			Channels: r.Channels, CreditBound: r.CreditBound, InFlight: r.InFlight, InFlightBytes: r.InFlightBytes,
+			MaxInFlight: r.MaxInFlight, MaxInFlightBytes: r.MaxInFlightBytes},
+		Memory: MemoryStatus{HeapBytes: mem.HeapAlloc, SysBytes: mem.Sys, GCs: mem.NumGC},
+	}, nil
 }

@@ -3,10 +3,12 @@
 // channels. Every message carries the job run and the attempt it belongs
 // to; a receiver drops any of another run or attempt (fencing).
 //
-// Regenerate wire.pb.go after a change, from the repository root:
+// Regenerate wire.pb.go after a change, from the repository root, with
+// protoc 3.21 and the protoc-gen-go of go.mod's protobuf version:
 //
-//   go install google.golang.org/protobuf/cmd/protoc-gen-go  # go.mod's version
-//   protoc --go_out=. --go_opt=paths=source_relative actors/wire/wire.proto
+//   GOBIN=$PWD/bin go install google.golang.org/protobuf/cmd/protoc-gen-go
+//   protoc --plugin=protoc-gen-go=bin/protoc-gen-go \
+//     --go_out=. --go_opt=paths=source_relative actors/wire/wire.proto
 //
 // Compatibility: every node of a cluster runs the same binary. A message
 // type that a node does not know crashes Proto.Actor's reader of the
