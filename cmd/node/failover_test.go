@@ -286,3 +286,26 @@ func TestFailover_stoppedCoordinatorHandsItsJobOver(t *testing.T) {
 	}
 	checkWordcount(t, input, out)
 }
+
+// A coordinator stopped on purpose (SIGTERM) hands over even a job
+// without checkpoints (no restarts by default): it is not failed for the
+// loss of the other node's agents, which it stopped itself. (Review 12:
+// Leave used to report every other member's endpoint terminated before
+// the jobs were handed over, failing them.) Without checkpoints the job
+// starts again from the beginning on the node that takes it over.
+func TestFailover_stoppedCoordinatorHandsOverAJobWithoutCheckpoints(t *testing.T) {
+	c := testkit.StartCluster(t, 2, testkit.WithSlots(4))
+	input := crashInput(t, 8000)
+	out := t.TempDir()
+	coord := c.Coordinator()
+	other := 1 - coord
+	id := c.Submit(other, cluster.JobRequest{Pipeline: "wordcount", Parallelism: 4,
+		Params: map[string]string{"input": input, "output": out, "rate": "1000"}})
+	c.WaitJob(id, 30*time.Second, "running on both nodes", func(st cluster.JobStatus) bool {
+		return st.State == cluster.StateRunning && len(testkit.NodesOf(st)) == 2
+	})
+	c.StopNode(coord)
+	if st := c.Wait(id, 90*time.Second); st.State != cluster.StateFinished || st.Owner != c.Name(other) {
+		t.Fatalf("job ended %s owned by %s, want finished by %s: %s", st.State, st.Owner, c.Name(other), st.Failure)
+	}
+}
