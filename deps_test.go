@@ -69,7 +69,10 @@ type thirdParty struct {
 }
 
 var thirdParties = []thirdParty{
-	{"github.com/asynkron/protoactor-go", within("actors", "cluster", "testkit"),
+	// Examples too: a user's actor operator (actors.FromActor,
+	// FromKeyedActor) is a Proto.Actor actor, which its pipeline's code
+	// writes (examples/fraud's detector).
+	{"github.com/asynkron/protoactor-go", within("actors", "cluster", "testkit", "examples"),
 		[]string{"watermark", "mailbox", "barrier", "persistence", "operators"}},
 	{"go.etcd.io/bbolt", within("persistence"), nil},
 	{"github.com/hashicorp/memberlist", within("cluster"), nil},

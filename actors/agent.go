@@ -109,7 +109,7 @@ func (a *agent) Receive(ctx actor.Context) {
 		}
 	case *wire.Complete:
 		if a.current(msg) {
-			a.complete(ctx, msg.Id)
+			a.complete(ctx, msg.Id, msg.Confirm)
 		}
 	case *subtaskFinished:
 		a.reportSamples(ctx, []int{msg.id}) // its final counts, sent just before
@@ -194,7 +194,7 @@ func (a *agent) report(ctx actor.Context, msg proto.Message, err error) {
 }
 
 func (a *agent) reportFailure(ctx actor.Context, id int, err error) {
-	f := &wire.SubtaskFailed{Subtask: int32(id), Error: errText(err)}
+	f := &wire.SubtaskFailed{Subtask: int32(id), Error: errText(err), Restore: errors.Is(err, ErrRestore)}
 	var pe *PanicError
 	if errors.As(err, &pe) {
 		f.Panic, f.Error, f.Stack = true, fmt.Sprint(pe.Value), pe.Stack
@@ -204,7 +204,8 @@ func (a *agent) reportFailure(ctx actor.Context, id int, err error) {
 
 func (a *agent) reportAck(ctx actor.Context, ack *checkpointAck) {
 	w := &wire.CheckpointAck{Id: ack.id, Task: string(ack.task), Handle: ack.handle, Finished: ack.finished,
-		Error: errText(ack.err), Subsumed: isSubsumed(ack.err), StateBytes: ack.size, AlignmentNanos: int64(ack.alignment)}
+		Error: errText(ack.err), Subsumed: isSubsumed(ack.err), States: wireStates(ack.states),
+		StateBytes: ack.size, AlignmentNanos: int64(ack.alignment)}
 	a.report(ctx, w, ack.err)
 }
 

@@ -145,7 +145,8 @@ func loadTestTLS(files string) (*tls.Config, error) {
 type nodeStats struct {
 	Counters  map[string]int64
 	HeapBytes uint64
-	Remote    struct{ Batches, Fragments, Bytes int64 }
+	Remote    RemoteStats
+	CPU       time.Duration // the node process's CPU time so far
 }
 
 // probe answers a "stats" request with the node's nodeStats as JSON.
@@ -161,8 +162,7 @@ func probe(e *Engine) actor.ReceiveFunc {
 func statsJSON(e *Engine) []byte {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	s := nodeStats{Counters: counterValues(), HeapBytes: ms.HeapAlloc}
-	s.Remote.Batches, s.Remote.Fragments, s.Remote.Bytes = e.stats.batches.Load(), e.stats.fragments.Load(), e.stats.bytes.Load()
+	s := nodeStats{Counters: counterValues(), HeapBytes: ms.HeapAlloc, Remote: e.RemoteStats(), CPU: processCPU()}
 	b, _ := json.Marshal(s)
 	return b
 }

@@ -67,10 +67,10 @@ func (j *Job) resetMetrics() {
 func (j *Job) Uptime() time.Duration {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if j.state != JobRunning || j.runningSince.IsZero() {
+	if j.state != JobRunning || j.running.IsZero() {
 		return 0
 	}
-	return time.Since(j.runningSince)
+	return time.Since(j.running)
 }
 
 // Exception is a failure of a job: the cause of a restart, or of the

@@ -41,6 +41,9 @@ type master struct {
 	// firstAttempt is the number of the job's first attempt (1, or
 	// FirstAttempt's); attempts above it are restarts.
 	firstAttempt int
+	// firstCheckpoint is the lowest ID the job's checkpoints may take
+	// (FirstCheckpointID; 0: none).
+	firstCheckpoint int64
 	// guard is asked before each metadata commit (GuardCommits); nil: none.
 	guard   func() error
 	nextID  int
@@ -69,6 +72,9 @@ type master struct {
 	finished      map[int]bool  // subtasks of this attempt that finished
 	finalErr      error         // the first failure of the final commit
 	restartCause  error         // the failure the next attempt restarts after
+	// restartDue: the restart delay is over; the next attempt waits for
+	// the metadata commits under way (redeploy)
+	restartDue bool
 }
 
 // subtaskRef is one subtask of the current attempt, as the master knows
@@ -113,6 +119,7 @@ func (m *master) Receive(ctx actor.Context) {
 		*wire.SubtaskFailed, *wire.CheckpointAck, *wire.FinalCommitted, *wire.AgentMetrics:
 		m.onReport(ctx, msg.(proto.Message), nil)
 	case *savepointMsg:
+		msg.taken.Store(true)
 		if !m.deployed && !m.stopping {
 			m.deferred = append(m.deferred, msg) // answered once the attempt runs (or fails)
 			return
@@ -133,11 +140,12 @@ func (m *master) Receive(ctx actor.Context) {
 			m.then = func(ctx actor.Context) { m.complete(ctx, JobCancelled, ErrCancelled) }
 			m.afterStop(ctx)
 		}
+	case *afterStopMsg:
+		m.afterStop(ctx)
 	case *restartMsg:
 		if msg.attempt == m.attempt && m.then != nil {
-			m.then = nil
-			m.stopping = false
-			m.deploy(ctx)
+			m.restartDue = true
+			m.redeploy(ctx)
 		}
 	case *actor.Terminated:
 		m.onTerminated(ctx, msg)
@@ -146,6 +154,29 @@ func (m *master) Receive(ctx actor.Context) {
 
 // restartMsg redeploys the job after the restart delay.
 type restartMsg struct{ attempt int }
+
+// redeploy starts the next attempt once the restart delay is over and no
+// checkpoint's metadata commit is under way. The attempt restores the
+// run's newest complete checkpoint, and a checkpoint whose commit is
+// under way may yet complete: restoring the one before it would let the
+// restored sinks remove, as leftovers, the pending files of the newer
+// one, which the sinks of a later restore from it then find gone (its
+// epoch lost). So the restart waits for the commit's outcome, as Flink's
+// coordinator never picks the checkpoint to restore while one is being
+// finalised (both hold its lock). A cancel meanwhile ends the job at once.
+func (m *master) redeploy(ctx actor.Context) {
+	if !m.restartDue || m.ckpt.stopEnded() {
+		return
+	}
+	if m.ckpt.committing() {
+		m.log.Info("restart waits for a checkpoint's metadata commit under way", "attempt", m.attempt+1)
+		return // onMetadataReady calls again
+	}
+	m.restartDue = false
+	m.then = nil
+	m.stopping = false
+	m.deploy(ctx)
+}
 
 // stopSources ends the sources' input gracefully, once; a stop asked for
 // before the sources started is passed on with Start.
@@ -188,7 +219,25 @@ func (m *master) onFailure(ctx actor.Context, ref *subtaskRef, cause error) {
 		return
 	}
 	m.logFailure(slog.LevelError, "subtask failed", attrs...)
-	m.failover(ctx, m.subtaskError(ref, cause))
+	err := m.subtaskError(ref, cause)
+	if errors.Is(cause, ErrRestore) {
+		m.onRestoreFailure(ctx, err)
+		return
+	}
+	m.failover(ctx, err)
+}
+
+// onRestoreFailure: a subtask could not read the state it restores. No
+// restart mends that — the next attempt would restore the same
+// checkpoint — so the job fails, naming the file (Flink fails the
+// restore too), unless the checkpoint's completion was never notified:
+// then the restart restores the one before (see planRestore).
+func (m *master) onRestoreFailure(ctx actor.Context, err error) {
+	if m.plan != nil && m.ckpt.skipUnreadable(m.plan.path, err) {
+		m.failover(ctx, err)
+		return
+	}
+	m.fail(ctx, err)
 }
 
 func (m *master) subtaskError(ref *subtaskRef, cause error) *SubtaskError {
@@ -211,6 +260,13 @@ func (m *master) onJobFailure(ctx actor.Context, err error) {
 func (m *master) failover(ctx actor.Context, err error) {
 	if m.ckpt != nil {
 		m.ckpt.stop(ctx)
+	}
+	if m.ckpt.stopEnded() {
+		// The job was being stopped with a complete savepoint: stop it,
+		// never restart it.
+		m.log.Warn("failure while stopping with a savepoint; the job stops", "attempt", m.attempt, "err", err)
+		m.endStopped(ctx)
+		return
 	}
 	m.job.setFailure(err)
 	m.job.addException(m.attempt, err)
@@ -278,6 +334,7 @@ func (m *master) afterStop(ctx actor.Context) {
 }
 
 func (m *master) complete(ctx actor.Context, s JobState, err error) {
+	m.restartDue = false
 	if m.ckpt != nil {
 		m.ckpt.close(ctx) // before Done: savepoints answered, no goroutine left
 	}

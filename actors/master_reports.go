@@ -2,6 +2,8 @@ package actors
 
 import (
 	"errors"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -9,6 +11,7 @@ import (
 
 	"github.com/troupe-dev/troupe/actors/wire"
 	"github.com/troupe-dev/troupe/barrier"
+	"github.com/troupe-dev/troupe/persistence"
 )
 
 // The agents' reports to the master. Each carries the run and attempt it
@@ -78,6 +81,8 @@ func failureFrom(f *wire.SubtaskFailed, err error) error {
 		return err
 	case f.Panic:
 		return &PanicError{Value: f.Error, Stack: f.Stack}
+	case f.Restore:
+		return &remoteError{msg: f.Error, is: ErrRestore}
 	}
 	return &remoteError{msg: f.Error}
 }
@@ -98,7 +103,29 @@ func ackFrom(a *wire.CheckpointAck, err error) *checkpointAck {
 		}
 	}
 	return &checkpointAck{attempt: int(a.Attempt), id: a.Id, task: barrier.TaskID(a.Task), handle: a.Handle,
-		finished: a.Finished, err: err, size: a.StateBytes, alignment: time.Duration(a.AlignmentNanos)}
+		finished: a.Finished, states: statesFrom(a.States), err: err,
+		size: a.StateBytes, alignment: time.Duration(a.AlignmentNanos)}
+}
+
+// wireStates and statesFrom carry an ack's state summaries over the wire.
+func wireStates(states map[string]persistence.StateSummary) []*wire.StateSummary {
+	var out []*wire.StateSummary
+	for _, name := range slices.Sorted(maps.Keys(states)) {
+		s := states[name]
+		out = append(out, &wire.StateSummary{Operator: name, Keyed: s.Keyed, OperatorState: s.Operator, Lists: s.Lists, Union: s.Union})
+	}
+	return out
+}
+
+func statesFrom(ws []*wire.StateSummary) map[string]persistence.StateSummary {
+	if len(ws) == 0 {
+		return nil
+	}
+	out := make(map[string]persistence.StateSummary, len(ws))
+	for _, s := range ws {
+		out[s.Operator] = persistence.StateSummary{Keyed: s.Keyed, Operator: s.OperatorState, Lists: s.Lists, Union: s.Union}
+	}
+	return out
 }
 
 // remoteError is an error that crossed the network as text. is, when

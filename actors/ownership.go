@@ -29,3 +29,14 @@ func FirstAttempt(n int) SubmitOption {
 func GuardCommits(guard func() error) SubmitOption {
 	return func(m *master) { m.guard = guard }
 }
+
+// FirstCheckpointID makes the job number its checkpoints from id at
+// least (still above every checkpoint of its run and the one it restores).
+// A master that takes over a run from another master passes a floor of
+// its own epoch's, above any ID the earlier master can use, so that the
+// two never write one checkpoint ID — the same directory, the same state
+// files — even when the earlier master, cut off, goes on for a moment
+// with a checkpoint it had begun. id must be positive.
+func FirstCheckpointID(id int64) SubmitOption {
+	return func(m *master) { m.firstCheckpoint = id }
+}

@@ -52,7 +52,7 @@ type subtask struct {
 	finished    bool
 	failed      bool
 
-	restore map[string][]*operators.OperatorState // state to start from
+	restore *taskRestore // what to start from; nil: a fresh start
 	// lastCheckpoint is the newest checkpoint snapshotted
 	lastCheckpoint int64
 	// alignID is the newest checkpoint whose barriers began to come, at
@@ -70,6 +70,8 @@ type subtask struct {
 	savepoints        map[int64]bool   // barriers of savepoints being aligned
 	uploads           uploads          // the state writes under way
 	ending            []triggerMsg     // checkpoints waiting for the operators to end
+	expected          []triggerMsg     // triggers waiting for every input to end (expect)
+	preparing         []triggerMsg     // checkpoints waiting for an operator's state (takePrepared)
 
 	flushTimer *time.Timer
 	pumpTimer  *time.Timer
@@ -140,7 +142,7 @@ func (s *subtask) receive(msg any) {
 		s.onTrigger(m)
 		s.drive()
 	case *completeMsg:
-		s.onComplete(m.id)
+		s.onComplete(m)
 		s.drive()
 	case *startMsg:
 		s.started = true
@@ -152,16 +154,27 @@ func (s *subtask) receive(msg any) {
 		}
 	case *actor.Started, *actor.Restarting:
 	case *actor.Stopping:
+		s.stopTimers()
+	case *actor.Stopped:
+		// Proto.Actor delivers Stopped once the subtask's children (a
+		// custom operator's actor, async I/O's workers) have stopped:
+		// nothing of theirs runs any more while the operators close.
 		s.shutdown()
-	case *actor.Stopped, *actor.Terminated:
+	case *actor.Terminated:
 	default:
-		if s.finished || s.failed {
-			return // a late reply (async I/O) after the subtask is done with it
-		}
-		if s.chain == nil || !s.chain.HandleMessage(m) {
-			s.fail(fmt.Errorf("%w: %T", ErrUnexpectedMessage, m))
+		// A finished subtask takes only the state an actor operator sends
+		// for a checkpoint after the end; other late replies (async I/O)
+		// are dropped.
+		if s.failed || (s.finished && len(s.preparing) == 0) {
 			return
 		}
+		if s.chain == nil || !s.chain.HandleMessage(m) {
+			if !s.finished {
+				s.fail(fmt.Errorf("%w: %T", ErrUnexpectedMessage, m))
+			}
+			return
+		}
+		s.takePrepared()
 		s.chain.BatchEnd()
 		s.afterOperators()
 		s.drive()
@@ -182,6 +195,7 @@ func rethrowWithStack() {
 func (s *subtask) deploy(m *deployMsg) {
 	s.self = s.ctx.Self() // before Open: a source's fetcher may call wake at once
 	s.inputs, s.outputs = m.inputs, m.outputs
+	s.openRemoteOutputs()
 	s.frags = make([][]byte, len(m.inputs))
 	s.in = mailbox.NewInputGate[*batchMsg](len(m.inputs), s.cfg.Credits)
 	s.out = mailbox.NewOutputGate[*batchMsg](len(m.outputs), s.cfg.Credits)
@@ -193,13 +207,20 @@ func (s *subtask) deploy(m *deployMsg) {
 		}
 		s.aligner, s.savepoints = barrier.NewAligner(len(m.inputs), mode), map[int64]bool{}
 	}
+	// The subtask reads its own state parts, on its own goroutine: the
+	// master and its agent read only the checkpoint's metadata.
+	restore, err := s.restore.read()
+	s.restore = nil
+	if err != nil {
+		s.fail(fmt.Errorf("restore of %s subtask %d: %w", s.vertex.Name, s.index, err))
+		return
+	}
 	chain, err := s.vertex.Open(operators.ChainConfig{
 		Job: s.jobName, Run: s.run, Subtask: s.index, Attempt: s.attempt, BatchSize: s.cfg.BatchSize,
 		Ship: (*shipper)(s), Logger: s.log, Wake: s.wake, Host: (*host)(s), Faults: s.cfg.Faults,
-		Restore: s.restore, Checkpointing: s.store != nil,
+		Restore: restore, Checkpointing: s.store != nil,
 		StateBackend: s.cfg.StateBackend, StateDir: s.cfg.StateDir,
 	})
-	s.restore = nil // the chain owns it now
 	if err != nil {
 		s.fail(err)
 		return
@@ -269,6 +290,9 @@ func (s *subtask) consume(ch int, m *batchMsg) {
 		s.endedCount++
 		s.chain.ProcessWatermark(ch, operators.MaxWatermark) // an ended channel holds nothing back
 		s.applyAlignment(s.aligner.OnEndOfInput(ch))
+		if s.endedCount == len(s.ended) {
+			s.takeExpected() // before the subtask's own end of input
+		}
 	}
 	s.chain.BatchEnd()
 	s.credit(ch)
@@ -349,6 +373,9 @@ func (s *subtask) maybeFinish() {
 		return // operators still have work in flight
 	}
 	s.takeEnding()
+	if len(s.preparing) > 0 || s.chain.Blocked() {
+		return // a checkpoint's barrier goes before the end of input
+	}
 	if !s.eoiSent {
 		s.eoiSent = true
 		s.chain.Flush()
@@ -413,10 +440,10 @@ func (s *subtask) fail(err error) {
 	s.ctx.Send(s.ctx.Parent(), &subtaskFailed{id: s.id, err: err})
 }
 
-// shutdown releases the subtask's resources when its actor stops, for any
-// reason. It must not panic: Proto.Actor abandons the stop of an actor
-// whose Stopping panics, which then never terminates, and its job,
-// Job.Cancel and Engine.Close wait for it for ever. Chain.Close returns an
+// shutdown releases the subtask's resources when its actor has stopped,
+// for any reason. It must not panic: Proto.Actor would then never tell
+// the subtask's agent that it terminated, and its job, Job.Cancel and
+// Engine.Close would wait for it for ever. Chain.Close returns an
 // operator's panic as an error; the recover guards the rest.
 //
 // A failure to close is logged, not made the job's error: the master
@@ -429,6 +456,7 @@ func (s *subtask) shutdown() {
 		}
 	}()
 	s.stopTimers()
+	s.closeRemoteOutputs()
 	s.uploads.stop() // before the operators close: a write may read their bbolt files
 	if s.chain != nil {
 		if err := s.chain.Close(); err != nil {

@@ -40,6 +40,11 @@ type JobStatus struct {
 	Parallelism int               `json:"parallelism"`
 	State       string            `json:"state"`
 	Submitted   time.Time         `json:"submitted"`
+	// RunningSince is when the current attempt started running: every
+	// subtask deployed on its node, the sources started. Zero while the
+	// job waits for slots, deploys or restarts; once it has ended, when
+	// its last attempt started.
+	RunningSince time.Time `json:"runningSince,omitzero"`
 	// Ended is zero while the job runs.
 	Ended    time.Time `json:"ended,omitzero"`
 	Restarts int       `json:"restarts"`
@@ -190,4 +195,42 @@ type MemberStatus struct {
 	// stays unreachable has a certificate the others do not trust, or an
 	// address they cannot dial.
 	Reachable bool `json:"reachable"`
+}
+
+// NodeStatus is the node asked, as the REST API shows it (GET /v1/node):
+// its own task manager, remote channels and memory, not the cluster's.
+type NodeStatus struct {
+	Name      string `json:"name"`
+	Slots     int    `json:"slots"`
+	SlotsUsed int    `json:"slotsUsed"`
+	// Jobs are the runs with subtasks on the node.
+	Jobs   []string     `json:"jobs"`
+	Remote RemoteStatus `json:"remote"`
+	Memory MemoryStatus `json:"memory"`
+}
+
+// RemoteStatus is what the node's remote channels have sent and have in
+// flight (actors.RemoteStats says what each count means). InFlight is
+// what bounds Proto.Actor's send queue, which does not tell its length:
+// it never passes CreditBound.
+type RemoteStatus struct {
+	Batches          int64 `json:"batches"`
+	Fragments        int64 `json:"fragments"`
+	Bytes            int64 `json:"bytes"`
+	Channels         int64 `json:"channels"`
+	CreditBound      int64 `json:"creditBound"`
+	InFlight         int64 `json:"inFlight"`
+	InFlightBytes    int64 `json:"inFlightBytes"`
+	MaxInFlight      int64 `json:"maxInFlight"`
+	MaxInFlightBytes int64 `json:"maxInFlightBytes"`
+}
+
+// MemoryStatus is the node's Go memory (runtime.MemStats).
+type MemoryStatus struct {
+	// HeapBytes is the live and not yet collected heap (HeapAlloc).
+	HeapBytes uint64 `json:"heapBytes"`
+	// SysBytes is what the Go runtime has obtained from the OS (Sys).
+	SysBytes uint64 `json:"sysBytes"`
+	// GCs is the number of completed garbage collections.
+	GCs uint32 `json:"gcs"`
 }

@@ -123,3 +123,10 @@ func firstAttempt(epoch uint64) int {
 	e := (epoch - 1) % (math.MaxInt32/2/attemptsPerEpoch - 1)
 	return int(e)*attemptsPerEpoch + 1
 }
+
+// firstCheckpointID is the lowest checkpoint ID of the owner at epoch e
+// (actors.FirstCheckpointID): each epoch numbers its checkpoints in a
+// range of its own (2^32 IDs), so that an earlier owner that goes on for
+// a moment never writes — or discards — a checkpoint of the ID the new
+// owner uses.
+func firstCheckpointID(epoch uint64) int64 { return int64(epoch-1)<<32 + 1 }

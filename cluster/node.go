@@ -291,12 +291,15 @@ func (n *Node) coordinates() bool {
 func (n *Node) SetGossipKeys(keys [][]byte) error { return n.ms.SetGossipKeys(keys) }
 
 // Leave tells the others that the node goes, waiting at most timeout.
-// The others then stop the job agents they run for this node's masters;
-// their word of it may never come back (they drop their connection to a
-// node that left), so this node takes every other member's endpoint as
-// terminated itself: its masters see their remote agents gone and can
-// end their jobs.
+// First it stops the jobs whose masters it runs, while the others still
+// answer (their agents confirm they stopped), and hands their leases
+// back (see jobService.close) — so that a job is handed over, not failed
+// for the loss of nodes that are in fact fine. Then it leaves, and takes
+// every other member's endpoint as terminated itself: they drop their
+// connection to a node that left, so nothing would tell this node's
+// actors that their remote peers are gone.
 func (n *Node) Leave(timeout time.Duration) error {
+	n.svc.close()
 	others := n.ms.Members()
 	err := n.ms.Leave(timeout)
 	for _, m := range others {

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"runtime"
 	"strconv"
 
 	"github.com/troupe-dev/troupe/actors"
@@ -55,4 +56,19 @@ func (n *Node) JobHandles() []*actors.Job { return n.svc.handles() }
 // and its own slots and those its task manager uses.
 func (n *Node) SlotCounts() (members, slots, used int) {
 	return len(n.ms.Members()), n.cfg.Slots, n.tm.SlotsUsed()
+}
+
+// NodeStatus reports this node's own runtime: its slots, the runs with
+// subtasks here, its remote channels and its memory.
+func (n *Node) NodeStatus(context.Context) (NodeStatus, error) {
+	r := n.engine.RemoteStats()
+	var mem runtime.MemStats
+	runtime.ReadMemStats(&mem)
+	return NodeStatus{
+		Name: n.cfg.Name, Slots: n.cfg.Slots, SlotsUsed: n.tm.SlotsUsed(), Jobs: n.tm.Jobs(),
+		Remote: RemoteStatus{Batches: r.Batches, Fragments: r.Fragments, Bytes: r.Bytes,
+			Channels: r.Channels, CreditBound: r.CreditBound, InFlight: r.InFlight, InFlightBytes: r.InFlightBytes,
+			MaxInFlight: r.MaxInFlight, MaxInFlightBytes: r.MaxInFlightBytes},
+		Memory: MemoryStatus{HeapBytes: mem.HeapAlloc, SysBytes: mem.Sys, GCs: mem.NumGC},
+	}, nil
 }

@@ -19,9 +19,10 @@ import (
 // renewal fails (the record moved on, or the store cannot confirm it in
 // time) cancels its job itself.
 
-// leaseLoop renews the leases of the jobs this node owns and, while the
-// node coordinates, takes over jobs whose lease ran out. It exits when
-// the service closes.
+// leaseLoop renews the leases of the jobs this node owns, every Renew.
+// It has a goroutine of its own, so that nothing else — the takeover
+// scan over every record, a slow store call of another kind — can hold a
+// renewal up. It exits when the service closes.
 func (s *jobService) leaseLoop() {
 	defer s.wg.Done()
 	t := time.NewTicker(s.timing.Renew)
@@ -34,6 +35,22 @@ func (s *jobService) leaseLoop() {
 		}
 		for _, e := range s.owned() {
 			s.renew(e)
+		}
+	}
+}
+
+// takeoverLoop, while the node coordinates, takes over jobs whose lease
+// ran out, every Renew; each scan is bounded by a lease. It exits when
+// the service closes.
+func (s *jobService) takeoverLoop() {
+	defer s.wg.Done()
+	t := time.NewTicker(s.timing.Renew)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
 		}
 		if s.coordinates() {
 			s.takeOver()
@@ -91,7 +108,8 @@ func (s *jobService) recordLocked(e *jobEntry) *jobRecord {
 	st := s.statusLocked(e)
 	rec := &jobRecord{ID: e.id, Request: e.req, Submitted: e.submitted, Owner: s.self,
 		State: st.State, Ended: st.Ended, Failure: st.Failure, Restarts: st.Restarts,
-		LatestCheckpoint: st.LatestCheckpoint, StoppedWithSavepoint: e.stoppedWithSavepoint}
+		LatestCheckpoint: st.LatestCheckpoint, StoppedWithSavepoint: e.stoppedWithSavepoint,
+		CancelRequested: e.cancelRequested && !terminalState(st.State)}
 	if !terminalState(rec.State) && rec.State != StateWaitingForSlots {
 		rec.State = StateRunning // restarting or deploying: alive
 	}
@@ -113,6 +131,9 @@ func (s *jobService) reconcile(e *jobEntry, epoch uint64) {
 	}
 	e.lease.setRev(rev)
 	if rec.CancelRequested {
+		s.mu.Lock()
+		e.cancelRequested = true
+		s.mu.Unlock()
 		_ = s.cancelLocal(e)
 	}
 }
@@ -139,7 +160,9 @@ func (s *jobService) fence(e *jobEntry, cause error) {
 // takeOver takes over every live job whose lease has run out and that
 // this node does not run: the coordinator's duty.
 func (s *jobService) takeOver() {
-	recs, revs, errs := s.recs.all(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), s.timing.Lease)
+	defer cancel()
+	recs, revs, errs := s.recs.all(ctx)
 	for _, err := range errs {
 		s.log.Warn("job store", "err", err)
 	}
@@ -222,10 +245,15 @@ func (s *jobService) admitTakenOver(rec *jobRecord, rev uint64, cause string) {
 
 // recordEnd writes a job's end into its record, once, unless its lease
 // was lost (then it is the new owner's to write).
-func (s *jobService) recordEnd(e *jobEntry) {
+func (s *jobService) recordEnd(e *jobEntry) { s.writeEnd(e, false) }
+
+// writeEnd writes e's end into its record at this node's epoch; unless
+// closing (the node stops and gave up its leases only so that its
+// masters commit nothing more), not once the lease is lost.
+func (s *jobService) writeEnd(e *jobEntry, closing bool) {
 	for range 10 {
 		epoch, rev, _, lost := e.lease.snapshot()
-		if lost {
+		if lost && !closing {
 			return
 		}
 		s.mu.Lock()

@@ -75,6 +75,13 @@ type jobEntry struct {
 	// included); takeoverCause why this node took the job over.
 	priorRestarts int
 	takeoverCause string
+	// cancelRequested: a cancel came through the record; every rewrite
+	// of the record keeps it until the job's end is recorded, so that a
+	// takeover meanwhile cancels the job rather than resuming it.
+	cancelRequested bool
+	// cancelAsked: a user cancelled the running job (its end is the
+	// user's, to be recorded even if the node is stopping).
+	cancelAsked bool
 }
 
 // serviceConfig is what a job service needs beside the engine.
@@ -93,8 +100,9 @@ func newJobService(e *actors.Engine, reg *actors.Registry, cfg serviceConfig) *j
 		slots: newSlotTable(), jobs: map[string]*jobEntry{}, fenced: map[string]*jobEntry{}}
 	if cfg.store != nil {
 		s.recs = &records{store: cfg.store.Jobs()}
-		s.wg.Add(1)
+		s.wg.Add(2)
 		go s.leaseLoop()
+		go s.takeoverLoop()
 	}
 	return s
 }
@@ -199,7 +207,8 @@ func (s *jobService) startLocked(e *jobEntry, placed []NodeMeta) {
 	e.placer = &placer{svc: s, run: e.id, first: placed}
 	opts := []actors.SubmitOption{actors.WithPlacer(e.placer), actors.ContinueRun(e.id)}
 	if e.lease != nil {
-		opts = append(opts, actors.GuardCommits(e.lease.guard), actors.FirstAttempt(firstAttempt(e.lease.epoch)))
+		opts = append(opts, actors.GuardCommits(e.lease.guard), actors.FirstAttempt(firstAttempt(e.lease.epoch)),
+			actors.FirstCheckpointID(firstCheckpointID(e.lease.epoch)))
 	}
 	if e.req.Restore != "" {
 		opts = append(opts, actors.RestoreFrom(e.req.Restore))
@@ -360,6 +369,9 @@ func (s *jobService) cancelLocal(e *jobEntry) error {
 	if job == nil || job.State().Terminal() {
 		return fmt.Errorf("%w: %q", ErrJobEnded, e.id)
 	}
+	s.mu.Lock()
+	e.cancelAsked = true
+	s.mu.Unlock()
 	go job.Cancel() // Cancel waits for the end; the caller does not
 	return nil
 }
@@ -432,11 +444,13 @@ func (s *jobService) Savepoint(ctx context.Context, id string, stop bool) (strin
 }
 
 // close stops admitting jobs, stops the jobs this node runs and waits
-// for them. With a job store the jobs are not ended: this node gives up
-// their leases (so that its masters commit nothing more), stops them
-// here, then hands the leases back at once, and the coordinator that
-// remains takes them over — as a job manager in Flink's HA mode leaves
-// its jobs to the next leader.
+// for them. With a job store the jobs that still run are not ended: this
+// node gives up their leases (so that its masters commit nothing more),
+// stops them here, then hands the leases back at once, and the
+// coordinator that remains takes them over — as a job manager in Flink's
+// HA mode leaves its jobs to the next leader. A job that had ended
+// already (finished, failed, or cancelled by a user) gets its end
+// recorded instead, so that nobody runs it again. Safe to call twice.
 func (s *jobService) close() {
 	s.mu.Lock()
 	if s.closed {
@@ -447,7 +461,7 @@ func (s *jobService) close() {
 	var running []*actors.Job
 	var held []*jobEntry
 	for _, e := range s.jobs {
-		if e.lease != nil && e.lease.lose() && !e.recorded {
+		if e.lease != nil && !e.recorded && e.lease.lose() {
 			held = append(held, e)
 		}
 		if e.job != nil {
@@ -455,14 +469,38 @@ func (s *jobService) close() {
 		}
 	}
 	s.mu.Unlock()
-	close(s.stop)
 	for _, j := range running {
 		j.Cancel()
 	}
+	close(s.stop)
 	s.wg.Wait()
 	for _, e := range held {
-		s.handBack(e)
+		if s.endedByItself(e) {
+			s.writeEnd(e, true)
+		} else {
+			s.handBack(e)
+		}
 	}
+}
+
+// endedByItself reports whether e's job ended before this node stopped
+// it: it finished or failed, a user cancelled it, or it never started.
+func (s *jobService) endedByItself(e *jobEntry) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e.recorded {
+		return false // written already
+	}
+	if e.job == nil {
+		return e.cancelled || e.startErr != nil
+	}
+	switch e.job.State() {
+	case actors.JobFinished, actors.JobFailed:
+		return true
+	case actors.JobCancelled:
+		return e.cancelAsked || e.stoppedWithSavepoint
+	}
+	return false
 }
 
 // handBack ends this node's lease of e's job now, keeping the record as

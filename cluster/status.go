@@ -35,6 +35,7 @@ func jobStatus(st *JobStatus, e *jobEntry) {
 		st.State = StateFinished
 	}
 	st.Restarts = j.Restarts()
+	st.RunningSince = j.RunningSince()
 	if err := j.Failure(); err != nil {
 		st.Failure = err.Error()
 	}

@@ -167,9 +167,15 @@ func GetValueState[K comparable, V any](s StateStore[K], d ValueDescriptor[V]) (
 	if sc.window != nil {
 		return windowValue[K, V](sc, d)
 	}
+	if err := sc.lease.lent(d.Name); err != nil {
+		return nil, err
+	}
 	st, err := persistence.Value(sc.b, persistence.ValueDescriptor[V]{Name: userStatePrefix + d.Name,
 		Codec: codecOr(d.Codec), TTL: d.TTL})
-	return st, sc.registered(d.Name, err)
+	if err := sc.registered(d.Name, err); err != nil {
+		return nil, err
+	}
+	return leaseValue[V](sc.lease, st), nil
 }
 
 // GetListState returns the list state d describes (see GetValueState).
@@ -178,9 +184,15 @@ func GetListState[K comparable, V any](s StateStore[K], d ListDescriptor[V]) (Li
 	if sc.window != nil {
 		return windowList[K, V](sc, d)
 	}
+	if err := sc.lease.lent(d.Name); err != nil {
+		return nil, err
+	}
 	st, err := persistence.List(sc.b, persistence.ListDescriptor[V]{Name: userStatePrefix + d.Name,
 		Codec: codecOr(d.Codec), TTL: d.TTL})
-	return st, sc.registered(d.Name, err)
+	if err := sc.registered(d.Name, err); err != nil {
+		return nil, err
+	}
+	return leaseList[V](sc.lease, st), nil
 }
 
 // GetMapState returns the map state d describes (see GetValueState).
@@ -189,9 +201,15 @@ func GetMapState[K comparable, UK comparable, UV any](s StateStore[K], d MapDesc
 	if sc.window != nil {
 		return windowMap[K, UK, UV](sc, d)
 	}
+	if err := sc.lease.lent(d.Name); err != nil {
+		return nil, err
+	}
 	st, err := persistence.Map(sc.b, persistence.MapDescriptor[UK, UV]{Name: userStatePrefix + d.Name,
 		KeyCodec: codecOr(d.KeyCodec), ValueCodec: codecOr(d.ValueCodec), TTL: d.TTL})
-	return st, sc.registered(d.Name, err)
+	if err := sc.registered(d.Name, err); err != nil {
+		return nil, err
+	}
+	return leaseMap[UK, UV](sc.lease, st), nil
 }
 
 // GetReducingState returns the reducing state d describes (see
@@ -201,9 +219,15 @@ func GetReducingState[K comparable, V any](s StateStore[K], d ReducingDescriptor
 	if sc.window != nil {
 		return windowReducing[K, V](sc, d)
 	}
+	if err := sc.lease.lent(d.Name); err != nil {
+		return nil, err
+	}
 	st, err := persistence.Reducing(sc.b, persistence.ReducingDescriptor[V]{Name: userStatePrefix + d.Name,
 		Codec: codecOr(d.Codec), Reduce: d.Reduce, TTL: d.TTL})
-	return st, sc.registered(d.Name, err)
+	if err := sc.registered(d.Name, err); err != nil {
+		return nil, err
+	}
+	return leaseReducing[V](sc.lease, st), nil
 }
 
 // GetAggregatingState returns the aggregating state d describes (see
@@ -213,10 +237,16 @@ func GetAggregatingState[K comparable, In, Acc, Out any](s StateStore[K], d Aggr
 	if sc.window != nil {
 		return windowAggregating[K, In, Acc, Out](sc, d)
 	}
+	if err := sc.lease.lent(d.Name); err != nil {
+		return nil, err
+	}
 	a := d.Aggregate
 	st, err := persistence.Aggregating(sc.b, persistence.AggregatingDescriptor[In, Acc, Out]{Name: userStatePrefix + d.Name,
 		AccCodec: codecOr(d.AccCodec), Create: a.Create, Add: a.Add, Result: a.Result, TTL: d.TTL})
-	return st, sc.registered(d.Name, err)
+	if err := sc.registered(d.Name, err); err != nil {
+		return nil, err
+	}
+	return leaseAggregating[In, Out](sc.lease, st), nil
 }
 
 // codecOr returns c, or JSON when c is nil.
@@ -234,6 +264,9 @@ type stateScope[K comparable] struct {
 	b      persistence.Backend[K]
 	window *windowScope    // nil: the key's state
 	seen   map[string]bool // the backend names of the user's states registered
+	// lease, when not nil, is that of state lent to code outside the
+	// subtask's goroutine (ExternalState): its states act only while lent.
+	lease *lease
 }
 
 // stateErr names the state in an error of the backend's.

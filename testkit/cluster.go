@@ -57,6 +57,9 @@ type clusterNode struct {
 	client  *rest.Client
 	starts  int
 	paused  bool // PartitionNode froze it; HealNode thaws it
+	// launched and ready: when the latest start's process was started
+	// and when its port file was read
+	launched, ready time.Time
 }
 
 // portFile mirrors cli.PortFile.
@@ -71,6 +74,7 @@ type portFile struct {
 
 type clusterOptions struct {
 	pkg   string
+	bin   string
 	slots int
 	args  []string
 	env   []string
@@ -87,6 +91,11 @@ type ClusterOption func(*clusterOptions)
 // cmd/node (a program of yours that calls cli.Main with its pipelines):
 // its import path or a directory.
 func WithNodePackage(pkg string) ClusterOption { return func(o *clusterOptions) { o.pkg = pkg } }
+
+// WithNodeBinary runs the nodes from a node binary built already (such
+// as one a test package builds once for all its tests) instead of
+// building one.
+func WithNodeBinary(path string) ClusterOption { return func(o *clusterOptions) { o.bin = path } }
 
 // WithSlots sets every node's --slots (default 4).
 func WithSlots(n int) ClusterOption { return func(o *clusterOptions) { o.slots = n } }
@@ -119,8 +128,9 @@ func WithClientTLS(cfg *tls.Config) ClusterOption {
 // started with --api-token-file.
 func WithAPIToken(token string) ClusterOption { return func(o *clusterOptions) { o.token = token } }
 
-// StartCluster builds the node binary (once per test process), starts n
-// nodes and waits until every node sees all n as members.
+// StartCluster builds the node binary (unless WithNodeBinary gives one),
+// starts n nodes and waits until every node sees all n as members.
+// TROUPE_CLUSTER_RACE=1 in the environment builds it with -race.
 func StartCluster(t testing.TB, n int, opts ...ClusterOption) *Cluster {
 	t.Helper()
 	o := clusterOptions{pkg: "github.com/troupe-dev/troupe/cmd/node", slots: 4}
@@ -128,7 +138,11 @@ func StartCluster(t testing.TB, n int, opts ...ClusterOption) *Cluster {
 		opt(&o)
 	}
 	dir := t.TempDir()
-	c := &Cluster{t: t, bin: nodeBinary(t, o.pkg, dir), dir: dir, store: filepath.Join(dir, "store"), opts: o}
+	bin := o.bin
+	if bin == "" {
+		bin = nodeBinary(t, o.pkg, dir)
+	}
+	c := &Cluster{t: t, bin: bin, dir: dir, store: filepath.Join(dir, "store"), opts: o}
 	if o.nats && n > 1 {
 		for _, p := range freePorts(t, n) {
 			c.natsRoutes = append(c.natsRoutes, "127.0.0.1:"+strconv.Itoa(p))
@@ -220,9 +234,10 @@ func (c *Cluster) StartNode(i int) {
 		logFile.Close()
 		c.t.Fatalf("testkit: start node %s: %v", nd.name, err)
 	}
-	nd.cmd, nd.exited = cmd, make(chan struct{})
+	nd.cmd, nd.exited, nd.launched = cmd, make(chan struct{}), time.Now()
 	go func() { _ = cmd.Wait(); logFile.Close(); close(nd.exited) }()
 	c.readPorts(nd, portPath)
+	nd.ready = time.Now()
 }
 
 // storeArgs are node i's flags of the store: the shared directory, or
@@ -373,6 +388,36 @@ const requestTimeout = 5 * time.Second
 
 func requestContext() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), Dilated(requestTimeout))
+}
+
+// Launched returns when node i's latest start launched its process, and
+// Ready when the node had written its port file (it is serving and has
+// asked its seed to join): for measuring startup and convergence.
+func (c *Cluster) Launched(i int) time.Time { return c.nodes[i].launched }
+
+// Ready: see Launched.
+func (c *Cluster) Ready(i int) time.Time { return c.nodes[i].ready }
+
+// PID returns the process id of node i's latest start (0 before any).
+func (c *Cluster) PID(i int) int {
+	if nd := c.nodes[i]; nd.cmd != nil && nd.cmd.Process != nil {
+		return nd.cmd.Process.Pid
+	}
+	return 0
+}
+
+// RSS returns the resident set size of node i's process, in bytes (see
+// ProcessRSS).
+func (c *Cluster) RSS(i int) (int64, error) { return ProcessRSS(c.PID(i)) }
+
+// NodeStatus returns node i's own status (GET /v1/node).
+func (c *Cluster) NodeStatus(i int) cluster.NodeStatus {
+	c.t.Helper()
+	st, err := c.nodes[i].client.NodeStatus(context.Background())
+	if err != nil {
+		c.t.Fatalf("testkit: status of node %s: %v", c.nodes[i].name, err)
+	}
+	return st
 }
 
 // Running reports whether node i's process runs.

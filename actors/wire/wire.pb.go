@@ -3,10 +3,12 @@
 // channels. Every message carries the job run and the attempt it belongs
 // to; a receiver drops any of another run or attempt (fencing).
 //
-// Regenerate wire.pb.go after a change, from the repository root:
+// Regenerate wire.pb.go after a change, from the repository root, with
+// protoc 3.21 and the protoc-gen-go of go.mod's protobuf version:
 //
-//   go install google.golang.org/protobuf/cmd/protoc-gen-go  # go.mod's version
-//   protoc --go_out=. --go_opt=paths=source_relative actors/wire/wire.proto
+//   GOBIN=$PWD/bin go install google.golang.org/protobuf/cmd/protoc-gen-go
+//   protoc --plugin=protoc-gen-go=bin/protoc-gen-go \
+//     --go_out=. --go_opt=paths=source_relative actors/wire/wire.proto
 //
 // Compatibility: every node of a cluster runs the same binary. A message
 // type that a node does not know crashes Proto.Actor's reader of the
@@ -845,7 +847,8 @@ func (x *SubtaskFinished) GetSubtask() int32 {
 }
 
 // SubtaskFailed: the subtask failed; error is the cause as text and,
-// for a panic, stack is where it was raised.
+// for a panic, stack is where it was raised. restore: it could not read
+// the state it restores from the checkpoint (no restart mends that).
 type SubtaskFailed struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Run           string                 `protobuf:"bytes,1,opt,name=run,proto3" json:"run,omitempty"`
@@ -854,6 +857,7 @@ type SubtaskFailed struct {
 	Error         string                 `protobuf:"bytes,4,opt,name=error,proto3" json:"error,omitempty"`
 	Panic         bool                   `protobuf:"varint,5,opt,name=panic,proto3" json:"panic,omitempty"`
 	Stack         []byte                 `protobuf:"bytes,6,opt,name=stack,proto3" json:"stack,omitempty"`
+	Restore       bool                   `protobuf:"varint,7,opt,name=restore,proto3" json:"restore,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -930,6 +934,13 @@ func (x *SubtaskFailed) GetStack() []byte {
 	return nil
 }
 
+func (x *SubtaskFailed) GetRestore() bool {
+	if x != nil {
+		return x.Restore
+	}
+	return false
+}
+
 // CheckpointAck: a subtask stored its state for checkpoint id (handle,
 // possibly "" for no state) or declined it (error; subsumed: overtaken by
 // a newer checkpoint, which is no failure).
@@ -943,10 +954,13 @@ type CheckpointAck struct {
 	Finished bool                   `protobuf:"varint,6,opt,name=finished,proto3" json:"finished,omitempty"`
 	Error    string                 `protobuf:"bytes,7,opt,name=error,proto3" json:"error,omitempty"`
 	Subsumed bool                   `protobuf:"varint,8,opt,name=subsumed,proto3" json:"subsumed,omitempty"`
+	// states says what the stored state holds, per operator with state
+	// (persistence.TaskState.States).
+	States []*StateSummary `protobuf:"bytes,9,rep,name=states,proto3" json:"states,omitempty"`
 	// state_bytes is the size of the state stored; alignment_nanos how
 	// long the subtask waited for the barriers of all its inputs.
-	StateBytes     int64 `protobuf:"varint,9,opt,name=state_bytes,json=stateBytes,proto3" json:"state_bytes,omitempty"`
-	AlignmentNanos int64 `protobuf:"varint,10,opt,name=alignment_nanos,json=alignmentNanos,proto3" json:"alignment_nanos,omitempty"`
+	StateBytes     int64 `protobuf:"varint,10,opt,name=state_bytes,json=stateBytes,proto3" json:"state_bytes,omitempty"`
+	AlignmentNanos int64 `protobuf:"varint,11,opt,name=alignment_nanos,json=alignmentNanos,proto3" json:"alignment_nanos,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
@@ -1037,6 +1051,13 @@ func (x *CheckpointAck) GetSubsumed() bool {
 	return false
 }
 
+func (x *CheckpointAck) GetStates() []*StateSummary {
+	if x != nil {
+		return x.States
+	}
+	return nil
+}
+
 func (x *CheckpointAck) GetStateBytes() int64 {
 	if x != nil {
 		return x.StateBytes
@@ -1051,8 +1072,87 @@ func (x *CheckpointAck) GetAlignmentNanos() int64 {
 	return 0
 }
 
-// FinalCommitted answers the final Complete of a finished job for one
-// subtask: it committed what it held, or error says why not.
+// StateSummary says what one operator's state holds in a subtask's
+// stored state (persistence.StateSummary).
+type StateSummary struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Operator      string                 `protobuf:"bytes,1,opt,name=operator,proto3" json:"operator,omitempty"`
+	Keyed         bool                   `protobuf:"varint,2,opt,name=keyed,proto3" json:"keyed,omitempty"`
+	OperatorState bool                   `protobuf:"varint,3,opt,name=operator_state,json=operatorState,proto3" json:"operator_state,omitempty"`
+	Lists         []string               `protobuf:"bytes,4,rep,name=lists,proto3" json:"lists,omitempty"`
+	Union         []string               `protobuf:"bytes,5,rep,name=union,proto3" json:"union,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StateSummary) Reset() {
+	*x = StateSummary{}
+	mi := &file_actors_wire_wire_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StateSummary) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StateSummary) ProtoMessage() {}
+
+func (x *StateSummary) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_wire_wire_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StateSummary.ProtoReflect.Descriptor instead.
+func (*StateSummary) Descriptor() ([]byte, []int) {
+	return file_actors_wire_wire_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *StateSummary) GetOperator() string {
+	if x != nil {
+		return x.Operator
+	}
+	return ""
+}
+
+func (x *StateSummary) GetKeyed() bool {
+	if x != nil {
+		return x.Keyed
+	}
+	return false
+}
+
+func (x *StateSummary) GetOperatorState() bool {
+	if x != nil {
+		return x.OperatorState
+	}
+	return false
+}
+
+func (x *StateSummary) GetLists() []string {
+	if x != nil {
+		return x.Lists
+	}
+	return nil
+}
+
+func (x *StateSummary) GetUnion() []string {
+	if x != nil {
+		return x.Union
+	}
+	return nil
+}
+
+// FinalCommitted answers, for one subtask, the final Complete of a
+// finished job or a Complete with confirm: it committed what it held,
+// or error says why not.
 type FinalCommitted struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Run           string                 `protobuf:"bytes,1,opt,name=run,proto3" json:"run,omitempty"`
@@ -1065,7 +1165,7 @@ type FinalCommitted struct {
 
 func (x *FinalCommitted) Reset() {
 	*x = FinalCommitted{}
-	mi := &file_actors_wire_wire_proto_msgTypes[11]
+	mi := &file_actors_wire_wire_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1077,7 +1177,7 @@ func (x *FinalCommitted) String() string {
 func (*FinalCommitted) ProtoMessage() {}
 
 func (x *FinalCommitted) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_wire_wire_proto_msgTypes[11]
+	mi := &file_actors_wire_wire_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1090,7 +1190,7 @@ func (x *FinalCommitted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FinalCommitted.ProtoReflect.Descriptor instead.
 func (*FinalCommitted) Descriptor() ([]byte, []int) {
-	return file_actors_wire_wire_proto_rawDescGZIP(), []int{11}
+	return file_actors_wire_wire_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *FinalCommitted) GetRun() string {
@@ -1133,7 +1233,7 @@ type Endpoint struct {
 
 func (x *Endpoint) Reset() {
 	*x = Endpoint{}
-	mi := &file_actors_wire_wire_proto_msgTypes[12]
+	mi := &file_actors_wire_wire_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1145,7 +1245,7 @@ func (x *Endpoint) String() string {
 func (*Endpoint) ProtoMessage() {}
 
 func (x *Endpoint) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_wire_wire_proto_msgTypes[12]
+	mi := &file_actors_wire_wire_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1158,7 +1258,7 @@ func (x *Endpoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Endpoint.ProtoReflect.Descriptor instead.
 func (*Endpoint) Descriptor() ([]byte, []int) {
-	return file_actors_wire_wire_proto_rawDescGZIP(), []int{12}
+	return file_actors_wire_wire_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Endpoint) GetPid() *Pid {
@@ -1186,7 +1286,7 @@ type SubtaskWiring struct {
 
 func (x *SubtaskWiring) Reset() {
 	*x = SubtaskWiring{}
-	mi := &file_actors_wire_wire_proto_msgTypes[13]
+	mi := &file_actors_wire_wire_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1198,7 +1298,7 @@ func (x *SubtaskWiring) String() string {
 func (*SubtaskWiring) ProtoMessage() {}
 
 func (x *SubtaskWiring) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_wire_wire_proto_msgTypes[13]
+	mi := &file_actors_wire_wire_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1211,7 +1311,7 @@ func (x *SubtaskWiring) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubtaskWiring.ProtoReflect.Descriptor instead.
 func (*SubtaskWiring) Descriptor() ([]byte, []int) {
-	return file_actors_wire_wire_proto_rawDescGZIP(), []int{13}
+	return file_actors_wire_wire_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *SubtaskWiring) GetId() int32 {
@@ -1250,7 +1350,7 @@ type Wire struct {
 
 func (x *Wire) Reset() {
 	*x = Wire{}
-	mi := &file_actors_wire_wire_proto_msgTypes[14]
+	mi := &file_actors_wire_wire_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1262,7 +1362,7 @@ func (x *Wire) String() string {
 func (*Wire) ProtoMessage() {}
 
 func (x *Wire) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_wire_wire_proto_msgTypes[14]
+	mi := &file_actors_wire_wire_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1275,7 +1375,7 @@ func (x *Wire) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Wire.ProtoReflect.Descriptor instead.
 func (*Wire) Descriptor() ([]byte, []int) {
-	return file_actors_wire_wire_proto_rawDescGZIP(), []int{14}
+	return file_actors_wire_wire_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Wire) GetRun() string {
@@ -1319,7 +1419,7 @@ type AgentWired struct {
 
 func (x *AgentWired) Reset() {
 	*x = AgentWired{}
-	mi := &file_actors_wire_wire_proto_msgTypes[15]
+	mi := &file_actors_wire_wire_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1331,7 +1431,7 @@ func (x *AgentWired) String() string {
 func (*AgentWired) ProtoMessage() {}
 
 func (x *AgentWired) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_wire_wire_proto_msgTypes[15]
+	mi := &file_actors_wire_wire_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1344,7 +1444,7 @@ func (x *AgentWired) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AgentWired.ProtoReflect.Descriptor instead.
 func (*AgentWired) Descriptor() ([]byte, []int) {
-	return file_actors_wire_wire_proto_rawDescGZIP(), []int{15}
+	return file_actors_wire_wire_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *AgentWired) GetRun() string {
@@ -1380,7 +1480,7 @@ type Start struct {
 
 func (x *Start) Reset() {
 	*x = Start{}
-	mi := &file_actors_wire_wire_proto_msgTypes[16]
+	mi := &file_actors_wire_wire_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1392,7 +1492,7 @@ func (x *Start) String() string {
 func (*Start) ProtoMessage() {}
 
 func (x *Start) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_wire_wire_proto_msgTypes[16]
+	mi := &file_actors_wire_wire_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1405,7 +1505,7 @@ func (x *Start) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Start.ProtoReflect.Descriptor instead.
 func (*Start) Descriptor() ([]byte, []int) {
-	return file_actors_wire_wire_proto_rawDescGZIP(), []int{16}
+	return file_actors_wire_wire_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Start) GetRun() string {
@@ -1440,7 +1540,7 @@ type StopSources struct {
 
 func (x *StopSources) Reset() {
 	*x = StopSources{}
-	mi := &file_actors_wire_wire_proto_msgTypes[17]
+	mi := &file_actors_wire_wire_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1452,7 +1552,7 @@ func (x *StopSources) String() string {
 func (*StopSources) ProtoMessage() {}
 
 func (x *StopSources) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_wire_wire_proto_msgTypes[17]
+	mi := &file_actors_wire_wire_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1465,7 +1565,7 @@ func (x *StopSources) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopSources.ProtoReflect.Descriptor instead.
 func (*StopSources) Descriptor() ([]byte, []int) {
-	return file_actors_wire_wire_proto_rawDescGZIP(), []int{17}
+	return file_actors_wire_wire_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *StopSources) GetRun() string {
@@ -1496,7 +1596,7 @@ type Trigger struct {
 
 func (x *Trigger) Reset() {
 	*x = Trigger{}
-	mi := &file_actors_wire_wire_proto_msgTypes[18]
+	mi := &file_actors_wire_wire_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1508,7 +1608,7 @@ func (x *Trigger) String() string {
 func (*Trigger) ProtoMessage() {}
 
 func (x *Trigger) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_wire_wire_proto_msgTypes[18]
+	mi := &file_actors_wire_wire_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1521,7 +1621,7 @@ func (x *Trigger) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Trigger.ProtoReflect.Descriptor instead.
 func (*Trigger) Descriptor() ([]byte, []int) {
-	return file_actors_wire_wire_proto_rawDescGZIP(), []int{18}
+	return file_actors_wire_wire_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Trigger) GetRun() string {
@@ -1560,20 +1660,22 @@ func (x *Trigger) GetSubtasks() []int32 {
 }
 
 // Complete tells every subtask of the agent that checkpoint id is
-// complete; the final one of a finished job is answered with
-// FinalCommitted per subtask.
+// complete; the final one of a finished job, and one with confirm (the
+// savepoint of a stop with savepoint), is answered with FinalCommitted
+// per subtask once its operators have committed.
 type Complete struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Run           string                 `protobuf:"bytes,1,opt,name=run,proto3" json:"run,omitempty"`
 	Attempt       int32                  `protobuf:"varint,2,opt,name=attempt,proto3" json:"attempt,omitempty"`
 	Id            int64                  `protobuf:"varint,3,opt,name=id,proto3" json:"id,omitempty"`
+	Confirm       bool                   `protobuf:"varint,4,opt,name=confirm,proto3" json:"confirm,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Complete) Reset() {
 	*x = Complete{}
-	mi := &file_actors_wire_wire_proto_msgTypes[19]
+	mi := &file_actors_wire_wire_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1585,7 +1687,7 @@ func (x *Complete) String() string {
 func (*Complete) ProtoMessage() {}
 
 func (x *Complete) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_wire_wire_proto_msgTypes[19]
+	mi := &file_actors_wire_wire_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1598,7 +1700,7 @@ func (x *Complete) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Complete.ProtoReflect.Descriptor instead.
 func (*Complete) Descriptor() ([]byte, []int) {
-	return file_actors_wire_wire_proto_rawDescGZIP(), []int{19}
+	return file_actors_wire_wire_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Complete) GetRun() string {
@@ -1620,6 +1722,13 @@ func (x *Complete) GetId() int64 {
 		return x.Id
 	}
 	return 0
+}
+
+func (x *Complete) GetConfirm() bool {
+	if x != nil {
+		return x.Confirm
+	}
+	return false
 }
 
 // Batch is one fragment of a logical batch on channel ch (the channel's
@@ -1649,7 +1758,7 @@ type Batch struct {
 
 func (x *Batch) Reset() {
 	*x = Batch{}
-	mi := &file_actors_wire_wire_proto_msgTypes[20]
+	mi := &file_actors_wire_wire_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1661,7 +1770,7 @@ func (x *Batch) String() string {
 func (*Batch) ProtoMessage() {}
 
 func (x *Batch) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_wire_wire_proto_msgTypes[20]
+	mi := &file_actors_wire_wire_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1674,7 +1783,7 @@ func (x *Batch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Batch.ProtoReflect.Descriptor instead.
 func (*Batch) Descriptor() ([]byte, []int) {
-	return file_actors_wire_wire_proto_rawDescGZIP(), []int{20}
+	return file_actors_wire_wire_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Batch) GetRun() string {
@@ -1775,7 +1884,7 @@ type Credit struct {
 
 func (x *Credit) Reset() {
 	*x = Credit{}
-	mi := &file_actors_wire_wire_proto_msgTypes[21]
+	mi := &file_actors_wire_wire_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1787,7 +1896,7 @@ func (x *Credit) String() string {
 func (*Credit) ProtoMessage() {}
 
 func (x *Credit) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_wire_wire_proto_msgTypes[21]
+	mi := &file_actors_wire_wire_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1800,7 +1909,7 @@ func (x *Credit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Credit.ProtoReflect.Descriptor instead.
 func (*Credit) Descriptor() ([]byte, []int) {
-	return file_actors_wire_wire_proto_rawDescGZIP(), []int{21}
+	return file_actors_wire_wire_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Credit) GetRun() string {
@@ -1845,7 +1954,7 @@ type AgentMetrics struct {
 
 func (x *AgentMetrics) Reset() {
 	*x = AgentMetrics{}
-	mi := &file_actors_wire_wire_proto_msgTypes[22]
+	mi := &file_actors_wire_wire_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1857,7 +1966,7 @@ func (x *AgentMetrics) String() string {
 func (*AgentMetrics) ProtoMessage() {}
 
 func (x *AgentMetrics) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_wire_wire_proto_msgTypes[22]
+	mi := &file_actors_wire_wire_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1870,7 +1979,7 @@ func (x *AgentMetrics) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AgentMetrics.ProtoReflect.Descriptor instead.
 func (*AgentMetrics) Descriptor() ([]byte, []int) {
-	return file_actors_wire_wire_proto_rawDescGZIP(), []int{22}
+	return file_actors_wire_wire_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *AgentMetrics) GetRun() string {
@@ -1925,7 +2034,7 @@ type SubtaskMetrics struct {
 
 func (x *SubtaskMetrics) Reset() {
 	*x = SubtaskMetrics{}
-	mi := &file_actors_wire_wire_proto_msgTypes[23]
+	mi := &file_actors_wire_wire_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1937,7 +2046,7 @@ func (x *SubtaskMetrics) String() string {
 func (*SubtaskMetrics) ProtoMessage() {}
 
 func (x *SubtaskMetrics) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_wire_wire_proto_msgTypes[23]
+	mi := &file_actors_wire_wire_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1950,7 +2059,7 @@ func (x *SubtaskMetrics) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubtaskMetrics.ProtoReflect.Descriptor instead.
 func (*SubtaskMetrics) Descriptor() ([]byte, []int) {
-	return file_actors_wire_wire_proto_rawDescGZIP(), []int{23}
+	return file_actors_wire_wire_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *SubtaskMetrics) GetSubtask() int32 {
@@ -2115,7 +2224,7 @@ type AsyncMetrics struct {
 
 func (x *AsyncMetrics) Reset() {
 	*x = AsyncMetrics{}
-	mi := &file_actors_wire_wire_proto_msgTypes[24]
+	mi := &file_actors_wire_wire_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2127,7 +2236,7 @@ func (x *AsyncMetrics) String() string {
 func (*AsyncMetrics) ProtoMessage() {}
 
 func (x *AsyncMetrics) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_wire_wire_proto_msgTypes[24]
+	mi := &file_actors_wire_wire_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2140,7 +2249,7 @@ func (x *AsyncMetrics) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AsyncMetrics.ProtoReflect.Descriptor instead.
 func (*AsyncMetrics) Descriptor() ([]byte, []int) {
-	return file_actors_wire_wire_proto_rawDescGZIP(), []int{24}
+	return file_actors_wire_wire_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *AsyncMetrics) GetOperator() string {
@@ -2229,7 +2338,7 @@ type TaskManagerStatusRequest struct {
 
 func (x *TaskManagerStatusRequest) Reset() {
 	*x = TaskManagerStatusRequest{}
-	mi := &file_actors_wire_wire_proto_msgTypes[25]
+	mi := &file_actors_wire_wire_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2241,7 +2350,7 @@ func (x *TaskManagerStatusRequest) String() string {
 func (*TaskManagerStatusRequest) ProtoMessage() {}
 
 func (x *TaskManagerStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_wire_wire_proto_msgTypes[25]
+	mi := &file_actors_wire_wire_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2254,7 +2363,7 @@ func (x *TaskManagerStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskManagerStatusRequest.ProtoReflect.Descriptor instead.
 func (*TaskManagerStatusRequest) Descriptor() ([]byte, []int) {
-	return file_actors_wire_wire_proto_rawDescGZIP(), []int{25}
+	return file_actors_wire_wire_proto_rawDescGZIP(), []int{26}
 }
 
 // TaskManagerStatus: the runs with an agent on the node and the slots
@@ -2270,7 +2379,7 @@ type TaskManagerStatus struct {
 
 func (x *TaskManagerStatus) Reset() {
 	*x = TaskManagerStatus{}
-	mi := &file_actors_wire_wire_proto_msgTypes[26]
+	mi := &file_actors_wire_wire_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2282,7 +2391,7 @@ func (x *TaskManagerStatus) String() string {
 func (*TaskManagerStatus) ProtoMessage() {}
 
 func (x *TaskManagerStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_wire_wire_proto_msgTypes[26]
+	mi := &file_actors_wire_wire_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2295,7 +2404,7 @@ func (x *TaskManagerStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskManagerStatus.ProtoReflect.Descriptor instead.
 func (*TaskManagerStatus) Descriptor() ([]byte, []int) {
-	return file_actors_wire_wire_proto_rawDescGZIP(), []int{26}
+	return file_actors_wire_wire_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *TaskManagerStatus) GetRuns() []string {
@@ -2384,14 +2493,15 @@ const file_actors_wire_wire_proto_rawDesc = "" +
 	"\x0fSubtaskFinished\x12\x10\n" +
 	"\x03run\x18\x01 \x01(\tR\x03run\x12\x18\n" +
 	"\aattempt\x18\x02 \x01(\x05R\aattempt\x12\x18\n" +
-	"\asubtask\x18\x03 \x01(\x05R\asubtask\"\x97\x01\n" +
+	"\asubtask\x18\x03 \x01(\x05R\asubtask\"\xb1\x01\n" +
 	"\rSubtaskFailed\x12\x10\n" +
 	"\x03run\x18\x01 \x01(\tR\x03run\x12\x18\n" +
 	"\aattempt\x18\x02 \x01(\x05R\aattempt\x12\x18\n" +
 	"\asubtask\x18\x03 \x01(\x05R\asubtask\x12\x14\n" +
 	"\x05error\x18\x04 \x01(\tR\x05error\x12\x14\n" +
 	"\x05panic\x18\x05 \x01(\bR\x05panic\x12\x14\n" +
-	"\x05stack\x18\x06 \x01(\fR\x05stack\"\x8f\x02\n" +
+	"\x05stack\x18\x06 \x01(\fR\x05stack\x12\x18\n" +
+	"\arestore\x18\a \x01(\bR\arestore\"\xc2\x02\n" +
 	"\rCheckpointAck\x12\x10\n" +
 	"\x03run\x18\x01 \x01(\tR\x03run\x12\x18\n" +
 	"\aattempt\x18\x02 \x01(\x05R\aattempt\x12\x0e\n" +
@@ -2400,11 +2510,18 @@ const file_actors_wire_wire_proto_rawDesc = "" +
 	"\x06handle\x18\x05 \x01(\tR\x06handle\x12\x1a\n" +
 	"\bfinished\x18\x06 \x01(\bR\bfinished\x12\x14\n" +
 	"\x05error\x18\a \x01(\tR\x05error\x12\x1a\n" +
-	"\bsubsumed\x18\b \x01(\bR\bsubsumed\x12\x1f\n" +
-	"\vstate_bytes\x18\t \x01(\x03R\n" +
+	"\bsubsumed\x18\b \x01(\bR\bsubsumed\x121\n" +
+	"\x06states\x18\t \x03(\v2\x19.troupe.wire.StateSummaryR\x06states\x12\x1f\n" +
+	"\vstate_bytes\x18\n" +
+	" \x01(\x03R\n" +
 	"stateBytes\x12'\n" +
-	"\x0falignment_nanos\x18\n" +
-	" \x01(\x03R\x0ealignmentNanos\"l\n" +
+	"\x0falignment_nanos\x18\v \x01(\x03R\x0ealignmentNanos\"\x93\x01\n" +
+	"\fStateSummary\x12\x1a\n" +
+	"\boperator\x18\x01 \x01(\tR\boperator\x12\x14\n" +
+	"\x05keyed\x18\x02 \x01(\bR\x05keyed\x12%\n" +
+	"\x0eoperator_state\x18\x03 \x01(\bR\roperatorState\x12\x14\n" +
+	"\x05lists\x18\x04 \x03(\tR\x05lists\x12\x14\n" +
+	"\x05union\x18\x05 \x03(\tR\x05union\"l\n" +
 	"\x0eFinalCommitted\x12\x10\n" +
 	"\x03run\x18\x01 \x01(\tR\x03run\x12\x18\n" +
 	"\aattempt\x18\x02 \x01(\x05R\aattempt\x12\x18\n" +
@@ -2439,11 +2556,12 @@ const file_actors_wire_wire_proto_rawDesc = "" +
 	"\aattempt\x18\x02 \x01(\x05R\aattempt\x12\x0e\n" +
 	"\x02id\x18\x03 \x01(\x03R\x02id\x12\x1c\n" +
 	"\tsavepoint\x18\x04 \x01(\bR\tsavepoint\x12\x1a\n" +
-	"\bsubtasks\x18\x05 \x03(\x05R\bsubtasks\"F\n" +
+	"\bsubtasks\x18\x05 \x03(\x05R\bsubtasks\"`\n" +
 	"\bComplete\x12\x10\n" +
 	"\x03run\x18\x01 \x01(\tR\x03run\x12\x18\n" +
 	"\aattempt\x18\x02 \x01(\x05R\aattempt\x12\x0e\n" +
-	"\x02id\x18\x03 \x01(\x03R\x02id\"\xaf\x02\n" +
+	"\x02id\x18\x03 \x01(\x03R\x02id\x12\x18\n" +
+	"\aconfirm\x18\x04 \x01(\bR\aconfirm\"\xaf\x02\n" +
 	"\x05Batch\x12\x10\n" +
 	"\x03run\x18\x01 \x01(\tR\x03run\x12\x18\n" +
 	"\aattempt\x18\x02 \x01(\x05R\aattempt\x12\x0e\n" +
@@ -2540,7 +2658,7 @@ func file_actors_wire_wire_proto_rawDescGZIP() []byte {
 }
 
 var file_actors_wire_wire_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_actors_wire_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
+var file_actors_wire_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
 var file_actors_wire_wire_proto_goTypes = []any{
 	(FailureKind)(0),                 // 0: troupe.wire.FailureKind
 	(EventKind)(0),                   // 1: troupe.wire.EventKind
@@ -2555,26 +2673,27 @@ var file_actors_wire_wire_proto_goTypes = []any{
 	(*SubtaskFinished)(nil),          // 10: troupe.wire.SubtaskFinished
 	(*SubtaskFailed)(nil),            // 11: troupe.wire.SubtaskFailed
 	(*CheckpointAck)(nil),            // 12: troupe.wire.CheckpointAck
-	(*FinalCommitted)(nil),           // 13: troupe.wire.FinalCommitted
-	(*Endpoint)(nil),                 // 14: troupe.wire.Endpoint
-	(*SubtaskWiring)(nil),            // 15: troupe.wire.SubtaskWiring
-	(*Wire)(nil),                     // 16: troupe.wire.Wire
-	(*AgentWired)(nil),               // 17: troupe.wire.AgentWired
-	(*Start)(nil),                    // 18: troupe.wire.Start
-	(*StopSources)(nil),              // 19: troupe.wire.StopSources
-	(*Trigger)(nil),                  // 20: troupe.wire.Trigger
-	(*Complete)(nil),                 // 21: troupe.wire.Complete
-	(*Batch)(nil),                    // 22: troupe.wire.Batch
-	(*Credit)(nil),                   // 23: troupe.wire.Credit
-	(*AgentMetrics)(nil),             // 24: troupe.wire.AgentMetrics
-	(*SubtaskMetrics)(nil),           // 25: troupe.wire.SubtaskMetrics
-	(*AsyncMetrics)(nil),             // 26: troupe.wire.AsyncMetrics
-	(*TaskManagerStatusRequest)(nil), // 27: troupe.wire.TaskManagerStatusRequest
-	(*TaskManagerStatus)(nil),        // 28: troupe.wire.TaskManagerStatus
-	nil,                              // 29: troupe.wire.JobSpec.ParamsEntry
+	(*StateSummary)(nil),             // 13: troupe.wire.StateSummary
+	(*FinalCommitted)(nil),           // 14: troupe.wire.FinalCommitted
+	(*Endpoint)(nil),                 // 15: troupe.wire.Endpoint
+	(*SubtaskWiring)(nil),            // 16: troupe.wire.SubtaskWiring
+	(*Wire)(nil),                     // 17: troupe.wire.Wire
+	(*AgentWired)(nil),               // 18: troupe.wire.AgentWired
+	(*Start)(nil),                    // 19: troupe.wire.Start
+	(*StopSources)(nil),              // 20: troupe.wire.StopSources
+	(*Trigger)(nil),                  // 21: troupe.wire.Trigger
+	(*Complete)(nil),                 // 22: troupe.wire.Complete
+	(*Batch)(nil),                    // 23: troupe.wire.Batch
+	(*Credit)(nil),                   // 24: troupe.wire.Credit
+	(*AgentMetrics)(nil),             // 25: troupe.wire.AgentMetrics
+	(*SubtaskMetrics)(nil),           // 26: troupe.wire.SubtaskMetrics
+	(*AsyncMetrics)(nil),             // 27: troupe.wire.AsyncMetrics
+	(*TaskManagerStatusRequest)(nil), // 28: troupe.wire.TaskManagerStatusRequest
+	(*TaskManagerStatus)(nil),        // 29: troupe.wire.TaskManagerStatus
+	nil,                              // 30: troupe.wire.JobSpec.ParamsEntry
 }
 var file_actors_wire_wire_proto_depIdxs = []int32{
-	29, // 0: troupe.wire.JobSpec.params:type_name -> troupe.wire.JobSpec.ParamsEntry
+	30, // 0: troupe.wire.JobSpec.params:type_name -> troupe.wire.JobSpec.ParamsEntry
 	2,  // 1: troupe.wire.StartAgent.master:type_name -> troupe.wire.Pid
 	3,  // 2: troupe.wire.StartAgent.spec:type_name -> troupe.wire.JobSpec
 	4,  // 3: troupe.wire.StartAgent.config:type_name -> troupe.wire.RuntimeConfig
@@ -2584,19 +2703,20 @@ var file_actors_wire_wire_proto_depIdxs = []int32{
 	7,  // 7: troupe.wire.AgentReady.subtasks:type_name -> troupe.wire.SubtaskPid
 	0,  // 8: troupe.wire.AgentFailed.kind:type_name -> troupe.wire.FailureKind
 	2,  // 9: troupe.wire.AgentFailed.peer:type_name -> troupe.wire.Pid
-	2,  // 10: troupe.wire.Endpoint.pid:type_name -> troupe.wire.Pid
-	14, // 11: troupe.wire.SubtaskWiring.inputs:type_name -> troupe.wire.Endpoint
-	14, // 12: troupe.wire.SubtaskWiring.outputs:type_name -> troupe.wire.Endpoint
-	15, // 13: troupe.wire.Wire.subtasks:type_name -> troupe.wire.SubtaskWiring
-	2,  // 14: troupe.wire.Wire.peers:type_name -> troupe.wire.Pid
-	1,  // 15: troupe.wire.Batch.event:type_name -> troupe.wire.EventKind
-	25, // 16: troupe.wire.AgentMetrics.subtasks:type_name -> troupe.wire.SubtaskMetrics
-	26, // 17: troupe.wire.SubtaskMetrics.async:type_name -> troupe.wire.AsyncMetrics
-	18, // [18:18] is the sub-list for method output_type
-	18, // [18:18] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	13, // 10: troupe.wire.CheckpointAck.states:type_name -> troupe.wire.StateSummary
+	2,  // 11: troupe.wire.Endpoint.pid:type_name -> troupe.wire.Pid
+	15, // 12: troupe.wire.SubtaskWiring.inputs:type_name -> troupe.wire.Endpoint
+	15, // 13: troupe.wire.SubtaskWiring.outputs:type_name -> troupe.wire.Endpoint
+	16, // 14: troupe.wire.Wire.subtasks:type_name -> troupe.wire.SubtaskWiring
+	2,  // 15: troupe.wire.Wire.peers:type_name -> troupe.wire.Pid
+	1,  // 16: troupe.wire.Batch.event:type_name -> troupe.wire.EventKind
+	26, // 17: troupe.wire.AgentMetrics.subtasks:type_name -> troupe.wire.SubtaskMetrics
+	27, // 18: troupe.wire.SubtaskMetrics.async:type_name -> troupe.wire.AsyncMetrics
+	19, // [19:19] is the sub-list for method output_type
+	19, // [19:19] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_actors_wire_wire_proto_init() }
@@ -2610,7 +2730,7 @@ func file_actors_wire_wire_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actors_wire_wire_proto_rawDesc), len(file_actors_wire_wire_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   28,
+			NumMessages:   29,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -47,15 +47,21 @@ func startCluster(t *testing.T, n int) []*natsembed.Server {
 	}
 	var servers []*natsembed.Server
 	for i := range n {
-		srv, err := natsembed.Start(natsembed.Config{Name: fmt.Sprintf("n%d", i+1), StoreDir: t.TempDir(),
-			Listen: "127.0.0.1:0", Cluster: routes[i], Routes: routes})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { srv.Close() })
-		servers = append(servers, srv)
+		servers = append(servers, startServer(t, natsembed.Config{Name: fmt.Sprintf("n%d", i+1), StoreDir: t.TempDir(),
+			Listen: "127.0.0.1:0", Cluster: routes[i], Routes: routes}))
 	}
 	return servers
+}
+
+// startServer starts one server, closed when the test ends.
+func startServer(t *testing.T, cfg natsembed.Config) *natsembed.Server {
+	t.Helper()
+	srv, err := natsembed.Start(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return srv
 }
 
 func urls(servers []*natsembed.Server) []string {
@@ -66,7 +72,8 @@ func urls(servers []*natsembed.Server) []string {
 	return out
 }
 
-// streamLeader returns the name of the server leading a stream.
+// streamLeader returns the name of the server leading a stream, asking
+// until one leads it (a minute at most: a loaded machine answers late).
 func streamLeader(t *testing.T, url, stream string) string {
 	t.Helper()
 	nc, err := nats.Connect(url)
@@ -75,20 +82,33 @@ func streamLeader(t *testing.T, url, stream string) string {
 	}
 	defer nc.Close()
 	js, _ := jetstream.New(nc)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	st, err := js.Stream(ctx, stream)
+	for {
+		info, err := streamInfo(ctx, js, stream)
+		switch {
+		case err == nil && info.Config.Replicas != 3:
+			t.Fatalf("stream %s has %d replicas, want 3", stream, info.Config.Replicas)
+		case err == nil && info.Cluster != nil && info.Cluster.Leader != "":
+			return info.Cluster.Leader
+		case ctx.Err() != nil:
+			t.Fatalf("stream %s has no leader: %v", stream, err)
+		}
+		select { // poll interval
+		case <-ctx.Done():
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+func streamInfo(ctx context.Context, js jetstream.JetStream, stream string) (*jetstream.StreamInfo, error) {
+	actx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	st, err := js.Stream(actx, stream)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	info, err := st.Info(ctx)
-	if err != nil || info.Cluster == nil {
-		t.Fatalf("stream %s: %v", stream, err)
-	}
-	if got := info.Config.Replicas; got != 3 {
-		t.Fatalf("stream %s has %d replicas, want 3", stream, got)
-	}
-	return info.Cluster.Leader
+	return st.Info(actx)
 }
 
 // Three embedded servers form one JetStream cluster; a store with three

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -21,6 +22,12 @@ import (
 
 // The cluster's own tests: nodes are child processes of the node binary
 // (testkit.StartCluster), on loopback ports the OS chose.
+
+// startCluster starts n nodes of the binary the package's tests share.
+func startCluster(t testing.TB, n int, opts ...testkit.ClusterOption) *testkit.Cluster {
+	t.Helper()
+	return testkit.StartCluster(t, n, append([]testkit.ClusterOption{testkit.WithNodeBinary(nodeBinary(t))}, opts...)...)
+}
 
 // nonCoordinator returns the index of a node that does not coordinate.
 func nonCoordinator(t *testing.T, c *testkit.Cluster) int {
@@ -48,7 +55,7 @@ func allNames(c *testkit.Cluster) []string {
 // commits; once it ends, no node holds a slot.
 func TestCluster_wordcountAcrossThreeNodes(t *testing.T) {
 	start := time.Now()
-	c := testkit.StartCluster(t, 3, testkit.WithSlots(2))
+	c := startCluster(t, 3, testkit.WithSlots(2))
 	t.Logf("three nodes started and converged in %v", time.Since(start).Round(time.Millisecond))
 	for i := range 3 {
 		if ms := c.Members(i); len(ms) != 3 {
@@ -107,7 +114,7 @@ func waitSlotsFree(t *testing.T, c *testkit.Cluster) {
 // the job from its latest checkpoint, and the committed output is still
 // exactly once.
 func TestCluster_remoteFailureRestartsExactlyOnce(t *testing.T) {
-	c := testkit.StartCluster(t, 3, testkit.WithSlots(2),
+	c := startCluster(t, 3, testkit.WithSlots(2),
 		testkit.WithNodeEnv(faultEnv+"=operator=count,record=1500,node=n3"))
 	if c.Coordinator() == 2 {
 		t.Skip("n3 coordinates; the fault is meant for a node that does not") // the oldest coordinates: n1
@@ -136,7 +143,7 @@ func TestCluster_remoteFailureRestartsExactlyOnce(t *testing.T) {
 // Nexmark q5 and q8 at parallelism 6 over three nodes give the plain-Go
 // reference answer.
 func TestCluster_nexmarkMatchesReference(t *testing.T) {
-	c := testkit.StartCluster(t, 3, testkit.WithSlots(2))
+	c := startCluster(t, 3, testkit.WithSlots(2))
 	g, err := nexmark.NewGenerator(nexmark.GeneratorConfig{EventsPerSecond: 1000, MaxDisorder: 3 * time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -194,7 +201,7 @@ func firstDiff(got, want []string) string {
 // node run at parallelism 2; the two runs together commit exactly what
 // one run without a stop commits.
 func TestCluster_savepointRestoresIntoNodeRun(t *testing.T) {
-	c := testkit.StartCluster(t, 3, testkit.WithSlots(2))
+	c := startCluster(t, 3, testkit.WithSlots(2))
 	input := crashInput(t, 6000)
 	out := t.TempDir()
 	id := c.Submit(2, cluster.JobRequest{Pipeline: "wordcount", Parallelism: 6, CheckpointInterval: "200ms",
@@ -221,9 +228,11 @@ func TestCluster_savepointRestoresIntoNodeRun(t *testing.T) {
 	}
 }
 
-// Bad submissions get a 4xx naming the field, from any node.
+// Bad submissions get a 4xx naming the field, from any node: an unknown
+// pipeline, bad parameters, a restore path that does not exist, a bad
+// interval, a malformed JSON body.
 func TestCluster_badSubmissions(t *testing.T) {
-	c := testkit.StartCluster(t, 2, testkit.WithSlots(2))
+	c := startCluster(t, 2, testkit.WithSlots(2))
 	cases := []struct {
 		name  string
 		req   cluster.JobRequest
@@ -244,12 +253,25 @@ func TestCluster_badSubmissions(t *testing.T) {
 			}
 		}
 	}
+	// A malformed body, as a client other than ours would send it.
+	for i := range 2 {
+		res, err := http.Post("http://"+c.HTTPAddr(i)+"/v1/jobs", "application/json", strings.NewReader(`{"pipeline": "wordcount",`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body rest.ErrorBody
+		err = json.NewDecoder(res.Body).Decode(&body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusBadRequest || err != nil || body.Field != "body" {
+			t.Errorf("malformed JSON via %s: %d %+v (%v), want 400 naming the body", c.Name(i), res.StatusCode, body, err)
+		}
+	}
 }
 
 // Cancel stops every subtask on every node: the job ends cancelled and
 // no node holds a slot.
 func TestCluster_cancel(t *testing.T) {
-	c := testkit.StartCluster(t, 3, testkit.WithSlots(2))
+	c := startCluster(t, 3, testkit.WithSlots(2))
 	id := c.Submit(1, cluster.JobRequest{Pipeline: "generate", Parallelism: 6, Params: map[string]string{"rate": "100"}})
 	c.WaitJob(id, 30*time.Second, "running on every node", func(st cluster.JobStatus) bool {
 		return st.State == cluster.StateRunning && slices.Equal(testkit.NodesOf(st), allNames(c))

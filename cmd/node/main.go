@@ -12,6 +12,7 @@ import (
 	"github.com/troupe-dev/troupe/examples/clickstream"
 	"github.com/troupe-dev/troupe/examples/demo"
 	"github.com/troupe-dev/troupe/examples/enrich"
+	"github.com/troupe-dev/troupe/examples/fraud"
 	"github.com/troupe-dev/troupe/examples/nexmark"
 	"github.com/troupe-dev/troupe/examples/wordcount"
 	"github.com/troupe-dev/troupe/operators"
@@ -24,6 +25,7 @@ var builtins = []func() actors.PipelineSpec{
 	enrich.Spec,
 	nexmark.Spec,
 	clickstream.Spec,
+	fraud.Spec,
 	demo.Spec,
 }
 

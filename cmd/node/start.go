@@ -24,13 +24,11 @@ func startClusterNode(ctx context.Context, cfg cli.StartConfig) (cli.RunningNode
 	ecfg := actors.DefaultConfig()
 	ecfg.Logger = cfg.Logger
 	ecfg.StateDir = filepath.Join(cfg.DataDir, "state")
-	fault, err := faultFromEnv(cfg.Name)
+	faults, err := faultsFromEnv(cfg.Name)
 	if err != nil {
 		return nil, err
 	}
-	if fault != nil {
-		ecfg.Faults = fault
-	}
+	ecfg.Faults = faults
 	r := &runningNode{storeURL: cfg.Store}
 	if err := r.openStore(cfg); err != nil {
 		return nil, err

@@ -32,9 +32,19 @@
 //
 // Every operation is retried through the answers of a cluster that is
 // electing a leader or a client that reconnects (see Config.Timeout);
-// after that it fails with ErrUnavailable. A state streamed from a
-// StateSource can be sent only once: a failure after its first byte
-// fails that write (the checkpoint fails, and the next one is tried).
+// after that it fails with ErrUnavailable. Reads are answered by the
+// leader of a bucket's stream (direct gets, which followers answer and
+// which may miss the latest write, are turned off on the buckets), so a
+// job record or a checkpoint reads as last acknowledged.
+//
+// An object (a subtask's state) is written chunk by chunk, each
+// acknowledged in order; chunks lost while the bucket's leader changes
+// are sent again, and the object's description, which makes it exist,
+// is written only once every chunk is proven stored once, in order (see
+// chunks.go) — a write that reports success reads back. A state
+// streamed from a StateSource can be encoded only once: a failure the
+// writer cannot repair after its first byte fails that write (the
+// checkpoint fails, and the next one is tried).
 //
 // Retention lists the run's checkpoints, not the bucket's; an instance
 // lists the whole object store once (the first time it applies

@@ -25,6 +25,11 @@ import (
 // the very value it writes (its own first attempt went through), it
 // succeeds with that revision, so a lost answer does not turn a
 // successful compare-and-set into ErrStaleRevision or ErrRecordExists.
+//
+// Reads are linearizable: Get is answered by the leader of the bucket's
+// stream (readFromLeader), so it returns the latest acknowledged write,
+// and a refused compare-and-set is reported stale only when the leader
+// shows the key written since (refused).
 type JobStore struct {
 	s *Store
 }
@@ -55,13 +60,7 @@ func (j *JobStore) Create(ctx context.Context, key string, value []byte) (uint64
 	err := j.do(ctx, key, "create", func(ctx context.Context, kv jetstream.KeyValue, again bool) error {
 		r, err := kv.Create(ctx, key, value)
 		if errors.Is(err, jetstream.ErrKeyExists) {
-			if again {
-				if r, ok := ownWrite(ctx, kv, key, value, 0); ok {
-					rev = r
-					return nil
-				}
-			}
-			return final{persistence.ErrRecordExists}
+			r, err = refused(ctx, kv, key, value, 0, again, persistence.ErrRecordExists)
 		}
 		rev = r
 		return err
@@ -77,13 +76,7 @@ func (j *JobStore) Update(ctx context.Context, key string, value []byte, rev uin
 	err := j.do(ctx, key, fmt.Sprintf("update revision %d", rev), func(ctx context.Context, kv jetstream.KeyValue, again bool) error {
 		r, err := kv.Update(ctx, key, value, rev)
 		if errors.Is(err, jetstream.ErrKeyRevisionMismatch) || errors.Is(err, jetstream.ErrKeyExists) {
-			if again {
-				if r, ok := ownWrite(ctx, kv, key, value, rev); ok {
-					next = r
-					return nil
-				}
-			}
-			return final{persistence.ErrStaleRevision}
+			r, err = refused(ctx, kv, key, value, rev, again, persistence.ErrStaleRevision)
 		}
 		next = r
 		return err
@@ -91,14 +84,30 @@ func (j *JobStore) Update(ctx context.Context, key string, value []byte, rev uin
 	return next, err
 }
 
-// ownWrite reports whether key holds value at a revision above after: an
-// earlier attempt of this write, whose answer was lost, went through.
-func ownWrite(ctx context.Context, kv jetstream.KeyValue, key string, value []byte, after uint64) (uint64, bool) {
+// refused decides what a refused compare-and-set of key at revision rev
+// (0: no value) means, from the key's latest revision, which the
+// stream's leader answers (readFromLeader):
+//   - still rev: the leader refused it while the previous write of the
+//     key was in process there (see errWriteInProcess): retried;
+//   - above rev with value, on a retry: this write's earlier attempt,
+//     whose answer was lost, went through: its revision;
+//   - anything else: the key was written since — stale (final).
+func refused(ctx context.Context, kv jetstream.KeyValue, key string, value []byte, rev uint64, again bool, stale error) (uint64, error) {
 	e, err := kv.Get(ctx, key)
-	if err != nil || e.Revision() <= after || !bytes.Equal(e.Value(), value) {
-		return 0, false
+	var latest uint64
+	switch {
+	case err == nil:
+		latest = e.Revision()
+	case !errors.Is(err, jetstream.ErrKeyNotFound):
+		return 0, err // retried if transient
 	}
-	return e.Revision(), true
+	switch {
+	case latest == rev:
+		return 0, errWriteInProcess
+	case again && latest > rev && bytes.Equal(e.Value(), value):
+		return latest, nil
+	}
+	return 0, final{stale}
 }
 
 // Keys lists the keys that have a value, sorted. It reads the subjects

@@ -37,11 +37,12 @@ type objectBody struct {
 	src  persistence.StateSource
 }
 
-// putObject stores an object. It retries a failure of the servers while
-// body can be sent again: data always, a streamed state until its first
-// byte is read (and it first waits, retrying, for the bucket's leader to
-// answer, so that a write does not begin during an election). It leaves
-// no object when it fails or when ctx ends.
+// putObject stores an object. Within an attempt, writeObject sends again
+// the chunks that a leader change lost; an attempt that fails all the
+// same is retried while body can be sent again: data always, a streamed
+// state until its first byte is read (and it first waits, retrying, for
+// the bucket's leader to answer, so that a write does not begin during
+// an election). It leaves no object when it fails or when ctx ends.
 func (s *Store) putObject(ctx context.Context, b *buckets, name string, body objectBody) error {
 	deadline := time.Now().Add(s.cfg.Timeout)
 	backoff := firstBackoff
@@ -54,12 +55,16 @@ func (s *Store) putObject(ctx context.Context, b *buckets, name string, body obj
 			return nil
 		}
 		s.dropObject(b, name)
+		// Chunks found out of order: data is sent again under a new NUID.
+		retryable := transient(err) || (body.data != nil && errors.Is(err, errChunkOrder))
 		switch {
 		case s.done.Err() != nil:
 			return s.closedErr()
 		case ctx.Err() != nil:
 			return context.Cause(ctx)
-		case !transient(err) || (body.data == nil && read > 0):
+		case errors.Is(err, ErrUnavailable):
+			return err
+		case !retryable || (body.data == nil && read > 0):
 			return fmt.Errorf("%w: %v", ErrStore, err)
 		case time.Now().After(deadline):
 			return fmt.Errorf("%w: no answer within %v: %v", ErrUnavailable, s.cfg.Timeout, err)
@@ -76,17 +81,13 @@ func (s *Store) putObject(ctx context.Context, b *buckets, name string, body obj
 	}
 }
 
-// putOnce makes one attempt and returns how many bytes the object store
-// read. A streamed state is encoded into a pipe on a goroutine that
-// putOnce owns and waits for. The object store's context is the store's,
-// not ctx: it removes its partial chunks when its reader fails (as it
-// does when ctx ends, the encoder then failing), not when its context
-// ends.
+// putOnce makes one attempt and returns how many bytes it read of the
+// body. A streamed state is encoded into a pipe on a goroutine that
+// putOnce owns and waits for; writeObject, which reads the pipe, fails
+// when ctx ends (the encoder then fails too).
 func (s *Store) putOnce(ctx context.Context, b *buckets, name string, body objectBody) (int64, error) {
 	if body.data != nil {
-		r := &countingReader{r: bytes.NewReader(body.data)}
-		_, err := b.obj.Put(s.done, jetstream.ObjectMeta{Name: name}, r)
-		return r.n, err
+		return s.writeObject(ctx, b, name, bytes.NewReader(body.data))
 	}
 	if err := s.leaderAnswers(ctx, b); err != nil {
 		return 0, err
@@ -101,16 +102,14 @@ func (s *Store) putOnce(ctx context.Context, b *buckets, name string, body objec
 		}
 		pw.CloseWithError(err) // nil: the reader sees io.EOF
 	})
-	r := &countingReader{r: pr}
-	_, err := b.obj.Put(s.done, jetstream.ObjectMeta{Name: name}, r)
+	read, err := s.writeObject(ctx, b, name, pr)
 	pr.CloseWithError(errPutEnded) // an encoder still writing stops
 	wg.Wait()
-	return r.n, err
+	return read, err
 }
 
 // leaderAnswers asks the object store's stream for its state, which its
-// leader answers (reads of objects, by direct get, are answered by
-// followers too).
+// leader answers.
 func (s *Store) leaderAnswers(ctx context.Context, b *buckets) error {
 	ctx, cancel := context.WithTimeout(ctx, attemptTimeout)
 	defer cancel()
@@ -119,17 +118,6 @@ func (s *Store) leaderAnswers(ctx context.Context, b *buckets) error {
 }
 
 var errPutEnded = errors.New("natsstore: object write ended")
-
-type countingReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
-}
 
 // dropObject removes what a failed write may have left, best effort,
 // within attemptTimeout.

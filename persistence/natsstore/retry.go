@@ -35,6 +35,14 @@ const (
 // with either store.
 var errNotExist = fs.ErrNotExist
 
+// errWriteInProcess is returned, to be retried, when the leader of a
+// bucket's stream refuses a write because one to the same subject is
+// still in process there: nats-server acknowledges a write before it
+// forgets it as in process, so a compare-and-set sent right after the
+// acknowledgement of the previous one can be refused with "wrong last
+// sequence" although its revision is the latest.
+var errWriteInProcess = errors.New("natsstore: a write of the same key is still in process on the leader")
+
 // final wraps an error that retry must not retry.
 type final struct{ err error }
 
@@ -97,7 +105,8 @@ func transient(err error) bool {
 		errors.Is(err, jetstream.ErrAsyncPublishTimeout),
 		errors.Is(err, jetstream.ErrJetStreamNotEnabled),
 		errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount),
-		errors.Is(err, jetstream.ErrConsumerLeadershipChanged):
+		errors.Is(err, jetstream.ErrConsumerLeadershipChanged),
+		errors.Is(err, errWriteInProcess):
 		return true
 	}
 	var apiErr *jetstream.APIError

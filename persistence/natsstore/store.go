@@ -27,6 +27,9 @@ type Store struct {
 	cfg Config
 	nc  *nats.Conn
 	js  jetstream.JetStream
+	// pub publishes object chunks; its acknowledgements time out after
+	// ackTimeout, so that a chunk lost in an election is sent again.
+	pub jetstream.JetStream
 
 	// done ends retries and waits when the store closes.
 	done   context.Context
@@ -76,7 +79,10 @@ func Open(cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("%w: connect to %s: %v", ErrConfig, cfg.redacted(), err)
 	}
 	s.nc = nc
-	if s.js, err = jetstream.New(nc); err != nil {
+	if s.js, err = jetstream.New(nc); err == nil {
+		s.pub, err = jetstream.New(nc, jetstream.WithPublishAsyncTimeout(ackTimeout))
+	}
+	if err != nil {
 		nc.Close()
 		s.cancel()
 		return nil, fmt.Errorf("%w: jetstream on %s: %v", ErrConfig, cfg.redacted(), err)
@@ -164,30 +170,71 @@ func (s *Store) bind(ctx context.Context, b *buckets) error {
 	return nil
 }
 
+// keyValue finds or creates a key-value bucket and binds it once it
+// reads from its stream's leader (readFromLeader).
 func (s *Store) keyValue(ctx context.Context, bucket, desc string) (jetstream.KeyValue, error) {
+	_, err := s.js.KeyValue(ctx, bucket)
+	if errors.Is(err, jetstream.ErrBucketNotFound) {
+		_, err = s.js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: bucket, Description: desc,
+			History: 1, Storage: jetstream.FileStorage, Replicas: s.cfg.Replicas})
+		if errors.Is(err, jetstream.ErrBucketExists) { // another node created it meanwhile
+			err = nil
+		}
+	}
+	if err == nil {
+		err = s.readFromLeader(ctx, "KV_"+bucket)
+	}
+	if err != nil {
+		return nil, wrapBucket(bucket, err)
+	}
 	kv, err := s.js.KeyValue(ctx, bucket)
-	if !errors.Is(err, jetstream.ErrBucketNotFound) {
-		return kv, wrapBucket(bucket, err)
-	}
-	kv, err = s.js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: bucket, Description: desc,
-		History: 1, Storage: jetstream.FileStorage, Replicas: s.cfg.Replicas})
-	if errors.Is(err, jetstream.ErrBucketExists) { // another node created it meanwhile
-		kv, err = s.js.KeyValue(ctx, bucket)
-	}
 	return kv, wrapBucket(bucket, err)
 }
 
+// objectStore finds or creates an object store and binds it once it
+// reads from its stream's leader (readFromLeader).
 func (s *Store) objectStore(ctx context.Context, bucket string) (jetstream.ObjectStore, error) {
+	_, err := s.js.ObjectStore(ctx, bucket)
+	if errors.Is(err, jetstream.ErrBucketNotFound) {
+		_, err = s.js.CreateObjectStore(ctx, jetstream.ObjectStoreConfig{Bucket: bucket,
+			Description: "troupe checkpoint and savepoint states", Storage: jetstream.FileStorage, Replicas: s.cfg.Replicas})
+		if errors.Is(err, jetstream.ErrBucketExists) {
+			err = nil
+		}
+	}
+	if err == nil {
+		err = s.readFromLeader(ctx, "OBJ_"+bucket)
+	}
+	if err != nil {
+		return nil, wrapBucket(bucket, err)
+	}
 	obs, err := s.js.ObjectStore(ctx, bucket)
-	if !errors.Is(err, jetstream.ErrBucketNotFound) {
-		return obs, wrapBucket(bucket, err)
-	}
-	obs, err = s.js.CreateObjectStore(ctx, jetstream.ObjectStoreConfig{Bucket: bucket,
-		Description: "troupe checkpoint and savepoint states", Storage: jetstream.FileStorage, Replicas: s.cfg.Replicas})
-	if errors.Is(err, jetstream.ErrBucketExists) {
-		obs, err = s.js.ObjectStore(ctx, bucket)
-	}
 	return obs, wrapBucket(bucket, err)
+}
+
+// readFromLeader turns off a stream's direct gets, which nats.go turns
+// on for every bucket: with them, any replica answers a read, and a
+// follower that has not yet applied the latest write answers with the
+// value before it — a job record read just after its compare-and-set,
+// or a checkpoint opened just after its commit, would be stale or
+// missing. Without them a read is answered by the stream's leader,
+// which has applied every write it acknowledged. A handle bound after
+// this (nats.go decides at binding) reads through the leader, even if
+// another client of older code turns direct gets on again.
+func (s *Store) readFromLeader(ctx context.Context, stream string) error {
+	st, err := s.js.Stream(ctx, stream)
+	if err != nil {
+		return err
+	}
+	cfg := st.CachedInfo().Config
+	if !cfg.AllowDirect {
+		return nil
+	}
+	cfg.AllowDirect = false
+	if _, err := s.js.UpdateStream(ctx, cfg); err != nil {
+		return fmt.Errorf("stream %s: turn off direct gets: %w", stream, err)
+	}
+	return nil
 }
 
 func wrapBucket(bucket string, err error) error {

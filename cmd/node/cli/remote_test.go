@@ -172,9 +172,13 @@ func TestJob(t *testing.T) {
 		`failure:     operator "count" subtask 1 on node n2: kaboom` + "\n",
 		"vertices:\n  source (parallelism 1)\n    0  n1\n  count (parallelism 2)\n    0  n1\n    1  n2\n",
 	}, nil)
-	if strings.Contains(out, "ended:") {
-		t.Errorf("a running job shows an end:\n%s", out)
+	if strings.Contains(out, "ended:") || strings.Contains(out, "running:") {
+		t.Errorf("a restarting job shows an end, or a start of its attempt:\n%s", out)
 	}
+	since := time.Unix(1_700_000_005, 0)
+	svc.AddJob(cluster.JobStatus{ID: "j2", Pipeline: "wordcount", State: cluster.StateRunning, RunningSince: since})
+	code, out, errOut = callNode(t, srv, "job", "j2")
+	wantRun(t, code, out, errOut, ExitOK, []string{"running:     since " + formatTime(since) + "\n"}, nil)
 	code, out, errOut = callNode(t, srv, "job", "nope")
 	wantRun(t, code, out, errOut, ExitUsage, nil, []string{`"nope"`, "'node jobs'"})
 }

@@ -59,7 +59,8 @@ func writeJobs(w io.Writer, jobs []cluster.JobStatus) {
 
 const jobUsage = `Usage: node job ID [--server URL]
 
-Shows a job: its pipeline and parameters, state, restarts, latest
+Shows a job: its pipeline and parameters, state, when it was submitted,
+when its current attempt started running and when it ended, restarts, latest
 checkpoint, the cause of its failure (or of its latest restart), and each
 vertex with the node each of its subtasks runs on.
 
@@ -97,6 +98,9 @@ func writeJob(w io.Writer, j cluster.JobStatus) {
 	line("state", j.State)
 	line("parallelism", strconv.Itoa(j.Parallelism))
 	line("submitted", formatTime(j.Submitted))
+	if !j.RunningSince.IsZero() {
+		line("running", "since "+formatTime(j.RunningSince))
+	}
 	if !j.Ended.IsZero() {
 		line("ended", formatTime(j.Ended))
 	}

@@ -106,6 +106,13 @@ func (c *Client) Members(ctx context.Context) ([]cluster.MemberStatus, error) {
 	return out.Members, err
 }
 
+// NodeStatus returns the node's own runtime status.
+func (c *Client) NodeStatus(ctx context.Context) (cluster.NodeStatus, error) {
+	var out cluster.NodeStatus
+	err := c.do(ctx, http.MethodGet, "/v1/node", nil, &out)
+	return out, err
+}
+
 // Health checks that the node answers.
 func (c *Client) Health(ctx context.Context) error {
 	return c.do(ctx, http.MethodGet, "/healthz", nil, nil)

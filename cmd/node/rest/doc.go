@@ -1,5 +1,6 @@
 // Package rest is the HTTP API of a troupe node: submit, list, inspect,
-// cancel and savepoint jobs, list the members. NewHandler serves it over
+// cancel and savepoint jobs, list the members, show the node itself.
+// NewHandler serves it over
 // a Service (the node's job service and its view of the coordinator);
 // Client calls it, for the command line.
 //
@@ -13,8 +14,8 @@
 // ForwardedHeader and is never forwarded again: if two nodes disagree
 // about the coordinator for a moment, the second answers 503 rather than
 // bounce the request between them. No coordinator known, or one that does
-// not answer: 503 with Retry-After. Members and healthz are answered by
-// the node that is asked.
+// not answer: 503 with Retry-After. Members, node and healthz are
+// answered by the node that is asked.
 //
 // # Errors
 //

@@ -54,12 +54,14 @@ func (n *node) addr() string { return strings.TrimPrefix(n.srv.URL, "http://") }
 
 // TestHandler_forward: every job endpoint of a node that is not the
 // coordinator is answered by the coordinator, with the same method, path
-// and body; members are answered locally.
+// and body; members and the node's status are answered locally.
 func TestHandler_forward(t *testing.T) {
 	coord, follower := startNode(t, "wordcount"), startNode(t, "wordcount")
 	follower.svc.SetCoordinator(coord.addr(), false, true)
 	coord.svc.SetMembers([]cluster.MemberStatus{{Name: "coord"}})
 	follower.svc.SetMembers([]cluster.MemberStatus{{Name: "follower"}})
+	coord.svc.SetNodeStatus(cluster.NodeStatus{Name: "coord"})
+	follower.svc.SetNodeStatus(cluster.NodeStatus{Name: "follower"})
 
 	r := send(t, follower.srv, "POST", "/v1/jobs", `{"pipeline":"wordcount","parallelism":3}`)
 	if r.status != 201 || decode[struct{ ID string }](t, r).ID != "job-1" || r.header.Get("Location") != "/v1/jobs/job-1" {
@@ -99,8 +101,11 @@ func TestHandler_forward(t *testing.T) {
 	if m := decode[struct{ Members []cluster.MemberStatus }](t, send(t, follower.srv, "GET", "/v1/members", "")).Members; len(m) != 1 || m[0].Name != "follower" {
 		t.Errorf("members via follower: %+v, want the follower's own view", m)
 	}
+	if st := decode[cluster.NodeStatus](t, send(t, follower.srv, "GET", "/v1/node", "")); st.Name != "follower" {
+		t.Errorf("node via follower: %+v, want the follower's own", st)
+	}
 	if n := len(coord.rec.requests()); n != 7 {
-		t.Errorf("the coordinator got %d requests, want 7 (members and members stay local)", n)
+		t.Errorf("the coordinator got %d requests, want 7 (members and node stay local)", n)
 	}
 }
 

@@ -61,11 +61,12 @@ type handler struct {
 //	POST /v1/jobs/{id}/cancel        {"id": ...}
 //	POST /v1/jobs/{id}/savepoint     SavepointRequest → {"path": ...}
 //	GET  /v1/members                 {"members": [MemberStatus...]}
+//	GET  /v1/node                    NodeStatus
 //	GET  /healthz                    {"status": "ok"}
 //
 // The job endpoints are the coordinator's: on any other node the handler
 // checks the request, then forwards it to the coordinator's HTTP address
-// (see forward). Members and healthz are answered by the node itself.
+// (see forward). Members, node and healthz are answered by the node itself.
 // Every error is an ErrorBody; see JobService for the status codes. With
 // RequireTokens, every endpoint but healthz needs the API token (401).
 func NewHandler(svc Service, opts ...Option) http.Handler {
@@ -79,6 +80,7 @@ func NewHandler(svc Service, opts ...Option) http.Handler {
 	h.route("/v1/jobs/{id}/cancel", endpoint{http.MethodPost, h.cancel})
 	h.route("/v1/jobs/{id}/savepoint", endpoint{http.MethodPost, h.savepoint})
 	h.route("/v1/members", endpoint{http.MethodGet, h.members})
+	h.route("/v1/node", endpoint{http.MethodGet, h.node})
 	h.route(HealthPath, endpoint{http.MethodGet, h.healthz})
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, ErrorBody{Error: "no such endpoint: " + r.Method + " " + r.URL.Path})
@@ -212,6 +214,16 @@ func (h *handler) members(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, membersBody{Members: nonNil(members)})
+}
+
+func (h *handler) node(w http.ResponseWriter, r *http.Request) {
+	st, err := h.svc.NodeStatus(r.Context())
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	st.Jobs = nonNil(st.Jobs)
+	writeJSON(w, http.StatusOK, st)
 }
 
 func (h *handler) healthz(w http.ResponseWriter, _ *http.Request) {
