@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net"
 	"path/filepath"
+	"strings"
+	"time"
 
 	"github.com/troupe-dev/troupe/actors"
 	"github.com/troupe-dev/troupe/cluster"
@@ -37,7 +39,7 @@ func startClusterNode(ctx context.Context, cfg cli.StartConfig) (cli.RunningNode
 		Name: cfg.Name, ActorAddr: cfg.ActorAddr, GossipAddr: cfg.GossipAddr, HTTPAddr: cfg.HTTPAddr,
 		Join: cfg.Join, Slots: cfg.Slots, Store: r.store, Version: version,
 		Timing: timingFor(cfg.GossipAddr), Engine: ecfg, Registry: cfg.Registry, Logger: cfg.Logger,
-		GossipKeys: cfg.Security.GossipKeys, TLS: cfg.Security.TLS,
+		GossipKeys: cfg.Security.GossipKeys, TLS: cfg.Security.TLS, Lease: leaseFor(r.storeURL),
 	})
 	if err != nil {
 		_ = r.closeStore()
@@ -127,4 +129,16 @@ func (r *runningNode) closeStore() error {
 		errs = append(errs, r.nats.Close())
 	}
 	return errors.Join(errs...)
+}
+
+// leaseFor picks how long job masters hold their jobs: the default 3 s
+// lease with a file store; 15 s with NATS, whose buckets elect a new
+// leader in 4–8 s after losing one — a shorter lease would make every
+// owner fence itself (refuse its checkpoints) during the election. The
+// price is a slower takeover when a coordinator dies (docs/failover.md).
+func leaseFor(storeURL string) cluster.LeaseTiming {
+	if strings.HasPrefix(storeURL, "nats://") {
+		return cluster.LeaseTiming{Lease: 15 * time.Second}
+	}
+	return cluster.DefaultLeaseTiming()
 }
