@@ -69,7 +69,10 @@ type thirdParty struct {
 }
 
 var thirdParties = []thirdParty{
-	{"github.com/asynkron/protoactor-go", within("actors", "cluster", "testkit"),
+	// Examples too: a user's actor operator (actors.FromActor,
+	// FromKeyedActor) is a Proto.Actor actor, which its pipeline's code
+	// writes (examples/fraud's detector).
+	{"github.com/asynkron/protoactor-go", within("actors", "cluster", "testkit", "examples"),
 		[]string{"watermark", "mailbox", "barrier", "persistence", "operators"}},
 	{"go.etcd.io/bbolt", within("persistence"), nil},
 	{"github.com/hashicorp/memberlist", within("cluster"), nil},
@@ -82,6 +85,10 @@ var thirdParties = []thirdParty{
 	// do without it, even indirectly.
 	{"github.com/nats-io/nats-server/", within("operators/jetstream/jstest", "cluster", "cmd/node"),
 		[]string{"operators", "examples"}},
+	// client_golang in one package, which turns the runtime's samples
+	// into a node's /metrics (Proto.Actor's OpenTelemetry exporter pulls
+	// it in indirectly; only direct imports are ruled).
+	{"github.com/prometheus/", within("cmd/node/metrics"), nil},
 }
 
 // rule is a predicate on a module-relative package path, with a
@@ -397,9 +404,10 @@ func TestImportDirection(t *testing.T) {
 			"example.com/m/actors -> example.com/m/testkit",
 			"example.com/m/actors -> go.etcd.io/bbolt",
 			"example.com/m/cluster -> example.com/m/examples/wordcount",
-			"example.com/m/cmd/node -> github.com/hashicorp/memberlist",                 // only cluster may use it
-			"example.com/m/examples/enrich -> example.com/m/operators/jetstream/jstest", // test helpers
-			"example.com/m/examples/enrich -> example.com/m/operators/jetstream/jstest", // and the server through them
+			"example.com/m/cmd/node -> github.com/hashicorp/memberlist",                    // only cluster may use it
+			"example.com/m/cmd/node/cli -> github.com/prometheus/client_golang/prometheus", // only cmd/node/metrics
+			"example.com/m/examples/enrich -> example.com/m/operators/jetstream/jstest",    // test helpers
+			"example.com/m/examples/enrich -> example.com/m/operators/jetstream/jstest",    // and the server through them
 			"example.com/m/examples/wordcount -> example.com/m/mailbox",
 			"example.com/m/internal/x -> ",
 			"example.com/m/mailbox -> example.com/m/watermark",
@@ -426,6 +434,7 @@ func fakeTree() []goPackage {
 		natsServer = "github.com/nats-io/nats-server/v2/server"
 		memberlist = "github.com/hashicorp/memberlist"
 		protoActor = "github.com/asynkron/protoactor-go/actor"
+		prom       = "github.com/prometheus/client_golang/prometheus"
 		actorLib   = "example.com/x/actorlib"
 	)
 	imports := map[string][]string{
@@ -442,12 +451,13 @@ func fakeTree() []goPackage {
 		m + "operators/jetstream":        {m + "operators", nats, natsServer},                           // the server
 		m + "operators/jetstream/jstest": {natsServer, nats},
 		m + "cmd/node":                   {m + "cmd/node/cli", m + "examples/wordcount", m + "cluster", memberlist},
-		m + "cmd/node/cli":               {m + "actors"},
+		m + "cmd/node/cli":               {m + "actors", prom},
+		m + "cmd/node/metrics":           {m + "actors", prom},
 		m + "testkit":                    {m + "cluster", m + "mailbox", protoActor},
 		m + "internal/x":                 nil, // no rule
 
 		"fmt": nil, "sync": nil, "golang.org/x/exp/slices": nil,
-		bbolt: nil, nats: nil, natsServer: nil, memberlist: nil,
+		bbolt: nil, nats: nil, natsServer: nil, memberlist: nil, prom: nil,
 		actorLib:   {protoActor},
 		protoActor: {"sync"},
 	}

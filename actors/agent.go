@@ -33,6 +33,7 @@ type agent struct {
 	byPID map[string]*agentTask // by the subtask's PID id
 	order []*agentTask          // in spawn order
 	peers map[string]bool       // the watched agents on other nodes (pidKey)
+	meter *agentMeter           // nil with metrics off
 }
 
 // agentSpec is what an agent is started with: StartAgent's content, with
@@ -59,6 +60,7 @@ type agentSpec struct {
 	// mailboxes, if set, receives the subtasks' mailboxes (Job.Mailboxes).
 	mailboxes func([]MailboxInfo)
 	stats     *remoteStats
+	metrics   *metricsTable // the engine's: where the agent publishes its samples
 }
 
 // subtaskSpec is one subtask of the agent.
@@ -81,7 +83,8 @@ type agentWired = wire.AgentWired
 
 func newAgent(spec agentSpec) *agent {
 	return &agent{spec: spec, log: spec.cfg.Logger.With("job", spec.job, "run", spec.run, "attempt", spec.attempt),
-		tasks: map[int]*agentTask{}, byPID: map[string]*agentTask{}, peers: map[string]bool{}}
+		tasks: map[int]*agentTask{}, byPID: map[string]*agentTask{}, peers: map[string]bool{},
+		meter: newAgentMeter(spec.cfg.MetricsInterval, spec.metrics)}
 }
 
 func (a *agent) Receive(ctx actor.Context) {
@@ -106,10 +109,17 @@ func (a *agent) Receive(ctx actor.Context) {
 		}
 	case *wire.Complete:
 		if a.current(msg) {
-			a.complete(ctx, msg.Id)
+			a.complete(ctx, msg.Id, msg.Confirm)
 		}
 	case *subtaskFinished:
+		a.reportSamples(ctx, []int{msg.id}) // its final counts, sent just before
 		a.report(ctx, &wire.SubtaskFinished{Subtask: int32(msg.id)}, nil)
+	case *subtaskSample:
+		a.onSample(msg)
+	case *metricsTick:
+		a.onMetricsTick(ctx)
+	case *actor.Stopping:
+		a.stopMetrics(ctx)
 	case *subtaskFailed:
 		a.reportFailure(ctx, msg.id, msg.err)
 	case *checkpointAck:
@@ -184,7 +194,7 @@ func (a *agent) report(ctx actor.Context, msg proto.Message, err error) {
 }
 
 func (a *agent) reportFailure(ctx actor.Context, id int, err error) {
-	f := &wire.SubtaskFailed{Subtask: int32(id), Error: errText(err)}
+	f := &wire.SubtaskFailed{Subtask: int32(id), Error: errText(err), Restore: errors.Is(err, ErrRestore)}
 	var pe *PanicError
 	if errors.As(err, &pe) {
 		f.Panic, f.Error, f.Stack = true, fmt.Sprint(pe.Value), pe.Stack
@@ -194,7 +204,8 @@ func (a *agent) reportFailure(ctx actor.Context, id int, err error) {
 
 func (a *agent) reportAck(ctx actor.Context, ack *checkpointAck) {
 	w := &wire.CheckpointAck{Id: ack.id, Task: string(ack.task), Handle: ack.handle, Finished: ack.finished,
-		Error: errText(ack.err), Subsumed: isSubsumed(ack.err)}
+		Error: errText(ack.err), Subsumed: isSubsumed(ack.err), States: wireStates(ack.states),
+		StateBytes: ack.size, AlignmentNanos: int64(ack.alignment)}
 	a.report(ctx, w, ack.err)
 }
 

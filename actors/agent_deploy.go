@@ -38,12 +38,14 @@ func (a *agent) start(ctx actor.Context) {
 		a.spec.mailboxes(infos)
 	}
 	a.report(ctx, ready, nil)
+	a.armMetrics(ctx)
 }
 
-// restorePlan returns the state the agent's subtasks start from: the
-// master's plan for its own agent; on another node, the checkpoint at the
-// path the master chose, read from the run's store (or the shared path),
-// dealt to this agent's subtasks only.
+// restorePlan returns what the agent's subtasks restore: the master's
+// plan for its own agent; on another node, the plan of the checkpoint at
+// the path the master chose, opened in the run's store (or the shared
+// path), for this agent's subtasks only. Either way only the metadata is
+// read here: each subtask reads its own parts as it deploys.
 func (a *agent) restorePlan() (*restorePlan, error) {
 	if a.spec.plan != nil || a.spec.restore == "" {
 		return a.spec.plan, nil
@@ -79,8 +81,11 @@ func (a *agent) spawn(ctx actor.Context, s subtaskSpec, plan *restorePlan) (*age
 	stats := &mailbox.Stats{}
 	st := &subtask{id: s.id, jobName: a.spec.job, run: a.spec.run, vertex: v, index: i, attempt: a.spec.attempt,
 		cfg: a.spec.cfg, root: ctx.ActorSystem().Root, log: a.log.With("vertex", v.Name, "subtask", i),
-		restore: plan.partsOf(v, i), finishedOnRestore: plan.finishedOnRestore(v), store: a.spec.store,
-		remoteStats: a.spec.stats}
+		restore: plan.taskOf(v, i), finishedOnRestore: plan.finishedOnRestore(v), store: a.spec.store,
+		remoteStats: a.spec.stats, node: a.spec.node}
+	if a.meter != nil {
+		st.meter = &subtaskMeter{mailbox: stats}
+	}
 	mb, capacity := actor.Bounded(bound, stats), pow2(bound)
 	if s.remoteInputs {
 		mb, capacity = actor.Unbounded(stats), 0
@@ -170,11 +175,11 @@ func (a *agent) trigger(ctx actor.Context, tr *wire.Trigger) {
 }
 
 // complete tells every subtask that checkpoint id is complete; each
-// answers the final completion of a finished job (finalCommitted), which
-// the agent relays as FinalCommitted.
-func (a *agent) complete(ctx actor.Context, id int64) {
+// answers the final completion of a finished job, and one to confirm
+// (finalCommitted), which the agent relays as FinalCommitted.
+func (a *agent) complete(ctx actor.Context, id int64, confirm bool) {
 	for _, t := range a.order {
-		ctx.Send(t.pid, &completeMsg{id: id})
+		ctx.Send(t.pid, &completeMsg{id: id, confirm: confirm})
 	}
 }
 

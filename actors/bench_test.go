@@ -2,6 +2,7 @@ package actors
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -51,22 +52,7 @@ func benchEngine(b *testing.B, mod func(*Config), records int64) {
 	b.ResetTimer()
 	start := time.Now()
 	for range b.N {
-		p := operators.NewPipeline("bench")
-		src := operators.Generate(p, records, func(i int64) benchRec { return benchRec{Key: i % 1000, Value: i} })
-		m := operators.Map(src, func(r benchRec) benchRec { r.Value = r.Value*3 + 1; return r })
-		f := operators.Filter(m, func(r benchRec) bool { return r.Value%2 == 0 })
-		ks := operators.KeyBy(f, func(r benchRec) int64 { return r.Key })
-		sum := operators.Reduce(ks, func(acc, r benchRec) benchRec { acc.Value += r.Value; return acc })
-		operators.ToSink(sum, "count", func(*operators.TaskContext) (operators.SinkWriter[benchRec], error) {
-			return countSink{&outputs}, nil
-		})
-		job := submit(b, e, p)
-		if err := job.Wait(context.Background()); err != nil {
-			b.Fatal(err)
-		}
-		if c, ok := job.LatestCheckpoint(); ok {
-			checkpoints += c.ID
-		}
+		checkpoints += runBenchPipeline(b, e, records, &outputs)
 	}
 	if cfg.Checkpoint.Interval > 0 {
 		b.ReportMetric(float64(checkpoints)/float64(b.N), "checkpoints/op")
@@ -75,6 +61,97 @@ func benchEngine(b *testing.B, mod func(*Config), records int64) {
 	if outputs != int64(b.N)*records/2 {
 		b.Fatalf("sink saw %d records, want %d", outputs, int64(b.N)*records/2)
 	}
+}
+
+// runBenchPipeline runs the MapFilterKeyedSum pipeline over records on e,
+// counting its outputs, and returns its latest checkpoint's id.
+func runBenchPipeline(b *testing.B, e *Engine, records int64, outputs *int64) int64 {
+	p := operators.NewPipeline("bench")
+	src := operators.Generate(p, records, func(i int64) benchRec { return benchRec{Key: i % 1000, Value: i} })
+	m := operators.Map(src, func(r benchRec) benchRec { r.Value = r.Value*3 + 1; return r })
+	f := operators.Filter(m, func(r benchRec) bool { return r.Value%2 == 0 })
+	ks := operators.KeyBy(f, func(r benchRec) int64 { return r.Key })
+	sum := operators.Reduce(ks, func(acc, r benchRec) benchRec { acc.Value += r.Value; return acc })
+	operators.ToSink(sum, "count", func(*operators.TaskContext) (operators.SinkWriter[benchRec], error) {
+		return countSink{outputs}, nil
+	})
+	job := submit(b, e, p)
+	if err := job.Wait(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	if c, ok := job.LatestCheckpoint(); ok {
+		return c.ID
+	}
+	return 0
+}
+
+// BenchmarkMetricsOverhead measures what metrics cost on the data path:
+// the MapFilterKeyedSum pipeline on an engine with metrics off
+// (MetricsInterval < 0) and on one with them on (sampled every second, as
+// by default, and read every second as a scrape would), runs alternating
+// within one benchmark so that both see the same machine. overhead-% is
+// the median, over the pairs of runs (one off, one on, back to back), of
+// how much longer the run with metrics took: a loaded machine's drift
+// hits both runs of a pair alike.
+func BenchmarkMetricsOverhead(b *testing.B) {
+	off := benchNewEngine(b, func(c *Config) { c.MetricsInterval = -1 })
+	on := benchNewEngine(b, func(c *Config) { c.MetricsInterval = time.Second })
+	stop := make(chan struct{})
+	scraped := make(chan int)
+	go func() { // a scraper, off the data path
+		n := 0
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				scraped <- n
+				return
+			case <-t.C:
+				n += len(on.SubtaskMetrics())
+			}
+		}
+	}()
+	var offTime, onTime time.Duration
+	var outputs int64
+	ratios := make([]float64, 0, b.N)
+	b.ResetTimer()
+	for i := range b.N {
+		var pair [2]time.Duration // off, on
+		for k := range 2 {
+			e, which := off, 0
+			if (i+k)%2 == 1 { // alternate which goes first
+				e, which = on, 1
+			}
+			start := time.Now()
+			runBenchPipeline(b, e, benchRecords, &outputs)
+			pair[which] = time.Since(start)
+		}
+		offTime, onTime = offTime+pair[0], onTime+pair[1]
+		ratios = append(ratios, pair[1].Seconds()/pair[0].Seconds())
+	}
+	b.StopTimer()
+	close(stop)
+	<-scraped
+	if outputs != 2*int64(b.N)*benchRecords/2 {
+		b.Fatalf("sinks saw %d records, want %d", outputs, int64(b.N)*benchRecords)
+	}
+	b.ReportMetric(float64(b.N)*benchRecords/offTime.Seconds(), "off-rec/s")
+	b.ReportMetric(float64(b.N)*benchRecords/onTime.Seconds(), "on-rec/s")
+	slices.Sort(ratios)
+	b.ReportMetric(100*(ratios[len(ratios)/2]-1), "overhead-%")
+}
+
+func benchNewEngine(b *testing.B, mod func(*Config)) *Engine {
+	cfg := DefaultConfig()
+	cfg.Logger = QuietLogger()
+	mod(&cfg)
+	e, err := NewEngine(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = e.Close() })
+	return e
 }
 
 type countSink struct{ n *int64 }

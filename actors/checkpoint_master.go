@@ -23,7 +23,9 @@ import (
 // job ends meanwhile) or an error once it is aborted (timed out, declined,
 // its commit failed, the job restarted or ended before its commit began).
 // A stop with savepoint suspends periodic checkpoints until its savepoint
-// ends; if it fails they resume and the job runs on, as in Flink.
+// ends; if it fails they resume and the job runs on, as in Flink. If it
+// completes, the master ends the job once every subtask has committed up
+// to it (master.stopCommit).
 type checkpointer struct {
 	m       *master
 	store   CheckpointStore
@@ -34,11 +36,14 @@ type checkpointer struct {
 	latest  string           // path of the latest complete checkpoint
 	stopped bool             // no more checkpoints in this attempt
 	closed  bool             // the job ended
-	// stopID is the savepoint of a stop with savepoint while it is
-	// pending; stopDone is set once it completed (the job is cancelled
-	// next). Either way periodic checkpoints are suspended.
+	// stopID is the savepoint of a stop with savepoint, from its
+	// trigger until the job ends (0 again if it fails); stopDone is set
+	// once it completed, with its path in stopPath (the job is stopped
+	// next). Either way periodic checkpoints are suspended, and the job's
+	// own end waits (stopHeld).
 	stopID   int64
 	stopDone bool
+	stopPath string
 	// The final checkpoint, taken once every subtask has finished:
 	// finalWanted then, finalID once triggered, finalDone once it (or a
 	// later one) completed.
@@ -51,6 +56,11 @@ type checkpointer struct {
 	// and whose completion it never sent, so no sink acted on them; only
 	// these may be skipped on restore if unreadable (planRestore).
 	unnotified map[string]bool
+	// skipped: unnotified checkpoints found unreadable, never restored
+	skipped map[string]bool
+	// sizes holds what the acks of checkpoints being written said, for
+	// their stats once they end
+	sizes map[int64]checkpointSizes
 }
 
 // TaskID names a subtask in the coordinator, the same in every attempt.
@@ -74,9 +84,11 @@ func newCheckpointer(m *master) (*checkpointer, error) {
 			}
 		}
 	}
-	c := &checkpointer{m: m, store: store, paths: map[int64]string{}, unnotified: map[string]bool{},
+	c := &checkpointer{m: m, store: store, paths: map[int64]string{}, unnotified: map[string]bool{}, sizes: map[int64]checkpointSizes{},
 		waiters: map[int64]chan<- savepointResult{}, stopped: true} // until the first attempt runs
-	bc.FirstID = c.firstID()
+	if bc.FirstID, err = c.firstID(); err != nil {
+		return nil, err
+	}
 	if c.coord, err = barrier.NewCoordinator(bc); err != nil {
 		return nil, err
 	}
@@ -88,7 +100,8 @@ func newCheckpointer(m *master) (*checkpointer, error) {
 func (c *checkpointer) start(ctx actor.Context) {
 	if c.writer == nil {
 		self, root := ctx.Self(), c.m.job.engine.sys.Root
-		c.writer = newMetadataWriter(c.store, c.m.log, func() { root.Send(self, &metadataReady{}) })
+		c.writer = newMetadataWriter(c.store, c.m.guard, c.m.log, func() { root.Send(self, &metadataReady{}) },
+			&c.m.job.engine.writers)
 	}
 	c.stopped = false
 	c.finalWanted, c.finalID, c.finalDone = false, 0, false
@@ -137,7 +150,8 @@ func (c *checkpointer) onAck(ctx actor.Context, a *checkpointAck) {
 	if a.err != nil {
 		acts, err = c.coord.Decline(time.Now(), a.id, a.task, a.err)
 	} else {
-		acts, err = c.coord.Ack(time.Now(), a.id, a.task, taskHandle{path: a.handle, finished: a.finished})
+		acts, err = c.coord.Ack(time.Now(), a.id, a.task, taskHandle{path: a.handle, finished: a.finished, states: a.states,
+			size: a.size, alignment: a.alignment})
 	}
 	if err != nil {
 		c.m.log.Debug("checkpoint ack ignored", "checkpoint", a.id, "task", a.task, "err", err)
@@ -158,7 +172,8 @@ func (c *checkpointer) discardLate(a *checkpointAck) {
 	}
 }
 
-// onMetadataReady takes the outcomes of the metadata commits done.
+// onMetadataReady takes the outcomes of the metadata commits done; a
+// restart that waited for them goes on.
 func (c *checkpointer) onMetadataReady(ctx actor.Context) {
 	if c.writer == nil {
 		return
@@ -166,6 +181,15 @@ func (c *checkpointer) onMetadataReady(ctx actor.Context) {
 	for _, w := range c.writer.results() {
 		c.onMetadataWritten(ctx, w)
 	}
+	if !c.closed {
+		c.m.redeploy(ctx)
+	}
+}
+
+// committing reports whether a metadata commit is under way (its outcome
+// not yet taken); false without checkpointing.
+func (c *checkpointer) committing() bool {
+	return c != nil && c.writer != nil && c.writer.busy()
 }
 
 func (c *checkpointer) onMetadataWritten(ctx actor.Context, w metadataWritten) {
@@ -192,20 +216,37 @@ func (c *checkpointer) run(ctx actor.Context, acts []barrier.Action) {
 		case barrier.NotifyComplete:
 			c.complete(ctx, a.ID)
 		case barrier.LateComplete:
-			c.lateComplete(a)
+			c.lateComplete(ctx, a)
 		case barrier.Abort:
-			c.abort(a)
+			c.abort(ctx, a)
 			c.tryFinal(ctx)
 		case barrier.FailJob:
 			c.m.onJobFailure(ctx, a.Reason)
 		}
 	}
+	c.m.job.setCheckpointsInProgress(len(c.coord.Pending()))
+}
+
+// record adds checkpoint id, which ended, to the job's history.
+func (c *checkpointer) record(id int64, status CheckpointStatus, path string, reason error) {
+	st, _ := c.coord.Stats(id)
+	sz := c.sizes[id]
+	delete(c.sizes, id)
+	s := CheckpointStats{ID: id, Savepoint: st.Savepoint, Status: status, Triggered: st.Triggered, Duration: st.Duration,
+		Size: sz.total, Alignment: sz.alignment, Path: path}
+	if reason != nil {
+		s.Failure = reason.Error()
+	}
+	c.m.job.recordCheckpoint(s, sz.byVertex)
 }
 
 // taskHandle is what a subtask's ack gives the coordinator.
 type taskHandle struct {
-	path     string
-	finished bool
+	path      string
+	finished  bool
+	states    map[string]persistence.StateSummary
+	size      int64         // bytes of state stored
+	alignment time.Duration // waiting for barriers
 }
 
 // trigger sends the trigger to the sources, which inject the barrier, to
@@ -242,13 +283,18 @@ func (c *checkpointer) sendTrigger(ctx actor.Context, to []*subtaskRef, id int64
 func (c *checkpointer) writeMetadata(_ actor.Context, w barrier.WriteMetadata) {
 	meta := &persistence.Metadata{ID: w.ID, Savepoint: w.Savepoint, Job: c.m.graph.Name, Run: c.m.job.run,
 		MaxParallelism: c.m.graph.MaxParallelism}
+	sizes := checkpointSizes{byVertex: map[int]int64{}}
 	for _, v := range c.m.graph.Vertices {
 		for i := range v.Parallelism {
 			h, _ := w.Handles[taskID(v, i)].(taskHandle)
+			sizes.total += h.size
+			sizes.byVertex[v.ID] += h.size
+			sizes.alignment = max(sizes.alignment, h.alignment)
 			meta.Tasks = append(meta.Tasks, persistence.TaskState{Vertex: v.Name, Operators: v.Operators(),
-				Subtask: i, Parallelism: v.Parallelism, Handle: h.path, Finished: h.finished})
+				Subtask: i, Parallelism: v.Parallelism, Handle: h.path, Finished: h.finished, States: h.states})
 		}
 	}
+	c.sizes[w.ID] = sizes
 	c.writer.commit(meta)
 }
 
@@ -303,32 +349,56 @@ func (c *checkpointer) complete(ctx actor.Context, id int64) {
 	delete(c.unnotified, c.latest)
 	c.m.log.Info("checkpoint complete", "checkpoint", id, "path", c.latest)
 	c.m.job.setCheckpoint(Checkpoint{ID: id, Path: c.latest})
-	for _, ag := range c.m.agents {
-		ctx.Send(ag.pid, &wire.Complete{Run: c.m.job.run, Attempt: int32(c.m.attempt), Id: id})
-	}
-	c.answer(id, savepointResult{path: c.latest})
+	c.record(id, CheckpointCompleted, c.latest, nil)
 	if id == c.stopID {
-		c.stopID, c.stopDone = 0, true
+		c.stopCompleted(ctx, id, c.latest)
+		return
 	}
+	c.notify(ctx, id, false)
+	c.answer(id, savepointResult{path: c.latest})
+}
+
+// notify tells every subtask of the attempt that checkpoint id is
+// complete; with confirm each answers once its operators committed.
+func (c *checkpointer) notify(ctx actor.Context, id int64, confirm bool) {
+	for _, ag := range c.m.agents {
+		ctx.Send(ag.pid, &wire.Complete{Run: c.m.job.run, Attempt: int32(c.m.attempt), Id: id, Confirm: confirm})
+	}
+}
+
+// stopCompleted: the savepoint of a stop with savepoint is complete. As
+// in Flink, whose stop with savepoint is synchronous (the tasks finish
+// only after the savepoint's notifyCheckpointComplete), the job is not
+// stopped yet: every subtask is told, asked to confirm, and the master
+// stops the job once all have committed up to the savepoint; its caller
+// gets the path then.
+func (c *checkpointer) stopCompleted(ctx actor.Context, id int64, path string) {
+	c.stopDone, c.stopPath = true, path
+	c.notify(ctx, id, true)
+	c.m.stopCommit(ctx)
 }
 
 // lateComplete records a checkpoint that completed after a newer one (a
-// savepoint): restorable, but no subtask is told.
-func (c *checkpointer) lateComplete(a barrier.LateComplete) {
+// savepoint): restorable, but no subtask is told, except for the
+// savepoint of a stop with savepoint, which the stop commits.
+func (c *checkpointer) lateComplete(ctx actor.Context, a barrier.LateComplete) {
 	path := c.paths[a.ID]
 	delete(c.paths, a.ID)
 	c.m.log.Info("checkpoint complete after a newer one", "checkpoint", a.ID, "savepoint", a.Savepoint, "path", path)
-	c.answer(a.ID, savepointResult{path: path})
+	c.record(a.ID, CheckpointCompleted, path, nil)
 	if a.ID == c.stopID {
-		c.stopID, c.stopDone = 0, true
+		c.stopCompleted(ctx, a.ID, path)
+		return
 	}
+	c.answer(a.ID, savepointResult{path: path})
 }
 
-func (c *checkpointer) abort(a barrier.Abort) {
+func (c *checkpointer) abort(ctx actor.Context, a barrier.Abort) {
 	if !errors.Is(a.Reason, barrier.ErrReset) {
 		c.m.log.Warn("checkpoint aborted", "checkpoint", a.ID, "reason", a.Reason)
 	}
 	delete(c.paths, a.ID)
+	c.record(a.ID, abortStatus(a.Reason), "", a.Reason)
 	if a.ID == c.finalID {
 		c.finalID = 0 // try again at the next tick
 	}
@@ -338,10 +408,27 @@ func (c *checkpointer) abort(a barrier.Abort) {
 	c.answer(a.ID, savepointResult{err: fmt.Errorf("%w: savepoint %d: %w", ErrSavepoint, a.ID, a.Reason)})
 	if a.ID == c.stopID {
 		// The stop with savepoint failed: the job runs on, checkpointing
-		// again, as in Flink.
+		// again, as in Flink; if it finished meanwhile, its end goes on.
 		c.stopID = 0
 		c.coord.Resume(time.Now())
 		c.m.log.Warn("stop with savepoint failed; the job goes on", "savepoint", a.ID, "reason", a.Reason)
+		c.m.resumeEnd(ctx)
+	}
+}
+
+// stopHeld reports whether a stop with savepoint is pending or done: the
+// job's own end (final checkpoint, final commit) waits for its outcome.
+func (c *checkpointer) stopHeld() bool { return c != nil && c.stopID != 0 }
+
+// stopEnded reports whether the savepoint of a stop with savepoint
+// completed: the job ends, it never restarts.
+func (c *checkpointer) stopEnded() bool { return c.stopHeld() && c.stopDone }
+
+// answerStop gives the caller of the completed stop with savepoint its
+// path.
+func (c *checkpointer) answerStop() {
+	if c != nil && c.stopDone {
+		c.answer(c.stopID, savepointResult{path: c.stopPath})
 	}
 }
 
@@ -367,8 +454,11 @@ func (c *checkpointer) savepoint(ctx actor.Context, reply chan<- savepointResult
 	case c.stopped || c.closed:
 		reply <- savepointResult{err: fmt.Errorf("%w: the job is not running", ErrSavepoint)}
 		return
-	case c.stopID != 0 || c.stopDone:
+	case c.stopID != 0:
 		reply <- savepointResult{err: fmt.Errorf("%w: a stop with savepoint is under way", ErrSavepoint)}
+		return
+	case c.m.committing > 0:
+		reply <- savepointResult{err: fmt.Errorf("%w: the job has finished and is committing its output", ErrSavepoint)}
 		return
 	}
 	t, err := c.coord.TriggerNow(time.Now(), true)
@@ -384,11 +474,15 @@ func (c *checkpointer) savepoint(ctx actor.Context, reply chan<- savepointResult
 	c.trigger(ctx, t)
 }
 
-// close ends checkpointing when the job ends: the metadata writer
-// finishes the calls queued and stops; the commits done complete (a
-// savepoint's caller gets its path, durable metadata being a complete
-// checkpoint), the other pending checkpoints abort (their callers get an
-// error, their state is discarded). Safe to call twice.
+// close ends checkpointing when the job ends, without waiting for the
+// store: the commits done complete (a savepoint's caller gets its path,
+// durable metadata being a complete checkpoint), the other pending
+// checkpoints abort (their callers get an error, their state is
+// discarded). A commit still under way is left to the metadata writer,
+// which finishes it and the calls queued after it, then returns
+// (Engine.Close waits for it, for a while); its savepoint's caller gets
+// the commit's outcome from the writer when the store answers (see
+// Job.Savepoint). Safe to call twice.
 func (c *checkpointer) close(ctx actor.Context) {
 	if c.closed {
 		return
@@ -398,11 +492,17 @@ func (c *checkpointer) close(ctx actor.Context) {
 		c.tick.Stop()
 	}
 	if c.writer != nil {
-		c.writer.close()
 		c.onMetadataReady(ctx)
+		c.writer.close()
 	}
 	c.run(ctx, c.coord.Reset(time.Now()))
-	for id := range c.waiters {
+	c.answerStop() // complete: the job ended before every subtask confirmed its commit
+	for id, reply := range c.waiters {
+		if s, ok := c.coord.Stats(id); ok && s.Status == barrier.StatusWriting && c.writer != nil {
+			c.writer.answerLater(id, reply)
+			delete(c.waiters, id)
+			continue
+		}
 		c.answer(id, savepointResult{err: fmt.Errorf("%w: savepoint %d: the job ended", ErrSavepoint, id)})
 	}
 }

@@ -2,17 +2,25 @@ package actors
 
 import (
 	"fmt"
+	"slices"
+	"time"
 
 	"github.com/troupe-dev/troupe/barrier"
 	"github.com/troupe-dev/troupe/operators"
 	"github.com/troupe-dev/troupe/persistence"
 )
 
-// restorePlan is, per subtask, the state parts it owns of a checkpoint.
+// restorePlan says what an attempt restores: a checkpoint and, per
+// subtask, which parts of which old subtasks' state it takes. It is made
+// from the checkpoint's metadata alone, on the master (or, on another
+// node, on the agent): each subtask reads its own parts when it deploys
+// (taskRestore.read), so that the master never holds the job's state and
+// a node reads only its subtasks' — as Flink's JobMaster assigns state
+// handles and each task reads its own state from checkpoint storage.
 type restorePlan struct {
 	id    int64
 	path  string
-	parts map[barrier.TaskID]map[string][]*operators.OperatorState
+	tasks map[barrier.TaskID]*taskRestore
 	// finished lists the vertices (by name) whose subtasks had all ended
 	// at the checkpoint: they are not run again, only ended.
 	finished map[string]bool
@@ -27,15 +35,20 @@ type restorePlan struct {
 // told it is complete they may have committed its epochs, and restoring
 // an older checkpoint would commit them again. The one exception is a
 // checkpoint whose metadata this master wrote but whose completion it
-// never sent (c.unnotified): nothing acted on it, so it is skipped.
-// Checkpoints of other runs (a store shared against CheckpointConfig's
-// rule) are never restored.
+// never sent (c.unnotified): nothing acted on it, so it is skipped. Only
+// the metadata is read here; a state file that cannot be read fails the
+// subtask that reads it, and the master applies the same rule then
+// (skipUnreadable). Checkpoints of other runs (a store shared against
+// CheckpointConfig's rule) are never restored.
 func (c *checkpointer) planRestore() (*restorePlan, error) {
 	paths, err := c.store.Checkpoints()
 	if err != nil {
 		return nil, fmt.Errorf("%w: list checkpoints: %w", ErrRestore, err)
 	}
 	for _, path := range paths {
+		if c.skipped[path] {
+			continue
+		}
 		cp, err := c.store.Open(path)
 		if err == nil && cp.Meta.Run != c.m.job.run {
 			c.m.log.Warn("not restoring a checkpoint of another run found in this run's store",
@@ -58,17 +71,30 @@ func (c *checkpointer) planRestore() (*restorePlan, error) {
 	return nil, nil
 }
 
-// planFrom deals a checkpoint's state out to g's subtasks, by operator
-// name: keyed snapshots go to every subtask (each keeps its key groups);
-// operator lists stay with their subtask at an unchanged parallelism and
-// are dealt round robin on a rescale (persistence.Redistribute).
+// skipUnreadable is told that a subtask could not read its state of the
+// checkpoint at path (err): if the checkpoint's completion was never
+// notified, it is skipped from now on and it reports true (the restart
+// restores the one before); otherwise the restore must fail.
+func (c *checkpointer) skipUnreadable(path string, err error) bool {
+	if c == nil || !c.unnotified[path] {
+		return false
+	}
+	c.m.log.Warn("skipping a checkpoint with an unreadable state file whose completion was never notified", "path", path, "err", err)
+	if c.skipped == nil {
+		c.skipped = map[string]bool{}
+	}
+	c.skipped[path] = true
+	return true
+}
+
+// planFrom plans the restore of a checkpoint for g's subtasks, by
+// operator name, from its metadata alone (see taskRestore).
 func planFrom(cp *persistence.Checkpoint, g *operators.JobGraph) (*restorePlan, error) {
 	return planFor(cp, g, func(*operators.Vertex, int) bool { return true })
 }
 
 // planFor is planFrom for the subtasks that mine accepts only (a job
-// agent's): it reads the whole checkpoint, since every subtask of a keyed
-// operator may own key groups of every old subtask.
+// agent's).
 func planFor(cp *persistence.Checkpoint, g *operators.JobGraph, mine func(*operators.Vertex, int) bool) (*restorePlan, error) {
 	if cp.Meta.Job != g.Name {
 		return nil, fmt.Errorf("%w: %s holds pipeline %q, not %q", ErrRestore, cp.Path, cp.Meta.Job, g.Name)
@@ -76,42 +102,57 @@ func planFor(cp *persistence.Checkpoint, g *operators.JobGraph, mine func(*opera
 	if cp.Meta.MaxParallelism != g.MaxParallelism {
 		return nil, fmt.Errorf("%w: %s has max parallelism %d, the job %d", ErrRestore, cp.Path, cp.Meta.MaxParallelism, g.MaxParallelism)
 	}
-	byOp, err := readStates(cp)
+	byOp, err := oldPartsByOperator(cp)
 	if err != nil {
 		return nil, err
 	}
-	plan := &restorePlan{id: cp.Meta.ID, path: cp.Path, parts: map[barrier.TaskID]map[string][]*operators.OperatorState{},
+	plan := &restorePlan{id: cp.Meta.ID, path: cp.Path, tasks: map[barrier.TaskID]*taskRestore{},
 		finished: finishedVertices(cp.Meta)}
 	for _, v := range g.Vertices {
 		for i := range v.Parallelism {
 			if mine(v, i) {
-				plan.parts[taskID(v, i)] = partsFor(byOp, v, i)
+				plan.tasks[taskID(v, i)] = taskFor(cp, byOp, v, i, g.MaxParallelism)
 			}
 		}
 	}
 	return plan, nil
 }
 
-// oldStates is one operator's state in the old subtasks, by old subtask
-// index: len is the old parallelism, nil where a subtask had none.
-type oldStates []*operators.OperatorState
+// oldPart is one old subtask's state of an operator, as the metadata
+// tells it, and what a new subtask takes of it.
+type oldPart struct {
+	handle string // "": the old subtask stored no state of the operator
+	// summary is what the state holds; nil in metadata written before
+	// summaries, when the file may hold anything
+	summary *persistence.StateSummary
+	keyed   bool // take its keyed state: its key groups overlap the new subtask's
+	op      bool // take its operator snapshot (read it)
+}
 
-func readStates(cp *persistence.Checkpoint) (map[string]oldStates, error) {
-	byOp := map[string]oldStates{}
+// oldParts is one operator's state in the old subtasks, by old subtask
+// index: len is the old parallelism.
+type oldParts []oldPart
+
+// oldPartsByOperator lists, per operator name, the old subtasks' state
+// files that may hold its state. Every subtask of an operator must have
+// had the same parallelism: it is what decides where the state goes.
+func oldPartsByOperator(cp *persistence.Checkpoint) (map[string]oldParts, error) {
+	byOp := map[string]oldParts{}
 	for _, t := range cp.Meta.Tasks {
 		if t.Handle == "" {
 			continue
 		}
-		b, err := cp.ReadState(t.Handle)
-		if err != nil {
-			return nil, err
-		}
-		st, err := operators.UnmarshalSubtaskState(b)
-		if err != nil {
-			return nil, fmt.Errorf("%s (%s): %w", cp.Path, t.Handle, err)
-		}
-		for name, os := range st {
-			if byOp[name], err = placeState(byOp[name], t, os); err != nil {
+		for _, name := range t.Operators {
+			part := oldPart{handle: t.Handle}
+			if t.States != nil {
+				sum, ok := t.States[name]
+				if !ok {
+					continue // no state of this operator in the file
+				}
+				part.summary = &sum
+			}
+			var err error
+			if byOp[name], err = placePart(byOp[name], t, part); err != nil {
 				return nil, fmt.Errorf("%s: operator %q: %w", cp.Path, name, err)
 			}
 		}
@@ -119,50 +160,190 @@ func readStates(cp *persistence.Checkpoint) (map[string]oldStates, error) {
 	return byOp, nil
 }
 
-// placeState puts old subtask t's state of an operator in its place.
-// Every subtask of the operator must have had the same parallelism: it is
-// what decides whether operator lists stay in place.
-func placeState(olds oldStates, t persistence.TaskState, os *operators.OperatorState) (oldStates, error) {
+// placePart puts old subtask t's part of an operator in its place.
+func placePart(olds oldParts, t persistence.TaskState, p oldPart) (oldParts, error) {
 	if t.Subtask < 0 || t.Subtask >= t.Parallelism {
 		return nil, fmt.Errorf("subtask %d of parallelism %d", t.Subtask, t.Parallelism)
 	}
 	if olds == nil {
-		olds = make(oldStates, t.Parallelism)
+		olds = make(oldParts, t.Parallelism)
 	}
 	if len(olds) != t.Parallelism {
 		return nil, fmt.Errorf("state of subtasks at parallelism %d and %d", len(olds), t.Parallelism)
 	}
-	if olds[t.Subtask] != nil {
+	if olds[t.Subtask].handle != "" {
 		return nil, fmt.Errorf("two states of subtask %d", t.Subtask)
 	}
-	olds[t.Subtask] = os
+	olds[t.Subtask] = p
 	return olds, nil
 }
 
-// partsFor returns what subtask i of v owns of the old states: every old
-// keyed snapshot of its operators (it keeps its key groups), in old
-// subtask order, and its share of their operator lists.
-func partsFor(byOp map[string]oldStates, v *operators.Vertex, i int) map[string][]*operators.OperatorState {
-	parts := map[string][]*operators.OperatorState{}
+// taskRestore is what one subtask restores: for each of its operators
+// with state in the checkpoint, which parts of the old subtasks' states
+// it takes. As in Flink:
+//
+//   - keyed state: that of every old subtask whose key groups overlap its
+//     own (at an unchanged parallelism, its own only); it keeps its key
+//     groups of it;
+//   - operator lists: at an unchanged parallelism its own old subtask's,
+//     on a rescale its share of all, dealt round robin
+//     (persistence.Redistribute); union lists: all of them, whole.
+//
+// So at an unchanged parallelism a subtask reads its own state file only,
+// unless an operator has union lists (every subtask reads every file that
+// holds some, skipping the rest of those files undecoded).
+type taskRestore struct {
+	cp                 *persistence.Checkpoint // reads the state files
+	index, parallelism int                     // the new subtask's
+	ops                []opRestore
+}
+
+// opRestore is one operator's old parts and what the subtask takes.
+type opRestore struct {
+	name string
+	olds oldParts
+}
+
+// taskFor plans what subtask i of v takes; nil when none of its
+// operators has state in the checkpoint.
+func taskFor(cp *persistence.Checkpoint, byOp map[string]oldParts, v *operators.Vertex, i, maxPar int) *taskRestore {
+	t := &taskRestore{cp: cp, index: i, parallelism: v.Parallelism}
+	start, end := operators.KeyGroupRange(i, v.Parallelism, maxPar)
 	for _, name := range v.Operators() {
 		olds := byOp[name]
-		lists := make([]*persistence.OperatorSnapshot, len(olds))
-		anyList := false
-		for j, o := range olds {
-			if o == nil {
-				continue
-			}
-			if o.Keyed != nil {
-				parts[name] = append(parts[name], &operators.OperatorState{Keyed: o.Keyed})
-			}
-			lists[j], anyList = o.Operator, anyList || o.Operator != nil
+		if olds == nil {
+			continue
 		}
-		if anyList {
-			mine := persistence.Redistribute(lists, v.Parallelism)[i]
-			parts[name] = append(parts[name], &operators.OperatorState{Operator: mine})
+		op := opRestore{name: name, olds: slices.Clone(olds)}
+		rescaled := len(olds) != v.Parallelism
+		for j := range op.olds {
+			o := &op.olds[j]
+			switch {
+			case o.handle == "":
+			case o.summary == nil: // may hold anything: take all of it
+				o.keyed, o.op = true, true
+			default:
+				s, e := operators.KeyGroupRange(j, len(olds), maxPar)
+				o.keyed = o.summary.Keyed && s < end && start < e
+				o.op = o.summary.Operator && (rescaled || j == i || len(o.summary.Union) > 0)
+			}
+		}
+		t.ops = append(t.ops, op)
+	}
+	if len(t.ops) == 0 {
+		return nil
+	}
+	return t
+}
+
+// read reads the state files the subtask takes parts of, each once, and
+// returns its parts by operator name, as Chain.Open restores them: the
+// keyed snapshots it takes, in old subtask order, then its share of the
+// operator lists. An operator gets parts (and is restored) when some old
+// subtask had state of it, as if every old keyed snapshot were given and
+// the operator kept only its key groups of them. A nil taskRestore reads
+// nothing (a fresh start). Errors wrap ErrRestore and name the file.
+func (t *taskRestore) read() (map[string][]*operators.OperatorState, error) {
+	if t == nil {
+		return nil, nil
+	}
+	files, err := t.readFiles()
+	if err != nil {
+		return nil, err
+	}
+	parts := map[string][]*operators.OperatorState{}
+	for _, op := range t.ops {
+		if p, ok := op.assemble(files, t.parallelism, t.index); ok {
+			parts[op.name] = p
 		}
 	}
-	return parts
+	return parts, nil
+}
+
+// take is what a subtask takes of one operator's state in one file.
+type take struct{ keyed, op bool }
+
+// readFiles reads each state file the subtask takes something of and
+// decodes only what it takes, by handle.
+func (t *taskRestore) readFiles() (map[string]operators.SubtaskState, error) {
+	want := map[string]map[string]take{}
+	var handles []string
+	for _, op := range t.ops {
+		for _, o := range op.olds {
+			if !o.keyed && !o.op {
+				continue
+			}
+			if want[o.handle] == nil {
+				want[o.handle] = map[string]take{}
+				handles = append(handles, o.handle)
+			}
+			w := want[o.handle][op.name]
+			want[o.handle][op.name] = take{keyed: w.keyed || o.keyed, op: w.op || o.op}
+		}
+	}
+	files := make(map[string]operators.SubtaskState, len(handles))
+	for _, h := range handles {
+		b, err := t.cp.ReadState(h)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrRestore, err)
+		}
+		st, err := operators.DecodeSubtaskState(b, func(name string) (bool, bool) {
+			w := want[h][name]
+			return w.keyed, w.op
+		})
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s (%s): %w", ErrRestore, t.cp.Path, h, err)
+		}
+		files[h] = st
+	}
+	return files, nil
+}
+
+// assemble returns the parts of the operator that new subtask i of par
+// takes, from the decoded files, and whether the operator restores.
+func (op opRestore) assemble(files map[string]operators.SubtaskState, par, i int) ([]*operators.OperatorState, bool) {
+	var parts []*operators.OperatorState
+	snaps := make([]*persistence.OperatorSnapshot, len(op.olds))
+	restores, anyOp := false, false
+	for j, o := range op.olds {
+		var st *operators.OperatorState
+		if o.keyed || o.op {
+			st = files[o.handle][op.name]
+		}
+		if o.summary != nil && o.summary.Keyed {
+			restores = true // its key groups are not this subtask's: nothing of it to keep
+		}
+		if o.keyed && st != nil && st.Keyed != nil {
+			parts = append(parts, &operators.OperatorState{Keyed: st.Keyed})
+			restores = true
+		}
+		switch {
+		case o.op && st != nil:
+			snaps[j] = st.Operator
+		case !o.op && o.summary != nil && o.summary.Operator:
+			snaps[j] = listNames(o.summary) // lists that stay with their own subtask: only their names count
+		}
+		anyOp = anyOp || snaps[j] != nil
+	}
+	if anyOp {
+		parts = append(parts, &operators.OperatorState{Operator: persistence.Redistribute(snaps, par)[i]})
+		restores = true
+	}
+	return parts, restores
+}
+
+// listNames is an operator snapshot with the lists a summary names and no
+// entries: Redistribute gives every new subtask every list name, with an
+// empty list if it gets no entries of it.
+func listNames(s *persistence.StateSummary) *persistence.OperatorSnapshot {
+	snap := &persistence.OperatorSnapshot{Lists: map[string][][]byte{}, Union: map[string][][]byte{}}
+	for _, name := range s.Lists {
+		snap.Lists[name] = nil
+	}
+	for _, name := range s.Union {
+		snap.Union[name] = nil
+	}
+	return snap
 }
 
 // loadExternal reads a checkpoint or savepoint the job was submitted with.
@@ -181,21 +362,28 @@ func (c *checkpointer) loadExternal(path string) (*restorePlan, error) {
 // firstID returns the ID of the run's first checkpoint: above every
 // checkpoint in its store (a continued run) and above the checkpoint it
 // starts from (RestoreFrom), as Flink's checkpoint counter goes on from a
-// savepoint's ID. Checkpoint IDs name sink transactions (epochs), so a run
-// that goes on from another's checkpoint must not use its IDs again.
-func (c *checkpointer) firstID() int64 {
-	first := int64(1)
-	if paths, err := c.store.Checkpoints(); err == nil && len(paths) > 0 {
-		if cp, err := c.store.Open(paths[0]); err == nil {
-			first = cp.Meta.ID + 1
-		}
+// savepoint's ID, and at least FirstCheckpointID's. Checkpoint IDs name
+// sink transactions (epochs), so a run that goes on from another's
+// checkpoint must not use its IDs again. A store that cannot list or
+// open its newest checkpoint is an error: guessing 1 would number the
+// run's checkpoints below the one it restores.
+func (c *checkpointer) firstID() (int64, error) {
+	first := max(int64(1), c.m.firstCheckpoint)
+	newest, err := c.newestID()
+	for try := 1; err != nil && try < firstIDTries; try++ {
+		time.Sleep(time.Duration(try) * 100 * time.Millisecond) // a store that did not answer: once more, later
+		newest, err = c.newestID()
 	}
+	if err != nil {
+		return 0, err
+	}
+	first = max(first, newest+1)
 	if c.m.restoreFrom != "" {
 		if cp, err := c.openExternal(c.m.restoreFrom); err == nil {
 			first = max(first, cp.Meta.ID+1)
 		} // else the restore fails, naming the path
 	}
-	return first
+	return first, nil
 }
 
 // openExternal opens a checkpoint path that is not necessarily in this
@@ -251,4 +439,24 @@ func finishedVertices(m *persistence.Metadata) map[string]bool {
 		}
 	}
 	return fin
+}
+
+// firstIDTries is how often firstID asks a store that fails.
+const firstIDTries = 3
+
+// newestID returns the ID of the newest complete checkpoint in the run's
+// store, 0 for none.
+func (c *checkpointer) newestID() (int64, error) {
+	paths, err := c.store.Checkpoints()
+	if err != nil {
+		return 0, fmt.Errorf("actors: list the run's checkpoints: %w", err)
+	}
+	if len(paths) == 0 {
+		return 0, nil
+	}
+	cp, err := c.store.Open(paths[0])
+	if err != nil {
+		return 0, fmt.Errorf("actors: open the run's newest checkpoint: %w", err)
+	}
+	return cp.Meta.ID, nil
 }

@@ -119,7 +119,9 @@ func fmtErr(err error) string {
 // (readable, the run's) and a newer checkpoint 2 in the state the case
 // says: an unreadable newest checkpoint fails the restore, naming the
 // file, unless its completion was never notified; another run's is never
-// restored.
+// restored. Planning reads only the metadata: a damaged state file is
+// found by the subtask that reads it (taskRestore.read), and the master
+// then applies the same rule (skipUnreadable).
 func TestCheckpointer_planRestore(t *testing.T) {
 	tests := []struct {
 		name       string
@@ -160,6 +162,9 @@ func TestCheckpointer_planRestore(t *testing.T) {
 				c.unnotified[newest] = true
 			}
 			plan, err := c.planRestore()
+			if tt.newest == "state" {
+				plan, err = readAsSubtasks(t, c, plan, err)
+			}
 			if tt.wantID != 0 {
 				if err != nil || plan == nil || plan.id != tt.wantID {
 					t.Fatalf("plan %+v, %v; want checkpoint %d", plan, err, tt.wantID)
@@ -171,6 +176,25 @@ func TestCheckpointer_planRestore(t *testing.T) {
 			}
 		})
 	}
+}
+
+// readAsSubtasks reads, as the subtasks do, the parts of a plan of
+// checkpoint 2 with a damaged state file: the read fails, and the
+// master's rule then either fails the restore (the read's error) or
+// skips the checkpoint and plans again.
+func readAsSubtasks(t *testing.T, c *checkpointer, plan *restorePlan, err error) (*restorePlan, error) {
+	t.Helper()
+	if err != nil || plan == nil || plan.id != 2 {
+		t.Fatalf("plan %+v, %v; want checkpoint 2 planned from its readable metadata", plan, err)
+	}
+	_, err = plan.taskOf(c.m.graph.Vertices[0], 0).read()
+	if err == nil {
+		t.Fatal("the subtask read its parts of a damaged state file without an error")
+	}
+	if !c.skipUnreadable(plan.path, err) {
+		return nil, err
+	}
+	return c.planRestore()
 }
 
 // testCheckpointer returns the checkpointer of a master of countPipeline
@@ -191,7 +215,8 @@ func testCheckpointer(t *testing.T, run string) (*checkpointer, *persistence.Dir
 }
 
 // writeCheckpoint completes checkpoint id of run with one stored state
-// (task 1-0's, empty) and returns its path.
+// (task 1-0's, empty, of the first vertex's operators) and returns its
+// path.
 func writeCheckpoint(t *testing.T, s *persistence.DirStore, id int64, run string) string {
 	t.Helper()
 	state, err := operators.SubtaskState{}.MarshalBinary()
@@ -204,8 +229,9 @@ func writeCheckpoint(t *testing.T, s *persistence.DirStore, id int64, run string
 	}
 	p, _ := countPipeline(10, 3, 0)
 	g, _ := p.Build()
+	v := g.Vertices[0] // its subtasks, at any parallelism, all read the one file (no summaries)
 	path, err := s.CommitMetadata(&persistence.Metadata{ID: id, Job: g.Name, Run: run, MaxParallelism: g.MaxParallelism,
-		Tasks: []persistence.TaskState{{Vertex: "v", Subtask: 0, Parallelism: 1, Handle: h}}})
+		Tasks: []persistence.TaskState{{Vertex: v.Name, Operators: v.Operators(), Subtask: 0, Parallelism: 1, Handle: h}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -40,18 +40,25 @@ type stateSource interface {
 // writeState writes src to store for checkpoint id and closes it, in
 // every case: that ends the read transactions of its bbolt snapshots.
 // A store that takes only bytes gets them whole, and src is closed
-// before that write, which cannot be cancelled.
-func writeState(ctx context.Context, store CheckpointStore, id int64, task string, src stateSource) (string, error) {
+// before that write, which cannot be cancelled. It returns the state's
+// handle and its size in bytes.
+func writeState(ctx context.Context, store CheckpointStore, id int64, task string, src stateSource) (string, int64, error) {
 	defer src.Close() // a read transaction: nothing to lose
 	if s, ok := store.(StreamingCheckpointStore); ok {
-		return s.WriteStateFrom(ctx, id, task, src)
+		handle, err := s.WriteStateFrom(ctx, id, task, src)
+		if err != nil {
+			return "", 0, err
+		}
+		size, _ := src.Size(ctx) // measured by the write already; only for stats, never a failure
+		return handle, size, nil
 	}
 	data, err := src.Bytes(ctx)
 	_ = src.Close()
 	if err != nil {
-		return "", err
+		return "", 0, err
 	}
-	return store.WriteState(id, task, data)
+	handle, err := store.WriteState(id, task, data)
+	return handle, int64(len(data)), err
 }
 
 // uploads owns the goroutines that write a subtask's state to the

@@ -67,9 +67,12 @@ func TestWriteState_closesTheState(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			src := &fakeSource{BytesSource: []byte("state")}
 			store := tt.store(src)
-			_, err := writeState(tt.ctx, store, 1, "t", src)
+			_, size, err := writeState(tt.ctx, store, 1, "t", src)
 			if (err != nil) != tt.wantErr {
 				t.Errorf("error %v, want one: %v", err, tt.wantErr)
+			}
+			if err == nil && size != int64(len("state")) {
+				t.Errorf("size %d, want %d (the state's bytes)", size, len("state"))
 			}
 			if src.closes == 0 {
 				t.Error("the state was not closed")

@@ -1,8 +1,10 @@
 package actors
 
 import (
+	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/troupe-dev/troupe/persistence"
 )
@@ -13,22 +15,32 @@ import (
 // store never sees two commits at once (its contract), and a discard
 // never runs alongside a commit.
 //
-// The checkpointer owns it: commit, discard, results and close are called
-// from the job master's Receive only. close stops the goroutine after the
-// queued calls and waits for it.
+// The checkpointer owns it: commit, discard, results, busy and close are
+// called from the job master's Receive only. close never waits for the
+// store: the goroutine finishes the calls queued and returns, and the
+// engine, which counts it in its writers group, waits for it on
+// Engine.Close, for a bounded time (a store that hangs must not hang a
+// cancel or the engine's close, as Flink's checkpoint I/O executor never
+// holds up a job's cancellation).
 type metadataWriter struct {
 	store  CheckpointStore
 	log    *slog.Logger
-	notify func() // tells the master that results wait; any goroutine
+	notify func()       // tells the master that results wait; any goroutine
+	guard  func() error // GuardCommits's; nil: commit always
 
 	mu      sync.Mutex
 	queue   []storeCall
 	out     []metadataWritten // commits done, not yet taken by the master
 	closing bool
+	exited  bool // the goroutine takes no more calls
+	// later: callers of savepoints whose commit the master left under
+	// way when the job ended; the commit's outcome goes to them
+	later map[int64]chan<- savepointResult
 
 	wake chan struct{} // capacity 1: the queue changed
-	done chan struct{} // closed when the goroutine has returned
-	shut bool          // close was called (master's goroutine only)
+	// master's goroutine only
+	shut     bool // close was called
+	inFlight int  // commits asked for whose result the master has not taken
 }
 
 // storeCall is a commit (meta) or a discard (of checkpoint discard).
@@ -37,31 +49,45 @@ type storeCall struct {
 	discard int64
 }
 
-func newMetadataWriter(store CheckpointStore, log *slog.Logger, notify func()) *metadataWriter {
-	w := &metadataWriter{store: store, log: log, notify: notify,
-		wake: make(chan struct{}, 1), done: make(chan struct{})}
-	go w.run()
+// newMetadataWriter starts the writer's goroutine, counted in owner (the
+// engine's writers) until it returns. guard, if set, is asked before
+// each commit (GuardCommits).
+func newMetadataWriter(store CheckpointStore, guard func() error, log *slog.Logger, notify func(), owner *sync.WaitGroup) *metadataWriter {
+	w := &metadataWriter{store: store, guard: guard, log: log, notify: notify, wake: make(chan struct{}, 1)}
+	owner.Go(w.run)
 	return w
 }
 
 // commit queues the commit of m; its result comes back through results,
 // after a notify.
-func (w *metadataWriter) commit(m *persistence.Metadata) { w.push(storeCall{meta: m}) }
-
-// discard queues the discard of checkpoint id. After close, it discards
-// at once: nothing else uses the store then.
-func (w *metadataWriter) discard(id int64) {
-	if w.shut {
-		w.discardNow(id)
-		return
-	}
-	w.push(storeCall{discard: id})
+func (w *metadataWriter) commit(m *persistence.Metadata) {
+	w.inFlight++
+	w.push(storeCall{meta: m})
 }
 
-func (w *metadataWriter) push(c storeCall) {
+// discard queues the discard of checkpoint id. Once the goroutine has
+// returned (after close), it discards at once: nothing else uses the
+// store then.
+func (w *metadataWriter) discard(id int64) {
+	if !w.push(storeCall{discard: id}) {
+		w.discardNow(id)
+	}
+}
+
+// push queues c; false if the goroutine has returned and will not take it.
+func (w *metadataWriter) push(c storeCall) bool {
 	w.mu.Lock()
+	if w.exited {
+		w.mu.Unlock()
+		return false
+	}
 	w.queue = append(w.queue, c)
 	w.mu.Unlock()
+	w.poke()
+	return true
+}
+
+func (w *metadataWriter) poke() {
 	select {
 	case w.wake <- struct{}{}:
 	default: // a wake-up is already pending
@@ -74,12 +100,18 @@ func (w *metadataWriter) results() []metadataWritten {
 	defer w.mu.Unlock()
 	out := w.out
 	w.out = nil
+	w.inFlight -= len(out)
 	return out
 }
 
-// close lets the queued calls finish, then stops the goroutine and waits
-// for it. The results of the last commits stay for results. Safe to call
-// twice.
+// busy reports whether a commit asked for has not had its result taken:
+// its checkpoint may still complete.
+func (w *metadataWriter) busy() bool { return w.inFlight > 0 }
+
+// close lets the goroutine finish the calls queued and return, without
+// waiting for it: a commit under way is left to the store (and to its own
+// timeout, if it hangs). The results already done stay for results. Safe
+// to call twice.
 func (w *metadataWriter) close() {
 	if w.shut {
 		return
@@ -88,15 +120,35 @@ func (w *metadataWriter) close() {
 	w.mu.Lock()
 	w.closing = true
 	w.mu.Unlock()
-	select {
-	case w.wake <- struct{}{}:
-	default:
+	w.poke()
+}
+
+// answerLater gives the outcome of savepoint id's commit, under way when
+// the job ended, to its caller's reply (buffered, and not answered by the
+// master): at once if the commit is done, else when it returns.
+func (w *metadataWriter) answerLater(id int64, reply chan<- savepointResult) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, r := range w.out {
+		if r.id == id {
+			reply <- r.savepointResult()
+			return
+		}
 	}
-	<-w.done
+	if w.later == nil {
+		w.later = map[int64]chan<- savepointResult{}
+	}
+	w.later[id] = reply
+}
+
+func (r metadataWritten) savepointResult() savepointResult {
+	if r.err != nil {
+		return savepointResult{err: fmt.Errorf("%w: savepoint %d: metadata commit: %w", ErrSavepoint, r.id, r.err)}
+	}
+	return savepointResult{path: r.path}
 }
 
 func (w *metadataWriter) run() {
-	defer close(w.done)
 	for {
 		c, ok := w.next()
 		if !ok {
@@ -106,15 +158,22 @@ func (w *metadataWriter) run() {
 			w.discardNow(c.discard)
 			continue
 		}
-		path, err := w.store.CommitMetadata(c.meta)
+		path, err := w.commitNow(c.meta)
+		r := metadataWritten{id: c.meta.ID, path: path, err: err}
 		w.mu.Lock()
-		w.out = append(w.out, metadataWritten{id: c.meta.ID, path: path, err: err})
+		w.out = append(w.out, r)
+		reply := w.later[r.id]
+		delete(w.later, r.id)
 		w.mu.Unlock()
+		if reply != nil {
+			reply <- r.savepointResult()
+		}
 		w.notify()
 	}
 }
 
-// next waits for the next call; false once closing with nothing queued.
+// next waits for the next call; false once closing with nothing queued,
+// after which the writer takes no more calls.
 func (w *metadataWriter) next() (storeCall, bool) {
 	for {
 		w.mu.Lock()
@@ -124,17 +183,63 @@ func (w *metadataWriter) next() (storeCall, bool) {
 			w.mu.Unlock()
 			return c, true
 		}
-		closing := w.closing
-		w.mu.Unlock()
-		if closing {
+		if w.closing {
+			w.exited = true
+			w.mu.Unlock()
 			return storeCall{}, false
 		}
+		w.mu.Unlock()
 		<-w.wake
 	}
+}
+
+// commitNow commits m unless the guard refuses, naming the checkpoint.
+// The guard is asked again once the commit has returned: a commit that
+// outlasted the master's hold on its job (a slow store, a pause of the
+// process) may be durable, but the master must not complete it — tell
+// sinks to commit — since another master may already have restored an
+// earlier checkpoint. Left in the store, it is a consistent checkpoint
+// that only a restore may use.
+func (w *metadataWriter) commitNow(m *persistence.Metadata) (string, error) {
+	if w.guard != nil {
+		if err := w.guard(); err != nil {
+			return "", fmt.Errorf("actors: checkpoint %d not committed: %w", m.ID, err)
+		}
+	}
+	path, err := w.store.CommitMetadata(m)
+	if err != nil || w.guard == nil {
+		return path, err
+	}
+	if err := w.guard(); err != nil {
+		return "", fmt.Errorf("actors: checkpoint %d written to %s but not completed: %w", m.ID, path, err)
+	}
+	return path, nil
 }
 
 func (w *metadataWriter) discardNow(id int64) {
 	if err := w.store.Discard(id); err != nil {
 		w.log.Warn("discarding checkpoint", "checkpoint", id, "err", err)
+	}
+}
+
+// writerGrace bounds how long Engine.Close waits for the metadata
+// writers of ended jobs, whose last commit a hung store may hold.
+const writerGrace = 5 * time.Second
+
+// waitWriters waits for the writers in wg for at most d, and reports
+// whether they all returned.
+func waitWriters(wg *sync.WaitGroup, d time.Duration) bool {
+	done := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-done:
+		return true
+	case <-t.C:
+		return false
 	}
 }

@@ -12,8 +12,11 @@ import (
 // one child node, one slot each, so that about half the records cross the
 // network each way — against the same job in one process, in the same
 // run: records/s of each, their ratio, and the record bytes on the wire
-// per second. Set TROUPE_BENCH_CHILD_CPUPROF to a file to profile the
-// child node (-cpuprofile profiles the test process).
+// per second. The same per CPU second (of the test process, and of the
+// child in the remote run) says what each costs however much of a
+// shared machine the run gets: cpu-ratio is the ratio of those rates. Set
+// TROUPE_BENCH_CHILD_CPUPROF to a file to profile the child node
+// (-cpuprofile profiles the test process).
 func BenchmarkCluster_KeyByExchange(b *testing.B) {
 	var env []string
 	if path := os.Getenv("TROUPE_BENCH_CHILD_CPUPROF"); path != "" {
@@ -33,18 +36,26 @@ func BenchmarkCluster_KeyByExchange(b *testing.B) {
 	}
 	for _, tc := range cases {
 		b.Run(tc.name, func(b *testing.B) {
-			var local, remote time.Duration
+			var local, remote, localCPU, remoteCPU time.Duration
 			var wire int64
 			for range b.N {
+				cpu := c.cpu(b)
 				local += c.runBench(b, tc.n, tc.size, tc.codec, benchTag(b, "local"), nil)
-				before := c.wireBytes(b)
+				before, mid := c.wireBytes(b), c.cpu(b)
 				remote += c.runBench(b, tc.n, tc.size, tc.codec, benchTag(b, "remote"), c.placer("coord", "n1"))
 				wire += c.wireBytes(b) - before
+				end := c.cpu(b)
+				localCPU, remoteCPU = localCPU+mid-cpu, remoteCPU+end-mid
 			}
 			records := float64(b.N * tc.n)
 			b.ReportMetric(records/local.Seconds(), "local-rec/s")
 			b.ReportMetric(records/remote.Seconds(), "remote-rec/s")
 			b.ReportMetric(local.Seconds()/remote.Seconds(), "remote/local")
+			if localCPU > 0 && remoteCPU > 0 {
+				b.ReportMetric(records/localCPU.Seconds(), "local-rec/cpu-s")
+				b.ReportMetric(records/remoteCPU.Seconds(), "remote-rec/cpu-s")
+				b.ReportMetric(localCPU.Seconds()/remoteCPU.Seconds(), "cpu-ratio")
+			}
 			b.ReportMetric(float64(wire)/remote.Seconds()/1e6, "wire-MB/s")
 			b.ReportMetric(float64(wire)/records, "wire-B/rec")
 		})
@@ -77,6 +88,11 @@ func (c *testCluster) runBench(b *testing.B, n, size int, codec, tag string, p P
 		b.Fatalf("%d records counted, want %d", sunk, n)
 	}
 	return d
+}
+
+// cpu is the CPU time the test process and the child node have used.
+func (c *testCluster) cpu(b *testing.B) time.Duration {
+	return processCPU() + c.nodes["n1"].stats(b).CPU
 }
 
 // wireBytes is the record bytes both nodes have sent over the network.

@@ -3,6 +3,8 @@ package actors
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -40,6 +42,9 @@ const (
 	nodeEnv       = "TROUPE_TEST_NODE"    // the child node's name
 	storeEnv      = "TROUPE_TEST_STORE"   // the shared checkpoint directory
 	cpuProfileEnv = "TROUPE_TEST_CPUPROF" // where a child node writes a CPU profile
+	// tlsEnv, if set, secures a child node's remote with mutual TLS: the
+	// files of its certificate, key and CA, comma separated.
+	tlsEnv = "TROUPE_TEST_TLS"
 	// testBatchBytes is every test node's fragment cap: small, so that
 	// batches of big records cross in several fragments.
 	testBatchBytes = 64 << 10
@@ -77,7 +82,15 @@ func runTestNode(name string) int {
 			defer func() { pprof.StopCPUProfile(); f.Close() }()
 		}
 	}
-	e, err := NewEngine(testNodeConfig(name, os.Getenv(storeEnv), os.Stderr))
+	cfg := testNodeConfig(name, os.Getenv(storeEnv), os.Stderr)
+	if files := os.Getenv(tlsEnv); files != "" {
+		var err error
+		if cfg.Remote.TLS, err = loadTestTLS(files); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 2
+		}
+	}
+	e, err := NewEngine(cfg)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
@@ -106,11 +119,34 @@ func runTestNode(name string) int {
 	return 0
 }
 
+// loadTestTLS reads tlsEnv's "cert,key,ca" into a mutual-TLS config.
+func loadTestTLS(files string) (*tls.Config, error) {
+	f := strings.Split(files, ",")
+	if len(f) != 3 {
+		return nil, fmt.Errorf("%s=%q: want cert,key,ca", tlsEnv, files)
+	}
+	cert, err := tls.LoadX509KeyPair(f[0], f[1])
+	if err != nil {
+		return nil, err
+	}
+	caPEM, err := os.ReadFile(f[2])
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(caPEM) {
+		return nil, fmt.Errorf("%s: no certificate", f[2])
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, RootCAs: pool, ClientCAs: pool,
+		ClientAuth: tls.RequireAndVerifyClientCert, MinVersion: tls.VersionTLS13}, nil
+}
+
 // nodeStats is what a node's probe reports.
 type nodeStats struct {
 	Counters  map[string]int64
 	HeapBytes uint64
-	Remote    struct{ Batches, Fragments, Bytes int64 }
+	Remote    RemoteStats
+	CPU       time.Duration // the node process's CPU time so far
 }
 
 // probe answers a "stats" request with the node's nodeStats as JSON.
@@ -126,8 +162,7 @@ func probe(e *Engine) actor.ReceiveFunc {
 func statsJSON(e *Engine) []byte {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	s := nodeStats{Counters: counterValues(), HeapBytes: ms.HeapAlloc}
-	s.Remote.Batches, s.Remote.Fragments, s.Remote.Bytes = e.stats.batches.Load(), e.stats.fragments.Load(), e.stats.bytes.Load()
+	s := nodeStats{Counters: counterValues(), HeapBytes: ms.HeapAlloc, Remote: e.RemoteStats(), CPU: processCPU()}
 	b, _ := json.Marshal(s)
 	return b
 }

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/asynkron/protoactor-go/actor"
+
 	"github.com/troupe-dev/troupe/operators"
 	"github.com/troupe-dev/troupe/persistence"
 )
@@ -45,11 +47,14 @@ type countedSeq struct {
 // …; keyed by seq % keys; each key counted; the counts written, exactly
 // once with checkpoints, to part files in out. fail-at: the source fails
 // at that record in the first attempt, once a checkpoint has completed.
+// counter=actor counts with a keyed actor (FromKeyedActor) in place of
+// ProcessKeyed: every node builds the actor operator from the registry.
 func keyedCountSpec() PipelineSpec {
 	return PipelineSpec{
 		Name: "keyed-count",
 		Params: []Param{{Name: "n", Default: "10000"}, {Name: "keys", Default: "61"},
-			{Name: "out", Required: true}, {Name: "fail-at", Default: "-1"}, {Name: "rate", Default: "0"}},
+			{Name: "out", Required: true}, {Name: "fail-at", Default: "-1"}, {Name: "rate", Default: "0"},
+			{Name: "counter", Default: "process"}},
 		Build: func(ps Params) (*operators.Pipeline, error) {
 			n, err1 := ps.Int("n")
 			keys, err2 := ps.Int("keys")
@@ -67,6 +72,11 @@ func keyedCountSpec() PipelineSpec {
 				return &seqReader{tc: tc, n: int64(n), next: int64(tc.Subtask), step: int64(tc.Parallelism), failAt: int64(failAt)}, nil
 			}, opts...).Name("source")
 			ks := operators.KeyBy(src, func(s int64) int64 { return s % int64(keys) })
+			if ps.String("counter") == "actor" {
+				counts := FromKeyedActor[int64, int64, countedSeq](ks, actor.PropsFromProducer(func() actor.Actor { return &seqCounter{} })).Name("count")
+				operators.WriteFiles(counts, ps.String("out")).Name("sink")
+				return p, nil
+			}
 			counts := operators.ProcessKeyed(ks, func(ctx *operators.KeyedContext[int64], s int64, out operators.Collector[countedSeq]) error {
 				st, err := operators.GetValueState(ctx, eventCount)
 				if err != nil {
@@ -80,6 +90,30 @@ func keyedCountSpec() PipelineSpec {
 			operators.WriteFiles(counts, ps.String("out")).Name("sink")
 			return p, nil
 		},
+	}
+}
+
+// seqCounter is keyed-count's counter as a keyed actor.
+type seqCounter struct{ count operators.ValueState[int64] }
+
+func (c *seqCounter) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *Open[int64]:
+		var err error
+		if c.count, err = operators.GetValueState(m.State, eventCount); err != nil {
+			panic(err)
+		}
+		ctx.Respond(&Output[countedSeq]{})
+	case *KeyedInput[int64, int64]:
+		out := make([]operators.Element[countedSeq], 0, m.Len())
+		for r := range m.All() {
+			n, _ := c.count.Value()
+			c.count.Update(n + 1)
+			out = append(out, operators.Element[countedSeq]{Value: countedSeq{Key: r.Key, Count: n + 1, Seq: r.Value}, Timestamp: operators.NoTimestamp})
+		}
+		ctx.Respond(&Output[countedSeq]{Records: out})
+	case *EndOfInput:
+		ctx.Respond(&Output[countedSeq]{})
 	}
 }
 

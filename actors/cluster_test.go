@@ -137,6 +137,33 @@ func TestCluster_remoteFailureRestoresCheckpoint(t *testing.T) {
 	waitTaskManagersEmpty(t, c.taskManagers()...)
 }
 
+// The keyed count with a keyed actor for its counter, across three nodes
+// with a failure on one: each node builds the actor operator from the
+// registry, the actors' keyed state goes to the shared store with the
+// checkpoints, and the restart restores it: every record is counted
+// exactly once.
+func TestCluster_keyedActorAcrossNodesRestoresCheckpoint(t *testing.T) {
+	c := startCluster(t, "n1", "n2")
+	const n, keys = 20_000, 61
+	out := t.TempDir()
+	j := c.submit(t, JobSpec{Pipeline: "keyed-count", Parallelism: 4,
+		Params: map[string]string{"n": fmt.Sprint(n), "keys": fmt.Sprint(keys), "out": out, "fail-at": "8001",
+			"rate": "10000", "counter": "actor"},
+		Checkpoint: &CheckpointConfig{Interval: 20 * time.Millisecond}, Restart: FixedDelay(2, 10*time.Millisecond)},
+		WithPlacer(c.placer("coord", "n1", "n2")))
+	if err := waitEnd(t, j); err != nil {
+		t.Fatal(err)
+	}
+	if got := j.Placement()[1].Nodes; strings.Join(got, ",") != "coord,n1,n2,coord" {
+		t.Fatalf("count's subtasks on %v, want coord,n1,n2,coord", got)
+	}
+	if j.Restarts() != 1 {
+		t.Fatalf("%d restarts (cause %v), want 1", j.Restarts(), j.Failure())
+	}
+	checkCounted(t, readCounted(t, out), n, keys)
+	waitTaskManagersEmpty(t, c.taskManagers()...)
+}
+
 // A batch whose encoding is larger than the fragment cap crosses in
 // several fragments and arrives intact, as one batch.
 func TestCluster_bigBatchCrossesInFragments(t *testing.T) {
@@ -172,7 +199,9 @@ func TestCluster_bigBatchCrossesInFragments(t *testing.T) {
 // remote sink and the sink has not taken stays within the channel's
 // credits (plus the batch being filled, the batch waiting for credit and
 // the one being consumed), so the unbounded remote send queue cannot
-// grow.
+// grow. The node's own count of messages in flight (RemoteStats) never
+// passes its channels' credits, and comes back to zero with the job's
+// end.
 func TestCluster_slowRemoteSinkBackpressuresSource(t *testing.T) {
 	c := startCluster(t, "n1", "n2")
 	tag := uniqueTag(t)
@@ -186,6 +215,7 @@ func TestCluster_slowRemoteSinkBackpressuresSource(t *testing.T) {
 	var first, last int64
 	var maxInFlight int64
 	var heap1, heap2 uint64
+	var remote RemoteStats
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for deadline := time.Now().Add(1500 * time.Millisecond); time.Now().Before(deadline); <-tick.C {
@@ -199,17 +229,26 @@ func TestCluster_slowRemoteSinkBackpressuresSource(t *testing.T) {
 		}
 		last = sunk
 		heap1, heap2 = max(heap1, s1.HeapBytes), max(heap2, s2.HeapBytes)
+		remote = s1.Remote
 	}
-	t.Logf("in flight to the remote sink at most %d records (bound %d); the sink took %d records in 1.5 s; heaps n1 %d MiB, n2 %d MiB",
-		maxInFlight, bound, last-first, heap1>>20, heap2>>20)
+	t.Logf("in flight to the remote sink at most %d records (bound %d); the sink took %d records in 1.5 s; heaps n1 %d MiB, n2 %d MiB; n1's remote channels %+v",
+		maxInFlight, bound, last-first, heap1>>20, heap2>>20, remote)
 	if maxInFlight > bound {
 		t.Fatalf("%d records in flight to the remote sink, above credits' bound %d", maxInFlight, bound)
 	}
 	if last <= first {
 		t.Fatalf("the remote sink made no progress (%d → %d)", first, last)
 	}
+	if remote.Channels != 1 || remote.CreditBound != int64(cfg.Credits) ||
+		remote.MaxInFlight != int64(cfg.Credits) || remote.MaxInFlightBytes == 0 {
+		t.Fatalf("n1's remote channels %+v: want one channel, its %d credits all in flight at some point", remote, cfg.Credits)
+	}
 	j.Cancel()
 	waitTaskManagersEmpty(t, c.taskManagers()...)
+	eventually(t, 10*time.Second, func() bool {
+		r := n1.stats(t).Remote
+		return r.Channels == 0 && r.CreditBound == 0 && r.InFlight == 0 && r.InFlightBytes == 0
+	}, "n1's remote channels closed, nothing left in flight")
 }
 
 // A node killed while the job runs fails the attempt with a cause naming

@@ -38,6 +38,12 @@ type Config struct {
 	// Logger receives the runtime's logs (Proto.Actor's included); nil
 	// means warnings and errors as text on standard error.
 	Logger *slog.Logger
+	// OwnerReportsFailures says that whoever submits the jobs reports
+	// their restarts (OnRestart) and failures (Job.Wait) itself, as node
+	// run does on standard error: the engine then logs a job's failures
+	// and restarts at debug level rather than as errors and warnings, so
+	// that each is reported once. Default false: they are logged.
+	OwnerReportsFailures bool
 	// Checkpoint configures checkpoints; off by default.
 	Checkpoint CheckpointConfig
 	// Faults, for tests only, is called at the points where failures can
@@ -57,13 +63,19 @@ type Config struct {
 	// across nodes (see Engine.StartTaskManager, WithPlacer). Nil: one
 	// process, no network (the default).
 	Remote *RemoteConfig
+	// MetricsInterval is how often the counters of each subtask are
+	// sampled (Engine.SubtaskMetrics, Job.Metrics): a node's /metrics
+	// and a job's rates are at most this old. Zero takes the default,
+	// 1 s; a negative interval turns metrics off, and subtasks count
+	// nothing.
+	MetricsInterval time.Duration
 }
 
 // DefaultConfig returns the defaults documented on Config's fields. It
 // leaves Restart nil, so that NewEngine picks the default strategy for the
 // checkpointing the caller sets afterwards.
 func DefaultConfig() Config {
-	return Config{BatchSize: 1024, BufferTimeout: 10 * time.Millisecond, Credits: 4}
+	return Config{BatchSize: 1024, BufferTimeout: 10 * time.Millisecond, Credits: 4, MetricsInterval: time.Second}
 }
 
 // QuietLogger discards every log record (for tests and benchmarks).
@@ -106,6 +118,9 @@ func (c *Config) validate() error {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	if c.MetricsInterval == 0 {
+		c.MetricsInterval = time.Second
 	}
 	return nil
 }

@@ -21,6 +21,11 @@ type Engine struct {
 	// follows its own checkpointing (JobSpec.Checkpoint)
 	restartDefault bool
 	stats          remoteStats
+	metrics        metricsTable // the latest samples of the subtasks here
+	// writers counts the jobs' metadata writers (checkpointer): a job's
+	// end leaves a commit under way to its writer, and Close waits for
+	// them, for writerGrace at most.
+	writers sync.WaitGroup
 
 	mu     sync.Mutex
 	jobs   map[*Job]struct{}
@@ -89,6 +94,13 @@ func (e *Engine) submit(g *operators.JobGraph, cfg Config, spec *JobSpec, opts [
 	for _, o := range opts {
 		o(m)
 	}
+	if m.firstAttempt < 1 || m.firstAttempt > maxFirstAttempt {
+		return nil, fmt.Errorf("%w: FirstAttempt %d is not in 1..%d", ErrConfig, m.firstAttempt, maxFirstAttempt)
+	}
+	if m.firstCheckpoint < 0 {
+		return nil, fmt.Errorf("%w: FirstCheckpointID %d is negative", ErrConfig, m.firstCheckpoint)
+	}
+	m.attempt = m.firstAttempt - 1 // deploy numbers the first attempt
 	if err := e.assignRun(job); err != nil {
 		return nil, err
 	}
@@ -134,8 +146,10 @@ func (e *Engine) forget(j *Job) {
 }
 
 // Close cancels every running job, waits for them, stops the task
-// manager (and the job agents it still runs), stops remote and shuts the
-// actor system down. It is safe to call more than once.
+// manager (and the job agents it still runs), waits a few seconds at most
+// for the checkpoint metadata commits that ended jobs left under way,
+// stops remote and shuts the actor system down. It is safe to call more
+// than once.
 func (e *Engine) Close() error {
 	e.mu.Lock()
 	if e.closed {
@@ -154,6 +168,10 @@ func (e *Engine) Close() error {
 	}
 	if tm != nil {
 		_ = e.sys.Root.StopFuture(tm.pid).Wait()
+	}
+	if !waitWriters(&e.writers, writerGrace) {
+		e.cfg.Logger.Error("a checkpoint store still holds a metadata commit of an ended job; not waiting for it any longer",
+			"waited", writerGrace)
 	}
 	if e.remote != nil {
 		stopRemote(e.sys, e.remote)

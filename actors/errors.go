@@ -29,13 +29,18 @@ var (
 	// not understand (for example a custom operator's wrong reply type).
 	ErrUnexpectedMessage = errors.New("actors: unexpected message")
 	// ErrActorOption fails Pipeline.Build for a custom operator
-	// (FromActor) given an option it cannot use, such as a negative
+	// (FromActor, FromKeyedActor) given an option it cannot use, such as a negative
 	// WithReplyTimeout; the error names the operator.
 	ErrActorOption = errors.New("actors: invalid custom operator option")
 	// ErrReplyTimeout fails the subtask of a custom operator whose actor
 	// did not answer a message within its reply timeout
 	// (WithReplyTimeout).
 	ErrReplyTimeout = errors.New("actors: no reply from the operator's actor")
+	// ErrActorProtocol fails the subtask of a custom operator whose actor
+	// broke the protocol: it answered a message with the wrong reply
+	// (an *Output to Snapshot, a *State to anything else), sent a reply
+	// with no message to answer, or answered Timers without taking them.
+	ErrActorProtocol = errors.New("actors: the operator's actor broke its protocol")
 	// ErrSavepoint is returned when a savepoint cannot be taken: the job is
 	// not running, or the savepoint was aborted.
 	ErrSavepoint = errors.New("actors: savepoint failed")

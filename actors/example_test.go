@@ -86,3 +86,55 @@ func ExampleFromActor() {
 	fmt.Println(result.Values())
 	// Output: [A B C DONE]
 }
+
+// wordCounter counts each word in the engine's keyed state and emits the
+// counts when the input ends, from an event-time timer set at the end of
+// time (the watermark reaches it when the input ends).
+type wordCounter struct {
+	scope *operators.KeyedScope[string]
+	count operators.ValueState[int]
+}
+
+func (w *wordCounter) Receive(ctx actor.Context) {
+	var out []operators.Element[string]
+	switch m := ctx.Message().(type) {
+	case *actors.Open[string]:
+		w.scope = m.State
+		w.count, _ = operators.GetValueState(m.State, operators.ValueDescriptor[int]{Name: "count"})
+	case *actors.KeyedInput[string, string]:
+		for range m.All() { // the record's word is the current key
+			n, _ := w.count.Value()
+			w.count.Update(n + 1)
+			w.scope.RegisterEventTimer(operators.MaxWatermark)
+		}
+	case *actors.Timers[string]:
+		for t := range m.All() { // the timer's word is the current key
+			n, _ := w.count.Value()
+			out = append(out, operators.Element[string]{Value: fmt.Sprintf("%s=%d", t.Key, n), Timestamp: operators.NoTimestamp})
+		}
+	case *actors.EndOfInput:
+	default:
+		return // Proto.Actor's own messages (Started, …)
+	}
+	ctx.Respond(&actors.Output[string]{Records: out})
+}
+
+func ExampleFromKeyedActor() {
+	p := operators.NewPipeline("words")
+	words := operators.FromSlice(p, []string{"to", "be", "or", "not", "to", "be"})
+	byWord := operators.KeyBy(words, func(w string) string { return w })
+	counts := actors.FromKeyedActor[string, string, string](byWord,
+		actor.PropsFromProducer(func() actor.Actor { return &wordCounter{} })).Name("count")
+	result := operators.Collect(counts)
+
+	cfg := actors.DefaultConfig()
+	cfg.Logger = actors.QuietLogger()
+	engine, _ := actors.NewEngine(cfg)
+	defer engine.Close()
+	if err := engine.Run(context.Background(), p); err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(result.Values())
+	// Output: [to=2 be=2 or=1 not=1]
+}

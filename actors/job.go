@@ -3,6 +3,7 @@ package actors
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -47,6 +48,11 @@ type Job struct {
 	latest    Checkpoint
 	placement []VertexPlacement
 	failure   error
+	running   time.Time // when the current attempt started running
+	// the views of job_metrics.go and job_checkpoint_stats.go
+	samples     map[sampleKey]SubtaskSample
+	exceptions  []Exception
+	checkpoints checkpointCounts
 }
 
 // MailboxInfo describes one subtask's mailbox: the bound that credit flow
@@ -118,10 +124,24 @@ func (j *Job) Mailboxes() []MailboxInfo {
 func (j *Job) setState(s JobState) {
 	j.mu.Lock()
 	j.state = s
-	if s == JobRestarting {
+	switch s {
+	case JobRunning:
+		j.running = time.Now()
+	case JobRestarting:
 		j.restarts++
+		j.running = time.Time{}
 	}
 	j.mu.Unlock()
+}
+
+// RunningSince returns when the current attempt started running: every
+// subtask deployed on its node and wired, the sources told to start.
+// It is zero while the job deploys or restarts; once the job has ended,
+// it is when its last attempt started (zero if none did).
+func (j *Job) RunningSince() time.Time {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.running
 }
 
 // Failure returns the cause of the job's latest restart, or of its

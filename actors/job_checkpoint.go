@@ -41,29 +41,50 @@ func (j *Job) Savepoint(ctx context.Context) (string, error) { return j.savepoin
 
 func (j *Job) savepoint(ctx context.Context, stop bool) (string, error) {
 	reply := make(chan savepointResult, 1)
-	j.engine.sys.Root.Send(j.master, &savepointMsg{reply: reply, stop: stop})
+	msg := &savepointMsg{reply: reply, stop: stop}
+	j.engine.sys.Root.Send(j.master, msg)
 	select {
 	case r := <-reply:
 		return r.path, r.err
+	case <-ctx.Done():
+		return "", ctx.Err()
 	case <-j.done:
+	}
+	// The job ended. A request the master took is answered: by the
+	// master as the job ended, or by its metadata writer once the store
+	// answers a commit the job's end left under way (the job's end never
+	// waits for the store). One it never took is not.
+	if !msg.taken.Load() {
 		select {
-		case r := <-reply: // answered as the job ended
+		case r := <-reply:
 			return r.path, r.err
 		default:
 			return "", fmt.Errorf("%w: the job ended", ErrSavepoint)
 		}
+	}
+	select {
+	case r := <-reply:
+		return r.path, r.err
 	case <-ctx.Done():
 		return "", ctx.Err()
 	}
 }
 
-// StopWithSavepoint takes a savepoint and then cancels the job, so that
-// it can be resumed from the savepoint with no record lost or repeated:
-// periodic checkpoints are suspended before the savepoint is triggered,
-// so sinks commit nothing past it, and other savepoints are refused
-// meanwhile. If the savepoint fails (see Savepoint), the job is not
-// cancelled: periodic checkpoints resume, the job keeps running, and the
-// error is returned, as in Flink.
+// StopWithSavepoint takes a savepoint and then stops the job, so that it
+// can be resumed from the savepoint with no record lost or repeated. As
+// in Flink, the stop is synchronous: once the savepoint is complete every
+// subtask is told so and commits up to it (two-phase-commit sinks commit
+// its epochs), and only then is the job stopped; StopWithSavepoint
+// returns the path after that, with the job ended as cancelled. Nothing
+// is committed past the savepoint: periodic checkpoints are suspended
+// before it is triggered, other savepoints are refused meanwhile, and a
+// job whose sources finish meanwhile does not take its final checkpoint
+// or make its final commit until the savepoint's outcome is known. A
+// failure after the savepoint completed stops the job all the same (a
+// run restored from the savepoint commits what was left). If the
+// savepoint fails (see Savepoint), the job is not stopped: periodic
+// checkpoints resume, the job keeps running (or, if it finished
+// meanwhile, finishes), and the error is returned, as in Flink.
 func (j *Job) StopWithSavepoint(ctx context.Context) (string, error) {
 	path, err := j.savepoint(ctx, true)
 	if err != nil {

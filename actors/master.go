@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"time"
@@ -14,8 +15,9 @@ import (
 
 // controlSlack is the mailbox room kept, beyond the credit windows, for a
 // subtask's control messages: deploy, start, pump, wake, flush, stop, a
-// custom operator's reply, and Proto.Actor's system messages.
-const controlSlack = 8
+// custom operator's reply, a metrics request, and Proto.Actor's system
+// messages.
+const controlSlack = 9
 
 // master is a job's master actor. It never spawns subtasks itself: each
 // attempt is deployed through job agents, one per node that holds some of
@@ -36,6 +38,14 @@ type master struct {
 	fingerprint string
 
 	attempt int
+	// firstAttempt is the number of the job's first attempt (1, or
+	// FirstAttempt's); attempts above it are restarts.
+	firstAttempt int
+	// firstCheckpoint is the lowest ID the job's checkpoints may take
+	// (FirstCheckpointID; 0: none).
+	firstCheckpoint int64
+	// guard is asked before each metadata commit (GuardCommits); nil: none.
+	guard   func() error
 	nextID  int
 	refs    map[int]*subtaskRef                 // by subtask id, current attempt only
 	grid    map[*operators.Vertex][]*subtaskRef // by vertex, by subtask index
@@ -62,6 +72,9 @@ type master struct {
 	finished      map[int]bool  // subtasks of this attempt that finished
 	finalErr      error         // the first failure of the final commit
 	restartCause  error         // the failure the next attempt restarts after
+	// restartDue: the restart delay is over; the next attempt waits for
+	// the metadata commits under way (redeploy)
+	restartDue bool
 }
 
 // subtaskRef is one subtask of the current attempt, as the master knows
@@ -87,13 +100,14 @@ type agentRef struct {
 
 func newMaster(job *Job, g *operators.JobGraph, cfg Config) *master {
 	return &master{job: job, graph: g, cfg: cfg, log: cfg.Logger.With("job", g.Name), placer: localPlacer{},
-		fingerprint: graphFingerprint(g)}
+		fingerprint: graphFingerprint(g), firstAttempt: 1}
 }
 
 func (m *master) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
 		if err := m.startCheckpointing(); err != nil {
+			m.job.addException(m.attempt, err)
 			m.complete(ctx, JobFailed, err)
 			ctx.Stop(ctx.Self())
 			return
@@ -102,9 +116,10 @@ func (m *master) Receive(ctx actor.Context) {
 	case *localReport:
 		m.onReport(ctx, msg.msg, msg.err)
 	case *wire.AgentReady, *wire.AgentFailed, *wire.AgentWired, *wire.SubtaskFinished,
-		*wire.SubtaskFailed, *wire.CheckpointAck, *wire.FinalCommitted:
+		*wire.SubtaskFailed, *wire.CheckpointAck, *wire.FinalCommitted, *wire.AgentMetrics:
 		m.onReport(ctx, msg.(proto.Message), nil)
 	case *savepointMsg:
+		msg.taken.Store(true)
 		if !m.deployed && !m.stopping {
 			m.deferred = append(m.deferred, msg) // answered once the attempt runs (or fails)
 			return
@@ -125,11 +140,12 @@ func (m *master) Receive(ctx actor.Context) {
 			m.then = func(ctx actor.Context) { m.complete(ctx, JobCancelled, ErrCancelled) }
 			m.afterStop(ctx)
 		}
+	case *afterStopMsg:
+		m.afterStop(ctx)
 	case *restartMsg:
 		if msg.attempt == m.attempt && m.then != nil {
-			m.then = nil
-			m.stopping = false
-			m.deploy(ctx)
+			m.restartDue = true
+			m.redeploy(ctx)
 		}
 	case *actor.Terminated:
 		m.onTerminated(ctx, msg)
@@ -138,6 +154,29 @@ func (m *master) Receive(ctx actor.Context) {
 
 // restartMsg redeploys the job after the restart delay.
 type restartMsg struct{ attempt int }
+
+// redeploy starts the next attempt once the restart delay is over and no
+// checkpoint's metadata commit is under way. The attempt restores the
+// run's newest complete checkpoint, and a checkpoint whose commit is
+// under way may yet complete: restoring the one before it would let the
+// restored sinks remove, as leftovers, the pending files of the newer
+// one, which the sinks of a later restore from it then find gone (its
+// epoch lost). So the restart waits for the commit's outcome, as Flink's
+// coordinator never picks the checkpoint to restore while one is being
+// finalised (both hold its lock). A cancel meanwhile ends the job at once.
+func (m *master) redeploy(ctx actor.Context) {
+	if !m.restartDue || m.ckpt.stopEnded() {
+		return
+	}
+	if m.ckpt.committing() {
+		m.log.Info("restart waits for a checkpoint's metadata commit under way", "attempt", m.attempt+1)
+		return // onMetadataReady calls again
+	}
+	m.restartDue = false
+	m.then = nil
+	m.stopping = false
+	m.deploy(ctx)
+}
 
 // stopSources ends the sources' input gracefully, once; a stop asked for
 // before the sources started is passed on with Start.
@@ -179,8 +218,26 @@ func (m *master) onFailure(ctx actor.Context, ref *subtaskRef, cause error) {
 		m.log.Warn("subtask failed while the job was stopping", attrs...)
 		return
 	}
-	m.log.Error("subtask failed", attrs...)
-	m.failover(ctx, m.subtaskError(ref, cause))
+	m.logFailure(slog.LevelError, "subtask failed", attrs...)
+	err := m.subtaskError(ref, cause)
+	if errors.Is(cause, ErrRestore) {
+		m.onRestoreFailure(ctx, err)
+		return
+	}
+	m.failover(ctx, err)
+}
+
+// onRestoreFailure: a subtask could not read the state it restores. No
+// restart mends that — the next attempt would restore the same
+// checkpoint — so the job fails, naming the file (Flink fails the
+// restore too), unless the checkpoint's completion was never notified:
+// then the restart restores the one before (see planRestore).
+func (m *master) onRestoreFailure(ctx actor.Context, err error) {
+	if m.plan != nil && m.ckpt.skipUnreadable(m.plan.path, err) {
+		m.failover(ctx, err)
+		return
+	}
+	m.fail(ctx, err)
 }
 
 func (m *master) subtaskError(ref *subtaskRef, cause error) *SubtaskError {
@@ -194,7 +251,7 @@ func (m *master) onJobFailure(ctx actor.Context, err error) {
 	if m.stopping {
 		return
 	}
-	m.log.Error("job failed", "attempt", m.attempt, "err", err)
+	m.logFailure(slog.LevelError, "job failed", "attempt", m.attempt, "err", err)
 	m.failover(ctx, err)
 }
 
@@ -204,7 +261,15 @@ func (m *master) failover(ctx actor.Context, err error) {
 	if m.ckpt != nil {
 		m.ckpt.stop(ctx)
 	}
+	if m.ckpt.stopEnded() {
+		// The job was being stopped with a complete savepoint: stop it,
+		// never restart it.
+		m.log.Warn("failure while stopping with a savepoint; the job stops", "attempt", m.attempt, "err", err)
+		m.endStopped(ctx)
+		return
+	}
 	m.job.setFailure(err)
+	m.job.addException(m.attempt, err)
 	m.failures++
 	restart, delay := m.cfg.Restart.Restart(m.failures, time.Now(), err)
 	if !restart {
@@ -213,7 +278,7 @@ func (m *master) failover(ctx actor.Context, err error) {
 	}
 	m.job.setState(JobRestarting)
 	m.restartCause = err
-	m.log.Warn("restarting job", "after", delay, "restarts", m.failures, "cause", err)
+	m.logFailure(slog.LevelWarn, "restarting job", "after", delay, "restarts", m.failures, "cause", err)
 	m.stopAll(ctx, func(ctx actor.Context) {
 		attempt, self := m.attempt, ctx.Self()
 		m.then = func(actor.Context) {} // waiting for the delay
@@ -232,7 +297,8 @@ func (m *master) fail(ctx actor.Context, err error) {
 	if m.ckpt != nil {
 		m.ckpt.stop(ctx)
 	}
-	m.log.Error("job failed", "attempt", m.attempt, "err", err)
+	m.logFailure(slog.LevelError, "job failed", "attempt", m.attempt, "err", err)
+	m.job.addException(m.attempt, err)
 	m.stopAll(ctx, func(ctx actor.Context) { m.complete(ctx, JobFailed, err) })
 }
 
@@ -268,6 +334,7 @@ func (m *master) afterStop(ctx actor.Context) {
 }
 
 func (m *master) complete(ctx actor.Context, s JobState, err error) {
+	m.restartDue = false
 	if m.ckpt != nil {
 		m.ckpt.close(ctx) // before Done: savepoints answered, no goroutine left
 	}
@@ -286,6 +353,16 @@ func (m *master) answerDeferred(ctx actor.Context) {
 	for _, msg := range d {
 		m.onCheckpointMsg(ctx, msg)
 	}
+}
+
+// logFailure logs a failure of the job, or its restart, at level; at
+// debug level when the job's owner reports failures itself
+// (Config.OwnerReportsFailures), so that each is reported once.
+func (m *master) logFailure(level slog.Level, msg string, attrs ...any) {
+	if m.cfg.OwnerReportsFailures {
+		level = slog.LevelDebug
+	}
+	m.log.Log(context.Background(), level, msg, attrs...)
 }
 
 // escalate hands a failure of a subtask's own children (a custom operator's

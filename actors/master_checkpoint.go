@@ -48,6 +48,9 @@ func (m *master) onCheckpointMsg(ctx actor.Context, msg any) {
 // job resumed from that checkpoint — after a crash between the final
 // commit and the process's exit — finds every operator ended and emits
 // nothing again.
+//
+// While a stop with savepoint is under way the job's end waits for the
+// savepoint's outcome (see finishAfterStop).
 func (m *master) onFinished(ctx actor.Context, id int) {
 	m.finished[id] = true
 	if m.ckpt != nil {
@@ -56,19 +59,79 @@ func (m *master) onFinished(ctx actor.Context, id int) {
 	if m.running--; m.running > 0 {
 		return
 	}
-	if m.ckpt != nil && !m.ckpt.suspended() {
+	m.finish(ctx)
+}
+
+// finish ends a job whose subtasks have all finished: the final
+// checkpoint, then the final commit.
+func (m *master) finish(ctx actor.Context) {
+	switch {
+	case m.ckpt == nil:
+		m.finalCommit(ctx)
+	case m.ckpt.stopHeld():
+		// The sources ran on past the stop's savepoint and finished: the
+		// final commit would commit their output past the savepoint, and
+		// a resume from it would commit that output again. The job's end
+		// waits for the savepoint: complete, it stops the job, committing
+		// up to it only (stopCommit); failed, the end goes on (resumeEnd).
+		// So a stop with savepoint commits exactly what precedes its
+		// savepoint, as Flink's, whose sources stop at its barrier.
+	case m.ckpt.finalDone:
+		m.afterFinalCheckpoint(ctx)
+	default:
 		m.ckpt.requestFinal(ctx) // afterFinalCheckpoint goes on
-		return
 	}
-	m.finalCommit(ctx)
 }
 
 // afterFinalCheckpoint is called when the final checkpoint completes.
 func (m *master) afterFinalCheckpoint(ctx actor.Context) {
-	if !m.stopping && m.committing == 0 {
+	if !m.stopping && m.committing == 0 && !m.ckpt.stopHeld() {
 		m.finalCommit(ctx)
 	}
 }
+
+// resumeEnd goes on with the end of a job that finished while a stop
+// with savepoint was under way, once that savepoint failed.
+func (m *master) resumeEnd(ctx actor.Context) {
+	if m.deployed && !m.stopping && m.running == 0 && !m.ckpt.stopped {
+		m.finish(ctx)
+	}
+}
+
+// stopCommit: the savepoint of a stop with savepoint is complete and every
+// subtask was asked to commit up to it and confirm (finalCommitted); the
+// master stops the job once all have. If the attempt is already going
+// down (a failure while the savepoint's commit ran), the job ends stopped
+// at once: the savepoint is complete, and a run restored from it commits
+// its sinks' pending output.
+func (m *master) stopCommit(ctx actor.Context) {
+	if m.stopping || !m.deployed {
+		m.endStopped(ctx)
+		return
+	}
+	m.committing = len(m.refs)
+}
+
+// endStopped ends the job of a completed stop with savepoint: its caller
+// gets the savepoint's path, every agent is stopped, and the job ends
+// cancelled (no restart, whatever failed meanwhile).
+func (m *master) endStopped(ctx actor.Context) {
+	m.ckpt.answerStop()
+	m.restartDue = false
+	end := func(ctx actor.Context) { m.complete(ctx, JobCancelled, ErrCancelled) }
+	if !m.stopping {
+		m.stopAll(ctx, end)
+		return
+	}
+	// In place of a restart. The agents may all be gone already: the job
+	// ends from a message of its own, not inside the checkpointer's
+	// handling of the commit's outcome.
+	m.then = end
+	ctx.Send(ctx.Self(), &afterStopMsg{})
+}
+
+// afterStopMsg runs the master's then if every agent is gone.
+type afterStopMsg struct{}
 
 func (m *master) finalCommit(ctx actor.Context) {
 	m.committing = len(m.refs)
@@ -89,8 +152,17 @@ func (m *master) onFinalCommit(ctx actor.Context, ref *subtaskRef, err error) {
 	if m.committing--; m.committing > 0 {
 		return
 	}
+	if m.ckpt.stopHeld() {
+		if m.finalErr != nil {
+			m.log.Warn("a subtask failed to commit up to the stop's savepoint; a run restored from it commits that output",
+				"err", m.finalErr)
+		}
+		m.endStopped(ctx)
+		return
+	}
 	m.stopAll(ctx, func(ctx actor.Context) {
 		if m.finalErr != nil {
+			m.job.addException(m.attempt, m.finalErr)
 			m.complete(ctx, JobFailed, m.finalErr)
 			return
 		}
@@ -106,7 +178,7 @@ func (m *master) restorePlan() (*restorePlan, error) {
 	if m.ckpt == nil {
 		return nil, nil
 	}
-	if m.attempt > 1 || m.continued {
+	if m.attempt > m.firstAttempt || m.continued {
 		plan, err := m.ckpt.planRestore()
 		if plan != nil || err != nil {
 			return plan, err
@@ -118,12 +190,12 @@ func (m *master) restorePlan() (*restorePlan, error) {
 	return m.ckpt.loadExternal(m.restoreFrom)
 }
 
-// partsOf returns what subtask i of v restores; nil for a fresh start.
-func (p *restorePlan) partsOf(v *operators.Vertex, i int) map[string][]*operators.OperatorState {
+// taskOf returns what subtask i of v restores; nil for a fresh start.
+func (p *restorePlan) taskOf(v *operators.Vertex, i int) *taskRestore {
 	if p == nil {
 		return nil
 	}
-	return p.parts[taskID(v, i)]
+	return p.tasks[taskID(v, i)]
 }
 
 // finishedOnRestore reports whether v's subtasks had all finished at the

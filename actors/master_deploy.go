@@ -22,14 +22,16 @@ func (m *master) deploy(ctx actor.Context) {
 	plan, err := m.restorePlan()
 	if err != nil {
 		m.stopping = true
+		m.job.addException(m.attempt, err)
 		m.complete(ctx, JobFailed, err)
 		ctx.Stop(ctx.Self())
 		return
 	}
-	if m.attempt > 1 {
+	if m.attempt > m.firstAttempt {
 		m.notifyRestart(plan)
 	}
 	m.resetAttempt(plan)
+	m.job.resetMetrics()
 	slots, err := m.place()
 	if err != nil {
 		m.failover(ctx, err)
@@ -157,7 +159,7 @@ func (m *master) startAgent(ctx actor.Context, ag *agentRef) error {
 func (m *master) spawnAgent(ctx actor.Context, ag *agentRef) error {
 	spec := agentSpec{run: m.job.run, job: m.graph.Name, attempt: m.attempt, index: ag.index, node: ag.node,
 		graph: m.graph, cfg: m.cfg, master: ctx.Self(), local: true, child: true, plan: m.plan,
-		mailboxes: m.job.setMailboxes, stats: &m.job.engine.stats}
+		mailboxes: m.job.setMailboxes, stats: &m.job.engine.stats, metrics: &m.job.engine.metrics}
 	if m.ckpt != nil {
 		spec.store = m.ckpt.store
 	}

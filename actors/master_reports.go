@@ -2,12 +2,16 @@ package actors
 
 import (
 	"errors"
+	"maps"
+	"slices"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/troupe-dev/troupe/actors/wire"
 	"github.com/troupe-dev/troupe/barrier"
+	"github.com/troupe-dev/troupe/persistence"
 )
 
 // The agents' reports to the master. Each carries the run and attempt it
@@ -52,7 +56,21 @@ func (m *master) onReport(ctx actor.Context, msg proto.Message, err error) {
 		if ref := m.refs[int(r.Subtask)]; ref != nil {
 			m.onFinalCommit(ctx, ref, finalFrom(r, err))
 		}
+	case *wire.AgentMetrics:
+		m.onMetrics(r)
 	}
+}
+
+// onMetrics keeps the samples of the current attempt's subtasks in the
+// job's view.
+func (m *master) onMetrics(am *wire.AgentMetrics) {
+	ms := make([]SubtaskMetrics, 0, len(am.Subtasks))
+	for _, w := range am.Subtasks {
+		if ref := m.refs[int(w.Subtask)]; ref != nil {
+			ms = append(ms, metricsFrom(w, m.graph.Name, m.job.run, m.attempt, ref))
+		}
+	}
+	m.job.recordMetrics(ms)
 }
 
 // failureFrom is a subtask's failure: the Go error, or one rebuilt from
@@ -63,6 +81,8 @@ func failureFrom(f *wire.SubtaskFailed, err error) error {
 		return err
 	case f.Panic:
 		return &PanicError{Value: f.Error, Stack: f.Stack}
+	case f.Restore:
+		return &remoteError{msg: f.Error, is: ErrRestore}
 	}
 	return &remoteError{msg: f.Error}
 }
@@ -83,7 +103,29 @@ func ackFrom(a *wire.CheckpointAck, err error) *checkpointAck {
 		}
 	}
 	return &checkpointAck{attempt: int(a.Attempt), id: a.Id, task: barrier.TaskID(a.Task), handle: a.Handle,
-		finished: a.Finished, err: err}
+		finished: a.Finished, states: statesFrom(a.States), err: err,
+		size: a.StateBytes, alignment: time.Duration(a.AlignmentNanos)}
+}
+
+// wireStates and statesFrom carry an ack's state summaries over the wire.
+func wireStates(states map[string]persistence.StateSummary) []*wire.StateSummary {
+	var out []*wire.StateSummary
+	for _, name := range slices.Sorted(maps.Keys(states)) {
+		s := states[name]
+		out = append(out, &wire.StateSummary{Operator: name, Keyed: s.Keyed, OperatorState: s.Operator, Lists: s.Lists, Union: s.Union})
+	}
+	return out
+}
+
+func statesFrom(ws []*wire.StateSummary) map[string]persistence.StateSummary {
+	if len(ws) == 0 {
+		return nil
+	}
+	out := make(map[string]persistence.StateSummary, len(ws))
+	for _, s := range ws {
+		out[s.Operator] = persistence.StateSummary{Keyed: s.Keyed, Operator: s.OperatorState, Lists: s.Lists, Union: s.Union}
+	}
+	return out
 }
 
 // remoteError is an error that crossed the network as text. is, when

@@ -1,10 +1,14 @@
 package actors
 
 import (
+	"sync/atomic"
+	"time"
+
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/troupe-dev/troupe/barrier"
 	"github.com/troupe-dev/troupe/operators"
+	"github.com/troupe-dev/troupe/persistence"
 )
 
 // batchMsg travels on a channel, downstream. data is an *operators.Batch
@@ -39,7 +43,8 @@ type endpoint struct {
 	index    int
 	edge     *operators.VertexEdge
 	remote   bool
-	sizeHint int // remote outputs: the bytes to allocate for the next batch
+	sizeHint int      // remote outputs: the bytes to allocate for the next batch
+	inFlight inFlight // remote outputs: the messages awaiting their credit
 }
 
 // startMsg lets a source subtask start polling, after every subtask of the
@@ -97,7 +102,13 @@ type checkpointAck struct {
 	// finished: the subtask's operators had ended (their end of input
 	// done) when it snapshotted; its state is final
 	finished bool
-	err      error
+	// states says what the state under handle holds, per operator
+	states map[string]persistence.StateSummary
+	err    error
+	// size is the bytes of state stored; alignment how long the subtask
+	// waited for the barriers of all its inputs (for checkpoint stats)
+	size      int64
+	alignment time.Duration
 }
 
 // metadataReady tells the master that the metadata writer has results.
@@ -110,14 +121,23 @@ type metadataWritten struct {
 	err  error
 }
 
-// completeMsg tells a subtask that checkpoint id is complete.
-type completeMsg struct{ id int64 }
+// completeMsg tells a subtask that checkpoint id is complete. With
+// confirm (or for EndOfJob) the subtask answers finalCommitted once its
+// operators have committed.
+type completeMsg struct {
+	id      int64
+	confirm bool
+}
 
 // savepointMsg asks the master for a savepoint; with stop, no checkpoint
-// follows it, since the job is cancelled right after.
+// follows it, since the job is stopped right after. The master sets taken
+// when it receives it: from then on the request is answered on reply
+// (capacity 1), by the master or, for a commit under way when the job
+// ended, by its metadata writer.
 type savepointMsg struct {
 	reply chan<- savepointResult
 	stop  bool
+	taken atomic.Bool
 }
 
 // inspectMsg runs fn on the master's goroutine, then closes done
@@ -133,8 +153,20 @@ type savepointResult struct {
 }
 
 // finalCommitted answers the final completeMsg (EndOfJob) of a finished
-// job: subtask id committed what it held, or err says why not.
+// job, or a completeMsg with confirm: subtask id committed what it held,
+// or err says why not.
 type finalCommitted struct {
 	id  int
 	err error
+}
+
+// sampleMsg asks a subtask for its metrics; its agent sends one at a time
+// (see agentMeter).
+type sampleMsg struct{}
+
+// subtaskSample answers sampleMsg, and goes to the agent unasked with a
+// subtask's final counts before it reports finished.
+type subtaskSample struct {
+	id      int
+	metrics SubtaskMetrics
 }

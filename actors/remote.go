@@ -1,15 +1,21 @@
 package actors
 
 import (
+	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/remote"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 
-	_ "github.com/troupe-dev/troupe/actors/wire" // registers the wire messages for remote decoding
+	"github.com/troupe-dev/troupe/actors/wire" // also registers the wire messages for remote decoding
 )
 
 // RemoteConfig turns on Proto.Actor remote, so that the engine's actors
@@ -34,6 +40,18 @@ type RemoteConfig struct {
 	// MaxFrameBytes / (4 × BatchBytes) messages in one frame, so a frame
 	// stays below a quarter of the limit. Default 256 KiB.
 	BatchBytes int
+	// TLS, when set, secures remote with mutual TLS; nil: plaintext, any
+	// peer that reaches the port is trusted (the default, for loopback).
+	// The same config serves both ends of every connection: the gRPC
+	// server presents Certificates and accepts only clients whose
+	// certificate ClientCAs verify (ClientAuth must be
+	// tls.RequireAndVerifyClientCert), and the dialer presents
+	// Certificates and verifies the server's certificate against RootCAs
+	// and the host it dials (the host of the peer's address, so a node's
+	// certificate must name the host of its own address: an IP SAN or a
+	// DNS SAN). A peer without a certificate the CAs signed cannot
+	// exchange a single message with this node, nor this node with it.
+	TLS *tls.Config
 }
 
 const (
@@ -62,6 +80,27 @@ func (c *RemoteConfig) validate() error {
 	case c.BatchBytes*frameMargin > c.MaxFrameBytes:
 		return fmt.Errorf("%w: Remote.BatchBytes %d must be at most a quarter of MaxFrameBytes %d", ErrConfig, c.BatchBytes, c.MaxFrameBytes)
 	}
+	return validateTLS(c.TLS)
+}
+
+// validateTLS insists on mutual authentication: a TLS config that lets an
+// unauthenticated peer in (no client certificates asked, or the system's
+// roots trusted for peers) would look secure and not be.
+func validateTLS(t *tls.Config) error {
+	switch {
+	case t == nil:
+		return nil
+	case len(t.Certificates) == 0 && t.GetCertificate == nil:
+		return fmt.Errorf("%w: Remote.TLS has no certificate (Certificates or GetCertificate)", ErrConfig)
+	case t.RootCAs == nil:
+		return fmt.Errorf("%w: Remote.TLS.RootCAs is nil: give the CA that signs the nodes' certificates", ErrConfig)
+	case t.ClientCAs == nil:
+		return fmt.Errorf("%w: Remote.TLS.ClientCAs is nil: give the CA that signs the nodes' certificates", ErrConfig)
+	case t.ClientAuth != tls.RequireAndVerifyClientCert:
+		return fmt.Errorf("%w: Remote.TLS.ClientAuth is %v, want RequireAndVerifyClientCert (mutual TLS)", ErrConfig, t.ClientAuth)
+	case t.InsecureSkipVerify:
+		return fmt.Errorf("%w: Remote.TLS.InsecureSkipVerify is set: peers would not be verified", ErrConfig)
+	}
 	return nil
 }
 
@@ -84,10 +123,18 @@ func (c *RemoteConfig) writerBatch() int {
 // startRemote starts Proto.Actor remote on sys as c says. Remote's Start
 // panics when it cannot listen: that is turned into an error.
 func startRemote(sys *actor.ActorSystem, c *RemoteConfig) (r *remote.Remote, err error) {
+	serverOpts := []grpc.ServerOption{grpc.MaxRecvMsgSize(c.MaxFrameBytes), grpc.UnaryInterceptor(refuseUnary)}
+	creds := insecure.NewCredentials()
+	if c.TLS != nil {
+		// gRPC clones the config for each connection and sets the server
+		// name to the dialed host when it is empty.
+		creds = credentials.NewTLS(c.TLS)
+		serverOpts = append(serverOpts, grpc.Creds(creds))
+	}
 	opts := []remote.ConfigOption{
-		remote.WithServerOptions(grpc.MaxRecvMsgSize(c.MaxFrameBytes)),
+		remote.WithServerOptions(serverOpts...),
 		remote.WithDialOptions(
-			grpc.WithTransportCredentials(insecure.NewCredentials()),
+			grpc.WithTransportCredentials(creds),
 			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(c.MaxFrameBytes), grpc.MaxCallSendMsgSize(c.MaxFrameBytes))),
 		remote.WithEndpointWriterBatchSize(c.writerBatch()),
 	}
@@ -111,6 +158,15 @@ func startRemote(sys *actor.ActorSystem, c *RemoteConfig) (r *remote.Remote, err
 	return r, nil
 }
 
+// refuseUnary answers every unary call Unimplemented without calling its
+// handler. Nodes talk over Proto.Actor's message stream only; its unary
+// calls (ListProcesses, GetProcessDiagnostics) panic in this version, and
+// a panic in a gRPC handler ends the process, so any peer that reached
+// the port could stop the node.
+func refuseUnary(_ context.Context, _ any, info *grpc.UnaryServerInfo, _ grpc.UnaryHandler) (any, error) {
+	return nil, status.Errorf(codes.Unimplemented, "troupe: %s is not served", info.FullMethod)
+}
+
 // endpointSupervisor is the name of Proto.Actor remote's actor that
 // spawns (and so stops) a node's endpoint writers and watchers.
 const endpointSupervisor = "EndpointSupervisor"
@@ -125,4 +181,33 @@ const endpointSupervisor = "EndpointSupervisor"
 func stopRemote(sys *actor.ActorSystem, r *remote.Remote) {
 	r.Shutdown(false)
 	_ = sys.Root.StopFuture(actor.NewPID(sys.Address(), endpointSupervisor)).Wait()
+}
+
+// defaultProbeTimeout bounds ProbeTaskManager when its context has no
+// deadline.
+const defaultProbeTimeout = 5 * time.Second
+
+// ProbeTaskManager asks the task manager of the node at actorAddr for its
+// status over remote and returns nil once it answered: the two nodes can
+// exchange messages both ways (with Remote.TLS, each has accepted the
+// other's certificate). It returns an error naming the address when no
+// answer came before ctx is done (or within 5 s without a deadline); a
+// peer whose TLS handshake fails takes about 2 s to be given up by
+// Proto.Actor's endpoint writer.
+func (e *Engine) ProbeTaskManager(ctx context.Context, actorAddr string) error {
+	timeout := defaultProbeTimeout
+	if d, ok := ctx.Deadline(); ok {
+		timeout = time.Until(d)
+	}
+	if timeout <= 0 {
+		return fmt.Errorf("actors: probe the task manager at %s: %w", actorAddr, context.DeadlineExceeded)
+	}
+	res, err := e.sys.Root.RequestFuture(TaskManagerPID(actorAddr), &wire.TaskManagerStatusRequest{}, timeout).Result()
+	if err != nil {
+		return fmt.Errorf("actors: the task manager at %s did not answer over remote: %w", actorAddr, err)
+	}
+	if _, ok := res.(*wire.TaskManagerStatus); !ok {
+		return fmt.Errorf("actors: the task manager at %s answered %T, not its status", actorAddr, res)
+	}
+	return nil
 }

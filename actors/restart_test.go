@@ -27,6 +27,7 @@ func TestJob_restartsExhausted_failsWithLastCause(t *testing.T) {
 		return nil
 	})
 	operators.Discard(m)
+	submitted := time.Now()
 	j := submit(t, e, p)
 	err := waitJob(t, j)
 	if !errors.Is(err, errAttempt) || !strings.HasSuffix(err.Error(), "failure 3") {
@@ -34,6 +35,9 @@ func TestJob_restartsExhausted_failsWithLastCause(t *testing.T) {
 	}
 	if j.Restarts() != 2 || j.State() != JobFailed {
 		t.Fatalf("restarts %d, state %v; want 2 and failed", j.Restarts(), j.State())
+	}
+	if since := j.RunningSince(); since.Before(submitted) || since.After(time.Now()) {
+		t.Errorf("RunningSince %v: want when the last attempt started, after the submission at %v", since, submitted)
 	}
 	got := restarts.get()
 	for i, r := range got {

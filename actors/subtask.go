@@ -44,15 +44,22 @@ type subtask struct {
 	started    bool // sources: polling allowed
 	sourceDone bool
 	pumping    bool // a pumpMsg is in the mailbox
-	inputEnded bool // EndInput was called on the chain
-	eoiSent    bool
-	finished   bool
-	failed     bool
+	// pumpWaiting: the pumpMsg comes from a timer (a rate-limited source
+	// waits: idle, for metrics)
+	pumpWaiting bool
+	inputEnded  bool // EndInput was called on the chain
+	eoiSent     bool
+	finished    bool
+	failed      bool
 
-	restore map[string][]*operators.OperatorState // state to start from
+	restore *taskRestore // what to start from; nil: a fresh start
 	// lastCheckpoint is the newest checkpoint snapshotted
 	lastCheckpoint int64
-	endChecked     bool // a source's checkpoint taken after its input ended
+	// alignID is the newest checkpoint whose barriers began to come, at
+	// alignStart (for its alignment time)
+	alignID    int64
+	alignStart time.Time
+	endChecked bool // a source's checkpoint taken after its input ended
 	// finishedOnRestore: the subtask had finished at the checkpoint it
 	// restores; its operators are not ended again (their end already
 	// emitted what it emits, and that is in the checkpoint)
@@ -63,13 +70,16 @@ type subtask struct {
 	savepoints        map[int64]bool   // barriers of savepoints being aligned
 	uploads           uploads          // the state writes under way
 	ending            []triggerMsg     // checkpoints waiting for the operators to end
+	expected          []triggerMsg     // triggers waiting for every input to end (expect)
+	preparing         []triggerMsg     // checkpoints waiting for an operator's state (takePrepared)
 
 	flushTimer *time.Timer
 	pumpTimer  *time.Timer
 	flushArmed bool
 	timer      *time.Timer
-	timerAt    time.Time // when timer fires; zero when none is armed
-	records    recordCounters
+	timerAt    time.Time     // when timer fires; zero when none is armed
+	meter      *subtaskMeter // nil with metrics off
+	node       string        // the node's name, for metrics
 
 	// frags holds, per remote input channel, the fragments of a logical
 	// batch received so far (see onRemoteBatch).
@@ -77,16 +87,22 @@ type subtask struct {
 	remoteStats *remoteStats // counts what remote channels send
 }
 
-// recordCounters are per-subtask counts, kept for the metrics issue to
-// export (nothing reads them yet).
-type recordCounters struct {
-	in, out int64
-}
-
 func (s *subtask) Receive(ctx actor.Context) {
 	s.ctx = ctx
 	defer rethrowWithStack()
-	switch m := ctx.Message().(type) {
+	if _, ok := ctx.Message().(*sampleMsg); ok {
+		// Answered without counting as work: the sample sees the
+		// subtask as it was between two messages.
+		s.ctx.Send(s.ctx.Parent(), &subtaskSample{id: s.id, metrics: s.sample()})
+		return
+	}
+	s.meterBusy()
+	s.receive(ctx.Message())
+	s.meterSettle()
+}
+
+func (s *subtask) receive(msg any) {
+	switch m := msg.(type) {
 	case *batchMsg:
 		if err := s.in.Push(m.ch, m); err != nil {
 			s.fail(fmt.Errorf("input channel %d: %w", m.ch, err))
@@ -101,7 +117,7 @@ func (s *subtask) Receive(ctx actor.Context) {
 	case *wire.Credit:
 		s.onRemoteCredit(m)
 	case *pumpMsg:
-		s.pumping = false
+		s.pumping, s.pumpWaiting = false, false
 		s.drive()
 	case *wakeMsg:
 		s.wakePending.Store(false)
@@ -126,7 +142,7 @@ func (s *subtask) Receive(ctx actor.Context) {
 		s.onTrigger(m)
 		s.drive()
 	case *completeMsg:
-		s.onComplete(m.id)
+		s.onComplete(m)
 		s.drive()
 	case *startMsg:
 		s.started = true
@@ -138,16 +154,27 @@ func (s *subtask) Receive(ctx actor.Context) {
 		}
 	case *actor.Started, *actor.Restarting:
 	case *actor.Stopping:
+		s.stopTimers()
+	case *actor.Stopped:
+		// Proto.Actor delivers Stopped once the subtask's children (a
+		// custom operator's actor, async I/O's workers) have stopped:
+		// nothing of theirs runs any more while the operators close.
 		s.shutdown()
-	case *actor.Stopped, *actor.Terminated:
+	case *actor.Terminated:
 	default:
-		if s.finished || s.failed {
-			return // a late reply (async I/O) after the subtask is done with it
-		}
-		if s.chain == nil || !s.chain.HandleMessage(m) {
-			s.fail(fmt.Errorf("%w: %T", ErrUnexpectedMessage, m))
+		// A finished subtask takes only the state an actor operator sends
+		// for a checkpoint after the end; other late replies (async I/O)
+		// are dropped.
+		if s.failed || (s.finished && len(s.preparing) == 0) {
 			return
 		}
+		if s.chain == nil || !s.chain.HandleMessage(m) {
+			if !s.finished {
+				s.fail(fmt.Errorf("%w: %T", ErrUnexpectedMessage, m))
+			}
+			return
+		}
+		s.takePrepared()
 		s.chain.BatchEnd()
 		s.afterOperators()
 		s.drive()
@@ -168,6 +195,7 @@ func rethrowWithStack() {
 func (s *subtask) deploy(m *deployMsg) {
 	s.self = s.ctx.Self() // before Open: a source's fetcher may call wake at once
 	s.inputs, s.outputs = m.inputs, m.outputs
+	s.openRemoteOutputs()
 	s.frags = make([][]byte, len(m.inputs))
 	s.in = mailbox.NewInputGate[*batchMsg](len(m.inputs), s.cfg.Credits)
 	s.out = mailbox.NewOutputGate[*batchMsg](len(m.outputs), s.cfg.Credits)
@@ -179,18 +207,28 @@ func (s *subtask) deploy(m *deployMsg) {
 		}
 		s.aligner, s.savepoints = barrier.NewAligner(len(m.inputs), mode), map[int64]bool{}
 	}
+	// The subtask reads its own state parts, on its own goroutine: the
+	// master and its agent read only the checkpoint's metadata.
+	restore, err := s.restore.read()
+	s.restore = nil
+	if err != nil {
+		s.fail(fmt.Errorf("restore of %s subtask %d: %w", s.vertex.Name, s.index, err))
+		return
+	}
 	chain, err := s.vertex.Open(operators.ChainConfig{
 		Job: s.jobName, Run: s.run, Subtask: s.index, Attempt: s.attempt, BatchSize: s.cfg.BatchSize,
 		Ship: (*shipper)(s), Logger: s.log, Wake: s.wake, Host: (*host)(s), Faults: s.cfg.Faults,
-		Restore: s.restore, Checkpointing: s.store != nil,
+		Restore: restore, Checkpointing: s.store != nil,
 		StateBackend: s.cfg.StateBackend, StateDir: s.cfg.StateDir,
 	})
-	s.restore = nil // the chain owns it now
 	if err != nil {
 		s.fail(err)
 		return
 	}
 	s.chain = chain
+	if s.meter != nil {
+		s.meter.time.start(time.Now())
+	}
 	if s.finishedOnRestore {
 		chain.MarkEnded()
 		s.inputEnded, s.sourceDone = true, true
@@ -236,7 +274,10 @@ func (s *subtask) drive() {
 func (s *subtask) consume(ch int, m *batchMsg) {
 	switch {
 	case m.data != nil:
-		s.records.in += int64(s.chain.BatchLen(ch, m.data))
+		if s.meter != nil {
+			s.meter.recordsIn += int64(s.chain.BatchLen(ch, m.data))
+			s.meter.batchesIn++
+		}
 		s.chain.Consume(ch, m.data)
 	case m.ev != nil:
 		if err := s.event(ch, m.ev); err != nil {
@@ -249,6 +290,9 @@ func (s *subtask) consume(ch int, m *batchMsg) {
 		s.endedCount++
 		s.chain.ProcessWatermark(ch, operators.MaxWatermark) // an ended channel holds nothing back
 		s.applyAlignment(s.aligner.OnEndOfInput(ch))
+		if s.endedCount == len(s.ended) {
+			s.takeExpected() // before the subtask's own end of input
+		}
 	}
 	s.chain.BatchEnd()
 	s.credit(ch)
@@ -329,6 +373,9 @@ func (s *subtask) maybeFinish() {
 		return // operators still have work in flight
 	}
 	s.takeEnding()
+	if len(s.preparing) > 0 || s.chain.Blocked() {
+		return // a checkpoint's barrier goes before the end of input
+	}
 	if !s.eoiSent {
 		s.eoiSent = true
 		s.chain.Flush()
@@ -340,6 +387,10 @@ func (s *subtask) maybeFinish() {
 		return
 	}
 	s.finished = true
+	if s.meter != nil {
+		// Its final counts go first, so the job's view ends with them.
+		s.ctx.Send(s.ctx.Parent(), &subtaskSample{id: s.id, metrics: s.sample()})
+	}
 	// With checkpoints the operators stay open for the job's final commit
 	// (completeMsg EndOfJob); the actor's stop closes them. Without, a
 	// failure to close them (a panic too: Chain.Close returns it) fails
@@ -389,10 +440,10 @@ func (s *subtask) fail(err error) {
 	s.ctx.Send(s.ctx.Parent(), &subtaskFailed{id: s.id, err: err})
 }
 
-// shutdown releases the subtask's resources when its actor stops, for any
-// reason. It must not panic: Proto.Actor abandons the stop of an actor
-// whose Stopping panics, which then never terminates, and its job,
-// Job.Cancel and Engine.Close wait for it for ever. Chain.Close returns an
+// shutdown releases the subtask's resources when its actor has stopped,
+// for any reason. It must not panic: Proto.Actor would then never tell
+// the subtask's agent that it terminated, and its job, Job.Cancel and
+// Engine.Close would wait for it for ever. Chain.Close returns an
 // operator's panic as an error; the recover guards the rest.
 //
 // A failure to close is logged, not made the job's error: the master
@@ -405,6 +456,7 @@ func (s *subtask) shutdown() {
 		}
 	}()
 	s.stopTimers()
+	s.closeRemoteOutputs()
 	s.uploads.stop() // before the operators close: a write may read their bbolt files
 	if s.chain != nil {
 		if err := s.chain.Close(); err != nil {
@@ -427,7 +479,10 @@ type shipper subtask
 
 func (sh *shipper) Ship(ch int, batch any) {
 	s := (*subtask)(sh)
-	s.records.out += int64(s.chain.OutLen(batch))
+	if s.meter != nil {
+		s.meter.recordsOut += int64(s.chain.OutLen(batch))
+		s.meter.batchesOut++
+	}
 	s.offer(ch, &batchMsg{ch: s.outputs[ch].index, out: ch, data: batch})
 }
 

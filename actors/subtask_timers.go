@@ -19,7 +19,7 @@ func (s *subtask) pumpAt(t time.Time) {
 	if s.pumping {
 		return
 	}
-	s.pumping = true
+	s.pumping, s.pumpWaiting = true, true
 	self, root := s.ctx.Self(), s.root
 	s.pumpTimer = time.AfterFunc(time.Until(t), func() { root.Send(self, &pumpMsg{}) })
 }

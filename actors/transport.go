@@ -2,7 +2,6 @@ package actors
 
 import (
 	"fmt"
-	"sync/atomic"
 
 	"github.com/troupe-dev/troupe/actors/wire"
 	"github.com/troupe-dev/troupe/operators"
@@ -19,14 +18,6 @@ import (
 // flight — and with it Proto.Actor's unbounded send queue — exactly as
 // they bound a local channel. Local channels never serialise.
 
-// remoteStats counts what a node's remote channels send (benchmarks and,
-// later, metrics read it). Safe for concurrent use.
-type remoteStats struct {
-	batches   atomic.Int64 // logical batches with records
-	fragments atomic.Int64 // wire.Batch messages sent, events included
-	bytes     atomic.Int64 // encoded record bytes
-}
-
 // sendRemote sends m, which holds a credit, to a peer on another node.
 // The batch goes back to its pool once encoded.
 func (s *subtask) sendRemote(ep *endpoint, m *batchMsg) {
@@ -37,17 +28,22 @@ func (s *subtask) sendRemote(ep *endpoint, m *batchMsg) {
 	if m.data == nil {
 		s.ctx.Send(ep.pid, b)
 		s.countSent(1, 0)
+		s.trackSent(ep, 0)
 		return
 	}
-	// Sized like the channel's last batch: encoding rarely grows it.
+	// Sized for the channel's recent batches: encoding rarely grows it.
 	payload, err := ep.edge.EncodeBatch(make([]byte, 0, ep.sizeHint), m.data)
 	ep.edge.ReleaseBatch(m.data)
 	if err != nil {
 		s.fail(fmt.Errorf("output channel %d to %s: encode batch: %w", m.out, ep.pid, err))
 		return
 	}
-	ep.sizeHint = len(payload) + len(payload)/8
+	// The hint shrinks slowly: a batch cut short by the buffer timeout
+	// must not make the next full one grow its buffer from small, which
+	// copies it over and over.
+	ep.sizeHint = max(len(payload)+len(payload)/8, ep.sizeHint-ep.sizeHint/32)
 	s.sendFragments(ep, b, payload)
+	s.trackSent(ep, len(payload))
 }
 
 // sendFragments sends payload in fragments of at most the fragment cap;
@@ -67,6 +63,9 @@ func (s *subtask) sendFragments(ep *endpoint, last *wire.Batch, payload []byte) 
 
 // countSent counts fragments sent and the record bytes they carried.
 func (s *subtask) countSent(fragments, bytes int64) {
+	if s.meter != nil {
+		s.meter.remoteOut += bytes
+	}
 	if s.remoteStats == nil {
 		return
 	}
@@ -127,6 +126,9 @@ func (s *subtask) onRemoteBatch(m *wire.Batch) {
 	if s.frags[ch] != nil {
 		payload, s.frags[ch] = append(s.frags[ch], payload...), nil
 	}
+	if s.meter != nil {
+		s.meter.remoteIn += int64(len(payload))
+	}
 	bm, err := s.decodeRemote(ch, m, payload)
 	if err != nil {
 		peer := s.inputs[ch]
@@ -165,6 +167,7 @@ func (s *subtask) onRemoteCredit(m *wire.Credit) {
 		s.fail(fmt.Errorf("%w: remote credit %d on output channel %d", ErrUnexpectedMessage, m.N, ch))
 		return
 	}
+	s.trackReturned(&s.outputs[ch], int(m.N))
 	s.out.Grant(ch, int(m.N), s.send)
 	s.drive()
 }

@@ -38,6 +38,15 @@ type Config struct {
 	// Timing sets the failure detector and gossip periods; zero fields
 	// take LANTiming's values.
 	Timing Timing
+	// GossipKeys, when set, encrypt and authenticate every gossip message
+	// (memberlist's keyring: AES-GCM with keys of 16, 24 or 32 bytes,
+	// AES-128, -192 or -256). The first key encrypts what the node sends;
+	// every key is tried on what it receives, so a cluster can rotate keys
+	// without a gap (SetGossipKeys, docs/operations.md). A node accepts
+	// no message in the clear, and one without a key it holds cannot
+	// join. Empty: gossip in the clear, and whoever reaches the port may
+	// join (the default, for loopback).
+	GossipKeys [][]byte
 }
 
 // Timing holds the knobs of memberlist's gossip and failure detector that
@@ -193,6 +202,9 @@ func (c *Config) validate() (bindAddr, error) {
 	if err != nil {
 		return bindAddr{}, err
 	}
+	if err := validateKeys(c.GossipKeys); err != nil {
+		return bindAddr{}, err
+	}
 	for i, seed := range c.Join {
 		if _, port, err := net.SplitHostPort(seed); err != nil {
 			return bindAddr{}, fmt.Errorf("%w: Join[%d] %q is not host:port: %v", ErrConfig, i, seed, err)
@@ -201,6 +213,17 @@ func (c *Config) validate() (bindAddr, error) {
 		}
 	}
 	return bind, c.Timing.validate()
+}
+
+// validateKeys checks gossip keys' sizes; memberlist's own error would
+// not name the key.
+func validateKeys(keys [][]byte) error {
+	for i, k := range keys {
+		if err := memberlist.ValidateKey(k); err != nil {
+			return fmt.Errorf("%w: GossipKeys[%d] is %d bytes, want 16, 24 or 32 (AES-128, -192, -256)", ErrConfig, i, len(k))
+		}
+	}
+	return nil
 }
 
 func parseBind(s string) (bindAddr, error) {
@@ -230,5 +253,12 @@ func (t Timing) memberlistConfig() *memberlist.Config {
 	mc.GossipInterval = t.GossipInterval
 	mc.PushPullInterval = t.PushPullInterval
 	mc.TCPTimeout = t.TCPTimeout
+	// A node restarted under its name gets new ports; memberlist refuses
+	// the new address while the old one's death is recent unless the name
+	// may be reclaimed (its default, 0, never allows it), and the node
+	// would stay out until the dead entry is forgotten (GossipToTheDead,
+	// 30 s). Names are unique per node, so a dead name is free again at
+	// once.
+	mc.DeadNodeReclaimTime = t.ProbeInterval
 	return mc
 }

@@ -95,6 +95,15 @@
 // documentation for which methods wait. Events has one consumer.
 // [NodeMeta] values are copies: changing one changes no view.
 //
+// # Store
+//
+// What the cluster keeps durably — job records with compare-and-set,
+// the checkpoints of every run — is a [Store] that every node opens
+// ([OpenStore]): a [FileStore] in a directory every node reaches, or a
+// [NATSStore] on NATS JetStream (external, or the servers the nodes
+// embed, package natsembed). Both pass one conformance suite; see
+// docs/cluster.md.
+//
 // # What comes later
 //
 // This package owns membership only. The cluster issue adds, on top of it:
@@ -105,9 +114,29 @@
 // that may end at any time, and nothing here assumes a node lives forever;
 // a member's actor system is reached through NodeMeta.ActorAddr; new
 // fields (a NATS route address) go into NodeMeta.Extra without a format
-// change. Not built yet either: gossip encryption (memberlist's
-// SecretKey), a cluster label that keeps foreign clusters apart, and
-// healing a partition in which no node is left alone (memberlist stops
-// gossiping to dead nodes after 30 s; seeds are retried only until they
-// first answer, or while the node has no peer).
+// change. Not built yet either: a cluster label that keeps foreign
+// clusters apart (a gossip key does, see Security), and healing a
+// partition in which no node is left alone (memberlist stops gossiping to
+// dead nodes after 30 s; seeds are retried only until they first answer,
+// or while the node has no peer).
+//
+// # Security
+//
+// Config.GossipKeys encrypt and authenticate gossip with memberlist's
+// keyring (AES-GCM): a node without one of the cluster's keys cannot join,
+// and a node with keys accepts nothing in the clear. The first key
+// encrypts; all are tried on receipt, which is how SetGossipKeys rotates
+// keys while the nodes run (install the new key everywhere, make it the
+// primary everywhere, remove the old one).
+//
+// A Node's data plane (NodeConfig.TLS, Proto.Actor remote with mutual
+// TLS) is secured apart from gossip, so a member of the gossip may be
+// unable to exchange a message with the others: a certificate the
+// cluster's CA did not sign, an address that cannot be dialed. Each node
+// asks every member's task manager for its status when the member joins
+// (and again, at doubling intervals up to 16 s, until it answers), and
+// its job service places subtasks only on members that answered
+// (MemberStatus.Reachable). Jobs
+// thus run on the members they can reach, instead of failing over and
+// over on one they cannot. docs/operations.md has the operator's side.
 package cluster

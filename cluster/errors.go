@@ -1,6 +1,9 @@
 package cluster
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Sentinel errors. Functions wrap them with %w and a detail naming the
 // field or the node, so test them with errors.Is. No error of memberlist
@@ -63,3 +66,42 @@ var (
 	// cannot be reached (HTTP 503).
 	ErrNoCoordinator = errors.New("cluster: no coordinator reachable")
 )
+
+// errNoSlots: the live members have too few free slots for a job; the job
+// waits for slots (StateWaitingForSlots).
+var errNoSlots = errors.New("cluster: not enough free slots")
+
+// FieldError is a bad request about one field of a JobRequest. It wraps
+// ErrBadRequest and the cause; Field names the request's field
+// ("pipeline", "params", "parallelism", "restore", …), which the REST API
+// returns beside the message.
+type FieldError struct {
+	Name string
+	Err  error
+}
+
+func (e *FieldError) Error() string { return fmt.Sprintf("%s: %v", e.Name, e.Err) }
+
+// Field names the request field the error is about.
+func (e *FieldError) Field() string { return e.Name }
+
+// Unwrap gives ErrBadRequest and the cause.
+func (e *FieldError) Unwrap() []error { return []error{ErrBadRequest, e.Err} }
+
+func badField(name string, err error) error { return &FieldError{Name: name, Err: err} }
+
+// OwnerError says that a job is run by another live node than the one
+// asked: its owner, which took it over while this node was cut off (it
+// can happen for a while after a partition heals). The request must go
+// to the owner's HTTP address; the REST layer forwards it there. It
+// wraps ErrNoCoordinator (HTTP 503) for a caller that cannot forward.
+type OwnerError struct {
+	Job, Node, HTTPAddr string
+}
+
+func (e *OwnerError) Error() string {
+	return fmt.Sprintf("%v: job %s is run by node %s (%s), not by the coordinator", ErrNoCoordinator, e.Job, e.Node, e.HTTPAddr)
+}
+
+// Unwrap gives ErrNoCoordinator.
+func (e *OwnerError) Unwrap() error { return ErrNoCoordinator }

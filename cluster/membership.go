@@ -1,12 +1,14 @@
 package cluster
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/binary"
 	"fmt"
 	stdlog "log"
 	"log/slog"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -28,8 +30,10 @@ type Membership struct {
 	name string
 	log  *slog.Logger
 	ml   *memberlist.Memberlist
-	addr string   // advertised gossip address, host:port
-	join []string // seeds other than this node's own address
+	// keyring is memberlist's, nil without gossip keys; it has its own lock.
+	keyring *memberlist.Keyring
+	addr    string   // advertised gossip address, host:port
+	join    []string // seeds other than this node's own address
 
 	pump *pump
 	done chan struct{} // closed by Close: the goroutines stop
@@ -97,8 +101,16 @@ func start(cfg Config, log *slog.Logger, stdLog *stdlog.Logger, transport *membe
 	}
 	mc := cfg.Timing.memberlistConfig()
 	mc.Name, mc.Transport, mc.Logger = cfg.Name, transport, stdLog
+	if len(cfg.GossipKeys) > 0 {
+		// GossipVerifyIncoming and Outgoing stay true (memberlist's
+		// default): nothing in the clear is sent or accepted.
+		if mc.Keyring, err = memberlist.NewKeyring(cfg.GossipKeys, cfg.GossipKeys[0]); err != nil {
+			return nil, fmt.Errorf("%w: GossipKeys: %v", ErrConfig, err)
+		}
+	}
 	h := hooks{m}
 	mc.Delegate, mc.Events, mc.Conflict = h, h, h
+	m.keyring = mc.Keyring
 	if m.ml, err = memberlist.Create(mc); err != nil {
 		return nil, fmt.Errorf("cluster: node %q: start memberlist: %v", cfg.Name, err)
 	}
@@ -290,5 +302,48 @@ func (m *Membership) Close() error {
 	if err := m.ml.Shutdown(); err != nil {
 		return fmt.Errorf("cluster: node %q: Close: %v", m.name, err)
 	}
+	return nil
+}
+
+// SetGossipKeys replaces the node's gossip keys while it runs: it
+// installs the keys it lacks, makes keys[0] the key it encrypts with, and
+// removes the keys not in keys. Rotating a cluster's key without a gap
+// takes three rounds, each done on every node before the next begins
+// (the keyring tries every installed key on what it receives):
+//
+//  1. [old, new]: install the new key; the nodes still send with the old.
+//  2. [new, old]: send with the new key, which every node can read.
+//  3. [new]: remove the old key.
+//
+// A node started without gossip keys cannot turn encryption on (nor off)
+// while it runs: that error wraps ErrConfig, as does a key of the wrong
+// size, naming it.
+func (m *Membership) SetGossipKeys(keys [][]byte) error {
+	kr := m.keyring
+	switch {
+	case kr == nil:
+		return fmt.Errorf("cluster: node %q: SetGossipKeys: %w: the node started without gossip keys; encryption can only be turned on at start", m.name, ErrConfig)
+	case len(keys) == 0:
+		return fmt.Errorf("cluster: node %q: SetGossipKeys: %w: no key; gossip cannot be turned to the clear while the node runs", m.name, ErrConfig)
+	}
+	if err := validateKeys(keys); err != nil {
+		return fmt.Errorf("cluster: node %q: SetGossipKeys: %w", m.name, err)
+	}
+	for _, k := range keys {
+		if err := kr.AddKey(k); err != nil {
+			return fmt.Errorf("cluster: node %q: SetGossipKeys: %v", m.name, err)
+		}
+	}
+	if err := kr.UseKey(keys[0]); err != nil {
+		return fmt.Errorf("cluster: node %q: SetGossipKeys: %v", m.name, err)
+	}
+	for _, old := range kr.GetKeys() {
+		if !slices.ContainsFunc(keys, func(k []byte) bool { return bytes.Equal(k, old) }) {
+			if err := kr.RemoveKey(old); err != nil {
+				return fmt.Errorf("cluster: node %q: SetGossipKeys: %v", m.name, err)
+			}
+		}
+	}
+	m.log.Info("cluster: gossip keys replaced", "keys", len(keys))
 	return nil
 }

@@ -357,6 +357,8 @@ func TestNew_invalidConfig(t *testing.T) {
 			ErrConfig, "Timing.ProbeTimeout 400ms is not below ProbeInterval"},
 		{"metadata too large", func(c *Config) { c.Meta.Version = strings.Repeat("v", 300) }, ErrMetaTooLarge, "Version is 300 bytes"},
 		{"bad actor address", func(c *Config) { c.Meta.ActorAddr = "nowhere" }, ErrMeta, "ActorAddr"},
+		{"gossip key of 10 bytes", func(c *Config) { c.GossipKeys = [][]byte{make([]byte, 16), make([]byte, 10)} },
+			ErrConfig, "GossipKeys[1] is 10 bytes"},
 		{"port taken", func(c *Config) { c.Bind = taken.Addr() }, nil, "listen on " + taken.Addr()},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -72,6 +72,10 @@ type AsyncStats struct {
 	// InFlight is how many records (and watermarks between them) wait for
 	// their results now: at most the capacity.
 	InFlight int64
+	// Latency is the time from a record's arrival at the operator to its
+	// emission downstream: every attempt and backoff, and in ordered mode
+	// the wait for the records before it, included.
+	Latency LatencyHistogram
 }
 
 func newAsyncOp[In, Out any](tc *TaskContext, out Collector[Out], fn func(context.Context, []In) ([][]Out, error),

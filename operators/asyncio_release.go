@@ -84,6 +84,7 @@ func (o *asyncOp[In, Out]) emit(e released[In, Out]) {
 		o.tc.EmitWatermark(rec.ts)
 		return
 	}
+	o.stats.Latency.Observe(o.tc.Now().Sub(rec.start))
 	for _, v := range e.results {
 		o.out.Collect(v, rec.ts)
 	}

@@ -109,12 +109,15 @@ type Chain struct {
 	endNext int  // EndInput's progress: the next operator to end
 	opened  int  // operators opened: the last ones of hooks (Open goes tail first)
 	closed  bool // Close was called
+
+	sink  interface{ Written() int64 } // the tail's record count, if it is a sink
+	outWM int64                        // the last watermark emitted downstream
 }
 
 // Open instantiates the vertex's operators for one subtask, tail first, so
 // each operator is handed its downstream collector.
 func (v *Vertex) Open(cfg ChainConfig) (*Chain, error) {
-	c := &Chain{wm: MinWatermark, names: v.Operators(), faults: cfg.Faults,
+	c := &Chain{wm: MinWatermark, outWM: MinWatermark, names: v.Operators(), faults: cfg.Faults,
 		info: TaskInfo{Job: cfg.Job, Run: cfg.Run, Subtask: cfg.Subtask, Parallelism: v.Parallelism, MaxParallelism: v.MaxParallelism, Attempt: cfg.Attempt}}
 	defer func() {
 		// An operator that panics while opening or restoring fails the
@@ -143,6 +146,9 @@ func (v *Vertex) Open(cfg ChainConfig) (*Chain, error) {
 			return nil, c.abandon(err)
 		}
 		c.hooks[i] = inst.hooks
+		if inst.written != nil {
+			c.sink = inst.written
+		}
 		c.opened++
 		if cfg.Faults != nil {
 			tapInputs(n, inst, i, v.nodes, func() { cfg.Faults.BeforeRecord(tc.TaskInfo) })

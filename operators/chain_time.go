@@ -101,6 +101,9 @@ func (c *Chain) watermarkFrom(i int, wm int64) {
 // Emit ships ev on every output channel after the records before it. A
 // chain that ends in a sink has no output channels: it drops ev.
 func (c *Chain) Emit(ev Event) {
+	if wm, ok := ev.(Watermark); ok {
+		c.outWM = wm.Time
+	}
 	if c.router != nil {
 		c.router.Emit(ev)
 	}

@@ -85,19 +85,26 @@ type batchCodec interface {
 
 type typedBatchCodec[T any] struct{ st *streamOps[T] }
 
-// Encode writes: uvarint count, then per element a zig-zag varint timestamp,
-// a uvarint length and the value's encoding.
+// Encode writes: uvarint count, then per element its timestamp as a
+// zig-zag varint of the difference from the element before (the first's
+// from 0), a uvarint length and the value's encoding. The differences
+// make a batch's equal or close timestamps cost a byte or two each —
+// NoTimestamp too, which alone takes ten; they wrap around in int64
+// arithmetic, so that any two timestamps have one.
 func (c typedBatchCodec[T]) Encode(dst []byte, batch any) ([]byte, error) {
 	b := batch.(*Batch[T])
 	dst = binary.AppendUvarint(dst, uint64(len(b.Elems)))
 	var scratch []byte
+	prev := int64(0)
 	for i := range b.Elems {
 		var err error
 		scratch, err = c.st.codec_.Append(scratch[:0], b.Elems[i].Value)
 		if err != nil {
 			return dst, fmt.Errorf("operators: encode element %d: %w", i, err)
 		}
-		dst = binary.AppendVarint(dst, b.Elems[i].Timestamp)
+		ts := b.Elems[i].Timestamp
+		dst = binary.AppendVarint(dst, ts-prev)
+		prev = ts
 		dst = binary.AppendUvarint(dst, uint64(len(scratch)))
 		dst = append(dst, scratch...)
 	}
@@ -112,11 +119,13 @@ func (c typedBatchCodec[T]) Decode(data []byte) (any, error) {
 	}
 	data = data[k:]
 	b := c.st.pool.get()
+	ts := int64(0)
 	for i := range int(n) {
-		ts, k1 := binary.Varint(data)
+		delta, k1 := binary.Varint(data)
 		if k1 <= 0 {
 			return nil, fmt.Errorf("%w: element %d timestamp", ErrDecode, i)
 		}
+		ts += delta
 		l, k2 := binary.Uvarint(data[k1:])
 		if k2 <= 0 || l > uint64(len(data)-k1-k2) {
 			return nil, fmt.Errorf("%w: element %d length", ErrDecode, i)

@@ -85,3 +85,10 @@ var (
 // source's fetcher, which decodes lines with the record type's decoder)
 // panics. The error names the file and line; the chain adds the operator.
 var ErrSourcePanic = errors.New("operators: user code panicked in a source")
+
+// ErrOutOfScope is what code outside the subtask's goroutine that
+// borrows keyed state (a keyed actor, see ExternalState) panics with, or
+// gets as an error, when it touches the state or its timers outside the
+// handling of a message, or with no current key (outside a record or a
+// timer of the message).
+var ErrOutOfScope = errors.New("operators: keyed state used outside the record or timer being handled")

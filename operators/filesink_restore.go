@@ -95,6 +95,7 @@ func (w *txnPartWriter[T]) RestoreState(parts []*OperatorState) error {
 			return fmt.Errorf("%w: %w", ErrRestore, err)
 		}
 	}
+	w.settled = true
 	return w.discardOrphans(keep)
 }
 

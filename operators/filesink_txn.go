@@ -40,6 +40,10 @@ type txnPartWriter[T any] struct {
 	cur     *openPart
 	pending []pendingPart // in checkpoint order
 	line    []byte
+	// settled: leftovers of earlier attempts of this run are dealt with,
+	// by RestoreState or, on a start with nothing to restore, before the
+	// first file is created
+	settled bool
 }
 
 // openPart is the in-progress file of the current epoch.
@@ -82,6 +86,16 @@ func (w *txnPartWriter[T]) Write(v T, _ int64) error {
 }
 
 func (w *txnPartWriter[T]) create() error {
+	if !w.settled {
+		// A start with no state to restore: whatever an earlier attempt of
+		// this run left (one that failed before its first checkpoint, or a
+		// process killed then) was never part of a checkpoint; its
+		// records come again from the sources.
+		w.settled = true
+		if err := w.discardOrphans(nil); err != nil {
+			return err
+		}
+	}
 	name := w.names.base(w.seq)
 	// O_EXCL: never write into a file that another writer owns.
 	f, err := os.OpenFile(w.path(inProgressName(name)), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)

@@ -88,6 +88,8 @@ type instance struct {
 	inputs []any // Collector[In_i]
 	source SourceRunner
 	hooks  any
+	// written counts the records a sink wrote (nil for other operators)
+	written interface{ Written() int64 }
 }
 
 // Partitioning says how an edge spreads records over downstream subtasks.

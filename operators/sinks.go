@@ -28,14 +28,15 @@ func ToSink[T any](s Stream[T], kind string, open func(tc *TaskContext) (SinkWri
 			return nil, err
 		}
 		op := &sinkOp[T]{w: w, tc: tc}
-		return &instance{inputs: []any{Collector[T](op)}, hooks: w}, nil
+		return &instance{inputs: []any{Collector[T](op)}, hooks: w, written: op}, nil
 	}
 	return Sink{n: n}
 }
 
 type sinkOp[T any] struct {
-	w  SinkWriter[T]
-	tc *TaskContext
+	w       SinkWriter[T]
+	tc      *TaskContext
+	written int64 // records written without error, for metrics
 }
 
 func (s *sinkOp[T]) Collect(v T, ts int64) {
@@ -44,8 +45,13 @@ func (s *sinkOp[T]) Collect(v T, ts int64) {
 	}
 	if err := s.w.Write(v, ts); err != nil {
 		s.tc.Fail(err)
+		return
 	}
+	s.written++
 }
+
+// Written returns how many records the sink has written.
+func (s *sinkOp[T]) Written() int64 { return s.written }
 
 // Discard adds a sink that drops every record (a blackhole for benchmarks).
 func Discard[T any](s Stream[T]) Sink {

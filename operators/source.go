@@ -60,6 +60,10 @@ type sourceRunner[T any] struct {
 	tc      *TaskContext
 	limiter *rateLimiter
 	stopped bool
+	// counted wraps out for each poll: it counts what the reader emits,
+	// for the rate limiter and for metrics (Chain.SourceRecords).
+	counted countingCollector[T]
+	emitted int64
 }
 
 // Poll polls the reader. Its error names the source operator, as
@@ -86,13 +90,18 @@ func (s *sourceRunner[T]) poll(max int) (Poll, error) {
 			return Poll{Status: PollWait, Until: until}, nil
 		}
 		max = n
-		counted := &countingCollector[T]{out: s.out}
-		p, err := s.reader.Poll(counted, max)
-		s.limiter.took(counted.n)
-		return p, err
 	}
-	return s.reader.Poll(s.out, max)
+	s.counted.out, s.counted.n = s.out, 0
+	p, err := s.reader.Poll(&s.counted, max)
+	s.emitted += int64(s.counted.n)
+	if s.limiter != nil {
+		s.limiter.took(s.counted.n)
+	}
+	return p, err
 }
+
+// Emitted returns how many records the reader has emitted so far.
+func (s *sourceRunner[T]) Emitted() int64 { return s.emitted }
 
 func (s *sourceRunner[T]) Stop() { s.stopped = true }
 

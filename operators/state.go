@@ -33,6 +33,21 @@ type Snapshotter interface {
 	SnapshotState(checkpoint int64) (*OperatorState, error)
 }
 
+// SnapshotPreparer is implemented by operators whose state is not at
+// hand on the subtask's goroutine, such as a user's actor holding its
+// own (package actors): it has to be asked for, and the answer comes as
+// a message. Before it snapshots for a checkpoint, the runtime calls
+// PrepareSnapshot until every operator is ready. An operator that is
+// not starts getting its state (after whatever it still has in flight,
+// so that the state is that of the barrier's place in the stream) and
+// reports Blocked until the runtime has taken the snapshot; the runtime
+// asks again after each message the chain handles, and snapshots as
+// soon as all are ready, before it consumes any more input. Asking
+// again for the same checkpoint starts nothing new.
+type SnapshotPreparer interface {
+	PrepareSnapshot(checkpoint int64) (ready bool)
+}
+
 // Restorer is implemented by operators with state, to take it back after
 // a failure or from a savepoint, before their first record. parts holds
 // what the operator's subtask owns: the keyed snapshots of every old
@@ -84,6 +99,21 @@ func (c *Chain) Snapshot(id int64) (SubtaskState, error) {
 	}
 	taken = true
 	return st, nil
+}
+
+// PrepareSnapshot asks the operators that fetch their state
+// (SnapshotPreparer) to get it for checkpoint id, and reports whether
+// every operator is ready to snapshot. When it is not, the runtime calls
+// it again after each message the chain handles (HandleMessage), and
+// calls Snapshot once it reports true.
+func (c *Chain) PrepareSnapshot(id int64) bool {
+	ready := true
+	for _, h := range c.hooks {
+		if p, ok := h.(SnapshotPreparer); ok && !p.PrepareSnapshot(id) {
+			ready = false
+		}
+	}
+	return ready
 }
 
 // restore hands each operator its parts of a restored state, by name.

@@ -169,13 +169,19 @@ func GetValueState[K comparable, V any](s StateStore[K], d ValueDescriptor[V]) (
 	if sc.window != nil {
 		return windowValue[K, V](sc, d)
 	}
+	if err := sc.lease.lent(d.Name); err != nil {
+		return nil, err
+	}
 	c, err := keyedCodec(sc, d.Name, d.Codec, "ValueDescriptor.Codec")
 	if err != nil {
 		return nil, sc.stateErr(d.Name, err)
 	}
 	st, err := persistence.Value(sc.b, persistence.ValueDescriptor[V]{Name: userStatePrefix + d.Name,
 		Codec: c, TTL: d.TTL})
-	return st, sc.registered(d.Name, err)
+	if err := sc.registered(d.Name, err); err != nil {
+		return nil, err
+	}
+	return leaseValue[V](sc.lease, st), nil
 }
 
 // GetListState returns the list state d describes (see GetValueState).
@@ -184,13 +190,19 @@ func GetListState[K comparable, V any](s StateStore[K], d ListDescriptor[V]) (Li
 	if sc.window != nil {
 		return windowList[K, V](sc, d)
 	}
+	if err := sc.lease.lent(d.Name); err != nil {
+		return nil, err
+	}
 	c, err := keyedCodec(sc, d.Name, d.Codec, "ListDescriptor.Codec")
 	if err != nil {
 		return nil, sc.stateErr(d.Name, err)
 	}
 	st, err := persistence.List(sc.b, persistence.ListDescriptor[V]{Name: userStatePrefix + d.Name,
 		Codec: c, TTL: d.TTL})
-	return st, sc.registered(d.Name, err)
+	if err := sc.registered(d.Name, err); err != nil {
+		return nil, err
+	}
+	return leaseList[V](sc.lease, st), nil
 }
 
 // GetMapState returns the map state d describes (see GetValueState).
@@ -199,6 +211,9 @@ func GetMapState[K comparable, UK comparable, UV any](s StateStore[K], d MapDesc
 	if sc.window != nil {
 		return windowMap[K, UK, UV](sc, d)
 	}
+	if err := sc.lease.lent(d.Name); err != nil {
+		return nil, err
+	}
 	kc, err1 := keyedCodec(sc, d.Name, d.KeyCodec, "MapDescriptor.KeyCodec")
 	vc, err2 := keyedCodec(sc, d.Name, d.ValueCodec, "MapDescriptor.ValueCodec")
 	if err := errors.Join(err1, err2); err != nil {
@@ -206,7 +221,10 @@ func GetMapState[K comparable, UK comparable, UV any](s StateStore[K], d MapDesc
 	}
 	st, err := persistence.Map(sc.b, persistence.MapDescriptor[UK, UV]{Name: userStatePrefix + d.Name,
 		KeyCodec: kc, ValueCodec: vc, TTL: d.TTL})
-	return st, sc.registered(d.Name, err)
+	if err := sc.registered(d.Name, err); err != nil {
+		return nil, err
+	}
+	return leaseMap[UK, UV](sc.lease, st), nil
 }
 
 // GetReducingState returns the reducing state d describes (see
@@ -216,13 +234,19 @@ func GetReducingState[K comparable, V any](s StateStore[K], d ReducingDescriptor
 	if sc.window != nil {
 		return windowReducing[K, V](sc, d)
 	}
+	if err := sc.lease.lent(d.Name); err != nil {
+		return nil, err
+	}
 	c, err := keyedCodec(sc, d.Name, d.Codec, "ReducingDescriptor.Codec")
 	if err != nil {
 		return nil, sc.stateErr(d.Name, err)
 	}
 	st, err := persistence.Reducing(sc.b, persistence.ReducingDescriptor[V]{Name: userStatePrefix + d.Name,
 		Codec: c, Reduce: d.Reduce, TTL: d.TTL})
-	return st, sc.registered(d.Name, err)
+	if err := sc.registered(d.Name, err); err != nil {
+		return nil, err
+	}
+	return leaseReducing[V](sc.lease, st), nil
 }
 
 // GetAggregatingState returns the aggregating state d describes (see
@@ -232,6 +256,9 @@ func GetAggregatingState[K comparable, In, Acc, Out any](s StateStore[K], d Aggr
 	if sc.window != nil {
 		return windowAggregating[K, In, Acc, Out](sc, d)
 	}
+	if err := sc.lease.lent(d.Name); err != nil {
+		return nil, err
+	}
 	a := d.Aggregate
 	c, err := keyedCodec(sc, d.Name, d.AccCodec, "AggregatingDescriptor.AccCodec")
 	if err != nil {
@@ -239,7 +266,10 @@ func GetAggregatingState[K comparable, In, Acc, Out any](s StateStore[K], d Aggr
 	}
 	st, err := persistence.Aggregating(sc.b, persistence.AggregatingDescriptor[In, Acc, Out]{Name: userStatePrefix + d.Name,
 		AccCodec: c, Create: a.Create, Add: a.Add, Result: a.Result, TTL: d.TTL})
-	return st, sc.registered(d.Name, err)
+	if err := sc.registered(d.Name, err); err != nil {
+		return nil, err
+	}
+	return leaseAggregating[In, Out](sc.lease, st), nil
 }
 
 // keyedCodec is checkedCodec for the key's state name of scope sc, with
@@ -259,6 +289,9 @@ type stateScope[K comparable] struct {
 	b      persistence.Backend[K]
 	window *windowScope    // nil: the key's state
 	seen   map[string]bool // the backend names of the user's states registered
+	// lease, when not nil, is that of state lent to code outside the
+	// subtask's goroutine (ExternalState): its states act only while lent.
+	lease *lease
 }
 
 // stateErr names the state in an error of the backend's.

@@ -38,7 +38,15 @@ func appendChunk(dst, b []byte) []byte {
 // UnmarshalSubtaskState decodes what SubtaskState.MarshalBinary wrote. A
 // damaged or foreign input gives an error wrapping ErrRestore that says
 // what is wrong and where.
-func UnmarshalSubtaskState(b []byte) (SubtaskState, error) {
+func UnmarshalSubtaskState(b []byte) (SubtaskState, error) { return DecodeSubtaskState(b, nil) }
+
+// DecodeSubtaskState decodes what SubtaskState.MarshalBinary wrote as
+// UnmarshalSubtaskState does, keeping of each operator only what take
+// asks for: its keyed state, its operator snapshot; what it leaves is
+// skipped undecoded, and an operator it takes nothing of is left out. A
+// nil take keeps everything. A restore reads another subtask's file for
+// one part only (its union lists, say), not to decode its keyed state.
+func DecodeSubtaskState(b []byte, take func(operator string) (keyed, op bool)) (SubtaskState, error) {
 	if len(b) < len(subtaskStateMagic)+1 || string(b[:len(subtaskStateMagic)]) != subtaskStateMagic {
 		return nil, fmt.Errorf("%w: not a subtask state (bad magic)", ErrRestore)
 	}
@@ -53,6 +61,18 @@ func UnmarshalSubtaskState(b []byte) (SubtaskState, error) {
 		keyed, op := r.chunk("keyed state of "+name), r.chunk("operator state of "+name)
 		if r.err != nil {
 			break
+		}
+		if take != nil {
+			takeKeyed, takeOp := take(name)
+			if !takeKeyed && !takeOp {
+				continue
+			}
+			if !takeKeyed {
+				keyed = nil
+			}
+			if !takeOp {
+				op = nil
+			}
 		}
 		os, err := decodeOperatorState(keyed, op)
 		if err != nil {

@@ -157,3 +157,23 @@ func (s SubtaskState) Close() error {
 	}
 	return errors.Join(errs...)
 }
+
+// Summary says what each operator's state holds, for the checkpoint's
+// metadata (persistence.TaskState.States): a restore plans from it which
+// state files each new subtask reads.
+func (s SubtaskState) Summary() map[string]persistence.StateSummary {
+	out := make(map[string]persistence.StateSummary, len(s))
+	for name, st := range s {
+		var sum persistence.StateSummary
+		if st != nil {
+			sum.Keyed = st.Keyed != nil || st.KeyedStream != nil
+			if op := st.Operator; op != nil {
+				sum.Operator = true
+				sum.Lists = slices.Sorted(maps.Keys(op.Lists))
+				sum.Union = slices.Sorted(maps.Keys(op.Union))
+			}
+		}
+		out[name] = sum
+	}
+	return out
+}

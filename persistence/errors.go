@@ -56,4 +56,13 @@ var (
 	// ErrNoCheckpoint is returned by a checkpoint store asked for a
 	// checkpoint it does not hold (or holds no longer).
 	ErrNoCheckpoint = errors.New("persistence: no such checkpoint")
+
+	// ErrRecordNotFound, ErrRecordExists and ErrStaleRevision are the
+	// answers of a job store (cluster.JobStore; DirJobStore, the NATS
+	// key-value store) to a key without a value, a create of a key that
+	// has one, and a compare-and-set whose revision is no longer the
+	// key's.
+	ErrRecordNotFound = errors.New("persistence: no record under that key")
+	ErrRecordExists   = errors.New("persistence: record already exists")
+	ErrStaleRevision  = errors.New("persistence: record was written since that revision")
 )

@@ -36,6 +36,9 @@ const (
 	// KindSubtask is the state of one subtask at a checkpoint (the states
 	// of its operators, as the runtime encodes them).
 	KindSubtask
+	// KindRecord is a job store record (DirJobStore): its revision and
+	// value.
+	KindRecord
 )
 
 // String returns the kind's name, or "kind(n)" for an unknown one.
@@ -49,11 +52,13 @@ func (k Kind) String() string {
 		return "metadata"
 	case KindSubtask:
 		return "subtask"
+	case KindRecord:
+		return "record"
 	}
 	return fmt.Sprintf("kind(%d)", byte(k))
 }
 
-func (k Kind) valid() bool { return k >= KindKeyed && k <= KindSubtask }
+func (k Kind) valid() bool { return k >= KindKeyed && k <= KindRecord }
 
 // Seal wraps a payload in the snapshot envelope:
 //

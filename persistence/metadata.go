@@ -40,6 +40,25 @@ type TaskState struct {
 	// snapshotted. A vertex whose subtasks had all finished is not run
 	// again on restore: its operators end at once.
 	Finished bool `json:"finished,omitempty"`
+	// States says what the state under Handle holds, per operator (by
+	// name) that has state in it: a restore plans from the metadata
+	// alone which files each new subtask reads. Nil in metadata written
+	// before it was added (the field was added to the JSON without a new
+	// format version; older readers ignore it): a restore then takes any
+	// file as holding anything.
+	States map[string]StateSummary `json:"states,omitempty"`
+}
+
+// StateSummary says what one operator's state holds in one subtask's
+// state file.
+type StateSummary struct {
+	// Keyed: keyed state, of the key groups of the subtask that wrote it.
+	Keyed bool `json:"keyed,omitempty"`
+	// Operator: an operator snapshot (OperatorSnapshot), whose lists are
+	// named in Lists and whose union lists in Union.
+	Operator bool     `json:"operator,omitempty"`
+	Lists    []string `json:"lists,omitempty"`
+	Union    []string `json:"union,omitempty"`
 }
 
 // MarshalBinary encodes the metadata in a sealed envelope.

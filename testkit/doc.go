@@ -9,6 +9,9 @@
 //     processing time, takes snapshots and restores, completes async
 //     requests, and reads the output with events in order. Emitted values
 //     are checked for mutation after emission through the stream's codec.
+//     NewActorHarness and NewKeyedActorHarness run a user's actor as an
+//     operator (actors.FromActor, FromKeyedActor) the same way, with an
+//     actor system of their own: each step waits for the actor's replies.
 //   - Stream probes (NewSourceProbe, NewSinkProbe) drive a running pipeline
 //     element by element; the sink probe grants credit, so tests see
 //     backpressure.

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/troupe-dev/troupe/actors"
 	"github.com/troupe-dev/troupe/operators"
 )
 
@@ -22,6 +23,7 @@ type harnessConfig struct {
 	restore                              []*Snapshot
 	checkpointing                        bool
 	stateBackend                         string                                     // operators.StateBackendHeap (""), StateBackendBolt
+	actorOpts                            []actors.ActorOption                       // WithActorOptions
 	sides                                []func(t testing.TB, out any) sideRecorder // WithSideOutput
 }
 
@@ -114,7 +116,7 @@ func (c *core) build(p *operators.Pipeline, inputs int, ship operators.Shipper) 
 	}
 	c.mapInputs(g.Vertices[:inputs])
 	c.clock = NewManualClock(c.cfg.start)
-	c.host = &harnessHost{}
+	c.host = &harnessHost{actors: actorSide{t: c.t, wait: DefaultTimeout()}}
 	chain, err := c.vertex.Open(operators.ChainConfig{Job: "harness", Subtask: c.cfg.subtask, BatchSize: 1,
 		Ship: ship, Logger: slog.New(slog.DiscardHandler), Now: c.clock.Now, Wake: func() {}, Host: c.host,
 		Restore: c.restoreParts(), Checkpointing: c.cfg.checkpointing, StateBackend: c.cfg.stateBackend, StateDir: c.stateDir()})
@@ -162,18 +164,52 @@ func (c *core) step(what string, fn func()) {
 		c.t.Fatalf("harness: %s after the operator failed: %v", what, c.err)
 	}
 	fn()
-	if c.ending && !c.chain.Ended() && c.chain.Err() == nil {
-		// an operator held its end back (async replies); end the rest now
-		// if it let go, as the subtask does after every message
-		if err := c.chain.EndInput(); err != nil && c.chain.Err() == nil {
-			c.fail(what, err)
-		}
-		c.chain.Flush()
-	}
-	c.chain.BatchEnd()
+	c.settle(what)
 	c.steps++
-	if err := c.chain.Err(); err != nil {
+	if err := c.chain.Err(); err != nil && c.err == nil {
 		c.fail(what, err)
+	}
+}
+
+// settle ends the batch, as the subtask does after every message, and
+// hands the chain the replies of actor operators' actors until none is
+// awaited, so that a step ends with nothing in flight.
+func (c *core) settle(what string) {
+	for {
+		if c.ending && !c.chain.Ended() && c.chain.Err() == nil {
+			// an operator held its end back (async replies); end the rest now
+			// if it let go, as the subtask does after every message
+			if err := c.chain.EndInput(); err != nil && c.chain.Err() == nil {
+				c.fail(what, err)
+			}
+			c.chain.Flush()
+		}
+		c.chain.BatchEnd()
+		if c.host.actors.pending == 0 || c.chain.Err() != nil || c.err != nil {
+			return
+		}
+		c.reply(what)
+	}
+}
+
+// reply waits for one reply of an actor operator's actor and hands it to
+// the chain, as the subtask does; a failure of the actor, or no reply in
+// time, fails the operator.
+func (c *core) reply(what string) {
+	c.t.Helper()
+	m, err := c.host.actors.next()
+	if err == nil && !c.chain.HandleMessage(m) {
+		err = fmt.Errorf("%w: %T", actors.ErrUnexpectedMessage, m)
+	}
+	if err == nil {
+		err = c.chain.Err()
+	}
+	if err != nil {
+		c.fail(what, err)
+		return
+	}
+	if st, ok := m.(*actors.State); ok {
+		c.host.actors.lastState = st.Entries
 	}
 }
 
@@ -212,6 +248,7 @@ func (c *core) advanceTo(t time.Time) {
 			}
 			chain.OnProcessingTime(t)
 			chain.Flush()
+			c.settle("processing time")
 			if err := chain.Err(); err != nil && chain == c.upstream {
 				c.fail("timestamp assigner", err)
 				return

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/troupe-dev/troupe/operators"
 )
@@ -68,6 +69,31 @@ func TestHarness_asyncStats(t *testing.T) {
 	st = h.chain.AsyncStats()["call"]
 	if st.InFlight != 0 || st.Completed != 2 {
 		t.Fatalf("stats %+v, want 2 completed and none in flight", st)
+	}
+}
+
+// The latency histogram counts each record from its arrival to its
+// emission, on the operator's clock.
+func TestHarness_asyncStats_latency(t *testing.T) {
+	h := NewHarness(t, func(s operators.Stream[int]) operators.Stream[int] {
+		return operators.AsyncMap(s, func(_ context.Context, v int) ([]int, error) { return []int{v}, nil },
+			operators.DefaultAsyncConfig[int, int]()).Name("call")
+	})
+	h.ProcessElements(1)
+	h.AdvanceProcessingTime(3 * time.Millisecond)
+	h.ProcessElements(2)
+	h.AdvanceProcessingTime(time.Millisecond)
+	h.CompleteRequest(0, 1) // after 4 ms
+	h.CompleteRequest(0, 2) // after 1 ms
+	lat := h.chain.AsyncStats()["call"].Latency
+	if lat.Count != 2 || lat.Sum != 5*time.Millisecond {
+		t.Fatalf("latency count %d, sum %v; want 2 and 5ms", lat.Count, lat.Sum)
+	}
+	// 1 ms is in the bucket whose bound is 1 ms; 4 ms in the 5 ms one.
+	for i, want := range map[int]int64{3: 1, 5: 1} {
+		if lat.Counts[i] != want {
+			t.Errorf("bucket %d (≤ %v) holds %d, want %d; all %v", i, operators.AsyncLatencyBuckets[i], lat.Counts[i], want, lat.Counts)
+		}
 	}
 }
 

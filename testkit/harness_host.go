@@ -17,7 +17,8 @@ import "github.com/troupe-dev/troupe/operators"
 // its own commands at the end of its turn, and a reply's through an
 // AsyncReady to the chain's HandleMessage.
 type harnessHost struct {
-	calls []harnessCall // started and not yet answered, oldest first
+	calls  []harnessCall // started and not yet answered, oldest first
+	actors actorSide     // actor operators' actors (harness_actorhost.go)
 }
 
 var _ operators.AsyncHost = (*harnessHost)(nil)

@@ -34,6 +34,16 @@ func (h *base[Out]) Snapshot(id int64) *Snapshot {
 	h.t.Helper()
 	var snap *Snapshot
 	h.run("snapshot", func() {
+		// An operator that fetches its state (an actor's) is asked first,
+		// and the snapshot waits for its answer, as in a subtask.
+		for !h.chain.PrepareSnapshot(id) {
+			if h.host.actors.pending == 0 {
+				h.t.Fatalf("harness: snapshot %d: an operator is not ready and waits for nothing", id)
+			}
+			if h.reply("snapshot"); h.err != nil {
+				return
+			}
+		}
 		st, err := h.chain.Snapshot(id)
 		if err != nil {
 			h.fail("snapshot", err)

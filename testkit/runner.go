@@ -23,7 +23,7 @@ const (
 	// defaultRunTimeout bounds, before dilation, how long Run waits for a
 	// job: longer than an expectation's DefaultTimeout, because a job
 	// deploys and may restart several times.
-	defaultRunTimeout = 10 * time.Second
+	defaultRunTimeout = 30 * time.Second
 )
 
 // Runner runs pipelines on an engine of its own, for tests, with faults
@@ -71,7 +71,8 @@ func WithCheckpoints(interval time.Duration) RunnerOption {
 }
 
 // WithRunTimeout sets how long Run waits for a job to end; d is dilated
-// (see TimeFactor). Default 10 s, dilated.
+// (see TimeFactor). Default 30 s, dilated: a bound, not a wait, generous
+// for -race on a loaded two-core machine.
 func WithRunTimeout(d time.Duration) RunnerOption {
 	return func(c *runnerConfig) { c.timeout = Dilated(d) }
 }

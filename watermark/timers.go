@@ -106,6 +106,19 @@ func (q *TimerQueue[K]) PopUpTo(ts int64, fn func(key K, ts int64)) int {
 	return n
 }
 
+// PopNext removes the next timer to fire if its time is ≤ ts and returns
+// it; ok is false if there is none. A caller that fires timers one at a
+// time, handing each to code that may register more, sees those at a
+// time ≤ ts too, in the order PopUpTo would fire them.
+func (q *TimerQueue[K]) PopNext(ts int64) (t Timer[K], ok bool) {
+	if len(q.h) == 0 || q.h[0].timer.Time > ts {
+		return t, false
+	}
+	e := heap.Pop(&q.h).(*timerEntry[K])
+	delete(q.byID, e.timer)
+	return e.timer, true
+}
+
 // All returns every timer in firing order, for a snapshot; restore it
 // with RestoreTimerQueue. The queue is unchanged.
 func (q *TimerQueue[K]) All() []Timer[K] {

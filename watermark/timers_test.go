@@ -138,3 +138,30 @@ func TestRestoreTimerQueue(t *testing.T) {
 		t.Fatalf("restored queue fired %v, original %v", b, a)
 	}
 }
+
+// PopNext fires one timer at a time in PopUpTo's order, and sees timers
+// registered between two calls.
+func TestTimerQueue_PopNext(t *testing.T) {
+	q := NewTimerQueue[string]()
+	q.Register("b", 2)
+	q.Register("a", 2)
+	q.Register("c", 7)
+	var fired []string
+	for {
+		tm, ok := q.PopNext(5)
+		if !ok {
+			break
+		}
+		fired = append(fired, fmt.Sprintf("%s@%d", tm.Key, tm.Time))
+		if tm.Key == "b" {
+			q.Register("d", 1) // due, earlier than a: fires next
+		}
+	}
+	wantFired(t, fired, "b@2", "d@1", "a@2")
+	if q.Len() != 1 {
+		t.Fatalf("Len() = %d, want 1 (c@7)", q.Len())
+	}
+	if _, ok := NewTimerQueue[int]().PopNext(math.MaxInt64); ok {
+		t.Fatal("PopNext on an empty queue returned a timer")
+	}
+}

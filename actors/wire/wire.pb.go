@@ -3,10 +3,12 @@
 // channels. Every message carries the job run and the attempt it belongs
 // to; a receiver drops any of another run or attempt (fencing).
 //
-// Regenerate wire.pb.go after a change, from the repository root:
+// Regenerate wire.pb.go after a change, from the repository root, with
+// protoc 3.21 and the protoc-gen-go of go.mod's protobuf version:
 //
-//   go install google.golang.org/protobuf/cmd/protoc-gen-go  # go.mod's version
-//   protoc --go_out=. --go_opt=paths=source_relative actors/wire/wire.proto
+//   GOBIN=$PWD/bin go install google.golang.org/protobuf/cmd/protoc-gen-go
+//   protoc --plugin=protoc-gen-go=bin/protoc-gen-go \
+//     --go_out=. --go_opt=paths=source_relative actors/wire/wire.proto
 //
 // Compatibility: every node of a cluster runs the same binary. A message
 // type that a node does not know crashes Proto.Actor's reader of the
@@ -845,7 +847,8 @@ func (x *SubtaskFinished) GetSubtask() int32 {
 }
 
 // SubtaskFailed: the subtask failed; error is the cause as text and,
-// for a panic, stack is where it was raised.
+// for a panic, stack is where it was raised. restore: it could not read
+// the state it restores from the checkpoint (no restart mends that).
 type SubtaskFailed struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Run           string                 `protobuf:"bytes,1,opt,name=run,proto3" json:"run,omitempty"`
@@ -854,6 +857,7 @@ type SubtaskFailed struct {
 	Error         string                 `protobuf:"bytes,4,opt,name=error,proto3" json:"error,omitempty"`
 	Panic         bool                   `protobuf:"varint,5,opt,name=panic,proto3" json:"panic,omitempty"`
 	Stack         []byte                 `protobuf:"bytes,6,opt,name=stack,proto3" json:"stack,omitempty"`
+	Restore       bool                   `protobuf:"varint,7,opt,name=restore,proto3" json:"restore,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -930,21 +934,35 @@ func (x *SubtaskFailed) GetStack() []byte {
 	return nil
 }
 
+func (x *SubtaskFailed) GetRestore() bool {
+	if x != nil {
+		return x.Restore
+	}
+	return false
+}
+
 // CheckpointAck: a subtask stored its state for checkpoint id (handle,
 // possibly "" for no state) or declined it (error; subsumed: overtaken by
 // a newer checkpoint, which is no failure).
 type CheckpointAck struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Run           string                 `protobuf:"bytes,1,opt,name=run,proto3" json:"run,omitempty"`
-	Attempt       int32                  `protobuf:"varint,2,opt,name=attempt,proto3" json:"attempt,omitempty"`
-	Id            int64                  `protobuf:"varint,3,opt,name=id,proto3" json:"id,omitempty"`
-	Task          string                 `protobuf:"bytes,4,opt,name=task,proto3" json:"task,omitempty"`
-	Handle        string                 `protobuf:"bytes,5,opt,name=handle,proto3" json:"handle,omitempty"`
-	Finished      bool                   `protobuf:"varint,6,opt,name=finished,proto3" json:"finished,omitempty"`
-	Error         string                 `protobuf:"bytes,7,opt,name=error,proto3" json:"error,omitempty"`
-	Subsumed      bool                   `protobuf:"varint,8,opt,name=subsumed,proto3" json:"subsumed,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Run      string                 `protobuf:"bytes,1,opt,name=run,proto3" json:"run,omitempty"`
+	Attempt  int32                  `protobuf:"varint,2,opt,name=attempt,proto3" json:"attempt,omitempty"`
+	Id       int64                  `protobuf:"varint,3,opt,name=id,proto3" json:"id,omitempty"`
+	Task     string                 `protobuf:"bytes,4,opt,name=task,proto3" json:"task,omitempty"`
+	Handle   string                 `protobuf:"bytes,5,opt,name=handle,proto3" json:"handle,omitempty"`
+	Finished bool                   `protobuf:"varint,6,opt,name=finished,proto3" json:"finished,omitempty"`
+	Error    string                 `protobuf:"bytes,7,opt,name=error,proto3" json:"error,omitempty"`
+	Subsumed bool                   `protobuf:"varint,8,opt,name=subsumed,proto3" json:"subsumed,omitempty"`
+	// states says what the stored state holds, per operator with state
+	// (persistence.TaskState.States).
+	States []*StateSummary `protobuf:"bytes,9,rep,name=states,proto3" json:"states,omitempty"`
+	// state_bytes is the size of the state stored; alignment_nanos how
+	// long the subtask waited for the barriers of all its inputs.
+	StateBytes     int64 `protobuf:"varint,10,opt,name=state_bytes,json=stateBytes,proto3" json:"state_bytes,omitempty"`
+	AlignmentNanos int64 `protobuf:"varint,11,opt,name=alignment_nanos,json=alignmentNanos,proto3" json:"alignment_nanos,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *CheckpointAck) Reset() {
@@ -1033,8 +1051,108 @@ func (x *CheckpointAck) GetSubsumed() bool {
 	return false
 }
 
-// FinalCommitted answers the final Complete of a finished job for one
-// subtask: it committed what it held, or error says why not.
+func (x *CheckpointAck) GetStates() []*StateSummary {
+	if x != nil {
+		return x.States
+	}
+	return nil
+}
+
+func (x *CheckpointAck) GetStateBytes() int64 {
+	if x != nil {
+		return x.StateBytes
+	}
+	return 0
+}
+
+func (x *CheckpointAck) GetAlignmentNanos() int64 {
+	if x != nil {
+		return x.AlignmentNanos
+	}
+	return 0
+}
+
+// StateSummary says what one operator's state holds in a subtask's
+// stored state (persistence.StateSummary).
+type StateSummary struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Operator      string                 `protobuf:"bytes,1,opt,name=operator,proto3" json:"operator,omitempty"`
+	Keyed         bool                   `protobuf:"varint,2,opt,name=keyed,proto3" json:"keyed,omitempty"`
+	OperatorState bool                   `protobuf:"varint,3,opt,name=operator_state,json=operatorState,proto3" json:"operator_state,omitempty"`
+	Lists         []string               `protobuf:"bytes,4,rep,name=lists,proto3" json:"lists,omitempty"`
+	Union         []string               `protobuf:"bytes,5,rep,name=union,proto3" json:"union,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StateSummary) Reset() {
+	*x = StateSummary{}
+	mi := &file_actors_wire_wire_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StateSummary) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StateSummary) ProtoMessage() {}
+
+func (x *StateSummary) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_wire_wire_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StateSummary.ProtoReflect.Descriptor instead.
+func (*StateSummary) Descriptor() ([]byte, []int) {
+	return file_actors_wire_wire_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *StateSummary) GetOperator() string {
+	if x != nil {
+		return x.Operator
+	}
+	return ""
+}
+
+func (x *StateSummary) GetKeyed() bool {
+	if x != nil {
+		return x.Keyed
+	}
+	return false
+}
+
+func (x *StateSummary) GetOperatorState() bool {
+	if x != nil {
+		return x.OperatorState
+	}
+	return false
+}
+
+func (x *StateSummary) GetLists() []string {
+	if x != nil {
+		return x.Lists
+	}
+	return nil
+}
+
+func (x *StateSummary) GetUnion() []string {
+	if x != nil {
+		return x.Union
+	}
+	return nil
+}
+
+// FinalCommitted answers, for one subtask, the final Complete of a
+// finished job or a Complete with confirm: it committed what it held,
+// or error says why not.
 type FinalCommitted struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Run           string                 `protobuf:"bytes,1,opt,name=run,proto3" json:"run,omitempty"`
@@ -1047,7 +1165,7 @@ type FinalCommitted struct {
 
 func (x *FinalCommitted) Reset() {
 	*x = FinalCommitted{}
-	mi := &file_actors_wire_wire_proto_msgTypes[11]
+	mi := &file_actors_wire_wire_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1059,7 +1177,7 @@ func (x *FinalCommitted) String() string {
 func (*FinalCommitted) ProtoMessage() {}
 
 func (x *FinalCommitted) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_wire_wire_proto_msgTypes[11]
+	mi := &file_actors_wire_wire_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1072,7 +1190,7 @@ func (x *FinalCommitted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FinalCommitted.ProtoReflect.Descriptor instead.
 func (*FinalCommitted) Descriptor() ([]byte, []int) {
-	return file_actors_wire_wire_proto_rawDescGZIP(), []int{11}
+	return file_actors_wire_wire_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *FinalCommitted) GetRun() string {
@@ -1115,7 +1233,7 @@ type Endpoint struct {
 
 func (x *Endpoint) Reset() {
 	*x = Endpoint{}
-	mi := &file_actors_wire_wire_proto_msgTypes[12]
+	mi := &file_actors_wire_wire_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1127,7 +1245,7 @@ func (x *Endpoint) String() string {
 func (*Endpoint) ProtoMessage() {}
 
 func (x *Endpoint) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_wire_wire_proto_msgTypes[12]
+	mi := &file_actors_wire_wire_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1140,7 +1258,7 @@ func (x *Endpoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Endpoint.ProtoReflect.Descriptor instead.
 func (*Endpoint) Descriptor() ([]byte, []int) {
-	return file_actors_wire_wire_proto_rawDescGZIP(), []int{12}
+	return file_actors_wire_wire_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Endpoint) GetPid() *Pid {
@@ -1168,7 +1286,7 @@ type SubtaskWiring struct {
 
 func (x *SubtaskWiring) Reset() {
 	*x = SubtaskWiring{}
-	mi := &file_actors_wire_wire_proto_msgTypes[13]
+	mi := &file_actors_wire_wire_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1180,7 +1298,7 @@ func (x *SubtaskWiring) String() string {
 func (*SubtaskWiring) ProtoMessage() {}
 
 func (x *SubtaskWiring) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_wire_wire_proto_msgTypes[13]
+	mi := &file_actors_wire_wire_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1193,7 +1311,7 @@ func (x *SubtaskWiring) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubtaskWiring.ProtoReflect.Descriptor instead.
 func (*SubtaskWiring) Descriptor() ([]byte, []int) {
-	return file_actors_wire_wire_proto_rawDescGZIP(), []int{13}
+	return file_actors_wire_wire_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *SubtaskWiring) GetId() int32 {
@@ -1232,7 +1350,7 @@ type Wire struct {
 
 func (x *Wire) Reset() {
 	*x = Wire{}
-	mi := &file_actors_wire_wire_proto_msgTypes[14]
+	mi := &file_actors_wire_wire_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1244,7 +1362,7 @@ func (x *Wire) String() string {
 func (*Wire) ProtoMessage() {}
 
 func (x *Wire) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_wire_wire_proto_msgTypes[14]
+	mi := &file_actors_wire_wire_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1257,7 +1375,7 @@ func (x *Wire) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Wire.ProtoReflect.Descriptor instead.
 func (*Wire) Descriptor() ([]byte, []int) {
-	return file_actors_wire_wire_proto_rawDescGZIP(), []int{14}
+	return file_actors_wire_wire_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Wire) GetRun() string {
@@ -1301,7 +1419,7 @@ type AgentWired struct {
 
 func (x *AgentWired) Reset() {
 	*x = AgentWired{}
-	mi := &file_actors_wire_wire_proto_msgTypes[15]
+	mi := &file_actors_wire_wire_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1313,7 +1431,7 @@ func (x *AgentWired) String() string {
 func (*AgentWired) ProtoMessage() {}
 
 func (x *AgentWired) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_wire_wire_proto_msgTypes[15]
+	mi := &file_actors_wire_wire_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1326,7 +1444,7 @@ func (x *AgentWired) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AgentWired.ProtoReflect.Descriptor instead.
 func (*AgentWired) Descriptor() ([]byte, []int) {
-	return file_actors_wire_wire_proto_rawDescGZIP(), []int{15}
+	return file_actors_wire_wire_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *AgentWired) GetRun() string {
@@ -1362,7 +1480,7 @@ type Start struct {
 
 func (x *Start) Reset() {
 	*x = Start{}
-	mi := &file_actors_wire_wire_proto_msgTypes[16]
+	mi := &file_actors_wire_wire_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1374,7 +1492,7 @@ func (x *Start) String() string {
 func (*Start) ProtoMessage() {}
 
 func (x *Start) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_wire_wire_proto_msgTypes[16]
+	mi := &file_actors_wire_wire_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1387,7 +1505,7 @@ func (x *Start) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Start.ProtoReflect.Descriptor instead.
 func (*Start) Descriptor() ([]byte, []int) {
-	return file_actors_wire_wire_proto_rawDescGZIP(), []int{16}
+	return file_actors_wire_wire_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Start) GetRun() string {
@@ -1422,7 +1540,7 @@ type StopSources struct {
 
 func (x *StopSources) Reset() {
 	*x = StopSources{}
-	mi := &file_actors_wire_wire_proto_msgTypes[17]
+	mi := &file_actors_wire_wire_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1434,7 +1552,7 @@ func (x *StopSources) String() string {
 func (*StopSources) ProtoMessage() {}
 
 func (x *StopSources) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_wire_wire_proto_msgTypes[17]
+	mi := &file_actors_wire_wire_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1447,7 +1565,7 @@ func (x *StopSources) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopSources.ProtoReflect.Descriptor instead.
 func (*StopSources) Descriptor() ([]byte, []int) {
-	return file_actors_wire_wire_proto_rawDescGZIP(), []int{17}
+	return file_actors_wire_wire_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *StopSources) GetRun() string {
@@ -1478,7 +1596,7 @@ type Trigger struct {
 
 func (x *Trigger) Reset() {
 	*x = Trigger{}
-	mi := &file_actors_wire_wire_proto_msgTypes[18]
+	mi := &file_actors_wire_wire_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1490,7 +1608,7 @@ func (x *Trigger) String() string {
 func (*Trigger) ProtoMessage() {}
 
 func (x *Trigger) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_wire_wire_proto_msgTypes[18]
+	mi := &file_actors_wire_wire_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1503,7 +1621,7 @@ func (x *Trigger) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Trigger.ProtoReflect.Descriptor instead.
 func (*Trigger) Descriptor() ([]byte, []int) {
-	return file_actors_wire_wire_proto_rawDescGZIP(), []int{18}
+	return file_actors_wire_wire_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Trigger) GetRun() string {
@@ -1542,20 +1660,22 @@ func (x *Trigger) GetSubtasks() []int32 {
 }
 
 // Complete tells every subtask of the agent that checkpoint id is
-// complete; the final one of a finished job is answered with
-// FinalCommitted per subtask.
+// complete; the final one of a finished job, and one with confirm (the
+// savepoint of a stop with savepoint), is answered with FinalCommitted
+// per subtask once its operators have committed.
 type Complete struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Run           string                 `protobuf:"bytes,1,opt,name=run,proto3" json:"run,omitempty"`
 	Attempt       int32                  `protobuf:"varint,2,opt,name=attempt,proto3" json:"attempt,omitempty"`
 	Id            int64                  `protobuf:"varint,3,opt,name=id,proto3" json:"id,omitempty"`
+	Confirm       bool                   `protobuf:"varint,4,opt,name=confirm,proto3" json:"confirm,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Complete) Reset() {
 	*x = Complete{}
-	mi := &file_actors_wire_wire_proto_msgTypes[19]
+	mi := &file_actors_wire_wire_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1567,7 +1687,7 @@ func (x *Complete) String() string {
 func (*Complete) ProtoMessage() {}
 
 func (x *Complete) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_wire_wire_proto_msgTypes[19]
+	mi := &file_actors_wire_wire_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1580,7 +1700,7 @@ func (x *Complete) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Complete.ProtoReflect.Descriptor instead.
 func (*Complete) Descriptor() ([]byte, []int) {
-	return file_actors_wire_wire_proto_rawDescGZIP(), []int{19}
+	return file_actors_wire_wire_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Complete) GetRun() string {
@@ -1602,6 +1722,13 @@ func (x *Complete) GetId() int64 {
 		return x.Id
 	}
 	return 0
+}
+
+func (x *Complete) GetConfirm() bool {
+	if x != nil {
+		return x.Confirm
+	}
+	return false
 }
 
 // Batch is one fragment of a logical batch on channel ch (the channel's
@@ -1631,7 +1758,7 @@ type Batch struct {
 
 func (x *Batch) Reset() {
 	*x = Batch{}
-	mi := &file_actors_wire_wire_proto_msgTypes[20]
+	mi := &file_actors_wire_wire_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1643,7 +1770,7 @@ func (x *Batch) String() string {
 func (*Batch) ProtoMessage() {}
 
 func (x *Batch) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_wire_wire_proto_msgTypes[20]
+	mi := &file_actors_wire_wire_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1656,7 +1783,7 @@ func (x *Batch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Batch.ProtoReflect.Descriptor instead.
 func (*Batch) Descriptor() ([]byte, []int) {
-	return file_actors_wire_wire_proto_rawDescGZIP(), []int{20}
+	return file_actors_wire_wire_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Batch) GetRun() string {
@@ -1757,7 +1884,7 @@ type Credit struct {
 
 func (x *Credit) Reset() {
 	*x = Credit{}
-	mi := &file_actors_wire_wire_proto_msgTypes[21]
+	mi := &file_actors_wire_wire_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1769,7 +1896,7 @@ func (x *Credit) String() string {
 func (*Credit) ProtoMessage() {}
 
 func (x *Credit) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_wire_wire_proto_msgTypes[21]
+	mi := &file_actors_wire_wire_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1782,7 +1909,7 @@ func (x *Credit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Credit.ProtoReflect.Descriptor instead.
 func (*Credit) Descriptor() ([]byte, []int) {
-	return file_actors_wire_wire_proto_rawDescGZIP(), []int{21}
+	return file_actors_wire_wire_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Credit) GetRun() string {
@@ -1813,6 +1940,395 @@ func (x *Credit) GetN() int32 {
 	return 0
 }
 
+// AgentMetrics: the latest samples of some of an agent's subtasks, sent
+// to the master every metrics interval, and before a SubtaskFinished
+// with that subtask's final counts.
+type AgentMetrics struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Run           string                 `protobuf:"bytes,1,opt,name=run,proto3" json:"run,omitempty"`
+	Attempt       int32                  `protobuf:"varint,2,opt,name=attempt,proto3" json:"attempt,omitempty"`
+	Subtasks      []*SubtaskMetrics      `protobuf:"bytes,3,rep,name=subtasks,proto3" json:"subtasks,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AgentMetrics) Reset() {
+	*x = AgentMetrics{}
+	mi := &file_actors_wire_wire_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AgentMetrics) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AgentMetrics) ProtoMessage() {}
+
+func (x *AgentMetrics) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_wire_wire_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AgentMetrics.ProtoReflect.Descriptor instead.
+func (*AgentMetrics) Descriptor() ([]byte, []int) {
+	return file_actors_wire_wire_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *AgentMetrics) GetRun() string {
+	if x != nil {
+		return x.Run
+	}
+	return ""
+}
+
+func (x *AgentMetrics) GetAttempt() int32 {
+	if x != nil {
+		return x.Attempt
+	}
+	return 0
+}
+
+func (x *AgentMetrics) GetSubtasks() []*SubtaskMetrics {
+	if x != nil {
+		return x.Subtasks
+	}
+	return nil
+}
+
+// SubtaskMetrics is one subtask's counters since it was deployed (see
+// actors.SubtaskMetrics); times in nanoseconds, watermarks in
+// milliseconds of event time.
+type SubtaskMetrics struct {
+	state              protoimpl.MessageState `protogen:"open.v1"`
+	Subtask            int32                  `protobuf:"varint,1,opt,name=subtask,proto3" json:"subtask,omitempty"` // the subtask's id in the attempt
+	Node               string                 `protobuf:"bytes,2,opt,name=node,proto3" json:"node,omitempty"`
+	StartedUnixNanos   int64                  `protobuf:"varint,3,opt,name=started_unix_nanos,json=startedUnixNanos,proto3" json:"started_unix_nanos,omitempty"`
+	AtUnixNanos        int64                  `protobuf:"varint,4,opt,name=at_unix_nanos,json=atUnixNanos,proto3" json:"at_unix_nanos,omitempty"`
+	RecordsIn          int64                  `protobuf:"varint,5,opt,name=records_in,json=recordsIn,proto3" json:"records_in,omitempty"`
+	RecordsOut         int64                  `protobuf:"varint,6,opt,name=records_out,json=recordsOut,proto3" json:"records_out,omitempty"`
+	BatchesIn          int64                  `protobuf:"varint,7,opt,name=batches_in,json=batchesIn,proto3" json:"batches_in,omitempty"`
+	BatchesOut         int64                  `protobuf:"varint,8,opt,name=batches_out,json=batchesOut,proto3" json:"batches_out,omitempty"`
+	RemoteBytesIn      int64                  `protobuf:"varint,9,opt,name=remote_bytes_in,json=remoteBytesIn,proto3" json:"remote_bytes_in,omitempty"`
+	RemoteBytesOut     int64                  `protobuf:"varint,10,opt,name=remote_bytes_out,json=remoteBytesOut,proto3" json:"remote_bytes_out,omitempty"`
+	SourceRecords      int64                  `protobuf:"varint,11,opt,name=source_records,json=sourceRecords,proto3" json:"source_records,omitempty"`
+	SinkRecords        int64                  `protobuf:"varint,12,opt,name=sink_records,json=sinkRecords,proto3" json:"sink_records,omitempty"`
+	LateRecordsDropped int64                  `protobuf:"varint,13,opt,name=late_records_dropped,json=lateRecordsDropped,proto3" json:"late_records_dropped,omitempty"`
+	MailboxLen         int64                  `protobuf:"varint,14,opt,name=mailbox_len,json=mailboxLen,proto3" json:"mailbox_len,omitempty"`
+	BusyNanos          int64                  `protobuf:"varint,15,opt,name=busy_nanos,json=busyNanos,proto3" json:"busy_nanos,omitempty"`
+	IdleNanos          int64                  `protobuf:"varint,16,opt,name=idle_nanos,json=idleNanos,proto3" json:"idle_nanos,omitempty"`
+	BackpressuredNanos int64                  `protobuf:"varint,17,opt,name=backpressured_nanos,json=backpressuredNanos,proto3" json:"backpressured_nanos,omitempty"`
+	InputWatermark     int64                  `protobuf:"varint,18,opt,name=input_watermark,json=inputWatermark,proto3" json:"input_watermark,omitempty"`
+	OutputWatermark    int64                  `protobuf:"varint,19,opt,name=output_watermark,json=outputWatermark,proto3" json:"output_watermark,omitempty"`
+	Async              []*AsyncMetrics        `protobuf:"bytes,20,rep,name=async,proto3" json:"async,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *SubtaskMetrics) Reset() {
+	*x = SubtaskMetrics{}
+	mi := &file_actors_wire_wire_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SubtaskMetrics) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SubtaskMetrics) ProtoMessage() {}
+
+func (x *SubtaskMetrics) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_wire_wire_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SubtaskMetrics.ProtoReflect.Descriptor instead.
+func (*SubtaskMetrics) Descriptor() ([]byte, []int) {
+	return file_actors_wire_wire_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *SubtaskMetrics) GetSubtask() int32 {
+	if x != nil {
+		return x.Subtask
+	}
+	return 0
+}
+
+func (x *SubtaskMetrics) GetNode() string {
+	if x != nil {
+		return x.Node
+	}
+	return ""
+}
+
+func (x *SubtaskMetrics) GetStartedUnixNanos() int64 {
+	if x != nil {
+		return x.StartedUnixNanos
+	}
+	return 0
+}
+
+func (x *SubtaskMetrics) GetAtUnixNanos() int64 {
+	if x != nil {
+		return x.AtUnixNanos
+	}
+	return 0
+}
+
+func (x *SubtaskMetrics) GetRecordsIn() int64 {
+	if x != nil {
+		return x.RecordsIn
+	}
+	return 0
+}
+
+func (x *SubtaskMetrics) GetRecordsOut() int64 {
+	if x != nil {
+		return x.RecordsOut
+	}
+	return 0
+}
+
+func (x *SubtaskMetrics) GetBatchesIn() int64 {
+	if x != nil {
+		return x.BatchesIn
+	}
+	return 0
+}
+
+func (x *SubtaskMetrics) GetBatchesOut() int64 {
+	if x != nil {
+		return x.BatchesOut
+	}
+	return 0
+}
+
+func (x *SubtaskMetrics) GetRemoteBytesIn() int64 {
+	if x != nil {
+		return x.RemoteBytesIn
+	}
+	return 0
+}
+
+func (x *SubtaskMetrics) GetRemoteBytesOut() int64 {
+	if x != nil {
+		return x.RemoteBytesOut
+	}
+	return 0
+}
+
+func (x *SubtaskMetrics) GetSourceRecords() int64 {
+	if x != nil {
+		return x.SourceRecords
+	}
+	return 0
+}
+
+func (x *SubtaskMetrics) GetSinkRecords() int64 {
+	if x != nil {
+		return x.SinkRecords
+	}
+	return 0
+}
+
+func (x *SubtaskMetrics) GetLateRecordsDropped() int64 {
+	if x != nil {
+		return x.LateRecordsDropped
+	}
+	return 0
+}
+
+func (x *SubtaskMetrics) GetMailboxLen() int64 {
+	if x != nil {
+		return x.MailboxLen
+	}
+	return 0
+}
+
+func (x *SubtaskMetrics) GetBusyNanos() int64 {
+	if x != nil {
+		return x.BusyNanos
+	}
+	return 0
+}
+
+func (x *SubtaskMetrics) GetIdleNanos() int64 {
+	if x != nil {
+		return x.IdleNanos
+	}
+	return 0
+}
+
+func (x *SubtaskMetrics) GetBackpressuredNanos() int64 {
+	if x != nil {
+		return x.BackpressuredNanos
+	}
+	return 0
+}
+
+func (x *SubtaskMetrics) GetInputWatermark() int64 {
+	if x != nil {
+		return x.InputWatermark
+	}
+	return 0
+}
+
+func (x *SubtaskMetrics) GetOutputWatermark() int64 {
+	if x != nil {
+		return x.OutputWatermark
+	}
+	return 0
+}
+
+func (x *SubtaskMetrics) GetAsync() []*AsyncMetrics {
+	if x != nil {
+		return x.Async
+	}
+	return nil
+}
+
+// AsyncMetrics are one async I/O operator's counters; latency_counts are
+// the histogram's buckets (operators.AsyncLatencyBuckets, then one above
+// them), not cumulative.
+type AsyncMetrics struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	Operator        string                 `protobuf:"bytes,1,opt,name=operator,proto3" json:"operator,omitempty"`
+	Calls           int64                  `protobuf:"varint,2,opt,name=calls,proto3" json:"calls,omitempty"`
+	Completed       int64                  `protobuf:"varint,3,opt,name=completed,proto3" json:"completed,omitempty"`
+	Retries         int64                  `protobuf:"varint,4,opt,name=retries,proto3" json:"retries,omitempty"`
+	Timeouts        int64                  `protobuf:"varint,5,opt,name=timeouts,proto3" json:"timeouts,omitempty"`
+	Failures        int64                  `protobuf:"varint,6,opt,name=failures,proto3" json:"failures,omitempty"`
+	Late            int64                  `protobuf:"varint,7,opt,name=late,proto3" json:"late,omitempty"`
+	InFlight        int64                  `protobuf:"varint,8,opt,name=in_flight,json=inFlight,proto3" json:"in_flight,omitempty"`
+	LatencyCounts   []int64                `protobuf:"varint,9,rep,packed,name=latency_counts,json=latencyCounts,proto3" json:"latency_counts,omitempty"`
+	LatencyCount    int64                  `protobuf:"varint,10,opt,name=latency_count,json=latencyCount,proto3" json:"latency_count,omitempty"`
+	LatencySumNanos int64                  `protobuf:"varint,11,opt,name=latency_sum_nanos,json=latencySumNanos,proto3" json:"latency_sum_nanos,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *AsyncMetrics) Reset() {
+	*x = AsyncMetrics{}
+	mi := &file_actors_wire_wire_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AsyncMetrics) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AsyncMetrics) ProtoMessage() {}
+
+func (x *AsyncMetrics) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_wire_wire_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AsyncMetrics.ProtoReflect.Descriptor instead.
+func (*AsyncMetrics) Descriptor() ([]byte, []int) {
+	return file_actors_wire_wire_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *AsyncMetrics) GetOperator() string {
+	if x != nil {
+		return x.Operator
+	}
+	return ""
+}
+
+func (x *AsyncMetrics) GetCalls() int64 {
+	if x != nil {
+		return x.Calls
+	}
+	return 0
+}
+
+func (x *AsyncMetrics) GetCompleted() int64 {
+	if x != nil {
+		return x.Completed
+	}
+	return 0
+}
+
+func (x *AsyncMetrics) GetRetries() int64 {
+	if x != nil {
+		return x.Retries
+	}
+	return 0
+}
+
+func (x *AsyncMetrics) GetTimeouts() int64 {
+	if x != nil {
+		return x.Timeouts
+	}
+	return 0
+}
+
+func (x *AsyncMetrics) GetFailures() int64 {
+	if x != nil {
+		return x.Failures
+	}
+	return 0
+}
+
+func (x *AsyncMetrics) GetLate() int64 {
+	if x != nil {
+		return x.Late
+	}
+	return 0
+}
+
+func (x *AsyncMetrics) GetInFlight() int64 {
+	if x != nil {
+		return x.InFlight
+	}
+	return 0
+}
+
+func (x *AsyncMetrics) GetLatencyCounts() []int64 {
+	if x != nil {
+		return x.LatencyCounts
+	}
+	return nil
+}
+
+func (x *AsyncMetrics) GetLatencyCount() int64 {
+	if x != nil {
+		return x.LatencyCount
+	}
+	return 0
+}
+
+func (x *AsyncMetrics) GetLatencySumNanos() int64 {
+	if x != nil {
+		return x.LatencySumNanos
+	}
+	return 0
+}
+
 // TaskManagerStatusRequest asks a task manager what it holds.
 type TaskManagerStatusRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1822,7 +2338,7 @@ type TaskManagerStatusRequest struct {
 
 func (x *TaskManagerStatusRequest) Reset() {
 	*x = TaskManagerStatusRequest{}
-	mi := &file_actors_wire_wire_proto_msgTypes[22]
+	mi := &file_actors_wire_wire_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1834,7 +2350,7 @@ func (x *TaskManagerStatusRequest) String() string {
 func (*TaskManagerStatusRequest) ProtoMessage() {}
 
 func (x *TaskManagerStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_wire_wire_proto_msgTypes[22]
+	mi := &file_actors_wire_wire_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1847,7 +2363,7 @@ func (x *TaskManagerStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskManagerStatusRequest.ProtoReflect.Descriptor instead.
 func (*TaskManagerStatusRequest) Descriptor() ([]byte, []int) {
-	return file_actors_wire_wire_proto_rawDescGZIP(), []int{22}
+	return file_actors_wire_wire_proto_rawDescGZIP(), []int{26}
 }
 
 // TaskManagerStatus: the runs with an agent on the node and the slots
@@ -1863,7 +2379,7 @@ type TaskManagerStatus struct {
 
 func (x *TaskManagerStatus) Reset() {
 	*x = TaskManagerStatus{}
-	mi := &file_actors_wire_wire_proto_msgTypes[23]
+	mi := &file_actors_wire_wire_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1875,7 +2391,7 @@ func (x *TaskManagerStatus) String() string {
 func (*TaskManagerStatus) ProtoMessage() {}
 
 func (x *TaskManagerStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_wire_wire_proto_msgTypes[23]
+	mi := &file_actors_wire_wire_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1888,7 +2404,7 @@ func (x *TaskManagerStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskManagerStatus.ProtoReflect.Descriptor instead.
 func (*TaskManagerStatus) Descriptor() ([]byte, []int) {
-	return file_actors_wire_wire_proto_rawDescGZIP(), []int{23}
+	return file_actors_wire_wire_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *TaskManagerStatus) GetRuns() []string {
@@ -1977,14 +2493,15 @@ const file_actors_wire_wire_proto_rawDesc = "" +
 	"\x0fSubtaskFinished\x12\x10\n" +
 	"\x03run\x18\x01 \x01(\tR\x03run\x12\x18\n" +
 	"\aattempt\x18\x02 \x01(\x05R\aattempt\x12\x18\n" +
-	"\asubtask\x18\x03 \x01(\x05R\asubtask\"\x97\x01\n" +
+	"\asubtask\x18\x03 \x01(\x05R\asubtask\"\xb1\x01\n" +
 	"\rSubtaskFailed\x12\x10\n" +
 	"\x03run\x18\x01 \x01(\tR\x03run\x12\x18\n" +
 	"\aattempt\x18\x02 \x01(\x05R\aattempt\x12\x18\n" +
 	"\asubtask\x18\x03 \x01(\x05R\asubtask\x12\x14\n" +
 	"\x05error\x18\x04 \x01(\tR\x05error\x12\x14\n" +
 	"\x05panic\x18\x05 \x01(\bR\x05panic\x12\x14\n" +
-	"\x05stack\x18\x06 \x01(\fR\x05stack\"\xc5\x01\n" +
+	"\x05stack\x18\x06 \x01(\fR\x05stack\x12\x18\n" +
+	"\arestore\x18\a \x01(\bR\arestore\"\xc2\x02\n" +
 	"\rCheckpointAck\x12\x10\n" +
 	"\x03run\x18\x01 \x01(\tR\x03run\x12\x18\n" +
 	"\aattempt\x18\x02 \x01(\x05R\aattempt\x12\x0e\n" +
@@ -1993,7 +2510,18 @@ const file_actors_wire_wire_proto_rawDesc = "" +
 	"\x06handle\x18\x05 \x01(\tR\x06handle\x12\x1a\n" +
 	"\bfinished\x18\x06 \x01(\bR\bfinished\x12\x14\n" +
 	"\x05error\x18\a \x01(\tR\x05error\x12\x1a\n" +
-	"\bsubsumed\x18\b \x01(\bR\bsubsumed\"l\n" +
+	"\bsubsumed\x18\b \x01(\bR\bsubsumed\x121\n" +
+	"\x06states\x18\t \x03(\v2\x19.troupe.wire.StateSummaryR\x06states\x12\x1f\n" +
+	"\vstate_bytes\x18\n" +
+	" \x01(\x03R\n" +
+	"stateBytes\x12'\n" +
+	"\x0falignment_nanos\x18\v \x01(\x03R\x0ealignmentNanos\"\x93\x01\n" +
+	"\fStateSummary\x12\x1a\n" +
+	"\boperator\x18\x01 \x01(\tR\boperator\x12\x14\n" +
+	"\x05keyed\x18\x02 \x01(\bR\x05keyed\x12%\n" +
+	"\x0eoperator_state\x18\x03 \x01(\bR\roperatorState\x12\x14\n" +
+	"\x05lists\x18\x04 \x03(\tR\x05lists\x12\x14\n" +
+	"\x05union\x18\x05 \x03(\tR\x05union\"l\n" +
 	"\x0eFinalCommitted\x12\x10\n" +
 	"\x03run\x18\x01 \x01(\tR\x03run\x12\x18\n" +
 	"\aattempt\x18\x02 \x01(\x05R\aattempt\x12\x18\n" +
@@ -2028,11 +2556,12 @@ const file_actors_wire_wire_proto_rawDesc = "" +
 	"\aattempt\x18\x02 \x01(\x05R\aattempt\x12\x0e\n" +
 	"\x02id\x18\x03 \x01(\x03R\x02id\x12\x1c\n" +
 	"\tsavepoint\x18\x04 \x01(\bR\tsavepoint\x12\x1a\n" +
-	"\bsubtasks\x18\x05 \x03(\x05R\bsubtasks\"F\n" +
+	"\bsubtasks\x18\x05 \x03(\x05R\bsubtasks\"`\n" +
 	"\bComplete\x12\x10\n" +
 	"\x03run\x18\x01 \x01(\tR\x03run\x12\x18\n" +
 	"\aattempt\x18\x02 \x01(\x05R\aattempt\x12\x0e\n" +
-	"\x02id\x18\x03 \x01(\x03R\x02id\"\xaf\x02\n" +
+	"\x02id\x18\x03 \x01(\x03R\x02id\x12\x18\n" +
+	"\aconfirm\x18\x04 \x01(\bR\aconfirm\"\xaf\x02\n" +
 	"\x05Batch\x12\x10\n" +
 	"\x03run\x18\x01 \x01(\tR\x03run\x12\x18\n" +
 	"\aattempt\x18\x02 \x01(\x05R\aattempt\x12\x0e\n" +
@@ -2051,7 +2580,53 @@ const file_actors_wire_wire_proto_rawDesc = "" +
 	"\x03run\x18\x01 \x01(\tR\x03run\x12\x18\n" +
 	"\aattempt\x18\x02 \x01(\x05R\aattempt\x12\x0e\n" +
 	"\x02ch\x18\x03 \x01(\x05R\x02ch\x12\f\n" +
-	"\x01n\x18\x04 \x01(\x05R\x01n\"\x1a\n" +
+	"\x01n\x18\x04 \x01(\x05R\x01n\"s\n" +
+	"\fAgentMetrics\x12\x10\n" +
+	"\x03run\x18\x01 \x01(\tR\x03run\x12\x18\n" +
+	"\aattempt\x18\x02 \x01(\x05R\aattempt\x127\n" +
+	"\bsubtasks\x18\x03 \x03(\v2\x1b.troupe.wire.SubtaskMetricsR\bsubtasks\"\xf3\x05\n" +
+	"\x0eSubtaskMetrics\x12\x18\n" +
+	"\asubtask\x18\x01 \x01(\x05R\asubtask\x12\x12\n" +
+	"\x04node\x18\x02 \x01(\tR\x04node\x12,\n" +
+	"\x12started_unix_nanos\x18\x03 \x01(\x03R\x10startedUnixNanos\x12\"\n" +
+	"\rat_unix_nanos\x18\x04 \x01(\x03R\vatUnixNanos\x12\x1d\n" +
+	"\n" +
+	"records_in\x18\x05 \x01(\x03R\trecordsIn\x12\x1f\n" +
+	"\vrecords_out\x18\x06 \x01(\x03R\n" +
+	"recordsOut\x12\x1d\n" +
+	"\n" +
+	"batches_in\x18\a \x01(\x03R\tbatchesIn\x12\x1f\n" +
+	"\vbatches_out\x18\b \x01(\x03R\n" +
+	"batchesOut\x12&\n" +
+	"\x0fremote_bytes_in\x18\t \x01(\x03R\rremoteBytesIn\x12(\n" +
+	"\x10remote_bytes_out\x18\n" +
+	" \x01(\x03R\x0eremoteBytesOut\x12%\n" +
+	"\x0esource_records\x18\v \x01(\x03R\rsourceRecords\x12!\n" +
+	"\fsink_records\x18\f \x01(\x03R\vsinkRecords\x120\n" +
+	"\x14late_records_dropped\x18\r \x01(\x03R\x12lateRecordsDropped\x12\x1f\n" +
+	"\vmailbox_len\x18\x0e \x01(\x03R\n" +
+	"mailboxLen\x12\x1d\n" +
+	"\n" +
+	"busy_nanos\x18\x0f \x01(\x03R\tbusyNanos\x12\x1d\n" +
+	"\n" +
+	"idle_nanos\x18\x10 \x01(\x03R\tidleNanos\x12/\n" +
+	"\x13backpressured_nanos\x18\x11 \x01(\x03R\x12backpressuredNanos\x12'\n" +
+	"\x0finput_watermark\x18\x12 \x01(\x03R\x0einputWatermark\x12)\n" +
+	"\x10output_watermark\x18\x13 \x01(\x03R\x0foutputWatermark\x12/\n" +
+	"\x05async\x18\x14 \x03(\v2\x19.troupe.wire.AsyncMetricsR\x05async\"\xd9\x02\n" +
+	"\fAsyncMetrics\x12\x1a\n" +
+	"\boperator\x18\x01 \x01(\tR\boperator\x12\x14\n" +
+	"\x05calls\x18\x02 \x01(\x03R\x05calls\x12\x1c\n" +
+	"\tcompleted\x18\x03 \x01(\x03R\tcompleted\x12\x18\n" +
+	"\aretries\x18\x04 \x01(\x03R\aretries\x12\x1a\n" +
+	"\btimeouts\x18\x05 \x01(\x03R\btimeouts\x12\x1a\n" +
+	"\bfailures\x18\x06 \x01(\x03R\bfailures\x12\x12\n" +
+	"\x04late\x18\a \x01(\x03R\x04late\x12\x1b\n" +
+	"\tin_flight\x18\b \x01(\x03R\binFlight\x12%\n" +
+	"\x0elatency_counts\x18\t \x03(\x03R\rlatencyCounts\x12#\n" +
+	"\rlatency_count\x18\n" +
+	" \x01(\x03R\flatencyCount\x12*\n" +
+	"\x11latency_sum_nanos\x18\v \x01(\x03R\x0flatencySumNanos\"\x1a\n" +
 	"\x18TaskManagerStatusRequest\"\\\n" +
 	"\x11TaskManagerStatus\x12\x12\n" +
 	"\x04runs\x18\x01 \x03(\tR\x04runs\x12\x1d\n" +
@@ -2083,7 +2658,7 @@ func file_actors_wire_wire_proto_rawDescGZIP() []byte {
 }
 
 var file_actors_wire_wire_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_actors_wire_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_actors_wire_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
 var file_actors_wire_wire_proto_goTypes = []any{
 	(FailureKind)(0),                 // 0: troupe.wire.FailureKind
 	(EventKind)(0),                   // 1: troupe.wire.EventKind
@@ -2098,23 +2673,27 @@ var file_actors_wire_wire_proto_goTypes = []any{
 	(*SubtaskFinished)(nil),          // 10: troupe.wire.SubtaskFinished
 	(*SubtaskFailed)(nil),            // 11: troupe.wire.SubtaskFailed
 	(*CheckpointAck)(nil),            // 12: troupe.wire.CheckpointAck
-	(*FinalCommitted)(nil),           // 13: troupe.wire.FinalCommitted
-	(*Endpoint)(nil),                 // 14: troupe.wire.Endpoint
-	(*SubtaskWiring)(nil),            // 15: troupe.wire.SubtaskWiring
-	(*Wire)(nil),                     // 16: troupe.wire.Wire
-	(*AgentWired)(nil),               // 17: troupe.wire.AgentWired
-	(*Start)(nil),                    // 18: troupe.wire.Start
-	(*StopSources)(nil),              // 19: troupe.wire.StopSources
-	(*Trigger)(nil),                  // 20: troupe.wire.Trigger
-	(*Complete)(nil),                 // 21: troupe.wire.Complete
-	(*Batch)(nil),                    // 22: troupe.wire.Batch
-	(*Credit)(nil),                   // 23: troupe.wire.Credit
-	(*TaskManagerStatusRequest)(nil), // 24: troupe.wire.TaskManagerStatusRequest
-	(*TaskManagerStatus)(nil),        // 25: troupe.wire.TaskManagerStatus
-	nil,                              // 26: troupe.wire.JobSpec.ParamsEntry
+	(*StateSummary)(nil),             // 13: troupe.wire.StateSummary
+	(*FinalCommitted)(nil),           // 14: troupe.wire.FinalCommitted
+	(*Endpoint)(nil),                 // 15: troupe.wire.Endpoint
+	(*SubtaskWiring)(nil),            // 16: troupe.wire.SubtaskWiring
+	(*Wire)(nil),                     // 17: troupe.wire.Wire
+	(*AgentWired)(nil),               // 18: troupe.wire.AgentWired
+	(*Start)(nil),                    // 19: troupe.wire.Start
+	(*StopSources)(nil),              // 20: troupe.wire.StopSources
+	(*Trigger)(nil),                  // 21: troupe.wire.Trigger
+	(*Complete)(nil),                 // 22: troupe.wire.Complete
+	(*Batch)(nil),                    // 23: troupe.wire.Batch
+	(*Credit)(nil),                   // 24: troupe.wire.Credit
+	(*AgentMetrics)(nil),             // 25: troupe.wire.AgentMetrics
+	(*SubtaskMetrics)(nil),           // 26: troupe.wire.SubtaskMetrics
+	(*AsyncMetrics)(nil),             // 27: troupe.wire.AsyncMetrics
+	(*TaskManagerStatusRequest)(nil), // 28: troupe.wire.TaskManagerStatusRequest
+	(*TaskManagerStatus)(nil),        // 29: troupe.wire.TaskManagerStatus
+	nil,                              // 30: troupe.wire.JobSpec.ParamsEntry
 }
 var file_actors_wire_wire_proto_depIdxs = []int32{
-	26, // 0: troupe.wire.JobSpec.params:type_name -> troupe.wire.JobSpec.ParamsEntry
+	30, // 0: troupe.wire.JobSpec.params:type_name -> troupe.wire.JobSpec.ParamsEntry
 	2,  // 1: troupe.wire.StartAgent.master:type_name -> troupe.wire.Pid
 	3,  // 2: troupe.wire.StartAgent.spec:type_name -> troupe.wire.JobSpec
 	4,  // 3: troupe.wire.StartAgent.config:type_name -> troupe.wire.RuntimeConfig
@@ -2124,17 +2703,20 @@ var file_actors_wire_wire_proto_depIdxs = []int32{
 	7,  // 7: troupe.wire.AgentReady.subtasks:type_name -> troupe.wire.SubtaskPid
 	0,  // 8: troupe.wire.AgentFailed.kind:type_name -> troupe.wire.FailureKind
 	2,  // 9: troupe.wire.AgentFailed.peer:type_name -> troupe.wire.Pid
-	2,  // 10: troupe.wire.Endpoint.pid:type_name -> troupe.wire.Pid
-	14, // 11: troupe.wire.SubtaskWiring.inputs:type_name -> troupe.wire.Endpoint
-	14, // 12: troupe.wire.SubtaskWiring.outputs:type_name -> troupe.wire.Endpoint
-	15, // 13: troupe.wire.Wire.subtasks:type_name -> troupe.wire.SubtaskWiring
-	2,  // 14: troupe.wire.Wire.peers:type_name -> troupe.wire.Pid
-	1,  // 15: troupe.wire.Batch.event:type_name -> troupe.wire.EventKind
-	16, // [16:16] is the sub-list for method output_type
-	16, // [16:16] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	13, // 10: troupe.wire.CheckpointAck.states:type_name -> troupe.wire.StateSummary
+	2,  // 11: troupe.wire.Endpoint.pid:type_name -> troupe.wire.Pid
+	15, // 12: troupe.wire.SubtaskWiring.inputs:type_name -> troupe.wire.Endpoint
+	15, // 13: troupe.wire.SubtaskWiring.outputs:type_name -> troupe.wire.Endpoint
+	16, // 14: troupe.wire.Wire.subtasks:type_name -> troupe.wire.SubtaskWiring
+	2,  // 15: troupe.wire.Wire.peers:type_name -> troupe.wire.Pid
+	1,  // 16: troupe.wire.Batch.event:type_name -> troupe.wire.EventKind
+	26, // 17: troupe.wire.AgentMetrics.subtasks:type_name -> troupe.wire.SubtaskMetrics
+	27, // 18: troupe.wire.SubtaskMetrics.async:type_name -> troupe.wire.AsyncMetrics
+	19, // [19:19] is the sub-list for method output_type
+	19, // [19:19] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_actors_wire_wire_proto_init() }
@@ -2148,7 +2730,7 @@ func file_actors_wire_wire_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actors_wire_wire_proto_rawDesc), len(file_actors_wire_wire_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   25,
+			NumMessages:   29,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

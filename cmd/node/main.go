@@ -10,7 +10,9 @@ import (
 	"github.com/troupe-dev/troupe/actors"
 	"github.com/troupe-dev/troupe/cmd/node/cli"
 	"github.com/troupe-dev/troupe/examples/clickstream"
+	"github.com/troupe-dev/troupe/examples/demo"
 	"github.com/troupe-dev/troupe/examples/enrich"
+	"github.com/troupe-dev/troupe/examples/fraud"
 	"github.com/troupe-dev/troupe/examples/nexmark"
 	"github.com/troupe-dev/troupe/examples/wordcount"
 	"github.com/troupe-dev/troupe/operators"
@@ -23,6 +25,8 @@ var builtins = []func() actors.PipelineSpec{
 	enrich.Spec,
 	nexmark.Spec,
 	clickstream.Spec,
+	fraud.Spec,
+	demo.Spec,
 }
 
 func main() {
@@ -30,7 +34,7 @@ func main() {
 	for _, spec := range builtins {
 		reg.MustRegister(spec())
 	}
-	os.Exit(cli.Main(os.Args[1:], reg, os.Stdout, os.Stderr))
+	os.Exit(cli.Main(os.Args[1:], reg, os.Stdout, os.Stderr, cli.WithStart(startClusterNode)))
 }
 
 // number is a record of the generate pipeline.

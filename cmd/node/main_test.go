@@ -38,7 +38,7 @@ func TestMain(m *testing.M) {
 
 // nodeBinary builds ./cmd/node with the go command on first use; tests
 // that need it are skipped in -short mode.
-func nodeBinary(t *testing.T) string {
+func nodeBinary(t testing.TB) string {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds and runs the node binary; skipped with -short")
@@ -56,7 +56,11 @@ func nodeBinary(t *testing.T) string {
 		if runtime.GOOS == "windows" {
 			binPath += ".exe"
 		}
-		if out, err := exec.Command(goTool, "build", "-o", binPath, ".").CombinedOutput(); err != nil {
+		args := []string{"build", "-o", binPath}
+		if os.Getenv("TROUPE_CLUSTER_RACE") != "" { // as testkit.StartCluster
+			args = append(args, "-race")
+		}
+		if out, err := exec.Command(goTool, append(args, ".")...).CombinedOutput(); err != nil {
 			buildErr = errors.New(string(out))
 		}
 	})
@@ -84,8 +88,13 @@ func node(t *testing.T, args ...string) (code int, stdout, stderr string) {
 func TestNode_wordcount(t *testing.T) {
 	const sample = "../../examples/wordcount/testdata/sample.txt"
 	code, out, errOut := node(t, "run", "wordcount", "--param", "input="+sample)
-	if code != 0 || errOut != "" {
+	if code != 0 {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+	for line := range strings.Lines(errOut) {
+		if !strings.HasPrefix(line, "wordcount: ") { // progress, every 10 s off a terminal
+			t.Fatalf("stderr %q: want nothing but progress", errOut)
+		}
 	}
 	text, err := os.ReadFile(sample)
 	if err != nil {

@@ -45,7 +45,8 @@ func natsSink[T any](rows operators.Stream[T], ep jetstream.Endpoint) (operators
 	if len(ep.Subjects) > 0 {
 		subject = ep.Subjects[0]
 	}
-	s, err := jetstream.ToJetStream(rows, jetstream.SinkConfig[T]{URL: ep.Servers, Stream: ep.Stream, Subject: subject, Delivery: ep.Delivery})
+	s, err := jetstream.ToJetStream(rows, jetstream.SinkConfig[T]{URL: ep.Servers, Stream: ep.Stream, Subject: subject,
+		Delivery: ep.Delivery, LateCommit: ep.LateCommit})
 	if err != nil {
 		return s, fmt.Errorf("%w: output: %w", ErrConfig, err)
 	}

@@ -99,7 +99,7 @@ func sink(s operators.Stream[Count], cfg Config) (operators.Sink, error) {
 			subject = ep.Subjects[0]
 		}
 		return jetstream.ToJetStream(s, jetstream.SinkConfig[Count]{URL: ep.Servers, Stream: ep.Stream,
-			Subject: subject, Delivery: ep.Delivery})
+			Subject: subject, Delivery: ep.Delivery, LateCommit: ep.LateCommit})
 	case cfg.Output != "":
 		return operators.WriteFiles(s, cfg.Output), nil
 	}

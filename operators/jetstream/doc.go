@@ -33,8 +33,10 @@
 //   - Exactly-once output relies on the server's de-duplication, which
 //     lasts the stream's duplicate window (2 minutes by default): a
 //     commit repeated later than that after its first attempt (a restart
-//     slower than the window, a restore from an old savepoint) stores its
-//     messages again. See ToJetStream.
+//     slower than the window, a restore from an old savepoint) would
+//     store its messages again. A restore detects it and, by default,
+//     fails (ErrLateCommit); SinkConfig.LateCommit can republish or skip
+//     instead. See ToJetStream.
 //   - A checkpoint holds the sink's output since the previous one:
 //     choose the checkpoint interval with the output rate in mind.
 //   - A source resumes from its stream sequence; messages the stream's

@@ -27,6 +27,11 @@ var (
 	// sink publishes (no acknowledgement in time, or a refusal); it names
 	// the stream, the checkpoint and the message's ID.
 	ErrPublish = errors.New("jetstream: publish failed")
+	// ErrLateCommit is wrapped by the error of a restore that would
+	// repeat a sink's commit after the stream's duplicate window may have
+	// passed, under FailLateCommit; the message names the stream, the
+	// checkpoint and the window.
+	ErrLateCommit = errors.New("jetstream: commit repeated after the stream's duplicate window")
 	// ErrUnavailable is returned by lookups when the service or bucket
 	// does not answer (no responders, a timeout, a lost connection): the
 	// error that retry strategies (async.RetryOnError) usually retry.

@@ -25,15 +25,18 @@ var ErrService = errors.New("jetstream: the service answered with an error")
 // Client is a NATS connection for lookups, shared by every subtask of the
 // async operators that use it. It connects at its first use, so that
 // building a pipeline needs no server, and reconnects as nats.go does.
-// It is safe for concurrent use. Close it once the jobs that use it have
-// ended.
+// When nats.go gives its connection up for good (its reconnect attempts
+// exhausted, after about two minutes of outage), the next lookup dials
+// again: the Client outlives the jobs that use it, and their restarts
+// must be able to recover. It is safe for concurrent use. Close it once
+// the jobs that use it have ended.
 type Client struct {
 	url string
 
 	mu     sync.Mutex
 	nc     *nats.Conn
 	js     jetstream.JetStream
-	kvs    map[string]jetstream.KeyValue
+	kvs    map[string]jetstream.KeyValue // handles of nc's; dropped with it
 	closed bool
 }
 
@@ -41,17 +44,20 @@ type Client struct {
 // comma-separated list), not yet connected.
 func NewClient(url string) *Client { return &Client{url: url, kvs: map[string]jetstream.KeyValue{}} }
 
-// connect returns the connection, connecting at the first call. A failed
-// connection is not kept: the next call tries again.
+// connect returns the connection, connecting at the first call and
+// again once nats.go has closed it for good. A failed dial is not kept:
+// the next call tries again.
 func (c *Client) connect() (*nats.Conn, jetstream.JetStream, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
 		return nil, nil, ErrClosed
 	}
-	if c.nc != nil {
+	if c.nc != nil && !c.nc.IsClosed() {
 		return c.nc, c.js, nil
 	}
+	c.nc, c.js = nil, nil
+	clear(c.kvs) // they belong to the closed connection
 	cn, err := dial(c.url, "troupe lookup")
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
@@ -63,7 +69,7 @@ func (c *Client) connect() (*nats.Conn, jetstream.JetStream, error) {
 // bucket returns the key-value bucket, looked up once; parent is the
 // call's own context, for errors.
 func (c *Client) bucket(ctx, parent context.Context, name string) (jetstream.KeyValue, error) {
-	_, js, err := c.connect()
+	nc, js, err := c.connect()
 	if err != nil {
 		return nil, err
 	}
@@ -71,7 +77,7 @@ func (c *Client) bucket(ctx, parent context.Context, name string) (jetstream.Key
 	kv, ok := c.kvs[name]
 	c.mu.Unlock()
 	if ok {
-		return kv, nil
+		return kv, nil // of the current connection: connect empties kvs when it changes
 	}
 	kv, err = js.KeyValue(ctx, name)
 	switch {
@@ -81,7 +87,9 @@ func (c *Client) bucket(ctx, parent context.Context, name string) (jetstream.Key
 		return nil, lookupErr(parent, "key-value bucket "+name, err)
 	}
 	c.mu.Lock()
-	c.kvs[name] = kv
+	if c.nc == nc { // not if another lookup has dialed again meanwhile
+		c.kvs[name] = kv
+	}
 	c.mu.Unlock()
 	return kv, nil
 }

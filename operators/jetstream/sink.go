@@ -48,6 +48,56 @@ func ParseDelivery(s string) (Delivery, error) {
 	return 0, fmt.Errorf("delivery %q is not exactly-once or at-least-once", s)
 }
 
+// LateCommit says what a restored exactly-once sink does with a
+// transaction whose commit it must repeat when the stream's duplicate
+// window may have passed since the first: the server may have forgotten
+// the message IDs of the first commit and would store its messages again.
+type LateCommit int
+
+const (
+	// FailLateCommit fails the restore with an error wrapping
+	// ErrLateCommit and operators.ErrRestore, naming the stream, the
+	// checkpoint, the transaction's age and the window: nothing is stored
+	// twice without a word. The default; Flink's FlinkKafkaProducer
+	// likewise fails a recovery whose transaction outlived its timeout.
+	FailLateCommit LateCommit = iota
+	// RepublishLateCommit publishes the transaction again, as within the
+	// window: what the first commit stored is stored a second time (at
+	// least once, for that transaction), and no message is lost. A
+	// warning names the transaction.
+	RepublishLateCommit
+	// SkipLateCommit takes the first commit as done and publishes
+	// nothing, with a warning: exact after a restore from an old
+	// checkpoint or savepoint whose transactions were committed, but the
+	// transaction's messages are lost if its first commit never completed
+	// (a failure between the checkpoint and its commit, then an outage
+	// longer than the window). Flink's ignoreFailuresAfterTransactionTimeout.
+	SkipLateCommit
+)
+
+// String returns "fail", "republish" or "skip".
+func (l LateCommit) String() string {
+	switch l {
+	case FailLateCommit:
+		return "fail"
+	case RepublishLateCommit:
+		return "republish"
+	case SkipLateCommit:
+		return "skip"
+	}
+	return fmt.Sprintf("LateCommit(%d)", int(l))
+}
+
+// ParseLateCommit parses "fail", "republish" or "skip".
+func ParseLateCommit(s string) (LateCommit, error) {
+	for _, l := range []LateCommit{FailLateCommit, RepublishLateCommit, SkipLateCommit} {
+		if s == l.String() {
+			return l, nil
+		}
+	}
+	return 0, fmt.Errorf("late commit policy %q is not fail, republish or skip", s)
+}
+
 // Sink defaults.
 const (
 	// DefaultCommitTimeout bounds how long a commit (or, at least once, a
@@ -89,6 +139,11 @@ type SinkConfig[T any] struct {
 	// MaxPending bounds the publishes awaiting acknowledgement per
 	// subtask. Default DefaultMaxPending.
 	MaxPending int
+	// LateCommit is what a restore does with a transaction whose commit
+	// it repeats when the stream's duplicate window may have passed since
+	// the snapshot that holds it (see ToJetStream). Default
+	// FailLateCommit.
+	LateCommit LateCommit
 
 	hooks *sinkHooks // failure points for tests; nil in production
 }
@@ -125,6 +180,8 @@ func (c SinkConfig[T]) withDefaults(s operators.Stream[T]) (SinkConfig[T], error
 		return c, fmt.Errorf("%w: SinkConfig.CommitTimeout %v is negative", ErrConfig, c.CommitTimeout)
 	case c.MaxPending < 0:
 		return c, fmt.Errorf("%w: SinkConfig.MaxPending %d is negative", ErrConfig, c.MaxPending)
+	case c.LateCommit < FailLateCommit || c.LateCommit > SkipLateCommit:
+		return c, fmt.Errorf("%w: SinkConfig.LateCommit %d is not a policy", ErrConfig, c.LateCommit)
 	case c.Subject != "" && c.SubjectOf != nil:
 		return c, fmt.Errorf("%w: SinkConfig.Subject and SubjectOf are both set", ErrConfig)
 	case strings.ContainsAny(c.Subject, "*> \t\r\n"):
@@ -161,13 +218,19 @@ func (c SinkConfig[T]) withDefaults(s operators.Stream[T]) (SinkConfig[T], error
 // The limit: the server remembers message IDs for the stream's duplicate
 // window (StreamConfig.Duplicates, 2 minutes by default). A commit
 // repeated later than that after the first — a restart slower than the
-// window, or a restore from an old checkpoint or savepoint whose last
-// transactions were committed — stores their messages a second time.
-// Keep the window longer than the longest restart (restart delays
-// included); the sink refuses streams whose window is below
-// cfg.MinDuplicateWindow. Stream readers may see a transaction's messages
-// arrive over a short while (they are not published atomically), never
-// one twice within the window.
+// window, checkpoints failing for longer than it before a crash, or a
+// restore from an old checkpoint or savepoint whose last transactions
+// were committed — would store their messages a second time. So the sink
+// keeps the time of each snapshot in the checkpoint, and a restore that
+// finds the window (less a tenth, for clocks and the commit's own time)
+// passed since the snapshot that holds a transaction does what
+// cfg.LateCommit says: by default it fails, naming the stream,
+// checkpoint and window. Keep
+// the window longer than the longest restart (restart delays included);
+// the sink refuses streams whose window is below cfg.MinDuplicateWindow.
+// Stream readers may see a transaction's messages arrive over a short
+// while (they are not published atomically), never one twice within the
+// window.
 //
 // Transactions live in the checkpoint, so a checkpoint holds each
 // subtask's output since the last completed checkpoint: choose the
@@ -226,7 +289,8 @@ func openWriter[T any](tc *operators.TaskContext, cfg SinkConfig[T]) (operators.
 	}
 	writer := newWriterID()
 	tc.Logger.Debug("jetstream sink: exactly-once writer", "stream", cfg.Stream, "writer", writer, "subtask", tc.Subtask, "attempt", tc.Attempt)
-	return &txnWriter[T]{tc: tc, pub: pub, enc: enc, writer: writer, hooks: cfg.hooks}, nil
+	return &txnWriter[T]{tc: tc, pub: pub, enc: enc, writer: writer, hooks: cfg.hooks,
+		window: st.CachedInfo().Config.Duplicates, late: cfg.LateCommit}, nil
 }
 
 // checkSinkStream returns the subject to publish to when none is

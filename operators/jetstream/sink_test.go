@@ -150,11 +150,12 @@ func TestToJetStream_config(t *testing.T) {
 	p := operators.NewPipeline("config")
 	in := operators.FromSlice(p, []event{})
 	for field, cfg := range map[string]SinkConfig[event]{
-		"URL":       {Stream: "OUT"},
-		"Stream":    {URL: "nats://x:1"},
-		"Delivery":  {URL: "nats://x:1", Stream: "OUT", Delivery: 7},
-		"SubjectOf": {URL: "nats://x:1", Stream: "OUT", Subject: "a", SubjectOf: func(event) string { return "b" }},
-		"Subject":   {URL: "nats://x:1", Stream: "OUT", Subject: "a.*"},
+		"URL":        {Stream: "OUT"},
+		"Stream":     {URL: "nats://x:1"},
+		"Delivery":   {URL: "nats://x:1", Stream: "OUT", Delivery: 7},
+		"SubjectOf":  {URL: "nats://x:1", Stream: "OUT", Subject: "a", SubjectOf: func(event) string { return "b" }},
+		"Subject":    {URL: "nats://x:1", Stream: "OUT", Subject: "a.*"},
+		"LateCommit": {URL: "nats://x:1", Stream: "OUT", LateCommit: 3},
 	} {
 		if _, err := ToJetStream(in, cfg); !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), field) {
 			t.Errorf("%s: %v, want ErrConfig naming it", field, err)

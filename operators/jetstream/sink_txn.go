@@ -1,8 +1,10 @@
 package jetstream
 
 import (
+	"encoding/json"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/troupe-dev/troupe/operators"
 	"github.com/troupe-dev/troupe/persistence"
@@ -13,6 +15,19 @@ import (
 // gets its own back; on a rescale they are dealt round robin, and each is
 // committed under the IDs it was made with, whoever commits it.
 const txnList = "transactions"
+
+// snapshotsUnion names the exactly-once sink's union list state: each
+// subtask adds a snapshotMark, so that every restored subtask knows when
+// each transaction's checkpoint was taken, whichever subtask it comes
+// from (on a rescale the transactions are dealt, the union is whole).
+// Checkpoints of versions before it lack it.
+const snapshotsUnion = "snapshots"
+
+// snapshotMark is when a sink subtask's run (its writer) took a snapshot.
+type snapshotMark struct {
+	Writer string    `json:"writer"`
+	Time   time.Time `json:"time"`
+}
 
 // txnWriter is the exactly-once JetStream sink of one subtask (see
 // ToJetStream). Its methods are called from the subtask's goroutine.
@@ -27,6 +42,8 @@ type txnWriter[T any] struct {
 	lastBytes int     // the size of the last epoch, and a little more
 	lastMsgs  int
 	hooks     *sinkHooks
+	window    time.Duration // the stream's duplicate window, when the writer opened
+	late      LateCommit
 }
 
 var (
@@ -58,7 +75,8 @@ func (w *txnWriter[T]) Write(v T, _ int64) error {
 // SnapshotState first waits until the messages of the transactions
 // committed so far are stored (see commit), then pre-commits the epoch
 // that checkpoint id ends (it becomes a pending transaction) and stores
-// every pending transaction.
+// every pending transaction, and the time of the snapshot (see
+// snapshotsUnion).
 func (w *txnWriter[T]) SnapshotState(id int64) (*operators.OperatorState, error) {
 	if err := w.settle(); err != nil {
 		return nil, err
@@ -68,7 +86,14 @@ func (w *txnWriter[T]) SnapshotState(id int64) (*operators.OperatorState, error)
 	for _, t := range w.pending {
 		list = append(list, t.encoded())
 	}
-	return &operators.OperatorState{Operator: &persistence.OperatorSnapshot{Lists: map[string][][]byte{txnList: list}}}, nil
+	mark, err := json.Marshal(snapshotMark{Writer: w.writer, Time: w.tc.Now()})
+	if err != nil {
+		return nil, fmt.Errorf("stream %s: encode the snapshot time: %w", w.pub.stream, err)
+	}
+	return &operators.OperatorState{Operator: &persistence.OperatorSnapshot{
+		Lists: map[string][][]byte{txnList: list},
+		Union: map[string][][]byte{snapshotsUnion: {mark}},
+	}}, nil
 }
 
 func (w *txnWriter[T]) preCommit(id int64) {
@@ -115,7 +140,12 @@ func (w *txnWriter[T]) EndInput() error {
 // complete, so they must be in the stream, whether or not the failed run
 // published them (in part or in full). Their message IDs make the server
 // drop the copies it has already stored. It returns once all are stored.
+// Transactions whose repeated commit may come after the stream's
+// duplicate window (see lateCommits) are first dealt with by the
+// LateCommit policy, before anything is published.
 func (w *txnWriter[T]) RestoreState(parts []*operators.OperatorState) error {
+	var txns []*txn
+	snapshots := map[string]time.Time{}
 	for _, p := range parts {
 		if p == nil || p.Operator == nil {
 			continue
@@ -125,9 +155,28 @@ func (w *txnWriter[T]) RestoreState(parts []*operators.OperatorState) error {
 			if err != nil {
 				return fmt.Errorf("%w: stream %s: pending transaction: %v", operators.ErrRestore, w.pub.stream, err)
 			}
-			if err := w.commit(t); err != nil {
-				return err
+			txns = append(txns, t)
+		}
+		for _, b := range p.Operator.Union[snapshotsUnion] {
+			var m snapshotMark
+			if err := json.Unmarshal(b, &m); err != nil {
+				return fmt.Errorf("%w: stream %s: snapshot time: %v", operators.ErrRestore, w.pub.stream, err)
 			}
+			if m.Time.After(snapshots[m.Writer]) {
+				snapshots[m.Writer] = m.Time
+			}
+		}
+	}
+	skip, err := w.checkLate(txns, snapshots)
+	if err != nil {
+		return err
+	}
+	for _, t := range txns {
+		if skip[t] {
+			continue
+		}
+		if err := w.commit(t); err != nil {
+			return err
 		}
 	}
 	return w.settle()

@@ -57,14 +57,20 @@ type SourceConfig[T any] struct {
 	Stream string
 	// Subjects are subject filters, each a split: a unit of reading dealt
 	// to the source's subtasks (split i to subtask i mod parallelism),
-	// with its own position and watermark. Filters must not overlap, or
-	// a message is read once per filter it matches. Empty: one split over
-	// the whole stream.
+	// with its own position and watermark. Filters ('*' and '>'
+	// wildcards allowed) must not overlap: FromJetStream refuses two that
+	// some subject matches both of, such as "in.*" and "in.a", since each
+	// would read its messages. Empty: one split over the whole stream.
+	// On a restore the configured filters win: a filter added since the
+	// checkpoint is read from StartSequence, and a restored split whose
+	// filter is gone is dropped (both logged).
 	Subjects []string
 	// Bounded makes each split end at the last message it matched when it
 	// first started (the position is checkpointed with that end, so a
-	// restart ends at the same place): for tests and backfills. Default:
-	// unbounded, the split waits for new messages for ever.
+	// restart ends at the same place): for tests and backfills. A split
+	// whose remaining messages up to its end were removed from the stream
+	// (deleted, purged, expired) ends without them, with a warning.
+	// Default: unbounded, the split waits for new messages for ever.
 	Bounded bool
 	// StartSequence is where a split reads from on a fresh start (not on
 	// a restore, which resumes where the checkpoint stood). 0 (the
@@ -92,6 +98,22 @@ type SourceConfig[T any] struct {
 	// FetchBatch is how many messages a split's consumer pulls at a time.
 	// Default DefaultFetchBatch.
 	FetchBatch int
+	// RetryTimeout is how long a split goes on replacing a consumer that
+	// fails (the server refuses to create it or does not answer: an
+	// outage, a leader election) before it fails the subtask; the
+	// attempts back off from 250 ms to 4 s, and any message read starts
+	// the time again. A deleted stream and a connection closed for good
+	// fail the subtask at once. Default DefaultRetryTimeout.
+	RetryTimeout time.Duration
+
+	hooks *sourceHooks // failure points for tests; nil in production
+}
+
+// sourceHooks let tests fail a source at its risky points.
+type sourceHooks struct {
+	// createConsumer runs before each creation of a split's consumer;
+	// an error is taken as the server's answer.
+	createConsumer func(subject string) error
 }
 
 // withDefaults fills zero fields and validates; errors wrap ErrConfig and
@@ -103,23 +125,24 @@ func (c SourceConfig[T]) withDefaults() (SourceConfig[T], error) {
 	if c.FetchBatch == 0 {
 		c.FetchBatch = DefaultFetchBatch
 	}
+	if c.RetryTimeout == 0 {
+		c.RetryTimeout = DefaultRetryTimeout
+	}
 	switch {
 	case c.URL == "":
 		return c, fmt.Errorf("%w: SourceConfig.URL is empty", ErrConfig)
 	case c.FetchBatch < 0:
 		return c, fmt.Errorf("%w: SourceConfig.FetchBatch %d is negative", ErrConfig, c.FetchBatch)
+	case c.RetryTimeout < 0:
+		return c, fmt.Errorf("%w: SourceConfig.RetryTimeout %v is negative", ErrConfig, c.RetryTimeout)
 	case c.OnDecodeError != FailOnDecodeError && c.OnDecodeError != DeadLetter:
 		return c, fmt.Errorf("%w: SourceConfig.OnDecodeError %d is not a policy", ErrConfig, c.OnDecodeError)
 	}
 	if err := checkStreamName(c.Stream); err != nil {
 		return c, fmt.Errorf("%w: SourceConfig.Stream: %v", ErrConfig, err)
 	}
-	seen := map[string]bool{}
-	for _, s := range c.Subjects {
-		if s == "" || seen[s] {
-			return c, fmt.Errorf("%w: SourceConfig.Subjects %q: empty or repeated filter %q", ErrConfig, c.Subjects, s)
-		}
-		seen[s] = true
+	if err := checkFilters(c.Subjects); err != nil {
+		return c, fmt.Errorf("%w: SourceConfig.Subjects %q: %v", ErrConfig, c.Subjects, err)
 	}
 	if c.watermarks() || c.Watermarks.Interval != 0 || c.Watermarks.IdleTimeout != 0 {
 		if err := c.Watermarks.Validate(); err != nil {

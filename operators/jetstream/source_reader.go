@@ -2,8 +2,6 @@ package jetstream
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -88,7 +86,7 @@ func openReader[T any](tc *operators.TaskContext, cfg SourceConfig[T]) (*reader[
 	if cfg.OnDecodeError == DeadLetter {
 		r.dead = operators.SideOutput(tc, DeadLetters)
 	}
-	if r.splits, err = freshSplits(st, cfg, tc.Subtask, tc.Parallelism); err != nil {
+	if r.splits, err = freshSplits(st, cfg, tc.Subtask, tc.Parallelism, nil); err != nil {
 		c.close()
 		return nil, err
 	}
@@ -265,27 +263,19 @@ func (r *reader[T]) OnProcessingTime(now time.Time) {
 // and a source of ordered consumers acknowledges nothing.
 func (r *reader[T]) NotifyCheckpointComplete(int64) error { return nil }
 
-// Close stops the fetchers, waits for them and closes the connection; it
-// is safe to call more than once.
+// Close stops the fetchers, closes the connection and waits for the
+// fetchers; it is safe to call more than once. The connection is closed
+// first so that a fetcher waiting for the server (a consumer being
+// created) is answered at once.
 func (r *reader[T]) Close() error {
 	if r.closed {
 		return nil
 	}
 	r.closed = true
-	r.stop()
+	if r.started {
+		r.cancel()
+	}
 	r.conn.close()
+	r.stop()
 	return nil
-}
-
-// fetchErr names the stream and split in a fetcher's error, and says
-// when the connection is gone for good.
-func fetchErr(sp split, err error) error {
-	what := "stream " + sp.Stream
-	if sp.Subject != "" {
-		what += " subject " + sp.Subject
-	}
-	if errors.Is(err, jetstream.ErrConnectionClosed) {
-		return fmt.Errorf("%w: read %s at sequence %d: %v", ErrConnect, what, sp.Next, err)
-	}
-	return fmt.Errorf("%w: read %s at sequence %d: %v", ErrStream, what, sp.Next, err)
 }

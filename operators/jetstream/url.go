@@ -13,19 +13,21 @@ const URLScheme = "nats"
 // Endpoint is a stream at a NATS server, as a nats:// URL names it for
 // pipelines' input and output parameters:
 //
-//	nats://[user:password@]HOST:PORT/STREAM[?subject=S[&subject=S2…]][&bounded=true][&delivery=at-least-once]
+//	nats://[user:password@]HOST:PORT/STREAM[?subject=S[&subject=S2…]][&bounded=true][&delivery=at-least-once][&late-commit=fail|republish|skip]
 //
 // Each subject is a subject filter of a source (a split of its own; none:
 // the whole stream) or the subject a sink publishes to (none: the
 // stream's only subject). bounded=true makes a source stop at the last
 // message stored when it first starts. delivery=at-least-once makes a
-// sink publish at once instead of on checkpoint completion.
+// sink publish at once instead of on checkpoint completion. late-commit
+// is an exactly-once sink's LateCommit policy (see SinkConfig).
 type Endpoint struct {
-	Servers  string // the server URL without the path, such as "nats://127.0.0.1:4222"
-	Stream   string
-	Subjects []string
-	Bounded  bool
-	Delivery Delivery
+	Servers    string // the server URL without the path, such as "nats://127.0.0.1:4222"
+	Stream     string
+	Subjects   []string
+	Bounded    bool
+	Delivery   Delivery
+	LateCommit LateCommit
 }
 
 // IsURL reports whether s is meant as a nats:// URL rather than a file
@@ -77,8 +79,14 @@ func ParseURL(raw string) (Endpoint, error) {
 				return bad(err.Error())
 			}
 			ep.Delivery = d
+		case "late-commit":
+			l, err := ParseLateCommit(vals[len(vals)-1])
+			if err != nil {
+				return bad(err.Error())
+			}
+			ep.LateCommit = l
 		default:
-			return bad(fmt.Sprintf("unknown parameter %q (known: subject, bounded, delivery)", key))
+			return bad(fmt.Sprintf("unknown parameter %q (known: subject, bounded, delivery, late-commit)", key))
 		}
 	}
 	return ep, nil
@@ -95,6 +103,9 @@ func (e Endpoint) String() string {
 	}
 	if e.Delivery != ExactlyOnce {
 		q.Set("delivery", e.Delivery.String())
+	}
+	if e.LateCommit != FailLateCommit {
+		q.Set("late-commit", e.LateCommit.String())
 	}
 	s := redact(e.Servers) + "/" + e.Stream
 	if len(q) > 0 {

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -92,6 +93,8 @@ func stopWithSavepoint(t testing.TB, stateDir string, n int, args ...string) str
 }
 
 // stopWithSavepointIn is stopWithSavepoint with the pipelines of reg.
+var savepointLine = regexp.MustCompile(`(?m)^\S+: savepoint (\S+)$`)
+
 func stopWithSavepointIn(t testing.TB, reg *actors.Registry, stateDir string, n int, args ...string) string {
 	t.Helper()
 	sigs, codes, stderr := startMainIn(t, reg, args...)
@@ -100,13 +103,18 @@ func stopWithSavepointIn(t testing.TB, reg *actors.Registry, stateDir string, n 
 	if code := exitCode(t, codes); code != ExitOK {
 		t.Fatalf("exit %d after SIGINT, want 0; stderr:\n%s", code, stderr)
 	}
-	_, path, ok := strings.Cut(stderr.String(), "savepoint ")
-	path, _, _ = strings.Cut(path, "\n")
+	// The command's own report, "<prog>: savepoint <path>": a savepoint
+	// that failed first (aborted by a restart) is logged and retried.
+	m := savepointLine.FindStringSubmatch(stderr.String())
+	path, ok := "", m != nil
+	if ok {
+		path = m[1]
+	}
 	if !ok || !strings.Contains(stderr.String(), "stopping the job with a savepoint") {
 		t.Fatalf("stderr does not report the savepoint:\n%s", stderr)
 	}
 	if cp, err := persistence.OpenCheckpoint(path); err != nil || !cp.Meta.Savepoint || cp.Meta.Fingerprint == "" {
-		t.Fatalf("savepoint %q: %+v, %v; want a savepoint with a fingerprint", path, cp, err)
+		t.Fatalf("savepoint %q: %+v, %v; want a savepoint with a fingerprint; stderr:\n%s", path, cp, err, stderr)
 	}
 	return path
 }
@@ -172,6 +180,9 @@ func TestMain_run_stateDir_corruptCheckpointFails(t *testing.T) {
 			if code != ExitFailed || !strings.Contains(errOut, file) || !strings.Contains(errOut, "--restore PATH") ||
 				strings.Contains(errOut, "resuming from checkpoint") {
 				t.Fatalf("exit %d, stderr:\n%s\nwant 1, the damaged file named, --restore advised and no resume", code, errOut)
+			}
+			if n := strings.Count(errOut, file); n != 1 {
+				t.Errorf("the failure is reported %d times, want once:\n%s", n, errOut)
 			}
 			older := listedCheckpoints(errOut, sp)
 			if len(older) == 0 {

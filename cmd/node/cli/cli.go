@@ -7,6 +7,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -56,7 +57,9 @@ Commands:
   help       show this help, or the help of a command
 
 The cluster commands (submit to members) talk to a node's REST API at
---server URL (default: $TROUPE_SERVER, else http://127.0.0.1:8081).
+--server URL (default: $TROUPE_SERVER, else http://127.0.0.1:8081); for a
+secured cluster, with --api-token-file FILE (or $TROUPE_API_TOKEN) and
+--tls-ca FILE.
 
 Exit codes: 0 success, 1 the job failed or was cancelled (or the node
 could not be reached), 2 usage error.
@@ -69,6 +72,7 @@ could not be reached), 2 usage error.
 func Main(args []string, reg *actors.Registry, stdout, stderr io.Writer, opts ...Option) int {
 	c := newCommand(reg, stdout, stderr, notifySignals)
 	c.prog = programName(os.Args)
+	c.terminal = isTerminal(stderr)
 	for _, o := range opts {
 		o(c)
 	}
@@ -112,17 +116,27 @@ type command struct {
 	prog   string // the command's name in messages and usage
 	reg    *actors.Registry
 	stdout io.Writer
-	stderr io.Writer // shared with the engine's logger, hence locked
+	stderr *lockedWriter // shared with the engine's logger, hence locked
 	// notify starts delivering stop signals and returns their channel and
 	// a function that stops the delivery. Tests replace it, so that no
 	// real signal is sent to the test process.
 	notify func() (<-chan os.Signal, func())
+	// notifyReload does the same for SIGHUP, on which node start reads
+	// its key and token files again.
+	notifyReload func() (<-chan os.Signal, func())
 	// start starts a cluster node (node start); nil: none in this program.
 	start StartFunc
 	// hostname names the machine, for node start's default node name.
 	hostname func() (string, error)
+	// getenv reads the environment (secrets, --server's default).
+	getenv func(string) string
 	// pollInterval is how often wait asks for a job's state.
 	pollInterval time.Duration
+	// terminal: stderr is a terminal, where node run's progress is one
+	// line updated in place; progressEvery is how often it is reported
+	// (0: the default for the kind of output).
+	terminal      bool
+	progressEvery time.Duration
 }
 
 func newCommand(reg *actors.Registry, stdout, stderr io.Writer, notify func() (<-chan os.Signal, func())) *command {
@@ -130,7 +144,14 @@ func newCommand(reg *actors.Registry, stdout, stderr io.Writer, notify func() (<
 		reg = actors.NewRegistry()
 	}
 	return &command{prog: defaultProg, reg: reg, stdout: stdout, stderr: &lockedWriter{w: stderr}, notify: notify,
-		hostname: os.Hostname, pollInterval: defaultPollInterval}
+		notifyReload: notifyHangup, hostname: os.Hostname, getenv: os.Getenv, pollInterval: defaultPollInterval}
+}
+
+// notifyHangup relays SIGHUP.
+func notifyHangup() (<-chan os.Signal, func()) {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGHUP)
+	return ch, func() { signal.Stop(ch) }
 }
 
 // notifySignals relays SIGINT and SIGTERM. The buffer holds both the stop
@@ -267,14 +288,48 @@ func isHelp(arg string) bool {
 }
 
 // lockedWriter serialises writes from the command and the engine's
-// logger, which runs on actor goroutines.
+// logger, which runs on actor goroutines. On a terminal it keeps a status
+// line (node run's progress) at the bottom: other output clears it,
+// goes above it, and it is drawn again.
 type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
+	mu     sync.Mutex
+	w      io.Writer
+	status string // the status line shown; "" for none
 }
+
+// clearLine returns the cursor to the start of the line and clears it.
+const clearLine = "\r\x1b[K"
 
 func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.w.Write(p)
+	if l.status == "" {
+		return l.w.Write(p)
+	}
+	io.WriteString(l.w, clearLine)
+	n, err := l.w.Write(p)
+	io.WriteString(l.w, l.status)
+	return n, err
+}
+
+// setStatus shows line in place of the previous status line; "" clears
+// it. A line wider than the terminal would wrap and could not be
+// replaced: it is cut to $COLUMNS (default 120).
+func (l *lockedWriter) setStatus(line string) {
+	if r := []rune(line); len(r) > statusWidth()-1 {
+		line = string(r[:statusWidth()-2]) + "…"
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.status != "" || line != "" {
+		io.WriteString(l.w, clearLine+line)
+	}
+	l.status = line
+}
+
+func statusWidth() int {
+	if n, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && n > 20 {
+		return n
+	}
+	return 120
 }

@@ -158,6 +158,9 @@ func TestMain_run_jobFails(t *testing.T) {
 			t.Errorf("stderr lacks %q:\n%s", want, errOut)
 		}
 	}
+	if n := strings.Count(errOut, "kaboom at 2"); n != 1 {
+		t.Errorf("the failure is reported %d times, want once:\n%s", n, errOut)
+	}
 }
 
 func TestMain_run_wordcountStdout(t *testing.T) {
@@ -259,5 +262,17 @@ func TestMain_programName(t *testing.T) {
 	Main([]string{"run", "nope"}, testRegistry(t, io.Discard), &out, &errOut, WithName("clicks"))
 	if !strings.HasPrefix(errOut.String(), "clicks run: ") || !strings.Contains(errOut.String(), "'clicks pipelines'") {
 		t.Errorf("error does not speak as clicks: %q", errOut.String())
+	}
+}
+
+// Each failure is reported once: a restart by its restart line, the last
+// by the job's failure; the engine does not log them again.
+func TestMain_run_restartsReportedOnce(t *testing.T) {
+	code, _, errOut := runMain(t, testRegistry(t, io.Discard), "run", "fail", "--restart", "fixed:1:0s")
+	if code != ExitFailed {
+		t.Fatalf("exit %d, want 1; stderr %q", code, errOut)
+	}
+	if n := strings.Count(errOut, "kaboom at 2"); n != 2 {
+		t.Errorf("the two failures are reported %d times, want twice (once each):\n%s", n, errOut)
 	}
 }

@@ -23,6 +23,8 @@
 //	           [--http HOST:PORT] [--join HOST:PORT[,...]] [--slots N]
 //	           [--data-dir DIR] [--store file://DIR] [--port-file FILE]
 //	           [--log-format text|json] [--log-level LEVEL]
+//	           [--gossip-key-file FILE] [--api-token-file FILE]
+//	           [--tls-cert FILE --tls-key FILE --tls-ca FILE]
 //	node submit PIPELINE [--param key=value]... [--parallelism N]
 //	            [--checkpoint-interval D] [--state-backend heap|bbolt]
 //	            [--restore PATH]
@@ -64,9 +66,32 @@
 // --data-dir ./troupe-data/NAME, --store file://DATA-DIR/store. Only
 // file:// stores exist in this version.
 //
+// # Security
+//
+// Everything is open on loopback by default. --gossip-key-file (or
+// $TROUPE_GOSSIP_KEY; base64 AES keys of 16, 24 or 32 bytes, the first the
+// one the node sends with) encrypts gossip: a node without one of the
+// cluster's keys cannot join. --tls-cert, --tls-key and --tls-ca (together)
+// make the nodes talk mutual TLS on the data plane and serve the REST API
+// over HTTPS; the certificate must be signed by the CA, fit for server and
+// client authentication, and name the hosts of --bind and of the REST
+// API, all of which start checks. A member that cannot be reached over
+// the data plane (an untrusted certificate) gets no work. --api-token-file
+// (or $TROUPE_API_TOKEN; tokens one per line, any accepted) makes every
+// REST endpoint but /healthz require "Authorization: Bearer TOKEN" (401
+// otherwise). A file flag wins over its variable; secrets never go on the
+// command line, which ps shows. SIGHUP reads --gossip-key-file and
+// --api-token-file again, for rotations without a restart (a bad file
+// changes nothing and is logged); certificates change by a rolling
+// restart. A node that binds beyond loopback without what each address
+// needs (gossip key; TLS; token and TLS) warns once on standard error,
+// naming the addresses. docs/operations.md has the procedures.
+//
 // submit, jobs, job, cancel, savepoint, wait and members call the REST
 // API of the node at --server (default: $TROUPE_SERVER, else
-// http://127.0.0.1:8081). Any node will do: it forwards job requests to
+// http://127.0.0.1:8081), sending the first token of --api-token-file or
+// $TROUPE_API_TOKEN and trusting the CAs of --tls-ca for https (the
+// system's roots without it). Any node will do: it forwards job requests to
 // the coordinator. submit prints the job's id, savepoint the savepoint's
 // path; wait polls the job until it has ended, prints its final state
 // (finished, failed, cancelled) and exits 0 only for finished; while the
@@ -133,5 +158,8 @@
 //     parameter, a restore path the cluster does not have, a job that
 //     has ended) exits 2 with the server's message, as does a bad flag of
 //     node start (an address that is not HOST:PORT, an unknown --store
-//     scheme).
+//     scheme, a bad gossip key, TLS file or token). A 401 of the server
+//     (no token, or a wrong one) exits 2 with a hint to --api-token-file;
+//     a server certificate the command does not trust exits 1 with a hint
+//     to --tls-ca.
 package cli

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -31,17 +32,75 @@ func addServerFlag(fs *flag.FlagSet, server *string) {
 	fs.StringVar(server, "server", def, "")
 }
 
-// newClient returns a REST client of server, which may omit the scheme
-// ("127.0.0.1:8081" is http://127.0.0.1:8081).
-func newClient(server string) (*rest.Client, error) {
+// clientFlags are the flags every client command has besides --server:
+// how to authenticate to the node and how to trust it.
+type clientFlags struct {
+	server    string
+	tokenFile string // --api-token-file
+	ca        string // --tls-ca
+}
+
+func (f *clientFlags) add(fs *flag.FlagSet) {
+	addServerFlag(fs, &f.server)
+	fs.StringVar(&f.tokenFile, "api-token-file", "", "")
+	fs.StringVar(&f.ca, "tls-ca", "", "")
+}
+
+// newClient returns a REST client of the --server, which may omit the
+// scheme ("127.0.0.1:8081" is http://127.0.0.1:8081), sending the first
+// token of --api-token-file or $TROUPE_API_TOKEN, and trusting --tls-ca
+// (else the system's roots) for https. getenv reads the environment.
+func newClient(f clientFlags, getenv func(string) string) (*rest.Client, error) {
+	server := f.server
 	if !strings.Contains(server, "://") {
 		server = "http://" + server
 	}
-	c, err := rest.NewClient(server, &http.Client{})
+	token, err := clientToken(f.tokenFile, getenv)
+	if err != nil {
+		return nil, err
+	}
+	hc := &http.Client{}
+	if f.ca != "" {
+		pool, err := readCAs(f.ca)
+		if err != nil {
+			return nil, fmt.Errorf("--tls-ca %q: %w", f.ca, err)
+		}
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+		hc.Transport = t
+	}
+	c, err := rest.NewClient(server, hc, rest.WithToken(token))
 	if err != nil {
 		return nil, fmt.Errorf("--server: %w", err)
 	}
 	return c, nil
+}
+
+// clientToken returns the token a client sends: the first of the file,
+// else of the variable; "" for none.
+func clientToken(file string, getenv func(string) string) (string, error) {
+	var tokens []string
+	where := TokenEnv
+	if file != "" {
+		var err error
+		if tokens, err = secretLines(file); err != nil {
+			return "", fmt.Errorf("--api-token-file %q: %w", file, err)
+		}
+		if len(tokens) == 0 {
+			return "", fmt.Errorf("--api-token-file %q: no token", file)
+		}
+		where = fmt.Sprintf("--api-token-file %q", file)
+	} else if env := getenv(TokenEnv); env != "" {
+		tokens = strings.Split(env, ",")
+	}
+	if len(tokens) == 0 {
+		return "", nil
+	}
+	token := strings.TrimSpace(tokens[0])
+	if err := rest.CheckToken(token); err != nil {
+		return "", fmt.Errorf("%s: %w", where, err)
+	}
+	return token, nil
 }
 
 // remoteError reports an error of a call to the node at server and
@@ -51,11 +110,21 @@ func newClient(server string) (*rest.Client, error) {
 func (c *command) remoteError(sub, server string, err error) int {
 	name := c.prog + " " + sub
 	if ae, ok := errors.AsType[*rest.APIError](err); ok {
+		if ae.StatusCode == http.StatusUnauthorized {
+			fmt.Fprintf(c.stderr, "%s: the node at %s refused the request: %s\nGive the cluster's API token with --api-token-file FILE or %s.\n",
+				name, server, ae.Message, TokenEnv)
+			return ExitUsage
+		}
 		if ae.StatusCode >= 400 && ae.StatusCode < 500 && ae.StatusCode != http.StatusServiceUnavailable {
 			fmt.Fprintf(c.stderr, "%s: %s\n%s\n", name, ae.Message, c.hintFor(sub, ae))
 			return ExitUsage
 		}
 		fmt.Fprintf(c.stderr, "%s: the node at %s answered %d: %s\n", name, server, ae.StatusCode, ae.Message)
+		return ExitFailed
+	}
+	if _, ok := errors.AsType[*tls.CertificateVerificationError](err); ok {
+		fmt.Fprintf(c.stderr, "%s: the node at %s has a certificate this command does not trust: %v\nGive the CA that signed it with --tls-ca FILE.\n",
+			name, server, err)
 		return ExitFailed
 	}
 	if ue, ok := errors.AsType[*url.Error](err); ok && !errors.Is(err, context.DeadlineExceeded) {
@@ -122,8 +191,8 @@ func (rc remoteCall) fail(err error) int { return rc.c.remoteError(rc.sub, rc.cl
 // --help and usage errors, and runs it.
 func (c *command) runClient(sub string, args []string, cmd clientCmd) int {
 	fs := newFlagSet(sub)
-	var server string
-	addServerFlag(fs, &server)
+	var cf clientFlags
+	cf.add(fs)
 	if cmd.flags != nil {
 		cmd.flags(fs)
 	}
@@ -135,7 +204,7 @@ func (c *command) runClient(sub string, args []string, cmd clientCmd) int {
 	if err != nil {
 		return c.usageError(sub, err)
 	}
-	cl, err := newClient(server)
+	cl, err := newClient(cf, c.getenv)
 	if err != nil {
 		return c.usageError(sub, err)
 	}

@@ -172,9 +172,13 @@ func TestJob(t *testing.T) {
 		`failure:     operator "count" subtask 1 on node n2: kaboom` + "\n",
 		"vertices:\n  source (parallelism 1)\n    0  n1\n  count (parallelism 2)\n    0  n1\n    1  n2\n",
 	}, nil)
-	if strings.Contains(out, "ended:") {
-		t.Errorf("a running job shows an end:\n%s", out)
+	if strings.Contains(out, "ended:") || strings.Contains(out, "running:") {
+		t.Errorf("a restarting job shows an end, or a start of its attempt:\n%s", out)
 	}
+	since := time.Unix(1_700_000_005, 0)
+	svc.AddJob(cluster.JobStatus{ID: "j2", Pipeline: "wordcount", State: cluster.StateRunning, RunningSince: since})
+	code, out, errOut = callNode(t, srv, "job", "j2")
+	wantRun(t, code, out, errOut, ExitOK, []string{"running:     since " + formatTime(since) + "\n"}, nil)
 	code, out, errOut = callNode(t, srv, "job", "nope")
 	wantRun(t, code, out, errOut, ExitUsage, nil, []string{`"nope"`, "'node jobs'"})
 }
@@ -211,7 +215,7 @@ func TestSavepoint(t *testing.T) {
 func TestMembers(t *testing.T) {
 	svc := resttest.New()
 	svc.SetMembers([]cluster.MemberStatus{
-		{Name: "n1", HTTPAddr: "127.0.0.1:8081", ActorAddr: "127.0.0.1:40001", GossipAddr: "127.0.0.1:7946", Slots: 4, SlotsUsed: 3, Version: "v1", Coordinator: true},
+		{Name: "n1", HTTPAddr: "127.0.0.1:8081", ActorAddr: "127.0.0.1:40001", GossipAddr: "127.0.0.1:7946", Slots: 4, SlotsUsed: 3, Version: "v1", Coordinator: true, Reachable: true},
 		{Name: "n2", HTTPAddr: "127.0.0.1:8082", ActorAddr: "127.0.0.1:40002", GossipAddr: "127.0.0.1:7947", Slots: 2, Version: "v1"},
 	})
 	srv := serveREST(t, svc, nil)
@@ -226,6 +230,9 @@ func TestMembers(t *testing.T) {
 	}
 	if f := strings.Fields(lines[2]); len(f) < 6 || f[0] != "n2" || f[4] != "0/2" {
 		t.Errorf("member line %q", lines[2])
+	}
+	if !strings.Contains(lines[0], "REACH") || !strings.HasSuffix(lines[1], "yes") || !strings.HasSuffix(lines[2], "no") {
+		t.Errorf("the REACH column does not say n1 yes and n2 no:\n%s", out)
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 const runUsage = `Usage: node run PIPELINE [--param key=value]... [--parallelism N]
                 [--checkpoint-interval D --state-dir DIR] [--restore PATH]
                 [--fresh] [--no-savepoint] [--state-backend heap|bbolt] [--restart S]
+                [--http HOST:PORT] [--quiet] [--log-format text|json] [--log-level L]
 
 Runs a registered pipeline on an in-process engine: until its input ends,
 or until SIGINT or SIGTERM stops it; a second signal cancels it. Flags may
@@ -45,7 +46,13 @@ A failed job restarts by its restart strategy (--restart), from its latest
 checkpoint if it has one, else from the beginning of its input; each
 restart is reported on standard error with its cause and the checkpoint it
 restores. When the strategy gives up, the job fails with the cause of its
-last failure.
+last failure. Each failure is reported once (the engine's own log of it is
+at debug level).
+
+While the job runs, its progress goes to standard error: records read and
+written and their rates, the watermark at the sinks, the last checkpoint
+and the backpressured operators. On a terminal it is one line updated in
+place; otherwise a line every 10 seconds. --quiet turns it off.
 
 Flags:
   -p, --param key=value    set a pipeline parameter (repeat for more)
@@ -77,6 +84,11 @@ Flags:
                                                    failures within INTERVAL
                            (default: exp:1s:1m:1.5 with
                            --checkpoint-interval, else none)
+  --http HOST:PORT         serve the job's metrics at /metrics (Prometheus
+                           text format; see docs/metrics.md)
+  --quiet                  no progress report
+  --log-format FORMAT      text (the default) or json, on standard error
+  --log-level LEVEL        debug, info, warn (the default) or error
   -h, --help               show this help
 
 Exit codes: 0 the job finished (or stopped with a savepoint), 1 it failed or
@@ -92,20 +104,32 @@ type runArgs struct {
 	noSavepoint bool
 	fresh       bool // start a new run even if one did not finish
 	restart     restartFlag
+	http        string // serve /metrics there; "" for none
+	quiet       bool   // no progress report
+	logFormat   string
+	logLevel    slog.Level
 }
 
 // parseRun parses run's arguments; flags may come before or after
 // PIPELINE. It returns flag.ErrHelp for -h or --help.
 func parseRun(args []string) (runArgs, error) {
-	ra := runArgs{jobFlags: jobFlags{params: make(map[string]string)}}
+	ra := runArgs{jobFlags: jobFlags{params: make(map[string]string)}, logFormat: "text", logLevel: slog.LevelWarn}
 	fs := newFlagSet("run")
 	ra.jobFlags.add(fs)
 	fs.StringVar(&ra.stateDir, "state-dir", "", "")
 	fs.BoolVar(&ra.noSavepoint, "no-savepoint", false, "")
 	fs.BoolVar(&ra.fresh, "fresh", false, "")
 	fs.Var(&ra.restart, "restart", "")
+	fs.StringVar(&ra.http, "http", "", "")
+	fs.BoolVar(&ra.quiet, "quiet", false, "")
+	var logLevel string
+	fs.StringVar(&ra.logFormat, "log-format", ra.logFormat, "")
+	fs.StringVar(&logLevel, "log-level", "", "")
 	positional, err := parseInterleaved(fs, args)
 	if err != nil {
+		return ra, err
+	}
+	if err := parseLogFlags(ra.logFormat, logLevel, &ra.logLevel); err != nil {
 		return ra, err
 	}
 	if err := ra.check(); err != nil {
@@ -181,7 +205,7 @@ func (c *command) run(args []string) int {
 	if ck.restore == "" {
 		c.noteCommittedOutput(g)
 	}
-	return c.execute(g, ck, ra.restart.strategy)
+	return c.execute(g, ck, ra)
 }
 
 // noteCommittedOutput tells the user that a job starting afresh writes
@@ -212,11 +236,13 @@ func (c *command) buildError(err error) int {
 }
 
 // execute runs a job on an engine of its own and waits for it, handling
-// stop signals meanwhile. A nil restart is the engine's default.
-func (c *command) execute(g *operators.JobGraph, ck *checkpointing, restart actors.RestartStrategy) int {
+// stop signals meanwhile, reporting its progress and serving its metrics
+// if asked.
+func (c *command) execute(g *operators.JobGraph, ck *checkpointing, ra runArgs) int {
 	cfg := actors.DefaultConfig()
-	cfg.Logger = slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	cfg.Restart, cfg.OnRestart = restart, c.printRestart
+	cfg.Logger = newLogger(c.stderr, ra.logFormat, ra.logLevel)
+	cfg.Restart, cfg.OnRestart = ra.restart.strategy, c.printRestart
+	cfg.OwnerReportsFailures = true // printRestart and the lines below report them
 	ck.configure(&cfg)
 	engine, err := actors.NewEngine(cfg)
 	if err != nil {
@@ -224,6 +250,12 @@ func (c *command) execute(g *operators.JobGraph, ck *checkpointing, restart acto
 		return ExitFailed
 	}
 	defer engine.Close()
+	srv, err := c.serveRunMetrics(ra.http, engine, cfg.Logger)
+	if err != nil {
+		fmt.Fprintf(c.stderr, "%s run: --http %s: %v\n", c.prog, ra.http, err)
+		return ExitFailed
+	}
+	defer srv.close()
 	// Before Submit, so that a signal arriving as the job starts is seen.
 	signals, stop := c.notify()
 	defer stop()
@@ -232,7 +264,15 @@ func (c *command) execute(g *operators.JobGraph, ck *checkpointing, restart acto
 		fmt.Fprintf(c.stderr, "%s run: %v\n", c.prog, err)
 		return ExitFailed
 	}
+	srv.setJob(job)
+	prog := c.startProgress(job, g.Name, ra.quiet)
 	savepoint, err := c.await(job, signals, ck.savepoint)
+	prog.stop()
+	return c.runEnded(g, ck, savepoint, err)
+}
+
+// runEnded says how the job ended and returns the exit code.
+func (c *command) runEnded(g *operators.JobGraph, ck *checkpointing, savepoint string, err error) int {
 	switch {
 	case savepoint != "":
 		fmt.Fprintf(c.stderr, "%s run: job %q stopped with savepoint %s\n", c.prog, g.Name, savepoint)

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -14,6 +15,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/troupe-dev/troupe/cmd/node/dashboard"
+	"github.com/troupe-dev/troupe/cmd/node/metrics"
 	"github.com/troupe-dev/troupe/cmd/node/rest"
 )
 
@@ -49,7 +52,18 @@ type PortFile struct {
 	Actor  string `json:"actor"`
 	Gossip string `json:"gossip"`
 	HTTP   string `json:"http"`
+	// NATS is the embedded NATS server's client URL (--nats-embedded).
+	NATS string `json:"nats,omitempty"`
+	// Store is the URL of the store the node uses.
+	Store string `json:"store,omitempty"`
 }
+
+// A RunningNode may also say where its store and embedded NATS server
+// are, for the log and the port file.
+type (
+	storeURLer interface{ StoreURL() string }
+	natsURLer  interface{ NATSURL() string }
+)
 
 // How long a stopping node waits for its leave to spread, and for the
 // HTTP requests in flight.
@@ -60,8 +74,12 @@ const (
 
 const startUsage = `Usage: node start [--name NAME] [--bind HOST:PORT] [--gossip HOST:PORT]
                   [--http HOST:PORT] [--join HOST:PORT[,...]] [--slots N]
-                  [--data-dir DIR] [--store URL] [--port-file FILE]
-                  [--log-format text|json] [--log-level LEVEL]
+                  [--data-dir DIR] [--store URL] [--nats-embedded
+                  [--nats-listen HOST:PORT] [--nats-cluster HOST:PORT
+                  --nats-routes HOST:PORT,...]] [--port-file FILE]
+                  [--log-format text|json] [--log-level LEVEL] [--demo]
+                  [--gossip-key-file FILE] [--api-token-file FILE]
+                  [--tls-cert FILE --tls-key FILE --tls-ca FILE]
 
 Starts a cluster node and runs until SIGINT or SIGTERM, which make it
 leave the cluster (the others learn it at once) and exit 0. Nodes started
@@ -69,6 +87,14 @@ with the same --join list form a cluster by themselves; a node without
 --join starts one. Every node serves the REST API on --http and forwards
 job requests to the coordinator (the oldest node). Everything binds
 loopback unless told otherwise.
+
+Every node also serves, on --http, a web dashboard at / (members, jobs,
+each job's graph with rates, backpressure and watermarks, checkpoints,
+exceptions; cancel and savepoint buttons) and its metrics at /metrics in
+the Prometheus format (docs/metrics.md). With --demo the node submits a
+continuous demo job once it is ready and prints the dashboard's address:
+
+  node start --demo
 
 Flags:
   --name NAME              the node's name, unique in the cluster: letters,
@@ -86,22 +112,63 @@ Flags:
   --data-dir DIR           the node's own files (default ./troupe-data/NAME)
   --store URL              where checkpoints, savepoints and job records go,
                            a place every node reaches: file://DIR, such as a
-                           shared mount (default file://DATA-DIR/store)
+                           shared mount (default file://DATA-DIR/store), or
+                           NATS JetStream: nats://HOST:PORT[,HOST:PORT...]
+                           [?replicas=N&prefix=NAME] (default with
+                           --nats-embedded: the embedded server, with 3
+                           replicas when --nats-routes names 3 or more)
+  --nats-embedded          run a NATS server with JetStream in the node,
+                           storing under DATA-DIR/nats: a cluster's store
+                           without an external service
+  --nats-listen HOST:PORT  the embedded server's client address (default
+                           127.0.0.1:4222)
+  --nats-cluster HOST:PORT the embedded server's route address, which the
+                           other nodes' servers connect to (default: none,
+                           a standalone server)
+  --nats-routes HOST:PORT,...
+                           route addresses of all the embedded servers of
+                           the cluster; give every node the same list
   --port-file FILE         once the node is ready, write its name and bound
                            addresses there as JSON:
-                           {"name","actor","gossip","http"}
+                           {"name","actor","gossip","http","nats","store"}
   --log-format FORMAT      text (the default) or json, on standard error
   --log-level LEVEL        debug, info (the default), warn or error
+  --demo                   once ready, run the demo job (the "demo"
+                           pipeline, checkpointed every 2 s) and print
+                           the dashboard's address
   -h, --help               show this help
 
+Security (all off by default; a node that binds beyond loopback without
+them warns once on standard error, naming the address):
+  --gossip-key-file FILE   encrypt gossip: base64 AES keys of 16, 24 or 32
+                           bytes, one per line, the first the one the node
+                           sends with (default: $TROUPE_GOSSIP_KEY, keys
+                           comma separated); a node without one of the
+                           cluster's keys cannot join. SIGHUP reads the
+                           file again, to rotate keys without a restart
+  --tls-cert FILE          the node's certificate (PEM), signed by --tls-ca,
+                           naming the hosts of --bind and --http; for
+                           server and client authentication
+  --tls-key FILE           its private key (PEM)
+  --tls-ca FILE            the CA certificates (PEM) that sign the nodes':
+                           with the three, the nodes talk mutual TLS (a
+                           node whose certificate the CA did not sign
+                           gets no work) and the REST API is HTTPS
+  --api-token-file FILE    the REST API's bearer tokens, one per line (any
+                           is accepted: several for a rotation); every
+                           endpoint but /healthz then needs one (default:
+                           $TROUPE_API_TOKEN, comma separated)
+
 Port 0 in an address lets the OS choose; --port-file tells which it chose.
+Secrets are read from files or the environment, never from the command
+line, which every user of the machine can see.
 
 Exit codes: 0 the node left after a signal, 1 it could not start (an
 address in use, a store it cannot open) or failed, 2 usage error.
 `
 
 func (c *command) startNode(args []string) int {
-	cfg, err := parseStart(args)
+	cfg, err := parseStartEnv(args, c.getenv)
 	if errors.Is(err, flag.ErrHelp) {
 		c.printUsage(startUsage)
 		return ExitOK
@@ -124,6 +191,7 @@ func (c *command) startNode(args []string) int {
 		return ExitFailed
 	}
 	cfg.Logger, cfg.Registry = newLogger(c.stderr, cfg.LogFormat, cfg.LogLevel), c.reg
+	warnInsecure(cfg.Logger, &cfg)
 	if err := removeStale(cfg.PortFile); err != nil {
 		fmt.Fprintf(c.stderr, "%s start: --port-file: %v\n", c.prog, err)
 		return ExitFailed
@@ -174,32 +242,98 @@ func (c *command) bootNode(cfg StartConfig, signals <-chan os.Signal) (RunningNo
 // fail (exit 1); either way the node leaves and closes.
 func (c *command) serveNode(cfg StartConfig, node RunningNode, ln net.Listener, signals <-chan os.Signal) int {
 	log := cfg.Logger
+	var tokens *rest.Tokens
+	if len(cfg.Security.APITokens) > 0 {
+		tokens = rest.NewTokens(cfg.Security.APITokens...)
+	}
 	srv := &http.Server{
-		Handler:           rest.NewHandler(node.Service(), rest.WithLogger(log)),
+		Handler:           nodeHandler(cfg, node, tokens),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	if tc := cfg.Security.serverTLS(); tc != nil {
+		ln = tls.NewListener(ln, tc)
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	code := ExitOK
-	pf := PortFile{Name: cfg.Name, Actor: node.ActorAddr(), Gossip: node.GossipAddr(), HTTP: cfg.HTTPAddr}
+	pf := PortFile{Name: cfg.Name, Actor: node.ActorAddr(), Gossip: node.GossipAddr(), HTTP: cfg.HTTPAddr, Store: cfg.Store}
+	if n, ok := node.(storeURLer); ok {
+		pf.Store = n.StoreURL()
+	}
+	if n, ok := node.(natsURLer); ok {
+		pf.NATS = n.NATSURL()
+	}
 	if err := writePortFile(cfg.PortFile, pf); err != nil {
 		log.Error("cannot write the port file", "path", cfg.PortFile, "err", err)
 		code = ExitFailed
 	} else {
-		log.Info("node ready", "node", pf.Name, "http", pf.HTTP, "actor", pf.Actor, "gossip", pf.Gossip,
-			"slots", cfg.Slots, "store", cfg.Store, "data_dir", cfg.DataDir)
-		select {
-		case s := <-signals:
-			log.Info("leaving the cluster", "signal", s.String())
-		case err := <-served:
-			log.Error("the HTTP server failed", "addr", cfg.HTTPAddr, "err", err)
-			served <- err // for stopNode, which waits for the server
-			code = ExitFailed
-		}
+		log.Info("node ready", "node", pf.Name, "http", pf.HTTP, "dashboard", cfg.Security.scheme()+"://"+pf.HTTP+"/",
+			"actor", pf.Actor, "gossip", pf.Gossip, "slots", cfg.Slots, "store", pf.Store, "nats", pf.NATS, "data_dir", cfg.DataDir)
+		stopDemo := c.startDemo(cfg)
+		code = c.awaitStop(&cfg, node, tokens, signals, served)
+		stopDemo()
 	}
 	c.stopNode(cfg, node, srv, served)
 	return code
+}
+
+// metricsSource is a RunningNode that exports metrics (node start's
+// cluster node does).
+type metricsSource interface {
+	Metrics() metrics.Config
+}
+
+// nodeHandler is what a node serves on its HTTP address: the REST API
+// (and its JSON 404 for any other path), the dashboard at / and, if the
+// node has them, its metrics at /metrics. With tokens (nil: none),
+// /metrics needs one as the API does; the dashboard's files, which hold
+// no data, do not.
+func nodeHandler(cfg StartConfig, node RunningNode, tokens *rest.Tokens) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/", rest.NewHandler(node.Service(), restOptions(cfg, tokens)...))
+	dash := dashboard.Handler()
+	mux.Handle("GET /{$}", dash)
+	mux.Handle("GET /dashboard/", dash)
+	if m, ok := node.(metricsSource); ok {
+		mc := m.Metrics()
+		mc.Logger = cfg.Logger
+		mux.Handle("GET /metrics", rest.Protect(tokens, metrics.NewHandler(mc)))
+	}
+	return mux
+}
+
+// awaitStop waits for a stop signal (exit 0) or for the HTTP server to
+// fail (exit 1), reading the key and token files again on each SIGHUP.
+func (c *command) awaitStop(cfg *StartConfig, node RunningNode, tokens *rest.Tokens, signals <-chan os.Signal, served chan error) int {
+	hups, stop := c.notifyReload()
+	defer stop()
+	for {
+		select {
+		case s := <-signals:
+			cfg.Logger.Info("leaving the cluster", "signal", s.String())
+			return ExitOK
+		case err := <-served:
+			cfg.Logger.Error("the HTTP server failed", "addr", cfg.HTTPAddr, "err", err)
+			served <- err // for stopNode, which waits for the server
+			return ExitFailed
+		case <-hups:
+			reloadSecrets(cfg, node, tokens)
+		}
+	}
+}
+
+// restOptions configures the REST API as the security flags say: tokens
+// (nil: none) required, forwards to the coordinator over HTTPS.
+func restOptions(cfg StartConfig, tokens *rest.Tokens) []rest.Option {
+	opts := []rest.Option{rest.WithLogger(cfg.Logger)}
+	if tokens != nil {
+		opts = append(opts, rest.RequireTokens(tokens))
+	}
+	if cfg.Security.TLS != nil {
+		opts = append(opts, rest.WithForwardTLS(cfg.Security.forwardTLS()))
+	}
+	return opts
 }
 
 // stopNode leaves the cluster, drains the HTTP server, closes the node

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -23,6 +24,9 @@ const (
 	// DefaultDataRoot is the directory under which a node without
 	// --data-dir keeps its files, in a directory named after the node.
 	DefaultDataRoot = "troupe-data"
+	// DefaultNATSListen is the client address of an embedded NATS
+	// server: NATS's own port, on loopback.
+	DefaultNATSListen = "127.0.0.1:4222"
 )
 
 // StartConfig is a validated node start command line: what a node needs
@@ -68,12 +72,20 @@ type StartConfig struct {
 	// directory.
 	DataDir string
 	// Store is the URL of the store of checkpoints, savepoints and job
-	// records, which every node must reach (--store), normalised: in this
-	// version file://DIR with DIR absolute (such as a shared mount).
-	// Default file://<DataDir>/store, enough for nodes on one machine.
+	// records, which every node must reach (--store): file://DIR with DIR
+	// made absolute (a directory on one machine or a shared mount), or
+	// nats://HOST:PORT[,HOST:PORT…][?prefix=NAME&replicas=N] (NATS
+	// JetStream, see cluster.OpenStore). Default file://<DataDir>/store,
+	// enough for nodes on one machine; with --nats-embedded, empty after
+	// complete: the embedded server's, which the StartFunc knows once it
+	// listens (EmbeddedNATS.StoreURL).
 	Store string
 	// StoreDir is the directory of a file:// Store.
 	StoreDir string
+	// NATS, when set (--nats-embedded), is the NATS server with JetStream
+	// the node runs inside itself, for a store that needs no external
+	// service.
+	NATS *EmbeddedNATS
 	// PortFile, if set, is where the command writes the node's addresses
 	// as JSON (a PortFile) once it is ready (--port-file).
 	PortFile string
@@ -86,18 +98,75 @@ type StartConfig struct {
 	Logger *slog.Logger
 	// Registry holds the pipelines the node can build. Set by the command.
 	Registry *actors.Registry
+	// Demo: once ready, the node submits the demo job (DemoPipeline) and
+	// prints where its dashboard is (--demo).
+	Demo bool
+	// Security is the node's gossip keys, TLS and API tokens (see
+	// Security); all off by default.
+	Security Security
+}
+
+// EmbeddedNATS is the NATS server of node start --nats-embedded. Three
+// nodes whose servers route to each other make one JetStream cluster,
+// whose buckets (three replicas) survive the loss of any one node.
+type EmbeddedNATS struct {
+	// Listen is the server's client address (--nats-listen); port 0 lets
+	// the OS choose. Default DefaultNATSListen.
+	Listen string
+	// Cluster is the server's route address, which the other nodes'
+	// servers connect to (--nats-cluster). Empty: a standalone server
+	// (a single node).
+	Cluster string
+	// Routes are the route addresses of all the cluster's embedded
+	// servers, this one's included or not (--nats-routes): give every
+	// node the same list. Required with Cluster.
+	Routes []string
+}
+
+// Replicas is the number of replicas of the store's buckets on the
+// embedded servers: 3 when they are three or more (the store then
+// survives the loss of one), else 1.
+func (e *EmbeddedNATS) Replicas() int {
+	servers := map[string]bool{}
+	for _, r := range append([]string{e.Cluster}, e.Routes...) {
+		if r != "" {
+			servers[r] = true
+		}
+	}
+	if len(servers) >= 3 {
+		return 3
+	}
+	return 1
+}
+
+// StoreURL is the default store of a node with an embedded server whose
+// client URL is clientURL (nats://host:port, the port bound).
+func (e *EmbeddedNATS) StoreURL(clientURL string) string {
+	u := "nats://" + strings.TrimPrefix(clientURL, "nats://")
+	if r := e.Replicas(); r > 1 {
+		u += "?replicas=" + strconv.Itoa(r)
+	}
+	return u
 }
 
 // startFlags are the raw values of node start's flags that are checked
 // after parsing.
 type startFlags struct {
-	store, logLevel string
+	store, logLevel         string
+	natsEmbedded            bool
+	natsListen, natsCluster string
+	natsRoutes              []string
+	security                securityFlags
 }
 
 // parseStart parses node start's arguments into a StartConfig whose
 // flags are checked; HTTPAddr and the defaults that depend on the HTTP
 // port are left to complete. It returns flag.ErrHelp for -h or --help.
-func parseStart(args []string) (StartConfig, error) {
+// Secrets not given by a file flag come from the environment.
+func parseStart(args []string) (StartConfig, error) { return parseStartEnv(args, os.Getenv) }
+
+// parseStartEnv is parseStart reading the environment with getenv.
+func parseStartEnv(args []string, getenv func(string) string) (StartConfig, error) {
 	cfg := StartConfig{ActorAddr: DefaultBind, GossipAddr: DefaultGossip, HTTPListen: DefaultHTTP,
 		Slots: runtime.NumCPU(), LogFormat: "text", LogLevel: slog.LevelInfo}
 	var raw startFlags
@@ -122,9 +191,20 @@ func parseStart(args []string) (StartConfig, error) {
 	})
 	fs.StringVar(&cfg.DataDir, "data-dir", "", "")
 	fs.StringVar(&raw.store, "store", "", "")
+	fs.BoolVar(&raw.natsEmbedded, "nats-embedded", false, "")
+	fs.StringVar(&raw.natsListen, "nats-listen", "", "")
+	fs.StringVar(&raw.natsCluster, "nats-cluster", "", "")
+	fs.Func("nats-routes", "", func(s string) error {
+		for r := range strings.SplitSeq(s, ",") {
+			raw.natsRoutes = append(raw.natsRoutes, strings.TrimSpace(r))
+		}
+		return nil
+	})
 	fs.StringVar(&cfg.PortFile, "port-file", "", "")
+	fs.BoolVar(&cfg.Demo, "demo", false, "")
 	fs.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "")
 	fs.StringVar(&raw.logLevel, "log-level", "", "")
+	addSecurityFlags(fs, &cfg.Security, &raw.security)
 	positional, err := parseInterleaved(fs, args)
 	if err != nil {
 		return cfg, err
@@ -132,7 +212,23 @@ func parseStart(args []string) (StartConfig, error) {
 	if len(positional) > 0 {
 		return cfg, fmt.Errorf("unexpected argument %q", positional[0])
 	}
-	return cfg, cfg.check(raw)
+	if err := cfg.check(raw); err != nil {
+		return cfg, err
+	}
+	bindHost, httpHost := cfg.dialedHosts()
+	return cfg, cfg.Security.check(raw.security, getenv, bindHost, httpHost)
+}
+
+// dialedHosts returns the hosts the other nodes dial: --bind's, and the
+// REST API's (--http's, or --bind's when --http listens everywhere, as
+// complete sets HTTPAddr).
+func (cfg *StartConfig) dialedHosts() (bindHost, httpHost string) {
+	bindHost, _, _ = splitHostPort(cfg.ActorAddr)
+	httpHost, _, _ = splitHostPort(cfg.HTTPListen)
+	if unspecified(httpHost) {
+		httpHost = bindHost
+	}
+	return bindHost, httpHost
 }
 
 // check validates the flags; the error names the flag and its value.
@@ -159,12 +255,21 @@ func (cfg *StartConfig) check(raw startFlags) error {
 	if err := cfg.setStore(raw.store); err != nil {
 		return fmt.Errorf("--store %q: %w", raw.store, err)
 	}
-	if cfg.LogFormat != "text" && cfg.LogFormat != "json" {
-		return fmt.Errorf("--log-format %q: want text or json", cfg.LogFormat)
+	if err := cfg.setNATS(raw); err != nil {
+		return err
 	}
-	if raw.logLevel != "" {
-		if err := cfg.LogLevel.UnmarshalText([]byte(raw.logLevel)); err != nil {
-			return fmt.Errorf("--log-level %q: want debug, info, warn or error", raw.logLevel)
+	return parseLogFlags(cfg.LogFormat, raw.logLevel, &cfg.LogLevel)
+}
+
+// parseLogFlags checks --log-format and sets level from --log-level, if
+// given; start and run share them.
+func parseLogFlags(format, level string, into *slog.Level) error {
+	if format != "text" && format != "json" {
+		return fmt.Errorf("--log-format %q: want text or json", format)
+	}
+	if level != "" {
+		if err := into.UnmarshalText([]byte(level)); err != nil {
+			return fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
 		}
 	}
 	return nil
@@ -261,11 +366,15 @@ func (cfg *StartConfig) setStore(raw string) error {
 	scheme, rest, ok := strings.Cut(raw, "://")
 	switch {
 	case !ok:
-		return fmt.Errorf("want a URL such as file:///shared/troupe")
+		return fmt.Errorf("want a URL such as file:///shared/troupe or nats://127.0.0.1:4222")
 	case scheme == "nats":
-		return fmt.Errorf("nats:// stores come with node failover (the next cluster issue); use file://DIR, a directory every node can reach")
+		if err := cluster.CheckStoreURL(raw); err != nil {
+			return err
+		}
+		cfg.Store = raw
+		return nil
 	case scheme != "file":
-		return fmt.Errorf("unsupported scheme %q; want file://DIR", scheme)
+		return fmt.Errorf("unsupported scheme %q; want file://DIR or nats://HOST:PORT[,HOST:PORT...]", scheme)
 	case rest == "":
 		return fmt.Errorf("no directory; want file://DIR")
 	}
@@ -274,6 +383,45 @@ func (cfg *StartConfig) setStore(raw string) error {
 		return err
 	}
 	cfg.StoreDir, cfg.Store = dir, fileURL(dir)
+	return nil
+}
+
+// setNATS checks the flags of the embedded NATS server: they need
+// --nats-embedded, and --nats-cluster and --nats-routes go together.
+func (cfg *StartConfig) setNATS(raw startFlags) error {
+	if !raw.natsEmbedded {
+		for flag, given := range map[string]bool{"--nats-listen": raw.natsListen != "",
+			"--nats-cluster": raw.natsCluster != "", "--nats-routes": raw.natsRoutes != nil} {
+			if given {
+				return fmt.Errorf("%s: needs --nats-embedded", flag)
+			}
+		}
+		return nil
+	}
+	e := &EmbeddedNATS{Listen: DefaultNATSListen, Cluster: raw.natsCluster, Routes: raw.natsRoutes}
+	if raw.natsListen != "" {
+		e.Listen = raw.natsListen
+	}
+	if _, _, err := splitHostPort(e.Listen); err != nil {
+		return fmt.Errorf("--nats-listen %q: %w", e.Listen, err)
+	}
+	if e.Cluster != "" {
+		if _, _, err := splitHostPort(e.Cluster); err != nil {
+			return fmt.Errorf("--nats-cluster %q: %w", e.Cluster, err)
+		}
+	}
+	for _, r := range e.Routes {
+		if err := checkSeed(r); err != nil {
+			return fmt.Errorf("--nats-routes %q: %w", r, err)
+		}
+	}
+	switch {
+	case e.Cluster != "" && len(e.Routes) == 0:
+		return fmt.Errorf("--nats-cluster %q: needs --nats-routes, the route addresses of the cluster's servers", e.Cluster)
+	case e.Cluster == "" && len(e.Routes) > 0:
+		return fmt.Errorf("--nats-routes: needs --nats-cluster, this server's route address")
+	}
+	cfg.NATS = e
 	return nil
 }
 
@@ -300,7 +448,7 @@ func (cfg *StartConfig) complete(boundHTTP string, hostname func() (string, erro
 	if cfg.DataDir, err = filepath.Abs(cfg.DataDir); err != nil {
 		return fmt.Errorf("--data-dir %q: %w", cfg.DataDir, err)
 	}
-	if cfg.Store == "" {
+	if cfg.Store == "" && cfg.NATS == nil {
 		cfg.StoreDir = filepath.Join(cfg.DataDir, "store")
 		cfg.Store = fileURL(cfg.StoreDir)
 	}

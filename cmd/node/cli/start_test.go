@@ -58,6 +58,42 @@ func TestParseStart(t *testing.T) {
 	if cfg, err := parseStart([]string{"--store", "file:///abs/dir/"}); err != nil || cfg.Store != "file:///abs/dir" || cfg.StoreDir != "/abs/dir" {
 		t.Errorf("absolute store: %+v, %v", cfg, err)
 	}
+	if cfg, err := parseStart([]string{"--store", "nats://a:4222,b:4222?replicas=3"}); err != nil ||
+		cfg.Store != "nats://a:4222,b:4222?replicas=3" || cfg.StoreDir != "" || cfg.NATS != nil {
+		t.Errorf("nats store: %+v, %v", cfg, err)
+	}
+}
+
+func TestParseStart_natsEmbedded(t *testing.T) {
+	cfg, err := parseStart([]string{"--nats-embedded"})
+	if err != nil || cfg.NATS == nil || cfg.NATS.Listen != DefaultNATSListen || cfg.NATS.Cluster != "" || cfg.NATS.Replicas() != 1 {
+		t.Fatalf("--nats-embedded alone: %+v, %v", cfg.NATS, err)
+	}
+	if err := cfg.complete("127.0.0.1:8081", func() (string, error) { return "box", nil }); err != nil || cfg.Store != "" {
+		t.Fatalf("the store of an embedded server is left to the node: %q, %v", cfg.Store, err)
+	}
+	if got := cfg.NATS.StoreURL("nats://127.0.0.1:41234"); got != "nats://127.0.0.1:41234" {
+		t.Errorf("store URL of a standalone server: %s", got)
+	}
+	cfg, err = parseStart([]string{"--nats-embedded", "--nats-listen", "127.0.0.1:0", "--nats-cluster", "127.0.0.1:6222",
+		"--nats-routes", "127.0.0.1:6222, 127.0.0.1:6223", "--nats-routes", "127.0.0.1:6224"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := EmbeddedNATS{Listen: "127.0.0.1:0", Cluster: "127.0.0.1:6222", Routes: []string{"127.0.0.1:6222", "127.0.0.1:6223", "127.0.0.1:6224"}}
+	if cfg.NATS == nil || cfg.NATS.Listen != want.Listen || cfg.NATS.Cluster != want.Cluster || !slices.Equal(cfg.NATS.Routes, want.Routes) {
+		t.Fatalf("got %+v, want %+v", cfg.NATS, want)
+	}
+	if got := cfg.NATS.StoreURL("nats://127.0.0.1:41234"); got != "nats://127.0.0.1:41234?replicas=3" {
+		t.Errorf("store URL over three servers: %s", got)
+	}
+	if err := cluster.CheckStoreURL(cfg.NATS.StoreURL("nats://127.0.0.1:41234")); err != nil {
+		t.Errorf("the default store URL does not parse: %v", err)
+	}
+	cfg, err = parseStart([]string{"--nats-embedded", "--store", "file:///shared"})
+	if err != nil || cfg.Store != "file:///shared" || cfg.NATS == nil {
+		t.Fatalf("an embedded server beside a file store: %+v, %v", cfg, err)
+	}
 }
 
 func sameConfig(a, b StartConfig) bool {
@@ -94,7 +130,15 @@ func TestParseStart_errors(t *testing.T) {
 		{[]string{"--slots", "0"}, `"0" for flag -slots: want an integer from 1 to`},
 		{[]string{"--slots", "many"}, `"many" for flag -slots`},
 		{[]string{"--store", "/shared/troupe"}, `--store "/shared/troupe": want a URL such as file:///shared/troupe`},
-		{[]string{"--store", "nats://127.0.0.1:4222"}, "nats:// stores come with node failover"},
+		{[]string{"--store", "nats://127.0.0.1"}, `--store "nats://127.0.0.1": `},
+		{[]string{"--store", "nats://a:4222?replicas=9"}, "replicas"},
+		{[]string{"--store", "nats://u:pw@a:4222"}, "without user"},
+		{[]string{"--nats-listen", "127.0.0.1:4222"}, "--nats-listen: needs --nats-embedded"},
+		{[]string{"--nats-routes", "a:6222"}, "--nats-routes: needs --nats-embedded"},
+		{[]string{"--nats-embedded", "--nats-listen", "4222"}, `--nats-listen "4222": want HOST:PORT`},
+		{[]string{"--nats-embedded", "--nats-cluster", "127.0.0.1:6222"}, "needs --nats-routes"},
+		{[]string{"--nats-embedded", "--nats-routes", "a:6222"}, "needs --nats-cluster"},
+		{[]string{"--nats-embedded", "--nats-cluster", "127.0.0.1:6222", "--nats-routes", "a:0"}, `--nats-routes "a:0": port 0`},
 		{[]string{"--store", "s3://bucket"}, `unsupported scheme "s3"`},
 		{[]string{"--store", "file://"}, "no directory"},
 		{[]string{"--log-format", "xml"}, `--log-format "xml": want text or json`},
@@ -187,6 +231,12 @@ func (n *fakeNode) Close() error {
 	return nil
 }
 
+// SetGossipKeys records the keys' count (keyRotator).
+func (n *fakeNode) SetGossipKeys(keys [][]byte) error {
+	n.record("keys " + strconv.Itoa(len(keys)))
+	return nil
+}
+
 func (n *fakeNode) record(op string) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -203,15 +253,19 @@ func (n *fakeNode) done() []string {
 // channel and the given StartFunc.
 type startHarness struct {
 	sigs   chan os.Signal
+	hups   chan os.Signal // SIGHUP
 	code   chan int
+	stdout *syncBuffer
 	stderr *syncBuffer
 	cfg    chan StartConfig // the config the StartFunc got
 }
 
 func runStart(t *testing.T, start StartFunc, args ...string) *startHarness {
 	t.Helper()
-	h := &startHarness{sigs: make(chan os.Signal, 2), code: make(chan int, 1), stderr: newSyncBuffer(), cfg: make(chan StartConfig, 1)}
-	c := newCommand(nil, newSyncBuffer(), h.stderr, func() (<-chan os.Signal, func()) { return h.sigs, func() {} })
+	h := &startHarness{sigs: make(chan os.Signal, 2), hups: make(chan os.Signal, 1), code: make(chan int, 1), stdout: newSyncBuffer(),
+		stderr: newSyncBuffer(), cfg: make(chan StartConfig, 1)}
+	c := newCommand(nil, h.stdout, h.stderr, func() (<-chan os.Signal, func()) { return h.sigs, func() {} })
+	c.notifyReload = func() (<-chan os.Signal, func()) { return h.hups, func() {} }
 	c.hostname = func() (string, error) { return "testhost", nil }
 	if start != nil {
 		c.start = func(ctx context.Context, cfg StartConfig) (RunningNode, error) {
@@ -282,7 +336,7 @@ func TestStart(t *testing.T) {
 	}
 	close(ready)
 	pf := readPortFile(t, portFile)
-	want := PortFile{Name: cfg.Name, Actor: "127.0.0.1:40001", Gossip: "127.0.0.1:40002", HTTP: cfg.HTTPAddr}
+	want := PortFile{Name: cfg.Name, Actor: "127.0.0.1:40001", Gossip: "127.0.0.1:40002", HTTP: cfg.HTTPAddr, Store: cfg.Store}
 	if pf != want {
 		t.Fatalf("port file %+v, want %+v", pf, want)
 	}

@@ -59,7 +59,8 @@ func writeJobs(w io.Writer, jobs []cluster.JobStatus) {
 
 const jobUsage = `Usage: node job ID [--server URL]
 
-Shows a job: its pipeline and parameters, state, restarts, latest
+Shows a job: its pipeline and parameters, state, when it was submitted,
+when its current attempt started running and when it ended, restarts, latest
 checkpoint, the cause of its failure (or of its latest restart), and each
 vertex with the node each of its subtasks runs on.
 
@@ -97,6 +98,9 @@ func writeJob(w io.Writer, j cluster.JobStatus) {
 	line("state", j.State)
 	line("parallelism", strconv.Itoa(j.Parallelism))
 	line("submitted", formatTime(j.Submitted))
+	if !j.RunningSince.IsZero() {
+		line("running", "since "+formatTime(j.RunningSince))
+	}
 	if !j.Ended.IsZero() {
 		line("ended", formatTime(j.Ended))
 	}
@@ -145,8 +149,10 @@ const membersUsage = `Usage: node members [--server URL]
 
 Lists the live members of the cluster as the node at --server sees them:
 name, HTTP, actor and gossip addresses, slots in use of those offered,
-version and start time. The coordinator, which runs the jobs' masters, is
-marked with *.
+version, start time, and whether that node reaches the member over the
+data plane (REACH: no for a member whose certificate it does not trust or
+whose address it cannot dial; it gets no subtasks). The coordinator,
+which runs the jobs' masters, is marked with *.
 
 Flags:
 ` + serverFlagUsage + `
@@ -170,14 +176,17 @@ func (c *command) members(args []string) int {
 // writeMembers prints members as a table, the coordinator marked.
 func writeMembers(w io.Writer, ms []cluster.MemberStatus) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, " \tNAME\tHTTP\tACTOR\tGOSSIP\tSLOTS\tVERSION\tSTARTED")
+	fmt.Fprintln(tw, " \tNAME\tHTTP\tACTOR\tGOSSIP\tSLOTS\tVERSION\tSTARTED\tREACH")
 	for _, m := range ms {
-		mark := " "
+		mark, reach := " ", "yes"
 		if m.Coordinator {
 			mark = "*"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d/%d\t%s\t%s\n",
-			mark, m.Name, m.HTTPAddr, m.ActorAddr, m.GossipAddr, m.SlotsUsed, m.Slots, m.Version, formatTime(m.Started))
+		if !m.Reachable {
+			reach = "no"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d/%d\t%s\t%s\t%s\n",
+			mark, m.Name, m.HTTPAddr, m.ActorAddr, m.GossipAddr, m.SlotsUsed, m.Slots, m.Version, formatTime(m.Started), reach)
 	}
 	tw.Flush()
 }

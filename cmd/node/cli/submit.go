@@ -13,6 +13,10 @@ const serverFlagUsage = `  --server URL             the node to ask (default: $T
                            http://127.0.0.1:8081); any node of the cluster
                            will do, it forwards job requests to the
                            coordinator
+  --api-token-file FILE    send the first token of FILE to a node that
+                           requires one (default: $TROUPE_API_TOKEN)
+  --tls-ca FILE            trust the CA certificates of FILE (PEM) for an
+                           https:// server (default: the system's)
   -h, --help               show this help
 `
 

@@ -19,9 +19,17 @@ import (
 // wrapping the cluster sentinel of the status, and errors naming the URL
 // for requests that got no response. Safe for concurrent use.
 type Client struct {
-	base string // scheme://host[:port][/prefix], no trailing slash
-	hc   *http.Client
+	base  string // scheme://host[:port][/prefix], no trailing slash
+	hc    *http.Client
+	token string // sent as a bearer token when not empty
 }
+
+// ClientOption configures NewClient.
+type ClientOption func(*Client)
+
+// WithToken sends token with every request, as "Authorization: Bearer
+// TOKEN", for nodes that require one (RequireTokens).
+func WithToken(token string) ClientOption { return func(c *Client) { c.token = token } }
 
 var _ JobService = (*Client)(nil)
 
@@ -30,9 +38,10 @@ var _ JobService = (*Client)(nil)
 const maxResponseSize = 64 << 20
 
 // NewClient returns a client of the node at baseURL (such as
-// "http://127.0.0.1:8081"), sending with hc (nil: http.DefaultClient).
+// "http://127.0.0.1:8081"), sending with hc (nil: http.DefaultClient;
+// for https with a private CA, give one whose transport trusts it).
 // The URL must be http or https with a host.
-func NewClient(baseURL string, hc *http.Client) (*Client, error) {
+func NewClient(baseURL string, hc *http.Client, opts ...ClientOption) (*Client, error) {
 	u, err := url.Parse(baseURL)
 	if err != nil {
 		return nil, fmt.Errorf("rest: server URL %q: %v", baseURL, err)
@@ -46,7 +55,11 @@ func NewClient(baseURL string, hc *http.Client) (*Client, error) {
 	if hc == nil {
 		hc = http.DefaultClient
 	}
-	return &Client{base: strings.TrimSuffix(u.String(), "/"), hc: hc}, nil
+	c := &Client{base: strings.TrimSuffix(u.String(), "/"), hc: hc}
+	for _, o := range opts {
+		o(c)
+	}
+	return c, nil
 }
 
 // BaseURL returns the server's URL, as errors name it.
@@ -93,6 +106,13 @@ func (c *Client) Members(ctx context.Context) ([]cluster.MemberStatus, error) {
 	return out.Members, err
 }
 
+// NodeStatus returns the node's own runtime status.
+func (c *Client) NodeStatus(ctx context.Context) (cluster.NodeStatus, error) {
+	var out cluster.NodeStatus
+	err := c.do(ctx, http.MethodGet, "/v1/node", nil, &out)
+	return out, err
+}
+
 // Health checks that the node answers.
 func (c *Client) Health(ctx context.Context) error {
 	return c.do(ctx, http.MethodGet, "/healthz", nil, nil)
@@ -119,6 +139,9 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Accept", "application/json")
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		return err // a *url.Error: it names the method and URL

@@ -60,6 +60,10 @@ func TestClient(t *testing.T) {
 	if err != nil || len(members) != 1 || !members[0].Coordinator {
 		t.Fatalf("Members: %+v, %v", members, err)
 	}
+	svc.SetNodeStatus(cluster.NodeStatus{Name: "n1", Slots: 2, Jobs: []string{id}, Remote: cluster.RemoteStatus{InFlight: 3}})
+	if st, err := c.NodeStatus(ctx); err != nil || st.Name != "n1" || len(st.Jobs) != 1 || st.Remote.InFlight != 3 {
+		t.Fatalf("NodeStatus: %+v, %v", st, err)
+	}
 	if got, want := strings.Join(svc.Calls(), ";"), "Submit;Jobs;Job job-1;Savepoint job-1;Cancel job-1"; got != want {
 		t.Errorf("calls %q, want %q", got, want)
 	}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -128,6 +129,50 @@ func FuzzHandler(f *testing.F) {
 			}
 		default:
 			t.Fatalf("status %d for %s %q (%q): %s", w.Code, path, body, contentType, w.Body)
+		}
+	})
+}
+
+// FuzzHandler_paths drives the handler with arbitrary methods and paths
+// (job ids of any bytes among them): no panic, never a 5xx, every 4xx a
+// JSON ErrorBody, and a job's endpoints reach the service with the id
+// as sent.
+func FuzzHandler_paths(f *testing.F) {
+	for _, p := range []string{"/v1/jobs", "/v1/jobs/j1", "/v1/jobs/j1/cancel", "/v1/jobs/j1/savepoint",
+		"/v1/members", "/v1/node", "/healthz", "/", "/v1/jobs/", "/v1/jobs//cancel", "/v1/jobs/a b/c",
+		"/v1/jobs/%2F/cancel", "/v1/jobs/../members", "/v1/jobs/j1/cancel/", "//v1/jobs", "/v1/jobs/\x00",
+		"/v1/jobs/é", "/v1/node?x=1"} {
+		for m := range uint8(6) {
+			f.Add(m, p)
+		}
+	}
+	methods := []string{http.MethodGet, http.MethodPost, http.MethodHead, http.MethodPut, http.MethodDelete, "BREW"}
+	f.Fuzz(func(t *testing.T, which uint8, path string) {
+		svc := resttest.New()
+		svc.AddJob(cluster.JobStatus{ID: "j1", State: cluster.StateRunning})
+		h := rest.NewHandler(svc, rest.WithLogger(slog.New(slog.DiscardHandler)))
+		req := httptest.NewRequest(http.MethodGet, "/", strings.NewReader(`{}`))
+		req.Method = methods[int(which)%len(methods)]
+		req.URL.Path, req.URL.RawPath = path, ""
+		req.Header.Set("Content-Type", "application/json")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		switch {
+		case w.Code >= 200 && w.Code < 400:
+		case w.Code >= 400 && w.Code < 500:
+			var eb rest.ErrorBody
+			if req.Method != http.MethodHead {
+				if err := json.Unmarshal(w.Body.Bytes(), &eb); err != nil || eb.Error == "" {
+					t.Fatalf("%s %q: %d with body %q", req.Method, path, w.Code, w.Body)
+				}
+			}
+		default:
+			t.Fatalf("%s %q: status %d: %s", req.Method, path, w.Code, w.Body)
+		}
+		for _, call := range svc.Calls() {
+			if _, id, ok := strings.Cut(call, " "); ok && !strings.Contains(path, id) && !strings.Contains(path, url.PathEscape(id)) {
+				t.Fatalf("%s %q reached the service as %q", req.Method, path, call)
+			}
 		}
 	})
 }

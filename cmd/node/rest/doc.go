@@ -1,5 +1,6 @@
 // Package rest is the HTTP API of a troupe node: submit, list, inspect,
-// cancel and savepoint jobs, list the members. NewHandler serves it over
+// cancel and savepoint jobs, list the members, show the node itself.
+// NewHandler serves it over
 // a Service (the node's job service and its view of the coordinator);
 // Client calls it, for the command line.
 //
@@ -13,8 +14,8 @@
 // ForwardedHeader and is never forwarded again: if two nodes disagree
 // about the coordinator for a moment, the second answers 503 rather than
 // bounce the request between them. No coordinator known, or one that does
-// not answer: 503 with Retry-After. Members and healthz are answered by
-// the node that is asked.
+// not answer: 503 with Retry-After. Members, node and healthz are
+// answered by the node that is asked.
 //
 // # Errors
 //
@@ -30,6 +31,20 @@
 // ErrJobEnded 409, ErrNoCoordinator 503, anything else 500 (and logged).
 // A Client turns error responses back into errors that wrap the same
 // sentinels (APIError), so a caller tests them with errors.Is.
+//
+// # Security
+//
+// With RequireTokens, every endpoint but HealthPath needs a bearer token
+// ("Authorization: Bearer TOKEN") among the handler's Tokens; any other
+// request gets 401 with WWW-Authenticate and an ErrorBody, before its body
+// is read or it is forwarded. Tokens are compared by their SHA-256 in
+// constant time, and can be replaced while the handler serves
+// (Tokens.Set). A forwarded request keeps the client's Authorization
+// header, which the coordinator checks again; WithForwardTLS forwards over
+// HTTPS, verifying the coordinator with the cluster's CA. The handler
+// does not terminate TLS itself: the server it runs in does. A Client
+// sends WithToken's token, and an APIError of status 401 wraps
+// ErrUnauthorized.
 //
 // # Threading
 //

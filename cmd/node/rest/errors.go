@@ -78,6 +78,10 @@ func statusOf(err error) int {
 	return http.StatusInternalServerError
 }
 
+// ErrUnauthorized is what an APIError of status 401 wraps: the node
+// requires an API token and the request had none, or not one it accepts.
+var ErrUnauthorized = errors.New("rest: missing or wrong API token")
+
 // APIError is an error response as a Client sees it. It wraps the
 // cluster sentinel of its status (see Unwrap), so callers test it with
 // errors.Is, and carries the server's message and field.
@@ -100,11 +104,14 @@ func (e *APIError) Error() string { return e.Message }
 // Field returns the field the server named, or "".
 func (e *APIError) Field() string { return e.FieldName }
 
-// Unwrap returns the sentinel of the status: 404 cluster.ErrUnknownJob,
-// 409 cluster.ErrJobEnded, 503 cluster.ErrNoCoordinator, any other 4xx
-// cluster.ErrBadRequest; nil for other statuses.
+// Unwrap returns the sentinel of the status: 401 ErrUnauthorized, 404
+// cluster.ErrUnknownJob, 409 cluster.ErrJobEnded, 503
+// cluster.ErrNoCoordinator, any other 4xx cluster.ErrBadRequest; nil for
+// other statuses.
 func (e *APIError) Unwrap() error {
 	switch {
+	case e.StatusCode == http.StatusUnauthorized:
+		return ErrUnauthorized
 	case e.StatusCode == http.StatusNotFound:
 		return cluster.ErrUnknownJob
 	case e.StatusCode == http.StatusConflict:

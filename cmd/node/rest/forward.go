@@ -2,6 +2,7 @@ package rest
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -19,6 +20,11 @@ import (
 // answers 503 rather than sending it back, and the client tries again.
 const ForwardedHeader = "Troupe-Forwarded-To"
 
+// OwnerHeader marks a job request forwarded to the node that runs the
+// job (cluster.OwnerError) rather than to the coordinator: that node
+// answers it itself, coordinator or not, and never forwards it again.
+const OwnerHeader = "Troupe-Forwarded-To-Owner"
+
 // forward sends a job request to the coordinator unless this node is the
 // coordinator, with the same method, path, query and body (the body read
 // by the caller, already checked). It reports whether it has answered the
@@ -26,7 +32,7 @@ const ForwardedHeader = "Troupe-Forwarded-To"
 func (h *handler) forward(w http.ResponseWriter, r *http.Request, body []byte) bool {
 	addr, self, ok := h.svc.Coordinator()
 	switch {
-	case ok && self:
+	case ok && self, r.Header.Get(OwnerHeader) != "":
 		return false
 	case !ok || addr == "":
 		h.fail(w, r, fmt.Errorf("%w: no coordinator is known yet; try again once the node has joined", cluster.ErrNoCoordinator))
@@ -37,18 +43,34 @@ func (h *handler) forward(w http.ResponseWriter, r *http.Request, body []byte) b
 		return true
 	}
 	r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
-	h.proxy(addr).ServeHTTP(w, r)
+	h.proxy(addr, ForwardedHeader).ServeHTTP(w, r)
 	return true
 }
 
-// proxy returns a reverse proxy to the coordinator at addr.
-func (h *handler) proxy(addr string) *httputil.ReverseProxy {
-	target := &url.URL{Scheme: "http", Host: addr}
+// toOwner forwards a job request that this node cannot answer to the
+// node that runs the job, once; it reports whether it did.
+func (h *handler) toOwner(w http.ResponseWriter, r *http.Request, body []byte, err error) bool {
+	var oe *cluster.OwnerError
+	if !errors.As(err, &oe) || oe.HTTPAddr == "" || r.Header.Get(OwnerHeader) != "" {
+		return false
+	}
+	r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+	h.proxy(oe.HTTPAddr, OwnerHeader).ServeHTTP(w, r)
+	return true
+}
+
+// proxy returns a reverse proxy to the node at addr (the coordinator, or
+// a job's owner), marking the request with header. The request's headers
+// go along, its Authorization among them: the API token this node has
+// just accepted, which the other node checks again (nodes of a cluster
+// accept the same tokens).
+func (h *handler) proxy(addr, header string) *httputil.ReverseProxy {
+	target := &url.URL{Scheme: h.forwardScheme, Host: addr}
 	return &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(target)
 			pr.SetXForwarded()
-			pr.Out.Header.Set(ForwardedHeader, addr)
+			pr.Out.Header.Set(header, addr)
 		},
 		Transport: h.transport,
 		ErrorLog:  slog.NewLogLogger(h.log.Handler(), slog.LevelWarn),

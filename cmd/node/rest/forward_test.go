@@ -1,6 +1,7 @@
 package rest_test
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -53,12 +54,14 @@ func (n *node) addr() string { return strings.TrimPrefix(n.srv.URL, "http://") }
 
 // TestHandler_forward: every job endpoint of a node that is not the
 // coordinator is answered by the coordinator, with the same method, path
-// and body; members are answered locally.
+// and body; members and the node's status are answered locally.
 func TestHandler_forward(t *testing.T) {
 	coord, follower := startNode(t, "wordcount"), startNode(t, "wordcount")
 	follower.svc.SetCoordinator(coord.addr(), false, true)
 	coord.svc.SetMembers([]cluster.MemberStatus{{Name: "coord"}})
 	follower.svc.SetMembers([]cluster.MemberStatus{{Name: "follower"}})
+	coord.svc.SetNodeStatus(cluster.NodeStatus{Name: "coord"})
+	follower.svc.SetNodeStatus(cluster.NodeStatus{Name: "follower"})
 
 	r := send(t, follower.srv, "POST", "/v1/jobs", `{"pipeline":"wordcount","parallelism":3}`)
 	if r.status != 201 || decode[struct{ ID string }](t, r).ID != "job-1" || r.header.Get("Location") != "/v1/jobs/job-1" {
@@ -98,8 +101,11 @@ func TestHandler_forward(t *testing.T) {
 	if m := decode[struct{ Members []cluster.MemberStatus }](t, send(t, follower.srv, "GET", "/v1/members", "")).Members; len(m) != 1 || m[0].Name != "follower" {
 		t.Errorf("members via follower: %+v, want the follower's own view", m)
 	}
+	if st := decode[cluster.NodeStatus](t, send(t, follower.srv, "GET", "/v1/node", "")); st.Name != "follower" {
+		t.Errorf("node via follower: %+v, want the follower's own", st)
+	}
 	if n := len(coord.rec.requests()); n != 7 {
-		t.Errorf("the coordinator got %d requests, want 7 (members and members stay local)", n)
+		t.Errorf("the coordinator got %d requests, want 7 (members and node stay local)", n)
 	}
 }
 
@@ -183,4 +189,33 @@ func TestHandler_forward_coordinatorDown(t *testing.T) {
 	n := startNode(t)
 	n.svc.SetCoordinator(addr, false, true)
 	wantError(t, send(t, n.srv, "POST", "/v1/jobs", `{"pipeline":"wordcount"}`), 503, "", "the coordinator at "+addr+" did not answer")
+}
+
+// A savepoint of a job run by another node than the coordinator (after a
+// partition heals) is forwarded once to that node, which answers it
+// itself; an owner that points elsewhere again is not followed.
+func TestHandler_forwardToOwner(t *testing.T) {
+	coord, owner := startNode(t, "wordcount"), startNode(t, "wordcount")
+	coord.svc.SetCoordinator(coord.addr(), true, true)
+	owner.svc.SetCoordinator(coord.addr(), false, true)
+	id, err := owner.svc.Submit(context.Background(), cluster.JobRequest{Pipeline: "wordcount"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	coord.svc.SetError("Savepoint", &cluster.OwnerError{Job: id, Node: "owner", HTTPAddr: owner.addr()})
+	r := send(t, coord.srv, "POST", "/v1/jobs/"+id+"/savepoint", `{"stop":false}`)
+	if r.status != 200 || !strings.Contains(string(r.body), id) {
+		t.Fatalf("savepoint via the coordinator: %d %s", r.status, r.body)
+	}
+	reqs := owner.rec.requests()
+	if len(reqs) != 1 || reqs[0].Header.Get(rest.OwnerHeader) != owner.addr() {
+		t.Fatalf("the owner got %d requests (%v)", len(reqs), reqs)
+	}
+	owner.svc.SetError("Savepoint", &cluster.OwnerError{Job: id, Node: "coord", HTTPAddr: coord.addr()})
+	if r := send(t, coord.srv, "POST", "/v1/jobs/"+id+"/savepoint", `{"stop":false}`); r.status != 503 {
+		t.Fatalf("owners pointing at each other: %d %s; want 503", r.status, r.body)
+	}
+	if n := len(coord.rec.requests()); n != 2 {
+		t.Fatalf("the coordinator got %d requests, want 2: a request was forwarded back", n)
+	}
 }

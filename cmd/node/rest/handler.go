@@ -1,6 +1,7 @@
 package rest
 
 import (
+	"crypto/tls"
 	"encoding/json"
 	"log/slog"
 	"net/http"
@@ -25,13 +26,31 @@ func WithMaxBodySize(n int64) Option { return func(h *handler) { h.maxBody = n }
 // coordinator; the default is http.DefaultTransport.
 func WithTransport(rt http.RoundTripper) Option { return func(h *handler) { h.transport = rt } }
 
+// WithForwardTLS forwards job requests to the coordinator over HTTPS,
+// verifying its certificate with cfg (RootCAs: the cluster's CA), for
+// nodes that serve the API over TLS. It replaces WithTransport's round
+// tripper with one of its own.
+func WithForwardTLS(cfg *tls.Config) Option {
+	return func(h *handler) {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.TLSClientConfig = cfg.Clone()
+		h.transport, h.forwardScheme = t, "https"
+	}
+}
+
 // handler serves the REST API of one node; see NewHandler.
 type handler struct {
 	svc       Service
 	log       *slog.Logger
 	maxBody   int64
 	transport http.RoundTripper
-	mux       *http.ServeMux
+	// forwardScheme is the coordinator's: "http", or "https" with
+	// WithForwardTLS.
+	forwardScheme string
+	// tokens are the accepted API tokens; nil: no token needed
+	// (RequireTokens).
+	tokens *Tokens
+	mux    *http.ServeMux
 }
 
 // NewHandler returns the REST API of a node over svc:
@@ -42,14 +61,16 @@ type handler struct {
 //	POST /v1/jobs/{id}/cancel        {"id": ...}
 //	POST /v1/jobs/{id}/savepoint     SavepointRequest → {"path": ...}
 //	GET  /v1/members                 {"members": [MemberStatus...]}
+//	GET  /v1/node                    NodeStatus
 //	GET  /healthz                    {"status": "ok"}
 //
 // The job endpoints are the coordinator's: on any other node the handler
 // checks the request, then forwards it to the coordinator's HTTP address
-// (see forward). Members and healthz are answered by the node itself.
-// Every error is an ErrorBody; see JobService for the status codes.
+// (see forward). Members, node and healthz are answered by the node itself.
+// Every error is an ErrorBody; see JobService for the status codes. With
+// RequireTokens, every endpoint but healthz needs the API token (401).
 func NewHandler(svc Service, opts ...Option) http.Handler {
-	h := &handler{svc: svc, log: slog.Default(), maxBody: DefaultMaxBodySize, transport: http.DefaultTransport}
+	h := &handler{svc: svc, log: slog.Default(), maxBody: DefaultMaxBodySize, transport: http.DefaultTransport, forwardScheme: "http"}
 	for _, o := range opts {
 		o(h)
 	}
@@ -59,11 +80,16 @@ func NewHandler(svc Service, opts ...Option) http.Handler {
 	h.route("/v1/jobs/{id}/cancel", endpoint{http.MethodPost, h.cancel})
 	h.route("/v1/jobs/{id}/savepoint", endpoint{http.MethodPost, h.savepoint})
 	h.route("/v1/members", endpoint{http.MethodGet, h.members})
-	h.route("/healthz", endpoint{http.MethodGet, h.healthz})
+	h.route("/v1/node", endpoint{http.MethodGet, h.node})
+	h.route(HealthPath, endpoint{http.MethodGet, h.healthz})
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, ErrorBody{Error: "no such endpoint: " + r.Method + " " + r.URL.Path})
 	})
-	return h.mux
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if h.authorize(w, r) {
+			h.mux.ServeHTTP(w, r)
+		}
+	})
 }
 
 // endpoint is one method of a path and its handler.
@@ -171,6 +197,9 @@ func (h *handler) savepoint(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	path, err := h.svc.Savepoint(r.Context(), r.PathValue("id"), req.Stop)
+	if h.toOwner(w, r, body, err) {
+		return
+	}
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -185,6 +214,16 @@ func (h *handler) members(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, membersBody{Members: nonNil(members)})
+}
+
+func (h *handler) node(w http.ResponseWriter, r *http.Request) {
+	st, err := h.svc.NodeStatus(r.Context())
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	st.Jobs = nonNil(st.Jobs)
+	writeJSON(w, http.StatusOK, st)
 }
 
 func (h *handler) healthz(w http.ResponseWriter, _ *http.Request) {

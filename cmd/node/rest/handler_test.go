@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -324,6 +325,27 @@ func TestHandler_membersAndHealth(t *testing.T) {
 	}
 	if h := decode[struct{ Status string }](t, send(t, srv, "GET", "/healthz", "")); h.Status != "ok" {
 		t.Fatalf("healthz %+v", h)
+	}
+}
+
+func TestHandler_node(t *testing.T) {
+	svc := resttest.New()
+	srv := serve(t, svc, rest.WithLogger(slog.New(slog.DiscardHandler)))
+	r := send(t, srv, "GET", "/v1/node", "")
+	if r.status != 200 || !strings.Contains(string(r.body), `"jobs":[]`) {
+		t.Fatalf("node without jobs: %d %s, want an empty list of jobs", r.status, r.body)
+	}
+	want := cluster.NodeStatus{Name: "n2", Slots: 4, SlotsUsed: 2, Jobs: []string{"run-1"},
+		Remote: cluster.RemoteStatus{Channels: 3, CreditBound: 12, InFlight: 5, MaxInFlight: 12, InFlightBytes: 4096},
+		Memory: cluster.MemoryStatus{HeapBytes: 1 << 20, SysBytes: 8 << 20, GCs: 7}}
+	svc.SetNodeStatus(want)
+	if got := decode[cluster.NodeStatus](t, send(t, srv, "GET", "/v1/node", "")); !reflect.DeepEqual(got, want) {
+		t.Fatalf("node %+v, want %+v", got, want)
+	}
+	svc.SetError("NodeStatus", errors.New("engine: closed"))
+	wantError(t, send(t, srv, "GET", "/v1/node", ""), 500, "", "engine: closed")
+	if r := send(t, srv, "POST", "/v1/node", "{}"); r.status != 405 || r.header.Get("Allow") != "GET, HEAD" {
+		t.Fatalf("POST /v1/node: %d, Allow %q", r.status, r.header.Get("Allow"))
 	}
 }
 

@@ -35,6 +35,9 @@ type JobService interface {
 	Savepoint(ctx context.Context, id string, stop bool) (path string, err error)
 	// Members returns the live members as this node sees them.
 	Members(ctx context.Context) ([]cluster.MemberStatus, error)
+	// NodeStatus returns this node's own runtime (slots, the runs with
+	// subtasks on it, remote channels, memory).
+	NodeStatus(ctx context.Context) (cluster.NodeStatus, error)
 }
 
 // Service is what a node offers its REST handler: the job API, and where

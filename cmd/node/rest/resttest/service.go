@@ -24,6 +24,7 @@ type Service struct {
 	pipelines []string // nil: any pipeline is known
 	jobs      []cluster.JobStatus
 	members   []cluster.MemberStatus
+	node      cluster.NodeStatus
 	requests  []cluster.JobRequest
 	calls     []string
 	errs      map[string]error
@@ -70,6 +71,14 @@ func (s *Service) SetMembers(m []cluster.MemberStatus) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.members = slices.Clone(m)
+}
+
+// SetNodeStatus sets what NodeStatus returns.
+func (s *Service) SetNodeStatus(st cluster.NodeStatus) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.node = st
+	s.node.Jobs = slices.Clone(st.Jobs)
 }
 
 // AddJob adds or replaces a job by its ID.
@@ -205,6 +214,18 @@ func (s *Service) Members(context.Context) ([]cluster.MemberStatus, error) {
 		return nil, err
 	}
 	return slices.Clone(s.members), nil
+}
+
+// NodeStatus implements rest.Service.
+func (s *Service) NodeStatus(context.Context) (cluster.NodeStatus, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.errs["NodeStatus"]; err != nil {
+		return cluster.NodeStatus{}, err
+	}
+	st := s.node
+	st.Jobs = slices.Clone(s.node.Jobs)
+	return st, nil
 }
 
 // begin records a call and returns the error set for its method.

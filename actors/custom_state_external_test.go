@@ -1,0 +1,310 @@
+package actors_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/troupe-dev/troupe/actors"
+	"github.com/troupe-dev/troupe/operators"
+	"github.com/troupe-dev/troupe/testkit"
+)
+
+// Stateful actor operators under failures: a summer (FromActor with its
+// own state, WithState) and a keyed counter (FromKeyedActor with the
+// engine's keyed state) after a one-subtask source of n records, each
+// record carrying its sequence number. Checkpoints every 5 ms, so that
+// failures restore mid-stream.
+
+const actorJobKeys = 17
+
+// actorJob is one stateful actor pipeline: gen → the actor (named
+// "summer" or "counter") at parallelism par → collect.
+type actorJob struct {
+	name  string
+	n     int64
+	par   int
+	rate  float64 // records per second at the source
+	keyed bool
+	union bool  // the summer's entries as a union list
+	trap  *trap // the actor's own failure, if any
+}
+
+func (j actorJob) op() string {
+	if j.keyed {
+		return "counter"
+	}
+	return "summer"
+}
+
+// build makes the pipeline, collecting into into (nil: a new sink).
+func (j actorJob) build(into *operators.Collected[tally]) (*operators.Pipeline, *operators.Collected[tally]) {
+	p := operators.NewPipeline(j.name).SetParallelism(j.par)
+	src := operators.Generate(p, j.n, func(i int64) keyed { return keyed{Key: i % actorJobKeys, Seq: i} },
+		operators.RateLimit(j.rate)).Name("gen").Parallelism(1)
+	var out operators.Stream[tally]
+	if j.keyed {
+		ks := operators.KeyBy(src, func(r keyed) int64 { return r.Key })
+		out = actors.FromKeyedActor[keyed, int64, tally](ks, keyedCounterProps(j.trap)).Name("counter")
+	} else {
+		mode := actors.RoundRobin
+		if j.union {
+			mode = actors.Union
+		}
+		out = actors.FromActor[keyed, tally](src.Rebalance(), summerProps(j.union, j.trap), actors.WithState(mode)).Name("summer")
+	}
+	if into != nil {
+		return p, operators.CollectTo(out, into)
+	}
+	return p, operators.Collect(out)
+}
+
+// check asserts that every record came out exactly once and that the
+// actor's state survived: the summers' summaries add up to all the
+// records, or each key's counts run 1, 2, … in the records' order.
+func (j actorJob) check(t *testing.T, got []tally) {
+	t.Helper()
+	recs := records(got)
+	testkit.AssertExactlyOnce(t, map[string][]int64{"gen": testkit.SeqRange(0, j.n)}, recs, tallyID)
+	if j.keyed {
+		for _, r := range recs {
+			if want := r.Seq/actorJobKeys + 1; r.Count != want {
+				t.Fatalf("record %d of key %d has count %d, want %d: the key's state was lost or counted twice", r.Seq, r.Key, r.Count, want)
+			}
+		}
+		return
+	}
+	var count, sum int64
+	for _, s := range got {
+		if s.Summary {
+			count, sum = count+s.Count, sum+s.Sum
+		}
+	}
+	if count != j.n || sum != j.n*(j.n-1)/2 {
+		t.Fatalf("the summers' states hold %d records summing to %d; want %d summing to %d", count, sum, j.n, j.n*(j.n-1)/2)
+	}
+}
+
+// share returns how many records subtask i of the actor gets: an equal
+// share behind a rebalance, its keys' records behind KeyBy.
+func (j actorJob) share(i int) int64 {
+	if !j.keyed {
+		return j.n / int64(j.par)
+	}
+	var n int64
+	for k := range int64(actorJobKeys) {
+		if operators.SubtaskOf(operators.KeyGroup(operators.HashKey(k), 128), j.par, 128) == i {
+			n += j.n / actorJobKeys
+		}
+	}
+	return n
+}
+
+// randomFaults fails the actor twice at random: at a record of a random
+// subtask in the first attempt, and at a record of one in the attempt
+// that restored, early enough that the restored subtask still gets it
+// (it handles only what came after the checkpoint).
+func (j actorJob) randomFaults(rng *rand.Rand, f *testkit.Faults) {
+	first, second := j.busySubtask(rng), j.busySubtask(rng)
+	at := j.share(first)/8 + rng.Int64N(j.share(first)/3)
+	f.FailAt(j.op(), testkit.AtRecord(at), testkit.InSubtask(first), testkit.InAttempt(0))
+	left := j.share(second) - j.share(second)*3/4 // what it surely has left after the first failure
+	f.FailAt(j.op(), testkit.AtRecord(1+rng.Int64N(left/2)), testkit.InSubtask(second), testkit.InAttempt(1))
+}
+
+// busySubtask picks a subtask that gets records.
+func (j actorJob) busySubtask(rng *rand.Rand) int {
+	for {
+		if i := rng.IntN(j.par); j.share(i) > 0 {
+			return i
+		}
+	}
+}
+
+func newSeededRand(t *testing.T) *rand.Rand {
+	t.Helper()
+	seed := rand.Uint64()
+	t.Logf("seed %d", seed)
+	return rand.New(rand.NewPCG(seed, 0))
+}
+
+// A stateful actor, keyed and not, at parallelism 1, 2 and 4, fails twice
+// at random records of random subtasks (once in the first attempt, once
+// in the attempt that restored from a checkpoint): every record comes out
+// exactly once, and the state is intact.
+func TestActorOperator_randomFailures_exactlyOnce(t *testing.T) {
+	for _, keyed := range []bool{false, true} {
+		for _, par := range []int{1, 2, 4} {
+			j := actorJob{name: fmt.Sprintf("fail-%v-%d", keyed, par), n: 6000, par: par, rate: 6000, keyed: keyed}
+			t.Run(fmt.Sprintf("%s/p%d", j.op(), par), func(t *testing.T) {
+				rng := newSeededRand(t)
+				r := testkit.NewRunner(t, testkit.WithCheckpoints(5*time.Millisecond))
+				j.randomFaults(rng, r.Faults())
+				p, out := j.build(nil)
+				res := r.Run(p)
+				if res.State != actors.JobFinished || res.Restarts != 2 || len(r.Faults().Fired()) != 2 {
+					t.Fatalf("got %v with faults %v; want finished after 2 restarts", res, r.Faults().Fired())
+				}
+				j.check(t, out.Values())
+			})
+		}
+	}
+}
+
+// Failures at the seams of the actor's state: the runtime failing the
+// operator's snapshot, restore or close (testkit faults), and the user's
+// actor panicking while it answers Snapshot or Restore. Every time the
+// job restarts from its latest checkpoint and stays exactly-once.
+func TestActorOperator_failuresAtStateSeams_exactlyOnce(t *testing.T) {
+	type seam struct {
+		name     string
+		keyed    bool
+		trap     *trap
+		faults   func(f *testkit.Faults, op string)
+		restarts int
+		fired    []operators.FaultPoint // the faults that must have fired (0: a record's)
+	}
+	recordFault := func(f *testkit.Faults, op string) { f.FailAt(op, testkit.AtRecord(700), testkit.InSubtask(1)) }
+	seams := []seam{
+		{name: "snapshot-fault", faults: func(f *testkit.Faults, op string) {
+			f.FailAtSnapshot(op, testkit.AtRecord(4), testkit.InSubtask(0))
+		}, restarts: 1, fired: []operators.FaultPoint{operators.FaultSnapshot}},
+		{name: "restore-fault", faults: func(f *testkit.Faults, op string) {
+			recordFault(f, op)
+			f.FailAtRestore(op, testkit.InSubtask(0))
+		}, restarts: 2, fired: []operators.FaultPoint{0, operators.FaultRestore}},
+		{name: "close-fault", faults: func(f *testkit.Faults, op string) {
+			recordFault(f, op)
+			f.FailAtClose(op, testkit.InSubtask(1))
+		}, restarts: 1, fired: []operators.FaultPoint{0, operators.FaultClose}},
+		{name: "actor-panics-in-snapshot", trap: &trap{kind: "snapshot", n: 6}, restarts: 1},
+		{name: "actor-panics-in-restore", trap: &trap{kind: "restore", n: 1}, faults: recordFault, restarts: 2,
+			fired: []operators.FaultPoint{0}},
+		{name: "keyed-snapshot-fault", keyed: true, faults: func(f *testkit.Faults, op string) {
+			f.FailAtSnapshot(op, testkit.AtRecord(4), testkit.InSubtask(0))
+		}, restarts: 1, fired: []operators.FaultPoint{operators.FaultSnapshot}},
+		{name: "keyed-restore-fault", keyed: true, faults: func(f *testkit.Faults, op string) {
+			recordFault(f, op)
+			f.FailAtRestore(op, testkit.InSubtask(1))
+		}, restarts: 2, fired: []operators.FaultPoint{0, operators.FaultRestore}},
+		{name: "keyed-close-fault", keyed: true, faults: func(f *testkit.Faults, op string) {
+			recordFault(f, op)
+			f.FailAtClose(op, testkit.InSubtask(0))
+		}, restarts: 1, fired: []operators.FaultPoint{0, operators.FaultClose}},
+	}
+	for _, s := range seams {
+		t.Run(s.name, func(t *testing.T) {
+			j := actorJob{name: "seam-" + s.name, n: 4000, par: 2, rate: 4000, keyed: s.keyed, trap: s.trap}
+			r := testkit.NewRunner(t, testkit.WithCheckpoints(5*time.Millisecond))
+			if s.faults != nil {
+				s.faults(r.Faults(), j.op())
+			}
+			p, out := j.build(nil)
+			res := r.Run(p)
+			if res.State != actors.JobFinished || res.Restarts != s.restarts {
+				t.Fatalf("got %v with faults %v; want finished after %d restarts", res, r.Faults().Fired(), s.restarts)
+			}
+			var fired []operators.FaultPoint
+			for _, f := range r.Faults().Fired() {
+				fired = append(fired, f.Point)
+			}
+			if !slices.Equal(fired, s.fired) {
+				t.Fatalf("faults fired at %v, want %v", fired, s.fired)
+			}
+			if s.trap != nil && !s.trap.fired.Load() {
+				t.Fatalf("the actor's trap (%s %d) never fired", s.trap.kind, s.trap.n)
+			}
+			j.check(t, out.Values())
+		})
+	}
+}
+
+// A stateful actor stopped with a savepoint at parallelism 4 and resumed
+// at 2 and at 6: across both jobs every record comes out exactly once
+// and the state is intact — the summers' entries dealt round robin or
+// given to all (each keeping its share), the counters' keyed state by
+// key group.
+func TestActorOperator_rescaleFromSavepoint(t *testing.T) {
+	type kind struct {
+		name         string
+		keyed, union bool
+	}
+	for _, k := range []kind{{name: "round-robin"}, {name: "union", union: true}, {name: "keyed", keyed: true}} {
+		for _, to := range []int{2, 6} {
+			t.Run(fmt.Sprintf("%s/4to%d", k.name, to), func(t *testing.T) {
+				j := actorJob{name: "rescale-" + k.name, n: 8000, par: 4, rate: 4000, keyed: k.keyed, union: k.union}
+				r := testkit.NewRunner(t, testkit.WithCheckpoints(10*time.Millisecond))
+				p1, sink := j.build(nil)
+				job1 := r.Start(p1)
+				testkit.Eventually(t, 10*time.Second, func() bool { _, ok := job1.LatestCheckpoint(); return ok }, "a complete checkpoint")
+				ctx, cancel := context.WithTimeout(context.Background(), testkit.Dilated(20*time.Second))
+				defer cancel()
+				path, err := job1.StopWithSavepoint(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if before := len(records(sink.Values())); before == 0 || before >= int(j.n) {
+					t.Fatalf("the first job committed %d of %d records: the savepoint should fall mid-stream", before, j.n)
+				}
+				j.par = to
+				p2, _ := j.build(sink)
+				if res := r.Wait(r.Start(p2, actors.RestoreFrom(path))); res.State != actors.JobFinished {
+					t.Fatalf("the rescaled job: %v", res)
+				}
+				j.check(t, sink.Values())
+			})
+		}
+	}
+}
+
+// Without WithState a stateful actor keeps today's behaviour: its fields
+// are lost when the job restarts, and its state no longer adds up (the
+// records themselves still come out exactly once: the input is replayed
+// from the checkpoint). The docs say so; this test shows it.
+func TestFromActor_withoutState_losesItsStateOnRestart(t *testing.T) {
+	const n = 4000
+	r := testkit.NewRunner(t, testkit.WithCheckpoints(5*time.Millisecond))
+	r.Faults().FailAt("summer", testkit.AtRecord(3000))
+	p := operators.NewPipeline("stateless-summer")
+	src := operators.Generate(p, n, func(i int64) keyed { return keyed{Seq: i} }, operators.RateLimit(4000)).Name("gen")
+	out := operators.Collect(actors.FromActor[keyed, tally](src, summerProps(false, nil)).Name("summer"))
+	if res := r.Run(p); res.State != actors.JobFinished || res.Restarts != 1 {
+		t.Fatalf("got %v, want finished after a restart", res)
+	}
+	testkit.AssertExactlyOnce(t, map[string][]int64{"gen": testkit.SeqRange(0, n)}, records(out.Values()), tallyID)
+	for _, s := range out.Values() {
+		if s.Summary && s.Count >= n {
+			t.Fatalf("the summer counted %d records after a restart without WithState: its state should have been lost", s.Count)
+		}
+	}
+}
+
+// A savepoint that holds an actor's own state does not restore into an
+// operator of that name without WithState: the state would be dropped
+// silently, so the restore fails, naming the operator (as Flink refuses
+// state it cannot map).
+func TestFromActor_restoreStateIntoOperatorWithoutState(t *testing.T) {
+	j := actorJob{name: "mismatch", n: 8000, par: 2, rate: 4000}
+	r := testkit.NewRunner(t, testkit.WithCheckpoints(10*time.Millisecond))
+	p1, _ := j.build(nil)
+	job1 := r.Start(p1)
+	testkit.Eventually(t, 10*time.Second, func() bool { _, ok := job1.LatestCheckpoint(); return ok }, "a complete checkpoint")
+	ctx, cancel := context.WithTimeout(context.Background(), testkit.Dilated(20*time.Second))
+	defer cancel()
+	path, err := job1.StopWithSavepoint(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p2 := operators.NewPipeline(j.name).SetParallelism(j.par)
+	src := operators.Generate(p2, j.n, func(i int64) keyed { return keyed{Seq: i} }).Name("gen").Parallelism(1)
+	operators.Discard(actors.FromActor[keyed, tally](src.Rebalance(), summerProps(false, nil)).Name("summer"))
+	res := r.Wait(r.Start(p2, actors.RestoreFrom(path)))
+	if res.State != actors.JobFailed || !errors.Is(res.Err, operators.ErrRestore) || !strings.Contains(res.Err.Error(), "summer") {
+		t.Fatalf("got %v; want a failed restore naming summer", res)
+	}
+}

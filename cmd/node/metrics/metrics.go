@@ -1,0 +1,51 @@
+package metrics
+
+import (
+	"log/slog"
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/troupe-dev/troupe/actors"
+)
+
+// Config says what a node's /metrics shows.
+type Config struct {
+	// Engine is the node's engine: its subtasks are exported. Required.
+	Engine *actors.Engine
+	// Jobs returns the jobs whose masters run on the node (the
+	// coordinator's, or node run's one), running or ended: their status,
+	// restarts, uptime and checkpoints are exported. Nil: none.
+	Jobs func() []*actors.Job
+	// Node returns the node's view of its cluster. Nil: no node metrics
+	// (node run).
+	Node func() NodeStats
+	// Logger receives the errors of scrapes; nil: slog.Default().
+	Logger *slog.Logger
+}
+
+// NodeStats is a node's view of its cluster.
+type NodeStats struct {
+	Members   int // live members, this node included
+	Slots     int // this node's slots
+	SlotsUsed int // of them, those its task manager uses
+}
+
+// NewHandler returns the node's /metrics handler, over a registry of its
+// own that holds the node's collector and the Go runtime and process
+// collectors.
+func NewHandler(cfg Config) http.Handler {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(newCollector(cfg), collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{
+		ErrorLog:      slog.NewLogLogger(log.Handler(), slog.LevelError),
+		ErrorHandling: promhttp.ContinueOnError, // a bad metric must not hide the others
+	})
+}
