@@ -138,30 +138,41 @@ func TestFromActor_replyTimeout(t *testing.T) {
 // A negative reply timeout fails Build naming the operator, as a
 // negative async Timeout does, where it was taken for "wait for ever"
 // and turned the protection against a silent actor off; 0 still waits
-// for ever.
+// for ever. Both custom operators, FromActor and FromKeyedActor, check.
 func TestFromActor_negativeReplyTimeoutFailsBuild(t *testing.T) {
 	props := actor.PropsFromProducer(func() actor.Actor { return silent{mode: "end"} })
-	for _, c := range []struct {
-		d  time.Duration
-		ok bool
-	}{{-time.Second, false}, {-1, false}, {0, true}, {time.Second, true}} {
-		p := operators.NewPipeline("reply-timeout")
-		src := operators.FromSlice(p, seq(1))
-		operators.Discard(FromActor[int, int](src, props, WithReplyTimeout(c.d)).Name("user-actor"))
-		_, err := p.Build()
-		if c.ok {
-			if err != nil {
-				t.Errorf("WithReplyTimeout(%v): Build: %v", c.d, err)
-			}
-			continue
-		}
-		if !errors.Is(err, ErrActorOption) || !strings.Contains(err.Error(), `"user-actor"`) {
-			t.Errorf("WithReplyTimeout(%v): Build: %v; want ErrActorOption naming the operator", c.d, err)
-		}
+	kinds := map[string]func(operators.Stream[int], ...ActorOption) operators.Stream[int]{
+		"FromActor": func(s operators.Stream[int], opts ...ActorOption) operators.Stream[int] {
+			return FromActor[int, int](s, props, opts...)
+		},
+		"FromKeyedActor": func(s operators.Stream[int], opts ...ActorOption) operators.Stream[int] {
+			ks := operators.KeyBy(s, func(v int) int { return v % 2 })
+			return FromKeyedActor[int, int, int](ks, props, opts...)
+		},
 	}
-	p := operators.NewPipeline("nil-option") // a nil option is skipped, as other operators' are
-	operators.Discard(FromActor[int, int](operators.FromSlice(p, seq(1)), props, nil))
-	if _, err := p.Build(); err != nil {
-		t.Errorf("FromActor with a nil option: Build: %v", err)
+	for kind, from := range kinds {
+		for _, c := range []struct {
+			d  time.Duration
+			ok bool
+		}{{-time.Second, false}, {-1, false}, {0, true}, {time.Second, true}} {
+			p := operators.NewPipeline("reply-timeout")
+			src := operators.FromSlice(p, seq(1))
+			operators.Discard(from(src, WithReplyTimeout(c.d)).Name("user-actor"))
+			_, err := p.Build()
+			if c.ok {
+				if err != nil {
+					t.Errorf("%s WithReplyTimeout(%v): Build: %v", kind, c.d, err)
+				}
+				continue
+			}
+			if !errors.Is(err, ErrActorOption) || !strings.Contains(err.Error(), `"user-actor"`) {
+				t.Errorf("%s WithReplyTimeout(%v): Build: %v; want ErrActorOption naming the operator", kind, c.d, err)
+			}
+		}
+		p := operators.NewPipeline("nil-option") // a nil option is skipped, as other operators' are
+		operators.Discard(from(operators.FromSlice(p, seq(1)), nil))
+		if _, err := p.Build(); err != nil {
+			t.Errorf("%s with a nil option: Build: %v", kind, err)
+		}
 	}
 }
