@@ -268,6 +268,39 @@ func TestKeyedActorHarness_stateOutOfScope(t *testing.T) {
 	}
 }
 
+// opaque is keyed state as Go code writes it: an unexported field, which
+// JSON would encode as {} and so reset at the first restore.
+type opaque struct{ n int }
+
+// A keyed actor's state getters check both rules of their own: the
+// state is got only while lent (asked for after the reply, it is
+// ErrOutOfScope, before anything else is looked at), and a type JSON
+// would not round-trip is refused at its registration, naming the state
+// (ErrLossyJSON), as a process function's is.
+func TestKeyedActorHarness_stateGettersCheckLeaseAndCodec(t *testing.T) {
+	var scope *operators.KeyedScope[string]
+	var openErr error
+	props := actor.PropsFromFunc(func(ctx actor.Context) {
+		switch m := ctx.Message().(type) {
+		case *actors.Open[string]:
+			scope = m.State
+			_, openErr = operators.GetValueState(m.State, operators.ValueDescriptor[opaque]{Name: "opaque"})
+			ctx.Respond(&actors.Output[string]{})
+		case *actors.KeyedInput[click, string]:
+			ctx.Respond(&actors.Output[string]{})
+		}
+	})
+	h := NewKeyedActorHarness[click, string, string](t, clickUser, props)
+	h.ProcessElement(click{User: "ann"}, 1)
+	if !errors.Is(openErr, operators.ErrLossyJSON) || !strings.Contains(openErr.Error(), `state "opaque"`) {
+		t.Fatalf("in Open: GetValueState of a lossy type = %v, want ErrLossyJSON naming the state", openErr)
+	}
+	_, err := operators.GetValueState(scope, operators.ValueDescriptor[opaque]{Name: "opaque"})
+	if !errors.Is(err, operators.ErrOutOfScope) {
+		t.Fatalf("after the reply: GetValueState = %v, want ErrOutOfScope", err)
+	}
+}
+
 // A snapshot after the end of input still asks the actor (a finished
 // subtask takes part in the job's later checkpoints), and a restore at
 // another parallelism gives the entries round robin, or all of them with
