@@ -104,8 +104,10 @@ func elementEvictor[T any](e any) (window.ElementEvictor[T], error) {
 // WithFireAtEndOfInput fires, at the end of input, every window holding
 // records that it has not emitted yet, whatever its trigger: troupe's
 // former behaviour for count windows (the partial group) and global
-// windows, which Flink never fires by time. Processing-time windows do
-// so without it.
+// windows, which Flink never fires by time. An event-time window whose
+// trigger has not fired for its last records (a count trigger) fires
+// with them before the final watermark's cleanup clears it.
+// Processing-time windows do so without it.
 func WithFireAtEndOfInput() WindowOption {
 	return func(c *windowConfig) { c.fireAtEnd = true }
 }
