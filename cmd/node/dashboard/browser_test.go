@@ -1,0 +1,89 @@
+package dashboard_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/troupe-dev/troupe/cluster"
+	"github.com/troupe-dev/troupe/cmd/node/dashboard"
+	"github.com/troupe-dev/troupe/cmd/node/rest"
+	"github.com/troupe-dev/troupe/cmd/node/rest/resttest"
+	"github.com/troupe-dev/troupe/testkit/browsertest"
+)
+
+// The dashboard's own behaviour in headless Chromium, against the REST
+// API over an in-memory service (resttest), whose jobs the tests shape
+// and move from state to state themselves. The node's handler is
+// composed as node start composes it: the API at /, the dashboard at
+// GET / and /dashboard/.
+
+// serveDashboard serves the API over svc and the dashboard, for the test.
+func serveDashboard(t *testing.T, svc rest.Service) string {
+	t.Helper()
+	mux := http.NewServeMux()
+	mux.Handle("/", rest.NewHandler(svc))
+	mux.Handle("GET /{$}", dashboard.Handler())
+	mux.Handle("GET /dashboard/", dashboard.Handler())
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv.URL + "/"
+}
+
+// newService returns a service with one member and a running job of id
+// with a graph of two vertices and checkpoints on, submitted at sec.
+func newService() *resttest.Service {
+	svc := resttest.New()
+	svc.SetMembers([]cluster.MemberStatus{{Name: "n1", HTTPAddr: "127.0.0.1:1", Slots: 2, Coordinator: true}})
+	return svc
+}
+
+func runningJob(id string, submitted int64) cluster.JobStatus {
+	return cluster.JobStatus{ID: id, Pipeline: "p-" + id, Parallelism: 1, State: cluster.StateRunning,
+		Submitted: time.Unix(submitted, 0).UTC(),
+		Vertices: []cluster.VertexStatus{
+			{ID: 0, Name: "source", Parallelism: 1, Subtasks: []cluster.SubtaskStatus{{Index: 0, Node: "n1"}}},
+			{ID: 1, Name: "sink", Parallelism: 1, Subtasks: []cluster.SubtaskStatus{{Index: 0, Node: "n1"}}},
+		},
+		Edges:       []cluster.EdgeStatus{{From: 0, To: 1, Partitioning: "forward"}},
+		Checkpoints: &cluster.CheckpointsStatus{History: []cluster.CheckpointEntry{}},
+	}
+}
+
+func shown(id string) string {
+	return `document.getElementById('job-id').textContent === '` + id + `'`
+}
+
+// Finding: the Cancel button is armed by a first click and cancels on a
+// second; but it cancels whatever job is shown at the second click. The
+// page shows the newest running job unless the user picked one, so a job
+// submitted between the two clicks takes the place of the one the user
+// armed the button for, and the second click cancels the new job.
+func TestDashboard_cancelArmedForOneJobNeverCancelsAnother(t *testing.T) {
+	chromium := browsertest.Chromium(t)
+	svc := newService()
+	svc.AddJob(runningJob("job-a", 1_700_000_000))
+	b := browsertest.New(t, chromium)
+	b.Do(chromedp.Navigate(serveDashboard(t, svc)))
+	b.Wait("job-a shown", shown("job-a")+` && !document.getElementById('cancel').disabled`)
+
+	b.Do(chromedp.Click(chromedp.CSS("#cancel")))
+	b.Wait("the Cancel button armed", `document.getElementById('cancel').classList.contains('armed')`)
+	svc.AddJob(runningJob("job-b", 1_700_000_100)) // submitted meanwhile: the newest running job
+	b.Wait("job-b shown in job-a's place", shown("job-b"))
+	b.Do(chromedp.Click(chromedp.CSS("#cancel")))
+	b.Wait("the click answered (armed again, or a message)",
+		`document.getElementById('cancel').classList.contains('armed') || document.getElementById('message').textContent !== ''`)
+	for _, call := range svc.Calls() {
+		if strings.HasPrefix(call, "Cancel") {
+			t.Errorf("%s: one click on job-b's page cancelled a job (the button was armed for job-a)", call)
+		}
+	}
+	if errs := b.ConsoleErrors(); len(errs) > 0 {
+		t.Errorf("console errors:\n%s", strings.Join(errs, "\n"))
+	}
+}
