@@ -9,7 +9,7 @@ const svgNS = "http://www.w3.org/2000/svg";
 const ui = {
   selected: null,      // the id of the job shown
   chosenByUser: false, // the user picked it: keep it even once it ended
-  armedCancel: null,   // the timer of an armed cancel button
+  armedCancel: null,   // the armed cancel button: { job, timer }, or null
   live: false,         // the job shown runs: its rates are current
 };
 
@@ -184,6 +184,9 @@ function renderJob(job) {
   $("job").hidden = false;
   $("job-pipeline").textContent = job.pipeline;
   $("job-id").textContent = job.id;
+  // An armed Cancel is for the job it was armed on: another one shown in
+  // its place (the user picked it, or it is the newest) disarms it.
+  if (ui.armedCancel && ui.armedCancel.job !== job.id) disarm();
   const state = $("job-state");
   state.textContent = job.state;
   state.className = "state " + job.state;
@@ -324,24 +327,25 @@ function renderExceptions(exceptions) {
 // ---- actions ------------------------------------------------------------
 
 // The cancel button asks to be clicked twice: the first click arms it for
-// three seconds.
+// three seconds, for the job shown then; the second cancels that job.
 function onCancel() {
   const b = $("cancel");
-  if (!ui.armedCancel) {
+  if (!ui.armedCancel || ui.armedCancel.job !== ui.selected) {
+    disarm();
     b.classList.add("armed");
     b.textContent = "Click again to cancel";
-    ui.armedCancel = setTimeout(disarm, 3000);
+    ui.armedCancel = { job: ui.selected, timer: setTimeout(disarm, 3000) };
     return;
   }
+  const id = ui.armedCancel.job;
   disarm();
-  const id = ui.selected;
   api("POST", `/v1/jobs/${encodeURIComponent(id)}/cancel`, {})
     .then(() => { message(`Job ${id} cancelled.`); refresh(); })
     .catch((e) => message(e.message, true));
 }
 
 function disarm() {
-  clearTimeout(ui.armedCancel);
+  if (ui.armedCancel) clearTimeout(ui.armedCancel.timer);
   ui.armedCancel = null;
   const b = $("cancel");
   b.classList.remove("armed");
