@@ -1,9 +1,11 @@
 package dashboard_test
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -13,6 +15,7 @@ import (
 	"github.com/troupe-dev/troupe/cmd/node/dashboard"
 	"github.com/troupe-dev/troupe/cmd/node/rest"
 	"github.com/troupe-dev/troupe/cmd/node/rest/resttest"
+	"github.com/troupe-dev/troupe/testkit"
 	"github.com/troupe-dev/troupe/testkit/browsertest"
 )
 
@@ -85,5 +88,63 @@ func TestDashboard_cancelArmedForOneJobNeverCancelsAnother(t *testing.T) {
 	}
 	if errs := b.ConsoleErrors(); len(errs) > 0 {
 		t.Errorf("console errors:\n%s", strings.Join(errs, "\n"))
+	}
+}
+
+// blockingSavepoints is a service whose savepoints wait until release
+// closes.
+type blockingSavepoints struct {
+	*resttest.Service
+	release chan struct{}
+	mu      sync.Mutex
+	calls   int
+}
+
+func (s *blockingSavepoints) Savepoint(ctx context.Context, id string, stop bool) (string, error) {
+	s.mu.Lock()
+	s.calls++
+	s.mu.Unlock()
+	select {
+	case <-s.release:
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+	return s.Service.Savepoint(ctx, id, stop)
+}
+
+func (s *blockingSavepoints) savepoints() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.calls
+}
+
+// Finding: the Savepoint button is disabled while its request is in
+// flight, but the page's refresh (every second) enables it again for a
+// running job: a savepoint takes longer than a second, and a second click
+// takes a second savepoint.
+func TestDashboard_savepointButtonStaysDisabledWhileOneIsTaken(t *testing.T) {
+	chromium := browsertest.Chromium(t)
+	svc := &blockingSavepoints{Service: newService(), release: make(chan struct{})}
+	svc.AddJob(runningJob("job-a", 1_700_000_000))
+	b := browsertest.New(t, chromium)
+	b.Do(chromedp.Navigate(serveDashboard(t, svc)))
+	b.Wait("the Savepoint button enabled", shown("job-a")+` && !document.getElementById('savepoint').disabled`)
+
+	b.Do(chromedp.Click(chromedp.CSS("#savepoint")))
+	testkit.Eventually(t, time.Minute, func() bool { return svc.savepoints() == 1 }, "the savepoint asked for")
+	// A marker that the next rendering of the job removes (it sets the
+	// facts' text): once it is gone, a refresh has rendered the job since
+	// the click.
+	b.Do(chromedp.Evaluate[chromedp.Void](`document.getElementById('job-facts').append(Object.assign(document.createElement('span'), {id: 'marker'}))`))
+	b.Wait("a refresh since the click", `document.getElementById('marker') === null`)
+	if browsertest.Evaluate[bool](b, `!document.getElementById('savepoint').disabled`) {
+		t.Error("the Savepoint button is enabled again while the savepoint is taken")
+	}
+
+	close(svc.release)
+	b.Wait("the savepoint's path shown, the button enabled again",
+		`document.getElementById('message').textContent.includes('/store/savepoints/') && !document.getElementById('savepoint').disabled`)
+	if n := svc.savepoints(); n != 1 {
+		t.Errorf("%d savepoints asked for, want 1", n)
 	}
 }
