@@ -11,6 +11,7 @@ const ui = {
   chosenByUser: false, // the user picked it: keep it even once it ended
   armedCancel: null,   // the armed cancel button: { job, timer }, or null
   live: false,         // the job shown runs: its rates are current
+  savepointing: null,  // the job whose savepoint is being taken, or null
 };
 
 const $ = (id) => document.getElementById(id);
@@ -196,7 +197,9 @@ function renderJob(job) {
   $("job-facts").textContent = facts.join(" · ");
   const live = job.state === "running" || job.state === "restarting" || job.state === "waiting-for-slots";
   $("cancel").disabled = !live;
-  $("savepoint").disabled = job.state !== "running" || !job.checkpoints;
+  // One savepoint at a time: the button stays disabled until the one
+  // asked for is answered, whatever the refreshes meanwhile say.
+  $("savepoint").disabled = ui.savepointing !== null || job.state !== "running" || !job.checkpoints;
   const failure = $("failure");
   failure.hidden = !job.failure;
   failure.textContent = job.failure || "";
@@ -353,14 +356,15 @@ function disarm() {
 }
 
 function onSavepoint() {
+  if (ui.savepointing !== null) return;
   const id = ui.selected;
-  const b = $("savepoint");
-  b.disabled = true;
+  ui.savepointing = id;
+  $("savepoint").disabled = true;
   message(`Taking a savepoint of ${id}…`);
   api("POST", `/v1/jobs/${encodeURIComponent(id)}/savepoint`, { stop: false })
     .then((r) => message(`Savepoint of ${id}: ${r.path}`))
     .catch((e) => message(e.message, true))
-    .finally(() => { b.disabled = false; });
+    .finally(() => { ui.savepointing = null; refresh(); }); // the next rendering enables the button
 }
 
 // ---- the loop -------------------------------------------------------------
