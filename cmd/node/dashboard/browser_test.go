@@ -148,3 +148,29 @@ func TestDashboard_savepointButtonStaysDisabledWhileOneIsTaken(t *testing.T) {
 		t.Errorf("%d savepoints asked for, want 1", n)
 	}
 }
+
+// Finding: a job the node knows only by its record in the job store (a
+// job of a cluster that restarted, or one another node owns) has no
+// graph: its status has no vertices, edges nor checkpoints. The page
+// drew the graph regardless, threw a TypeError every second and showed
+// it in place of the status; the rest of the job was never drawn.
+func TestDashboard_jobWithoutGraph(t *testing.T) {
+	chromium := browsertest.Chromium(t)
+	svc := newService()
+	svc.AddJob(cluster.JobStatus{ID: "job-old", Pipeline: "wordcount", State: cluster.StateFinished,
+		Submitted: time.Unix(1_700_000_000, 0).UTC(), Ended: time.Unix(1_700_000_100, 0).UTC(), Owner: "n0"})
+	b := browsertest.New(t, chromium)
+	b.Do(chromedp.Navigate(serveDashboard(t, svc)))
+	b.Wait("the job's state shown", shown("job-old")+` && document.getElementById('job-state').textContent === 'finished'`)
+	b.Wait("a refresh that ends", `document.getElementById('status').textContent.includes('updated') ||
+		document.getElementById('status').classList.contains('error')`)
+	if status := browsertest.Evaluate[string](b, `document.getElementById('status').textContent`); !strings.Contains(status, "1 members") {
+		t.Errorf("status %q, want the members and the time of the update", status)
+	}
+	if got := browsertest.Evaluate[string](b, `document.getElementById('checkpoint-counts').textContent`); got == "" {
+		t.Error("the job's checkpoints say nothing")
+	}
+	if errs := b.ConsoleErrors(); len(errs) > 0 {
+		t.Errorf("console errors:\n%s", strings.Join(errs, "\n"))
+	}
+}
