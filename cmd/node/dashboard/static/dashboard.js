@@ -204,9 +204,14 @@ function renderJob(job) {
   failure.hidden = !job.failure;
   failure.textContent = job.failure || "";
   ui.live = job.state === "running";
+  // A job known here only by its record in the job store (one of a
+  // cluster that restarted, or one another node runs) comes without its
+  // graph, checkpoints or exceptions.
+  job.vertices = job.vertices || [];
+  job.edges = job.edges || [];
   renderGraph(job);
   renderOperators(job);
-  renderCheckpoints(job.checkpoints);
+  renderCheckpoints(job);
   renderExceptions(job.exceptions || []);
 }
 
@@ -223,6 +228,13 @@ const box = { w: 230, h: 112, gapX: 90, gapY: 24, pad: 12 };
 
 function renderGraph(job) {
   const g = $("graph");
+  if (job.vertices.length === 0) {
+    g.setAttribute("viewBox", "0 0 0 0");
+    g.setAttribute("width", 0);
+    g.setAttribute("height", 0);
+    g.replaceChildren();
+    return;
+  }
   const level = levels(job);
   const rows = {};
   const pos = job.vertices.map((v, i) => {
@@ -296,9 +308,10 @@ function renderOperators(job) {
   }));
 }
 
-function renderCheckpoints(ck) {
+function renderCheckpoints(job) {
+  const ck = job.checkpoints;
   if (!ck) {
-    $("checkpoint-counts").textContent = "Checkpoints are off for this job.";
+    $("checkpoint-counts").textContent = noCheckpoints(job);
     fillBody($("checkpoints"), []);
     return;
   }
@@ -313,6 +326,17 @@ function renderCheckpoints(ck) {
     el("td", { class: "num" }, bytes(c.sizeBytes)),
     el("td", { class: "num" }, millis(c.alignmentMs)),
     el("td", { class: "wrap" }, c.failure || c.path || ""))));
+}
+
+// noCheckpoints says why a job's status has no checkpoints.
+function noCheckpoints(job) {
+  if (job.vertices.length === 0) {
+    const latest = job.latestCheckpoint ? ` Its latest checkpoint: ${job.latestCheckpoint.id}, ${job.latestCheckpoint.path}.` : "";
+    const owner = job.owner ? ` (last run by ${job.owner})` : "";
+    return `This node knows the job only by its record${owner}: no graph, checkpoint history or exceptions.${latest}`;
+  }
+  if (job.state === "waiting-for-slots") return "None yet: the job waits for slots.";
+  return "Checkpoints are off for this job.";
 }
 
 function renderExceptions(exceptions) {
