@@ -39,6 +39,9 @@ type Job struct {
 	engine *Engine
 	master *actor.PID
 	done   chan struct{}
+	// checkpointing: the job has a checkpoint coordinator (set at
+	// submission, never changed); see Checkpointing.
+	checkpointing bool
 
 	mu        sync.Mutex
 	state     JobState
@@ -67,6 +70,12 @@ type MailboxInfo struct {
 // Stats returns the mailbox's statistics now. Capacity is 0 for the
 // unbounded mailbox of a subtask with inputs from other nodes.
 func (m MailboxInfo) Stats() mailbox.Snapshot { return m.stats.Snapshot() }
+
+// Checkpointing reports whether the job takes checkpoints: it was
+// submitted with checkpoints on (Config.Checkpoint.Interval), or restored
+// from a checkpoint or savepoint. Only such a job can take savepoints;
+// Savepoint fails at once for any other.
+func (j *Job) Checkpointing() bool { return j.checkpointing }
 
 // Name returns the job's (pipeline's) name.
 func (j *Job) Name() string { return j.name }

@@ -15,7 +15,9 @@ import (
 func jobViews(st *JobStatus, j *actors.Job) {
 	st.UptimeSeconds = j.Uptime().Seconds()
 	ck := j.Checkpoints()
-	st.Checkpoints = checkpointsStatus(ck)
+	if j.Checkpointing() {
+		st.Checkpoints = checkpointsStatus(ck) // else none: the dashboard says they are off
+	}
 	for _, x := range j.Exceptions() {
 		es := ExceptionStatus{Time: x.Time, Attempt: x.Attempt, Vertex: x.Vertex, Node: x.Node, Error: x.Error}
 		if x.Vertex != "" {
