@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -24,30 +25,8 @@ import (
 // to 0 at the deploy.
 func TestReview14_subtaskSampledBeforeItsDeploy(t *testing.T) {
 	e := newTestEngine(t, fastMetrics)
-	p := operators.NewPipeline("undeployed")
-	operators.Discard(operators.Map(operators.Generate(p, -1, func(i int64) int64 { return i }).Name("numbers").Rebalance(),
-		func(v int64) int64 { return v }).Name("same"))
-	g, err := p.Build()
-	if err != nil {
-		t.Fatal(err)
-	}
-	// A master that never wires the attempt: the agent's subtasks stay
-	// spawned, not deployed, as while other agents are getting ready.
-	master, err := e.sys.Root.SpawnNamed(actor.PropsFromFunc(func(actor.Context) {}), "review14-master")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = e.sys.Root.StopFuture(master).Wait() })
-	spec := agentSpec{run: "r14", job: g.Name, attempt: 1, graph: g, cfg: e.cfg, master: master, local: true,
-		stats: &e.stats, metrics: &e.metrics}
-	for i, v := range g.Vertices {
-		spec.subtasks = append(spec.subtasks, subtaskSpec{id: i, vertex: v, index: 0})
-	}
-	agent, err := e.sys.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return newAgent(spec) }), "review14-agent")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = e.sys.Root.StopFuture(agent).Wait() })
+	g := review14Graph(t)
+	spawnUnwiredAgent(t, e, g, 1)
 
 	var samples []SubtaskMetrics
 	deadline := time.Now().Add(30 * time.Second)
@@ -68,6 +47,92 @@ func TestReview14_subtaskSampledBeforeItsDeploy(t *testing.T) {
 		if s.Busy != 0 || s.Idle != 0 || s.Backpressured != 0 {
 			t.Errorf("%s before its deploy: busy %v, idle %v, backpressured %v; want none (its clock has not started)",
 				s.Vertex, s.Busy, s.Idle, s.Backpressured)
+		}
+	}
+}
+
+func review14Graph(t *testing.T) *operators.JobGraph {
+	t.Helper()
+	p := operators.NewPipeline("review14")
+	operators.Discard(operators.Map(operators.Generate(p, -1, func(i int64) int64 { return i }).Name("numbers").Rebalance(),
+		func(v int64) int64 { return v }).Name("same"))
+	g, err := p.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+// spawnUnwiredAgent starts the job agent of attempt of run "r14" of g on
+// e, for a master that never wires the attempt: its subtasks stay
+// spawned, not deployed, as while other agents are getting ready. The
+// agent and its master stop when the test ends.
+func spawnUnwiredAgent(t *testing.T, e *Engine, g *operators.JobGraph, attempt int) {
+	t.Helper()
+	master, err := e.sys.Root.SpawnNamed(actor.PropsFromFunc(func(actor.Context) {}), fmt.Sprintf("review14-master-%d", attempt))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = e.sys.Root.StopFuture(master).Wait() })
+	spec := agentSpec{run: "r14", job: g.Name, attempt: attempt, graph: g, cfg: e.cfg, master: master, local: true,
+		stats: &e.stats, metrics: &e.metrics}
+	for i, v := range g.Vertices {
+		spec.subtasks = append(spec.subtasks, subtaskSpec{id: i, vertex: v, index: 0})
+	}
+	agent, err := e.sys.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return newAgent(spec) }),
+		fmt.Sprintf("review14-agent-%d", attempt))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = e.sys.Root.StopFuture(agent).Wait() })
+}
+
+// Finding: an engine may run two attempts of one run at once: the agents
+// of an attempt given up on (their node was thought lost, or the job's
+// lease was lost and it is being cancelled here) still run while the
+// next attempt (or the new owner's) deploys on the same node. Both
+// published their samples, and SubtaskMetrics returned two samples of
+// one subtask — the same job_id, operator and subtask labels. Prometheus
+// takes one series per label set: the registry refused the second as a
+// duplicate (an error at each scrape), and which one was kept changed
+// from scrape to scrape (the table is a map), so the counters jumped
+// between the old attempt's counts and the new one's: every drop is a
+// counter reset to rate(), which adds the whole new value each time. The
+// node exports the newest attempt's sample of each subtask.
+func TestReview14_twoAttemptsOfOneRunOnOneEngine(t *testing.T) {
+	e := newTestEngine(t, fastMetrics)
+	g := review14Graph(t)
+	spawnUnwiredAgent(t, e, g, 1)
+	spawnUnwiredAgent(t, e, g, 2)
+	// Both agents have published samples of every subtask.
+	published := func() bool {
+		e.metrics.mu.Lock()
+		defer e.metrics.mu.Unlock()
+		n := 0
+		for _, samples := range e.metrics.byAgent {
+			if len(samples) == len(g.Vertices) {
+				n++
+			}
+		}
+		return n == 2
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for !published() {
+		if time.Now().After(deadline) {
+			t.Fatal("the two agents did not publish samples of their subtasks within 30 s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	type key struct{ vertex, subtask int }
+	seen := map[key]int{}
+	for _, s := range e.SubtaskMetrics() {
+		k := key{s.VertexID, s.Subtask}
+		if a, dup := seen[k]; dup {
+			t.Errorf("two samples of %s subtask %d of run %s: attempts %d and %d", s.Vertex, s.Subtask, s.Run, a, s.Attempt)
+		}
+		seen[k] = s.Attempt
+		if s.Attempt != 2 {
+			t.Errorf("%s subtask %d: the sample of attempt %d, want the newest attempt's (2)", s.Vertex, s.Subtask, s.Attempt)
 		}
 	}
 }
