@@ -70,8 +70,9 @@ func TestDashboard_cancelArmedForOneJobNeverCancelsAnother(t *testing.T) {
 	chromium := browsertest.Chromium(t)
 	svc := newService()
 	svc.AddJob(runningJob("job-a", 1_700_000_000))
+	url := serveDashboard(t, svc) // before the browser, whose cleanup (first) ends its requests
 	b := browsertest.New(t, chromium)
-	b.Do(chromedp.Navigate(serveDashboard(t, svc)))
+	b.Do(chromedp.Navigate(url))
 	b.Wait("job-a shown", shown("job-a")+` && !document.getElementById('cancel').disabled`)
 
 	b.Do(chromedp.Click(chromedp.CSS("#cancel")))
@@ -126,8 +127,9 @@ func TestDashboard_savepointButtonStaysDisabledWhileOneIsTaken(t *testing.T) {
 	chromium := browsertest.Chromium(t)
 	svc := &blockingSavepoints{Service: newService(), release: make(chan struct{})}
 	svc.AddJob(runningJob("job-a", 1_700_000_000))
+	url := serveDashboard(t, svc) // before the browser, whose cleanup (first) ends its requests
 	b := browsertest.New(t, chromium)
-	b.Do(chromedp.Navigate(serveDashboard(t, svc)))
+	b.Do(chromedp.Navigate(url))
 	b.Wait("the Savepoint button enabled", shown("job-a")+` && !document.getElementById('savepoint').disabled`)
 
 	b.Do(chromedp.Click(chromedp.CSS("#savepoint")))
@@ -159,8 +161,9 @@ func TestDashboard_jobWithoutGraph(t *testing.T) {
 	svc := newService()
 	svc.AddJob(cluster.JobStatus{ID: "job-old", Pipeline: "wordcount", State: cluster.StateFinished,
 		Submitted: time.Unix(1_700_000_000, 0).UTC(), Ended: time.Unix(1_700_000_100, 0).UTC(), Owner: "n0"})
+	url := serveDashboard(t, svc) // before the browser, whose cleanup (first) ends its requests
 	b := browsertest.New(t, chromium)
-	b.Do(chromedp.Navigate(serveDashboard(t, svc)))
+	b.Do(chromedp.Navigate(url))
 	b.Wait("the job's state shown", shown("job-old")+` && document.getElementById('job-state').textContent === 'finished'`)
 	b.Wait("a refresh that ends", `document.getElementById('status').textContent.includes('updated') ||
 		document.getElementById('status').classList.contains('error')`)
@@ -173,4 +176,39 @@ func TestDashboard_jobWithoutGraph(t *testing.T) {
 	if errs := b.ConsoleErrors(); len(errs) > 0 {
 		t.Errorf("console errors:\n%s", strings.Join(errs, "\n"))
 	}
+}
+
+// stuckJobs is a service whose job list does not answer until release
+// closes, as a node whose job service is stuck.
+type stuckJobs struct {
+	*resttest.Service
+	release chan struct{}
+}
+
+func (s *stuckJobs) Jobs(ctx context.Context) ([]cluster.JobStatus, error) {
+	select {
+	case <-s.release:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return s.Service.Jobs(ctx)
+}
+
+// Finding: the page polls the API without a timeout and waits for each
+// answer before the next poll: a node that never answers one request (a
+// stuck job service, a stopped process) froze the page for good, showing
+// its last data as if current, never an error. A request unanswered
+// within the page's timeout is an error the page shows, and the polling
+// goes on, so the page recovers once the node answers.
+func TestDashboard_saysSoWhenTheNodeDoesNotAnswer(t *testing.T) {
+	chromium := browsertest.Chromium(t)
+	svc := &stuckJobs{Service: newService(), release: make(chan struct{})}
+	url := serveDashboard(t, svc) // before the browser, whose cleanup (first) ends its requests
+	b := browsertest.New(t, chromium)
+	b.Do(chromedp.Navigate(url))
+	b.Wait("an error saying the node does not answer", `document.getElementById('status').classList.contains('error') &&
+		document.getElementById('status').textContent.includes('no answer')`)
+	close(svc.release)
+	b.Wait("the members once it answers", `!document.getElementById('status').classList.contains('error') &&
+		document.getElementById('status').textContent.includes('1 members')`)
 }
