@@ -4,6 +4,12 @@
 "use strict";
 
 const refreshEvery = 1000; // ms
+// readTimeout bounds a GET: a node that does not answer (stuck, stopped)
+// is an error the page shows, and the polling goes on. It is longer than
+// the node's own bound on a read it forwards to the coordinator
+// (rest.ForwardReadTimeout, 10 s), whose 503 says more. Cancel and
+// savepoint requests are not bounded: a savepoint takes its time.
+const readTimeout = 15000; // ms
 const svgNS = "http://www.w3.org/2000/svg";
 
 const ui = {
@@ -34,9 +40,23 @@ async function api(method, path, body) {
   }
   const token = apiToken();
   if (token) init.headers["Authorization"] = "Bearer " + token;
-  const resp = await fetch(path, init);
+  let timeout = null;
+  if (method === "GET") {
+    const abort = new AbortController();
+    init.signal = abort.signal;
+    timeout = setTimeout(() => abort.abort(), readTimeout);
+  }
+  let resp, text;
+  try {
+    resp = await fetch(path, init);
+    text = await resp.text();
+  } catch (e) {
+    if (e.name === "AbortError") throw new Error(`${method} ${path}: no answer from the node within ${readTimeout / 1000} s`);
+    throw e;
+  } finally {
+    clearTimeout(timeout);
+  }
   $("token-form").hidden = resp.status !== 401;
-  const text = await resp.text();
   let data = null;
   try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
   if (!resp.ok) {
