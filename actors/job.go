@@ -52,6 +52,7 @@ type Job struct {
 	placement []VertexPlacement
 	failure   error
 	running   time.Time // when the current attempt started running
+	ended     time.Time // when the job ended; zero before
 	// the views of job_metrics.go and job_checkpoint_stats.go
 	samples     map[sampleKey]SubtaskSample
 	exceptions  []Exception
@@ -153,6 +154,14 @@ func (j *Job) RunningSince() time.Time {
 	return j.running
 }
 
+// Ended returns when the job ended (finished, failed or was cancelled);
+// zero while it runs.
+func (j *Job) Ended() time.Time {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.ended
+}
+
 // Failure returns the cause of the job's latest restart, or of its
 // failure once it has failed; nil if it never failed.
 func (j *Job) Failure() error {
@@ -178,7 +187,7 @@ func (j *Job) setMailboxes(m []MailboxInfo) {
 // holds its run (ContinueRun may submit it again at once).
 func (j *Job) complete(s JobState, err error) {
 	j.mu.Lock()
-	j.state, j.err = s, err
+	j.state, j.err, j.ended = s, err, time.Now()
 	j.mu.Unlock()
 	j.engine.forget(j)
 	close(j.done)
