@@ -212,3 +212,24 @@ func TestDashboard_saysSoWhenTheNodeDoesNotAnswer(t *testing.T) {
 	b.Wait("the members once it answers", `!document.getElementById('status').classList.contains('error') &&
 		document.getElementById('status').textContent.includes('1 members')`)
 }
+
+// Finding: each member links to its own dashboard, always over http://;
+// a cluster with --tls-* serves its API and dashboards over HTTPS only,
+// so every link to another node's dashboard was broken. A link takes the
+// page's own scheme: every node of a cluster serves alike.
+func TestDashboard_memberLinksKeepThePagesScheme(t *testing.T) {
+	chromium := browsertest.Chromium(t)
+	svc := newService()
+	mux := http.NewServeMux()
+	mux.Handle("/", rest.NewHandler(svc))
+	mux.Handle("GET /{$}", dashboard.Handler())
+	mux.Handle("GET /dashboard/", dashboard.Handler())
+	srv := httptest.NewTLSServer(mux)
+	t.Cleanup(srv.Close)
+	b := browsertest.New(t, chromium, chromedp.IgnoreCertErrors)
+	b.Do(chromedp.Navigate(srv.URL + "/"))
+	b.Wait("the member listed", `document.querySelectorAll('#members tbody tr a').length === 1`)
+	if href := browsertest.Evaluate[string](b, `document.querySelector('#members tbody tr a').href`); href != "https://127.0.0.1:1/" {
+		t.Errorf("the member's link is %s on a page served over HTTPS, want https://127.0.0.1:1/", href)
+	}
+}
