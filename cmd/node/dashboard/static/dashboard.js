@@ -173,7 +173,8 @@ function renderMembers(members) {
     return el("tr", { "data-member": m.name },
       name,
       el("td", { class: "num", "data-slots": `${m.slotsUsed}/${m.slots}` }, `${m.slotsUsed} / ${m.slots}`),
-      el("td", {}, el("a", { href: `http://${m.httpAddr}/` }, m.httpAddr)),
+      // Every node of a cluster serves alike: HTTPS with --tls-*.
+      el("td", {}, el("a", { href: `${location.protocol}//${m.httpAddr}/` }, m.httpAddr)),
       el("td", {}, m.version),
       el("td", {}, clock(m.started)));
   }));
