@@ -233,3 +233,70 @@ func TestDashboard_memberLinksKeepThePagesScheme(t *testing.T) {
 		t.Errorf("the member's link is %s on a page served over HTTPS, want https://127.0.0.1:1/", href)
 	}
 }
+
+// gatedJob is a service whose answers about one job wait, while gated,
+// until the test opens the gate; answered counts those answered.
+type gatedJob struct {
+	*resttest.Service
+	id       string
+	mu       sync.Mutex
+	gate     chan struct{} // nil: not gated
+	waiting  int
+	answered int
+}
+
+func (s *gatedJob) Job(ctx context.Context, id string) (cluster.JobStatus, error) {
+	s.mu.Lock()
+	gate := s.gate
+	if id == s.id && gate != nil {
+		s.waiting++
+	}
+	s.mu.Unlock()
+	if id == s.id && gate != nil {
+		<-gate
+		defer func() { s.mu.Lock(); s.answered++; s.mu.Unlock() }()
+	}
+	return s.Service.Job(ctx, id)
+}
+
+func (s *gatedJob) counts() (waiting, answered int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.waiting, s.answered
+}
+
+// Finding: a click on a job starts a refresh at once, beside the one
+// that may be under way; the two ran side by side, and the older one's
+// answer, arriving last, drew the job shown before the click over the
+// one clicked (and armed the Cancel button for it): the page showed a
+// job the user had just left. An answer to a refresh that a newer one
+// has replaced is dropped.
+func TestDashboard_aStaleAnswerNeverShowsTheJobLeft(t *testing.T) {
+	chromium := browsertest.Chromium(t)
+	svc := &gatedJob{Service: newService(), id: "job-b"}
+	svc.AddJob(runningJob("job-a", 1_700_000_000))
+	svc.AddJob(runningJob("job-b", 1_700_000_100))
+	url := serveDashboard(t, svc)
+	b := browsertest.New(t, chromium)
+	b.Do(chromedp.Navigate(url))
+	b.Wait("job-b shown (the newest running)", shown("job-b"))
+
+	gate := make(chan struct{})
+	svc.mu.Lock()
+	svc.gate = gate
+	svc.mu.Unlock()
+	testkit.Eventually(t, time.Minute, func() bool { w, _ := svc.counts(); return w > 0 }, "a refresh asking for job-b")
+	b.Do(chromedp.Click(chromedp.CSS(`#jobs tr[data-job="job-a"]`)))
+	b.Wait("job-a shown once clicked", shown("job-a"))
+	// From now on, record every job the page shows.
+	b.Do(chromedp.Evaluate[chromedp.Void](`window.shownJobs = [];
+		new MutationObserver(() => window.shownJobs.push(document.getElementById('job-id').textContent))
+			.observe(document.getElementById('job-id'), {childList: true, characterData: true, subtree: true});`))
+	close(gate)
+	testkit.Eventually(t, time.Minute, func() bool { w, a := svc.counts(); return a == w }, "the answers about job-b given")
+	b.Do(chromedp.Evaluate[chromedp.Void](`document.getElementById('job-facts').append(Object.assign(document.createElement('span'), {id: 'marker'}))`))
+	b.Wait("a refresh since", `document.getElementById('marker') === null`)
+	if got := browsertest.Evaluate[[]string](b, `window.shownJobs.filter(id => id !== 'job-a')`); len(got) > 0 {
+		t.Errorf("after the click on job-a the page showed %v", got)
+	}
+}
