@@ -13,7 +13,8 @@ const readTimeout = 15000; // ms
 const svgNS = "http://www.w3.org/2000/svg";
 
 const ui = {
-  selected: null,      // the id of the job shown
+  selected: null,      // the id of the job to show
+  shown: null,         // the id of the job shown: what the buttons act on
   chosenByUser: false, // the user picked it: keep it even once it ended
   armedCancel: null,   // the armed cancel button: { job, timer }, or null
   live: false,         // the job shown runs: its rates are current
@@ -203,6 +204,7 @@ function renderJobs(jobs) {
 }
 
 function renderJob(job) {
+  ui.shown = job.id;
   $("job").hidden = false;
   $("job-pipeline").textContent = job.pipeline;
   $("job-id").textContent = job.id;
@@ -378,11 +380,11 @@ function renderExceptions(exceptions) {
 // three seconds, for the job shown then; the second cancels that job.
 function onCancel() {
   const b = $("cancel");
-  if (!ui.armedCancel || ui.armedCancel.job !== ui.selected) {
+  if (!ui.armedCancel || ui.armedCancel.job !== ui.shown) {
     disarm();
     b.classList.add("armed");
     b.textContent = "Click again to cancel";
-    ui.armedCancel = { job: ui.selected, timer: setTimeout(disarm, 3000) };
+    ui.armedCancel = { job: ui.shown, timer: setTimeout(disarm, 3000) };
     return;
   }
   const id = ui.armedCancel.job;
@@ -402,7 +404,7 @@ function disarm() {
 
 function onSavepoint() {
   if (ui.savepointing !== null) return;
-  const id = ui.selected;
+  const id = ui.shown;
   ui.savepointing = id;
   $("savepoint").disabled = true;
   message(`Taking a savepoint of ${id}…`);
@@ -415,23 +417,33 @@ function onSavepoint() {
 // ---- the loop -------------------------------------------------------------
 
 let timer = null;
+// latest numbers the refreshes: a click starts one at once, beside one
+// that may be under way. Only the latest draws what it got (an older
+// answer arriving last would draw a job the user has left) and arms the
+// next poll, so there is one polling loop.
+let latest = 0;
 
 async function refresh() {
   clearTimeout(timer);
+  const mine = ++latest;
   try {
     const [members, jobs] = await Promise.all([api("GET", "/v1/members"), api("GET", "/v1/jobs")]);
+    if (mine !== latest) return;
     renderMembers(members.members);
     renderJobs(jobs.jobs);
     if (ui.selected) {
-      renderJob(await api("GET", `/v1/jobs/${encodeURIComponent(ui.selected)}`));
+      const job = await api("GET", `/v1/jobs/${encodeURIComponent(ui.selected)}`);
+      if (mine !== latest) return;
+      renderJob(job);
     } else {
+      ui.shown = null;
       $("job").hidden = true;
     }
     setStatus(`${members.members.length} members · updated ${new Date().toLocaleTimeString()}`);
   } catch (e) {
-    setStatus(e.message, true);
+    if (mine === latest) setStatus(e.message, true);
   } finally {
-    timer = setTimeout(refresh, refreshEvery);
+    if (mine === latest) timer = setTimeout(refresh, refreshEvery);
   }
 }
 
