@@ -62,7 +62,8 @@ type JobStatus struct {
 	// Edges are the graph's edges between Vertices.
 	Edges []EdgeStatus `json:"edges,omitempty"`
 	// Checkpoints are the job's checkpoint counts and recent history;
-	// nil before its job master started.
+	// nil for a job that takes no checkpoints (submitted without
+	// checkpointInterval), and before its job master started.
 	Checkpoints *CheckpointsStatus `json:"checkpoints,omitempty"`
 	// Exceptions are the job's failures, oldest first (the last 32).
 	Exceptions []ExceptionStatus `json:"exceptions,omitempty"`

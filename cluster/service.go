@@ -430,6 +430,9 @@ func (s *jobService) Savepoint(ctx context.Context, id string, stop bool) (strin
 		return "", s.notHere(ctx, id)
 	case job == nil || job.State().Terminal():
 		return "", fmt.Errorf("%w: %q is not running", ErrJobEnded, id)
+	case !job.Checkpointing():
+		// Never possible for this job: the client's mistake, not the node's.
+		return "", fmt.Errorf("%w: job %q takes no checkpoints, so no savepoints; submit it with checkpointInterval", ErrBadRequest, id)
 	}
 	if !stop {
 		return job.Savepoint(ctx)

@@ -3,6 +3,7 @@ package rest
 import (
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -231,8 +232,15 @@ func (h *handler) healthz(w http.ResponseWriter, _ *http.Request) {
 }
 
 // fail answers with err's status and an ErrorBody; internal errors are
-// logged, for their cause is on this side.
+// logged, for their cause is on this side. A call ended by its client
+// going away is neither answered nor an error.
 func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if r.Context().Err() != nil && errors.Is(err, r.Context().Err()) {
+		// The client has gone (gave up, timed out): its request's
+		// context ended the call. Nobody to answer, and no fault here.
+		h.log.Debug("rest: client gone", "method", r.Method, "path", r.URL.Path, "err", err)
+		return
+	}
 	status := statusOf(err)
 	if status == http.StatusInternalServerError {
 		h.log.Error("rest: request failed", "method", r.Method, "path", r.URL.Path, "err", err)
