@@ -122,9 +122,9 @@ func parseRun(args []string) (runArgs, error) {
 	fs.Var(&ra.restart, "restart", "")
 	fs.StringVar(&ra.http, "http", "", "")
 	fs.BoolVar(&ra.quiet, "quiet", false, "")
-	var logLevel string
+	var logLevel *string
 	fs.StringVar(&ra.logFormat, "log-format", ra.logFormat, "")
-	fs.StringVar(&logLevel, "log-level", "", "")
+	fs.Func("log-level", "", func(v string) error { logLevel = &v; return nil })
 	positional, err := parseInterleaved(fs, args)
 	if err != nil {
 		return ra, err

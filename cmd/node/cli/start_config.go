@@ -152,7 +152,8 @@ func (e *EmbeddedNATS) StoreURL(clientURL string) string {
 // startFlags are the raw values of node start's flags that are checked
 // after parsing.
 type startFlags struct {
-	store, logLevel         string
+	store                   string
+	logLevel                *string // nil: not given
 	natsEmbedded            bool
 	natsListen, natsCluster string
 	natsRoutes              []string
@@ -203,7 +204,7 @@ func parseStartEnv(args []string, getenv func(string) string) (StartConfig, erro
 	fs.StringVar(&cfg.PortFile, "port-file", "", "")
 	fs.BoolVar(&cfg.Demo, "demo", false, "")
 	fs.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "")
-	fs.StringVar(&raw.logLevel, "log-level", "", "")
+	fs.Func("log-level", "", func(v string) error { raw.logLevel = &v; return nil })
 	addSecurityFlags(fs, &cfg.Security, &raw.security)
 	positional, err := parseInterleaved(fs, args)
 	if err != nil {
@@ -263,16 +264,25 @@ func (cfg *StartConfig) check(raw startFlags) error {
 
 // parseLogFlags checks --log-format and sets level from --log-level, if
 // given; start and run share them.
-func parseLogFlags(format, level string, into *slog.Level) error {
+func parseLogFlags(format string, level *string, into *slog.Level) error {
 	if format != "text" && format != "json" {
 		return fmt.Errorf("--log-format %q: want text or json", format)
 	}
-	if level != "" {
-		if err := into.UnmarshalText([]byte(level)); err != nil {
-			return fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
-		}
+	if level == nil {
+		return nil
 	}
+	// Only the four names: slog would also take offsets such as "info+2",
+	// which are no level a user means, and an empty value is a mistake.
+	l, ok := logLevels[strings.ToLower(*level)]
+	if !ok {
+		return fmt.Errorf("--log-level %q: want debug, info, warn or error", *level)
+	}
+	*into = l
 	return nil
+}
+
+var logLevels = map[string]slog.Level{
+	"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError,
 }
 
 // checkName accepts names that are safe as a directory name and in a

@@ -143,6 +143,8 @@ func TestParseStart_errors(t *testing.T) {
 		{[]string{"--store", "file://"}, "no directory"},
 		{[]string{"--log-format", "xml"}, `--log-format "xml": want text or json`},
 		{[]string{"--log-level", "loud"}, `--log-level "loud": want debug, info, warn or error`},
+		{[]string{"--log-level", "warn-4"}, `--log-level "warn-4": want debug, info, warn or error`},
+		{[]string{"--log-level", ""}, `--log-level "": want debug, info, warn or error`},
 	}
 	for _, tt := range tests {
 		if _, err := parseStart(tt.args); err == nil || !strings.Contains(err.Error(), tt.want) {
