@@ -80,6 +80,10 @@ const startUsage = `Usage: node start [--name NAME] [--bind HOST:PORT] [--gossip
                   [--log-format text|json] [--log-level LEVEL] [--demo]
                   [--gossip-key-file FILE] [--api-token-file FILE]
                   [--tls-cert FILE --tls-key FILE --tls-ca FILE]
+                  [--nats-tls-ca FILE] [--nats-tls-cert FILE --nats-tls-key FILE]
+                  [--nats-token-file FILE | --nats-user NAME
+                  [--nats-password-file FILE] | --nats-nkey-file FILE |
+                  --nats-creds FILE]
 
 Starts a cluster node and runs until SIGINT or SIGTERM, which make it
 leave the cluster (the others learn it at once) and exit 0. Nodes started
@@ -158,6 +162,26 @@ them warns once on standard error, naming the address):
                            is accepted: several for a rotation); every
                            endpoint but /healthz then needs one (default:
                            $TROUPE_API_TOKEN, comma separated)
+
+NATS security (a nats:// --store's connection; with --nats-embedded also
+what the embedded server requires of its clients and routes):
+  --nats-tls-ca FILE       the CA certificates (PEM) that sign the servers'
+                           (and, embedded, the clients' and routes')
+  --nats-tls-cert FILE     this node's certificate (PEM) for mutual TLS;
+                           embedded: the server's too, naming the hosts of
+                           --nats-listen (127.0.0.1 if it listens
+                           everywhere) and --nats-cluster; the embedded
+                           server needs the three --nats-tls-* together
+  --nats-tls-key FILE      its private key (PEM)
+  --nats-token-file FILE   a token, on one line (default:
+                           $TROUPE_NATS_TOKEN)
+  --nats-user NAME         a user, whose password is in
+  --nats-password-file FILE (default: $TROUPE_NATS_PASSWORD)
+  --nats-nkey-file FILE    an nkey seed (external NATS only)
+  --nats-creds FILE        a .creds file: user JWT and seed (external NATS
+                           in operator mode only)
+                           One kind of credentials at most; the variables
+                           apply when no credentials flag is given.
 
 Port 0 in an address lets the OS choose; --port-file tells which it chose.
 Secrets are read from files or the environment, never from the command

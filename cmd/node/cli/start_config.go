@@ -14,6 +14,7 @@ import (
 
 	"github.com/troupe-dev/troupe/actors"
 	"github.com/troupe-dev/troupe/cluster"
+	"github.com/troupe-dev/troupe/persistence/natsstore"
 )
 
 // Defaults of node start's flags.
@@ -104,6 +105,14 @@ type StartConfig struct {
 	// Security is the node's gossip keys, TLS and API tokens (see
 	// Security); all off by default.
 	Security Security
+	// NATSSecurity is the TLS and credentials of the store's NATS
+	// connection (a nats:// Store) and, with NATS, what the embedded
+	// server requires of its clients and routes (--nats-tls-ca,
+	// --nats-tls-cert, --nats-tls-key, --nats-token-file or
+	// $TROUPE_NATS_TOKEN, --nats-user with --nats-password-file or
+	// $TROUPE_NATS_PASSWORD, --nats-nkey-file, --nats-creds), checked;
+	// off by default.
+	NATSSecurity natsstore.Security
 }
 
 // EmbeddedNATS is the NATS server of node start --nats-embedded. Three
@@ -142,7 +151,11 @@ func (e *EmbeddedNATS) Replicas() int {
 // StoreURL is the default store of a node with an embedded server whose
 // client URL is clientURL (nats://host:port, the port bound).
 func (e *EmbeddedNATS) StoreURL(clientURL string) string {
-	u := "nats://" + strings.TrimPrefix(clientURL, "nats://")
+	_, hostPort, ok := strings.Cut(clientURL, "://")
+	if !ok {
+		hostPort = clientURL
+	}
+	u := "nats://" + hostPort
 	if r := e.Replicas(); r > 1 {
 		u += "?replicas=" + strconv.Itoa(r)
 	}
@@ -156,6 +169,7 @@ type startFlags struct {
 	natsEmbedded            bool
 	natsListen, natsCluster string
 	natsRoutes              []string
+	natsSecurity            natsFlags
 	security                securityFlags
 }
 
@@ -205,6 +219,7 @@ func parseStartEnv(args []string, getenv func(string) string) (StartConfig, erro
 	fs.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "")
 	fs.StringVar(&raw.logLevel, "log-level", "", "")
 	addSecurityFlags(fs, &cfg.Security, &raw.security)
+	addNATSSecurityFlags(fs, &raw.natsSecurity)
 	positional, err := parseInterleaved(fs, args)
 	if err != nil {
 		return cfg, err
@@ -213,6 +228,9 @@ func parseStartEnv(args []string, getenv func(string) string) (StartConfig, erro
 		return cfg, fmt.Errorf("unexpected argument %q", positional[0])
 	}
 	if err := cfg.check(raw); err != nil {
+		return cfg, err
+	}
+	if err := cfg.setNATSSecurity(raw.natsSecurity, getenv); err != nil {
 		return cfg, err
 	}
 	bindHost, httpHost := cfg.dialedHosts()
