@@ -138,7 +138,7 @@ func (m *master) startAgent(ctx actor.Context, ag *agentRef) error {
 	}
 	sa := &wire.StartAgent{Run: m.job.run, Attempt: int32(m.attempt), Master: pidOf(ctx.Self()), Job: m.graph.Name,
 		Spec: wireSpec(m.spec, m.fingerprint), Config: m.runtimeConfig(), Slots: int32(m.agentSlots(ag)),
-		Node: ag.node, Agent: int32(ag.index)}
+		Node: ag.node, Agent: int32(ag.index), Epoch: m.epoch}
 	if m.plan != nil {
 		sa.Restore = m.plan.path
 	}

@@ -208,7 +208,7 @@ func (s *jobService) startLocked(e *jobEntry, placed []NodeMeta) {
 	opts := []actors.SubmitOption{actors.WithPlacer(e.placer), actors.ContinueRun(e.id)}
 	if e.lease != nil {
 		opts = append(opts, actors.GuardCommits(e.lease.guard), actors.FirstAttempt(firstAttempt(e.lease.epoch)),
-			actors.FirstCheckpointID(firstCheckpointID(e.lease.epoch)))
+			actors.FirstCheckpointID(firstCheckpointID(e.lease.epoch)), actors.OwnerEpoch(e.lease.epoch))
 	}
 	if e.req.Restore != "" {
 		opts = append(opts, actors.RestoreFrom(e.req.Restore))

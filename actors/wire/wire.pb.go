@@ -456,7 +456,10 @@ type StartAgent struct {
 	Node     string                 `protobuf:"bytes,10,opt,name=node,proto3" json:"node,omitempty"`
 	// agent is the agent's index among the attempt's agents; its answers
 	// carry it back.
-	Agent         int32 `protobuf:"varint,11,opt,name=agent,proto3" json:"agent,omitempty"`
+	Agent int32 `protobuf:"varint,11,opt,name=agent,proto3" json:"agent,omitempty"`
+	// epoch is the owner epoch of the job master that deploys (its job
+	// record's, in a cluster); 0 when no job store fences the job.
+	Epoch         uint64 `protobuf:"varint,12,opt,name=epoch,proto3" json:"epoch,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -564,6 +567,13 @@ func (x *StartAgent) GetNode() string {
 func (x *StartAgent) GetAgent() int32 {
 	if x != nil {
 		return x.Agent
+	}
+	return 0
+}
+
+func (x *StartAgent) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
 	}
 	return 0
 }
@@ -2457,7 +2467,7 @@ const file_actors_wire_wire_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\x05R\x02id\x12\x16\n" +
 	"\x06vertex\x18\x02 \x01(\x05R\x06vertex\x12\x14\n" +
 	"\x05index\x18\x03 \x01(\x05R\x05index\x12#\n" +
-	"\rremote_inputs\x18\x04 \x01(\bR\fremoteInputs\"\xe2\x02\n" +
+	"\rremote_inputs\x18\x04 \x01(\bR\fremoteInputs\"\xf8\x02\n" +
 	"\n" +
 	"StartAgent\x12\x10\n" +
 	"\x03run\x18\x01 \x01(\tR\x03run\x12\x18\n" +
@@ -2471,7 +2481,8 @@ const file_actors_wire_wire_proto_rawDesc = "" +
 	"\x05slots\x18\t \x01(\x05R\x05slots\x12\x12\n" +
 	"\x04node\x18\n" +
 	" \x01(\tR\x04node\x12\x14\n" +
-	"\x05agent\x18\v \x01(\x05R\x05agent\"@\n" +
+	"\x05agent\x18\v \x01(\x05R\x05agent\x12\x14\n" +
+	"\x05epoch\x18\f \x01(\x04R\x05epoch\"@\n" +
 	"\n" +
 	"SubtaskPid\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x05R\x02id\x12\"\n" +
