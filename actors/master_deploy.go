@@ -364,6 +364,8 @@ func agentError(f *wire.AgentFailed) error {
 		return &remoteError{msg: f.Error, is: ErrGraphMismatch}
 	case wire.FailureKind_FAILURE_PEER_LOST:
 		return &remoteError{msg: f.Error, is: ErrNodeLost}
+	case wire.FailureKind_FAILURE_SUPERSEDED:
+		return &remoteError{msg: f.Error, is: ErrSuperseded}
 	}
 	return &remoteError{msg: f.Error}
 }

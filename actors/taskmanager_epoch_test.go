@@ -140,3 +140,27 @@ func (t *TaskManager) runsAttempt(run string, attempt int) bool {
 	}
 	return false
 }
+
+// A real job master at a stale epoch: its deploy is refused by a task
+// manager that runs the run for epoch 2, and its attempt fails with
+// ErrSuperseded (without checkpoints, the job fails: no restart).
+func TestMaster_staleEpochDeployFailsWithErrSuperseded(t *testing.T) {
+	e, tm, placer := localCluster(t, nil)
+	newer := startStandInAs(t, e, tm, "newer", "run-x", epochAttempt, 2)
+	if r, ok := newer.next(t).(*wire.AgentReady); !ok {
+		t.Fatalf("the owner at epoch 2 got %v, want AgentReady", r)
+	}
+	j, err := e.SubmitSpec(clusterRegistry(), JobSpec{Pipeline: "keyed-count", Params: map[string]string{"out": t.TempDir()}},
+		WithPlacer(placer), ContinueRun("run-x"), FirstAttempt(3), OwnerEpoch(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := j.Wait(ctx); !errors.Is(err, ErrSuperseded) || !strings.Contains(err.Error(), "node n0") {
+		t.Fatalf("the stale job ended with %v, want ErrSuperseded naming the node", err)
+	}
+	if !tm.runsAttempt("run-x", epochAttempt) || tm.SlotsUsed() != 2 {
+		t.Fatalf("the task manager holds %d slots; want epoch 2's agent alone", tm.SlotsUsed())
+	}
+}
