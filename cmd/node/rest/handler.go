@@ -127,7 +127,7 @@ func (h *handler) submit(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	if h.forward(w, r, body) {
+	if h.forward(w, r, body, false) {
 		return
 	}
 	id, err := h.svc.Submit(r.Context(), req)
@@ -140,7 +140,7 @@ func (h *handler) submit(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) jobs(w http.ResponseWriter, r *http.Request) {
-	if h.forward(w, r, nil) {
+	if h.forward(w, r, nil, false) {
 		return
 	}
 	jobs, err := h.svc.Jobs(r.Context())
@@ -152,7 +152,7 @@ func (h *handler) jobs(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) job(w http.ResponseWriter, r *http.Request) {
-	if h.forward(w, r, nil) {
+	if h.forward(w, r, nil, false) {
 		return
 	}
 	job, err := h.svc.Job(r.Context(), r.PathValue("id"))
@@ -172,7 +172,7 @@ func (h *handler) cancel(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	if h.forward(w, r, body) {
+	if h.forward(w, r, body, false) {
 		return
 	}
 	id := r.PathValue("id")
@@ -193,7 +193,7 @@ func (h *handler) savepoint(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	if h.forward(w, r, body) {
+	if h.forward(w, r, body, true) {
 		return
 	}
 	path, err := h.svc.Savepoint(r.Context(), r.PathValue("id"), req.Stop)
