@@ -39,7 +39,7 @@ func startClusterNode(ctx context.Context, cfg cli.StartConfig) (cli.RunningNode
 		Name: cfg.Name, ActorAddr: cfg.ActorAddr, GossipAddr: cfg.GossipAddr, HTTPAddr: cfg.HTTPAddr,
 		Join: cfg.Join, Slots: cfg.Slots, Store: r.store, Version: version,
 		Timing: timingFor(cfg.GossipAddr), Engine: ecfg, Registry: cfg.Registry, Logger: cfg.Logger,
-		GossipKeys: cfg.Security.GossipKeys, TLS: cfg.Security.TLS, Lease: leaseFor(r.storeURL),
+		GossipKeys: cfg.Security.GossipKeys, TLS: cfg.Security.TLS, Lease: leaseFor(r.storeURL), EndedJobs: cfg.EndedJobs,
 	})
 	if err != nil {
 		_ = r.closeStore()

@@ -77,6 +77,7 @@ const startUsage = `Usage: node start [--name NAME] [--bind HOST:PORT] [--gossip
                   [--data-dir DIR] [--store URL] [--nats-embedded
                   [--nats-listen HOST:PORT] [--nats-cluster HOST:PORT
                   --nats-routes HOST:PORT,...]] [--port-file FILE]
+                  [--jobstore-max-capacity N] [--jobstore-expiration-time D]
                   [--log-format text|json] [--log-level LEVEL] [--demo]
                   [--gossip-key-file FILE] [--api-token-file FILE]
                   [--tls-cert FILE --tls-key FILE --tls-ca FILE]
@@ -132,6 +133,13 @@ Flags:
   --nats-routes HOST:PORT,...
                            route addresses of all the embedded servers of
                            the cluster; give every node the same list
+  --jobstore-max-capacity N
+                           keep at most N jobs that have ended (the newest),
+                           in the store and in memory (default 1000)
+  --jobstore-expiration-time D
+                           forget a job D after it ended (default 1h); a
+                           forgotten job is unknown to the API, its
+                           checkpoints and savepoints stay
   --port-file FILE         once the node is ready, write its name and bound
                            addresses there as JSON:
                            {"name","actor","gossip","http","nats","store"}

@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/troupe-dev/troupe/actors"
@@ -105,6 +106,11 @@ type StartConfig struct {
 	// Security is the node's gossip keys, TLS and API tokens (see
 	// Security); all off by default.
 	Security Security
+	// EndedJobs is how long the cluster keeps jobs that have ended
+	// (--jobstore-max-capacity, --jobstore-expiration-time, as Flink's
+	// jobstore.max-capacity and jobstore.expiration-time); zero fields
+	// take cluster.DefaultEndedJobs's values.
+	EndedJobs cluster.EndedJobs
 	// NATSSecurity is the TLS and credentials of the store's NATS
 	// connection (a nats:// Store) and, with NATS, what the embedded
 	// server requires of its clients and routes (--nats-tls-ca,
@@ -212,6 +218,22 @@ func parseStartEnv(args []string, getenv func(string) string) (StartConfig, erro
 		for r := range strings.SplitSeq(s, ",") {
 			raw.natsRoutes = append(raw.natsRoutes, strings.TrimSpace(r))
 		}
+		return nil
+	})
+	fs.Func("jobstore-max-capacity", "", func(s string) error {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			return fmt.Errorf("want an integer of at least 1")
+		}
+		cfg.EndedJobs.MaxCount = n
+		return nil
+	})
+	fs.Func("jobstore-expiration-time", "", func(s string) error {
+		d, err := time.ParseDuration(s)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("want a positive duration such as 1h or 30m")
+		}
+		cfg.EndedJobs.Expiration = d
 		return nil
 	})
 	fs.StringVar(&cfg.PortFile, "port-file", "", "")
