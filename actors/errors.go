@@ -58,6 +58,12 @@ var (
 	// gone: its job agent or task manager terminated unexpectedly (the
 	// node's remote endpoint terminated, or the agent was stopped).
 	ErrNodeLost = errors.New("actors: node lost")
+	// ErrSuperseded fails an attempt whose deploy a task manager refused,
+	// or whose agents it stopped, because another job master of the run
+	// deployed there at a higher owner epoch (OwnerEpoch): the job was
+	// taken over, and this master is stale. Its restart strategy applies
+	// until the cluster fences it.
+	ErrSuperseded = errors.New("actors: superseded by a job master at a higher owner epoch")
 	// ErrGraphMismatch fails a job whose graph a node builds differently
 	// from the job master (the nodes run different binaries).
 	ErrGraphMismatch = errors.New("actors: job graph differs between nodes")

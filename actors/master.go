@@ -44,6 +44,8 @@ type master struct {
 	// firstCheckpoint is the lowest ID the job's checkpoints may take
 	// (FirstCheckpointID; 0: none).
 	firstCheckpoint int64
+	// epoch is the owner epoch its deploys carry (OwnerEpoch; 0: none).
+	epoch uint64
 	// guard is asked before each metadata commit (GuardCommits); nil: none.
 	guard   func() error
 	nextID  int

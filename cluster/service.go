@@ -34,6 +34,7 @@ type jobService struct {
 	recs        *records
 	self        string // this node's name, the owner in records
 	timing      LeaseTiming
+	retention   EndedJobs
 	coordinates func() bool // whether this node coordinates now
 	stop        chan struct{}
 
@@ -91,12 +92,13 @@ type serviceConfig struct {
 	self        string
 	store       Store // nil: no job records, restore paths opened as directories
 	timing      LeaseTiming
+	retention   EndedJobs
 	log         *slog.Logger
 }
 
 func newJobService(e *actors.Engine, reg *actors.Registry, cfg serviceConfig) *jobService {
 	s := &jobService{engine: e, reg: reg, store: cfg.store, members: cfg.members, log: cfg.log, self: cfg.self,
-		timing: cfg.timing.withDefaults(), coordinates: cfg.coordinates, stop: make(chan struct{}),
+		timing: cfg.timing.withDefaults(), retention: cfg.retention.withDefaults(), coordinates: cfg.coordinates, stop: make(chan struct{}),
 		slots: newSlotTable(), jobs: map[string]*jobEntry{}, fenced: map[string]*jobEntry{}}
 	if cfg.store != nil {
 		s.recs = &records{store: cfg.store.Jobs()}
@@ -208,7 +210,7 @@ func (s *jobService) startLocked(e *jobEntry, placed []NodeMeta) {
 	opts := []actors.SubmitOption{actors.WithPlacer(e.placer), actors.ContinueRun(e.id)}
 	if e.lease != nil {
 		opts = append(opts, actors.GuardCommits(e.lease.guard), actors.FirstAttempt(firstAttempt(e.lease.epoch)),
-			actors.FirstCheckpointID(firstCheckpointID(e.lease.epoch)))
+			actors.FirstCheckpointID(firstCheckpointID(e.lease.epoch)), actors.OwnerEpoch(e.lease.epoch))
 	}
 	if e.req.Restore != "" {
 		opts = append(opts, actors.RestoreFrom(e.req.Restore))

@@ -52,6 +52,11 @@ const (
 	// between the two nodes broke, or the peer's node died): the attempt
 	// fails, as no message lost on the way could be noticed otherwise.
 	FailureKind_FAILURE_PEER_LOST FailureKind = 3
+	// The task manager has seen the run deployed at a higher owner epoch
+	// (another job master took the job over): it refused this deploy, or
+	// stopped this attempt's agent. The attempt fails; the stale master's
+	// restarts are refused likewise until the cluster fences it.
+	FailureKind_FAILURE_SUPERSEDED FailureKind = 4
 )
 
 // Enum value maps for FailureKind.
@@ -61,12 +66,14 @@ var (
 		1: "FAILURE_RESTORE",
 		2: "FAILURE_CONFIG",
 		3: "FAILURE_PEER_LOST",
+		4: "FAILURE_SUPERSEDED",
 	}
 	FailureKind_value = map[string]int32{
-		"FAILURE_DEPLOY":    0,
-		"FAILURE_RESTORE":   1,
-		"FAILURE_CONFIG":    2,
-		"FAILURE_PEER_LOST": 3,
+		"FAILURE_DEPLOY":     0,
+		"FAILURE_RESTORE":    1,
+		"FAILURE_CONFIG":     2,
+		"FAILURE_PEER_LOST":  3,
+		"FAILURE_SUPERSEDED": 4,
 	}
 )
 
@@ -456,7 +463,13 @@ type StartAgent struct {
 	Node     string                 `protobuf:"bytes,10,opt,name=node,proto3" json:"node,omitempty"`
 	// agent is the agent's index among the attempt's agents; its answers
 	// carry it back.
-	Agent         int32 `protobuf:"varint,11,opt,name=agent,proto3" json:"agent,omitempty"`
+	Agent int32 `protobuf:"varint,11,opt,name=agent,proto3" json:"agent,omitempty"`
+	// epoch is the owner epoch of the job master that deploys (its job
+	// record's, in a cluster); 0 when no job store fences the job. A task
+	// manager refuses a deploy of a run at an epoch below the highest it
+	// has seen for the run, and stops the run's agents of lower epochs
+	// when a higher one arrives (FAILURE_SUPERSEDED).
+	Epoch         uint64 `protobuf:"varint,12,opt,name=epoch,proto3" json:"epoch,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -564,6 +577,13 @@ func (x *StartAgent) GetNode() string {
 func (x *StartAgent) GetAgent() int32 {
 	if x != nil {
 		return x.Agent
+	}
+	return 0
+}
+
+func (x *StartAgent) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
 	}
 	return 0
 }
@@ -2457,7 +2477,7 @@ const file_actors_wire_wire_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\x05R\x02id\x12\x16\n" +
 	"\x06vertex\x18\x02 \x01(\x05R\x06vertex\x12\x14\n" +
 	"\x05index\x18\x03 \x01(\x05R\x05index\x12#\n" +
-	"\rremote_inputs\x18\x04 \x01(\bR\fremoteInputs\"\xe2\x02\n" +
+	"\rremote_inputs\x18\x04 \x01(\bR\fremoteInputs\"\xf8\x02\n" +
 	"\n" +
 	"StartAgent\x12\x10\n" +
 	"\x03run\x18\x01 \x01(\tR\x03run\x12\x18\n" +
@@ -2471,7 +2491,8 @@ const file_actors_wire_wire_proto_rawDesc = "" +
 	"\x05slots\x18\t \x01(\x05R\x05slots\x12\x12\n" +
 	"\x04node\x18\n" +
 	" \x01(\tR\x04node\x12\x14\n" +
-	"\x05agent\x18\v \x01(\x05R\x05agent\"@\n" +
+	"\x05agent\x18\v \x01(\x05R\x05agent\x12\x14\n" +
+	"\x05epoch\x18\f \x01(\x04R\x05epoch\"@\n" +
 	"\n" +
 	"SubtaskPid\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x05R\x02id\x12\"\n" +
@@ -2632,12 +2653,13 @@ const file_actors_wire_wire_proto_rawDesc = "" +
 	"\x04runs\x18\x01 \x03(\tR\x04runs\x12\x1d\n" +
 	"\n" +
 	"slots_used\x18\x02 \x01(\x05R\tslotsUsed\x12\x14\n" +
-	"\x05slots\x18\x03 \x01(\x05R\x05slots*a\n" +
+	"\x05slots\x18\x03 \x01(\x05R\x05slots*y\n" +
 	"\vFailureKind\x12\x12\n" +
 	"\x0eFAILURE_DEPLOY\x10\x00\x12\x13\n" +
 	"\x0fFAILURE_RESTORE\x10\x01\x12\x12\n" +
 	"\x0eFAILURE_CONFIG\x10\x02\x12\x15\n" +
-	"\x11FAILURE_PEER_LOST\x10\x03*U\n" +
+	"\x11FAILURE_PEER_LOST\x10\x03\x12\x16\n" +
+	"\x12FAILURE_SUPERSEDED\x10\x04*U\n" +
 	"\tEventKind\x12\x0e\n" +
 	"\n" +
 	"EVENT_NONE\x10\x00\x12\x13\n" +

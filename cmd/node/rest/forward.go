@@ -22,9 +22,15 @@ import (
 // answers 503 rather than sending it back, and the client tries again.
 const ForwardedHeader = "Troupe-Forwarded-To"
 
-// OwnerHeader marks a job request forwarded to the node that runs the
-// job (cluster.OwnerError) rather than to the coordinator: that node
-// answers it itself, coordinator or not, and never forwards it again.
+// OwnerHeader marks a savepoint request that the coordinator forwarded
+// to the node that runs the job (cluster.OwnerError): that node answers
+// it itself, coordinator or not, and never forwards it again. Anyone can
+// set a header, so it means no more than that: it is honoured on the
+// savepoint endpoint only (where a node answers for the jobs it runs,
+// and refuses the others), never for a submission, a list or a cancel,
+// which belong to the coordinator; and a node forwarding a request to
+// the coordinator removes it, so that it cannot keep the coordinator
+// from forwarding to the owner.
 const OwnerHeader = "Troupe-Forwarded-To-Owner"
 
 // ForwardReadTimeout bounds a read (GET, HEAD) forwarded to the
@@ -43,12 +49,14 @@ var errForwardTimeout = errors.New("rest: forwarded read timed out")
 
 // forward sends a job request to the coordinator unless this node is the
 // coordinator, with the same method, path, query and body (the body read
-// by the caller, already checked). It reports whether it has answered the
-// request: forwarded it, or refused it with 503.
-func (h *handler) forward(w http.ResponseWriter, r *http.Request, body []byte) bool {
+// by the caller, already checked). ownerAnswers: the endpoint is one a
+// job's owner answers when the coordinator forwards it (OwnerHeader). It
+// reports whether it has answered the request: forwarded it, or refused
+// it with 503.
+func (h *handler) forward(w http.ResponseWriter, r *http.Request, body []byte, ownerAnswers bool) bool {
 	addr, self, ok := h.svc.Coordinator()
 	switch {
-	case ok && self, r.Header.Get(OwnerHeader) != "":
+	case ok && self, ownerAnswers && r.Header.Get(OwnerHeader) != "":
 		return false
 	case !ok || addr == "":
 		h.fail(w, r, fmt.Errorf("%w: no coordinator is known yet; try again once the node has joined", cluster.ErrNoCoordinator))
@@ -99,6 +107,9 @@ func (h *handler) proxy(addr, header string) *httputil.ReverseProxy {
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(target)
 			pr.SetXForwarded()
+			if header == ForwardedHeader {
+				pr.Out.Header.Del(OwnerHeader) // a client's own: see OwnerHeader
+			}
 			pr.Out.Header.Set(header, addr)
 		},
 		Transport: h.transport,

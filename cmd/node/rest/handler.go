@@ -128,7 +128,7 @@ func (h *handler) submit(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	if h.forward(w, r, body) {
+	if h.forward(w, r, body, false) {
 		return
 	}
 	id, err := h.svc.Submit(r.Context(), req)
@@ -141,7 +141,7 @@ func (h *handler) submit(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) jobs(w http.ResponseWriter, r *http.Request) {
-	if h.forward(w, r, nil) {
+	if h.forward(w, r, nil, false) {
 		return
 	}
 	jobs, err := h.svc.Jobs(r.Context())
@@ -153,7 +153,7 @@ func (h *handler) jobs(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) job(w http.ResponseWriter, r *http.Request) {
-	if h.forward(w, r, nil) {
+	if h.forward(w, r, nil, false) {
 		return
 	}
 	job, err := h.svc.Job(r.Context(), r.PathValue("id"))
@@ -173,7 +173,7 @@ func (h *handler) cancel(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	if h.forward(w, r, body) {
+	if h.forward(w, r, body, false) {
 		return
 	}
 	id := r.PathValue("id")
@@ -194,7 +194,7 @@ func (h *handler) savepoint(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	if h.forward(w, r, body) {
+	if h.forward(w, r, body, true) {
 		return
 	}
 	path, err := h.svc.Savepoint(r.Context(), r.PathValue("id"), req.Stop)
