@@ -286,8 +286,25 @@ func (s *jobService) writeEnd(e *jobEntry, closing bool) {
 			continue
 		}
 		cur, curRev, gerr := s.recs.get(context.Background(), e.id)
-		if gerr != nil || cur.Owner != s.self || cur.Epoch != epoch {
-			return // taken over meanwhile
+		switch {
+		case errors.Is(gerr, persistence.ErrRecordNotFound):
+			s.fence(e, fmt.Errorf("its record is gone: another node ended the job, and its record was removed since"))
+			return
+		case gerr != nil:
+			s.log.Warn("job record unreadable after a refused end; trying again", "job", e.id, "err", gerr)
+			select { // as for a store that is down
+			case <-time.After(s.timing.Renew):
+			case <-s.stop:
+				return
+			}
+			continue
+		case cur.Owner != s.self || cur.Epoch != epoch:
+			// Taken over meanwhile: the end is the new owner's to write.
+			// Give the entry up as a refused renewal does, or it stays
+			// "run here" for good and this node, coordinating, never
+			// takes the job over again.
+			s.fence(e, fmt.Errorf("node %s took the job over at epoch %d", cur.Owner, cur.Epoch))
+			return
 		}
 		e.lease.setRev(curRev)
 	}
