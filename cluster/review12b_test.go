@@ -99,3 +99,48 @@ func TestReview12b_endOfATakenOverJobDoesNotBlockTakeover(t *testing.T) {
 			"n1 keeps its stale entry: %v", rec.Owner, rec.Epoch, rec.State, kept)
 	}
 }
+
+// A job this node lost (fenced) is remembered only until its local job
+// has stopped (so that the node does not take it again while it still
+// runs here). Only a takeover scan that meets the job's record again
+// forgot it: one whose record the new owner ended stayed, job handle,
+// graph and all, for as long as the node lives — a node partitioned
+// now and then leaked a job each time.
+func TestReview12b_fencedJobIsForgottenOnceStopped(t *testing.T) {
+	store, err := OpenFileStore(t.TempDir(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := startSlowLeaseNode(t, "n1", store)
+	ctx := context.Background()
+	id, err := n.Submit(ctx, JobRequest{Pipeline: "review12", Params: map[string]string{"count": "1000000", "rate": "100"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := records{store: store.Jobs()}
+	// n2 takes the job over (n1 was cut off), and ends it.
+	rec, rev, err := recs.get(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.Owner, rec.Epoch, rec.State, rec.Ended = "n2", rec.Epoch+1, StateFinished, time.Now()
+	if _, err := recs.update(ctx, rec, rev); err != nil {
+		t.Fatal(err)
+	}
+	n.svc.mu.Lock()
+	e := n.svc.jobs[id]
+	n.svc.mu.Unlock()
+	n.svc.renew(e) // refused: n1 fences itself
+	select {
+	case <-e.job.Done():
+	case <-time.After(30 * time.Second):
+		t.Fatal("the fenced job did not stop")
+	}
+	n.svc.compactLocal(time.Now())
+	n.svc.mu.Lock()
+	left := len(n.svc.fenced)
+	n.svc.mu.Unlock()
+	if left != 0 {
+		t.Fatalf("the node still holds %d fenced job(s) whose local job has stopped and whose record has ended", left)
+	}
+}
