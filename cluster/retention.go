@@ -136,6 +136,7 @@ func (s *jobService) compactRecords(ctx context.Context, recs []*jobRecord, revs
 func (s *jobService) compactLocal(now time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.forgetStoppedFencedLocked()
 	var jobs []ended
 	for _, id := range s.order {
 		if e := s.jobs[id]; e != nil && s.forgettableLocked(e) {
@@ -162,4 +163,19 @@ func (s *jobService) forgettableLocked(e *jobEntry) bool {
 		return false
 	}
 	return e.lease == nil || e.recorded
+}
+
+// forgetStoppedFencedLocked forgets the jobs this node lost whose local
+// job has stopped: they are kept only so that the node does not take
+// one again while it still runs here (mayTakeOver), and one whose
+// record has ended is never met by a takeover scan again. The service's
+// mu is held.
+func (s *jobService) forgetStoppedFencedLocked() {
+	for id, f := range s.fenced {
+		select {
+		case <-f.job.Done():
+			delete(s.fenced, id)
+		default:
+		}
+	}
 }
