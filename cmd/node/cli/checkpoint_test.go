@@ -370,8 +370,11 @@ func TestMain_run_stateDir_resumesWithRestoreSpelledDifferently(t *testing.T) {
 		}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
+			// At 1000 records a second the input lasts 3 s: the run from
+			// the first savepoint must still be running when it is stopped
+			// (at 3000 a second it finished first under a loaded -race run).
 			input, out, state := bigText(t, 3000), t.TempDir(), t.TempDir()
-			args := []string{"run", "wordcount", "-p", "input=" + input, "-p", "output=" + out, "-p", "rate=3000",
+			args := []string{"run", "wordcount", "-p", "input=" + input, "-p", "output=" + out, "-p", "rate=1000",
 				"--parallelism", "2", "--checkpoint-interval", "20ms", "--state-dir", state}
 			sp1 := stopWithSavepoint(t, state, 2, args...)
 			// A run that begins at the savepoint, stopped again with a
