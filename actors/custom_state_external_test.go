@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/asynkron/protoactor-go/actor"
+
 	"github.com/troupe-dev/troupe/actors"
 	"github.com/troupe-dev/troupe/operators"
 	"github.com/troupe-dev/troupe/testkit"
@@ -306,5 +308,71 @@ func TestFromActor_restoreStateIntoOperatorWithoutState(t *testing.T) {
 	res := r.Wait(r.Start(p2, actors.RestoreFrom(path)))
 	if res.State != actors.JobFailed || !errors.Is(res.Err, operators.ErrRestore) || !strings.Contains(res.Err.Error(), "summer") {
 		t.Fatalf("got %v; want a failed restore naming summer", res)
+	}
+}
+
+// lateSnapshots answers every message but Snapshots after EndOfInput:
+// the first it answers after a delay (slow, but within the reply
+// timeout), the others never.
+type lateSnapshots struct {
+	ended    bool
+	answered int // Snapshots after EndOfInput
+	delay    time.Duration
+}
+
+func (s *lateSnapshots) Receive(ctx actor.Context) {
+	switch ctx.Message().(type) {
+	case *actors.Input[int]:
+		ctx.Respond(&actors.Output[int]{})
+	case *actors.EndOfInput:
+		s.ended = true
+		ctx.Respond(&actors.Output[int]{})
+	case *actors.Snapshot:
+		switch {
+		case !s.ended:
+			ctx.Respond(&actors.State{})
+		case s.answered == 0:
+			s.answered++
+			root, to := ctx.ActorSystem().Root, ctx.Sender()
+			time.AfterFunc(s.delay, func() { root.Send(to, &actors.State{}) })
+		}
+	}
+}
+
+// A subtask whose input has ended still asks its actor for a Snapshot at
+// every checkpoint while the rest of the job runs. The reply timeout
+// holds there too: an actor that does not answer fails the job, naming
+// the Snapshot, instead of holding every checkpoint (and the job's end)
+// until the checkpoint timeout — ten minutes by default — checkpoint
+// after checkpoint. The actor's branch ends at once; the probe's keeps
+// the job running. The first savepoint after the actor's end is answered
+// late (so that whatever the subtask armed while it ran is done with),
+// the second never.
+func TestFromActor_replyTimeout_snapshotAfterEndOfInput(t *testing.T) {
+	r := testkit.NewRunner(t, testkit.WithCheckpoints(time.Hour), testkit.WithRestart(actors.NoRestart()))
+	timeout := testkit.Dilated(time.Second)
+	p := operators.NewPipeline("silent-after-end")
+	props := actor.PropsFromProducer(func() actor.Actor { return &lateSnapshots{delay: 200 * time.Millisecond} })
+	ended := testkit.NewSinkProbe(t, actors.FromActor[int, int](operators.FromSlice(p, []int{1, 2, 3}), props,
+		actors.WithState(actors.RoundRobin), actors.WithReplyTimeout(timeout)).Name("user-silent"))
+	running, other := testkit.NewSourceProbe[int](t, p)
+	operators.Discard(other)
+	job := r.Start(p)
+	ended.ExpectComplete() // the actor answered EndOfInput: its subtask finishes
+	wait := 5 * timeout
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if _, err := job.Savepoint(ctx); err != nil {
+		t.Fatalf("the first savepoint after the actor's end: %v", err)
+	}
+	if _, err := job.Savepoint(ctx); errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("the second savepoint still waits for the finished subtask's actor after %v; its reply timeout (%v) should have failed it", wait, timeout)
+	}
+	running.SendComplete()
+	res := r.Wait(job)
+	var oe *operators.OperatorError
+	if res.State != actors.JobFailed || !errors.Is(res.Err, actors.ErrReplyTimeout) || !errors.As(res.Err, &oe) ||
+		oe.Operator != "user-silent" || !strings.Contains(res.Err.Error(), "Snapshot") {
+		t.Fatalf("got %v; want the job failed by ErrReplyTimeout naming user-silent and its Snapshot", res)
 	}
 }
