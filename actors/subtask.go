@@ -129,13 +129,7 @@ func (s *subtask) receive(msg any) {
 			s.drive()
 		}
 	case *timerMsg:
-		s.timerAt = time.Time{}
-		if s.chain != nil && !s.failed {
-			s.chain.OnProcessingTime(time.Now())
-			s.chain.BatchEnd()
-			s.afterOperators()
-			s.drive()
-		}
+		s.onTimer()
 	case *deployMsg:
 		s.deploy(m)
 	case *triggerMsg:
@@ -243,11 +237,33 @@ func (s *subtask) wake() {
 	}
 }
 
+// onTimer tells the operators the processing time when the timer armed
+// for it (armTimer) fires; a finished subtask's, only those whose state a
+// checkpoint waits for.
+func (s *subtask) onTimer() {
+	s.timerAt = time.Time{}
+	if s.chain == nil || s.failed {
+		return
+	}
+	if s.finished {
+		s.chain.OnPreparingTime(time.Now())
+	} else {
+		s.chain.OnProcessingTime(time.Now())
+		s.chain.BatchEnd()
+	}
+	s.afterOperators()
+	s.drive()
+}
+
 // drive does all the work the subtask can do now: consume queued input
 // while its outputs have credit, poll its source, and finish when all input
-// has ended.
+// has ended. A finished subtask only keeps its timer (see armTimer).
 func (s *subtask) drive() {
-	if s.chain == nil || s.failed || s.finished {
+	if s.chain == nil || s.failed {
+		return
+	}
+	if s.finished {
+		s.armTimer()
 		return
 	}
 	for !s.out.Blocked() && !s.chain.Blocked() {
