@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -374,5 +375,92 @@ func TestFromActor_replyTimeout_snapshotAfterEndOfInput(t *testing.T) {
 	if res.State != actors.JobFailed || !errors.Is(res.Err, actors.ErrReplyTimeout) || !errors.As(res.Err, &oe) ||
 		oe.Operator != "user-silent" || !strings.Contains(res.Err.Error(), "Snapshot") {
 		t.Fatalf("got %v; want the job failed by ErrReplyTimeout naming user-silent and its Snapshot", res)
+	}
+}
+
+// procAfterEnd is a keyed actor that sets, for each key, a
+// processing-time timer due at once — from the event-time timers that
+// the end of input's maximum watermark fires, so after its input has
+// ended, when such timers no longer fire. It counts the processing-time
+// timers that fire all the same. It answers Open after openDelay.
+type procAfterEnd struct {
+	scope     *operators.KeyedScope[int]
+	openDelay time.Duration
+	fired     *atomic.Int64
+}
+
+func (a *procAfterEnd) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actors.Open[int]:
+		a.scope = m.State
+		root, to := ctx.ActorSystem().Root, ctx.Sender()
+		time.AfterFunc(a.openDelay, func() { root.Send(to, &actors.Output[int]{}) })
+	case *actors.KeyedInput[int, int]:
+		for range m.All() {
+			a.scope.RegisterEventTimer(1)
+		}
+		ctx.Respond(&actors.Output[int]{})
+	case *actors.Timers[int]:
+		for range m.All() {
+			if m.Domain == operators.EventTime {
+				a.scope.RegisterProcessingTimer(a.scope.ProcessingTime())
+			} else {
+				a.fired.Add(1)
+			}
+		}
+		ctx.Respond(&actors.Output[int]{})
+	case *actors.EndOfInput:
+		ctx.Respond(&actors.Output[int]{})
+	}
+}
+
+// procAfterEndJob is the keyed actor over an input that ends at once,
+// beside a source probe that keeps the job running.
+func procAfterEndJob(t *testing.T, openDelay time.Duration, fired *atomic.Int64) (*operators.Pipeline, *testkit.SinkProbe[int], *testkit.SourceProbe[int]) {
+	p := operators.NewPipeline("proc-after-end")
+	props := actor.PropsFromProducer(func() actor.Actor { return &procAfterEnd{openDelay: openDelay, fired: fired} })
+	ks := operators.KeyBy(operators.FromSlice(p, []int{1, 2, 3}), func(v int) int { return v })
+	ended := testkit.NewSinkProbe(t, actors.FromKeyedActor[int, int, int](ks, props).Name("proc-after-end"))
+	running, other := testkit.NewSourceProbe[int](t, p)
+	operators.Discard(other)
+	return p, ended, running
+}
+
+// Processing-time timers do not fire once a keyed actor's input has
+// ended, and a subtask restored from a savepoint taken after its end has
+// ended too: the due timers it restores (kept in its state, as Flink
+// keeps them) must not fire there either. The restored actor answers
+// Open late, so that the subtask's clock has long passed them while it
+// waits for its first checkpoint's state.
+func TestFromKeyedActor_restoredEnded_firesNoProcessingTimers(t *testing.T) {
+	r := testkit.NewRunner(t, testkit.WithCheckpoints(time.Hour), testkit.WithRestart(actors.NoRestart()))
+	ctx, cancel := context.WithTimeout(context.Background(), testkit.Dilated(10*time.Second))
+	defer cancel()
+	var fired atomic.Int64
+
+	p1, ended, _ := procAfterEndJob(t, 0, &fired)
+	job1 := r.Start(p1)
+	ended.ExpectComplete() // the actor's input ended, its timers set
+	path, err := job1.Savepoint(ctx)
+	if err != nil {
+		t.Fatalf("savepoint after the actor's end: %v", err)
+	}
+	job1.Cancel()
+	if n := fired.Load(); n != 0 {
+		t.Fatalf("%d processing-time timers fired after the end of input in the first job", n)
+	}
+
+	p2, ended2, running := procAfterEndJob(t, 100*time.Millisecond, &fired)
+	job2 := r.Start(p2, actors.RestoreFrom(path))
+	ended2.Request(1 << 20) // the probe restored ended takes the barriers
+	if _, err := job2.Savepoint(ctx); err != nil {
+		t.Fatalf("savepoint of the job restored ended: %v", err)
+	}
+	running.SendComplete()
+	if res := r.Wait(job2); res.State != actors.JobFinished {
+		t.Fatalf("the restored job: %v", res)
+	}
+	if n := fired.Load(); n != 0 {
+		t.Fatalf("%d processing-time timers fired in the keyed actor restored ended; want none", n)
 	}
 }
