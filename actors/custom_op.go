@@ -103,6 +103,7 @@ var (
 	_ operators.Snapshotter      = (*actorOp[int, int, int])(nil)
 	_ operators.Restorer         = (*actorOp[int, int, int])(nil)
 	_ operators.MessageHandler   = (*actorOp[int, int, int])(nil)
+	_ operators.EndMarker        = (*actorOp[int, int, int])(nil)
 	_ operators.Collector[int]   = (*actorOp[int, int, int])(nil)
 )
 
@@ -412,6 +413,11 @@ func (a *actorOp[In, K, Out]) OnProcessingTime(now time.Time) {
 func (a *actorOp[In, K, Out]) Blocked() bool {
 	return (len(a.flight) > 0 && (len(a.queue) > 0 || a.ahead >= maxBatchesAhead)) || a.holding || (a.ending && !a.done)
 }
+
+// MarkEnded takes a restore from a checkpoint taken after the end of
+// input as the end, answered: no EndOfInput is sent again, and
+// processing-time timers do not fire (see procTimersWanted).
+func (a *actorOp[In, K, Out]) MarkEnded() { a.ending, a.done = true, true }
 
 // EndInput queues EndOfInput after everything before it.
 func (a *actorOp[In, K, Out]) EndInput() error {
