@@ -42,6 +42,7 @@ const (
 	stepRestore                        // Restore (WithState), before any input
 	stepInput                          // an Input or KeyedInput
 	stepWatermark                      // the event-time timers a watermark fires, then the watermark
+	stepStatus                         // the input's idle or active announcement
 	stepProcTimers                     // the processing-time timers due
 	stepSnapshot                       // a checkpoint's state
 	stepEnd                            // EndOfInput
@@ -51,6 +52,7 @@ const (
 type step struct {
 	kind stepKind
 	at   int64  // stepWatermark: the watermark; stepSnapshot: the checkpoint
+	idle bool   // stepStatus: idle, or active again
 	msg  any    // stepInput: the message
 	what string // stepInput: how errors name the message
 }
@@ -99,6 +101,7 @@ type actorOp[In any, K comparable, Out any] struct {
 var (
 	_ operators.ProcessingTimer  = (*actorOp[int, int, int])(nil)
 	_ operators.WatermarkHandler = (*actorOp[int, int, int])(nil)
+	_ operators.StatusHandler    = (*actorOp[int, int, int])(nil)
 	_ operators.SnapshotPreparer = (*actorOp[int, int, int])(nil)
 	_ operators.Snapshotter      = (*actorOp[int, int, int])(nil)
 	_ operators.Restorer         = (*actorOp[int, int, int])(nil)
@@ -209,6 +212,8 @@ func (a *actorOp[In, K, Out]) start(s step) {
 		a.send(s, s.msg, s.what)
 	case stepWatermark:
 		a.startWatermark(s)
+	case stepStatus:
+		a.tc.MarkIdle(s.idle)
 	case stepProcTimers:
 		if !a.x.ProcessingTimersDue(a.tc.Now()) {
 			a.procQueued = false
@@ -365,6 +370,16 @@ func (a *actorOp[In, K, Out]) emitWatermark(wm int64) {
 func (a *actorOp[In, K, Out]) ProcessWatermark(wm int64) (int64, bool) {
 	a.enqueue(step{kind: stepWatermark, at: wm})
 	return wm, false
+}
+
+// ProcessStatus queues an idle (or active) announcement of the input after
+// the records before it: it goes downstream once their output has, as a
+// watermark does. Passed on at once, it would overtake that output, and
+// downstream, no longer holding its watermark back for this channel,
+// would take the records that follow as late.
+func (a *actorOp[In, K, Out]) ProcessStatus(idle bool) bool {
+	a.enqueue(step{kind: stepStatus, idle: idle})
+	return false
 }
 
 // NextProcessingTime reports when the reply in flight times out, or when
