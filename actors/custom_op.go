@@ -95,6 +95,7 @@ type actorOp[In any, K comparable, Out any] struct {
 	wmOut      int64              // the output watermark
 	ending     bool               // EndInput was called
 	done       bool               // EndOfInput was answered
+	gone       bool               // the actor stopped: nothing more can be sent
 	closed     bool
 }
 
@@ -255,8 +256,12 @@ func (a *actorOp[In, K, Out]) sendTimers(s step, d operators.TimeDomain) {
 }
 
 // send lends the keyed state, if any and not lent yet, and sends msg as
-// a request of step s.
+// a request of step s; to an actor that has stopped, it fails instead.
 func (a *actorOp[In, K, Out]) send(s step, msg any, what string) {
+	if a.gone {
+		a.tc.Fail(fmt.Errorf("%w: %s cannot be sent", ErrActorStopped, what))
+		return
+	}
 	if a.x != nil && len(a.flight) == 0 {
 		a.x.Lend()
 	}
@@ -268,17 +273,38 @@ func (a *actorOp[In, K, Out]) send(s step, msg any, what string) {
 	a.h.Request(a.pid, msg)
 }
 
-// HandleMessage takes the actor's replies.
+// HandleMessage takes the actor's replies, and the news that it stopped.
 func (a *actorOp[In, K, Out]) HandleMessage(msg any) bool {
 	switch m := msg.(type) {
 	case *Output[Out]:
 		a.onReply(m, nil)
 	case *State:
 		a.onReply(nil, m)
+	case *actor.Terminated:
+		if a.pid == nil || !m.Who.Equal(a.pid) {
+			return false
+		}
+		a.onStopped()
 	default:
 		return false
 	}
 	return true
+}
+
+// onStopped notes that the actor stopped of its own (itself, or through a
+// supervisor strategy of the user's): the request in flight will never
+// be answered, nor any sent later, so the subtask fails now or when it
+// would send one, rather than waiting for the reply timeout — for ever
+// without one. An actor that stops when it has answered everything may
+// do so (the job may need nothing more of it).
+func (a *actorOp[In, K, Out]) onStopped() {
+	if a.closed {
+		return // stopped by Close
+	}
+	a.gone = true
+	if len(a.flight) > 0 {
+		a.tc.Fail(fmt.Errorf("%w: %s is left unanswered", ErrActorStopped, a.flight[0].what))
+	}
 }
 
 // onReply takes the reply to the oldest request in flight (o or st),

@@ -161,7 +161,7 @@ func TestFromActor_actorStopped_failsTheSubtask(t *testing.T) {
 		t.Fatalf("the job still waits for the stopped actor after 10s: %v", err)
 	}
 	var oe *operators.OperatorError
-	if !errors.As(err, &oe) || oe.Operator != "user-quitter" || !strings.Contains(err.Error(), "stopped") || !strings.Contains(err.Error(), "Input") {
-		t.Fatalf("got %v, want the actor's stop naming user-quitter and the Input it left unanswered", err)
+	if !errors.Is(err, ErrActorStopped) || !errors.As(err, &oe) || oe.Operator != "user-quitter" || !strings.Contains(err.Error(), "Input") {
+		t.Fatalf("got %v, want ErrActorStopped naming user-quitter and the Input it left unanswered", err)
 	}
 }

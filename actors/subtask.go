@@ -51,6 +51,7 @@ type subtask struct {
 	eoiSent     bool
 	finished    bool
 	failed      bool
+	stopping    bool // the actor is stopping: its children stop with it
 
 	restore *taskRestore // what to start from; nil: a fresh start
 	// lastCheckpoint is the newest checkpoint snapshotted
@@ -148,6 +149,7 @@ func (s *subtask) receive(msg any) {
 		}
 	case *actor.Started, *actor.Restarting:
 	case *actor.Stopping:
+		s.stopping = true
 		s.stopTimers()
 	case *actor.Stopped:
 		// Proto.Actor delivers Stopped once the subtask's children (a
@@ -155,6 +157,7 @@ func (s *subtask) receive(msg any) {
 		// nothing of theirs runs any more while the operators close.
 		s.shutdown()
 	case *actor.Terminated:
+		s.onChildStopped(m)
 	default:
 		// A finished subtask takes only the state an actor operator sends
 		// for a checkpoint after the end; other late replies (async I/O)
@@ -173,6 +176,17 @@ func (s *subtask) receive(msg any) {
 		s.afterOperators()
 		s.drive()
 	}
+}
+
+// onChildStopped tells the operators that a child actor of the subtask
+// (a custom operator's actor) stopped while the subtask runs: an operator
+// that still needs it fails. While the subtask stops, its children stop
+// with it, and nothing needs telling.
+func (s *subtask) onChildStopped(m *actor.Terminated) {
+	if s.stopping || s.failed || s.chain == nil || !s.chain.HandleMessage(m) {
+		return
+	}
+	s.afterOperators()
 }
 
 // rethrowWithStack keeps the stack of a panic for the job's error, then lets
