@@ -464,3 +464,82 @@ func TestFromKeyedActor_restoredEnded_firesNoProcessingTimers(t *testing.T) {
 		t.Fatalf("%d processing-time timers fired in the keyed actor restored ended; want none", n)
 	}
 }
+
+// slowWatermarks passes records through and answers Watermark after a
+// delay of its own (answering every other message at once), telling
+// answered when it has.
+type slowWatermarks struct {
+	delay    time.Duration
+	answered chan<- struct{}
+}
+
+func (s slowWatermarks) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actors.Input[int]:
+		out := make([]operators.Element[int], len(m.Records))
+		for i, r := range m.Records {
+			out[i] = operators.Element[int]{Value: r.Value, Timestamp: r.Timestamp}
+		}
+		ctx.Respond(&actors.Output[int]{Records: out})
+	case *actors.Watermark:
+		root, to := ctx.ActorSystem().Root, ctx.Sender()
+		time.AfterFunc(s.delay, func() {
+			root.Send(to, &actors.Output[int]{})
+			s.answered <- struct{}{}
+		})
+	case *actors.EndOfInput:
+		ctx.Respond(&actors.Output[int]{})
+	}
+}
+
+// A subtask restored from a savepoint taken after its end finishes only
+// once its actor has answered what it was sent on the way (here the
+// input's maximum watermark, which comes again with the restored end of
+// input). Finished earlier, it dropped the late answer as a stray reply,
+// and every later checkpoint waited behind it for ever — or, with the
+// reply timeout, failed the job for a message that was answered. The
+// savepoint is taken once the answer has been sent.
+func TestFromActor_restoredEnded_finishesAfterItsReplies(t *testing.T) {
+	r := testkit.NewRunner(t, testkit.WithCheckpoints(time.Hour), testkit.WithRestart(actors.NoRestart()))
+	ctx, cancel := context.WithTimeout(context.Background(), testkit.Dilated(10*time.Second))
+	defer cancel()
+	answered := make(chan struct{}, 8)
+	build := func(delay time.Duration) (*operators.Pipeline, *testkit.SinkProbe[int], *testkit.SourceProbe[int]) {
+		p := operators.NewPipeline("restored-ended")
+		props := actor.PropsFromProducer(func() actor.Actor { return slowWatermarks{delay: delay, answered: answered} })
+		ended := testkit.NewSinkProbe(t, actors.FromActor[int, int](operators.FromSlice(p, []int{1, 2, 3}), props,
+			actors.WithWatermarks(), actors.WithReplyTimeout(testkit.Dilated(2*time.Second))).Name("slow-watermarks"))
+		running, other := testkit.NewSourceProbe[int](t, p)
+		operators.Discard(other)
+		return p, ended, running
+	}
+
+	p1, ended, _ := build(0)
+	job1 := r.Start(p1)
+	ended.Request(3)
+	ended.ExpectNextN(3)
+	ended.ExpectComplete()
+	path, err := job1.Savepoint(ctx)
+	if err != nil {
+		t.Fatalf("savepoint after the actor's end: %v", err)
+	}
+	job1.Cancel()
+
+	p2, ended2, running := build(200 * time.Millisecond)
+	ended2.Request(1 << 20) // the probe restored ended takes the barriers
+	job2 := r.Start(p2, actors.RestoreFrom(path))
+	for range 2 { // the first job's watermark, then the restored one's
+		select {
+		case <-answered:
+		case <-ctx.Done():
+			t.Fatal("the actor was not sent the restored end's watermark")
+		}
+	}
+	if _, err := job2.Savepoint(ctx); err != nil {
+		t.Fatalf("savepoint of the job restored ended: %v (the job's failure: %v)", err, job2.Failure())
+	}
+	running.SendComplete()
+	if res := r.Wait(job2); res.State != actors.JobFinished {
+		t.Fatalf("the restored job: %v", res)
+	}
+}
