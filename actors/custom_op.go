@@ -450,9 +450,16 @@ func (a *actorOp[In, K, Out]) OnProcessingTime(now time.Time) {
 // Blocked holds the subtask's input while steps wait behind the
 // requests in flight (at most one Input, or one event, is queued), or
 // maxBatchesAhead batches are collected, while a snapshot waits to be
-// taken, and its end until EndOfInput is answered.
+// taken, and its end until EndOfInput is answered and nothing else is in
+// flight: a finished subtask takes only the answers to the Snapshots of
+// its checkpoints, so that the answer to anything else — the watermark
+// a subtask restored ended gets again, say — would be dropped, and the
+// request left waiting for ever. (Steps queued and not started, as a
+// subtask restored ended has before its first input, do not hold it:
+// they start with its input, or at its first checkpoint.)
 func (a *actorOp[In, K, Out]) Blocked() bool {
-	return (len(a.flight) > 0 && (len(a.queue) > 0 || a.ahead >= maxBatchesAhead)) || a.holding || (a.ending && !a.done)
+	return (len(a.flight) > 0 && (len(a.queue) > 0 || a.ahead >= maxBatchesAhead)) || a.holding ||
+		(a.ending && (!a.done || len(a.flight) > 0))
 }
 
 // MarkEnded takes a restore from a checkpoint taken after the end of
