@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -541,5 +542,61 @@ func TestFromActor_restoredEnded_finishesAfterItsReplies(t *testing.T) {
 	running.SendComplete()
 	if res := r.Wait(job2); res.State != actors.JobFinished {
 		t.Fatalf("the restored job: %v", res)
+	}
+}
+
+// unionRecorder passes records through; its state is one entry of its
+// own, and it records how many entries each Restore brings.
+type unionRecorder struct {
+	id       string
+	restored *restoreLog
+}
+
+type restoreLog struct {
+	mu     sync.Mutex
+	counts []int
+}
+
+func (u *unionRecorder) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actors.Restore:
+		u.restored.mu.Lock()
+		u.restored.counts = append(u.restored.counts, len(m.Entries))
+		u.restored.mu.Unlock()
+		ctx.Respond(&actors.Output[keyed]{})
+	case *actors.Input[keyed]:
+		ctx.Respond(&actors.Output[keyed]{Records: m.Records})
+	case *actors.Snapshot:
+		ctx.Respond(&actors.State{Entries: [][]byte{[]byte(u.id)}})
+	case *actors.EndOfInput:
+		ctx.Respond(&actors.Output[keyed]{})
+	}
+}
+
+// Union gives every subtask all the entries of all the old ones also at
+// an unchanged parallelism, as Flink's union list state does (the docs
+// said each got back its own: an actor keeping them all would have
+// counted the other subtask's state as its own).
+func TestFromActor_union_unchangedParallelism_everySubtaskGetsAll(t *testing.T) {
+	const n = 3000
+	var ids atomic.Int64
+	log := &restoreLog{}
+	props := actor.PropsFromProducer(func() actor.Actor {
+		return &unionRecorder{id: fmt.Sprint(ids.Add(1)), restored: log}
+	})
+	r := testkit.NewRunner(t, testkit.WithCheckpoints(5*time.Millisecond))
+	r.Faults().FailAt("recorder", testkit.AtRecord(n/4), testkit.InSubtask(1))
+	p := operators.NewPipeline("union-unchanged").SetParallelism(2)
+	src := operators.Generate(p, n, func(i int64) keyed { return keyed{Seq: i} }, operators.RateLimit(6000)).Name("gen").Parallelism(1)
+	out := operators.Collect(actors.FromActor[keyed, keyed](src.Rebalance(), props, actors.WithState(actors.Union)).Name("recorder"))
+	if res := r.Run(p); res.State != actors.JobFinished || res.Restarts != 1 {
+		t.Fatalf("got %v, want finished after a restart", res)
+	}
+	testkit.AssertExactlyOnce(t, map[string][]int64{"gen": testkit.SeqRange(0, n)}, out.Values(),
+		func(k keyed) testkit.RecordID { return testkit.RecordID{Source: "gen", Seq: k.Seq} })
+	log.mu.Lock()
+	defer log.mu.Unlock()
+	if len(log.counts) != 2 || log.counts[0] != 2 || log.counts[1] != 2 {
+		t.Fatalf("the restored subtasks got %v entries; want 2 each (both subtasks' one)", log.counts)
 	}
 }
