@@ -42,7 +42,10 @@ type Input[In any] struct {
 type EndOfInput struct{}
 
 // Output is a custom operator's reply to every message but Snapshot: the
-// records it emits, in order, with the timestamps it sets.
+// records it emits, in order, with the timestamps it sets. Once sent,
+// the records (and their slice's array) are the subtask's, which reads
+// them after the actor has gone on to the next Input: build each reply
+// in a slice of its own, not in a buffer the actor reuses.
 type Output[Out any] struct {
 	Records []operators.Element[Out]
 	// Watermark, when not nil, is emitted after Records as the operator's
