@@ -130,6 +130,19 @@ func TestActorHarness_protocolErrors(t *testing.T) {
 			t.Fatalf("Err() = %v, want ErrActorProtocol naming Snapshot 1", err)
 		}
 	})
+	t.Run("actor-stopped", func(t *testing.T) {
+		// as in a job: the operator fails at once, not after the reply wait
+		h := NewActorHarness[int, int](t, actor.PropsFromFunc(func(ctx actor.Context) {
+			if _, ok := ctx.Message().(*actors.Input[int]); ok {
+				ctx.Stop(ctx.Self())
+			}
+		}), WithActorOptions(actors.WithReplyTimeout(0)), ExpectFailure())
+		start := time.Now()
+		h.ProcessElement(1, 1)
+		if err := h.Err(); !errors.Is(err, actors.ErrActorStopped) || time.Since(start) >= DefaultTimeout() {
+			t.Fatalf("Err() = %v after %v, want ErrActorStopped at once", err, time.Since(start))
+		}
+	})
 	t.Run("panic", func(t *testing.T) {
 		h := NewActorHarness[int, int](t, actor.PropsFromFunc(func(ctx actor.Context) {
 			if _, ok := ctx.Message().(*actors.Input[int]); ok {
