@@ -58,7 +58,11 @@ type relay struct{ out chan<- any }
 
 func (r *relay) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
-	case *actor.Started, *actor.Stopping, *actor.Stopped, *actor.Restarting, *actor.Terminated:
+	case *actor.Started, *actor.Stopping, *actor.Stopped, *actor.Restarting:
+	case *actor.Terminated:
+		// an operator's actor stopped: the harness tells the chain, as a
+		// subtask does (see next)
+		r.out <- m
 	case *spawnRequest:
 		m.done <- spawnOperatorActor(ctx, m.props)
 	default:
@@ -132,15 +136,20 @@ func (h *harnessHost) Stop(pid *actor.PID) error {
 // actors.actorOp): the harness reads a keyed actor's state through them.
 func (h *harnessHost) OperatorOpened(op any) { h.actors.ops = append(h.actors.ops, op) }
 
-// next waits for the reply to the request in flight, or a failure of
-// the actor, within the harness's reply wait.
+// next waits for the reply to the request in flight, a failure of the
+// actor, or the news that it stopped (which answers nothing: the chain
+// fails the operator if it waits for a reply), within the harness's
+// reply wait.
 func (a *actorSide) next() (any, error) {
 	timer := time.NewTimer(a.wait)
 	defer timer.Stop()
 	select {
 	case m := <-a.replies:
-		if f, ok := m.(actorFailure); ok {
-			return nil, failureError(f.reason)
+		switch m := m.(type) {
+		case actorFailure:
+			return nil, failureError(m.reason)
+		case *actor.Terminated:
+			return m, nil
 		}
 		a.pending--
 		return m, nil
