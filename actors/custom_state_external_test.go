@@ -600,3 +600,48 @@ func TestFromActor_union_unchangedParallelism_everySubtaskGetsAll(t *testing.T) 
 		t.Fatalf("the restored subtasks got %v entries; want 2 each (both subtasks' one)", log.counts)
 	}
 }
+
+// stopsAtEnd passes records through and stops itself once it has
+// answered EndOfInput, though its operator keeps its state (WithState).
+type stopsAtEnd struct{}
+
+func (stopsAtEnd) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actors.Input[int]:
+		ctx.Respond(&actors.Output[int]{Records: m.Records})
+	case *actors.Snapshot:
+		ctx.Respond(&actors.State{})
+	case *actors.EndOfInput:
+		ctx.Respond(&actors.Output[int]{})
+		ctx.Stop(ctx.Self())
+	}
+}
+
+// An actor that stops when it has answered everything fails its subtask
+// when the subtask next has a message for it — a finished subtask's
+// Snapshot here — at once, naming the message, instead of leaving the
+// checkpoint waiting for it.
+func TestFromActor_actorStoppedAfterEnd_failsAtTheNextSnapshot(t *testing.T) {
+	r := testkit.NewRunner(t, testkit.WithCheckpoints(time.Hour), testkit.WithRestart(actors.NoRestart()))
+	p := operators.NewPipeline("stops-at-end")
+	props := actor.PropsFromProducer(func() actor.Actor { return stopsAtEnd{} })
+	ended := testkit.NewSinkProbe(t, actors.FromActor[int, int](operators.FromSlice(p, []int{1, 2, 3}), props,
+		actors.WithState(actors.RoundRobin)).Name("stops-at-end"))
+	running, other := testkit.NewSourceProbe[int](t, p)
+	operators.Discard(other)
+	job := r.Start(p)
+	ended.Request(3)
+	ended.ExpectNextN(3)
+	ended.ExpectComplete()
+	wait := testkit.Dilated(5 * time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if _, err := job.Savepoint(ctx); err == nil || errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("savepoint: %v; want it failed at once by the stopped actor (not after %v)", err, wait)
+	}
+	running.SendComplete()
+	res := r.Wait(job)
+	if res.State != actors.JobFailed || !errors.Is(res.Err, actors.ErrActorStopped) || !strings.Contains(res.Err.Error(), "Snapshot") {
+		t.Fatalf("got %v; want the job failed by ErrActorStopped naming the Snapshot", res)
+	}
+}
