@@ -157,7 +157,16 @@ func (s *subtask) receive(msg any) {
 		// nothing of theirs runs any more while the operators close.
 		s.shutdown()
 	case *actor.Terminated:
-		s.onChildStopped(m)
+		// A child stopped. Proto.Actor delivers Terminated as a system
+		// message, ahead of the user messages queued before it — the
+		// child's last replies among them: the operators hear of the stop
+		// once the subtask has taken those (childStopped, queued behind
+		// them). While the subtask stops, its children stop with it.
+		if !s.stopping {
+			s.ctx.Send(s.ctx.Self(), &childStopped{who: m})
+		}
+	case *childStopped:
+		s.onChildStopped(m.who)
 	default:
 		// A finished subtask takes only the state an actor operator sends
 		// for a checkpoint after the end; other late replies (async I/O)
@@ -178,15 +187,19 @@ func (s *subtask) receive(msg any) {
 	}
 }
 
+// childStopped is a child's Terminated, queued behind what the child sent
+// before it stopped.
+type childStopped struct{ who *actor.Terminated }
+
 // onChildStopped tells the operators that a child actor of the subtask
-// (a custom operator's actor) stopped while the subtask runs: an operator
-// that still needs it fails. While the subtask stops, its children stop
-// with it, and nothing needs telling.
+// (a custom operator's actor) stopped while the subtask runs, once its
+// last replies are in: an operator that still needs it fails.
 func (s *subtask) onChildStopped(m *actor.Terminated) {
 	if s.stopping || s.failed || s.chain == nil || !s.chain.HandleMessage(m) {
 		return
 	}
 	s.afterOperators()
+	s.drive()
 }
 
 // rethrowWithStack keeps the stack of a panic for the job's error, then lets
@@ -274,6 +287,12 @@ func (s *subtask) onTimer() {
 // has ended. A finished subtask only keeps its timer (see armTimer).
 func (s *subtask) drive() {
 	if s.chain == nil || s.failed {
+		return
+	}
+	// An operator may have failed outside a batch: a request it could
+	// not send as a checkpoint began (an actor operator whose actor
+	// stopped), say.
+	if s.afterOperators(); s.failed {
 		return
 	}
 	if s.finished {
