@@ -53,6 +53,9 @@ type spawnResult struct {
 	err error
 }
 
+// stoppedChild is a child's Terminated, queued behind its last replies.
+type stoppedChild struct{ *actor.Terminated }
+
 // relay is the parent of the operators' actors in a harness.
 type relay struct{ out chan<- any }
 
@@ -60,9 +63,13 @@ func (r *relay) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started, *actor.Stopping, *actor.Stopped, *actor.Restarting:
 	case *actor.Terminated:
-		// an operator's actor stopped: the harness tells the chain, as a
-		// subtask does (see next)
-		r.out <- m
+		// An operator's actor stopped: the harness tells the chain, as a
+		// subtask does (see next). Proto.Actor delivers Terminated as a
+		// system message, ahead of the replies queued before it: it goes
+		// to the test behind them (stoppedChild).
+		ctx.Send(ctx.Self(), stoppedChild{m})
+	case stoppedChild:
+		r.out <- m.Terminated
 	case *spawnRequest:
 		m.done <- spawnOperatorActor(ctx, m.props)
 	default:
