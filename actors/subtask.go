@@ -52,6 +52,9 @@ type subtask struct {
 	finished    bool
 	failed      bool
 	stopping    bool // the actor is stopping: its children stop with it
+	// operatorActor is the actor of the subtask's custom operator, if any
+	// (ActorHost.Spawn): the one child whose stop the operators are told
+	operatorActor *actor.PID
 
 	restore *taskRestore // what to start from; nil: a fresh start
 	// lastCheckpoint is the newest checkpoint snapshotted
@@ -161,8 +164,9 @@ func (s *subtask) receive(msg any) {
 		// message, ahead of the user messages queued before it — the
 		// child's last replies among them: the operators hear of the stop
 		// once the subtask has taken those (childStopped, queued behind
-		// them). While the subtask stops, its children stop with it.
-		if !s.stopping {
+		// them). While the subtask stops, its children stop with it; the
+		// others (async I/O's workers) stop when their operator closes.
+		if !s.stopping && m.Who.Equal(s.operatorActor) {
 			s.ctx.Send(s.ctx.Self(), &childStopped{who: m})
 		}
 	case *childStopped:
