@@ -131,9 +131,11 @@ func WithReplyTimeout(d time.Duration) ActorOption {
 }
 
 // Distribution says how an actor's state entries (State.Entries) are
-// given out when a job restarts at another parallelism, as Flink's
-// operator list state and union list state. At an unchanged parallelism
-// every subtask gets back its own entries in both modes.
+// given out when a job restarts, as Flink's operator list state and
+// union list state. At an unchanged parallelism RoundRobin gives every
+// subtask back its own entries; Union gives every subtask all of them,
+// at any parallelism, as Flink's union list state does — an actor that
+// kept them all would count every other subtask's state as its own.
 type Distribution int
 
 const (

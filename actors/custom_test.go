@@ -176,3 +176,34 @@ func TestFromActor_negativeReplyTimeoutFailsBuild(t *testing.T) {
 		}
 	}
 }
+
+// quitter stops itself at its first Input, without answering it.
+type quitter struct{}
+
+func (quitter) Receive(ctx actor.Context) {
+	if _, ok := ctx.Message().(*Input[int]); ok {
+		ctx.Stop(ctx.Self())
+	}
+}
+
+// An actor that stops (itself, or through a strategy of the user's
+// stopping it) will answer nothing more: the subtask fails at once,
+// naming the operator and the message left unanswered, instead of
+// waiting for the reply timeout — for ever with WithReplyTimeout(0).
+func TestFromActor_actorStopped_failsTheSubtask(t *testing.T) {
+	e := newTestEngine(t, func(c *Config) { c.Restart = NoRestart() })
+	p := operators.NewPipeline("quitter")
+	src := operators.FromSlice(p, seq(100))
+	props := actor.PropsFromProducer(func() actor.Actor { return quitter{} })
+	operators.Discard(FromActor[int, int](src, props, WithReplyTimeout(0)).Name("user-quitter"))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := e.Run(ctx, p)
+	if errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("the job still waits for the stopped actor after 10s: %v", err)
+	}
+	var oe *operators.OperatorError
+	if !errors.Is(err, ErrActorStopped) || !errors.As(err, &oe) || oe.Operator != "user-quitter" || !strings.Contains(err.Error(), "Input") {
+		t.Fatalf("got %v, want ErrActorStopped naming user-quitter and the Input it left unanswered", err)
+	}
+}

@@ -41,6 +41,11 @@ var (
 	// (an *Output to Snapshot, a *State to anything else), sent a reply
 	// with no message to answer, or answered Timers without taking them.
 	ErrActorProtocol = errors.New("actors: the operator's actor broke its protocol")
+	// ErrActorStopped fails the subtask of a custom operator whose actor
+	// stopped (itself, or through a supervisor strategy of the user's)
+	// while the operator still needed it: a message in flight, or one to
+	// send, would never be answered.
+	ErrActorStopped = errors.New("actors: the operator's actor stopped")
 	// ErrSavepoint is returned when a savepoint cannot be taken: the job is
 	// not running, or the savepoint was aborted.
 	ErrSavepoint = errors.New("actors: savepoint failed")

@@ -15,8 +15,9 @@ import (
 
 // controlSlack is the mailbox room kept, beyond the credit windows, for a
 // subtask's control messages: deploy, start, pump, wake, flush, stop, a
-// custom operator's reply, a metrics request, and Proto.Actor's system
-// messages.
+// custom operator's reply (or, once its actor has stopped and sends no
+// more, the notice of that stop), a metrics request, and Proto.Actor's
+// system messages.
 const controlSlack = 9
 
 // master is a job's master actor. It never spawns subtasks itself: each

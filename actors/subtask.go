@@ -51,6 +51,10 @@ type subtask struct {
 	eoiSent     bool
 	finished    bool
 	failed      bool
+	stopping    bool // the actor is stopping: its children stop with it
+	// operatorActor is the actor of the subtask's custom operator, if any
+	// (ActorHost.Spawn): the one child whose stop the operators are told
+	operatorActor *actor.PID
 
 	restore *taskRestore // what to start from; nil: a fresh start
 	// lastCheckpoint is the newest checkpoint snapshotted
@@ -129,13 +133,7 @@ func (s *subtask) receive(msg any) {
 			s.drive()
 		}
 	case *timerMsg:
-		s.timerAt = time.Time{}
-		if s.chain != nil && !s.failed {
-			s.chain.OnProcessingTime(time.Now())
-			s.chain.BatchEnd()
-			s.afterOperators()
-			s.drive()
-		}
+		s.onTimer()
 	case *deployMsg:
 		s.deploy(m)
 	case *triggerMsg:
@@ -154,6 +152,7 @@ func (s *subtask) receive(msg any) {
 		}
 	case *actor.Started, *actor.Restarting:
 	case *actor.Stopping:
+		s.stopping = true
 		s.stopTimers()
 	case *actor.Stopped:
 		// Proto.Actor delivers Stopped once the subtask's children (a
@@ -161,6 +160,17 @@ func (s *subtask) receive(msg any) {
 		// nothing of theirs runs any more while the operators close.
 		s.shutdown()
 	case *actor.Terminated:
+		// A child stopped. Proto.Actor delivers Terminated as a system
+		// message, ahead of the user messages queued before it — the
+		// child's last replies among them: the operators hear of the stop
+		// once the subtask has taken those (childStopped, queued behind
+		// them). While the subtask stops, its children stop with it; the
+		// others (async I/O's workers) stop when their operator closes.
+		if !s.stopping && m.Who.Equal(s.operatorActor) {
+			s.ctx.Send(s.ctx.Self(), &childStopped{who: m})
+		}
+	case *childStopped:
+		s.onChildStopped(m.who)
 	default:
 		// A finished subtask takes only the state an actor operator sends
 		// for a checkpoint after the end; other late replies (async I/O)
@@ -179,6 +189,21 @@ func (s *subtask) receive(msg any) {
 		s.afterOperators()
 		s.drive()
 	}
+}
+
+// childStopped is a child's Terminated, queued behind what the child sent
+// before it stopped.
+type childStopped struct{ who *actor.Terminated }
+
+// onChildStopped tells the operators that a child actor of the subtask
+// (a custom operator's actor) stopped while the subtask runs, once its
+// last replies are in: an operator that still needs it fails.
+func (s *subtask) onChildStopped(m *actor.Terminated) {
+	if s.stopping || s.failed || s.chain == nil || !s.chain.HandleMessage(m) {
+		return
+	}
+	s.afterOperators()
+	s.drive()
 }
 
 // rethrowWithStack keeps the stack of a panic for the job's error, then lets
@@ -243,11 +268,39 @@ func (s *subtask) wake() {
 	}
 }
 
+// onTimer tells the operators the processing time when the timer armed
+// for it (armTimer) fires; a finished subtask's, only those whose state a
+// checkpoint waits for.
+func (s *subtask) onTimer() {
+	s.timerAt = time.Time{}
+	if s.chain == nil || s.failed {
+		return
+	}
+	if s.finished {
+		s.chain.OnPreparingTime(time.Now())
+	} else {
+		s.chain.OnProcessingTime(time.Now())
+		s.chain.BatchEnd()
+	}
+	s.afterOperators()
+	s.drive()
+}
+
 // drive does all the work the subtask can do now: consume queued input
 // while its outputs have credit, poll its source, and finish when all input
-// has ended.
+// has ended. A finished subtask only keeps its timer (see armTimer).
 func (s *subtask) drive() {
-	if s.chain == nil || s.failed || s.finished {
+	if s.chain == nil || s.failed {
+		return
+	}
+	// An operator may have failed outside a batch: a request it could
+	// not send as a checkpoint began (an actor operator whose actor
+	// stopped), say.
+	if s.afterOperators(); s.failed {
+		return
+	}
+	if s.finished {
+		s.armTimer()
 		return
 	}
 	for !s.out.Blocked() && !s.chain.Blocked() {

@@ -339,10 +339,25 @@ func blocked(h any) bool {
 
 // MarkEnded records the chain as ended without ending its operators: it
 // was restored from a checkpoint taken after its end, which it must not
-// repeat (its output is already in that checkpoint).
+// repeat (its output is already in that checkpoint). Operators that must
+// know (EndMarker) are told.
 func (c *Chain) MarkEnded() {
 	c.wm = MaxWatermark
 	c.endNext = len(c.hooks)
+	for _, h := range c.hooks {
+		if m, ok := h.(EndMarker); ok {
+			m.MarkEnded()
+		}
+	}
+}
+
+// EndMarker is implemented by operators that must know they were
+// restored ended (Chain.MarkEnded): their input ended in an earlier
+// attempt, EndInput is not called again, and they must not act as if
+// more input could come — an actor operator fires no processing-time
+// timers then, as after its end of input.
+type EndMarker interface {
+	MarkEnded()
 }
 
 // Ended reports whether every operator has been ended by EndInput.

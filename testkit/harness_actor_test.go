@@ -130,6 +130,43 @@ func TestActorHarness_protocolErrors(t *testing.T) {
 			t.Fatalf("Err() = %v, want ErrActorProtocol naming Snapshot 1", err)
 		}
 	})
+	t.Run("actor-stopped", func(t *testing.T) {
+		// as in a job: the operator fails at once, not after the reply wait
+		h := NewActorHarness[int, int](t, actor.PropsFromFunc(func(ctx actor.Context) {
+			if _, ok := ctx.Message().(*actors.Input[int]); ok {
+				ctx.Stop(ctx.Self())
+			}
+		}), WithActorOptions(actors.WithReplyTimeout(0)), ExpectFailure())
+		start := time.Now()
+		h.ProcessElement(1, 1)
+		if err := h.Err(); !errors.Is(err, actors.ErrActorStopped) || time.Since(start) >= DefaultTimeout() {
+			t.Fatalf("Err() = %v after %v, want ErrActorStopped at once", err, time.Since(start))
+		}
+	})
+	t.Run("actor-stopped-after-answering", func(t *testing.T) {
+		// its answer counts (the answer and the stop race to the harness:
+		// 20 tries); the next message fails
+		props := actor.PropsFromFunc(func(ctx actor.Context) {
+			if m, ok := ctx.Message().(*actors.Input[int]); ok {
+				ctx.Respond(&actors.Output[int]{Records: m.Records})
+				ctx.Stop(ctx.Self())
+			}
+		})
+		for i := range 20 {
+			h := NewActorHarness[int, int](t, props, ExpectFailure())
+			h.ProcessElement(i, int64(i))
+			if err := h.Err(); err != nil {
+				t.Fatalf("Err() = %v after an answered Input", err)
+			}
+			if got := h.Values(); len(got) != 1 || got[0] != i {
+				t.Fatalf("output %v, want [%d]", got, i)
+			}
+			h.ProcessElement(i+1, int64(i+1))
+			if err := h.Err(); !errors.Is(err, actors.ErrActorStopped) {
+				t.Fatalf("Err() = %v after the actor stopped, want ErrActorStopped", err)
+			}
+		}
+	})
 	t.Run("panic", func(t *testing.T) {
 		h := NewActorHarness[int, int](t, actor.PropsFromFunc(func(ctx actor.Context) {
 			if _, ok := ctx.Message().(*actors.Input[int]); ok {
