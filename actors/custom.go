@@ -109,6 +109,9 @@ func (c actorConfig) validate() error {
 	if c.replyTimeout < 0 {
 		return fmt.Errorf("%w: WithReplyTimeout(%v) is negative (0 waits for ever)", ErrActorOption, c.replyTimeout)
 	}
+	if c.mode != RoundRobin && c.mode != Union {
+		return fmt.Errorf("%w: WithState(%d): want RoundRobin or Union", ErrActorOption, int(c.mode))
+	}
 	return nil
 }
 

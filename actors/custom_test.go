@@ -207,3 +207,24 @@ func TestFromActor_actorStopped_failsTheSubtask(t *testing.T) {
 		t.Fatalf("got %v, want ErrActorStopped naming user-quitter and the Input it left unanswered", err)
 	}
 }
+
+// A Distribution that is neither RoundRobin nor Union fails Build naming
+// the operator, where it was taken for round robin without a word.
+func TestWithState_unknownDistributionFailsBuild(t *testing.T) {
+	props := actor.PropsFromProducer(func() actor.Actor { return silent{mode: "end"} })
+	for _, c := range []struct {
+		mode Distribution
+		ok   bool
+	}{{RoundRobin, true}, {Union, true}, {Distribution(2), false}, {Distribution(-1), false}} {
+		p := operators.NewPipeline("distribution")
+		src := operators.FromSlice(p, seq(1))
+		operators.Discard(FromActor[int, int](src, props, WithState(c.mode)).Name("user-actor"))
+		_, err := p.Build()
+		if c.ok != (err == nil) {
+			t.Errorf("WithState(%d): Build: %v; want ok %v", int(c.mode), err, c.ok)
+		}
+		if !c.ok && (!errors.Is(err, ErrActorOption) || !strings.Contains(err.Error(), `"user-actor"`)) {
+			t.Errorf("WithState(%d): Build: %v; want ErrActorOption naming the operator", int(c.mode), err)
+		}
+	}
+}
