@@ -6,7 +6,7 @@ import (
 )
 
 func priority(ch int, id int64, want Result) ev { return ev{"priority", ch, id, want} }
-func switchTo(id int64, want Result) ev        { return ev{"switch", 0, id, want} }
+func switchTo(id int64, want Result) ev         { return ev{"switch", 0, id, want} }
 
 // sameUnaligned compares the fields that unaligned checkpoints add.
 func sameUnaligned(got, want Result) bool {
