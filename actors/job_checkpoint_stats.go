@@ -37,6 +37,12 @@ type CheckpointStats struct {
 	// inputs; both zero for one that did not get that far.
 	Size      int64
 	Alignment time.Duration
+	// Unaligned says that some subtask took it unaligned: a barrier of it
+	// overtook in-flight data (unaligned checkpoints, or an alignment
+	// that timed out). InFlight is the bytes of records it persisted as
+	// in-flight data (Flink's "persisted in-flight data"), part of Size.
+	Unaligned bool
+	InFlight  int64
 	Path      string // where a completed one is stored
 	Failure   string // why it failed or was aborted
 }
@@ -178,4 +184,6 @@ type checkpointSizes struct {
 	total     int64
 	alignment time.Duration // the longest
 	byVertex  map[int]int64
+	inflight  int64 // bytes of records in flight, part of total
+	unaligned bool  // some subtask took it unaligned
 }

@@ -14,10 +14,10 @@ import (
 )
 
 // controlSlack is the mailbox room kept, beyond the credit windows, for a
-// subtask's control messages: deploy, start, pump, wake, flush, stop, a
-// custom operator's reply, a metrics request, and Proto.Actor's system
-// messages.
-const controlSlack = 9
+// subtask's control messages: deploy, start, pump, resume, wake, flush,
+// the alignment timer, stop, a custom operator's reply, a metrics
+// request, and Proto.Actor's system messages.
+const controlSlack = 11
 
 // master is a job's master actor. It never spawns subtasks itself: each
 // attempt is deployed through job agents, one per node that holds some of
