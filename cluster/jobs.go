@@ -15,6 +15,12 @@ type JobRequest struct {
 	// CheckpointInterval is a Go duration ("200ms"); empty turns
 	// checkpoints off.
 	CheckpointInterval string `json:"checkpointInterval,omitempty"`
+	// Unaligned makes the checkpoints unaligned (needs
+	// CheckpointInterval); AlignmentTimeout, a Go duration, starts them
+	// aligned and switches after it (needs Unaligned). See
+	// actors.CheckpointConfig.
+	Unaligned        bool   `json:"unaligned,omitempty"`
+	AlignmentTimeout string `json:"alignmentTimeout,omitempty"`
 	// StateBackend is "heap" (default) or "bbolt".
 	StateBackend string `json:"stateBackend,omitempty"`
 	// Restore is the path of a savepoint or checkpoint to start from.
