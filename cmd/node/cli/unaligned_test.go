@@ -27,7 +27,7 @@ func TestParseRun_unaligned(t *testing.T) {
 		t.Fatalf("engine config %+v", cfg.Checkpoint)
 	}
 	for args, want := range map[string]string{
-		"wc --unaligned":                                                      "--unaligned needs --checkpoint-interval",
+		"wc --unaligned": "--unaligned needs --checkpoint-interval",
 		"wc --checkpoint-interval 1s --alignment-timeout 1s":                  "--alignment-timeout needs --unaligned",
 		"wc --checkpoint-interval 1s --unaligned --alignment-timeout soon":    "alignment-timeout",
 		"wc --checkpoint-interval 1s --unaligned --alignment-timeout -1s":     "alignment-timeout",
