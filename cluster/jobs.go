@@ -167,8 +167,12 @@ type CheckpointEntry struct {
 	DurationMs  float64   `json:"durationMs"`
 	SizeBytes   int64     `json:"sizeBytes"`
 	AlignmentMs float64   `json:"alignmentMs"`
-	Path        string    `json:"path,omitempty"`
-	Failure     string    `json:"failure,omitempty"`
+	// Unaligned: some subtask took it unaligned; InFlightBytes is the
+	// in-flight data it persisted (part of SizeBytes).
+	Unaligned     bool   `json:"unaligned,omitempty"`
+	InFlightBytes int64  `json:"inFlightBytes,omitempty"`
+	Path          string `json:"path,omitempty"`
+	Failure       string `json:"failure,omitempty"`
 }
 
 // ExceptionStatus is one failure of a job: the cause of a restart or of
