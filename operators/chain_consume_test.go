@@ -28,7 +28,8 @@ func TestChain_ConsumeFrom_yieldsBetweenRecords(t *testing.T) {
 	}
 	defer c.Close()
 	batch := &Batch[int]{}
-	for i := range 10 {
+	total := 5 * yieldEvery
+	for i := range total {
 		batch.Elems = append(batch.Elems, Element[int]{Value: i, Timestamp: NoTimestamp})
 	}
 	asked := 0
@@ -47,7 +48,7 @@ func TestChain_ConsumeFrom_yieldsBetweenRecords(t *testing.T) {
 	if want := batch.Elems[next:]; !slices.Equal(decoded.(*Batch[int]).Elems, want) {
 		t.Fatalf("rest encoded as %v, want %v", decoded.(*Batch[int]).Elems, want)
 	}
-	if next, done = c.ConsumeFrom(0, batch, next, func() bool { return false }); !done || next != 10 || !slices.Equal(got, seq(0, 10)) {
+	if next, done = c.ConsumeFrom(0, batch, next, func() bool { return false }); !done || next != total || !slices.Equal(got, seq(0, total)) {
 		t.Fatalf("second part: next %d, done %v, consumed %v", next, done, got)
 	}
 }

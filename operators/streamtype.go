@@ -36,7 +36,7 @@ type consumeFunc func(batch any, from int, yield func() bool) (next int, done bo
 // yieldEvery is how many records a consumer feeds between two questions
 // to yield: often enough for a slow operator to read its mailbox within a
 // few records, rarely enough to cost nothing on a fast path.
-const yieldEvery = 4
+const yieldEvery = 8
 
 // flushCollector is a typed Collector (erased) that can flush buffered
 // batches.
@@ -89,12 +89,15 @@ func (st *streamOps[T]) consumer(c any) consumeFunc {
 	col := c.(Collector[T])
 	return func(batch any, from int, yield func() bool) (int, bool) {
 		b := batch.(*Batch[T])
-		n := len(b.Elems)
-		for i := from; i < n; i++ {
-			if yield != nil && i > from && (i-from)%yieldEvery == 0 && yield() {
+		elems := b.Elems
+		n := len(elems)
+		for i := from; i < n; {
+			for end := min(i+yieldEvery, n); i < end; i++ {
+				col.Collect(elems[i].Value, elems[i].Timestamp)
+			}
+			if i < n && yield != nil && yield() {
 				return i, false
 			}
-			col.Collect(b.Elems[i].Value, b.Elems[i].Timestamp)
 		}
 		st.pool.put(b)
 		return n, true
