@@ -111,7 +111,10 @@ func planFor(cp *persistence.Checkpoint, g *operators.JobGraph, mine func(*opera
 	}
 	plan := &restorePlan{id: cp.Meta.ID, path: cp.Path, tasks: map[barrier.TaskID]*taskRestore{},
 		finished: finishedVertices(cp.Meta)}
-	channels := channelHandles(cp.Meta)
+	var channels map[string]map[int]string
+	if replaysChannels(cp.Meta, g) {
+		channels = channelHandles(cp.Meta)
+	}
 	for _, v := range g.Vertices {
 		for i := range v.Parallelism {
 			if !mine(v, i) {
@@ -130,37 +133,58 @@ func planFor(cp *persistence.Checkpoint, g *operators.JobGraph, mine func(*opera
 	return plan, nil
 }
 
-// checkChannelState refuses to restore a checkpoint with in-flight data
-// (an unaligned one) into a job whose vertices have another parallelism,
-// or that lacks a vertex that has in-flight data (its callers wrap the
-// error with ErrRestore): channel state belongs
-// to the channels between the old subtasks, numbered as they were. Flink
+// checkChannelState refuses to restore a checkpoint with records in
+// flight (an unaligned one) into a job whose vertices have another
+// parallelism, or that lacks a vertex that has in-flight data (its
+// callers wrap the error with ErrRestore): channel state belongs to the
+// channels between the old subtasks, numbered as they were. Flink
 // restores unaligned checkpoints only at their own parallelism too, and
 // rescales from savepoints, which are always aligned; we redistribute no
-// channel state.
+// channel state. An unaligned checkpoint without records in flight holds
+// only the watermarks its channels had, which a rescaled restore can
+// drop: it restores as an aligned one (see replaysChannels).
 func checkChannelState(cp *persistence.Checkpoint, g *operators.JobGraph) error {
-	if !cp.Meta.HasChannelState() {
+	if cp.Meta.InFlightBytes() == 0 {
 		return nil
 	}
-	old := map[string]int{}
-	for _, t := range cp.Meta.Tasks {
-		old[t.Vertex] = t.Parallelism
+	if v, old, ok := rescaledVertex(cp.Meta, g); ok {
+		return fmt.Errorf("%w: %s holds in-flight data (an unaligned checkpoint) and %q ran at parallelism %d there, "+
+			"at %d now; restore it at parallelism %d, or take a savepoint (always aligned) to rescale",
+			ErrUnalignedRescale, cp.Path, v.Name, old, v.Parallelism, old)
 	}
-	now := map[string]int{}
+	now := map[string]bool{}
 	for _, v := range g.Vertices {
-		now[v.Name] = v.Parallelism
-		if p, ok := old[v.Name]; ok && p != v.Parallelism {
-			return fmt.Errorf("%w: %s holds in-flight data (an unaligned checkpoint) and %q ran at parallelism %d there, "+
-				"at %d now; restore it at parallelism %d, or take a savepoint (always aligned) to rescale",
-				ErrUnalignedRescale, cp.Path, v.Name, p, v.Parallelism, p)
-		}
+		now[v.Name] = true
 	}
 	for _, t := range cp.Meta.Tasks {
-		if _, ok := now[t.Vertex]; !ok && t.Channels != "" {
+		if !now[t.Vertex] && t.InFlight > 0 {
 			return fmt.Errorf("%s holds in-flight data of %q, which the job does not have", cp.Path, t.Vertex)
 		}
 	}
 	return nil
+}
+
+// rescaledVertex returns a vertex of g that ran at another parallelism in
+// the checkpoint, with its old parallelism.
+func rescaledVertex(m *persistence.Metadata, g *operators.JobGraph) (*operators.Vertex, int, bool) {
+	old := map[string]int{}
+	for _, t := range m.Tasks {
+		old[t.Vertex] = t.Parallelism
+	}
+	for _, v := range g.Vertices {
+		if p, ok := old[v.Name]; ok && p != v.Parallelism {
+			return v, p, true
+		}
+	}
+	return nil, 0, false
+}
+
+// replaysChannels reports whether a restore of the checkpoint into g
+// replays its channel state: only at the parallelism it was taken at
+// (checkChannelState refuses a rescale of one with records in flight).
+func replaysChannels(m *persistence.Metadata, g *operators.JobGraph) bool {
+	_, _, rescaled := rescaledVertex(m, g)
+	return m.HasChannelState() && !rescaled
 }
 
 // channelHandles returns the handles of the subtasks' channel state, by

@@ -176,6 +176,7 @@ func (s *subtask) onPriorityBarrier(ch int, b operators.Barrier, ahead int) {
 func (s *subtask) startRecording(id int64, record []int, first *overtaken) int64 {
 	rec := s.recorderFor(id)
 	rec.unaligned = true
+	s.recordMarks()
 	if first != nil {
 		s.recordQueue(first.ch, first.n)
 	}
@@ -192,6 +193,40 @@ func (s *subtask) startRecording(id int64, record []int, first *overtaken) int64
 		persisted = max(persisted, s.aligner.OnPriorityBarrier(ch, id).Persisted)
 	}
 	return persisted
+}
+
+// inputMark is the last watermark and stream status a subtask consumed
+// from one input channel.
+type inputMark struct {
+	wm   int64
+	seen bool // a watermark came
+	idle bool
+}
+
+// recordMarks starts the input channel state of every input that has not
+// ended with the last watermark and status consumed from it. Watermarks
+// are not in operator snapshots (as in Flink): a restored subtask's input
+// starts at −∞ and waits for its channels' next watermarks. After an
+// aligned checkpoint those come ahead of the records after the barrier;
+// after an unaligned one, the in-flight records replayed first may have
+// come after a watermark consumed before the snapshot, and they would
+// meet −∞ instead — a late record would count as on time. Replaying each
+// channel's watermark and status first restores the input's watermark as
+// it was at the snapshot, so that every record meets the watermark it
+// met before. It can only repeat watermarks downstream, which ignores
+// what does not advance.
+func (s *subtask) recordMarks() {
+	for ch, m := range s.inputMarks {
+		if s.ended[ch] {
+			continue // it sends no more; its restored sender ends it again
+		}
+		if m.seen {
+			s.rec.state.Inputs[ch] = append(s.rec.state.Inputs[ch], persistence.ChannelEntry{Kind: persistence.EntryWatermark, Watermark: m.wm})
+		}
+		if m.idle {
+			s.rec.state.Inputs[ch] = append(s.rec.state.Inputs[ch], persistence.ChannelEntry{Kind: persistence.EntryStatus, Idle: true})
+		}
+	}
 }
 
 // recorderFor returns the recorder of checkpoint id, starting one if

@@ -84,5 +84,5 @@ func hasChannelState(t *testing.T, path string) bool {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return cp.Meta.HasChannelState()
+	return cp.Meta.InFlightBytes() > 0
 }

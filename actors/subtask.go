@@ -52,6 +52,10 @@ type subtask struct {
 	urgent   *urgentMail   // its mailbox's count of urgent messages
 	yield    func() bool   // urgent.waiting, for Chain.ConsumeFrom
 	partial  *partialBatch // a batch consumed in part, the head of its channel
+	// inputMarks holds, per input channel, the last watermark and status
+	// consumed from it: an unaligned snapshot stores them ahead of the
+	// channel's in-flight data (see recordMarks)
+	inputMarks []inputMark
 	// pumpWaiting: the pumpMsg comes from a timer (a rate-limited source
 	// waits: idle, for metrics)
 	pumpWaiting bool
@@ -227,6 +231,7 @@ func (s *subtask) deploy(m *deployMsg) {
 	s.in = mailbox.NewInputGate[*batchMsg](len(m.inputs), s.cfg.Credits)
 	s.out = mailbox.NewOutputGate[*batchMsg](len(m.outputs), s.cfg.Credits)
 	s.ended = make([]bool, len(m.inputs))
+	s.inputMarks = make([]inputMark, len(m.inputs))
 	if len(m.inputs) > 0 {
 		mode := barrier.ExactlyOnce
 		if s.cfg.Checkpoint.AtLeastOnce {
@@ -376,8 +381,10 @@ func (s *subtask) event(ch int, ev operators.Event) error {
 	switch e := ev.(type) {
 	case operators.Watermark:
 		s.chain.ProcessWatermark(ch, e.Time)
+		s.inputMarks[ch].wm, s.inputMarks[ch].seen = e.Time, true
 	case operators.StreamStatus:
 		s.chain.SetIdle(ch, e.Idle)
+		s.inputMarks[ch].idle = e.Idle
 	case operators.Barrier:
 		s.onBarrier(ch, e)
 	default:

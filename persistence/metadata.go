@@ -68,9 +68,18 @@ type StateSummary struct {
 	Union    []string `json:"union,omitempty"`
 }
 
-// HasChannelState reports whether some subtask stored in-flight data:
-// the checkpoint is unaligned somewhere and can only be restored at the
-// parallelism it was taken at.
+// InFlightBytes returns the bytes of records in flight that the
+// subtasks stored (the sum of TaskState.InFlight).
+func (m *Metadata) InFlightBytes() int64 {
+	var n int64
+	for _, t := range m.Tasks {
+		n += t.InFlight
+	}
+	return n
+}
+
+// HasChannelState reports whether some subtask stored channel state: the
+// checkpoint is unaligned somewhere.
 func (m *Metadata) HasChannelState() bool {
 	for _, t := range m.Tasks {
 		if t.Channels != "" {
