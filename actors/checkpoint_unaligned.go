@@ -2,12 +2,8 @@ package actors
 
 import (
 	"fmt"
-	"sync/atomic"
 	"time"
 
-	"github.com/asynkron/protoactor-go/actor"
-
-	"github.com/troupe-dev/troupe/actors/wire"
 	"github.com/troupe-dev/troupe/barrier"
 	"github.com/troupe-dev/troupe/operators"
 	"github.com/troupe-dev/troupe/persistence"
@@ -75,61 +71,6 @@ func (r *channelRecorder) complete() bool { return r.held != nil && r.inputDone 
 // overtaken says which of an input's queued batches a priority barrier
 // overtook: the first n (and the rest of a batch consumed in part).
 type overtaken struct{ ch, n int }
-
-// partialBatch is a batch the subtask consumed in part: it yielded to its
-// mailbox, where urgent mail waited (see urgentMail), after record next.
-// It is the head of its channel's input until the rest is consumed.
-type partialBatch struct {
-	ch   int
-	m    *batchMsg
-	next int
-}
-
-// urgentMail is a subtask's mailbox middleware that counts the urgent
-// messages posted to it and not yet handled: priority barriers and the
-// alignment timer. A subtask consuming a batch asks it between records
-// (Chain.ConsumeFrom) and stops to read its mailbox when one waits, as
-// Flink's task checks its mailbox between records: a slow operator's
-// batch then never holds a barrier back for longer than a few records.
-// MessagePosted runs on the sender's goroutine, hence the atomic count.
-type urgentMail struct{ pending atomic.Int64 }
-
-func (u *urgentMail) MailboxStarted() {}
-func (u *urgentMail) MessagePosted(msg any) {
-	if urgent(msg) {
-		u.pending.Add(1)
-	}
-}
-func (u *urgentMail) MessageReceived(any) {}
-func (u *urgentMail) MailboxEmpty()       {}
-
-// waiting reports whether urgent mail waits; the subtask counts a message
-// handled as it takes it (handled), so the one being handled is not.
-func (u *urgentMail) waiting() bool { return u.pending.Load() > 0 }
-
-// handled is called by the subtask as it takes msg from its mailbox; a
-// subtask without the middleware (nil) counts nothing.
-func (u *urgentMail) handled(msg any) {
-	if u != nil && urgent(msg) {
-		u.pending.Add(-1)
-	}
-}
-
-// urgent reports whether msg should be read before a batch is done.
-func urgent(msg any) bool {
-	switch m := msg.(type) {
-	case *batchMsg:
-		b, ok := m.ev.(operators.Barrier)
-		return ok && b.Unaligned
-	case *wire.Batch:
-		return m.Unaligned
-	case *alignTimeoutMsg:
-		return true
-	case *actor.MessageEnvelope:
-		return urgent(m.Message)
-	}
-	return false
-}
 
 // arrive takes a message from input channel ch, sent by a local peer or
 // decoded from a remote one. A priority barrier — unaligned, or aligned
@@ -517,66 +458,4 @@ func (s *subtask) decline(id int64, why error) {
 		return
 	}
 	s.root.Send(s.ctx.Parent(), &checkpointAck{attempt: s.attempt, id: id, task: taskID(s.vertex, s.index), err: why})
-}
-
-// replayChannels queues the channel state the subtask restores: its
-// input channel state ahead of anything that arrives, its output channel
-// state to send when the job starts (sendRecovered), ahead of anything
-// it produces. The channels must be the ones it had: the same job graph
-// at the same parallelism (the restore plan checks that).
-func (s *subtask) replayChannels(cs *persistence.ChannelState) error {
-	if cs == nil {
-		return nil
-	}
-	if len(cs.Inputs) != len(s.inputs) || len(cs.Outputs) != len(s.outputs) {
-		return fmt.Errorf("%w: in-flight data of %d inputs and %d outputs, the subtask has %d and %d",
-			ErrRestore, len(cs.Inputs), len(cs.Outputs), len(s.inputs), len(s.outputs))
-	}
-	for ch, entries := range cs.Inputs {
-		for _, e := range entries {
-			m, err := recoveredMsg(s.inputs[ch].edge, e)
-			if err != nil {
-				return fmt.Errorf("%w: in-flight data of input channel %d: %w", ErrRestore, ch, err)
-			}
-			m.ch, m.recovered = ch, true
-			s.in.PushRecovered(ch, m)
-		}
-	}
-	for ch, entries := range cs.Outputs {
-		for _, e := range entries {
-			m, err := recoveredMsg(s.outputs[ch].edge, e)
-			if err != nil {
-				return fmt.Errorf("%w: in-flight data of output channel %d: %w", ErrRestore, ch, err)
-			}
-			m.ch, m.out = s.outputs[ch].index, ch
-			s.recoveredOut = append(s.recoveredOut, m)
-		}
-	}
-	return nil
-}
-
-// recoveredMsg decodes a channel entry into the message that carried it.
-func recoveredMsg(edge *operators.VertexEdge, e persistence.ChannelEntry) (*batchMsg, error) {
-	switch e.Kind {
-	case persistence.EntryBatch:
-		data, err := edge.DecodeBatch(e.Batch)
-		if err != nil {
-			return nil, err
-		}
-		return &batchMsg{data: data}, nil
-	case persistence.EntryWatermark:
-		return &batchMsg{ev: operators.Watermark{Time: e.Watermark}}, nil
-	case persistence.EntryStatus:
-		return &batchMsg{ev: operators.StreamStatus{Idle: e.Idle}}, nil
-	}
-	return nil, fmt.Errorf("entry kind %d", e.Kind)
-}
-
-// sendRecovered sends the restored output channel state, in order, before
-// anything else: when the job starts, once every subtask is deployed.
-func (s *subtask) sendRecovered() {
-	for _, m := range s.recoveredOut {
-		s.offer(m.out, m)
-	}
-	s.recoveredOut = nil
 }
