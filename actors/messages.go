@@ -64,7 +64,7 @@ type startMsg struct{}
 type pumpMsg struct{}
 
 // resumeMsg is sent by a subtask to itself to go on consuming its input
-// after it yielded to its mailbox (see drive).
+// after it yielded to its mailbox for urgent mail (see drive).
 type resumeMsg struct{}
 
 // wakeMsg is sent by a source's fetcher goroutine (through

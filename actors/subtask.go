@@ -328,11 +328,11 @@ func (s *subtask) onTimer() {
 
 // drive does the work the subtask can do now: consume queued input while
 // its outputs have credit, poll its source, and finish when all input has
-// ended. It consumes input for a slice of time at most (driveSlice), then
-// yields to its mailbox until a resumeMsg, as Flink's mailbox checks its
-// mail between buffers: a slow operator's backlog never keeps a priority
-// barrier, a credit or a control message waiting longer than a slice
-// and one batch. A finished subtask only keeps its timer (see armTimer).
+// ended. Urgent mail (a priority barrier: see urgentMail) stops it
+// between two records, and it yields to its mailbox until a resumeMsg,
+// as Flink's task checks its mailbox between records: a slow operator's
+// backlog never holds a barrier back for more than a few records.
+// A finished subtask only keeps its timer (see armTimer).
 func (s *subtask) drive() {
 	if s.rec != nil {
 		s.finishRecording() // a barrier it waited for left an output
@@ -350,7 +350,6 @@ func (s *subtask) drive() {
 		s.armTimer()
 		return
 	}
-	start := time.Now()
 	for !s.resuming && !s.out.Blocked() && !s.chain.Blocked() {
 		ch, m, from, ok := s.nextInput()
 		if !ok {
@@ -360,10 +359,10 @@ func (s *subtask) drive() {
 		if s.failed {
 			return
 		}
-		if !done || time.Since(start) >= driveSlice {
-			// Yield even with nothing queued: the batches already in the
-			// mailbox are then only queued as they come, not consumed one
-			// by one ahead of what waits behind them.
+		if !done || (s.yield != nil && s.yield()) {
+			// Until the resume, the batches already in the mailbox are
+			// only queued as they come, not consumed one by one ahead of
+			// the urgent message behind them.
 			s.resuming = true
 			s.ctx.Send(s.ctx.Self(), &resumeMsg{})
 		}
@@ -479,10 +478,6 @@ func (s *subtask) pollSource() {
 		}
 	}
 }
-
-// driveSlice is the most time drive spends consuming input before it
-// yields to the mailbox.
-const driveSlice = time.Millisecond
 
 func (s *subtask) inputDone() bool {
 	if s.chain.Source != nil {

@@ -9,9 +9,8 @@ import (
 	"github.com/troupe-dev/troupe/operators"
 )
 
-// The subtask's turn: how long it consumes input before it reads its
-// mailbox again (see drive, and docs/architecture.md, "The subtask's
-// turn").
+// The subtask's turn: when it stops consuming input to read its mailbox
+// (see drive, and docs/architecture.md, "The subtask's turn").
 
 // partialBatch is a batch the subtask consumed in part: it yielded to its
 // mailbox, where urgent mail waited (see urgentMail), after record next.
