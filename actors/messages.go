@@ -20,6 +20,9 @@ type batchMsg struct {
 	data any
 	ev   operators.Event // a watermark, status or barrier; with data nil
 	eoi  bool            // end of input: the last message on this channel
+	// records in data, counted by a sender with metrics on (for the
+	// records that wait for credit, SubtaskMetrics.OutputQueued)
+	records int
 }
 
 // creditMsg travels upstream: the receiver returns n credits.

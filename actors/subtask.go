@@ -110,7 +110,7 @@ func (s *subtask) receive(msg any) {
 		}
 		s.drive()
 	case *creditMsg:
-		s.out.Grant(m.ch, m.n, s.send)
+		s.out.Grant(m.ch, m.n, s.sendQueued)
 		s.drive()
 	case *wire.Batch:
 		s.onRemoteBatch(m)
@@ -407,7 +407,16 @@ func (s *subtask) maybeFinish() {
 func (s *subtask) offer(ch int, m *batchMsg) {
 	if s.out.Offer(ch, m) {
 		s.send(m)
+		return
 	}
+	s.meterQueued(m.records)
+}
+
+// sendQueued sends a batch message that waited for the credit it now
+// holds.
+func (s *subtask) sendQueued(m *batchMsg) {
+	s.meterQueued(-m.records)
+	s.send(m)
 }
 
 // send delivers a batch message that holds a credit: to a local peer the
@@ -479,11 +488,13 @@ type shipper subtask
 
 func (sh *shipper) Ship(ch int, batch any) {
 	s := (*subtask)(sh)
+	m := &batchMsg{ch: s.outputs[ch].index, out: ch, data: batch}
 	if s.meter != nil {
-		s.meter.recordsOut += int64(s.chain.OutLen(batch))
+		m.records = s.chain.OutLen(batch)
+		s.meter.recordsOut += int64(m.records)
 		s.meter.batchesOut++
 	}
-	s.offer(ch, &batchMsg{ch: s.outputs[ch].index, out: ch, data: batch})
+	s.offer(ch, m)
 }
 
 // ShipEvent sends an event on its own message, which costs a credit like a

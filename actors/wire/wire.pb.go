@@ -2028,8 +2028,12 @@ type SubtaskMetrics struct {
 	InputWatermark     int64                  `protobuf:"varint,18,opt,name=input_watermark,json=inputWatermark,proto3" json:"input_watermark,omitempty"`
 	OutputWatermark    int64                  `protobuf:"varint,19,opt,name=output_watermark,json=outputWatermark,proto3" json:"output_watermark,omitempty"`
 	Async              []*AsyncMetrics        `protobuf:"bytes,20,rep,name=async,proto3" json:"async,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// records shipped that waited for credit at the sample, and the most
+	// that ever waited at once
+	OutputQueued    int64 `protobuf:"varint,21,opt,name=output_queued,json=outputQueued,proto3" json:"output_queued,omitempty"`
+	OutputQueuedMax int64 `protobuf:"varint,22,opt,name=output_queued_max,json=outputQueuedMax,proto3" json:"output_queued_max,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *SubtaskMetrics) Reset() {
@@ -2200,6 +2204,20 @@ func (x *SubtaskMetrics) GetAsync() []*AsyncMetrics {
 		return x.Async
 	}
 	return nil
+}
+
+func (x *SubtaskMetrics) GetOutputQueued() int64 {
+	if x != nil {
+		return x.OutputQueued
+	}
+	return 0
+}
+
+func (x *SubtaskMetrics) GetOutputQueuedMax() int64 {
+	if x != nil {
+		return x.OutputQueuedMax
+	}
+	return 0
 }
 
 // AsyncMetrics are one async I/O operator's counters; latency_counts are
@@ -2584,7 +2602,7 @@ const file_actors_wire_wire_proto_rawDesc = "" +
 	"\fAgentMetrics\x12\x10\n" +
 	"\x03run\x18\x01 \x01(\tR\x03run\x12\x18\n" +
 	"\aattempt\x18\x02 \x01(\x05R\aattempt\x127\n" +
-	"\bsubtasks\x18\x03 \x03(\v2\x1b.troupe.wire.SubtaskMetricsR\bsubtasks\"\xf3\x05\n" +
+	"\bsubtasks\x18\x03 \x03(\v2\x1b.troupe.wire.SubtaskMetricsR\bsubtasks\"\xc4\x06\n" +
 	"\x0eSubtaskMetrics\x12\x18\n" +
 	"\asubtask\x18\x01 \x01(\x05R\asubtask\x12\x12\n" +
 	"\x04node\x18\x02 \x01(\tR\x04node\x12,\n" +
@@ -2613,7 +2631,9 @@ const file_actors_wire_wire_proto_rawDesc = "" +
 	"\x13backpressured_nanos\x18\x11 \x01(\x03R\x12backpressuredNanos\x12'\n" +
 	"\x0finput_watermark\x18\x12 \x01(\x03R\x0einputWatermark\x12)\n" +
 	"\x10output_watermark\x18\x13 \x01(\x03R\x0foutputWatermark\x12/\n" +
-	"\x05async\x18\x14 \x03(\v2\x19.troupe.wire.AsyncMetricsR\x05async\"\xd9\x02\n" +
+	"\x05async\x18\x14 \x03(\v2\x19.troupe.wire.AsyncMetricsR\x05async\x12#\n" +
+	"\routput_queued\x18\x15 \x01(\x03R\foutputQueued\x12*\n" +
+	"\x11output_queued_max\x18\x16 \x01(\x03R\x0foutputQueuedMax\"\xd9\x02\n" +
 	"\fAsyncMetrics\x12\x1a\n" +
 	"\boperator\x18\x01 \x01(\tR\boperator\x12\x14\n" +
 	"\x05calls\x18\x02 \x01(\x03R\x05calls\x12\x1c\n" +
