@@ -38,6 +38,11 @@ type subtask struct {
 	out         *mailbox.OutputGate[*batchMsg]
 	inputs      []endpoint
 	outputs     []endpoint
+	// held is the input batch the chain stopped in when the output
+	// filled up (operators.Chain.Resume), from input channel heldCh;
+	// nil when none.
+	held   *batchMsg
+	heldCh int
 
 	ended      []bool
 	endedCount int
@@ -217,7 +222,7 @@ func (s *subtask) deploy(m *deployMsg) {
 	}
 	chain, err := s.vertex.Open(operators.ChainConfig{
 		Job: s.jobName, Run: s.run, Subtask: s.index, Attempt: s.attempt, BatchSize: s.cfg.BatchSize,
-		Ship: (*shipper)(s), Logger: s.log, Wake: s.wake, Host: (*host)(s), Faults: s.cfg.Faults,
+		Ship: (*shipper)(s), Logger: s.log, Wake: s.wake, Host: (*host)(s), Faults: s.cfg.Faults, OutputFull: s.out.Blocked,
 		Restore: restore, Checkpointing: s.store != nil,
 		StateBackend: s.cfg.StateBackend, StateDir: s.cfg.StateDir,
 	})
@@ -251,6 +256,12 @@ func (s *subtask) drive() {
 		return
 	}
 	for !s.out.Blocked() && !s.chain.Blocked() {
+		if s.chain.Pending() {
+			if !s.resume() || s.failed {
+				break
+			}
+			continue
+		}
 		ch, m, ok := s.in.Next()
 		if !ok {
 			break
@@ -259,6 +270,9 @@ func (s *subtask) drive() {
 		if s.failed {
 			return
 		}
+	}
+	if s.failed {
+		return
 	}
 	if s.chain.Source != nil {
 		s.pollSource()
@@ -272,14 +286,49 @@ func (s *subtask) drive() {
 }
 
 func (s *subtask) consume(ch int, m *batchMsg) {
-	switch {
-	case m.data != nil:
+	if m.data != nil {
 		if s.meter != nil {
 			s.meter.recordsIn += int64(s.chain.BatchLen(ch, m.data))
 			s.meter.batchesIn++
 		}
-		s.chain.Consume(ch, m.data)
-	case m.ev != nil:
+		if !s.chain.Consume(ch, m.data) {
+			// The output filled up: the rest of the batch waits for
+			// credit (resume), and so does the batch's own credit.
+			s.held, s.heldCh = m, ch
+			s.chain.BatchEnd()
+			s.afterOperators()
+			return
+		}
+	}
+	s.consumed(ch, m)
+}
+
+// resume feeds in the rest of what the chain stopped in when its output
+// filled up: an input batch, whose end and credit then follow, or a
+// source's poll. A checkpoint that waited for it (a source's: its read
+// position counts the records held) is taken once it is all in. It
+// reports whether nothing is held any more.
+func (s *subtask) resume() bool {
+	done := s.chain.Resume()
+	if done && s.held != nil {
+		m, ch := s.held, s.heldCh
+		s.held = nil
+		s.consumed(ch, m)
+	} else {
+		s.chain.BatchEnd()
+		s.afterOperators()
+	}
+	if done && !s.failed {
+		s.takePrepared()
+	}
+	return done
+}
+
+// consumed ends the consumption of a batch message from channel ch whose
+// records, if any, have all gone in: its event, its end of input, and
+// the credit it held.
+func (s *subtask) consumed(ch int, m *batchMsg) {
+	if m.data == nil && m.ev != nil {
 		if err := s.event(ch, m.ev); err != nil {
 			s.fail(err)
 			return
@@ -324,7 +373,7 @@ func (s *subtask) afterOperators() {
 // pollSource polls once per pump message, so that credits and control
 // messages are handled between two polls.
 func (s *subtask) pollSource() {
-	if !s.started || s.sourceDone || s.pumping || s.out.Blocked() || s.chain.Blocked() {
+	if !s.started || s.sourceDone || s.pumping || s.out.Blocked() || s.chain.Blocked() || s.chain.Pending() {
 		return
 	}
 	p, err := s.chain.Source.Poll(s.cfg.BatchSize)
@@ -349,6 +398,9 @@ func (s *subtask) pollSource() {
 }
 
 func (s *subtask) inputDone() bool {
+	if s.chain.Pending() {
+		return false
+	}
 	if s.chain.Source != nil {
 		return s.sourceDone
 	}

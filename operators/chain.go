@@ -23,6 +23,13 @@ type ChainConfig struct {
 	Now       func() time.Time // nil: time.Now
 	Host      any              // runtime services for runtime-specific operators
 	Faults    FaultInjector    // nil in production: tests inject failures
+	// OutputFull reports whether the subtask's output waits for credit
+	// from downstream. The chain checks it before each record of an
+	// input batch (Consume) or of a source's poll and stops there while
+	// it holds, keeping the rest for Resume: so what waits for credit
+	// stays within about one record's output, whatever an operator
+	// emits per record. nil: the output is never full.
+	OutputFull func() bool
 	// Checkpointing tells operators that checkpoints are on, so that sinks
 	// commit on checkpoint completion (two-phase commit) rather than at
 	// once.
@@ -95,9 +102,10 @@ type PointFaultInjector interface {
 type Chain struct {
 	// Source is set when the chain starts with a source.
 	Source  SourceRunner
-	consume []func(any)    // by input channel
-	router  flushCollector // every output router (see openRouters)
-	hooks   []any          // operator values, head first
+	consume []batchConsumer // by input channel
+	held    heldBatch       // the input batch stopped in for credit
+	router  flushCollector  // every output router (see openRouters)
+	hooks   []any           // operator values, head first
 	err     error
 	lens    []func(any) int
 	outLens []func(any) int // batch lengths, by output stream type
@@ -161,7 +169,7 @@ func (v *Vertex) Open(cfg ChainConfig) (*Chain, error) {
 	chans := v.InputChannels(cfg.Subtask)
 	for _, ch := range chans {
 		st := ch.Edge.e.stream()
-		c.consume = append(c.consume, st.consumer(inst.inputs[ch.Edge.Input]))
+		c.consume = append(c.consume, st.consumer(inst.inputs[ch.Edge.Input], cfg.OutputFull))
 		c.lens = append(c.lens, st.batchLen)
 	}
 	if len(chans) > 0 {
@@ -235,13 +243,71 @@ func (c *Chain) taskContext(v *Vertex, n *node, cfg ChainConfig) *TaskContext {
 		tc.Now = cfg.Now
 	}
 	tc.Host = cfg.Host
+	tc.outputFull = cfg.OutputFull
 	tc.Checkpointing = cfg.Checkpointing
 	tc.StateBackend, tc.StateDir = cfg.StateBackend, cfg.StateDir
 	return tc
 }
 
-// Consume feeds a batch that arrived on input channel ch through the chain.
-func (c *Chain) Consume(ch int, batch any) { c.consume[ch](batch) }
+// heldBatch is an input batch the chain stopped in: its records from
+// next on have not gone in yet.
+type heldBatch struct {
+	ch    int
+	batch any // nil: none
+	next  int
+}
+
+// Consume feeds a batch that arrived on input channel ch through the
+// chain. It reports whether every record went in: false when the output
+// filled up first (ChainConfig.OutputFull). The chain then holds the
+// rest of the batch, which Resume feeds in once the output has room;
+// meanwhile the runtime must not call Consume again.
+func (c *Chain) Consume(ch int, batch any) (done bool) {
+	next, done := c.consume[ch](batch, 0)
+	if !done {
+		c.held = heldBatch{ch: ch, batch: batch, next: next}
+	}
+	return done
+}
+
+// Resume goes on with what the chain stopped in when its output filled
+// up: the rest of an input batch (Consume), or the records and events a
+// source's poll emitted after that point, in order. It reports whether
+// nothing is held any more; false: the output filled up again.
+func (c *Chain) Resume() (done bool) {
+	if c.held.batch != nil {
+		next, done := c.consume[c.held.ch](c.held.batch, c.held.next)
+		if !done {
+			c.held.next = next
+			return false
+		}
+		c.held = heldBatch{}
+	}
+	if h, ok := c.Source.(holder); ok {
+		return h.release()
+	}
+	return true
+}
+
+// Pending reports whether the chain holds records it stopped feeding in
+// when its output filled up (see Resume). A source is not polled, and
+// the chain not ended nor snapshotted, until they have gone in.
+func (c *Chain) Pending() bool {
+	if c.held.batch != nil {
+		return true
+	}
+	h, ok := c.Source.(holder)
+	return ok && h.holding()
+}
+
+// holder is a source runner that holds what its reader emitted while the
+// output was full.
+type holder interface {
+	holding() bool
+	// release emits what is held, in order, until the output is full
+	// again; it reports whether nothing is held any more.
+	release() bool
+}
 
 // BatchLen returns the number of records in a batch from channel ch.
 func (c *Chain) BatchLen(ch int, batch any) int { return c.lens[ch](batch) }

@@ -106,8 +106,12 @@ func (c *Chain) Snapshot(id int64) (SubtaskState, error) {
 // every operator is ready to snapshot. When it is not, the runtime calls
 // it again after each message the chain handles (HandleMessage), and
 // calls Snapshot once it reports true.
+//
+// A chain that holds records it stopped feeding in (Pending) is not
+// ready either: a source's read position already counts them, so the
+// snapshot and its barrier wait until they have gone through the chain.
 func (c *Chain) PrepareSnapshot(id int64) bool {
-	ready := true
+	ready := !c.Pending()
 	for _, h := range c.hooks {
 		if p, ok := h.(SnapshotPreparer); ok && !p.PrepareSnapshot(id) {
 			ready = false

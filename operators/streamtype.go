@@ -17,7 +17,7 @@ type Shipper interface {
 // not.
 type streamType interface {
 	newRouter(edges []route, ship Shipper, subtask, batchSize int) flushCollector
-	consumer(c any) func(batch any)
+	consumer(c any, full func() bool) batchConsumer
 	batchLen(batch any) int
 	codec() batchCodec
 	// release returns a batch of this type to its pool.
@@ -74,14 +74,26 @@ func (st *streamOps[T]) newRouter(edges []route, ship Shipper, subtask, batchSiz
 	return r
 }
 
-func (st *streamOps[T]) consumer(c any) func(batch any) {
+// batchConsumer feeds the records of batch from index from on into the
+// chain. It stops before a record when the subtask's output is full and
+// returns where it stopped, done false; once every record has gone in,
+// the batch goes back to its pool and done is true.
+type batchConsumer func(batch any, from int) (next int, done bool)
+
+// consumer returns the batchConsumer of collector c; full (nil: never)
+// reports whether the subtask's output waits for credit.
+func (st *streamOps[T]) consumer(c any, full func() bool) batchConsumer {
 	col := c.(Collector[T])
-	return func(batch any) {
+	return func(batch any, from int) (int, bool) {
 		b := batch.(*Batch[T])
-		for i := range b.Elems {
+		for i := from; i < len(b.Elems); i++ {
+			if full != nil && full() {
+				return i, false
+			}
 			col.Collect(b.Elems[i].Value, b.Elems[i].Timestamp)
 		}
 		st.pool.put(b)
+		return 0, true
 	}
 }
 

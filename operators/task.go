@@ -44,7 +44,8 @@ type TaskContext struct {
 	StateDir string
 
 	wake       func()
-	err        *error // shared by every operator of one chain
+	outputFull func() bool // ChainConfig.OutputFull; nil outside a chain
+	err        *error      // shared by every operator of one chain
 	emitWM     func(int64)
 	emitStatus func(bool)
 	emitEvent  func(Event)
