@@ -17,12 +17,17 @@ type ChainConfig struct {
 	Subtask   int
 	Attempt   int
 	BatchSize int // records per batch on output channels
-	Ship      Shipper
-	Logger    *slog.Logger
-	Wake      func()           // see TaskContext.Wake
-	Now       func() time.Time // nil: time.Now
-	Host      any              // runtime services for runtime-specific operators
-	Faults    FaultInjector    // nil in production: tests inject failures
+	// BatchBytes caps a batch in bytes as well: a stream's batches hold
+	// at most BatchBytes / the size of its record type (its Go value;
+	// what a record points to, such as a string's bytes, is not
+	// counted), at least one record. 0: no cap.
+	BatchBytes int
+	Ship       Shipper
+	Logger     *slog.Logger
+	Wake       func()           // see TaskContext.Wake
+	Now        func() time.Time // nil: time.Now
+	Host       any              // runtime services for runtime-specific operators
+	Faults     FaultInjector    // nil in production: tests inject failures
 	// OutputFull reports whether the subtask's output waits for credit
 	// from downstream. The chain checks it before each record of an
 	// input batch (Consume) or of a source's poll and stops there while
@@ -41,6 +46,10 @@ type ChainConfig struct {
 	// TaskContext).
 	StateBackend string
 	StateDir     string
+	// StateCacheEntries and MaxAsyncCapacity bound what keyed operators
+	// and async operators hold in memory (see TaskContext).
+	StateCacheEntries int
+	MaxAsyncCapacity  int
 }
 
 // FaultInjector is called by a chain at the points where tests make
@@ -246,6 +255,7 @@ func (c *Chain) taskContext(v *Vertex, n *node, cfg ChainConfig) *TaskContext {
 	tc.outputFull = cfg.OutputFull
 	tc.Checkpointing = cfg.Checkpointing
 	tc.StateBackend, tc.StateDir = cfg.StateBackend, cfg.StateDir
+	tc.StateCacheEntries, tc.MaxAsyncCapacity = cfg.StateCacheEntries, cfg.MaxAsyncCapacity
 	return tc
 }
 

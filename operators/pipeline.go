@@ -77,6 +77,14 @@ type node struct {
 	anySide     bool                 // runs user code: may emit any tag
 	multiInput  bool                 // its inputs are distinct (connect): one valve each
 	outputDir   string               // a WriteFiles sink's directory
+	async       *asyncSpec           // an async I/O operator's capacity
+}
+
+// asyncSpec is the capacity of an async I/O operator, and whether the
+// pipeline set it (AsyncConfig.Capacity) or left the default.
+type asyncSpec struct {
+	capacity int
+	set      bool
 }
 
 // instance is an opened operator: typed collectors for its inputs (erased),

@@ -1,5 +1,7 @@
 package operators
 
+import "reflect"
+
 // Shipper is implemented by the runtime: it takes a full (or flushed) batch
 // for one output channel of a subtask. Ownership of batch moves to the
 // runtime, which delivers it to the receiving subtask.
@@ -16,7 +18,7 @@ type Shipper interface {
 // so that the graph and the runtime can stay untyped while the hot path is
 // not.
 type streamType interface {
-	newRouter(edges []route, ship Shipper, subtask, batchSize int) flushCollector
+	newRouter(edges []route, ship Shipper, subtask, batchSize, batchBytes int) flushCollector
 	consumer(c any, full func() bool) batchConsumer
 	batchLen(batch any) int
 	codec() batchCodec
@@ -56,8 +58,8 @@ func newStreamOps[T any]() *streamOps[T] {
 	return &streamOps[T]{pool: newBatchPool[T](0), codec_: JSONCodec[T]{}}
 }
 
-func (st *streamOps[T]) newRouter(edges []route, ship Shipper, subtask, batchSize int) flushCollector {
-	r := &router[T]{ship: ship, pool: st.pool, batchSize: batchSize}
+func (st *streamOps[T]) newRouter(edges []route, ship Shipper, subtask, batchSize, batchBytes int) flushCollector {
+	r := &router[T]{ship: ship, pool: st.pool, batchSize: recordsPerBatch[T](batchSize, batchBytes)}
 	width := 0
 	for _, e := range edges {
 		re := typedRoute[T]{route: e, next: subtask % max(e.width, 1)}
@@ -117,6 +119,19 @@ func (st *streamOps[T]) batchLen(batch any) int {
 func (st *streamOps[T]) codec() batchCodec { return typedBatchCodec[T]{st} }
 
 func (st *streamOps[T]) release(batch any) { st.pool.put(batch.(*Batch[T])) }
+
+// recordsPerBatch returns how many records of type T a batch holds: at
+// most records, and at most bytes (0: no cap) of the batch's elements,
+// Element[T] each — what the batch itself holds, not what its records
+// point to (the contents of strings, slices and maps) — and at least one.
+// It is computed once per router, never per record.
+func recordsPerBatch[T any](records, bytes int) int {
+	if bytes <= 0 {
+		return records
+	}
+	size := int(reflect.TypeFor[Element[T]]().Size())
+	return max(1, min(records, bytes/max(size, 1)))
+}
 
 type typedRoute[T any] struct {
 	route

@@ -42,6 +42,15 @@ type TaskContext struct {
 	// subtask and attempt, removed when the subtask closes); required
 	// with StateBackendBolt.
 	StateDir string
+	// StateCacheEntries bounds the bbolt backend's cache of decoded
+	// entries (persistence.BackendConfig.CacheEntries); 0: the
+	// backend's default.
+	StateCacheEntries int
+	// MaxAsyncCapacity is the most records an async operator of this
+	// subtask may have in flight: a Capacity left to its default is
+	// lowered to it, and a larger Capacity set by the pipeline fails the
+	// operator's open. 0: no ceiling.
+	MaxAsyncCapacity int
 
 	wake       func()
 	outputFull func() bool // ChainConfig.OutputFull; nil outside a chain
