@@ -22,6 +22,8 @@ type Engine struct {
 	restartDefault bool
 	stats          remoteStats
 	metrics        metricsTable // the latest samples of the subtasks here
+	// unlimit puts back the soft memory limit Config.Memory replaced
+	unlimit func()
 	// writers counts the jobs' metadata writers (checkpointer): a job's
 	// end leaves a commit under way to its writer, and Close waits for
 	// them, for writerGrace at most.
@@ -52,6 +54,7 @@ func NewEngine(cfg Config) (*Engine, error) {
 		}
 		e.remote = r
 	}
+	e.unlimit = setMemoryLimit(cfg.Memory)
 	return e, nil
 }
 
@@ -87,6 +90,10 @@ func (e *Engine) submit(g *operators.JobGraph, cfg Config, spec *JobSpec, opts [
 	defer e.mu.Unlock()
 	if e.closed {
 		return nil, ErrEngineClosed
+	}
+	cfg, err := cfg.forJob(g)
+	if err != nil {
+		return nil, err
 	}
 	job := &Job{name: g.Name, engine: e, done: make(chan struct{}), state: JobCreated}
 	m := newMaster(job, g, cfg)
@@ -177,5 +184,6 @@ func (e *Engine) Close() error {
 		stopRemote(e.sys, e.remote)
 	}
 	e.sys.Shutdown()
+	e.unlimit()
 	return nil
 }

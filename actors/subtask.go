@@ -225,6 +225,7 @@ func (s *subtask) deploy(m *deployMsg) {
 		Ship: (*shipper)(s), Logger: s.log, Wake: s.wake, Host: (*host)(s), Faults: s.cfg.Faults, OutputFull: s.out.Blocked,
 		Restore: restore, Checkpointing: s.store != nil,
 		StateBackend: s.cfg.StateBackend, StateDir: s.cfg.StateDir,
+		BatchBytes: s.cfg.BatchBytes, StateCacheEntries: s.cfg.StateCacheEntries, MaxAsyncCapacity: s.cfg.MaxAsyncCapacity,
 	})
 	if err != nil {
 		s.fail(err)

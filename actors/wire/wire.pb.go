@@ -284,8 +284,13 @@ type RuntimeConfig struct {
 	AtLeastOnce            bool                   `protobuf:"varint,5,opt,name=at_least_once,json=atLeastOnce,proto3" json:"at_least_once,omitempty"`
 	CheckpointTimeoutNanos int64                  `protobuf:"varint,6,opt,name=checkpoint_timeout_nanos,json=checkpointTimeoutNanos,proto3" json:"checkpoint_timeout_nanos,omitempty"`
 	StateBackend           string                 `protobuf:"bytes,7,opt,name=state_backend,json=stateBackend,proto3" json:"state_backend,omitempty"`
-	unknownFields          protoimpl.UnknownFields
-	sizeCache              protoimpl.SizeCache
+	// what the master derived from its memory budget for the job
+	// (actors.Config.Memory), or set explicitly; 0: none
+	BatchBytes        int32 `protobuf:"varint,8,opt,name=batch_bytes,json=batchBytes,proto3" json:"batch_bytes,omitempty"`
+	StateCacheEntries int32 `protobuf:"varint,9,opt,name=state_cache_entries,json=stateCacheEntries,proto3" json:"state_cache_entries,omitempty"`
+	MaxAsyncCapacity  int32 `protobuf:"varint,10,opt,name=max_async_capacity,json=maxAsyncCapacity,proto3" json:"max_async_capacity,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *RuntimeConfig) Reset() {
@@ -365,6 +370,27 @@ func (x *RuntimeConfig) GetStateBackend() string {
 		return x.StateBackend
 	}
 	return ""
+}
+
+func (x *RuntimeConfig) GetBatchBytes() int32 {
+	if x != nil {
+		return x.BatchBytes
+	}
+	return 0
+}
+
+func (x *RuntimeConfig) GetStateCacheEntries() int32 {
+	if x != nil {
+		return x.StateCacheEntries
+	}
+	return 0
+}
+
+func (x *RuntimeConfig) GetMaxAsyncCapacity() int32 {
+	if x != nil {
+		return x.MaxAsyncCapacity
+	}
+	return 0
 }
 
 // SubtaskSpec is one subtask an agent spawns: its id in the attempt, the
@@ -2461,7 +2487,7 @@ const file_actors_wire_wire_proto_rawDesc = "" +
 	"\vfingerprint\x18\x04 \x01(\tR\vfingerprint\x1a9\n" +
 	"\vParamsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xa3\x02\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xa2\x03\n" +
 	"\rRuntimeConfig\x12\x1d\n" +
 	"\n" +
 	"batch_size\x18\x01 \x01(\x05R\tbatchSize\x120\n" +
@@ -2470,7 +2496,12 @@ const file_actors_wire_wire_proto_rawDesc = "" +
 	"\rcheckpointing\x18\x04 \x01(\bR\rcheckpointing\x12\"\n" +
 	"\rat_least_once\x18\x05 \x01(\bR\vatLeastOnce\x128\n" +
 	"\x18checkpoint_timeout_nanos\x18\x06 \x01(\x03R\x16checkpointTimeoutNanos\x12#\n" +
-	"\rstate_backend\x18\a \x01(\tR\fstateBackend\"p\n" +
+	"\rstate_backend\x18\a \x01(\tR\fstateBackend\x12\x1f\n" +
+	"\vbatch_bytes\x18\b \x01(\x05R\n" +
+	"batchBytes\x12.\n" +
+	"\x13state_cache_entries\x18\t \x01(\x05R\x11stateCacheEntries\x12,\n" +
+	"\x12max_async_capacity\x18\n" +
+	" \x01(\x05R\x10maxAsyncCapacity\"p\n" +
 	"\vSubtaskSpec\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x05R\x02id\x12\x16\n" +
 	"\x06vertex\x18\x02 \x01(\x05R\x06vertex\x12\x14\n" +
