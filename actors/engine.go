@@ -128,6 +128,14 @@ func (e *Engine) submit(g *operators.JobGraph, cfg Config, spec *JobSpec, opts [
 	return job, nil
 }
 
+// CheckJob reports what Submit would refuse of job g under the engine's
+// configuration: a job that cannot fit its memory budget or async ceiling
+// (ErrConfig; see Config.CheckJob).
+func (e *Engine) CheckJob(g *operators.JobGraph) error {
+	_, err := e.cfg.forJob(g)
+	return err
+}
+
 // Run builds the pipeline, runs it and waits for it to end. Cancelling ctx
 // cancels the job.
 func (e *Engine) Run(ctx context.Context, p *operators.Pipeline) error {

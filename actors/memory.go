@@ -28,18 +28,21 @@ import (
 // the job starts if it cannot fit its share.
 
 const (
-	// minMemory is the smallest budget: below it the derived settings
-	// would be too small to run anything at speed.
-	minMemory = 16 << 20
+	// MinMemory is the smallest budget (Config.Memory): below it the
+	// derived settings would be too small to run anything at speed.
+	MinMemory = 16 << 20
 	// batchBytesPerMemory: the derived BatchBytes is Memory / 2048 (256
 	// KiB at 512 MiB), within [minBatchBytes, maxBatchBytes].
 	batchBytesPerMemory = 2048
 	minBatchBytes       = 4 << 10
 	maxBatchBytes       = 1 << 20
 	// Derived credits are within [minDerivedCredits, maxDerivedCredits]:
-	// two let a sender fill one batch while the other is consumed.
+	// two let a sender fill one batch while the other is consumed; more
+	// than the default raise no throughput (a local send costs 100 ns)
+	// and lengthen aligned checkpoints under backpressure, so a budget
+	// only ever lowers them.
 	minDerivedCredits = 2
-	maxDerivedCredits = 8
+	maxDerivedCredits = DefaultCredits
 	// senderBatches is what a channel holds at its sender beyond its
 	// credits: the batch being filled, and the one without credit.
 	senderBatches = 2
@@ -130,8 +133,8 @@ func (c *Config) validateMemory() error {
 			ErrConfig, c.Memory, c.BatchBytes, c.StateCacheEntries, c.MaxAsyncCapacity)
 	case c.Memory == 0:
 		return nil
-	case c.Memory < minMemory:
-		return fmt.Errorf("%w: Memory %s is below the least budget, %s", ErrConfig, formatBytes(c.Memory), formatBytes(minMemory))
+	case c.Memory < MinMemory:
+		return fmt.Errorf("%w: Memory %s is below the least budget, %s", ErrConfig, formatBytes(c.Memory), formatBytes(MinMemory))
 	}
 	b := budget{c.Memory}
 	if _, _, err := b.flow(1, c.Credits, c.BatchBytes); err != nil {
@@ -196,6 +199,19 @@ func (c Config) forJob(g *operators.JobGraph) (Config, error) {
 		c.Credits = DefaultCredits
 	}
 	return c, checkAsyncCapacities(g, c.MaxAsyncCapacity)
+}
+
+// CheckJob reports what Submit would refuse of job g under c: a
+// configuration that is not valid, or a job that cannot fit its memory
+// budget or async ceiling (ErrConfig, naming what does not fit). A
+// command line checks it before it starts anything.
+func (c Config) CheckJob(g *operators.JobGraph) error {
+	c.Logger = QuietLogger() // validate's default would not be used
+	if err := c.validate(); err != nil {
+		return err
+	}
+	_, err := c.forJob(g)
+	return err
 }
 
 // checkAsyncCapacities fails a job with an async operator whose capacity
