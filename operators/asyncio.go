@@ -120,8 +120,8 @@ func (c AsyncConfig[In, Out]) withDefaults() (AsyncConfig[In, Out], error) {
 // place among the records. A call that fails for good or times out fails
 // the subtask unless cfg.OnError or cfg.OnTimeout decide otherwise.
 //
-// The operator needs a runtime whose TaskContext.Host implements
-// AsyncHost (the actors runtime, the test harness).
+// The operator needs a runtime that gives its TaskContext a Host (the
+// actors runtime, the test harness).
 func AsyncMap[In, Out any](s Stream[In], fn AsyncFunc[In, Out], cfg AsyncConfig[In, Out]) Stream[Out] {
 	var call func(ctx context.Context, ins []In) ([][]Out, error)
 	if fn != nil {

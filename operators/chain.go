@@ -26,7 +26,7 @@ type ChainConfig struct {
 	Logger     *slog.Logger
 	Wake       func()           // see TaskContext.Wake
 	Now        func() time.Time // nil: time.Now
-	Host       any              // runtime services for runtime-specific operators
+	Host       Host             // runtime services for runtime-specific operators (see Host)
 	Faults     FaultInjector    // nil in production: tests inject failures
 	// OutputFull reports whether the subtask's output waits for credit
 	// from downstream. The chain checks it before each record of an

@@ -29,9 +29,10 @@ type TaskContext struct {
 	Logger *slog.Logger
 	// Now is the processing-time clock; tests replace it.
 	Now func() time.Time
-	// Host holds runtime services for runtime-specific operators (such as
-	// operators backed by actors); built-in operators ignore it.
-	Host any
+	// Host is the runtime's services for runtime-specific operators
+	// (async I/O, operators backed by actors); nil outside a runtime.
+	// Other built-in operators ignore it.
+	Host Host
 	// Checkpointing is true when the job takes checkpoints: sinks then
 	// make their output visible only when a checkpoint completes.
 	Checkpointing bool

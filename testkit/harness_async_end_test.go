@@ -111,7 +111,7 @@ func TestHarness_async_resultsAfterCloseAreNotEmitted(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, c := range calls {
-		reply, err := c.call.Reply([]any{i + 1}, nil)
+		reply, err := c.call.(operators.AsyncCallResults[int]).Complete([][]int{{i + 1}})
 		if err != nil {
 			t.Fatal(err)
 		}
