@@ -30,13 +30,13 @@ import (
 // too, naming this operator.
 func FromActor[In, Out any](s operators.Stream[In], props *actor.Props, opts ...ActorOption) operators.Stream[Out] {
 	cfg := newActorConfig(opts)
-	return operators.External(s, "actor", props, func(tc *operators.TaskContext, out operators.Collector[Out]) (operators.Collector[In], any, error) {
+	return operators.External(s, "actor", func(tc *operators.TaskContext, out operators.Collector[Out]) (operators.Collector[In], any, error) {
 		op, err := openActorOp[In, struct{}, Out](tc, props, cfg, out, &plainBatch[In]{}, nil)
 		if err != nil {
 			return nil, nil, err
 		}
 		return op, op, nil
-	})
+	}).StartNewChain() // never chained to the operator before it (docs/user-guide.md)
 }
 
 // FromKeyedActor puts a user's actor into a pipeline as an operator on a
@@ -65,7 +65,7 @@ func FromActor[In, Out any](s operators.Stream[In], props *actor.Props, opts ...
 // own (bytes) to the keyed state; WithWatermarks sends it the watermarks.
 func FromKeyedActor[In any, K comparable, Out any](ks operators.KeyedStream[In, K], props *actor.Props, opts ...ActorOption) operators.Stream[Out] {
 	cfg := newActorConfig(opts)
-	return operators.KeyedExternal(ks, "keyed-actor", props, func(tc *operators.TaskContext, key func(In) K, out operators.Collector[Out]) (operators.Collector[In], any, error) {
+	return operators.KeyedExternal(ks, "keyed-actor", func(tc *operators.TaskContext, key func(In) K, out operators.Collector[Out]) (operators.Collector[In], any, error) {
 		x, err := operators.NewExternalState[K](tc)
 		if err != nil {
 			return nil, nil, err

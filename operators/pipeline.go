@@ -71,7 +71,6 @@ type node struct {
 	consumers   []*edge
 	out         streamType // output type; nil for sinks
 	open        func(tc *TaskContext, out any) (*instance, error)
-	external    any                  // runtime-specific spec, such as an actor's props
 	noChain     bool                 // never chain this node to its input
 	sides       map[string]*sideDecl // side outputs it emits, by tag ID
 	anySide     bool                 // runs user code: may emit any tag
@@ -242,6 +241,15 @@ func (s Stream[T]) Broadcast() Stream[T] {
 // have the same parallelism.
 func (s Stream[T]) Forward() Stream[T] {
 	s.part, s.hash = Forward, nil
+	return s
+}
+
+// StartNewChain makes the operator that produces this stream begin a new
+// chain: it is never chained to the operator before it, so it runs in
+// subtasks of its own (Flink's startNewChain). The operators after it
+// may still be chained to it.
+func (s Stream[T]) StartNewChain() Stream[T] {
+	s.n.noChain = true
 	return s
 }
 
