@@ -93,3 +93,11 @@ func TestVertex_AsyncOperators(t *testing.T) {
 		t.Fatalf("AsyncOperators = %+v, want %+v", got, want)
 	}
 }
+
+// The bbolt cache a runtime derives reaches the keyed backend's config.
+func TestKeyedConfig_cacheEntries(t *testing.T) {
+	tc := &TaskContext{TaskInfo: TaskInfo{Parallelism: 1, MaxParallelism: 128}, StateCacheEntries: 123}
+	if got := keyedConfig[int](tc).CacheEntries; got != 123 {
+		t.Fatalf("CacheEntries = %d, want TaskContext.StateCacheEntries, 123", got)
+	}
+}
