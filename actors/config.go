@@ -144,7 +144,11 @@ func (c *Config) validate() error {
 	}
 	if c.Remote != nil {
 		r := *c.Remote // the caller's stays as given
-		if r.BatchBytes == 0 && c.Memory > 0 {
+		switch {
+		case r.BatchBytes != 0:
+		case c.BatchBytes > 0:
+			r.BatchBytes = c.BatchBytes
+		case c.Memory > 0:
 			r.BatchBytes = budget{c.Memory}.batchBytes()
 		}
 		if err := r.validate(); err != nil {

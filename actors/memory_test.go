@@ -203,3 +203,25 @@ func TestTaskManager_agentConfig_takesTheMastersBudget(t *testing.T) {
 			cfg.Credits, cfg.BatchBytes, cfg.StateCacheEntries, cfg.MaxAsyncCapacity, cfg.Memory)
 	}
 }
+
+// Remote's fragments are the batch bytes when Remote.BatchBytes is not
+// set: explicit, or derived from the budget.
+func TestConfig_validate_remoteBatchBytes(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		mod  func(*Config)
+		want int
+	}{
+		{"default", func(*Config) {}, defaultBatchBytes},
+		{"explicit BatchBytes", func(c *Config) { c.BatchBytes = 64 << 10 }, 64 << 10},
+		{"derived from Memory", func(c *Config) { c.Memory = 64 * mib }, 32 << 10},
+		{"Remote's own", func(c *Config) { c.Memory, c.Remote.BatchBytes = 64*mib, 100<<10 }, 100 << 10},
+	} {
+		cfg := DefaultConfig()
+		cfg.Remote = &RemoteConfig{}
+		tc.mod(&cfg)
+		if got := validated(t, cfg).Remote.BatchBytes; got != tc.want {
+			t.Errorf("%s: Remote.BatchBytes %d, want %d", tc.name, got, tc.want)
+		}
+	}
+}
