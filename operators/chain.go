@@ -129,6 +129,33 @@ type Chain struct {
 
 	sink  interface{ Written() int64 } // the tail's record count, if it is a sink
 	outWM int64                        // the last watermark emitted downstream
+
+	// full is whether the output waits for credit (outputFull), as of
+	// the chain's last entry from the runtime or its last ship: the only
+	// times it can change while the chain runs, so that the check before
+	// each record is a load, not a call.
+	full       bool
+	outputFull func() bool // ChainConfig.OutputFull; nil: never full
+}
+
+// refreshFull reads whether the output waits for credit.
+func (c *Chain) refreshFull() { c.full = c.outputFull != nil && c.outputFull() }
+
+// watchedShipper is the runtime's Shipper, after which the chain reads
+// whether its output is full: only shipping fills it.
+type watchedShipper struct {
+	Shipper
+	c *Chain
+}
+
+func (s watchedShipper) Ship(ch int, batch any) {
+	s.Shipper.Ship(ch, batch)
+	s.c.refreshFull()
+}
+
+func (s watchedShipper) ShipEvent(ch int, ev Event) {
+	s.Shipper.ShipEvent(ch, ev)
+	s.c.refreshFull()
 }
 
 // Open instantiates the vertex's operators for one subtask, tail first, so
@@ -147,6 +174,9 @@ func (v *Vertex) Open(cfg ChainConfig) (*Chain, error) {
 			panic(r)
 		}
 	}()
+	if cfg.OutputFull != nil {
+		c.outputFull, cfg.Ship = cfg.OutputFull, watchedShipper{Shipper: cfg.Ship, c: c}
+	}
 	out, sides := c.openRouters(v, cfg)
 	var inst *instance
 	c.hooks = make([]any, len(v.nodes))
@@ -178,7 +208,7 @@ func (v *Vertex) Open(cfg ChainConfig) (*Chain, error) {
 	chans := v.InputChannels(cfg.Subtask)
 	for _, ch := range chans {
 		st := ch.Edge.e.stream()
-		c.consume = append(c.consume, st.consumer(inst.inputs[ch.Edge.Input], cfg.OutputFull))
+		c.consume = append(c.consume, st.consumer(inst.inputs[ch.Edge.Input], &c.full))
 		c.lens = append(c.lens, st.batchLen)
 	}
 	if len(chans) > 0 {
@@ -252,7 +282,7 @@ func (c *Chain) taskContext(v *Vertex, n *node, cfg ChainConfig) *TaskContext {
 		tc.Now = cfg.Now
 	}
 	tc.Host = cfg.Host
-	tc.outputFull = cfg.OutputFull
+	tc.outputFull, tc.refreshFull = &c.full, c.refreshFull
 	tc.Checkpointing = cfg.Checkpointing
 	tc.StateBackend, tc.StateDir = cfg.StateBackend, cfg.StateDir
 	tc.StateCacheEntries, tc.MaxAsyncCapacity = cfg.StateCacheEntries, cfg.MaxAsyncCapacity
@@ -273,6 +303,7 @@ type heldBatch struct {
 // rest of the batch, which Resume feeds in once the output has room;
 // meanwhile the runtime must not call Consume again.
 func (c *Chain) Consume(ch int, batch any) (done bool) {
+	c.refreshFull()
 	next, done := c.consume[ch](batch, 0)
 	if !done {
 		c.held = heldBatch{ch: ch, batch: batch, next: next}
@@ -285,6 +316,7 @@ func (c *Chain) Consume(ch int, batch any) (done bool) {
 // source's poll emitted after that point, in order. It reports whether
 // nothing is held any more; false: the output filled up again.
 func (c *Chain) Resume() (done bool) {
+	c.refreshFull()
 	if c.held.batch != nil {
 		next, done := c.consume[c.held.ch](c.held.batch, c.held.next)
 		if !done {

@@ -64,13 +64,15 @@ type sourceRunner[T any] struct {
 	// for the rate limiter and for metrics (Chain.SourceRecords).
 	counted countingCollector[T]
 	emitted int64
-	// full reports whether the subtask's output waits for credit
-	// (TaskContext.outputFull; nil: never). From then on the records the
-	// reader emits, and the events after them, are held, in order, and
-	// go into the chain when the output has room (release).
-	full   func() bool
-	held   []heldItem[T]
-	heldAt int // the first item of held not released yet
+	// full says whether the subtask's output waits for credit, and
+	// refresh reads it anew (TaskContext.outputFull; nil: never full).
+	// From then on the records the reader emits, and the events after
+	// them, are held, in order, and go into the chain when the output
+	// has room (release).
+	full    *bool
+	refresh func()
+	held    []heldItem[T]
+	heldAt  int // the first item of held not released yet
 }
 
 // heldItem is a record, or an event (a watermark, a status change)
@@ -107,6 +109,9 @@ func (s *sourceRunner[T]) poll(max int) (Poll, error) {
 		max = n
 	}
 	s.counted.r, s.counted.n = s, 0
+	if s.refresh != nil {
+		s.refresh()
+	}
 	p, err := s.reader.Poll(&s.counted, max)
 	s.emitted += int64(s.counted.n)
 	if s.limiter != nil {
@@ -156,7 +161,7 @@ func (c *countingCollector[T]) Collect(v T, ts int64) {
 // collect sends a record the reader emitted into the chain, or holds it
 // when the output is full or records are held already (order).
 func (s *sourceRunner[T]) collect(v T, ts int64) {
-	if s.holding() || (s.full != nil && s.full()) {
+	if s.holding() || (s.full != nil && *s.full) {
 		s.held = append(s.held, heldItem[T]{v: v, ts: ts})
 		return
 	}
@@ -170,7 +175,7 @@ func (s *sourceRunner[T]) holding() bool { return s.heldAt < len(s.held) }
 func (s *sourceRunner[T]) release() bool {
 	for s.holding() {
 		it := &s.held[s.heldAt]
-		if it.ev == nil && s.full != nil && s.full() {
+		if it.ev == nil && s.full != nil && *s.full {
 			return false
 		}
 		v, ts, ev := it.v, it.ts, it.ev

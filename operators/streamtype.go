@@ -19,7 +19,7 @@ type Shipper interface {
 // not.
 type streamType interface {
 	newRouter(edges []route, ship Shipper, subtask, batchSize, batchBytes int) flushCollector
-	consumer(c any, full func() bool) batchConsumer
+	consumer(c any, full *bool) batchConsumer
 	batchLen(batch any) int
 	codec() batchCodec
 	// release returns a batch of this type to its pool.
@@ -82,14 +82,14 @@ func (st *streamOps[T]) newRouter(edges []route, ship Shipper, subtask, batchSiz
 // the batch goes back to its pool and done is true.
 type batchConsumer func(batch any, from int) (next int, done bool)
 
-// consumer returns the batchConsumer of collector c; full (nil: never)
-// reports whether the subtask's output waits for credit.
-func (st *streamOps[T]) consumer(c any, full func() bool) batchConsumer {
+// consumer returns the batchConsumer of collector c; *full says whether
+// the subtask's output waits for credit.
+func (st *streamOps[T]) consumer(c any, full *bool) batchConsumer {
 	col := c.(Collector[T])
 	return func(batch any, from int) (int, bool) {
 		b := batch.(*Batch[T])
 		for i := from; i < len(b.Elems); i++ {
-			if full != nil && full() {
+			if *full {
 				return i, false
 			}
 			col.Collect(b.Elems[i].Value, b.Elems[i].Timestamp)

@@ -53,13 +53,17 @@ type TaskContext struct {
 	// operator's open. 0: no ceiling.
 	MaxAsyncCapacity int
 
-	wake       func()
-	outputFull func() bool // ChainConfig.OutputFull; nil outside a chain
-	err        *error      // shared by every operator of one chain
-	emitWM     func(int64)
-	emitStatus func(bool)
-	emitEvent  func(Event)
-	sides      map[string]any // side-output collectors by tag ID (SideOutput)
+	wake func()
+	// outputFull is the chain's view of whether its output waits for
+	// credit, and refreshFull reads it anew (Chain.full); nil outside a
+	// chain.
+	outputFull  *bool
+	refreshFull func()
+	err         *error // shared by every operator of one chain
+	emitWM      func(int64)
+	emitStatus  func(bool)
+	emitEvent   func(Event)
+	sides       map[string]any // side-output collectors by tag ID (SideOutput)
 }
 
 // NewTaskContext is called by the runtime for each operator of a subtask.
