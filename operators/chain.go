@@ -29,11 +29,13 @@ type ChainConfig struct {
 	Host       Host             // runtime services for runtime-specific operators (see Host)
 	Faults     FaultInjector    // nil in production: tests inject failures
 	// OutputFull reports whether the subtask's output waits for credit
-	// from downstream. The chain checks it before each record of an
-	// input batch (Consume) or of a source's poll and stops there while
-	// it holds, keeping the rest for Resume: so what waits for credit
-	// stays within about one record's output, whatever an operator
-	// emits per record. nil: the output is never full.
+	// from downstream; only shipping can make it true. The chain calls
+	// it when the runtime enters it (Consume, Resume, a source's poll)
+	// and after each batch or event it ships, and stops before the next
+	// record of an input batch or of a source's poll while it is true,
+	// keeping the rest for Resume: so what waits for credit stays within
+	// about one record's output, whatever an operator emits per record.
+	// nil: the output is never full.
 	OutputFull func() bool
 	// Checkpointing tells operators that checkpoints are on, so that sinks
 	// commit on checkpoint completion (two-phase commit) rather than at
