@@ -31,9 +31,9 @@ import (
 // the capacity. The sequencer's mailbox is unbounded but holds at most
 // one message per record in flight plus one per turn of the subtask.
 
-var _ operators.AsyncHost = (*host)(nil)
+var _ operators.Host = (*host)(nil)
 
-// NewAsyncInvoker implements operators.AsyncHost. The sequencer is
+// NewAsyncInvoker implements operators.Host. The sequencer is
 // spawned as a child of the subtask now, the workers on first use.
 func (h *host) NewAsyncInvoker(cfg operators.AsyncInvokerConfig) (operators.AsyncInvoker, error) {
 	if cfg.Sequencer == nil {

@@ -212,10 +212,12 @@ func (s *subtask) queuedBarrier(ch int, id int64) int {
 }
 
 // recordQueue records the first n batches queued on input ch, after the
-// rest of a batch of ch consumed in part, which comes before them.
+// rest of a batch of ch that the chain stopped in (its output waited for
+// credit, or urgent mail), which comes before them: those records have
+// reached no operator, so the snapshot does not cover them.
 func (s *subtask) recordQueue(ch, n int) {
-	if p := s.partial; p != nil && p.ch == ch {
-		s.recordInputFrom(ch, p.m, p.next)
+	if hc, batch, next, ok := s.chain.HeldInput(); ok && hc == ch {
+		s.recordInputFrom(ch, &batchMsg{data: batch}, next)
 	}
 	for i := range n {
 		s.recordInput(ch, s.in.At(ch, i))

@@ -211,7 +211,7 @@ func TestCluster_slowRemoteSinkBackpressuresSource(t *testing.T) {
 	n1, n2 := c.nodes["n1"], c.nodes["n2"]
 	eventually(t, 20*time.Second, func() bool { return n2.stats(t).Counters[tag+"/sunk-1"] > 0 }, "records at the remote sink")
 	cfg := DefaultConfig()
-	bound := int64((cfg.Credits + 3) * cfg.BatchSize)
+	bound := int64((DefaultCredits + 3) * cfg.BatchSize)
 	var first, last int64
 	var maxInFlight int64
 	var heap1, heap2 uint64
@@ -239,9 +239,9 @@ func TestCluster_slowRemoteSinkBackpressuresSource(t *testing.T) {
 	if last <= first {
 		t.Fatalf("the remote sink made no progress (%d → %d)", first, last)
 	}
-	if remote.Channels != 1 || remote.CreditBound != int64(cfg.Credits) ||
-		remote.MaxInFlight != int64(cfg.Credits) || remote.MaxInFlightBytes == 0 {
-		t.Fatalf("n1's remote channels %+v: want one channel, its %d credits all in flight at some point", remote, cfg.Credits)
+	if remote.Channels != 1 || remote.CreditBound != DefaultCredits ||
+		remote.MaxInFlight != DefaultCredits || remote.MaxInFlightBytes == 0 {
+		t.Fatalf("n1's remote channels %+v: want one channel, its %d credits all in flight at some point", remote, DefaultCredits)
 	}
 	j.Cancel()
 	waitTaskManagersEmpty(t, c.taskManagers()...)

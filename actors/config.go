@@ -22,8 +22,41 @@ type Config struct {
 	BufferTimeout time.Duration
 	// Credits is the window of batches a receiver grants each input
 	// channel. Memory in flight per channel is at most Credits × BatchSize
-	// records. Default 4.
+	// records, plus two batches at the sender (the one being filled, and
+	// the one that found no credit with the rest of one record's
+	// output). Zero takes the default: DefaultCredits (4), or with
+	// Memory, derived for each job from its channels (2 to 4).
 	Credits int
+	// Memory is the node's memory budget in bytes; 0 (the default): none.
+	// It is applied as the Go runtime's soft memory limit
+	// (runtime/debug.SetMemoryLimit, for the whole process, put back on
+	// Close) and fixes, for each job when it is submitted, the settings
+	// below that are left zero: a quarter of it for records in flight
+	// (Credits and BatchBytes), a quarter for the bbolt backends' caches
+	// (StateCacheEntries), an eighth for async I/O records in flight
+	// (MaxAsyncCapacity); the rest is for state on the heap, user code
+	// and the runtime. A setting given explicitly is kept, and a job
+	// for which it cannot fit its share fails to submit (ErrConfig).
+	// docs/operations.md gives the formula. At least 16 MiB.
+	Memory int64
+	// BatchBytes caps a batch in bytes as well as in records: a batch
+	// holds at most BatchBytes of records, counted at the size of the
+	// stream's record type (its Go value, not what it points to). It is
+	// also the remote fragment size when Remote.BatchBytes is zero. Zero:
+	// no cap, or with Memory, Memory / 2048 within 4 KiB to 1 MiB,
+	// lowered for a job with many channels.
+	BatchBytes int
+	// StateCacheEntries bounds the cache of decoded entries of each
+	// keyed subtask's bbolt backend. Zero: persistence.DefaultCacheEntries,
+	// or with Memory, a quarter of it over the job's keyed subtasks at
+	// 256 bytes an entry.
+	StateCacheEntries int
+	// MaxAsyncCapacity is the most records each subtask's async I/O
+	// operator may have in flight: a default AsyncConfig.Capacity is
+	// lowered to it, and a job with a larger Capacity set by its
+	// pipeline fails to submit. Zero: no ceiling, or with Memory, an
+	// eighth of it over the job's async subtasks at 1 KiB a record.
+	MaxAsyncCapacity int
 	// Restart decides what happens when a subtask fails. nil (as in
 	// DefaultConfig) takes the default when the engine starts: no restart
 	// (the job fails) without checkpointing; with checkpointing,
@@ -75,7 +108,7 @@ type Config struct {
 // leaves Restart nil, so that NewEngine picks the default strategy for the
 // checkpointing the caller sets afterwards.
 func DefaultConfig() Config {
-	return Config{BatchSize: 1024, BufferTimeout: 10 * time.Millisecond, Credits: 4, MetricsInterval: time.Second}
+	return Config{BatchSize: 1024, BufferTimeout: 10 * time.Millisecond, MetricsInterval: time.Second}
 }
 
 // QuietLogger discards every log record (for tests and benchmarks).
@@ -87,8 +120,14 @@ func (c *Config) validate() error {
 		return fmt.Errorf("%w: BatchSize %d must be at least 1", ErrConfig, c.BatchSize)
 	case c.BufferTimeout <= 0:
 		return fmt.Errorf("%w: BufferTimeout %v must be positive", ErrConfig, c.BufferTimeout)
-	case c.Credits < 1:
-		return fmt.Errorf("%w: Credits %d must be at least 1", ErrConfig, c.Credits)
+	case c.Credits < 0:
+		return fmt.Errorf("%w: Credits %d must not be negative", ErrConfig, c.Credits)
+	}
+	if err := c.validateMemory(); err != nil {
+		return err
+	}
+	if c.Credits == 0 && c.Memory == 0 {
+		c.Credits = DefaultCredits
 	}
 	switch c.StateBackend {
 	case "", operators.StateBackendHeap:
@@ -105,6 +144,13 @@ func (c *Config) validate() error {
 	}
 	if c.Remote != nil {
 		r := *c.Remote // the caller's stays as given
+		switch {
+		case r.BatchBytes != 0:
+		case c.BatchBytes > 0:
+			r.BatchBytes = c.BatchBytes
+		case c.Memory > 0:
+			r.BatchBytes = budget{c.Memory}.batchBytes()
+		}
 		if err := r.validate(); err != nil {
 			return err
 		}

@@ -30,13 +30,13 @@ import (
 // too, naming this operator.
 func FromActor[In, Out any](s operators.Stream[In], props *actor.Props, opts ...ActorOption) operators.Stream[Out] {
 	cfg := newActorConfig(opts)
-	out := operators.External(s, "actor", props, func(tc *operators.TaskContext, out operators.Collector[Out]) (operators.Collector[In], any, error) {
+	out := operators.External(s, "actor", func(tc *operators.TaskContext, out operators.Collector[Out]) (operators.Collector[In], any, error) {
 		op, err := openActorOp[In, struct{}, Out](tc, props, cfg, out, &plainBatch[In]{}, nil)
 		if err != nil {
 			return nil, nil, err
 		}
 		return op, op, nil
-	})
+	}).StartNewChain() // never chained to the operator before it (docs/user-guide.md)
 	return failBuild(cfg, out)
 }
 
@@ -66,7 +66,7 @@ func FromActor[In, Out any](s operators.Stream[In], props *actor.Props, opts ...
 // own (bytes) to the keyed state; WithWatermarks sends it the watermarks.
 func FromKeyedActor[In any, K comparable, Out any](ks operators.KeyedStream[In, K], props *actor.Props, opts ...ActorOption) operators.Stream[Out] {
 	cfg := newActorConfig(opts)
-	out := operators.KeyedExternal(ks, "keyed-actor", props, func(tc *operators.TaskContext, key func(In) K, out operators.Collector[Out]) (operators.Collector[In], any, error) {
+	out := operators.KeyedExternal(ks, "keyed-actor", func(tc *operators.TaskContext, key func(In) K, out operators.Collector[Out]) (operators.Collector[In], any, error) {
 		x, err := operators.NewExternalState[K](tc)
 		if err != nil {
 			return nil, nil, err

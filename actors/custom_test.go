@@ -228,3 +228,22 @@ func TestWithState_unknownDistributionFailsBuild(t *testing.T) {
 		}
 	}
 }
+
+// An actor operator is never chained to the operator before it; the
+// operators after it are (docs/user-guide.md).
+func TestFromActor_startsANewChain(t *testing.T) {
+	p := operators.NewPipeline("chains")
+	doubled := FromActor[int, int](operators.FromSlice(p, seq(3)), actor.PropsFromProducer(func() actor.Actor { return &doubler{} })).Name("doubler")
+	operators.Discard(operators.Map(doubled, func(v int) int { return v }).Name("after"))
+	g, err := p.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, v := range g.Vertices {
+		names = append(names, v.Name)
+	}
+	if len(names) != 2 || !strings.HasPrefix(names[1], "doubler -> after") {
+		t.Fatalf("vertices %q, want the source alone, then the actor with the operators after it", names)
+	}
+}

@@ -22,6 +22,8 @@ type Engine struct {
 	restartDefault bool
 	stats          remoteStats
 	metrics        metricsTable // the latest samples of the subtasks here
+	// unlimit puts back the soft memory limit Config.Memory replaced
+	unlimit func()
 	// writers counts the jobs' metadata writers (checkpointer): a job's
 	// end leaves a commit under way to its writer, and Close waits for
 	// them, for writerGrace at most.
@@ -52,6 +54,7 @@ func NewEngine(cfg Config) (*Engine, error) {
 		}
 		e.remote = r
 	}
+	e.unlimit = setMemoryLimit(cfg.Memory)
 	return e, nil
 }
 
@@ -88,6 +91,10 @@ func (e *Engine) submit(g *operators.JobGraph, cfg Config, spec *JobSpec, opts [
 	if e.closed {
 		return nil, ErrEngineClosed
 	}
+	cfg, err := cfg.forJob(g)
+	if err != nil {
+		return nil, err
+	}
 	job := &Job{name: g.Name, engine: e, done: make(chan struct{}), state: JobCreated}
 	m := newMaster(job, g, cfg)
 	m.spec = spec
@@ -121,6 +128,14 @@ func (e *Engine) submit(g *operators.JobGraph, cfg Config, spec *JobSpec, opts [
 	job.master = pid
 	e.jobs[job] = struct{}{}
 	return job, nil
+}
+
+// CheckJob reports what Submit would refuse of job g under the engine's
+// configuration: a job that cannot fit its memory budget or async ceiling
+// (ErrConfig; see Config.CheckJob).
+func (e *Engine) CheckJob(g *operators.JobGraph) error {
+	_, err := e.cfg.forJob(g)
+	return err
 }
 
 // Run builds the pipeline, runs it and waits for it to end. Cancelling ctx
@@ -179,5 +194,6 @@ func (e *Engine) Close() error {
 		stopRemote(e.sys, e.remote)
 	}
 	e.sys.Shutdown()
+	e.unlimit()
 	return nil
 }

@@ -303,7 +303,7 @@ func TestJob_RestartFromScratch(t *testing.T) {
 func TestEngine_ConfigValidation(t *testing.T) {
 	for _, mod := range []func(*Config){
 		func(c *Config) { c.BatchSize = 0 },
-		func(c *Config) { c.Credits = 0 },
+		func(c *Config) { c.Credits = -1 }, // 0 takes the default
 		func(c *Config) { c.BufferTimeout = 0 },
 	} {
 		cfg := DefaultConfig()

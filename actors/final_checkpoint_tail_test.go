@@ -52,7 +52,7 @@ func TestCheckpoint_sourcesFinished_doesNotWaitForTheTail(t *testing.T) {
 	})
 	p := operators.NewPipeline("tail").SetParallelism(2)
 	src := operators.Generate(p, 2*perSource, func(i int64) int64 { return i })
-	fl := operators.External(src, "flooder", nil, func(_ *operators.TaskContext, out operators.Collector[int64]) (operators.Collector[int64], any, error) {
+	fl := operators.External(src, "flooder", func(_ *operators.TaskContext, out operators.Collector[int64]) (operators.Collector[int64], any, error) {
 		f := &flooder{out: out, flood: flood}
 		return f, f, nil
 	}).Parallelism(1)

@@ -13,7 +13,7 @@ import (
 // summary emits, at the end of its input, how many records it saw: an
 // operator whose end emits, which a resumed job must not end again.
 func summary(s operators.Stream[event]) operators.Stream[string] {
-	return operators.External(s, "summary", nil, func(_ *operators.TaskContext, out operators.Collector[string]) (operators.Collector[event], any, error) {
+	return operators.External(s, "summary", func(_ *operators.TaskContext, out operators.Collector[string]) (operators.Collector[event], any, error) {
 		sm := &summarizer{out: out}
 		return sm, sm, nil
 	})

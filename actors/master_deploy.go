@@ -190,7 +190,9 @@ func (m *master) agentSlots(ag *agentRef) int {
 func (m *master) runtimeConfig() *wire.RuntimeConfig {
 	return &wire.RuntimeConfig{BatchSize: int32(m.cfg.BatchSize), BufferTimeoutNanos: int64(m.cfg.BufferTimeout),
 		Credits: int32(m.cfg.Credits), Checkpointing: m.ckpt != nil, AtLeastOnce: m.cfg.Checkpoint.AtLeastOnce,
-		CheckpointTimeoutNanos: int64(m.cfg.Checkpoint.Timeout), StateBackend: m.cfg.StateBackend}
+		CheckpointTimeoutNanos: int64(m.cfg.Checkpoint.Timeout), StateBackend: m.cfg.StateBackend,
+		BatchBytes: int32(m.cfg.BatchBytes), StateCacheEntries: int32(m.cfg.StateCacheEntries),
+		MaxAsyncCapacity: int32(m.cfg.MaxAsyncCapacity)}
 }
 
 // agentOf returns the current attempt's agent with the given index.

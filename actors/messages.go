@@ -28,6 +28,9 @@ type batchMsg struct {
 	// recovered: restored input channel state, queued at deploy; it was
 	// never sent in this attempt, so its consumption returns no credit
 	recovered bool
+	// records in data, counted by a sender with metrics on (for the
+	// records that wait for credit, SubtaskMetrics.OutputQueued)
+	records int
 }
 
 // creditMsg travels upstream: the receiver returns n credits.

@@ -51,6 +51,13 @@ type SubtaskMetrics struct {
 	LateRecordsDropped int64
 	// MailboxLen is how many messages waited in the subtask's mailbox.
 	MailboxLen int64
+	// OutputQueued is how many records the subtask's operators had
+	// shipped that waited for credit from downstream at the sample, and
+	// OutputQueuedMax the most that ever waited at once: what the
+	// subtask holds beyond the credits × batch size in flight on its
+	// channels. The chain stops between two records when its output
+	// waits for credit, so it stays within about one record's output.
+	OutputQueued, OutputQueuedMax int64
 	// Busy, Idle and Backpressured split the time since Started: idle is
 	// waiting for input, backpressured is output waiting for credit from
 	// downstream, busy is the rest (as Flink's busyTimeMsPerSecond,

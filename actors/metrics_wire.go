@@ -14,7 +14,7 @@ func wireMetrics(id int, m SubtaskMetrics) *wire.SubtaskMetrics {
 		RecordsIn: m.RecordsIn, RecordsOut: m.RecordsOut, BatchesIn: m.BatchesIn, BatchesOut: m.BatchesOut,
 		RemoteBytesIn: m.RemoteBytesIn, RemoteBytesOut: m.RemoteBytesOut,
 		SourceRecords: m.SourceRecords, SinkRecords: m.SinkRecords, LateRecordsDropped: m.LateRecordsDropped,
-		MailboxLen: m.MailboxLen, BusyNanos: int64(m.Busy), IdleNanos: int64(m.Idle), BackpressuredNanos: int64(m.Backpressured),
+		MailboxLen: m.MailboxLen, OutputQueued: m.OutputQueued, OutputQueuedMax: m.OutputQueuedMax, BusyNanos: int64(m.Busy), IdleNanos: int64(m.Idle), BackpressuredNanos: int64(m.Backpressured),
 		InputWatermark: m.InputWatermark, OutputWatermark: m.OutputWatermark}
 	for _, a := range m.Async {
 		w.Async = append(w.Async, &wire.AsyncMetrics{Operator: a.Operator, Calls: a.Calls, Completed: a.Completed,
@@ -34,7 +34,7 @@ func metricsFrom(w *wire.SubtaskMetrics, job, run string, attempt int, ref *subt
 		RemoteBytesIn: w.RemoteBytesIn, RemoteBytesOut: w.RemoteBytesOut,
 		Source: ref.vertex.IsSource(), Sink: ref.vertex.IsSink(),
 		SourceRecords: w.SourceRecords, SinkRecords: w.SinkRecords, LateRecordsDropped: w.LateRecordsDropped,
-		MailboxLen: w.MailboxLen, Busy: time.Duration(w.BusyNanos), Idle: time.Duration(w.IdleNanos),
+		MailboxLen: w.MailboxLen, OutputQueued: w.OutputQueued, OutputQueuedMax: w.OutputQueuedMax, Busy: time.Duration(w.BusyNanos), Idle: time.Duration(w.IdleNanos),
 		Backpressured: time.Duration(w.BackpressuredNanos), InputWatermark: w.InputWatermark, OutputWatermark: w.OutputWatermark}
 	for _, a := range w.Async {
 		st := operators.AsyncStats{Calls: a.Calls, Completed: a.Completed, Retries: a.Retries, Timeouts: a.Timeouts,

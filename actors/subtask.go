@@ -39,19 +39,22 @@ type subtask struct {
 	out         *mailbox.OutputGate[*batchMsg]
 	inputs      []endpoint
 	outputs     []endpoint
+	// held is the batch message from input channel heldCh whose batch
+	// the chain stopped in (operators.Chain.HeldInput): its end of input
+	// and credit wait until the rest has gone in (resume); nil when none.
+	held   *batchMsg
+	heldCh int
 
 	ended      []bool
 	endedCount int
 	started    bool // sources: polling allowed
 	sourceDone bool
 	pumping    bool // a pumpMsg is in the mailbox
-	// resuming: the subtask yielded its input to its mailbox after a
-	// slice of work or for urgent mail (drive); a resumeMsg is in the
-	// mailbox
+	// resuming: the subtask yielded its input to its mailbox for urgent
+	// mail (yieldForUrgent); a resumeMsg is in the mailbox
 	resuming bool
-	urgent   *urgentMail   // its mailbox's count of urgent messages
-	yield    func() bool   // urgent.waiting, for Chain.ConsumeFrom
-	partial  *partialBatch // a batch consumed in part, the head of its channel
+	urgent   *urgentMail // its mailbox's count of urgent messages
+	yield    func() bool // urgent.waiting, the chain's ChainConfig.Urgent
 	// inputMarks holds, per input channel, the last watermark and status
 	// consumed from it: an unaligned snapshot stores them ahead of the
 	// channel's in-flight data (see recordMarks)
@@ -138,7 +141,7 @@ func (s *subtask) receive(msg any) {
 		}
 		s.drive()
 	case *creditMsg:
-		s.out.Grant(m.ch, m.n, s.send)
+		s.out.Grant(m.ch, m.n, s.sendQueued)
 		s.drive()
 	case *wire.Batch:
 		s.onRemoteBatch(m)
@@ -279,8 +282,10 @@ func (s *subtask) deploy(m *deployMsg) {
 	chain, err := s.vertex.Open(operators.ChainConfig{
 		Job: s.jobName, Run: s.run, Subtask: s.index, Attempt: s.attempt, BatchSize: s.cfg.BatchSize,
 		Ship: (*shipper)(s), Logger: s.log, Wake: s.wake, Host: (*host)(s), Faults: s.cfg.Faults,
+		OutputFull: s.out.Blocked, Urgent: s.yield,
 		Restore: restore, Checkpointing: s.store != nil,
 		StateBackend: s.cfg.StateBackend, StateDir: s.cfg.StateDir,
+		BatchBytes: s.cfg.BatchBytes, StateCacheEntries: s.cfg.StateCacheEntries, MaxAsyncCapacity: s.cfg.MaxAsyncCapacity,
 	})
 	if err != nil {
 		s.fail(err)
@@ -328,11 +333,13 @@ func (s *subtask) onTimer() {
 
 // drive does the work the subtask can do now: consume queued input while
 // its outputs have credit, poll its source, and finish when all input has
-// ended. Urgent mail (a priority barrier: see urgentMail) stops it
-// between two records, and it yields to its mailbox until a resumeMsg,
-// as Flink's task checks its mailbox between records: a slow operator's
-// backlog never holds a barrier back for more than a few records.
-// A finished subtask only keeps its timer (see armTimer).
+// ended. The chain stops between two records when its output waits for
+// credit or urgent mail waits (a priority barrier: see urgentMail), and
+// holds the rest (operators.Chain.Resume): credit drives it on, and for
+// urgent mail it yields to its mailbox until a resumeMsg, as Flink's task
+// checks its mailbox between records — a slow operator's backlog never
+// holds a barrier back for more than a few records. A finished subtask
+// only keeps its timer (see armTimer).
 func (s *subtask) drive() {
 	if s.rec != nil {
 		s.finishRecording() // a barrier it waited for left an output
@@ -351,64 +358,109 @@ func (s *subtask) drive() {
 		return
 	}
 	for !s.resuming && !s.out.Blocked() && !s.chain.Blocked() {
-		ch, m, from, ok := s.nextInput()
-		if !ok {
-			break
+		var done bool
+		if s.chain.Pending() {
+			done = s.resume()
+		} else {
+			ch, m, ok := s.in.Next()
+			if !ok {
+				break
+			}
+			done = s.consume(ch, m)
 		}
-		done := s.consume(ch, m, from)
 		if s.failed {
 			return
 		}
-		if !done || (s.yield != nil && s.yield()) {
-			// Until the resume, the batches already in the mailbox are
-			// only queued as they come, not consumed one by one ahead of
-			// the urgent message behind them.
-			s.resuming = true
-			s.ctx.Send(s.ctx.Self(), &resumeMsg{})
+		if s.yieldForUrgent(!done && !s.out.Blocked()) || !done {
+			break // credit or the resumeMsg drives it on
 		}
 	}
-	if s.chain.Source != nil {
+	if s.failed {
+		return
+	}
+	if s.chain.Source != nil && !s.resuming {
 		s.pollSource()
 		if s.failed {
 			return
 		}
+		s.yieldForUrgent(s.chain.Pending() && !s.out.Blocked()) // a poll the chain stopped in for urgent mail
 	}
 	s.armFlush()
 	s.maybeFinish()
 	s.armTimer()
 }
 
-// nextInput returns the input to consume next: the rest of a batch
-// consumed in part, else the gate's next batch.
-func (s *subtask) nextInput() (ch int, m *batchMsg, from int, ok bool) {
-	if p := s.partial; p != nil {
-		s.partial = nil
-		return p.ch, p.m, p.next, true
+// yieldForUrgent makes the subtask read its mailbox before it consumes
+// more, when urgent mail waits: until the resumeMsg it sends itself, the
+// batches already in the mailbox are only queued as they come, not
+// consumed one by one ahead of the urgent message behind them. stopped
+// says that the chain stopped with output credit left, which only
+// urgent mail makes it do: it yields then whatever the count says, so
+// that a resumeMsg always follows such a stop. It reports whether it
+// yielded.
+func (s *subtask) yieldForUrgent(stopped bool) bool {
+	if s.resuming {
+		return true
 	}
-	ch, m, ok = s.in.Next()
-	return ch, m, 0, ok
+	if !stopped && (s.yield == nil || !s.yield()) {
+		return false
+	}
+	s.resuming = true
+	s.ctx.Send(s.ctx.Self(), &resumeMsg{})
+	return true
 }
 
-// consume handles m from input channel ch, a batch's records from index
-// from on. It reports false if it stopped in the middle of the batch for
-// urgent mail: the rest is s.partial, consumed next.
-func (s *subtask) consume(ch int, m *batchMsg, from int) bool {
-	switch {
-	case m.data != nil:
-		if s.meter != nil && from == 0 {
+// consume handles m from input channel ch. It reports false if the chain
+// stopped in the middle of m's batch (its output filled up, or urgent
+// mail waits): the chain holds the rest, and the subtask holds m, whose
+// end and credit wait until resume has fed the rest in.
+func (s *subtask) consume(ch int, m *batchMsg) bool {
+	if m.data != nil {
+		if s.meter != nil {
 			s.meter.recordsIn += int64(s.chain.BatchLen(ch, m.data))
 			s.meter.batchesIn++
 		}
-		if next, done := s.chain.ConsumeFrom(ch, m.data, from, s.yield); !done {
-			s.partial = &partialBatch{ch: ch, m: m, next: next}
+		if !s.chain.Consume(ch, m.data) {
+			s.held, s.heldCh = m, ch
 			s.chain.BatchEnd()
 			s.afterOperators()
 			return false
 		}
-	case m.ev != nil:
+	}
+	s.consumed(ch, m)
+	return true
+}
+
+// resume feeds in the rest of what the chain stopped in: an input batch,
+// whose end and credit then follow, or a source's poll. A checkpoint
+// that waited for it (a source's: its read position counts the records
+// held) is taken once it is all in. It reports whether nothing is held
+// any more.
+func (s *subtask) resume() bool {
+	done := s.chain.Resume()
+	if done && s.held != nil {
+		m, ch := s.held, s.heldCh
+		s.held = nil
+		s.consumed(ch, m)
+	} else {
+		s.chain.BatchEnd()
+		s.afterOperators()
+	}
+	if done && !s.failed {
+		s.takePrepared()
+	}
+	return done
+}
+
+// consumed ends the consumption of a batch message from channel ch whose
+// records, if any, have all gone in: its event, its end of input, and
+// the credit it held (none for restored channel state, which was never
+// sent in this attempt).
+func (s *subtask) consumed(ch int, m *batchMsg) {
+	if m.data == nil && m.ev != nil {
 		if err := s.event(ch, m.ev); err != nil {
 			s.fail(err)
-			return true
+			return
 		}
 	}
 	if m.eoi && !s.ended[ch] {
@@ -425,7 +477,6 @@ func (s *subtask) consume(ch int, m *batchMsg, from int) bool {
 		s.credit(ch)
 	}
 	s.afterOperators()
-	return true
 }
 
 // event hands a control event from input channel ch to the chain.
@@ -455,7 +506,7 @@ func (s *subtask) afterOperators() {
 // pollSource polls once per pump message, so that credits and control
 // messages are handled between two polls.
 func (s *subtask) pollSource() {
-	if !s.started || s.sourceDone || s.pumping || s.out.Blocked() || s.chain.Blocked() {
+	if !s.started || s.sourceDone || s.pumping || s.out.Blocked() || s.chain.Blocked() || s.chain.Pending() {
 		return
 	}
 	p, err := s.chain.Source.Poll(s.cfg.BatchSize)
@@ -480,10 +531,13 @@ func (s *subtask) pollSource() {
 }
 
 func (s *subtask) inputDone() bool {
+	if s.chain.Pending() {
+		return false
+	}
 	if s.chain.Source != nil {
 		return s.sourceDone
 	}
-	return s.endedCount == len(s.ended) && s.in.Queued() == 0 && s.partial == nil
+	return s.endedCount == len(s.ended) && s.in.Queued() == 0
 }
 
 // maybeFinish ends the chain once all input has ended, then sends end of
@@ -538,7 +592,16 @@ func (s *subtask) maybeFinish() {
 func (s *subtask) offer(ch int, m *batchMsg) {
 	if s.out.Offer(ch, m) {
 		s.send(m)
+		return
 	}
+	s.meterQueued(m.records)
+}
+
+// sendQueued sends a batch message that waited for the credit it now
+// holds.
+func (s *subtask) sendQueued(m *batchMsg) {
+	s.meterQueued(-m.records)
+	s.send(m)
 }
 
 // send delivers a batch message that holds a credit: to a local peer the
@@ -614,11 +677,13 @@ type shipper subtask
 
 func (sh *shipper) Ship(ch int, batch any) {
 	s := (*subtask)(sh)
+	m := &batchMsg{ch: s.outputs[ch].index, out: ch, data: batch}
 	if s.meter != nil {
-		s.meter.recordsOut += int64(s.chain.OutLen(batch))
+		m.records = s.chain.OutLen(batch)
+		s.meter.recordsOut += int64(m.records)
 		s.meter.batchesOut++
 	}
-	s.offer(ch, &batchMsg{ch: s.outputs[ch].index, out: ch, data: batch})
+	s.offer(ch, m)
 }
 
 // ShipEvent sends an event on its own message, which costs a credit like a

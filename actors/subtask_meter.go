@@ -18,8 +18,11 @@ type subtaskMeter struct {
 	recordsIn, recordsOut int64
 	batchesIn, batchesOut int64
 	remoteIn, remoteOut   int64
-	time                  timeSplit
-	mailbox               *mailbox.Stats // the subtask's mailbox, to tell idle from queued work
+	// queuedOut counts the records shipped that wait for credit, and
+	// queuedOutMax the most that ever waited at once.
+	queuedOut, queuedOutMax int64
+	time                    timeSplit
+	mailbox                 *mailbox.Stats // the subtask's mailbox, to tell idle from queued work
 }
 
 // activity is what a subtask is doing between two messages.
@@ -108,6 +111,7 @@ func (s *subtask) sample() SubtaskMetrics {
 		Attempt: s.attempt, Node: s.node, Started: m.time.started, At: now, Source: s.vertex.IsSource(), Sink: s.vertex.IsSink(),
 		RecordsIn: m.recordsIn, RecordsOut: m.recordsOut, BatchesIn: m.batchesIn, BatchesOut: m.batchesOut,
 		RemoteBytesIn: m.remoteIn, RemoteBytesOut: m.remoteOut,
+		OutputQueued: m.queuedOut, OutputQueuedMax: m.queuedOutMax,
 		MailboxLen: max(m.mailbox.Snapshot().Len()-1, 0)} // not the request being answered
 	out.Busy, out.Idle, out.Backpressured = m.time.totals(now)
 	// Until its deploy opens the chain (the master wires the attempt once
@@ -123,4 +127,13 @@ func (s *subtask) sample() SubtaskMetrics {
 		}
 	}
 	return out
+}
+
+// meterQueued counts a batch of n records that waits for credit
+// (n < 0: that leaves).
+func (s *subtask) meterQueued(n int) {
+	if m := s.meter; m != nil {
+		m.queuedOut += int64(n)
+		m.queuedOutMax = max(m.queuedOutMax, m.queuedOut)
+	}
 }

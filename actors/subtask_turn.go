@@ -10,23 +10,17 @@ import (
 )
 
 // The subtask's turn: when it stops consuming input to read its mailbox
-// (see drive, and docs/architecture.md, "The subtask's turn").
-
-// partialBatch is a batch the subtask consumed in part: it yielded to its
-// mailbox, where urgent mail waited (see urgentMail), after record next.
-// It is the head of its channel's input until the rest is consumed.
-type partialBatch struct {
-	ch   int
-	m    *batchMsg
-	next int
-}
+// (see drive, and docs/architecture.md, "The subtask's turn"). The chain
+// stops between two records for urgent mail exactly as it does when its
+// output waits for credit, and holds the rest (operators.Chain.Resume).
 
 // urgentMail is a subtask's mailbox middleware that counts the urgent
 // messages posted to it and not yet handled: priority barriers and the
-// alignment timer. A subtask consuming a batch asks it between records
-// (Chain.ConsumeFrom) and stops to read its mailbox when one waits, as
-// Flink's task checks its mailbox between records: a slow operator's
-// batch then never holds a barrier back for longer than a few records.
+// alignment timer. A subtask's chain asks it every few records
+// (operators.ChainConfig.Urgent) and stops to read its mailbox when one
+// waits, as Flink's task checks its mailbox between records: a slow
+// operator's batch then never holds a barrier back for longer than a few
+// records.
 // MessagePosted runs on the sender's goroutine, hence the atomic count.
 type urgentMail struct{ pending atomic.Int64 }
 

@@ -321,10 +321,15 @@ func (t *TaskManager) agentSpec(ctx actor.Context, sa *wire.StartAgent, master *
 
 // agentConfig is the node's configuration (logger, state directory,
 // checkpoint store, remote) with the settings every subtask of the
-// attempt shares.
+// attempt shares. What the master derived from its memory budget comes
+// with them: the node's own budget is its soft memory limit, not a
+// second derivation.
 func (t *TaskManager) agentConfig(rc *wire.RuntimeConfig) (Config, error) {
 	cfg := t.e.cfg
+	cfg.Memory = 0
 	cfg.BatchSize, cfg.Credits = int(rc.GetBatchSize()), int(rc.GetCredits())
+	cfg.BatchBytes, cfg.StateCacheEntries = int(rc.GetBatchBytes()), int(rc.GetStateCacheEntries())
+	cfg.MaxAsyncCapacity = int(rc.GetMaxAsyncCapacity())
 	cfg.BufferTimeout = time.Duration(rc.GetBufferTimeoutNanos())
 	cfg.Checkpoint.AtLeastOnce = rc.GetAtLeastOnce()
 	cfg.Checkpoint.Timeout = time.Duration(rc.GetCheckpointTimeoutNanos())

@@ -169,6 +169,6 @@ func (s *subtask) onRemoteCredit(m *wire.Credit) {
 		return
 	}
 	s.trackReturned(&s.outputs[ch], int(m.N))
-	s.out.Grant(ch, int(m.N), s.send)
+	s.out.Grant(ch, int(m.N), s.sendQueued)
 	s.drive()
 }

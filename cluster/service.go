@@ -148,6 +148,9 @@ func (s *jobService) check(req JobRequest) (*jobEntry, error) {
 	if err != nil {
 		return nil, badField("parallelism", err)
 	}
+	if err := s.engine.CheckJob(g); err != nil {
+		return nil, badField("parallelism", err) // too large for the node's memory budget
+	}
 	spec := actors.JobSpec{Pipeline: req.Pipeline, Params: req.Params, Parallelism: req.Parallelism, StateBackend: req.StateBackend}
 	if err := s.checkOptions(req, &spec); err != nil {
 		return nil, err

@@ -120,8 +120,8 @@ func (c AsyncConfig[In, Out]) withDefaults() (AsyncConfig[In, Out], error) {
 // place among the records. A call that fails for good or times out fails
 // the subtask unless cfg.OnError or cfg.OnTimeout decide otherwise.
 //
-// The operator needs a runtime whose TaskContext.Host implements
-// AsyncHost (the actors runtime, the test harness).
+// The operator needs a runtime that gives its TaskContext a Host (the
+// actors runtime, the test harness).
 func AsyncMap[In, Out any](s Stream[In], fn AsyncFunc[In, Out], cfg AsyncConfig[In, Out]) Stream[Out] {
 	var call func(ctx context.Context, ins []In) ([][]Out, error)
 	if fn != nil {
@@ -169,7 +169,9 @@ func addAsyncOf[In, Out any](s Stream[In], kind string, perTask func() (asyncCal
 	cfg AsyncConfig[In, Out], batch int) Stream[Out] {
 	n := s.n.p.addNode(kindOperator, kind, newStreamOps[Out]())
 	connect(s, n)
+	capSet := cfg.Capacity != 0
 	cfg, err := cfg.withDefaults()
+	n.async = &asyncSpec{capacity: cfg.Capacity, set: capSet}
 	switch {
 	case perTask == nil:
 		n.p.fail(n, ErrNilFunc)
@@ -178,11 +180,17 @@ func addAsyncOf[In, Out any](s Stream[In], kind string, perTask func() (asyncCal
 	}
 	codec := CodecOf(s)
 	n.open = func(tc *TaskContext, out any) (*instance, error) {
+		c := cfg
+		capacity, err := capacityWithin(tc, cfg.Capacity, capSet)
+		if err != nil {
+			return nil, err
+		}
+		c.Capacity = capacity
 		fn, user := perTask()
 		if err := openFunc(user, tc); err != nil {
 			return nil, errors.Join(err, closeFunc(user))
 		}
-		op, err := newAsyncOp(tc, out.(Collector[Out]), fn, cfg, codec, batch)
+		op, err := newAsyncOp(tc, out.(Collector[Out]), fn, c, codec, batch)
 		if err != nil {
 			return nil, errors.Join(err, closeFunc(user))
 		}
@@ -190,4 +198,41 @@ func addAsyncOf[In, Out any](s Stream[In], kind string, perTask func() (asyncCal
 		return &instance{inputs: []any{Collector[In](op)}, hooks: op}, nil
 	}
 	return newStream[Out](n)
+}
+
+// capacityWithin returns the capacity of an async operator under the
+// subtask's ceiling (TaskContext.MaxAsyncCapacity): a default capacity is
+// lowered to it; one the pipeline set above it is an error.
+func capacityWithin(tc *TaskContext, capacity int, set bool) (int, error) {
+	ceiling := tc.MaxAsyncCapacity
+	switch {
+	case ceiling <= 0 || capacity <= ceiling:
+		return capacity, nil
+	case set:
+		return 0, fmt.Errorf("%w: Capacity %d is above the subtask's ceiling of %d records in flight (the memory budget's)",
+			async.ErrConfig, capacity, ceiling)
+	}
+	return ceiling, nil
+}
+
+// AsyncOperator describes an async I/O operator of a vertex, for a
+// runtime that budgets memory (actors.Config.Memory).
+type AsyncOperator struct {
+	Name string
+	// Capacity is the most records it may have in flight; CapacitySet
+	// says the pipeline set it (AsyncConfig.Capacity) rather than leave
+	// the default, which a runtime may lower (TaskContext.MaxAsyncCapacity).
+	Capacity    int
+	CapacitySet bool
+}
+
+// AsyncOperators returns the vertex's async I/O operators, head first.
+func (v *Vertex) AsyncOperators() []AsyncOperator {
+	var ops []AsyncOperator
+	for _, n := range v.nodes {
+		if n.async != nil {
+			ops = append(ops, AsyncOperator{Name: n.name, Capacity: n.async.capacity, CapacitySet: n.async.set})
+		}
+	}
+	return ops
 }

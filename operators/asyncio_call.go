@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime/debug"
+	"slices"
 	"time"
 
 	"github.com/troupe-dev/troupe/operators/async"
@@ -78,7 +79,11 @@ type asyncReply[In, Out any] struct {
 	fatal   bool // a panic or a malformed batch result: never retried
 }
 
-var _ AsyncCall = (*asyncCall[int, int])(nil)
+var (
+	_ AsyncCall                = (*asyncCall[int, string])(nil)
+	_ AsyncCallInputs[int]     = (*asyncCall[int, string])(nil)
+	_ AsyncCallResults[string] = (*asyncCall[int, string])(nil)
+)
 
 func newAsyncCall[In, Out any](op *asyncOp[In, Out], items []callItem[In]) *asyncCall[In, Out] {
 	c := &asyncCall[In, Out]{op: op, items: items, ins: make([]In, len(items))}
@@ -120,44 +125,19 @@ func (c *asyncCall[In, Out]) check(r *asyncReply[In, Out]) {
 // Deadline implements AsyncCall.
 func (c *asyncCall[In, Out]) Deadline() time.Time { return c.deadline }
 
-// Inputs implements AsyncCall.
-func (c *asyncCall[In, Out]) Inputs() []any {
-	ins := make([]any, len(c.ins))
-	for i, v := range c.ins {
-		ins[i] = v
+// Inputs implements AsyncCallInputs: a copy of the call's records.
+func (c *asyncCall[In, Out]) Inputs() []In { return slices.Clone(c.ins) }
+
+// Complete implements AsyncCallResults.
+func (c *asyncCall[In, Out]) Complete(results [][]Out) (any, error) {
+	if len(results) != len(c.ins) {
+		return nil, fmt.Errorf("%d result slices for a call of %d records: want one per record", len(results), len(c.ins))
 	}
-	return ins
+	return &asyncReply[In, Out]{call: c, results: results}, nil
 }
 
-// Reply implements AsyncCall. For a one-record call, results are its
-// output records (each an Out); for a batch call, one []Out per input.
-func (c *asyncCall[In, Out]) Reply(results []any, err error) (any, error) {
-	r := &asyncReply[In, Out]{call: c, err: err}
-	if err != nil {
-		return r, nil
-	}
-	if c.op.batch == 1 {
-		outs := make([]Out, len(results))
-		for i, v := range results {
-			o, ok := v.(Out)
-			if !ok {
-				return nil, fmt.Errorf("result %d is a %T, not a %T", i, v, o)
-			}
-			outs[i] = o
-		}
-		r.results = [][]Out{outs}
-		return r, nil
-	}
-	for i, v := range results {
-		o, ok := v.([]Out)
-		if !ok {
-			return nil, fmt.Errorf("result %d is a %T, not a %T", i, v, o)
-		}
-		r.results = append(r.results, o)
-	}
-	c.check(r)
-	return r, nil
-}
+// Fail implements AsyncCall.
+func (c *asyncCall[In, Out]) Fail(err error) any { return &asyncReply[In, Out]{call: c, err: err} }
 
 // send starts an attempt, or adds it to the batch being gathered; a batch
 // goes when full, when the ledger is full (no more records will come to

@@ -80,9 +80,9 @@ type AsyncStats struct {
 
 func newAsyncOp[In, Out any](tc *TaskContext, out Collector[Out], fn func(context.Context, []In) ([][]Out, error),
 	cfg AsyncConfig[In, Out], codec Codec[In], batch int) (*asyncOp[In, Out], error) {
-	h, ok := tc.Host.(AsyncHost)
-	if !ok {
-		return nil, fmt.Errorf("%w (host %T)", ErrAsyncRuntime, tc.Host)
+	h := tc.Host
+	if h == nil {
+		return nil, ErrAsyncRuntime
 	}
 	seq, err := newAsyncSeq[In, Out](cfg.Mode, cfg.Capacity, cfg.Retry)
 	if err != nil {

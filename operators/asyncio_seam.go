@@ -5,10 +5,18 @@ import (
 	"time"
 )
 
-// AsyncHost is implemented by the TaskContext.Host of runtimes that can run
-// async I/O operators (AsyncMap, AsyncMapBatch).
+// Host is the runtime that runs a subtask, as its runtime-specific
+// operators see it (TaskContext.Host): the subtask actor in a job,
+// testkit's harness in a test. Built-in operators other than async I/O
+// never use it. Its methods are called on the subtask's goroutine.
 //
-// An async operator has three parts, all written in this package:
+// A runtime may offer more through interfaces of its own that its
+// operators find by type assertion: the actors runtime's ActorHost
+// spawns a user's actor as a child of the subtask (actors.FromActor).
+//
+// What every runtime provides is a place to run async I/O (AsyncMap,
+// AsyncMapBatch). An async operator has three parts, all written in this
+// package:
 //
 //   - the operator core, on the subtask's goroutine: it takes input,
 //     counts capacity, starts calls, runs timeouts and retries, keeps the
@@ -22,7 +30,7 @@ import (
 //
 // The runtime decides where the calls and the sequencer run: the actors
 // runtime in child actors of the subtask, the test harness inline.
-type AsyncHost interface {
+type Host interface {
 	// NewAsyncInvoker returns the invoker of one async operator instance,
 	// running cfg.Sequencer. It is called once per operator when the
 	// chain is opened, on the subtask's goroutine.
@@ -92,7 +100,9 @@ type AsyncReady struct {
 }
 
 // AsyncCall is one invocation of the user's async function, for one record
-// (AsyncMap) or a batch of records (AsyncMapBatch).
+// (AsyncMap) or a batch of records (AsyncMapBatch). The calls of an
+// operator whose records are In and results Out are also
+// AsyncCallInputs[In] and AsyncCallResults[Out], typed.
 type AsyncCall interface {
 	// Run calls the user's function with ctx and returns the reply to
 	// hand to the sequencer. The runtime calls it at most once, on a
@@ -101,11 +111,28 @@ type AsyncCall interface {
 	// Deadline is when the call's context must be cancelled: the
 	// record's timeout. It is zero when there is none.
 	Deadline() time.Time
-	// Inputs returns the records the call is for, in input order.
-	Inputs() []any
-	// Reply returns the reply the call gives when the function returns
-	// results (one value per output record; for a batch call, one
-	// []Out per input) or err. Deterministic runtimes (the test
-	// harness) use it instead of Run.
-	Reply(results []any, err error) (any, error)
+	// Fail returns the reply the call gives when the function returns
+	// err. Deterministic runtimes (the test harness) use it, or
+	// AsyncCallResults.Complete, instead of Run.
+	Fail(err error) (reply any)
+}
+
+// AsyncCallInputs is implemented by the calls of an async operator whose
+// input records are In, for deterministic runtimes (the test harness),
+// which find it by type assertion.
+type AsyncCallInputs[In any] interface {
+	// Inputs returns the records the call is for, in input order: one
+	// for AsyncMap, up to its batch size for AsyncMapBatch.
+	Inputs() []In
+}
+
+// AsyncCallResults is implemented by the calls of an async operator whose
+// output records are Out, for deterministic runtimes (the test harness),
+// which find it by type assertion and answer the call instead of running
+// it.
+type AsyncCallResults[Out any] interface {
+	// Complete returns the reply the call gives when the function
+	// returns results: one slice of output records per input, in input
+	// order. Another number of slices is an error.
+	Complete(results [][]Out) (reply any, err error)
 }

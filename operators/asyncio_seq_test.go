@@ -49,7 +49,8 @@ func (h *heldHost) Close() {}
 // complete answers call i with v's double, as an invoker would.
 func (h *heldHost) complete(t *testing.T, i int) {
 	t.Helper()
-	reply, err := h.calls[i].Reply([]any{2 * h.calls[i].Inputs()[0].(int)}, nil)
+	call := h.calls[i].(*asyncCall[int, int])
+	reply, err := call.Complete([][]int{{2 * call.Inputs()[0]}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,5 +146,34 @@ func TestAsyncSeq_expiryCrossingCompletion(t *testing.T) {
 	op.HandleMessage(AsyncReady{Invoker: host})
 	if st := op.Stats(); st.Late != 1 {
 		t.Fatalf("stats %+v, want the late reply counted", st)
+	}
+}
+
+// A call is typed by its operator: a deterministic runtime reads its
+// records as In and answers with results of Out, one slice per record;
+// another type or another number of slices is refused, never boxed.
+func TestAsyncCall_typedInputsAndResults(t *testing.T) {
+	op, host, out := newHeldOp(t, AsyncConfig[int, int]{})
+	op.Collect(21, 1)
+	op.BatchEnd()
+	call := host.calls[0]
+	if _, ok := call.(AsyncCallResults[string]); ok {
+		t.Fatal("a call of an operator with int results takes string results")
+	}
+	ins := call.(AsyncCallInputs[int]).Inputs()
+	if len(ins) != 1 || ins[0] != 21 {
+		t.Fatalf("Inputs = %v, want [21]", ins)
+	}
+	if _, err := call.(AsyncCallResults[int]).Complete([][]int{{1}, {2}}); err == nil {
+		t.Fatal("two result slices for a call of one record: no error")
+	}
+	reply, err := call.(AsyncCallResults[int]).Complete([][]int{{42, 43}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	host.receive(reply)
+	op.HandleMessage(AsyncReady{Invoker: host})
+	if len(out.vals) != 2 || out.vals[0] != 42 || out.vals[1] != 43 {
+		t.Fatalf("emitted %v, want [42 43]", out.vals)
 	}
 }

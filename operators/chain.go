@@ -17,12 +17,35 @@ type ChainConfig struct {
 	Subtask   int
 	Attempt   int
 	BatchSize int // records per batch on output channels
-	Ship      Shipper
-	Logger    *slog.Logger
-	Wake      func()           // see TaskContext.Wake
-	Now       func() time.Time // nil: time.Now
-	Host      any              // runtime services for runtime-specific operators
-	Faults    FaultInjector    // nil in production: tests inject failures
+	// BatchBytes caps a batch in bytes as well: a stream's batches hold
+	// at most BatchBytes / the size of its record type (its Go value;
+	// what a record points to, such as a string's bytes, is not
+	// counted), at least one record. 0: no cap.
+	BatchBytes int
+	Ship       Shipper
+	Logger     *slog.Logger
+	Wake       func()           // see TaskContext.Wake
+	Now        func() time.Time // nil: time.Now
+	Host       Host             // runtime services for runtime-specific operators (see Host)
+	Faults     FaultInjector    // nil in production: tests inject failures
+	// OutputFull reports whether the subtask's output waits for credit
+	// from downstream; only shipping can make it true. The chain calls
+	// it when the runtime enters it (Consume, Resume, a source's poll)
+	// and after each batch or event it ships, and stops before the next
+	// record of an input batch or of a source's poll while it is true,
+	// keeping the rest for Resume: so what waits for credit stays within
+	// about one record's output, whatever an operator emits per record.
+	// nil: the output is never full.
+	OutputFull func() bool
+	// Urgent reports whether the runtime has urgent mail (a priority
+	// barrier of an unaligned checkpoint, an alignment timeout) that it
+	// must read before the chain goes on. The chain asks it every few
+	// records (yieldEvery) while it feeds an input batch or a source's
+	// poll in, and stops between two records when it is true, holding
+	// the rest for Resume exactly as when the output is full: a slow
+	// operator's batch then holds a barrier back for a few records only.
+	// It is called on the subtask's goroutine. nil: never.
+	Urgent func() bool
 	// Checkpointing tells operators that checkpoints are on, so that sinks
 	// commit on checkpoint completion (two-phase commit) rather than at
 	// once.
@@ -34,6 +57,10 @@ type ChainConfig struct {
 	// TaskContext).
 	StateBackend string
 	StateDir     string
+	// StateCacheEntries and MaxAsyncCapacity bound what keyed operators
+	// and async operators hold in memory (see TaskContext).
+	StateCacheEntries int
+	MaxAsyncCapacity  int
 }
 
 // FaultInjector is called by a chain at the points where tests make
@@ -95,9 +122,10 @@ type PointFaultInjector interface {
 type Chain struct {
 	// Source is set when the chain starts with a source.
 	Source  SourceRunner
-	consume []consumeFunc  // by input channel
-	router  flushCollector // every output router (see openRouters)
-	hooks   []any          // operator values, head first
+	consume []batchConsumer // by input channel
+	held    heldBatch       // the input batch the chain stopped in (Consume)
+	router  flushCollector  // every output router (see openRouters)
+	hooks   []any           // operator values, head first
 	err     error
 	lens    []func(any) int
 	outLens []func(any) int // batch lengths, by output stream type
@@ -112,6 +140,9 @@ type Chain struct {
 
 	sink  interface{ Written() int64 } // the tail's record count, if it is a sink
 	outWM int64                        // the last watermark emitted downstream
+
+	// brake says whether to stop between two records (see Consume)
+	brake brake
 }
 
 // Open instantiates the vertex's operators for one subtask, tail first, so
@@ -130,6 +161,10 @@ func (v *Vertex) Open(cfg ChainConfig) (*Chain, error) {
 			panic(r)
 		}
 	}()
+	c.brake = brake{outputFull: cfg.OutputFull, urgent: cfg.Urgent}
+	if cfg.OutputFull != nil {
+		cfg.Ship = watchedShipper{Shipper: cfg.Ship, b: &c.brake}
+	}
 	out, sides := c.openRouters(v, cfg)
 	var inst *instance
 	c.hooks = make([]any, len(v.nodes))
@@ -161,7 +196,7 @@ func (v *Vertex) Open(cfg ChainConfig) (*Chain, error) {
 	chans := v.InputChannels(cfg.Subtask)
 	for _, ch := range chans {
 		st := ch.Edge.e.stream()
-		c.consume = append(c.consume, st.consumer(inst.inputs[ch.Edge.Input]))
+		c.consume = append(c.consume, st.consumer(inst.inputs[ch.Edge.Input], &c.brake))
 		c.lens = append(c.lens, st.batchLen)
 	}
 	if len(chans) > 0 {
@@ -235,23 +270,11 @@ func (c *Chain) taskContext(v *Vertex, n *node, cfg ChainConfig) *TaskContext {
 		tc.Now = cfg.Now
 	}
 	tc.Host = cfg.Host
+	tc.brake = &c.brake
 	tc.Checkpointing = cfg.Checkpointing
 	tc.StateBackend, tc.StateDir = cfg.StateBackend, cfg.StateDir
+	tc.StateCacheEntries, tc.MaxAsyncCapacity = cfg.StateCacheEntries, cfg.MaxAsyncCapacity
 	return tc
-}
-
-// Consume feeds a batch that arrived on input channel ch through the chain.
-func (c *Chain) Consume(ch int, batch any) { c.consume[ch](batch, 0, nil) }
-
-// ConsumeFrom feeds the records of a batch from input channel ch, from
-// its record from on, through the chain, and stops early, between two
-// records, once yield reports true (it is asked every few records): the
-// runtime then reads its mailbox and goes on later from the record
-// returned. done reports that the whole batch went through; the batch
-// then belongs to the chain again (it is reused), else it stays the
-// caller's.
-func (c *Chain) ConsumeFrom(ch int, batch any, from int, yield func() bool) (next int, done bool) {
-	return c.consume[ch](batch, from, yield)
 }
 
 // BatchLen returns the number of records in a batch from channel ch.

@@ -176,7 +176,7 @@ func (e *VertexEdge) EncodeBatch(dst []byte, batch any) ([]byte, error) {
 }
 
 // EncodeBatchFrom is EncodeBatch of the batch's records from index from
-// on: the rest of a batch a chain consumed in part (Chain.ConsumeFrom),
+// on: the rest of a batch a chain stopped in (Chain.HeldInput),
 // as DecodeBatch reads a batch of them alone.
 func (e *VertexEdge) EncodeBatchFrom(dst []byte, batch any, from int) ([]byte, error) {
 	return e.e.stream().codec().EncodeFrom(dst, batch, from)

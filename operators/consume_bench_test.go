@@ -5,26 +5,28 @@ import (
 	"testing"
 )
 
-func BenchmarkConsumeFrom(b *testing.B) {
+func BenchmarkConsume(b *testing.B) {
 	p := NewPipeline("consume-bench")
 	src := FromSlice(p, []int{0}).Parallelism(1)
 	var sum int
 	ToSink(Map(src.Rebalance(), func(v int) int { return v + 1 }).Parallelism(1), "sink",
 		func(*TaskContext) (SinkWriter[int], error) { return writerFunc(func(v int) { sum += v }), nil })
 	g, _ := p.Build()
-	c, err := g.Vertices[1].Open(ChainConfig{BatchSize: 1024, Ship: &recordingShipper{}})
-	if err != nil {
-		b.Fatal(err)
-	}
 	var pending atomic.Int64
 	for _, tc := range []struct {
-		name  string
-		yield func() bool
+		name   string
+		urgent func() bool
 	}{{"nil", nil}, {"atomic", func() bool { return pending.Load() > 0 }}} {
 		b.Run(tc.name, func(b *testing.B) {
+			c, err := g.Vertices[1].Open(ChainConfig{BatchSize: 1024, Ship: &recordingShipper{}, Urgent: tc.urgent,
+				OutputFull: func() bool { return false }})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer c.Close()
 			for b.Loop() {
 				batch := &Batch[int]{Elems: make([]Element[int], 1024)}
-				c.ConsumeFrom(0, batch, 0, tc.yield)
+				c.Consume(0, batch)
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*1024), "ns/rec")
 		})

@@ -2,7 +2,7 @@
 // generics, the built-in operators, sources and sinks, and the compiled job
 // graph that the runtime (package actors) deploys.
 //
-// # Model
+// # Building a pipeline
 //
 // A [Pipeline] is a directed acyclic graph of nodes. Sources create
 // [Stream] values; functions such as [Map], [Filter], [FlatMap], [KeyBy],
@@ -11,7 +11,8 @@
 // compiles it to a [JobGraph]: nodes joined by forward edges of equal
 // parallelism are chained into one vertex, so records pass between them as
 // plain function calls, and every other edge becomes a set of channels
-// between subtasks.
+// between subtasks. [Stream.StartNewChain] keeps an operator out of the
+// chain before it.
 //
 // # User functions
 //
@@ -26,6 +27,10 @@
 // rich functions ([RuntimeContext]). Type parameters are in one order:
 // the record type first, then the key, then the rest.
 //
+// Sources of one's own implement [Reader] (added with [FromReader]),
+// sinks [SinkWriter] (added with [ToSink]); async I/O calls a service
+// without waiting for each reply ([AsyncMap], [AsyncMapBatch]).
+//
 // # Invariants
 //
 //   - This package never imports the runtime: operators are plain Go values
@@ -39,4 +44,36 @@
 //     parallelisms by key group.
 //   - A value handed to a [Collector] belongs to the receiver: an operator
 //     must not mutate a value after emitting it.
+//
+// # For runtimes
+//
+// The rest of the exported API is the seam between a pipeline and the
+// runtime that runs it — package actors, and testkit's harness in tests.
+// Pipelines never need it.
+//
+//   - The graph: a [JobGraph]'s [Vertex] values, their [VertexEdge]s and
+//     channels ([Vertex.InputChannels], [Vertex.OutputChannels]); an edge
+//     encodes and decodes batches for other nodes ([VertexEdge.EncodeBatch]);
+//     [Vertex.AsyncOperators] tells what its async operators may hold, for a
+//     memory budget.
+//   - A subtask: [Vertex.Open] opens one subtask's operators as a [Chain]
+//     from a [ChainConfig]. The runtime drives it from one goroutine: it
+//     feeds input batches ([Chain.Consume]), watermarks and statuses,
+//     processing time, and messages for its operators
+//     ([Chain.HandleMessage]); polls its source ([SourceRunner]); ends and
+//     closes it. Output leaves through the runtime's [Shipper]. When the
+//     output waits for credit ([ChainConfig.OutputFull]) the chain stops
+//     between two records and holds the rest until [Chain.Resume].
+//   - Checkpoints: [Chain.PrepareSnapshot], [Chain.Snapshot] and
+//     [Chain.NotifyCheckpointComplete]; restored state comes in
+//     [ChainConfig.Restore].
+//   - Runtime services: a [Host] in [TaskContext.Host] runs what built-in
+//     operators cannot run on the subtask's goroutine — async I/O's calls
+//     and sequencer ([AsyncInvoker], [AsyncSequencer], [AsyncCall]). A
+//     runtime may offer more through interfaces its operators find by type
+//     assertion (the actors runtime's ActorHost); [External] and
+//     [KeyedExternal] add such operators, with [ExternalState] for the
+//     keyed state they lend to code off the subtask's goroutine.
+//   - Tests inject failures through [FaultInjector] and
+//     [PointFaultInjector].
 package operators

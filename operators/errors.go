@@ -37,7 +37,7 @@ var (
 	// and no OnTimeout handler is set.
 	ErrAsyncTimeout = errors.New("operators: async call timed out")
 	// ErrAsyncRuntime is returned when an async operator is opened by a
-	// runtime whose TaskContext.Host does not implement AsyncHost.
+	// runtime that gives its TaskContext no Host.
 	ErrAsyncRuntime = errors.New("operators: runtime does not support async I/O")
 	// ErrAsyncPanic is wrapped by the error that fails a subtask when the
 	// user's async function panics; a panic is never retried.

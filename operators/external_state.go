@@ -14,10 +14,9 @@ import (
 // open gets the stream's key function too. Runtime packages use it (a
 // user's keyed actor, actors.FromKeyedActor); pipelines use the
 // runtime's typed wrapper instead.
-func KeyedExternal[T any, K comparable, Out any](ks KeyedStream[T, K], kind string, spec any,
+func KeyedExternal[T any, K comparable, Out any](ks KeyedStream[T, K], kind string,
 	open func(tc *TaskContext, key func(T) K, out Collector[Out]) (Collector[T], any, error)) Stream[Out] {
 	n := keyedNode[T, K, Out](ks, kind)
-	n.external = spec
 	n.open = func(tc *TaskContext, out any) (*instance, error) {
 		in, hooks, err := open(tc, ks.key, out.(Collector[Out]))
 		if err != nil {

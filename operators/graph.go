@@ -40,10 +40,6 @@ func (v *Vertex) IsSource() bool { return v.nodes[0].kind == kindSource }
 // IsSink reports whether the vertex ends with a sink.
 func (v *Vertex) IsSink() bool { return v.nodes[len(v.nodes)-1].kind == kindSink }
 
-// External returns the runtime-specific spec of the vertex's head operator
-// (such as actor props), or nil for built-in operators.
-func (v *Vertex) External() any { return v.nodes[0].external }
-
 // OutputDirs returns the directories of the graph's WriteFiles sinks, in
 // the order of the vertices, so that a command can tell a user that a
 // fresh job writes where committed output already is.
@@ -225,7 +221,7 @@ func (p *Pipeline) resolveParallelism() {
 
 // chained reports whether n runs in the same subtask as its only input.
 func chained(n *node) bool {
-	if len(n.inputs) != 1 || n.noChain || n.external != nil {
+	if len(n.inputs) != 1 || n.noChain {
 		return false
 	}
 	e := n.inputs[0]

@@ -59,6 +59,7 @@ func keyedConfig[K comparable](tc *TaskContext) persistence.BackendConfig[K] {
 		KeyGroupOf:     func(k K) int { return KeyGroup(hash(k), maxPar) },
 		KeyCodec:       JSONCodec[K]{},
 		Now:            tc.Now,
+		CacheEntries:   tc.StateCacheEntries,
 	}
 }
 

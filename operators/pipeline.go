@@ -71,15 +71,22 @@ type node struct {
 	consumers   []*edge
 	out         streamType // output type; nil for sinks
 	open        func(tc *TaskContext, out any) (*instance, error)
-	external    any                  // runtime-specific spec, such as an actor's props
 	noChain     bool                 // never chain this node to its input
 	sides       map[string]*sideDecl // side outputs it emits, by tag ID
 	anySide     bool                 // runs user code: may emit any tag
 	multiInput  bool                 // its inputs are distinct (connect): one valve each
 	outputDir   string               // a WriteFiles sink's directory
+	async       *asyncSpec           // an async I/O operator's capacity
 	// checks run at Build, when the pipeline is complete (a stream's
 	// codec may be set after the operators that read it are added).
 	checks []func() error
+}
+
+// asyncSpec is the capacity of an async I/O operator, and whether the
+// pipeline set it (AsyncConfig.Capacity) or left the default.
+type asyncSpec struct {
+	capacity int
+	set      bool
 }
 
 // instance is an opened operator: typed collectors for its inputs (erased),
@@ -237,6 +244,15 @@ func (s Stream[T]) Broadcast() Stream[T] {
 // have the same parallelism.
 func (s Stream[T]) Forward() Stream[T] {
 	s.part, s.hash = Forward, nil
+	return s
+}
+
+// StartNewChain makes the operator that produces this stream begin a new
+// chain: it is never chained to the operator before it, so it runs in
+// subtasks of its own (Flink's startNewChain). The operators after it
+// may still be chained to it.
+func (s Stream[T]) StartNewChain() Stream[T] {
+	s.n.noChain = true
 	return s
 }
 

@@ -113,6 +113,9 @@ func TestPipeline_Build_noChain(t *testing.T) {
 			Discard(s)
 			Discard(Map(s, double))
 		}, []string{"generator-1", "discard-2", "map-3 -> discard-4"}},
+		{"a new chain started", func(p *Pipeline) {
+			Discard(Map(Map(Generate(p, 3, identity), double).StartNewChain(), double))
+		}, []string{"generator-1", "map-2 -> map-3 -> discard-4"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

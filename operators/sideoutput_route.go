@@ -44,7 +44,7 @@ func (c *Chain) openRouters(v *Vertex, cfg ChainConfig) (any, map[*node]map[stri
 	var out any
 	tail := v.nodes[len(v.nodes)-1]
 	if tail.kind != kindSink {
-		r := tail.out.newRouter(v.routesOf(all, tail, nil), cfg.Ship, cfg.Subtask, batch)
+		r := tail.out.newRouter(v.routesOf(all, tail, nil), cfg.Ship, cfg.Subtask, batch, cfg.BatchBytes)
 		routers = append(routers, r)
 		c.outLens = append(c.outLens, tail.out.batchLen)
 		out = r
@@ -56,7 +56,7 @@ func (c *Chain) openRouters(v *Vertex, cfg ChainConfig) (any, map[*node]map[stri
 			if len(rs) == 0 {
 				continue // declared, but nothing consumes it
 			}
-			r := d.st.newRouter(rs, cfg.Ship, cfg.Subtask, batch)
+			r := d.st.newRouter(rs, cfg.Ship, cfg.Subtask, batch, cfg.BatchBytes)
 			routers = append(routers, r)
 			c.outLens = append(c.outLens, d.st.batchLen)
 			if sides[n] == nil {

@@ -179,13 +179,14 @@ func appendJSON[T any](dst []byte, v T) ([]byte, error) {
 func FailBuild[T any](s Stream[T], err error) { s.n.p.fail(s.n, err) }
 
 // External adds an operator whose behaviour the runtime supplies (such as a
-// user's actor): spec is passed to the runtime untouched, and open builds the
-// operator for one subtask. Runtime packages use it; pipelines use the
-// runtime's typed wrapper instead.
-func External[In, Out any](s Stream[In], kind string, spec any, open func(tc *TaskContext, out Collector[Out]) (Collector[In], any, error)) Stream[Out] {
+// user's actor): open builds the operator for one subtask, with the
+// runtime's services in tc.Host, and returns its input collector and the
+// operator value whose optional interfaces (Blocker, MessageHandler,
+// Snapshotter, …) the chain calls. Runtime packages use it; pipelines
+// use the runtime's typed wrapper instead (actors.FromActor).
+func External[In, Out any](s Stream[In], kind string, open func(tc *TaskContext, out Collector[Out]) (Collector[In], any, error)) Stream[Out] {
 	n := s.n.p.addNode(kindOperator, kind, newStreamOps[Out]())
 	connect(s, n)
-	n.external = spec
 	n.open = func(tc *TaskContext, out any) (*instance, error) {
 		in, hooks, err := open(tc, out.(Collector[Out]))
 		if err != nil {

@@ -64,6 +64,24 @@ type sourceRunner[T any] struct {
 	// for the rate limiter and for metrics (Chain.SourceRecords).
 	counted countingCollector[T]
 	emitted int64
+	// brake says when the chain stops between two records: its output
+	// waits for credit, or urgent mail waits (TaskContext.brake; nil: it
+	// never stops). From then on the records the reader emits, and the
+	// events after them, are held, in order, and go into the chain when
+	// the runtime resumes it (release). sinceAsked counts the records
+	// since the runtime was last asked about urgent mail.
+	brake      *brake
+	sinceAsked int
+	held       []heldItem[T]
+	heldAt     int // the first item of held not released yet
+}
+
+// heldItem is a record, or an event (a watermark, a status change)
+// emitted between records, that a source holds while the chain stopped.
+type heldItem[T any] struct {
+	v  T
+	ts int64
+	ev func() // the event's emission; nil for a record
 }
 
 // Poll polls the reader. Its error names the source operator, as
@@ -91,7 +109,10 @@ func (s *sourceRunner[T]) poll(max int) (Poll, error) {
 		}
 		max = n
 	}
-	s.counted.out, s.counted.n = s.out, 0
+	s.counted.r, s.counted.n = s, 0
+	if s.brake != nil {
+		s.brake.refresh()
+	}
 	p, err := s.reader.Poll(&s.counted, max)
 	s.emitted += int64(s.counted.n)
 	if s.limiter != nil {
@@ -127,12 +148,106 @@ func (s *sourceRunner[T]) readerHook() any { return s.reader }
 
 func (s *sourceRunner[T]) Close() error { return s.reader.Close() }
 
+// countingCollector is what a reader emits into during a poll.
 type countingCollector[T any] struct {
-	out Collector[T]
-	n   int
+	r *sourceRunner[T]
+	n int
 }
 
 func (c *countingCollector[T]) Collect(v T, ts int64) {
 	c.n++
-	c.out.Collect(v, ts)
+	c.r.collect(v, ts)
 }
+
+// collect sends a record the reader emitted into the chain, or holds it
+// when the chain stops before it or records are held already (order).
+func (s *sourceRunner[T]) collect(v T, ts int64) {
+	if s.holding() || s.stopBefore() {
+		s.held = append(s.held, heldItem[T]{v: v, ts: ts})
+		return
+	}
+	s.out.Collect(v, ts)
+}
+
+// stopBefore reports whether the chain stops before the next record, as
+// an input batch's consumer does: the output is full (read before each
+// record), or urgent mail waits (asked once yieldEvery records have gone
+// in since the last question).
+func (s *sourceRunner[T]) stopBefore() bool {
+	b := s.brake
+	if b == nil {
+		return false
+	}
+	if b.full {
+		return true
+	}
+	if s.sinceAsked == yieldEvery {
+		s.sinceAsked = 0
+		if b.urgentNow() {
+			return true
+		}
+	}
+	s.sinceAsked++
+	return false
+}
+
+func (s *sourceRunner[T]) holding() bool { return s.heldAt < len(s.held) }
+
+// release emits the held records and events, in order, until the chain
+// stops again; it reports whether none is left.
+func (s *sourceRunner[T]) release() bool {
+	for s.holding() {
+		it := &s.held[s.heldAt]
+		if it.ev == nil && s.stopBefore() {
+			return false
+		}
+		v, ts, ev := it.v, it.ts, it.ev
+		*it = heldItem[T]{} // no reference kept to what left
+		s.heldAt++
+		if ev != nil {
+			ev()
+		} else {
+			s.out.Collect(v, ts)
+		}
+	}
+	s.held, s.heldAt = s.held[:0], 0
+	return true
+}
+
+// holdEvents makes the events the reader emits through tc (watermarks,
+// status changes, the events of a test's source) wait behind the records
+// held, so that none overtakes a record emitted before it. The closure
+// that holds an event is made only then: emitting costs nothing more
+// otherwise.
+func (s *sourceRunner[T]) holdEvents(tc *TaskContext) {
+	if wm := tc.emitWM; wm != nil {
+		tc.emitWM = func(w int64) {
+			if !s.holding() {
+				wm(w)
+				return
+			}
+			s.hold(func() { wm(w) })
+		}
+	}
+	if st := tc.emitStatus; st != nil {
+		tc.emitStatus = func(idle bool) {
+			if !s.holding() {
+				st(idle)
+				return
+			}
+			s.hold(func() { st(idle) })
+		}
+	}
+	if emit := tc.emitEvent; emit != nil {
+		tc.emitEvent = func(ev Event) {
+			if !s.holding() {
+				emit(ev)
+				return
+			}
+			s.hold(func() { emit(ev) })
+		}
+	}
+}
+
+// hold puts an event behind the records held.
+func (s *sourceRunner[T]) hold(emit func()) { s.held = append(s.held, heldItem[T]{ev: emit}) }

@@ -48,7 +48,8 @@ func FromReader[T any](p *Pipeline, kind string, open func(tc *TaskContext) (Rea
 		if err != nil {
 			return nil, err
 		}
-		sr := &sourceRunner[T]{reader: r, out: out.(Collector[T]), tc: tc}
+		sr := &sourceRunner[T]{reader: r, out: out.(Collector[T]), tc: tc, brake: tc.brake}
+		sr.holdEvents(tc)
 		if cfg.rate > 0 {
 			sr.limiter = newRateLimiter(cfg.rate, tc.Now)
 		}

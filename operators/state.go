@@ -106,8 +106,15 @@ func (c *Chain) Snapshot(id int64) (SubtaskState, error) {
 // every operator is ready to snapshot. When it is not, the runtime calls
 // it again after each message the chain handles (HandleMessage), and
 // calls Snapshot once it reports true.
+//
+// A source's chain that holds records of its poll (Pending) is not ready
+// either: the reader's position already counts them, and no operator
+// state covers them, so the snapshot and its barrier wait until they
+// have gone through the chain (at most one poll, as Flink's source
+// checkpoints between two records it emits). A chain that holds the
+// rest of an input batch is ready: see HeldInput for why that is safe.
 func (c *Chain) PrepareSnapshot(id int64) bool {
-	ready := true
+	ready := !c.sourceHolding()
 	for _, h := range c.hooks {
 		if p, ok := h.(SnapshotPreparer); ok && !p.PrepareSnapshot(id) {
 			ready = false

@@ -1,5 +1,7 @@
 package operators
 
+import "reflect"
+
 // Shipper is implemented by the runtime: it takes a full (or flushed) batch
 // for one output channel of a subtask. Ownership of batch moves to the
 // runtime, which delivers it to the receiving subtask.
@@ -16,8 +18,8 @@ type Shipper interface {
 // so that the graph and the runtime can stay untyped while the hot path is
 // not.
 type streamType interface {
-	newRouter(edges []route, ship Shipper, subtask, batchSize int) flushCollector
-	consumer(c any) consumeFunc
+	newRouter(edges []route, ship Shipper, subtask, batchSize, batchBytes int) flushCollector
+	consumer(c any, b *brake) batchConsumer
 	batchLen(batch any) int
 	codec() batchCodec
 	// release returns a batch of this type to its pool.
@@ -26,17 +28,6 @@ type streamType interface {
 	// of every record.
 	tap(c any, before func()) any
 }
-
-// consumeFunc feeds a batch's records from index from on to a collector,
-// asking yield every yieldEvery records whether to stop there; it
-// returns the next record's index and whether the batch is done (then
-// released to its pool).
-type consumeFunc func(batch any, from int, yield func() bool) (next int, done bool)
-
-// yieldEvery is how many records a consumer feeds between two questions
-// to yield: often enough for a slow operator to read its mailbox within a
-// few records, rarely enough to cost nothing on a fast path.
-const yieldEvery = 8
 
 // flushCollector is a typed Collector (erased) that can flush buffered
 // batches.
@@ -67,8 +58,8 @@ func newStreamOps[T any]() *streamOps[T] {
 	return &streamOps[T]{pool: newBatchPool[T](0), codec_: JSONCodec[T]{}}
 }
 
-func (st *streamOps[T]) newRouter(edges []route, ship Shipper, subtask, batchSize int) flushCollector {
-	r := &router[T]{ship: ship, pool: st.pool, batchSize: batchSize}
+func (st *streamOps[T]) newRouter(edges []route, ship Shipper, subtask, batchSize, batchBytes int) flushCollector {
+	r := &router[T]{ship: ship, pool: st.pool, batchSize: recordsPerBatch[T](batchSize, batchBytes)}
 	width := 0
 	for _, e := range edges {
 		re := typedRoute[T]{route: e, next: subtask % max(e.width, 1)}
@@ -85,21 +76,34 @@ func (st *streamOps[T]) newRouter(edges []route, ship Shipper, subtask, batchSiz
 	return r
 }
 
-func (st *streamOps[T]) consumer(c any) consumeFunc {
+// batchConsumer feeds the records of batch from index from on into the
+// chain. It stops before a record when the chain's brake says so (the
+// output is full, read before each record; urgent mail, asked every
+// yieldEvery records) and returns where it stopped, done false; once
+// every record has gone in, the batch goes back to its pool and done is
+// true.
+type batchConsumer func(batch any, from int) (next int, done bool)
+
+// consumer returns the batchConsumer of collector c, which stops as b
+// says.
+func (st *streamOps[T]) consumer(c any, b *brake) batchConsumer {
 	col := c.(Collector[T])
-	return func(batch any, from int, yield func() bool) (int, bool) {
-		b := batch.(*Batch[T])
-		elems := b.Elems
+	return func(batch any, from int) (int, bool) {
+		bt := batch.(*Batch[T])
+		elems := bt.Elems
 		n := len(elems)
 		for i := from; i < n; {
 			for end := min(i+yieldEvery, n); i < end; i++ {
+				if b.full {
+					return i, false
+				}
 				col.Collect(elems[i].Value, elems[i].Timestamp)
 			}
-			if i < n && yield != nil && yield() {
+			if i < n && b.urgentNow() {
 				return i, false
 			}
 		}
-		st.pool.put(b)
+		st.pool.put(bt)
 		return n, true
 	}
 }
@@ -124,6 +128,19 @@ func (st *streamOps[T]) batchLen(batch any) int {
 func (st *streamOps[T]) codec() batchCodec { return typedBatchCodec[T]{st} }
 
 func (st *streamOps[T]) release(batch any) { st.pool.put(batch.(*Batch[T])) }
+
+// recordsPerBatch returns how many records of type T a batch holds: at
+// most records, and at most bytes (0: no cap) of the batch's elements,
+// Element[T] each — what the batch itself holds, not what its records
+// point to (the contents of strings, slices and maps) — and at least one.
+// It is computed once per router, never per record.
+func recordsPerBatch[T any](records, bytes int) int {
+	if bytes <= 0 {
+		return records
+	}
+	size := int(reflect.TypeFor[Element[T]]().Size())
+	return max(1, min(records, bytes/max(size, 1)))
+}
 
 type typedRoute[T any] struct {
 	route

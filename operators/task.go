@@ -29,9 +29,10 @@ type TaskContext struct {
 	Logger *slog.Logger
 	// Now is the processing-time clock; tests replace it.
 	Now func() time.Time
-	// Host holds runtime services for runtime-specific operators (such as
-	// operators backed by actors); built-in operators ignore it.
-	Host any
+	// Host is the runtime's services for runtime-specific operators
+	// (async I/O, operators backed by actors); nil outside a runtime.
+	// Other built-in operators ignore it.
+	Host Host
 	// Checkpointing is true when the job takes checkpoints: sinks then
 	// make their output visible only when a checkpoint completes.
 	Checkpointing bool
@@ -42,8 +43,20 @@ type TaskContext struct {
 	// subtask and attempt, removed when the subtask closes); required
 	// with StateBackendBolt.
 	StateDir string
+	// StateCacheEntries bounds the bbolt backend's cache of decoded
+	// entries (persistence.BackendConfig.CacheEntries); 0: the
+	// backend's default.
+	StateCacheEntries int
+	// MaxAsyncCapacity is the most records an async operator of this
+	// subtask may have in flight: a Capacity left to its default is
+	// lowered to it, and a larger Capacity set by the pipeline fails the
+	// operator's open. 0: no ceiling.
+	MaxAsyncCapacity int
 
-	wake       func()
+	wake func()
+	// brake is the chain's: whether to stop between two records (see
+	// Chain.Consume); nil outside a chain.
+	brake      *brake
 	err        *error // shared by every operator of one chain
 	emitWM     func(int64)
 	emitStatus func(bool)

@@ -50,7 +50,7 @@ func (h *base[Out]) CompleteBatch(i int, results ...[]Out) {
 // runtime or function might: the operator must emit the results once.
 func (h *base[Out]) CompleteRequestRepeatedly(i, times int, results ...Out) {
 	h.t.Helper()
-	h.completeRepeatedly(i, times, anys(results))
+	h.answer(i, times, "complete", completeWith([][]Out{results}))
 }
 
 // AsyncDriver is a harness with async operators: *Harness and
@@ -63,7 +63,7 @@ type AsyncDriver interface {
 type asyncCore interface {
 	tb() testing.TB
 	request(i int) harnessCall
-	completeRepeatedly(i, times int, results []any)
+	answer(i, times int, what string, reply func(operators.AsyncCall) (any, error))
 }
 
 func (h *base[Out]) asyncCore() asyncCore { return h }
@@ -76,63 +76,60 @@ func AsyncInputs[In any](h AsyncDriver, i int) []In {
 	c := h.asyncCore()
 	t := c.tb()
 	t.Helper()
-	ins := c.request(i).call.Inputs()
-	out := make([]In, len(ins))
-	for j, v := range ins {
-		in, ok := v.(In)
-		if !ok {
-			t.Fatalf("harness: request %d is for records of type %T, not %T: use testkit.AsyncInputs[%T]", i, v, in, v)
-		}
-		out[j] = in
+	call := c.request(i).call
+	typed, ok := call.(operators.AsyncCallInputs[In])
+	if !ok {
+		var zero In
+		t.Fatalf("harness: request %d (%T) is not for records of type %T: use testkit.AsyncInputs with the async operator's input type", i, call, zero)
 	}
-	return out
+	return typed.Inputs()
 }
 
 // CompleteAsync answers pending request i of an AsyncMap whose output
 // type is Out with the records its function returned.
 func CompleteAsync[Out any](h AsyncDriver, i int, results ...Out) {
 	h.asyncCore().tb().Helper()
-	h.asyncCore().completeRepeatedly(i, 1, anys(results))
+	h.asyncCore().answer(i, 1, "complete", completeWith([][]Out{results}))
 }
 
 // CompleteAsyncBatch answers pending request i of an AsyncMapBatch whose
 // output type is Out: one slice of records per input, in input order.
 func CompleteAsyncBatch[Out any](h AsyncDriver, i int, results ...[]Out) {
 	h.asyncCore().tb().Helper()
-	h.asyncCore().completeRepeatedly(i, 1, anys(results))
+	h.asyncCore().answer(i, 1, "complete", completeWith(results))
 }
 
-func anys[T any](vs []T) []any {
-	out := make([]any, len(vs))
-	for i, v := range vs {
-		out[i] = v
+// completeWith makes the reply of a call whose output type is Out from
+// results, one slice per input of the call.
+func completeWith[Out any](results [][]Out) func(operators.AsyncCall) (any, error) {
+	return func(call operators.AsyncCall) (any, error) {
+		typed, ok := call.(operators.AsyncCallResults[Out])
+		if !ok {
+			var zero Out
+			return nil, fmt.Errorf("the call (%T) does not give results of type %T: use testkit.CompleteAsync with the async operator's output type", call, zero)
+		}
+		return typed.Complete(results)
 	}
-	return out
 }
 
-// completeRepeatedly delivers the reply of results to pending request i
-// the given number of times.
-func (h *base[Out]) completeRepeatedly(i, times int, results []any) {
+// answer takes pending request i and delivers the reply that reply makes
+// of it the given number of times.
+func (h *base[Out]) answer(i, times int, what string, reply func(operators.AsyncCall) (any, error)) {
 	h.t.Helper()
 	c := h.takeRequest(i)
-	reply, err := c.call.Reply(results, nil)
+	r, err := reply(c.call)
 	if err != nil {
-		h.t.Fatalf("harness: complete request %d: %v", i, err)
+		h.t.Fatalf("harness: %s request %d: %v", what, i, err)
 	}
 	for range times {
-		h.deliver(c.inv, reply, fmt.Sprintf("complete request %d", i))
+		h.deliver(c.inv, r, fmt.Sprintf("%s request %d", what, i))
 	}
 }
 
 // FailRequest answers pending request i with the function's error err.
 func (h *base[Out]) FailRequest(i int, err error) {
 	h.t.Helper()
-	c := h.takeRequest(i)
-	reply, rerr := c.call.Reply(nil, err)
-	if rerr != nil {
-		h.t.Fatalf("harness: fail request %d: %v", i, rerr)
-	}
-	h.deliver(c.inv, reply, fmt.Sprintf("fail request %d", i))
+	h.answer(i, 1, "fail", func(call operators.AsyncCall) (any, error) { return call.Fail(err), nil })
 }
 
 // RunRequests runs the user's function for every pending request, oldest

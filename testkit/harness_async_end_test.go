@@ -34,7 +34,7 @@ func TestHarness_EndInput_waitsForAsyncResultsBeforeEndingTheNextOperator(t *tes
 // joinAtEnd emits, at end of input, the values it received joined by
 // commas.
 func joinAtEnd(s operators.Stream[int]) operators.Stream[string] {
-	return operators.External(s, "join", nil, func(_ *operators.TaskContext, out operators.Collector[string]) (operators.Collector[int], any, error) {
+	return operators.External(s, "join", func(_ *operators.TaskContext, out operators.Collector[string]) (operators.Collector[int], any, error) {
 		j := &joiner{out: out}
 		return j, j, nil
 	})
@@ -111,7 +111,7 @@ func TestHarness_async_resultsAfterCloseAreNotEmitted(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, c := range calls {
-		reply, err := c.call.Reply([]any{i + 1}, nil)
+		reply, err := c.call.(operators.AsyncCallResults[int]).Complete([][]int{{i + 1}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -66,3 +66,21 @@ func TestHarness_asyncHelpersOfOtherTypes(t *testing.T) {
 	})
 	wantContains(t, msg, "request 0", "int", "AsyncInputs")
 }
+
+// Results that do not fit the call — of another type, or not one slice
+// per record of a batch — fail the test, naming the request.
+func TestHarness_asyncResultsThatDoNotFit(t *testing.T) {
+	batch := func(tb testing.TB) *Harness[int, int] {
+		h := NewHarness(tb, func(s operators.Stream[int]) operators.Stream[int] {
+			return operators.AsyncMapBatch(s, func(context.Context, []int) ([][]int, error) { return nil, nil },
+				operators.AsyncConfig[int, int]{BatchSize: 2})
+		})
+		h.ProcessElement(1, 1)
+		h.ProcessElement(2, 2)
+		return h
+	}
+	msg := failure(t, func(tb testing.TB) { batch(tb).CompleteBatch(0, []int{10}) })
+	wantContains(t, msg, "request 0", "1 result slices for a call of 2 records")
+	msg = failure(t, func(tb testing.TB) { CompleteAsync(batch(tb), 0, "ten") })
+	wantContains(t, msg, "request 0", "string", "CompleteAsync")
+}

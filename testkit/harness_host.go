@@ -21,7 +21,7 @@ type harnessHost struct {
 	actors actorSide     // actor operators' actors (harness_actorhost.go)
 }
 
-var _ operators.AsyncHost = (*harnessHost)(nil)
+var _ operators.Host = (*harnessHost)(nil)
 
 // harnessCall is one recorded async call and the invoker it belongs to.
 type harnessCall struct {
@@ -29,7 +29,7 @@ type harnessCall struct {
 	call operators.AsyncCall
 }
 
-// NewAsyncInvoker implements operators.AsyncHost.
+// NewAsyncInvoker implements operators.Host.
 func (h *harnessHost) NewAsyncInvoker(cfg operators.AsyncInvokerConfig) (operators.AsyncInvoker, error) {
 	return &harnessInvoker{host: h, seq: cfg.Sequencer}, nil
 }

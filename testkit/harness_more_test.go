@@ -70,7 +70,7 @@ func TestHarness_WithoutCopyCheck_acceptsUnencodableValues(t *testing.T) {
 // NotifyCheckpointComplete reaches the operators' CheckpointListener.
 func TestHarness_NotifyCheckpointComplete_reachesListeners(t *testing.T) {
 	h := NewHarness(t, func(s operators.Stream[int]) operators.Stream[string] {
-		return operators.External(s, "listener", nil, func(_ *operators.TaskContext, out operators.Collector[string]) (operators.Collector[int], any, error) {
+		return operators.External(s, "listener", func(_ *operators.TaskContext, out operators.Collector[string]) (operators.Collector[int], any, error) {
 			l := &listener{out: out}
 			return l, l, nil
 		})
@@ -95,7 +95,7 @@ func (l *listener) NotifyCheckpointComplete(id int64) error {
 // WithCheckpointing opens the operators as in a checkpointing job.
 func TestHarness_WithCheckpointing_tellsTheOperators(t *testing.T) {
 	mode := func(s operators.Stream[int]) operators.Stream[bool] {
-		return operators.External(s, "mode", nil, func(tc *operators.TaskContext, out operators.Collector[bool]) (operators.Collector[int], any, error) {
+		return operators.External(s, "mode", func(tc *operators.TaskContext, out operators.Collector[bool]) (operators.Collector[int], any, error) {
 			return operators.CollectorFunc[int](func(int, int64) { out.Collect(tc.Checkpointing, operators.NoTimestamp) }), nil, nil
 		})
 	}

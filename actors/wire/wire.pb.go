@@ -291,8 +291,13 @@ type RuntimeConfig struct {
 	AtLeastOnce            bool                   `protobuf:"varint,5,opt,name=at_least_once,json=atLeastOnce,proto3" json:"at_least_once,omitempty"`
 	CheckpointTimeoutNanos int64                  `protobuf:"varint,6,opt,name=checkpoint_timeout_nanos,json=checkpointTimeoutNanos,proto3" json:"checkpoint_timeout_nanos,omitempty"`
 	StateBackend           string                 `protobuf:"bytes,7,opt,name=state_backend,json=stateBackend,proto3" json:"state_backend,omitempty"`
-	unknownFields          protoimpl.UnknownFields
-	sizeCache              protoimpl.SizeCache
+	// what the master derived from its memory budget for the job
+	// (actors.Config.Memory), or set explicitly; 0: none
+	BatchBytes        int32 `protobuf:"varint,8,opt,name=batch_bytes,json=batchBytes,proto3" json:"batch_bytes,omitempty"`
+	StateCacheEntries int32 `protobuf:"varint,9,opt,name=state_cache_entries,json=stateCacheEntries,proto3" json:"state_cache_entries,omitempty"`
+	MaxAsyncCapacity  int32 `protobuf:"varint,10,opt,name=max_async_capacity,json=maxAsyncCapacity,proto3" json:"max_async_capacity,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *RuntimeConfig) Reset() {
@@ -372,6 +377,27 @@ func (x *RuntimeConfig) GetStateBackend() string {
 		return x.StateBackend
 	}
 	return ""
+}
+
+func (x *RuntimeConfig) GetBatchBytes() int32 {
+	if x != nil {
+		return x.BatchBytes
+	}
+	return 0
+}
+
+func (x *RuntimeConfig) GetStateCacheEntries() int32 {
+	if x != nil {
+		return x.StateCacheEntries
+	}
+	return 0
+}
+
+func (x *RuntimeConfig) GetMaxAsyncCapacity() int32 {
+	if x != nil {
+		return x.MaxAsyncCapacity
+	}
+	return 0
 }
 
 // SubtaskSpec is one subtask an agent spawns: its id in the attempt, the
@@ -2113,8 +2139,12 @@ type SubtaskMetrics struct {
 	InputWatermark     int64                  `protobuf:"varint,18,opt,name=input_watermark,json=inputWatermark,proto3" json:"input_watermark,omitempty"`
 	OutputWatermark    int64                  `protobuf:"varint,19,opt,name=output_watermark,json=outputWatermark,proto3" json:"output_watermark,omitempty"`
 	Async              []*AsyncMetrics        `protobuf:"bytes,20,rep,name=async,proto3" json:"async,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// records shipped that waited for credit at the sample, and the most
+	// that ever waited at once
+	OutputQueued    int64 `protobuf:"varint,21,opt,name=output_queued,json=outputQueued,proto3" json:"output_queued,omitempty"`
+	OutputQueuedMax int64 `protobuf:"varint,22,opt,name=output_queued_max,json=outputQueuedMax,proto3" json:"output_queued_max,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *SubtaskMetrics) Reset() {
@@ -2285,6 +2315,20 @@ func (x *SubtaskMetrics) GetAsync() []*AsyncMetrics {
 		return x.Async
 	}
 	return nil
+}
+
+func (x *SubtaskMetrics) GetOutputQueued() int64 {
+	if x != nil {
+		return x.OutputQueued
+	}
+	return 0
+}
+
+func (x *SubtaskMetrics) GetOutputQueuedMax() int64 {
+	if x != nil {
+		return x.OutputQueuedMax
+	}
+	return 0
 }
 
 // AsyncMetrics are one async I/O operator's counters; latency_counts are
@@ -2528,7 +2572,7 @@ const file_actors_wire_wire_proto_rawDesc = "" +
 	"\vfingerprint\x18\x04 \x01(\tR\vfingerprint\x1a9\n" +
 	"\vParamsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xa3\x02\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xa2\x03\n" +
 	"\rRuntimeConfig\x12\x1d\n" +
 	"\n" +
 	"batch_size\x18\x01 \x01(\x05R\tbatchSize\x120\n" +
@@ -2537,7 +2581,12 @@ const file_actors_wire_wire_proto_rawDesc = "" +
 	"\rcheckpointing\x18\x04 \x01(\bR\rcheckpointing\x12\"\n" +
 	"\rat_least_once\x18\x05 \x01(\bR\vatLeastOnce\x128\n" +
 	"\x18checkpoint_timeout_nanos\x18\x06 \x01(\x03R\x16checkpointTimeoutNanos\x12#\n" +
-	"\rstate_backend\x18\a \x01(\tR\fstateBackend\"p\n" +
+	"\rstate_backend\x18\a \x01(\tR\fstateBackend\x12\x1f\n" +
+	"\vbatch_bytes\x18\b \x01(\x05R\n" +
+	"batchBytes\x12.\n" +
+	"\x13state_cache_entries\x18\t \x01(\x05R\x11stateCacheEntries\x12,\n" +
+	"\x12max_async_capacity\x18\n" +
+	" \x01(\x05R\x10maxAsyncCapacity\"p\n" +
 	"\vSubtaskSpec\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x05R\x02id\x12\x16\n" +
 	"\x06vertex\x18\x02 \x01(\x05R\x06vertex\x12\x14\n" +
@@ -2677,7 +2726,7 @@ const file_actors_wire_wire_proto_rawDesc = "" +
 	"\fAgentMetrics\x12\x10\n" +
 	"\x03run\x18\x01 \x01(\tR\x03run\x12\x18\n" +
 	"\aattempt\x18\x02 \x01(\x05R\aattempt\x127\n" +
-	"\bsubtasks\x18\x03 \x03(\v2\x1b.troupe.wire.SubtaskMetricsR\bsubtasks\"\xf3\x05\n" +
+	"\bsubtasks\x18\x03 \x03(\v2\x1b.troupe.wire.SubtaskMetricsR\bsubtasks\"\xc4\x06\n" +
 	"\x0eSubtaskMetrics\x12\x18\n" +
 	"\asubtask\x18\x01 \x01(\x05R\asubtask\x12\x12\n" +
 	"\x04node\x18\x02 \x01(\tR\x04node\x12,\n" +
@@ -2706,7 +2755,9 @@ const file_actors_wire_wire_proto_rawDesc = "" +
 	"\x13backpressured_nanos\x18\x11 \x01(\x03R\x12backpressuredNanos\x12'\n" +
 	"\x0finput_watermark\x18\x12 \x01(\x03R\x0einputWatermark\x12)\n" +
 	"\x10output_watermark\x18\x13 \x01(\x03R\x0foutputWatermark\x12/\n" +
-	"\x05async\x18\x14 \x03(\v2\x19.troupe.wire.AsyncMetricsR\x05async\"\xd9\x02\n" +
+	"\x05async\x18\x14 \x03(\v2\x19.troupe.wire.AsyncMetricsR\x05async\x12#\n" +
+	"\routput_queued\x18\x15 \x01(\x03R\foutputQueued\x12*\n" +
+	"\x11output_queued_max\x18\x16 \x01(\x03R\x0foutputQueuedMax\"\xd9\x02\n" +
 	"\fAsyncMetrics\x12\x1a\n" +
 	"\boperator\x18\x01 \x01(\tR\boperator\x12\x14\n" +
 	"\x05calls\x18\x02 \x01(\x03R\x05calls\x12\x1c\n" +

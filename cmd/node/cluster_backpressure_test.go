@@ -45,7 +45,7 @@ func TestCluster_slowSinkBackpressuresRemoteSource(t *testing.T) {
 	})
 	// Backpressure has reached n1 once its remote channel has used every
 	// credit.
-	credits := int64(actors.DefaultConfig().Credits)
+	credits := int64(actors.DefaultCredits)
 	waitNode(t, c, 0, "the remote channel's credits all in flight", func(st cluster.NodeStatus) bool {
 		return st.Remote.Channels == 1 && st.Remote.MaxInFlight == credits
 	})

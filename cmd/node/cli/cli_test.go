@@ -136,6 +136,11 @@ func TestMain_usageErrors(t *testing.T) {
 		{append(wc, "--parallelism", "0"), `"0" for flag -parallelism`},
 		{append(wc, "--parallelism", "two"), `"two" for flag -parallelism`},
 		{append(wc, "--parallelism", "1000"), "parallelism 1000"},
+		{append(wc, "--memory", "lots"), `"lots" for flag -memory: want a size such as 512MiB`},
+		{append(wc, "--memory", "512M"), `"512M" for flag -memory`},
+		{append(wc, "--memory", "1MiB"), "below the least budget, 16MiB"},
+		// 64 × 64 channels cannot fit a quarter of 16 MiB
+		{append(wc, "--memory", "16MiB", "--parallelism", "64"), "--memory 16MiB: job \"wordcount\""},
 	}
 	for _, tt := range tests {
 		code, out, errOut := runMain(t, testRegistry(t, io.Discard), tt.args...)
@@ -168,6 +173,7 @@ func TestMain_run_wordcountStdout(t *testing.T) {
 	for _, args := range [][]string{
 		{"run", "wordcount", "--param", "input=" + input},
 		{"run", "--parallelism", "3", "-p", "input=" + input, "wordcount", "-p", "rate=0"},
+		{"run", "wordcount", "--param", "input=" + input, "--memory", "256MiB"},
 	} {
 		out := newSyncBuffer()
 		code, _, errOut := runMain(t, testRegistry(t, out), args...)

@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
+
+	"github.com/troupe-dev/troupe/actors"
 )
 
 // newFlagSet returns a flag set for command name that reports nothing
@@ -97,4 +100,51 @@ func (f *jobFlags) check() error {
 		return fmt.Errorf("--alignment-timeout needs --unaligned")
 	}
 	return nil
+}
+
+// memoryFlag registers --memory on fs, writing the budget in bytes into
+// into; the size must be at least actors.MinMemory.
+func memoryFlag(fs *flag.FlagSet, into *int64) {
+	fs.Func("memory", "", func(s string) error {
+		n, err := parseSize(s)
+		if err != nil {
+			return err
+		}
+		if n < actors.MinMemory {
+			return fmt.Errorf("below the least budget, %dMiB", actors.MinMemory>>20)
+		}
+		*into = n
+		return nil
+	})
+}
+
+// sizeUnits are the units of parseSize: binary (IEC) and decimal (SI),
+// as Kubernetes reads them; a bare number is bytes.
+var sizeUnits = map[string]int64{
+	"": 1, "b": 1,
+	"kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40,
+	"ki": 1 << 10, "mi": 1 << 20, "gi": 1 << 30, "ti": 1 << 40,
+	"kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12,
+}
+
+// parseSize reads a size such as 512MiB, 1.5GiB, 2GB or 1048576 (bytes).
+// Units are case-insensitive: KiB, MiB, GiB, TiB (also Ki, Mi, Gi, Ti)
+// are powers of 1024; kB, MB, GB, TB powers of 1000. A bare M or G is
+// refused: it could mean either.
+func parseSize(s string) (int64, error) {
+	num := strings.TrimRightFunc(s, func(r rune) bool { return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' })
+	unit, ok := sizeUnits[strings.ToLower(strings.TrimSpace(s[len(num):]))]
+	v, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
+	if !ok || err != nil || v <= 0 || num == "" || v*float64(unit) >= 1<<62 {
+		return 0, fmt.Errorf("want a size such as 512MiB or 2GiB (units B, KiB, MiB, GiB, TiB; kB, MB, GB, TB are powers of 1000)")
+	}
+	return int64(v * float64(unit)), nil
+}
+
+// formatMiB writes a size in MiB, as --memory takes it.
+func formatMiB(n int64) string {
+	if n%(1<<20) == 0 {
+		return strconv.FormatInt(n>>20, 10) + "MiB"
+	}
+	return strconv.FormatInt(n, 10) + "B"
 }

@@ -15,7 +15,8 @@ const runUsage = `Usage: node run PIPELINE [--param key=value]... [--parallelism
                 [--checkpoint-interval D --state-dir DIR] [--restore PATH]
                 [--unaligned [--alignment-timeout D]]
                 [--fresh] [--no-savepoint] [--state-backend heap|bbolt] [--restart S]
-                [--http HOST:PORT] [--quiet] [--log-format text|json] [--log-level L]
+                [--memory SIZE] [--http HOST:PORT] [--quiet]
+                [--log-format text|json] [--log-level L]
 
 Runs a registered pipeline on an in-process engine: until its input ends,
 or until SIGINT or SIGTERM stops it; a second signal cancels it. Flags may
@@ -95,6 +96,12 @@ Flags:
                                                    failures within INTERVAL
                            (default: exp:1s:1m:1.5 with
                            --checkpoint-interval, else none)
+  --memory SIZE            the memory budget, such as 512MiB or 2GiB (at
+                           least 16MiB): the Go runtime's soft memory limit,
+                           from which the job's credits, batch bytes, bbolt
+                           cache and async ceiling are derived (see
+                           docs/operations.md); a job that cannot fit it is
+                           a usage error (default: no budget)
   --http HOST:PORT         serve the job's metrics at /metrics (Prometheus
                            text format; see docs/metrics.md)
   --quiet                  no progress report
@@ -104,7 +111,7 @@ Flags:
 
 Exit codes: 0 the job finished (or stopped with a savepoint), 1 it failed or
 was cancelled, 2 usage error (including a --restore path that is missing,
-damaged or of another pipeline).
+damaged or of another pipeline, and a job that cannot fit --memory).
 `
 
 // runArgs is a parsed run command line.
@@ -115,6 +122,7 @@ type runArgs struct {
 	noSavepoint bool
 	fresh       bool // start a new run even if one did not finish
 	restart     restartFlag
+	memory      int64  // the memory budget in bytes; 0 for none
 	http        string // serve /metrics there; "" for none
 	quiet       bool   // no progress report
 	logFormat   string
@@ -131,6 +139,7 @@ func parseRun(args []string) (runArgs, error) {
 	fs.BoolVar(&ra.noSavepoint, "no-savepoint", false, "")
 	fs.BoolVar(&ra.fresh, "fresh", false, "")
 	fs.Var(&ra.restart, "restart", "")
+	memoryFlag(fs, &ra.memory)
 	fs.StringVar(&ra.http, "http", "", "")
 	fs.BoolVar(&ra.quiet, "quiet", false, "")
 	var logLevel *string
@@ -257,7 +266,15 @@ func (c *command) execute(g *operators.JobGraph, ck *checkpointing, ra runArgs) 
 	cfg.Logger = newLogger(c.stderr, ra.logFormat, ra.logLevel)
 	cfg.Restart, cfg.OnRestart = ra.restart.strategy, c.printRestart
 	cfg.OwnerReportsFailures = true // printRestart and the lines below report them
+	cfg.Memory = ra.memory
 	ck.configure(&cfg)
+	if ra.memory > 0 {
+		// Before anything starts: a budget the job cannot fit is the
+		// command line's mistake.
+		if err := cfg.CheckJob(g); err != nil {
+			return c.usageError("run", fmt.Errorf("--memory %s: %w", formatMiB(ra.memory), err))
+		}
+	}
 	engine, err := actors.NewEngine(cfg)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "%s run: %v\n", c.prog, err)

@@ -197,3 +197,30 @@ func checkPrefixes(t testing.TB, out string, par int64) {
 		t.Fatal("no output")
 	}
 }
+
+func TestParseSize(t *testing.T) {
+	for in, want := range map[string]int64{
+		"1048576": 1 << 20, "512MiB": 512 << 20, "512mib": 512 << 20, "2GiB": 2 << 30, "1.5GiB": 3 << 29,
+		"64Mi": 64 << 20, "1TiB": 1 << 40, "100KiB": 100 << 10, "2GB": 2e9, "500MB": 5e8, "64kB": 64e3,
+		"300 MiB": 300 << 20, "4096B": 4096,
+	} {
+		if got, err := parseSize(in); err != nil || got != want {
+			t.Errorf("parseSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "MiB", "512M", "1g", "-1GiB", "0", "x1MiB", "1..5GiB", "9999999TiB", "12 bytes"} {
+		if got, err := parseSize(in); err == nil {
+			t.Errorf("parseSize(%q) = %d, want an error", in, got)
+		}
+	}
+}
+
+func TestParseRun_memory(t *testing.T) {
+	ra, err := parseRun([]string{"wc", "--memory", "512MiB"})
+	if err != nil || ra.memory != 512<<20 {
+		t.Fatalf("--memory 512MiB: memory %d, err %v", ra.memory, err)
+	}
+	if ra, err := parseRun([]string{"wc"}); err != nil || ra.memory != 0 {
+		t.Fatalf("no --memory: memory %d, err %v; want no budget", ra.memory, err)
+	}
+}

@@ -74,6 +74,7 @@ const (
 
 const startUsage = `Usage: node start [--name NAME] [--bind HOST:PORT] [--gossip HOST:PORT]
                   [--http HOST:PORT] [--join HOST:PORT[,...]] [--slots N]
+                  [--memory SIZE]
                   [--data-dir DIR] [--store URL] [--nats-embedded
                   [--nats-listen HOST:PORT] [--nats-cluster HOST:PORT
                   --nats-routes HOST:PORT,...]] [--port-file FILE]
@@ -114,6 +115,12 @@ Flags:
                            the same list (default: none, a new cluster)
   --slots N                how many subtasks the node runs at once
                            (default: the number of CPUs)
+  --memory SIZE            the node's memory budget, such as 512MiB or 2GiB
+                           (at least 16MiB): the Go runtime's soft memory
+                           limit, from which the credits, batch bytes, bbolt
+                           cache and async ceiling of the jobs this node
+                           coordinates are derived (see docs/operations.md;
+                           give every node the same; default: no budget)
   --data-dir DIR           the node's own files (default ./troupe-data/NAME)
   --store URL              where checkpoints, savepoints and job records go,
                            a place every node reaches: file://DIR, such as a

@@ -69,6 +69,9 @@ type StartConfig struct {
 	// Slots is how many subtasks the node runs at once (--slots), 1 to
 	// cluster.MaxSlots. Default runtime.NumCPU().
 	Slots int
+	// Memory is the node's memory budget in bytes (--memory), at least
+	// actors.MinMemory; 0 (the default): none. See actors.Config.Memory.
+	Memory int64
 	// DataDir is the node's own directory (--data-dir), absolute: local
 	// state (bbolt), logs. Default DefaultDataRoot/<Name> under the working
 	// directory.
@@ -210,6 +213,7 @@ func parseStartEnv(args []string, getenv func(string) string) (StartConfig, erro
 		cfg.Slots = n
 		return nil
 	})
+	memoryFlag(fs, &cfg.Memory)
 	fs.StringVar(&cfg.DataDir, "data-dir", "", "")
 	fs.StringVar(&raw.store, "store", "", "")
 	fs.BoolVar(&raw.natsEmbedded, "nats-embedded", false, "")

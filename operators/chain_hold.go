@@ -1,0 +1,137 @@
+package operators
+
+// A chain stops between two records, for one of two reasons: its output
+// waits for credit (ChainConfig.OutputFull), or the runtime has urgent
+// mail to read first (ChainConfig.Urgent). Either way it holds the rest
+// of what it was feeding in — the rest of an input batch (Consume), or
+// the records and events a source's reader emitted in its poll — and
+// goes on from there when the runtime calls Resume. One mechanism serves
+// both: what the runtime must know is only that the chain holds records
+// (Pending), and, for an unaligned checkpoint, which input records they
+// are (HeldInput).
+
+// brake is what a chain reads between two records to know whether to
+// stop there.
+type brake struct {
+	// full is whether the output waits for credit, as of the chain's last
+	// entry from the runtime or its last ship: the only times it can
+	// change while the chain runs, so that the check before each record
+	// is a load, not a call.
+	full       bool
+	outputFull func() bool // ChainConfig.OutputFull; nil: never full
+	urgent     func() bool // ChainConfig.Urgent; nil: never
+}
+
+// yieldEvery is how many records a chain feeds in between two questions
+// to the runtime whether urgent mail waits: often enough for a slow
+// operator to read its mailbox within a few records, rarely enough to
+// cost nothing on a fast path.
+const yieldEvery = 8
+
+// refresh reads whether the output waits for credit.
+func (b *brake) refresh() { b.full = b.outputFull != nil && b.outputFull() }
+
+// urgentNow asks the runtime whether urgent mail waits.
+func (b *brake) urgentNow() bool { return b.urgent != nil && b.urgent() }
+
+// watchedShipper is the runtime's Shipper, after which the chain reads
+// whether its output is full: only shipping fills it.
+type watchedShipper struct {
+	Shipper
+	b *brake
+}
+
+func (s watchedShipper) Ship(ch int, batch any) {
+	s.Shipper.Ship(ch, batch)
+	s.b.refresh()
+}
+
+func (s watchedShipper) ShipEvent(ch int, ev Event) {
+	s.Shipper.ShipEvent(ch, ev)
+	s.b.refresh()
+}
+
+// heldBatch is an input batch the chain stopped in: its records from
+// next on have not gone in yet.
+type heldBatch struct {
+	ch    int
+	batch any // nil: none
+	next  int
+}
+
+// Consume feeds a batch that arrived on input channel ch through the
+// chain. It reports whether every record went in: false when the chain
+// stopped between two records first, because its output filled up
+// (ChainConfig.OutputFull) or urgent mail waits (ChainConfig.Urgent).
+// The chain then holds the rest of the batch, which Resume feeds in;
+// meanwhile the runtime must not call Consume again. Once every record
+// has gone in, the batch belongs to the chain again (it is reused).
+func (c *Chain) Consume(ch int, batch any) (done bool) {
+	c.brake.refresh()
+	next, done := c.consume[ch](batch, 0)
+	if !done {
+		c.held = heldBatch{ch: ch, batch: batch, next: next}
+	}
+	return done
+}
+
+// Resume goes on with what the chain stopped in: the rest of an input
+// batch (Consume), or the records and events a source's poll emitted
+// after that point, in order. It reports whether nothing is held any
+// more; false: it stopped again (the output filled up again, or urgent
+// mail waits).
+func (c *Chain) Resume() (done bool) {
+	c.brake.refresh()
+	if c.held.batch != nil {
+		next, done := c.consume[c.held.ch](c.held.batch, c.held.next)
+		if !done {
+			c.held.next = next
+			return false
+		}
+		c.held = heldBatch{}
+	}
+	if h, ok := c.Source.(holder); ok {
+		return h.release()
+	}
+	return true
+}
+
+// Pending reports whether the chain holds records it stopped feeding in
+// (see Resume). A source is not polled, and the chain not ended, until
+// they have gone in; a source's chain is not ready to snapshot either
+// (PrepareSnapshot).
+func (c *Chain) Pending() bool {
+	if c.held.batch != nil {
+		return true
+	}
+	return c.sourceHolding()
+}
+
+// HeldInput returns the input batch the chain stopped in (Consume), its
+// input channel, and the index of its first record not fed in yet; ok is
+// false when the chain holds no input batch. Those records have not
+// reached an operator, so no snapshot covers them: an unaligned
+// checkpoint whose barrier overtakes them stores them as the channel's
+// in-flight data (VertexEdge.EncodeBatchFrom of the batch from next),
+// while an aligned barrier on that channel comes after them and cannot
+// be taken before they have gone in.
+func (c *Chain) HeldInput() (ch int, batch any, next int, ok bool) {
+	h := c.held
+	return h.ch, h.batch, h.next, h.batch != nil
+}
+
+// sourceHolding reports whether the chain's source holds records of its
+// poll.
+func (c *Chain) sourceHolding() bool {
+	h, ok := c.Source.(holder)
+	return ok && h.holding()
+}
+
+// holder is a source runner that holds what its reader emitted after the
+// chain stopped in its poll.
+type holder interface {
+	holding() bool
+	// release emits what is held, in order, until the chain stops again;
+	// it reports whether nothing is held any more.
+	release() bool
+}

@@ -1,0 +1,212 @@
+package operators
+
+import (
+	"slices"
+	"testing"
+)
+
+// burstReader emits n records in one poll, with watermark w emitted right
+// after record w, then ends.
+type burstReader struct {
+	tc   *TaskContext
+	n, w int
+	done bool
+}
+
+func (r *burstReader) Poll(out Collector[int], _ int) (Poll, error) {
+	if r.done {
+		return Poll{Status: PollDone}, nil
+	}
+	for i := range r.n {
+		out.Collect(i, int64(i))
+		if i == r.w {
+			r.tc.EmitWatermark(int64(i))
+		}
+	}
+	r.done = true
+	return Poll{Status: PollDone}, nil
+}
+
+func (r *burstReader) Close() error { return nil }
+
+// fullShipper is a recordingShipper whose output is full once limit
+// batches have been shipped, until the test empties it.
+type fullShipper struct {
+	recordingShipper
+	limit int
+}
+
+func (s *fullShipper) full() bool { return len(s.batches) >= s.limit }
+
+// shippedValues returns the values shipped before and after the first
+// watermark.
+func (s *fullShipper) shippedValues() (before, after []int, sawWatermark bool) {
+	for _, e := range s.events {
+		if _, ok := e.ev.(Watermark); ok {
+			sawWatermark = true
+		}
+		if b, ok := e.batch.(*Batch[int]); ok {
+			for _, el := range b.Elems {
+				if sawWatermark {
+					after = append(after, el.Value)
+				} else {
+					before = append(before, el.Value)
+				}
+			}
+		}
+	}
+	return before, after, sawWatermark
+}
+
+// openHeld opens subtask 0 of the graph's vertex v with batches of 4 and
+// a shipper that is full after one batch.
+func openHeld(t *testing.T, p *Pipeline, v int) (*Chain, *fullShipper) {
+	t.Helper()
+	g, err := p.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sh := &fullShipper{limit: 1}
+	c, err := g.Vertices[v].Open(ChainConfig{Job: "held", BatchSize: 4, Ship: sh, Wake: func() {}, OutputFull: sh.full})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c, sh
+}
+
+// tripled is every value below n times 3, 3v+0 … 3v+2, in order.
+func tripled(n int) []int {
+	var out []int
+	for v := range n {
+		out = append(out, 3*v, 3*v+1, 3*v+2)
+	}
+	return out
+}
+
+func triple(s Stream[int]) Stream[int] {
+	return FlatMap(s, func(v int, emit func(int)) { emit(3 * v); emit(3*v + 1); emit(3*v + 2) })
+}
+
+// A source whose poll fans out past what its output can take holds the
+// rest of the poll — records and the watermark between them, in order —
+// is not ready to snapshot meanwhile (its read position counts what it
+// holds), and releases it all once the output has room.
+func TestChain_sourceHoldsWhatTheOutputCannotTake(t *testing.T) {
+	p := NewPipeline("held")
+	src := FromReader(p, "burst", func(tc *TaskContext) (Reader[int], error) { return &burstReader{tc: tc, n: 10, w: 4}, nil })
+	Discard(triple(src).Rebalance())
+	c, sh := openHeld(t, p, 0)
+	if _, err := c.Source.Poll(16); err != nil {
+		t.Fatal(err)
+	}
+	// record 0 fills 3 of 4, record 1 ships the first batch: full
+	if !c.Pending() || len(sh.batches) != 1 {
+		t.Fatalf("after the poll: pending %v, %d batches shipped; want pending after 1 batch", c.Pending(), len(sh.batches))
+	}
+	if c.PrepareSnapshot(1) {
+		t.Fatal("PrepareSnapshot is ready while the source holds records")
+	}
+	if c.Resume() {
+		t.Fatal("Resume released everything while the output is still full")
+	}
+	sh.limit = 1 << 30 // room again
+	if !c.Resume() || c.Pending() || !c.PrepareSnapshot(1) {
+		t.Fatalf("after Resume with room: pending %v, ready %v", c.Pending(), c.PrepareSnapshot(1))
+	}
+	c.Flush()
+	before, after, sawWM := sh.shippedValues()
+	if !sawWM {
+		t.Fatal("the watermark was lost")
+	}
+	want := tripled(10)
+	if got := append(before, after...); !slices.Equal(got, want) {
+		t.Fatalf("shipped %v, want %v", got, want)
+	}
+	if !slices.Equal(before, want[:15]) {
+		t.Fatalf("before the watermark: %v, want the outputs of records 0 to 4 (%v)", before, want[:15])
+	}
+}
+
+// An input batch whose records fan out past what the output can take is
+// consumed up to the record that found the output full; Resume goes on
+// from there.
+func TestChain_consumeStopsWhenTheOutputIsFull(t *testing.T) {
+	p := NewPipeline("held")
+	Discard(triple(FromSlice(p, []int{0}).Rebalance()).Rebalance())
+	c, sh := openHeld(t, p, 1)
+	in := &Batch[int]{Elems: []Element[int]{{0, 0}, {1, 1}, {2, 2}, {3, 3}, {4, 4}}}
+	if c.Consume(0, in) || !c.Pending() {
+		t.Fatal("Consume took the whole batch while the output was full")
+	}
+	sh.limit = 2
+	if c.Resume() {
+		t.Fatal("Resume took the whole batch while the output was full again")
+	}
+	sh.limit = 1 << 30
+	if !c.Resume() || c.Pending() {
+		t.Fatal("Resume did not take the rest of the batch")
+	}
+	c.Flush()
+	before, _, _ := sh.shippedValues()
+	if want := tripled(5); !slices.Equal(before, want) {
+		t.Fatalf("shipped %v, want %v", before, want)
+	}
+}
+
+// A source's poll stops for urgent mail as an input batch does
+// (ChainConfig.Urgent, asked every yieldEvery records), with room left
+// on the output: the source holds the rest of its poll, the watermark
+// between its records in its place, and Resume releases it all in order.
+// Until then the chain is not ready to snapshot: the reader's position
+// counts what it holds.
+func TestChain_sourcePollStopsForUrgentMail(t *testing.T) {
+	p := NewPipeline("held-urgent")
+	const n, w = 3 * yieldEvery, yieldEvery + 2
+	src := FromReader(p, "burst", func(tc *TaskContext) (Reader[int], error) { return &burstReader{tc: tc, n: n, w: w}, nil })
+	Discard(src.Rebalance())
+	g, err := p.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sh := &fullShipper{limit: 1 << 30}
+	urgent := false
+	c, err := g.Vertices[0].Open(ChainConfig{Job: "held", BatchSize: 4, Ship: sh, Wake: func() {}, OutputFull: sh.full,
+		Urgent: func() bool { return urgent }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	urgent = true
+	if _, err := c.Source.Poll(n); err != nil {
+		t.Fatal(err)
+	}
+	if !c.Pending() || c.PrepareSnapshot(1) {
+		t.Fatalf("after a poll with urgent mail: pending %v, ready %v; want the rest held and not ready", c.Pending(), c.PrepareSnapshot(1))
+	}
+	if _, _, _, ok := c.HeldInput(); ok {
+		t.Fatal("HeldInput reports an input batch held by a source")
+	}
+	c.Flush()
+	if before, _, _ := sh.shippedValues(); len(before) != yieldEvery {
+		t.Fatalf("went in before the stop: %v; want the records before the first question", before)
+	}
+	urgent = false
+	if !c.Resume() || c.Pending() || !c.PrepareSnapshot(1) {
+		t.Fatalf("after Resume: pending %v, ready %v", c.Pending(), c.PrepareSnapshot(1))
+	}
+	c.Flush()
+	before, after, sawWM := sh.shippedValues()
+	if !sawWM || !slices.Equal(before, seqInts(0, w+1)) || !slices.Equal(after, seqInts(w+1, n)) {
+		t.Fatalf("shipped %v, watermark %v, then %v; want 0…%d, the watermark, then the rest", before, sawWM, after, w)
+	}
+}
+
+// seqInts returns from, …, to−1.
+func seqInts(from, to int) []int {
+	var s []int
+	for i := from; i < to; i++ {
+		s = append(s, i)
+	}
+	return s
+}
