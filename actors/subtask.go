@@ -383,7 +383,6 @@ func (s *subtask) drive() {
 		if s.failed {
 			return
 		}
-		s.yieldForUrgent(s.chain.Pending() && !s.out.Blocked()) // a poll the chain stopped in for urgent mail
 	}
 	s.armFlush()
 	s.maybeFinish()

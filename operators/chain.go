@@ -40,11 +40,12 @@ type ChainConfig struct {
 	// Urgent reports whether the runtime has urgent mail (a priority
 	// barrier of an unaligned checkpoint, an alignment timeout) that it
 	// must read before the chain goes on. The chain asks it every few
-	// records (yieldEvery) while it feeds an input batch or a source's
-	// poll in, and stops between two records when it is true, holding
-	// the rest for Resume exactly as when the output is full: a slow
-	// operator's batch then holds a barrier back for a few records only.
-	// It is called on the subtask's goroutine. nil: never.
+	// records (yieldEvery) while it feeds an input batch in, and stops
+	// between two records when it is true, holding the rest for Resume
+	// exactly as when the output is full: a slow operator's batch then
+	// holds a barrier back for a few records only. (A source's poll is
+	// not asked: the runtime reads its mailbox between two polls.) It is
+	// called on the subtask's goroutine. nil: never.
 	Urgent func() bool
 	// Checkpointing tells operators that checkpoints are on, so that sinks
 	// commit on checkpoint completion (two-phase commit) rather than at

@@ -8,7 +8,9 @@ package operators
 // goes on from there when the runtime calls Resume. One mechanism serves
 // both: what the runtime must know is only that the chain holds records
 // (Pending), and, for an unaligned checkpoint, which input records they
-// are (HeldInput).
+// are (HeldInput). A source's poll stops only for credit: a source reads
+// its mailbox between two polls anyway (one poll per pump message), so
+// urgent mail waits for one poll at most.
 
 // brake is what a chain reads between two records to know whether to
 // stop there.
@@ -20,6 +22,10 @@ type brake struct {
 	full       bool
 	outputFull func() bool // ChainConfig.OutputFull; nil: never full
 	urgent     func() bool // ChainConfig.Urgent; nil: never
+	// onFull is told when a refresh finds the output full: the chain's
+	// source, if any, then holds what its reader emits next (it tests
+	// nothing per record; see countingCollector)
+	onFull func()
 }
 
 // yieldEvery is how many records a chain feeds in between two questions
@@ -29,7 +35,12 @@ type brake struct {
 const yieldEvery = 8
 
 // refresh reads whether the output waits for credit.
-func (b *brake) refresh() { b.full = b.outputFull != nil && b.outputFull() }
+func (b *brake) refresh() {
+	b.full = b.outputFull != nil && b.outputFull()
+	if b.full && b.onFull != nil {
+		b.onFull()
+	}
+}
 
 // urgentNow asks the runtime whether urgent mail waits.
 func (b *brake) urgentNow() bool { return b.urgent != nil && b.urgent() }

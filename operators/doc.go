@@ -62,11 +62,14 @@
 //     processing time, and messages for its operators
 //     ([Chain.HandleMessage]); polls its source ([SourceRunner]); ends and
 //     closes it. Output leaves through the runtime's [Shipper]. When the
-//     output waits for credit ([ChainConfig.OutputFull]) the chain stops
-//     between two records and holds the rest until [Chain.Resume].
+//     output waits for credit ([ChainConfig.OutputFull]) or the runtime
+//     has urgent mail ([ChainConfig.Urgent]), the chain stops between two
+//     records and holds the rest until [Chain.Resume] ([Chain.Pending]).
 //   - Checkpoints: [Chain.PrepareSnapshot], [Chain.Snapshot] and
 //     [Chain.NotifyCheckpointComplete]; restored state comes in
-//     [ChainConfig.Restore].
+//     [ChainConfig.Restore]. The rest of an input batch the chain holds
+//     ([Chain.HeldInput]) is in-flight data for an unaligned checkpoint
+//     ([VertexEdge.EncodeBatchFrom]).
 //   - Runtime services: a [Host] in [TaskContext.Host] runs what built-in
 //     operators cannot run on the subtask's goroutine — async I/O's calls
 //     and sequencer ([AsyncInvoker], [AsyncSequencer], [AsyncCall]). A

@@ -64,16 +64,16 @@ type sourceRunner[T any] struct {
 	// for the rate limiter and for metrics (Chain.SourceRecords).
 	counted countingCollector[T]
 	emitted int64
-	// brake says when the chain stops between two records: its output
-	// waits for credit, or urgent mail waits (TaskContext.brake; nil: it
-	// never stops). From then on the records the reader emits, and the
-	// events after them, are held, in order, and go into the chain when
-	// the runtime resumes it (release). sinceAsked counts the records
-	// since the runtime was last asked about urgent mail.
-	brake      *brake
-	sinceAsked int
-	held       []heldItem[T]
-	heldAt     int // the first item of held not released yet
+	// brake says when the chain's output waits for credit
+	// (TaskContext.brake; a brake that never stops outside a chain).
+	// From then on the records the reader emits, and the events after
+	// them, are held, in order, and go into the chain when the runtime
+	// resumes it (release): the brake tells the runner as it turns full
+	// (stop), which points counted at holder.
+	brake  *brake
+	holder heldCollector[T]
+	held   []heldItem[T]
+	heldAt int // the first item of held not released yet
 }
 
 // heldItem is a record, or an event (a watermark, a status change)
@@ -109,10 +109,8 @@ func (s *sourceRunner[T]) poll(max int) (Poll, error) {
 		}
 		max = n
 	}
-	s.counted.r, s.counted.n = s, 0
-	if s.brake != nil {
-		s.brake.refresh()
-	}
+	s.counted.next, s.counted.n = s.out, 0
+	s.brake.refresh() // full: stop
 	p, err := s.reader.Poll(&s.counted, max)
 	s.emitted += int64(s.counted.n)
 	if s.limiter != nil {
@@ -148,57 +146,45 @@ func (s *sourceRunner[T]) readerHook() any { return s.reader }
 
 func (s *sourceRunner[T]) Close() error { return s.reader.Close() }
 
-// countingCollector is what a reader emits into during a poll.
+// countingCollector is what a reader emits into during a poll: it
+// counts each record and passes it on to next, the chain — or, once the
+// chain's output waits for credit, the runner's holder. Switching next
+// when the output fills up (stop), rather than testing before each
+// record, keeps a source's path per record as short as it is without a
+// memory bound: this runs for every record a source reads.
 type countingCollector[T any] struct {
-	r *sourceRunner[T]
-	n int
+	next Collector[T]
+	n    int
 }
 
 func (c *countingCollector[T]) Collect(v T, ts int64) {
 	c.n++
-	c.r.collect(v, ts)
+	c.next.Collect(v, ts)
 }
 
-// collect sends a record the reader emitted into the chain, or holds it
-// when the chain stops before it or records are held already (order).
-func (s *sourceRunner[T]) collect(v T, ts int64) {
-	if s.holding() || s.stopBefore() {
-		s.held = append(s.held, heldItem[T]{v: v, ts: ts})
-		return
-	}
-	s.out.Collect(v, ts)
+// heldCollector holds the records the reader emits while the chain's
+// output waits for credit.
+type heldCollector[T any] struct{ s *sourceRunner[T] }
+
+func (h heldCollector[T]) Collect(v T, ts int64) {
+	h.s.held = append(h.s.held, heldItem[T]{v: v, ts: ts})
 }
 
-// stopBefore reports whether the chain stops before the next record, as
-// an input batch's consumer does: the output is full (read before each
-// record), or urgent mail waits (asked once yieldEvery records have gone
-// in since the last question).
-func (s *sourceRunner[T]) stopBefore() bool {
-	b := s.brake
-	if b == nil {
-		return false
-	}
-	if b.full {
-		return true
-	}
-	if s.sinceAsked == yieldEvery {
-		s.sinceAsked = 0
-		if b.urgentNow() {
-			return true
-		}
-	}
-	s.sinceAsked++
-	return false
-}
+// stop is called by the brake as the output turns full, after the ship
+// that filled it: the reader's next records are held.
+func (s *sourceRunner[T]) stop() { s.counted.next = s.holder }
 
 func (s *sourceRunner[T]) holding() bool { return s.heldAt < len(s.held) }
 
-// release emits the held records and events, in order, until the chain
-// stops again; it reports whether none is left.
+// release emits the held records and events, in order, until the
+// output is full again; it reports whether none is left. A source reads
+// its mailbox between two polls anyway (one poll per pump message), so
+// it stops within a poll, and here, only for credit, never for urgent
+// mail.
 func (s *sourceRunner[T]) release() bool {
 	for s.holding() {
 		it := &s.held[s.heldAt]
-		if it.ev == nil && s.stopBefore() {
+		if it.ev == nil && s.brake.full {
 			return false
 		}
 		v, ts, ev := it.v, it.ts, it.ev

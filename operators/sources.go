@@ -49,6 +49,11 @@ func FromReader[T any](p *Pipeline, kind string, open func(tc *TaskContext) (Rea
 			return nil, err
 		}
 		sr := &sourceRunner[T]{reader: r, out: out.(Collector[T]), tc: tc, brake: tc.brake}
+		sr.holder.s = sr
+		if sr.brake == nil {
+			sr.brake = &brake{} // outside a chain: never stops
+		}
+		sr.brake.onFull = sr.stop
 		sr.holdEvents(tc)
 		if cfg.rate > 0 {
 			sr.limiter = newRateLimiter(cfg.rate, tc.Now)
