@@ -13,7 +13,8 @@ import (
 // replayChannels queues the channel state the subtask restores: its
 // input channel state ahead of anything that arrives, its output channel
 // state to send when the job starts (sendRecovered), ahead of anything
-// it produces. The channels must be the ones it had: the same job graph
+// it produces, and a source's held records to its chain, which feeds
+// them in once the job has started (drive), ahead of its next poll. The channels must be the ones it had: the same job graph
 // at the same parallelism (the restore plan checks that).
 func (s *subtask) replayChannels(cs *persistence.ChannelState) error {
 	if cs == nil {
@@ -32,6 +33,9 @@ func (s *subtask) replayChannels(cs *persistence.ChannelState) error {
 			m.ch, m.recovered = ch, true
 			s.in.PushRecovered(ch, m)
 		}
+	}
+	if err := s.chain.RestoreHeldSource(cs.Source); err != nil {
+		return fmt.Errorf("%w: %w", ErrRestore, err)
 	}
 	for ch, entries := range cs.Outputs {
 		for _, e := range entries {

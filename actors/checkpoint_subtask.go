@@ -169,11 +169,21 @@ func (s *subtask) checkpoint(t triggerMsg) {
 		s.ending = append(s.ending, t)
 		return
 	}
-	if !s.chain.PrepareSnapshot(t.id) || len(s.preparing) > 0 {
+	if !s.prepare(t) || len(s.preparing) > 0 {
 		s.preparing = append(s.preparing, t)
 		return
 	}
 	s.takeCheckpoint(t)
+}
+
+// prepare asks the chain whether checkpoint t can be taken now. An
+// unaligned one does not wait for what a source holds of its poll: it is
+// stored as the source's in-flight data (takeCheckpoint).
+func (s *subtask) prepare(t triggerMsg) bool {
+	if t.unaligned {
+		return s.chain.PrepareUnalignedSnapshot(t.id)
+	}
+	return s.chain.PrepareSnapshot(t.id)
 }
 
 // isPreparing reports whether checkpoint id waits for an operator's state.
@@ -191,7 +201,7 @@ func (s *subtask) isPreparing(id int64) bool {
 func (s *subtask) takePrepared() {
 	for len(s.preparing) > 0 && !s.failed {
 		t := s.preparing[0]
-		if !s.chain.PrepareSnapshot(t.id) {
+		if !s.prepare(t) {
 			return
 		}
 		s.preparing = s.preparing[1:]
@@ -225,6 +235,11 @@ func (s *subtask) takeCheckpoint(t triggerMsg) {
 			_ = enc.Close()
 		}
 	}()
+	if t.unaligned && s.chain.Pending() {
+		if s.recordHeldSource(id); s.failed {
+			return
+		}
+	}
 	if !s.eoiSent {
 		s.forwardBarrier(t.barrier())
 	}

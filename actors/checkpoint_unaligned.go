@@ -240,6 +240,23 @@ func (s *subtask) recordInputFrom(ch int, m *batchMsg, from int) {
 	}
 }
 
+// recordHeldSource stores what a source's chain holds of its poll as the
+// source's in-flight data of unaligned checkpoint id: the reader's
+// position counts those records and no operator has seen them, so the
+// snapshot does not cover them (operators.Chain.HeldSource).
+func (s *subtask) recordHeldSource(id int64) {
+	entries, err := s.chain.HeldSource()
+	if err != nil {
+		s.fail(fmt.Errorf("checkpoint %d: in-flight data of the source: %w", id, err))
+		return
+	}
+	if len(entries) > 0 {
+		rec := s.recorderFor(id)
+		rec.unaligned = true
+		rec.state.Source = entries
+	}
+}
+
 // recordOutput adds m, waiting on output ch, to the output channel state.
 func (s *subtask) recordOutput(ch int, m *batchMsg) {
 	e, ok, err := channelEntry(s.outputs[ch].edge, m, 0)

@@ -360,6 +360,9 @@ func (s *subtask) drive() {
 	for !s.resuming && !s.out.Blocked() && !s.chain.Blocked() {
 		var done bool
 		if s.chain.Pending() {
+			if s.chain.Source != nil && !s.started {
+				break // restored held records: after the recovered output (sendRecovered)
+			}
 			done = s.resume()
 		} else {
 			ch, m, ok := s.in.Next()

@@ -172,6 +172,7 @@ func unaligned(t *testing.T, interval, timeout time.Duration) func(*actors.Confi
 type restoredChannels struct {
 	mu       sync.Mutex
 	inFlight []int64 // bytes of records per restored checkpoint
+	held     []int   // entries of sources' held polls per restored checkpoint
 	errs     []error
 }
 
@@ -188,10 +189,24 @@ func (r *restoredChannels) onRestart(info actors.RestartInfo) {
 		return
 	}
 	var n int64
+	held := 0
 	for _, ts := range cp.Meta.Tasks {
 		n += ts.InFlight
+		if ts.Channels == "" {
+			continue
+		}
+		b, err := cp.ReadState(ts.Channels)
+		var cs *persistence.ChannelState
+		if err == nil {
+			cs, err = persistence.UnmarshalChannelState(b)
+		}
+		if err != nil {
+			r.errs = append(r.errs, err)
+			return
+		}
+		held += len(cs.Source)
 	}
-	r.inFlight = append(r.inFlight, n)
+	r.inFlight, r.held = append(r.inFlight, n), append(r.held, held)
 }
 
 // slowSpin is the slow sink's work per record: a few hundred

@@ -21,19 +21,21 @@ import (
 //     input batch it holds has reached no operator, so the barrier that
 //     overtakes it stores it as in-flight data (Chain.HeldInput);
 //   - "source poll": the FlatMap is chained to its source; the rest of
-//     the poll is counted by the reader's position, so the checkpoint
-//     waits until it has gone in (Chain.PrepareSnapshot).
+//     the poll is counted by the reader's position and has reached no
+//     operator, so the checkpoint stores it as the source's in-flight
+//     data (Chain.HeldSource), and the restore feeds it in first.
 //
 // Without either, the records held at the checkpoint are lost at the
 // restore (docs/state.md, "Records a chain holds").
 func TestUnaligned_heldRecords_exactlyOnce(t *testing.T) {
 	const n, fan, keys = 600, 16, 7
 	for _, tc := range []struct {
-		name  string
-		input func(operators.Stream[int64]) operators.Stream[int64]
+		name     string
+		input    func(operators.Stream[int64]) operators.Stream[int64]
+		fromPoll bool // the restored checkpoint must hold a source's held poll
 	}{
-		{"input batch", func(s operators.Stream[int64]) operators.Stream[int64] { return s.Rebalance() }},
-		{"source poll", func(s operators.Stream[int64]) operators.Stream[int64] { return s }},
+		{"input batch", func(s operators.Stream[int64]) operators.Stream[int64] { return s.Rebalance() }, false},
+		{"source poll", func(s operators.Stream[int64]) operators.Stream[int64] { return s }, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rng := seeded(t)
@@ -76,6 +78,10 @@ func TestUnaligned_heldRecords_exactlyOnce(t *testing.T) {
 			defer restored.mu.Unlock()
 			if len(restored.errs) > 0 || len(restored.inFlight) != 1 || restored.inFlight[0] == 0 {
 				t.Fatalf("restores: in flight %v, errors %v: want one restore of a checkpoint with in-flight data", restored.inFlight, restored.errs)
+			}
+			t.Logf("the restored checkpoint holds %d entries of a source's held poll", restored.held[0])
+			if tc.fromPoll && restored.held[0] == 0 {
+				t.Fatal("the restored checkpoint holds nothing of the source's poll: its replay was not exercised")
 			}
 			checkUnalignedStats(t, job, true)
 		})

@@ -1,5 +1,11 @@
 package operators
 
+import (
+	"fmt"
+
+	"github.com/troupe-dev/troupe/persistence"
+)
+
 // A chain stops between two records, for one of two reasons: its output
 // waits for credit (ChainConfig.OutputFull), or the runtime has urgent
 // mail to read first (ChainConfig.Urgent). Either way it holds the rest
@@ -138,6 +144,42 @@ func (c *Chain) sourceHolding() bool {
 	return ok && h.holding()
 }
 
+// HeldSource returns the rest of the poll the chain's source holds —
+// records, and the watermarks and stream statuses between them, in
+// order — as channel entries, its records encoded in the source
+// stream's codec; nil when it holds nothing. The reader's position
+// counts those records and no operator has seen them, so an unaligned
+// checkpoint stores them as the source's in-flight data
+// (persistence.ChannelState.Source) instead of waiting until they have
+// gone in (PrepareUnalignedSnapshot), and a restore gives them back
+// (RestoreHeldSource). It fails with ErrHeldEvent if the source holds an
+// event a test's source emitted.
+func (c *Chain) HeldSource() ([]persistence.ChannelEntry, error) {
+	h, ok := c.Source.(holder)
+	if !ok || !h.holding() {
+		return nil, nil
+	}
+	return h.heldEntries()
+}
+
+// RestoreHeldSource gives the chain's source back what it held at an
+// unaligned checkpoint (HeldSource): the chain then holds it (Pending),
+// and Resume feeds it in, ahead of anything the source polls next. An
+// error wraps ErrRestore.
+func (c *Chain) RestoreHeldSource(entries []persistence.ChannelEntry) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	h, ok := c.Source.(holder)
+	if !ok {
+		return fmt.Errorf("%w: in-flight data of a source, for a chain without one", ErrRestore)
+	}
+	if err := h.restoreHeld(entries); err != nil {
+		return fmt.Errorf("%w: in-flight data of the source: %w", ErrRestore, err)
+	}
+	return nil
+}
+
 // holder is a source runner that holds what its reader emitted after the
 // chain stopped in its poll.
 type holder interface {
@@ -145,4 +187,8 @@ type holder interface {
 	// release emits what is held, in order, until the chain stops again;
 	// it reports whether nothing is held any more.
 	release() bool
+	// storable reports whether heldEntries can encode what is held.
+	storable() bool
+	heldEntries() ([]persistence.ChannelEntry, error)
+	restoreHeld(entries []persistence.ChannelEntry) error
 }

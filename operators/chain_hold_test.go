@@ -1,8 +1,11 @@
 package operators
 
 import (
+	"errors"
 	"slices"
 	"testing"
+
+	"github.com/troupe-dev/troupe/persistence"
 )
 
 // burstReader emits n records in one poll, with watermark w emitted right
@@ -152,4 +155,96 @@ func TestChain_consumeStopsWhenTheOutputIsFull(t *testing.T) {
 	if want := tripled(5); !slices.Equal(before, want) {
 		t.Fatalf("shipped %v, want %v", before, want)
 	}
+}
+
+// An unaligned checkpoint does not wait for what a source holds of its
+// poll: PrepareUnalignedSnapshot is ready, and HeldSource encodes the
+// held records and the watermark between them, in order. A chain of the
+// same vertex given them back (RestoreHeldSource, as a restore does)
+// holds them and feeds them in on Resume: the output is what the first
+// chain's would have been.
+func TestChain_HeldSource_storedAndRestored(t *testing.T) {
+	build := func() *Pipeline {
+		p := NewPipeline("held")
+		src := FromReader(p, "burst", func(tc *TaskContext) (Reader[int], error) { return &burstReader{tc: tc, n: 10, w: 4}, nil })
+		Discard(triple(src).Rebalance())
+		return p
+	}
+	c, sh := openHeld(t, build(), 0)
+	if _, err := c.Source.Poll(16); err != nil {
+		t.Fatal(err)
+	}
+	if !c.Pending() || c.PrepareSnapshot(1) || !c.PrepareUnalignedSnapshot(1) {
+		t.Fatalf("holding: pending %v, aligned ready %v, unaligned ready %v; want pending, not ready, ready",
+			c.Pending(), c.PrepareSnapshot(1), c.PrepareUnalignedSnapshot(1))
+	}
+	entries, err := c.HeldSource()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []persistence.EntryKind
+	for _, e := range entries {
+		kinds = append(kinds, e.Kind)
+	}
+	// records 2…4 (record 1 filled the output), the watermark, records 5…9
+	if want := []persistence.EntryKind{persistence.EntryBatch, persistence.EntryWatermark, persistence.EntryBatch}; !slices.Equal(kinds, want) {
+		t.Fatalf("held entries %v, want %v", kinds, want)
+	}
+	c.Flush()
+	if went, _, _ := sh.shippedValues(); !slices.Equal(went, tripled(2)) {
+		t.Fatalf("went in before the hold: %v, want the output of records 0 and 1", went)
+	}
+
+	restored, sh2 := openHeld(t, build(), 0)
+	sh2.limit = 1 << 30
+	if err := restored.RestoreHeldSource(entries); err != nil {
+		t.Fatal(err)
+	}
+	if !restored.Pending() || !restored.Resume() || restored.Pending() {
+		t.Fatal("the restored chain does not hold, or does not release, the held records")
+	}
+	restored.Flush()
+	before, after, sawWM := sh2.shippedValues()
+	if want := tripled(10)[6:]; !sawWM || !slices.Equal(append(before, after...), want) || !slices.Equal(after, tripled(10)[15:]) {
+		t.Fatalf("restored chain shipped %v, watermark %v, then %v; want %v with the watermark before record 5's", before, sawWM, after, want)
+	}
+}
+
+// A source that holds an event a test's source emitted (EmitEvent)
+// cannot store it: HeldSource fails with ErrHeldEvent, and an unaligned
+// checkpoint waits for the hold to go in, as an aligned one does.
+func TestChain_HeldSource_eventIsNotStored(t *testing.T) {
+	p := NewPipeline("held-event")
+	src := FromReader(p, "burst", func(tc *TaskContext) (Reader[int], error) {
+		return &eventReader{burstReader{tc: tc, n: 10, w: 4}}, nil
+	})
+	Discard(triple(src).Rebalance())
+	c, _ := openHeld(t, p, 0)
+	if _, err := c.Source.Poll(16); err != nil {
+		t.Fatal(err)
+	}
+	if c.PrepareUnalignedSnapshot(1) {
+		t.Fatal("PrepareUnalignedSnapshot is ready while the source holds an event it cannot store")
+	}
+	if _, err := c.HeldSource(); !errors.Is(err, ErrHeldEvent) {
+		t.Fatalf("HeldSource: %v, want ErrHeldEvent", err)
+	}
+}
+
+// eventReader is a burstReader that emits a barrier where burstReader
+// emits a watermark.
+type eventReader struct{ burstReader }
+
+func (r *eventReader) Poll(out Collector[int], _ int) (Poll, error) {
+	if r.done {
+		return Poll{Status: PollDone}, nil
+	}
+	for i := range r.n {
+		out.Collect(i, int64(i))
+		if i == r.w {
+			r.tc.EmitEvent(Barrier{ID: 7})
+		}
+	}
+	r.done = true
+	return Poll{Status: PollDone}, nil
 }

@@ -28,6 +28,12 @@ var (
 	// ErrRestore is returned when a snapshot cannot be restored: it has
 	// state for an operator that has none, or state the operator rejects.
 	ErrRestore = errors.New("operators: cannot restore state")
+	// ErrHeldEvent is returned by Chain.HeldSource when the rest of a
+	// poll its source holds includes an event that cannot be stored as
+	// in-flight data (one a test's source emits with
+	// TaskContext.EmitEvent); PrepareUnalignedSnapshot waits for such a
+	// hold to go in instead.
+	ErrHeldEvent = errors.New("operators: a held source event cannot be stored")
 )
 
 // Sentinel errors of the async I/O operator (AsyncMap, AsyncMapBatch).

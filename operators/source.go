@@ -74,14 +74,14 @@ type sourceRunner[T any] struct {
 	holder heldCollector[T]
 	held   []heldItem[T]
 	heldAt int // the first item of held not released yet
-}
-
-// heldItem is a record, or an event (a watermark, a status change)
-// emitted between records, that a source holds while the chain stopped.
-type heldItem[T any] struct {
-	v  T
-	ts int64
-	ev func() // the event's emission; nil for a record
+	// the chain's emitters of the events a reader emits, which hold
+	// them behind held records (holdEvents)
+	emitWM     func(int64)
+	emitStatus func(bool)
+	emitEvent  func(Event)
+	// codec encodes the source's records, for the held ones an unaligned
+	// checkpoint stores (heldEntries)
+	codec batchCodec
 }
 
 // Poll polls the reader. Its error names the source operator, as
@@ -161,79 +161,3 @@ func (c *countingCollector[T]) Collect(v T, ts int64) {
 	c.n++
 	c.next.Collect(v, ts)
 }
-
-// heldCollector holds the records the reader emits while the chain's
-// output waits for credit.
-type heldCollector[T any] struct{ s *sourceRunner[T] }
-
-func (h heldCollector[T]) Collect(v T, ts int64) {
-	h.s.held = append(h.s.held, heldItem[T]{v: v, ts: ts})
-}
-
-// stop is called by the brake as the output turns full, after the ship
-// that filled it: the reader's next records are held.
-func (s *sourceRunner[T]) stop() { s.counted.next = s.holder }
-
-func (s *sourceRunner[T]) holding() bool { return s.heldAt < len(s.held) }
-
-// release emits the held records and events, in order, until the
-// output is full again; it reports whether none is left. A source reads
-// its mailbox between two polls anyway (one poll per pump message), so
-// it stops within a poll, and here, only for credit, never for urgent
-// mail.
-func (s *sourceRunner[T]) release() bool {
-	for s.holding() {
-		it := &s.held[s.heldAt]
-		if it.ev == nil && s.brake.full {
-			return false
-		}
-		v, ts, ev := it.v, it.ts, it.ev
-		*it = heldItem[T]{} // no reference kept to what left
-		s.heldAt++
-		if ev != nil {
-			ev()
-		} else {
-			s.out.Collect(v, ts)
-		}
-	}
-	s.held, s.heldAt = s.held[:0], 0
-	return true
-}
-
-// holdEvents makes the events the reader emits through tc (watermarks,
-// status changes, the events of a test's source) wait behind the records
-// held, so that none overtakes a record emitted before it. The closure
-// that holds an event is made only then: emitting costs nothing more
-// otherwise.
-func (s *sourceRunner[T]) holdEvents(tc *TaskContext) {
-	if wm := tc.emitWM; wm != nil {
-		tc.emitWM = func(w int64) {
-			if !s.holding() {
-				wm(w)
-				return
-			}
-			s.hold(func() { wm(w) })
-		}
-	}
-	if st := tc.emitStatus; st != nil {
-		tc.emitStatus = func(idle bool) {
-			if !s.holding() {
-				st(idle)
-				return
-			}
-			s.hold(func() { st(idle) })
-		}
-	}
-	if emit := tc.emitEvent; emit != nil {
-		tc.emitEvent = func(ev Event) {
-			if !s.holding() {
-				emit(ev)
-				return
-			}
-			s.hold(func() { emit(ev) })
-		}
-	}
-}
-
-// hold puts an event behind the records held.
-func (s *sourceRunner[T]) hold(emit func()) { s.held = append(s.held, heldItem[T]{ev: emit}) }

@@ -48,7 +48,7 @@ func FromReader[T any](p *Pipeline, kind string, open func(tc *TaskContext) (Rea
 		if err != nil {
 			return nil, err
 		}
-		sr := &sourceRunner[T]{reader: r, out: out.(Collector[T]), tc: tc, brake: tc.brake}
+		sr := &sourceRunner[T]{reader: r, out: out.(Collector[T]), tc: tc, brake: tc.brake, codec: n.out.codec()}
 		sr.holder.s = sr
 		if sr.brake == nil {
 			sr.brake = &brake{} // outside a chain: never stops

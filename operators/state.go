@@ -109,12 +109,28 @@ func (c *Chain) Snapshot(id int64) (SubtaskState, error) {
 //
 // A source's chain that holds records of its poll (Pending) is not ready
 // either: the reader's position already counts them, and no operator
-// state covers them, so the snapshot and its barrier wait until they
-// have gone through the chain (at most one poll, as Flink's source
-// checkpoints between two records it emits). A chain that holds the
-// rest of an input batch is ready: see HeldInput for why that is safe.
+// state covers them, so an aligned snapshot and its barrier wait until
+// they have gone through the chain (at most one poll, as Flink's source
+// checkpoints between two records it emits). An unaligned one stores
+// them instead (PrepareUnalignedSnapshot). A chain that holds the rest
+// of an input batch is ready: see HeldInput for why that is safe.
 func (c *Chain) PrepareSnapshot(id int64) bool {
-	ready := !c.sourceHolding()
+	return c.prepare(id, !c.sourceHolding())
+}
+
+// PrepareUnalignedSnapshot is PrepareSnapshot for an unaligned
+// checkpoint: what the chain's source holds of its poll does not hold it
+// back, since the runtime stores it as in-flight data (HeldSource) —
+// unless it holds an event a test's source emitted, which cannot be
+// stored and waits as for an aligned checkpoint.
+func (c *Chain) PrepareUnalignedSnapshot(id int64) bool {
+	h, ok := c.Source.(holder)
+	return c.prepare(id, !ok || !h.holding() || h.storable())
+}
+
+// prepare asks every SnapshotPreparer to get its state for checkpoint id
+// and reports whether all are ready, and ready as well.
+func (c *Chain) prepare(id int64, ready bool) bool {
 	for _, h := range c.hooks {
 		if p, ok := h.(SnapshotPreparer); ok && !p.PrepareSnapshot(id) {
 			ready = false

@@ -14,9 +14,16 @@ import (
 // state downstream before anything the subtask produces. Channels are
 // numbered as the subtask numbers them, so channel state is only valid
 // for the same job graph at the same parallelism.
+//
+// Source is a source subtask's own in-flight data: the rest of a poll
+// its chain held, unread by any operator, when it snapshotted (its
+// output waited for credit): records, and the watermarks and statuses
+// between them. A restore feeds it into the chain before the source
+// polls again.
 type ChannelState struct {
 	Inputs  [][]ChannelEntry // by input channel
 	Outputs [][]ChannelEntry // by output channel
+	Source  []ChannelEntry
 }
 
 // EntryKind says what a ChannelEntry holds.
@@ -47,13 +54,17 @@ type ChannelEntry struct {
 // from an operator state file.
 const channelStateMagic = "TRPC"
 
-// channelStateVersion is the only version of the encoding this build
-// writes and reads.
-const channelStateVersion = 1
+// The versions of the encoding: 2 adds a source's own entries (Source).
+// A channel state without them is written at version 1, which builds
+// that know nothing of Source read as well; this build reads both.
+const (
+	channelStateVersion         = 2
+	channelStateVersionNoSource = 1
+)
 
 // Empty reports whether no channel holds any entry.
 func (c *ChannelState) Empty() bool {
-	for _, chs := range [][][]ChannelEntry{c.Inputs, c.Outputs} {
+	for _, chs := range c.all() {
 		for _, es := range chs {
 			if len(es) > 0 {
 				return false
@@ -63,11 +74,17 @@ func (c *ChannelState) Empty() bool {
 	return true
 }
 
+// all returns its entries as lists of channels: the inputs, the outputs,
+// and the source's entries as one more.
+func (c *ChannelState) all() [][][]ChannelEntry {
+	return [][][]ChannelEntry{c.Inputs, c.Outputs, {c.Source}}
+}
+
 // BatchBytes returns the bytes of encoded records it holds: the in-flight
 // data persisted, as Flink reports it.
 func (c *ChannelState) BatchBytes() int64 {
 	var n int64
-	for _, chs := range [][][]ChannelEntry{c.Inputs, c.Outputs} {
+	for _, chs := range c.all() {
 		for _, es := range chs {
 			for _, e := range es {
 				n += int64(len(e.Batch))
@@ -80,32 +97,48 @@ func (c *ChannelState) BatchBytes() int64 {
 // MarshalBinary encodes the channel state:
 //
 //	"TRPC" | version (1 byte) | channels(Inputs) | channels(Outputs)
-//	channels: uvarint count, then per channel uvarint entries and each entry
+//	       [ | entries(Source) ]   (version 2 only)
+//	channels: uvarint count, then entries per channel
+//	entries: uvarint count, then each entry
 //	entry: kind (1 byte), then uvarint length and bytes (batch), a zig-zag
 //	       varint (watermark) or one byte 0/1 (status)
 //
-// The store's envelope adds the checksum.
+// Without Source entries it writes version 1, as builds before Source
+// did. The store's envelope adds the checksum.
 func (c *ChannelState) MarshalBinary() []byte {
-	b := append([]byte(channelStateMagic), channelStateVersion)
+	version := byte(channelStateVersion)
+	if len(c.Source) == 0 {
+		version = channelStateVersionNoSource
+	}
+	b := append([]byte(channelStateMagic), version)
 	b = appendChannels(b, c.Inputs)
-	return appendChannels(b, c.Outputs)
+	b = appendChannels(b, c.Outputs)
+	if version == channelStateVersion {
+		b = appendEntries(b, c.Source)
+	}
+	return b
 }
 
 func appendChannels(b []byte, chs [][]ChannelEntry) []byte {
 	b = binary.AppendUvarint(b, uint64(len(chs)))
 	for _, es := range chs {
-		b = binary.AppendUvarint(b, uint64(len(es)))
-		for _, e := range es {
-			b = append(b, byte(e.Kind))
-			switch e.Kind {
-			case EntryBatch:
-				b = binary.AppendUvarint(b, uint64(len(e.Batch)))
-				b = append(b, e.Batch...)
-			case EntryWatermark:
-				b = binary.AppendVarint(b, e.Watermark)
-			case EntryStatus:
-				b = append(b, boolByte(e.Idle))
-			}
+		b = appendEntries(b, es)
+	}
+	return b
+}
+
+func appendEntries(b []byte, es []ChannelEntry) []byte {
+	b = binary.AppendUvarint(b, uint64(len(es)))
+	for _, e := range es {
+		b = append(b, byte(e.Kind))
+		switch e.Kind {
+		case EntryBatch:
+			b = binary.AppendUvarint(b, uint64(len(e.Batch)))
+			b = append(b, e.Batch...)
+		case EntryWatermark:
+			b = binary.AppendVarint(b, e.Watermark)
+		case EntryStatus:
+			b = append(b, boolByte(e.Idle))
 		}
 	}
 	return b
@@ -126,11 +159,16 @@ func UnmarshalChannelState(b []byte) (*ChannelState, error) {
 	if len(b) < len(channelStateMagic)+1 || string(b[:len(channelStateMagic)]) != channelStateMagic {
 		return nil, corruptf("channel state: bad magic or header (%d bytes)", len(b))
 	}
-	if v := b[len(channelStateMagic)]; v != channelStateVersion {
-		return nil, fmt.Errorf("%w: channel state version %d, this build reads version %d", ErrVersion, v, channelStateVersion)
+	v := b[len(channelStateMagic)]
+	if v != channelStateVersion && v != channelStateVersionNoSource {
+		return nil, fmt.Errorf("%w: channel state version %d, this build reads versions %d and %d", ErrVersion, v,
+			channelStateVersionNoSource, channelStateVersion)
 	}
 	d := &channelDecoder{b: b, off: len(channelStateMagic) + 1}
 	cs := &ChannelState{Inputs: d.channels(), Outputs: d.channels()}
+	if v == channelStateVersion {
+		cs.Source = d.entries()
+	}
 	if d.err == nil && d.off != len(b) {
 		d.fail("%d trailing bytes", len(b)-d.off)
 	}
@@ -175,19 +213,28 @@ func (d *channelDecoder) channels() [][]ChannelEntry {
 		chs = make([][]ChannelEntry, n)
 	}
 	for i := range n {
-		m := d.count("entry")
-		for range m {
-			e, ok := d.entry()
-			if !ok {
-				return nil
-			}
-			chs[i] = append(chs[i], e)
-		}
+		chs[i] = d.entries()
 		if d.err != nil {
 			return nil
 		}
 	}
 	return chs
+}
+
+func (d *channelDecoder) entries() []ChannelEntry {
+	if d.err != nil {
+		return nil
+	}
+	var es []ChannelEntry
+	m := d.count("entry")
+	for range m {
+		e, ok := d.entry()
+		if !ok {
+			return nil
+		}
+		es = append(es, e)
+	}
+	return es
 }
 
 func (d *channelDecoder) entry() (ChannelEntry, bool) {

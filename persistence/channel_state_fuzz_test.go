@@ -7,6 +7,7 @@ import "testing"
 // panics or allocates beyond the input's size.
 func FuzzUnmarshalChannelState(f *testing.F) {
 	f.Add(sampleChannelState().MarshalBinary())
+	f.Add(sourceChannelState().MarshalBinary())
 	f.Add((&ChannelState{}).MarshalBinary())
 	f.Add([]byte(channelStateMagic))
 	f.Fuzz(func(t *testing.T, b []byte) {

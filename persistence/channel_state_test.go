@@ -21,9 +21,20 @@ func sampleChannelState() *ChannelState {
 	}
 }
 
+// sourceChannelState is a source subtask's: its own entries, and output
+// channels.
+func sourceChannelState() *ChannelState {
+	return &ChannelState{
+		Outputs: [][]ChannelEntry{{{Kind: EntryBatch, Batch: []byte("waiting for credit")}}},
+		Source: []ChannelEntry{{Kind: EntryBatch, Batch: []byte("held records")}, {Kind: EntryWatermark, Watermark: 12},
+			{Kind: EntryStatus, Idle: true}, {Kind: EntryBatch, Batch: []byte("more")}},
+	}
+}
+
 func TestChannelState_roundTrip(t *testing.T) {
 	for name, cs := range map[string]*ChannelState{
 		"sample":              sampleChannelState(),
+		"source":              sourceChannelState(),
 		"empty":               {},
 		"no data on channels": {Inputs: make([][]ChannelEntry, 3), Outputs: make([][]ChannelEntry, 1)},
 	} {
@@ -55,14 +66,32 @@ func sameChannelState(a, b *ChannelState) bool {
 		}
 		return out
 	}
-	return reflect.DeepEqual(norm(a.Inputs), norm(b.Inputs)) && reflect.DeepEqual(norm(a.Outputs), norm(b.Outputs))
+	return reflect.DeepEqual(norm(a.Inputs), norm(b.Inputs)) && reflect.DeepEqual(norm(a.Outputs), norm(b.Outputs)) &&
+		reflect.DeepEqual(norm([][]ChannelEntry{a.Source}), norm([][]ChannelEntry{b.Source}))
+}
+
+// A channel state without a source's entries is written at version 1,
+// as before they existed, so that builds that know nothing of them read
+// it; one with them at version 2, which those builds refuse (ErrVersion)
+// rather than restore without the held records.
+func TestChannelState_versions(t *testing.T) {
+	if v := sampleChannelState().MarshalBinary()[len(channelStateMagic)]; v != channelStateVersionNoSource {
+		t.Fatalf("without source entries: version %d, want %d", v, channelStateVersionNoSource)
+	}
+	if v := sourceChannelState().MarshalBinary()[len(channelStateMagic)]; v != channelStateVersion {
+		t.Fatalf("with source entries: version %d, want %d", v, channelStateVersion)
+	}
 }
 
 func TestChannelState_BatchBytes(t *testing.T) {
 	if got := sampleChannelState().BatchBytes(); got != int64(len("records of a batch")+300) {
 		t.Fatalf("BatchBytes = %d", got)
 	}
-	if !(&ChannelState{Inputs: make([][]ChannelEntry, 2)}).Empty() || sampleChannelState().Empty() {
+	if got := sourceChannelState().BatchBytes(); got != int64(len("waiting for credit")+len("held records")+len("more")) {
+		t.Fatalf("BatchBytes of a source's = %d", got)
+	}
+	if !(&ChannelState{Inputs: make([][]ChannelEntry, 2)}).Empty() || sampleChannelState().Empty() ||
+		(&ChannelState{Source: []ChannelEntry{{Kind: EntryStatus}}}).Empty() {
 		t.Fatal("Empty")
 	}
 }
@@ -71,9 +100,11 @@ func TestChannelState_BatchBytes(t *testing.T) {
 // and trailing bytes are refused with an error, never a panic.
 func TestUnmarshalChannelState_refusesBadInput(t *testing.T) {
 	good := sampleChannelState().MarshalBinary()
-	for n := range len(good) {
-		if _, err := UnmarshalChannelState(good[:n]); !errors.Is(err, ErrCorrupt) {
-			t.Fatalf("truncated to %d bytes: %v, want ErrCorrupt", n, err)
+	for _, b := range [][]byte{good, sourceChannelState().MarshalBinary()} {
+		for n := range len(b) {
+			if _, err := UnmarshalChannelState(b[:n]); !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("truncated to %d of %d bytes: %v, want ErrCorrupt", n, len(b), err)
+			}
 		}
 	}
 	bad := func(edit func(b []byte) []byte) []byte { return edit(bytes.Clone(good)) }
