@@ -67,9 +67,11 @@
 //     records and holds the rest until [Chain.Resume] ([Chain.Pending]).
 //   - Checkpoints: [Chain.PrepareSnapshot], [Chain.Snapshot] and
 //     [Chain.NotifyCheckpointComplete]; restored state comes in
-//     [ChainConfig.Restore]. The rest of an input batch the chain holds
-//     ([Chain.HeldInput]) is in-flight data for an unaligned checkpoint
-//     ([VertexEdge.EncodeBatchFrom]).
+//     [ChainConfig.Restore]. What the chain holds is in-flight data for
+//     an unaligned checkpoint: the rest of an input batch
+//     ([Chain.HeldInput], [VertexEdge.EncodeBatchFrom]) and the rest of a
+//     source's poll ([Chain.HeldSource], [Chain.PrepareUnalignedSnapshot],
+//     [Chain.RestoreHeldSource]).
 //   - Runtime services: a [Host] in [TaskContext.Host] runs what built-in
 //     operators cannot run on the subtask's goroutine — async I/O's calls
 //     and sequencer ([AsyncInvoker], [AsyncSequencer], [AsyncCall]). A
