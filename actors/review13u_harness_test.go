@@ -1,7 +1,10 @@
 package actors
 
 import (
+	"fmt"
 	"log/slog"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -200,4 +203,63 @@ func encodedEntry[T any](t *testing.T, edge *operators.VertexEdge, values ...T) 
 		t.Fatal(err)
 	}
 	return persistence.ChannelEntry{Kind: persistence.EntryBatch, Batch: data}
+}
+
+// memWrites is a CheckpointStore that keeps what subtasks write, for a
+// test to read back by handle.
+type memWrites struct {
+	mu     sync.Mutex
+	states map[string][]byte
+}
+
+func newMemWrites() *memWrites { return &memWrites{states: map[string][]byte{}} }
+
+func (m *memWrites) WriteState(id int64, task string, data []byte) (string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	h := fmt.Sprintf("%d/%s", id, task)
+	m.states[h] = slices.Clone(data)
+	return h, nil
+}
+func (m *memWrites) CommitMetadata(*persistence.Metadata) (string, error) { return "", nil }
+func (m *memWrites) Discard(int64) error                                  { return nil }
+func (m *memWrites) Checkpoints() ([]string, error)                       { return nil, nil }
+func (m *memWrites) Open(string) (*persistence.Checkpoint, error) {
+	return nil, persistence.ErrNoCheckpoint
+}
+
+// channels returns the channel state stored under handle.
+func (m *memWrites) channels(t *testing.T, handle string) *persistence.ChannelState {
+	t.Helper()
+	m.mu.Lock()
+	b, ok := m.states[handle]
+	m.mu.Unlock()
+	if !ok {
+		t.Fatalf("no state %q written", handle)
+	}
+	cs, err := persistence.UnmarshalChannelState(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cs
+}
+
+// decoded returns the values of a channel's batch entries, decoded with
+// edge's codec.
+func decoded[T any](t *testing.T, edge *operators.VertexEdge, entries []persistence.ChannelEntry) []T {
+	t.Helper()
+	var got []T
+	for _, e := range entries {
+		if e.Kind != persistence.EntryBatch {
+			continue
+		}
+		b, err := edge.DecodeBatch(e.Batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, el := range b.(*operators.Batch[T]).Elems {
+			got = append(got, el.Value)
+		}
+	}
+	return got
 }
