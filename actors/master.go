@@ -29,6 +29,9 @@ const controlSlack = 12
 //
 // Without a Placer the attempt's only agent is the master's own child,
 // which gets the job graph and the restore plan as Go values.
+//
+// Its lifecycle is the state machine of master_lifecycle.go: Receive
+// turns messages into events, and only master.to changes the state.
 type master struct {
 	job         *Job
 	graph       *operators.JobGraph

@@ -139,7 +139,7 @@ func (m *master) endStopped(ctx actor.Context) {
 	ctx.Send(ctx.Self(), &afterStopMsg{})
 }
 
-// afterStopMsg runs the master's then if every agent is gone.
+// afterStopMsg ends a stopping job if every agent is gone (afterStop).
 type afterStopMsg struct{}
 
 func (m *master) finalCommit(ctx actor.Context) {
