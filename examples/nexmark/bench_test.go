@@ -3,6 +3,7 @@ package nexmark
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"syscall"
 	"testing"
 	"time"
@@ -10,22 +11,96 @@ import (
 	"github.com/troupe-dev/troupe/actors"
 )
 
-// BenchmarkNexmark runs each query on b.N generated events at parallelism
-// 1 and 2, into a discarding sink, and reports events per second of wall
-// time and per second of CPU time of the whole process (user + system,
-// the generator, the engine and the garbage collector included): the
-// events per second per core used. Run it with a fixed count, such as
+// BenchmarkNexmark runs each query on b.N generated events three times in
+// one process, one after the other: the hand-written baseline
+// (handwritten_test.go), then the engine at parallelism 1 and 2, each
+// into a discarding sink. It reports events per CPU second of the whole
+// process (user + system: the generator, the engine and the garbage
+// collector included) for each (hand-ev/cpu-s, p1-ev/cpu-s, p2-ev/cpu-s),
+// the engine's as a ratio of the baseline's (p1-ratio, p2-ratio: the
+// figure to read on a shared machine), events per second of wall time,
+// and heap allocations per event. Run it with a fixed count, such as
 //
 //	go test -run '^$' -bench Nexmark -benchtime 2000000x ./examples/nexmark/
 func BenchmarkNexmark(b *testing.B) {
 	for _, q := range Queries() {
-		for _, par := range []int{1, 2} {
-			b.Run(fmt.Sprintf("%s/p%d", q, par), func(b *testing.B) { benchQuery(b, q, par) })
+		b.Run(q, func(b *testing.B) { benchVsHandwritten(b, q) })
+	}
+}
+
+func benchVsHandwritten(b *testing.B, query string) {
+	g, err := NewGenerator(GeneratorConfig{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	hand := handwrittens[query]
+	base := measure(b, func() { hand(g, int64(b.N), nil) })
+	runs := []measured{base}
+	for _, par := range []int{1, 2} {
+		runs = append(runs, measureEngine(b, query, par))
+	}
+	b.StopTimer()
+	for i, name := range []string{"hand", "p1", "p2"} {
+		r := runs[i]
+		b.ReportMetric(float64(b.N)/r.cpu.Seconds(), name+"-ev/cpu-s")
+		b.ReportMetric(float64(b.N)/r.wall.Seconds(), name+"-ev/s")
+		b.ReportMetric(float64(r.allocs)/float64(b.N), name+"-allocs/ev")
+		if i > 0 {
+			b.ReportMetric(base.cpu.Seconds()/r.cpu.Seconds(), name+"-ratio")
 		}
 	}
 }
 
-func benchQuery(b *testing.B, query string, parallelism int) {
+// BenchmarkNexmarkScaling runs q0, q1, q2 and q5 on the engine at
+// parallelism 1, 2 and 4 in one process and reports events per second of
+// wall time of each and the speed-up over parallelism 1 (p2-speedup,
+// p4-speedup): how well the engine uses the machine's cores.
+//
+//	go test -run '^$' -bench NexmarkScaling -benchtime 4000000x ./examples/nexmark/
+func BenchmarkNexmarkScaling(b *testing.B) {
+	for _, q := range []string{"q0", "q1", "q2", "q5"} {
+		b.Run(q, func(b *testing.B) {
+			var p1 measured
+			for _, par := range []int{1, 2, 4} {
+				r := measureEngine(b, q, par)
+				name := fmt.Sprintf("p%d", par)
+				b.ReportMetric(float64(b.N)/r.wall.Seconds(), name+"-ev/s")
+				b.ReportMetric(r.cpu.Seconds()/r.wall.Seconds(), name+"-cores")
+				if par == 1 {
+					p1 = r
+				} else {
+					b.ReportMetric(p1.wall.Seconds()/r.wall.Seconds(), name+"-speedup")
+				}
+			}
+		})
+	}
+}
+
+// measured is what one run used: CPU time of the process, wall time and
+// heap allocations.
+type measured struct {
+	cpu, wall time.Duration
+	allocs    uint64
+}
+
+// measure runs fn after a garbage collection, so that no run pays for the
+// garbage of the one before.
+func measure(b *testing.B, fn func()) measured {
+	runtime.GC()
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	cpu0, wall0 := cpuTime(b), time.Now()
+	fn()
+	r := measured{cpu: cpuTime(b) - cpu0, wall: time.Since(wall0)}
+	runtime.ReadMemStats(&m1)
+	r.allocs = m1.Mallocs - m0.Mallocs
+	return r
+}
+
+// measureEngine runs a query on b.N events on a fresh engine, which is
+// closed before it returns: no engine is alive while another run is
+// measured.
+func measureEngine(b *testing.B, query string, parallelism int) measured {
 	cfg := actors.DefaultConfig()
 	cfg.Logger = actors.QuietLogger()
 	e, err := actors.NewEngine(cfg)
@@ -40,16 +115,11 @@ func benchQuery(b *testing.B, query string, parallelism int) {
 	p.SetParallelism(parallelism)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	b.ResetTimer()
-	cpu0, wall0 := cpuTime(b), time.Now()
-	if err := e.Run(ctx, p); err != nil {
-		b.Fatal(err)
-	}
-	cpu, wall := cpuTime(b)-cpu0, time.Since(wall0)
-	b.StopTimer()
-	b.ReportMetric(float64(b.N)/wall.Seconds(), "events/s")
-	b.ReportMetric(float64(b.N)/cpu.Seconds(), "events/s/core")
-	b.ReportMetric(cpu.Seconds()/wall.Seconds(), "cores")
+	return measure(b, func() {
+		if err := e.Run(ctx, p); err != nil {
+			b.Fatal(err)
+		}
+	})
 }
 
 // cpuTime returns the user and system CPU time the process has used.
