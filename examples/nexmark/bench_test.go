@@ -76,6 +76,23 @@ func BenchmarkNexmarkScaling(b *testing.B) {
 	}
 }
 
+// BenchmarkNexmarkEngine runs one query on the engine only, at
+// parallelism 1 and 2: for profiles of the engine (-cpuprofile,
+// -memprofile), which BenchmarkNexmark would mix with its baseline's.
+//
+//	go test -run '^$' -bench 'NexmarkEngine/q5/p1' -benchtime 4000000x -cpuprofile cpu.out ./examples/nexmark/
+func BenchmarkNexmarkEngine(b *testing.B) {
+	for _, q := range Queries() {
+		for _, par := range []int{1, 2} {
+			b.Run(fmt.Sprintf("%s/p%d", q, par), func(b *testing.B) {
+				r := measureEngine(b, q, par)
+				b.ReportMetric(float64(b.N)/r.cpu.Seconds(), "ev/cpu-s")
+				b.ReportMetric(float64(r.allocs)/float64(b.N), "allocs/ev")
+			})
+		}
+	}
+}
+
 // measured is what one run used: CPU time of the process, wall time and
 // heap allocations.
 type measured struct {
