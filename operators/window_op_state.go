@@ -170,7 +170,7 @@ func mapEntries[K comparable, V any](b persistence.Backend[K], m *persistence.Ma
 
 // SnapshotState snapshots the windows' state and timers by key group.
 func (o *windowOp[T, K, Acc, Out]) SnapshotState(int64) (*OperatorState, error) {
-	return keyedSnapshot(o.b)
+	return o.timers.snapshot()
 }
 
 // Close closes the function, then releases the state backend.
@@ -212,7 +212,7 @@ func (o *windowOp[T, K, Acc, Out]) restoredFiredUpTo() int64 {
 			ws = append(ws, w)
 		}
 		for _, w := range ws {
-			if end := w.MaxTimestamp(); end > upTo && !o.timers.has(w, EventTime, end) {
+			if end := w.MaxTimestamp(); end > upTo && !o.timers.has(k, w, EventTime, end) {
 				upTo = end
 			}
 		}
@@ -233,7 +233,7 @@ func (o *windowOp[T, K, Acc, Out]) restoredSessionsFiredUpTo() int64 {
 		}
 		for _, p := range o.set.Snapshot() {
 			end := p.Window.MaxTimestamp()
-			if end > upTo && o.contents.Contains(p.State) && !o.timers.has(p.Window, EventTime, end) {
+			if end > upTo && o.contents.Contains(p.State) && !o.timers.has(k, p.Window, EventTime, end) {
 				upTo = end
 			}
 		}
