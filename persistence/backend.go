@@ -102,8 +102,11 @@ func (c *BackendConfig[K]) validate() error {
 // (SetCurrentKey). A HeapBackend is owned by one subtask and must never
 // be called concurrently, nor any of its states.
 type HeapBackend[K comparable] struct {
-	cfg    BackendConfig[K]
-	key    K
+	cfg BackendConfig[K]
+	key K
+	// gen counts SetCurrentKey calls, from 1: tables cache what they
+	// read for the key of one generation.
+	gen    uint64
 	states map[string]*registration[K]
 	// pending holds restored records, by state name, of states not yet
 	// registered; registering the state moves them in. Snapshots include
@@ -155,6 +158,7 @@ func NewHeapBackend[K comparable](cfg BackendConfig[K]) (*HeapBackend[K], error)
 	}
 	return &HeapBackend[K]{
 		cfg:     cfg,
+		gen:     1,
 		states:  make(map[string]*registration[K]),
 		pending: make(map[string][]record),
 	}, nil
@@ -162,7 +166,10 @@ func NewHeapBackend[K comparable](cfg BackendConfig[K]) (*HeapBackend[K], error)
 
 // SetCurrentKey sets the key that every state of the backend reads and
 // writes until the next call.
-func (b *HeapBackend[K]) SetCurrentKey(k K) { b.key = k }
+func (b *HeapBackend[K]) SetCurrentKey(k K) {
+	b.key = k
+	b.gen++
+}
 
 // CurrentKey returns the current key.
 func (b *HeapBackend[K]) CurrentKey() K { return b.key }
