@@ -34,6 +34,9 @@ type windowScope struct {
 // clearWindow removes w's entries of the current key from every
 // per-window state.
 func (ws *windowScope) clearWindow(w window.Window) {
+	if len(ws.clears) == 0 { // the common case: no per-window state; nothing to sort
+		return
+	}
 	for _, name := range slices.Sorted(maps.Keys(ws.clears)) {
 		ws.clears[name](w)
 	}

@@ -31,7 +31,8 @@ type windowOp[T any, K comparable, Acc, Out any] struct {
 	late     Collector[T] // nil: late records are dropped and counted
 	dropped  int64
 	b        persistence.Backend[K]
-	contents *persistence.MapState[window.Window, Acc]
+	contents *persistence.MapState[window.Window, Acc] // see cells
+	cells    windowContents[K, Acc]
 	counts   *persistence.MapState[window.Window, int64]
 	sessions *persistence.ValueState[[]window.Pair]
 	pending  *persistence.MapState[window.Window, struct{}]
@@ -50,6 +51,16 @@ type windowOp[T any, K comparable, Acc, Out any] struct {
 	// merged: the record being added merged session windows (set by
 	// mergeWindows), so the trigger has set the merged window's timer.
 	merged bool
+	// firing is the timer being fired (onTimer), which the queue has
+	// already removed: deleting it again (as a trigger's Clear does when
+	// the window is cleared at its end) is a no-op, and skipped.
+	firing struct {
+		on  bool
+		key K
+		w   window.Window
+		t   int64
+		d   TimeDomain
+	}
 }
 
 // stamped gives every record a window function emits the window's last
@@ -121,6 +132,7 @@ func (o *windowOp[T, K, Acc, Out]) Collect(v T, ts int64) {
 func (o *windowOp[T, K, Acc, Out]) setKey(k K) {
 	o.cur = k
 	o.b.SetCurrentKey(k)
+	o.cells.setKey(k)
 }
 
 // addAll adds a record to its windows that are not late, and reports
@@ -164,8 +176,9 @@ func (o *windowOp[T, K, Acc, Out]) addMerging(v T, ts int64, ws []window.Window)
 
 // addTo adds a record to window w, whose contents are under state.
 func (o *windowOp[T, K, Acc, Out]) addTo(w, state window.Window, v T, ts int64) {
-	acc, ok := o.contents.Get(state)
-	o.contents.Put(state, o.fn.add(acc, ok, v, ts))
+	acc, ok := o.cells.acc(state)
+	*acc = o.fn.add(*acc, ok, v, ts)
+	o.cells.done(state)
 	if o.spec.fireAtEnd {
 		o.pending.Put(state, struct{}{})
 	}
@@ -177,7 +190,17 @@ func (o *windowOp[T, K, Acc, Out]) addTo(w, state window.Window, v T, ts int64) 
 		return
 	}
 	o.act(w, state, o.spec.trigger.OnElement(o, ts, w))
-	o.registerCleanup(w)
+	if !o.triggerSetsCleanup(w) {
+		o.registerCleanup(w)
+	}
+}
+
+// triggerSetsCleanup reports whether the default event-time trigger's
+// OnElement has just set w's cleanup timer as its end timer: with no
+// allowed lateness they are the same timer, and the window, not late,
+// ends after the watermark.
+func (o *windowOp[T, K, Acc, Out]) triggerSetsCleanup(w window.Window) bool {
+	return o.fastPath() && o.cleanupTime(w) == w.MaxTimestamp()
 }
 
 // timersSet reports whether adding to a window that already had contents
@@ -229,13 +252,13 @@ func (o *windowOp[T, K, Acc, Out]) act(w, state window.Window, r window.TriggerR
 		o.emit(w, state)
 	}
 	if r.IsPurge() {
-		o.contents.Remove(state)
+		o.cells.remove(state)
 	}
 }
 
 // emit runs the window function over w's contents, if any.
 func (o *windowOp[T, K, Acc, Out]) emit(w, state window.Window) {
-	acc, ok := o.contents.Get(state)
+	acc, ok := o.cells.get(state)
 	if !ok {
 		return
 	}
@@ -247,9 +270,9 @@ func (o *windowOp[T, K, Acc, Out]) emit(w, state window.Window) {
 		return
 	}
 	if o.fn.empty != nil && o.fn.empty(kept) {
-		o.contents.Remove(state) // all evicted
+		o.cells.remove(state) // all evicted
 	} else {
-		o.contents.Put(state, kept)
+		o.cells.put(state, kept)
 	}
 	if o.spec.fireAtEnd {
 		o.pending.Remove(state)

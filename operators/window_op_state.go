@@ -23,6 +23,7 @@ func (o *windowOp[T, K, Acc, Out]) openState(tc *TaskContext) error {
 		KeyCodec: wc, ValueCodec: JSONCodec[Acc]{}}); err != nil {
 		return err
 	}
+	o.cells = newWindowContents(b, o.contents)
 	if o.counts, err = persistence.Map(b, persistence.MapDescriptor[window.Window, int64]{Name: "window-counts",
 		KeyCodec: wc, ValueCodec: JSONCodec[int64]{}}); err != nil {
 		return err
@@ -62,12 +63,12 @@ func (o *windowOp[T, K, Acc, Out]) storeSet() {
 // trigger state, and drops the merged windows' cleanup timers.
 func (o *windowOp[T, K, Acc, Out]) mergeWindows(result window.Window, merged []window.Window, stateResult window.Window, stateMerged []window.Window) error {
 	for _, s := range stateMerged {
-		if acc, ok := o.contents.Get(s); ok {
-			if into, ok := o.contents.Get(stateResult); ok {
+		if acc, ok := o.cells.get(s); ok {
+			if into, ok := o.cells.get(stateResult); ok {
 				acc = o.fn.merge(into, acc)
 			}
-			o.contents.Put(stateResult, acc)
-			o.contents.Remove(s)
+			o.cells.put(stateResult, acc)
+			o.cells.remove(s)
 		}
 		if o.pending.Contains(s) {
 			o.pending.Put(stateResult, struct{}{})
@@ -100,7 +101,16 @@ func (o *windowOp[T, K, Acc, Out]) RegisterEventTimeTimer(w window.Window, t int
 
 // DeleteEventTimeTimer removes an event-time timer of window w.
 func (o *windowOp[T, K, Acc, Out]) DeleteEventTimeTimer(w window.Window, t int64) {
-	o.timers.delete(o.cur, w, EventTime, t)
+	o.deleteTimer(w, EventTime, t)
+}
+
+// deleteTimer removes a timer of window w of the current key, unless it
+// is the one firing (see windowOp.firing).
+func (o *windowOp[T, K, Acc, Out]) deleteTimer(w window.Window, d TimeDomain, t int64) {
+	if f := &o.firing; f.on && f.t == t && f.d == d && f.w == w && f.key == o.cur {
+		return
+	}
+	o.timers.delete(o.cur, w, d, t)
 }
 
 // RegisterProcessingTimeTimer sets a processing-time timer for window w.
@@ -110,7 +120,7 @@ func (o *windowOp[T, K, Acc, Out]) RegisterProcessingTimeTimer(w window.Window, 
 
 // DeleteProcessingTimeTimer removes a processing-time timer of window w.
 func (o *windowOp[T, K, Acc, Out]) DeleteProcessingTimeTimer(w window.Window, t int64) {
-	o.timers.delete(o.cur, w, ProcessingTime, t)
+	o.deleteTimer(w, ProcessingTime, t)
 }
 
 // Count returns window w's trigger counter.
@@ -143,7 +153,7 @@ func (o *windowOp[T, K, Acc, Out]) Timers() int { return o.timers.len() }
 // global states.
 func (o *windowOp[T, K, Acc, Out]) StateEntries() int {
 	n := len(o.b.Keys("window-sessions")) + o.ctx.perWindow.window.count() + o.globalEntries()
-	n += mapEntries(o.b, o.contents, "window-contents")
+	n += o.cells.entries()
 	n += mapEntries(o.b, o.counts, "window-counts")
 	return n + mapEntries(o.b, o.pending, "window-pending")
 }
@@ -170,6 +180,7 @@ func mapEntries[K comparable, V any](b persistence.Backend[K], m *persistence.Ma
 
 // SnapshotState snapshots the windows' state and timers by key group.
 func (o *windowOp[T, K, Acc, Out]) SnapshotState(int64) (*OperatorState, error) {
+	defer o.cells.toState()()
 	return o.timers.snapshot()
 }
 
@@ -183,6 +194,7 @@ func (o *windowOp[T, K, Acc, Out]) RestoreState(parts []*OperatorState) error {
 	if err := restoreKeyed(o.b, parts); err != nil {
 		return err
 	}
+	o.cells.fromState()
 	if err := o.timers.restore(); err != nil {
 		return err
 	}
@@ -204,14 +216,9 @@ func (o *windowOp[T, K, Acc, Out]) restoredFiredUpTo() int64 {
 		return o.restoredSessionsFiredUpTo()
 	}
 	upTo := int64(MinWatermark)
-	var ws []window.Window
-	for _, k := range o.b.Keys("window-contents") {
+	for _, k := range o.cells.keys() {
 		o.setKey(k)
-		ws = ws[:0]
-		for w := range o.contents.All() { // collected first: no other state read while iterating
-			ws = append(ws, w)
-		}
-		for _, w := range ws {
+		for _, w := range o.cells.windows() {
 			if end := w.MaxTimestamp(); end > upTo && !o.timers.has(k, w, EventTime, end) {
 				upTo = end
 			}
@@ -233,7 +240,7 @@ func (o *windowOp[T, K, Acc, Out]) restoredSessionsFiredUpTo() int64 {
 		}
 		for _, p := range o.set.Snapshot() {
 			end := p.Window.MaxTimestamp()
-			if end > upTo && o.contents.Contains(p.State) && !o.timers.has(k, p.Window, EventTime, end) {
+			if _, has := o.cells.get(p.State); end > upTo && has && !o.timers.has(k, p.Window, EventTime, end) {
 				upTo = end
 			}
 		}
