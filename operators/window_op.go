@@ -37,7 +37,11 @@ type windowOp[T any, K comparable, Acc, Out any] struct {
 	sessions *persistence.ValueState[[]window.Pair]
 	pending  *persistence.MapState[window.Window, struct{}]
 	timers   *nsTimers[K, window.Window]
-	set      *window.MergingSet
+	set      *window.MergingSet // the current key's (loadSet)
+	// sets are the keys' merging sets, with the heap backend (see
+	// loadSet); emptySet is what loadSet gives a key without one
+	sets     map[K]*window.MergingSet
+	emptySet *window.MergingSet
 	merge    window.MergeFunc
 	cur      K        // the current key, also the backend's
 	user     userFunc // ProcessWindowRich's function, closed with the operator
@@ -74,7 +78,7 @@ func (s *stamped[Out]) Collect(v Out, _ int64) { s.out.Collect(v, s.ts) }
 
 func newWindowOp[T any, K comparable, Acc, Out any](tc *TaskContext, key func(T) K, spec windowSpec[T], fn windowFn[T, K, Acc, Out], out Collector[Out]) (*windowOp[T, K, Acc, Out], error) {
 	o := &windowOp[T, K, Acc, Out]{spec: spec, fn: fn, key: key, tc: tc, out: stamped[Out]{out: out}, set: window.NewMergingSet(),
-		firedUpTo: MinWatermark}
+		emptySet: window.NewMergingSet(), firedUpTo: MinWatermark}
 	if spec.hasLate {
 		if c, ok := sideCollector(tc, spec.late); ok {
 			o.late = c

@@ -127,3 +127,42 @@ func sessionLateFiringAfterRestore(t *testing.T, backend string) {
 		t.Fatalf("sums %v, want %v", got, want)
 	}
 }
+
+// With the heap backend the sessions live in memory and are written
+// into state only for a snapshot: a snapshot of either backend restores
+// into the other, and a second snapshot holds them as the first did.
+func TestWindowOp_sessionsInSnapshot_acrossBackends(t *testing.T) {
+	for _, pair := range [][2]string{{StateBackendHeap, StateBackendBolt}, {StateBackendBolt, StateBackendHeap}, {StateBackendHeap, StateBackendHeap}} {
+		t.Run(pair[0]+"-to-"+pair[1], func(t *testing.T) {
+			c, _, _ := openSessionChain(t, pair[0], 0, nil)
+			feedLate(c, rec("a", 1, 0), rec("a", 2, 8), rec("b", 4, 3), rec("a", 8, 40)) // a: [0,18) [40,50); b: [3,13)
+			var snap SubtaskState
+			for id := int64(1); id <= 2; id++ {
+				s, err := c.Snapshot(id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if snap != nil {
+					if err := snap.Close(); err != nil {
+						t.Fatal(err)
+					}
+				}
+				snap = s
+			}
+			r, _, rcol := openSessionChain(t, pair[1], 0, snap)
+			if err := snap.Close(); err != nil {
+				t.Fatal(err)
+			}
+			feedLate(r, rec("a", 16, 15)) // extends [0,18) to [0,25): the restored session merges
+			watermarkLate(r, 100)
+			if err := errorsOf(c, r); err != nil {
+				t.Fatal(err)
+			}
+			got := sums(rcol)
+			slices.Sort(got)
+			if want := []int64{4, 8, 19}; !slices.Equal(got, want) {
+				t.Fatalf("restored sessions fired %v, want %v", got, want)
+			}
+		})
+	}
+}

@@ -36,12 +36,26 @@ func (o *windowOp[T, K, Acc, Out]) openState(tc *TaskContext) error {
 		Codec: JSONCodec[[]window.Pair]{}}); err != nil {
 		return err
 	}
+	if _, heap := b.(*persistence.HeapBackend[K]); heap && o.spec.merging {
+		o.sets = make(map[K]*window.MergingSet)
+	}
 	o.timers, err = newNSTimers[K, window.Window](tc, b, wc)
 	return err
 }
 
-// loadSet reads the current key's merging set.
+// loadSet reads the current key's merging set: from the operator's map
+// of sets with the heap backend (an empty set, not yet in the map, for a
+// key with none), from the key's state with bbolt. With the heap
+// backend the sets are written into the "window-sessions" state only for
+// a snapshot (see windowContents): loading and storing a set, which is
+// copied each way, cost about a sixth of a session query's time.
 func (o *windowOp[T, K, Acc, Out]) loadSet() error {
+	if o.sets != nil {
+		if o.set = o.sets[o.cur]; o.set == nil {
+			o.set = o.emptySet
+		}
+		return nil
+	}
 	pairs, _ := o.sessions.Value()
 	if err := o.set.Restore(pairs); err != nil {
 		return fmt.Errorf("window sessions of key %v: %w", o.cur, err)
@@ -51,11 +65,82 @@ func (o *windowOp[T, K, Acc, Out]) loadSet() error {
 
 // storeSet writes the current key's merging set back.
 func (o *windowOp[T, K, Acc, Out]) storeSet() {
+	if o.sets != nil {
+		o.keepSet()
+		return
+	}
 	if o.set.Len() == 0 {
 		o.sessions.Clear()
 		return
 	}
 	o.sessions.Update(o.set.Snapshot())
+}
+
+// keepSet puts the current key's set in the map of sets if it has
+// windows, and takes it out if it has none.
+func (o *windowOp[T, K, Acc, Out]) keepSet() {
+	switch {
+	case o.set.Len() == 0 && o.set != o.emptySet:
+		delete(o.sets, o.cur)
+		o.emptySet = o.set // empty: reused for the next key without one
+	case o.set.Len() > 0 && o.set == o.emptySet:
+		o.sets[o.cur] = o.set
+		o.emptySet = window.NewMergingSet()
+	}
+}
+
+// sessionKeys returns the keys with sessions.
+func (o *windowOp[T, K, Acc, Out]) sessionKeys() []K {
+	if o.sets == nil {
+		return o.b.Keys("window-sessions")
+	}
+	ks := make([]K, 0, len(o.sets))
+	for k := range o.sets {
+		ks = append(ks, k)
+	}
+	return ks
+}
+
+// setsToState writes the in-memory sets into their state for a
+// snapshot and returns the function that removes them again.
+func (o *windowOp[T, K, Acc, Out]) setsToState() func() {
+	if o.sets == nil {
+		return func() {}
+	}
+	cur := o.b.CurrentKey()
+	for k, set := range o.sets {
+		o.b.SetCurrentKey(k)
+		o.sessions.Update(set.Snapshot())
+	}
+	o.b.SetCurrentKey(cur)
+	return func() {
+		for k := range o.sets {
+			o.b.SetCurrentKey(k)
+			o.sessions.Clear()
+		}
+		o.b.SetCurrentKey(cur)
+	}
+}
+
+// setsFromState moves restored sets out of their state into memory.
+func (o *windowOp[T, K, Acc, Out]) setsFromState() error {
+	if o.sets == nil {
+		return nil
+	}
+	cur := o.b.CurrentKey()
+	defer o.b.SetCurrentKey(cur)
+	clear(o.sets)
+	for _, k := range o.b.Keys("window-sessions") {
+		o.b.SetCurrentKey(k)
+		pairs, _ := o.sessions.Value()
+		set := window.NewMergingSet()
+		if err := set.Restore(pairs); err != nil {
+			return fmt.Errorf("window sessions of key %v: %w", k, err)
+		}
+		o.sets[k] = set
+		o.sessions.Clear()
+	}
+	return nil
 }
 
 // mergeWindows is the MergeFunc of the merging set: it merges the
@@ -152,7 +237,7 @@ func (o *windowOp[T, K, Acc, Out]) Timers() int { return o.timers.len() }
 // are, plus the keys with sessions and the (state, key) entries of its
 // global states.
 func (o *windowOp[T, K, Acc, Out]) StateEntries() int {
-	n := len(o.b.Keys("window-sessions")) + o.ctx.perWindow.window.count() + o.globalEntries()
+	n := len(o.sessionKeys()) + o.ctx.perWindow.window.count() + o.globalEntries()
 	n += o.cells.entries()
 	n += mapEntries(o.b, o.counts, "window-counts")
 	return n + mapEntries(o.b, o.pending, "window-pending")
@@ -181,6 +266,7 @@ func mapEntries[K comparable, V any](b persistence.Backend[K], m *persistence.Ma
 // SnapshotState snapshots the windows' state and timers by key group.
 func (o *windowOp[T, K, Acc, Out]) SnapshotState(int64) (*OperatorState, error) {
 	defer o.cells.toState()()
+	defer o.setsToState()()
 	return o.timers.snapshot()
 }
 
@@ -195,6 +281,9 @@ func (o *windowOp[T, K, Acc, Out]) RestoreState(parts []*OperatorState) error {
 		return err
 	}
 	o.cells.fromState()
+	if err := o.setsFromState(); err != nil {
+		return err
+	}
 	if err := o.timers.restore(); err != nil {
 		return err
 	}
@@ -233,7 +322,7 @@ func (o *windowOp[T, K, Acc, Out]) restoredFiredUpTo() int64 {
 // path (the key's next record fails on it anyway).
 func (o *windowOp[T, K, Acc, Out]) restoredSessionsFiredUpTo() int64 {
 	upTo := int64(MinWatermark)
-	for _, k := range o.b.Keys("window-sessions") {
+	for _, k := range o.sessionKeys() {
 		o.setKey(k)
 		if err := o.loadSet(); err != nil {
 			return MaxWatermark
