@@ -199,10 +199,10 @@ func (o *windowOp[T, K, Acc, Out]) addTo(w, state window.Window, v T, ts int64) 
 	}
 }
 
-// triggerSetsCleanup reports whether the default event-time trigger's
-// OnElement has just set w's cleanup timer as its end timer: with no
-// allowed lateness they are the same timer, and the window, not late,
-// ends after the watermark.
+// triggerSetsCleanup reports whether w's cleanup timer is the default
+// event-time trigger's end timer, as it is with no allowed lateness: the
+// trigger's OnElement has then just set it (the window, not late, ends
+// after the watermark), and its Clear deletes it.
 func (o *windowOp[T, K, Acc, Out]) triggerSetsCleanup(w window.Window) bool {
 	return o.fastPath() && o.cleanupTime(w) == w.MaxTimestamp()
 }

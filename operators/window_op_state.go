@@ -164,7 +164,9 @@ func (o *windowOp[T, K, Acc, Out]) mergeWindows(result window.Window, merged []w
 	for _, m := range merged {
 		if m != result {
 			o.spec.trigger.Clear(o, m)
-			o.deleteCleanup(m)
+			if !o.triggerSetsCleanup(m) { // else Clear has just deleted it
+				o.deleteCleanup(m)
+			}
 		}
 	}
 	o.merged = true
