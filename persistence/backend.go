@@ -112,6 +112,9 @@ type HeapBackend[K comparable] struct {
 	// registered; registering the state moves them in. Snapshots include
 	// them, so that state an operator registers late is never lost.
 	pending map[string][]record
+	// lastSizes is the encoded size of each key group in the last
+	// snapshot (snapshotBuffers)
+	lastSizes []int
 }
 
 // registration is one registered state: its storage and the value handed

@@ -106,6 +106,96 @@ func BenchmarkNexmarkEngine(b *testing.B) {
 	}
 }
 
+// BenchmarkNexmarkCheckpoint measures what checkpoints cost the windowed
+// queries, whose timers, window contents and sessions the heap backend
+// writes into state only for a snapshot: each iteration runs the query
+// at parallelism 1 on b.N events without checkpoints and with one every
+// second (in memory), twice each, alternating which goes first; at full
+// speed ("max") and at 500 000 events per second ("500k"). overhead-% is
+// how much more CPU time the runs with checkpoints took in all;
+// checkpoints/run how many each took; ckpt-ms the CPU time a checkpoint
+// cost. Read ckpt-ms at the fixed rate to compare versions of the engine:
+// a window operator holds the windows the watermark has not yet passed,
+// and the watermark, periodic (every 200 ms), moves in steps of as many
+// events as come in 200 ms, so the state a checkpoint copies at full
+// speed grows with the speed.
+//
+//	go test -run '^$' -bench NexmarkCheckpoint -benchtime 4000000x ./examples/nexmark/
+func BenchmarkNexmarkCheckpoint(b *testing.B) {
+	for _, q := range []string{"q5", "q7", "q11"} {
+		for _, rate := range []float64{0, 500_000} {
+			name := "max"
+			if rate > 0 {
+				name = fmt.Sprintf("%.0fk", rate/1000)
+			}
+			b.Run(q+"/"+name, func(b *testing.B) { benchCheckpoint(b, q, rate) })
+		}
+	}
+}
+
+func benchCheckpoint(b *testing.B, query string, rate float64) {
+	var none, every time.Duration
+	var checkpoints int64
+	for i := range 2 {
+		for k := range 2 {
+			if (i+k)%2 == 0 {
+				r, _ := measureJob(b, query, 1, 0, rate)
+				none += r.cpu
+			} else {
+				r, n := measureJob(b, query, 1, time.Second, rate)
+				every += r.cpu
+				checkpoints += n
+			}
+		}
+	}
+	b.ReportMetric(2*float64(b.N)/none.Seconds(), "none-ev/cpu-s")
+	b.ReportMetric(2*float64(b.N)/every.Seconds(), "every1s-ev/cpu-s")
+	b.ReportMetric(100*(every.Seconds()/none.Seconds()-1), "overhead-%")
+	b.ReportMetric(float64(checkpoints)/2, "checkpoints/run")
+	if checkpoints > 0 {
+		b.ReportMetric(float64((every-none).Milliseconds())/float64(checkpoints), "ckpt-ms")
+	}
+}
+
+// measureJob is measureEngine with checkpoints every interval (none for
+// 0) and at most rate events per second (0: no limit); it also returns
+// the id of the job's latest checkpoint, which counts them.
+func measureJob(b *testing.B, query string, parallelism int, interval time.Duration, rate float64) (measured, int64) {
+	cfg := actors.DefaultConfig()
+	cfg.Logger = actors.QuietLogger()
+	cfg.Checkpoint.Interval = interval
+	e, err := actors.NewEngine(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.Close()
+	p, err := New(Config{Query: query, Events: int64(b.N), Output: Discard, Rate: rate})
+	if err != nil {
+		b.Fatal(err)
+	}
+	p.SetParallelism(parallelism)
+	g, err := p.Build()
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	var last int64
+	r := measure(b, func() {
+		job, err := e.Submit(g)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := job.Wait(ctx); err != nil {
+			b.Fatal(err)
+		}
+		if c, ok := job.LatestCheckpoint(); ok {
+			last = c.ID
+		}
+	})
+	return r, last
+}
+
 // measured is what one run used: CPU time of the process, wall time and
 // heap allocations.
 type measured struct {
