@@ -216,6 +216,9 @@ func (r *batcher[T]) add(ch int, v T, ts int64) {
 	b := r.bufs[ch]
 	if b == nil {
 		b = r.pool.get()
+		if cap(b.Elems) < r.batchSize { // new (the pool empties at every GC): no growing by appends
+			b.Elems = make([]Element[T], 0, r.batchSize)
+		}
 		r.bufs[ch] = b
 		r.dirty = true
 	}
