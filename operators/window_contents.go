@@ -98,6 +98,10 @@ type keyWindows[Acc any] struct {
 	ws    []window.Window
 	accs  []Acc
 	index map[window.Window]int32 // nil while len(ws) ≤ windowScan
+	// set is the key's merging set (session windows), nil if it has
+	// none: kept here, a record finds its sessions and its contents with
+	// one lookup of its key
+	set *window.MergingSet
 }
 
 // windowScan is how many windows of a key are searched one by one.
@@ -183,9 +187,53 @@ func (c *heapContents[K, Acc]) remove(w window.Window) {
 	kw.accs[last] = zero // drop references
 	kw.ws, kw.accs = kw.ws[:last], kw.accs[:last]
 	if last == 0 {
+		c.dropIfEmpty()
+	}
+}
+
+// dropIfEmpty forgets the current key if it has neither windows nor
+// sessions.
+func (c *heapContents[K, Acc]) dropIfEmpty() {
+	if len(c.cur.ws) == 0 && c.cur.set == nil {
 		delete(c.m, c.key)
 		c.cur = nil
 	}
+}
+
+// session returns the current key's merging set, nil if it has none.
+func (c *heapContents[K, Acc]) session() *window.MergingSet {
+	if c.cur == nil {
+		return nil
+	}
+	return c.cur.set
+}
+
+// keepSession makes s the current key's merging set if it has windows,
+// and takes the key's set away if s has none.
+func (c *heapContents[K, Acc]) keepSession(s *window.MergingSet) {
+	if s.Len() > 0 {
+		if c.cur == nil {
+			c.cur = &keyWindows[Acc]{}
+			c.m[c.key] = c.cur
+		}
+		c.cur.set = s
+		return
+	}
+	if c.cur != nil {
+		c.cur.set = nil
+		c.dropIfEmpty()
+	}
+}
+
+// sessionKeys returns the keys with sessions.
+func (c *heapContents[K, Acc]) sessionKeys() []K {
+	var ks []K
+	for k, kw := range c.m {
+		if kw.set != nil {
+			ks = append(ks, k)
+		}
+	}
+	return ks
 }
 
 func (c *heapContents[K, Acc]) windows() []window.Window {
@@ -197,8 +245,10 @@ func (c *heapContents[K, Acc]) windows() []window.Window {
 
 func (c *heapContents[K, Acc]) keys() []K {
 	ks := make([]K, 0, len(c.m))
-	for k := range c.m {
-		ks = append(ks, k)
+	for k, kw := range c.m {
+		if len(kw.ws) > 0 {
+			ks = append(ks, k)
+		}
 	}
 	return ks
 }
@@ -214,6 +264,9 @@ func (c *heapContents[K, Acc]) entries() int {
 func (c *heapContents[K, Acc]) toState() func() {
 	cur := c.b.CurrentKey()
 	for k, kw := range c.m {
+		if len(kw.ws) == 0 {
+			continue
+		}
 		c.b.SetCurrentKey(k)
 		for i, w := range kw.ws {
 			c.st.Put(w, kw.accs[i])
@@ -221,7 +274,10 @@ func (c *heapContents[K, Acc]) toState() func() {
 	}
 	c.b.SetCurrentKey(cur)
 	return func() {
-		for k := range c.m {
+		for k, kw := range c.m {
+			if len(kw.ws) == 0 {
+				continue
+			}
 			c.b.SetCurrentKey(k)
 			c.st.Clear()
 		}

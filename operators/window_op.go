@@ -38,9 +38,10 @@ type windowOp[T any, K comparable, Acc, Out any] struct {
 	pending  *persistence.MapState[window.Window, struct{}]
 	timers   *nsTimers[K, window.Window]
 	set      *window.MergingSet // the current key's (loadSet)
-	// sets are the keys' merging sets, with the heap backend (see
-	// loadSet); emptySet is what loadSet gives a key without one
-	sets     map[K]*window.MergingSet
+	// heap is cells with the heap backend and a merging assigner: it
+	// keeps the keys' merging sets too (see loadSet); emptySet is what
+	// loadSet gives a key without one
+	heap     *heapContents[K, Acc]
 	emptySet *window.MergingSet
 	merge    window.MergeFunc
 	cur      K        // the current key, also the backend's

@@ -36,8 +36,8 @@ func (o *windowOp[T, K, Acc, Out]) openState(tc *TaskContext) error {
 		Codec: JSONCodec[[]window.Pair]{}}); err != nil {
 		return err
 	}
-	if _, heap := b.(*persistence.HeapBackend[K]); heap && o.spec.merging {
-		o.sets = make(map[K]*window.MergingSet)
+	if hc, ok := o.cells.(*heapContents[K, Acc]); ok && o.spec.merging {
+		o.heap = hc
 	}
 	o.timers, err = newNSTimers[K, window.Window](tc, b, wc)
 	return err
@@ -50,8 +50,8 @@ func (o *windowOp[T, K, Acc, Out]) openState(tc *TaskContext) error {
 // a snapshot (see windowContents): loading and storing a set, which is
 // copied each way, cost about a sixth of a session query's time.
 func (o *windowOp[T, K, Acc, Out]) loadSet() error {
-	if o.sets != nil {
-		if o.set = o.sets[o.cur]; o.set == nil {
+	if o.heap != nil {
+		if o.set = o.heap.session(); o.set == nil {
 			o.set = o.emptySet
 		}
 		return nil
@@ -65,7 +65,7 @@ func (o *windowOp[T, K, Acc, Out]) loadSet() error {
 
 // storeSet writes the current key's merging set back.
 func (o *windowOp[T, K, Acc, Out]) storeSet() {
-	if o.sets != nil {
+	if o.heap != nil {
 		o.keepSet()
 		return
 	}
@@ -76,45 +76,42 @@ func (o *windowOp[T, K, Acc, Out]) storeSet() {
 	o.sessions.Update(o.set.Snapshot())
 }
 
-// keepSet puts the current key's set in the map of sets if it has
-// windows, and takes it out if it has none.
+// keepSet keeps the current key's set with its contents if it has
+// windows, and takes it away if it has none.
 func (o *windowOp[T, K, Acc, Out]) keepSet() {
 	switch {
 	case o.set.Len() == 0 && o.set != o.emptySet:
-		delete(o.sets, o.cur)
+		o.heap.keepSession(o.set)
 		o.emptySet = o.set // empty: reused for the next key without one
 	case o.set.Len() > 0 && o.set == o.emptySet:
-		o.sets[o.cur] = o.set
+		o.heap.keepSession(o.set)
 		o.emptySet = window.NewMergingSet()
 	}
 }
 
 // sessionKeys returns the keys with sessions.
 func (o *windowOp[T, K, Acc, Out]) sessionKeys() []K {
-	if o.sets == nil {
+	if o.heap == nil {
 		return o.b.Keys("window-sessions")
 	}
-	ks := make([]K, 0, len(o.sets))
-	for k := range o.sets {
-		ks = append(ks, k)
-	}
-	return ks
+	return o.heap.sessionKeys()
 }
 
 // setsToState writes the in-memory sets into their state for a
 // snapshot and returns the function that removes them again.
 func (o *windowOp[T, K, Acc, Out]) setsToState() func() {
-	if o.sets == nil {
+	if o.heap == nil {
 		return func() {}
 	}
 	cur := o.b.CurrentKey()
-	for k, set := range o.sets {
+	keys := o.heap.sessionKeys()
+	for _, k := range keys {
 		o.b.SetCurrentKey(k)
-		o.sessions.Update(set.Snapshot())
+		o.sessions.Update(o.heap.m[k].set.Snapshot())
 	}
 	o.b.SetCurrentKey(cur)
 	return func() {
-		for k := range o.sets {
+		for _, k := range keys {
 			o.b.SetCurrentKey(k)
 			o.sessions.Clear()
 		}
@@ -124,20 +121,19 @@ func (o *windowOp[T, K, Acc, Out]) setsToState() func() {
 
 // setsFromState moves restored sets out of their state into memory.
 func (o *windowOp[T, K, Acc, Out]) setsFromState() error {
-	if o.sets == nil {
+	if o.heap == nil {
 		return nil
 	}
 	cur := o.b.CurrentKey()
-	defer o.b.SetCurrentKey(cur)
-	clear(o.sets)
+	defer o.setKey(cur)
 	for _, k := range o.b.Keys("window-sessions") {
-		o.b.SetCurrentKey(k)
+		o.setKey(k)
 		pairs, _ := o.sessions.Value()
 		set := window.NewMergingSet()
 		if err := set.Restore(pairs); err != nil {
 			return fmt.Errorf("window sessions of key %v: %w", k, err)
 		}
-		o.sets[k] = set
+		o.heap.keepSession(set)
 		o.sessions.Clear()
 	}
 	return nil
