@@ -24,9 +24,10 @@ type benchRec struct{ Key, Value int64 }
 // of 1024 between them (the engine's plan, written by hand). Each
 // iteration runs the three one after the other (the engine on a fresh
 // engine, closed before the baselines run); it reports records per second
-// of wall time and per CPU second of each, and the engine's as ratios of
-// the fused baseline's (ratio-fused, cpu-ratio-fused) and the staged
-// one's (ratio-staged).
+// of wall time and per CPU second of each, the engine's as ratios of the
+// fused baseline's (ratio-fused, cpu-ratio-fused) and the staged one's
+// (ratio-staged), and the engine's heap allocations per record (the job's
+// deployment included).
 func BenchmarkPipeline_MapFilterKeyedSum(b *testing.B) {
 	var troupe, staged, fused benchTimes
 	var outputs int64
@@ -58,22 +59,31 @@ func BenchmarkPipeline_MapFilterKeyedSum(b *testing.B) {
 		b.ReportMetric(recs/r.t.wall.Seconds(), r.name+"-rec/s")
 		b.ReportMetric(recs/r.t.cpu.Seconds(), r.name+"-rec/cpu-s")
 	}
+	b.ReportMetric(float64(troupe.allocs)/recs, "troupe-allocs/rec")
 	b.ReportMetric(fused.wall.Seconds()/troupe.wall.Seconds(), "ratio-fused")
 	b.ReportMetric(fused.cpu.Seconds()/troupe.cpu.Seconds(), "cpu-ratio-fused")
 	b.ReportMetric(staged.wall.Seconds()/troupe.wall.Seconds(), "ratio-staged")
 }
 
-// benchTimes adds up the wall and CPU time of runs.
-type benchTimes struct{ wall, cpu time.Duration }
+// benchTimes adds up the wall and CPU time and the heap allocations of
+// runs.
+type benchTimes struct {
+	wall, cpu time.Duration
+	allocs    uint64
+}
 
 // add runs fn after a garbage collection (so that it does not pay for the
-// garbage of the run before) and adds its times.
+// garbage of the run before) and adds its times and allocations.
 func (t *benchTimes) add(fn func()) {
 	runtime.GC()
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
 	cpu0, wall0 := cpuTime(), time.Now()
 	fn()
 	t.cpu += cpuTime() - cpu0
 	t.wall += time.Since(wall0)
+	runtime.ReadMemStats(&m1)
+	t.allocs += m1.Mallocs - m0.Mallocs
 }
 
 // BenchmarkCheckpointOverhead runs the MapFilterKeyedSum pipeline over 200 M
