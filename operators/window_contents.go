@@ -89,7 +89,15 @@ type heapContents[K comparable, Acc any] struct {
 	cur *keyWindows[Acc] // m[key]; nil if the key has no contents
 	b   persistence.Backend[K]
 	st  *persistence.MapState[window.Window, Acc]
+	// free holds the entries of keys that emptied, with their slices,
+	// for the next new keys: keys come and go (auctions, bidders), and
+	// a new key's entry and growing slices were a third of q5's
+	// allocations.
+	free []*keyWindows[Acc]
 }
+
+// maxFreeKeys bounds heapContents.free.
+const maxFreeKeys = 1024
 
 // keyWindows is one key's windows and accumulators, searched one by one
 // while there are few (a record's windows are a handful), through an
@@ -146,11 +154,7 @@ func (c *heapContents[K, Acc]) acc(w window.Window) (*Acc, bool) {
 	if i := c.cur.find(w); i >= 0 {
 		return &c.cur.accs[i], true
 	}
-	if c.cur == nil {
-		c.cur = &keyWindows[Acc]{}
-		c.m[c.key] = c.cur
-	}
-	kw := c.cur
+	kw := c.entry()
 	var zero Acc
 	kw.ws, kw.accs = append(kw.ws, w), append(kw.accs, zero)
 	n := len(kw.ws)
@@ -191,12 +195,31 @@ func (c *heapContents[K, Acc]) remove(w window.Window) {
 	}
 }
 
+// entry returns the current key's entry, adding one if it has none.
+func (c *heapContents[K, Acc]) entry() *keyWindows[Acc] {
+	if c.cur != nil {
+		return c.cur
+	}
+	if k := len(c.free); k > 0 {
+		c.cur, c.free = c.free[k-1], c.free[:k-1]
+	} else {
+		c.cur = &keyWindows[Acc]{ws: make([]window.Window, 0, 8), accs: make([]Acc, 0, 8)}
+	}
+	c.m[c.key] = c.cur
+	return c.cur
+}
+
 // dropIfEmpty forgets the current key if it has neither windows nor
-// sessions.
+// sessions, keeping its entry for another key.
 func (c *heapContents[K, Acc]) dropIfEmpty() {
-	if len(c.cur.ws) == 0 && c.cur.set == nil {
-		delete(c.m, c.key)
-		c.cur = nil
+	kw := c.cur
+	if len(kw.ws) > 0 || kw.set != nil {
+		return
+	}
+	delete(c.m, c.key)
+	c.cur = nil
+	if len(c.free) < maxFreeKeys && kw.index == nil { // an indexed key had many windows: let it go
+		c.free = append(c.free, kw)
 	}
 }
 
@@ -212,11 +235,7 @@ func (c *heapContents[K, Acc]) session() *window.MergingSet {
 // and takes the key's set away if s has none.
 func (c *heapContents[K, Acc]) keepSession(s *window.MergingSet) {
 	if s.Len() > 0 {
-		if c.cur == nil {
-			c.cur = &keyWindows[Acc]{}
-			c.m[c.key] = c.cur
-		}
-		c.cur.set = s
+		c.entry().set = s
 		return
 	}
 	if c.cur != nil {
