@@ -96,8 +96,10 @@ type heapContents[K comparable, Acc any] struct {
 	free []*keyWindows[Acc]
 }
 
-// maxFreeKeys bounds heapContents.free.
-const maxFreeKeys = 1024
+// maxFreeKeys bounds heapContents.free: a watermark fires the windows
+// of thousands of keys at once, and their entries serve the new keys
+// until the next one. At a few hundred bytes each, a few megabytes.
+const maxFreeKeys = 1 << 14
 
 // keyWindows is one key's windows and accumulators, searched one by one
 // while there are few (a record's windows are a handful), through an
