@@ -100,6 +100,17 @@ func (s *nsTimers[K, N]) register(k K, ns N, d TimeDomain, ts int64) {
 	}
 }
 
+// registerNew sets a timer that k does not have (see
+// watermark.TimerQueue.RegisterNew); k must be the backend's current
+// key.
+func (s *nsTimers[K, N]) registerNew(k K, ns N, d TimeDomain, ts int64) {
+	s.registers++
+	s.queue(d).RegisterNew(nsKey[K, N]{k, ns}, ts)
+	if s.mirror {
+		s.state.Put(timerKey[N]{Domain: d, Time: ts, NS: ns}, struct{}{})
+	}
+}
+
 // delete removes a timer of key k, which must be the backend's current
 // key.
 func (s *nsTimers[K, N]) delete(k K, ns N, d TimeDomain, ts int64) {

@@ -193,11 +193,31 @@ func (o *windowOp[T, K, Acc, Out]) addTo(w, state window.Window, v T, ts int64) 
 	case ok && o.mergedTimerSet(w):
 		o.registerMergedCleanup(w)
 		return
+	case !ok && o.newWindowTimer(w):
+		return
 	}
 	o.act(w, state, o.spec.trigger.OnElement(o, ts, w))
 	if !o.triggerSetsCleanup(w) {
 		o.registerCleanup(w)
 	}
+}
+
+// newWindowTimer sets the one timer of a window that has just got its
+// first record, when the default event-time trigger's OnElement would
+// set it and it is also the cleanup timer (no allowed lateness), and
+// reports whether it did. The window had no contents, so it has no
+// timer: contents and that timer come together, and go together when
+// it fires (the trigger never purges; windows that evict or merge are
+// left to the trigger). So the timer is registered without looking for
+// it first. A window whose end the watermark has passed is left to the
+// trigger, which fires it.
+func (o *windowOp[T, K, Acc, Out]) newWindowTimer(w window.Window) bool {
+	end := w.MaxTimestamp()
+	if !o.fastPath() || o.spec.merging || o.fn.empty != nil || o.cleanupTime(w) != end || end <= o.timers.wm {
+		return false
+	}
+	o.timers.registerNew(o.cur, w, EventTime, end)
+	return true
 }
 
 // triggerSetsCleanup reports whether w's cleanup timer is the default

@@ -42,7 +42,8 @@ type timerSlot[K comparable] struct {
 	entries []slotEntry[K]
 	// at is the index in entries of each key's latest timer here (a key
 	// whose timer fired or was deleted may be registered again, at the
-	// end); nil while the slot is small enough to search (slotScan).
+	// end); nil until a search of a slot of more than slotScan entries
+	// needs it (RegisterNew does not search).
 	at   map[K]int32
 	next int
 }
@@ -85,14 +86,7 @@ func (s *timerSlot[K]) pending(i int32) bool { return int(i) >= s.next && !s.ent
 // Register adds a timer for key at ts and returns true, or returns false
 // if that timer is already registered (it keeps its place among ties).
 func (q *TimerQueue[K]) Register(key K, ts int64) bool {
-	s := q.last
-	if s == nil || s.time != ts {
-		s = q.slots[ts]
-		if s == nil {
-			s = q.newSlot(ts)
-		}
-		q.last = s
-	}
+	s := q.slotFor(ts)
 	if i, ok := s.find(key); ok && s.pending(i) {
 		return false
 	}
@@ -101,8 +95,38 @@ func (q *TimerQueue[K]) Register(key K, ts int64) bool {
 	return true
 }
 
-// find returns the index of key's latest entry in s.
+// RegisterNew adds a timer for key at ts that the caller knows is not
+// registered (a window operator setting the end timer of a window that
+// has just got its first record): as Register, without looking for the
+// timer first. Registering a timer that is registered makes it fire
+// twice.
+func (q *TimerQueue[K]) RegisterNew(key K, ts int64) {
+	q.slotFor(ts).add(key)
+	q.n++
+}
+
+// slotFor returns the slot of ts, adding it if there is none.
+func (q *TimerQueue[K]) slotFor(ts int64) *timerSlot[K] {
+	s := q.last
+	if s == nil || s.time != ts {
+		s = q.slots[ts]
+		if s == nil {
+			s = q.newSlot(ts)
+		}
+		q.last = s
+	}
+	return s
+}
+
+// find returns the index of key's latest entry in s, indexing the
+// entries first if there are more than slotScan.
 func (s *timerSlot[K]) find(key K) (int32, bool) {
+	if s.at == nil && len(s.entries) > slotScan {
+		s.at = make(map[K]int32, 2*len(s.entries))
+		for j, e := range s.entries { // in order: a key's latest entry wins
+			s.at[e.key] = int32(j)
+		}
+	}
 	if s.at != nil {
 		i, ok := s.at[key]
 		return i, ok
@@ -115,20 +139,12 @@ func (s *timerSlot[K]) find(key K) (int32, bool) {
 	return 0, false
 }
 
-// add appends an entry for key, indexing the entries once there are
-// more than slotScan.
+// add appends an entry for key, indexed if the slot has an index.
 func (s *timerSlot[K]) add(key K) {
-	i := int32(len(s.entries))
-	s.entries = append(s.entries, slotEntry[K]{key: key})
-	switch {
-	case s.at != nil:
-		s.at[key] = i
-	case len(s.entries) > slotScan:
-		s.at = make(map[K]int32, 2*len(s.entries))
-		for j, e := range s.entries { // in order: a key's latest entry wins
-			s.at[e.key] = int32(j)
-		}
+	if s.at != nil {
+		s.at[key] = int32(len(s.entries))
 	}
+	s.entries = append(s.entries, slotEntry[K]{key: key})
 }
 
 // newSlot adds an empty slot for ts.
