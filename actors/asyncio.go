@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"context"
 	"fmt"
 	"sync"
 
@@ -41,6 +42,7 @@ func (h *host) NewAsyncInvoker(cfg operators.AsyncInvokerConfig) (operators.Asyn
 	root := h.root
 	inbox := &asyncInbox{root: root, subtask: h.ctx.Self()}
 	inv := &asyncInvoker{h: h, size: max(cfg.Workers, 1), inbox: inbox, seq: &asyncSeqRef{root: root}}
+	inv.life, inv.cancel = context.WithCancel(context.Background())
 	inbox.ready = operators.AsyncReady{Invoker: inv}
 	seq := cfg.Sequencer
 	inv.seq.pid = h.ctx.SpawnPrefix(actor.PropsFromProducer(func() actor.Actor {
@@ -63,6 +65,14 @@ type asyncInvoker struct {
 	inbox   *asyncInbox
 	seq     *asyncSeqRef
 	closed  bool
+	// life is the parent of every call's context, cancelled by Close
+	// itself: stopping the workers is asynchronous (they cancel their
+	// calls when they handle their Stopping, later, on goroutines of
+	// their own), and the operator closes the user's function once Close
+	// returns, which must find the calls cancelled. Kept in the struct for
+	// the worker's reason (see asyncWorker.life).
+	life   context.Context
+	cancel context.CancelFunc
 }
 
 // invokeMsg asks a worker to run one call.
@@ -74,9 +84,9 @@ func (inv *asyncInvoker) Invoke(call operators.AsyncCall) {
 		return
 	}
 	if len(inv.workers) < inv.size {
-		seq := inv.seq
+		seq, life := inv.seq, inv.life
 		inv.workers = append(inv.workers, inv.h.spawn(actor.PropsFromProducer(func() actor.Actor {
-			return &asyncWorker{seq: seq}
+			return &asyncWorker{seq: seq, parent: life}
 		})))
 	}
 	pid := inv.workers[inv.next%len(inv.workers)]
@@ -94,14 +104,15 @@ func (inv *asyncInvoker) Sequence(msg any) {
 // Releases implements operators.AsyncInvoker.
 func (inv *asyncInvoker) Releases(ready bool) []any { return inv.inbox.take(ready) }
 
-// Close implements operators.AsyncInvoker: later replies and releases are
-// dropped, and the sequencer and the workers stop, the workers cancelling
-// the calls they run.
+// Close implements operators.AsyncInvoker: every call's context is
+// cancelled before it returns, later replies and releases are dropped,
+// and the sequencer and the workers stop.
 func (inv *asyncInvoker) Close() {
 	if inv.closed {
 		return
 	}
 	inv.closed = true
+	inv.cancel()
 	inv.inbox.close()
 	inv.seq.close()
 	inv.h.ctx.Stop(inv.seq.pid)

@@ -62,11 +62,15 @@ func (r *asyncSeqRef) close() {
 // goroutine. The reply goes to the sequencer.
 //
 // Each call's context is cancelled at the call's deadline (the record's
-// timeout) and when the worker stops (the subtask closes, finishes,
-// fails or is cancelled); a function that honours its context then
-// returns and its goroutine ends.
+// timeout), when the operator closes (the subtask finishes, fails or is
+// cancelled: before the user's function is closed) and when the worker
+// stops; a function that honours its context then returns and its
+// goroutine ends.
 type asyncWorker struct {
 	seq *asyncSeqRef
+	// parent is the invoker's lifetime, cancelled when the operator
+	// closes (asyncInvoker.Close).
+	parent context.Context
 	// life is the worker's lifetime, parent of every call's context. A
 	// context kept in a struct, against the usual rule: an actor has no
 	// call stack spanning its life to pass it down.
@@ -78,7 +82,7 @@ type asyncWorker struct {
 func (w *asyncWorker) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
-		w.life, w.cancel = context.WithCancel(context.Background())
+		w.life, w.cancel = context.WithCancel(w.parent)
 	case *invokeMsg:
 		w.run(m)
 	case *actor.Stopping:

@@ -30,13 +30,14 @@ import (
 // too, naming this operator.
 func FromActor[In, Out any](s operators.Stream[In], props *actor.Props, opts ...ActorOption) operators.Stream[Out] {
 	cfg := newActorConfig(opts)
-	return operators.External(s, "actor", props, func(tc *operators.TaskContext, out operators.Collector[Out]) (operators.Collector[In], any, error) {
+	out := operators.External(s, "actor", props, func(tc *operators.TaskContext, out operators.Collector[Out]) (operators.Collector[In], any, error) {
 		op, err := openActorOp[In, struct{}, Out](tc, props, cfg, out, &plainBatch[In]{}, nil)
 		if err != nil {
 			return nil, nil, err
 		}
 		return op, op, nil
 	})
+	return failBuild(cfg, out)
 }
 
 // FromKeyedActor puts a user's actor into a pipeline as an operator on a
@@ -65,7 +66,7 @@ func FromActor[In, Out any](s operators.Stream[In], props *actor.Props, opts ...
 // own (bytes) to the keyed state; WithWatermarks sends it the watermarks.
 func FromKeyedActor[In any, K comparable, Out any](ks operators.KeyedStream[In, K], props *actor.Props, opts ...ActorOption) operators.Stream[Out] {
 	cfg := newActorConfig(opts)
-	return operators.KeyedExternal(ks, "keyed-actor", props, func(tc *operators.TaskContext, key func(In) K, out operators.Collector[Out]) (operators.Collector[In], any, error) {
+	out := operators.KeyedExternal(ks, "keyed-actor", props, func(tc *operators.TaskContext, key func(In) K, out operators.Collector[Out]) (operators.Collector[In], any, error) {
 		x, err := operators.NewExternalState[K](tc)
 		if err != nil {
 			return nil, nil, err
@@ -76,6 +77,7 @@ func FromKeyedActor[In any, K comparable, Out any](ks operators.KeyedStream[In, 
 		}
 		return op, op, nil
 	})
+	return failBuild(cfg, out)
 }
 
 // DefaultReplyTimeout is how long a custom operator's subtask waits for
@@ -95,22 +97,48 @@ type actorConfig struct {
 func newActorConfig(opts []ActorOption) actorConfig {
 	cfg := actorConfig{replyTimeout: DefaultReplyTimeout}
 	for _, o := range opts {
-		o(&cfg)
+		if o != nil { // skipped, as other operators' nil options are
+			o(&cfg)
+		}
 	}
 	return cfg
 }
 
+// validate reports a setting that cannot be used.
+func (c actorConfig) validate() error {
+	if c.replyTimeout < 0 {
+		return fmt.Errorf("%w: WithReplyTimeout(%v) is negative (0 waits for ever)", ErrActorOption, c.replyTimeout)
+	}
+	if c.mode != RoundRobin && c.mode != Union {
+		return fmt.Errorf("%w: WithState(%d): want RoundRobin or Union", ErrActorOption, int(c.mode))
+	}
+	return nil
+}
+
+// failBuild makes Build fail, naming the operator of out, when a setting
+// cannot be used; it returns out.
+func failBuild[Out any](c actorConfig, out operators.Stream[Out]) operators.Stream[Out] {
+	if err := c.validate(); err != nil {
+		operators.FailBuild(out, err)
+	}
+	return out
+}
+
 // WithReplyTimeout sets how long the subtask waits for the actor's answer
 // to one message before it fails, naming the operator and the message; 0
-// waits for ever. Default DefaultReplyTimeout.
+// waits for ever. Default DefaultReplyTimeout. A negative d fails Build
+// (ErrActorOption), naming the operator: a timeout computed wrong must not
+// turn the protection against an actor that never answers off.
 func WithReplyTimeout(d time.Duration) ActorOption {
 	return func(c *actorConfig) { c.replyTimeout = d }
 }
 
 // Distribution says how an actor's state entries (State.Entries) are
-// given out when a job restarts at another parallelism, as Flink's
-// operator list state and union list state. At an unchanged parallelism
-// every subtask gets back its own entries in both modes.
+// given out when a job restarts, as Flink's operator list state and
+// union list state. At an unchanged parallelism RoundRobin gives every
+// subtask back its own entries; Union gives every subtask all of them,
+// at any parallelism, as Flink's union list state does — an actor that
+// kept them all would count every other subtask's state as its own.
 type Distribution int
 
 const (

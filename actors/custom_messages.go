@@ -42,7 +42,10 @@ type Input[In any] struct {
 type EndOfInput struct{}
 
 // Output is a custom operator's reply to every message but Snapshot: the
-// records it emits, in order, with the timestamps it sets.
+// records it emits, in order, with the timestamps it sets. Once sent,
+// the records (and their slice's array) are the subtask's, which reads
+// them after the actor has gone on to the next Input: build each reply
+// in a slice of its own, not in a buffer the actor reuses.
 type Output[Out any] struct {
 	Records []operators.Element[Out]
 	// Watermark, when not nil, is emitted after Records as the operator's
@@ -78,9 +81,10 @@ type Snapshot struct {
 
 // State is the actor's answer to Snapshot: its state as a list of opaque
 // entries, stored in the checkpoint as the operator's list state. On a
-// restore at the same parallelism each subtask gets back its own entries;
-// on a rescale they are redistributed as WithState says — dealt round
-// robin over the new subtasks, or all of them given to every subtask —
+// restore they are given out as WithState says: with RoundRobin each
+// subtask gets back its own at the same parallelism, and on a rescale
+// they are dealt round robin over the new subtasks; with Union every
+// subtask gets all of them, at any parallelism —
 // so give each part of the state that may move on its own an entry of
 // its own (a partial count, a buffered record).
 type State struct {

@@ -42,6 +42,7 @@ const (
 	stepRestore                        // Restore (WithState), before any input
 	stepInput                          // an Input or KeyedInput
 	stepWatermark                      // the event-time timers a watermark fires, then the watermark
+	stepStatus                         // the input's idle or active announcement
 	stepProcTimers                     // the processing-time timers due
 	stepSnapshot                       // a checkpoint's state
 	stepEnd                            // EndOfInput
@@ -51,6 +52,7 @@ const (
 type step struct {
 	kind stepKind
 	at   int64  // stepWatermark: the watermark; stepSnapshot: the checkpoint
+	idle bool   // stepStatus: idle, or active again
 	msg  any    // stepInput: the message
 	what string // stepInput: how errors name the message
 }
@@ -93,16 +95,19 @@ type actorOp[In any, K comparable, Out any] struct {
 	wmOut      int64              // the output watermark
 	ending     bool               // EndInput was called
 	done       bool               // EndOfInput was answered
+	gone       bool               // the actor stopped: nothing more can be sent
 	closed     bool
 }
 
 var (
 	_ operators.ProcessingTimer  = (*actorOp[int, int, int])(nil)
 	_ operators.WatermarkHandler = (*actorOp[int, int, int])(nil)
+	_ operators.StatusHandler    = (*actorOp[int, int, int])(nil)
 	_ operators.SnapshotPreparer = (*actorOp[int, int, int])(nil)
 	_ operators.Snapshotter      = (*actorOp[int, int, int])(nil)
 	_ operators.Restorer         = (*actorOp[int, int, int])(nil)
 	_ operators.MessageHandler   = (*actorOp[int, int, int])(nil)
+	_ operators.EndMarker        = (*actorOp[int, int, int])(nil)
 	_ operators.Collector[int]   = (*actorOp[int, int, int])(nil)
 )
 
@@ -208,6 +213,8 @@ func (a *actorOp[In, K, Out]) start(s step) {
 		a.send(s, s.msg, s.what)
 	case stepWatermark:
 		a.startWatermark(s)
+	case stepStatus:
+		a.tc.MarkIdle(s.idle)
 	case stepProcTimers:
 		if !a.x.ProcessingTimersDue(a.tc.Now()) {
 			a.procQueued = false
@@ -249,8 +256,12 @@ func (a *actorOp[In, K, Out]) sendTimers(s step, d operators.TimeDomain) {
 }
 
 // send lends the keyed state, if any and not lent yet, and sends msg as
-// a request of step s.
+// a request of step s; to an actor that has stopped, it fails instead.
 func (a *actorOp[In, K, Out]) send(s step, msg any, what string) {
+	if a.gone {
+		a.tc.Fail(fmt.Errorf("%w: %s cannot be sent", ErrActorStopped, what))
+		return
+	}
 	if a.x != nil && len(a.flight) == 0 {
 		a.x.Lend()
 	}
@@ -262,17 +273,38 @@ func (a *actorOp[In, K, Out]) send(s step, msg any, what string) {
 	a.h.Request(a.pid, msg)
 }
 
-// HandleMessage takes the actor's replies.
+// HandleMessage takes the actor's replies, and the news that it stopped.
 func (a *actorOp[In, K, Out]) HandleMessage(msg any) bool {
 	switch m := msg.(type) {
 	case *Output[Out]:
 		a.onReply(m, nil)
 	case *State:
 		a.onReply(nil, m)
+	case *actor.Terminated:
+		if a.pid == nil || !m.Who.Equal(a.pid) {
+			return false
+		}
+		a.onStopped()
 	default:
 		return false
 	}
 	return true
+}
+
+// onStopped notes that the actor stopped of its own (itself, or through a
+// supervisor strategy of the user's): the request in flight will never
+// be answered, nor any sent later, so the subtask fails now or when it
+// would send one, rather than waiting for the reply timeout — for ever
+// without one. An actor that stops when it has answered everything may
+// do so (the job may need nothing more of it).
+func (a *actorOp[In, K, Out]) onStopped() {
+	if a.closed {
+		return // stopped by Close
+	}
+	a.gone = true
+	if len(a.flight) > 0 {
+		a.tc.Fail(fmt.Errorf("%w: %s is left unanswered", ErrActorStopped, a.flight[0].what))
+	}
 }
 
 // onReply takes the reply to the oldest request in flight (o or st),
@@ -366,6 +398,16 @@ func (a *actorOp[In, K, Out]) ProcessWatermark(wm int64) (int64, bool) {
 	return wm, false
 }
 
+// ProcessStatus queues an idle (or active) announcement of the input after
+// the records before it: it goes downstream once their output has, as a
+// watermark does. Passed on at once, it would overtake that output, and
+// downstream, no longer holding its watermark back for this channel,
+// would take the records that follow as late.
+func (a *actorOp[In, K, Out]) ProcessStatus(idle bool) bool {
+	a.enqueue(step{kind: stepStatus, idle: idle})
+	return false
+}
+
 // NextProcessingTime reports when the reply in flight times out, or when
 // a keyed actor's next processing-time timer is due.
 func (a *actorOp[In, K, Out]) NextProcessingTime() (time.Time, bool) {
@@ -408,10 +450,22 @@ func (a *actorOp[In, K, Out]) OnProcessingTime(now time.Time) {
 // Blocked holds the subtask's input while steps wait behind the
 // requests in flight (at most one Input, or one event, is queued), or
 // maxBatchesAhead batches are collected, while a snapshot waits to be
-// taken, and its end until EndOfInput is answered.
+// taken, and its end until EndOfInput is answered and nothing else is in
+// flight: a finished subtask takes only the answers to the Snapshots of
+// its checkpoints, so that the answer to anything else — the watermark
+// a subtask restored ended gets again, say — would be dropped, and the
+// request left waiting for ever. (Steps queued and not started, as a
+// subtask restored ended has before its first input, do not hold it:
+// they start with its input, or at its first checkpoint.)
 func (a *actorOp[In, K, Out]) Blocked() bool {
-	return (len(a.flight) > 0 && (len(a.queue) > 0 || a.ahead >= maxBatchesAhead)) || a.holding || (a.ending && !a.done)
+	return (len(a.flight) > 0 && (len(a.queue) > 0 || a.ahead >= maxBatchesAhead)) || a.holding ||
+		(a.ending && (!a.done || len(a.flight) > 0))
 }
+
+// MarkEnded takes a restore from a checkpoint taken after the end of
+// input as the end, answered: no EndOfInput is sent again, and
+// processing-time timers do not fire (see procTimersWanted).
+func (a *actorOp[In, K, Out]) MarkEnded() { a.ending, a.done = true, true }
 
 // EndInput queues EndOfInput after everything before it.
 func (a *actorOp[In, K, Out]) EndInput() error {

@@ -7,8 +7,12 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/troupe-dev/troupe/actors"
 	"github.com/troupe-dev/troupe/operators"
@@ -306,5 +310,338 @@ func TestFromActor_restoreStateIntoOperatorWithoutState(t *testing.T) {
 	res := r.Wait(r.Start(p2, actors.RestoreFrom(path)))
 	if res.State != actors.JobFailed || !errors.Is(res.Err, operators.ErrRestore) || !strings.Contains(res.Err.Error(), "summer") {
 		t.Fatalf("got %v; want a failed restore naming summer", res)
+	}
+}
+
+// lateSnapshots answers every message but Snapshots after EndOfInput:
+// the first it answers after a delay (slow, but within the reply
+// timeout), the others never.
+type lateSnapshots struct {
+	ended    bool
+	answered int // Snapshots after EndOfInput
+	delay    time.Duration
+}
+
+func (s *lateSnapshots) Receive(ctx actor.Context) {
+	switch ctx.Message().(type) {
+	case *actors.Input[int]:
+		ctx.Respond(&actors.Output[int]{})
+	case *actors.EndOfInput:
+		s.ended = true
+		ctx.Respond(&actors.Output[int]{})
+	case *actors.Snapshot:
+		switch {
+		case !s.ended:
+			ctx.Respond(&actors.State{})
+		case s.answered == 0:
+			s.answered++
+			root, to := ctx.ActorSystem().Root, ctx.Sender()
+			time.AfterFunc(s.delay, func() { root.Send(to, &actors.State{}) })
+		}
+	}
+}
+
+// A subtask whose input has ended still asks its actor for a Snapshot at
+// every checkpoint while the rest of the job runs. The reply timeout
+// holds there too: an actor that does not answer fails the job, naming
+// the Snapshot, instead of holding every checkpoint (and the job's end)
+// until the checkpoint timeout — ten minutes by default — checkpoint
+// after checkpoint. The actor's branch ends at once; the probe's keeps
+// the job running. The first savepoint after the actor's end is answered
+// late (so that whatever the subtask armed while it ran is done with),
+// the second never.
+func TestFromActor_replyTimeout_snapshotAfterEndOfInput(t *testing.T) {
+	r := testkit.NewRunner(t, testkit.WithCheckpoints(time.Hour), testkit.WithRestart(actors.NoRestart()))
+	timeout := testkit.Dilated(time.Second)
+	p := operators.NewPipeline("silent-after-end")
+	props := actor.PropsFromProducer(func() actor.Actor { return &lateSnapshots{delay: 200 * time.Millisecond} })
+	ended := testkit.NewSinkProbe(t, actors.FromActor[int, int](operators.FromSlice(p, []int{1, 2, 3}), props,
+		actors.WithState(actors.RoundRobin), actors.WithReplyTimeout(timeout)).Name("user-silent"))
+	running, other := testkit.NewSourceProbe[int](t, p)
+	operators.Discard(other)
+	job := r.Start(p)
+	ended.ExpectComplete() // the actor answered EndOfInput: its subtask finishes
+	wait := 5 * timeout
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if _, err := job.Savepoint(ctx); err != nil {
+		t.Fatalf("the first savepoint after the actor's end: %v", err)
+	}
+	if _, err := job.Savepoint(ctx); errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("the second savepoint still waits for the finished subtask's actor after %v; its reply timeout (%v) should have failed it", wait, timeout)
+	}
+	running.SendComplete()
+	res := r.Wait(job)
+	var oe *operators.OperatorError
+	if res.State != actors.JobFailed || !errors.Is(res.Err, actors.ErrReplyTimeout) || !errors.As(res.Err, &oe) ||
+		oe.Operator != "user-silent" || !strings.Contains(res.Err.Error(), "Snapshot") {
+		t.Fatalf("got %v; want the job failed by ErrReplyTimeout naming user-silent and its Snapshot", res)
+	}
+}
+
+// procAfterEnd is a keyed actor that sets, for each key, a
+// processing-time timer due at once — from the event-time timers that
+// the end of input's maximum watermark fires, so after its input has
+// ended, when such timers no longer fire. It counts the processing-time
+// timers that fire all the same. It answers Open after openDelay.
+type procAfterEnd struct {
+	scope     *operators.KeyedScope[int]
+	openDelay time.Duration
+	fired     *atomic.Int64
+}
+
+func (a *procAfterEnd) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actors.Open[int]:
+		a.scope = m.State
+		root, to := ctx.ActorSystem().Root, ctx.Sender()
+		time.AfterFunc(a.openDelay, func() { root.Send(to, &actors.Output[int]{}) })
+	case *actors.KeyedInput[int, int]:
+		for range m.All() {
+			a.scope.RegisterEventTimer(1)
+		}
+		ctx.Respond(&actors.Output[int]{})
+	case *actors.Timers[int]:
+		for range m.All() {
+			if m.Domain == operators.EventTime {
+				a.scope.RegisterProcessingTimer(a.scope.ProcessingTime())
+			} else {
+				a.fired.Add(1)
+			}
+		}
+		ctx.Respond(&actors.Output[int]{})
+	case *actors.EndOfInput:
+		ctx.Respond(&actors.Output[int]{})
+	}
+}
+
+// procAfterEndJob is the keyed actor over an input that ends at once,
+// beside a source probe that keeps the job running.
+func procAfterEndJob(t *testing.T, openDelay time.Duration, fired *atomic.Int64) (*operators.Pipeline, *testkit.SinkProbe[int], *testkit.SourceProbe[int]) {
+	p := operators.NewPipeline("proc-after-end")
+	props := actor.PropsFromProducer(func() actor.Actor { return &procAfterEnd{openDelay: openDelay, fired: fired} })
+	ks := operators.KeyBy(operators.FromSlice(p, []int{1, 2, 3}), func(v int) int { return v })
+	ended := testkit.NewSinkProbe(t, actors.FromKeyedActor[int, int, int](ks, props).Name("proc-after-end"))
+	running, other := testkit.NewSourceProbe[int](t, p)
+	operators.Discard(other)
+	return p, ended, running
+}
+
+// Processing-time timers do not fire once a keyed actor's input has
+// ended, and a subtask restored from a savepoint taken after its end has
+// ended too: the due timers it restores (kept in its state, as Flink
+// keeps them) must not fire there either. The restored actor answers
+// Open late, so that the subtask's clock has long passed them while it
+// waits for its first checkpoint's state.
+func TestFromKeyedActor_restoredEnded_firesNoProcessingTimers(t *testing.T) {
+	r := testkit.NewRunner(t, testkit.WithCheckpoints(time.Hour), testkit.WithRestart(actors.NoRestart()))
+	ctx, cancel := context.WithTimeout(context.Background(), testkit.Dilated(10*time.Second))
+	defer cancel()
+	var fired atomic.Int64
+
+	p1, ended, _ := procAfterEndJob(t, 0, &fired)
+	job1 := r.Start(p1)
+	ended.ExpectComplete() // the actor's input ended, its timers set
+	path, err := job1.Savepoint(ctx)
+	if err != nil {
+		t.Fatalf("savepoint after the actor's end: %v", err)
+	}
+	job1.Cancel()
+	if n := fired.Load(); n != 0 {
+		t.Fatalf("%d processing-time timers fired after the end of input in the first job", n)
+	}
+
+	p2, ended2, running := procAfterEndJob(t, 100*time.Millisecond, &fired)
+	job2 := r.Start(p2, actors.RestoreFrom(path))
+	ended2.Request(1 << 20) // the probe restored ended takes the barriers
+	if _, err := job2.Savepoint(ctx); err != nil {
+		t.Fatalf("savepoint of the job restored ended: %v", err)
+	}
+	running.SendComplete()
+	if res := r.Wait(job2); res.State != actors.JobFinished {
+		t.Fatalf("the restored job: %v", res)
+	}
+	if n := fired.Load(); n != 0 {
+		t.Fatalf("%d processing-time timers fired in the keyed actor restored ended; want none", n)
+	}
+}
+
+// slowWatermarks passes records through and answers Watermark after a
+// delay of its own (answering every other message at once), telling
+// answered when it has.
+type slowWatermarks struct {
+	delay    time.Duration
+	answered chan<- struct{}
+}
+
+func (s slowWatermarks) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actors.Input[int]:
+		out := make([]operators.Element[int], len(m.Records))
+		for i, r := range m.Records {
+			out[i] = operators.Element[int]{Value: r.Value, Timestamp: r.Timestamp}
+		}
+		ctx.Respond(&actors.Output[int]{Records: out})
+	case *actors.Watermark:
+		root, to := ctx.ActorSystem().Root, ctx.Sender()
+		time.AfterFunc(s.delay, func() {
+			root.Send(to, &actors.Output[int]{})
+			s.answered <- struct{}{}
+		})
+	case *actors.EndOfInput:
+		ctx.Respond(&actors.Output[int]{})
+	}
+}
+
+// A subtask restored from a savepoint taken after its end finishes only
+// once its actor has answered what it was sent on the way (here the
+// input's maximum watermark, which comes again with the restored end of
+// input). Finished earlier, it dropped the late answer as a stray reply,
+// and every later checkpoint waited behind it for ever — or, with the
+// reply timeout, failed the job for a message that was answered. The
+// savepoint is taken once the answer has been sent.
+func TestFromActor_restoredEnded_finishesAfterItsReplies(t *testing.T) {
+	r := testkit.NewRunner(t, testkit.WithCheckpoints(time.Hour), testkit.WithRestart(actors.NoRestart()))
+	ctx, cancel := context.WithTimeout(context.Background(), testkit.Dilated(10*time.Second))
+	defer cancel()
+	answered := make(chan struct{}, 8)
+	build := func(delay time.Duration) (*operators.Pipeline, *testkit.SinkProbe[int], *testkit.SourceProbe[int]) {
+		p := operators.NewPipeline("restored-ended")
+		props := actor.PropsFromProducer(func() actor.Actor { return slowWatermarks{delay: delay, answered: answered} })
+		ended := testkit.NewSinkProbe(t, actors.FromActor[int, int](operators.FromSlice(p, []int{1, 2, 3}), props,
+			actors.WithWatermarks(), actors.WithReplyTimeout(testkit.Dilated(2*time.Second))).Name("slow-watermarks"))
+		running, other := testkit.NewSourceProbe[int](t, p)
+		operators.Discard(other)
+		return p, ended, running
+	}
+
+	p1, ended, _ := build(0)
+	job1 := r.Start(p1)
+	ended.Request(3)
+	ended.ExpectNextN(3)
+	ended.ExpectComplete()
+	path, err := job1.Savepoint(ctx)
+	if err != nil {
+		t.Fatalf("savepoint after the actor's end: %v", err)
+	}
+	job1.Cancel()
+
+	p2, ended2, running := build(200 * time.Millisecond)
+	ended2.Request(1 << 20) // the probe restored ended takes the barriers
+	job2 := r.Start(p2, actors.RestoreFrom(path))
+	for range 2 { // the first job's watermark, then the restored one's
+		select {
+		case <-answered:
+		case <-ctx.Done():
+			t.Fatal("the actor was not sent the restored end's watermark")
+		}
+	}
+	if _, err := job2.Savepoint(ctx); err != nil {
+		t.Fatalf("savepoint of the job restored ended: %v (the job's failure: %v)", err, job2.Failure())
+	}
+	running.SendComplete()
+	if res := r.Wait(job2); res.State != actors.JobFinished {
+		t.Fatalf("the restored job: %v", res)
+	}
+}
+
+// unionRecorder passes records through; its state is one entry of its
+// own, and it records how many entries each Restore brings.
+type unionRecorder struct {
+	id       string
+	restored *restoreLog
+}
+
+type restoreLog struct {
+	mu     sync.Mutex
+	counts []int
+}
+
+func (u *unionRecorder) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actors.Restore:
+		u.restored.mu.Lock()
+		u.restored.counts = append(u.restored.counts, len(m.Entries))
+		u.restored.mu.Unlock()
+		ctx.Respond(&actors.Output[keyed]{})
+	case *actors.Input[keyed]:
+		ctx.Respond(&actors.Output[keyed]{Records: m.Records})
+	case *actors.Snapshot:
+		ctx.Respond(&actors.State{Entries: [][]byte{[]byte(u.id)}})
+	case *actors.EndOfInput:
+		ctx.Respond(&actors.Output[keyed]{})
+	}
+}
+
+// Union gives every subtask all the entries of all the old ones also at
+// an unchanged parallelism, as Flink's union list state does (the docs
+// said each got back its own: an actor keeping them all would have
+// counted the other subtask's state as its own).
+func TestFromActor_union_unchangedParallelism_everySubtaskGetsAll(t *testing.T) {
+	const n = 3000
+	var ids atomic.Int64
+	log := &restoreLog{}
+	props := actor.PropsFromProducer(func() actor.Actor {
+		return &unionRecorder{id: fmt.Sprint(ids.Add(1)), restored: log}
+	})
+	r := testkit.NewRunner(t, testkit.WithCheckpoints(5*time.Millisecond))
+	r.Faults().FailAt("recorder", testkit.AtRecord(n/4), testkit.InSubtask(1))
+	p := operators.NewPipeline("union-unchanged").SetParallelism(2)
+	src := operators.Generate(p, n, func(i int64) keyed { return keyed{Seq: i} }, operators.RateLimit(6000)).Name("gen").Parallelism(1)
+	out := operators.Collect(actors.FromActor[keyed, keyed](src.Rebalance(), props, actors.WithState(actors.Union)).Name("recorder"))
+	if res := r.Run(p); res.State != actors.JobFinished || res.Restarts != 1 {
+		t.Fatalf("got %v, want finished after a restart", res)
+	}
+	testkit.AssertExactlyOnce(t, map[string][]int64{"gen": testkit.SeqRange(0, n)}, out.Values(),
+		func(k keyed) testkit.RecordID { return testkit.RecordID{Source: "gen", Seq: k.Seq} })
+	log.mu.Lock()
+	defer log.mu.Unlock()
+	if len(log.counts) != 2 || log.counts[0] != 2 || log.counts[1] != 2 {
+		t.Fatalf("the restored subtasks got %v entries; want 2 each (both subtasks' one)", log.counts)
+	}
+}
+
+// stopsAtEnd passes records through and stops itself once it has
+// answered EndOfInput, though its operator keeps its state (WithState).
+type stopsAtEnd struct{}
+
+func (stopsAtEnd) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actors.Input[int]:
+		ctx.Respond(&actors.Output[int]{Records: m.Records})
+	case *actors.Snapshot:
+		ctx.Respond(&actors.State{})
+	case *actors.EndOfInput:
+		ctx.Respond(&actors.Output[int]{})
+		ctx.Stop(ctx.Self())
+	}
+}
+
+// An actor that stops when it has answered everything fails its subtask
+// when the subtask next has a message for it — a finished subtask's
+// Snapshot here — at once, naming the message, instead of leaving the
+// checkpoint waiting for it.
+func TestFromActor_actorStoppedAfterEnd_failsAtTheNextSnapshot(t *testing.T) {
+	r := testkit.NewRunner(t, testkit.WithCheckpoints(time.Hour), testkit.WithRestart(actors.NoRestart()))
+	p := operators.NewPipeline("stops-at-end")
+	props := actor.PropsFromProducer(func() actor.Actor { return stopsAtEnd{} })
+	ended := testkit.NewSinkProbe(t, actors.FromActor[int, int](operators.FromSlice(p, []int{1, 2, 3}), props,
+		actors.WithState(actors.RoundRobin)).Name("stops-at-end"))
+	running, other := testkit.NewSourceProbe[int](t, p)
+	operators.Discard(other)
+	job := r.Start(p)
+	ended.Request(3)
+	ended.ExpectNextN(3)
+	ended.ExpectComplete()
+	wait := testkit.Dilated(5 * time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if _, err := job.Savepoint(ctx); err == nil || errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("savepoint: %v; want it failed at once by the stopped actor (not after %v)", err, wait)
+	}
+	running.SendComplete()
+	res := r.Wait(job)
+	if res.State != actors.JobFailed || !errors.Is(res.Err, actors.ErrActorStopped) || !strings.Contains(res.Err.Error(), "Snapshot") {
+		t.Fatalf("got %v; want the job failed by ErrActorStopped naming the Snapshot", res)
 	}
 }

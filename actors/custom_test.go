@@ -134,3 +134,97 @@ func TestFromActor_replyTimeout(t *testing.T) {
 		})
 	}
 }
+
+// A negative reply timeout fails Build naming the operator, as a
+// negative async Timeout does, where it was taken for "wait for ever"
+// and turned the protection against a silent actor off; 0 still waits
+// for ever. Both custom operators, FromActor and FromKeyedActor, check.
+func TestFromActor_negativeReplyTimeoutFailsBuild(t *testing.T) {
+	props := actor.PropsFromProducer(func() actor.Actor { return silent{mode: "end"} })
+	kinds := map[string]func(operators.Stream[int], ...ActorOption) operators.Stream[int]{
+		"FromActor": func(s operators.Stream[int], opts ...ActorOption) operators.Stream[int] {
+			return FromActor[int, int](s, props, opts...)
+		},
+		"FromKeyedActor": func(s operators.Stream[int], opts ...ActorOption) operators.Stream[int] {
+			ks := operators.KeyBy(s, func(v int) int { return v % 2 })
+			return FromKeyedActor[int, int, int](ks, props, opts...)
+		},
+	}
+	for kind, from := range kinds {
+		for _, c := range []struct {
+			d  time.Duration
+			ok bool
+		}{{-time.Second, false}, {-1, false}, {0, true}, {time.Second, true}} {
+			p := operators.NewPipeline("reply-timeout")
+			src := operators.FromSlice(p, seq(1))
+			operators.Discard(from(src, WithReplyTimeout(c.d)).Name("user-actor"))
+			_, err := p.Build()
+			if c.ok {
+				if err != nil {
+					t.Errorf("%s WithReplyTimeout(%v): Build: %v", kind, c.d, err)
+				}
+				continue
+			}
+			if !errors.Is(err, ErrActorOption) || !strings.Contains(err.Error(), `"user-actor"`) {
+				t.Errorf("%s WithReplyTimeout(%v): Build: %v; want ErrActorOption naming the operator", kind, c.d, err)
+			}
+		}
+		p := operators.NewPipeline("nil-option") // a nil option is skipped, as other operators' are
+		operators.Discard(from(operators.FromSlice(p, seq(1)), nil))
+		if _, err := p.Build(); err != nil {
+			t.Errorf("%s with a nil option: Build: %v", kind, err)
+		}
+	}
+}
+
+// quitter stops itself at its first Input, without answering it.
+type quitter struct{}
+
+func (quitter) Receive(ctx actor.Context) {
+	if _, ok := ctx.Message().(*Input[int]); ok {
+		ctx.Stop(ctx.Self())
+	}
+}
+
+// An actor that stops (itself, or through a strategy of the user's
+// stopping it) will answer nothing more: the subtask fails at once,
+// naming the operator and the message left unanswered, instead of
+// waiting for the reply timeout — for ever with WithReplyTimeout(0).
+func TestFromActor_actorStopped_failsTheSubtask(t *testing.T) {
+	e := newTestEngine(t, func(c *Config) { c.Restart = NoRestart() })
+	p := operators.NewPipeline("quitter")
+	src := operators.FromSlice(p, seq(100))
+	props := actor.PropsFromProducer(func() actor.Actor { return quitter{} })
+	operators.Discard(FromActor[int, int](src, props, WithReplyTimeout(0)).Name("user-quitter"))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := e.Run(ctx, p)
+	if errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("the job still waits for the stopped actor after 10s: %v", err)
+	}
+	var oe *operators.OperatorError
+	if !errors.Is(err, ErrActorStopped) || !errors.As(err, &oe) || oe.Operator != "user-quitter" || !strings.Contains(err.Error(), "Input") {
+		t.Fatalf("got %v, want ErrActorStopped naming user-quitter and the Input it left unanswered", err)
+	}
+}
+
+// A Distribution that is neither RoundRobin nor Union fails Build naming
+// the operator, where it was taken for round robin without a word.
+func TestWithState_unknownDistributionFailsBuild(t *testing.T) {
+	props := actor.PropsFromProducer(func() actor.Actor { return silent{mode: "end"} })
+	for _, c := range []struct {
+		mode Distribution
+		ok   bool
+	}{{RoundRobin, true}, {Union, true}, {Distribution(2), false}, {Distribution(-1), false}} {
+		p := operators.NewPipeline("distribution")
+		src := operators.FromSlice(p, seq(1))
+		operators.Discard(FromActor[int, int](src, props, WithState(c.mode)).Name("user-actor"))
+		_, err := p.Build()
+		if c.ok != (err == nil) {
+			t.Errorf("WithState(%d): Build: %v; want ok %v", int(c.mode), err, c.ok)
+		}
+		if !c.ok && (!errors.Is(err, ErrActorOption) || !strings.Contains(err.Error(), `"user-actor"`)) {
+			t.Errorf("WithState(%d): Build: %v; want ErrActorOption naming the operator", int(c.mode), err)
+		}
+	}
+}

@@ -127,3 +127,98 @@ func TestKeyedActor_processingTimersExactlyOnce(t *testing.T) {
 		t.Fatalf("%d counts adding up to %d; want many (the timers fired as the input ran) adding up to %d", len(out.Values()), sum, n)
 	}
 }
+
+// gate is a user actor that passes records through, holding its answer to
+// each Input until the test lets it go: records in flight in the actor.
+type gate struct {
+	got     chan<- struct{}
+	release <-chan struct{}
+}
+
+func (g gate) Receive(ctx actor.Context) {
+	if _, ok := ctx.Message().(*actors.Input[int64]); ok {
+		g.got <- struct{}{}
+		<-g.release
+	}
+	passThrough{}.Receive(ctx)
+}
+
+// watermarkSeen is a sink that tells, on a channel, the watermarks it
+// sees.
+func watermarkSeen(s operators.Stream[int64]) <-chan int64 {
+	seen := make(chan int64, 64)
+	operators.ToSink(s, "watermarks", func(*operators.TaskContext) (operators.SinkWriter[int64], error) {
+		return wmWriter(seen), nil
+	})
+	return seen
+}
+
+type wmWriter chan<- int64
+
+func (w wmWriter) Write(int64, int64) error { return nil }
+func (w wmWriter) ProcessWatermark(wm int64) (int64, bool) {
+	select {
+	case w <- wm:
+	default:
+	}
+	return wm, true
+}
+
+// An input going idle is announced downstream after the output of the
+// records before it, as watermarks are: an actor's output sent after the
+// idle announcement would reach a window whose watermark, no longer held
+// back by the idle channel, has passed it — late, lost from its window.
+// Here the actor holds a record (t=100) when its input goes idle, and
+// another input's watermark goes to 5000: the window [0, 1000) must not
+// fire before the record is in, and must count it.
+func TestActorOperator_idleFollowsTheRecordsBeforeIt(t *testing.T) {
+	for name, opts := range map[string][]actors.ActorOption{"plain": nil, "with-watermarks": {actors.WithWatermarks()}} {
+		t.Run(name, func(t *testing.T) {
+			r := testkit.NewRunner(t)
+			got, release := make(chan struct{}, 1), make(chan struct{})
+			t.Cleanup(func() { close(release) }) // before the runner's cleanup: the actor lets go
+			p := operators.NewPipeline("idle-order-" + name).SetParallelism(1)
+			held, a := testkit.NewSourceProbe[int64](t, p)
+			other, b := testkit.NewSourceProbe[int64](t, p)
+			passed := actors.FromActor[int64, int64](a, actor.PropsFromProducer(func() actor.Actor { return gate{got: got, release: release} }), opts...).Name("gate")
+			tag := operators.NewOutputTag[int64]("late")
+			ws := operators.Window(operators.KeyBy(operators.Union(passed, b), func(int64) int { return 0 }), window.Tumbling(time.Second),
+				operators.WithLateOutput(tag))
+			counts := operators.AggregateWindow(ws, operators.Aggregate(
+				func() int64 { return 0 }, func(c, _ int64) int64 { return c + 1 },
+				func(a, b int64) int64 { return a + b }, func(c int64) int64 { return c })).Name("count")
+			windows := operators.Collect(counts)
+			late := operators.Collect(operators.GetSideOutput(counts, tag))
+			wms := watermarkSeen(counts)
+			job := r.Start(p)
+
+			held.SendNext(1, 100)
+			select {
+			case <-got: // the record is in the actor
+			case <-time.After(testkit.DefaultTimeout()):
+				t.Fatal("the actor did not get the record")
+			}
+			held.SendIdle(true)
+			other.SendWatermark(5000)
+			// The window's watermark must not pass the record's window while
+			// the actor holds it; give it the time it would take to.
+			select {
+			case wm := <-wms:
+				t.Errorf("the window's watermark went to %d while the actor held a record of t=100", wm)
+			case <-time.After(testkit.Dilated(300 * time.Millisecond)):
+			}
+			release <- struct{}{}
+			held.SendComplete()
+			other.SendComplete()
+			if res := r.Wait(job); res.State != actors.JobFinished {
+				t.Fatalf("%v", res)
+			}
+			if got := late.Values(); len(got) != 0 {
+				t.Fatalf("records %v late at the window: the idle announcement overtook them", got)
+			}
+			if got := windows.Values(); len(got) != 1 || got[0] != 1 {
+				t.Fatalf("windows %v, want one of 1 record", got)
+			}
+		})
+	}
+}

@@ -101,6 +101,8 @@ func (e *Engine) submit(g *operators.JobGraph, cfg Config, spec *JobSpec, opts [
 		return nil, fmt.Errorf("%w: FirstCheckpointID %d is negative", ErrConfig, m.firstCheckpoint)
 	}
 	m.attempt = m.firstAttempt - 1 // deploy numbers the first attempt
+	// As startCheckpointing decides whether the master has a checkpointer.
+	job.checkpointing = m.cfg.Checkpoint.enabled() || m.restoreFrom != ""
 	if err := e.assignRun(job); err != nil {
 		return nil, err
 	}

@@ -28,6 +28,10 @@ var (
 	// ErrUnexpectedMessage fails a subtask that received a message it does
 	// not understand (for example a custom operator's wrong reply type).
 	ErrUnexpectedMessage = errors.New("actors: unexpected message")
+	// ErrActorOption fails Pipeline.Build for a custom operator
+	// (FromActor, FromKeyedActor) given an option it cannot use, such as a negative
+	// WithReplyTimeout; the error names the operator.
+	ErrActorOption = errors.New("actors: invalid custom operator option")
 	// ErrReplyTimeout fails the subtask of a custom operator whose actor
 	// did not answer a message within its reply timeout
 	// (WithReplyTimeout).
@@ -37,6 +41,11 @@ var (
 	// (an *Output to Snapshot, a *State to anything else), sent a reply
 	// with no message to answer, or answered Timers without taking them.
 	ErrActorProtocol = errors.New("actors: the operator's actor broke its protocol")
+	// ErrActorStopped fails the subtask of a custom operator whose actor
+	// stopped (itself, or through a supervisor strategy of the user's)
+	// while the operator still needed it: a message in flight, or one to
+	// send, would never be answered.
+	ErrActorStopped = errors.New("actors: the operator's actor stopped")
 	// ErrSavepoint is returned when a savepoint cannot be taken: the job is
 	// not running, or the savepoint was aborted.
 	ErrSavepoint = errors.New("actors: savepoint failed")
@@ -44,6 +53,12 @@ var (
 	// to restart from cannot be read (the error names the file), or the
 	// one given belongs to another pipeline.
 	ErrRestore = errors.New("actors: cannot restore checkpoint")
+	// ErrUnalignedRescale is returned, with ErrRestore, for a restore at
+	// another parallelism of a checkpoint that holds in-flight data (an
+	// unaligned one): its channel state belongs to the channels of the
+	// old parallelism. Savepoints are always aligned and rescale; so does
+	// a checkpoint that happened to store no in-flight data.
+	ErrUnalignedRescale = errors.New("actors: an unaligned checkpoint restores only at its own parallelism")
 	// ErrDuplicateRun is returned by Submit for a ContinueRun id that a
 	// job of the engine is still running.
 	ErrDuplicateRun = errors.New("actors: run already running")
@@ -54,6 +69,12 @@ var (
 	// gone: its job agent or task manager terminated unexpectedly (the
 	// node's remote endpoint terminated, or the agent was stopped).
 	ErrNodeLost = errors.New("actors: node lost")
+	// ErrSuperseded fails an attempt whose deploy a task manager refused,
+	// or whose agents it stopped, because another job master of the run
+	// deployed there at a higher owner epoch (OwnerEpoch): the job was
+	// taken over, and this master is stale. Its restart strategy applies
+	// until the cluster fences it.
+	ErrSuperseded = errors.New("actors: superseded by a job master at a higher owner epoch")
 	// ErrGraphMismatch fails a job whose graph a node builds differently
 	// from the job master (the nodes run different binaries).
 	ErrGraphMismatch = errors.New("actors: job graph differs between nodes")

@@ -46,7 +46,11 @@ func (h *host) Spawn(props *actor.Props) (pid *actor.PID, err error) {
 			pid, err = nil, fmt.Errorf("spawn the operator's actor: %v", r)
 		}
 	}()
-	return h.ctx.SpawnNamed(props, "actor-"+h.ctx.ActorSystem().ProcessRegistry.NextId())
+	pid, err = h.ctx.SpawnNamed(props, "actor-"+h.ctx.ActorSystem().ProcessRegistry.NextId())
+	if err == nil {
+		h.operatorActor = pid // its stop is news for its operator (onChildStopped)
+	}
+	return pid, err
 }
 
 // Request implements ActorHost: the actor's Respond reaches the subtask.

@@ -39,6 +39,9 @@ type Job struct {
 	engine *Engine
 	master *actor.PID
 	done   chan struct{}
+	// checkpointing: the job has a checkpoint coordinator (set at
+	// submission, never changed); see Checkpointing.
+	checkpointing bool
 
 	mu        sync.Mutex
 	state     JobState
@@ -49,6 +52,7 @@ type Job struct {
 	placement []VertexPlacement
 	failure   error
 	running   time.Time // when the current attempt started running
+	ended     time.Time // when the job ended; zero before
 	// the views of job_metrics.go and job_checkpoint_stats.go
 	samples     map[sampleKey]SubtaskSample
 	exceptions  []Exception
@@ -67,6 +71,12 @@ type MailboxInfo struct {
 // Stats returns the mailbox's statistics now. Capacity is 0 for the
 // unbounded mailbox of a subtask with inputs from other nodes.
 func (m MailboxInfo) Stats() mailbox.Snapshot { return m.stats.Snapshot() }
+
+// Checkpointing reports whether the job takes checkpoints: it was
+// submitted with checkpoints on (Config.Checkpoint.Interval), or restored
+// from a checkpoint or savepoint. Only such a job can take savepoints;
+// Savepoint fails at once for any other.
+func (j *Job) Checkpointing() bool { return j.checkpointing }
 
 // Name returns the job's (pipeline's) name.
 func (j *Job) Name() string { return j.name }
@@ -144,6 +154,14 @@ func (j *Job) RunningSince() time.Time {
 	return j.running
 }
 
+// Ended returns when the job ended (finished, failed or was cancelled);
+// zero while it runs.
+func (j *Job) Ended() time.Time {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.ended
+}
+
 // Failure returns the cause of the job's latest restart, or of its
 // failure once it has failed; nil if it never failed.
 func (j *Job) Failure() error {
@@ -169,7 +187,7 @@ func (j *Job) setMailboxes(m []MailboxInfo) {
 // holds its run (ContinueRun may submit it again at once).
 func (j *Job) complete(s JobState, err error) {
 	j.mu.Lock()
-	j.state, j.err = s, err
+	j.state, j.err, j.ended = s, err, time.Now()
 	j.mu.Unlock()
 	j.engine.forget(j)
 	close(j.done)

@@ -1,6 +1,8 @@
 package actors
 
 import (
+	"fmt"
+
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/troupe-dev/troupe/actors/wire"
@@ -24,7 +26,7 @@ func (m *master) startCheckpointing() error {
 func (m *master) onCheckpointMsg(ctx actor.Context, msg any) {
 	if m.ckpt == nil {
 		if sp, ok := msg.(*savepointMsg); ok {
-			sp.reply <- savepointResult{err: ErrSavepoint}
+			sp.reply <- savepointResult{err: fmt.Errorf("%w: the job takes no checkpoints", ErrSavepoint)}
 		}
 		return
 	}

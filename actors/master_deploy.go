@@ -138,7 +138,7 @@ func (m *master) startAgent(ctx actor.Context, ag *agentRef) error {
 	}
 	sa := &wire.StartAgent{Run: m.job.run, Attempt: int32(m.attempt), Master: pidOf(ctx.Self()), Job: m.graph.Name,
 		Spec: wireSpec(m.spec, m.fingerprint), Config: m.runtimeConfig(), Slots: int32(m.agentSlots(ag)),
-		Node: ag.node, Agent: int32(ag.index)}
+		Node: ag.node, Agent: int32(ag.index), Epoch: m.epoch}
 	if m.plan != nil {
 		sa.Restore = m.plan.path
 	}
@@ -364,6 +364,8 @@ func agentError(f *wire.AgentFailed) error {
 		return &remoteError{msg: f.Error, is: ErrGraphMismatch}
 	case wire.FailureKind_FAILURE_PEER_LOST:
 		return &remoteError{msg: f.Error, is: ErrNodeLost}
+	case wire.FailureKind_FAILURE_SUPERSEDED:
+		return &remoteError{msg: f.Error, is: ErrSuperseded}
 	}
 	return &remoteError{msg: f.Error}
 }

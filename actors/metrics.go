@@ -2,6 +2,7 @@ package actors
 
 import (
 	"cmp"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -136,15 +137,30 @@ func (t *metricsTable) remove(agent string) {
 	delete(t.byAgent, agent)
 }
 
+// all returns one sample per subtask of a run: the newest attempt's. An
+// engine may run two attempts of a run at once for a while — the agents
+// of an attempt given up on (its node thought lost, or the job's lease
+// lost) still stopping while the next attempt deploys — and the labels
+// of a subtask's series (job, run, vertex, subtask) do not tell attempts
+// apart, so two samples would be two series under one label set, which
+// Prometheus refuses.
 func (t *metricsTable) all() []SubtaskMetrics {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	var out []SubtaskMetrics
-	for _, s := range t.byAgent {
-		out = append(out, s...)
+	type key struct {
+		run             string
+		vertex, subtask int
 	}
-	slices.SortFunc(out, compareSubtasks)
-	return out
+	newest := map[key]SubtaskMetrics{}
+	for _, samples := range t.byAgent {
+		for _, s := range samples {
+			k := key{s.Run, s.VertexID, s.Subtask}
+			if old, ok := newest[k]; !ok || s.Attempt > old.Attempt {
+				newest[k] = s
+			}
+		}
+	}
+	return slices.SortedFunc(maps.Values(newest), compareSubtasks)
 }
 
 // compareSubtasks orders samples by run, vertex and subtask.
@@ -154,6 +170,7 @@ func compareSubtasks(a, b SubtaskMetrics) int {
 
 // SubtaskMetrics returns the latest samples of the subtasks that run on
 // this engine now, of every job (wherever its master is), ordered by
-// run, vertex and subtask. A node's /metrics exports them. Samples are
-// at most Config.MetricsInterval old; none with metrics off.
+// run, vertex and subtask: one per subtask, of the newest attempt that
+// runs here (see metricsTable.all). A node's /metrics exports them.
+// Samples are at most Config.MetricsInterval old; none with metrics off.
 func (e *Engine) SubtaskMetrics() []SubtaskMetrics { return e.metrics.all() }

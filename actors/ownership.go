@@ -40,3 +40,11 @@ func GuardCommits(guard func() error) SubmitOption {
 func FirstCheckpointID(id int64) SubmitOption {
 	return func(m *master) { m.firstCheckpoint = id }
 }
+
+// OwnerEpoch stamps the job's deploys with the owner epoch of its master
+// (a cluster's job record: 1 for the coordinator that admitted the job,
+// one more at each takeover), which the task managers see with every
+// StartAgent. 0, the default, is no epoch.
+func OwnerEpoch(epoch uint64) SubmitOption {
+	return func(m *master) { m.epoch = epoch }
+}

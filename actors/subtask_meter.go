@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/troupe-dev/troupe/mailbox"
+	"github.com/troupe-dev/troupe/operators"
 )
 
 // subtaskMeter counts what a subtask does, for metrics. It is a plain
@@ -56,8 +57,12 @@ func (t *timeSplit) enter(now time.Time, a activity) {
 	t.state, t.since = a, now
 }
 
-// totals returns the split at now, the current activity's time included.
+// totals returns the split at now, the current activity's time included;
+// nothing before the clock started (a subtask not yet deployed).
 func (t *timeSplit) totals(now time.Time) (busyTime, idleTime, bpTime time.Duration) {
+	if t.started.IsZero() {
+		return 0, 0, 0
+	}
 	idleTime, bpTime = t.idle, t.bp
 	switch t.state {
 	case idle:
@@ -87,7 +92,7 @@ func (s *subtask) meterSettle() {
 	switch {
 	case s.out != nil && s.out.Blocked():
 		a = backpressured
-	case s.pumping && !s.pumpWaiting, m.mailbox.Snapshot().Len() > 1: // Len counts the message just handled
+	case s.pumping && !s.pumpWaiting, s.resuming, m.mailbox.Snapshot().Len() > 1: // Len counts the message just handled
 		a = busy
 	}
 	if a != m.time.state {
@@ -105,6 +110,10 @@ func (s *subtask) sample() SubtaskMetrics {
 		RemoteBytesIn: m.remoteIn, RemoteBytesOut: m.remoteOut,
 		MailboxLen: max(m.mailbox.Snapshot().Len()-1, 0)} // not the request being answered
 	out.Busy, out.Idle, out.Backpressured = m.time.totals(now)
+	// Until its deploy opens the chain (the master wires the attempt once
+	// every agent is ready) the subtask has no watermark: not the zero
+	// value, which is event time 1970.
+	out.InputWatermark, out.OutputWatermark = operators.MinWatermark, operators.MinWatermark
 	if c := s.chain; c != nil {
 		out.InputWatermark, out.OutputWatermark = c.Watermark(), c.OutputWatermark()
 		out.SourceRecords, out.SinkRecords, out.LateRecordsDropped = c.SourceRecords(), c.SinkRecords(), c.LateRecordsDropped()

@@ -36,12 +36,20 @@ func (s *subtask) armFlush() {
 }
 
 // armTimer keeps one timer armed for the earliest processing time an
-// operator waits for (periodic watermarks, processing-time timers).
+// operator waits for (periodic watermarks, processing-time timers). A
+// finished subtask still takes checkpoints: it keeps the deadlines of
+// the operators that fetch their state for them (an actor operator's
+// reply timeout), so that an actor that does not answer its Snapshot
+// fails the job as it would while running.
 func (s *subtask) armTimer() {
-	if s.failed || s.finished {
+	if s.failed {
 		return
 	}
-	at, ok := s.chain.NextProcessingTime()
+	next := s.chain.NextProcessingTime
+	if s.finished {
+		next = s.chain.NextPreparingTime
+	}
+	at, ok := next()
 	if !ok || (!s.timerAt.IsZero() && !at.Before(s.timerAt)) {
 		return
 	}
@@ -54,7 +62,7 @@ func (s *subtask) armTimer() {
 }
 
 func (s *subtask) stopTimers() {
-	for _, t := range []*time.Timer{s.flushTimer, s.pumpTimer, s.timer} {
+	for _, t := range []*time.Timer{s.flushTimer, s.pumpTimer, s.timer, s.alignTimer} {
 		if t != nil {
 			t.Stop()
 		}

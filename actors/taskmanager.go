@@ -33,12 +33,24 @@ type TaskManager struct {
 
 	mu     sync.Mutex
 	agents map[string]tmAgent // by the agent's PID id
+
+	// epochs is the highest owner epoch seen per run (StartAgent.Epoch),
+	// touched by the actor only: a deploy below it is refused. Runs
+	// without a live agent are forgotten beyond maxEpochRuns.
+	epochs map[string]uint64
 }
+
+// maxEpochRuns bounds the runs whose highest epoch a task manager
+// remembers once none of their agents lives here: a stale master
+// deploys within a lease of the takeover, long before a node has seen
+// this many other runs since.
+const maxEpochRuns = 1024
 
 // tmAgent is a live job agent of the task manager.
 type tmAgent struct {
 	run     string
 	attempt int
+	epoch   uint64
 	slots   int
 	master  *actor.PID
 	index   int // among its attempt's agents
@@ -63,7 +75,7 @@ func (e *Engine) StartTaskManager(reg *Registry, slots int) (*TaskManager, error
 		return nil, fmt.Errorf("%w: the engine has one already (%s)", ErrTaskManager, e.tm.pid)
 	}
 	t := &TaskManager{e: e, reg: reg, slots: slots, log: e.cfg.Logger.With("actor", taskManagerName),
-		agents: map[string]tmAgent{}}
+		agents: map[string]tmAgent{}, epochs: map[string]uint64{}}
 	pid, err := e.sys.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return (*tmActor)(t) }), taskManagerName)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrTaskManager, err)
@@ -171,6 +183,9 @@ func (a *tmActor) HandleFailure(_ *actor.ActorSystem, sup actor.Supervisor, chil
 // master why it cannot.
 func (t *TaskManager) startAgent(ctx actor.Context, sa *wire.StartAgent) {
 	master := actor.NewPID(sa.Master.GetAddress(), sa.Master.GetId())
+	if !t.admitEpoch(ctx, sa, master) {
+		return
+	}
 	spec, kind, err := t.agentSpec(ctx, sa, master)
 	if err != nil {
 		t.log.Error("cannot start a job agent", "job", sa.Job, "run", sa.Run, "attempt", sa.Attempt, "err", err)
@@ -184,7 +199,7 @@ func (t *TaskManager) startAgent(ctx actor.Context, sa *wire.StartAgent) {
 	if t.has(id) {
 		err = fmt.Errorf("actors: the job agent of run %s attempt %d runs here already", sa.Run, sa.Attempt)
 	} else {
-		t.add(id, tmAgent{run: sa.Run, attempt: int(sa.Attempt), slots: int(sa.Slots), master: master, index: int(sa.Agent)})
+		t.add(id, tmAgent{run: sa.Run, attempt: int(sa.Attempt), epoch: sa.Epoch, slots: int(sa.Slots), master: master, index: int(sa.Agent)})
 		props := actor.PropsFromProducer(func() actor.Actor { return newAgent(spec) })
 		if _, err = ctx.SpawnNamed(props, name); err != nil {
 			t.remove(id)
@@ -193,6 +208,81 @@ func (t *TaskManager) startAgent(ctx actor.Context, sa *wire.StartAgent) {
 	if err != nil {
 		ctx.Send(master, &wire.AgentFailed{Run: sa.Run, Attempt: sa.Attempt, Kind: wire.FailureKind_FAILURE_DEPLOY,
 			Error: fmt.Sprintf("actors: spawn the job agent of run %s attempt %d: %v", sa.Run, sa.Attempt, err), Agent: sa.Agent})
+	}
+}
+
+// admitEpoch fences deploys by their owner epoch (a cluster's job
+// record's). A run's deploy below the highest epoch seen for the run
+// comes from a job master that lost the job to another (an earlier
+// owner, partitioned away, that restarts before it learns): it is
+// refused, so that its attempt never runs beside the new owner's. A
+// deploy above it stops the run's agents of lower epochs here, for the
+// same reason, telling their masters why. Epoch 0 (no job store) is not
+// fenced. It reports whether the deploy may go on.
+func (t *TaskManager) admitEpoch(ctx actor.Context, sa *wire.StartAgent, master *actor.PID) bool {
+	if sa.Epoch == 0 {
+		return true
+	}
+	highest := t.epochs[sa.Run]
+	if sa.Epoch < highest {
+		err := fmt.Errorf("%w: node %s refused run %s attempt %d of owner epoch %d: it runs the job for a master at owner epoch %d (the job was taken over)",
+			ErrSuperseded, sa.Node, sa.Run, sa.Attempt, sa.Epoch, highest)
+		t.log.Warn("refused a deploy of a superseded job master", "run", sa.Run, "attempt", sa.Attempt, "epoch", sa.Epoch, "seen", highest)
+		ctx.Send(master, &wire.AgentFailed{Run: sa.Run, Attempt: sa.Attempt, Kind: wire.FailureKind_FAILURE_SUPERSEDED,
+			Error: err.Error(), Agent: sa.Agent})
+		return false
+	}
+	if sa.Epoch > highest {
+		t.forgetEpochs()
+		t.epochs[sa.Run] = sa.Epoch
+		t.stopSuperseded(ctx, sa)
+	}
+	return true
+}
+
+// stopSuperseded stops the agents of sa's run whose epoch is below sa's,
+// and tells their masters.
+func (t *TaskManager) stopSuperseded(ctx actor.Context, sa *wire.StartAgent) {
+	t.mu.Lock()
+	var stale []string
+	for id, a := range t.agents {
+		if a.run == sa.Run && a.epoch < sa.Epoch {
+			stale = append(stale, id)
+		}
+	}
+	t.mu.Unlock()
+	slices.Sort(stale)
+	for _, id := range stale {
+		t.mu.Lock()
+		a := t.agents[id]
+		t.mu.Unlock()
+		err := fmt.Errorf("%w: node %s stopped run %s attempt %d of owner epoch %d: a job master at owner epoch %d deploys the run (the job was taken over)",
+			ErrSuperseded, sa.Node, a.run, a.attempt, a.epoch, sa.Epoch)
+		t.log.Warn("stopping the agent of a superseded job master", "run", a.run, "attempt", a.attempt, "epoch", a.epoch, "new", sa.Epoch)
+		if a.master != nil {
+			ctx.Send(a.master, &wire.AgentFailed{Run: a.run, Attempt: int32(a.attempt), Kind: wire.FailureKind_FAILURE_SUPERSEDED,
+				Error: err.Error(), Agent: int32(a.index)})
+		}
+		// The agent stops its subtasks before itself; Terminated removes
+		// it from the slots.
+		ctx.Stop(actor.NewPID(ctx.Self().Address, id))
+	}
+}
+
+// forgetEpochs drops the epochs of runs without a live agent here once
+// more than maxEpochRuns are remembered.
+func (t *TaskManager) forgetEpochs() {
+	if len(t.epochs) < maxEpochRuns {
+		return
+	}
+	live := map[string]bool{}
+	for _, run := range t.Jobs() {
+		live[run] = true
+	}
+	for run := range t.epochs {
+		if !live[run] {
+			delete(t.epochs, run)
+		}
 	}
 }
 

@@ -231,13 +231,21 @@ type standIn struct {
 
 func startStandIn(t *testing.T, e *Engine, tm *TaskManager, name string) *standIn {
 	t.Helper()
+	return startStandInAs(t, e, tm, name, "run-"+name, 1, 0)
+}
+
+// startStandInAs starts a stand-in master named name that asks tm for
+// the agent of run's attempt at owner epoch epoch (0: none). Besides
+// its agent's reports it collects what the task manager itself answers.
+func startStandInAs(t *testing.T, e *Engine, tm *TaskManager, name, run string, attempt int32, epoch uint64) *standIn {
+	t.Helper()
 	spec := JobSpec{Pipeline: "keyed-count", Params: map[string]string{"out": t.TempDir()}}
 	g, err := buildSpec(clusterRegistry(), spec)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &standIn{reports: make(chan proto.Message, 16), start: &wire.StartAgent{Run: "run-" + name, Attempt: 1,
-		Job: g.Name, Spec: wireSpec(&spec, graphFingerprint(g)), Slots: 2,
+	s := &standIn{reports: make(chan proto.Message, 16), start: &wire.StartAgent{Run: run, Attempt: attempt,
+		Job: g.Name, Spec: wireSpec(&spec, graphFingerprint(g)), Slots: 2, Epoch: epoch,
 		Config: &wire.RuntimeConfig{BatchSize: 64, BufferTimeoutNanos: int64(time.Millisecond), Credits: 2}}}
 	for _, v := range g.Vertices {
 		for i := range v.Parallelism {
@@ -251,6 +259,8 @@ func startStandIn(t *testing.T, e *Engine, tm *TaskManager, name string) *standI
 			ctx.Send(tm.PID(), s.start)
 		case *localReport: // the agent knows its master is in this process
 			s.reports <- m.msg
+		case *wire.AgentFailed: // from the task manager
+			s.reports <- m
 		}
 	}), "stand-in-"+name)
 	if err != nil {

@@ -50,6 +50,11 @@ type NodeConfig struct {
 	// coordinator is lost); zero fields
 	// take DefaultLeaseTiming's values.
 	Lease LeaseTiming
+	// EndedJobs sets how long the cluster keeps jobs that have ended, in
+	// the job store and in the memory of the nodes that ran them; zero
+	// fields take DefaultEndedJobs's values. The coordinator removes the
+	// records.
+	EndedJobs EndedJobs
 	// Registry holds the pipelines the node can build; every node of a
 	// cluster registers the same.
 	Registry *actors.Registry
@@ -107,7 +112,7 @@ func StartNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
 		_ = n.engine.Close()
 		return nil, err
 	}
-	if err := cfg.Lease.withDefaults().validate(); err != nil {
+	if err := errors.Join(cfg.Lease.withDefaults().validate(), cfg.EndedJobs.Validate()); err != nil {
 		_ = n.ms.Close()
 		_ = n.engine.Close()
 		return nil, err
@@ -118,7 +123,7 @@ func StartNode(ctx context.Context, cfg NodeConfig) (*Node, error) {
 	}
 	n.reach = newReach(n.engine.Address(), n.engine.ProbeTaskManager, diagnose, reachRetry, n.log, func() { n.svc.membersChanged() })
 	n.svc = newJobService(n.engine, cfg.Registry, serviceConfig{members: n.placeable, coordinates: n.coordinates,
-		self: cfg.Name, store: cfg.Store, timing: cfg.Lease, log: n.log})
+		self: cfg.Name, store: cfg.Store, timing: cfg.Lease, retention: cfg.EndedJobs, log: n.log})
 	n.wg.Add(2)
 	go n.watchMembers()
 	go n.publishSlots()

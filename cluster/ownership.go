@@ -40,8 +40,10 @@ func (s *jobService) leaseLoop() {
 }
 
 // takeoverLoop, while the node coordinates, takes over jobs whose lease
-// ran out, every Renew; each scan is bounded by a lease. It exits when
-// the service closes.
+// ran out and removes the records of ended jobs that retention forgets,
+// every Renew; each scan is bounded by a lease. On every node it forgets
+// the ended jobs the node ran likewise. It exits when the service
+// closes.
 func (s *jobService) takeoverLoop() {
 	defer s.wg.Done()
 	t := time.NewTicker(s.timing.Renew)
@@ -52,6 +54,7 @@ func (s *jobService) takeoverLoop() {
 			return
 		case <-t.C:
 		}
+		s.compactLocal(time.Now())
 		if s.coordinates() {
 			s.takeOver()
 		}
@@ -122,6 +125,11 @@ func (s *jobService) recordLocked(e *jobEntry) *jobRecord {
 func (s *jobService) reconcile(e *jobEntry, epoch uint64) {
 	rec, rev, err := s.recs.get(context.Background(), e.id)
 	switch {
+	case errors.Is(err, persistence.ErrRecordNotFound):
+		// Only an ended job's record is removed (retention): another
+		// owner ended the job while this node was cut off.
+		s.fence(e, fmt.Errorf("its record is gone: another node ended the job, and its record was removed since"))
+		return
 	case err != nil:
 		s.log.Warn("job record unreadable after a refused renewal", "job", e.id, "err", err)
 		return
@@ -173,6 +181,7 @@ func (s *jobService) takeOver() {
 		}
 		s.takeOverOne(rec, revs[i])
 	}
+	s.compactRecords(ctx, recs, revs, now)
 }
 
 // mayTakeOver reports whether id is neither run here nor still stopping
@@ -277,8 +286,25 @@ func (s *jobService) writeEnd(e *jobEntry, closing bool) {
 			continue
 		}
 		cur, curRev, gerr := s.recs.get(context.Background(), e.id)
-		if gerr != nil || cur.Owner != s.self || cur.Epoch != epoch {
-			return // taken over meanwhile
+		switch {
+		case errors.Is(gerr, persistence.ErrRecordNotFound):
+			s.fence(e, fmt.Errorf("its record is gone: another node ended the job, and its record was removed since"))
+			return
+		case gerr != nil:
+			s.log.Warn("job record unreadable after a refused end; trying again", "job", e.id, "err", gerr)
+			select { // as for a store that is down
+			case <-time.After(s.timing.Renew):
+			case <-s.stop:
+				return
+			}
+			continue
+		case cur.Owner != s.self || cur.Epoch != epoch:
+			// Taken over meanwhile: the end is the new owner's to write.
+			// Give the entry up as a refused renewal does, or it stays
+			// "run here" for good and this node, coordinating, never
+			// takes the job over again.
+			s.fence(e, fmt.Errorf("node %s took the job over at epoch %d", cur.Owner, cur.Epoch))
+			return
 		}
 		e.lease.setRev(curRev)
 	}

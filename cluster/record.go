@@ -3,8 +3,11 @@ package cluster
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
+
+	"github.com/troupe-dev/troupe/persistence"
 )
 
 // jobRecord is what the job store keeps of one job, as JSON under its id:
@@ -84,6 +87,10 @@ func (rs records) create(ctx context.Context, r *jobRecord) (uint64, error) {
 	return rs.store.Create(ctx, r.ID, b)
 }
 
+func (rs records) remove(ctx context.Context, id string, rev uint64) error {
+	return rs.store.Delete(ctx, id, rev)
+}
+
 func (rs records) update(ctx context.Context, r *jobRecord, rev uint64) (uint64, error) {
 	b, err := json.Marshal(r)
 	if err != nil {
@@ -93,7 +100,9 @@ func (rs records) update(ctx context.Context, r *jobRecord, rev uint64) (uint64,
 }
 
 // all returns every record that can be read; one that cannot is logged
-// by the caller through errs, never dropped silently.
+// by the caller through errs, never dropped silently. A record deleted
+// between the listing and its read (an ended job's, compacted) is
+// skipped.
 func (rs records) all(ctx context.Context) (out []*jobRecord, revs []uint64, errs []error) {
 	keys, err := rs.store.Keys(ctx)
 	if err != nil {
@@ -101,6 +110,9 @@ func (rs records) all(ctx context.Context) (out []*jobRecord, revs []uint64, err
 	}
 	for _, k := range keys {
 		r, rev, err := rs.get(ctx, k)
+		if errors.Is(err, persistence.ErrRecordNotFound) {
+			continue
+		}
 		if err != nil {
 			errs = append(errs, err)
 			continue

@@ -34,6 +34,7 @@ type jobService struct {
 	recs        *records
 	self        string // this node's name, the owner in records
 	timing      LeaseTiming
+	retention   EndedJobs
 	coordinates func() bool // whether this node coordinates now
 	stop        chan struct{}
 
@@ -91,12 +92,13 @@ type serviceConfig struct {
 	self        string
 	store       Store // nil: no job records, restore paths opened as directories
 	timing      LeaseTiming
+	retention   EndedJobs
 	log         *slog.Logger
 }
 
 func newJobService(e *actors.Engine, reg *actors.Registry, cfg serviceConfig) *jobService {
 	s := &jobService{engine: e, reg: reg, store: cfg.store, members: cfg.members, log: cfg.log, self: cfg.self,
-		timing: cfg.timing.withDefaults(), coordinates: cfg.coordinates, stop: make(chan struct{}),
+		timing: cfg.timing.withDefaults(), retention: cfg.retention.withDefaults(), coordinates: cfg.coordinates, stop: make(chan struct{}),
 		slots: newSlotTable(), jobs: map[string]*jobEntry{}, fenced: map[string]*jobEntry{}}
 	if cfg.store != nil {
 		s.recs = &records{store: cfg.store.Jobs()}
@@ -167,6 +169,9 @@ func (s *jobService) checkOptions(req JobRequest, spec *actors.JobSpec) error {
 		}
 		spec.Checkpoint = &actors.CheckpointConfig{Interval: d}
 	}
+	if err := checkUnaligned(req, spec.Checkpoint); err != nil {
+		return err
+	}
 	if req.Restore != "" {
 		// Any path the store opens: a directory (file://) or a nats://
 		// path, of any run. The engine checks its pipeline on submit.
@@ -174,6 +179,29 @@ func (s *jobService) checkOptions(req JobRequest, spec *actors.JobSpec) error {
 			return badField("restore", fmt.Errorf("%s: %w", req.Restore, err))
 		}
 	}
+	return nil
+}
+
+// checkUnaligned applies the request's unaligned checkpoint settings to
+// ck, the job's checkpointing (nil: none).
+func checkUnaligned(req JobRequest, ck *actors.CheckpointConfig) error {
+	if req.Unaligned && ck == nil {
+		return badField("unaligned", errors.New("needs checkpointInterval"))
+	}
+	if req.AlignmentTimeout == "" {
+		if ck != nil {
+			ck.Unaligned = req.Unaligned
+		}
+		return nil
+	}
+	d, err := time.ParseDuration(req.AlignmentTimeout)
+	switch {
+	case err != nil || d < 0:
+		return badField("alignmentTimeout", fmt.Errorf("%q is not a duration such as 50ms", req.AlignmentTimeout))
+	case !req.Unaligned:
+		return badField("alignmentTimeout", errors.New("needs unaligned"))
+	}
+	ck.Unaligned, ck.AlignmentTimeout = true, d
 	return nil
 }
 
@@ -208,7 +236,7 @@ func (s *jobService) startLocked(e *jobEntry, placed []NodeMeta) {
 	opts := []actors.SubmitOption{actors.WithPlacer(e.placer), actors.ContinueRun(e.id)}
 	if e.lease != nil {
 		opts = append(opts, actors.GuardCommits(e.lease.guard), actors.FirstAttempt(firstAttempt(e.lease.epoch)),
-			actors.FirstCheckpointID(firstCheckpointID(e.lease.epoch)))
+			actors.FirstCheckpointID(firstCheckpointID(e.lease.epoch)), actors.OwnerEpoch(e.lease.epoch))
 	}
 	if e.req.Restore != "" {
 		opts = append(opts, actors.RestoreFrom(e.req.Restore))
@@ -430,6 +458,9 @@ func (s *jobService) Savepoint(ctx context.Context, id string, stop bool) (strin
 		return "", s.notHere(ctx, id)
 	case job == nil || job.State().Terminal():
 		return "", fmt.Errorf("%w: %q is not running", ErrJobEnded, id)
+	case !job.Checkpointing():
+		// Never possible for this job: the client's mistake, not the node's.
+		return "", fmt.Errorf("%w: job %q takes no checkpoints, so no savepoints; submit it with checkpointInterval", ErrBadRequest, id)
 	}
 	if !stop {
 		return job.Savepoint(ctx)

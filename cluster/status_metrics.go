@@ -15,7 +15,9 @@ import (
 func jobViews(st *JobStatus, j *actors.Job) {
 	st.UptimeSeconds = j.Uptime().Seconds()
 	ck := j.Checkpoints()
-	st.Checkpoints = checkpointsStatus(ck)
+	if j.Checkpointing() {
+		st.Checkpoints = checkpointsStatus(ck) // else none: the dashboard says they are off
+	}
 	for _, x := range j.Exceptions() {
 		es := ExceptionStatus{Time: x.Time, Attempt: x.Attempt, Vertex: x.Vertex, Node: x.Node, Error: x.Error}
 		if x.Vertex != "" {
@@ -42,7 +44,7 @@ func checkpointsStatus(ck actors.CheckpointSummary) *CheckpointsStatus {
 func checkpointEntry(c actors.CheckpointStats) CheckpointEntry {
 	return CheckpointEntry{ID: c.ID, Savepoint: c.Savepoint, Status: string(c.Status), Triggered: c.Triggered,
 		DurationMs: ms(c.Duration.Seconds()), SizeBytes: c.Size, AlignmentMs: ms(c.Alignment.Seconds()), Path: c.Path,
-		Failure: c.Failure}
+		Failure: c.Failure, Unaligned: c.Unaligned, InFlightBytes: c.InFlight}
 }
 
 func ms(seconds float64) float64 { return seconds * 1000 }
@@ -52,15 +54,22 @@ func ms(seconds float64) float64 { return seconds * 1000 }
 func fillMetrics(vs []VertexStatus, samples []actors.SubtaskSample, stateBytes map[int]int64) {
 	for i := range vs {
 		v := &vs[i]
+		// The vertex's watermarks are its subtasks' lowest, as Flink's
+		// web UI shows them: a subtask without one yet (MinWatermark)
+		// leaves the vertex without one; one whose input ended
+		// (MaxWatermark) holds nothing back.
+		lowIn, lowOut := operators.MaxWatermark, operators.MaxWatermark
 		for _, s := range samples {
 			if s.VertexID != v.ID || s.Subtask < 0 || s.Subtask >= len(v.Subtasks) {
 				continue
 			}
 			v.Subtasks[s.Subtask].Metrics = subtaskMetrics(s)
 			v.Metrics = addSample(v.Metrics, s)
+			lowIn, lowOut = min(lowIn, s.InputWatermark), min(lowOut, s.OutputWatermark)
 		}
 		if v.Metrics != nil {
 			v.Metrics.StateBytes = stateBytes[v.ID]
+			v.Metrics.InputWatermark, v.Metrics.OutputWatermark = watermark(lowIn), watermark(lowOut)
 		}
 	}
 }
@@ -71,7 +80,8 @@ func subtaskMetrics(s actors.SubtaskSample) *SubtaskMetrics {
 		InputWatermark: watermark(s.InputWatermark), OutputWatermark: watermark(s.OutputWatermark), MailboxLen: s.MailboxLen}
 }
 
-// addSample adds a subtask's sample to its vertex's (nil: the first).
+// addSample adds a subtask's sample to its vertex's (nil: the first);
+// fillMetrics sets the vertex's watermarks.
 func addSample(vm *VertexMetrics, s actors.SubtaskSample) *VertexMetrics {
 	if vm == nil {
 		vm = &VertexMetrics{}
@@ -82,8 +92,6 @@ func addSample(vm *VertexMetrics, s actors.SubtaskSample) *VertexMetrics {
 	vm.RecordsOutPerSecond += s.RecordsOutPerSecond
 	vm.Busy = max(vm.Busy, s.BusyRatio)
 	vm.Backpressured = max(vm.Backpressured, s.BackpressuredRatio)
-	vm.InputWatermark = lowest(vm.InputWatermark, watermark(s.InputWatermark))
-	vm.OutputWatermark = lowest(vm.OutputWatermark, watermark(s.OutputWatermark))
 	vm.LateRecordsDropped += s.LateRecordsDropped
 	if s.At.After(vm.SampledAt) {
 		vm.SampledAt = s.At
@@ -98,16 +106,6 @@ func watermark(wm int64) *int64 {
 		return nil
 	}
 	return &wm
-}
-
-func lowest(a, b *int64) *int64 {
-	switch {
-	case a == nil:
-		return b
-	case b == nil || *a <= *b:
-		return a
-	}
-	return b
 }
 
 // edgesOf lists a graph's edges by the indexes of their vertices.

@@ -31,8 +31,10 @@ type Store interface {
 // compare-and-set: the job records, one per job, which say who owns a
 // job (owner node and epoch) and whether it has ended. Keys are job ids
 // (letters, digits, '-', '_'). Revisions start at 1 and grow with every
-// write of a key; 0 is never a revision. Implementations are safe for
-// concurrent use, by several processes at once for one store.
+// write of a key; 0 is never a revision. A key deleted and created again
+// may reuse revisions (the file store's do): keys are never reused
+// (job ids are unique). Implementations are safe for concurrent use, by
+// several processes at once for one store.
 type JobStore interface {
 	// Get returns a key's value and revision; the error wraps
 	// persistence.ErrRecordNotFound when the key has none.
@@ -44,6 +46,11 @@ type JobStore interface {
 	// and returns the new revision; the error wraps persistence.ErrStaleRevision when the key
 	// was written since (or deleted).
 	Update(ctx context.Context, key string, value []byte, rev uint64) (newRev uint64, err error)
+	// Delete removes a key whose revision is still rev
+	// (compare-and-delete), leaving nothing of it; the error wraps
+	// persistence.ErrStaleRevision when the key was written since, and
+	// persistence.ErrRecordNotFound when it has no value.
+	Delete(ctx context.Context, key string, rev uint64) error
 	// Keys lists the keys that have a value, in no particular order.
 	Keys(ctx context.Context) ([]string, error)
 }

@@ -24,6 +24,8 @@ type StoreConfig struct {
 	// Logger receives a NATS store's reconnections and retries; nil
 	// discards them.
 	Logger *slog.Logger
+	// NATS is a nats:// store's TLS and credentials (unused by file://).
+	NATS natsstore.Security
 }
 
 // OpenStore opens the store at cfg.URL. The error wraps ErrConfig for a
@@ -45,7 +47,7 @@ func OpenStore(cfg StoreConfig) (Store, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 		}
-		ncfg.Retain, ncfg.Name, ncfg.Logger = cfg.Retain, cfg.ClientName, cfg.Logger
+		ncfg.Retain, ncfg.Name, ncfg.Logger, ncfg.Security = cfg.Retain, cfg.ClientName, cfg.Logger, cfg.NATS
 		return OpenNATSStore(ncfg)
 	}
 }

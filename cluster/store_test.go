@@ -42,6 +42,8 @@ func runStoreSuite(t *testing.T, h storeHarness) {
 		{"jobs: bad keys", testJobsBadKeys},
 		{"jobs: create race", testJobsCreateRace},
 		{"jobs: compare-and-set race", testJobsCASRace},
+		{"jobs: delete", testJobsDelete},
+		{"jobs: delete races an update", testJobsDeleteRace},
 		{"checkpoints: newest first, read from another instance", testCheckpointsOrder},
 		{"checkpoints: retention keeps the newest and every savepoint", testCheckpointsRetention},
 		{"checkpoints: a checkpoint in progress survives retention", testCheckpointsInProgress},
@@ -243,6 +245,78 @@ func testJobsCASRace(t *testing.T, h storeHarness) {
 		t.Fatalf("counter %q (%v), want %d", v, err, writers*each)
 	}
 	t.Logf("%d stale revisions retried", stale)
+}
+
+// Delete is a compare-and-delete: refused at a stale revision, and once
+// done, nothing of the key is left, for any instance.
+func testJobsDelete(t *testing.T, h storeHarness) {
+	a, b := h.instance(t).Jobs(), h.instance(t).Jobs()
+	key := uniqueKey(t, "job")
+	rev1, err := a.Create(bg, key, []byte("1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rev2, err := a.Update(bg, key, []byte("2"), rev1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Delete(bg, key, rev1); !errors.Is(err, persistence.ErrStaleRevision) || !strings.Contains(err.Error(), key) {
+		t.Fatalf("delete at a stale revision: %v, want ErrStaleRevision naming the key", err)
+	}
+	if v, _, err := a.Get(bg, key); err != nil || string(v) != "2" {
+		t.Fatalf("after a refused delete: %q, %v", v, err)
+	}
+	if err := b.Delete(bg, key, rev2); err != nil {
+		t.Fatalf("delete at the current revision: %v", err)
+	}
+	for name, jobs := range map[string]cluster.JobStore{"the deleting instance": b, "another instance": a} {
+		if _, _, err := jobs.Get(bg, key); !errors.Is(err, persistence.ErrRecordNotFound) {
+			t.Errorf("get through %s after delete: %v, want ErrRecordNotFound", name, err)
+		}
+		keys, err := jobs.Keys(bg)
+		if err != nil || slices.Contains(keys, key) {
+			t.Errorf("keys through %s after delete: %v (%v), want them without %s", name, keys, err, key)
+		}
+	}
+	if _, err := a.Update(bg, key, []byte("3"), rev2); !errors.Is(err, persistence.ErrStaleRevision) {
+		t.Errorf("update of a deleted key: %v, want ErrStaleRevision", err)
+	}
+	if err := a.Delete(bg, key, rev2); !errors.Is(err, persistence.ErrRecordNotFound) {
+		t.Errorf("second delete: %v, want ErrRecordNotFound", err)
+	}
+	if err := a.Delete(bg, uniqueKey(t, "missing"), 1); !errors.Is(err, persistence.ErrRecordNotFound) {
+		t.Errorf("delete of a key never written: %v, want ErrRecordNotFound", err)
+	}
+}
+
+// A delete and an update at the same revision race through two
+// instances: exactly one of them wins.
+func testJobsDeleteRace(t *testing.T, h storeHarness) {
+	a, b := h.instance(t).Jobs(), h.instance(t).Jobs()
+	for i := range 4 {
+		key := uniqueKey(t, fmt.Sprintf("race%d", i))
+		rev, err := a.Create(bg, key, []byte("1"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var delErr, updErr error
+		var wg sync.WaitGroup
+		wg.Go(func() { delErr = a.Delete(bg, key, rev) })
+		wg.Go(func() { _, updErr = b.Update(bg, key, []byte("2"), rev) })
+		wg.Wait()
+		switch {
+		case delErr == nil && errors.Is(updErr, persistence.ErrStaleRevision):
+			if _, _, err := b.Get(bg, key); !errors.Is(err, persistence.ErrRecordNotFound) {
+				t.Errorf("the delete won, yet get: %v", err)
+			}
+		case updErr == nil && errors.Is(delErr, persistence.ErrStaleRevision):
+			if v, _, err := b.Get(bg, key); err != nil || string(v) != "2" {
+				t.Errorf("the update won, yet get: %q, %v", v, err)
+			}
+		default:
+			t.Errorf("delete %v, update %v: want exactly one to win, the other stale", delErr, updErr)
+		}
+	}
 }
 
 // meta is the metadata of a checkpoint of one subtask.

@@ -80,8 +80,9 @@ type AsyncInvoker interface {
 	// early (an inline sequencer releases before Sequence returns).
 	Releases(ready bool) []any
 	// Close stops the sequencer and cancels the contexts of running
-	// calls; later replies and releases are dropped. It is safe to call
-	// twice.
+	// calls — before it returns, since the operator then closes the
+	// user's function, which the calls may still use; later replies and
+	// releases are dropped. It is safe to call twice.
 	Close()
 }
 

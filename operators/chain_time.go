@@ -112,20 +112,9 @@ func (c *Chain) Emit(ev Event) {
 // NextProcessingTime returns the earliest time at which an operator or the
 // source wants OnProcessingTime.
 func (c *Chain) NextProcessingTime() (time.Time, bool) {
-	var next time.Time
-	found := false
-	consider := func(h any) {
-		p, ok := h.(ProcessingTimer)
-		if !ok {
-			return
-		}
-		if at, ok := p.NextProcessingTime(); ok && (!found || at.Before(next)) {
-			next, found = at, true
-		}
-	}
-	consider(c.Source)
+	next, found := nextTime(c.Source, time.Time{}, false)
 	for _, h := range c.hooks {
-		consider(h)
+		next, found = nextTime(h, next, found)
 	}
 	return next, found
 }
@@ -133,16 +122,58 @@ func (c *Chain) NextProcessingTime() (time.Time, bool) {
 // OnProcessingTime tells the operators that processing time is now; those
 // whose time has come act on it.
 func (c *Chain) OnProcessingTime(now time.Time) {
-	fire := func(h any) {
-		if p, ok := h.(ProcessingTimer); ok && c.err == nil {
-			if at, ok := p.NextProcessingTime(); ok && !at.After(now) {
-				p.OnProcessingTime(now)
-			}
+	c.fireAt(c.Source, now)
+	for _, h := range c.hooks {
+		c.fireAt(h, now)
+	}
+}
+
+// NextPreparingTime is NextProcessingTime over the operators that fetch
+// their state (SnapshotPreparer) only. A finished subtask still takes
+// checkpoints, and then waits only for such an operator's state, with a
+// deadline (an actor's reply timeout); the other operators have ended
+// and must not act on time any more.
+func (c *Chain) NextPreparingTime() (time.Time, bool) {
+	var next time.Time
+	found := false
+	for _, h := range c.hooks {
+		if _, ok := h.(SnapshotPreparer); ok {
+			next, found = nextTime(h, next, found)
 		}
 	}
-	fire(c.Source)
+	return next, found
+}
+
+// OnPreparingTime is OnProcessingTime for the operators that fetch their
+// state only (see NextPreparingTime).
+func (c *Chain) OnPreparingTime(now time.Time) {
 	for _, h := range c.hooks {
-		fire(h)
+		if _, ok := h.(SnapshotPreparer); ok {
+			c.fireAt(h, now)
+		}
+	}
+}
+
+// nextTime returns the earlier of next (if found) and the time h wants
+// OnProcessingTime, if it is a ProcessingTimer that wants it.
+func nextTime(h any, next time.Time, found bool) (time.Time, bool) {
+	p, ok := h.(ProcessingTimer)
+	if !ok {
+		return next, found
+	}
+	if at, ok := p.NextProcessingTime(); ok && (!found || at.Before(next)) {
+		return at, true
+	}
+	return next, found
+}
+
+// fireAt calls h's OnProcessingTime if h is a ProcessingTimer whose time
+// has come, and no operator has failed.
+func (c *Chain) fireAt(h any, now time.Time) {
+	if p, ok := h.(ProcessingTimer); ok && c.err == nil {
+		if at, ok := p.NextProcessingTime(); ok && !at.After(now) {
+			p.OnProcessingTime(now)
+		}
 	}
 }
 

@@ -42,10 +42,56 @@ func (JSONCodec[T]) Decode(data []byte) (T, error) {
 	return v, err
 }
 
+// listCodec encodes a slice with its elements' codec: a uvarint count,
+// then per element a uvarint length and the element's encoding.
+type listCodec[T any] struct{ elem Codec[T] }
+
+func (c listCodec[T]) Append(dst []byte, vs []T) ([]byte, error) {
+	dst = binary.AppendUvarint(dst, uint64(len(vs)))
+	var scratch []byte
+	for i := range vs {
+		var err error
+		if scratch, err = c.elem.Append(scratch[:0], vs[i]); err != nil {
+			return dst, fmt.Errorf("element %d: %w", i, err)
+		}
+		dst = binary.AppendUvarint(dst, uint64(len(scratch)))
+		dst = append(dst, scratch...)
+	}
+	return dst, nil
+}
+
+func (c listCodec[T]) Decode(data []byte) ([]T, error) {
+	n, k := binary.Uvarint(data)
+	if k <= 0 || n > uint64(len(data)) {
+		return nil, fmt.Errorf("%w: list header", ErrDecode)
+	}
+	data = data[k:]
+	vs := make([]T, 0, n)
+	for i := range int(n) {
+		l, k := binary.Uvarint(data)
+		if k <= 0 || l > uint64(len(data)-k) {
+			return nil, fmt.Errorf("%w: list element %d length", ErrDecode, i)
+		}
+		v, err := c.elem.Decode(data[k : k+int(l)])
+		if err != nil {
+			return nil, fmt.Errorf("%w: list element %d: %v", ErrDecode, i, err)
+		}
+		vs = append(vs, v)
+		data = data[k+int(l):]
+	}
+	if len(data) != 0 {
+		return nil, fmt.Errorf("%w: %d bytes after the list", ErrDecode, len(data))
+	}
+	return vs, nil
+}
+
 // batchCodec encodes whole batches of a stream, type erased, for the
 // runtime's remote channels.
 type batchCodec interface {
 	Encode(dst []byte, batch any) ([]byte, error)
+	// EncodeFrom encodes the batch's records from index from on, as
+	// Encode encodes a batch of them alone.
+	EncodeFrom(dst []byte, batch any, from int) ([]byte, error)
 	Decode(data []byte) (any, error)
 }
 
@@ -58,17 +104,23 @@ type typedBatchCodec[T any] struct{ st *streamOps[T] }
 // NoTimestamp too, which alone takes ten; they wrap around in int64
 // arithmetic, so that any two timestamps have one.
 func (c typedBatchCodec[T]) Encode(dst []byte, batch any) ([]byte, error) {
-	b := batch.(*Batch[T])
-	dst = binary.AppendUvarint(dst, uint64(len(b.Elems)))
+	return c.EncodeFrom(dst, batch, 0)
+}
+
+// EncodeFrom encodes the elements from index from on, as Encode does a
+// batch of them alone.
+func (c typedBatchCodec[T]) EncodeFrom(dst []byte, batch any, from int) ([]byte, error) {
+	elems := batch.(*Batch[T]).Elems[from:]
+	dst = binary.AppendUvarint(dst, uint64(len(elems)))
 	var scratch []byte
 	prev := int64(0)
-	for i := range b.Elems {
+	for i := range elems {
 		var err error
-		scratch, err = c.st.codec_.Append(scratch[:0], b.Elems[i].Value)
+		scratch, err = c.st.codec_.Append(scratch[:0], elems[i].Value)
 		if err != nil {
-			return dst, fmt.Errorf("operators: encode element %d: %w", i, err)
+			return dst, fmt.Errorf("operators: encode element %d: %w", from+i, err)
 		}
-		ts := b.Elems[i].Timestamp
+		ts := elems[i].Timestamp
 		dst = binary.AppendVarint(dst, ts-prev)
 		prev = ts
 		dst = binary.AppendUvarint(dst, uint64(len(scratch)))
@@ -130,6 +182,13 @@ func CodecOf[T any](s Stream[T]) Codec[T] { return s.ops().codec_ }
 // stays the caller's (ReleaseBatch returns it to its pool).
 func (e *VertexEdge) EncodeBatch(dst []byte, batch any) ([]byte, error) {
 	return e.e.stream().codec().Encode(dst, batch)
+}
+
+// EncodeBatchFrom is EncodeBatch of the batch's records from index from
+// on: the rest of a batch a chain consumed in part (Chain.ConsumeFrom),
+// as DecodeBatch reads a batch of them alone.
+func (e *VertexEdge) EncodeBatchFrom(dst []byte, batch any, from int) ([]byte, error) {
+	return e.e.stream().codec().EncodeFrom(dst, batch, from)
 }
 
 // DecodeBatch reverses EncodeBatch: the batch it returns is what the

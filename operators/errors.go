@@ -64,6 +64,16 @@ var (
 	// (WindowContext.WindowState) asked for in merging windows, such as
 	// sessions, which have none, as in Flink.
 	ErrWindowStateMerging = errors.New("operators: per-window state is not allowed with merging windows")
+	// ErrJoinBounds is returned for an interval join whose lower bound is
+	// above its upper bound, or whose bounds are not whole milliseconds.
+	ErrJoinBounds = errors.New("operators: invalid interval join bounds")
+	// ErrLossyJSON is returned for state, keys or window accumulators of
+	// a type that JSON, their codec when none is given, would not
+	// round-trip — a struct with unexported fields encodes as {} — so
+	// that a restore would reset them silently: by Pipeline.Build where
+	// the type is known then (keys, AggregateWindow's accumulator), else
+	// by the state getters (GetValueState, …), failing the subtask.
+	ErrLossyJSON = errors.New("operators: JSON would not encode the type faithfully")
 	// ErrLifecycle fails the opening of an operator whose function (made
 	// by the newFn of a …Rich constructor) has an Open or Close method of
 	// another signature than the operator calls, which would never run.

@@ -156,10 +156,22 @@ func (p *Pipeline) Build() (*JobGraph, error) {
 	p.checkNames()
 	p.checkSinks()
 	p.resolveParallelism()
+	p.runChecks()
 	if err := p.buildErr(); err != nil {
 		return nil, err
 	}
 	return p.compile(), nil
+}
+
+// runChecks runs the nodes' checks of the complete pipeline.
+func (p *Pipeline) runChecks() {
+	for _, n := range p.nodes {
+		for _, check := range n.checks {
+			if err := check(); err != nil {
+				p.fail(n, err)
+			}
+		}
+	}
 }
 
 func (p *Pipeline) checkNames() {

@@ -1,6 +1,7 @@
 package operators
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -9,7 +10,8 @@ import (
 
 // IntervalJoin joins two keyed streams on key and time: each a is paired
 // with every b of the same key whose timestamp lies in [a.ts + lower,
-// a.ts + upper] (lower ≤ upper, either may be negative), as Flink's
+// a.ts + upper] (lower ≤ upper, either may be negative, both whole
+// milliseconds; Build refuses others with ErrJoinBounds), as Flink's
 // interval join; the pair is emitted with the later of the two
 // timestamps. Records wait in keyed state until the watermark says no
 // partner can come any more, then they are cleared by a timer. Records
@@ -73,25 +75,52 @@ func (c *JoinContext[K]) stateScope() *stateScope[K] { return c.kc.scope }
 func IntervalJoinProcess[A, B any, K comparable, Out any](a KeyedStream[A, K], b KeyedStream[B, K], lower, upper time.Duration,
 	fn ProcessJoinFunc[A, B, K, Out], opts ...IntervalJoinOption) Stream[Out] {
 	j := &intervalJoin[A, B, K, Out]{lo: lower.Milliseconds(), hi: upper.Milliseconds(), fn: fn}
+	boundsErr := joinBounds(lower, upper)
 	for _, o := range opts {
 		if o != nil {
 			o(&j.cfg)
 		}
 	}
 	n := connectedNode(a, b, "interval-join", func(tc *TaskContext, op *keyedProcessOp[A, K, Out]) (coTask[A, B, K, Out], error) {
-		t, err := j.open(tc, op.backend)
+		t, err := j.open(tc, op.backend, joinBuffersOf(CodecOf(a.s), CodecOf(b.s)))
 		if err != nil {
 			return coTask[A, B, K, Out]{}, err
 		}
 		return coTask[A, B, K, Out]{fns: CoProcessFuncs[A, B, K, Out]{Process1: t.left, Process2: t.right, OnTimer: t.cleanup}, late: t}, nil
 	})
-	if j.lo > j.hi || fn == nil {
-		n.p.fail(n, fmt.Errorf("%w: interval join needs lower ≤ upper (%v, %v) and a function", ErrNilFunc, lower, upper))
+	if boundsErr != nil {
+		n.p.fail(n, boundsErr)
+	}
+	if fn == nil {
+		n.p.fail(n, ErrNilFunc)
 	}
 	if err := j.lateTags(n); err != nil {
 		n.p.fail(n, err)
 	}
+	recordsInState(n, a.s, "first stream's records")
+	recordsInState(n, b.s, "second stream's records")
 	return newStream[Out](n)
+}
+
+// joinBounds checks an interval join's bounds as given, before they
+// become the milliseconds of event time: each a whole number of
+// milliseconds (a bound of 1.5ms truncated to 1ms would join records it
+// excludes, as window sizes are refused for the same reason), and lower
+// ≤ upper.
+func joinBounds(lower, upper time.Duration) error {
+	var errs []error
+	for _, b := range []struct {
+		name string
+		d    time.Duration
+	}{{"lower", lower}, {"upper", upper}} {
+		if b.d%time.Millisecond != 0 {
+			errs = append(errs, fmt.Errorf("%w: %s bound %v is not a whole number of milliseconds", ErrJoinBounds, b.name, b.d))
+		}
+	}
+	if lower > upper {
+		errs = append(errs, fmt.Errorf("%w: lower bound %v is above upper bound %v", ErrJoinBounds, lower, upper))
+	}
+	return errors.Join(errs...)
 }
 
 // IntervalJoinOption configures an interval join.
@@ -158,10 +187,11 @@ func (j *intervalJoin[A, B, K, Out]) lateTags(n *node) error {
 }
 
 // open returns the join's part of one subtask: its buffers in the
-// subtask's keyed state ("interval-join"), its late outputs and counter.
-func (j *intervalJoin[A, B, K, Out]) open(tc *TaskContext, states persistence.Backend[K]) (*joinTask[A, B, K, Out], error) {
+// subtask's keyed state ("interval-join", encoded with codec), its late
+// outputs and counter.
+func (j *intervalJoin[A, B, K, Out]) open(tc *TaskContext, states persistence.Backend[K], codec Codec[joinBuffers[A, B]]) (*joinTask[A, B, K, Out], error) {
 	bufs, err := persistence.Value(states, persistence.ValueDescriptor[joinBuffers[A, B]]{Name: "interval-join",
-		Codec: JSONCodec[joinBuffers[A, B]]{}})
+		Codec: codec})
 	if err != nil {
 		return nil, err
 	}

@@ -137,3 +137,37 @@ func TestIntervalJoinProcess_contextAndState(t *testing.T) {
 		t.Fatalf("far pairs %q", got)
 	}
 }
+
+// An interval join's bounds must be whole milliseconds, with lower ≤
+// upper as given: Build refuses others naming the operator and the
+// bound. Before, they were truncated to milliseconds first, so lower
+// 1.5ms > upper 1.2ms passed, and lower 1.5ms joined a partner 1ms
+// later.
+func TestIntervalJoin_boundsChecked(t *testing.T) {
+	for _, c := range []struct {
+		lower, upper time.Duration
+		want         string // in the error; "" for none
+	}{
+		{1500 * time.Microsecond, 1200 * time.Microsecond, "lower bound 1.5ms is above upper bound 1.2ms"},
+		{1500 * time.Microsecond, 5 * time.Millisecond, "lower bound 1.5ms is not a whole number of milliseconds"},
+		{0, 5*time.Millisecond + 1, "upper bound 5.000001ms is not"},
+		{5 * time.Millisecond, -5 * time.Millisecond, "above upper bound"},
+		{-5 * time.Millisecond, -5 * time.Millisecond, ""},
+		{-time.Second, time.Hour, ""},
+	} {
+		p := operators.NewPipeline("join-bounds")
+		a := operators.KeyBy(operators.FromSlice(p, []int{1}), func(int) int { return 0 })
+		b := operators.KeyBy(operators.FromSlice(p, []int{2}), func(int) int { return 0 })
+		operators.Discard(operators.IntervalJoin(a, b, c.lower, c.upper, func(x, y int) int { return x + y }).Name("join"))
+		_, err := p.Build()
+		if c.want == "" {
+			if err != nil {
+				t.Errorf("IntervalJoin(%v, %v): %v", c.lower, c.upper, err)
+			}
+			continue
+		}
+		if !errors.Is(err, operators.ErrJoinBounds) || !strings.Contains(err.Error(), `"join"`) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("IntervalJoin(%v, %v): Build: %v; want ErrJoinBounds naming the operator and %q", c.lower, c.upper, err, c.want)
+		}
+	}
+}

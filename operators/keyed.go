@@ -2,6 +2,7 @@ package operators
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/troupe-dev/troupe/persistence"
 )
@@ -34,6 +35,10 @@ func keyedNode[T any, K comparable, Out any](ks KeyedStream[T, K], kind string) 
 	if ks.key == nil {
 		n.p.fail(n, ErrNoKeyFunc)
 	}
+	// Keys are written into state and snapshots with JSON.
+	if err := checkLossless[K]("key by a type JSON encodes whole (a string, or exported fields)"); err != nil {
+		n.p.fail(n, fmt.Errorf("key: %w", err))
+	}
 	return n
 }
 
@@ -44,8 +49,9 @@ func Reduce[T any, K comparable](ks KeyedStream[T, K], fn func(acc, v T) T) Stre
 	if fn == nil {
 		n.p.fail(n, ErrNilFunc)
 	}
+	recordsInState(n, ks.s, "running reductions")
 	n.open = func(tc *TaskContext, out any) (*instance, error) {
-		op := &reduceOp[T, K]{fn: fn, key: ks.key, out: out.(Collector[T]), state: make(map[K]*T), tc: tc}
+		op := &reduceOp[T, K]{fn: fn, key: ks.key, out: out.(Collector[T]), state: make(map[K]*T), tc: tc, codec: CodecOf(ks.s)}
 		return &instance{inputs: []any{Collector[T](op)}, hooks: op}, nil
 	}
 	return newStream[T](n)
@@ -57,6 +63,7 @@ type reduceOp[T any, K comparable] struct {
 	out   Collector[T]
 	state map[K]*T // pointers, so that an update costs one map lookup
 	tc    *TaskContext
+	codec Codec[T] // the stream's: the running values are records
 }
 
 func (r *reduceOp[T, K]) Collect(v T, ts int64) {
@@ -113,7 +120,7 @@ func (r *reduceOp[T, K]) backend() (*persistence.HeapBackend[K], *persistence.Va
 	if err != nil {
 		return nil, nil, err
 	}
-	value, err := persistence.Value(b, persistence.ValueDescriptor[T]{Name: "reduce", Codec: JSONCodec[T]{}})
+	value, err := persistence.Value(b, persistence.ValueDescriptor[T]{Name: "reduce", Codec: r.codec})
 	return b, value, err
 }
 

@@ -77,6 +77,9 @@ type node struct {
 	anySide     bool                 // runs user code: may emit any tag
 	multiInput  bool                 // its inputs are distinct (connect): one valve each
 	outputDir   string               // a WriteFiles sink's directory
+	// checks run at Build, when the pipeline is complete (a stream's
+	// codec may be set after the operators that read it are added).
+	checks []func() error
 }
 
 // instance is an opened operator: typed collectors for its inputs (erased),

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
+	"runtime/debug"
 	"time"
 
 	"github.com/troupe-dev/troupe/operators/window"
@@ -25,7 +26,8 @@ import (
 // named states. Close runs once when the subtask ends for any reason,
 // failure and cancel included, after the operator has stopped using the
 // function. An error of either fails the subtask naming the operator; an
-// error of Open also closes what the subtask had opened. The function's
+// error of Open — or a panic, which becomes a *PanicError — also closes
+// the function and what the subtask had opened. The function's
 // other methods run on the subtask's goroutine (an async function's calls
 // run elsewhere, see AsyncFunction), so the value needs no locks for what
 // it keeps.
@@ -73,7 +75,7 @@ func runtimeContext(tc *TaskContext) RuntimeContext {
 func openFunc(fn any, tc *TaskContext) error {
 	if o, ok := fn.(Opener); ok {
 		rc := runtimeContext(tc)
-		return o.Open(&rc)
+		return callUser(func() error { return o.Open(&rc) })
 	}
 	return checkLifecycle(fn, "Open(*operators.RuntimeContext) error")
 }
@@ -83,13 +85,29 @@ func openFunc(fn any, tc *TaskContext) error {
 func openKeyedFunc[K comparable](fn any, tc *TaskContext, sc *stateScope[K]) error {
 	switch o := fn.(type) {
 	case KeyedOpener[K]:
-		return o.Open(&KeyedRuntimeContext[K]{RuntimeContext: runtimeContext(tc), scope: sc})
+		rc := &KeyedRuntimeContext[K]{RuntimeContext: runtimeContext(tc), scope: sc}
+		return callUser(func() error { return o.Open(rc) })
 	case Opener:
 		rc := runtimeContext(tc)
-		return o.Open(&rc)
+		return callUser(func() error { return o.Open(&rc) })
 	}
 	var k K
 	return checkLifecycle(fn, fmt.Sprintf("Open(*operators.KeyedRuntimeContext[%T]) error", k))
+}
+
+// callUser runs fn, user code that an operator calls while it opens,
+// and turns a panic into a *PanicError: the operator then closes what it
+// had opened — its function, its state backend (a bbolt file) — as for
+// an error, where a panic would leave them to no one (Flink closes every
+// operator of a failed task, whatever its open did). The subtask fails
+// with the error all the same.
+func callUser(fn func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = &PanicError{Value: r, Stack: debug.Stack()}
+		}
+	}()
+	return fn()
 }
 
 // closeFunc closes fn if it has a Close method.
@@ -319,7 +337,10 @@ type KeyedCoProcessFunction[A, B any, K comparable, Out any] interface {
 // both inputs share), Close and OnTimer.
 func ProcessConnectedRich[A, B any, K comparable, Out any, F KeyedCoProcessFunction[A, B, K, Out]](a KeyedStream[A, K], b KeyedStream[B, K], newFn func() F) Stream[Out] {
 	n := connectedNode(a, b, "co-process", func(tc *TaskContext, op *keyedProcessOp[A, K, Out]) (coTask[A, B, K, Out], error) {
-		f := newFn()
+		var f F
+		if err := callUser(func() error { f = newFn(); return nil }); err != nil { // op's backend is open
+			return coTask[A, B, K, Out]{}, err
+		}
 		fns := CoProcessFuncs[A, B, K, Out]{Process1: f.ProcessElement1, Process2: f.ProcessElement2}
 		if t, ok := any(f).(KeyedTimerFunction[K, Out]); ok {
 			fns.OnTimer = t.OnTimer
@@ -350,13 +371,13 @@ func (f WindowProcessFunc[T, K, Out]) Process(ctx *WindowContext[K], elems []T, 
 // ctx.WindowState().
 func ProcessWindowRich[T any, K comparable, Out any, F ProcessWindowFunction[T, K, Out]](ws WindowedStream[T, K], newFn func() F) Stream[Out] {
 	if ws.cfg.evictor != nil {
-		return windowNodeOf(ws, "window-process", true, newFn == nil, true,
+		return windowNodeOf(ws, "window-process", true, newFn == nil, true, timestampedContents[T],
 			func() (windowFn[T, K, []window.TimestampedValue[T], Out], any) {
 				f := newFn()
 				return evictingFn(ws, f.Process), f
 			})
 	}
-	return windowNodeOf(ws, "window-process", true, newFn == nil, true, func() (windowFn[T, K, []T, Out], any) {
+	return windowNodeOf(ws, "window-process", true, newFn == nil, true, listContents[T], func() (windowFn[T, K, []T, Out], any) {
 		f := newFn()
 		return listFn(f.Process), f
 	})

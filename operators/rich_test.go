@@ -311,3 +311,49 @@ func runOpenFailure(t *testing.T, op func(operators.Stream[int]) operators.Strea
 	}
 	return res.Err.Error()
 }
+
+// panicOnFirstOpen is a keyed rich function whose Open panics in the
+// first attempt (a client library that panics on a bad address, say) and
+// succeeds in the next; it counts its Opens and Closes.
+type panicOnFirstOpen struct {
+	opens, closes *atomic.Int64
+}
+
+func (f *panicOnFirstOpen) Open(rc *operators.KeyedRuntimeContext[int]) error {
+	if f.opens.Add(1) == 1 {
+		panic("dial: bad address")
+	}
+	return nil
+}
+
+func (f *panicOnFirstOpen) ProcessElement(_ *operators.KeyedContext[int], v int, out operators.Collector[int]) error {
+	out.Collect(v, operators.NoTimestamp)
+	return nil
+}
+
+func (f *panicOnFirstOpen) Close() error {
+	f.closes.Add(1)
+	return nil
+}
+
+// A function whose Open panics fails its subtask, which restarts, and is
+// closed like one whose Open fails: one Close per Open over the attempts
+// (see TestRich_openPanicClosesFunctionAndState for the state backends).
+func TestProcessKeyedRich_openPanicClosedAndRestarted(t *testing.T) {
+	var opens, closes atomic.Int64
+	p := operators.NewPipeline("open-panics")
+	src := operators.FromSlice(p, []int{1, 2, 3})
+	ks := operators.KeyBy(src, func(v int) int { return v })
+	out := operators.Collect(operators.ProcessKeyedRich(ks, func() *panicOnFirstOpen {
+		return &panicOnFirstOpen{opens: &opens, closes: &closes}
+	}).Name("dial"))
+	if res := testkit.NewRunner(t).Run(p); res.State != actors.JobFinished {
+		t.Fatalf("%v", res)
+	}
+	if got := out.Values(); len(got) != 3 {
+		t.Fatalf("output %v, want 3 records", got)
+	}
+	if o, c := opens.Load(), closes.Load(); o != 2 || c != o {
+		t.Fatalf("Open called %d times, Close %d times: want one Close per Open (2)", o, c)
+	}
+}

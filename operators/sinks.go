@@ -171,6 +171,13 @@ func appendJSON[T any](dst []byte, v T) ([]byte, error) {
 	return append(dst, b...), nil
 }
 
+// FailBuild makes Pipeline.Build fail with err, naming the operator whose
+// output s is. Runtime packages report a bad constant setting of an
+// operator they added with External this way, at Build and before the
+// job starts, as this package's operators do, so that pipeline helpers
+// stay func(...) Stream[T].
+func FailBuild[T any](s Stream[T], err error) { s.n.p.fail(s.n, err) }
+
 // External adds an operator whose behaviour the runtime supplies (such as a
 // user's actor): spec is passed to the runtime untouched, and open builds the
 // operator for one subtask. Runtime packages use it; pipelines use the

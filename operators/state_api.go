@@ -1,6 +1,7 @@
 package operators
 
 import (
+	"errors"
 	"fmt"
 	"iter"
 	"maps"
@@ -16,7 +17,8 @@ import (
 // key being processed (and, for a window's WindowState, of the window
 // firing). States are snapshotted by key group with the operator and
 // restored by name; their values are encoded with JSON unless the
-// descriptor gives a codec.
+// descriptor gives a codec (a type JSON would not round-trip, such as a
+// struct with unexported fields, needs one: see ErrLossyJSON).
 
 // TTLConfig makes state entries expire a fixed time after they were last
 // written (or read); the zero value disables TTL. See
@@ -172,9 +174,12 @@ func GetValueState[K comparable, V any](s StateStore[K], d ValueDescriptor[V]) (
 	}
 	st, ok := handle[*persistence.ValueState[V]](sc, d.Name, d.TTL)
 	if !ok {
-		var err error
+		c, err := keyedCodec(sc, d.Name, d.Codec, "ValueDescriptor.Codec")
+		if err != nil {
+			return nil, sc.stateErr(d.Name, err)
+		}
 		st, err = persistence.Value(sc.b, persistence.ValueDescriptor[V]{Name: userStatePrefix + d.Name,
-			Codec: codecOr(d.Codec), TTL: d.TTL})
+			Codec: c, TTL: d.TTL})
 		if err := sc.registered(d.Name, d.TTL, st, err); err != nil {
 			return nil, err
 		}
@@ -193,9 +198,12 @@ func GetListState[K comparable, V any](s StateStore[K], d ListDescriptor[V]) (Li
 	}
 	st, ok := handle[*persistence.ListState[V]](sc, d.Name, d.TTL)
 	if !ok {
-		var err error
+		c, err := keyedCodec(sc, d.Name, d.Codec, "ListDescriptor.Codec")
+		if err != nil {
+			return nil, sc.stateErr(d.Name, err)
+		}
 		st, err = persistence.List(sc.b, persistence.ListDescriptor[V]{Name: userStatePrefix + d.Name,
-			Codec: codecOr(d.Codec), TTL: d.TTL})
+			Codec: c, TTL: d.TTL})
 		if err := sc.registered(d.Name, d.TTL, st, err); err != nil {
 			return nil, err
 		}
@@ -214,9 +222,14 @@ func GetMapState[K comparable, UK comparable, UV any](s StateStore[K], d MapDesc
 	}
 	st, ok := handle[*persistence.MapState[UK, UV]](sc, d.Name, d.TTL)
 	if !ok {
+		kc, err1 := keyedCodec(sc, d.Name, d.KeyCodec, "MapDescriptor.KeyCodec")
+		vc, err2 := keyedCodec(sc, d.Name, d.ValueCodec, "MapDescriptor.ValueCodec")
+		if err := errors.Join(err1, err2); err != nil {
+			return nil, sc.stateErr(d.Name, err)
+		}
 		var err error
 		st, err = persistence.Map(sc.b, persistence.MapDescriptor[UK, UV]{Name: userStatePrefix + d.Name,
-			KeyCodec: codecOr(d.KeyCodec), ValueCodec: codecOr(d.ValueCodec), TTL: d.TTL})
+			KeyCodec: kc, ValueCodec: vc, TTL: d.TTL})
 		if err := sc.registered(d.Name, d.TTL, st, err); err != nil {
 			return nil, err
 		}
@@ -236,9 +249,12 @@ func GetReducingState[K comparable, V any](s StateStore[K], d ReducingDescriptor
 	}
 	st, ok := handle[*persistence.ReducingState[V]](sc, d.Name, d.TTL)
 	if !ok {
-		var err error
+		c, err := keyedCodec(sc, d.Name, d.Codec, "ReducingDescriptor.Codec")
+		if err != nil {
+			return nil, sc.stateErr(d.Name, err)
+		}
 		st, err = persistence.Reducing(sc.b, persistence.ReducingDescriptor[V]{Name: userStatePrefix + d.Name,
-			Codec: codecOr(d.Codec), Reduce: d.Reduce, TTL: d.TTL})
+			Codec: c, Reduce: d.Reduce, TTL: d.TTL})
 		if err := sc.registered(d.Name, d.TTL, st, err); err != nil {
 			return nil, err
 		}
@@ -259,9 +275,12 @@ func GetAggregatingState[K comparable, In, Acc, Out any](s StateStore[K], d Aggr
 	st, ok := handle[*persistence.AggregatingState[In, Out]](sc, d.Name, d.TTL)
 	if !ok {
 		a := d.Aggregate
-		var err error
+		c, err := keyedCodec(sc, d.Name, d.AccCodec, "AggregatingDescriptor.AccCodec")
+		if err != nil {
+			return nil, sc.stateErr(d.Name, err)
+		}
 		st, err = persistence.Aggregating(sc.b, persistence.AggregatingDescriptor[In, Acc, Out]{Name: userStatePrefix + d.Name,
-			AccCodec: codecOr(d.AccCodec), Create: a.Create, Add: a.Add, Result: a.Result, TTL: d.TTL})
+			AccCodec: c, Create: a.Create, Add: a.Add, Result: a.Result, TTL: d.TTL})
 		if err := sc.registered(d.Name, d.TTL, st, err); err != nil {
 			return nil, err
 		}
@@ -269,12 +288,14 @@ func GetAggregatingState[K comparable, In, Acc, Out any](s StateStore[K], d Aggr
 	return leaseAggregating[In, Out](sc.lease, st), nil
 }
 
-// codecOr returns c, or JSON when c is nil.
-func codecOr[T any](c Codec[T]) Codec[T] {
-	if c == nil {
-		return JSONCodec[T]{}
+// keyedCodec is checkedCodec for the key's state name of scope sc, with
+// the check by reflection at its registration only: the getters run per
+// record.
+func keyedCodec[K comparable, V any](sc *stateScope[K], name string, c Codec[V], field string) (Codec[V], error) {
+	if c == nil && sc.seen[userStatePrefix+name] {
+		return JSONCodec[V]{}, nil
 	}
-	return c
+	return checkedCodec(c, field)
 }
 
 // stateScope is the keyed state of one operator's subtask as its

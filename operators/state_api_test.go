@@ -139,6 +139,32 @@ func TestGetValueState_ttl(t *testing.T) {
 	}
 }
 
+// With TTL visibility ReturnExpiredIfNotCleanedUp, adding to a reducing
+// state whose value has expired but is not cleaned up yet reduces into
+// the expired value, as Flink's TtlReduceFunction does: the sum is 1+2.
+func TestGetReducingState_ttlAddReducesIntoExpired(t *testing.T) {
+	sum := operators.ReducingDescriptor[int64]{Name: "sum", Reduce: func(a, b int64) int64 { return a + b },
+		TTL: operators.TTLConfig{TTL: time.Minute, Visibility: operators.ReturnExpiredIfNotCleanedUp}}
+	h := testkit.NewKeyedHarness(t, visitUser, func(ks operators.KeyedStream[visit, string]) operators.Stream[int64] {
+		return operators.ProcessKeyed(ks, func(ctx *operators.KeyedContext[string], v visit, out operators.Collector[int64]) error {
+			st, err := operators.GetReducingState(ctx, sum)
+			if err != nil {
+				return err
+			}
+			st.Add(v.Ms)
+			s, _ := st.Get()
+			out.Collect(s, operators.NoTimestamp)
+			return nil
+		})
+	})
+	h.ProcessElement(visit{"ann", "a", 1}, 1)
+	h.AdvanceProcessingTime(2 * time.Minute) // the sum expires, not cleaned up
+	h.ProcessElement(visit{"ann", "b", 2}, 2)
+	if got, want := h.Values(), []int64{1, 3}; !slices.Equal(got, want) {
+		t.Fatalf("sums %v, want %v: Add under ReturnExpiredIfNotCleanedUp must reduce into the expired value, as Flink's", got, want)
+	}
+}
+
 // A window function keeps per-window state, its own across the window's
 // firings and gone with the window, and global state, the key's across
 // its windows, as Flink's ProcessWindowFunction.Context.
@@ -178,6 +204,90 @@ func TestProcessWindow_windowAndGlobalState(t *testing.T) {
 	// global count.
 	if n := h.StateEntries(); n != 3 {
 		t.Fatalf("StateEntries = %d, want 3: [0, 10)'s per-window state goes with the window", n)
+	}
+}
+
+// firingsWindow is a tumbling window of 10 ms with an allowed lateness of
+// 15 ms whose function counts its firings in a per-window value state and
+// the pages it has seen in a per-window map state.
+func firingsWindow(ks operators.KeyedStream[visit, string]) operators.Stream[string] {
+	firings := operators.ValueDescriptor[int]{Name: "firings"}
+	pages := operators.MapDescriptor[string, bool]{Name: "pages"}
+	ws := operators.Window(ks, window.Tumbling(10*time.Millisecond), operators.WithAllowedLateness(15*time.Millisecond))
+	return operators.ProcessWindow(ws, func(ctx *operators.WindowContext[string], vs []visit, out operators.Collector[string]) error {
+		f, err1 := operators.GetValueState(ctx.WindowState(), firings)
+		p, err2 := operators.GetMapState(ctx.WindowState(), pages)
+		if err := errors.Join(err1, err2); err != nil {
+			return err
+		}
+		n, _ := f.Value()
+		f.Update(n + 1)
+		for _, v := range vs {
+			p.Put(v.Page, true)
+		}
+		out.Collect(fmt.Sprintf("%v firing %d, %d pages", ctx.Window(), n+1, p.Len()), 0)
+		return nil
+	})
+}
+
+// A window's per-window state goes with the window also when the window
+// is cleaned up after a restore, before the function has asked for its
+// state again: only that window's entries, of value and map states
+// alike, on either backend — as in the run without a restore.
+func TestProcessWindow_windowStateGoesWithItsWindowAfterRestore(t *testing.T) {
+	run := func(t *testing.T, backend string, restore bool) ([]string, int) {
+		h := testkit.NewKeyedHarness(t, visitUser, firingsWindow, testkit.WithStateBackend(backend))
+		h.ProcessElement(visit{User: "ann", Page: "a"}, 1)
+		h.ProcessWatermark(9) // [0, 10) fires
+		h.ProcessElement(visit{User: "ann", Page: "b"}, 12)
+		h.ProcessWatermark(19) // [10, 20) fires
+		var before []string
+		if restore {
+			before = h.Values()
+			h = testkit.NewKeyedHarness(t, visitUser, firingsWindow, testkit.WithStateBackend(backend),
+				testkit.RestoreFrom(h.Snapshot(1)))
+		}
+		h.ProcessWatermark(24)                              // [0, 10) is cleaned up (9 + 15), without a firing
+		h.ProcessElement(visit{User: "ann", Page: "c"}, 15) // late, within [10, 20)'s lateness: fires it again
+		h.ProcessWatermark(100)                             // [10, 20) is cleaned up
+		return append(before, h.Values()...), h.StateEntries()
+	}
+	want := []string{"[0, 10) firing 1, 1 pages", "[10, 20) firing 1, 1 pages", "[10, 20) firing 2, 2 pages"}
+	for _, backend := range []string{operators.StateBackendHeap, operators.StateBackendBolt} {
+		t.Run(backend, func(t *testing.T) {
+			for _, restore := range []bool{false, true} {
+				got, n := run(t, backend, restore)
+				if !slices.Equal(got, want) {
+					t.Errorf("restore %v: got %q, want %q", restore, got, want)
+				}
+				if n != 0 {
+					t.Errorf("restore %v: StateEntries = %d after every window was cleaned up, want 0", restore, n)
+				}
+			}
+		})
+	}
+}
+
+// A window of the same bounds as one cleaned up, made again after a
+// later restore (the restored watermark starts at −∞, so a record for
+// [0, 10) is on time again, as in Flink), starts with no per-window
+// state: the cleaned-up window's is gone from the snapshot too.
+func TestProcessWindow_windowStateOfCleanedWindowNotRestored(t *testing.T) {
+	for _, backend := range []string{operators.StateBackendHeap, operators.StateBackendBolt} {
+		t.Run(backend, func(t *testing.T) {
+			opts := []testkit.HarnessOption{testkit.WithStateBackend(backend)}
+			h := testkit.NewKeyedHarness(t, visitUser, firingsWindow, opts...)
+			h.ProcessElement(visit{User: "ann", Page: "a"}, 1)
+			h.ProcessWatermark(9) // [0, 10) fires once
+			h = testkit.NewKeyedHarness(t, visitUser, firingsWindow, append(opts, testkit.RestoreFrom(h.Snapshot(1)))...)
+			h.ProcessWatermark(24) // [0, 10) is cleaned up, contents and timers gone
+			h = testkit.NewKeyedHarness(t, visitUser, firingsWindow, append(opts, testkit.RestoreFrom(h.Snapshot(2)))...)
+			h.ProcessElement(visit{User: "ann", Page: "b"}, 3) // a new [0, 10): the old one is gone
+			h.ProcessWatermark(9)
+			if got, want := h.Values(), []string{"[0, 10) firing 1, 1 pages"}; !slices.Equal(got, want) {
+				t.Fatalf("got %q, want %q: the per-window state of the cleaned-up window was kept", got, want)
+			}
+		})
 	}
 }
 

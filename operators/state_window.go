@@ -2,10 +2,12 @@ package operators
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"iter"
 	"maps"
 	"slices"
+	"strings"
 
 	"github.com/troupe-dev/troupe/operators/window"
 	"github.com/troupe-dev/troupe/persistence"
@@ -31,15 +33,33 @@ type windowScope struct {
 	entries map[string]func() int          // by backend state name: (key, window) entries
 }
 
+// windowStatePrefix begins the backend name of every per-window state.
+const windowStatePrefix = "user-window/"
+
 // clearWindow removes w's entries of the current key from every
-// per-window state.
-func (ws *windowScope) clearWindow(w window.Window) {
-	if len(ws.clears) == 0 { // the common case: no per-window state; nothing to sort
-		return
+// per-window state of scope sc: those the function has asked for in this
+// attempt, through their states, and those restored that it has not
+// asked for yet, as restored (the operator cannot register them without
+// their types). Without the second, a window cleaned up after a restore
+// before the function asks for its state would leave its entries behind,
+// to be found by a later window of the same bounds.
+func (sc *stateScope[K]) clearWindow(w window.Window) error {
+	ws := sc.window
+	if len(ws.clears) > 0 { // the common case has no per-window state: nothing to sort
+		for _, name := range slices.Sorted(maps.Keys(ws.clears)) {
+			ws.clears[name](w)
+		}
 	}
-	for _, name := range slices.Sorted(maps.Keys(ws.clears)) {
-		ws.clears[name](w)
-	}
+	var enc []byte // encoded for the first restored entry of the key only
+	return persistence.DropRestored(sc.b, windowStatePrefix, func(state string, uk []byte) bool {
+		if enc == nil {
+			enc, _ = windowCodec{}.Append(nil, w)
+		}
+		if strings.HasPrefix(state, windowStatePrefix+"map/") { // (window, user key): see winKeyCodec
+			return len(uk) > len(enc) && uk[len(enc)] == '|' && bytes.HasPrefix(uk, enc)
+		}
+		return bytes.Equal(uk, enc)
+	})
 }
 
 // windowMapOf registers the map state behind a per-window state of kind.
@@ -48,7 +68,7 @@ func windowMapOf[K comparable, UK comparable, UV any](sc *stateScope[K], kind, n
 	if sc.window.merging {
 		return nil, fmt.Errorf("state %q: %w", name, ErrWindowStateMerging)
 	}
-	full := "user-window/" + kind + "/" + name
+	full := windowStatePrefix + kind + "/" + name
 	m, err := persistence.Map(sc.b, persistence.MapDescriptor[UK, UV]{Name: full, KeyCodec: keys, ValueCodec: values, TTL: ttl})
 	if err != nil {
 		return nil, sc.stateErr(name, err)
@@ -84,7 +104,11 @@ func (ws *windowScope) count() int {
 func removeWindow[V any](m *persistence.MapState[window.Window, V], w window.Window) { m.Remove(w) }
 
 func windowValue[K comparable, V any](sc *stateScope[K], d ValueDescriptor[V]) (ValueState[V], error) {
-	m, err := windowMapOf(sc, "value", d.Name, d.TTL, Codec[window.Window](windowCodec{}), codecOr(d.Codec), removeWindow[V])
+	c, err := checkedCodec(d.Codec, "ValueDescriptor.Codec")
+	if err != nil {
+		return nil, sc.stateErr(d.Name, err)
+	}
+	m, err := windowMapOf(sc, "value", d.Name, d.TTL, Codec[window.Window](windowCodec{}), c, removeWindow[V])
 	if err != nil {
 		return nil, err
 	}
@@ -100,13 +124,20 @@ func (s *winValue[V]) Value() (V, bool) { return s.m.Get(*s.w) }
 func (s *winValue[V]) Update(v V)       { s.m.Put(*s.w, v) }
 func (s *winValue[V]) Clear()           { s.m.Remove(*s.w) }
 
+// windowList is a per-window list state: a window's list is one value,
+// encoded as a JSON array unless the descriptor gives the elements' codec.
 func windowList[K comparable, V any](sc *stateScope[K], d ListDescriptor[V]) (ListState[V], error) {
-	m, err := windowMapOf(sc, "list", d.Name, d.TTL, Codec[window.Window](windowCodec{}), Codec[[]V](JSONCodec[[]V]{}), removeWindow[[]V])
+	var lists Codec[[]V] = listCodec[V]{elem: d.Codec}
+	if d.Codec == nil {
+		c, err := checkedCodec[[]V](nil, "ListDescriptor.Codec")
+		if err != nil {
+			return nil, sc.stateErr(d.Name, err)
+		}
+		lists = c
+	}
+	m, err := windowMapOf(sc, "list", d.Name, d.TTL, Codec[window.Window](windowCodec{}), lists, removeWindow[[]V])
 	if err != nil {
 		return nil, err
-	}
-	if d.Codec != nil {
-		return nil, fmt.Errorf("state %q: a per-window list state encodes its lists with JSON; it takes no Codec", d.Name)
 	}
 	return &winList[V]{m: m, w: sc.window.w}, nil
 }
@@ -138,7 +169,11 @@ func windowReducing[K comparable, V any](sc *stateScope[K], d ReducingDescriptor
 	if d.Reduce == nil {
 		return nil, fmt.Errorf("state %q: %w: nil Reduce", d.Name, ErrNilFunc)
 	}
-	m, err := windowMapOf(sc, "reducing", d.Name, d.TTL, Codec[window.Window](windowCodec{}), codecOr(d.Codec), removeWindow[V])
+	c, err := checkedCodec(d.Codec, "ReducingDescriptor.Codec")
+	if err != nil {
+		return nil, sc.stateErr(d.Name, err)
+	}
+	m, err := windowMapOf(sc, "reducing", d.Name, d.TTL, Codec[window.Window](windowCodec{}), c, removeWindow[V])
 	if err != nil {
 		return nil, err
 	}
@@ -163,7 +198,11 @@ func windowAggregating[K comparable, In, Acc, Out any](sc *stateScope[K], d Aggr
 	if a.Create == nil || a.Add == nil || a.Result == nil {
 		return nil, fmt.Errorf("state %q: %w: Create, Add and Result are required", d.Name, ErrNilFunc)
 	}
-	m, err := windowMapOf(sc, "aggregating", d.Name, d.TTL, Codec[window.Window](windowCodec{}), codecOr(d.AccCodec), removeWindow[Acc])
+	c, err := checkedCodec(d.AccCodec, "AggregatingDescriptor.AccCodec")
+	if err != nil {
+		return nil, sc.stateErr(d.Name, err)
+	}
+	m, err := windowMapOf(sc, "aggregating", d.Name, d.TTL, Codec[window.Window](windowCodec{}), c, removeWindow[Acc])
 	if err != nil {
 		return nil, err
 	}
@@ -193,8 +232,13 @@ func (s *winAggregating[In, Acc, Out]) Add(in In) {
 func (s *winAggregating[In, Acc, Out]) Clear() { s.acc.Clear() }
 
 func windowMap[K comparable, UK comparable, UV any](sc *stateScope[K], d MapDescriptor[UK, UV]) (MapState[UK, UV], error) {
-	keys := Codec[winKey[UK]](winKeyCodec[UK]{uk: codecOr(d.KeyCodec)})
-	m, err := windowMapOf(sc, "map", d.Name, d.TTL, keys, codecOr(d.ValueCodec), func(m *persistence.MapState[winKey[UK], UV], w window.Window) {
+	kc, err1 := checkedCodec(d.KeyCodec, "MapDescriptor.KeyCodec")
+	vc, err2 := checkedCodec(d.ValueCodec, "MapDescriptor.ValueCodec")
+	if err := errors.Join(err1, err2); err != nil {
+		return nil, sc.stateErr(d.Name, err)
+	}
+	keys := Codec[winKey[UK]](winKeyCodec[UK]{uk: kc})
+	m, err := windowMapOf(sc, "map", d.Name, d.TTL, keys, vc, func(m *persistence.MapState[winKey[UK], UV], w window.Window) {
 		(&winMap[UK, UV]{m: m, w: &w}).Clear()
 	})
 	if err != nil {

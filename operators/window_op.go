@@ -77,7 +77,8 @@ type stamped[Out any] struct {
 
 func (s *stamped[Out]) Collect(v Out, _ int64) { s.out.Collect(v, s.ts) }
 
-func newWindowOp[T any, K comparable, Acc, Out any](tc *TaskContext, key func(T) K, spec windowSpec[T], fn windowFn[T, K, Acc, Out], out Collector[Out]) (*windowOp[T, K, Acc, Out], error) {
+func newWindowOp[T any, K comparable, Acc, Out any](tc *TaskContext, key func(T) K, spec windowSpec[T], fn windowFn[T, K, Acc, Out],
+	contents Codec[Acc], out Collector[Out]) (*windowOp[T, K, Acc, Out], error) {
 	o := &windowOp[T, K, Acc, Out]{spec: spec, fn: fn, key: key, tc: tc, out: stamped[Out]{out: out}, set: window.NewMergingSet(),
 		emptySet: window.NewMergingSet(), firedUpTo: MinWatermark}
 	if spec.hasLate {
@@ -85,7 +86,7 @@ func newWindowOp[T any, K comparable, Acc, Out any](tc *TaskContext, key func(T)
 			o.late = c
 		}
 	}
-	if err := o.openState(tc); err != nil {
+	if err := o.openState(tc, contents); err != nil {
 		if o.b != nil {
 			_ = closeKeyed(o.b)
 		}

@@ -68,6 +68,7 @@ func TestWindow_globalWithEndOfStreamTrigger(t *testing.T) {
 // count group and the global window with the default trigger fire.
 func TestWindow_withFireAtEndOfInput(t *testing.T) {
 	count := window.CountWindow(3)
+	every3 := operators.WithTrigger(window.NewCountTrigger(3))
 	cases := []struct {
 		name string
 		a    operators.WindowAssigner
@@ -77,6 +78,13 @@ func TestWindow_withFireAtEndOfInput(t *testing.T) {
 		{"count window", count.Assigner, []operators.WindowOption{operators.WithTrigger(count.Trigger)}, "[aglobal[1 2 3] aglobal[4 5]]"},
 		{"global", window.Global(), nil, "[aglobal[1 2 3 4 5]]"},
 		{"event-time tumbling, fired once", window.Tumbling(ms(10)), nil, "[a[0, 10)[1 2 3 4 5]]"},
+		// Review 19: an event-time window whose trigger has records
+		// pending at the end fires with them, before the final
+		// watermark's cleanup timer clears it.
+		{"event-time tumbling, count trigger", window.Tumbling(ms(10)), []operators.WindowOption{every3},
+			"[a[0, 10)[1 2 3] a[0, 10)[1 2 3 4 5]]"},
+		{"event-time session, count trigger", window.Session(ms(10)), []operators.WindowOption{every3},
+			"[a[0, 12)[1 2 3] a[0, 14)[1 2 3 4 5]]"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -87,6 +95,9 @@ func TestWindow_withFireAtEndOfInput(t *testing.T) {
 			h.EndInput()
 			if got := fmt.Sprint(h.Values()); got != c.want {
 				t.Fatalf("fired %s, want %s", got, c.want)
+			}
+			if c.a.IsEventTime() {
+				wantCounts(t, h, 0, 0)
 			}
 		})
 	}

@@ -2,6 +2,7 @@ package operators
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
 	"time"
 
@@ -66,10 +67,23 @@ func (o *windowOp[T, K, Acc, Out]) onTimer(k nsKey[K, window.Window], ts int64, 
 	}
 	o.act(w, state, r)
 	if (d == EventTime) == o.spec.eventTime && ts == o.cleanupTime(w) {
+		o.firePending(w, state)
 		o.clearWindow(w, state)
 	}
 	if o.spec.merging {
 		o.storeSet()
+	}
+}
+
+// firePending fires window w before the final watermark's cleanup timer
+// clears it, if the spec fires windows with records not yet emitted at
+// the end of input (WithFireAtEndOfInput) and w has some: an event-time
+// window whose trigger never fired for them (a count trigger) would
+// otherwise be cleared by its cleanup timer, which the final watermark
+// fires before fireAll runs.
+func (o *windowOp[T, K, Acc, Out]) firePending(w, state window.Window) {
+	if o.spec.fireAtEnd && o.timers.wm == MaxWatermark && o.pending.Contains(state) {
+		o.emit(w, state)
 	}
 }
 
@@ -111,7 +125,9 @@ func (o *windowOp[T, K, Acc, Out]) deleteCleanup(w window.Window) {
 // place in the merging set.
 func (o *windowOp[T, K, Acc, Out]) clearWindow(w, state window.Window) {
 	o.cells.remove(state)
-	o.ctx.perWindow.window.clearWindow(state)
+	if err := o.ctx.perWindow.clearWindow(state); err != nil {
+		o.tc.Fail(fmt.Errorf("clear the per-window state of window %v: %w", state, err))
+	}
 	o.pending.Remove(state)
 	o.spec.trigger.Clear(o, w)
 	o.deleteCleanup(w)

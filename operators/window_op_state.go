@@ -11,8 +11,8 @@ import (
 )
 
 // openState registers the operator's keyed state and timers (see
-// windowOp for the layout).
-func (o *windowOp[T, K, Acc, Out]) openState(tc *TaskContext) error {
+// windowOp for the layout), the windows' contents encoded with contents.
+func (o *windowOp[T, K, Acc, Out]) openState(tc *TaskContext, contents Codec[Acc]) error {
 	b, err := newKeyedBackend[K](tc)
 	if err != nil {
 		return err
@@ -20,7 +20,7 @@ func (o *windowOp[T, K, Acc, Out]) openState(tc *TaskContext) error {
 	o.b = b
 	wc := windowCodec{}
 	if o.contents, err = persistence.Map(b, persistence.MapDescriptor[window.Window, Acc]{Name: "window-contents",
-		KeyCodec: wc, ValueCodec: JSONCodec[Acc]{}}); err != nil {
+		KeyCodec: wc, ValueCodec: contents}); err != nil {
 		return err
 	}
 	o.cells = newWindowContents(b, o.contents)

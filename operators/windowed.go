@@ -39,11 +39,15 @@ type windowConfig struct {
 	late      any // OutputTag[T]; nil for none
 	evictor   any // window.Evictor or window.ElementEvictor[T]; nil for none
 	fireAtEnd bool
+	// nilTrigger: WithTrigger(nil) was given, which Build refuses.
+	nilTrigger bool
 }
 
-// WithTrigger replaces the assigner's default trigger.
+// WithTrigger replaces the assigner's default trigger. A nil trigger
+// fails Build (it is no trigger, not the default: a zero
+// window.CountSpec has one).
 func WithTrigger(t window.Trigger) WindowOption {
-	return func(c *windowConfig) { c.trigger = t }
+	return func(c *windowConfig) { c.trigger, c.nilTrigger = t, t == nil }
 }
 
 // WithAllowedLateness keeps each event-time window's state for d after
@@ -100,8 +104,10 @@ func elementEvictor[T any](e any) (window.ElementEvictor[T], error) {
 // WithFireAtEndOfInput fires, at the end of input, every window holding
 // records that it has not emitted yet, whatever its trigger: troupe's
 // former behaviour for count windows (the partial group) and global
-// windows, which Flink never fires by time. Processing-time windows do
-// so without it.
+// windows, which Flink never fires by time. An event-time window whose
+// trigger has not fired for its last records (a count trigger) fires
+// with them before the final watermark's cleanup clears it.
+// Processing-time windows do so without it.
 func WithFireAtEndOfInput() WindowOption {
 	return func(c *windowConfig) { c.fireAtEnd = true }
 }
@@ -148,6 +154,9 @@ func (ws WindowedStream[T, K]) resolve() (windowSpec[T], error) {
 	var s windowSpec[T]
 	if err := validateParts(ws.assigner, ws.cfg.trigger, ws.cfg.evictor); err != nil {
 		return s, err
+	}
+	if ws.cfg.nilTrigger {
+		return s, fmt.Errorf("%w: WithTrigger(nil)", ErrWindow)
 	}
 	switch a := ws.assigner.(type) {
 	case nil:

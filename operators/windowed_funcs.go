@@ -1,6 +1,7 @@
 package operators
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"time"
@@ -85,6 +86,7 @@ func ReduceWindow[T any, K comparable](ws WindowedStream[T, K], fn func(acc, v T
 			out.Collect(acc, 0)
 			return acc, nil
 		},
+		contents: func(elem Codec[T]) Codec[T] { return elem },
 	})
 }
 
@@ -154,7 +156,7 @@ func aggregateWindow[T any, K comparable, Acc, R, Out any](ws WindowedStream[T, 
 				return fn(ctx, agg.Result(acc), out)
 			}))
 	}
-	return windowNode(ws, "window-aggregate", true, missing, windowFn[T, K, Acc, Out]{
+	s := windowNode(ws, "window-aggregate", true, missing, windowFn[T, K, Acc, Out]{
 		add: func(acc Acc, ok bool, v T, _ int64) Acc {
 			if !ok {
 				acc = agg.Create()
@@ -166,6 +168,11 @@ func aggregateWindow[T any, K comparable, Acc, R, Out any](ws WindowedStream[T, 
 			return acc, fn(ctx, agg.Result(acc), out)
 		},
 	})
+	// The accumulators are the window's contents, kept in state with JSON.
+	if err := checkLossless[Acc]("export its fields"); err != nil {
+		s.n.p.fail(s.n, fmt.Errorf("accumulator: %w", err))
+	}
+	return s
 }
 
 // WindowProcessFunc is called when a window fires with all of its records
@@ -196,6 +203,46 @@ type windowFn[T any, K comparable, Acc, Out any] struct {
 	// empty reports whether kept contents hold nothing, so that the
 	// window's state goes; nil when they never become empty.
 	empty func(Acc) bool
+	// contents returns the codec of the contents in state, given the
+	// records' (the input stream's) codec, for contents made of records;
+	// nil for an accumulator of the user's, encoded with JSON.
+	contents func(elem Codec[T]) Codec[Acc]
+}
+
+// listContents is the codec of a window's records kept as a list: the
+// stream's codec for each record, or one JSON array on the default
+// codec, as the contents always were, so that earlier snapshots restore.
+func listContents[T any](elem Codec[T]) Codec[[]T] {
+	if isJSON(elem) {
+		return JSONCodec[[]T]{}
+	}
+	return listCodec[T]{elem: elem}
+}
+
+// timestampedContents is listContents for records kept with their
+// timestamps (evicting windows).
+func timestampedContents[T any](elem Codec[T]) Codec[[]window.TimestampedValue[T]] {
+	if isJSON(elem) {
+		return JSONCodec[[]window.TimestampedValue[T]]{}
+	}
+	return listCodec[window.TimestampedValue[T]]{elem: timestampedCodec[T]{elem: elem}}
+}
+
+// timestampedCodec encodes a record with its timestamp: a zig-zag
+// varint, then the record with its codec.
+type timestampedCodec[T any] struct{ elem Codec[T] }
+
+func (c timestampedCodec[T]) Append(dst []byte, v window.TimestampedValue[T]) ([]byte, error) {
+	return c.elem.Append(binary.AppendVarint(dst, v.Timestamp), v.Value)
+}
+
+func (c timestampedCodec[T]) Decode(b []byte) (window.TimestampedValue[T], error) {
+	ts, k := binary.Varint(b)
+	if k <= 0 {
+		return window.TimestampedValue[T]{}, fmt.Errorf("%w: record timestamp", ErrDecode)
+	}
+	v, err := c.elem.Decode(b[k:])
+	return window.TimestampedValue[T]{Value: v, Timestamp: ts}, err
 }
 
 // listFn keeps every record of a window and hands them to apply when it
@@ -210,6 +257,7 @@ func listFn[T any, K comparable, Out any](apply func(*WindowContext[K], []T, Col
 			}
 			return acc, apply(ctx, acc, out)
 		},
+		contents: listContents[T],
 	}
 }
 
@@ -239,20 +287,22 @@ func evictingFn[T any, K comparable, Out any](ws WindowedStream[T, K], apply fun
 			}
 			return window.Evict(ev, acc, ctx.w, true), nil
 		},
-		empty: func(acc elems) bool { return len(acc) == 0 },
+		empty:    func(acc elems) bool { return len(acc) == 0 },
+		contents: timestampedContents[T],
 	}
 }
 
 // windowNode adds the window operator running fn to the pipeline.
 func windowNode[T any, K comparable, Acc, Out any](ws WindowedStream[T, K], kind string, anySide, nilFn bool, fn windowFn[T, K, Acc, Out]) Stream[Out] {
-	return windowNodeOf(ws, kind, anySide, nilFn, fn.merge != nil, func() (windowFn[T, K, Acc, Out], any) { return fn, nil })
+	return windowNodeOf(ws, kind, anySide, nilFn, fn.merge != nil, fn.contents, func() (windowFn[T, K, Acc, Out], any) { return fn, nil })
 }
 
 // windowNodeOf adds the window operator running the function perTask
 // makes for each subtask, with the user's function value to open and
-// close (nil for none); canMerge says whether its contents merge.
+// close (nil for none); canMerge says whether its contents merge, and
+// contents how they are encoded (see windowFn.contents).
 func windowNodeOf[T any, K comparable, Acc, Out any](ws WindowedStream[T, K], kind string, anySide, nilFn, canMerge bool,
-	perTask func() (windowFn[T, K, Acc, Out], any)) Stream[Out] {
+	contents func(Codec[T]) Codec[Acc], perTask func() (windowFn[T, K, Acc, Out], any)) Stream[Out] {
 	n := keyedNode[T, K, Out](ws.ks, kind)
 	n.anySide = anySide
 	spec, err := ws.resolve()
@@ -266,9 +316,16 @@ func windowNodeOf[T any, K comparable, Acc, Out any](ws WindowedStream[T, K], ki
 	case spec.hasLate:
 		declareSide(n, spec.late)
 	}
+	if contents != nil {
+		recordsInState(n, ws.ks.s, "window contents")
+	}
 	n.open = func(tc *TaskContext, out any) (*instance, error) {
+		var codec Codec[Acc] = JSONCodec[Acc]{} // an accumulator: checked by aggregateWindow
+		if contents != nil {
+			codec = contents(CodecOf(ws.ks.s))
+		}
 		fn, user := perTask()
-		op, err := newWindowOp(tc, ws.ks.key, spec, fn, out.(Collector[Out]))
+		op, err := newWindowOp(tc, ws.ks.key, spec, fn, codec, out.(Collector[Out]))
 		if err != nil {
 			return nil, err
 		}

@@ -39,6 +39,8 @@ type Backend[K comparable] interface {
 	// moving in the entries restored for it. It changes nothing if it
 	// fails.
 	install(t storage, state any) error
+	// dropRestored: see DropRestored.
+	dropRestored(prefix string, drop func(state string, userKey []byte) bool) error
 }
 
 // storage is the storage of one registered state, as the registration
@@ -115,6 +117,10 @@ type HeapBackend[K comparable] struct {
 	// lastSizes is the encoded size of each key group in the last
 	// snapshot (snapshotBuffers)
 	lastSizes []int
+	// byKey indexes the pending records of a state by encoded key; built
+	// by the state's first DropRestored, whose dropped records it tells
+	// apart (see livePending).
+	byKey map[string]map[string][]int
 }
 
 // registration is one registered state: its storage and the value handed
@@ -221,13 +227,14 @@ func (b *HeapBackend[K]) lookup(name string) (stateMeta, any, bool) {
 func (b *HeapBackend[K]) install(s storage, state any) error {
 	t := s.(table[K])
 	name := t.meta().name
-	if recs, ok := b.pending[name]; ok {
-		commit, err := t.restore(recs, b.nowNanos())
+	if _, ok := b.pending[name]; ok {
+		commit, err := t.restore(b.livePending(name), b.nowNanos())
 		if err != nil {
 			return err
 		}
 		commit()
 		delete(b.pending, name)
+		delete(b.byKey, name)
 	}
 	b.states[name] = &registration[K]{t: t, state: state}
 	return nil

@@ -12,8 +12,10 @@ import (
 //
 //   - "s/" + name: the entries of a registered state;
 //   - "p/" + name: the records restored for a state not yet registered,
-//     as parsed from the snapshot (key: key group | 8-byte sequence
-//     number; value: the record's snapshot encoding).
+//     as parsed from the snapshot (key: key group | uvarint len(key) |
+//     key as restored | 8-byte sequence number, so that a key's records
+//     are contiguous and in their order; value: the record's snapshot
+//     encoding).
 //
 // An entry's key is
 //

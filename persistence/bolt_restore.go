@@ -106,7 +106,7 @@ func (w *restoreWriter[K]) add(r record) error {
 		w.put(statePrefix+r.name, t.meta(), op{ek: ek, val: val})
 	} else {
 		w.pending[r.name] = r.kind
-		ek := binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint16(nil, uint16(r.kg)), w.seq)
+		ek := binary.BigEndian.AppendUint64(appendEntryKey(nil, r.kg, r.key), w.seq)
 		w.seq++
 		w.put(pendingPrefix+r.name, stateMeta{}, op{ek: ek, val: appendRecord(nil, &r)})
 	}

@@ -67,7 +67,7 @@ func (t *boltScalar[K, T]) get(rmw bool) (T, bool) {
 		case t.ttl.expired(s.ts, now):
 			t.cache[t.b.key] = slot[T]{dirty: true}
 			t.b.dirty = true
-			ok = !rmw && t.ttl.returnExpired
+			ok = t.ttl.returnExpired // a read-modify-write too: Flink reduces into it
 		case t.ttl.onRead && !rmw:
 			s.ts, s.dirty = now, true
 			t.cache[t.b.key] = s

@@ -20,8 +20,10 @@ import (
 // directory synced), so a reader without the lock sees the old record or
 // the new one, never a mix, and a crash leaves one of them.
 //
-// A key's revisions are 1, 2, 3, … in the order of its writes; there is
-// no delete, so a revision is never reused for a key.
+// A key's revisions are 1, 2, 3, … in the order of its writes. Delete
+// removes the file: a key created again after it starts at 1 again, so
+// keys must not be reused while someone may hold a revision of the
+// deleted one (job ids are unique).
 //
 // It is safe for concurrent use by goroutines and by processes. flock
 // must work on the directory's file system: it does on local disks and on
@@ -85,6 +87,31 @@ func (s *DirJobStore) Update(ctx context.Context, key string, value []byte, rev 
 		}
 		return nil
 	}, value)
+}
+
+// Delete removes a key whose revision is still rev (compare-and-delete);
+// the error wraps ErrStaleRevision when the key was written since, and
+// ErrRecordNotFound when it has no value.
+func (s *DirJobStore) Delete(ctx context.Context, key string, rev uint64) error {
+	if err := s.check(ctx, key); err != nil {
+		return err
+	}
+	unlock, err := lockDir(ctx, filepath.Join(s.dir, lockFile))
+	if err != nil {
+		return fmt.Errorf("persistence: job store %s, key %q: lock: %w", s.dir, key, err)
+	}
+	defer unlock()
+	_, cur, err := s.read(key)
+	switch {
+	case err != nil:
+		return err
+	case cur != rev:
+		return fmt.Errorf("%w: job store %s, key %q is at revision %d, not %d", ErrStaleRevision, s.dir, key, cur, rev)
+	}
+	if err := os.Remove(s.file(key)); err != nil {
+		return fmt.Errorf("persistence: job store, key %q: %w", key, err)
+	}
+	return syncDir(s.dir)
 }
 
 // Keys lists the keys that have a value, in directory order.

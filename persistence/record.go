@@ -54,6 +54,9 @@ type record struct {
 	ts    int64
 	hasTS bool
 	kg    int // key group, not encoded: it is where the record is stored
+	// dropped marks a pending record removed by DropRestored (heap
+	// backend); not encoded.
+	dropped bool
 }
 
 func appendRecord(dst []byte, r *record) []byte {

@@ -38,7 +38,7 @@ func (b *HeapBackend[K]) Restore(snaps ...*KeyedSnapshot) error {
 	for _, commit := range commits {
 		commit()
 	}
-	b.pending = byState
+	b.setPending(byState)
 	return nil
 }
 

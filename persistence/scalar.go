@@ -10,8 +10,11 @@ type cell[T any] struct {
 // reducing and aggregating state. Its methods act on the current key.
 type scalar[T any] interface {
 	// get returns the current key's value. With rmw (the read of a
-	// read-modify-write) it never returns an expired value and does not
-	// refresh the timestamp, since a write follows.
+	// read-modify-write: Add) it does not refresh the timestamp, since a
+	// write follows. An expired value is removed and, under
+	// ReturnExpiredIfNotCleanedUp, returned by every read, rmw included:
+	// as Flink's TTL reduce and aggregate functions do, Add then folds
+	// into it.
 	get(rmw bool) (T, bool)
 	set(T)
 	clear()
@@ -65,7 +68,7 @@ func (t *scalarTable[K, T]) get(rmw bool) (T, bool) {
 	case !ok:
 	case t.ttl.expired(c.ts, now):
 		delete(t.m, k)
-		ok = !rmw && t.ttl.returnExpired
+		ok = t.ttl.returnExpired // a read-modify-write too: Flink reduces into it
 	case t.ttl.onRead && !rmw:
 		c.ts = now
 		t.m[k] = c

@@ -75,8 +75,9 @@ func (b *HeapBackend[K]) Snapshot() (*KeyedSnapshot, error) {
 	}
 	for _, name := range slices.Sorted(maps.Keys(b.pending)) {
 		for i := range b.pending[name] {
-			r := &b.pending[name][i]
-			w.groups[r.kg] = appendRecord(w.groups[r.kg], r)
+			if r := &b.pending[name][i]; !r.dropped {
+				w.groups[r.kg] = appendRecord(w.groups[r.kg], r)
+			}
 		}
 	}
 	groups := make(map[int][]byte)

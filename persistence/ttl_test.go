@@ -55,19 +55,44 @@ func TestValueState_TTL(t *testing.T) {
 	})
 }
 
-func TestReducingState_TTL_expiredNotReduced(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, nb newFunc) {
-		c := newClock()
-		b := nb(t, Range{}, c)
-		s := must(Reducing(b, ReducingDescriptor[int]{Name: "r", Codec: intCodec{}, Reduce: func(a, b int) int { return a + b },
-			TTL: TTLConfig{TTL: 10, Visibility: ReturnExpiredIfNotCleanedUp}}))
-		s.Add(1)
-		c.advance(10)
-		s.Add(2)
-		if v, _ := s.Get(); v != 2 {
-			t.Errorf("Get = %d, want 2: an expired value must not be reduced into", v)
-		}
-	})
+// Adding to a reducing or aggregating state whose value has expired
+// folds into that value if the visibility returns expired values (it
+// has not been cleaned up), as Flink's TTL reduce and aggregate
+// functions do, and starts afresh if it hides them.
+func TestReducingState_TTL_addToExpired(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		vis  TTLVisibility
+		want int
+	}{
+		{"neverReturnExpired", NeverReturnExpired, 2},
+		{"returnExpiredIfNotCleanedUp", ReturnExpiredIfNotCleanedUp, 3},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			forEachBackend(t, func(t *testing.T, nb newFunc) {
+				c := newClock()
+				b := nb(t, Range{}, c)
+				ttl := TTLConfig{TTL: 10, Visibility: tt.vis}
+				r := must(Reducing(b, ReducingDescriptor[int]{Name: "r", Codec: intCodec{}, Reduce: func(a, b int) int { return a + b }, TTL: ttl}))
+				a := must(Aggregating(b, AggregatingDescriptor[int, int, int]{Name: "a", AccCodec: intCodec{}, TTL: ttl,
+					Create: func() int { return 0 }, Add: func(acc, v int) int { return acc + v }, Result: func(acc int) int { return acc }}))
+				r.Add(1)
+				a.Add(1)
+				c.advance(10)
+				r.Add(2)
+				a.Add(2)
+				rv, _ := r.Get()
+				av, _ := a.Get()
+				if rv != tt.want || av != tt.want {
+					t.Errorf("visibility %v: reducing %d, aggregating %d after adding 2 to an expired 1; want %d", tt.vis, rv, av, tt.want)
+				}
+				c.advance(9)
+				if v, ok := r.Get(); !ok || v != tt.want {
+					t.Errorf("visibility %v: reducing %d, %v 9 after the Add; want %d: the Add writes a fresh timestamp", tt.vis, v, ok, tt.want)
+				}
+			})
+		})
+	}
 }
 
 func TestListState_TTL_perElement(t *testing.T) {

@@ -53,7 +53,7 @@ type Faults struct {
 	rules []faultRule
 	jobs  map[string]*jobFaults
 	fired []InjectedFault
-	known map[string]bool // operators of the graphs checked (Check)
+	known map[string]int // operators of the graphs checked (Check): their highest parallelism
 }
 
 // faultRule is one FailAt call. Subtask or attempt anyIndex match any.
@@ -348,28 +348,34 @@ func (f *Faults) Records(job, operator string, subtask, attempt int) int64 {
 }
 
 // Check reports, as an error, the rules that name an operator which
-// neither g nor a graph checked before has: a typo, or a name that a
-// change of the pipeline took away, would otherwise never fire. The
+// neither g nor a graph checked before has, or a subtask beyond its
+// parallelism there: a typo, or a name or subtask that a change of the
+// pipeline took away, would otherwise never fire. The
 // Runner calls it for every job it starts, failing the test; tests that
 // set Faults on an engine of their own call it before submitting.
 func (f *Faults) Check(g *operators.JobGraph) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.known == nil {
-		f.known = map[string]bool{}
+		f.known = map[string]int{}
 	}
 	var here []string
 	for _, v := range g.Vertices {
 		for _, name := range v.Operators() {
-			f.known[name] = true
+			f.known[name] = max(f.known[name], v.Parallelism)
 			here = append(here, strconv.Quote(name))
 		}
 	}
 	var errs []error
 	for _, r := range f.rules {
-		if !f.known[r.operator] {
+		par, ok := f.known[r.operator]
+		switch {
+		case !ok:
 			errs = append(errs, fmt.Errorf("testkit: %s fault for operator %q: the job %q has no operator of that name (it has %s)",
 				r.describe(), r.operator, g.Name, strings.Join(here, ", ")))
+		case r.subtask != anyIndex && r.subtask >= par:
+			errs = append(errs, fmt.Errorf("testkit: %s fault for operator %q in subtask %d: the operator has parallelism %d (subtasks 0 to %d) in job %q",
+				r.describe(), r.operator, r.subtask, par, par-1, g.Name))
 		}
 	}
 	return errors.Join(errs...)

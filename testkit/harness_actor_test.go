@@ -130,6 +130,43 @@ func TestActorHarness_protocolErrors(t *testing.T) {
 			t.Fatalf("Err() = %v, want ErrActorProtocol naming Snapshot 1", err)
 		}
 	})
+	t.Run("actor-stopped", func(t *testing.T) {
+		// as in a job: the operator fails at once, not after the reply wait
+		h := NewActorHarness[int, int](t, actor.PropsFromFunc(func(ctx actor.Context) {
+			if _, ok := ctx.Message().(*actors.Input[int]); ok {
+				ctx.Stop(ctx.Self())
+			}
+		}), WithActorOptions(actors.WithReplyTimeout(0)), ExpectFailure())
+		start := time.Now()
+		h.ProcessElement(1, 1)
+		if err := h.Err(); !errors.Is(err, actors.ErrActorStopped) || time.Since(start) >= DefaultTimeout() {
+			t.Fatalf("Err() = %v after %v, want ErrActorStopped at once", err, time.Since(start))
+		}
+	})
+	t.Run("actor-stopped-after-answering", func(t *testing.T) {
+		// its answer counts (the answer and the stop race to the harness:
+		// 20 tries); the next message fails
+		props := actor.PropsFromFunc(func(ctx actor.Context) {
+			if m, ok := ctx.Message().(*actors.Input[int]); ok {
+				ctx.Respond(&actors.Output[int]{Records: m.Records})
+				ctx.Stop(ctx.Self())
+			}
+		})
+		for i := range 20 {
+			h := NewActorHarness[int, int](t, props, ExpectFailure())
+			h.ProcessElement(i, int64(i))
+			if err := h.Err(); err != nil {
+				t.Fatalf("Err() = %v after an answered Input", err)
+			}
+			if got := h.Values(); len(got) != 1 || got[0] != i {
+				t.Fatalf("output %v, want [%d]", got, i)
+			}
+			h.ProcessElement(i+1, int64(i+1))
+			if err := h.Err(); !errors.Is(err, actors.ErrActorStopped) {
+				t.Fatalf("Err() = %v after the actor stopped, want ErrActorStopped", err)
+			}
+		}
+	})
 	t.Run("panic", func(t *testing.T) {
 		h := NewActorHarness[int, int](t, actor.PropsFromFunc(func(ctx actor.Context) {
 			if _, ok := ctx.Message().(*actors.Input[int]); ok {
@@ -265,6 +302,39 @@ func TestKeyedActorHarness_stateOutOfScope(t *testing.T) {
 	h.ProcessWatermark(5)
 	if err := h.Err(); !errors.Is(err, operators.ErrOutOfScope) {
 		t.Fatalf("Err() = %v, want ErrOutOfScope", err)
+	}
+}
+
+// opaque is keyed state as Go code writes it: an unexported field, which
+// JSON would encode as {} and so reset at the first restore.
+type opaque struct{ n int }
+
+// A keyed actor's state getters check both rules of their own: the
+// state is got only while lent (asked for after the reply, it is
+// ErrOutOfScope, before anything else is looked at), and a type JSON
+// would not round-trip is refused at its registration, naming the state
+// (ErrLossyJSON), as a process function's is.
+func TestKeyedActorHarness_stateGettersCheckLeaseAndCodec(t *testing.T) {
+	var scope *operators.KeyedScope[string]
+	var openErr error
+	props := actor.PropsFromFunc(func(ctx actor.Context) {
+		switch m := ctx.Message().(type) {
+		case *actors.Open[string]:
+			scope = m.State
+			_, openErr = operators.GetValueState(m.State, operators.ValueDescriptor[opaque]{Name: "opaque"})
+			ctx.Respond(&actors.Output[string]{})
+		case *actors.KeyedInput[click, string]:
+			ctx.Respond(&actors.Output[string]{})
+		}
+	})
+	h := NewKeyedActorHarness[click, string, string](t, clickUser, props)
+	h.ProcessElement(click{User: "ann"}, 1)
+	if !errors.Is(openErr, operators.ErrLossyJSON) || !strings.Contains(openErr.Error(), `state "opaque"`) {
+		t.Fatalf("in Open: GetValueState of a lossy type = %v, want ErrLossyJSON naming the state", openErr)
+	}
+	_, err := operators.GetValueState(scope, operators.ValueDescriptor[opaque]{Name: "opaque"})
+	if !errors.Is(err, operators.ErrOutOfScope) {
+		t.Fatalf("after the reply: GetValueState = %v, want ErrOutOfScope", err)
 	}
 }
 

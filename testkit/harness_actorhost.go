@@ -53,12 +53,23 @@ type spawnResult struct {
 	err error
 }
 
+// stoppedChild is a child's Terminated, queued behind its last replies.
+type stoppedChild struct{ *actor.Terminated }
+
 // relay is the parent of the operators' actors in a harness.
 type relay struct{ out chan<- any }
 
 func (r *relay) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
-	case *actor.Started, *actor.Stopping, *actor.Stopped, *actor.Restarting, *actor.Terminated:
+	case *actor.Started, *actor.Stopping, *actor.Stopped, *actor.Restarting:
+	case *actor.Terminated:
+		// An operator's actor stopped: the harness tells the chain, as a
+		// subtask does (see next). Proto.Actor delivers Terminated as a
+		// system message, ahead of the replies queued before it: it goes
+		// to the test behind them (stoppedChild).
+		ctx.Send(ctx.Self(), stoppedChild{m})
+	case stoppedChild:
+		r.out <- m.Terminated
 	case *spawnRequest:
 		m.done <- spawnOperatorActor(ctx, m.props)
 	default:
@@ -132,15 +143,20 @@ func (h *harnessHost) Stop(pid *actor.PID) error {
 // actors.actorOp): the harness reads a keyed actor's state through them.
 func (h *harnessHost) OperatorOpened(op any) { h.actors.ops = append(h.actors.ops, op) }
 
-// next waits for the reply to the request in flight, or a failure of
-// the actor, within the harness's reply wait.
+// next waits for the reply to the request in flight, a failure of the
+// actor, or the news that it stopped (which answers nothing: the chain
+// fails the operator if it waits for a reply), within the harness's
+// reply wait.
 func (a *actorSide) next() (any, error) {
 	timer := time.NewTimer(a.wait)
 	defer timer.Stop()
 	select {
 	case m := <-a.replies:
-		if f, ok := m.(actorFailure); ok {
-			return nil, failureError(f.reason)
+		switch m := m.(type) {
+		case actorFailure:
+			return nil, failureError(m.reason)
+		case *actor.Terminated:
+			return m, nil
 		}
 		a.pending--
 		return m, nil

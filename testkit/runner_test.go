@@ -236,6 +236,32 @@ func TestRunner_Run_faultOnUnknownOperatorFailsTest(t *testing.T) {
 	}
 }
 
+// A fault in a subtask the operator does not have fails the test when
+// the job starts, naming the operator and its parallelism, instead of
+// never firing; a subtask it has is accepted.
+func TestRunner_Run_faultOnSubtaskOutOfRangeFailsTest(t *testing.T) {
+	for name, add := range map[string]func(*Faults){
+		"record":   func(f *Faults) { f.FailAt("fragile", InSubtask(2)) }, // "fragile" has subtasks 0 and 1
+		"snapshot": func(f *Faults) { f.FailAtSnapshot("fragile", InSubtask(5)) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			msg := runnerFailure(t, func(tb testing.TB) {
+				r := NewRunner(tb)
+				add(r.Faults())
+				p, _ := keyedItems("no-such-subtask", 10)
+				r.Run(p)
+			})
+			wantContains(t, msg, `"fragile"`, "in subtask", "parallelism 2 (subtasks 0 to 1)")
+		})
+	}
+	r := NewRunner(t)
+	r.Faults().FailAt("fragile", InSubtask(1), AtRecord(2))
+	p, _ := keyedItems("last-subtask", 10)
+	if res := r.Run(p); res.State != actors.JobFinished || len(r.Faults().Fired()) != 1 {
+		t.Fatalf("%v, faults fired %v: want the fault in subtask 1 fired and the job finished", res, r.Faults().Fired())
+	}
+}
+
 // A rule for an operator of a job the runner ran before is not a typo.
 func TestRunner_Run_faultOnOperatorOfAnEarlierJob(t *testing.T) {
 	r := NewRunner(t)

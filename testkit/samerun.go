@@ -1,7 +1,6 @@
 package testkit
 
 import (
-	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -14,12 +13,15 @@ import (
 // (window results, sessions, running counts), whose records carry no id
 // of the input records they came from, exactly-once means that every
 // result comes out as often as in the clean run, in any order. Records
-// are compared by their JSON encoding.
+// are compared by their whole value, as reflect.DeepEqual compares them:
+// unexported fields included, pointers followed (a nil slice or map
+// equals an empty one).
 type SameRunReport struct {
 	Clean, Got int // records of each run
 	Missing    int // records of the clean run that the other lacks (counted with multiplicity)
 	Extra      int // records of the other run beyond the clean run's (duplicates, wrong values)
-	// Examples of each, JSON encoded, with how many are missing or extra.
+	// Examples of each, printed with %+v, with how many are missing or
+	// extra.
 	MissingExamples, ExtraExamples []string
 }
 
@@ -42,18 +44,18 @@ const sameRunExamples = 5
 // failures injected, say), with clean, that of the same pipeline on the
 // same input run without failures, as multisets.
 func CheckSameAsCleanRun[T any](clean, got []T) SameRunReport {
-	want, have := countJSON(clean), countJSON(got)
+	want, have := countValues(clean), countValues(got)
 	r := SameRunReport{Clean: len(clean), Got: len(got)}
 	for _, k := range slices.Sorted(maps.Keys(want)) {
-		if d := want[k] - have[k]; d > 0 {
+		if d := want[k].n - have[k].n; d > 0 {
 			r.Missing += d
-			r.MissingExamples = appendExample(r.MissingExamples, k, d)
+			r.MissingExamples = appendExample(r.MissingExamples, want[k].shown, d)
 		}
 	}
 	for _, k := range slices.Sorted(maps.Keys(have)) {
-		if d := have[k] - want[k]; d > 0 {
+		if d := have[k].n - want[k].n; d > 0 {
 			r.Extra += d
-			r.ExtraExamples = appendExample(r.ExtraExamples, k, d)
+			r.ExtraExamples = appendExample(r.ExtraExamples, have[k].shown, d)
 		}
 	}
 	return r
@@ -71,16 +73,24 @@ func AssertSameAsCleanRun[T any](t testing.TB, clean, got []T) SameRunReport {
 	return r
 }
 
-// countJSON counts the records by their JSON encoding. A record that does
-// not encode is counted under its %#v form, so it still compares.
-func countJSON[T any](vs []T) map[string]int {
-	counts := make(map[string]int, len(vs))
+// counted is how many records of one value there are, and how the first
+// prints.
+type counted struct {
+	n     int
+	shown string
+}
+
+// countValues counts the records by value (see valueKey).
+func countValues[T any](vs []T) map[string]counted {
+	counts := make(map[string]counted, len(vs))
 	for _, v := range vs {
-		b, err := json.Marshal(v)
-		if err != nil {
-			b = fmt.Appendf(nil, "%#v", v)
+		k := valueKey(v)
+		c, ok := counts[k]
+		if !ok {
+			c.shown = fmt.Sprintf("%+v", v)
 		}
-		counts[string(b)]++
+		c.n++
+		counts[k] = c
 	}
 	return counts
 }

@@ -5,7 +5,9 @@ import "fmt"
 // Combined combines the watermarks and statuses of an operator's logical
 // inputs — each the output of that input's Valve — into the operator's
 // watermark and status, as Flink's CombinedWatermarkStatus does for
-// two-input operators (connected streams, interval joins):
+// two-input operators (connected streams, interval joins). It combines
+// the splits of a source subtask the same way, as Flink's per-split
+// watermarks do (Remove takes out a split that has ended):
 //
 //   - the output is the minimum over the inputs that are not idle, and
 //     never goes back; nothing is emitted while an active input has no
@@ -38,6 +40,7 @@ type Combined struct {
 type partial struct {
 	wm   int64
 	idle bool
+	gone bool // removed (Remove): counts for nothing any more
 }
 
 // NewCombined returns the combination of n inputs, all active with no
@@ -59,7 +62,7 @@ func NewCombined(n int) *Combined {
 // ErrInvalidValve if i is out of range.
 func (c *Combined) Watermark(i int, wm int64) (out int64, advanced bool) {
 	in := c.input(i)
-	if in.idle || wm <= in.wm {
+	if in.idle || in.gone || wm <= in.wm {
 		return c.out, false
 	}
 	in.wm = wm
@@ -73,17 +76,48 @@ func (c *Combined) Watermark(i int, wm int64) (out int64, advanced bool) {
 // of range.
 func (c *Combined) SetIdle(i int, idle bool) Change {
 	in := c.input(i)
+	if in.gone {
+		return Change{Watermark: c.out, Status: c.status()}
+	}
 	was := c.idle
 	in.idle = idle
+	return c.changed(was)
+}
+
+// Remove takes input i out of the combination for good, as Flink
+// unregisters the output of a source split that has ended: it no longer
+// holds the output back, nor is its watermark part of the flush when the
+// others are all idle (a Combined of splits, unlike one of an operator's
+// inputs, whose ended input sends MaxWatermark and stays). The Change is
+// forwarded as SetIdle's; with every input removed the output is idle.
+// Removing an input twice changes nothing. It panics with
+// ErrInvalidValve if i is out of range.
+func (c *Combined) Remove(i int) Change {
+	in := c.input(i)
+	if in.gone {
+		return Change{Watermark: c.out, Status: c.status()}
+	}
+	was := c.idle
+	in.gone = true
+	return c.changed(was)
+}
+
+// changed recomputes the output after an input's status changed from an
+// output status of was.
+func (c *Combined) changed(was bool) Change {
 	wm, adv := c.update()
 	return Change{Watermark: wm, Advanced: adv, Status: c.status(), StatusChanged: c.idle != was}
 }
 
 // update recomputes the status and the output: the minimum over the
-// active inputs, or when every input is idle the maximum over all.
+// active inputs, or when every input is idle the maximum over all
+// (removed inputs count for neither).
 func (c *Combined) update() (int64, bool) {
 	lo, hi, active := MaxWatermark, MinWatermark, false
 	for _, in := range c.inputs {
+		if in.gone {
+			continue
+		}
 		hi = max(hi, in.wm)
 		if !in.idle {
 			lo, active = min(lo, in.wm), true

@@ -125,6 +125,38 @@ func TestInputValves_cases(t *testing.T) {
 	}
 }
 
+// Remove takes an input (an ended source split) out for good: it no
+// longer holds the output back, is not part of the flush when the others
+// go idle, and its announcements and watermarks are ignored; with every
+// input removed the output is idle.
+func TestCombined_remove(t *testing.T) {
+	c := NewCombined(3)
+	runCombined(t, c, []vstep{wmOn(0, 10), wmOn(1, 50), wmOn(2, 30, out(10))})
+	step := func(what string, ch Change, want ...string) {
+		t.Helper()
+		var got []string
+		if ch.Advanced {
+			got = append(got, out(ch.Watermark))
+		}
+		if ch.StatusChanged {
+			got = append(got, ch.Status.String())
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("%s: forwarded %q, want %q", what, got, want)
+		}
+	}
+	step("remove the lowest", c.Remove(0), out(30))
+	step("remove it again", c.Remove(0))
+	runCombined(t, c, []vstep{wmOn(0, 90), activeOn(0), idleOn(0)})
+	step("remove the highest", c.Remove(1))
+	runCombined(t, c, []vstep{idleOn(2, "idle")}) // the flush is 30, not input 1's 50
+	step("remove the last, idle", c.Remove(2))
+	if !c.Idle() || c.Current() != 30 {
+		t.Fatalf("all removed: idle %v at %d, want idle at 30", c.Idle(), c.Current())
+	}
+	wantPanic(t, ErrInvalidValve, func() { c.Remove(3) })
+}
+
 func TestInputValves_panicsOnBadInput(t *testing.T) {
 	tests := map[string]func(){
 		"no channels":             func() { NewInputValves(nil) },

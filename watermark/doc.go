@@ -34,7 +34,10 @@
 // minimum over the inputs that are not idle, idle when all are — and
 // then the highest watermark of any input —, with no catch-up rule
 // between inputs. [InputValves] puts the two together. A union is one
-// input, whatever the number of streams.
+// input, whatever the number of streams. A source subtask that reads
+// several splits combines their watermarks with a [Combined] too, as
+// Flink's per-split watermarks do; [Combined.Remove] takes out a split
+// that has ended.
 //
 // Keyed operators keep their timers in a [TimerQueue] per time domain:
 // timers are unique per (key, time) and fire in time order when the

@@ -52,6 +52,11 @@ const (
 	// between the two nodes broke, or the peer's node died): the attempt
 	// fails, as no message lost on the way could be noticed otherwise.
 	FailureKind_FAILURE_PEER_LOST FailureKind = 3
+	// The task manager has seen the run deployed at a higher owner epoch
+	// (another job master took the job over): it refused this deploy, or
+	// stopped this attempt's agent. The attempt fails; the stale master's
+	// restarts are refused likewise until the cluster fences it.
+	FailureKind_FAILURE_SUPERSEDED FailureKind = 4
 )
 
 // Enum value maps for FailureKind.
@@ -61,12 +66,14 @@ var (
 		1: "FAILURE_RESTORE",
 		2: "FAILURE_CONFIG",
 		3: "FAILURE_PEER_LOST",
+		4: "FAILURE_SUPERSEDED",
 	}
 	FailureKind_value = map[string]int32{
-		"FAILURE_DEPLOY":    0,
-		"FAILURE_RESTORE":   1,
-		"FAILURE_CONFIG":    2,
-		"FAILURE_PEER_LOST": 3,
+		"FAILURE_DEPLOY":     0,
+		"FAILURE_RESTORE":    1,
+		"FAILURE_CONFIG":     2,
+		"FAILURE_PEER_LOST":  3,
+		"FAILURE_SUPERSEDED": 4,
 	}
 )
 
@@ -456,7 +463,13 @@ type StartAgent struct {
 	Node     string                 `protobuf:"bytes,10,opt,name=node,proto3" json:"node,omitempty"`
 	// agent is the agent's index among the attempt's agents; its answers
 	// carry it back.
-	Agent         int32 `protobuf:"varint,11,opt,name=agent,proto3" json:"agent,omitempty"`
+	Agent int32 `protobuf:"varint,11,opt,name=agent,proto3" json:"agent,omitempty"`
+	// epoch is the owner epoch of the job master that deploys (its job
+	// record's, in a cluster); 0 when no job store fences the job. A task
+	// manager refuses a deploy of a run at an epoch below the highest it
+	// has seen for the run, and stops the run's agents of lower epochs
+	// when a higher one arrives (FAILURE_SUPERSEDED).
+	Epoch         uint64 `protobuf:"varint,12,opt,name=epoch,proto3" json:"epoch,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -564,6 +577,13 @@ func (x *StartAgent) GetNode() string {
 func (x *StartAgent) GetAgent() int32 {
 	if x != nil {
 		return x.Agent
+	}
+	return 0
+}
+
+func (x *StartAgent) GetEpoch() uint64 {
+	if x != nil {
+		return x.Epoch
 	}
 	return 0
 }
@@ -961,8 +981,14 @@ type CheckpointAck struct {
 	// long the subtask waited for the barriers of all its inputs.
 	StateBytes     int64 `protobuf:"varint,10,opt,name=state_bytes,json=stateBytes,proto3" json:"state_bytes,omitempty"`
 	AlignmentNanos int64 `protobuf:"varint,11,opt,name=alignment_nanos,json=alignmentNanos,proto3" json:"alignment_nanos,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// channels is the handle of the subtask's in-flight data at an
+	// unaligned checkpoint ("" for none), inflight_bytes its records'
+	// size; unaligned: the subtask took the checkpoint unaligned.
+	Channels      string `protobuf:"bytes,12,opt,name=channels,proto3" json:"channels,omitempty"`
+	InflightBytes int64  `protobuf:"varint,13,opt,name=inflight_bytes,json=inflightBytes,proto3" json:"inflight_bytes,omitempty"`
+	Unaligned     bool   `protobuf:"varint,14,opt,name=unaligned,proto3" json:"unaligned,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CheckpointAck) Reset() {
@@ -1070,6 +1096,27 @@ func (x *CheckpointAck) GetAlignmentNanos() int64 {
 		return x.AlignmentNanos
 	}
 	return 0
+}
+
+func (x *CheckpointAck) GetChannels() string {
+	if x != nil {
+		return x.Channels
+	}
+	return ""
+}
+
+func (x *CheckpointAck) GetInflightBytes() int64 {
+	if x != nil {
+		return x.InflightBytes
+	}
+	return 0
+}
+
+func (x *CheckpointAck) GetUnaligned() bool {
+	if x != nil {
+		return x.Unaligned
+	}
+	return false
 }
 
 // StateSummary says what one operator's state holds in a subtask's
@@ -1584,12 +1631,16 @@ func (x *StopSources) GetAttempt() int32 {
 
 // Trigger starts checkpoint id at the subtasks listed.
 type Trigger struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Run           string                 `protobuf:"bytes,1,opt,name=run,proto3" json:"run,omitempty"`
-	Attempt       int32                  `protobuf:"varint,2,opt,name=attempt,proto3" json:"attempt,omitempty"`
-	Id            int64                  `protobuf:"varint,3,opt,name=id,proto3" json:"id,omitempty"`
-	Savepoint     bool                   `protobuf:"varint,4,opt,name=savepoint,proto3" json:"savepoint,omitempty"`
-	Subtasks      []int32                `protobuf:"varint,5,rep,packed,name=subtasks,proto3" json:"subtasks,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Run       string                 `protobuf:"bytes,1,opt,name=run,proto3" json:"run,omitempty"`
+	Attempt   int32                  `protobuf:"varint,2,opt,name=attempt,proto3" json:"attempt,omitempty"`
+	Id        int64                  `protobuf:"varint,3,opt,name=id,proto3" json:"id,omitempty"`
+	Savepoint bool                   `protobuf:"varint,4,opt,name=savepoint,proto3" json:"savepoint,omitempty"`
+	Subtasks  []int32                `protobuf:"varint,5,rep,packed,name=subtasks,proto3" json:"subtasks,omitempty"`
+	// unaligned: the checkpoint is unaligned from its start; deadline: an
+	// aligned one turns unaligned then (Unix nanoseconds; 0: never).
+	Unaligned     bool  `protobuf:"varint,6,opt,name=unaligned,proto3" json:"unaligned,omitempty"`
+	Deadline      int64 `protobuf:"varint,7,opt,name=deadline,proto3" json:"deadline,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1657,6 +1708,20 @@ func (x *Trigger) GetSubtasks() []int32 {
 		return x.Subtasks
 	}
 	return nil
+}
+
+func (x *Trigger) GetUnaligned() bool {
+	if x != nil {
+		return x.Unaligned
+	}
+	return false
+}
+
+func (x *Trigger) GetDeadline() int64 {
+	if x != nil {
+		return x.Deadline
+	}
+	return 0
 }
 
 // Complete tells every subtask of the agent that checkpoint id is
@@ -1751,7 +1816,13 @@ type Batch struct {
 	Savepoint bool                   `protobuf:"varint,11,opt,name=savepoint,proto3" json:"savepoint,omitempty"`
 	// size is the whole logical batch's payload size, on its first
 	// fragment when more follow, so that the receiver allocates it once.
-	Size          int32 `protobuf:"varint,12,opt,name=size,proto3" json:"size,omitempty"`
+	Size int32 `protobuf:"varint,12,opt,name=size,proto3" json:"size,omitempty"`
+	// unaligned: a barrier of an unaligned checkpoint, sent ahead of what
+	// waits for credit; the receiver handles it as it arrives, never
+	// queued. deadline: when an aligned barrier turns unaligned (Unix
+	// nanoseconds; 0: never).
+	Unaligned     bool  `protobuf:"varint,13,opt,name=unaligned,proto3" json:"unaligned,omitempty"`
+	Deadline      int64 `protobuf:"varint,14,opt,name=deadline,proto3" json:"deadline,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1866,6 +1937,20 @@ func (x *Batch) GetSavepoint() bool {
 func (x *Batch) GetSize() int32 {
 	if x != nil {
 		return x.Size
+	}
+	return 0
+}
+
+func (x *Batch) GetUnaligned() bool {
+	if x != nil {
+		return x.Unaligned
+	}
+	return false
+}
+
+func (x *Batch) GetDeadline() int64 {
+	if x != nil {
+		return x.Deadline
 	}
 	return 0
 }
@@ -2457,7 +2542,7 @@ const file_actors_wire_wire_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\x05R\x02id\x12\x16\n" +
 	"\x06vertex\x18\x02 \x01(\x05R\x06vertex\x12\x14\n" +
 	"\x05index\x18\x03 \x01(\x05R\x05index\x12#\n" +
-	"\rremote_inputs\x18\x04 \x01(\bR\fremoteInputs\"\xe2\x02\n" +
+	"\rremote_inputs\x18\x04 \x01(\bR\fremoteInputs\"\xf8\x02\n" +
 	"\n" +
 	"StartAgent\x12\x10\n" +
 	"\x03run\x18\x01 \x01(\tR\x03run\x12\x18\n" +
@@ -2471,7 +2556,8 @@ const file_actors_wire_wire_proto_rawDesc = "" +
 	"\x05slots\x18\t \x01(\x05R\x05slots\x12\x12\n" +
 	"\x04node\x18\n" +
 	" \x01(\tR\x04node\x12\x14\n" +
-	"\x05agent\x18\v \x01(\x05R\x05agent\"@\n" +
+	"\x05agent\x18\v \x01(\x05R\x05agent\x12\x14\n" +
+	"\x05epoch\x18\f \x01(\x04R\x05epoch\"@\n" +
 	"\n" +
 	"SubtaskPid\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x05R\x02id\x12\"\n" +
@@ -2501,7 +2587,7 @@ const file_actors_wire_wire_proto_rawDesc = "" +
 	"\x05error\x18\x04 \x01(\tR\x05error\x12\x14\n" +
 	"\x05panic\x18\x05 \x01(\bR\x05panic\x12\x14\n" +
 	"\x05stack\x18\x06 \x01(\fR\x05stack\x12\x18\n" +
-	"\arestore\x18\a \x01(\bR\arestore\"\xc2\x02\n" +
+	"\arestore\x18\a \x01(\bR\arestore\"\xa3\x03\n" +
 	"\rCheckpointAck\x12\x10\n" +
 	"\x03run\x18\x01 \x01(\tR\x03run\x12\x18\n" +
 	"\aattempt\x18\x02 \x01(\x05R\aattempt\x12\x0e\n" +
@@ -2515,7 +2601,10 @@ const file_actors_wire_wire_proto_rawDesc = "" +
 	"\vstate_bytes\x18\n" +
 	" \x01(\x03R\n" +
 	"stateBytes\x12'\n" +
-	"\x0falignment_nanos\x18\v \x01(\x03R\x0ealignmentNanos\"\x93\x01\n" +
+	"\x0falignment_nanos\x18\v \x01(\x03R\x0ealignmentNanos\x12\x1a\n" +
+	"\bchannels\x18\f \x01(\tR\bchannels\x12%\n" +
+	"\x0einflight_bytes\x18\r \x01(\x03R\rinflightBytes\x12\x1c\n" +
+	"\tunaligned\x18\x0e \x01(\bR\tunaligned\"\x93\x01\n" +
 	"\fStateSummary\x12\x1a\n" +
 	"\boperator\x18\x01 \x01(\tR\boperator\x12\x14\n" +
 	"\x05keyed\x18\x02 \x01(\bR\x05keyed\x12%\n" +
@@ -2550,18 +2639,20 @@ const file_actors_wire_wire_proto_rawDesc = "" +
 	"\fstop_sources\x18\x03 \x01(\bR\vstopSources\"9\n" +
 	"\vStopSources\x12\x10\n" +
 	"\x03run\x18\x01 \x01(\tR\x03run\x12\x18\n" +
-	"\aattempt\x18\x02 \x01(\x05R\aattempt\"\x7f\n" +
+	"\aattempt\x18\x02 \x01(\x05R\aattempt\"\xb9\x01\n" +
 	"\aTrigger\x12\x10\n" +
 	"\x03run\x18\x01 \x01(\tR\x03run\x12\x18\n" +
 	"\aattempt\x18\x02 \x01(\x05R\aattempt\x12\x0e\n" +
 	"\x02id\x18\x03 \x01(\x03R\x02id\x12\x1c\n" +
 	"\tsavepoint\x18\x04 \x01(\bR\tsavepoint\x12\x1a\n" +
-	"\bsubtasks\x18\x05 \x03(\x05R\bsubtasks\"`\n" +
+	"\bsubtasks\x18\x05 \x03(\x05R\bsubtasks\x12\x1c\n" +
+	"\tunaligned\x18\x06 \x01(\bR\tunaligned\x12\x1a\n" +
+	"\bdeadline\x18\a \x01(\x03R\bdeadline\"`\n" +
 	"\bComplete\x12\x10\n" +
 	"\x03run\x18\x01 \x01(\tR\x03run\x12\x18\n" +
 	"\aattempt\x18\x02 \x01(\x05R\aattempt\x12\x0e\n" +
 	"\x02id\x18\x03 \x01(\x03R\x02id\x12\x18\n" +
-	"\aconfirm\x18\x04 \x01(\bR\aconfirm\"\xaf\x02\n" +
+	"\aconfirm\x18\x04 \x01(\bR\aconfirm\"\xe9\x02\n" +
 	"\x05Batch\x12\x10\n" +
 	"\x03run\x18\x01 \x01(\tR\x03run\x12\x18\n" +
 	"\aattempt\x18\x02 \x01(\x05R\aattempt\x12\x0e\n" +
@@ -2575,7 +2666,9 @@ const file_actors_wire_wire_proto_rawDesc = "" +
 	"\abarrier\x18\n" +
 	" \x01(\x03R\abarrier\x12\x1c\n" +
 	"\tsavepoint\x18\v \x01(\bR\tsavepoint\x12\x12\n" +
-	"\x04size\x18\f \x01(\x05R\x04size\"R\n" +
+	"\x04size\x18\f \x01(\x05R\x04size\x12\x1c\n" +
+	"\tunaligned\x18\r \x01(\bR\tunaligned\x12\x1a\n" +
+	"\bdeadline\x18\x0e \x01(\x03R\bdeadline\"R\n" +
 	"\x06Credit\x12\x10\n" +
 	"\x03run\x18\x01 \x01(\tR\x03run\x12\x18\n" +
 	"\aattempt\x18\x02 \x01(\x05R\aattempt\x12\x0e\n" +
@@ -2632,12 +2725,13 @@ const file_actors_wire_wire_proto_rawDesc = "" +
 	"\x04runs\x18\x01 \x03(\tR\x04runs\x12\x1d\n" +
 	"\n" +
 	"slots_used\x18\x02 \x01(\x05R\tslotsUsed\x12\x14\n" +
-	"\x05slots\x18\x03 \x01(\x05R\x05slots*a\n" +
+	"\x05slots\x18\x03 \x01(\x05R\x05slots*y\n" +
 	"\vFailureKind\x12\x12\n" +
 	"\x0eFAILURE_DEPLOY\x10\x00\x12\x13\n" +
 	"\x0fFAILURE_RESTORE\x10\x01\x12\x12\n" +
 	"\x0eFAILURE_CONFIG\x10\x02\x12\x15\n" +
-	"\x11FAILURE_PEER_LOST\x10\x03*U\n" +
+	"\x11FAILURE_PEER_LOST\x10\x03\x12\x16\n" +
+	"\x12FAILURE_SUPERSEDED\x10\x04*U\n" +
 	"\tEventKind\x12\x0e\n" +
 	"\n" +
 	"EVENT_NONE\x10\x00\x12\x13\n" +

@@ -5,6 +5,11 @@
 // survive the loss of any one node. Only the node command (and tests)
 // import it: it links the whole nats-server.
 //
+// Config.Security secures a server: TLS with client certificates of a
+// CA on the client port and the routes, and a token or a user and
+// password that clients and routes must present; a server without them
+// never joins the cluster's routes.
+//
 // # Caveats
 //
 // A JetStream cluster needs a majority of its servers to elect the
@@ -26,6 +31,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+
+	"github.com/troupe-dev/troupe/persistence/natsstore"
 )
 
 // ErrConfig is returned by Start for an invalid Config; the detail names
@@ -73,6 +80,19 @@ type Config struct {
 	// Logger receives the server's log: notices at debug level, warnings
 	// and errors as such. Nil discards it.
 	Logger *slog.Logger
+	// Security is what clients and routes must present; the zero value
+	// lets anyone who reaches the ports in. With CertFile, KeyFile and
+	// CAFile (all three) the server speaks only TLS, on its client port
+	// and its routes, and requires a certificate signed by the CA of
+	// every client and every route (mutual TLS); the certificate must
+	// name the hosts dialed (Listen's, or 127.0.0.1 when it listens on
+	// every interface, and Cluster's). With a Token, or a User and
+	// Password, clients must present them, and so must routes (the
+	// token as a route password): a server without them cannot join
+	// the cluster. An nkey or creds file is refused: those need an
+	// external NATS. The node's own store connection presents the same
+	// (natsstore.Config.Security).
+	Security natsstore.Security
 }
 
 // Server is a running embedded server.
@@ -149,7 +169,7 @@ func options(cfg Config) (*server.Options, error) {
 	case cfg.Cluster != "" && len(cfg.Routes) == 0:
 		return nil, fmt.Errorf("%w: Cluster %q without Routes: give the route addresses of the cluster's servers", ErrConfig, cfg.Cluster)
 	case cfg.Cluster == "":
-		return opts, nil
+		return opts, secure(cfg, opts)
 	}
 	chost, cport, err := hostPort(cfg.Cluster)
 	if err != nil {
@@ -166,7 +186,7 @@ func options(cfg Config) (*server.Options, error) {
 		}
 		opts.Routes = append(opts.Routes, server.RoutesFromStr("nats://"+r)...)
 	}
-	return opts, nil
+	return opts, secure(cfg, opts)
 }
 
 // hostPort splits host:port; port 0 becomes the server's "any port" (-1:
@@ -187,8 +207,18 @@ func hostPort(addr string) (string, int, error) {
 }
 
 // ClientURL returns the URL clients connect to, such as
-// "nats://127.0.0.1:4222", with the port bound.
-func (s *Server) ClientURL() string { return s.srv.ClientURL() }
+// "nats://127.0.0.1:4222", with the port bound; 127.0.0.1 when the
+// server listens on every interface. Its scheme is nats:// with TLS too:
+// the client's own options (natsstore.Security) ask for TLS, and nats.go
+// upgrades to it when the server requires it.
+func (s *Server) ClientURL() string {
+	addr := s.srv.Addr()
+	if addr == nil {
+		return s.srv.ClientURL()
+	}
+	_, port, _ := net.SplitHostPort(addr.String())
+	return "nats://" + net.JoinHostPort(dialHost(addr.String()), port)
+}
 
 // ClusterAddr returns the route address bound, host:port, or "" for a
 // standalone server.
@@ -198,6 +228,11 @@ func (s *Server) ClusterAddr() string {
 	}
 	return ""
 }
+
+// Routes returns the number of route connections to other servers
+// (NATS pools several per peer): 0 for a server alone, or one the
+// others refuse.
+func (s *Server) Routes() int { return s.srv.NumRoutes() }
 
 // Name returns the server's name.
 func (s *Server) Name() string { return s.srv.Name() }

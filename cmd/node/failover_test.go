@@ -1,15 +1,20 @@
 package main
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/troupe-dev/troupe/cluster"
 	"github.com/troupe-dev/troupe/examples/nexmark"
 	"github.com/troupe-dev/troupe/examples/wordcount"
+	"github.com/troupe-dev/troupe/persistence/natsstore"
 	"github.com/troupe-dev/troupe/testkit"
 )
 
@@ -129,6 +134,67 @@ func waitNewCheckpoint(t *testing.T, c *testkit.Cluster, id string, killed time.
 // the object store, and the counts are exact.
 func TestFailover_embeddedNATSKilledCoordinator(t *testing.T) {
 	c := testkit.StartCluster(t, 3, testkit.WithSlots(3), testkit.WithEmbeddedNATS())
+	killCoordinatorOverNATS(t, c)
+}
+
+// The same with the embedded servers secured: mutual TLS (clients and
+// routes) and a token. A client without the token, or without a
+// certificate of the cluster's CA, is refused by every node's server;
+// the nodes themselves run the job and survive the coordinator's loss.
+func TestFailover_embeddedNATSOverTLSKilledCoordinator(t *testing.T) {
+	ca := testkit.NewCA(t, "cluster CA")
+	f := ca.WriteFiles(t, t.TempDir(), "node", "127.0.0.1")
+	c := testkit.StartCluster(t, 3, testkit.WithSlots(3), testkit.WithEmbeddedNATS(),
+		testkit.WithNodeArgs("--nats-tls-cert", f.Cert, "--nats-tls-key", f.Key, "--nats-tls-ca", f.CA,
+			"--nats-token-file", secretFile(t, "nats.token", natsToken)))
+	// Every node's server is configured alike: ask one, the three
+	// strangers at once (each refusal takes an attempt, up to 2 s).
+	type stranger struct {
+		name string
+		sec  natsstore.Security
+		want string
+	}
+	strangers := []stranger{
+		{"without the token", natsstore.Security{CAFile: f.CA, CertFile: f.Cert, KeyFile: f.Key}, "authorization violation"},
+		{"without a certificate", natsstore.Security{CAFile: f.CA, Token: natsToken}, "certificate required"},
+		{"without the CA", natsstore.Security{Token: natsToken}, "certificate signed by unknown authority"},
+	}
+	errs := make([]error, len(strangers))
+	var wg sync.WaitGroup
+	for i, s := range strangers {
+		wg.Go(func() { errs[i] = storeRefuses(c.NATSURL(0), s.sec) })
+	}
+	wg.Wait()
+	for i, s := range strangers {
+		if !strings.Contains(strings.ToLower(fmt.Sprint(errs[i])), s.want) {
+			t.Errorf("%s's NATS, a client %s: %v; want ErrRefused saying %q", c.Name(0), s.name, errs[i], s.want)
+		}
+	}
+	killCoordinatorOverNATS(t, c)
+}
+
+const natsToken = "bmF0cy10b2tlbi1mb3ItdGhlLWNsdXN0ZXI"
+
+// storeRefuses opens a store on url with sec and returns the error of a
+// first operation if it wraps natsstore.ErrRefused (nil otherwise).
+func storeRefuses(url string, sec natsstore.Security) error {
+	s, err := natsstore.Open(natsstore.Config{Servers: []string{url}, Timeout: 20 * time.Second, Security: sec})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	_, _, err = s.Jobs().Get(context.Background(), "job")
+	if !errors.Is(err, natsstore.ErrRefused) {
+		return nil
+	}
+	return err
+}
+
+// killCoordinatorOverNATS runs wordcount on c (embedded NATS), kills the
+// coordinator once the job has checkpointed, and checks that another
+// node takes it over and that the counts are exact.
+func killCoordinatorOverNATS(t *testing.T, c *testkit.Cluster) {
+	t.Helper()
 	coord := c.Coordinator()
 	input, out, id := submitWordcount(t, c, nonCoordinator(t, c), 12000, "1000")
 	waitCheckpoint(c, id)

@@ -39,7 +39,7 @@ func startClusterNode(ctx context.Context, cfg cli.StartConfig) (cli.RunningNode
 		Name: cfg.Name, ActorAddr: cfg.ActorAddr, GossipAddr: cfg.GossipAddr, HTTPAddr: cfg.HTTPAddr,
 		Join: cfg.Join, Slots: cfg.Slots, Store: r.store, Version: version,
 		Timing: timingFor(cfg.GossipAddr), Engine: ecfg, Registry: cfg.Registry, Logger: cfg.Logger,
-		GossipKeys: cfg.Security.GossipKeys, TLS: cfg.Security.TLS, Lease: leaseFor(r.storeURL),
+		GossipKeys: cfg.Security.GossipKeys, TLS: cfg.Security.TLS, Lease: leaseFor(r.storeURL), EndedJobs: cfg.EndedJobs,
 	})
 	if err != nil {
 		_ = r.closeStore()
@@ -53,7 +53,8 @@ func startClusterNode(ctx context.Context, cfg cli.StartConfig) (cli.RunningNode
 func (r *runningNode) openStore(cfg cli.StartConfig) error {
 	if cfg.NATS != nil {
 		srv, err := natsembed.Start(natsembed.Config{Name: cfg.Name, StoreDir: filepath.Join(cfg.DataDir, "nats"),
-			Listen: cfg.NATS.Listen, Cluster: cfg.NATS.Cluster, Routes: cfg.NATS.Routes, Logger: cfg.Logger})
+			Listen: cfg.NATS.Listen, Cluster: cfg.NATS.Cluster, Routes: cfg.NATS.Routes, Logger: cfg.Logger,
+			Security: cfg.NATSSecurity})
 		if err != nil {
 			return err
 		}
@@ -62,7 +63,8 @@ func (r *runningNode) openStore(cfg cli.StartConfig) error {
 			r.storeURL = cfg.NATS.StoreURL(srv.ClientURL())
 		}
 	}
-	store, err := cluster.OpenStore(cluster.StoreConfig{URL: r.storeURL, ClientName: "troupe node " + cfg.Name, Logger: cfg.Logger})
+	store, err := cluster.OpenStore(cluster.StoreConfig{URL: r.storeURL, ClientName: "troupe node " + cfg.Name, Logger: cfg.Logger,
+		NATS: cfg.NATSSecurity})
 	if err != nil {
 		_ = r.closeStore()
 		return err

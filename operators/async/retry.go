@@ -38,7 +38,12 @@ var _ RetryStrategy = (*Backoff)(nil)
 // wrapping ErrRetry that names the argument. An invalid strategy makes
 // every call once; operators.AsyncMap reports it when the pipeline is
 // built, naming the operator.
-func (b *Backoff) Validate() error { return b.err }
+func (b *Backoff) Validate() error {
+	if b == nil || b.err == nil && b.maxAttempts < 1 {
+		return fmt.Errorf("%w: a zero Backoff (no settings); make one with NoRetry, FixedDelay or ExponentialBackoff", ErrRetry)
+	}
+	return b.err
+}
 
 // RetryOption refines FixedDelay and ExponentialBackoff.
 type RetryOption func(*Backoff) error

@@ -10,9 +10,14 @@ import (
 
 // splitClock makes a source subtask's watermarks from its splits', as
 // Flink's per-split watermark multiplexing does: each split has its own
-// generator and idleness detector, and a valve over the splits gives the
-// subtask's watermark — the minimum over the splits that are not idle —
-// and its idle status (idle when every split is).
+// generator and idleness detector, and a watermark.Combined over the
+// splits, as Flink's CombinedWatermarkStatus, gives the subtask's
+// watermark — the highest the minimum over the splits that are not idle
+// has reached — and its idle status (idle when every split is). A split
+// that comes back from idleness behind the subtask's watermark holds it
+// where it is until it passes it (a channel valve's catch-up rule would
+// let the other splits run ahead and make its records late), and a split
+// that has ended leaves the combination.
 //
 // It is plain data driven by the reader on the subtask's goroutine:
 // onRecord for each record, onTime at the times nextTime gives, finish
@@ -23,7 +28,7 @@ type splitClock struct {
 	idle     []*watermark.IdleDetector
 	seen     []bool // a record came since the last onTime
 	ended    []bool
-	valve    *watermark.Valve
+	splits   *watermark.Combined
 	interval time.Duration
 	next     time.Time // the next periodic watermark
 	emit     func(wm int64)
@@ -33,7 +38,7 @@ type splitClock struct {
 
 func newSplitClock(n int, s watermark.Strategy, now time.Time, emit func(int64), mark func(bool)) *splitClock {
 	c := &splitClock{gens: make([]watermark.Generator, n), idle: make([]*watermark.IdleDetector, n),
-		seen: make([]bool, n), ended: make([]bool, n), valve: watermark.NewValve(n),
+		seen: make([]bool, n), ended: make([]bool, n), splits: watermark.NewCombined(n),
 		interval: s.PeriodicInterval(), next: now.Add(s.PeriodicInterval()), emit: emit, mark: mark}
 	for k := range n {
 		c.gens[k] = s.NewGenerator()
@@ -47,7 +52,7 @@ func newSplitClock(n int, s watermark.Strategy, now time.Time, emit func(int64),
 func (c *splitClock) onRecord(k int, ts int64, now func() time.Time) {
 	if c.idle[k].Idle() {
 		c.idle[k].OnRecord(now().UnixMilli())
-		c.forward(c.valve.SetIdle(k, false))
+		c.forward(c.splits.SetIdle(k, false))
 	}
 	c.seen[k] = true
 	if wm, ok := c.gens[k].OnEvent(ts); ok {
@@ -87,16 +92,14 @@ func (c *splitClock) onTime(now time.Time) {
 			d.OnRecord(ms)
 		}
 		if d.Check(ms) {
-			c.forward(c.valve.SetIdle(k, true))
+			c.forward(c.splits.SetIdle(k, true))
 		}
 	}
 }
 
 // periodic asks every active split's generator for its watermark and
-// hands them to the valve lowest first, so that the result is the
-// minimum over all of them, as if they came at once: fed in split order,
-// a split coming back from idleness could see a higher split's watermark
-// pass it before its own arrives.
+// hands them to the combination lowest first, so that only the minimum
+// over all of them is emitted, as if they came at once.
 func (c *splitClock) periodic() {
 	c.due = c.due[:0]
 	for k, g := range c.gens {
@@ -119,19 +122,18 @@ type splitWM struct {
 	wm int64
 }
 
-// finish takes an ended split out of the minimum for good.
+// finish takes an ended split out of the combination for good, as Flink
+// unregisters its output.
 func (c *splitClock) finish(k int) {
 	if c.ended[k] {
 		return
 	}
 	c.ended[k] = true
-	if !c.idle[k].Idle() {
-		c.forward(c.valve.SetIdle(k, true))
-	}
+	c.forward(c.splits.Remove(k))
 }
 
 func (c *splitClock) watermark(k int, wm int64) {
-	if out, advanced := c.valve.Watermark(k, wm); advanced {
+	if out, advanced := c.splits.Watermark(k, wm); advanced {
 		c.emit(out)
 	}
 }

@@ -67,6 +67,59 @@ func TestSplitClock_idleSplit(t *testing.T) {
 	}
 }
 
+// Review 19: the splits are combined as Flink's per-split watermarks
+// (WatermarkOutputMultiplexer over CombinedWatermarkStatus), not by a
+// channel valve: a split that comes back from idleness behind the
+// subtask's watermark counts at once and holds it where it is until it
+// passes it. With the valve's catch-up rule the subtask followed split 0
+// to 399 and split 1's records at 250 became late downstream.
+func TestSplitClock_returningSplitHoldsTheWatermark(t *testing.T) {
+	p := &clockProbe{}
+	c := newSplitClock(2, monotonous(50*time.Millisecond), time.UnixMilli(0), p.emit, p.mark)
+	c.onRecord(0, 100, at(0))
+	c.onRecord(1, 40, at(0))
+	c.onTime(time.UnixMilli(10))
+	c.onRecord(0, 200, at(60))
+	c.onTime(time.UnixMilli(60)) // split 1 silent since 10 ms: idle
+	if got := p.take(); got != "wm(39) wm(199)" {
+		t.Fatalf("split 1 idle: %q, want wm(39) wm(199)", got)
+	}
+	c.onRecord(1, 50, at(80)) // back, behind the subtask's 199
+	c.onRecord(0, 400, at(80))
+	c.onTime(time.UnixMilli(80))
+	if got := p.take(); got != "" {
+		t.Fatalf("split 1 back at 49: %q, want nothing (it holds the watermark at 199)", got)
+	}
+	c.onRecord(1, 250, at(90))
+	c.onRecord(0, 500, at(90))
+	c.onTime(time.UnixMilli(90))
+	if got := p.take(); got != "wm(249)" {
+		t.Fatalf("split 1 at 249: %q, want wm(249), the minimum", got)
+	}
+}
+
+// Review 19: a split that has ended leaves the combination, as Flink
+// unregisters its output: when the others go idle, the flush is the
+// highest watermark of the splits still read, not of the ended one
+// (with it, split 0's next records, at 200, became late).
+func TestSplitClock_endedSplitLeavesTheFlush(t *testing.T) {
+	p := &clockProbe{}
+	c := newSplitClock(2, monotonous(20*time.Millisecond), time.UnixMilli(0), p.emit, p.mark)
+	c.onRecord(0, 100, at(0))
+	c.onRecord(1, 500, at(0))
+	c.onTime(time.UnixMilli(10))
+	c.finish(1)
+	c.onTime(time.UnixMilli(30)) // split 0 silent since 10 ms: idle
+	if got := p.take(); got != "wm(99) idle" {
+		t.Fatalf("split 1 ended, split 0 idle: %q, want wm(99) idle", got)
+	}
+	c.onRecord(0, 200, at(40))
+	c.onTime(time.UnixMilli(40))
+	if got := p.take(); got != "active wm(199)" {
+		t.Fatalf("split 0 back: %q, want active wm(199)", got)
+	}
+}
+
 // When every split is idle the subtask announces itself idle, after
 // flushing the highest watermark; a record makes it active first.
 func TestSplitClock_allIdle(t *testing.T) {

@@ -46,6 +46,11 @@ func ByTimestamp[T any](a Assigner) ElementAssigner[T] {
 
 type byTimestamp[T any] struct{ Assigner }
 
+// Validate returns what the adapted assigner's Validate returns, so that
+// the operator checks an assigner adapted by hand as it checks one given
+// directly.
+func (b byTimestamp[T]) Validate() error { return validate(b.Assigner) }
+
 func (b byTimestamp[T]) AssignElement(_ T, ts int64, dst []Window) ([]Window, error) {
 	return b.Assign(ts, dst), nil
 }

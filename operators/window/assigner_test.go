@@ -182,6 +182,10 @@ func TestConstructors_invalid(t *testing.T) {
 		{"gap 0", Session(0).Validate(), "gap"},
 		{"gap fractional", SessionProcessing(time.Microsecond).Validate(), "gap"},
 		{"nil gap function", DynamicSession[int](nil).Validate(), "gap"},
+		{"zero tumbling", TumblingAssigner{}.Validate(), "zero TumblingAssigner"},
+		{"zero sliding", SlidingAssigner{}.Validate(), "zero SlidingAssigner"},
+		{"zero session", SessionAssigner{}.Validate(), "zero SessionAssigner"},
+		{"zero adapted", ByTimestamp[int](TumblingAssigner{}).(interface{ Validate() error }).Validate(), "zero TumblingAssigner"},
 	} {
 		if !errors.Is(c.err, ErrInvalidAssigner) || !strings.Contains(c.err.Error(), c.arg) {
 			t.Errorf("%s: err = %v, want ErrInvalidAssigner naming %s", c.name, c.err, c.arg)

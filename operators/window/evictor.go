@@ -44,6 +44,9 @@ func ByTimestamps[T any](e Evictor) ElementEvictor[T] { return byTimestamps[T]{e
 
 type byTimestamps[T any] struct{ e Evictor }
 
+// Validate returns what the adapted evictor's Validate returns.
+func (b byTimestamps[T]) Validate() error { return validate(b.e) }
+
 func (b byTimestamps[T]) EvictBefore(elems []TimestampedValue[T], w Window, drop []bool) {
 	b.e.EvictBefore(timestamps(elems), w, drop)
 }
@@ -180,8 +183,13 @@ func NewTimeEvictor(size time.Duration, when EvictWhen) TimeEvictor {
 }
 
 // Validate returns nil, or why the evictor cannot be used (an error
-// wrapping ErrInvalidEvictor).
-func (e TimeEvictor) Validate() error { return e.err }
+// wrapping ErrInvalidEvictor), which says so for a zero TimeEvictor.
+func (e TimeEvictor) Validate() error {
+	if e.err == nil && e.size <= 0 {
+		return zeroValue(ErrInvalidEvictor, "TimeEvictor", "NewTimeEvictor")
+	}
+	return e.err
+}
 
 // EvictBefore drops the records too old for e, if e evicts before the
 // function.

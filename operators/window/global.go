@@ -1,5 +1,7 @@
 package window
 
+import "fmt"
+
 // GlobalAssigner puts every record of a key into the one GlobalWindow.
 // Made by Global it never fires by itself, as Flink's
 // GlobalWindows.create(): give it a trigger, as count windows do. Made by
@@ -76,12 +78,22 @@ func SlidingCountWindow(size, slide int64) CountSpec {
 }
 
 // Validate returns nil, or why the spec's trigger or evictor cannot be
-// used.
+// used; a zero CountSpec has no trigger.
 func (s CountSpec) Validate() error {
+	if s.Trigger == nil {
+		return zeroValue(ErrInvalidTrigger, "CountSpec", "CountWindow or SlidingCountWindow")
+	}
 	if err := validate(s.Trigger); err != nil {
 		return err
 	}
 	return validate(s.Evictor)
+}
+
+// zeroValue is Validate's error for the zero value of typ, which the
+// constructors (makers) never return: its settings are all zero (a
+// window of size 0), and using it would fail or never fire.
+func zeroValue(sentinel error, typ, makers string) error {
+	return fmt.Errorf("%w: a zero %s (no settings); make one with %s", sentinel, typ, makers)
 }
 
 // validate returns what v's Validate method returns, nil without one.

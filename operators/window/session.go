@@ -28,8 +28,14 @@ func SessionProcessing(gap time.Duration) SessionAssigner {
 }
 
 // Validate returns nil, or why the assigner cannot be used: an error
-// wrapping ErrInvalidAssigner.
-func (a SessionAssigner) Validate() error { return a.err }
+// wrapping ErrInvalidAssigner, which says so for a zero SessionAssigner
+// (gap 0), which no constructor makes.
+func (a SessionAssigner) Validate() error {
+	if a.err == nil && a.gap <= 0 {
+		return zeroValue(ErrInvalidAssigner, "SessionAssigner", "Session or SessionProcessing")
+	}
+	return a.err
+}
 
 func session(gap time.Duration, eventTime bool) SessionAssigner {
 	g, err := millis("gap", gap)

@@ -44,8 +44,14 @@ func (a SlidingAssigner) WithOffset(offset time.Duration) SlidingAssigner {
 }
 
 // Validate returns nil, or why the assigner cannot be used: an error
-// wrapping ErrInvalidAssigner naming the argument.
-func (a SlidingAssigner) Validate() error { return a.err }
+// wrapping ErrInvalidAssigner naming the argument, or saying that a is a
+// zero SlidingAssigner, which no constructor makes.
+func (a SlidingAssigner) Validate() error {
+	if a.err == nil && (a.size <= 0 || a.slide <= 0) {
+		return zeroValue(ErrInvalidAssigner, "SlidingAssigner", "Sliding or SlidingProcessing")
+	}
+	return a.err
+}
 
 func sliding(size, slide, offset time.Duration, eventTime bool) SlidingAssigner {
 	a, err := slidingChecked(size, slide, offset, eventTime)

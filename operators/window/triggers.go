@@ -192,8 +192,15 @@ type PurgingTrigger struct{ inner Trigger }
 // Purging wraps t.
 func Purging(t Trigger) PurgingTrigger { return PurgingTrigger{inner: t} }
 
-// Validate returns what the wrapped trigger's Validate returns.
-func (p PurgingTrigger) Validate() error { return validate(p.inner) }
+// Validate returns what the wrapped trigger's Validate returns, or an
+// error wrapping ErrInvalidTrigger if there is none (Purging(nil), or a
+// zero PurgingTrigger).
+func (p PurgingTrigger) Validate() error {
+	if p.inner == nil {
+		return fmt.Errorf("%w: a PurgingTrigger of no trigger; make one with Purging(t)", ErrInvalidTrigger)
+	}
+	return validate(p.inner)
+}
 
 // purging adds Purge to a firing.
 func purging(r TriggerResult) TriggerResult {

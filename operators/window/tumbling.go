@@ -39,8 +39,14 @@ func (a TumblingAssigner) WithOffset(offset time.Duration) TumblingAssigner {
 }
 
 // Validate returns nil, or why the assigner cannot be used: an error
-// wrapping ErrInvalidAssigner naming the argument.
-func (a TumblingAssigner) Validate() error { return a.err }
+// wrapping ErrInvalidAssigner naming the argument, or saying that a is a
+// zero TumblingAssigner (size 0), which no constructor makes.
+func (a TumblingAssigner) Validate() error {
+	if a.err == nil && a.size <= 0 {
+		return zeroValue(ErrInvalidAssigner, "TumblingAssigner", "Tumbling or TumblingProcessing")
+	}
+	return a.err
+}
 
 func tumbling(size, offset time.Duration, eventTime bool) TumblingAssigner {
 	a, err := tumblingChecked(size, offset, eventTime)

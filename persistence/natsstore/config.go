@@ -36,6 +36,10 @@ type Config struct {
 	Timeout time.Duration
 	// Name is the client connection's name in the servers' monitoring.
 	Name string
+	// Security is the connection's TLS and credentials; the zero value
+	// connects in the clear without credentials. Credentials never come
+	// in the URL (ParseURL refuses a user).
+	Security Security
 	// Logger receives retries and reconnections at debug and warn level;
 	// nil discards them.
 	Logger *slog.Logger
@@ -82,6 +86,9 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if err := cfg.Security.Check(); err != nil {
+		return cfg, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	return cfg, nil
 }

@@ -28,6 +28,19 @@
 // fails: a restart never takes an older checkpoint than the newest
 // complete one for want of having seen it.
 //
+// # Security
+//
+// Config.Security secures the connection: TLS (a CA to verify the
+// servers, a client certificate for mutual TLS) and one kind of
+// credentials (a token, a user and password, an nkey seed, a .creds
+// file); Security.Check reads and checks its files beforehand. A
+// connection the servers refuse — credentials, a certificate one end
+// does not trust, TLS on one end only — fails an operation at once with
+// ErrRefused and the servers' answer, instead of being retried until
+// Config.Timeout: trying again does not mend it. The embedded server
+// (cluster/natsembed) takes the same Security to require it of its
+// clients and routes (Security.CheckServer).
+//
 // # Caveats
 //
 // Every operation is retried through the answers of a cluster that is

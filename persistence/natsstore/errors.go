@@ -24,6 +24,14 @@ var (
 	// size limit, a damaged object.
 	ErrStore = errors.New("natsstore: store error")
 
+	// ErrRefused is returned when the servers refused the store's
+	// connection: its credentials (an authorization violation, expired
+	// or revoked credentials) or TLS (a server certificate the CA did
+	// not sign or that does not name the host, a client certificate the
+	// server does not accept, TLS wanted by one end only). Retrying does
+	// not mend it: the detail holds the servers' answer.
+	ErrRefused = errors.New("natsstore: the NATS servers refused the connection")
+
 	// ErrClosed is returned by a Store's methods (and those of its job
 	// and checkpoint stores) after Close.
 	ErrClosed = errors.New("natsstore: store closed")

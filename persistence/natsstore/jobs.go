@@ -110,6 +110,59 @@ func refused(ctx context.Context, kv jetstream.KeyValue, key string, value []byt
 	return 0, final{stale}
 }
 
+// Delete removes a key whose revision is still rev: a purge of the key
+// at that revision (compare-and-delete), then a purge of its subject,
+// which drops the purge's marker, so that nothing of the key stays in
+// the bucket nor in Keys. The error wraps persistence.ErrStaleRevision
+// when the key was written since, and persistence.ErrRecordNotFound when
+// it has no value. A retry that finds the key already purged (its own
+// first attempt went through) finishes the work.
+func (j *JobStore) Delete(ctx context.Context, key string, rev uint64) error {
+	subj := "$KV." + j.s.JobsBucket() + "." + key
+	return j.do(ctx, key, fmt.Sprintf("delete revision %d", rev), func(ctx context.Context, kv jetstream.KeyValue, again bool) error {
+		b, err := j.s.buckets(ctx)
+		if err != nil {
+			return final{err}
+		}
+		var missing error
+		err = kv.Purge(ctx, key, jetstream.LastRevision(rev))
+		if errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+			missing, err = deleteRefused(ctx, kv, key, rev, again)
+		}
+		if err != nil {
+			return err
+		}
+		// Drop the purge's marker (or one an interrupted delete left).
+		if err := b.jobsStream.Purge(ctx, jetstream.WithPurgeSubject(subj)); err != nil {
+			return err
+		}
+		if missing != nil {
+			return final{missing}
+		}
+		return nil
+	})
+}
+
+// deleteRefused decides what a refused purge of key at rev means, from
+// what the stream's leader holds: no value, on a retry — this delete's
+// earlier attempt went through; no value on the first attempt — not
+// found (missing); still rev — a write in process (retried); anything
+// else — written since (final).
+func deleteRefused(ctx context.Context, kv jetstream.KeyValue, key string, rev uint64, again bool) (missing, err error) {
+	e, err := kv.Get(ctx, key)
+	switch {
+	case errors.Is(err, jetstream.ErrKeyNotFound) && again:
+		return nil, nil
+	case errors.Is(err, jetstream.ErrKeyNotFound):
+		return persistence.ErrRecordNotFound, nil
+	case err != nil:
+		return nil, err // retried if transient
+	case e.Revision() == rev:
+		return nil, errWriteInProcess
+	}
+	return nil, final{persistence.ErrStaleRevision}
+}
+
 // Keys lists the keys that have a value, sorted. It reads the subjects
 // of the bucket's stream in one request (paged by the server), so the
 // list is whole or the call fails — never cut short.

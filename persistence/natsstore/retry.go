@@ -72,6 +72,8 @@ func (s *Store) retry(ctx context.Context, where, what string, op func(ctx conte
 			return fmt.Errorf("%s: %s: %w", where, what, s.closedErr())
 		case errors.As(err, &f):
 			return fmt.Errorf("%s: %s: %w", where, what, f.err)
+		case s.refusedErr() != nil:
+			return fmt.Errorf("%s: %s: %w", where, what, s.refusedErr())
 		case parent.Err() != nil:
 			return fmt.Errorf("%s: %s: %w (last error: %v)", where, what, context.Cause(parent), err)
 		case ctx.Err() != nil:

@@ -38,6 +38,10 @@ type Store struct {
 	mu      sync.Mutex // guards b
 	b       *buckets
 	closeMu sync.Once
+
+	// connErrs is the latest failed connection attempt, to tell a
+	// refused connection from servers that do not answer (refusal.go).
+	connErrs connErrors
 }
 
 // buckets are the store's buckets and their streams, once bound.
@@ -59,9 +63,13 @@ func Open(cfg Config) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{cfg: cfg}
+	opts, err := cfg.Security.options()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
 	s.done, s.cancel = context.WithCancel(context.Background())
 	log := cfg.Logger
-	nc, err := nats.Connect(strings.Join(cfg.Servers, ","),
+	opts = append(opts,
 		nats.Name(cfg.Name),
 		nats.MaxReconnects(-1),
 		nats.RetryOnFailedConnect(true),
@@ -71,9 +79,14 @@ func Open(cfg Config) (*Store, error) {
 				log.Warn("store: disconnected from NATS", "servers", cfg.redacted(), "err", err)
 			}
 		}),
+		nats.ConnectHandler(func(*nats.Conn) { s.connErrs.connected() }),
 		nats.ReconnectHandler(func(c *nats.Conn) {
+			s.connErrs.connected()
 			log.Info("store: reconnected to NATS", "server", c.ConnectedUrlRedacted())
-		}))
+		}),
+		nats.ReconnectErrHandler(func(_ *nats.Conn, err error) { s.connectFailed(err) }),
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { s.connectFailed(err) }))
+	nc, err := nats.Connect(strings.Join(cfg.Servers, ","), opts...)
 	if err != nil {
 		s.cancel()
 		return nil, fmt.Errorf("%w: connect to %s: %v", ErrConfig, cfg.redacted(), err)
@@ -268,6 +281,28 @@ func (s *Store) OpenCheckpoint(path string) (*persistence.Checkpoint, error) {
 			persistence.ErrNoCheckpoint, path, errNotExist)
 	}
 	return s.open(ref)
+}
+
+// connectFailed records a failed connection attempt (or an error the
+// servers sent), and logs a refusal the first time it is seen: a node
+// whose credentials or certificate the servers refuse says so in its
+// log, not only in the errors of its store operations.
+func (s *Store) connectFailed(err error) {
+	if s.connErrs.failed(err) {
+		s.cfg.Logger.Error("store: the NATS servers refused the connection; check the store's TLS and credentials",
+			"servers", s.cfg.redacted(), "err", err)
+	} else if err != nil {
+		s.cfg.Logger.Debug("store: NATS connection attempt failed", "servers", s.cfg.redacted(), "err", err)
+	}
+}
+
+// refusedErr returns an error wrapping ErrRefused if the latest
+// connection attempt was refused, else nil.
+func (s *Store) refusedErr() error {
+	if err := s.connErrs.refused(); err != nil && !s.nc.IsConnected() {
+		return fmt.Errorf("%w (servers %s): %v", ErrRefused, s.cfg.redacted(), err)
+	}
+	return nil
 }
 
 func (s *Store) closedErr() error {

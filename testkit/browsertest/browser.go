@@ -58,12 +58,14 @@ type Browser struct {
 // ActionTimeout bounds one browser action.
 const ActionTimeout = 30 * time.Second
 
-// New starts the browser at path (see Chromium) and opens a tab; the
-// test's cleanup closes it.
-func New(t testing.TB, path string) *Browser {
+// New starts the browser at path (see Chromium) with extra options, if
+// any (such as chromedp.IgnoreCertErrors for a test server's
+// certificate), and opens a tab; the test's cleanup closes it.
+func New(t testing.TB, path string, extra ...chromedp.ExecAllocatorOption) *Browser {
 	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox,
 		chromedp.WindowSize(1400, 1100))
+	opts = append(opts, extra...)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(allocCtx)
 	b := &Browser{t: t, ctx: ctx}

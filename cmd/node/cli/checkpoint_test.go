@@ -345,6 +345,84 @@ func TestMain_run_stateDir_resumesWithDefaultSpelledOut(t *testing.T) {
 	}
 }
 
+// A run that began at a --restore path and did not finish resumes when
+// the command names the same savepoint in another way — with a trailing
+// slash, relative, through a symbolic link: the path is compared in
+// canonical form. Before, it was compared as typed, so the rerun started
+// a new run from the savepoint and the output held what the unfinished
+// run had committed after it twice.
+func TestMain_run_stateDir_resumesWithRestoreSpelledDifferently(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		spelled func(t *testing.T, sp string) string
+	}{
+		{"trailing slash", func(_ *testing.T, sp string) string { return sp + "/" }},
+		{"relative", func(t *testing.T, sp string) string {
+			t.Chdir(filepath.Dir(filepath.Dir(sp)))
+			return filepath.Join(".", filepath.Base(filepath.Dir(sp)), filepath.Base(sp))
+		}},
+		{"symlink", func(t *testing.T, sp string) string {
+			link := filepath.Join(t.TempDir(), "savepoint")
+			if err := os.Symlink(sp, link); err != nil {
+				t.Fatal(err)
+			}
+			return link
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			// At 1000 records a second the input lasts 3 s: the run from
+			// the first savepoint must still be running when it is stopped
+			// (at 3000 a second it finished first under a loaded -race run).
+			input, out, state := bigText(t, 3000), t.TempDir(), t.TempDir()
+			args := []string{"run", "wordcount", "-p", "input=" + input, "-p", "output=" + out, "-p", "rate=1000",
+				"--parallelism", "2", "--checkpoint-interval", "20ms", "--state-dir", state}
+			sp1 := stopWithSavepoint(t, state, 2, args...)
+			// A run that begins at the savepoint, stopped again with a
+			// savepoint once it has committed more: it did not finish.
+			n := len(checkpoints(t, state))
+			sp2 := stopWithSavepoint(t, state, n+2, append(args, "--restore", sp1)...)
+			if strings.Count(committedOutput(t, out), "\n") == 0 {
+				t.Fatal("nothing committed: the test cannot see a duplicate")
+			}
+			spelled := tt.spelled(t, sp1)
+			code, _, errOut := runMain(t, testRegistry(t, io.Discard), append(args, "--restore", spelled)...)
+			if code != ExitOK || !strings.Contains(errOut, "resuming from checkpoint "+sp2) {
+				t.Errorf("rerun with --restore %s: exit %d, stderr %q; want 0 and a resume from %s", spelled, code, errOut, sp2)
+			}
+			checkCounts(t, committedOutput(t, out), totals(t, input))
+		})
+	}
+}
+
+// Paths name the same checkpoint, or lie within a run directory, however
+// they are spelled.
+func TestCanonicalPath_spellings(t *testing.T) {
+	dir := t.TempDir()
+	run := filepath.Join(dir, "run-1")
+	sp := filepath.Join(run, "chk-4")
+	if err := os.MkdirAll(sp, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(t.TempDir(), "state")
+	if err := os.Symlink(dir, link); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(dir)
+	for _, other := range []string{sp + "/", sp + "/.", "run-1/chk-4", "./run-1/../run-1/chk-4", filepath.Join(link, "run-1", "chk-4")} {
+		if !sameOrigin(sp, other) {
+			t.Errorf("sameOrigin(%s, %s) = false", sp, other)
+		}
+		if !isWithin(other, run) || !isWithin(sp, filepath.Join(link, "run-1")) {
+			t.Errorf("isWithin(%s, %s) or isWithin(%s, %s via the link) = false", other, run, sp, run)
+		}
+	}
+	for _, tt := range [][2]string{{sp, ""}, {sp, filepath.Join(run, "chk-5")}, {"", ""}} {
+		if got, want := sameOrigin(tt[0], tt[1]), tt[0] == tt[1]; got != want {
+			t.Errorf("sameOrigin(%q, %q) = %v, want %v", tt[0], tt[1], got, want)
+		}
+	}
+}
+
 // A state dir with an unfinished run of the pipeline under other
 // parameters stops a fresh start with exit 2, naming the run and the ways
 // on; --fresh starts over on purpose, says that the output directory

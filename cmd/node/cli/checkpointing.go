@@ -19,6 +19,9 @@ type checkpointing struct {
 	savepoint bool          // a signal stops the job with a savepoint
 	backend   string        // the keyed state backend: "", "heap" or "bbolt"
 	stateDir  string        // --state-dir
+	// --unaligned and --alignment-timeout
+	unaligned        bool
+	alignmentTimeout time.Duration
 }
 
 // prepareCheckpoints checks --restore and picks the run directory in
@@ -26,7 +29,7 @@ type checkpointing struct {
 // is a usage error.
 func (c *command) prepareCheckpoints(ra runArgs, pipeline string, params map[string]string) (*checkpointing, int) {
 	ck := &checkpointing{interval: ra.interval, fp: fingerprint(pipeline, params), restore: ra.restore,
-		backend: ra.backend, stateDir: ra.stateDir}
+		backend: ra.backend, stateDir: ra.stateDir, unaligned: ra.unaligned, alignmentTimeout: ra.alignmentTimeout}
 	if ra.restore != "" {
 		cp, err := checkCheckpoint(ra.restore, pipeline)
 		if err != nil {
@@ -52,7 +55,8 @@ func (c *command) prepareCheckpoints(ra runArgs, pipeline string, params map[str
 }
 
 // pickRun resumes the newest run of the job directory if it did not
-// finish and began where this one begins (same --restore), else starts a
+// finish and began where this one begins (the same --restore checkpoint,
+// however its path is spelled), else starts a
 // new run. Either way the job is submitted as that run (ContinueRun).
 //
 // A new run that would start afresh while a run of the pipeline under
@@ -70,7 +74,7 @@ func (c *command) pickRun(ck *checkpointing, ra runArgs, pipeline string, params
 	if err != nil {
 		return err
 	}
-	if !ok || !cur.unfinished() || cur.origin() != ra.restore || ra.fresh {
+	if !ok || !cur.unfinished() || !sameOrigin(cur.origin(), ra.restore) || ra.fresh {
 		return c.startRun(ck, ra, jd, pipeline, params)
 	}
 	ck.run = cur
@@ -117,6 +121,7 @@ func (c *command) startRun(ck *checkpointing, ra runArgs, jd *jobDir, pipeline s
 // configure sets the engine's checkpoint configuration.
 func (ck *checkpointing) configure(cfg *actors.Config) {
 	cfg.Checkpoint.Interval = ck.interval
+	cfg.Checkpoint.Unaligned, cfg.Checkpoint.AlignmentTimeout = ck.unaligned, ck.alignmentTimeout
 	if ck.backend == "bbolt" {
 		// working files of the live state, removed as subtasks end; the
 		// checkpoints, not these, are what a restart recovers from

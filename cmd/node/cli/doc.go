@@ -25,6 +25,9 @@
 //	           [--log-format text|json] [--log-level LEVEL]
 //	           [--gossip-key-file FILE] [--api-token-file FILE]
 //	           [--tls-cert FILE --tls-key FILE --tls-ca FILE]
+//	           [--nats-embedded [--nats-listen HOST:PORT] [--nats-cluster HOST:PORT --nats-routes HOST:PORT,...]]
+//	           [--nats-tls-ca FILE] [--nats-tls-cert FILE --nats-tls-key FILE]
+//	           [--nats-token-file FILE | --nats-user NAME [--nats-password-file FILE] | --nats-nkey-file FILE | --nats-creds FILE]
 //	node submit PIPELINE [--param key=value]... [--parallelism N]
 //	            [--checkpoint-interval D] [--state-backend heap|bbolt]
 //	            [--restore PATH]
@@ -63,8 +66,9 @@
 // removed at start and the port file at exit. Defaults bind loopback:
 // actor system 127.0.0.1:0, gossip 127.0.0.1:7946 (memberlist's port, so
 // the first node has a known address to --join), REST 127.0.0.1:8081;
-// --data-dir ./troupe-data/NAME, --store file://DATA-DIR/store. Only
-// file:// stores exist in this version.
+// --data-dir ./troupe-data/NAME, --store file://DATA-DIR/store (or, with
+// --nats-embedded, the embedded NATS server's JetStream); --store
+// nats://HOST:PORT[,...] uses a NATS cluster of one's own.
 //
 // # Security
 //
@@ -85,7 +89,16 @@
 // changes nothing and is logged); certificates change by a rolling
 // restart. A node that binds beyond loopback without what each address
 // needs (gossip key; TLS; token and TLS) warns once on standard error,
-// naming the addresses. docs/operations.md has the procedures.
+// naming the addresses. The store's NATS connection (a nats:// --store)
+// takes TLS (--nats-tls-ca, and --nats-tls-cert with --nats-tls-key for
+// mutual TLS) and one kind of credentials: a token (--nats-token-file or
+// $TROUPE_NATS_TOKEN), a user (--nats-user with --nats-password-file or
+// $TROUPE_NATS_PASSWORD), an nkey seed (--nats-nkey-file) or a .creds
+// file (--nats-creds); with --nats-embedded the embedded server requires
+// the same TLS (the three files) and token or user of its clients and
+// routes. A NATS server that refuses the node's TLS or credentials fails
+// the store's operations with natsstore.ErrRefused, naming why.
+// docs/operations.md has the procedures.
 //
 // submit, jobs, job, cancel, savepoint, wait and members call the REST
 // API of the node at --server (default: $TROUPE_SERVER, else
@@ -112,7 +125,10 @@
 // output twice. A run that finished is marked with a _finished file, and
 // the next one starts afresh. Parameters are compared in canonical form
 // (actors.Registry.BuildCanonical): defaults filled in, typed values as
-// their type formats them. A run of the pipeline under other parameters
+// their type formats them; --restore paths as the file they name
+// (absolute, cleaned, symbolic links resolved: canonicalPath), so that
+// a savepoint named another way resumes the same run. A run of the
+// pipeline under other parameters
 // (or from another --restore) that did not finish stops a fresh start
 // with exit 2, naming it and its latest checkpoint: resume it, --restore
 // that checkpoint, or start over with --fresh (which supersedes it). A

@@ -160,6 +160,9 @@ func TestParseRun_logFlags(t *testing.T) {
 	for _, args := range [][]string{
 		{"wordcount", "--log-format", "xml"},
 		{"wordcount", "--log-level", "loud"},
+		// slog's offsets and an empty level are not levels a user means.
+		{"wordcount", "--log-level", "info+2"},
+		{"wordcount", "--log-level", ""},
 	} {
 		if _, err := parseRun(args); err == nil {
 			t.Errorf("%q: no error", args)

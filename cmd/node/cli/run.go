@@ -13,6 +13,7 @@ import (
 
 const runUsage = `Usage: node run PIPELINE [--param key=value]... [--parallelism N]
                 [--checkpoint-interval D --state-dir DIR] [--restore PATH]
+                [--unaligned [--alignment-timeout D]]
                 [--fresh] [--no-savepoint] [--state-backend heap|bbolt] [--restart S]
                 [--http HOST:PORT] [--quiet] [--log-format text|json] [--log-level L]
 
@@ -29,10 +30,11 @@ standard error, to resume from with --restore.
 With --state-dir, checkpoints go to DIR/<pipeline>-<hash of the pipeline
 and its parameters>; parameters are compared as the pipeline reads them,
 defaults filled in (rate=3e3 is rate=3000, and so is leaving out a rate
-whose default is 3000). If the last run of the same command there did not
-finish (it crashed, or was killed), run resumes from its latest
-checkpoint and says so on standard error; after a run that finished it
-starts afresh. If that checkpoint cannot be read, run fails and lists the
+whose default is 3000), and a --restore path as the file it names
+(./sp/, an absolute path or a link to sp are sp). If the last run of the
+same command there did not finish (it crashed, or was killed), run
+resumes from its latest checkpoint and says so on standard error; after
+a run that finished it starts afresh. If that checkpoint cannot be read, run fails and lists the
 older checkpoints that --restore PATH can start from: its output may
 already be committed, so run never falls back to an older one by itself.
 If a run of the pipeline under other parameters (or from another
@@ -63,7 +65,17 @@ Flags:
                            resume a run that did not finish
                            (needs --checkpoint-interval)
   --restore PATH           start from a savepoint or checkpoint directory,
-                           at any --parallelism
+                           at any --parallelism (an unaligned checkpoint
+                           that holds in-flight data: at its own only)
+  --unaligned              unaligned checkpoints: barriers overtake the
+                           records in flight, which are stored with the
+                           checkpoint; under backpressure a checkpoint
+                           does not wait for the backlog (savepoints stay
+                           aligned; needs --checkpoint-interval)
+  --alignment-timeout D    with --unaligned, start each checkpoint aligned
+                           and switch to unaligned where its barriers wait
+                           longer than D after the trigger (default 0:
+                           unaligned from the start)
   --no-savepoint           on a signal, stop gracefully without a savepoint
   --fresh                  start a new run even if the state dir holds one
                            that did not finish (needs --state-dir)
@@ -121,9 +133,9 @@ func parseRun(args []string) (runArgs, error) {
 	fs.Var(&ra.restart, "restart", "")
 	fs.StringVar(&ra.http, "http", "", "")
 	fs.BoolVar(&ra.quiet, "quiet", false, "")
-	var logLevel string
+	var logLevel *string
 	fs.StringVar(&ra.logFormat, "log-format", ra.logFormat, "")
-	fs.StringVar(&logLevel, "log-level", "", "")
+	fs.Func("log-level", "", func(v string) error { logLevel = &v; return nil })
 	positional, err := parseInterleaved(fs, args)
 	if err != nil {
 		return ra, err
@@ -147,6 +159,9 @@ func parseRun(args []string) (runArgs, error) {
 
 // check rejects flags that make no sense together.
 func (ra *runArgs) check() error {
+	if err := ra.jobFlags.check(); err != nil {
+		return err
+	}
 	if ra.stateDir != "" && ra.interval == 0 {
 		return fmt.Errorf("--state-dir needs --checkpoint-interval")
 	}

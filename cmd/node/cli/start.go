@@ -77,9 +77,14 @@ const startUsage = `Usage: node start [--name NAME] [--bind HOST:PORT] [--gossip
                   [--data-dir DIR] [--store URL] [--nats-embedded
                   [--nats-listen HOST:PORT] [--nats-cluster HOST:PORT
                   --nats-routes HOST:PORT,...]] [--port-file FILE]
+                  [--jobstore-max-capacity N] [--jobstore-expiration-time D]
                   [--log-format text|json] [--log-level LEVEL] [--demo]
                   [--gossip-key-file FILE] [--api-token-file FILE]
                   [--tls-cert FILE --tls-key FILE --tls-ca FILE]
+                  [--nats-tls-ca FILE] [--nats-tls-cert FILE --nats-tls-key FILE]
+                  [--nats-token-file FILE | --nats-user NAME
+                  [--nats-password-file FILE] | --nats-nkey-file FILE |
+                  --nats-creds FILE]
 
 Starts a cluster node and runs until SIGINT or SIGTERM, which make it
 leave the cluster (the others learn it at once) and exit 0. Nodes started
@@ -128,6 +133,13 @@ Flags:
   --nats-routes HOST:PORT,...
                            route addresses of all the embedded servers of
                            the cluster; give every node the same list
+  --jobstore-max-capacity N
+                           keep at most N jobs that have ended (the newest),
+                           in the store and in memory (default 1000)
+  --jobstore-expiration-time D
+                           forget a job D after it ended (default 1h); a
+                           forgotten job is unknown to the API, its
+                           checkpoints and savepoints stay
   --port-file FILE         once the node is ready, write its name and bound
                            addresses there as JSON:
                            {"name","actor","gossip","http","nats","store"}
@@ -158,6 +170,26 @@ them warns once on standard error, naming the address):
                            is accepted: several for a rotation); every
                            endpoint but /healthz then needs one (default:
                            $TROUPE_API_TOKEN, comma separated)
+
+NATS security (a nats:// --store's connection; with --nats-embedded also
+what the embedded server requires of its clients and routes):
+  --nats-tls-ca FILE       the CA certificates (PEM) that sign the servers'
+                           (and, embedded, the clients' and routes')
+  --nats-tls-cert FILE     this node's certificate (PEM) for mutual TLS;
+                           embedded: the server's too, naming the hosts of
+                           --nats-listen (127.0.0.1 if it listens
+                           everywhere) and --nats-cluster; the embedded
+                           server needs the three --nats-tls-* together
+  --nats-tls-key FILE      its private key (PEM)
+  --nats-token-file FILE   a token, on one line (default:
+                           $TROUPE_NATS_TOKEN)
+  --nats-user NAME         a user, whose password is in
+  --nats-password-file FILE (default: $TROUPE_NATS_PASSWORD)
+  --nats-nkey-file FILE    an nkey seed (external NATS only)
+  --nats-creds FILE        a .creds file: user JWT and seed (external NATS
+                           in operator mode only)
+                           One kind of credentials at most; the variables
+                           apply when no credentials flag is given.
 
 Port 0 in an address lets the OS choose; --port-file tells which it chose.
 Secrets are read from files or the environment, never from the command

@@ -10,10 +10,12 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/troupe-dev/troupe/actors"
 	"github.com/troupe-dev/troupe/cluster"
+	"github.com/troupe-dev/troupe/persistence/natsstore"
 )
 
 // Defaults of node start's flags.
@@ -104,6 +106,19 @@ type StartConfig struct {
 	// Security is the node's gossip keys, TLS and API tokens (see
 	// Security); all off by default.
 	Security Security
+	// EndedJobs is how long the cluster keeps jobs that have ended
+	// (--jobstore-max-capacity, --jobstore-expiration-time, as Flink's
+	// jobstore.max-capacity and jobstore.expiration-time); zero fields
+	// take cluster.DefaultEndedJobs's values.
+	EndedJobs cluster.EndedJobs
+	// NATSSecurity is the TLS and credentials of the store's NATS
+	// connection (a nats:// Store) and, with NATS, what the embedded
+	// server requires of its clients and routes (--nats-tls-ca,
+	// --nats-tls-cert, --nats-tls-key, --nats-token-file or
+	// $TROUPE_NATS_TOKEN, --nats-user with --nats-password-file or
+	// $TROUPE_NATS_PASSWORD, --nats-nkey-file, --nats-creds), checked;
+	// off by default.
+	NATSSecurity natsstore.Security
 }
 
 // EmbeddedNATS is the NATS server of node start --nats-embedded. Three
@@ -142,7 +157,11 @@ func (e *EmbeddedNATS) Replicas() int {
 // StoreURL is the default store of a node with an embedded server whose
 // client URL is clientURL (nats://host:port, the port bound).
 func (e *EmbeddedNATS) StoreURL(clientURL string) string {
-	u := "nats://" + strings.TrimPrefix(clientURL, "nats://")
+	_, hostPort, ok := strings.Cut(clientURL, "://")
+	if !ok {
+		hostPort = clientURL
+	}
+	u := "nats://" + hostPort
 	if r := e.Replicas(); r > 1 {
 		u += "?replicas=" + strconv.Itoa(r)
 	}
@@ -152,10 +171,12 @@ func (e *EmbeddedNATS) StoreURL(clientURL string) string {
 // startFlags are the raw values of node start's flags that are checked
 // after parsing.
 type startFlags struct {
-	store, logLevel         string
+	store                   string
+	logLevel                *string // nil: not given
 	natsEmbedded            bool
 	natsListen, natsCluster string
 	natsRoutes              []string
+	natsSecurity            natsFlags
 	security                securityFlags
 }
 
@@ -200,11 +221,28 @@ func parseStartEnv(args []string, getenv func(string) string) (StartConfig, erro
 		}
 		return nil
 	})
+	fs.Func("jobstore-max-capacity", "", func(s string) error {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			return fmt.Errorf("want an integer of at least 1")
+		}
+		cfg.EndedJobs.MaxCount = n
+		return nil
+	})
+	fs.Func("jobstore-expiration-time", "", func(s string) error {
+		d, err := time.ParseDuration(s)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("want a positive duration such as 1h or 30m")
+		}
+		cfg.EndedJobs.Expiration = d
+		return nil
+	})
 	fs.StringVar(&cfg.PortFile, "port-file", "", "")
 	fs.BoolVar(&cfg.Demo, "demo", false, "")
 	fs.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "")
-	fs.StringVar(&raw.logLevel, "log-level", "", "")
+	fs.Func("log-level", "", func(v string) error { raw.logLevel = &v; return nil })
 	addSecurityFlags(fs, &cfg.Security, &raw.security)
+	addNATSSecurityFlags(fs, &raw.natsSecurity)
 	positional, err := parseInterleaved(fs, args)
 	if err != nil {
 		return cfg, err
@@ -213,6 +251,9 @@ func parseStartEnv(args []string, getenv func(string) string) (StartConfig, erro
 		return cfg, fmt.Errorf("unexpected argument %q", positional[0])
 	}
 	if err := cfg.check(raw); err != nil {
+		return cfg, err
+	}
+	if err := cfg.setNATSSecurity(raw.natsSecurity, getenv); err != nil {
 		return cfg, err
 	}
 	bindHost, httpHost := cfg.dialedHosts()
@@ -263,16 +304,25 @@ func (cfg *StartConfig) check(raw startFlags) error {
 
 // parseLogFlags checks --log-format and sets level from --log-level, if
 // given; start and run share them.
-func parseLogFlags(format, level string, into *slog.Level) error {
+func parseLogFlags(format string, level *string, into *slog.Level) error {
 	if format != "text" && format != "json" {
 		return fmt.Errorf("--log-format %q: want text or json", format)
 	}
-	if level != "" {
-		if err := into.UnmarshalText([]byte(level)); err != nil {
-			return fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
-		}
+	if level == nil {
+		return nil
 	}
+	// Only the four names: slog would also take offsets such as "info+2",
+	// which are no level a user means, and an empty value is a mistake.
+	l, ok := logLevels[strings.ToLower(*level)]
+	if !ok {
+		return fmt.Errorf("--log-level %q: want debug, info, warn or error", *level)
+	}
+	*into = l
 	return nil
+}
+
+var logLevels = map[string]slog.Level{
+	"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError,
 }
 
 // checkName accepts names that are safe as a directory name and in a

@@ -336,6 +336,33 @@ func (cfg *StartConfig) insecure() []string {
 		}
 		out = append(out, fmt.Sprintf("the REST API on %s has %s", cfg.HTTPListen, strings.Join(miss, ", and ")))
 	}
+	return append(out, cfg.insecureNATS()...)
+}
+
+// insecureNATS lists what the embedded NATS server leaves open on its
+// client and route addresses beyond loopback: whoever reaches them
+// reads and writes the store (job records, every checkpoint).
+func (cfg *StartConfig) insecureNATS() []string {
+	if cfg.NATS == nil {
+		return nil
+	}
+	sec := cfg.NATSSecurity
+	var miss []string
+	if sec.Credentials() == "" {
+		miss = append(miss, fmt.Sprintf("no credentials, so whoever reaches it reads and writes the store (give --nats-token-file or $%s, or --nats-user)", NATSTokenEnv))
+	}
+	if !sec.TLS() {
+		miss = append(miss, "no TLS, so the store's data and credentials cross in the clear (give --nats-tls-cert, --nats-tls-key and --nats-tls-ca)")
+	}
+	if len(miss) == 0 {
+		return nil
+	}
+	var out []string
+	for _, a := range []struct{ what, addr string }{{"the embedded NATS server's client port", cfg.NATS.Listen}, {"its route port", cfg.NATS.Cluster}} {
+		if a.addr != "" && !loopback(a.addr) {
+			out = append(out, fmt.Sprintf("%s %s has %s", a.what, a.addr, strings.Join(miss, ", and ")))
+		}
+	}
 	return out
 }
 

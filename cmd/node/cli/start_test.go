@@ -55,6 +55,13 @@ func TestParseStart(t *testing.T) {
 	if !sameConfig(cfg, want) {
 		t.Fatalf("got  %+v\nwant %+v", cfg, want)
 	}
+	if cfg, err := parseStart([]string{"--jobstore-max-capacity", "50", "--jobstore-expiration-time", "30m"}); err != nil ||
+		cfg.EndedJobs != (cluster.EndedJobs{MaxCount: 50, Expiration: 30 * time.Minute}) {
+		t.Errorf("ended jobs' retention: %+v, %v", cfg.EndedJobs, err)
+	}
+	if cfg, err := parseStart(nil); err != nil || cfg.EndedJobs != (cluster.EndedJobs{}) {
+		t.Errorf("ended jobs' retention by default: %+v (zero: the cluster's defaults), %v", cfg.EndedJobs, err)
+	}
 	if cfg, err := parseStart([]string{"--store", "file:///abs/dir/"}); err != nil || cfg.Store != "file:///abs/dir" || cfg.StoreDir != "/abs/dir" {
 		t.Errorf("absolute store: %+v, %v", cfg, err)
 	}
@@ -143,6 +150,12 @@ func TestParseStart_errors(t *testing.T) {
 		{[]string{"--store", "file://"}, "no directory"},
 		{[]string{"--log-format", "xml"}, `--log-format "xml": want text or json`},
 		{[]string{"--log-level", "loud"}, `--log-level "loud": want debug, info, warn or error`},
+		{[]string{"--log-level", "warn-4"}, `--log-level "warn-4": want debug, info, warn or error`},
+		{[]string{"--log-level", ""}, `--log-level "": want debug, info, warn or error`},
+		{[]string{"--jobstore-max-capacity", "0"}, `"0" for flag -jobstore-max-capacity: want an integer of at least 1`},
+		{[]string{"--jobstore-max-capacity", "lots"}, `-jobstore-max-capacity`},
+		{[]string{"--jobstore-expiration-time", "0s"}, `"0s" for flag -jobstore-expiration-time: want a positive duration`},
+		{[]string{"--jobstore-expiration-time", "3600"}, `-jobstore-expiration-time`},
 	}
 	for _, tt := range tests {
 		if _, err := parseStart(tt.args); err == nil || !strings.Contains(err.Error(), tt.want) {

@@ -247,6 +247,7 @@ func (d *jobDir) newRun(origin string) (*runDir, error) {
 		return nil, err
 	}
 	if origin != "" {
+		origin = canonicalPath(origin) // the same checkpoint however it is named next time
 		if err := os.WriteFile(filepath.Join(r.path, originFile), []byte(origin), 0o644); err != nil {
 			return nil, fmt.Errorf("state dir: %w", err)
 		}
@@ -313,7 +314,9 @@ func (r *runDir) markFinished() error {
 	return os.WriteFile(filepath.Join(r.path, finishedFile), nil, 0o644)
 }
 
-// origin returns the --restore path the lineage began at ("" for none).
+// origin returns the --restore path the lineage began at ("" for none),
+// as written (canonical since runs record it so; compare with
+// sameOrigin).
 func (r *runDir) origin() string {
 	b, err := os.ReadFile(filepath.Join(r.path, originFile))
 	if err != nil {
@@ -340,15 +343,39 @@ func (r *runDir) keep(origin string) bool {
 	return false
 }
 
-// isWithin reports whether path is dir or inside it.
+// isWithin reports whether path is dir or inside it, however either is
+// spelled (see canonicalPath).
 func isWithin(path, dir string) bool {
-	ap, err1 := filepath.Abs(path)
-	ad, err2 := filepath.Abs(dir)
-	if err1 != nil || err2 != nil {
-		return false
-	}
-	rel, err := filepath.Rel(ad, ap)
+	rel, err := filepath.Rel(canonicalPath(dir), canonicalPath(path))
 	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+}
+
+// canonicalPath returns path absolute, clean and with its symbolic links
+// resolved, so that a file named in two ways (relative or absolute, with
+// a trailing slash, through a link) compares equal: the --restore path
+// is part of a run's identity. A path that cannot be resolved (it does
+// not exist) is returned absolute and clean.
+func canonicalPath(path string) string {
+	if path == "" {
+		return ""
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return filepath.Clean(path)
+	}
+	if real, err := filepath.EvalSymlinks(abs); err == nil {
+		return real
+	}
+	return abs
+}
+
+// sameOrigin reports whether two --restore paths ("" for none) name the
+// same checkpoint.
+func sameOrigin(a, b string) bool {
+	if a == "" || b == "" {
+		return a == b
+	}
+	return canonicalPath(a) == canonicalPath(b)
 }
 
 // store opens the run's checkpoint store.

@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -76,7 +77,12 @@ type collector struct {
 	cfg Config
 }
 
-func newCollector(cfg Config) *collector { return &collector{cfg: cfg} }
+func newCollector(cfg Config) *collector {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &collector{cfg: cfg}
+}
 
 // Describe sends every metric's descriptor.
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
@@ -113,8 +119,11 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		collectSubtask(ch, s)
 	}
 	if c.cfg.Jobs != nil {
+		now := c.cfg.Now()
 		for _, j := range c.cfg.Jobs() {
-			collectJob(ch, j)
+			if ended := j.Ended(); ended.IsZero() || now.Sub(ended) <= EndedJobRetention {
+				collectJob(ch, j)
+			}
 		}
 	}
 	if c.cfg.Node != nil {

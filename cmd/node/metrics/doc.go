@@ -10,8 +10,9 @@
 // of each subtask and samples them every actors.Config.MetricsInterval
 // (see actors.Engine.SubtaskMetrics); a scrape reads the latest samples
 // and the jobs' views and turns them into constant metrics, so series
-// come and go with the subtasks and jobs they describe, and a scrape
-// costs in proportion to what runs. One registry per node (NewHandler),
+// come and go with the subtasks and jobs they describe (an ended job's
+// stay for EndedJobRetention), and a scrape costs in proportion to what
+// runs. One registry per node (NewHandler),
 // never the global one.
 //
 // # Labels

@@ -3,6 +3,7 @@ package metrics
 import (
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -17,14 +18,25 @@ type Config struct {
 	Engine *actors.Engine
 	// Jobs returns the jobs whose masters run on the node (the
 	// coordinator's, or node run's one), running or ended: their status,
-	// restarts, uptime and checkpoints are exported. Nil: none.
+	// restarts, uptime and checkpoints are exported, an ended job's for
+	// EndedJobRetention after its end. Nil: none.
 	Jobs func() []*actors.Job
 	// Node returns the node's view of its cluster. Nil: no node metrics
 	// (node run).
 	Node func() NodeStats
 	// Logger receives the errors of scrapes; nil: slog.Default().
 	Logger *slog.Logger
+	// Now is the clock that tells when an ended job's series leave (see
+	// EndedJobRetention); nil: time.Now. Tests set it.
+	Now func() time.Time
 }
+
+// EndedJobRetention is how long a job's series stay after it ended: long
+// enough for scrapes to see how it ended and for an alert on its status
+// to fire; then they leave, as Flink closes a job's metric group when it
+// ends, so that a node that runs job after job does not export more and
+// more series. (A subtask's series leave with the subtask.)
+const EndedJobRetention = 10 * time.Minute
 
 // NodeStats is a node's view of its cluster.
 type NodeStats struct {

@@ -14,7 +14,10 @@
 // ForwardedHeader and is never forwarded again: if two nodes disagree
 // about the coordinator for a moment, the second answers 503 rather than
 // bounce the request between them. No coordinator known, or one that does
-// not answer: 503 with Retry-After. Members, node and healthz are
+// not answer: 503 with Retry-After. A savepoint of a job that another
+// node runs is forwarded by the coordinator to that node with
+// OwnerHeader, which only the savepoint endpoint honours (a client can
+// set it, and gains nothing by it). Members, node and healthz are
 // answered by the node that is asked.
 //
 // # Errors

@@ -2,9 +2,11 @@ package rest_test
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -217,5 +219,70 @@ func TestHandler_forwardToOwner(t *testing.T) {
 	}
 	if n := len(coord.rec.requests()); n != 2 {
 		t.Fatalf("the coordinator got %d requests, want 2: a request was forwarded back", n)
+	}
+}
+
+// sendWith sends a request with extra headers.
+func sendWith(t testing.TB, srv *httptest.Server, method, path, body string, header http.Header) response {
+	t.Helper()
+	req, err := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for k, vs := range header {
+		req.Header[k] = vs
+	}
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return response{resp.StatusCode, resp.Header, b}
+}
+
+// A client that sets the owner header itself gets no more than any
+// client: a node that does not coordinate still forwards submissions,
+// lists and cancels to the coordinator, and answers locally only a
+// savepoint, the one request the coordinator forwards to a job's owner
+// (which such a node answers about the jobs it runs, as the owner).
+// Honoured on every endpoint, the header made a node that does not
+// coordinate admit jobs itself — a second coordinator, placing jobs on
+// slots the real one believes free.
+func TestHandler_ownerHeaderFromAClientIsNotHonoured(t *testing.T) {
+	coord, follower := startNode(t, "wordcount"), startNode(t, "wordcount")
+	coord.svc.SetCoordinator(coord.addr(), true, true)
+	follower.svc.SetCoordinator(coord.addr(), false, true)
+	forged := http.Header{rest.OwnerHeader: {follower.addr()}}
+
+	r := sendWith(t, follower.srv, "POST", "/v1/jobs", `{"pipeline":"wordcount"}`, forged)
+	if r.status != 201 {
+		t.Fatalf("submit: %d %s", r.status, r.body)
+	}
+	id := decode[struct{ ID string }](t, r).ID
+	if n := len(coord.svc.Requests()); n != 1 {
+		t.Errorf("the coordinator admitted %d jobs, want the one submitted", n)
+	}
+	if n := len(follower.svc.Requests()); n != 0 {
+		t.Errorf("the node that does not coordinate admitted %d jobs itself", n)
+	}
+	if r := sendWith(t, follower.srv, "GET", "/v1/jobs", "", forged); r.status != 200 ||
+		len(decode[struct{ Jobs []cluster.JobStatus }](t, r).Jobs) != 1 {
+		t.Errorf("jobs through the follower with the header: %d %s; want the coordinator's list", r.status, r.body)
+	}
+	if r := sendWith(t, follower.srv, "POST", "/v1/jobs/"+id+"/cancel", "", forged); r.status != 200 {
+		t.Errorf("cancel through the follower with the header: %d %s", r.status, r.body)
+	}
+	if calls := follower.svc.Calls(); len(calls) != 0 {
+		t.Errorf("the follower's service was called %v; every job request belongs to the coordinator", calls)
+	}
+	if calls := coord.svc.Calls(); !slices.Contains(calls, "Cancel "+id) {
+		t.Errorf("the coordinator's calls %v lack the cancel", calls)
 	}
 }

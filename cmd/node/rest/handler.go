@@ -3,6 +3,7 @@ package rest
 import (
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -127,7 +128,7 @@ func (h *handler) submit(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	if h.forward(w, r, body) {
+	if h.forward(w, r, body, false) {
 		return
 	}
 	id, err := h.svc.Submit(r.Context(), req)
@@ -140,7 +141,7 @@ func (h *handler) submit(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) jobs(w http.ResponseWriter, r *http.Request) {
-	if h.forward(w, r, nil) {
+	if h.forward(w, r, nil, false) {
 		return
 	}
 	jobs, err := h.svc.Jobs(r.Context())
@@ -152,7 +153,7 @@ func (h *handler) jobs(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) job(w http.ResponseWriter, r *http.Request) {
-	if h.forward(w, r, nil) {
+	if h.forward(w, r, nil, false) {
 		return
 	}
 	job, err := h.svc.Job(r.Context(), r.PathValue("id"))
@@ -172,7 +173,7 @@ func (h *handler) cancel(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	if h.forward(w, r, body) {
+	if h.forward(w, r, body, false) {
 		return
 	}
 	id := r.PathValue("id")
@@ -193,7 +194,7 @@ func (h *handler) savepoint(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	if h.forward(w, r, body) {
+	if h.forward(w, r, body, true) {
 		return
 	}
 	path, err := h.svc.Savepoint(r.Context(), r.PathValue("id"), req.Stop)
@@ -231,8 +232,15 @@ func (h *handler) healthz(w http.ResponseWriter, _ *http.Request) {
 }
 
 // fail answers with err's status and an ErrorBody; internal errors are
-// logged, for their cause is on this side.
+// logged, for their cause is on this side. A call ended by its client
+// going away is neither answered nor an error.
 func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if r.Context().Err() != nil && errors.Is(err, r.Context().Err()) {
+		// The client has gone (gave up, timed out): its request's
+		// context ended the call. Nobody to answer, and no fault here.
+		h.log.Debug("rest: client gone", "method", r.Method, "path", r.URL.Path, "err", err)
+		return
+	}
 	status := statusOf(err)
 	if status == http.StatusInternalServerError {
 		h.log.Error("rest: request failed", "method", r.Method, "path", r.URL.Path, "err", err)

@@ -4,13 +4,21 @@
 "use strict";
 
 const refreshEvery = 1000; // ms
+// readTimeout bounds a GET: a node that does not answer (stuck, stopped)
+// is an error the page shows, and the polling goes on. It is longer than
+// the node's own bound on a read it forwards to the coordinator
+// (rest.ForwardReadTimeout, 10 s), whose 503 says more. Cancel and
+// savepoint requests are not bounded: a savepoint takes its time.
+const readTimeout = 15000; // ms
 const svgNS = "http://www.w3.org/2000/svg";
 
 const ui = {
-  selected: null,      // the id of the job shown
+  selected: null,      // the id of the job to show
+  shown: null,         // the id of the job shown: what the buttons act on
   chosenByUser: false, // the user picked it: keep it even once it ended
-  armedCancel: null,   // the timer of an armed cancel button
+  armedCancel: null,   // the armed cancel button: { job, timer }, or null
   live: false,         // the job shown runs: its rates are current
+  savepointing: null,  // the job whose savepoint is being taken, or null
 };
 
 const $ = (id) => document.getElementById(id);
@@ -33,9 +41,23 @@ async function api(method, path, body) {
   }
   const token = apiToken();
   if (token) init.headers["Authorization"] = "Bearer " + token;
-  const resp = await fetch(path, init);
+  let timeout = null;
+  if (method === "GET") {
+    const abort = new AbortController();
+    init.signal = abort.signal;
+    timeout = setTimeout(() => abort.abort(), readTimeout);
+  }
+  let resp, text;
+  try {
+    resp = await fetch(path, init);
+    text = await resp.text();
+  } catch (e) {
+    if (e.name === "AbortError") throw new Error(`${method} ${path}: no answer from the node within ${readTimeout / 1000} s`);
+    throw e;
+  } finally {
+    clearTimeout(timeout);
+  }
   $("token-form").hidden = resp.status !== 401;
-  const text = await resp.text();
   let data = null;
   try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
   if (!resp.ok) {
@@ -152,7 +174,8 @@ function renderMembers(members) {
     return el("tr", { "data-member": m.name },
       name,
       el("td", { class: "num", "data-slots": `${m.slotsUsed}/${m.slots}` }, `${m.slotsUsed} / ${m.slots}`),
-      el("td", {}, el("a", { href: `http://${m.httpAddr}/` }, m.httpAddr)),
+      // Every node of a cluster serves alike: HTTPS with --tls-*.
+      el("td", {}, el("a", { href: `${location.protocol}//${m.httpAddr}/` }, m.httpAddr)),
       el("td", {}, m.version),
       el("td", {}, clock(m.started)));
   }));
@@ -181,9 +204,13 @@ function renderJobs(jobs) {
 }
 
 function renderJob(job) {
+  ui.shown = job.id;
   $("job").hidden = false;
   $("job-pipeline").textContent = job.pipeline;
   $("job-id").textContent = job.id;
+  // An armed Cancel is for the job it was armed on: another one shown in
+  // its place (the user picked it, or it is the newest) disarms it.
+  if (ui.armedCancel && ui.armedCancel.job !== job.id) disarm();
   const state = $("job-state");
   state.textContent = job.state;
   state.className = "state " + job.state;
@@ -193,14 +220,21 @@ function renderJob(job) {
   $("job-facts").textContent = facts.join(" · ");
   const live = job.state === "running" || job.state === "restarting" || job.state === "waiting-for-slots";
   $("cancel").disabled = !live;
-  $("savepoint").disabled = job.state !== "running" || !job.checkpoints;
+  // One savepoint at a time: the button stays disabled until the one
+  // asked for is answered, whatever the refreshes meanwhile say.
+  $("savepoint").disabled = ui.savepointing !== null || job.state !== "running" || !job.checkpoints;
   const failure = $("failure");
   failure.hidden = !job.failure;
   failure.textContent = job.failure || "";
   ui.live = job.state === "running";
+  // A job known here only by its record in the job store (one of a
+  // cluster that restarted, or one another node runs) comes without its
+  // graph, checkpoints or exceptions.
+  job.vertices = job.vertices || [];
+  job.edges = job.edges || [];
   renderGraph(job);
   renderOperators(job);
-  renderCheckpoints(job.checkpoints);
+  renderCheckpoints(job);
   renderExceptions(job.exceptions || []);
 }
 
@@ -217,6 +251,13 @@ const box = { w: 230, h: 112, gapX: 90, gapY: 24, pad: 12 };
 
 function renderGraph(job) {
   const g = $("graph");
+  if (job.vertices.length === 0) {
+    g.setAttribute("viewBox", "0 0 0 0");
+    g.setAttribute("width", 0);
+    g.setAttribute("height", 0);
+    g.replaceChildren();
+    return;
+  }
   const level = levels(job);
   const rows = {};
   const pos = job.vertices.map((v, i) => {
@@ -290,9 +331,10 @@ function renderOperators(job) {
   }));
 }
 
-function renderCheckpoints(ck) {
+function renderCheckpoints(job) {
+  const ck = job.checkpoints;
   if (!ck) {
-    $("checkpoint-counts").textContent = "Checkpoints are off for this job.";
+    $("checkpoint-counts").textContent = noCheckpoints(job);
     fillBody($("checkpoints"), []);
     return;
   }
@@ -300,13 +342,25 @@ function renderCheckpoints(ck) {
   $("checkpoint-counts").textContent = `completed ${ck.completed} · failed ${ck.failed} · in progress ${ck.inProgress}${latest}`;
   fillBody($("checkpoints"), ck.history.slice().reverse().map((c) => el("tr", { "data-checkpoint": c.id, "data-status": c.status },
     el("td", { class: "num" }, c.id),
-    el("td", {}, c.savepoint ? "savepoint" : "checkpoint"),
+    el("td", {}, c.savepoint ? "savepoint" : c.unaligned ? "checkpoint (unaligned)" : "checkpoint"),
     el("td", { class: "ck-" + c.status }, c.status),
     el("td", {}, clock(c.triggered)),
     el("td", { class: "num" }, millis(c.durationMs)),
     el("td", { class: "num" }, bytes(c.sizeBytes)),
+    el("td", { class: "num" }, bytes(c.inFlightBytes || 0)),
     el("td", { class: "num" }, millis(c.alignmentMs)),
     el("td", { class: "wrap" }, c.failure || c.path || ""))));
+}
+
+// noCheckpoints says why a job's status has no checkpoints.
+function noCheckpoints(job) {
+  if (job.vertices.length === 0) {
+    const latest = job.latestCheckpoint ? ` Its latest checkpoint: ${job.latestCheckpoint.id}, ${job.latestCheckpoint.path}.` : "";
+    const owner = job.owner ? ` (last run by ${job.owner})` : "";
+    return `This node knows the job only by its record${owner}: no graph, checkpoint history or exceptions.${latest}`;
+  }
+  if (job.state === "waiting-for-slots") return "None yet: the job waits for slots.";
+  return "Checkpoints are off for this job.";
 }
 
 function renderExceptions(exceptions) {
@@ -324,24 +378,25 @@ function renderExceptions(exceptions) {
 // ---- actions ------------------------------------------------------------
 
 // The cancel button asks to be clicked twice: the first click arms it for
-// three seconds.
+// three seconds, for the job shown then; the second cancels that job.
 function onCancel() {
   const b = $("cancel");
-  if (!ui.armedCancel) {
+  if (!ui.armedCancel || ui.armedCancel.job !== ui.shown) {
+    disarm();
     b.classList.add("armed");
     b.textContent = "Click again to cancel";
-    ui.armedCancel = setTimeout(disarm, 3000);
+    ui.armedCancel = { job: ui.shown, timer: setTimeout(disarm, 3000) };
     return;
   }
+  const id = ui.armedCancel.job;
   disarm();
-  const id = ui.selected;
   api("POST", `/v1/jobs/${encodeURIComponent(id)}/cancel`, {})
     .then(() => { message(`Job ${id} cancelled.`); refresh(); })
     .catch((e) => message(e.message, true));
 }
 
 function disarm() {
-  clearTimeout(ui.armedCancel);
+  if (ui.armedCancel) clearTimeout(ui.armedCancel.timer);
   ui.armedCancel = null;
   const b = $("cancel");
   b.classList.remove("armed");
@@ -349,36 +404,47 @@ function disarm() {
 }
 
 function onSavepoint() {
-  const id = ui.selected;
-  const b = $("savepoint");
-  b.disabled = true;
+  if (ui.savepointing !== null) return;
+  const id = ui.shown;
+  ui.savepointing = id;
+  $("savepoint").disabled = true;
   message(`Taking a savepoint of ${id}…`);
   api("POST", `/v1/jobs/${encodeURIComponent(id)}/savepoint`, { stop: false })
     .then((r) => message(`Savepoint of ${id}: ${r.path}`))
     .catch((e) => message(e.message, true))
-    .finally(() => { b.disabled = false; });
+    .finally(() => { ui.savepointing = null; refresh(); }); // the next rendering enables the button
 }
 
 // ---- the loop -------------------------------------------------------------
 
 let timer = null;
+// latest numbers the refreshes: a click starts one at once, beside one
+// that may be under way. Only the latest draws what it got (an older
+// answer arriving last would draw a job the user has left) and arms the
+// next poll, so there is one polling loop.
+let latest = 0;
 
 async function refresh() {
   clearTimeout(timer);
+  const mine = ++latest;
   try {
     const [members, jobs] = await Promise.all([api("GET", "/v1/members"), api("GET", "/v1/jobs")]);
+    if (mine !== latest) return;
     renderMembers(members.members);
     renderJobs(jobs.jobs);
     if (ui.selected) {
-      renderJob(await api("GET", `/v1/jobs/${encodeURIComponent(ui.selected)}`));
+      const job = await api("GET", `/v1/jobs/${encodeURIComponent(ui.selected)}`);
+      if (mine !== latest) return;
+      renderJob(job);
     } else {
+      ui.shown = null;
       $("job").hidden = true;
     }
     setStatus(`${members.members.length} members · updated ${new Date().toLocaleTimeString()}`);
   } catch (e) {
-    setStatus(e.message, true);
+    if (mine === latest) setStatus(e.message, true);
   } finally {
-    timer = setTimeout(refresh, refreshEvery);
+    if (mine === latest) timer = setTimeout(refresh, refreshEvery);
   }
 }
 
