@@ -31,6 +31,14 @@ type windowScope struct {
 	merging bool
 	clears  map[string]func(window.Window) // by backend state name
 	entries map[string]func() int          // by backend state name: (key, window) entries
+	// drop reports whether a restored entry is of the window clearing,
+	// encoded into enc on its first call of each clear: made once, so
+	// that a clear, which the window operator runs for every window that
+	// ends, allocates nothing
+	drop     func(state string, userKey []byte) bool
+	clearing window.Window
+	enc      []byte
+	encoded  bool
 }
 
 // windowStatePrefix begins the backend name of every per-window state.
@@ -50,16 +58,25 @@ func (sc *stateScope[K]) clearWindow(w window.Window) error {
 			ws.clears[name](w)
 		}
 	}
-	var enc []byte // encoded for the first restored entry of the key only
-	return persistence.DropRestored(sc.b, windowStatePrefix, func(state string, uk []byte) bool {
-		if enc == nil {
-			enc, _ = windowCodec{}.Append(nil, w)
-		}
-		if strings.HasPrefix(state, windowStatePrefix+"map/") { // (window, user key): see winKeyCodec
-			return len(uk) > len(enc) && uk[len(enc)] == '|' && bytes.HasPrefix(uk, enc)
-		}
-		return bytes.Equal(uk, enc)
-	})
+	if ws.drop == nil {
+		ws.drop = ws.restoredOfClearing
+	}
+	ws.clearing, ws.encoded = w, false
+	return persistence.DropRestored(sc.b, windowStatePrefix, ws.drop)
+}
+
+// restoredOfClearing reports whether the restored entry uk of a
+// per-window state is of the window clearing.
+func (ws *windowScope) restoredOfClearing(state string, uk []byte) bool {
+	if !ws.encoded {
+		ws.enc, _ = windowCodec{}.Append(ws.enc[:0], ws.clearing)
+		ws.encoded = true
+	}
+	enc := ws.enc
+	if strings.HasPrefix(state, windowStatePrefix+"map/") { // (window, user key): see winKeyCodec
+		return len(uk) > len(enc) && uk[len(enc)] == '|' && bytes.HasPrefix(uk, enc)
+	}
+	return bytes.Equal(uk, enc)
 }
 
 // windowMapOf registers the map state behind a per-window state of kind.
