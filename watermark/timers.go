@@ -33,7 +33,15 @@ type TimerQueue[K comparable] struct {
 	front *timerSlot[K] // the slot of times[0], when known
 	n     int           // timers registered, not yet fired or deleted
 	spare []*timerSlot[K]
+	// fresh are slots allocated together, not yet used: a watermark can
+	// retire more slots at once than spare keeps (session windows and
+	// processing time make a slot per timer), and the slots made after it
+	// then cost an allocation per slotChunk instead of one each
+	fresh []timerSlot[K]
 }
+
+// slotChunk is how many slots newSlot allocates at a time.
+const slotChunk = 16
 
 // timerSlot holds the timers of one time. entries[:next] have fired;
 // after next, the entries not marked deleted are pending, in firing order.
@@ -46,6 +54,10 @@ type timerSlot[K comparable] struct {
 	// needs it (RegisterNew does not search).
 	at   map[K]int32
 	next int
+	// one backs entries until a second timer at this time: most slots of
+	// session windows and processing time hold one, and their entries
+	// then need no allocation of their own
+	one [1]slotEntry[K]
 }
 
 // slotScan is how many entries a slot searches one by one before it
@@ -153,7 +165,11 @@ func (q *TimerQueue[K]) newSlot(ts int64) *timerSlot[K] {
 	if k := len(q.spare); k > 0 {
 		s, q.spare = q.spare[k-1], q.spare[:k-1]
 	} else {
-		s = &timerSlot[K]{}
+		if len(q.fresh) == 0 {
+			q.fresh = make([]timerSlot[K], slotChunk)
+		}
+		s, q.fresh = &q.fresh[0], q.fresh[1:]
+		s.entries = s.one[:0]
 	}
 	s.time = ts
 	q.slots[ts] = s
@@ -232,13 +248,15 @@ func (q *TimerQueue[K]) retire(s *timerSlot[K]) {
 		q.last = nil
 	}
 	q.front = nil
+	clear(s.entries) // drop references to keys: the slot's chunk may live on
+	s.entries, s.next = s.entries[:0], 0
 	if len(q.spare) < maxSpareSlots {
-		clear(s.entries) // drop references to keys
-		s.entries, s.next = s.entries[:0], 0
 		if s.at != nil {
 			clear(s.at)
 		}
 		q.spare = append(q.spare, s)
+	} else {
+		s.at = nil
 	}
 }
 
