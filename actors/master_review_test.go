@@ -238,6 +238,9 @@ func TestEngine_Close_boundedByAStuckMetadataCommit(t *testing.T) {
 		t.Fatalf("Engine.Close returned after %v, before the writer returned and before its grace of %v", waited, writerGrace)
 	}
 	g.open() // the writer's goroutine ends now (the cleanup checks it)
+	// Its commit writes into the test's directory: let it end before the
+	// directory is removed (RemoveAll failed on a file written meanwhile).
+	eventually(t, 20*time.Second, func() bool { return g.commitsRunning() == 0 }, "the held commit to end")
 }
 
 // jobWithStuckCommit runs an unbounded job whose checkpoint store stops

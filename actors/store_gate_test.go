@@ -92,6 +92,13 @@ func (g *gatedStore) commitStarted(id int64) bool {
 	return g.started[id]
 }
 
+// commitsRunning counts the CommitMetadata calls under way.
+func (g *gatedStore) commitsRunning() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.writing
+}
+
 func (g *gatedStore) wasDiscarded(id int64) bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
