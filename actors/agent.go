@@ -205,7 +205,8 @@ func (a *agent) reportFailure(ctx actor.Context, id int, err error) {
 func (a *agent) reportAck(ctx actor.Context, ack *checkpointAck) {
 	w := &wire.CheckpointAck{Id: ack.id, Task: string(ack.task), Handle: ack.handle, Finished: ack.finished,
 		Error: errText(ack.err), Subsumed: isSubsumed(ack.err), States: wireStates(ack.states),
-		StateBytes: ack.size, AlignmentNanos: int64(ack.alignment)}
+		StateBytes: ack.size, AlignmentNanos: int64(ack.alignment),
+		Channels: ack.channels, InflightBytes: ack.inflight, Unaligned: ack.unaligned}
 	a.report(ctx, w, ack.err)
 }
 

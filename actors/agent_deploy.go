@@ -77,7 +77,11 @@ func (a *agent) restorePlan() (*restorePlan, error) {
 func (a *agent) spawn(ctx actor.Context, s subtaskSpec, plan *restorePlan) (*agentTask, MailboxInfo, error) {
 	v, i := s.vertex, s.index
 	ins, outs := len(v.InputChannels(i)), len(v.OutputChannels(i))
-	bound := mailbox.Bound(ins, outs, a.spec.cfg.Credits, controlSlack)
+	// Beyond the windows, an input may hold one priority barrier (an
+	// unaligned checkpoint's overdraws its channel by one at most), and an
+	// output one credit more (the receiver returns a credit for that
+	// barrier too, so the sender it overdrew may see window+1 of them).
+	bound := mailbox.Bound(ins, outs, a.spec.cfg.Credits, controlSlack+ins+outs)
 	stats := &mailbox.Stats{}
 	st := &subtask{id: s.id, jobName: a.spec.job, run: a.spec.run, vertex: v, index: i, attempt: a.spec.attempt,
 		cfg: a.spec.cfg, root: ctx.ActorSystem().Root, log: a.log.With("vertex", v.Name, "subtask", i),
@@ -86,9 +90,11 @@ func (a *agent) spawn(ctx actor.Context, s subtaskSpec, plan *restorePlan) (*age
 	if a.meter != nil {
 		st.meter = &subtaskMeter{mailbox: stats}
 	}
-	mb, capacity := actor.Bounded(bound, stats), pow2(bound)
+	st.urgent = &urgentMail{}
+	st.yield = st.urgent.waiting
+	mb, capacity := actor.Bounded(bound, stats, st.urgent), pow2(bound)
 	if s.remoteInputs {
-		mb, capacity = actor.Unbounded(stats), 0
+		mb, capacity = actor.Unbounded(stats, st.urgent), 0
 	}
 	props := actor.PropsFromProducer(func() actor.Actor { return st },
 		actor.WithMailbox(mb), actor.WithSupervisor(escalate))
@@ -151,8 +157,14 @@ func newEndpoint(ep *wire.Endpoint, edge *operators.VertexEdge, self string) end
 	return endpoint{pid: pid, index: int(ep.Index), edge: edge, remote: pid.Address != self}
 }
 
+// startSources starts the job once every subtask is deployed: every
+// subtask gets startMsg — sources begin polling, and a subtask that
+// restored output channel state sends it, now that its receivers are
+// deployed.
 func (a *agent) startSources(ctx actor.Context, stop bool) {
-	a.toSources(ctx, &startMsg{})
+	for _, t := range a.order {
+		ctx.Send(t.pid, &startMsg{})
+	}
 	if stop { // a stop asked for before a restart still holds
 		a.toSources(ctx, &stopSourceMsg{})
 	}
@@ -169,7 +181,7 @@ func (a *agent) toSources(ctx actor.Context, msg any) {
 func (a *agent) trigger(ctx actor.Context, tr *wire.Trigger) {
 	for _, id := range tr.Subtasks {
 		if t := a.tasks[int(id)]; t != nil {
-			ctx.Send(t.pid, &triggerMsg{id: tr.Id, savepoint: tr.Savepoint})
+			ctx.Send(t.pid, &triggerMsg{id: tr.Id, savepoint: tr.Savepoint, unaligned: tr.Unaligned, deadline: tr.Deadline})
 		}
 	}
 }

@@ -28,6 +28,25 @@ type CheckpointConfig struct {
 	// AtLeastOnce skips barrier alignment: lower latency under
 	// backpressure, but records may be replayed twice after a failure.
 	AtLeastOnce bool
+	// Unaligned makes checkpoints unaligned (Flink's unaligned
+	// checkpoints, FLIP-76): a subtask forwards a checkpoint's barrier at
+	// its first barrier, ahead of the batches queued on its outputs, and
+	// stores the batches its barriers overtook — on its outputs, and on
+	// its inputs until each input's barrier came — with the checkpoint;
+	// a restore replays them before any new input. Under backpressure a
+	// checkpoint then takes about as long as its barriers' way through
+	// the job, not as long as the backlog. Savepoints stay aligned. An
+	// unaligned checkpoint that holds in-flight data restores only at the
+	// parallelism it was taken at (ErrUnalignedRescale). Exactly once
+	// only: not with AtLeastOnce. Default false.
+	Unaligned bool
+	// AlignmentTimeout, with Unaligned, starts each checkpoint aligned
+	// and turns it unaligned where its barriers are still waiting this
+	// long after its trigger — at a receiver aligning its inputs, or
+	// behind batches waiting for credit on an output — as Flink's
+	// execution.checkpointing.aligned-checkpoint-timeout does. 0 (the
+	// default): unaligned from the start.
+	AlignmentTimeout time.Duration
 	// Store opens the checkpoint store of one run of a job (see
 	// Job.RunID). Each run must get a store of its own, sharing no
 	// checkpoint ID or file with another run's — for example a
@@ -89,6 +108,12 @@ func (c *CheckpointConfig) validate() error {
 		return fmt.Errorf("%w: Checkpoint.MinPause %v is negative", ErrConfig, c.MinPause)
 	case c.TolerableFailures < 0:
 		return fmt.Errorf("%w: Checkpoint.TolerableFailures %d is negative", ErrConfig, c.TolerableFailures)
+	case c.AlignmentTimeout < 0:
+		return fmt.Errorf("%w: Checkpoint.AlignmentTimeout %v is negative", ErrConfig, c.AlignmentTimeout)
+	case c.AlignmentTimeout > 0 && !c.Unaligned:
+		return fmt.Errorf("%w: Checkpoint.AlignmentTimeout %v needs Checkpoint.Unaligned", ErrConfig, c.AlignmentTimeout)
+	case c.Unaligned && c.AtLeastOnce:
+		return fmt.Errorf("%w: Checkpoint.Unaligned needs exactly-once checkpoints, not AtLeastOnce", ErrConfig)
 	}
 	if c.Timeout == 0 {
 		c.Timeout = 10 * time.Minute

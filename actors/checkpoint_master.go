@@ -61,6 +61,9 @@ type checkpointer struct {
 	// sizes holds what the acks of checkpoints being written said, for
 	// their stats once they end
 	sizes map[int64]checkpointSizes
+	// travel says how the barriers of the pending checkpoints travel
+	// (unaligned, deadline), for the triggers sent after the first
+	travel map[int64]triggerMsg
 }
 
 // TaskID names a subtask in the coordinator, the same in every attempt.
@@ -85,6 +88,7 @@ func newCheckpointer(m *master) (*checkpointer, error) {
 		}
 	}
 	c := &checkpointer{m: m, store: store, paths: map[int64]string{}, unnotified: map[string]bool{}, sizes: map[int64]checkpointSizes{},
+		travel:  map[int64]triggerMsg{},
 		waiters: map[int64]chan<- savepointResult{}, stopped: true} // until the first attempt runs
 	if bc.FirstID, err = c.firstID(); err != nil {
 		return nil, err
@@ -151,7 +155,7 @@ func (c *checkpointer) onAck(ctx actor.Context, a *checkpointAck) {
 		acts, err = c.coord.Decline(time.Now(), a.id, a.task, a.err)
 	} else {
 		acts, err = c.coord.Ack(time.Now(), a.id, a.task, taskHandle{path: a.handle, finished: a.finished, states: a.states,
-			size: a.size, alignment: a.alignment})
+			size: a.size, alignment: a.alignment, channels: a.channels, inflight: a.inflight, unaligned: a.unaligned})
 	}
 	if err != nil {
 		c.m.log.Debug("checkpoint ack ignored", "checkpoint", a.id, "task", a.task, "err", err)
@@ -232,8 +236,9 @@ func (c *checkpointer) record(id int64, status CheckpointStatus, path string, re
 	st, _ := c.coord.Stats(id)
 	sz := c.sizes[id]
 	delete(c.sizes, id)
+	delete(c.travel, id)
 	s := CheckpointStats{ID: id, Savepoint: st.Savepoint, Status: status, Triggered: st.Triggered, Duration: st.Duration,
-		Size: sz.total, Alignment: sz.alignment, Path: path}
+		Size: sz.total, Alignment: sz.alignment, Path: path, Unaligned: sz.unaligned, InFlight: sz.inflight}
 	if reason != nil {
 		s.Failure = reason.Error()
 	}
@@ -245,8 +250,11 @@ type taskHandle struct {
 	path      string
 	finished  bool
 	states    map[string]persistence.StateSummary
-	size      int64         // bytes of state stored
+	size      int64         // bytes of state stored, in-flight data included
 	alignment time.Duration // waiting for barriers
+	channels  string        // the handle of its in-flight data; "": none
+	inflight  int64         // the in-flight data's bytes of records
+	unaligned bool          // it took the checkpoint unaligned
 }
 
 // trigger sends the trigger to the sources, which inject the barrier, to
@@ -266,15 +274,46 @@ func (c *checkpointer) trigger(ctx actor.Context, t barrier.Trigger) {
 			to = append(to, ref)
 		}
 	}
-	c.sendTrigger(ctx, to, t.ID, t.Savepoint)
+	tr := c.travelOf(t, time.Now())
+	c.travel[t.ID] = tr
+	c.sendTrigger(ctx, to, tr)
 }
 
-// sendTrigger sends the trigger of checkpoint id to the subtasks to,
-// through their agents.
-func (c *checkpointer) sendTrigger(ctx actor.Context, to []*subtaskRef, id int64, savepoint bool) {
+// travelOf decides how checkpoint t's barriers travel. Savepoints are
+// always aligned, as in Flink: they restore at any parallelism. So is a
+// checkpoint triggered while a savepoint is pending, whose barriers would
+// otherwise overtake the savepoint's and cancel its alignment; the others
+// are unaligned from the start, or, with an alignment timeout, aligned
+// until their deadline.
+func (c *checkpointer) travelOf(t barrier.Trigger, now time.Time) triggerMsg {
+	tr := triggerMsg{id: t.ID, savepoint: t.Savepoint}
+	cfg := c.m.cfg.Checkpoint
+	switch {
+	case !cfg.Unaligned || t.Savepoint || c.savepointPending(t.ID):
+	case cfg.AlignmentTimeout == 0:
+		tr.unaligned = true
+	default:
+		tr.deadline = now.Add(cfg.AlignmentTimeout).UnixNano()
+	}
+	return tr
+}
+
+// savepointPending reports whether a savepoint other than id is pending.
+func (c *checkpointer) savepointPending(id int64) bool {
+	for _, p := range c.coord.Pending() {
+		if s, ok := c.coord.Stats(p); ok && p != id && s.Savepoint {
+			return true
+		}
+	}
+	return false
+}
+
+// sendTrigger sends trigger t to the subtasks to, through their agents.
+func (c *checkpointer) sendTrigger(ctx actor.Context, to []*subtaskRef, t triggerMsg) {
 	run, attempt := c.m.job.run, int32(c.m.attempt)
 	c.m.sendPerAgent(ctx, to, func(ids []int32) any {
-		return &wire.Trigger{Run: run, Attempt: attempt, Id: id, Savepoint: savepoint, Subtasks: ids}
+		return &wire.Trigger{Run: run, Attempt: attempt, Id: t.id, Savepoint: t.savepoint, Subtasks: ids,
+			Unaligned: t.unaligned, Deadline: t.deadline}
 	})
 }
 
@@ -290,8 +329,11 @@ func (c *checkpointer) writeMetadata(_ actor.Context, w barrier.WriteMetadata) {
 			sizes.total += h.size
 			sizes.byVertex[v.ID] += h.size
 			sizes.alignment = max(sizes.alignment, h.alignment)
+			sizes.inflight += h.inflight
+			sizes.unaligned = sizes.unaligned || h.unaligned
 			meta.Tasks = append(meta.Tasks, persistence.TaskState{Vertex: v.Name, Operators: v.Operators(),
-				Subtask: i, Parallelism: v.Parallelism, Handle: h.path, Finished: h.finished, States: h.states})
+				Subtask: i, Parallelism: v.Parallelism, Handle: h.path, Finished: h.finished, States: h.states,
+				Channels: h.channels, InFlight: h.inflight})
 		}
 	}
 	c.sizes[w.ID] = sizes
@@ -312,8 +354,12 @@ func (c *checkpointer) catchUp(ctx actor.Context, ref *subtaskRef) {
 		}
 	}
 	for _, id := range c.coord.Pending() {
-		s, _ := c.coord.Stats(id)
-		c.sendTrigger(ctx, targets, id, s.Savepoint)
+		t, ok := c.travel[id]
+		if !ok {
+			s, _ := c.coord.Stats(id)
+			t = triggerMsg{id: id, savepoint: s.Savepoint}
+		}
+		c.sendTrigger(ctx, targets, t)
 	}
 }
 

@@ -102,20 +102,105 @@ func planFor(cp *persistence.Checkpoint, g *operators.JobGraph, mine func(*opera
 	if cp.Meta.MaxParallelism != g.MaxParallelism {
 		return nil, fmt.Errorf("%w: %s has max parallelism %d, the job %d", ErrRestore, cp.Path, cp.Meta.MaxParallelism, g.MaxParallelism)
 	}
+	if err := checkChannelState(cp, g); err != nil {
+		return nil, err
+	}
 	byOp, err := oldPartsByOperator(cp)
 	if err != nil {
 		return nil, err
 	}
 	plan := &restorePlan{id: cp.Meta.ID, path: cp.Path, tasks: map[barrier.TaskID]*taskRestore{},
 		finished: finishedVertices(cp.Meta)}
+	var channels map[string]map[int]string
+	if replaysChannels(cp.Meta, g) {
+		channels = channelHandles(cp.Meta)
+	}
 	for _, v := range g.Vertices {
 		for i := range v.Parallelism {
-			if mine(v, i) {
-				plan.tasks[taskID(v, i)] = taskFor(cp, byOp, v, i, g.MaxParallelism)
+			if !mine(v, i) {
+				continue
 			}
+			t := taskFor(cp, byOp, v, i, g.MaxParallelism)
+			if h := channels[v.Name][i]; h != "" {
+				if t == nil {
+					t = &taskRestore{cp: cp, index: i, parallelism: v.Parallelism}
+				}
+				t.channels = h
+			}
+			plan.tasks[taskID(v, i)] = t
 		}
 	}
 	return plan, nil
+}
+
+// checkChannelState refuses to restore a checkpoint with records in
+// flight (an unaligned one) into a job whose vertices have another
+// parallelism, or that lacks a vertex that has in-flight data (its
+// callers wrap the error with ErrRestore): channel state belongs to the
+// channels between the old subtasks, numbered as they were. Flink
+// restores unaligned checkpoints only at their own parallelism too, and
+// rescales from savepoints, which are always aligned; we redistribute no
+// channel state. An unaligned checkpoint without records in flight holds
+// only the watermarks its channels had, which a rescaled restore can
+// drop: it restores as an aligned one (see replaysChannels).
+func checkChannelState(cp *persistence.Checkpoint, g *operators.JobGraph) error {
+	if cp.Meta.InFlightBytes() == 0 {
+		return nil
+	}
+	if v, old, ok := rescaledVertex(cp.Meta, g); ok {
+		return fmt.Errorf("%w: %s holds in-flight data (an unaligned checkpoint) and %q ran at parallelism %d there, "+
+			"at %d now; restore it at parallelism %d, or take a savepoint (always aligned) to rescale",
+			ErrUnalignedRescale, cp.Path, v.Name, old, v.Parallelism, old)
+	}
+	now := map[string]bool{}
+	for _, v := range g.Vertices {
+		now[v.Name] = true
+	}
+	for _, t := range cp.Meta.Tasks {
+		if !now[t.Vertex] && t.InFlight > 0 {
+			return fmt.Errorf("%s holds in-flight data of %q, which the job does not have", cp.Path, t.Vertex)
+		}
+	}
+	return nil
+}
+
+// rescaledVertex returns a vertex of g that ran at another parallelism in
+// the checkpoint, with its old parallelism.
+func rescaledVertex(m *persistence.Metadata, g *operators.JobGraph) (*operators.Vertex, int, bool) {
+	old := map[string]int{}
+	for _, t := range m.Tasks {
+		old[t.Vertex] = t.Parallelism
+	}
+	for _, v := range g.Vertices {
+		if p, ok := old[v.Name]; ok && p != v.Parallelism {
+			return v, p, true
+		}
+	}
+	return nil, 0, false
+}
+
+// replaysChannels reports whether a restore of the checkpoint into g
+// replays its channel state: only at the parallelism it was taken at
+// (checkChannelState refuses a rescale of one with records in flight).
+func replaysChannels(m *persistence.Metadata, g *operators.JobGraph) bool {
+	_, _, rescaled := rescaledVertex(m, g)
+	return m.HasChannelState() && !rescaled
+}
+
+// channelHandles returns the handles of the subtasks' channel state, by
+// vertex name and subtask index.
+func channelHandles(m *persistence.Metadata) map[string]map[int]string {
+	hs := map[string]map[int]string{}
+	for _, t := range m.Tasks {
+		if t.Channels == "" {
+			continue
+		}
+		if hs[t.Vertex] == nil {
+			hs[t.Vertex] = map[int]string{}
+		}
+		hs[t.Vertex][t.Subtask] = t.Channels
+	}
+	return hs
 }
 
 // oldPart is one old subtask's state of an operator, as the metadata
@@ -196,6 +281,10 @@ type taskRestore struct {
 	cp                 *persistence.Checkpoint // reads the state files
 	index, parallelism int                     // the new subtask's
 	ops                []opRestore
+	// channels is the handle of the subtask's in-flight data, "" for
+	// none (an unaligned checkpoint restores at its own parallelism only,
+	// so it is the old subtask of the same index's)
+	channels string
 }
 
 // opRestore is one operator's old parts and what the subtask takes.
@@ -244,7 +333,7 @@ func taskFor(cp *persistence.Checkpoint, byOp map[string]oldParts, v *operators.
 // the operator kept only its key groups of them. A nil taskRestore reads
 // nothing (a fresh start). Errors wrap ErrRestore and name the file.
 func (t *taskRestore) read() (map[string][]*operators.OperatorState, error) {
-	if t == nil {
+	if t == nil || len(t.ops) == 0 {
 		return nil, nil
 	}
 	files, err := t.readFiles()
@@ -258,6 +347,23 @@ func (t *taskRestore) read() (map[string][]*operators.OperatorState, error) {
 		}
 	}
 	return parts, nil
+}
+
+// readChannels reads the subtask's in-flight data; nil for none.
+// Errors wrap ErrRestore and name the file.
+func (t *taskRestore) readChannels() (*persistence.ChannelState, error) {
+	if t == nil || t.channels == "" {
+		return nil, nil
+	}
+	b, err := t.cp.ReadState(t.channels)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrRestore, err)
+	}
+	cs, err := persistence.UnmarshalChannelState(b)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s (%s): %w", ErrRestore, t.cp.Path, t.channels, err)
+	}
+	return cs, nil
 }
 
 // take is what a subtask takes of one operator's state in one file.
@@ -425,6 +531,9 @@ func (m *master) checkRestore() error {
 		return fmt.Errorf("%w: %s holds pipeline %q, not %q", ErrRestore, cp.Path, cp.Meta.Job, m.graph.Name)
 	case cp.Meta.MaxParallelism != m.graph.MaxParallelism:
 		return fmt.Errorf("%w: %s has max parallelism %d, the job %d", ErrRestore, cp.Path, cp.Meta.MaxParallelism, m.graph.MaxParallelism)
+	}
+	if err := checkChannelState(cp, m.graph); err != nil {
+		return fmt.Errorf("%w: %w", ErrRestore, err)
 	}
 	return nil
 }

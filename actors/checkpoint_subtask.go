@@ -36,10 +36,13 @@ func (s *subtask) onTrigger(m *triggerMsg) {
 		return
 	}
 	if s.aligner != nil && !s.finished {
+		// Aligned: no barrier of it will come (see expect), so none can
+		// overtake anything.
+		m.unaligned, m.deadline = false, 0
 		s.expect(*m)
 		return
 	}
-	s.checkpoint(m.id, m.savepoint)
+	s.checkpoint(*m)
 }
 
 // expect takes the trigger of a running subtask whose senders have all
@@ -61,11 +64,9 @@ func (s *subtask) expect(m triggerMsg) {
 		s.expected = append(s.expected, m)
 		return
 	}
-	if m.savepoint {
-		s.savepoints[m.id] = true
-	}
+	s.noteBarrier(m.barrier())
 	s.alignFrom(m.id)
-	s.applyAlignment(s.aligner.Expect(m.id))
+	s.applyAlignment(s.aligner.Expect(m.id), nil)
 }
 
 // takeExpected takes the triggers that waited for every input channel to
@@ -79,13 +80,20 @@ func (s *subtask) takeExpected() {
 	}
 }
 
-// onBarrier handles checkpoint barrier b from input channel ch.
+// onBarrier handles checkpoint barrier b, consumed from input channel ch
+// after the batches before it.
 func (s *subtask) onBarrier(ch int, b operators.Barrier) {
-	if b.Savepoint {
-		s.savepoints[b.ID] = true
-	}
+	s.noteBarrier(b)
 	s.alignFrom(b.ID)
-	s.applyAlignment(s.aligner.OnBarrier(ch, b.ID))
+	s.applyAlignment(s.aligner.OnBarrier(ch, b.ID), nil)
+}
+
+// noteBarrier keeps how checkpoint b.ID's barriers travel (savepoint,
+// unaligned, deadline), from the first of them, for its snapshot.
+func (s *subtask) noteBarrier(b operators.Barrier) {
+	if _, ok := s.barriers[b.ID]; !ok {
+		s.barriers[b.ID] = triggerOf(b)
+	}
 }
 
 // alignFrom notes when the alignment of checkpoint id began: at its first
@@ -104,22 +112,38 @@ func (s *subtask) alignment(id int64) time.Duration {
 	return time.Since(s.alignStart)
 }
 
-func (s *subtask) applyAlignment(r barrier.Result) {
-	if r.Cancelled != 0 && s.store != nil {
+// applyAlignment carries out an aligner's result. first, for a priority
+// barrier, is what it overtook on its own input: channel state if it
+// starts an unaligned snapshot.
+func (s *subtask) applyAlignment(r barrier.Result, first *overtaken) {
+	if r.Cancelled != 0 {
 		// Overtaken by a newer checkpoint: decline it, which is no failure.
-		s.root.Send(s.ctx.Parent(), &checkpointAck{attempt: s.attempt, id: r.Cancelled,
-			task: taskID(s.vertex, s.index), err: fmt.Errorf("%w: overtaken by checkpoint %d", barrier.ErrSubsumed, s.aligner.Aligning())})
+		s.decline(r.Cancelled, fmt.Errorf("%w: overtaken by a newer checkpoint's barrier", barrier.ErrSubsumed))
+		if s.rec != nil && s.rec.id == r.Cancelled {
+			s.dropRecorder(nil)
+		}
 	}
 	for _, ch := range r.Block {
 		s.in.SetBlocked(ch, true)
 	}
+	persisted := r.Persisted
 	if r.Snapshot != 0 {
-		sp := s.savepoints[r.Snapshot]
-		clear(s.savepoints)
-		s.checkpoint(r.Snapshot, sp)
+		t, ok := s.barriers[r.Snapshot]
+		if !ok {
+			t = triggerMsg{id: r.Snapshot}
+		}
+		clear(s.barriers)
+		if r.Unaligned {
+			t.unaligned = true
+			persisted = max(persisted, s.startRecording(r.Snapshot, r.Record, first))
+		}
+		s.checkpoint(t)
 	}
 	for _, ch := range r.Unblock {
 		s.in.SetBlocked(ch, false)
+	}
+	if persisted != 0 {
+		s.inputPersisted(persisted)
 	}
 }
 
@@ -137,19 +161,19 @@ func (s *subtask) applyAlignment(r barrier.Result) {
 // waits in s.preparing, the operator blocks the input meanwhile, and it
 // is taken as soon as the operator's reply has made it ready
 // (takePrepared), before any more input is consumed.
-func (s *subtask) checkpoint(id int64, savepoint bool) {
-	if id <= s.lastCheckpoint || s.isPreparing(id) {
+func (s *subtask) checkpoint(t triggerMsg) {
+	if t.id <= s.lastCheckpoint || s.isPreparing(t.id) {
 		return
 	}
 	if s.inputEnded && !s.chain.Ended() {
-		s.ending = append(s.ending, triggerMsg{id: id, savepoint: savepoint})
+		s.ending = append(s.ending, t)
 		return
 	}
-	if !s.chain.PrepareSnapshot(id) || len(s.preparing) > 0 {
-		s.preparing = append(s.preparing, triggerMsg{id: id, savepoint: savepoint})
+	if !s.chain.PrepareSnapshot(t.id) || len(s.preparing) > 0 {
+		s.preparing = append(s.preparing, t)
 		return
 	}
-	s.takeCheckpoint(id, savepoint)
+	s.takeCheckpoint(t)
 }
 
 // isPreparing reports whether checkpoint id waits for an operator's state.
@@ -171,13 +195,15 @@ func (s *subtask) takePrepared() {
 			return
 		}
 		s.preparing = s.preparing[1:]
-		s.takeCheckpoint(t.id, t.savepoint)
+		s.takeCheckpoint(t)
 	}
 }
 
-// takeCheckpoint snapshots the chain for checkpoint id, forwards the
-// barrier and stores the state.
-func (s *subtask) takeCheckpoint(id int64, savepoint bool) {
+// takeCheckpoint snapshots the chain for checkpoint t, forwards the
+// barrier and stores the state — at once, or with its channel state once
+// that is complete.
+func (s *subtask) takeCheckpoint(t triggerMsg) {
+	id := t.id
 	s.lastCheckpoint = id
 	st, err := s.chain.Snapshot(id)
 	if err != nil {
@@ -200,36 +226,58 @@ func (s *subtask) takeCheckpoint(id int64, savepoint bool) {
 		}
 	}()
 	if !s.eoiSent {
-		s.chain.Emit(operators.Barrier{ID: id, Savepoint: savepoint})
+		s.forwardBarrier(t.barrier())
 	}
 	if s.store == nil {
+		s.dropRecorder(nil)
 		return // a barrier without checkpointing (a test's source probe): passed on, nothing stored
 	}
-	s.storeState(id, savepoint, enc, states, s.alignment(id))
+	h := heldSnapshot{savepoint: t.savepoint, finished: s.inputEnded && s.chain.Ended(), enc: enc, states: states,
+		alignment: s.alignment(id)}
 	enc = nil
+	if rec := s.rec; rec != nil && rec.id == id {
+		rec.held = &h
+		s.finishRecording()
+		return
+	}
+	s.storeState(id, h, nil)
 }
 
-// storeState writes enc (nil: nothing to store), which states
-// summarises, and acks; it owns enc. The write runs on a goroutine that
-// s.uploads owns, which ends with the ack; processing goes on.
-// alignment is how long the checkpoint waited for its barriers.
-func (s *subtask) storeState(id int64, savepoint bool, enc *operators.EncodedState, states map[string]persistence.StateSummary,
-	alignment time.Duration) {
-	ack := &checkpointAck{attempt: s.attempt, id: id, task: taskID(s.vertex, s.index), finished: s.inputEnded && s.chain.Ended(),
-		states: states, alignment: alignment}
+// storeState writes snapshot h (h.enc nil: no operator state) and the
+// channel state rec recorded (nil: none), and acks; it owns h.enc. The
+// write runs on a goroutine that s.uploads owns, which ends with the ack;
+// processing goes on.
+func (s *subtask) storeState(id int64, h heldSnapshot, rec *channelRecorder) {
+	ack := &checkpointAck{attempt: s.attempt, id: id, task: taskID(s.vertex, s.index), finished: h.finished,
+		states: h.states, alignment: h.alignment}
+	var channels *persistence.ChannelState
+	if rec != nil {
+		ack.unaligned = rec.unaligned
+		if !rec.state.Empty() {
+			channels = &rec.state
+		}
+	}
 	agent, root := s.ctx.Parent(), s.root
-	if enc == nil {
+	if h.enc == nil && channels == nil {
 		root.Send(agent, ack)
 		return
 	}
-	store := s.store
-	started := s.uploads.start(id, savepoint, s.cfg.Checkpoint.Timeout, func(ctx context.Context) {
-		ack.handle, ack.size, ack.err = writeState(ctx, store, id, string(ack.task), enc)
+	store, enc := s.store, h.enc
+	started := s.uploads.start(id, h.savepoint, s.cfg.Checkpoint.Timeout, func(ctx context.Context) {
+		if enc != nil {
+			ack.handle, ack.size, ack.err = writeState(ctx, store, id, string(ack.task), enc)
+		}
+		if ack.err == nil && channels != nil {
+			var n int64
+			ack.channels, n, ack.err = writeChannels(ctx, store, id, string(ack.task), channels)
+			ack.size += n
+			ack.inflight = channels.BatchBytes()
+		}
 		if !stoppedBy(ctx) {
 			root.Send(agent, ack)
 		}
 	})
-	if !started {
+	if !started && enc != nil {
 		_ = enc.Close() // the subtask is stopping
 	}
 }
@@ -238,7 +286,7 @@ func (s *subtask) storeState(id int64, savepoint bool, enc *operators.EncodedSta
 // before the end of input goes downstream: their barriers go first.
 func (s *subtask) takeEnding() {
 	for _, t := range s.ending {
-		s.checkpoint(t.id, t.savepoint)
+		s.checkpoint(t)
 	}
 	s.ending = nil
 }
@@ -249,6 +297,9 @@ func (s *subtask) takeEnding() {
 // the master knows the output is committed before it ends the job.
 func (s *subtask) onComplete(m *completeMsg) {
 	s.uploads.subsume(m.id)
+	if s.rec != nil && s.rec.id < m.id {
+		s.dropRecorder(nil) // subsumed: the master gave it up
+	}
 	if s.chain == nil || s.failed {
 		return
 	}

@@ -61,6 +61,25 @@ func writeState(ctx context.Context, store CheckpointStore, id int64, task strin
 	return handle, int64(len(data)), err
 }
 
+// writeChannels writes a subtask's in-flight data for checkpoint id, as
+// a state of its own beside the operators' (task's name with
+// "-channels"), and returns its handle and its size in bytes.
+func writeChannels(ctx context.Context, store CheckpointStore, id int64, task string, cs *persistence.ChannelState) (string, int64, error) {
+	b := cs.MarshalBinary()
+	name := task + "-channels"
+	var handle string
+	var err error
+	if s, ok := store.(StreamingCheckpointStore); ok {
+		handle, err = s.WriteStateFrom(ctx, id, name, persistence.BytesSource(b))
+	} else {
+		handle, err = store.WriteState(id, name, b)
+	}
+	if err != nil {
+		return "", 0, fmt.Errorf("checkpoint %d: in-flight data: %w", id, err)
+	}
+	return handle, int64(len(b)), nil
+}
+
 // uploads owns the goroutines that write a subtask's state to the
 // checkpoint store, one per checkpoint, so that the subtask goes on
 // processing meanwhile. Each ends when its write does, when its

@@ -49,18 +49,21 @@ type countedSeq struct {
 // at that record in the first attempt, once a checkpoint has completed.
 // counter=actor counts with a keyed actor (FromKeyedActor) in place of
 // ProcessKeyed: every node builds the actor operator from the registry.
+// work: spin iterations per record in the counter, to make it the
+// bottleneck (backpressure across the network).
 func keyedCountSpec() PipelineSpec {
 	return PipelineSpec{
 		Name: "keyed-count",
 		Params: []Param{{Name: "n", Default: "10000"}, {Name: "keys", Default: "61"},
 			{Name: "out", Required: true}, {Name: "fail-at", Default: "-1"}, {Name: "rate", Default: "0"},
-			{Name: "counter", Default: "process"}},
+			{Name: "counter", Default: "process"}, {Name: "work", Default: "0"}},
 		Build: func(ps Params) (*operators.Pipeline, error) {
 			n, err1 := ps.Int("n")
 			keys, err2 := ps.Int("keys")
 			failAt, err3 := ps.Int("fail-at")
 			rate, err4 := ps.Float("rate")
-			if err := errors.Join(err1, err2, err3, err4); err != nil {
+			work, err5 := ps.Int("work")
+			if err := errors.Join(err1, err2, err3, err4, err5); err != nil {
 				return nil, err
 			}
 			p := operators.NewPipeline("keyed-count").SetParallelism(2)
@@ -82,6 +85,7 @@ func keyedCountSpec() PipelineSpec {
 				if err != nil {
 					return err
 				}
+				spin(work)
 				c, _ := st.Value()
 				st.Update(c + 1)
 				out.Collect(countedSeq{Key: ctx.Key(), Count: c + 1, Seq: s}, operators.NoTimestamp)
@@ -91,6 +95,18 @@ func keyedCountSpec() PipelineSpec {
 			return p, nil
 		},
 	}
+}
+
+// spinSink keeps spin's loop from being optimised away.
+var spinSink atomic.Uint64
+
+// spin burns n iterations of CPU (a test's slow operator).
+func spin(n int) {
+	var x uint64
+	for i := range n {
+		x = x*31 + uint64(i)
+	}
+	spinSink.Add(x)
 }
 
 // seqCounter is keyed-count's counter as a keyed actor.

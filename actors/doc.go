@@ -28,8 +28,14 @@
 //     mailbox therefore holds at most mailbox.Bound messages, and its
 //     bounded Proto.Actor mailbox (which would busy-wait a sender when full)
 //     is sized so that it is never full.
-//   - Records, end of input (and later watermarks and barriers) travel in
-//     order on each channel; there is no order across channels.
+//   - Records, end of input, watermarks and barriers travel in order on
+//     each channel; there is no order across channels. The one exception
+//     is an unaligned checkpoint's barrier, a priority message that
+//     overtakes what is queued on its channel (sent ahead of what waits
+//     for credit, with at most one credit overdrawn, and handled by the
+//     receiver as it arrives); what it overtook is stored as the
+//     checkpoint's channel state, and a restore replays it, in order,
+//     before anything new.
 //   - The job finishes when every subtask has received end of input on all
 //     its inputs and sent it on all its outputs; cancel stops every agent,
 //     hence every subtask, and returns once all have stopped; any operator

@@ -53,6 +53,12 @@ var (
 	// to restart from cannot be read (the error names the file), or the
 	// one given belongs to another pipeline.
 	ErrRestore = errors.New("actors: cannot restore checkpoint")
+	// ErrUnalignedRescale is returned, with ErrRestore, for a restore at
+	// another parallelism of a checkpoint that holds in-flight data (an
+	// unaligned one): its channel state belongs to the channels of the
+	// old parallelism. Savepoints are always aligned and rescale; so does
+	// a checkpoint that happened to store no in-flight data.
+	ErrUnalignedRescale = errors.New("actors: an unaligned checkpoint restores only at its own parallelism")
 	// ErrDuplicateRun is returned by Submit for a ContinueRun id that a
 	// job of the engine is still running.
 	ErrDuplicateRun = errors.New("actors: run already running")

@@ -37,6 +37,12 @@ type CheckpointStats struct {
 	// inputs; both zero for one that did not get that far.
 	Size      int64
 	Alignment time.Duration
+	// Unaligned says that some subtask took it unaligned: a barrier of it
+	// overtook in-flight data (unaligned checkpoints, or an alignment
+	// that timed out). InFlight is the bytes of records it persisted as
+	// in-flight data (Flink's "persisted in-flight data"), part of Size.
+	Unaligned bool
+	InFlight  int64
 	Path      string // where a completed one is stored
 	Failure   string // why it failed or was aborted
 }
@@ -44,9 +50,11 @@ type CheckpointStats struct {
 // CheckpointSummary is a job's checkpointing so far.
 type CheckpointSummary struct {
 	// Completed and Failed count checkpoints and savepoints (aborted ones
-	// are neither); InProgress those pending now.
+	// are neither); InProgress those pending now. Unaligned counts the
+	// completed ones some subtask took unaligned.
 	Completed, Failed int64
 	InProgress        int
+	Unaligned         int64
 	// Latest is the completed one with the highest id; nil before the
 	// first.
 	Latest *CheckpointStats
@@ -56,8 +64,9 @@ type CheckpointSummary struct {
 	// subtasks stored in the latest completed checkpoint.
 	StateSizes map[int]int64
 	// Durations, Sizes and Alignments are histograms over the completed
-	// ones, in seconds, bytes and seconds.
-	Durations, Sizes, Alignments Histogram
+	// ones, in seconds, bytes and seconds; InFlight over their persisted
+	// in-flight data, in bytes (zero for an aligned one).
+	Durations, Sizes, Alignments, InFlight Histogram
 }
 
 // Histogram counts observations in buckets, as a Prometheus histogram:
@@ -99,12 +108,14 @@ func (h Histogram) clone() Histogram {
 type checkpointCounts struct {
 	completed, failed int64
 	inProgress        int
+	unaligned         int64
 	latest            *CheckpointStats
 	history           []CheckpointStats
 	stateSizes        map[int]int64
 	durations         Histogram
 	sizes             Histogram
 	alignments        Histogram
+	inflight          Histogram
 }
 
 // Checkpoints returns the job's checkpoint counts, history and
@@ -119,9 +130,9 @@ func (j *Job) Checkpoints() CheckpointSummary {
 		l := *c.latest
 		latest = &l
 	}
-	return CheckpointSummary{Completed: c.completed, Failed: c.failed, InProgress: c.inProgress, Latest: latest,
-		History: slices.Clone(c.history), StateSizes: maps.Clone(c.stateSizes),
-		Durations: c.durations.clone(), Sizes: c.sizes.clone(), Alignments: c.alignments.clone()}
+	return CheckpointSummary{Completed: c.completed, Failed: c.failed, InProgress: c.inProgress, Unaligned: c.unaligned,
+		Latest: latest, History: slices.Clone(c.history), StateSizes: maps.Clone(c.stateSizes),
+		Durations: c.durations.clone(), Sizes: c.sizes.clone(), Alignments: c.alignments.clone(), InFlight: c.inflight.clone()}
 }
 
 func (c *checkpointCounts) init() {
@@ -129,6 +140,7 @@ func (c *checkpointCounts) init() {
 		c.durations = newHistogram(checkpointSecondBounds)
 		c.sizes = newHistogram(checkpointByteBounds)
 		c.alignments = newHistogram(alignmentSecondBounds)
+		c.inflight = newHistogram(checkpointByteBounds)
 	}
 }
 
@@ -145,6 +157,10 @@ func (j *Job) recordCheckpoint(s CheckpointStats, stateSizes map[int]int64) {
 		c.durations.observe(s.Duration.Seconds())
 		c.sizes.observe(float64(s.Size))
 		c.alignments.observe(s.Alignment.Seconds())
+		c.inflight.observe(float64(s.InFlight))
+		if s.Unaligned {
+			c.unaligned++
+		}
 		if c.latest == nil || s.ID > c.latest.ID {
 			c.latest, c.stateSizes = &s, stateSizes
 		}
@@ -178,4 +194,6 @@ type checkpointSizes struct {
 	total     int64
 	alignment time.Duration // the longest
 	byVertex  map[int]int64
+	inflight  int64 // bytes of records in flight, part of total
+	unaligned bool  // some subtask took it unaligned
 }

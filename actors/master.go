@@ -14,11 +14,11 @@ import (
 )
 
 // controlSlack is the mailbox room kept, beyond the credit windows, for a
-// subtask's control messages: deploy, start, pump, wake, flush, stop, a
-// custom operator's reply (or, once its actor has stopped and sends no
-// more, the notice of that stop), a metrics request, and Proto.Actor's
-// system messages.
-const controlSlack = 9
+// subtask's control messages: deploy, start, pump, resume, wake, flush,
+// the alignment timer, stop, a custom operator's reply (or, once its
+// actor has stopped and sends no more, the notice of that stop), a
+// metrics request, and Proto.Actor's system messages.
+const controlSlack = 12
 
 // master is a job's master actor. It never spawns subtasks itself: each
 // attempt is deployed through job agents, one per node that holds some of

@@ -104,7 +104,8 @@ func ackFrom(a *wire.CheckpointAck, err error) *checkpointAck {
 	}
 	return &checkpointAck{attempt: int(a.Attempt), id: a.Id, task: barrier.TaskID(a.Task), handle: a.Handle,
 		finished: a.Finished, states: statesFrom(a.States), err: err,
-		size: a.StateBytes, alignment: time.Duration(a.AlignmentNanos)}
+		size: a.StateBytes, alignment: time.Duration(a.AlignmentNanos),
+		channels: a.Channels, inflight: a.InflightBytes, unaligned: a.Unaligned}
 }
 
 // wireStates and statesFrom carry an ack's state summaries over the wire.

@@ -14,12 +14,20 @@ import (
 // batchMsg travels on a channel, downstream. data is an *operators.Batch
 // of the channel's element type, or nil when the message only carries an
 // event. Each batchMsg costs the sender one credit.
+//
+// A barrier of an unaligned checkpoint (operators.Barrier.Unaligned) is a
+// priority message: the sender sends it ahead of what waits for credit
+// (mailbox.OutputGate.OfferPriority) and the receiver handles it as it
+// arrives, never queued, returning its credit at once.
 type batchMsg struct {
 	ch   int // the channel's index at the receiver
 	out  int // the channel's index at the sender
 	data any
 	ev   operators.Event // a watermark, status or barrier; with data nil
 	eoi  bool            // end of input: the last message on this channel
+	// recovered: restored input channel state, queued at deploy; it was
+	// never sent in this attempt, so its consumption returns no credit
+	recovered bool
 }
 
 // creditMsg travels upstream: the receiver returns n credits.
@@ -55,6 +63,10 @@ type startMsg struct{}
 // again) without holding its goroutine.
 type pumpMsg struct{}
 
+// resumeMsg is sent by a subtask to itself to go on consuming its input
+// after it yielded to its mailbox for urgent mail (see drive).
+type resumeMsg struct{}
+
 // wakeMsg is sent by a source's fetcher goroutine (through
 // TaskContext.Wake) when records are ready.
 type wakeMsg struct{}
@@ -86,11 +98,28 @@ type subtaskFailed struct {
 type checkpointTick struct{}
 
 // triggerMsg asks a source subtask to take checkpoint id: snapshot, then
-// emit the barrier.
+// emit the barrier. unaligned and deadline say how its barrier travels
+// (operators.Barrier).
 type triggerMsg struct {
 	id        int64
 	savepoint bool
+	unaligned bool
+	deadline  int64
 }
+
+// barrier is the checkpoint's barrier.
+func (t triggerMsg) barrier() operators.Barrier {
+	return operators.Barrier{ID: t.id, Savepoint: t.savepoint, Unaligned: t.unaligned, Deadline: t.deadline}
+}
+
+// triggerOf is the trigger that barrier b carries.
+func triggerOf(b operators.Barrier) triggerMsg {
+	return triggerMsg{id: b.ID, savepoint: b.Savepoint, unaligned: b.Unaligned, deadline: b.Deadline}
+}
+
+// alignTimeoutMsg is sent by a subtask's alignment timer to itself: the
+// checkpoint whose barriers it waits for has reached its deadline.
+type alignTimeoutMsg struct{}
 
 // checkpointAck tells the master, through the subtask's agent, that a
 // subtask stored its state for a checkpoint (handle), or could not (err).
@@ -109,6 +138,12 @@ type checkpointAck struct {
 	// waited for the barriers of all its inputs (for checkpoint stats)
 	size      int64
 	alignment time.Duration
+	// channels is the handle of the subtask's in-flight data ("": none),
+	// inflight its records' bytes; unaligned: the subtask took the
+	// checkpoint unaligned (its barrier overtook data somewhere)
+	channels  string
+	inflight  int64
+	unaligned bool
 }
 
 // metadataReady tells the master that the metadata writer has results.

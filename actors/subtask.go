@@ -14,6 +14,7 @@ import (
 	"github.com/troupe-dev/troupe/barrier"
 	"github.com/troupe-dev/troupe/mailbox"
 	"github.com/troupe-dev/troupe/operators"
+	"github.com/troupe-dev/troupe/persistence"
 )
 
 // subtask is the actor hosting one parallel instance of a vertex. All its
@@ -44,6 +45,17 @@ type subtask struct {
 	started    bool // sources: polling allowed
 	sourceDone bool
 	pumping    bool // a pumpMsg is in the mailbox
+	// resuming: the subtask yielded its input to its mailbox after a
+	// slice of work or for urgent mail (drive); a resumeMsg is in the
+	// mailbox
+	resuming bool
+	urgent   *urgentMail   // its mailbox's count of urgent messages
+	yield    func() bool   // urgent.waiting, for Chain.ConsumeFrom
+	partial  *partialBatch // a batch consumed in part, the head of its channel
+	// inputMarks holds, per input channel, the last watermark and status
+	// consumed from it: an unaligned snapshot stores them ahead of the
+	// channel's in-flight data (see recordMarks)
+	inputMarks []inputMark
 	// pumpWaiting: the pumpMsg comes from a timer (a rate-limited source
 	// waits: idle, for metrics)
 	pumpWaiting bool
@@ -71,11 +83,22 @@ type subtask struct {
 	atEndSent         bool             // sourceAtEnd was sent
 	store             CheckpointStore  // nil without checkpointing
 	aligner           *barrier.Aligner // nil for sources
-	savepoints        map[int64]bool   // barriers of savepoints being aligned
-	uploads           uploads          // the state writes under way
-	ending            []triggerMsg     // checkpoints waiting for the operators to end
-	expected          []triggerMsg     // triggers waiting for every input to end (expect)
-	preparing         []triggerMsg     // checkpoints waiting for an operator's state (takePrepared)
+	// barriers says how the barriers of the checkpoints seen since the
+	// last snapshot travel (savepoint, unaligned, deadline)
+	barriers map[int64]triggerMsg
+	// rec is the channel state of the checkpoint being taken with it
+	// (unaligned, or aligned with barriers that may yet overtake data)
+	rec *channelRecorder
+	// the alignment timer, armed for checkpoint alignFor's deadline
+	alignTimer *time.Timer
+	alignFor   int64
+	alignAt    time.Time
+	// recoveredOut is the restored output channel state, sent at start
+	recoveredOut []*batchMsg
+	uploads      uploads      // the state writes under way
+	ending       []triggerMsg // checkpoints waiting for the operators to end
+	expected     []triggerMsg // triggers waiting for every input to end (expect)
+	preparing    []triggerMsg // checkpoints waiting for an operator's state (takePrepared)
 
 	flushTimer *time.Timer
 	pumpTimer  *time.Timer
@@ -94,6 +117,7 @@ type subtask struct {
 func (s *subtask) Receive(ctx actor.Context) {
 	s.ctx = ctx
 	defer rethrowWithStack()
+	s.urgent.handled(ctx.Message())
 	if _, ok := ctx.Message().(*sampleMsg); ok {
 		// Answered without counting as work: the sample sees the
 		// subtask as it was between two messages.
@@ -108,8 +132,8 @@ func (s *subtask) Receive(ctx actor.Context) {
 func (s *subtask) receive(msg any) {
 	switch m := msg.(type) {
 	case *batchMsg:
-		if err := s.in.Push(m.ch, m); err != nil {
-			s.fail(fmt.Errorf("input channel %d: %w", m.ch, err))
+		if err := s.arrive(m.ch, m); err != nil {
+			s.fail(err)
 			return
 		}
 		s.drive()
@@ -125,6 +149,9 @@ func (s *subtask) receive(msg any) {
 		s.drive()
 	case *wakeMsg:
 		s.wakePending.Store(false)
+		s.drive()
+	case *resumeMsg:
+		s.resuming = false
 		s.drive()
 	case *flushMsg:
 		s.flushArmed = false
@@ -143,7 +170,11 @@ func (s *subtask) receive(msg any) {
 		s.onComplete(m)
 		s.drive()
 	case *startMsg:
+		s.sendRecovered()
 		s.started = true
+		s.drive()
+	case *alignTimeoutMsg:
+		s.onAlignTimeout()
 		s.drive()
 	case *stopSourceMsg:
 		if s.chain != nil && s.chain.Source != nil {
@@ -225,16 +256,21 @@ func (s *subtask) deploy(m *deployMsg) {
 	s.in = mailbox.NewInputGate[*batchMsg](len(m.inputs), s.cfg.Credits)
 	s.out = mailbox.NewOutputGate[*batchMsg](len(m.outputs), s.cfg.Credits)
 	s.ended = make([]bool, len(m.inputs))
+	s.inputMarks = make([]inputMark, len(m.inputs))
 	if len(m.inputs) > 0 {
 		mode := barrier.ExactlyOnce
 		if s.cfg.Checkpoint.AtLeastOnce {
 			mode = barrier.AtLeastOnce
 		}
-		s.aligner, s.savepoints = barrier.NewAligner(len(m.inputs), mode), map[int64]bool{}
+		s.aligner, s.barriers = barrier.NewAligner(len(m.inputs), mode), map[int64]triggerMsg{}
 	}
 	// The subtask reads its own state parts, on its own goroutine: the
 	// master and its agent read only the checkpoint's metadata.
 	restore, err := s.restore.read()
+	var channels *persistence.ChannelState
+	if err == nil {
+		channels, err = s.restore.readChannels()
+	}
 	s.restore = nil
 	if err != nil {
 		s.fail(fmt.Errorf("restore of %s subtask %d: %w", s.vertex.Name, s.index, err))
@@ -251,6 +287,10 @@ func (s *subtask) deploy(m *deployMsg) {
 		return
 	}
 	s.chain = chain
+	if err := s.replayChannels(channels); err != nil {
+		s.fail(fmt.Errorf("restore of %s subtask %d: %w", s.vertex.Name, s.index, err))
+		return
+	}
 	if s.meter != nil {
 		s.meter.time.start(time.Now())
 	}
@@ -286,10 +326,17 @@ func (s *subtask) onTimer() {
 	s.drive()
 }
 
-// drive does all the work the subtask can do now: consume queued input
-// while its outputs have credit, poll its source, and finish when all input
-// has ended. A finished subtask only keeps its timer (see armTimer).
+// drive does the work the subtask can do now: consume queued input while
+// its outputs have credit, poll its source, and finish when all input has
+// ended. Urgent mail (a priority barrier: see urgentMail) stops it
+// between two records, and it yields to its mailbox until a resumeMsg,
+// as Flink's task checks its mailbox between records: a slow operator's
+// backlog never holds a barrier back for more than a few records.
+// A finished subtask only keeps its timer (see armTimer).
 func (s *subtask) drive() {
+	if s.rec != nil {
+		s.finishRecording() // a barrier it waited for left an output
+	}
 	if s.chain == nil || s.failed {
 		return
 	}
@@ -303,14 +350,25 @@ func (s *subtask) drive() {
 		s.armTimer()
 		return
 	}
-	for !s.out.Blocked() && !s.chain.Blocked() {
-		ch, m, ok := s.in.Next()
+	// A subtask restored with output channel state consumes nothing until
+	// it has sent that state (at its start, sendRecovered): what it would
+	// produce meanwhile would overtake it on the channel. Input that comes
+	// earlier — an upstream subtask started first — waits in the gate.
+	for !s.resuming && s.recoveredOut == nil && !s.out.Blocked() && !s.chain.Blocked() {
+		ch, m, from, ok := s.nextInput()
 		if !ok {
 			break
 		}
-		s.consume(ch, m)
+		done := s.consume(ch, m, from)
 		if s.failed {
 			return
+		}
+		if !done || (s.yield != nil && s.yield()) {
+			// Until the resume, the batches already in the mailbox are
+			// only queued as they come, not consumed one by one ahead of
+			// the urgent message behind them.
+			s.resuming = true
+			s.ctx.Send(s.ctx.Self(), &resumeMsg{})
 		}
 	}
 	if s.chain.Source != nil {
@@ -324,32 +382,54 @@ func (s *subtask) drive() {
 	s.armTimer()
 }
 
-func (s *subtask) consume(ch int, m *batchMsg) {
+// nextInput returns the input to consume next: the rest of a batch
+// consumed in part, else the gate's next batch.
+func (s *subtask) nextInput() (ch int, m *batchMsg, from int, ok bool) {
+	if p := s.partial; p != nil {
+		s.partial = nil
+		return p.ch, p.m, p.next, true
+	}
+	ch, m, ok = s.in.Next()
+	return ch, m, 0, ok
+}
+
+// consume handles m from input channel ch, a batch's records from index
+// from on. It reports false if it stopped in the middle of the batch for
+// urgent mail: the rest is s.partial, consumed next.
+func (s *subtask) consume(ch int, m *batchMsg, from int) bool {
 	switch {
 	case m.data != nil:
-		if s.meter != nil {
+		if s.meter != nil && from == 0 {
 			s.meter.recordsIn += int64(s.chain.BatchLen(ch, m.data))
 			s.meter.batchesIn++
 		}
-		s.chain.Consume(ch, m.data)
+		if next, done := s.chain.ConsumeFrom(ch, m.data, from, s.yield); !done {
+			s.partial = &partialBatch{ch: ch, m: m, next: next}
+			s.chain.BatchEnd()
+			s.afterOperators()
+			return false
+		}
 	case m.ev != nil:
 		if err := s.event(ch, m.ev); err != nil {
 			s.fail(err)
-			return
+			return true
 		}
 	}
 	if m.eoi && !s.ended[ch] {
 		s.ended[ch] = true
 		s.endedCount++
 		s.chain.ProcessWatermark(ch, operators.MaxWatermark) // an ended channel holds nothing back
-		s.applyAlignment(s.aligner.OnEndOfInput(ch))
+		s.applyAlignment(s.aligner.OnEndOfInput(ch), nil)
 		if s.endedCount == len(s.ended) {
 			s.takeExpected() // before the subtask's own end of input
 		}
 	}
 	s.chain.BatchEnd()
-	s.credit(ch)
+	if !m.recovered {
+		s.credit(ch)
+	}
 	s.afterOperators()
+	return true
 }
 
 // event hands a control event from input channel ch to the chain.
@@ -357,8 +437,10 @@ func (s *subtask) event(ch int, ev operators.Event) error {
 	switch e := ev.(type) {
 	case operators.Watermark:
 		s.chain.ProcessWatermark(ch, e.Time)
+		s.inputMarks[ch].wm, s.inputMarks[ch].seen = e.Time, true
 	case operators.StreamStatus:
 		s.chain.SetIdle(ch, e.Idle)
+		s.inputMarks[ch].idle = e.Idle
 	case operators.Barrier:
 		s.onBarrier(ch, e)
 	default:
@@ -405,7 +487,7 @@ func (s *subtask) inputDone() bool {
 	if s.chain.Source != nil {
 		return s.sourceDone
 	}
-	return s.endedCount == len(s.ended) && s.in.Queued() == 0
+	return s.endedCount == len(s.ended) && s.in.Queued() == 0 && s.partial == nil
 }
 
 // maybeFinish ends the chain once all input has ended, then sends end of
@@ -467,6 +549,9 @@ func (s *subtask) offer(ch int, m *batchMsg) {
 // message itself, zero copy; to a peer on another node encoded
 // (sendRemote).
 func (s *subtask) send(m *batchMsg) {
+	if s.rec != nil && s.rec.waiting > 0 && m.ev != nil {
+		s.barrierLeft(m)
+	}
 	ep := &s.outputs[m.out]
 	if ep.remote {
 		s.sendRemote(ep, m)
@@ -510,7 +595,8 @@ func (s *subtask) shutdown() {
 	}()
 	s.stopTimers()
 	s.closeRemoteOutputs()
-	s.uploads.stop() // before the operators close: a write may read their bbolt files
+	s.dropRecorder(nil) // a held snapshot's read transaction, before the operators close
+	s.uploads.stop()    // before the operators close: a write may read their bbolt files
 	if s.chain != nil {
 		if err := s.chain.Close(); err != nil {
 			s.logCloseFailure(err)

@@ -92,7 +92,7 @@ func (s *subtask) meterSettle() {
 	switch {
 	case s.out != nil && s.out.Blocked():
 		a = backpressured
-	case s.pumping && !s.pumpWaiting, m.mailbox.Snapshot().Len() > 1: // Len counts the message just handled
+	case s.pumping && !s.pumpWaiting, s.resuming, m.mailbox.Snapshot().Len() > 1: // Len counts the message just handled
 		a = busy
 	}
 	if a != m.time.state {

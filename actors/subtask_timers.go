@@ -62,7 +62,7 @@ func (s *subtask) armTimer() {
 }
 
 func (s *subtask) stopTimers() {
-	for _, t := range []*time.Timer{s.flushTimer, s.pumpTimer, s.timer} {
+	for _, t := range []*time.Timer{s.flushTimer, s.pumpTimer, s.timer, s.alignTimer} {
 		if t != nil {
 			t.Stop()
 		}

@@ -84,6 +84,7 @@ func setEvent(b *wire.Batch, ev operators.Event) {
 		b.Event, b.Idle = wire.EventKind_EVENT_STATUS, e.Idle
 	case operators.Barrier:
 		b.Event, b.Barrier, b.Savepoint = wire.EventKind_EVENT_BARRIER, e.ID, e.Savepoint
+		b.Unaligned, b.Deadline = e.Unaligned, e.Deadline
 	}
 }
 
@@ -96,7 +97,7 @@ func eventOf(b *wire.Batch) (operators.Event, error) {
 	case wire.EventKind_EVENT_STATUS:
 		return operators.StreamStatus{Idle: b.Idle}, nil
 	case wire.EventKind_EVENT_BARRIER:
-		return operators.Barrier{ID: b.Barrier, Savepoint: b.Savepoint}, nil
+		return operators.Barrier{ID: b.Barrier, Savepoint: b.Savepoint, Unaligned: b.Unaligned, Deadline: b.Deadline}, nil
 	}
 	return nil, fmt.Errorf("%w: event kind %d", ErrUnexpectedMessage, b.Event)
 }
@@ -135,8 +136,8 @@ func (s *subtask) onRemoteBatch(m *wire.Batch) {
 		s.fail(fmt.Errorf("input channel %d from %s (%s): %w", ch, peer.pid, peer.edge.From.Name, err))
 		return
 	}
-	if err := s.in.Push(ch, bm); err != nil {
-		s.fail(fmt.Errorf("input channel %d: %w", ch, err))
+	if err := s.arrive(ch, bm); err != nil {
+		s.fail(err)
 		return
 	}
 	s.drive()

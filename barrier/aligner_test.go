@@ -9,7 +9,7 @@ import (
 
 // ev is one aligner event and the Result it must return.
 type ev struct {
-	kind string // "barrier", "end", "cancel", "expect"
+	kind string // "barrier", "end", "cancel", "expect", "priority", "switch"
 	ch   int
 	id   int64
 	want Result
@@ -28,6 +28,10 @@ func (e ev) apply(a *Aligner) Result {
 		return a.OnEndOfInput(e.ch)
 	case "expect":
 		return a.Expect(e.id)
+	case "priority":
+		return a.OnPriorityBarrier(e.ch, e.id)
+	case "switch":
+		return a.SwitchToUnaligned(e.id)
 	default:
 		return a.Cancel(e.id)
 	}

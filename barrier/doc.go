@@ -35,6 +35,15 @@
 // mode nothing is blocked and the snapshot is taken when the last barrier
 // n arrives. With a single input the snapshot is immediate either way.
 //
+// Unaligned checkpoints (Flink's FLIP-76): OnPriorityBarrier(ch, n) is a
+// barrier that overtook the data queued ahead of it, handled as it
+// arrives. The first one of n snapshots at once (Result.Unaligned); the
+// channels whose barrier n has not come record what arrives on them
+// (Result.Record, Recording) until it does, and Result.Persisted says
+// when that channel state is complete. SwitchToUnaligned(n) turns an
+// aligned alignment that took too long into an unaligned checkpoint (the
+// aligned checkpoint timeout).
+//
 // # Invariants
 //
 //   - Checkpoint IDs are never reused: each trigger takes the next ID,
@@ -57,6 +66,9 @@
 //     a cancel leaves no channel blocked for the old checkpoint. A newer
 //     barrier cancels the alignment of an older one, and an ended channel
 //     counts as having delivered every later barrier.
+//   - A channel records only between the unaligned snapshot of a
+//     checkpoint and the arrival of its barrier (or its end), and is never
+//     blocked then; a newer barrier gives up the recording (Cancelled).
 //
 // Neither type is safe for concurrent use: each is owned by one actor.
 package barrier

@@ -80,4 +80,7 @@ var (
 	// ErrStaleBarrier: a barrier or cancel for a checkpoint older than, or
 	// as old as, one already snapshotted or cancelled.
 	ErrStaleBarrier = errors.New("barrier: barrier older than the current checkpoint")
+	// ErrNotAligning: SwitchToUnaligned for a checkpoint that is not being
+	// aligned (already snapshotted, cancelled, unaligned, or not begun).
+	ErrNotAligning = errors.New("barrier: checkpoint not being aligned")
 )

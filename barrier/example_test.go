@@ -49,7 +49,24 @@ func ExampleAligner() {
 	fmt.Printf("%+v\n", a.OnBarrier(0, 7))
 	fmt.Printf("%+v\n", a.OnBarrier(2, 7))
 	// Output:
-	// {Cancelled:0 Snapshot:0 Unblock:[] Block:[1] Ignored:<nil>}
-	// {Cancelled:0 Snapshot:0 Unblock:[] Block:[0] Ignored:<nil>}
-	// {Cancelled:0 Snapshot:7 Unblock:[0 1] Block:[] Ignored:<nil>}
+	// {Cancelled:0 Snapshot:0 Unblock:[] Block:[1] Unaligned:false Record:[] Persisted:0 Ignored:<nil>}
+	// {Cancelled:0 Snapshot:0 Unblock:[] Block:[0] Unaligned:false Record:[] Persisted:0 Ignored:<nil>}
+	// {Cancelled:0 Snapshot:7 Unblock:[0 1] Block:[] Unaligned:false Record:[] Persisted:0 Ignored:<nil>}
+}
+
+// An unaligned checkpoint snapshots at its first barrier, which overtook
+// the data queued ahead of it; the channels whose barrier has not come
+// record what arrives on them until it does.
+func ExampleAligner_OnPriorityBarrier() {
+	a := barrier.NewAligner(3, barrier.ExactlyOnce)
+	r := a.OnPriorityBarrier(1, 7)
+	fmt.Println("snapshot", r.Snapshot, "unaligned", r.Unaligned, "record", r.Record)
+	fmt.Println("recording channel 0 for", a.Recording(0))
+	a.OnPriorityBarrier(0, 7)
+	r = a.OnPriorityBarrier(2, 7)
+	fmt.Println("channel state of", r.Persisted, "complete")
+	// Output:
+	// snapshot 7 unaligned true record [0 2]
+	// recording channel 0 for 7
+	// channel state of 7 complete
 }

@@ -15,6 +15,12 @@ type JobRequest struct {
 	// CheckpointInterval is a Go duration ("200ms"); empty turns
 	// checkpoints off.
 	CheckpointInterval string `json:"checkpointInterval,omitempty"`
+	// Unaligned makes the checkpoints unaligned (needs
+	// CheckpointInterval); AlignmentTimeout, a Go duration, starts them
+	// aligned and switches after it (needs Unaligned). See
+	// actors.CheckpointConfig.
+	Unaligned        bool   `json:"unaligned,omitempty"`
+	AlignmentTimeout string `json:"alignmentTimeout,omitempty"`
 	// StateBackend is "heap" (default) or "bbolt".
 	StateBackend string `json:"stateBackend,omitempty"`
 	// Restore is the path of a savepoint or checkpoint to start from.
@@ -162,8 +168,12 @@ type CheckpointEntry struct {
 	DurationMs  float64   `json:"durationMs"`
 	SizeBytes   int64     `json:"sizeBytes"`
 	AlignmentMs float64   `json:"alignmentMs"`
-	Path        string    `json:"path,omitempty"`
-	Failure     string    `json:"failure,omitempty"`
+	// Unaligned: some subtask took it unaligned; InFlightBytes is the
+	// in-flight data it persisted (part of SizeBytes).
+	Unaligned     bool   `json:"unaligned,omitempty"`
+	InFlightBytes int64  `json:"inFlightBytes,omitempty"`
+	Path          string `json:"path,omitempty"`
+	Failure       string `json:"failure,omitempty"`
 }
 
 // ExceptionStatus is one failure of a job: the cause of a restart or of

@@ -169,6 +169,9 @@ func (s *jobService) checkOptions(req JobRequest, spec *actors.JobSpec) error {
 		}
 		spec.Checkpoint = &actors.CheckpointConfig{Interval: d}
 	}
+	if err := checkUnaligned(req, spec.Checkpoint); err != nil {
+		return err
+	}
 	if req.Restore != "" {
 		// Any path the store opens: a directory (file://) or a nats://
 		// path, of any run. The engine checks its pipeline on submit.
@@ -176,6 +179,29 @@ func (s *jobService) checkOptions(req JobRequest, spec *actors.JobSpec) error {
 			return badField("restore", fmt.Errorf("%s: %w", req.Restore, err))
 		}
 	}
+	return nil
+}
+
+// checkUnaligned applies the request's unaligned checkpoint settings to
+// ck, the job's checkpointing (nil: none).
+func checkUnaligned(req JobRequest, ck *actors.CheckpointConfig) error {
+	if req.Unaligned && ck == nil {
+		return badField("unaligned", errors.New("needs checkpointInterval"))
+	}
+	if req.AlignmentTimeout == "" {
+		if ck != nil {
+			ck.Unaligned = req.Unaligned
+		}
+		return nil
+	}
+	d, err := time.ParseDuration(req.AlignmentTimeout)
+	switch {
+	case err != nil || d < 0:
+		return badField("alignmentTimeout", fmt.Errorf("%q is not a duration such as 50ms", req.AlignmentTimeout))
+	case !req.Unaligned:
+		return badField("alignmentTimeout", errors.New("needs unaligned"))
+	}
+	ck.Unaligned, ck.AlignmentTimeout = true, d
 	return nil
 }
 

@@ -44,7 +44,7 @@ func checkpointsStatus(ck actors.CheckpointSummary) *CheckpointsStatus {
 func checkpointEntry(c actors.CheckpointStats) CheckpointEntry {
 	return CheckpointEntry{ID: c.ID, Savepoint: c.Savepoint, Status: string(c.Status), Triggered: c.Triggered,
 		DurationMs: ms(c.Duration.Seconds()), SizeBytes: c.Size, AlignmentMs: ms(c.Alignment.Seconds()), Path: c.Path,
-		Failure: c.Failure}
+		Failure: c.Failure, Unaligned: c.Unaligned, InFlightBytes: c.InFlight}
 }
 
 func ms(seconds float64) float64 { return seconds * 1000 }

@@ -95,25 +95,42 @@ func TestStats_highWater(t *testing.T) {
 
 // FuzzGates drives a sender's OutputGate and a receiver's InputGate
 // through a random interleaving and checks that nothing is lost, reordered
-// or accepted without credit.
+// or accepted without credit. Priority messages (negative) overtake the
+// queue; the receiver handles them as they arrive, never queued, and
+// returns their credit at once: at most one message beyond the window is
+// ever in flight.
 func FuzzGates(f *testing.F) {
 	f.Add([]byte{0, 1, 2, 0, 0, 1, 2, 2, 1}, uint8(2))
+	f.Add([]byte{0, 0, 0, 4, 4, 1, 1, 1, 3, 2, 3, 1, 2, 3, 3, 1}, uint8(1))
 	f.Fuzz(func(t *testing.T, ops []byte, window uint8) {
 		w := int(window%4) + 1
 		out, in := NewOutputGate[int](1, w), NewInputGate[int](1, w)
 		var wire []int // in flight, FIFO
 		credits := 0   // credits in flight back to the sender
 		next, want := 0, 0
+		prio, wantPrio := -1, -1
 		send := func(m int) { wire = append(wire, m) }
 		for _, op := range ops {
-			switch op % 4 {
+			switch op % 5 {
 			case 0: // the sender produces
 				if out.Offer(0, next) {
 					send(next)
 				}
 				next++
+			case 4: // the sender sends a priority message
+				if out.OfferPriority(0, prio) {
+					send(prio)
+				}
+				prio--
 			case 1: // the wire delivers
-				if len(wire) > 0 {
+				if len(wire) > 0 && wire[0] < 0 {
+					if wire[0] != wantPrio {
+						t.Fatalf("priority message %d delivered, want %d", wire[0], wantPrio)
+					}
+					wantPrio--
+					wire = wire[1:]
+					credits++
+				} else if len(wire) > 0 {
 					if err := in.Push(0, wire[0]); err != nil {
 						t.Fatalf("credit violated with window %d: %v", w, err)
 					}
@@ -136,6 +153,9 @@ func FuzzGates(f *testing.F) {
 			if len(wire)+in.Queued()+credits+out.Credits(0) != w {
 				t.Fatalf("window not conserved: wire %d queued %d credits %d held %d, window %d",
 					len(wire), in.Queued(), credits, out.Credits(0), w)
+			}
+			if out.Credits(0) < -1 || len(wire)+in.Queued() > w+1 {
+				t.Fatalf("overdrawn: credits %d, %d in flight on a window of %d", out.Credits(0), len(wire)+in.Queued(), w)
 			}
 		}
 	})

@@ -43,3 +43,18 @@ func (q *Queue[T]) Peek() T { return q.items[q.head] }
 
 // At returns the i-th element from the front (0 is the first).
 func (q *Queue[T]) At(i int) T { return q.items[q.head+i] }
+
+// RemoveAt removes and returns the i-th element from the front; the
+// elements behind it move up one place.
+func (q *Queue[T]) RemoveAt(i int) T {
+	var zero T
+	j := q.head + i
+	v := q.items[j]
+	copy(q.items[j:], q.items[j+1:])
+	q.items[len(q.items)-1] = zero
+	q.items = q.items[:len(q.items)-1]
+	if q.head == len(q.items) {
+		q.items, q.head = q.items[:0], 0
+	}
+	return v
+}

@@ -95,7 +95,7 @@ type PointFaultInjector interface {
 type Chain struct {
 	// Source is set when the chain starts with a source.
 	Source  SourceRunner
-	consume []func(any)    // by input channel
+	consume []consumeFunc  // by input channel
 	router  flushCollector // every output router (see openRouters)
 	hooks   []any          // operator values, head first
 	err     error
@@ -241,7 +241,18 @@ func (c *Chain) taskContext(v *Vertex, n *node, cfg ChainConfig) *TaskContext {
 }
 
 // Consume feeds a batch that arrived on input channel ch through the chain.
-func (c *Chain) Consume(ch int, batch any) { c.consume[ch](batch) }
+func (c *Chain) Consume(ch int, batch any) { c.consume[ch](batch, 0, nil) }
+
+// ConsumeFrom feeds the records of a batch from input channel ch, from
+// its record from on, through the chain, and stops early, between two
+// records, once yield reports true (it is asked every few records): the
+// runtime then reads its mailbox and goes on later from the record
+// returned. done reports that the whole batch went through; the batch
+// then belongs to the chain again (it is reused), else it stays the
+// caller's.
+func (c *Chain) ConsumeFrom(ch int, batch any, from int, yield func() bool) (next int, done bool) {
+	return c.consume[ch](batch, from, yield)
+}
 
 // BatchLen returns the number of records in a batch from channel ch.
 func (c *Chain) BatchLen(ch int, batch any) int { return c.lens[ch](batch) }

@@ -80,6 +80,9 @@ func (c listCodec[T]) Decode(data []byte) ([]T, error) {
 // runtime's remote channels.
 type batchCodec interface {
 	Encode(dst []byte, batch any) ([]byte, error)
+	// EncodeFrom encodes the batch's records from index from on, as
+	// Encode encodes a batch of them alone.
+	EncodeFrom(dst []byte, batch any, from int) ([]byte, error)
 	Decode(data []byte) (any, error)
 }
 
@@ -92,17 +95,23 @@ type typedBatchCodec[T any] struct{ st *streamOps[T] }
 // NoTimestamp too, which alone takes ten; they wrap around in int64
 // arithmetic, so that any two timestamps have one.
 func (c typedBatchCodec[T]) Encode(dst []byte, batch any) ([]byte, error) {
-	b := batch.(*Batch[T])
-	dst = binary.AppendUvarint(dst, uint64(len(b.Elems)))
+	return c.EncodeFrom(dst, batch, 0)
+}
+
+// EncodeFrom encodes the elements from index from on, as Encode does a
+// batch of them alone.
+func (c typedBatchCodec[T]) EncodeFrom(dst []byte, batch any, from int) ([]byte, error) {
+	elems := batch.(*Batch[T]).Elems[from:]
+	dst = binary.AppendUvarint(dst, uint64(len(elems)))
 	var scratch []byte
 	prev := int64(0)
-	for i := range b.Elems {
+	for i := range elems {
 		var err error
-		scratch, err = c.st.codec_.Append(scratch[:0], b.Elems[i].Value)
+		scratch, err = c.st.codec_.Append(scratch[:0], elems[i].Value)
 		if err != nil {
-			return dst, fmt.Errorf("operators: encode element %d: %w", i, err)
+			return dst, fmt.Errorf("operators: encode element %d: %w", from+i, err)
 		}
-		ts := b.Elems[i].Timestamp
+		ts := elems[i].Timestamp
 		dst = binary.AppendVarint(dst, ts-prev)
 		prev = ts
 		dst = binary.AppendUvarint(dst, uint64(len(scratch)))
@@ -164,6 +173,13 @@ func CodecOf[T any](s Stream[T]) Codec[T] { return s.ops().codec_ }
 // stays the caller's (ReleaseBatch returns it to its pool).
 func (e *VertexEdge) EncodeBatch(dst []byte, batch any) ([]byte, error) {
 	return e.e.stream().codec().Encode(dst, batch)
+}
+
+// EncodeBatchFrom is EncodeBatch of the batch's records from index from
+// on: the rest of a batch a chain consumed in part (Chain.ConsumeFrom),
+// as DecodeBatch reads a batch of them alone.
+func (e *VertexEdge) EncodeBatchFrom(dst []byte, batch any, from int) ([]byte, error) {
+	return e.e.stream().codec().EncodeFrom(dst, batch, from)
 }
 
 // DecodeBatch reverses EncodeBatch: the batch it returns is what the

@@ -36,6 +36,16 @@ type StreamStatus struct{ Idle bool }
 type Barrier struct {
 	ID        int64
 	Savepoint bool
+	// Unaligned: the barrier of an unaligned checkpoint. It overtakes the
+	// records queued ahead of it (the runtime sends it first and the
+	// receiver handles it as it arrives); the records it overtook are
+	// stored with the checkpoint as in-flight data.
+	Unaligned bool
+	// Deadline, if not 0, is when (Unix nanoseconds) the barrier of an
+	// aligned checkpoint that is still waiting — behind records on an
+	// output, or for alignment at a receiver — turns unaligned: the
+	// checkpoint's trigger time plus its alignment timeout.
+	Deadline int64
 }
 
 func (Watermark) isEvent()    {}

@@ -17,7 +17,7 @@ type Shipper interface {
 // not.
 type streamType interface {
 	newRouter(edges []route, ship Shipper, subtask, batchSize int) flushCollector
-	consumer(c any) func(batch any)
+	consumer(c any) consumeFunc
 	batchLen(batch any) int
 	codec() batchCodec
 	// release returns a batch of this type to its pool.
@@ -26,6 +26,17 @@ type streamType interface {
 	// of every record.
 	tap(c any, before func()) any
 }
+
+// consumeFunc feeds a batch's records from index from on to a collector,
+// asking yield every yieldEvery records whether to stop there; it
+// returns the next record's index and whether the batch is done (then
+// released to its pool).
+type consumeFunc func(batch any, from int, yield func() bool) (next int, done bool)
+
+// yieldEvery is how many records a consumer feeds between two questions
+// to yield: often enough for a slow operator to read its mailbox within a
+// few records, rarely enough to cost nothing on a fast path.
+const yieldEvery = 8
 
 // flushCollector is a typed Collector (erased) that can flush buffered
 // batches.
@@ -74,14 +85,22 @@ func (st *streamOps[T]) newRouter(edges []route, ship Shipper, subtask, batchSiz
 	return r
 }
 
-func (st *streamOps[T]) consumer(c any) func(batch any) {
+func (st *streamOps[T]) consumer(c any) consumeFunc {
 	col := c.(Collector[T])
-	return func(batch any) {
+	return func(batch any, from int, yield func() bool) (int, bool) {
 		b := batch.(*Batch[T])
-		for i := range b.Elems {
-			col.Collect(b.Elems[i].Value, b.Elems[i].Timestamp)
+		elems := b.Elems
+		n := len(elems)
+		for i := from; i < n; {
+			for end := min(i+yieldEvery, n); i < end; i++ {
+				col.Collect(elems[i].Value, elems[i].Timestamp)
+			}
+			if i < n && yield != nil && yield() {
+				return i, false
+			}
 		}
 		st.pool.put(b)
+		return n, true
 	}
 }
 

@@ -38,6 +38,12 @@
 // input completely and returns an error wrapping ErrCorrupt, naming what
 // is wrong and at which offset, rather than panicking.
 //
+// An unaligned checkpoint also stores each subtask's in-flight data, a
+// ChannelState (its own magic and version, inside the store's envelope);
+// the metadata of such a checkpoint is sealed at FormatVersionChannels, so
+// that a build that knows nothing of channel state refuses it rather than
+// restore it without its in-flight records.
+//
 // # Invariants
 //
 //   - A snapshot never contains expired entries.

@@ -7,9 +7,14 @@ import (
 	"io"
 )
 
-// FormatVersion is the snapshot format version that Seal writes and the
-// only one Unseal reads.
+// FormatVersion is the snapshot format version that Seal writes.
 const FormatVersion = 1
+
+// FormatVersionChannels is the version of the metadata of a checkpoint
+// with in-flight data (unaligned): its envelope is the same, but a build
+// that reads only FormatVersion would restore it without its channel
+// state, losing records, so it must refuse it. Unseal reads both.
+const FormatVersionChannels = 2
 
 // magic opens every sealed snapshot.
 const magic = "TRPS"
@@ -188,11 +193,20 @@ func checkHeader(b []byte) error {
 	if len(b) < headerLen {
 		return corruptf("truncated header: %d bytes, need at least %d", len(b), headerLen)
 	}
-	if v := b[len(magic)]; v != FormatVersion {
-		return fmt.Errorf("%w: found version %d at offset %d, this build supports version %d",
-			ErrVersion, v, len(magic), FormatVersion)
+	if v := b[len(magic)]; v != FormatVersion && v != FormatVersionChannels {
+		return fmt.Errorf("%w: found version %d at offset %d, this build supports versions %d and %d",
+			ErrVersion, v, len(magic), FormatVersion, FormatVersionChannels)
 	}
 	return nil
+}
+
+// resealAt returns a sealed envelope b at another format version: the
+// version byte changes, and with it the checksum.
+func resealAt(b []byte, version byte) []byte {
+	b[len(magic)] = version
+	end := len(b) - checksumLen
+	binary.BigEndian.PutUint32(b[end:], crc32.Checksum(b[:end], castagnoli))
+	return b
 }
 
 func corruptf(format string, args ...any) error {

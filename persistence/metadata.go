@@ -47,6 +47,13 @@ type TaskState struct {
 	// format version; older readers ignore it): a restore then takes any
 	// file as holding anything.
 	States map[string]StateSummary `json:"states,omitempty"`
+	// Channels is where the store keeps the subtask's in-flight data at
+	// an unaligned checkpoint (a ChannelState); empty when it had none.
+	// InFlight is that data's size in bytes of records. Metadata that
+	// lists any is sealed at FormatVersionChannels, so that a build which
+	// would restore without it refuses it instead.
+	Channels string `json:"channels,omitempty"`
+	InFlight int64  `json:"inflight,omitempty"`
 }
 
 // StateSummary says what one operator's state holds in one subtask's
@@ -61,13 +68,39 @@ type StateSummary struct {
 	Union    []string `json:"union,omitempty"`
 }
 
-// MarshalBinary encodes the metadata in a sealed envelope.
+// InFlightBytes returns the bytes of records in flight that the
+// subtasks stored (the sum of TaskState.InFlight).
+func (m *Metadata) InFlightBytes() int64 {
+	var n int64
+	for _, t := range m.Tasks {
+		n += t.InFlight
+	}
+	return n
+}
+
+// HasChannelState reports whether some subtask stored channel state: the
+// checkpoint is unaligned somewhere.
+func (m *Metadata) HasChannelState() bool {
+	for _, t := range m.Tasks {
+		if t.Channels != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// MarshalBinary encodes the metadata in a sealed envelope: at
+// FormatVersionChannels if it lists channel state, else at FormatVersion.
 func (m *Metadata) MarshalBinary() ([]byte, error) {
 	p, err := json.Marshal(m)
 	if err != nil {
 		return nil, fmt.Errorf("persistence: encode metadata of checkpoint %d: %w", m.ID, err)
 	}
-	return Seal(KindMetadata, p), nil
+	b := Seal(KindMetadata, p)
+	if m.HasChannelState() {
+		b = resealAt(b, FormatVersionChannels)
+	}
+	return b, nil
 }
 
 // UnmarshalMetadata decodes what Metadata.MarshalBinary wrote; the error

@@ -70,6 +70,13 @@ func WithCheckpoints(interval time.Duration) RunnerOption {
 	return func(c *runnerConfig) { c.engine.Checkpoint.Interval = interval }
 }
 
+// WithConfig edits the engine's configuration, in its place among the
+// options (for example to make checkpoints unaligned); the runner sets
+// the logger and the fault injector after all of them.
+func WithConfig(edit func(*actors.Config)) RunnerOption {
+	return func(c *runnerConfig) { edit(&c.engine) }
+}
+
 // WithRunTimeout sets how long Run waits for a job to end; d is dilated
 // (see TimeFactor). Default 30 s, dilated: a bound, not a wait, generous
 // for -race on a loaded two-core machine.

@@ -981,8 +981,14 @@ type CheckpointAck struct {
 	// long the subtask waited for the barriers of all its inputs.
 	StateBytes     int64 `protobuf:"varint,10,opt,name=state_bytes,json=stateBytes,proto3" json:"state_bytes,omitempty"`
 	AlignmentNanos int64 `protobuf:"varint,11,opt,name=alignment_nanos,json=alignmentNanos,proto3" json:"alignment_nanos,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// channels is the handle of the subtask's in-flight data at an
+	// unaligned checkpoint ("" for none), inflight_bytes its records'
+	// size; unaligned: the subtask took the checkpoint unaligned.
+	Channels      string `protobuf:"bytes,12,opt,name=channels,proto3" json:"channels,omitempty"`
+	InflightBytes int64  `protobuf:"varint,13,opt,name=inflight_bytes,json=inflightBytes,proto3" json:"inflight_bytes,omitempty"`
+	Unaligned     bool   `protobuf:"varint,14,opt,name=unaligned,proto3" json:"unaligned,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CheckpointAck) Reset() {
@@ -1090,6 +1096,27 @@ func (x *CheckpointAck) GetAlignmentNanos() int64 {
 		return x.AlignmentNanos
 	}
 	return 0
+}
+
+func (x *CheckpointAck) GetChannels() string {
+	if x != nil {
+		return x.Channels
+	}
+	return ""
+}
+
+func (x *CheckpointAck) GetInflightBytes() int64 {
+	if x != nil {
+		return x.InflightBytes
+	}
+	return 0
+}
+
+func (x *CheckpointAck) GetUnaligned() bool {
+	if x != nil {
+		return x.Unaligned
+	}
+	return false
 }
 
 // StateSummary says what one operator's state holds in a subtask's
@@ -1604,12 +1631,16 @@ func (x *StopSources) GetAttempt() int32 {
 
 // Trigger starts checkpoint id at the subtasks listed.
 type Trigger struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Run           string                 `protobuf:"bytes,1,opt,name=run,proto3" json:"run,omitempty"`
-	Attempt       int32                  `protobuf:"varint,2,opt,name=attempt,proto3" json:"attempt,omitempty"`
-	Id            int64                  `protobuf:"varint,3,opt,name=id,proto3" json:"id,omitempty"`
-	Savepoint     bool                   `protobuf:"varint,4,opt,name=savepoint,proto3" json:"savepoint,omitempty"`
-	Subtasks      []int32                `protobuf:"varint,5,rep,packed,name=subtasks,proto3" json:"subtasks,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Run       string                 `protobuf:"bytes,1,opt,name=run,proto3" json:"run,omitempty"`
+	Attempt   int32                  `protobuf:"varint,2,opt,name=attempt,proto3" json:"attempt,omitempty"`
+	Id        int64                  `protobuf:"varint,3,opt,name=id,proto3" json:"id,omitempty"`
+	Savepoint bool                   `protobuf:"varint,4,opt,name=savepoint,proto3" json:"savepoint,omitempty"`
+	Subtasks  []int32                `protobuf:"varint,5,rep,packed,name=subtasks,proto3" json:"subtasks,omitempty"`
+	// unaligned: the checkpoint is unaligned from its start; deadline: an
+	// aligned one turns unaligned then (Unix nanoseconds; 0: never).
+	Unaligned     bool  `protobuf:"varint,6,opt,name=unaligned,proto3" json:"unaligned,omitempty"`
+	Deadline      int64 `protobuf:"varint,7,opt,name=deadline,proto3" json:"deadline,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1677,6 +1708,20 @@ func (x *Trigger) GetSubtasks() []int32 {
 		return x.Subtasks
 	}
 	return nil
+}
+
+func (x *Trigger) GetUnaligned() bool {
+	if x != nil {
+		return x.Unaligned
+	}
+	return false
+}
+
+func (x *Trigger) GetDeadline() int64 {
+	if x != nil {
+		return x.Deadline
+	}
+	return 0
 }
 
 // Complete tells every subtask of the agent that checkpoint id is
@@ -1771,7 +1816,13 @@ type Batch struct {
 	Savepoint bool                   `protobuf:"varint,11,opt,name=savepoint,proto3" json:"savepoint,omitempty"`
 	// size is the whole logical batch's payload size, on its first
 	// fragment when more follow, so that the receiver allocates it once.
-	Size          int32 `protobuf:"varint,12,opt,name=size,proto3" json:"size,omitempty"`
+	Size int32 `protobuf:"varint,12,opt,name=size,proto3" json:"size,omitempty"`
+	// unaligned: a barrier of an unaligned checkpoint, sent ahead of what
+	// waits for credit; the receiver handles it as it arrives, never
+	// queued. deadline: when an aligned barrier turns unaligned (Unix
+	// nanoseconds; 0: never).
+	Unaligned     bool  `protobuf:"varint,13,opt,name=unaligned,proto3" json:"unaligned,omitempty"`
+	Deadline      int64 `protobuf:"varint,14,opt,name=deadline,proto3" json:"deadline,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1886,6 +1937,20 @@ func (x *Batch) GetSavepoint() bool {
 func (x *Batch) GetSize() int32 {
 	if x != nil {
 		return x.Size
+	}
+	return 0
+}
+
+func (x *Batch) GetUnaligned() bool {
+	if x != nil {
+		return x.Unaligned
+	}
+	return false
+}
+
+func (x *Batch) GetDeadline() int64 {
+	if x != nil {
+		return x.Deadline
 	}
 	return 0
 }
@@ -2522,7 +2587,7 @@ const file_actors_wire_wire_proto_rawDesc = "" +
 	"\x05error\x18\x04 \x01(\tR\x05error\x12\x14\n" +
 	"\x05panic\x18\x05 \x01(\bR\x05panic\x12\x14\n" +
 	"\x05stack\x18\x06 \x01(\fR\x05stack\x12\x18\n" +
-	"\arestore\x18\a \x01(\bR\arestore\"\xc2\x02\n" +
+	"\arestore\x18\a \x01(\bR\arestore\"\xa3\x03\n" +
 	"\rCheckpointAck\x12\x10\n" +
 	"\x03run\x18\x01 \x01(\tR\x03run\x12\x18\n" +
 	"\aattempt\x18\x02 \x01(\x05R\aattempt\x12\x0e\n" +
@@ -2536,7 +2601,10 @@ const file_actors_wire_wire_proto_rawDesc = "" +
 	"\vstate_bytes\x18\n" +
 	" \x01(\x03R\n" +
 	"stateBytes\x12'\n" +
-	"\x0falignment_nanos\x18\v \x01(\x03R\x0ealignmentNanos\"\x93\x01\n" +
+	"\x0falignment_nanos\x18\v \x01(\x03R\x0ealignmentNanos\x12\x1a\n" +
+	"\bchannels\x18\f \x01(\tR\bchannels\x12%\n" +
+	"\x0einflight_bytes\x18\r \x01(\x03R\rinflightBytes\x12\x1c\n" +
+	"\tunaligned\x18\x0e \x01(\bR\tunaligned\"\x93\x01\n" +
 	"\fStateSummary\x12\x1a\n" +
 	"\boperator\x18\x01 \x01(\tR\boperator\x12\x14\n" +
 	"\x05keyed\x18\x02 \x01(\bR\x05keyed\x12%\n" +
@@ -2571,18 +2639,20 @@ const file_actors_wire_wire_proto_rawDesc = "" +
 	"\fstop_sources\x18\x03 \x01(\bR\vstopSources\"9\n" +
 	"\vStopSources\x12\x10\n" +
 	"\x03run\x18\x01 \x01(\tR\x03run\x12\x18\n" +
-	"\aattempt\x18\x02 \x01(\x05R\aattempt\"\x7f\n" +
+	"\aattempt\x18\x02 \x01(\x05R\aattempt\"\xb9\x01\n" +
 	"\aTrigger\x12\x10\n" +
 	"\x03run\x18\x01 \x01(\tR\x03run\x12\x18\n" +
 	"\aattempt\x18\x02 \x01(\x05R\aattempt\x12\x0e\n" +
 	"\x02id\x18\x03 \x01(\x03R\x02id\x12\x1c\n" +
 	"\tsavepoint\x18\x04 \x01(\bR\tsavepoint\x12\x1a\n" +
-	"\bsubtasks\x18\x05 \x03(\x05R\bsubtasks\"`\n" +
+	"\bsubtasks\x18\x05 \x03(\x05R\bsubtasks\x12\x1c\n" +
+	"\tunaligned\x18\x06 \x01(\bR\tunaligned\x12\x1a\n" +
+	"\bdeadline\x18\a \x01(\x03R\bdeadline\"`\n" +
 	"\bComplete\x12\x10\n" +
 	"\x03run\x18\x01 \x01(\tR\x03run\x12\x18\n" +
 	"\aattempt\x18\x02 \x01(\x05R\aattempt\x12\x0e\n" +
 	"\x02id\x18\x03 \x01(\x03R\x02id\x12\x18\n" +
-	"\aconfirm\x18\x04 \x01(\bR\aconfirm\"\xaf\x02\n" +
+	"\aconfirm\x18\x04 \x01(\bR\aconfirm\"\xe9\x02\n" +
 	"\x05Batch\x12\x10\n" +
 	"\x03run\x18\x01 \x01(\tR\x03run\x12\x18\n" +
 	"\aattempt\x18\x02 \x01(\x05R\aattempt\x12\x0e\n" +
@@ -2596,7 +2666,9 @@ const file_actors_wire_wire_proto_rawDesc = "" +
 	"\abarrier\x18\n" +
 	" \x01(\x03R\abarrier\x12\x1c\n" +
 	"\tsavepoint\x18\v \x01(\bR\tsavepoint\x12\x12\n" +
-	"\x04size\x18\f \x01(\x05R\x04size\"R\n" +
+	"\x04size\x18\f \x01(\x05R\x04size\x12\x1c\n" +
+	"\tunaligned\x18\r \x01(\bR\tunaligned\x12\x1a\n" +
+	"\bdeadline\x18\x0e \x01(\x03R\bdeadline\"R\n" +
 	"\x06Credit\x12\x10\n" +
 	"\x03run\x18\x01 \x01(\tR\x03run\x12\x18\n" +
 	"\aattempt\x18\x02 \x01(\x05R\aattempt\x12\x0e\n" +

@@ -19,6 +19,9 @@ type checkpointing struct {
 	savepoint bool          // a signal stops the job with a savepoint
 	backend   string        // the keyed state backend: "", "heap" or "bbolt"
 	stateDir  string        // --state-dir
+	// --unaligned and --alignment-timeout
+	unaligned        bool
+	alignmentTimeout time.Duration
 }
 
 // prepareCheckpoints checks --restore and picks the run directory in
@@ -26,7 +29,7 @@ type checkpointing struct {
 // is a usage error.
 func (c *command) prepareCheckpoints(ra runArgs, pipeline string, params map[string]string) (*checkpointing, int) {
 	ck := &checkpointing{interval: ra.interval, fp: fingerprint(pipeline, params), restore: ra.restore,
-		backend: ra.backend, stateDir: ra.stateDir}
+		backend: ra.backend, stateDir: ra.stateDir, unaligned: ra.unaligned, alignmentTimeout: ra.alignmentTimeout}
 	if ra.restore != "" {
 		cp, err := checkCheckpoint(ra.restore, pipeline)
 		if err != nil {
@@ -118,6 +121,7 @@ func (c *command) startRun(ck *checkpointing, ra runArgs, jd *jobDir, pipeline s
 // configure sets the engine's checkpoint configuration.
 func (ck *checkpointing) configure(cfg *actors.Config) {
 	cfg.Checkpoint.Interval = ck.interval
+	cfg.Checkpoint.Unaligned, cfg.Checkpoint.AlignmentTimeout = ck.unaligned, ck.alignmentTimeout
 	if ck.backend == "bbolt" {
 		// working files of the live state, removed as subtasks end; the
 		// checkpoints, not these, are what a restart recovers from

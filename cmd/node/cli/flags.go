@@ -42,6 +42,9 @@ type jobFlags struct {
 	interval    time.Duration // 0: no checkpoints
 	backend     string        // "": the default (heap)
 	restore     string
+	// unaligned checkpoints; alignmentTimeout > 0 starts them aligned
+	unaligned        bool
+	alignmentTimeout time.Duration
 }
 
 // add registers the job flags on fs, writing into f; f.params must not be
@@ -74,4 +77,24 @@ func (f *jobFlags) add(fs *flag.FlagSet) {
 		return fmt.Errorf("unknown state backend %q; want heap or bbolt", s)
 	})
 	fs.StringVar(&f.restore, "restore", "", "")
+	fs.BoolVar(&f.unaligned, "unaligned", false, "")
+	fs.Func("alignment-timeout", "", func(s string) error {
+		d, err := time.ParseDuration(s)
+		if err != nil || d < 0 {
+			return fmt.Errorf("want a duration such as 50ms (0: unaligned from the start)")
+		}
+		f.alignmentTimeout = d
+		return nil
+	})
+}
+
+// check rejects job flags that make no sense together.
+func (f *jobFlags) check() error {
+	if f.unaligned && f.interval == 0 {
+		return fmt.Errorf("--unaligned needs --checkpoint-interval")
+	}
+	if f.alignmentTimeout > 0 && !f.unaligned {
+		return fmt.Errorf("--alignment-timeout needs --unaligned")
+	}
+	return nil
 }

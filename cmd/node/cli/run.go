@@ -13,6 +13,7 @@ import (
 
 const runUsage = `Usage: node run PIPELINE [--param key=value]... [--parallelism N]
                 [--checkpoint-interval D --state-dir DIR] [--restore PATH]
+                [--unaligned [--alignment-timeout D]]
                 [--fresh] [--no-savepoint] [--state-backend heap|bbolt] [--restart S]
                 [--http HOST:PORT] [--quiet] [--log-format text|json] [--log-level L]
 
@@ -64,7 +65,17 @@ Flags:
                            resume a run that did not finish
                            (needs --checkpoint-interval)
   --restore PATH           start from a savepoint or checkpoint directory,
-                           at any --parallelism
+                           at any --parallelism (an unaligned checkpoint
+                           that holds in-flight data: at its own only)
+  --unaligned              unaligned checkpoints: barriers overtake the
+                           records in flight, which are stored with the
+                           checkpoint; under backpressure a checkpoint
+                           does not wait for the backlog (savepoints stay
+                           aligned; needs --checkpoint-interval)
+  --alignment-timeout D    with --unaligned, start each checkpoint aligned
+                           and switch to unaligned where its barriers wait
+                           longer than D after the trigger (default 0:
+                           unaligned from the start)
   --no-savepoint           on a signal, stop gracefully without a savepoint
   --fresh                  start a new run even if the state dir holds one
                            that did not finish (needs --state-dir)
@@ -148,6 +159,9 @@ func parseRun(args []string) (runArgs, error) {
 
 // check rejects flags that make no sense together.
 func (ra *runArgs) check() error {
+	if err := ra.jobFlags.check(); err != nil {
+		return err
+	}
 	if ra.stateDir != "" && ra.interval == 0 {
 		return fmt.Errorf("--state-dir needs --checkpoint-interval")
 	}

@@ -21,8 +21,8 @@ const serverFlagUsage = `  --server URL             the node to ask (default: $T
 `
 
 const submitUsage = `Usage: node submit PIPELINE [--param key=value]... [--parallelism N]
-                   [--checkpoint-interval D] [--state-backend heap|bbolt]
-                   [--restore PATH] [--server URL]
+                   [--checkpoint-interval D [--unaligned [--alignment-timeout D]]]
+                   [--state-backend heap|bbolt] [--restore PATH] [--server URL]
 
 Submits a registered pipeline to the cluster of the node at --server and
 prints the job's id. The job runs on the cluster's nodes, not in this
@@ -35,6 +35,9 @@ Flags:
                            operators (N >= 1; default: the pipeline's own)
   --checkpoint-interval D  take a checkpoint every D (such as 200ms or 10s)
                            into the cluster's store
+  --unaligned              unaligned checkpoints (see 'node run --help');
+                           they work across nodes
+  --alignment-timeout D    start checkpoints aligned, unaligned after D
   --state-backend NAME     where keyed state lives: heap (the default) or
                            bbolt (files under each node's --data-dir)
   --restore PATH           start from a savepoint or checkpoint in the
@@ -52,6 +55,9 @@ func (c *command) submit(args []string) int {
 		args:  []string{"PIPELINE"},
 		flags: jf.add,
 		run: func(rc remoteCall, args []string) int {
+			if err := jf.check(); err != nil {
+				return c.usageError("submit", err)
+			}
 			id, err := rc.cl.Submit(context.Background(), jf.request(args[0]))
 			if err != nil {
 				return rc.fail(err)
@@ -70,6 +76,10 @@ func (f *jobFlags) request(pipeline string) cluster.JobRequest {
 	}
 	if f.interval > 0 {
 		req.CheckpointInterval = f.interval.String()
+	}
+	req.Unaligned = f.unaligned
+	if f.alignmentTimeout > 0 {
+		req.AlignmentTimeout = f.alignmentTimeout.String()
 	}
 	return req
 }

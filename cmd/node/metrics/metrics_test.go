@@ -288,13 +288,34 @@ func TestHandler_checkpoints(t *testing.T) {
 		return f.sum("troupe_checkpoints_completed_total", sel) >= 2
 	}, "two checkpoints in /metrics")
 	completed := f.sum("troupe_checkpoints_completed_total", sel)
-	for _, h := range []string{"troupe_checkpoint_duration_seconds", "troupe_checkpoint_size_bytes", "troupe_checkpoint_alignment_seconds"} {
+	for _, h := range []string{"troupe_checkpoint_duration_seconds", "troupe_checkpoint_size_bytes", "troupe_checkpoint_alignment_seconds",
+		"troupe_checkpoint_inflight_bytes"} {
 		if got := f.sum(h, sel); got != completed {
 			t.Errorf("%s counts %v checkpoints, want %v", h, got, completed)
 		}
 	}
 	if f.sum("troupe_checkpoint_last_completed_id", sel) <= 0 || f.sum("troupe_checkpoint_last_size_bytes", sel) <= 0 {
 		t.Error("no last completed checkpoint id or size")
+	}
+}
+
+// With unaligned checkpoints, the completed ones are counted as such
+// (the sources' barriers overtake whatever waits for credit).
+func TestHandler_checkpoints_unaligned(t *testing.T) {
+	e := newEngine(t, func(c *actors.Config) { c.Checkpoint.Interval, c.Checkpoint.Unaligned = 10*time.Millisecond, true })
+	p := operators.NewPipeline("ck-unaligned")
+	src := operators.Generate(p, -1, func(i int64) int64 { return i }, operators.RateLimit(2000))
+	operators.Discard(operators.Reduce(operators.KeyBy(src, func(v int64) int64 { return v % 7 }), func(a, b int64) int64 { return a + b }))
+	job := submit(t, e, p)
+	url := serve(t, metrics.Config{Engine: e, Jobs: func() []*actors.Job { return []*actors.Job{job} }})
+	sel := map[string]string{"job_id": job.RunID()}
+	var f families
+	testkit.Eventually(t, 20*time.Second, func() bool {
+		f = scrape(t, url)
+		return f.sum("troupe_checkpoints_unaligned_total", sel) >= 2
+	}, "two unaligned checkpoints in /metrics")
+	if got := f.sum("troupe_checkpoint_inflight_bytes", sel); got < 2 {
+		t.Errorf("troupe_checkpoint_inflight_bytes counts %v checkpoints, want the completed ones", got)
 	}
 }
 

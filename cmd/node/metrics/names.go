@@ -83,6 +83,8 @@ var jobMetrics = []*metric[jobView]{
 		func(j jobView) float64 { return j.uptime }),
 	counter(jobLabels, "troupe_checkpoints_completed_total", "Checkpoints and savepoints completed.",
 		func(j jobView) float64 { return float64(j.checkpoints.Completed) }),
+	counter(jobLabels, "troupe_checkpoints_unaligned_total", "Checkpoints completed that some subtask took unaligned (its barrier overtook in-flight data).",
+		func(j jobView) float64 { return float64(j.checkpoints.Unaligned) }),
 	counter(jobLabels, "troupe_checkpoints_failed_total", "Checkpoints and savepoints that failed (timed out, declined, not written); aborted ones are not counted.",
 		func(j jobView) float64 { return float64(j.checkpoints.Failed) }),
 	gauge(jobLabels, "troupe_checkpoints_in_progress", "Checkpoints and savepoints pending now.",
@@ -103,6 +105,8 @@ var checkpointHistograms = []*histogram[jobView]{
 		func(j jobView) actors.Histogram { return j.checkpoints.Sizes }),
 	newHistogram(jobLabels, "troupe_checkpoint_alignment_seconds", "The longest time a subtask of a checkpoint waited for barriers on all its inputs.",
 		func(j jobView) actors.Histogram { return j.checkpoints.Alignments }),
+	newHistogram(jobLabels, "troupe_checkpoint_inflight_bytes", "The in-flight data (records overtaken by unaligned barriers) a checkpoint persisted, part of its size.",
+		func(j jobView) actors.Histogram { return j.checkpoints.InFlight }),
 }
 
 // lastCompleted returns the job's latest completed checkpoint.

@@ -64,8 +64,9 @@ func checkContentType(ct string) error {
 // DecodeJobRequest decodes the body of POST /v1/jobs strictly: one JSON
 // object, no unknown field, nothing after it. It then checks what can be
 // checked without the registry: a pipeline name is given, parallelism is
-// not negative, checkpointInterval is a positive Go duration, stateBackend
-// is heap or bbolt, parameter names are not empty. The error is a
+// not negative, checkpointInterval is a positive Go duration, unaligned
+// and alignmentTimeout come with checkpoints, stateBackend is heap or
+// bbolt, parameter names are not empty. The error is a
 // *RequestError naming the field.
 func DecodeJobRequest(body []byte) (cluster.JobRequest, error) {
 	var req cluster.JobRequest
@@ -91,6 +92,9 @@ func checkJobRequest(req cluster.JobRequest) error {
 			return badField("checkpointInterval", "%q is not a positive duration such as \"200ms\" or \"10s\"; omit it to turn checkpoints off", req.CheckpointInterval)
 		}
 	}
+	if err := checkUnalignedRequest(req); err != nil {
+		return err
+	}
 	switch req.StateBackend {
 	case "", "heap", "bbolt":
 	default:
@@ -98,6 +102,23 @@ func checkJobRequest(req cluster.JobRequest) error {
 	}
 	if _, ok := req.Params[""]; ok {
 		return badField("params", "a parameter has an empty name")
+	}
+	return nil
+}
+
+// checkUnalignedRequest checks unaligned and alignmentTimeout.
+func checkUnalignedRequest(req cluster.JobRequest) error {
+	if req.Unaligned && req.CheckpointInterval == "" {
+		return badField("unaligned", "needs checkpointInterval: unaligned checkpoints are checkpoints")
+	}
+	if req.AlignmentTimeout == "" {
+		return nil
+	}
+	if d, err := time.ParseDuration(req.AlignmentTimeout); err != nil || d < 0 {
+		return badField("alignmentTimeout", "%q is not a duration such as \"50ms\"", req.AlignmentTimeout)
+	}
+	if !req.Unaligned {
+		return badField("alignmentTimeout", "needs \"unaligned\": true")
 	}
 	return nil
 }

@@ -25,6 +25,9 @@ var jobBodySeeds = []string{
 	`{"pipeline":"wordcount","parallelism":1e40}`,
 	`{"pipeline":"wordcount","checkpointInterval":"1h2m3.5s"}`,
 	`{"pipeline":"wordcount","checkpointInterval":"-0s"}`,
+	`{"pipeline":"wordcount","checkpointInterval":"1s","unaligned":true,"alignmentTimeout":"20ms"}`,
+	`{"pipeline":"wordcount","unaligned":true}`,
+	`{"pipeline":"wordcount","checkpointInterval":"1s","alignmentTimeout":"20ms"}`,
 	`{"pipeline":"wordcount","stateBackend":"rocksdb"}`,
 	`{"pipeline":"wordcount","params":{"":""}}`,
 	`{"pipeline":"wordcount","params":null}`,
@@ -83,6 +86,9 @@ func checkAccepted(t *testing.T, req cluster.JobRequest) {
 	}
 	if b := req.StateBackend; b != "" && b != "heap" && b != "bbolt" {
 		t.Fatalf("accepted backend %q", b)
+	}
+	if (req.Unaligned && req.CheckpointInterval == "") || (req.AlignmentTimeout != "" && !req.Unaligned) {
+		t.Fatalf("accepted unaligned %v, alignment timeout %q, interval %q", req.Unaligned, req.AlignmentTimeout, req.CheckpointInterval)
 	}
 	if _, ok := req.Params[""]; ok {
 		t.Fatalf("accepted an empty parameter name")

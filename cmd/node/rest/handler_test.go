@@ -100,7 +100,7 @@ func TestHandler_submit(t *testing.T) {
 	svc := resttest.New("wordcount")
 	srv := serve(t, svc)
 	r := send(t, srv, "POST", "/v1/jobs", `{"pipeline":"wordcount","params":{"input":"/in.txt","rate":"0"},
-		"parallelism":6,"checkpointInterval":"200ms","stateBackend":"bbolt","restore":"/store/sp-1"}`)
+		"parallelism":6,"checkpointInterval":"200ms","unaligned":true,"alignmentTimeout":"30ms","stateBackend":"bbolt","restore":"/store/sp-1"}`)
 	if r.status != http.StatusCreated {
 		t.Fatalf("status %d, body %s", r.status, r.body)
 	}
@@ -111,7 +111,7 @@ func TestHandler_submit(t *testing.T) {
 		t.Errorf("Location %q", loc)
 	}
 	want := cluster.JobRequest{Pipeline: "wordcount", Params: map[string]string{"input": "/in.txt", "rate": "0"},
-		Parallelism: 6, CheckpointInterval: "200ms", StateBackend: "bbolt", Restore: "/store/sp-1"}
+		Parallelism: 6, CheckpointInterval: "200ms", Unaligned: true, AlignmentTimeout: "30ms", StateBackend: "bbolt", Restore: "/store/sp-1"}
 	if got := svc.Requests(); len(got) != 1 || !equalRequests(got[0], want) {
 		t.Fatalf("service got %+v, want %+v", got, want)
 	}
@@ -153,6 +153,11 @@ func TestHandler_submit_badRequests(t *testing.T) {
 		{"negative interval", "", `{"pipeline":"wordcount","checkpointInterval":"-1s"}`, 400, "checkpointInterval", `"-1s"`},
 		{"zero interval", "", `{"pipeline":"wordcount","checkpointInterval":"0s"}`, 400, "checkpointInterval", "positive"},
 		{"unknown backend", "", `{"pipeline":"wordcount","stateBackend":"rocksdb"}`, 400, "stateBackend", `"rocksdb"`},
+		{"unaligned without checkpoints", "", `{"pipeline":"wordcount","unaligned":true}`, 400, "unaligned", "needs checkpointInterval"},
+		{"timeout without unaligned", "", `{"pipeline":"wordcount","checkpointInterval":"1s","alignmentTimeout":"5ms"}`, 400,
+			"alignmentTimeout", "needs"},
+		{"bad timeout", "", `{"pipeline":"wordcount","checkpointInterval":"1s","unaligned":true,"alignmentTimeout":"x"}`, 400,
+			"alignmentTimeout", `"x"`},
 		{"empty param name", "", `{"pipeline":"wordcount","params":{"":"x"}}`, 400, "params", "empty name"},
 		{"number param", "", `{"pipeline":"wordcount","params":{"rate":5}}`, 400, "params", "want a JSON string"},
 		{"params array", "", `{"pipeline":"wordcount","params":["rate=5"]}`, 400, "params", "want a JSON object"},

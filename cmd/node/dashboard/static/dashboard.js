@@ -342,11 +342,12 @@ function renderCheckpoints(job) {
   $("checkpoint-counts").textContent = `completed ${ck.completed} · failed ${ck.failed} · in progress ${ck.inProgress}${latest}`;
   fillBody($("checkpoints"), ck.history.slice().reverse().map((c) => el("tr", { "data-checkpoint": c.id, "data-status": c.status },
     el("td", { class: "num" }, c.id),
-    el("td", {}, c.savepoint ? "savepoint" : "checkpoint"),
+    el("td", {}, c.savepoint ? "savepoint" : c.unaligned ? "checkpoint (unaligned)" : "checkpoint"),
     el("td", { class: "ck-" + c.status }, c.status),
     el("td", {}, clock(c.triggered)),
     el("td", { class: "num" }, millis(c.durationMs)),
     el("td", { class: "num" }, bytes(c.sizeBytes)),
+    el("td", { class: "num" }, bytes(c.inFlightBytes || 0)),
     el("td", { class: "num" }, millis(c.alignmentMs)),
     el("td", { class: "wrap" }, c.failure || c.path || ""))));
 }
