@@ -41,6 +41,15 @@ func (m *timerModel) popUpTo(ts int64) []Timer[int] {
 	return fired
 }
 
+func (m *timerModel) popNext(ts int64) (Timer[int], bool) {
+	if len(*m) == 0 || (*m)[0].Time > ts {
+		return Timer[int]{}, false
+	}
+	t := (*m)[0]
+	*m = (*m)[1:]
+	return t, true
+}
+
 // FuzzTimerQueue runs operations of three bytes each (operation, key,
 // time, both in small ranges so that duplicates and ties are common) on a
 // queue and on the model, and compares them after each.
@@ -50,8 +59,8 @@ func FuzzTimerQueue(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		q, m := NewTimerQueue[int](), &timerModel{}
 		for i := 0; i+2 < len(data); i += 3 {
-			k, ts := int(data[i+1]%8), int64(data[i+2]%32)
-			switch data[i] % 5 {
+			k, ts := int(data[i+1]%16), int64(data[i+2]%32)
+			switch data[i] % 8 {
 			case 0, 1:
 				if got, want := q.Register(k, ts), m.register(k, ts); got != want {
 					t.Fatalf("op %d: Register(%d, %d) = %v, want %v", i, k, ts, got, want)
@@ -68,6 +77,20 @@ func FuzzTimerQueue(f *testing.F) {
 				}
 			case 4:
 				q = RestoreTimerQueue(q.All())
+			case 5:
+				got, gotOK := q.PopNext(ts)
+				if want, ok := m.popNext(ts); got != want || gotOK != ok {
+					t.Fatalf("op %d: PopNext(%d) = %v, %v; want %v, %v", i, ts, got, gotOK, want, ok)
+				}
+			case 6:
+				if got, want := q.Contains(k, ts), slices.Contains(*m, Timer[int]{k, ts}); got != want {
+					t.Fatalf("op %d: Contains(%d, %d) = %v, want %v", i, k, ts, got, want)
+				}
+			case 7: // as a window operator does: only for a timer it knows is not registered
+				if !q.Contains(k, ts) {
+					q.RegisterNew(k, ts)
+					m.register(k, ts)
+				}
 			}
 			checkTimers(t, i, q, *m)
 		}
