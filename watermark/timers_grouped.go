@@ -29,9 +29,12 @@ import (
 // in the order they were registered, as in a TimerQueue (the same fuzz
 // test holds both to one model).
 //
-// A group's operations scan its list: the queue suits groups of a few
-// timers (a key's open sessions); a TimerQueue suits many timers at few
-// times (every key's tumbling window ends at the same instant).
+// A group's list is kept in firing order, so that a key with many
+// timers (sessions kept for a long allowed lateness) costs a binary
+// search per operation, and firing takes its first. The queue suits
+// timers spread over many times, a few per key; a TimerQueue suits many
+// timers at few times (every key's tumbling window ends at the same
+// instant), which it fires without a heap operation per key.
 //
 // A GroupedTimerQueue is not safe for concurrent use: the subtask's
 // goroutine owns it.
@@ -56,10 +59,12 @@ func (a stamp) before(b stamp) bool {
 	return a.time < b.time || (a.time == b.time && a.seq < b.seq)
 }
 
-// timerGroup is a group's timers, in no order, and its hint: the stamp
-// of the group's newest entry in the heap, at or before all its timers.
+// timerGroup is a group's timers and its hint: the stamp of the group's
+// newest entry in the heap, at or before all its timers. timers[head:]
+// are the timers, in firing order; the ones before head have fired.
 type timerGroup[K comparable] struct {
 	timers []groupTimer[K]
+	head   int
 	hint   stamp
 }
 
@@ -112,25 +117,46 @@ func (q *GroupedTimerQueue[K, G]) newGroup(g G) *timerGroup[K] {
 	return e
 }
 
+// len returns the number of e's timers.
+func (e *timerGroup[K]) len() int { return len(e.timers) - e.head }
+
+// first returns the index of e's first timer to fire; e has one.
+func (e *timerGroup[K]) first() int { return e.head }
+
+// search returns the index of e's first timer whose time is ≥ ts, or
+// with after, > ts.
+func (e *timerGroup[K]) search(ts int64, after bool) int {
+	lo, hi := e.head, len(e.timers)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if t := e.timers[m].at.time; t < ts || (after && t == ts) {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo
+}
+
 // find returns the index of the timer (key, ts) in e, or -1.
 func (e *timerGroup[K]) find(key K, ts int64) int {
-	for i := range e.timers {
-		if e.timers[i].at.time == ts && e.timers[i].key == key {
+	for i := e.search(ts, false); i < len(e.timers) && e.timers[i].at.time == ts; i++ {
+		if e.timers[i].key == key {
 			return i
 		}
 	}
 	return -1
 }
 
-// earliest returns the index of e's first timer to fire; e has one.
-func (e *timerGroup[K]) earliest() int {
-	m := 0
-	for i := 1; i < len(e.timers); i++ {
-		if e.timers[i].at.before(e.timers[m].at) {
-			m = i
-		}
+// insert adds t, registered after every timer of e, in firing order:
+// after the timers of its time and before the later ones.
+func (e *timerGroup[K]) insert(t groupTimer[K]) {
+	if e.head > 0 && len(e.timers) == cap(e.timers) { // reuse the fired prefix before growing
+		n := copy(e.timers, e.timers[e.head:])
+		clear(e.timers[n:])
+		e.timers, e.head = e.timers[:n], 0
 	}
-	return m
+	e.timers = slices.Insert(e.timers, e.search(t.at.time, true), t)
 }
 
 // Register adds a timer for key at ts and returns true, or returns false
@@ -158,9 +184,9 @@ func (q *GroupedTimerQueue[K, G]) RegisterNew(key K, ts int64) {
 func (q *GroupedTimerQueue[K, G]) add(e *timerGroup[K], g G, key K, ts int64) {
 	at := stamp{ts, q.seq}
 	q.seq++
-	e.timers = append(e.timers, groupTimer[K]{key: key, at: at})
+	e.insert(groupTimer[K]{key: key, at: at})
 	q.n++
-	if len(e.timers) == 1 || at.before(e.hint) {
+	if e.len() == 1 || at.before(e.hint) {
 		e.hint = at
 		q.pushHint(groupHint[G]{at: at, group: g})
 	}
@@ -185,15 +211,19 @@ func (q *GroupedTimerQueue[K, G]) Delete(key K, ts int64) bool {
 
 // remove drops timer i of group g, and the group once it is empty.
 func (q *GroupedTimerQueue[K, G]) remove(e *timerGroup[K], g G, i int) {
-	last := len(e.timers) - 1
-	e.timers[i] = e.timers[last]
 	var zero groupTimer[K]
-	e.timers[last] = zero // drop references to the key
-	e.timers = e.timers[:last]
+	if i == e.head {
+		e.timers[i] = zero // drop references to the key
+		e.head++
+	} else {
+		e.timers = slices.Delete(e.timers, i, i+1) // zeroes the last
+	}
 	q.n--
-	if last > 0 {
+	if e.len() > 0 {
 		return
 	}
+	clear(e.timers[:e.head])
+	e.timers, e.head = e.timers[:0], 0
 	delete(q.groups, g) // its hints are skipped: their group has gone
 	if q.last == e {
 		q.last = nil
@@ -234,7 +264,7 @@ func (q *GroupedTimerQueue[K, G]) head() (*timerGroup[K], int) {
 			q.popHint()
 			continue
 		}
-		i := e.earliest()
+		i := e.first()
 		if at := e.timers[i].at; at != h.at {
 			e.hint = at
 			q.replaceTop(groupHint[G]{at: at, group: h.group})
@@ -254,11 +284,11 @@ func (q *GroupedTimerQueue[K, G]) popHead(ts int64) (t Timer[K], ok bool) {
 	g := q.hints[0].group
 	t = Timer[K]{Key: e.timers[i].key, Time: e.timers[i].at.time}
 	q.remove(e, g, i)
-	if len(e.timers) == 0 {
+	if e.len() == 0 {
 		q.popHint()
 		return t, true
 	}
-	e.hint = e.timers[e.earliest()].at
+	e.hint = e.timers[e.first()].at
 	q.replaceTop(groupHint[G]{at: e.hint, group: g})
 	return t, true
 }
@@ -288,7 +318,7 @@ func (q *GroupedTimerQueue[K, G]) PopNext(ts int64) (t Timer[K], ok bool) { retu
 func (q *GroupedTimerQueue[K, G]) All() []Timer[K] {
 	all := make([]groupTimer[K], 0, q.n)
 	for _, e := range q.groups {
-		all = append(all, e.timers...)
+		all = append(all, e.timers[e.head:]...)
 	}
 	slices.SortFunc(all, func(a, b groupTimer[K]) int {
 		switch {
