@@ -222,9 +222,8 @@ func (q *GroupedTimerQueue[K, G]) remove(e *timerGroup[K], g G, i int) {
 	if e.len() > 0 {
 		return
 	}
-	clear(e.timers[:e.head])
-	e.timers, e.head = e.timers[:0], 0
-	delete(q.groups, g) // its hints are skipped: their group has gone
+	e.timers, e.head = e.timers[:0], 0 // the fired prefix is zeroed already
+	delete(q.groups, g)                // its hints are skipped: their group has gone
 	if q.last == e {
 		q.last = nil
 	}
@@ -297,15 +296,7 @@ func (q *GroupedTimerQueue[K, G]) popHead(ts int64) (t Timer[K], ok bool) {
 // firing order, and returns how many fired; fn may register and delete
 // timers, as with TimerQueue.PopUpTo.
 func (q *GroupedTimerQueue[K, G]) PopUpTo(ts int64, fn func(key K, ts int64)) int {
-	n := 0
-	for {
-		t, ok := q.popHead(ts)
-		if !ok {
-			return n
-		}
-		fn(t.Key, t.Time)
-		n++
-	}
+	return popAll(ts, q.popHead, fn)
 }
 
 // PopNext removes the next timer to fire if its time is ≤ ts and returns
