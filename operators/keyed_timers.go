@@ -48,8 +48,8 @@ type Timer struct {
 // way the snapshots hold the same entries.
 type nsTimers[K comparable, N comparable] struct {
 	tc    *TaskContext
-	event *watermark.TimerQueue[nsKey[K, N]]
-	proc  *watermark.TimerQueue[nsKey[K, N]]
+	event timerQueue[nsKey[K, N]]
+	proc  timerQueue[nsKey[K, N]]
 	wm    int64
 	b     persistence.Backend[K]
 	state *persistence.MapState[timerKey[N], struct{}]
@@ -67,25 +67,66 @@ type nsKey[K comparable, N comparable] struct {
 	ns  N
 }
 
+// timerQueue is a queue of one time domain's timers: a
+// watermark.TimerQueue, or a watermark.GroupedTimerQueue for timers that
+// move (see queueKind). Both hold and fire the same timers.
+type timerQueue[T comparable] interface {
+	Register(key T, ts int64) bool
+	RegisterNew(key T, ts int64)
+	Delete(key T, ts int64) bool
+	Contains(key T, ts int64) bool
+	Len() int
+	PeekTime() (int64, bool)
+	PopUpTo(ts int64, fn func(key T, ts int64)) int
+	PopNext(ts int64) (watermark.Timer[T], bool)
+	All() []watermark.Timer[T]
+}
+
+var (
+	_ timerQueue[int] = (*watermark.TimerQueue[int])(nil)
+	_ timerQueue[int] = (*watermark.GroupedTimerQueue[int, int])(nil)
+)
+
+// queueKind chooses the timer queues of an operator by how its timers
+// behave.
+type queueKind uint8
+
+const (
+	// byTime: many timers at few times (window ends shared by every
+	// key), set and fired, seldom moved: watermark.TimerQueue.
+	byTime queueKind = iota
+	// byKey: a key's few timers, moved by its records (session windows,
+	// whose end timer every extending record deletes and sets again
+	// later): watermark.GroupedTimerQueue, grouped by key.
+	byKey
+)
+
+func newQueue[K comparable, N comparable](kind queueKind) timerQueue[nsKey[K, N]] {
+	if kind == byKey {
+		return watermark.NewGroupedTimerQueue[nsKey[K, N]](func(k nsKey[K, N]) K { return k.key })
+	}
+	return watermark.NewTimerQueue[nsKey[K, N]]()
+}
+
 // timerService is the timers of a keyed process function: no namespace.
 type timerService[K comparable] = nsTimers[K, struct{}]
 
 func newTimerService[K comparable](tc *TaskContext, b persistence.Backend[K]) (*timerService[K], error) {
-	return newNSTimers[K, struct{}](tc, b, emptyCodec{})
+	return newNSTimers[K, struct{}](tc, b, emptyCodec{}, byTime)
 }
 
-func newNSTimers[K comparable, N comparable](tc *TaskContext, b persistence.Backend[K], ns Codec[N]) (*nsTimers[K, N], error) {
+func newNSTimers[K comparable, N comparable](tc *TaskContext, b persistence.Backend[K], ns Codec[N], kind queueKind) (*nsTimers[K, N], error) {
 	st, err := persistence.Map(b, persistence.MapDescriptor[timerKey[N], struct{}]{Name: "timers",
 		KeyCodec: timerKeyCodec[N]{ns: ns}, ValueCodec: emptyCodec{}})
 	if err != nil {
 		return nil, err
 	}
 	_, heap := b.(*persistence.HeapBackend[K])
-	return &nsTimers[K, N]{tc: tc, event: watermark.NewTimerQueue[nsKey[K, N]](), proc: watermark.NewTimerQueue[nsKey[K, N]](),
+	return &nsTimers[K, N]{tc: tc, event: newQueue[K, N](kind), proc: newQueue[K, N](kind),
 		wm: MinWatermark, b: b, state: st, mirror: !heap, ns: ns}, nil
 }
 
-func (s *nsTimers[K, N]) queue(d TimeDomain) *watermark.TimerQueue[nsKey[K, N]] {
+func (s *nsTimers[K, N]) queue(d TimeDomain) timerQueue[nsKey[K, N]] {
 	if d == ProcessingTime {
 		return s.proc
 	}

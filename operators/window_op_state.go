@@ -39,7 +39,11 @@ func (o *windowOp[T, K, Acc, Out]) openState(tc *TaskContext, contents Codec[Acc
 	if hc, ok := o.cells.(*heapContents[K, Acc]); ok && o.spec.merging {
 		o.heap = hc
 	}
-	o.timers, err = newNSTimers[K, window.Window](tc, b, wc)
+	kind := byTime
+	if o.spec.merging {
+		kind = byKey // a session's end timer moves with each record that extends it
+	}
+	o.timers, err = newNSTimers[K, window.Window](tc, b, wc, kind)
 	return err
 }
 

@@ -278,9 +278,15 @@ func (q *TimerQueue[K]) popHead(ts int64) (t Timer[K], ok bool) {
 // a time ≤ ts fires in this same call, as in Flink (fn must therefore not
 // keep registering such timers forever).
 func (q *TimerQueue[K]) PopUpTo(ts int64, fn func(key K, ts int64)) int {
+	return popAll(ts, q.popHead, fn)
+}
+
+// popAll calls pop(ts) until it finds no timer, and fn with each timer
+// it removes; it returns how many there were.
+func popAll[K comparable](ts int64, pop func(int64) (Timer[K], bool), fn func(key K, ts int64)) int {
 	n := 0
 	for {
-		t, ok := q.popHead(ts)
+		t, ok := pop(ts)
 		if !ok {
 			return n
 		}
