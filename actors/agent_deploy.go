@@ -78,8 +78,10 @@ func (a *agent) spawn(ctx actor.Context, s subtaskSpec, plan *restorePlan) (*age
 	v, i := s.vertex, s.index
 	ins, outs := len(v.InputChannels(i)), len(v.OutputChannels(i))
 	// Beyond the windows, an input may hold one priority barrier (an
-	// unaligned checkpoint's overdraws its channel by one at most).
-	bound := mailbox.Bound(ins, outs, a.spec.cfg.Credits, controlSlack+ins)
+	// unaligned checkpoint's overdraws its channel by one at most), and an
+	// output one credit more (the receiver returns a credit for that
+	// barrier too, so the sender it overdrew may see window+1 of them).
+	bound := mailbox.Bound(ins, outs, a.spec.cfg.Credits, controlSlack+ins+outs)
 	stats := &mailbox.Stats{}
 	st := &subtask{id: s.id, jobName: a.spec.job, run: a.spec.run, vertex: v, index: i, attempt: a.spec.attempt,
 		cfg: a.spec.cfg, root: ctx.ActorSystem().Root, log: a.log.With("vertex", v.Name, "subtask", i),

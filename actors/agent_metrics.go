@@ -19,7 +19,7 @@ import (
 type agentMeter struct {
 	interval time.Duration
 	table    *metricsTable
-	timer    *time.Timer
+	timer    *ownedTimer            // stopped, and its send awaited, when the agent stops
 	latest   map[int]SubtaskMetrics // by subtask id
 	fresh    map[int]bool           // sampled since the last report
 	asked    map[int]bool           // a sampleMsg waits in the subtask's mailbox
@@ -43,8 +43,7 @@ func (a *agent) armMetrics(ctx actor.Context) {
 	if m == nil {
 		return
 	}
-	self, root := ctx.Self(), ctx.ActorSystem().Root
-	m.timer = time.AfterFunc(m.interval, func() { root.Send(self, &metricsTick{}) })
+	m.timer = sendAfter(ctx.ActorSystem().Root, m.interval, ctx.Self(), &metricsTick{})
 }
 
 // onMetricsTick reports, publishes and asks; see agentMeter.
@@ -104,7 +103,7 @@ func (a *agent) stopMetrics(ctx actor.Context) {
 	if m := a.meter; m != nil {
 		m.stopped = true
 		if m.timer != nil {
-			m.timer.Stop()
+			m.timer.stop()
 		}
 		m.table.remove(ctx.Self().Id)
 	}

@@ -41,7 +41,7 @@ func (h *host) NewAsyncInvoker(cfg operators.AsyncInvokerConfig) (operators.Asyn
 	}
 	root := h.root
 	inbox := &asyncInbox{root: root, subtask: h.ctx.Self()}
-	inv := &asyncInvoker{h: h, size: max(cfg.Workers, 1), inbox: inbox, seq: &asyncSeqRef{root: root}}
+	inv := &asyncInvoker{h: h, operator: cfg.Operator, size: max(cfg.Workers, 1), inbox: inbox, seq: &asyncSeqRef{root: root}}
 	inv.life, inv.cancel = context.WithCancel(context.Background())
 	inbox.ready = operators.AsyncReady{Invoker: inv}
 	seq := cfg.Sequencer
@@ -58,13 +58,14 @@ const asyncSequencerPrefix = "async-sequencer-"
 // goroutine: it sends the core's commands to the sequencer and deals calls
 // round robin to its workers.
 type asyncInvoker struct {
-	h       *host
-	size    int
-	workers []*actor.PID
-	next    int
-	inbox   *asyncInbox
-	seq     *asyncSeqRef
-	closed  bool
+	h        *host
+	operator string
+	size     int
+	workers  []*actor.PID
+	next     int
+	inbox    *asyncInbox
+	seq      *asyncSeqRef
+	closed   bool
 	// life is the parent of every call's context, cancelled by Close
 	// itself: stopping the workers is asynchronous (they cancel their
 	// calls when they handle their Stopping, later, on goroutines of
@@ -84,9 +85,9 @@ func (inv *asyncInvoker) Invoke(call operators.AsyncCall) {
 		return
 	}
 	if len(inv.workers) < inv.size {
-		seq, life := inv.seq, inv.life
+		seq, life, op, log := inv.seq, inv.life, inv.operator, inv.h.log
 		inv.workers = append(inv.workers, inv.h.spawn(actor.PropsFromProducer(func() actor.Actor {
-			return &asyncWorker{seq: seq, parent: life}
+			return &asyncWorker{operator: op, log: log, seq: seq, parent: life}
 		})))
 	}
 	pid := inv.workers[inv.next%len(inv.workers)]

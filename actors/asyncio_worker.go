@@ -2,7 +2,9 @@ package actors
 
 import (
 	"context"
+	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -57,17 +59,24 @@ func (r *asyncSeqRef) close() {
 
 // asyncWorker is an invoker child actor of an async operator's subtask.
 // It runs each call it is given on a goroutine of its own, so that neither
-// it nor the subtask ever waits for the user's function: it stays able to
-// take its Stop at once, and a function that hangs holds only its own
-// goroutine. The reply goes to the sequencer.
+// it nor the subtask waits for the user's function while the job runs.
+// The reply goes to the sequencer.
 //
 // Each call's context is cancelled at the call's deadline (the record's
 // timeout), when the operator closes (the subtask finishes, fails or is
 // cancelled: before the user's function is closed) and when the worker
 // stops; a function that honours its context then returns and its
-// goroutine ends.
+// goroutine ends. The worker owns its calls' goroutines: its stop waits
+// for them, and so does its subtask's, the job's and Engine.Close, which
+// therefore return only once no call of theirs runs. A function that
+// ignores its context is waited for callGrace at most, then logged and
+// left behind: a cancel must not hang on user code (as Flink's task
+// cancellation gives up on a task thread after its watchdog's timeout).
 type asyncWorker struct {
-	seq *asyncSeqRef
+	operator string
+	log      *slog.Logger
+	calls    sync.WaitGroup // the goroutines of its calls
+	seq      *asyncSeqRef
 	// parent is the invoker's lifetime, cancelled when the operator
 	// closes (asyncInvoker.Close).
 	parent context.Context
@@ -89,6 +98,19 @@ func (w *asyncWorker) Receive(ctx actor.Context) {
 		if w.cancel != nil {
 			w.cancel()
 		}
+		w.waitCalls()
+	}
+}
+
+// callGrace bounds how long a stopping async worker waits for calls that
+// ignore their cancelled context.
+const callGrace = 5 * time.Second
+
+// waitCalls waits for the calls' goroutines, callGrace at most.
+func (w *asyncWorker) waitCalls() {
+	if !waitGroup(&w.calls, callGrace) {
+		w.log.Error("async calls still run after their context was cancelled; not waiting for them any longer",
+			"operator", w.operator, "waited", callGrace)
 	}
 }
 
@@ -99,8 +121,8 @@ func (w *asyncWorker) run(m *invokeMsg) {
 		ctx, cancel = context.WithDeadline(w.life, d)
 	}
 	seq := w.seq
-	go func() {
+	w.calls.Go(func() {
 		defer cancel()
 		seq.send(m.call.Run(ctx))
-	}()
+	})
 }

@@ -2,6 +2,7 @@ package actors
 
 import (
 	"context"
+	"runtime"
 	"slices"
 	"testing"
 	"time"
@@ -16,15 +17,74 @@ type benchRec struct{ Key, Value int64 }
 
 // BenchmarkPipeline_MapFilterKeyedSum measures the core data path: 5 M
 // records {key: i % 1000, value: i} → map value*3+1 → filter even → keyBy
-// key → running sum, parallelism 1; and, in the same run, a hand-written
-// baseline doing the same work with one goroutine per stage and channels of
-// 512-record batches.
+// key → running sum, parallelism 1; and, in the same run, two
+// hand-written baselines doing the same work: "staged", one goroutine per
+// stage and channels of 512-record batches, and "fused", the generator,
+// map and filter in one goroutine and the keyed sum in a second, batches
+// of 1024 between them (the engine's plan, written by hand). Each
+// iteration runs the three one after the other (the engine on a fresh
+// engine, closed before the baselines run); it reports records per second
+// of wall time and per CPU second of each, the engine's as ratios of the
+// fused baseline's (ratio-fused, cpu-ratio-fused) and the staged one's
+// (ratio-staged), and the engine's heap allocations per record (the job's
+// deployment included).
 func BenchmarkPipeline_MapFilterKeyedSum(b *testing.B) {
-	b.Run("troupe", benchTroupe)
-	b.Run("baseline", benchBaseline)
+	var troupe, staged, fused benchTimes
+	var outputs int64
+	b.ResetTimer()
+	for range b.N {
+		e := benchNewEngine(b, func(*Config) {})
+		troupe.add(func() { runBenchPipeline(b, e, benchRecords, &outputs) })
+		_ = e.Close()
+		staged.add(func() {
+			if n := baselinePipeline(benchRecords); n != benchRecords/2 {
+				b.Fatalf("staged baseline's sink saw %d records", n)
+			}
+		})
+		fused.add(func() {
+			if n := fusedPipeline(benchRecords); n != benchRecords/2 {
+				b.Fatalf("fused baseline's sink saw %d records", n)
+			}
+		})
+	}
+	b.StopTimer()
+	if outputs != int64(b.N)*benchRecords/2 {
+		b.Fatalf("sink saw %d records, want %d", outputs, int64(b.N)*benchRecords/2)
+	}
+	recs := float64(b.N) * benchRecords
+	for _, r := range []struct {
+		name string
+		t    benchTimes
+	}{{"troupe", troupe}, {"staged", staged}, {"fused", fused}} {
+		b.ReportMetric(recs/r.t.wall.Seconds(), r.name+"-rec/s")
+		b.ReportMetric(recs/r.t.cpu.Seconds(), r.name+"-rec/cpu-s")
+	}
+	b.ReportMetric(float64(troupe.allocs)/recs, "troupe-allocs/rec")
+	b.ReportMetric(fused.wall.Seconds()/troupe.wall.Seconds(), "ratio-fused")
+	b.ReportMetric(fused.cpu.Seconds()/troupe.cpu.Seconds(), "cpu-ratio-fused")
+	b.ReportMetric(staged.wall.Seconds()/troupe.wall.Seconds(), "ratio-staged")
 }
 
-func benchTroupe(b *testing.B) { benchEngine(b, nil, benchRecords) }
+// benchTimes adds up the wall and CPU time and the heap allocations of
+// runs.
+type benchTimes struct {
+	wall, cpu time.Duration
+	allocs    uint64
+}
+
+// add runs fn after a garbage collection (so that it does not pay for the
+// garbage of the run before) and adds its times and allocations.
+func (t *benchTimes) add(fn func()) {
+	runtime.GC()
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	cpu0, wall0 := cpuTime(), time.Now()
+	fn()
+	t.cpu += cpuTime() - cpu0
+	t.wall += time.Since(wall0)
+	runtime.ReadMemStats(&m1)
+	t.allocs += m1.Mallocs - m0.Mallocs
+}
 
 // BenchmarkCheckpointOverhead runs the MapFilterKeyedSum pipeline over 200 M
 // records (a few seconds) with checkpoints every second (in memory) and,
@@ -161,21 +221,6 @@ func (c countSink) Write(benchRec, int64) error {
 	return nil
 }
 
-func reportRate(b *testing.B, start time.Time) {
-	b.ReportMetric(float64(b.N)*benchRecords/time.Since(start).Seconds(), "rec/s")
-}
-
-func benchBaseline(b *testing.B) {
-	b.ResetTimer()
-	start := time.Now()
-	for range b.N {
-		if n := baselinePipeline(benchRecords); n != benchRecords/2 {
-			b.Fatalf("baseline sink saw %d records", n)
-		}
-	}
-	reportRate(b, start)
-}
-
 // baselinePipeline is the hand-written comparison: generator, map, filter,
 // keyed running sum and a counting sink, each its own goroutine, linked by
 // channels that carry 512-record batches.
@@ -234,6 +279,52 @@ func baselinePipeline(n int64) int64 {
 	var count int64
 	for recs := range summed {
 		count += int64(len(recs))
+	}
+	return count
+}
+
+// fusedBatch is how many records the fused baseline hands from its first
+// goroutine to its second at a time, as the engine's batches.
+const fusedBatch = 1024
+
+// fusedPipeline is the hand-fused comparison: the generator, map and
+// filter in one goroutine, the keyed running sum and a counting sink in a
+// second (the caller's), batches of fusedBatch records between them. The
+// batches go back to the first goroutine once summed; it has four of
+// them, as a channel of the engine has four credits.
+func fusedPipeline(n int64) int64 {
+	const credits = 4
+	full := make(chan []benchRec, credits)
+	free := make(chan []benchRec, credits)
+	for range credits {
+		free <- make([]benchRec, 0, fusedBatch)
+	}
+	go func() {
+		defer close(full)
+		buf := <-free
+		for i := range n {
+			r := benchRec{Key: i % 1000, Value: i}
+			r.Value = r.Value*3 + 1
+			if r.Value%2 != 0 {
+				continue
+			}
+			if buf = append(buf, r); len(buf) == fusedBatch {
+				full <- buf
+				buf = <-free
+			}
+		}
+		if len(buf) > 0 {
+			full <- buf
+		}
+	}()
+	sums := make(map[int64]int64)
+	var count int64
+	for recs := range full {
+		for _, r := range recs {
+			sums[r.Key] += r.Value
+			count++ // the sink: one running sum out per record in
+		}
+		free <- recs[:0]
 	}
 	return count
 }

@@ -30,10 +30,9 @@ type checkpointer struct {
 	m       *master
 	store   CheckpointStore
 	coord   *barrier.Coordinator
-	writer  *metadataWriter // nil before the first attempt starts
-	tick    *time.Timer
+	writer  *metadataWriter  // nil before the first attempt starts
+	tick    *ownedTimer      // the next checkpointTick; stopped with checkpointing
 	paths   map[int64]string // metadata written, not yet notified
-	latest  string           // path of the latest complete checkpoint
 	stopped bool             // no more checkpoints in this attempt
 	closed  bool             // the job ended
 	// stopID is the savepoint of a stop with savepoint, from its
@@ -114,16 +113,13 @@ func (c *checkpointer) start(ctx actor.Context) {
 }
 
 func (c *checkpointer) armTick(ctx actor.Context) {
-	if c.tick != nil {
-		c.tick.Stop()
-	}
+	c.tick.stop()
 	period := max(min(c.m.cfg.Checkpoint.Interval/4, c.m.cfg.Checkpoint.Timeout/4), time.Millisecond)
-	self, root := ctx.Self(), c.m.job.engine.sys.Root
-	c.tick = time.AfterFunc(period, func() { root.Send(self, &checkpointTick{}) })
+	c.tick = sendAfter(c.m.job.engine.sys.Root, period, ctx.Self(), &checkpointTick{})
 }
 
 func (c *checkpointer) onTick(ctx actor.Context) {
-	if c.m.stopping || c.stopped {
+	if c.m.state.goingDown() || c.stopped {
 		return
 	}
 	// The final checkpoint goes before a periodic one: with a minimum
@@ -137,9 +133,7 @@ func (c *checkpointer) onTick(ctx actor.Context) {
 // stop ends checkpointing for this attempt (the job is going down, or a
 // subtask finished and can no longer take part): pending ones abort.
 func (c *checkpointer) stop(ctx actor.Context) {
-	if c.tick != nil {
-		c.tick.Stop()
-	}
+	c.tick.stop()
 	c.stopped = true
 	c.run(ctx, c.coord.Reset(time.Now()))
 }
@@ -390,18 +384,18 @@ func (c *checkpointer) complete(ctx actor.Context, id int64) {
 	} else {
 		defer c.tryFinal(ctx) // the final one may have waited for this one
 	}
-	c.latest = c.paths[id]
+	path := c.paths[id]
 	delete(c.paths, id)
-	delete(c.unnotified, c.latest)
-	c.m.log.Info("checkpoint complete", "checkpoint", id, "path", c.latest)
-	c.m.job.setCheckpoint(Checkpoint{ID: id, Path: c.latest})
-	c.record(id, CheckpointCompleted, c.latest, nil)
+	delete(c.unnotified, path)
+	c.m.log.Info("checkpoint complete", "checkpoint", id, "path", path)
+	c.m.job.setCheckpoint(Checkpoint{ID: id, Path: path})
+	c.record(id, CheckpointCompleted, path, nil)
 	if id == c.stopID {
-		c.stopCompleted(ctx, id, c.latest)
+		c.stopCompleted(ctx, id, path)
 		return
 	}
 	c.notify(ctx, id, false)
-	c.answer(id, savepointResult{path: c.latest})
+	c.answer(id, savepointResult{path: path})
 }
 
 // notify tells every subtask of the attempt that checkpoint id is
@@ -503,7 +497,7 @@ func (c *checkpointer) savepoint(ctx actor.Context, reply chan<- savepointResult
 	case c.stopID != 0:
 		reply <- savepointResult{err: fmt.Errorf("%w: a stop with savepoint is under way", ErrSavepoint)}
 		return
-	case c.m.committing > 0:
+	case c.m.state == masterCommitting:
 		reply <- savepointResult{err: fmt.Errorf("%w: the job has finished and is committing its output", ErrSavepoint)}
 		return
 	}
@@ -525,7 +519,8 @@ func (c *checkpointer) savepoint(ctx actor.Context, reply chan<- savepointResult
 // durable metadata being a complete checkpoint), the other pending
 // checkpoints abort (their callers get an error, their state is
 // discarded). A commit still under way is left to the metadata writer,
-// which finishes it and the calls queued after it, then returns
+// which finishes it and the calls queued after it — the discards of the
+// aborted checkpoints among them, queued before it closes — then returns
 // (Engine.Close waits for it, for a while); its savepoint's caller gets
 // the commit's outcome from the writer when the store answers (see
 // Job.Savepoint). Safe to call twice.
@@ -534,14 +529,14 @@ func (c *checkpointer) close(ctx actor.Context) {
 		return
 	}
 	c.closed, c.stopped = true, true
-	if c.tick != nil {
-		c.tick.Stop()
-	}
+	c.tick.stop()
 	if c.writer != nil {
 		c.onMetadataReady(ctx)
-		c.writer.close()
 	}
 	c.run(ctx, c.coord.Reset(time.Now()))
+	if c.writer != nil {
+		c.writer.close()
+	}
 	c.answerStop() // complete: the job ended before every subtask confirmed its commit
 	for id, reply := range c.waiters {
 		if s, ok := c.coord.Stats(id); ok && s.Status == barrier.StatusWriting && c.writer != nil {

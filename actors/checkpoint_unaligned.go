@@ -87,6 +87,11 @@ func (s *subtask) arrive(ch int, m *batchMsg) error {
 	}
 	if s.rec != nil && s.aligner.Recording(ch) == s.rec.id {
 		s.recordInput(ch, m)
+		if m.eoi {
+			if id := s.endRecording(ch, s.rec.id); id != 0 {
+				s.inputPersisted(id)
+			}
+		}
 	}
 	if b, ok := m.ev.(operators.Barrier); ok && b.Deadline != 0 && !b.Savepoint {
 		s.armAlignTimeout(b.ID, b.Deadline)
@@ -126,6 +131,9 @@ func (s *subtask) startRecording(id int64, record []int, first *overtaken) int64
 		i := s.queuedBarrier(ch, id)
 		if i < 0 {
 			s.recordQueue(ch, s.in.Len(ch))
+			if s.queuedEnd(ch) {
+				persisted = max(persisted, s.endRecording(ch, id))
+			}
 			continue
 		}
 		s.recordQueue(ch, i)
@@ -134,6 +142,25 @@ func (s *subtask) startRecording(id int64, record []int, first *overtaken) int64
 		persisted = max(persisted, s.aligner.OnPriorityBarrier(ch, id).Persisted)
 	}
 	return persisted
+}
+
+// queuedEnd reports whether input ch's end of input is queued (it is
+// the last message of its channel): nothing more can come on ch.
+func (s *subtask) queuedEnd(ch int) bool {
+	n := s.in.Len(ch)
+	return n > 0 && s.in.At(ch, n-1).eoi
+}
+
+// endRecording ends the recording of input ch for checkpoint id, whose
+// end of input is queued, all of it recorded: its sender has finished
+// and sends no barrier (a finished task takes checkpoints without
+// one). Waiting for the subtask to consume the end of input, as for an
+// aligned checkpoint, would make the unaligned checkpoint wait for the
+// whole backlog queued ahead of it. The aligner counts the end as the
+// channel's barrier of id; the channel ends when the subtask consumes
+// it. It returns id if that completed the input channel state.
+func (s *subtask) endRecording(ch int, id int64) int64 {
+	return s.aligner.OnPriorityBarrier(ch, id).Persisted
 }
 
 // inputMark is the last watermark and stream status a subtask consumed

@@ -226,9 +226,10 @@ func (w *metadataWriter) discardNow(id int64) {
 // writers of ended jobs, whose last commit a hung store may hold.
 const writerGrace = 5 * time.Second
 
-// waitWriters waits for the writers in wg for at most d, and reports
-// whether they all returned.
-func waitWriters(wg *sync.WaitGroup, d time.Duration) bool {
+// waitGroup waits for the goroutines in wg for at most d, and reports
+// whether they all returned. If they did not, its own goroutine waits on
+// for them and ends with the last.
+func waitGroup(wg *sync.WaitGroup, d time.Duration) bool {
 	done := make(chan struct{})
 	go func() {
 		wg.Wait()

@@ -186,7 +186,7 @@ func (e *Engine) Close() error {
 	if tm != nil {
 		_ = e.sys.Root.StopFuture(tm.pid).Wait()
 	}
-	if !waitWriters(&e.writers, writerGrace) {
+	if !waitGroup(&e.writers, writerGrace) {
 		e.cfg.Logger.Error("a checkpoint store still holds a metadata commit of an ended job; not waiting for it any longer",
 			"waited", writerGrace)
 	}

@@ -28,3 +28,9 @@ func SharedRemoteEngine(tb testing.TB) *Engine {
 	e, _ := coordinator(tb)
 	return e
 }
+
+// inRestartDelay reports whether every agent of the failed attempt is
+// gone and the master waits for the restart delay.
+func (m *master) inRestartDelay() bool {
+	return m.state == masterRestartDelay
+}

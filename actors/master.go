@@ -29,6 +29,9 @@ const controlSlack = 12
 //
 // Without a Placer the attempt's only agent is the master's own child,
 // which gets the job graph and the restore plan as Go values.
+//
+// Its lifecycle is the state machine of master_lifecycle.go: Receive
+// turns messages into events, and only master.to changes the state.
 type master struct {
 	job         *Job
 	graph       *operators.JobGraph
@@ -55,29 +58,34 @@ type master struct {
 	agents  []*agentRef                         // the current attempt's
 	watched map[string]*agentRef                // by the PID (pidKey) of an agent, or of the task manager of one not yet ready
 	plan    *restorePlan                        // what the current attempt restores
+	// state is where the master is in its lifecycle (master_lifecycle.go);
+	// it changes only through to.
+	state masterState
 	// deploy progress of the current attempt
-	pending  int  // agents not yet ready
-	unwired  int  // agents not yet wired
-	deployed bool // every agent is wired and the sources started
-	deferred []any
-	alive    int // agents of this attempt not yet gone
-	running  int // subtasks of this attempt not yet finished
-	released bool
-	stopping bool
-	then     func(ctx actor.Context) // what to do once every agent is gone
+	pending  int   // agents not yet ready
+	unwired  int   // agents not yet wired
+	deferred []any // savepoints asked for while deploying, answered once running (or going down)
+	alive    int   // agents of this attempt not yet gone
+	running  int   // subtasks of this attempt not yet finished
+	// placed: Place was called for the current attempt and Release not
+	// yet (the Placer's contract: once per attempt, once all agents are
+	// gone)
+	placed   bool
 	failures int
-	// stopRequested: a graceful stop was asked for; it is forwarded once.
+	// stopRequested: a graceful stop was asked for; it is forwarded once,
+	// to this attempt's sources or with the next Start. A request, not a
+	// state: it outlives attempts.
 	stopRequested bool
 	ckpt          *checkpointer // nil without checkpointing
 	restoreFrom   string        // the checkpoint the job was submitted with
 	continued     bool          // ContinueRun: the first attempt resumes the run
-	committing    int           // subtasks yet to confirm the final commit
+	committing    int           // masterCommitting: subtasks yet to confirm the commit
 	finished      map[int]bool  // subtasks of this attempt that finished
 	finalErr      error         // the first failure of the final commit
 	restartCause  error         // the failure the next attempt restarts after
-	// restartDue: the restart delay is over; the next attempt waits for
-	// the metadata commits under way (redeploy)
-	restartDue bool
+	end           jobEnd        // masterStopping: how the job ends
+	delay         time.Duration // masterFailingOver: the restart delay that follows
+	restartTimer  *ownedTimer   // masterRestartDelay: sends restartMsg
 }
 
 // subtaskRef is one subtask of the current attempt, as the master knows
@@ -111,11 +119,10 @@ func (m *master) Receive(ctx actor.Context) {
 	case *actor.Started:
 		if err := m.startCheckpointing(); err != nil {
 			m.job.addException(m.attempt, err)
-			m.complete(ctx, JobFailed, err)
-			ctx.Stop(ctx.Self())
+			m.stopAll(ctx, jobEnd{JobFailed, err})
 			return
 		}
-		m.deploy(ctx)
+		m.to(ctx, evStart)
 	case *localReport:
 		m.onReport(ctx, msg.msg, msg.err)
 	case *wire.AgentReady, *wire.AgentFailed, *wire.AgentWired, *wire.SubtaskFinished,
@@ -123,7 +130,7 @@ func (m *master) Receive(ctx actor.Context) {
 		m.onReport(ctx, msg.(proto.Message), nil)
 	case *savepointMsg:
 		msg.taken.Store(true)
-		if !m.deployed && !m.stopping {
+		if m.state == masterCreated || m.state == masterDeploying {
 			m.deferred = append(m.deferred, msg) // answered once the attempt runs (or fails)
 			return
 		}
@@ -136,18 +143,14 @@ func (m *master) Receive(ctx actor.Context) {
 	case *stopSourceMsg:
 		m.stopSources(ctx)
 	case *cancelMsg:
-		if !m.stopping {
-			m.stopAll(ctx, func(ctx actor.Context) { m.complete(ctx, JobCancelled, ErrCancelled) })
-		} else {
-			// Cancel during a restart delay or a stop: end as cancelled.
-			m.then = func(ctx actor.Context) { m.complete(ctx, JobCancelled, ErrCancelled) }
-			m.afterStop(ctx)
-		}
+		// Also during a restart delay or a stop: the job ends cancelled.
+		m.stopAll(ctx, jobEnd{JobCancelled, ErrCancelled})
 	case *afterStopMsg:
 		m.afterStop(ctx)
 	case *restartMsg:
-		if msg.attempt == m.attempt && m.then != nil {
-			m.restartDue = true
+		// One sent before a cancel stopped the timer finds another state.
+		if msg.attempt == m.attempt && m.state == masterRestartDelay {
+			m.to(ctx, evDelayOver)
 			m.redeploy(ctx)
 		}
 	case *actor.Terminated:
@@ -168,17 +171,14 @@ type restartMsg struct{ attempt int }
 // coordinator never picks the checkpoint to restore while one is being
 // finalised (both hold its lock). A cancel meanwhile ends the job at once.
 func (m *master) redeploy(ctx actor.Context) {
-	if !m.restartDue || m.ckpt.stopEnded() {
+	if m.state != masterAwaitingCommit {
 		return
 	}
 	if m.ckpt.committing() {
 		m.log.Info("restart waits for a checkpoint's metadata commit under way", "attempt", m.attempt+1)
 		return // onMetadataReady calls again
 	}
-	m.restartDue = false
-	m.then = nil
-	m.stopping = false
-	m.deploy(ctx)
+	m.to(ctx, evCommitSettled)
 }
 
 // stopSources ends the sources' input gracefully, once; a stop asked for
@@ -188,8 +188,8 @@ func (m *master) stopSources(ctx actor.Context) {
 		return // once is enough; repeats would only fill source mailboxes
 	}
 	m.stopRequested = true
-	if !m.deployed || m.stopping {
-		return
+	if m.state != masterRunning && m.state != masterCommitting {
+		return // not started yet: Start carries it
 	}
 	for _, ag := range m.agents {
 		ctx.Send(ag.pid, &wire.StopSources{Run: m.job.run, Attempt: int32(m.attempt)})
@@ -213,7 +213,7 @@ func (m *master) onFailure(ctx actor.Context, ref *subtaskRef, cause error) {
 	if errors.As(cause, &pe) {
 		attrs = append(attrs, "stack", string(pe.Stack))
 	}
-	if m.stopping {
+	if m.state.goingDown() {
 		// The job is already going down: the first cause stays the job's
 		// error, and the subtask stops with the others (its agent was
 		// stopped, and a stopping subtask cannot fail: see
@@ -251,7 +251,7 @@ func (m *master) subtaskError(ref *subtaskRef, cause error) *SubtaskError {
 // onJobFailure fails the job over for a reason that is no subtask's, such
 // as too many failed checkpoints or a lost node.
 func (m *master) onJobFailure(ctx actor.Context, err error) {
-	if m.stopping {
+	if m.state.goingDown() {
 		return
 	}
 	m.logFailure(slog.LevelError, "job failed", "attempt", m.attempt, "err", err)
@@ -276,25 +276,21 @@ func (m *master) failover(ctx actor.Context, err error) {
 	m.failures++
 	restart, delay := m.cfg.Restart.Restart(m.failures, time.Now(), err)
 	if !restart {
-		m.stopAll(ctx, func(ctx actor.Context) { m.complete(ctx, JobFailed, err) })
+		m.stopAll(ctx, jobEnd{JobFailed, err})
 		return
 	}
 	m.job.setState(JobRestarting)
-	m.restartCause = err
+	m.restartCause, m.delay = err, delay
 	m.logFailure(slog.LevelWarn, "restarting job", "after", delay, "restarts", m.failures, "cause", err)
-	m.stopAll(ctx, func(ctx actor.Context) {
-		attempt, self := m.attempt, ctx.Self()
-		m.then = func(actor.Context) {} // waiting for the delay
-		root := m.job.engine.sys.Root
-		time.AfterFunc(delay, func() { root.Send(self, &restartMsg{attempt: attempt}) })
-	})
+	m.to(ctx, evFailover) // the delay starts once every agent is gone
+	m.afterStop(ctx)
 }
 
 // fail ends the job as failed without a restart (an error no restart can
 // mend: a checkpoint that cannot be read, nodes that disagree on the
 // graph).
 func (m *master) fail(ctx actor.Context, err error) {
-	if m.stopping {
+	if m.state.goingDown() {
 		return
 	}
 	if m.ckpt != nil {
@@ -302,42 +298,54 @@ func (m *master) fail(ctx actor.Context, err error) {
 	}
 	m.logFailure(slog.LevelError, "job failed", "attempt", m.attempt, "err", err)
 	m.job.addException(m.attempt, err)
-	m.stopAll(ctx, func(ctx actor.Context) { m.complete(ctx, JobFailed, err) })
+	m.stopAll(ctx, jobEnd{JobFailed, err})
 }
 
-// stopAll stops every agent of the current attempt (and so every subtask)
-// and runs then once all are gone. An agent not yet ready is stopped when
-// its AgentReady comes.
-func (m *master) stopAll(ctx actor.Context, then func(actor.Context)) {
-	m.stopping = true
-	m.then = then
+// stopAll ends the job as end says once every agent of the current
+// attempt (and so every subtask) is gone. In a state that goes down
+// already (a failover, a restart delay, another stop) the end replaces
+// the one planned: a cancel then ends the job cancelled. Once it has
+// ended, nothing changes.
+func (m *master) stopAll(ctx actor.Context, end jobEnd) {
+	if m.state == masterEnded {
+		return // a cancel as the job ended
+	}
+	m.end = end
+	m.to(ctx, evStop)
+	m.afterStop(ctx)
+}
+
+// stopAgents stops every agent of the current attempt; one not yet
+// ready is stopped when its AgentReady comes. The savepoints that waited
+// for the attempt to run are refused.
+func (m *master) stopAgents(ctx actor.Context) {
 	for _, ag := range m.agents {
 		if ag.pid != nil && !ag.gone {
 			ctx.Stop(ag.pid)
 		}
 	}
 	m.answerDeferred(ctx)
-	m.afterStop(ctx)
 }
 
+// afterStop moves on once every agent of a stopping attempt is gone.
 func (m *master) afterStop(ctx actor.Context) {
-	if !m.stopping || m.alive > 0 || m.then == nil {
-		return
+	if (m.state == masterFailingOver || m.state == masterStopping) && m.alive == 0 {
+		m.to(ctx, evAgentsGone)
 	}
-	if !m.released {
-		m.released = true
+}
+
+// release tells the placer that the attempt's slots are free, once per
+// attempt it placed.
+func (m *master) release() {
+	if m.placed {
+		m.placed = false
 		m.placer.Release(m.job.run, m.attempt)
 	}
-	then := m.then
-	m.then = nil
-	then(ctx)
-	if m.then == nil && m.job.State().Terminal() {
-		ctx.Stop(ctx.Self())
-	}
 }
 
-func (m *master) complete(ctx actor.Context, s JobState, err error) {
-	m.restartDue = false
+// complete records the job's end (m.end).
+func (m *master) complete(ctx actor.Context) {
+	s, err := m.end.state, m.end.err
 	if m.ckpt != nil {
 		m.ckpt.close(ctx) // before Done: savepoints answered, no goroutine left
 	}

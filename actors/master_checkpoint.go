@@ -87,7 +87,7 @@ func (m *master) finish(ctx actor.Context) {
 
 // afterFinalCheckpoint is called when the final checkpoint completes.
 func (m *master) afterFinalCheckpoint(ctx actor.Context) {
-	if !m.stopping && m.committing == 0 && !m.ckpt.stopHeld() {
+	if m.state == masterRunning && !m.ckpt.stopHeld() {
 		m.finalCommit(ctx)
 	}
 }
@@ -95,7 +95,7 @@ func (m *master) afterFinalCheckpoint(ctx actor.Context) {
 // resumeEnd goes on with the end of a job that finished while a stop
 // with savepoint was under way, once that savepoint failed.
 func (m *master) resumeEnd(ctx actor.Context) {
-	if m.deployed && !m.stopping && m.running == 0 && !m.ckpt.stopped {
+	if m.state == masterRunning && m.running == 0 && !m.ckpt.stopped {
 		m.finish(ctx)
 	}
 }
@@ -107,11 +107,15 @@ func (m *master) resumeEnd(ctx actor.Context) {
 // at once: the savepoint is complete, and a run restored from it commits
 // its sinks' pending output.
 func (m *master) stopCommit(ctx actor.Context) {
-	if m.stopping || !m.deployed {
+	switch m.state {
+	case masterRunning:
+		m.committing = len(m.refs)
+		m.to(ctx, evCommit)
+	case masterCommitting:
+		m.committing = len(m.refs) // count anew: the commit asked for now
+	default:
 		m.endStopped(ctx)
-		return
 	}
-	m.committing = len(m.refs)
 }
 
 // endStopped ends the job of a completed stop with savepoint: its caller
@@ -119,24 +123,30 @@ func (m *master) stopCommit(ctx actor.Context) {
 // cancelled (no restart, whatever failed meanwhile).
 func (m *master) endStopped(ctx actor.Context) {
 	m.ckpt.answerStop()
-	m.restartDue = false
-	end := func(ctx actor.Context) { m.complete(ctx, JobCancelled, ErrCancelled) }
-	if !m.stopping {
+	end := jobEnd{JobCancelled, ErrCancelled}
+	if m.state.live() {
 		m.stopAll(ctx, end)
 		return
+	}
+	if m.state == masterEnded {
+		return // the savepoint's commit was taken as the job ended
 	}
 	// In place of a restart. The agents may all be gone already: the job
 	// ends from a message of its own, not inside the checkpointer's
 	// handling of the commit's outcome.
-	m.then = end
+	m.end = end
+	m.to(ctx, evStop)
 	ctx.Send(ctx.Self(), &afterStopMsg{})
 }
 
-// afterStopMsg runs the master's then if every agent is gone.
+// afterStopMsg ends a stopping job if every agent is gone (afterStop).
 type afterStopMsg struct{}
 
 func (m *master) finalCommit(ctx actor.Context) {
 	m.committing = len(m.refs)
+	if !m.to(ctx, evCommit) {
+		return
+	}
 	for _, ag := range m.agents {
 		ctx.Send(ag.pid, &wire.Complete{Run: m.job.run, Attempt: int32(m.attempt), Id: operators.EndOfJob})
 	}
@@ -145,8 +155,8 @@ func (m *master) finalCommit(ctx actor.Context) {
 // onFinalCommit counts the confirmations of the final commit, one per
 // subtask; err is the subtask's failure to commit.
 func (m *master) onFinalCommit(ctx actor.Context, ref *subtaskRef, err error) {
-	if m.committing == 0 || m.stopping {
-		return
+	if m.state != masterCommitting {
+		return // a late confirmation: the attempt is going down
 	}
 	if err != nil && m.finalErr == nil {
 		m.finalErr = m.subtaskError(ref, err)
@@ -162,14 +172,12 @@ func (m *master) onFinalCommit(ctx actor.Context, ref *subtaskRef, err error) {
 		m.endStopped(ctx)
 		return
 	}
-	m.stopAll(ctx, func(ctx actor.Context) {
-		if m.finalErr != nil {
-			m.job.addException(m.attempt, m.finalErr)
-			m.complete(ctx, JobFailed, m.finalErr)
-			return
-		}
-		m.complete(ctx, JobFinished, nil)
-	})
+	if m.finalErr != nil {
+		m.job.addException(m.attempt, m.finalErr)
+		m.stopAll(ctx, jobEnd{JobFailed, m.finalErr})
+		return
+	}
+	m.stopAll(ctx, jobEnd{JobFinished, nil})
 }
 
 // restorePlan says what state the next attempt starts from: on a restart,

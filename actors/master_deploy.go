@@ -16,15 +16,13 @@ import (
 // sources start (Start). An agent that fails, or whose node is lost,
 // fails the attempt.
 
-// deploy starts attempt m.attempt+1.
+// deploy starts attempt m.attempt+1 (entering masterDeploying).
 func (m *master) deploy(ctx actor.Context) {
 	m.attempt++
 	plan, err := m.restorePlan()
 	if err != nil {
-		m.stopping = true
 		m.job.addException(m.attempt, err)
-		m.complete(ctx, JobFailed, err)
-		ctx.Stop(ctx.Self())
+		m.stopAll(ctx, jobEnd{JobFailed, err})
 		return
 	}
 	if m.attempt > m.firstAttempt {
@@ -32,6 +30,7 @@ func (m *master) deploy(ctx actor.Context) {
 	}
 	m.resetAttempt(plan)
 	m.job.resetMetrics()
+	m.placed = true // Release follows, whatever Place answers
 	slots, err := m.place()
 	if err != nil {
 		m.failover(ctx, err)
@@ -58,7 +57,6 @@ func (m *master) resetAttempt(plan *restorePlan) {
 	m.refs, m.grid = map[int]*subtaskRef{}, map[*operators.Vertex][]*subtaskRef{}
 	m.agents, m.watched = nil, map[string]*agentRef{}
 	m.finished = map[int]bool{}
-	m.deployed, m.released = false, false
 	// A failure during the previous attempt's final commit left its count
 	// of confirmations waiting; this attempt commits anew.
 	m.committing, m.finalErr = 0, nil
@@ -223,7 +221,7 @@ func (m *master) onAgentReady(ctx actor.Context, r *wire.AgentReady) {
 		}
 	}
 	m.pending--
-	if m.stopping {
+	if m.state.goingDown() {
 		ctx.Stop(ag.pid)
 		return
 	}
@@ -284,17 +282,21 @@ func (m *master) wiring(ref *subtaskRef) *wire.SubtaskWiring {
 }
 
 func (m *master) onAgentWired(ctx actor.Context, w *wire.AgentWired) {
-	if ag := m.agentOf(w.Agent); ag == nil || m.stopping {
+	if ag := m.agentOf(w.Agent); ag == nil || m.state != masterDeploying {
 		return
 	}
 	if m.unwired--; m.unwired > 0 {
 		return
 	}
+	m.to(ctx, evWired)
+}
+
+// startRunning lets the sources start (entering masterRunning).
+func (m *master) startRunning(ctx actor.Context) {
 	for _, ag := range m.agents {
 		ctx.Send(ag.pid, &wire.Start{Run: m.job.run, Attempt: int32(m.attempt), StopSources: m.stopRequested})
 	}
 	m.running = len(m.refs)
-	m.deployed = true
 	m.job.setState(JobRunning)
 	if m.ckpt != nil {
 		m.ckpt.start(ctx)
@@ -390,7 +392,7 @@ func (m *master) onTerminated(ctx actor.Context, t *actor.Terminated) {
 	if !ag.ready {
 		m.pending--
 	}
-	if !m.stopping {
+	if !m.state.goingDown() {
 		what := "job agent"
 		if !ag.ready && ag.tm != nil {
 			what = "task manager"

@@ -45,7 +45,7 @@ func (m *master) onReport(ctx actor.Context, msg proto.Message, err error) {
 	case *wire.AgentWired:
 		m.onAgentWired(ctx, r)
 	case *wire.SubtaskFinished:
-		if m.refs[int(r.Subtask)] != nil && !m.stopping {
+		if m.refs[int(r.Subtask)] != nil && m.state.live() {
 			m.onFinished(ctx, int(r.Subtask))
 		}
 	case *wire.SubtaskFailed:

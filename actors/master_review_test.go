@@ -87,7 +87,7 @@ func TestReview_restartDuringMetadataCommit_fileSinkLosesEpoch(t *testing.T) {
 		default:
 		}
 		var waiting bool
-		j.inspect(func(m *master) { waiting = m.restartDue })
+		j.inspect(func(m *master) { waiting = m.state == masterAwaitingCommit })
 		return waiting
 	}, "attempt 2 to restore, or its restart to wait for checkpoint 2's commit")
 	g.next() // checkpoint 2 completes now: the newest of the run
@@ -184,7 +184,7 @@ func TestReview_stopWithSavepoint_lastEpochNeverCommitted(t *testing.T) {
 	until := time.Now().Add(3 * time.Second)
 	eventually(t, 20*time.Second, func() bool {
 		var stopping bool
-		j.inspect(func(m *master) { stopping = m.stopping })
+		j.inspect(func(m *master) { stopping = m.state.goingDown() })
 		return stopping || time.Now().After(until)
 	}, "the cancel to stop the subtasks")
 	close(gate.release)
@@ -505,7 +505,7 @@ func TestStopWithSavepoint_failsAfterTheJobFinished_jobFinishes(t *testing.T) {
 	<-g.held
 	eventually(t, 20*time.Second, func() bool {
 		var held bool
-		j.inspect(func(m *master) { held = m.deployed && m.running == 0 })
+		j.inspect(func(m *master) { held = m.state == masterRunning && m.running == 0 })
 		return held
 	}, "every subtask to finish while the savepoint's commit is held")
 	if len(sink.Values()) != 0 {

@@ -357,7 +357,11 @@ func (s *subtask) drive() {
 		s.armTimer()
 		return
 	}
-	for !s.resuming && !s.out.Blocked() && !s.chain.Blocked() {
+	// A subtask restored with output channel state consumes nothing until
+	// it has sent that state (at its start, sendRecovered): what it would
+	// produce meanwhile would overtake it on the channel. Input that comes
+	// earlier — an upstream subtask started first — waits in the gate.
+	for !s.resuming && s.recoveredOut == nil && !s.out.Blocked() && !s.chain.Blocked() {
 		var done bool
 		if s.chain.Pending() {
 			if s.chain.Source != nil && !s.started {

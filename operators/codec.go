@@ -15,10 +15,16 @@ type Codec[T any] interface {
 }
 
 // JSONCodec encodes values with encoding/json; it is the default codec.
+// Integers, booleans and plain ASCII strings (the common keys and
+// counters of state, encoded at every snapshot) are written and read
+// without it, with the same bytes (jsonfast.go).
 type JSONCodec[T any] struct{}
 
 // Append appends v's JSON encoding to dst.
 func (JSONCodec[T]) Append(dst []byte, v T) ([]byte, error) {
+	if out, ok := appendJSONFast(dst, v); ok {
+		return out, nil
+	}
 	b, err := json.Marshal(v)
 	if err != nil {
 		return dst, err
@@ -28,6 +34,9 @@ func (JSONCodec[T]) Append(dst []byte, v T) ([]byte, error) {
 
 // Decode parses a JSON value.
 func (JSONCodec[T]) Decode(data []byte) (T, error) {
+	if v, ok := decodeJSONFast[T](data); ok {
+		return v, nil
+	}
 	var v T
 	err := json.Unmarshal(data, &v)
 	return v, err

@@ -216,7 +216,7 @@ func (x *ExternalState[K]) SnapshotState() (*OperatorState, error) {
 	if !x.held() {
 		return nil, fmt.Errorf("%w: snapshot of keyed state lent to the operator's code", ErrOutOfScope)
 	}
-	return keyedSnapshot(x.backend)
+	return x.timers.snapshot()
 }
 
 // RestoreState takes back the states and timers of this subtask's keys

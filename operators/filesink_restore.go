@@ -80,7 +80,17 @@ func partGone(pending string, renameErr, finalErr error) bool {
 // restores, it commits the pending files the savepoint lists and leaves
 // the others, which that run may still be writing or commit itself (see
 // docs/state.md, "File sink recovery").
+//
+// It must come before the sink's first record, which a chain ensures by
+// restoring tail first; after one it fails with ErrRestore.
 func (w *txnPartWriter[T]) RestoreState(parts []*OperatorState) error {
+	if w.settled {
+		// Records came first (a chain restores tail first so that none
+		// can): taken for a fresh start, they removed this run's hidden
+		// files, which may include the pending files this restore
+		// commits. Failing says so; going on would lose them silently.
+		return fmt.Errorf("%w: the sink got records before its state was restored", ErrRestore)
+	}
 	restored, err := decodePending(parts)
 	if err != nil {
 		return err

@@ -77,13 +77,13 @@ func openStatefulRun(t testing.TB, v *Vertex, i int, restore map[string][]*Opera
 	return openStatefulConfig(t, v, ChainConfig{Run: run, Subtask: i, Restore: restore})
 }
 
-// openStatefulConfig opens v with cfg's Run, Subtask, Restore and Logger,
-// checkpointing on.
+// openStatefulConfig opens v with cfg's Run, Subtask, Restore, Logger
+// and Host, checkpointing on.
 func openStatefulConfig(t testing.TB, v *Vertex, cfg ChainConfig) (*testSubtask, error) {
 	t.Helper()
 	s := &testSubtask{t: t, wake: make(chan struct{}, 1)}
 	c, err := v.Open(ChainConfig{Job: "test", Run: cfg.Run, Subtask: cfg.Subtask, BatchSize: 16, Ship: &s.ship,
-		Wake: s.onWake, Checkpointing: true, Restore: cfg.Restore, Logger: cfg.Logger})
+		Wake: s.onWake, Checkpointing: true, Restore: cfg.Restore, Logger: cfg.Logger, Host: cfg.Host})
 	if err != nil {
 		return nil, err
 	}

@@ -249,7 +249,7 @@ func (p *keyedProcessOp[T, K, Out]) StateEntries() int {
 
 // SnapshotState snapshots the keys' states and timers by key group.
 func (p *keyedProcessOp[T, K, Out]) SnapshotState(int64) (*OperatorState, error) {
-	return keyedSnapshot(p.backend)
+	return p.ctx.timers.snapshot()
 }
 
 // Close closes the function, then releases the state backend.

@@ -157,7 +157,9 @@ type timerKey[N comparable] struct {
 type timerKeyCodec[N comparable] struct{ ns Codec[N] }
 
 func (c timerKeyCodec[N]) Append(dst []byte, k timerKey[N]) ([]byte, error) {
-	dst = fmt.Appendf(dst, "%d:%d", k.Domain, k.Time)
+	dst = strconv.AppendUint(dst, uint64(k.Domain), 10)
+	dst = append(dst, ':')
+	dst = strconv.AppendInt(dst, k.Time, 10)
 	n := len(dst)
 	dst = append(dst, ':')
 	dst, err := c.ns.Append(dst, k.NS)

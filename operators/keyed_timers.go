@@ -35,16 +35,27 @@ type Timer struct {
 
 // nsTimers holds a keyed operator's timers of both domains, each for a
 // key and a namespace N within the key (a window; struct{} for none): in
-// queues by time, and in keyed state so that they are snapshotted by key
-// group. Timers are deduplicated per (key, namespace, time, domain).
+// queues by time, and in the keyed state "timers" of their key so that
+// they are snapshotted by key group. Timers are deduplicated per (key,
+// namespace, time, domain).
+//
+// With the heap backend the timers are written into that state only for
+// a snapshot (snapshot), which copies the state at the barrier, and
+// read from it at a restore: keeping a mirror of every timer in state
+// as it is set and fired cost about a tenth of a windowed query's time.
+// A bbolt backend's snapshot is a read transaction that is streamed
+// later, so there the state mirrors the queues at all times. Either
+// way the snapshots hold the same entries.
 type nsTimers[K comparable, N comparable] struct {
 	tc    *TaskContext
-	event *watermark.TimerQueue[nsKey[K, N]]
-	proc  *watermark.TimerQueue[nsKey[K, N]]
+	event timerQueue[nsKey[K, N]]
+	proc  timerQueue[nsKey[K, N]]
 	wm    int64
 	b     persistence.Backend[K]
 	state *persistence.MapState[timerKey[N], struct{}]
-	ns    Codec[N]
+	// mirror: the state follows every change of the queues (bbolt)
+	mirror bool
+	ns     Codec[N]
 	// registers counts the calls of register, repeats included: the
 	// window tests check how often timers are set.
 	registers int
@@ -56,24 +67,66 @@ type nsKey[K comparable, N comparable] struct {
 	ns  N
 }
 
+// timerQueue is a queue of one time domain's timers: a
+// watermark.TimerQueue, or a watermark.GroupedTimerQueue for timers that
+// move (see queueKind). Both hold and fire the same timers.
+type timerQueue[T comparable] interface {
+	Register(key T, ts int64) bool
+	RegisterNew(key T, ts int64)
+	Delete(key T, ts int64) bool
+	Contains(key T, ts int64) bool
+	Len() int
+	PeekTime() (int64, bool)
+	PopUpTo(ts int64, fn func(key T, ts int64)) int
+	PopNext(ts int64) (watermark.Timer[T], bool)
+	All() []watermark.Timer[T]
+}
+
+var (
+	_ timerQueue[int] = (*watermark.TimerQueue[int])(nil)
+	_ timerQueue[int] = (*watermark.GroupedTimerQueue[int, int])(nil)
+)
+
+// queueKind chooses the timer queues of an operator by how its timers
+// behave.
+type queueKind uint8
+
+const (
+	// byTime: many timers at few times (window ends shared by every
+	// key), set and fired, seldom moved: watermark.TimerQueue.
+	byTime queueKind = iota
+	// byKey: a key's few timers, moved by its records (session windows,
+	// whose end timer every extending record deletes and sets again
+	// later): watermark.GroupedTimerQueue, grouped by key.
+	byKey
+)
+
+func newQueue[K comparable, N comparable](kind queueKind) timerQueue[nsKey[K, N]] {
+	if kind == byKey {
+		return watermark.NewGroupedTimerQueue[nsKey[K, N]](func(k nsKey[K, N]) K { return k.key })
+	}
+	return watermark.NewTimerQueue[nsKey[K, N]]()
+}
+
 // timerService is the timers of a keyed process function: no namespace.
 type timerService[K comparable] = nsTimers[K, struct{}]
 
 func newTimerService[K comparable](tc *TaskContext, b persistence.Backend[K]) (*timerService[K], error) {
-	return newNSTimers[K, struct{}](tc, b, emptyCodec{})
+	return newNSTimers[K, struct{}](tc, b, emptyCodec{}, byTime)
 }
 
-func newNSTimers[K comparable, N comparable](tc *TaskContext, b persistence.Backend[K], ns Codec[N]) (*nsTimers[K, N], error) {
+func newNSTimers[K comparable, N comparable](tc *TaskContext, b persistence.Backend[K], ns Codec[N], kind queueKind) (*nsTimers[K, N], error) {
 	st, err := persistence.Map(b, persistence.MapDescriptor[timerKey[N], struct{}]{Name: "timers",
 		KeyCodec: timerKeyCodec[N]{ns: ns}, ValueCodec: emptyCodec{}})
 	if err != nil {
 		return nil, err
 	}
-	return &nsTimers[K, N]{tc: tc, event: watermark.NewTimerQueue[nsKey[K, N]](), proc: watermark.NewTimerQueue[nsKey[K, N]](),
-		wm: MinWatermark, b: b, state: st, ns: ns}, nil
+	_, heap := b.(*persistence.HeapBackend[K])
+	return &nsTimers[K, N]{tc: tc, event: newQueue[K, N](kind), proc: newQueue[K, N](kind),
+		wm: MinWatermark, b: b, state: st, mirror: !heap, ns: ns}, nil
 }
 
-func (s *nsTimers[K, N]) queue(d TimeDomain) *watermark.TimerQueue[nsKey[K, N]] {
+func (s *nsTimers[K, N]) queue(d TimeDomain) timerQueue[nsKey[K, N]] {
 	if d == ProcessingTime {
 		return s.proc
 	}
@@ -83,7 +136,18 @@ func (s *nsTimers[K, N]) queue(d TimeDomain) *watermark.TimerQueue[nsKey[K, N]] 
 // register sets a timer of key k, which must be the backend's current key.
 func (s *nsTimers[K, N]) register(k K, ns N, d TimeDomain, ts int64) {
 	s.registers++
-	if s.queue(d).Register(nsKey[K, N]{k, ns}, ts) {
+	if s.queue(d).Register(nsKey[K, N]{k, ns}, ts) && s.mirror {
+		s.state.Put(timerKey[N]{Domain: d, Time: ts, NS: ns}, struct{}{})
+	}
+}
+
+// registerNew sets a timer that k does not have (see
+// watermark.TimerQueue.RegisterNew); k must be the backend's current
+// key.
+func (s *nsTimers[K, N]) registerNew(k K, ns N, d TimeDomain, ts int64) {
+	s.registers++
+	s.queue(d).RegisterNew(nsKey[K, N]{k, ns}, ts)
+	if s.mirror {
 		s.state.Put(timerKey[N]{Domain: d, Time: ts, NS: ns}, struct{}{})
 	}
 }
@@ -91,7 +155,7 @@ func (s *nsTimers[K, N]) register(k K, ns N, d TimeDomain, ts int64) {
 // delete removes a timer of key k, which must be the backend's current
 // key.
 func (s *nsTimers[K, N]) delete(k K, ns N, d TimeDomain, ts int64) {
-	if s.queue(d).Delete(nsKey[K, N]{k, ns}, ts) {
+	if s.queue(d).Delete(nsKey[K, N]{k, ns}, ts) && s.mirror {
 		s.state.Remove(timerKey[N]{Domain: d, Time: ts, NS: ns})
 	}
 }
@@ -99,13 +163,42 @@ func (s *nsTimers[K, N]) delete(k K, ns N, d TimeDomain, ts int64) {
 // fired forgets a timer that the queue has popped; the backend's current
 // key must be its key.
 func (s *nsTimers[K, N]) fired(ns N, d TimeDomain, ts int64) {
-	s.state.Remove(timerKey[N]{Domain: d, Time: ts, NS: ns})
+	if s.mirror {
+		s.state.Remove(timerKey[N]{Domain: d, Time: ts, NS: ns})
+	}
 }
 
-// has reports whether the backend's current key has a timer at ts of
-// namespace ns in domain d.
-func (s *nsTimers[K, N]) has(ns N, d TimeDomain, ts int64) bool {
-	return s.state.Contains(timerKey[N]{Domain: d, Time: ts, NS: ns})
+// has reports whether key k has a timer at ts of namespace ns in domain
+// d.
+func (s *nsTimers[K, N]) has(k K, ns N, d TimeDomain, ts int64) bool {
+	return s.queue(d).Contains(nsKey[K, N]{k, ns}, ts)
+}
+
+// snapshot snapshots the backend, timers included (see nsTimers): with
+// the heap backend they are written into their state for the copy and
+// removed from it again. The backend's current key is kept.
+func (s *nsTimers[K, N]) snapshot() (*OperatorState, error) {
+	if s.mirror {
+		return keyedSnapshot(s.b)
+	}
+	cur := s.b.CurrentKey()
+	defer s.b.SetCurrentKey(cur)
+	for _, d := range []TimeDomain{EventTime, ProcessingTime} {
+		for _, t := range s.queue(d).All() {
+			s.b.SetCurrentKey(t.Key.key)
+			s.state.Put(timerKey[N]{Domain: d, Time: t.Time, NS: t.Key.ns}, struct{}{})
+		}
+	}
+	defer s.clearState()
+	return keyedSnapshot(s.b)
+}
+
+// clearState removes every timer from the state (not from the queues).
+func (s *nsTimers[K, N]) clearState() {
+	for _, k := range s.b.Keys("timers") {
+		s.b.SetCurrentKey(k)
+		s.state.Clear()
+	}
 }
 
 // nextProcessing returns when the earliest processing-time timer is due:
@@ -163,6 +256,9 @@ func (s *nsTimers[K, N]) restore() error {
 	})
 	for _, r := range all {
 		s.queue(r.tk.Domain).Register(nsKey[K, N]{r.key, r.tk.NS}, r.tk.Time)
+	}
+	if !s.mirror {
+		s.clearState() // the queues hold them now; a snapshot writes them again
 	}
 	return nil
 }

@@ -205,3 +205,55 @@ func FuzzHashKey_namedTypesMatchJSON(f *testing.F) {
 		sameAsJSON(t, int16(n))
 	})
 }
+
+// chanShipper records the channel of every record it is shipped.
+type chanShipper struct{ chans []int }
+
+func (s *chanShipper) Ship(ch int, batch any) {
+	for range batch.(*Batch[uint64]).Elems {
+		s.chans = append(s.chans, ch)
+	}
+}
+func (s *chanShipper) ShipEvent(int, Event) {}
+
+// A router sends each record to the subtask that owns its key group,
+// SubtaskOf(KeyGroup(hash)), on every path: one hash edge over a
+// power-of-two max parallelism (mask and shift) or another (division),
+// one channel, and several edges.
+func TestRouter_hashChannels(t *testing.T) {
+	st := newStreamOps[uint64]()
+	identity := func(v uint64) uint64 { return v }
+	hashes := []uint64{0, 1, 2, 127, 128, 129, 1 << 40, 1<<63 + 5, ^uint64(0)}
+	for i := range uint64(200) {
+		hashes = append(hashes, mix64(i))
+	}
+	for _, maxPar := range []int{1, 7, 128, 100, 1 << 15} {
+		for _, width := range []int{1, 2, 3, 4, 7} {
+			if width > maxPar {
+				continue
+			}
+			for _, extra := range []bool{false, true} {
+				edges := []route{{part: Hash, base: 1, width: width, maxPar: maxPar, hash: identity}}
+				if extra { // a second edge: the general router
+					edges = append(edges, route{part: Forward, base: 0, width: 1})
+				}
+				ship := &chanShipper{}
+				r := st.newRouter(edges, ship, 0, 1, 0).(Collector[uint64])
+				for _, h := range hashes {
+					r.Collect(h, NoTimestamp)
+				}
+				var want []int
+				for _, h := range hashes {
+					if extra {
+						want = append(want, 1+SubtaskOf(KeyGroup(h, maxPar), width, maxPar), 0)
+					} else {
+						want = append(want, 1+SubtaskOf(KeyGroup(h, maxPar), width, maxPar))
+					}
+				}
+				if !slices.Equal(ship.chans, want) {
+					t.Fatalf("max %d width %d extra edge %v: channels %v, want %v", maxPar, width, extra, ship.chans, want)
+				}
+			}
+		}
+	}
+}

@@ -109,12 +109,16 @@ func (s *sourceRunner[T]) poll(max int) (Poll, error) {
 		}
 		max = n
 	}
+	// Every reader emits through counted, the generator too: the brake
+	// points counted at the holder as the output fills up within a poll,
+	// which a reader given the chain itself would bypass.
 	s.counted.next, s.counted.n = s.out, 0
 	s.brake.refresh() // full: stop
 	p, err := s.reader.Poll(&s.counted, max)
-	s.emitted += int64(s.counted.n)
+	n := s.counted.n
+	s.emitted += int64(n)
 	if s.limiter != nil {
-		s.limiter.took(s.counted.n)
+		s.limiter.took(n)
 	}
 	return p, err
 }

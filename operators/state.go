@@ -139,9 +139,18 @@ func (c *Chain) prepare(id int64, ready bool) bool {
 	return ready
 }
 
-// restore hands each operator its parts of a restored state, by name.
+// restore hands each operator its parts of a restored state, by name,
+// tail first, as Flink's chain initializes operator state (tail to head):
+// an operator may emit while it restores — async I/O invokes its pending
+// records again, and their results may be released before its restore
+// returns — and what it emits must reach operators that are restored
+// already. A file sink that got records before its restore would take
+// them for a fresh start and remove the pending files of the checkpoint
+// it is about to commit.
 func (c *Chain) restore(parts map[string][]*OperatorState) error {
-	for i, h := range c.stateful() {
+	ops := c.stateful()
+	for i := len(ops) - 1; i >= 0; i-- {
+		h := ops[i]
 		p, ok := parts[c.names[i]]
 		if !ok {
 			continue

@@ -172,14 +172,17 @@ func GetValueState[K comparable, V any](s StateStore[K], d ValueDescriptor[V]) (
 	if err := sc.lease.lent(d.Name); err != nil {
 		return nil, err
 	}
-	c, err := keyedCodec(sc, d.Name, d.Codec, "ValueDescriptor.Codec")
-	if err != nil {
-		return nil, sc.stateErr(d.Name, err)
-	}
-	st, err := persistence.Value(sc.b, persistence.ValueDescriptor[V]{Name: userStatePrefix + d.Name,
-		Codec: c, TTL: d.TTL})
-	if err := sc.registered(d.Name, err); err != nil {
-		return nil, err
+	st, ok := handle[*persistence.ValueState[V]](sc, d.Name, d.TTL)
+	if !ok {
+		c, err := keyedCodec(sc, d.Name, d.Codec, "ValueDescriptor.Codec")
+		if err != nil {
+			return nil, sc.stateErr(d.Name, err)
+		}
+		st, err = persistence.Value(sc.b, persistence.ValueDescriptor[V]{Name: userStatePrefix + d.Name,
+			Codec: c, TTL: d.TTL})
+		if err := sc.registered(d.Name, d.TTL, st, err); err != nil {
+			return nil, err
+		}
 	}
 	return leaseValue[V](sc.lease, st), nil
 }
@@ -193,14 +196,17 @@ func GetListState[K comparable, V any](s StateStore[K], d ListDescriptor[V]) (Li
 	if err := sc.lease.lent(d.Name); err != nil {
 		return nil, err
 	}
-	c, err := keyedCodec(sc, d.Name, d.Codec, "ListDescriptor.Codec")
-	if err != nil {
-		return nil, sc.stateErr(d.Name, err)
-	}
-	st, err := persistence.List(sc.b, persistence.ListDescriptor[V]{Name: userStatePrefix + d.Name,
-		Codec: c, TTL: d.TTL})
-	if err := sc.registered(d.Name, err); err != nil {
-		return nil, err
+	st, ok := handle[*persistence.ListState[V]](sc, d.Name, d.TTL)
+	if !ok {
+		c, err := keyedCodec(sc, d.Name, d.Codec, "ListDescriptor.Codec")
+		if err != nil {
+			return nil, sc.stateErr(d.Name, err)
+		}
+		st, err = persistence.List(sc.b, persistence.ListDescriptor[V]{Name: userStatePrefix + d.Name,
+			Codec: c, TTL: d.TTL})
+		if err := sc.registered(d.Name, d.TTL, st, err); err != nil {
+			return nil, err
+		}
 	}
 	return leaseList[V](sc.lease, st), nil
 }
@@ -214,15 +220,19 @@ func GetMapState[K comparable, UK comparable, UV any](s StateStore[K], d MapDesc
 	if err := sc.lease.lent(d.Name); err != nil {
 		return nil, err
 	}
-	kc, err1 := keyedCodec(sc, d.Name, d.KeyCodec, "MapDescriptor.KeyCodec")
-	vc, err2 := keyedCodec(sc, d.Name, d.ValueCodec, "MapDescriptor.ValueCodec")
-	if err := errors.Join(err1, err2); err != nil {
-		return nil, sc.stateErr(d.Name, err)
-	}
-	st, err := persistence.Map(sc.b, persistence.MapDescriptor[UK, UV]{Name: userStatePrefix + d.Name,
-		KeyCodec: kc, ValueCodec: vc, TTL: d.TTL})
-	if err := sc.registered(d.Name, err); err != nil {
-		return nil, err
+	st, ok := handle[*persistence.MapState[UK, UV]](sc, d.Name, d.TTL)
+	if !ok {
+		kc, err1 := keyedCodec(sc, d.Name, d.KeyCodec, "MapDescriptor.KeyCodec")
+		vc, err2 := keyedCodec(sc, d.Name, d.ValueCodec, "MapDescriptor.ValueCodec")
+		if err := errors.Join(err1, err2); err != nil {
+			return nil, sc.stateErr(d.Name, err)
+		}
+		var err error
+		st, err = persistence.Map(sc.b, persistence.MapDescriptor[UK, UV]{Name: userStatePrefix + d.Name,
+			KeyCodec: kc, ValueCodec: vc, TTL: d.TTL})
+		if err := sc.registered(d.Name, d.TTL, st, err); err != nil {
+			return nil, err
+		}
 	}
 	return leaseMap[UK, UV](sc.lease, st), nil
 }
@@ -237,14 +247,17 @@ func GetReducingState[K comparable, V any](s StateStore[K], d ReducingDescriptor
 	if err := sc.lease.lent(d.Name); err != nil {
 		return nil, err
 	}
-	c, err := keyedCodec(sc, d.Name, d.Codec, "ReducingDescriptor.Codec")
-	if err != nil {
-		return nil, sc.stateErr(d.Name, err)
-	}
-	st, err := persistence.Reducing(sc.b, persistence.ReducingDescriptor[V]{Name: userStatePrefix + d.Name,
-		Codec: c, Reduce: d.Reduce, TTL: d.TTL})
-	if err := sc.registered(d.Name, err); err != nil {
-		return nil, err
+	st, ok := handle[*persistence.ReducingState[V]](sc, d.Name, d.TTL)
+	if !ok {
+		c, err := keyedCodec(sc, d.Name, d.Codec, "ReducingDescriptor.Codec")
+		if err != nil {
+			return nil, sc.stateErr(d.Name, err)
+		}
+		st, err = persistence.Reducing(sc.b, persistence.ReducingDescriptor[V]{Name: userStatePrefix + d.Name,
+			Codec: c, Reduce: d.Reduce, TTL: d.TTL})
+		if err := sc.registered(d.Name, d.TTL, st, err); err != nil {
+			return nil, err
+		}
 	}
 	return leaseReducing[V](sc.lease, st), nil
 }
@@ -259,15 +272,18 @@ func GetAggregatingState[K comparable, In, Acc, Out any](s StateStore[K], d Aggr
 	if err := sc.lease.lent(d.Name); err != nil {
 		return nil, err
 	}
-	a := d.Aggregate
-	c, err := keyedCodec(sc, d.Name, d.AccCodec, "AggregatingDescriptor.AccCodec")
-	if err != nil {
-		return nil, sc.stateErr(d.Name, err)
-	}
-	st, err := persistence.Aggregating(sc.b, persistence.AggregatingDescriptor[In, Acc, Out]{Name: userStatePrefix + d.Name,
-		AccCodec: c, Create: a.Create, Add: a.Add, Result: a.Result, TTL: d.TTL})
-	if err := sc.registered(d.Name, err); err != nil {
-		return nil, err
+	st, ok := handle[*persistence.AggregatingState[In, Out]](sc, d.Name, d.TTL)
+	if !ok {
+		a := d.Aggregate
+		c, err := keyedCodec(sc, d.Name, d.AccCodec, "AggregatingDescriptor.AccCodec")
+		if err != nil {
+			return nil, sc.stateErr(d.Name, err)
+		}
+		st, err = persistence.Aggregating(sc.b, persistence.AggregatingDescriptor[In, Acc, Out]{Name: userStatePrefix + d.Name,
+			AccCodec: c, Create: a.Create, Add: a.Add, Result: a.Result, TTL: d.TTL})
+		if err := sc.registered(d.Name, d.TTL, st, err); err != nil {
+			return nil, err
+		}
 	}
 	return leaseAggregating[In, Out](sc.lease, st), nil
 }
@@ -289,6 +305,10 @@ type stateScope[K comparable] struct {
 	b      persistence.Backend[K]
 	window *windowScope    // nil: the key's state
 	seen   map[string]bool // the backend names of the user's states registered
+	// handles are the states registered, by the user's name: a function
+	// that asks for its state at every record (as Flink's getState is
+	// used) finds it with one lookup
+	handles map[string]stateHandle
 	// lease, when not nil, is that of state lent to code outside the
 	// subtask's goroutine (ExternalState): its states act only while lent.
 	lease *lease
@@ -302,17 +322,36 @@ func (sc *stateScope[K]) stateErr(name string, err error) error {
 	return nil
 }
 
-// registered notes that the user's state name is registered, unless err
-// says it could not be, which it returns naming the state.
-func (sc *stateScope[K]) registered(name string, err error) error {
+// registered notes that the user's state name is registered as st,
+// unless err says it could not be, which it returns naming the state.
+func (sc *stateScope[K]) registered(name string, ttl TTLConfig, st any, err error) error {
 	if err != nil {
 		return sc.stateErr(name, err)
 	}
 	if sc.seen == nil {
-		sc.seen = map[string]bool{}
+		sc.seen, sc.handles = map[string]bool{}, map[string]stateHandle{}
 	}
 	sc.seen[userStatePrefix+name] = true
+	sc.handles[name] = stateHandle{ttl: ttl, state: st}
 	return nil
+}
+
+// stateHandle is a registered state and its TTL.
+type stateHandle struct {
+	ttl   TTLConfig
+	state any
+}
+
+// handle returns the state registered under the user's name if it is an
+// S with the given TTL, as registering it again would; ok false sends
+// the caller to the backend, which returns it or the error.
+func handle[S any, K comparable](sc *stateScope[K], name string, ttl TTLConfig) (st S, ok bool) {
+	h, found := sc.handles[name]
+	if !found || h.ttl != ttl {
+		return st, false
+	}
+	st, ok = h.state.(S)
+	return st, ok
 }
 
 // names returns the backend names of the user's states registered so far.

@@ -31,6 +31,14 @@ type windowScope struct {
 	merging bool
 	clears  map[string]func(window.Window) // by backend state name
 	entries map[string]func() int          // by backend state name: (key, window) entries
+	// drop reports whether a restored entry is of the window clearing,
+	// encoded into enc on its first call of each clear: made once, so
+	// that a clear, which the window operator runs for every window that
+	// ends, allocates nothing
+	drop     func(state string, userKey []byte) bool
+	clearing window.Window
+	enc      []byte
+	encoded  bool
 }
 
 // windowStatePrefix begins the backend name of every per-window state.
@@ -45,16 +53,30 @@ const windowStatePrefix = "user-window/"
 // to be found by a later window of the same bounds.
 func (sc *stateScope[K]) clearWindow(w window.Window) error {
 	ws := sc.window
-	for _, name := range slices.Sorted(maps.Keys(ws.clears)) {
-		ws.clears[name](w)
-	}
-	enc, _ := windowCodec{}.Append(nil, w)
-	return persistence.DropRestored(sc.b, windowStatePrefix, func(state string, uk []byte) bool {
-		if strings.HasPrefix(state, windowStatePrefix+"map/") { // (window, user key): see winKeyCodec
-			return len(uk) > len(enc) && uk[len(enc)] == '|' && bytes.HasPrefix(uk, enc)
+	if len(ws.clears) > 0 { // the common case has no per-window state: nothing to sort
+		for _, name := range slices.Sorted(maps.Keys(ws.clears)) {
+			ws.clears[name](w)
 		}
-		return bytes.Equal(uk, enc)
-	})
+	}
+	if ws.drop == nil {
+		ws.drop = ws.restoredOfClearing
+	}
+	ws.clearing, ws.encoded = w, false
+	return persistence.DropRestored(sc.b, windowStatePrefix, ws.drop)
+}
+
+// restoredOfClearing reports whether the restored entry uk of a
+// per-window state is of the window clearing.
+func (ws *windowScope) restoredOfClearing(state string, uk []byte) bool {
+	if !ws.encoded {
+		ws.enc, _ = windowCodec{}.Append(ws.enc[:0], ws.clearing)
+		ws.encoded = true
+	}
+	enc := ws.enc
+	if strings.HasPrefix(state, windowStatePrefix+"map/") { // (window, user key): see winKeyCodec
+		return len(uk) > len(enc) && uk[len(enc)] == '|' && bytes.HasPrefix(uk, enc)
+	}
+	return bytes.Equal(uk, enc)
 }
 
 // windowMapOf registers the map state behind a per-window state of kind.

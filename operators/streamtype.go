@@ -1,6 +1,9 @@
 package operators
 
-import "reflect"
+import (
+	"math/bits"
+	"reflect"
+)
 
 // Shipper is implemented by the runtime: it takes a full (or flushed) batch
 // for one output channel of a subtask. Ownership of batch moves to the
@@ -59,21 +62,47 @@ func newStreamOps[T any]() *streamOps[T] {
 }
 
 func (st *streamOps[T]) newRouter(edges []route, ship Shipper, subtask, batchSize, batchBytes int) flushCollector {
-	r := &router[T]{ship: ship, pool: st.pool, batchSize: recordsPerBatch[T](batchSize, batchBytes)}
+	b := batcher[T]{ship: ship, pool: st.pool, batchSize: recordsPerBatch[T](batchSize, batchBytes)}
 	width := 0
+	var typed []typedRoute[T]
 	for _, e := range edges {
 		re := typedRoute[T]{route: e, next: subtask % max(e.width, 1)}
 		if e.hash != nil {
 			re.hash = e.hash.(func(T) uint64)
 		}
-		r.edges = append(r.edges, re)
+		typed = append(typed, re)
 		width = max(width, e.base+e.width)
 		for c := range e.width {
-			r.chans = append(r.chans, e.base+c)
+			b.chans = append(b.chans, e.base+c)
 		}
 	}
-	r.bufs = make([]*Batch[T], width)
-	return r
+	b.bufs = make([]*Batch[T], width)
+	if len(typed) == 1 {
+		if r := singleRouter(b, typed[0]); r != nil {
+			return r
+		}
+	}
+	return &router[T]{batcher: b, edges: typed}
+}
+
+// singleRouter returns a router for a subtask with one output edge of
+// one channel or partitioned by key, nil for other edges: the common
+// cases, with no loop over edges, and for a hash edge over a power-of-two
+// max parallelism no division.
+func singleRouter[T any](b batcher[T], e typedRoute[T]) flushCollector {
+	switch {
+	case e.part == Forward || (e.width == 1 && e.part != Broadcast):
+		// One channel: every record goes there; its key group does not
+		// matter (the receiver computes it where it needs it).
+		return &forwardRouter[T]{batcher: b, ch: e.base}
+	case e.part == Hash:
+		r := &hashRouter[T]{batcher: b, hash: e.hash, base: e.base, width: uint64(e.width), maxPar: uint64(e.maxPar)}
+		if e.maxPar&(e.maxPar-1) == 0 {
+			r.mask, r.shift = uint64(e.maxPar-1), uint(bits.TrailingZeros64(uint64(e.maxPar)))
+		}
+		return r
+	}
+	return nil
 }
 
 // batchConsumer feeds the records of batch from index from on into the
@@ -148,17 +177,24 @@ type typedRoute[T any] struct {
 	next int
 }
 
-// router partitions a subtask's output records over its output channels
-// and batches them per channel. A subtask has one router for its main
-// output and one per side output; each owns some of the channels.
-type router[T any] struct {
-	edges     []typedRoute[T]
+// batcher batches a subtask's output records per channel and ships full
+// batches; the routers choose the channels. A subtask has one router for
+// its main output and one per side output; each owns some of the
+// channels.
+type batcher[T any] struct {
 	bufs      []*Batch[T] // by channel; nil for channels of other routers
 	chans     []int       // the channels this router owns
 	ship      Shipper
 	pool      *batchPool[T]
 	batchSize int
 	dirty     bool
+}
+
+// router partitions a subtask's output records over its output edges'
+// channels, whatever their number and partitioning.
+type router[T any] struct {
+	batcher[T]
+	edges []typedRoute[T]
 }
 
 func (r *router[T]) Collect(v T, ts int64) {
@@ -183,10 +219,43 @@ func (r *router[T]) Collect(v T, ts int64) {
 	}
 }
 
-func (r *router[T]) add(ch int, v T, ts int64) {
+// forwardRouter sends every record to one channel.
+type forwardRouter[T any] struct {
+	batcher[T]
+	ch int
+}
+
+func (r *forwardRouter[T]) Collect(v T, ts int64) { r.add(r.ch, v, ts) }
+
+// hashRouter partitions records by key group over one edge's channels:
+// channel base + kg·width/maxPar for key group kg = hash mod maxPar (see
+// SubtaskOf), by mask and shift when maxPar is a power of two (mask is
+// then maxPar-1; 0 otherwise).
+type hashRouter[T any] struct {
+	batcher[T]
+	hash                func(T) uint64
+	base                int
+	width, maxPar, mask uint64
+	shift               uint
+}
+
+func (r *hashRouter[T]) Collect(v T, ts int64) {
+	h := r.hash(v)
+	if r.mask != 0 {
+		r.add(r.base+int(((h&r.mask)*r.width)>>r.shift), v, ts)
+		return
+	}
+	kg := h % r.maxPar
+	r.add(r.base+int(kg*r.width/r.maxPar), v, ts)
+}
+
+func (r *batcher[T]) add(ch int, v T, ts int64) {
 	b := r.bufs[ch]
 	if b == nil {
 		b = r.pool.get()
+		if cap(b.Elems) < r.batchSize { // new (the pool empties at every GC): no growing by appends
+			b.Elems = make([]Element[T], 0, r.batchSize)
+		}
 		r.bufs[ch] = b
 		r.dirty = true
 	}
@@ -198,7 +267,7 @@ func (r *router[T]) add(ch int, v T, ts int64) {
 }
 
 // Flush ships every partly filled batch.
-func (r *router[T]) Flush() {
+func (r *batcher[T]) Flush() {
 	r.dirty = false
 	for ch, b := range r.bufs {
 		if b != nil && len(b.Elems) > 0 {
@@ -210,7 +279,7 @@ func (r *router[T]) Flush() {
 
 // Emit flushes every channel of the router and then ships ev on each of
 // them: events are broadcast, whatever the partitioning of the records.
-func (r *router[T]) Emit(ev Event) {
+func (r *batcher[T]) Emit(ev Event) {
 	r.Flush()
 	for _, ch := range r.chans {
 		r.ship.ShipEvent(ch, ev)
@@ -218,4 +287,4 @@ func (r *router[T]) Emit(ev Event) {
 }
 
 // Buffered reports whether a batch was started since the last flush.
-func (r *router[T]) Buffered() bool { return r.dirty }
+func (r *batcher[T]) Buffered() bool { return r.dirty }

@@ -40,8 +40,12 @@ func AssignTimestamps[T any](s Stream[T], ws WatermarkStrategy[T]) Stream[T] {
 }
 
 type assignerOp[T any] struct {
-	ts       func(T, int64) int64
-	gen      watermark.Generator
+	ts  func(T, int64) int64
+	gen watermark.Generator
+	// bounded is gen when it is a bounded-out-of-orderness generator,
+	// the common one: called directly, its OnEvent is inlined (it never
+	// emits a watermark)
+	bounded  *watermark.BoundedGenerator
 	out      Collector[T]
 	tc       *TaskContext
 	interval time.Duration
@@ -55,6 +59,7 @@ func newAssigner[T any](tc *TaskContext, ws WatermarkStrategy[T], out Collector[
 	now := tc.Now()
 	a := &assignerOp[T]{ts: ws.Timestamp, gen: ws.NewGenerator(), out: out, tc: tc,
 		interval: ws.PeriodicInterval(), next: now.Add(ws.PeriodicInterval())}
+	a.bounded, _ = a.gen.(*watermark.BoundedGenerator)
 	if ws.IdleTimeout > 0 {
 		a.idle = watermark.NewIdleDetector(ws.IdleTimeout, now.UnixMilli())
 	}
@@ -72,6 +77,10 @@ func (a *assignerOp[T]) Collect(v T, ts int64) {
 		a.tc.MarkIdle(false)
 	}
 	a.out.Collect(v, ts)
+	if a.bounded != nil {
+		a.bounded.OnEvent(ts)
+		return
+	}
 	if wm, ok := a.gen.OnEvent(ts); ok {
 		a.tc.EmitWatermark(wm)
 	}

@@ -31,12 +31,18 @@ type windowOp[T any, K comparable, Acc, Out any] struct {
 	late     Collector[T] // nil: late records are dropped and counted
 	dropped  int64
 	b        persistence.Backend[K]
-	contents *persistence.MapState[window.Window, Acc]
+	contents *persistence.MapState[window.Window, Acc] // see cells
+	cells    windowContents[K, Acc]
 	counts   *persistence.MapState[window.Window, int64]
 	sessions *persistence.ValueState[[]window.Pair]
 	pending  *persistence.MapState[window.Window, struct{}]
 	timers   *nsTimers[K, window.Window]
-	set      *window.MergingSet
+	set      *window.MergingSet // the current key's (loadSet)
+	// heap is cells with the heap backend and a merging assigner: it
+	// keeps the keys' merging sets too (see loadSet); emptySet is what
+	// loadSet gives a key without one
+	heap     *heapContents[K, Acc]
+	emptySet *window.MergingSet
 	merge    window.MergeFunc
 	cur      K        // the current key, also the backend's
 	user     userFunc // ProcessWindowRich's function, closed with the operator
@@ -50,6 +56,16 @@ type windowOp[T any, K comparable, Acc, Out any] struct {
 	// merged: the record being added merged session windows (set by
 	// mergeWindows), so the trigger has set the merged window's timer.
 	merged bool
+	// firing is the timer being fired (onTimer), which the queue has
+	// already removed: deleting it again (as a trigger's Clear does when
+	// the window is cleared at its end) is a no-op, and skipped.
+	firing struct {
+		on  bool
+		key K
+		w   window.Window
+		t   int64
+		d   TimeDomain
+	}
 }
 
 // stamped gives every record a window function emits the window's last
@@ -64,7 +80,7 @@ func (s *stamped[Out]) Collect(v Out, _ int64) { s.out.Collect(v, s.ts) }
 func newWindowOp[T any, K comparable, Acc, Out any](tc *TaskContext, key func(T) K, spec windowSpec[T], fn windowFn[T, K, Acc, Out],
 	contents Codec[Acc], out Collector[Out]) (*windowOp[T, K, Acc, Out], error) {
 	o := &windowOp[T, K, Acc, Out]{spec: spec, fn: fn, key: key, tc: tc, out: stamped[Out]{out: out}, set: window.NewMergingSet(),
-		firedUpTo: MinWatermark}
+		emptySet: window.NewMergingSet(), firedUpTo: MinWatermark}
 	if spec.hasLate {
 		if c, ok := sideCollector(tc, spec.late); ok {
 			o.late = c
@@ -122,6 +138,7 @@ func (o *windowOp[T, K, Acc, Out]) Collect(v T, ts int64) {
 func (o *windowOp[T, K, Acc, Out]) setKey(k K) {
 	o.cur = k
 	o.b.SetCurrentKey(k)
+	o.cells.setKey(k)
 }
 
 // addAll adds a record to its windows that are not late, and reports
@@ -165,8 +182,9 @@ func (o *windowOp[T, K, Acc, Out]) addMerging(v T, ts int64, ws []window.Window)
 
 // addTo adds a record to window w, whose contents are under state.
 func (o *windowOp[T, K, Acc, Out]) addTo(w, state window.Window, v T, ts int64) {
-	acc, ok := o.contents.Get(state)
-	o.contents.Put(state, o.fn.add(acc, ok, v, ts))
+	acc, ok := o.cells.acc(state)
+	*acc = o.fn.add(*acc, ok, v, ts)
+	o.cells.done(state)
 	if o.spec.fireAtEnd {
 		o.pending.Put(state, struct{}{})
 	}
@@ -176,9 +194,39 @@ func (o *windowOp[T, K, Acc, Out]) addTo(w, state window.Window, v T, ts int64) 
 	case ok && o.mergedTimerSet(w):
 		o.registerMergedCleanup(w)
 		return
+	case !ok && o.newWindowTimer(w):
+		return
 	}
 	o.act(w, state, o.spec.trigger.OnElement(o, ts, w))
-	o.registerCleanup(w)
+	if !o.triggerSetsCleanup(w) {
+		o.registerCleanup(w)
+	}
+}
+
+// newWindowTimer sets the one timer of a window that has just got its
+// first record, when the default event-time trigger's OnElement would
+// set it and it is also the cleanup timer (no allowed lateness), and
+// reports whether it did. The window had no contents, so it has no
+// timer: contents and that timer come together, and go together when
+// it fires (the trigger never purges; windows that evict or merge are
+// left to the trigger). So the timer is registered without looking for
+// it first. A window whose end the watermark has passed is left to the
+// trigger, which fires it.
+func (o *windowOp[T, K, Acc, Out]) newWindowTimer(w window.Window) bool {
+	end := w.MaxTimestamp()
+	if !o.fastPath() || o.spec.merging || o.fn.empty != nil || o.cleanupTime(w) != end || end <= o.timers.wm {
+		return false
+	}
+	o.timers.registerNew(o.cur, w, EventTime, end)
+	return true
+}
+
+// triggerSetsCleanup reports whether w's cleanup timer is the default
+// event-time trigger's end timer, as it is with no allowed lateness: the
+// trigger's OnElement has then just set it (the window, not late, ends
+// after the watermark), and its Clear deletes it.
+func (o *windowOp[T, K, Acc, Out]) triggerSetsCleanup(w window.Window) bool {
+	return o.fastPath() && o.cleanupTime(w) == w.MaxTimestamp()
 }
 
 // timersSet reports whether adding to a window that already had contents
@@ -230,13 +278,13 @@ func (o *windowOp[T, K, Acc, Out]) act(w, state window.Window, r window.TriggerR
 		o.emit(w, state)
 	}
 	if r.IsPurge() {
-		o.contents.Remove(state)
+		o.cells.remove(state)
 	}
 }
 
 // emit runs the window function over w's contents, if any.
 func (o *windowOp[T, K, Acc, Out]) emit(w, state window.Window) {
-	acc, ok := o.contents.Get(state)
+	acc, ok := o.cells.get(state)
 	if !ok {
 		return
 	}
@@ -248,9 +296,9 @@ func (o *windowOp[T, K, Acc, Out]) emit(w, state window.Window) {
 		return
 	}
 	if o.fn.empty != nil && o.fn.empty(kept) {
-		o.contents.Remove(state) // all evicted
+		o.cells.remove(state) // all evicted
 	} else {
-		o.contents.Put(state, kept)
+		o.cells.put(state, kept)
 	}
 	if o.spec.fireAtEnd {
 		o.pending.Remove(state)

@@ -121,3 +121,60 @@ func errorsOf(cs ...*Chain) error {
 	}
 	return nil
 }
+
+// The heap backend writes timers into state only for a snapshot: a
+// snapshot of either backend restores into the other with its windows'
+// timers, which fire there, and a snapshot taken after another still
+// holds every timer (the first one's were removed from state after it,
+// not from the queues).
+func TestWindowOp_timersInSnapshot_acrossBackends(t *testing.T) {
+	for _, pair := range [][2]string{{StateBackendHeap, StateBackendBolt}, {StateBackendBolt, StateBackendHeap}, {StateBackendHeap, StateBackendHeap}} {
+		t.Run(pair[0]+"-to-"+pair[1], func(t *testing.T) {
+			c, _ := openWindowChain(t, pair[0], nil)
+			feedLate(c, Element[lateRec]{Value: lateRec{"a", 1}, Timestamp: 1}, Element[lateRec]{Value: lateRec{"b", 2}, Timestamp: 12},
+				Element[lateRec]{Value: lateRec{"a", 3}, Timestamp: 25})
+			for id := int64(1); id <= 2; id++ { // the second snapshot must hold the timers too
+				snap, err := c.Snapshot(id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				restore := decodeRestore(t, snap)
+				if err := snap.Close(); err != nil {
+					t.Fatal(err)
+				}
+				if id == 1 {
+					continue
+				}
+				r, rcol := restoredWindowChain(t, pair[1], restore)
+				watermarkLate(r, 100) // fires the three windows: only their timers say they exist
+				if err := errorsOf(c, r); err != nil {
+					t.Fatal(err)
+				}
+				if got, want := sums(rcol), []int64{1, 2, 3}; !slices.Equal(got, want) {
+					t.Fatalf("restored chain fired %v, want %v", got, want)
+				}
+			}
+		})
+	}
+}
+
+// restoredWindowChain is openWindowChain from decoded restore parts.
+func restoredWindowChain(t *testing.T, backend string, restore map[string][]*OperatorState) (*Chain, *Collected[lateRec]) {
+	t.Helper()
+	p := NewPipeline("late").SetParallelism(1)
+	ks := KeyBy(FromSlice[lateRec](p, nil), func(r lateRec) string { return r.K })
+	sums := ReduceWindow(Window(ks, window.Tumbling(10*time.Millisecond), WithAllowedLateness(5*time.Millisecond)),
+		func(a, b lateRec) lateRec { return lateRec{a.K, a.V + b.V} }).Name("win")
+	col := Collect(sums)
+	g, err := p.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := g.Vertices[1].Open(ChainConfig{Job: "late", BatchSize: 16, Ship: nopShipper{}, Wake: func() {},
+		StateBackend: backend, StateDir: t.TempDir(), Restore: restore})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c, col
+}

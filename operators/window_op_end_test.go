@@ -162,6 +162,59 @@ func TestWindow_snapshotRescale(t *testing.T) {
 	}
 }
 
+// Session windows whose end timers move with every record (each record
+// extends its key's session by a millisecond) hold exactly one firing
+// timer per session, and one cleanup timer with allowed lateness, before
+// a snapshot and, split by key group, after a restore at another
+// parallelism. Sessions ending at the same time fire in the order their
+// timers were last set, not first.
+func TestWindow_sessionTimersMoveExactly(t *testing.T) {
+	keys := []string{"a", "b", "c", "d", "e", "f"}
+	for _, lateness := range []int64{0, 5} {
+		perSession := 1
+		if lateness > 0 {
+			perSession = 2
+		}
+		h := reduceHarness(t, window.Session(ms(10)), operators.WithAllowedLateness(ms(lateness)))
+		for ts := int64(1); ts <= 30; ts++ {
+			for i := range keys {
+				k := keys[i]
+				if ts == 30 {
+					k = keys[len(keys)-1-i] // last moves in reverse order
+				}
+				h.ProcessElement(ev{k, 1}, ts)
+			}
+		}
+		h.ProcessElement(ev{"a", 100}, 100) // a second session of a
+		want := (len(keys) + 1) * perSession
+		if h.Timers() != want {
+			t.Fatalf("lateness %d: %d timers, want %d", lateness, h.Timers(), want)
+		}
+		snap := h.Snapshot(1)
+		restored := 0
+		var got []string
+		for sub := range 2 {
+			r := testkit.NewKeyedHarness(t, evKey, func(ks operators.KeyedStream[ev, string]) operators.Stream[ev] {
+				return operators.ReduceWindow(operators.Window(ks, window.Session(ms(10)), operators.WithAllowedLateness(ms(lateness))), sumEv)
+			}, testkit.WithSubtask(sub, 2), testkit.RestoreFrom(snap))
+			restored += r.Timers()
+			r.EndInput()
+			for _, v := range r.Values() {
+				got = append(got, fmt.Sprint(v))
+			}
+		}
+		slices.Sort(got)
+		if wantGot := []string{"{a 100}", "{a 30}", "{b 30}", "{c 30}", "{d 30}", "{e 30}", "{f 30}"}; restored != want || !slices.Equal(got, wantGot) {
+			t.Fatalf("lateness %d: restored %d timers of %d, fired %q; want %q", lateness, restored, want, got, wantGot)
+		}
+		h.ProcessWatermark(39)
+		wantOutput(t, h.Output(), "barrier(1) {f 30}@39 {e 30}@39 {d 30}@39 {c 30}@39 {b 30}@39 {a 30}@39 watermark(39)")
+		if left := (1+len(keys))*perSession - len(keys); h.Timers() != left {
+			t.Fatalf("lateness %d: %d timers after the sessions fired, want %d", lateness, h.Timers(), left)
+		}
+	}
+}
+
 // An event-time window operator fails on a record without a timestamp.
 func TestWindow_noTimestampFails(t *testing.T) {
 	h := testkit.NewKeyedHarness(t, evKey, func(ks operators.KeyedStream[ev, string]) operators.Stream[ev] {

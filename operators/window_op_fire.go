@@ -45,6 +45,9 @@ func (o *windowOp[T, K, Acc, Out]) onTimer(k nsKey[K, window.Window], ts int64, 
 	}
 	o.setKey(k.key)
 	o.timers.fired(k.ns, d, ts)
+	f := &o.firing
+	f.on, f.key, f.w, f.t, f.d = true, k.key, k.ns, ts, d
+	defer func() { f.on = false }()
 	w, state := k.ns, k.ns
 	if o.spec.merging {
 		if err := o.loadSet(); err != nil {
@@ -113,7 +116,7 @@ func (o *windowOp[T, K, Acc, Out]) registerCleanup(w window.Window) {
 
 func (o *windowOp[T, K, Acc, Out]) deleteCleanup(w window.Window) {
 	if c := o.cleanupTime(w); c != window.NoCleanup {
-		o.timers.delete(o.cur, w, o.cleanupDomain(), c)
+		o.deleteTimer(w, o.cleanupDomain(), c)
 	}
 }
 
@@ -121,7 +124,7 @@ func (o *windowOp[T, K, Acc, Out]) deleteCleanup(w window.Window) {
 // the function's per-window state, trigger state and timers, and its
 // place in the merging set.
 func (o *windowOp[T, K, Acc, Out]) clearWindow(w, state window.Window) {
-	o.contents.Remove(state)
+	o.cells.remove(state)
 	if err := o.ctx.perWindow.clearWindow(state); err != nil {
 		o.tc.Fail(fmt.Errorf("clear the per-window state of window %v: %w", state, err))
 	}

@@ -104,13 +104,19 @@ func (c *BackendConfig[K]) validate() error {
 // (SetCurrentKey). A HeapBackend is owned by one subtask and must never
 // be called concurrently, nor any of its states.
 type HeapBackend[K comparable] struct {
-	cfg    BackendConfig[K]
-	key    K
+	cfg BackendConfig[K]
+	key K
+	// gen counts SetCurrentKey calls, from 1: tables cache what they
+	// read for the key of one generation.
+	gen    uint64
 	states map[string]*registration[K]
 	// pending holds restored records, by state name, of states not yet
 	// registered; registering the state moves them in. Snapshots include
 	// them, so that state an operator registers late is never lost.
 	pending map[string][]record
+	// lastSizes is the encoded size of each key group in the last
+	// snapshot (snapshotBuffers)
+	lastSizes []int
 	// byKey indexes the pending records of a state by encoded key; built
 	// by the state's first DropRestored, whose dropped records it tells
 	// apart (see livePending).
@@ -161,6 +167,7 @@ func NewHeapBackend[K comparable](cfg BackendConfig[K]) (*HeapBackend[K], error)
 	}
 	return &HeapBackend[K]{
 		cfg:     cfg,
+		gen:     1,
 		states:  make(map[string]*registration[K]),
 		pending: make(map[string][]record),
 	}, nil
@@ -168,7 +175,10 @@ func NewHeapBackend[K comparable](cfg BackendConfig[K]) (*HeapBackend[K], error)
 
 // SetCurrentKey sets the key that every state of the backend reads and
 // writes until the next call.
-func (b *HeapBackend[K]) SetCurrentKey(k K) { b.key = k }
+func (b *HeapBackend[K]) SetCurrentKey(k K) {
+	b.key = k
+	b.gen++
+}
 
 // CurrentKey returns the current key.
 func (b *HeapBackend[K]) CurrentKey() K { return b.key }

@@ -15,6 +15,11 @@ type mapTable[K comparable, UK comparable, UV any] struct {
 	ttl     ttlPolicy
 	// accesses counts accesses, to sweep every sweepEvery.
 	accesses uint32
+	// cur is m[b.key] as read when the backend's key generation was
+	// curGen (0: not read since m last lost or replaced a key's map): a
+	// record's accesses to one map state then look up its key once.
+	cur    map[UK]cell[UV]
+	curGen uint64
 }
 
 var _ table[int] = (*mapTable[int, int, int])(nil)
@@ -43,7 +48,16 @@ func (t *mapTable[K, UK, UV]) prune(k K, inner map[UK]cell[UV], now int64) {
 func (t *mapTable[K, UK, UV]) dropIfEmpty(k K) {
 	if inner, ok := t.m[k]; ok && len(inner) == 0 {
 		delete(t.m, k)
+		t.curGen = 0
 	}
+}
+
+// inner returns the current key's map, nil if it has none.
+func (t *mapTable[K, UK, UV]) inner() map[UK]cell[UV] {
+	if t.curGen != t.b.gen {
+		t.cur, t.curGen = t.m[t.b.key], t.b.gen
+	}
+	return t.cur
 }
 
 // read applies TTL to an entry found by a read: it returns whether the
@@ -62,7 +76,7 @@ func (t *mapTable[K, UK, UV]) read(inner map[UK]cell[UV], uk UK, c cell[UV], now
 
 func (t *mapTable[K, UK, UV]) get(uk UK) (UV, bool) {
 	now := t.tick()
-	inner := t.m[t.b.key]
+	inner := t.inner()
 	c, ok := inner[uk]
 	if ok && t.ttl.on() {
 		ok = t.read(inner, uk, c, now)
@@ -77,19 +91,23 @@ func (t *mapTable[K, UK, UV]) get(uk UK) (UV, bool) {
 
 func (t *mapTable[K, UK, UV]) put(uk UK, uv UV) {
 	now := t.tick()
-	inner := t.m[t.b.key]
+	inner := t.inner()
 	if inner == nil {
 		inner = make(map[UK]cell[UV])
 		t.m[t.b.key] = inner
+		t.cur = inner
 	}
 	inner[uk] = cell[UV]{v: uv, ts: now}
 }
 
 func (t *mapTable[K, UK, UV]) remove(uk UK) {
 	t.tick()
-	if inner := t.m[t.b.key]; inner != nil {
+	if inner := t.inner(); inner != nil {
 		delete(inner, uk)
-		t.dropIfEmpty(t.b.key)
+		if len(inner) == 0 {
+			delete(t.m, t.b.key)
+			t.curGen = 0
+		}
 	}
 }
 
@@ -112,7 +130,7 @@ func (t *mapTable[K, UK, UV]) all() iter.Seq2[UK, UV] {
 
 func (t *mapTable[K, UK, UV]) len() int {
 	now := t.tick()
-	inner := t.m[t.b.key]
+	inner := t.inner()
 	if !t.ttl.on() || t.ttl.returnExpired {
 		return len(inner)
 	}
@@ -128,6 +146,7 @@ func (t *mapTable[K, UK, UV]) len() int {
 func (t *mapTable[K, UK, UV]) clear() {
 	t.tick()
 	delete(t.m, t.b.key)
+	t.curGen = 0
 }
 
 func (t *mapTable[K, UK, UV]) hasLive(inner map[UK]cell[UV], now int64) bool {
@@ -209,7 +228,7 @@ func (t *mapTable[K, UK, UV]) restore(recs []record, now int64) (func(), error) 
 			return nil, err
 		}
 	}
-	return func() { t.m = m }, nil
+	return func() { t.m, t.curGen = m, 0 }, nil
 }
 
 func (t *mapTable[K, UK, UV]) restoreOne(m map[K]map[UK]cell[UV], r *record, now int64) error {

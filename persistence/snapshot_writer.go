@@ -11,9 +11,9 @@ import (
 // each entry of the key (map: setUserKey first) writeEntry.
 type groupWriter[K comparable] struct {
 	b      *HeapBackend[K]
-	groups map[int][]byte
-	rec    record // the record being written
-	val    []byte // scratch for encoded values
+	groups [][]byte // by key group
+	rec    record   // the record being written
+	val    []byte   // scratch for encoded values
 }
 
 func (w *groupWriter[K]) begin(m stateMeta) {
@@ -67,7 +67,7 @@ func (b *HeapBackend[K]) Snapshot() (*KeyedSnapshot, error) {
 	if b.cfg.KeyCodec == nil {
 		return nil, fmt.Errorf("%w: BackendConfig.KeyCodec is nil, required by Snapshot", ErrConfig)
 	}
-	w := &groupWriter[K]{b: b, groups: make(map[int][]byte)}
+	w := &groupWriter[K]{b: b, groups: b.snapshotBuffers()}
 	for _, name := range b.stateNames() {
 		if err := b.states[name].t.snapshot(w); err != nil {
 			return nil, err
@@ -80,5 +80,28 @@ func (b *HeapBackend[K]) Snapshot() (*KeyedSnapshot, error) {
 			}
 		}
 	}
-	return &KeyedSnapshot{MaxParallelism: b.cfg.MaxParallelism, Groups: w.groups}, nil
+	groups := make(map[int][]byte)
+	for kg, data := range w.groups {
+		b.lastSizes[kg] = len(data)
+		if len(data) > 0 {
+			groups[kg] = data
+		}
+	}
+	return &KeyedSnapshot{MaxParallelism: b.cfg.MaxParallelism, Groups: groups}, nil
+}
+
+// snapshotBuffers returns a buffer per key group for a snapshot, each
+// sized for what the group took in the last one: a snapshot of a large
+// state then does not grow its buffers by copying them over and over.
+func (b *HeapBackend[K]) snapshotBuffers() [][]byte {
+	if b.lastSizes == nil {
+		b.lastSizes = make([]int, b.cfg.MaxParallelism)
+	}
+	bufs := make([][]byte, b.cfg.MaxParallelism)
+	for kg, n := range b.lastSizes {
+		if n > 0 {
+			bufs[kg] = make([]byte, 0, n+n/8)
+		}
+	}
+	return bufs
 }

@@ -193,3 +193,70 @@ func TestAggregatingState_Add(t *testing.T) {
 		}
 	})
 }
+
+// FuzzMapState_model runs operations of three bytes each (operation, key,
+// user key) on a map state of the heap backend and on a map of maps, and
+// compares them after each: the map state caches the current key's map
+// between accesses, which removing a key's last entry, Clear, a restore
+// and other keys' changes must not leave stale.
+func FuzzMapState_model(f *testing.F) {
+	f.Add([]byte{0, 1, 1, 2, 1, 1, 0, 1, 2, 4, 0, 0, 3, 1, 0, 0, 2, 2})
+	f.Add([]byte{0, 0, 0, 2, 0, 0, 0, 0, 0, 5, 0, 0, 1, 0, 0})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		b := newBackend(t, Range{}, nil)
+		s := must(Map(b, MapDescriptor[string, int]{Name: "m", KeyCodec: stringCodec{}, ValueCodec: intCodec{}}))
+		model := map[string]map[string]int{}
+		keys := []string{"a", "b", "c"}
+		cur := ""
+		b.SetCurrentKey(cur)
+		for i := 0; i+2 < len(data); i += 3 {
+			k, uk := keys[int(data[i+1])%len(keys)], keys[int(data[i+2])%len(keys)]
+			switch data[i] % 6 {
+			case 0:
+				cur = k
+				b.SetCurrentKey(cur)
+			case 1:
+				s.Put(uk, i)
+				if model[cur] == nil {
+					model[cur] = map[string]int{}
+				}
+				model[cur][uk] = i
+			case 2:
+				s.Remove(uk)
+				delete(model[cur], uk)
+				if len(model[cur]) == 0 {
+					delete(model, cur)
+				}
+			case 3:
+				s.Clear()
+				delete(model, cur)
+			case 4: // another key changes, then this one is read again
+				b.SetCurrentKey(k)
+				s.Put(uk, -i)
+				if model[k] == nil {
+					model[k] = map[string]int{}
+				}
+				model[k][uk] = -i
+				b.SetCurrentKey(cur)
+			case 5:
+				snap := must(b.Snapshot())
+				if err := b.Restore(snap); err != nil {
+					t.Fatal(err)
+				}
+				b.SetCurrentKey(cur)
+			}
+			if got := maps.Collect(s.All()); !maps.Equal(got, model[cur]) && len(got)+len(model[cur]) > 0 {
+				t.Fatalf("op %d: key %q holds %v, want %v", i, cur, got, model[cur])
+			}
+			for _, uk := range keys {
+				v, ok := s.Get(uk)
+				if w, wok := model[cur][uk]; ok != wok || v != w {
+					t.Fatalf("op %d: Get(%q) of key %q = %d, %v; want %d, %v", i, uk, cur, v, ok, w, wok)
+				}
+			}
+			if s.Len() != len(model[cur]) || len(b.Keys("m")) != len(model) {
+				t.Fatalf("op %d: Len %d, keys %v; model %v", i, s.Len(), b.Keys("m"), model)
+			}
+		}
+	})
+}

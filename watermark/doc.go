@@ -43,6 +43,8 @@
 // timers are unique per (key, time) and fire in time order when the
 // watermark reaches them, or once processing time has passed them (a
 // processing-time timer for T fires at T+1 ms, as in Flink).
+// A [GroupedTimerQueue] holds and fires the same timers, kept by key
+// group instead of by time, for timers that move (session windows).
 //
 // # Invariants
 //

@@ -165,3 +165,37 @@ func TestTimerQueue_PopNext(t *testing.T) {
 		t.Fatal("PopNext on an empty queue returned a timer")
 	}
 }
+
+// A timer moved later again and again (a session window's end as its
+// key's records come) fires once, at its last time, in time order with
+// the other groups' timers; Len and All hold only the registered timers
+// while the stale hints wait in the heap.
+func TestGroupedTimerQueue_movedTimer(t *testing.T) {
+	q := NewGroupedTimerQueue[string](func(k string) byte { return k[0] })
+	q.Register("a1", 10)
+	q.Register("b1", 12)
+	for ts := int64(11); ts <= 20; ts++ { // a's session extended by each record
+		q.Register("a1", ts)
+		if !q.Delete("a1", ts-1) {
+			t.Fatalf("Delete(a1, %d) = false", ts-1)
+		}
+	}
+	q.Register("a2", 14) // another window of group a, before the moved one
+	if q.Len() != 3 || !slices.Equal(q.All(), []Timer[string]{{"b1", 12}, {"a2", 14}, {"a1", 20}}) {
+		t.Fatalf("Len %d, All %v", q.Len(), q.All())
+	}
+	if ts, ok := q.PeekTime(); !ok || ts != 12 {
+		t.Fatalf("PeekTime() = %d, %v; want 12", ts, ok)
+	}
+	wantFired(t, popGrouped(q, 15), "b1@12", "a2@14")
+	wantFired(t, popGrouped(q, 100), "a1@20")
+	if q.Len() != 0 || len(q.All()) != 0 {
+		t.Fatalf("after firing all: Len %d, All %v", q.Len(), q.All())
+	}
+}
+
+func popGrouped(q *GroupedTimerQueue[string, byte], ts int64) []string {
+	var fired []string
+	q.PopUpTo(ts, func(k string, t int64) { fired = append(fired, fmt.Sprintf("%s@%d", k, t)) })
+	return fired
+}

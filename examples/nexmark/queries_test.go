@@ -36,8 +36,14 @@ func testGeneratorOf(t testing.TB, cfg GeneratorConfig) *Generator {
 // returns its rows.
 func runQuery[T any](t *testing.T, g *Generator, parallelism int, query func(operators.Stream[Event]) operators.Stream[T]) []T {
 	t.Helper()
+	return runQueryN(t, g, parallelism, testEvents, query)
+}
+
+// runQueryN is runQuery over the first n events.
+func runQueryN[T any](t *testing.T, g *Generator, parallelism int, n int64, query func(operators.Stream[Event]) operators.Stream[T]) []T {
+	t.Helper()
 	p := operators.NewPipeline("nexmark-test")
-	out := operators.Collect(query(WithEventTime(g.Source(p, testEvents))))
+	out := operators.Collect(query(WithEventTime(g.Source(p, n))))
 	p.SetParallelism(parallelism)
 	r := testkit.NewRunner(t, testkit.WithBatchSize(128), testkit.WithRunTimeout(time.Minute))
 	if res := r.Run(p); res.Err != nil {
