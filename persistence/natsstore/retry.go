@@ -43,6 +43,21 @@ var errNotExist = fs.ErrNotExist
 // sequence" although its revision is the latest.
 var errWriteInProcess = errors.New("natsstore: a write of the same key is still in process on the leader")
 
+// errStreamStarting marks a bucket's stream that was not found while the
+// store found or created its buckets: in a JetStream cluster a stream
+// just created, here or by another node, is assigned before the server
+// asked has started it, and answers "stream not found" for a moment.
+var errStreamStarting = errors.New("natsstore: a bucket's stream is not started yet")
+
+// bindError marks err as errStreamStarting if a bucket's stream was not
+// found (see errStreamStarting), which makes it transient.
+func bindError(err error) error {
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return fmt.Errorf("%w: %w", errStreamStarting, err)
+	}
+	return err
+}
+
 // final wraps an error that retry must not retry.
 type final struct{ err error }
 
@@ -108,7 +123,8 @@ func transient(err error) bool {
 		errors.Is(err, jetstream.ErrJetStreamNotEnabled),
 		errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount),
 		errors.Is(err, jetstream.ErrConsumerLeadershipChanged),
-		errors.Is(err, errWriteInProcess):
+		errors.Is(err, errWriteInProcess),
+		errors.Is(err, errStreamStarting):
 		return true
 	}
 	var apiErr *jetstream.APIError

@@ -140,7 +140,7 @@ func (s *Store) buckets(ctx context.Context) (*buckets, error) {
 	}
 	b = &buckets{}
 	err := s.retry(ctx, s.where(s.CheckpointBucket()+", "+s.JobsBucket(), ""), "find or create the buckets",
-		func(ctx context.Context) error { return s.bind(ctx, b) })
+		func(ctx context.Context) error { return bindError(s.bind(ctx, b)) })
 	if err != nil {
 		return nil, err
 	}
