@@ -9,11 +9,12 @@ import (
 )
 
 // burstReader emits n records in one poll, with watermark w emitted right
-// after record w, then ends.
+// after record w (or, if event is set, that event), then ends.
 type burstReader struct {
-	tc   *TaskContext
-	n, w int
-	done bool
+	tc    *TaskContext
+	n, w  int
+	event Event
+	done  bool
 }
 
 func (r *burstReader) Poll(out Collector[int], _ int) (Poll, error) {
@@ -22,7 +23,10 @@ func (r *burstReader) Poll(out Collector[int], _ int) (Poll, error) {
 	}
 	for i := range r.n {
 		out.Collect(i, int64(i))
-		if i == r.w {
+		switch {
+		case i == r.w && r.event != nil:
+			r.tc.EmitEvent(r.event)
+		case i == r.w:
 			r.tc.EmitWatermark(int64(i))
 		}
 	}
@@ -216,7 +220,7 @@ func TestChain_HeldSource_storedAndRestored(t *testing.T) {
 func TestChain_HeldSource_eventIsNotStored(t *testing.T) {
 	p := NewPipeline("held-event")
 	src := FromReader(p, "burst", func(tc *TaskContext) (Reader[int], error) {
-		return &eventReader{burstReader{tc: tc, n: 10, w: 4}}, nil
+		return &burstReader{tc: tc, n: 10, w: 4, event: Barrier{ID: 7}}, nil
 	})
 	Discard(triple(src).Rebalance())
 	c, _ := openHeld(t, p, 0)
@@ -229,22 +233,4 @@ func TestChain_HeldSource_eventIsNotStored(t *testing.T) {
 	if _, err := c.HeldSource(); !errors.Is(err, ErrHeldEvent) {
 		t.Fatalf("HeldSource: %v, want ErrHeldEvent", err)
 	}
-}
-
-// eventReader is a burstReader that emits a barrier where burstReader
-// emits a watermark.
-type eventReader struct{ burstReader }
-
-func (r *eventReader) Poll(out Collector[int], _ int) (Poll, error) {
-	if r.done {
-		return Poll{Status: PollDone}, nil
-	}
-	for i := range r.n {
-		out.Collect(i, int64(i))
-		if i == r.w {
-			r.tc.EmitEvent(Barrier{ID: 7})
-		}
-	}
-	r.done = true
-	return Poll{Status: PollDone}, nil
 }
