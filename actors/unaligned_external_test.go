@@ -229,12 +229,33 @@ func TestUnaligned_keyedSlowSink_failures_exactlyOnce(t *testing.T) {
 			sinkAt := 200 + rng.Int64N(500)
 			t.Logf("faults: count subtask 0 at its record %d (first attempt), slow subtask 1 at its record %d (second attempt)", countAt, sinkAt)
 			var restored restoredChannels
+			// Each fault waits, from its record on, for a completed
+			// checkpoint with in-flight data newer than the one its
+			// attempt restored: on a slow machine the record can come
+			// before any checkpoint has, and the restart would then
+			// replay nothing.
+			var running atomic.Pointer[actors.Job]
+			var restoredID atomic.Int64
+			newer := func() bool {
+				job := running.Load()
+				if job == nil {
+					return false
+				}
+				l := job.Checkpoints().Latest
+				return l != nil && l.ID > restoredID.Load() && l.InFlight > 0
+			}
 			r := testkit.NewRunner(t, testkit.WithRunTimeout(90*time.Second), testkit.WithConfig(unaligned(t, 10*time.Millisecond, 0)),
-				testkit.WithConfig(func(c *actors.Config) { c.OnRestart = restored.onRestart }))
-			r.Faults().FailAt("count", testkit.AtRecord(countAt), testkit.InSubtask(0), testkit.InAttempt(0))
-			r.Faults().FailAt("slow", testkit.AtRecord(sinkAt), testkit.InSubtask(1), testkit.InAttempt(1))
+				testkit.WithConfig(func(c *actors.Config) {
+					c.OnRestart = func(info actors.RestartInfo) {
+						restoredID.Store(info.Checkpoint)
+						restored.onRestart(info)
+					}
+				}))
+			r.Faults().FailAt("count", testkit.AtRecord(countAt), testkit.InSubtask(0), testkit.InAttempt(0), testkit.When(newer))
+			r.Faults().FailAt("slow", testkit.AtRecord(sinkAt), testkit.InSubtask(1), testkit.InAttempt(1), testkit.When(newer))
 			p, sink := j.build()
 			job := r.Start(p)
+			running.Store(job)
 			res := r.Wait(job)
 			if res.State != actors.JobFinished || res.Restarts != 2 {
 				t.Fatalf("%v, faults %+v: want finished after 2 restarts", res, r.Faults().Fired())

@@ -65,8 +65,9 @@ type faultRule struct {
 	after    int64 // AfterRecords: 0, or the records to wait for
 	subtask  int
 	attempt  int
-	asError  bool   // returned by the hook, not panicked
-	mistake  string // set by an option given a bad value
+	asError  bool        // returned by the hook, not panicked
+	when     func() bool // When: nil, or what must hold as well
+	mistake  string      // set by an option given a bad value
 }
 
 // anyIndex in a rule matches every subtask or attempt.
@@ -166,6 +167,15 @@ func InAttempt(a int) FaultOption {
 // InEveryAttempt raises the fault in every attempt, so that the job fails
 // once its restart strategy gives up.
 func InEveryAttempt() FaultOption { return func(r *faultRule) { r.attempt = anyIndex } }
+
+// When makes the fault wait for cond as well: it is raised at the first
+// record at or after AtRecord's (or the first hook call at or after
+// AfterRecords') at which cond reports true — once a checkpoint has
+// completed, say, so that a test of a restore cannot fail over before
+// there is anything to restore, however slowly the machine runs. cond is
+// called on the subtask's goroutine with the Faults locked: it must be
+// quick and must not call the Faults.
+func When(cond func() bool) FaultOption { return func(r *faultRule) { r.when = cond } }
 
 // AsError makes a lifecycle hook's fault an error that the hook returns,
 // as an operator's failing hook does, rather than a panic. It is a mistake
@@ -319,13 +329,18 @@ func (f *Faults) job(name string, attempt int) *jobFaults {
 // matches reports whether the rule fires at the n-th call of k's hook (or
 // record), its subtask having handled records records in the attempt.
 func (r faultRule) matches(k taskKey, n, records int64) bool {
-	at := r.record == n
-	if r.after > 0 {
-		at = records >= r.after
+	if r.point != k.point || r.operator != k.operator ||
+		(r.subtask != anyIndex && r.subtask != k.subtask) ||
+		(r.attempt != anyIndex && r.attempt != k.attempt) {
+		return false
 	}
-	return r.point == k.point && r.operator == k.operator && at &&
-		(r.subtask == anyIndex || r.subtask == k.subtask) &&
-		(r.attempt == anyIndex || r.attempt == k.attempt)
+	switch {
+	case r.after > 0:
+		return records >= r.after && (r.when == nil || r.when())
+	case r.when != nil:
+		return n >= r.record && r.when()
+	}
+	return r.record == n
 }
 
 // Fired returns the faults raised so far, in the order they were raised.

@@ -275,3 +275,25 @@ func TestFaults_AfterRecords_rejectsMistakes(t *testing.T) {
 		})
 	}
 }
+
+// When holds a fault back until its condition holds, at or after its
+// record, and asks the condition only of the rule's own operator.
+func TestFaults_When_waitsForItsCondition(t *testing.T) {
+	f := NewFaults()
+	asked, ready := 0, false
+	f.FailAt("m", AtRecord(3), When(func() bool { asked++; return ready }))
+	if fault, _ := feedRecords(f, task("other", 0, 1), 10); fault != nil || asked != 0 {
+		t.Fatalf("other operator: fault %v, condition asked %d times", fault, asked)
+	}
+	if fault, _ := feedRecords(f, task("m", 0, 1), 5); fault != nil {
+		t.Fatalf("fault %v before the condition held", fault)
+	}
+	if asked != 3 { // records 3, 4 and 5
+		t.Fatalf("condition asked %d times, want 3 (from record 3 on)", asked)
+	}
+	ready = true
+	fault, at := feedRecords(f, task("m", 0, 1), 5)
+	if fault == nil || at != 1 || fault.Record != 6 {
+		t.Fatalf("got %v at call %d, want the fault at record 6, the first once the condition held", fault, at)
+	}
+}
