@@ -183,15 +183,23 @@ func (r *restoredChannels) onRestart(info actors.RestartInfo) {
 		r.errs = append(r.errs, fmt.Errorf("restart %d restored no checkpoint", info.Restart))
 		return
 	}
-	cp, err := persistence.OpenCheckpoint(info.CheckpointPath)
+	n, held, err := channelContents(info.CheckpointPath)
 	if err != nil {
 		r.errs = append(r.errs, err)
 		return
 	}
-	var n int64
-	held := 0
+	r.inFlight, r.held = append(r.inFlight, n), append(r.held, held)
+}
+
+// channelContents returns the bytes of in-flight records the checkpoint
+// at path holds, and the entries of sources' held polls among them.
+func channelContents(path string) (inFlight int64, held int, err error) {
+	cp, err := persistence.OpenCheckpoint(path)
+	if err != nil {
+		return 0, 0, err
+	}
 	for _, ts := range cp.Meta.Tasks {
-		n += ts.InFlight
+		inFlight += ts.InFlight
 		if ts.Channels == "" {
 			continue
 		}
@@ -201,12 +209,48 @@ func (r *restoredChannels) onRestart(info actors.RestartInfo) {
 			cs, err = persistence.UnmarshalChannelState(b)
 		}
 		if err != nil {
-			r.errs = append(r.errs, err)
-			return
+			return 0, 0, err
 		}
 		held += len(cs.Source)
 	}
-	r.inFlight, r.held = append(r.inFlight, n), append(r.held, held)
+	return inFlight, held, nil
+}
+
+// replayable is a fault condition (testkit.When): the job's latest
+// complete checkpoint is newer than after() and holds in-flight data —
+// and, with fromPoll, part of a source's held poll — so that a failure
+// now restores, and replays, such data. It reads each checkpoint once.
+type replayable struct {
+	job      atomic.Pointer[actors.Job]
+	after    atomic.Int64 // the ID restored last
+	fromPoll bool
+	seen     int64 // the latest checkpoint looked at (one subtask asks: see When)
+	ok       bool
+}
+
+func (r *replayable) ready() bool {
+	job := r.job.Load()
+	if job == nil {
+		return false
+	}
+	cp, found := job.LatestCheckpoint()
+	if !found || cp.ID <= r.after.Load() {
+		return false
+	}
+	if cp.ID != r.seen {
+		r.seen = cp.ID
+		n, held, err := channelContents(cp.Path)
+		r.ok = err == nil && n > 0 && (!r.fromPoll || held > 0)
+	}
+	return r.ok
+}
+
+// restarted notes the checkpoint each restart restores, then calls next.
+func (r *replayable) restarted(next func(actors.RestartInfo)) func(actors.RestartInfo) {
+	return func(info actors.RestartInfo) {
+		r.after.Store(info.Checkpoint)
+		next(info)
+	}
 }
 
 // slowSpin is the slow sink's work per record: a few hundred
@@ -234,28 +278,14 @@ func TestUnaligned_keyedSlowSink_failures_exactlyOnce(t *testing.T) {
 			// attempt restored: on a slow machine the record can come
 			// before any checkpoint has, and the restart would then
 			// replay nothing.
-			var running atomic.Pointer[actors.Job]
-			var restoredID atomic.Int64
-			newer := func() bool {
-				job := running.Load()
-				if job == nil {
-					return false
-				}
-				l := job.Checkpoints().Latest
-				return l != nil && l.ID > restoredID.Load() && l.InFlight > 0
-			}
+			var when replayable
 			r := testkit.NewRunner(t, testkit.WithRunTimeout(90*time.Second), testkit.WithConfig(unaligned(t, 10*time.Millisecond, 0)),
-				testkit.WithConfig(func(c *actors.Config) {
-					c.OnRestart = func(info actors.RestartInfo) {
-						restoredID.Store(info.Checkpoint)
-						restored.onRestart(info)
-					}
-				}))
-			r.Faults().FailAt("count", testkit.AtRecord(countAt), testkit.InSubtask(0), testkit.InAttempt(0), testkit.When(newer))
-			r.Faults().FailAt("slow", testkit.AtRecord(sinkAt), testkit.InSubtask(1), testkit.InAttempt(1), testkit.When(newer))
+				testkit.WithConfig(func(c *actors.Config) { c.OnRestart = when.restarted(restored.onRestart) }))
+			r.Faults().FailAt("count", testkit.AtRecord(countAt), testkit.InSubtask(0), testkit.InAttempt(0), testkit.When(when.ready))
+			r.Faults().FailAt("slow", testkit.AtRecord(sinkAt), testkit.InSubtask(1), testkit.InAttempt(1), testkit.When(when.ready))
 			p, sink := j.build()
 			job := r.Start(p)
-			running.Store(job)
+			when.job.Store(job)
 			res := r.Wait(job)
 			if res.State != actors.JobFinished || res.Restarts != 2 {
 				t.Fatalf("%v, faults %+v: want finished after 2 restarts", res, r.Faults().Fired())

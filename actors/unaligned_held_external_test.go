@@ -48,9 +48,10 @@ func TestUnaligned_heldRecords_exactlyOnce(t *testing.T) {
 			at := share/4 + rng.Int64N(share/2)
 			t.Logf("slow subtask 0 fails at its record %d of %d", at, share)
 			var restored restoredChannels
+			when := replayable{fromPoll: tc.fromPoll} // see TestUnaligned_keyedSlowSink_failures_exactlyOnce
 			r := testkit.NewRunner(t, testkit.WithRunTimeout(90*time.Second), testkit.WithConfig(unaligned(t, 5*time.Millisecond, 0)),
-				testkit.WithConfig(func(c *actors.Config) { c.OnRestart = restored.onRestart }))
-			r.Faults().FailAt("slow", testkit.AtRecord(at), testkit.InSubtask(0))
+				testkit.WithConfig(func(c *actors.Config) { c.OnRestart = when.restarted(restored.onRestart) }))
+			r.Faults().FailAt("slow", testkit.AtRecord(at), testkit.InSubtask(0), testkit.When(when.ready))
 			p := operators.NewPipeline("unaligned-held-" + tc.name).SetParallelism(1)
 			src := operators.Generate(p, n, func(seq int64) int64 { return seq }).Name("gen")
 			fanned := operators.FlatMap(tc.input(src), func(v int64, emit func(int64)) {
@@ -66,6 +67,7 @@ func TestUnaligned_heldRecords_exactlyOnce(t *testing.T) {
 				}).Name("slow").Parallelism(2)
 			out := operators.Collect(slow).Name("sink").Parallelism(2)
 			job := r.Start(p)
+			when.job.Store(job)
 			res := r.Wait(job)
 			if res.State != actors.JobFinished || res.Restarts != 1 {
 				t.Fatalf("%v, faults %+v: want finished after one restart", res, r.Faults().Fired())
