@@ -1,6 +1,7 @@
 package operators
 
 import (
+	"errors"
 	"slices"
 	"testing"
 )
@@ -49,12 +50,15 @@ func TestChain_HeldSource_lossyTypeIsNotStored(t *testing.T) {
 	if !c.Pending() {
 		t.Fatal("the source holds nothing of its poll: the test does not exercise a hold")
 	}
-	if !c.PrepareUnalignedSnapshot(1) {
-		return // it waits for the hold, as it must: nothing is stored
-	}
 	entries, err := c.HeldSource()
+	if ready := c.PrepareUnalignedSnapshot(1); !ready {
+		if !errors.Is(err, ErrLossyJSON) {
+			t.Fatalf("HeldSource: %v, want ErrLossyJSON", err)
+		}
+		return // it waits for the hold to go in, as it must: nothing is stored
+	}
 	if err != nil {
-		return // refused: nothing lossy is stored
+		t.Fatalf("PrepareUnalignedSnapshot is ready, and HeldSource fails (the subtask would fail): %v", err)
 	}
 	restored, sh := openHeld(t, build(), 0)
 	sh.limit = 1 << 30
