@@ -198,7 +198,30 @@ func (c Config) forJob(g *operators.JobGraph) (Config, error) {
 	if c.Credits == 0 {
 		c.Credits = DefaultCredits
 	}
+	if err := checkInFlightCodecs(g, c.Checkpoint); err != nil {
+		return c, err
+	}
 	return c, checkAsyncCapacities(g, c.MaxAsyncCapacity)
+}
+
+// checkInFlightCodecs fails an unaligned job one of whose channels carries
+// records its codec would not keep whole (the default JSON codec and a
+// type with an unexported field): an unaligned checkpoint stores what is
+// in flight on its channels in their codec, and the restore would replay
+// zero values in their place, silently. (A source's held poll is not
+// stored then: its checkpoint waits for it, operators.Chain.HeldSource.)
+func checkInFlightCodecs(g *operators.JobGraph, ck CheckpointConfig) error {
+	if !ck.Unaligned {
+		return nil
+	}
+	for _, v := range g.Vertices {
+		for _, e := range v.Inputs {
+			if err := e.CheckLossless(); err != nil {
+				return fmt.Errorf("%w: job %q: unaligned checkpoints store the records in flight on its channels: %w", ErrConfig, g.Name, err)
+			}
+		}
+	}
+	return nil
 }
 
 // CheckJob reports what Submit would refuse of job g under c: a
