@@ -208,8 +208,9 @@ func (c Config) forJob(g *operators.JobGraph) (Config, error) {
 // records its codec would not keep whole (the default JSON codec and a
 // type with an unexported field): an unaligned checkpoint stores what is
 // in flight on its channels in their codec, and the restore would replay
-// zero values in their place, silently. (A source's held poll is not
-// stored then: its checkpoint waits for it, operators.Chain.HeldSource.)
+// zero values in their place, silently. (A source's held poll of such
+// records, which no channel carries, is not stored: its unaligned
+// checkpoint waits for it to go in, see operators.Chain.HeldSource.)
 func checkInFlightCodecs(g *operators.JobGraph, ck CheckpointConfig) error {
 	if !ck.Unaligned {
 		return nil
@@ -226,8 +227,10 @@ func checkInFlightCodecs(g *operators.JobGraph, ck CheckpointConfig) error {
 
 // CheckJob reports what Submit would refuse of job g under c: a
 // configuration that is not valid, or a job that cannot fit its memory
-// budget or async ceiling (ErrConfig, naming what does not fit). A
-// command line checks it before it starts anything.
+// budget or async ceiling, or whose channels carry records their codec
+// would not keep whole with unaligned checkpoints (ErrConfig, naming
+// what does not fit). A command line checks it before it starts
+// anything.
 func (c Config) CheckJob(g *operators.JobGraph) error {
 	c.Logger = QuietLogger() // validate's default would not be used
 	if err := c.validate(); err != nil {
