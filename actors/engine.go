@@ -131,8 +131,9 @@ func (e *Engine) submit(g *operators.JobGraph, cfg Config, spec *JobSpec, opts [
 }
 
 // CheckJob reports what Submit would refuse of job g under the engine's
-// configuration: a job that cannot fit its memory budget or async ceiling
-// (ErrConfig; see Config.CheckJob).
+// configuration: a job that cannot fit its memory budget or async ceiling,
+// or that unaligned checkpoints cannot store (ErrConfig; see
+// Config.CheckJob).
 func (e *Engine) CheckJob(g *operators.JobGraph) error {
 	_, err := e.cfg.forJob(g)
 	return err

@@ -198,13 +198,39 @@ func (c Config) forJob(g *operators.JobGraph) (Config, error) {
 	if c.Credits == 0 {
 		c.Credits = DefaultCredits
 	}
+	if err := checkInFlightCodecs(g, c.Checkpoint); err != nil {
+		return c, err
+	}
 	return c, checkAsyncCapacities(g, c.MaxAsyncCapacity)
+}
+
+// checkInFlightCodecs fails an unaligned job one of whose channels carries
+// records its codec would not keep whole (the default JSON codec and a
+// type with an unexported field): an unaligned checkpoint stores what is
+// in flight on its channels in their codec, and the restore would replay
+// zero values in their place, silently. (A source's held poll of such
+// records, which no channel carries, is not stored: its unaligned
+// checkpoint waits for it to go in, see operators.Chain.HeldSource.)
+func checkInFlightCodecs(g *operators.JobGraph, ck CheckpointConfig) error {
+	if !ck.Unaligned {
+		return nil
+	}
+	for _, v := range g.Vertices {
+		for _, e := range v.Inputs {
+			if err := e.CheckLossless(); err != nil {
+				return fmt.Errorf("%w: job %q: unaligned checkpoints store the records in flight on its channels: %w", ErrConfig, g.Name, err)
+			}
+		}
+	}
+	return nil
 }
 
 // CheckJob reports what Submit would refuse of job g under c: a
 // configuration that is not valid, or a job that cannot fit its memory
-// budget or async ceiling (ErrConfig, naming what does not fit). A
-// command line checks it before it starts anything.
+// budget or async ceiling, or whose channels carry records their codec
+// would not keep whole with unaligned checkpoints (ErrConfig, naming
+// what does not fit). A command line checks it before it starts
+// anything.
 func (c Config) CheckJob(g *operators.JobGraph) error {
 	c.Logger = QuietLogger() // validate's default would not be used
 	if err := c.validate(); err != nil {

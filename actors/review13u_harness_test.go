@@ -77,6 +77,9 @@ func newDriven(t *testing.T, v *operators.Vertex, cfg Config, store CheckpointSt
 		}
 	}))
 	p.ctx = &probeCtx{self: actor.NewPID("probe", "subtask"), parent: agent, h: p}
+	if cfg.Credits == 0 {
+		cfg.Credits = DefaultCredits // as Submit derives them without a memory budget (Config.forJob)
+	}
 	p.s = &subtask{jobName: "probe", run: "run-1", vertex: v, attempt: 1, cfg: cfg, log: QuietLogger(),
 		root: sys.Root, store: store, restore: restore}
 	p.s.urgent = &urgentMail{}

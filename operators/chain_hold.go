@@ -153,7 +153,8 @@ func (c *Chain) sourceHolding() bool {
 // (persistence.ChannelState.Source) instead of waiting until they have
 // gone in (PrepareUnalignedSnapshot), and a restore gives them back
 // (RestoreHeldSource). It fails with ErrHeldEvent if the source holds an
-// event a test's source emitted.
+// event a test's source emitted, and with ErrLossyJSON if its records
+// are on the default JSON codec and JSON would not round-trip their type.
 func (c *Chain) HeldSource() ([]persistence.ChannelEntry, error) {
 	h, ok := c.Source.(holder)
 	if !ok || !h.holding() {

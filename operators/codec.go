@@ -198,6 +198,19 @@ func (e *VertexEdge) DecodeBatch(data []byte) (any, error) {
 	return e.e.stream().codec().Decode(data)
 }
 
+// CheckLossless reports, as an error wrapping ErrLossyJSON, that the
+// edge's records would not survive its codec: it is the default JSON
+// codec and JSON would not round-trip their type (an unexported field).
+// A local channel never encodes its records, so nothing else asks; a
+// runtime that stores them — an unaligned checkpoint's in-flight data —
+// must, or its restore would replay zero values in their place.
+func (e *VertexEdge) CheckLossless() error {
+	if err := e.e.stream().lossless(); err != nil {
+		return fmt.Errorf("the records from %q to %q: %w", e.From.Name, e.To.Name, err)
+	}
+	return nil
+}
+
 // ReleaseBatch returns a batch of the edge's records that the runtime no
 // longer needs (it was encoded and sent) to its pool for reuse.
 func (e *VertexEdge) ReleaseBatch(batch any) { e.e.stream().release(batch) }

@@ -82,6 +82,12 @@ type sourceRunner[T any] struct {
 	// codec encodes the source's records, for the held ones an unaligned
 	// checkpoint stores (heldEntries)
 	codec batchCodec
+	// lossy says why codec cannot round-trip the records ("" if it can):
+	// the default JSON codec and a type it would not encode faithfully.
+	// A chained source's stream was never asked for a codec, since its
+	// records need none to go through the chain; what it holds is then
+	// not storable, and an unaligned checkpoint waits for it to go in.
+	lossy string
 }
 
 // Poll polls the reader. Its error names the source operator, as

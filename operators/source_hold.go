@@ -2,6 +2,7 @@ package operators
 
 import (
 	"fmt"
+	"reflect"
 
 	"github.com/troupe-dev/troupe/persistence"
 )
@@ -112,10 +113,23 @@ func (s *sourceRunner[T]) holdEvents(tc *TaskContext) {
 	}
 }
 
+// heldLoss says why the held records of a source on codec c could not be
+// stored (see sourceRunner.lossy): "" unless c is the default JSON codec
+// and JSON would not round-trip T.
+func heldLoss[T any](c Codec[T]) string {
+	if !isJSON(c) {
+		return ""
+	}
+	return jsonLoss(reflect.TypeFor[T]())
+}
+
 // storable reports whether what the source holds can be stored as
-// in-flight data: records, watermarks and statuses can; the events of a
-// test's source cannot.
+// in-flight data: records (of a type its codec round-trips), watermarks
+// and statuses can; the events of a test's source cannot.
 func (s *sourceRunner[T]) storable() bool {
+	if s.lossy != "" {
+		return false
+	}
 	for _, it := range s.held[s.heldAt:] {
 		if it.kind == heldEvent {
 			return false
@@ -126,8 +140,13 @@ func (s *sourceRunner[T]) storable() bool {
 
 // heldEntries encodes what the source holds as channel entries, in
 // order: each run of records as one batch, in the source stream's codec.
-// It fails (ErrHeldEvent) if it holds an event that is not storable.
+// It fails (ErrHeldEvent) if it holds an event that is not storable, and
+// (ErrLossyJSON) if its records' codec is JSON and JSON would lose them.
 func (s *sourceRunner[T]) heldEntries() ([]persistence.ChannelEntry, error) {
+	if s.lossy != "" {
+		return nil, fmt.Errorf("held records of source %q: %w", s.tc.Operator,
+			lossyJSONError(reflect.TypeFor[T](), s.lossy, "give the source's stream a codec (WithCodec)"))
+	}
 	var entries []persistence.ChannelEntry
 	var run Batch[T]
 	flush := func() error {

@@ -36,7 +36,8 @@ func FromReader[T any](p *Pipeline, kind string, open func(tc *TaskContext) (Rea
 	for _, o := range opts {
 		o(&cfg)
 	}
-	n := p.addNode(kindSource, kind, newStreamOps[T]())
+	ops := newStreamOps[T]()
+	n := p.addNode(kindSource, kind, ops)
 	for _, declare := range cfg.sides {
 		declare(n)
 	}
@@ -48,7 +49,8 @@ func FromReader[T any](p *Pipeline, kind string, open func(tc *TaskContext) (Rea
 		if err != nil {
 			return nil, err
 		}
-		sr := &sourceRunner[T]{reader: r, out: out.(Collector[T]), tc: tc, brake: tc.brake, codec: n.out.codec()}
+		sr := &sourceRunner[T]{reader: r, out: out.(Collector[T]), tc: tc, brake: tc.brake, codec: n.out.codec(),
+			lossy: heldLoss[T](ops.codec_)}
 		sr.holder.s = sr
 		if sr.brake == nil {
 			sr.brake = &brake{} // outside a chain: never stops

@@ -121,8 +121,9 @@ func (c *Chain) PrepareSnapshot(id int64) bool {
 // PrepareUnalignedSnapshot is PrepareSnapshot for an unaligned
 // checkpoint: what the chain's source holds of its poll does not hold it
 // back, since the runtime stores it as in-flight data (HeldSource) —
-// unless it holds an event a test's source emitted, which cannot be
-// stored and waits as for an aligned checkpoint.
+// unless it holds an event a test's source emitted, or records JSON, their
+// default codec, would not round-trip, which cannot be stored and wait as
+// for an aligned checkpoint.
 func (c *Chain) PrepareUnalignedSnapshot(id int64) bool {
 	h, ok := c.Source.(holder)
 	return c.prepare(id, !ok || !h.holding() || h.storable())

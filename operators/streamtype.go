@@ -25,6 +25,10 @@ type streamType interface {
 	consumer(c any, b *brake) batchConsumer
 	batchLen(batch any) int
 	codec() batchCodec
+	// lossless reports, as an error wrapping ErrLossyJSON, that the
+	// stream's codec is the default JSON one and JSON would not
+	// round-trip its records; nil if the codec keeps them whole.
+	lossless() error
 	// release returns a batch of this type to its pool.
 	release(batch any)
 	// tap wraps a Collector of this type so that before is called ahead
@@ -155,6 +159,13 @@ func (st *streamOps[T]) batchLen(batch any) int {
 }
 
 func (st *streamOps[T]) codec() batchCodec { return typedBatchCodec[T]{st} }
+
+func (st *streamOps[T]) lossless() error {
+	if !isJSON(st.codec_) {
+		return nil
+	}
+	return checkLossless[T]("give the stream a codec (WithCodec)")
+}
 
 func (st *streamOps[T]) release(batch any) { st.pool.put(batch.(*Batch[T])) }
 

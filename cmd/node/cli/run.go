@@ -268,10 +268,14 @@ func (c *command) execute(g *operators.JobGraph, ck *checkpointing, ra runArgs) 
 	cfg.OwnerReportsFailures = true // printRestart and the lines below report them
 	cfg.Memory = ra.memory
 	ck.configure(&cfg)
-	if ra.memory > 0 {
-		// Before anything starts: a budget the job cannot fit is the
-		// command line's mistake.
-		if err := cfg.CheckJob(g); err != nil {
+	// Before anything starts: a budget the job cannot fit, or unaligned
+	// checkpoints of records its codec would not keep, is the command
+	// line's mistake.
+	if err := cfg.CheckJob(g); err != nil {
+		switch {
+		case errors.Is(err, operators.ErrLossyJSON):
+			return c.usageError("run", fmt.Errorf("--unaligned: %w", err))
+		case ra.memory > 0:
 			return c.usageError("run", fmt.Errorf("--memory %s: %w", formatMiB(ra.memory), err))
 		}
 	}
