@@ -67,9 +67,6 @@ func newDriven(t *testing.T, v *operators.Vertex, cfg Config, store CheckpointSt
 	t.Helper()
 	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return QuietLogger() }))
 	t.Cleanup(sys.Shutdown)
-	if cfg.Credits == 0 { // as an engine without a memory budget sets it
-		cfg.Credits = DefaultCredits
-	}
 	p := &driven{t: t, acks: make(chan *checkpointAck, 64)}
 	agent := sys.Root.Spawn(actor.PropsFromFunc(func(c actor.Context) {
 		if a, ok := c.Message().(*checkpointAck); ok {

@@ -78,12 +78,10 @@ type subtask struct {
 	// alignStart (for its alignment time)
 	alignID    int64
 	alignStart time.Time
-	endChecked bool // a source's checkpoint taken after its input ended
 	// finishedOnRestore: the subtask had finished at the checkpoint it
 	// restores; its operators are not ended again (their end already
 	// emitted what it emits, and that is in the checkpoint)
 	finishedOnRestore bool
-	atEndSent         bool             // sourceAtEnd was sent
 	store             CheckpointStore  // nil without checkpointing
 	aligner           *barrier.Aligner // nil for sources
 	// barriers says how the barriers of the checkpoints seen since the
