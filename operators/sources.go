@@ -114,23 +114,17 @@ type genReader[T any] struct {
 }
 
 func (r *genReader[T]) Poll(out Collector[T], max int) (Poll, error) {
-	p, _, err := r.pollCounting(out, max)
-	return p, err
-}
-
-// pollCounting is Poll, also returning how many records it emitted.
-func (r *genReader[T]) pollCounting(out Collector[T], max int) (Poll, int, error) {
-	for n := 0; n < max; n++ {
+	for range max {
 		if r.count >= 0 && r.next >= r.count {
-			return Poll{Status: PollDone}, n, nil
+			return Poll{Status: PollDone}, nil
 		}
 		out.Collect(r.fn(r.next), NoTimestamp)
 		r.next += r.step
 	}
 	if r.count >= 0 && r.next >= r.count {
-		return Poll{Status: PollDone}, max, nil
+		return Poll{Status: PollDone}, nil
 	}
-	return Poll{Status: PollMore}, max, nil
+	return Poll{Status: PollMore}, nil
 }
 
 func (r *genReader[T]) Close() error { return nil }
