@@ -32,10 +32,10 @@ import (
 // no barrier of that checkpoint will come, only the rest of its input
 // and the end of input (see expect).
 func (s *subtask) onTrigger(m *triggerMsg) {
-	if s.chain == nil || s.failed {
+	if !s.state.active() {
 		return
 	}
-	if s.aligner != nil && !s.finished {
+	if s.aligner != nil && s.state != stFinished {
 		// Aligned: no barrier of it will come (see expect), so none can
 		// overtake anything.
 		m.unaligned, m.deadline = false, 0
@@ -165,7 +165,7 @@ func (s *subtask) checkpoint(t triggerMsg) {
 	if t.id <= s.lastCheckpoint || s.isPreparing(t.id) {
 		return
 	}
-	if s.inputEnded && !s.chain.Ended() {
+	if s.state.endedInput() && !s.chain.Ended() {
 		s.ending = append(s.ending, t)
 		return
 	}
@@ -199,7 +199,7 @@ func (s *subtask) isPreparing(id int64) bool {
 // takePrepared takes, in order, the checkpoints whose operators' state
 // has come; the runtime calls it after each message the chain handles.
 func (s *subtask) takePrepared() {
-	for len(s.preparing) > 0 && !s.failed {
+	for len(s.preparing) > 0 && s.state.active() {
 		t := s.preparing[0]
 		if !s.prepare(t) {
 			return
@@ -236,18 +236,18 @@ func (s *subtask) takeCheckpoint(t triggerMsg) {
 		}
 	}()
 	if t.unaligned && s.chain.Pending() {
-		if s.recordHeldSource(id); s.failed {
+		if s.recordHeldSource(id); !s.state.active() {
 			return
 		}
 	}
-	if !s.eoiSent {
+	if !s.state.eoiQueued() {
 		s.forwardBarrier(t.barrier())
 	}
 	if s.store == nil {
 		s.dropRecorder(nil)
 		return // a barrier without checkpointing (a test's source probe): passed on, nothing stored
 	}
-	h := heldSnapshot{savepoint: t.savepoint, finished: s.inputEnded && s.chain.Ended(), enc: enc, states: states,
+	h := heldSnapshot{savepoint: t.savepoint, finished: s.state.endedInput() && s.chain.Ended(), enc: enc, states: states,
 		alignment: s.alignment(id)}
 	enc = nil
 	if rec := s.rec; rec != nil && rec.id == id {
@@ -315,7 +315,7 @@ func (s *subtask) onComplete(m *completeMsg) {
 	if s.rec != nil && s.rec.id < m.id {
 		s.dropRecorder(nil) // subsumed: the master gave it up
 	}
-	if s.chain == nil || s.failed {
+	if !s.state.active() {
 		return
 	}
 	err := s.chain.NotifyCheckpointComplete(m.id)

@@ -443,12 +443,9 @@ func (s *subtask) armAlignTimeout(id, deadline int64) {
 	if id <= s.alignFor {
 		return
 	}
-	if s.alignTimer != nil {
-		s.alignTimer.Stop()
-	}
+	s.alignTimer.stop()
 	s.alignFor, s.alignAt = id, time.Unix(0, deadline)
-	self, root := s.ctx.Self(), s.root
-	s.alignTimer = time.AfterFunc(time.Until(s.alignAt), func() { root.Send(self, &alignTimeoutMsg{}) })
+	s.alignTimer = sendAfter(s.root, time.Until(s.alignAt), s.ctx.Self(), &alignTimeoutMsg{})
 }
 
 // onAlignTimeout: the checkpoint the alignment timer was armed for has
@@ -459,7 +456,7 @@ func (s *subtask) armAlignTimeout(id, deadline int64) {
 // newer deadline replaced it) is ignored.
 func (s *subtask) onAlignTimeout() {
 	id := s.alignFor
-	if id == 0 || s.failed || s.chain == nil || time.Now().Before(s.alignAt) {
+	if id == 0 || !s.state.active() || time.Now().Before(s.alignAt) {
 		return
 	}
 	s.alignFor = 0
@@ -491,7 +488,7 @@ func (s *subtask) switchInputs(id int64) {
 // both are complete.
 func (s *subtask) finishRecording() {
 	rec := s.rec
-	if rec == nil || !rec.complete() || s.failed {
+	if rec == nil || !rec.complete() || !s.state.active() {
 		return
 	}
 	s.rec = nil

@@ -45,10 +45,13 @@ type subtask struct {
 	held   *batchMsg
 	heldCh int
 
+	// state is where the subtask is in its lifecycle (subtask_lifecycle.go)
+	state subtaskState
+	err   error // the failure reported, in stFailed
+
 	ended      []bool
 	endedCount int
-	started    bool // sources: polling allowed
-	sourceDone bool
+	sourceDone bool // the source was polled to its end
 	pumping    bool // a pumpMsg is in the mailbox
 	// resuming: the subtask yielded its input to its mailbox for urgent
 	// mail (yieldForUrgent); a resumeMsg is in the mailbox
@@ -62,11 +65,6 @@ type subtask struct {
 	// pumpWaiting: the pumpMsg comes from a timer (a rate-limited source
 	// waits: idle, for metrics)
 	pumpWaiting bool
-	inputEnded  bool // EndInput was called on the chain
-	eoiSent     bool
-	finished    bool
-	failed      bool
-	stopping    bool // the actor is stopping: its children stop with it
 	// operatorActor is the actor of the subtask's custom operator, if any
 	// (ActorHost.Spawn): the one child whose stop the operators are told
 	operatorActor *actor.PID
@@ -91,7 +89,7 @@ type subtask struct {
 	// (unaligned, or aligned with barriers that may yet overtake data)
 	rec *channelRecorder
 	// the alignment timer, armed for checkpoint alignFor's deadline
-	alignTimer *time.Timer
+	alignTimer *ownedTimer
 	alignFor   int64
 	alignAt    time.Time
 	// recoveredOut is the restored output channel state, sent at start
@@ -101,10 +99,10 @@ type subtask struct {
 	expected     []triggerMsg // triggers waiting for every input to end (expect)
 	preparing    []triggerMsg // checkpoints waiting for an operator's state (takePrepared)
 
-	flushTimer *time.Timer
-	pumpTimer  *time.Timer
+	flushTimer *ownedTimer
+	pumpTimer  *ownedTimer
 	flushArmed bool
-	timer      *time.Timer
+	timer      *ownedTimer
 	timerAt    time.Time     // when timer fires; zero when none is armed
 	meter      *subtaskMeter // nil with metrics off
 	node       string        // the node's name, for metrics
@@ -156,7 +154,7 @@ func (s *subtask) receive(msg any) {
 		s.drive()
 	case *flushMsg:
 		s.flushArmed = false
-		if s.chain != nil && !s.failed {
+		if s.state.active() {
 			s.chain.Flush()
 			s.drive()
 		}
@@ -171,26 +169,27 @@ func (s *subtask) receive(msg any) {
 		s.onComplete(m)
 		s.drive()
 	case *startMsg:
-		s.sendRecovered()
-		s.started = true
+		if s.state.active() {
+			s.sendRecovered()
+		}
+		s.to(stEvStart)
 		s.drive()
 	case *alignTimeoutMsg:
 		s.onAlignTimeout()
 		s.drive()
 	case *stopSourceMsg:
-		if s.chain != nil && s.chain.Source != nil {
+		if s.state.working() && s.chain.Source != nil {
 			s.chain.Source.Stop()
 			s.drive()
 		}
 	case *actor.Started, *actor.Restarting:
 	case *actor.Stopping:
-		s.stopping = true
-		s.stopTimers()
+		s.to(stEvStop)
 	case *actor.Stopped:
 		// Proto.Actor delivers Stopped once the subtask's children (a
 		// custom operator's actor, async I/O's workers) have stopped:
 		// nothing of theirs runs any more while the operators close.
-		s.shutdown()
+		s.to(stEvStopped)
 	case *actor.Terminated:
 		// A child stopped. Proto.Actor delivers Terminated as a system
 		// message, ahead of the user messages queued before it — the
@@ -198,7 +197,7 @@ func (s *subtask) receive(msg any) {
 		// once the subtask has taken those (childStopped, queued behind
 		// them). While the subtask stops, its children stop with it; the
 		// others (async I/O's workers) stop when their operator closes.
-		if !s.stopping && m.Who.Equal(s.operatorActor) {
+		if s.state < stStopping && m.Who.Equal(s.operatorActor) {
 			s.ctx.Send(s.ctx.Self(), &childStopped{who: m})
 		}
 	case *childStopped:
@@ -207,11 +206,11 @@ func (s *subtask) receive(msg any) {
 		// A finished subtask takes only the state an actor operator sends
 		// for a checkpoint after the end; other late replies (async I/O)
 		// are dropped.
-		if s.failed || (s.finished && len(s.preparing) == 0) {
+		if s.state > stFinished || (s.state == stFinished && len(s.preparing) == 0) {
 			return
 		}
-		if s.chain == nil || !s.chain.HandleMessage(m) {
-			if !s.finished {
+		if s.state == stCreated || !s.chain.HandleMessage(m) {
+			if s.state != stFinished {
 				s.fail(fmt.Errorf("%w: %T", ErrUnexpectedMessage, m))
 			}
 			return
@@ -231,7 +230,7 @@ type childStopped struct{ who *actor.Terminated }
 // (a custom operator's actor) stopped while the subtask runs, once its
 // last replies are in: an operator that still needs it fails.
 func (s *subtask) onChildStopped(m *actor.Terminated) {
-	if s.stopping || s.failed || s.chain == nil || !s.chain.HandleMessage(m) {
+	if !s.state.active() || !s.chain.HandleMessage(m) {
 		return
 	}
 	s.afterOperators()
@@ -290,6 +289,7 @@ func (s *subtask) deploy(m *deployMsg) {
 		return
 	}
 	s.chain = chain
+	s.to(stEvDeploy)
 	if err := s.replayChannels(channels); err != nil {
 		s.fail(fmt.Errorf("restore of %s subtask %d: %w", s.vertex.Name, s.index, err))
 		return
@@ -299,7 +299,8 @@ func (s *subtask) deploy(m *deployMsg) {
 	}
 	if s.finishedOnRestore {
 		chain.MarkEnded()
-		s.inputEnded, s.sourceDone = true, true
+		s.sourceDone = true
+		s.to(stEvRestoredEnded)
 	}
 }
 
@@ -316,10 +317,10 @@ func (s *subtask) wake() {
 // checkpoint waits for.
 func (s *subtask) onTimer() {
 	s.timerAt = time.Time{}
-	if s.chain == nil || s.failed {
+	if !s.state.active() {
 		return
 	}
-	if s.finished {
+	if s.state == stFinished {
 		s.chain.OnPreparingTime(time.Now())
 	} else {
 		s.chain.OnProcessingTime(time.Now())
@@ -342,56 +343,61 @@ func (s *subtask) drive() {
 	if s.rec != nil {
 		s.finishRecording() // a barrier it waited for left an output
 	}
-	if s.chain == nil || s.failed {
+	if !s.state.active() {
 		return
 	}
 	// An operator may have failed outside a batch: a request it could
 	// not send as a checkpoint began (an actor operator whose actor
 	// stopped), say.
-	if s.afterOperators(); s.failed {
+	if s.afterOperators(); !s.state.active() {
 		return
 	}
-	if s.finished {
+	if s.state == stFinished {
 		s.armTimer()
 		return
 	}
-	// A subtask restored with output channel state consumes nothing until
-	// it has sent that state (at its start, sendRecovered): what it would
-	// produce meanwhile would overtake it on the channel. Input that comes
-	// earlier — an upstream subtask started first — waits in the gate.
-	for !s.resuming && s.recoveredOut == nil && !s.out.Blocked() && !s.chain.Blocked() {
-		var done bool
-		if s.chain.Pending() {
-			if s.chain.Source != nil && !s.started {
-				break // restored held records: after the recovered output (sendRecovered)
-			}
-			done = s.resume()
-		} else {
-			ch, m, ok := s.in.Next()
-			if !ok {
-				break
-			}
-			done = s.consume(ch, m)
-		}
-		if s.failed {
-			return
-		}
-		if s.yieldForUrgent(!done && !s.out.Blocked()) || !done {
-			break // credit or the resumeMsg drives it on
-		}
-	}
-	if s.failed {
+	if s.consumeQueued(); !s.state.active() {
 		return
 	}
 	if s.chain.Source != nil && !s.resuming {
-		s.pollSource()
-		if s.failed {
+		if s.pollSource(); !s.state.active() {
 			return
 		}
 	}
 	s.armFlush()
 	s.maybeFinish()
 	s.armTimer()
+}
+
+// consumeQueued consumes the input queued, and what the chain holds, while
+// the outputs have credit and no urgent mail waits.
+//
+// A subtask restored with output channel state consumes nothing until
+// it has sent that state (at its start, sendRecovered): what it would
+// produce meanwhile would overtake it on the channel. Input that comes
+// earlier — an upstream subtask started first — waits in the gate.
+func (s *subtask) consumeQueued() {
+	for !s.resuming && s.recoveredOut == nil && !s.out.Blocked() && !s.chain.Blocked() {
+		var done bool
+		if s.chain.Pending() {
+			if s.chain.Source != nil && s.state == stDeployed {
+				return // restored held records: after the recovered output (sendRecovered)
+			}
+			done = s.resume()
+		} else {
+			ch, m, ok := s.in.Next()
+			if !ok {
+				return
+			}
+			done = s.consume(ch, m)
+		}
+		if !s.state.active() {
+			return
+		}
+		if s.yieldForUrgent(!done && !s.out.Blocked()) || !done {
+			return // credit or the resumeMsg drives it on
+		}
+	}
 }
 
 // yieldForUrgent makes the subtask read its mailbox before it consumes
@@ -450,7 +456,7 @@ func (s *subtask) resume() bool {
 		s.chain.BatchEnd()
 		s.afterOperators()
 	}
-	if done && !s.failed {
+	if done && s.state.active() {
 		s.takePrepared()
 	}
 	return done
@@ -510,7 +516,7 @@ func (s *subtask) afterOperators() {
 // pollSource polls once per pump message, so that credits and control
 // messages are handled between two polls.
 func (s *subtask) pollSource() {
-	if !s.started || s.sourceDone || s.pumping || s.out.Blocked() || s.chain.Blocked() || s.chain.Pending() {
+	if s.state != stRunning || s.sourceDone || s.pumping || s.out.Blocked() || s.chain.Blocked() || s.chain.Pending() {
 		return
 	}
 	p, err := s.chain.Source.Poll(s.cfg.BatchSize)
@@ -546,36 +552,46 @@ func (s *subtask) inputDone() bool {
 
 // maybeFinish ends the chain once all input has ended, then sends end of
 // input downstream and, once everything has been sent, reports to its
-// agent.
+// agent: the subtask goes through ending, draining and finished as each
+// step can be done.
 func (s *subtask) maybeFinish() {
 	if !s.inputDone() {
 		return
 	}
-	if !s.inputEnded || !s.chain.Ended() {
-		s.inputEnded = true
+	if s.state == stDeployed || s.state == stRunning {
+		s.to(stEvInputDone)
+	}
+	if s.state == stEnding && !s.endOperators() {
+		return
+	}
+	if s.state == stDraining && !s.out.Blocked() {
+		s.to(stEvDrained)
+	}
+}
+
+// endOperators calls the operators' end of input until they have ended
+// (work in flight, async I/O's, emits meanwhile), takes the checkpoints
+// that waited for that, and then queues the end of input downstream
+// (draining). It reports whether it did.
+func (s *subtask) endOperators() bool {
+	if !s.chain.Ended() {
 		if err := s.chain.EndInput(); err != nil {
 			s.fail(err)
-			return
+			return false
 		}
 	}
 	if !s.chain.Ended() || s.chain.Blocked() {
-		return // operators still have work in flight
+		return false // operators still have work in flight
 	}
 	s.takeEnding()
-	if len(s.preparing) > 0 || s.chain.Blocked() {
-		return // a checkpoint's barrier goes before the end of input
+	if s.state != stEnding || len(s.preparing) > 0 || s.chain.Blocked() {
+		return false // a checkpoint's barrier goes before the end of input
 	}
-	if !s.eoiSent {
-		s.eoiSent = true
-		s.chain.Flush()
-		for ch, peer := range s.outputs {
-			s.offer(ch, &batchMsg{ch: peer.index, out: ch, eoi: true})
-		}
-	}
-	if s.out.Blocked() {
-		return
-	}
-	s.finished = true
+	return s.to(stEvEnded)
+}
+
+// reportFinished tells the agent that the subtask has finished.
+func (s *subtask) reportFinished() {
 	if s.meter != nil {
 		// Its final counts go first, so the job's view ends with them.
 		s.ctx.Send(s.ctx.Parent(), &subtaskSample{id: s.id, metrics: s.sample()})
@@ -633,12 +649,13 @@ func (s *subtask) credit(ch int) {
 	s.ctx.Send(peer.pid, &creditMsg{ch: peer.index, n: 1})
 }
 
+// fail reports err as the subtask's failure, unless it has failed
+// already (the first cause counts) or is stopping.
 func (s *subtask) fail(err error) {
-	if s.failed {
-		return
+	if s.state < stFailed {
+		s.err = err
 	}
-	s.failed = true
-	s.ctx.Send(s.ctx.Parent(), &subtaskFailed{id: s.id, err: err})
+	s.to(stEvFail)
 }
 
 // shutdown releases the subtask's resources when its actor has stopped,

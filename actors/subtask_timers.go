@@ -3,7 +3,11 @@ package actors
 import "time"
 
 // The subtask's timers: each sends a message to the subtask itself, so
-// that the work they trigger runs in its Receive like any other.
+// that the work they trigger runs in its Receive like any other. They are
+// owned timers: the subtask's stop cancels each, or waits for its send
+// if it has fired (stopTimers), so that none outlives the subtask. A
+// send never blocks: the subtask's mailbox is bounded with room for one
+// message of each timer (mailbox.Bound's control slack).
 
 // pump asks for another poll of the source soon, through the mailbox, so
 // that credits and control messages are handled in between.
@@ -20,8 +24,8 @@ func (s *subtask) pumpAt(t time.Time) {
 		return
 	}
 	s.pumping, s.pumpWaiting = true, true
-	self, root := s.ctx.Self(), s.root
-	s.pumpTimer = time.AfterFunc(time.Until(t), func() { root.Send(self, &pumpMsg{}) })
+	s.pumpTimer.stop() // fired: its message was handled, which let pumping go
+	s.pumpTimer = sendAfter(s.root, time.Until(t), s.ctx.Self(), &pumpMsg{})
 }
 
 // armFlush starts the buffer timer when a partly filled batch waits, so that
@@ -31,8 +35,8 @@ func (s *subtask) armFlush() {
 		return
 	}
 	s.flushArmed = true
-	self, root := s.ctx.Self(), s.root
-	s.flushTimer = time.AfterFunc(s.cfg.BufferTimeout, func() { root.Send(self, &flushMsg{}) })
+	s.flushTimer.stop() // fired: its message was handled, which let flushArmed go
+	s.flushTimer = sendAfter(s.root, s.cfg.BufferTimeout, s.ctx.Self(), &flushMsg{})
 }
 
 // armTimer keeps one timer armed for the earliest processing time an
@@ -42,29 +46,26 @@ func (s *subtask) armFlush() {
 // reply timeout), so that an actor that does not answer its Snapshot
 // fails the job as it would while running.
 func (s *subtask) armTimer() {
-	if s.failed {
+	if !s.state.active() {
 		return
 	}
 	next := s.chain.NextProcessingTime
-	if s.finished {
+	if s.state == stFinished {
 		next = s.chain.NextPreparingTime
 	}
 	at, ok := next()
 	if !ok || (!s.timerAt.IsZero() && !at.Before(s.timerAt)) {
 		return
 	}
-	if s.timer != nil {
-		s.timer.Stop()
-	}
+	s.timer.stop()
 	s.timerAt = at
-	self, root := s.ctx.Self(), s.root
-	s.timer = time.AfterFunc(time.Until(at), func() { root.Send(self, &timerMsg{}) })
+	s.timer = sendAfter(s.root, time.Until(at), s.ctx.Self(), &timerMsg{})
 }
 
+// stopTimers cancels the subtask's timers and waits for the sends of
+// those that fired.
 func (s *subtask) stopTimers() {
-	for _, t := range []*time.Timer{s.flushTimer, s.pumpTimer, s.timer, s.alignTimer} {
-		if t != nil {
-			t.Stop()
-		}
+	for _, t := range []*ownedTimer{s.flushTimer, s.pumpTimer, s.timer, s.alignTimer} {
+		t.stop()
 	}
 }
