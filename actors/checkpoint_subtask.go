@@ -171,9 +171,22 @@ func (s *subtask) checkpoint(t triggerMsg) {
 	}
 	if !s.prepare(t) || len(s.preparing) > 0 {
 		s.preparing = append(s.preparing, t)
+		s.watchHeldSource(t)
 		return
 	}
 	s.takeCheckpoint(t)
+}
+
+// watchHeldSource arms the alignment timer for aligned checkpoint t with
+// a deadline that waits at a source for the rest of a poll its chain
+// holds: that needs credit, which backpressure may keep from it for as
+// long as the backlog downstream takes. At the deadline (onAlignTimeout)
+// it is taken unaligned, as Flink's aligned checkpoint timeout counts
+// from the trigger at the source as well (unalignPreparing).
+func (s *subtask) watchHeldSource(t triggerMsg) {
+	if s.aligner == nil && t.deadline != 0 && !t.unaligned && !t.savepoint && s.store != nil && s.chain.Pending() {
+		s.armAlignTimeout(t.id, t.deadline)
+	}
 }
 
 // prepare asks the chain whether checkpoint t can be taken now. An

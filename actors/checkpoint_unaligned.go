@@ -463,9 +463,25 @@ func (s *subtask) onAlignTimeout() {
 	if s.aligner != nil && id > s.lastCheckpoint {
 		s.switchInputs(id)
 	}
+	if s.aligner == nil {
+		s.unalignPreparing(id)
+	}
 	if s.rec != nil && s.rec.id == id && s.rec.waiting > 0 {
 		s.overtakeWaiting()
 	}
+}
+
+// unalignPreparing turns the aligned checkpoints up to id that wait at a
+// source for its held poll (watchHeldSource) unaligned: their deadlines
+// have passed. They are taken in order (takePrepared, at the next turn)
+// with the held records stored as the source's in-flight data.
+func (s *subtask) unalignPreparing(id int64) {
+	for i, t := range s.preparing {
+		if t.id <= id && t.deadline != 0 && !t.savepoint {
+			s.preparing[i].unaligned = true
+		}
+	}
+	s.takePrepared()
 }
 
 // switchInputs turns checkpoint id unaligned at this subtask's inputs.

@@ -1,6 +1,9 @@
 package actors_test
 
 import (
+	"context"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -87,5 +90,73 @@ func TestUnaligned_heldRecords_exactlyOnce(t *testing.T) {
 			}
 			checkUnalignedStats(t, job, true)
 		})
+	}
+}
+
+// With an alignment timeout, a checkpoint starts aligned — also at a
+// source, whose barrier then waits for the rest of the poll its chain
+// holds to go in, which needs credit. Under backpressure that credit may
+// not come for as long as the backlog downstream takes (here: never,
+// while the async call of the first record hangs), so at the deadline
+// the source takes the checkpoint unaligned, as the subtasks downstream
+// do: the held poll is stored as the source's in-flight data and the
+// barrier overtakes its output (Flink's aligned checkpoint timeout
+// counts from the trigger at the source too). The checkpoint completes
+// while the call still hangs; a failure then restores it, and the output
+// is exactly once and in order.
+func TestAlignmentTimeout_sourceHoldingItsPollTurnsUnaligned(t *testing.T) {
+	const n, fan = 64, 100
+	release, started := make(chan struct{}), make(chan struct{})
+	var blocked, checkpointed atomic.Bool
+	var releaseOnce sync.Once
+	t.Cleanup(func() { releaseOnce.Do(func() { close(release) }) })
+	call := func(ctx context.Context, v int64) ([]int64, error) {
+		if blocked.CompareAndSwap(false, true) { // the first call of the test hangs until released
+			close(started)
+			select {
+			case <-release:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
+		return []int64{v}, nil
+	}
+	var restored restoredChannels
+	when := replayable{fromPoll: true}
+	r := testkit.NewRunner(t, testkit.WithRunTimeout(90*time.Second),
+		testkit.WithConfig(unaligned(t, 10*time.Millisecond, 20*time.Millisecond)),
+		testkit.WithConfig(func(c *actors.Config) { c.OnRestart = when.restarted(restored.onRestart) }))
+	r.Faults().FailAt("sink", testkit.When(func() bool { return checkpointed.Load() }))
+	p := operators.NewPipeline("timeout-at-source").SetParallelism(1)
+	src := operators.Generate(p, n, func(seq int64) int64 { return seq }).Name("gen")
+	fanned := operators.FlatMap(src, func(v int64, emit func(int64)) {
+		for i := range int64(fan) {
+			emit(v*fan + i)
+		}
+	}).Name("fan")
+	looked := operators.AsyncMap(fanned.Rebalance(), call, operators.AsyncConfig[int64, int64]{Capacity: 1}).Name("lookup")
+	out := operators.Collect(looked).Name("sink")
+	job := r.Start(p)
+	when.job.Store(job)
+	select {
+	case <-started:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the first async call never started")
+	}
+	testkit.Eventually(t, 30*time.Second, when.ready,
+		"a checkpoint holding the source's held poll to complete while the async call hangs")
+	checkpointed.Store(true)
+	releaseOnce.Do(func() { close(release) })
+	res := r.Wait(job)
+	if res.State != actors.JobFinished || res.Restarts != 1 {
+		t.Fatalf("%v, faults %+v: want finished after one restart", res, r.Faults().Fired())
+	}
+	testkit.AssertExactlyOnce(t, map[string][]int64{"gen": testkit.SeqRange(0, n*fan)}, out.Values(),
+		func(v int64) testkit.RecordID { return testkit.RecordID{Source: "gen", Seq: v} },
+		testkit.InOrderBy(func(int64) int { return 0 }))
+	restored.mu.Lock()
+	defer restored.mu.Unlock()
+	if len(restored.errs) > 0 {
+		t.Fatal(restored.errs)
 	}
 }
