@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"runtime"
 	"testing"
 	"time"
 
@@ -24,9 +25,44 @@ func startSlowLeaseNode(t *testing.T, name string, store Store) *Node {
 	if err != nil {
 		t.Fatalf("start node %s: %v", name, err)
 	}
-	t.Cleanup(func() { _ = n.Close() })
+	t.Cleanup(func() { closeWithin(t, n, name, 30*time.Second) })
 	review12Poll(t, 10*time.Second, "node "+name+" to coordinate", n.coordinates)
 	return n
+}
+
+// closeWithin closes n and fails the test, with every goroutine's stack,
+// if Close has not returned within d: a node that cannot close (a lock
+// never released, a job that never stops) fails its test with the
+// evidence rather than hanging the package until its timeout. Only then
+// is Close's goroutine left behind; the test has failed already.
+func closeWithin(t *testing.T, n *Node, name string, d time.Duration) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = n.Close()
+	}()
+	select {
+	case <-done:
+	case <-time.After(d):
+		buf := make([]byte, 1<<20)
+		buf = buf[:runtime.Stack(buf, true)]
+		t.Errorf("node %s did not close within %v; goroutines:\n%s", name, d, buf)
+	}
+}
+
+// review12Entry returns the node's entry of job id, failing the test if
+// the node has none. The service's mu is released before any failure,
+// so that the node can still close.
+func review12Entry(t *testing.T, n *Node, id string) *jobEntry {
+	t.Helper()
+	n.svc.mu.Lock()
+	e := n.svc.jobs[id]
+	n.svc.mu.Unlock()
+	if e == nil || e.job == nil {
+		t.Fatalf("node %s runs no job %s", n.svc.self, id)
+	}
+	return e
 }
 
 // A job master whose job was taken over by another node (n2, at the next
@@ -59,6 +95,11 @@ func TestReview12b_endOfATakenOverJobDoesNotBlockTakeover(t *testing.T) {
 		t.Fatal(err)
 	}
 	review12Poll(t, 30*time.Second, "the job to run", func() bool { return review12Blocked.Load() > blocked })
+	// The stale attempt's handle, taken while the gate holds its map:
+	// once the gate opens it ends and the node gives its entry up (the
+	// behaviour under test), so the entry is gone by the time the test
+	// would look again.
+	job := review12Entry(t, n, id).job
 
 	// n2 takes the job over at epoch 2 (n1 was cut off), then dies at
 	// once: its lease has run out.
@@ -76,9 +117,6 @@ func TestReview12b_endOfATakenOverJobDoesNotBlockTakeover(t *testing.T) {
 	review12Gate.Store(nil)
 	close(gate)
 	gateOpen = true
-	n.svc.mu.Lock()
-	job := n.svc.jobs[id].job
-	n.svc.mu.Unlock()
 	select {
 	case <-job.Done():
 	case <-time.After(30 * time.Second):
@@ -127,9 +165,7 @@ func TestReview12b_fencedJobIsForgottenOnceStopped(t *testing.T) {
 	if _, err := recs.update(ctx, rec, rev); err != nil {
 		t.Fatal(err)
 	}
-	n.svc.mu.Lock()
-	e := n.svc.jobs[id]
-	n.svc.mu.Unlock()
+	e := review12Entry(t, n, id)
 	n.svc.renew(e) // refused: n1 fences itself
 	select {
 	case <-e.job.Done():

@@ -230,8 +230,10 @@ func (s *Server) ClusterAddr() string {
 }
 
 // Routes returns the number of route connections to other servers
-// (NATS pools several per peer): 0 for a server alone, or one the
-// others refuse.
+// (NATS pools several per peer): 0 for a server alone. A server the
+// others refuse may count, for a moment, a route it dialed: it
+// registers its half on the other end's greeting, before that end
+// checks its TLS and credentials and refuses it.
 func (s *Server) Routes() int { return s.srv.NumRoutes() }
 
 // Name returns the server's name.

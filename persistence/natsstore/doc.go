@@ -45,7 +45,10 @@
 //
 // Every operation is retried through the answers of a cluster that is
 // electing a leader or a client that reconnects (see Config.Timeout);
-// after that it fails with ErrUnavailable. Reads are answered by the
+// after that it fails with ErrUnavailable. Creating the buckets is also
+// retried while the cluster cannot place their replicas ("no suitable
+// peers for placement", as just after the cluster started): Replicas
+// larger than the cluster fails so after Timeout, naming that answer. Reads are answered by the
 // leader of a bucket's stream (direct gets, which followers answer and
 // which may miss the latest write, are turned off on the buckets), so a
 // job record or a checkpoint reads as last acknowledged.

@@ -49,11 +49,31 @@ var errWriteInProcess = errors.New("natsstore: a write of the same key is still 
 // asked has started it, and answers "stream not found" for a moment.
 var errStreamStarting = errors.New("natsstore: a bucket's stream is not started yet")
 
-// bindError marks err as errStreamStarting if a bucket's stream was not
-// found (see errStreamStarting), which makes it transient.
+// errClusterForming marks a bucket that could not be created because
+// the JetStream cluster has too few servers to place its replicas ("no
+// suitable peers for placement"): a meta leader is elected before it
+// knows every server of the cluster, so a bucket created just after the
+// cluster started is refused so for a moment. Where replicas outnumber
+// the servers for good, the store's Timeout ends the wait and the
+// error names the refusal.
+var errClusterForming = errors.New("natsstore: the JetStream cluster cannot place the bucket's replicas yet")
+
+// jsErrCodeClusterNoPeers is nats-server's error code for "no suitable
+// peers for placement" (JSClusterNoPeersErrF); nats.go names no
+// constant for it.
+const jsErrCodeClusterNoPeers jetstream.ErrorCode = 10005
+
+// bindError marks err, an error of finding or creating the buckets, as
+// errStreamStarting if a bucket's stream was not found, or as
+// errClusterForming if its replicas found no servers; either makes it
+// transient.
 func bindError(err error) error {
-	if errors.Is(err, jetstream.ErrStreamNotFound) {
+	var apiErr *jetstream.APIError
+	switch {
+	case errors.Is(err, jetstream.ErrStreamNotFound):
 		return fmt.Errorf("%w: %w", errStreamStarting, err)
+	case errors.As(err, &apiErr) && apiErr.ErrorCode == jsErrCodeClusterNoPeers:
+		return fmt.Errorf("%w: %w", errClusterForming, err)
 	}
 	return err
 }
@@ -109,7 +129,8 @@ func (s *Store) retry(ctx context.Context, where, what string, op func(ctx conte
 
 // transient reports whether err may go away by itself: a timeout, no
 // server or no responder (a stream without a leader), a disconnection,
-// JetStream not (yet) available, or a server-side error of the 5xx kind.
+// JetStream not (yet) available, a bucket's stream or its cluster not
+// ready while binding, or a server-side error of the 5xx kind.
 func transient(err error) bool {
 	switch {
 	case errors.Is(err, context.DeadlineExceeded),
@@ -124,7 +145,8 @@ func transient(err error) bool {
 		errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount),
 		errors.Is(err, jetstream.ErrConsumerLeadershipChanged),
 		errors.Is(err, errWriteInProcess),
-		errors.Is(err, errStreamStarting):
+		errors.Is(err, errStreamStarting),
+		errors.Is(err, errClusterForming):
 		return true
 	}
 	var apiErr *jetstream.APIError
