@@ -61,6 +61,7 @@ type agentSpec struct {
 	mailboxes func([]MailboxInfo)
 	stats     *remoteStats
 	metrics   *metricsTable // the engine's: where the agent publishes its samples
+	writers   *storeWork    // the engine's: runs the subtasks' state writes
 }
 
 // subtaskSpec is one subtask of the agent.

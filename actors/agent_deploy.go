@@ -87,6 +87,7 @@ func (a *agent) spawn(ctx actor.Context, s subtaskSpec, plan *restorePlan) (*age
 		cfg: a.spec.cfg, root: ctx.ActorSystem().Root, log: a.log.With("vertex", v.Name, "subtask", i),
 		restore: plan.taskOf(v, i), finishedOnRestore: plan.finishedOnRestore(v), store: a.spec.store,
 		remoteStats: a.spec.stats, node: a.spec.node}
+	st.uploads.owner, st.uploads.log, st.uploads.task = a.spec.writers, st.log, string(taskID(v, i))
 	if a.meter != nil {
 		st.meter = &subtaskMeter{mailbox: stats}
 	}

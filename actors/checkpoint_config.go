@@ -94,7 +94,10 @@ type checkpointBeginner interface {
 	Begin(id int64)
 }
 
-var _ checkpointBeginner = (*persistence.DirStore)(nil)
+var (
+	_ checkpointBeginner = (*persistence.DirStore)(nil)
+	_ checkpointBeginner = (*persistence.MemStore)(nil)
+)
 
 func (c *CheckpointConfig) enabled() bool { return c.Interval > 0 }
 

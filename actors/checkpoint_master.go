@@ -104,7 +104,7 @@ func (c *checkpointer) start(ctx actor.Context) {
 	if c.writer == nil {
 		self, root := ctx.Self(), c.m.job.engine.sys.Root
 		c.writer = newMetadataWriter(c.store, c.m.guard, c.m.log, func() { root.Send(self, &metadataReady{}) },
-			&c.m.job.engine.writers)
+			&c.m.job.engine.writers, "job", c.m.graph.Name, "run", c.m.job.run)
 	}
 	c.stopped = false
 	c.finalWanted, c.finalID, c.finalDone = false, 0, false
@@ -162,10 +162,13 @@ func (c *checkpointer) onAck(ctx actor.Context, a *checkpointAck) {
 
 // discardLate discards the state of an ack that came after its checkpoint
 // was aborted: the write ran after the abort's discard and would stay
-// behind. (A checkpoint that completed has every ack; the store never
-// discards a complete one anyway.)
+// behind — its operators' state (handle) or its in-flight data
+// (channels), which a subtask without operator state writes alone. As
+// Flink's coordinator discards a late ack's state. (A checkpoint that
+// completed has every ack; the store never discards a complete one
+// anyway.) The writer's goroutine does it, never the master's.
 func (c *checkpointer) discardLate(a *checkpointAck) {
-	if a.handle != "" && c.writer != nil {
+	if (a.handle != "" || a.channels != "") && c.writer != nil {
 		c.writer.discard(a.id)
 	}
 }

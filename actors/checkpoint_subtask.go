@@ -273,8 +273,8 @@ func (s *subtask) takeCheckpoint(t triggerMsg) {
 
 // storeState writes snapshot h (h.enc nil: no operator state) and the
 // channel state rec recorded (nil: none), and acks; it owns h.enc. The
-// write runs on a goroutine that s.uploads owns, which ends with the ack;
-// processing goes on.
+// write runs on a goroutine that the engine owns (see uploads), which
+// ends with the ack; processing goes on.
 func (s *subtask) storeState(id int64, h heldSnapshot, rec *channelRecorder) {
 	ack := &checkpointAck{attempt: s.attempt, id: id, task: taskID(s.vertex, s.index), finished: h.finished,
 		states: h.states, alignment: h.alignment}
@@ -290,10 +290,10 @@ func (s *subtask) storeState(id int64, h heldSnapshot, rec *channelRecorder) {
 		root.Send(agent, ack)
 		return
 	}
-	store, enc := s.store, h.enc
-	started := s.uploads.start(id, h.savepoint, s.cfg.Checkpoint.Timeout, func(ctx context.Context) {
+	store, enc, log := s.store, h.enc, s.log
+	started := s.uploads.start(id, h.savepoint, s.cfg.Checkpoint.Timeout, func(ctx context.Context, release func()) {
 		if enc != nil {
-			ack.handle, ack.size, ack.err = writeState(ctx, store, id, string(ack.task), enc)
+			ack.handle, ack.size, ack.err = writeState(ctx, store, id, string(ack.task), releasing{enc, release})
 		}
 		if ack.err == nil && channels != nil {
 			var n int64
@@ -301,9 +301,11 @@ func (s *subtask) storeState(id int64, h heldSnapshot, rec *channelRecorder) {
 			ack.size += n
 			ack.inflight = channels.BatchBytes()
 		}
-		if !stoppedBy(ctx) {
-			root.Send(agent, ack)
+		if stoppedBy(ctx) {
+			discardUnacked(store, log, id, ack.handle, ack.channels)
+			return
 		}
+		root.Send(agent, ack)
 	})
 	if !started && enc != nil {
 		_ = enc.Close() // the subtask is stopping

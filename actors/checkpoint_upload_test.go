@@ -86,8 +86,8 @@ func TestWriteState_closesTheState(t *testing.T) {
 
 // blockUntilDone is an upload that waits for its context and reports
 // the cause.
-func blockUntilDone(causes chan<- error) func(context.Context) {
-	return func(ctx context.Context) {
+func blockUntilDone(causes chan<- error) func(context.Context, func()) {
+	return func(ctx context.Context, _ func()) {
 		<-ctx.Done()
 		causes <- context.Cause(ctx)
 	}
@@ -138,20 +138,46 @@ func TestUploads_subsume(t *testing.T) {
 	}
 }
 
-// stop waits for the uploads; later ones do not start.
+// stop waits for the uploads that still read the state; later ones do
+// not start.
 func TestUploads_stop(t *testing.T) {
 	var u uploads
 	ended := false
-	u.start(1, false, 0, func(ctx context.Context) {
+	u.start(1, false, 0, func(ctx context.Context, _ func()) {
 		<-ctx.Done()
-		ended = true // read after stop: stop waits for this goroutine
+		ended = true // read after stop: stop waits for this goroutine, which never released its state
 	})
 	u.stop()
 	if !ended {
 		t.Error("stop returned before the upload ended")
 	}
-	if u.start(2, false, 0, func(context.Context) { t.Error("an upload ran after stop") }) {
+	if u.start(2, false, 0, func(context.Context, func()) { t.Error("an upload ran after stop") }) {
 		t.Error("start after stop reported a start")
 	}
 	u.stop()
+}
+
+// stop does not wait for a store call made after the state was released
+// (a store without streaming, which cannot be cancelled): the engine
+// owns it, and waits for it on Engine.Close.
+func TestUploads_stop_doesNotWaitForTheStoreCall(t *testing.T) {
+	var owner storeWork
+	u := uploads{owner: &owner, task: "1-0"}
+	inStore, release := make(chan struct{}), make(chan struct{})
+	u.start(1, false, 0, func(_ context.Context, released func()) {
+		released()
+		close(inStore)
+		<-release // a store call that ignores the cancel
+	})
+	<-inStore
+	if !returnsWithin(20*time.Second, u.stop) {
+		t.Fatal("stop waited for a store call that no longer read the state")
+	}
+	if owner.wait(time.Millisecond, QuietLogger()) {
+		t.Fatal("the engine's writers do not count the store call")
+	}
+	close(release)
+	if !owner.wait(20*time.Second, QuietLogger()) {
+		t.Fatal("the store call's goroutine did not return")
+	}
 }

@@ -16,23 +16,25 @@ import (
 // never runs alongside a commit.
 //
 // The checkpointer owns it: commit, discard, results, busy and close are
-// called from the job master's Receive only. close never waits for the
-// store: the goroutine finishes the calls queued and returns, and the
-// engine, which counts it in its writers group, waits for it on
-// Engine.Close, for a bounded time (a store that hangs must not hang a
-// cancel or the engine's close, as Flink's checkpoint I/O executor never
-// holds up a job's cancellation).
+// called from the job master's Receive only, and never call the store
+// there. close never waits for the store: the goroutine finishes the
+// calls queued and returns, and the engine, which counts it in its
+// writers (storeWork), waits for it on Engine.Close, for a bounded time
+// (a store that hangs must not hang a cancel or the engine's close, as
+// Flink's checkpoint I/O executor never holds up a job's cancellation).
 type metadataWriter struct {
 	store  CheckpointStore
 	log    *slog.Logger
 	notify func()       // tells the master that results wait; any goroutine
 	guard  func() error // GuardCommits's; nil: commit always
+	owner  *storeWork   // the engine's writers: runs the goroutine
+	attrs  []any        // names the writer's job in the engine's log
 
 	mu      sync.Mutex
 	queue   []storeCall
 	out     []metadataWritten // commits done, not yet taken by the master
 	closing bool
-	exited  bool // the goroutine takes no more calls
+	exited  bool // the goroutine has returned; the next call starts it again
 	// later: callers of savepoints whose commit the master left under
 	// way when the job ended; the commit's outcome goes to them
 	later map[int64]chan<- savepointResult
@@ -51,10 +53,11 @@ type storeCall struct {
 
 // newMetadataWriter starts the writer's goroutine, counted in owner (the
 // engine's writers) until it returns. guard, if set, is asked before
-// each commit (GuardCommits).
-func newMetadataWriter(store CheckpointStore, guard func() error, log *slog.Logger, notify func(), owner *sync.WaitGroup) *metadataWriter {
-	w := &metadataWriter{store: store, guard: guard, log: log, notify: notify, wake: make(chan struct{}, 1)}
-	owner.Go(w.run)
+// each commit (GuardCommits). attrs name the job for the engine's log.
+func newMetadataWriter(store CheckpointStore, guard func() error, log *slog.Logger, notify func(), owner *storeWork, attrs ...any) *metadataWriter {
+	w := &metadataWriter{store: store, guard: guard, log: log, notify: notify, owner: owner,
+		attrs: append([]any{"call", "checkpoint metadata writer"}, attrs...), wake: make(chan struct{}, 1)}
+	owner.Go(w.run, w.attrs...)
 	return w
 }
 
@@ -65,26 +68,27 @@ func (w *metadataWriter) commit(m *persistence.Metadata) {
 	w.push(storeCall{meta: m})
 }
 
-// discard queues the discard of checkpoint id. Once the goroutine has
-// returned (after close), it discards at once: nothing else uses the
-// store then.
+// discard queues the discard of checkpoint id: a late ack's too, after
+// close (see push).
 func (w *metadataWriter) discard(id int64) {
-	if !w.push(storeCall{discard: id}) {
-		w.discardNow(id)
-	}
+	w.push(storeCall{discard: id})
 }
 
-// push queues c; false if the goroutine has returned and will not take it.
-func (w *metadataWriter) push(c storeCall) bool {
+// push queues c. Once the goroutine has returned (after close), it
+// starts it again, in the engine's writers, to run c and return: the
+// store is never called on the master's goroutine, where a hung store
+// would block the master, and the calls stay one at a time.
+func (w *metadataWriter) push(c storeCall) {
 	w.mu.Lock()
-	if w.exited {
-		w.mu.Unlock()
-		return false
-	}
 	w.queue = append(w.queue, c)
+	restart := w.exited
+	w.exited = false
 	w.mu.Unlock()
+	if restart {
+		w.owner.Go(w.run, w.attrs...)
+		return
+	}
 	w.poke()
-	return true
 }
 
 func (w *metadataWriter) poke() {
@@ -173,7 +177,7 @@ func (w *metadataWriter) run() {
 }
 
 // next waits for the next call; false once closing with nothing queued,
-// after which the writer takes no more calls.
+// after which the goroutine returns (push starts it again).
 func (w *metadataWriter) next() (storeCall, bool) {
 	for {
 		w.mu.Lock()

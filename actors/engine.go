@@ -24,10 +24,11 @@ type Engine struct {
 	metrics        metricsTable // the latest samples of the subtasks here
 	// unlimit puts back the soft memory limit Config.Memory replaced
 	unlimit func()
-	// writers counts the jobs' metadata writers (checkpointer): a job's
-	// end leaves a commit under way to its writer, and Close waits for
-	// them, for writerGrace at most.
-	writers sync.WaitGroup
+	// writers owns the goroutines that call checkpoint stores for the
+	// jobs: their metadata writers (checkpointer) and their subtasks'
+	// state writes (uploads). A job's end leaves them to the store, and
+	// Close waits for them, for writerGrace at most.
+	writers storeWork
 
 	mu     sync.Mutex
 	jobs   map[*Job]struct{}
@@ -165,7 +166,8 @@ func (e *Engine) forget(j *Job) {
 
 // Close cancels every running job, waits for them, stops the task
 // manager (and the job agents it still runs), waits a few seconds at most
-// for the checkpoint metadata commits that ended jobs left under way,
+// for the checkpoint store calls — metadata commits, discards, state
+// writes — that ended jobs left under way,
 // stops remote and shuts the actor system down. It is safe to call more
 // than once.
 func (e *Engine) Close() error {
@@ -187,10 +189,7 @@ func (e *Engine) Close() error {
 	if tm != nil {
 		_ = e.sys.Root.StopFuture(tm.pid).Wait()
 	}
-	if !waitGroup(&e.writers, writerGrace) {
-		e.cfg.Logger.Error("a checkpoint store still holds a metadata commit of an ended job; not waiting for it any longer",
-			"waited", writerGrace)
-	}
+	e.writers.wait(writerGrace, e.cfg.Logger) // logs each call it gives up on
 	if e.remote != nil {
 		stopRemote(e.sys, e.remote)
 	}

@@ -157,7 +157,8 @@ func (m *master) startAgent(ctx actor.Context, ag *agentRef) error {
 func (m *master) spawnAgent(ctx actor.Context, ag *agentRef) error {
 	spec := agentSpec{run: m.job.run, job: m.graph.Name, attempt: m.attempt, index: ag.index, node: ag.node,
 		graph: m.graph, cfg: m.cfg, master: ctx.Self(), local: true, child: true, plan: m.plan,
-		mailboxes: m.job.setMailboxes, stats: &m.job.engine.stats, metrics: &m.job.engine.metrics}
+		mailboxes: m.job.setMailboxes, stats: &m.job.engine.stats, metrics: &m.job.engine.metrics,
+		writers: &m.job.engine.writers}
 	if m.ckpt != nil {
 		spec.store = m.ckpt.store
 	}

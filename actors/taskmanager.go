@@ -307,7 +307,7 @@ func (t *TaskManager) agentSpec(ctx actor.Context, sa *wire.StartAgent, master *
 	}
 	spec := agentSpec{run: sa.Run, job: sa.Job, attempt: int(sa.Attempt), index: int(sa.Agent), node: sa.Node,
 		graph: g, cfg: cfg, master: master, local: master.Address == ctx.Self().Address,
-		restore: sa.Restore, stats: &t.e.stats, metrics: &t.e.metrics}
+		restore: sa.Restore, stats: &t.e.stats, metrics: &t.e.metrics, writers: &t.e.writers}
 	if spec.subtasks, err = subtasksOf(g, sa.Subtasks); err != nil {
 		return agentSpec{}, config, err
 	}

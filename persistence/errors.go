@@ -57,6 +57,12 @@ var (
 	// checkpoint it does not hold (or holds no longer).
 	ErrNoCheckpoint = errors.New("persistence: no such checkpoint")
 
+	// ErrDiscarded is returned by a checkpoint store's WriteState and
+	// WriteStateFrom for a checkpoint it has discarded: the write came
+	// after the checkpoint's abort, and what it would store has no
+	// reader and no later discard.
+	ErrDiscarded = errors.New("persistence: checkpoint discarded")
+
 	// ErrRecordNotFound, ErrRecordExists and ErrStaleRevision are the
 	// answers of a job store (cluster.JobStore; DirJobStore, the NATS
 	// key-value store) to a key without a value, a create of a key that

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 )
 
@@ -59,6 +60,17 @@ type DirStore struct {
 	// before any): an incomplete directory below it was left by an
 	// earlier process, one at or above it may be in progress.
 	floor atomic.Int64
+
+	mu sync.Mutex
+	// discarded holds the checkpoints this instance discarded: a state
+	// write that outlived its checkpoint's abort (a store call that hung,
+	// a subtask that stopped before it could ack) would otherwise
+	// re-create the directory after the discard, and nothing would ever
+	// discard it again. One entry per aborted checkpoint, for the
+	// store's life. Other instances on the same directory (a cluster's
+	// nodes) do not see it: for theirs the master discards the late ack's
+	// checkpoint again.
+	discarded map[int64]bool
 }
 
 // OpenDirStore opens (creating it if needed) a checkpoint directory that
@@ -67,7 +79,7 @@ func OpenDirStore(root string, retain int) (*DirStore, error) {
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return nil, fmt.Errorf("persistence: checkpoint directory: %w", err)
 	}
-	s := &DirStore{root: root, retain: max(retain, 1)}
+	s := &DirStore{root: root, retain: max(retain, 1), discarded: map[int64]bool{}}
 	s.floor.Store(math.MaxInt64)
 	return s, nil
 }
@@ -86,8 +98,15 @@ func (s *DirStore) wrote(id int64) {
 // Begin notes that checkpoint id is in progress, its state perhaps being
 // written by other processes through their own instances: retention
 // leaves its directory alone until it completes or is discarded. The job
-// master calls it before it triggers the checkpoint.
-func (s *DirStore) Begin(id int64) { s.wrote(id) }
+// master calls it before it triggers the checkpoint. A checkpoint ID
+// begun again (a run continued after its last checkpoint was aborted)
+// takes writes again.
+func (s *DirStore) Begin(id int64) {
+	s.mu.Lock()
+	delete(s.discarded, id)
+	s.mu.Unlock()
+	s.wrote(id)
+}
 
 // Root returns the store's directory.
 func (s *DirStore) Root() string { return s.root }
@@ -106,8 +125,12 @@ func (s *DirStore) WriteState(id int64, task string, data []byte) (string, error
 // WriteState does, streaming it from src to the file: it writes what
 // WriteState would for src's bytes, without holding them. If ctx ends or
 // src fails, no file is left; the error names the checkpoint and task,
-// or the file.
+// or the file. A write for a checkpoint this instance discarded, before
+// or while it runs, fails with ErrDiscarded and leaves nothing.
 func (s *DirStore) WriteStateFrom(ctx context.Context, id int64, task string, src StateSource) (string, error) {
+	if err := s.refuse(id, task); err != nil {
+		return "", err
+	}
 	s.wrote(id)
 	size, err := sourceSize(ctx, src)
 	if err != nil {
@@ -121,10 +144,27 @@ func (s *DirStore) WriteStateFrom(ctx context.Context, id int64, task string, sr
 	err = writeAtomic(filepath.Join(dir, handle), func(w io.Writer) error {
 		return encodeSealed(ctx, w, KindSubtask, size, src)
 	})
+	if rerr := s.refuse(id, task); rerr != nil {
+		// Discarded meanwhile, perhaps before the directory was made
+		// again: take back what this write made.
+		_ = os.Remove(filepath.Join(dir, handle))
+		_ = os.Remove(dir) // only if empty: the last late write removes it
+		return "", rerr
+	}
 	if err != nil {
 		return "", err // names the file
 	}
 	return handle, nil
+}
+
+// refuse returns ErrDiscarded if checkpoint id was discarded.
+func (s *DirStore) refuse(id int64, task string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.discarded[id] {
+		return fmt.Errorf("%w: checkpoint %d, state of %s", ErrDiscarded, id, task)
+	}
+	return nil
 }
 
 // CommitMetadata completes checkpoint m.ID by writing its metadata, then
@@ -156,9 +196,30 @@ func (s *DirStore) Discard(id int64) error {
 	if _, complete := s.peek(id); complete {
 		return nil
 	}
+	s.mu.Lock()
+	s.discarded[id] = true // before the removal: a write that comes later is refused
+	s.mu.Unlock()
 	if err := os.RemoveAll(s.dir(id)); err != nil {
 		return fmt.Errorf("persistence: discard checkpoint %d: %w", id, err)
 	}
+	return nil
+}
+
+// DiscardState removes one state a subtask wrote for checkpoint id (the
+// handle WriteState returned), and the checkpoint's directory if that
+// leaves it empty; a complete checkpoint stays. A subtask whose write
+// finished after it stopped, and which will not ack it, calls it: only
+// the writer knows of that state, and in a cluster the master's instance
+// may have discarded the checkpoint before the write re-created it.
+func (s *DirStore) DiscardState(id int64, handle string) error {
+	if _, complete := s.peek(id); complete {
+		return nil
+	}
+	dir := s.dir(id)
+	if err := os.Remove(filepath.Join(dir, filepath.Base(handle))); err != nil && !os.IsNotExist(err) {
+		return fmt.Errorf("persistence: discard %s of checkpoint %d: %w", handle, id, err)
+	}
+	_ = os.Remove(dir) // only if empty: other subtasks' states stay for the checkpoint's discard
 	return nil
 }
 

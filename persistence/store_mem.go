@@ -27,12 +27,16 @@ type MemStore struct {
 	retain   int
 	states   map[int64]map[string][]byte
 	complete map[int64]*Metadata
+	// discarded: the checkpoints Discard dropped, whose late writes are
+	// refused (see DirStore.discarded)
+	discarded map[int64]bool
 }
 
 // NewMemStore returns an empty in-memory store named name keeping
 // retain (≥ 1) complete checkpoints.
 func NewMemStore(name string, retain int) *MemStore {
-	return &MemStore{name: name, retain: max(retain, 1), states: map[int64]map[string][]byte{}, complete: map[int64]*Metadata{}}
+	return &MemStore{name: name, retain: max(retain, 1), states: map[int64]map[string][]byte{}, complete: map[int64]*Metadata{},
+		discarded: map[int64]bool{}}
 }
 
 // WriteState keeps a copy of data as task's state in checkpoint id.
@@ -54,6 +58,9 @@ func (s *MemStore) WriteStateFrom(ctx context.Context, id int64, task string, sr
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.discarded[id] {
+		return "", fmt.Errorf("%w: checkpoint %d, state of %s", ErrDiscarded, id, task)
+	}
 	if s.states[id] == nil {
 		s.states[id] = map[string][]byte{}
 	}
@@ -96,6 +103,28 @@ func (s *MemStore) prune() {
 	}
 }
 
+// DiscardState drops one state of checkpoint id (see
+// DirStore.DiscardState); a complete checkpoint stays.
+func (s *MemStore) DiscardState(id int64, handle string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.complete[id] == nil {
+		delete(s.states[id], handle)
+		if len(s.states[id]) == 0 {
+			delete(s.states, id)
+		}
+	}
+	return nil
+}
+
+// Begin notes that checkpoint id is in progress: an ID begun again (a run
+// continued after its last checkpoint was aborted) takes writes again.
+func (s *MemStore) Begin(id int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.discarded, id)
+}
+
 // Discard drops what an aborted checkpoint wrote; a complete checkpoint
 // stays (see DirStore.Discard).
 func (s *MemStore) Discard(id int64) error {
@@ -103,6 +132,7 @@ func (s *MemStore) Discard(id int64) error {
 	defer s.mu.Unlock()
 	if s.complete[id] == nil {
 		delete(s.states, id)
+		s.discarded[id] = true
 	}
 	return nil
 }
