@@ -11,8 +11,6 @@ type placer struct {
 	svc   *jobService
 	run   string
 	first []NodeMeta // reserved at admission; used once
-	// nodes of the current attempt, slot by slot
-	current []NodeMeta
 }
 
 var _ actors.Placer = (*placer)(nil)
@@ -32,7 +30,6 @@ func (p *placer) Place(run string, attempt, slots int) ([]actors.Slot, error) {
 			return nil, err
 		}
 	}
-	p.current = nodes
 	out := make([]actors.Slot, len(nodes))
 	for i, m := range nodes {
 		out[i] = actors.Slot{Node: m.Name, TaskManager: actors.TaskManagerPID(m.ActorAddr)}

@@ -57,7 +57,6 @@ type ExternalState[K comparable] struct {
 	nextProc time.Time
 	hasProc  bool
 	nTimers  int
-	nEntries int
 }
 
 // KeyedTimer is a timer of a key: its key, time and domain.

@@ -64,7 +64,6 @@ type node struct {
 	p           *Pipeline
 	id          int
 	name        string
-	named       bool
 	kind        nodeKind
 	parallelism int // 0: the pipeline's default
 	inputs      []*edge
@@ -130,12 +129,13 @@ func (p Partitioning) String() string {
 	return "unset"
 }
 
+// edge is one input of a node: the node holds it in inputs, its source
+// in consumers.
 type edge struct {
 	from  *node
-	to    *node
 	part  Partitioning
 	hash  any       // func(T) uint64 for Hash edges, T the from node's type
-	input int       // logical input index at to
+	input int       // logical input index at the consuming node
 	side  *sideDecl // the side output it carries; nil for the main output
 }
 
@@ -171,7 +171,7 @@ func connect[T any](s Stream[T], n *node) {
 		n.p.fail(n, ErrForeignStream)
 		return
 	}
-	e := &edge{from: s.n, to: n, part: s.part, hash: s.hash, input: len(n.inputs), side: s.side}
+	e := &edge{from: s.n, part: s.part, hash: s.hash, input: len(n.inputs), side: s.side}
 	n.inputs = append(n.inputs, e)
 	s.n.consumers = append(s.n.consumers, e)
 }
@@ -217,7 +217,7 @@ func (s Stream[T]) ops() *streamOps[T] {
 // Name names the operator that produces this stream. Names must be unique in
 // a pipeline; they appear in errors, logs and metrics.
 func (s Stream[T]) Name(name string) Stream[T] {
-	s.n.name, s.n.named = name, true
+	s.n.name = name
 	return s
 }
 
@@ -273,7 +273,7 @@ type Sink struct{ n *node }
 
 // Name names the sink.
 func (s Sink) Name(name string) Sink {
-	s.n.name, s.n.named = name, true
+	s.n.name = name
 	return s
 }
 

@@ -63,7 +63,6 @@ type Queue[In, Out any] struct {
 	keys     map[uint64]chain
 	nextSeq  uint64
 	live     int // entries put and not yet popped
-	inFlight int // records neither completed nor failed
 }
 
 // NewQueue returns an empty queue releasing records in the given mode and
@@ -95,7 +94,6 @@ func (q *Queue[In, Out]) Put(in In, ts int64, key uint64) (Handle, error) {
 	e.kind, e.in, e.ts, e.key, e.attempt = KindRecord, in, ts, key, 1
 	q.segs.at(q.segs.len()-1).records++
 	e.segHead = q.link(s)
-	q.inFlight++
 	return Handle{seq: e.seq, slot: s}, nil
 }
 
@@ -177,7 +175,6 @@ func (q *Queue[In, Out]) finish(h Handle, results []Out, err error) bool {
 		return false
 	}
 	e.done, e.results, e.err = true, results, err
-	q.inFlight--
 	if e.segHead {
 		q.segs.at(int(e.seg - q.firstSeg)).ready.push(h.slot)
 	}

@@ -23,10 +23,6 @@ func (q *Queue[In, Out]) Full() bool { return q.live == q.capacity }
 // finish at end of input.
 func (q *Queue[In, Out]) Empty() bool { return q.live == 0 }
 
-// InFlight returns the number of records neither completed nor failed: the
-// async calls still outstanding, for metrics.
-func (q *Queue[In, Out]) InFlight() int { return q.inFlight }
-
 // Attempt returns the current attempt number, from 1, of a record awaiting
 // completion, or false if h names no such record. Invokers' replies carry
 // the attempt they answer, so that a late or repeated reply to an earlier

@@ -38,7 +38,6 @@ type txn struct {
 	subjects []string       // distinct subjects, in order of first use
 	bySubj   map[string]int // index into subjects, while the epoch is open
 	msgs     []stagedMsg
-	closed   bool
 	idPrefix []byte // "<writer>:<subtask>:<checkpoint>:", once closed
 }
 
@@ -108,7 +107,7 @@ func (t *txn) close(id int64) {
 	for _, s := range t.subjects {
 		t.enc = appendString(t.enc, s)
 	}
-	t.closed, t.bySubj = true, nil
+	t.bySubj = nil
 	t.setIDPrefix()
 }
 
@@ -166,7 +165,7 @@ func decodeTxn(b []byte) (*txn, error) {
 	if v := d.byte(); d.err == nil && v != txnVersion {
 		return nil, fmt.Errorf("%w: version %d, want %d", errTxnFormat, v, txnVersion)
 	}
-	t := &txn{Writer: d.string("writer"), Subtask: int(d.uvarint("subtask")), closed: true}
+	t := &txn{Writer: d.string("writer"), Subtask: int(d.uvarint("subtask"))}
 	t.Checkpoint = int64(binary.BigEndian.Uint64(d.fixed(8, "checkpoint")))
 	n := int(binary.BigEndian.Uint32(d.fixed(4, "count")))
 	if d.err == nil && n > len(b)-d.off {

@@ -1,6 +1,7 @@
 package metrics_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -271,6 +272,43 @@ func TestHandler_backpressureOfASlowOperator(t *testing.T) {
 		return got["source"] > 0.8 && got["fast"] > 0.8 && got["slow"] < 0.2 && got["sink"] < 0.2
 	}, "backpressure near 1 before the slow operator and near 0 from it on: %v", &got)
 	t.Logf("backpressured seconds per second: %v", got)
+}
+
+// An async call that replies after its record timed out is a late
+// reply: the operator ignores it, and /metrics counts it, so that an
+// operator can see calls outliving their timeout.
+func TestHandler_asyncLateReplies(t *testing.T) {
+	e := newEngine(t, nil)
+	var g gate
+	release := make(chan struct{})
+	var releaseOnce sync.Once
+	unblock := func() { releaseOnce.Do(func() { close(release) }) }
+	p := operators.NewPipeline("late")
+	src := operators.FromReader(p, "gated", g.open).Name("gated")
+	cfg := operators.DefaultAsyncConfig[int64, int64]()
+	cfg.Timeout = 20 * time.Millisecond
+	cfg.OnTimeout = func(in int64) ([]int64, error) { return []int64{-in}, nil }
+	slow := func(_ context.Context, v int64) ([]int64, error) {
+		<-release // outlives its timeout: the reply comes after the record was given up
+		return []int64{v}, nil
+	}
+	operators.Discard(operators.AsyncMap(src, slow, cfg).Name("lookup"))
+	job := submit(t, e, p)
+	t.Cleanup(unblock) // before the job's cancel, which waits for the call
+	url := serve(t, metrics.Config{Engine: e})
+	job1 := map[string]string{"job": "late", "job_id": job.RunID()}
+
+	g.allow(1)
+	testkit.Eventually(t, 20*time.Second, func() bool {
+		return scrape(t, url).sum("troupe_async_timeouts_total", job1) == 1
+	}, "the record's timeout")
+	if late := scrape(t, url).series("troupe_async_late_replies_total", job1); len(late) != 1 || late[0].Counter.GetValue() != 0 {
+		t.Fatalf("troupe_async_late_replies_total before the call replied: %v, want one series at 0", late)
+	}
+	unblock()
+	testkit.Eventually(t, 20*time.Second, func() bool {
+		return scrape(t, url).sum("troupe_async_late_replies_total", job1) == 1
+	}, "troupe_async_late_replies_total to count the reply that came after the timeout")
 }
 
 // Checkpoint metrics count what the job's checkpoints did.

@@ -68,6 +68,8 @@ var asyncMetrics = []*metric[asyncStats]{
 		func(a asyncStats) float64 { return float64(a.Timeouts) }),
 	counter(asyncLabels, "troupe_async_failures_total", "Async calls that failed for good.",
 		func(a asyncStats) float64 { return float64(a.Failures) }),
+	counter(asyncLabels, "troupe_async_late_replies_total", "Replies that came after their record was given up (timed out, or retried since), ignored.",
+		func(a asyncStats) float64 { return float64(a.Late) }),
 }
 
 var asyncLatency = newHistogram(asyncLabels, "troupe_async_latency_seconds",
