@@ -2,6 +2,7 @@ package persistence
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -71,6 +72,11 @@ type DirStore struct {
 	// nodes) do not see it: for theirs the master discards the late ack's
 	// checkpoint again.
 	discarded map[int64]bool
+	// epoch counts the discards of each checkpoint ID: a write admitted
+	// before a discard stays refused after a Begin of the same ID lifts
+	// the discard (a new run on this store reusing the ID), so that it
+	// never replaces what the new checkpoint's writes stored.
+	epoch map[int64]uint64
 }
 
 // OpenDirStore opens (creating it if needed) a checkpoint directory that
@@ -79,7 +85,7 @@ func OpenDirStore(root string, retain int) (*DirStore, error) {
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return nil, fmt.Errorf("persistence: checkpoint directory: %w", err)
 	}
-	s := &DirStore{root: root, retain: max(retain, 1), discarded: map[int64]bool{}}
+	s := &DirStore{root: root, retain: max(retain, 1), discarded: map[int64]bool{}, epoch: map[int64]uint64{}}
 	s.floor.Store(math.MaxInt64)
 	return s, nil
 }
@@ -128,7 +134,8 @@ func (s *DirStore) WriteState(id int64, task string, data []byte) (string, error
 // or the file. A write for a checkpoint this instance discarded, before
 // or while it runs, fails with ErrDiscarded and leaves nothing.
 func (s *DirStore) WriteStateFrom(ctx context.Context, id int64, task string, src StateSource) (string, error) {
-	if err := s.refuse(id, task); err != nil {
+	ticket, err := s.admit(id, task)
+	if err != nil {
 		return "", err
 	}
 	s.wrote(id)
@@ -141,27 +148,43 @@ func (s *DirStore) WriteStateFrom(ctx context.Context, id int64, task string, sr
 		return "", fmt.Errorf("persistence: checkpoint %d: %w", id, err)
 	}
 	handle := safeName(task) + ".state"
-	err = writeAtomic(filepath.Join(dir, handle), func(w io.Writer) error {
+	err = writeAtomicGuarded(filepath.Join(dir, handle), func(w io.Writer) error {
 		return encodeSealed(ctx, w, KindSubtask, size, src)
+	}, func(rename func() error) error {
+		// The file appears only while the checkpoint is the one this
+		// write was admitted to: a discard marks it before it removes
+		// the directory, and a Begin of the ID again, or the new
+		// checkpoint's own write, waits for the rename.
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if err := s.refuseLocked(id, task, ticket); err != nil {
+			return err
+		}
+		return rename()
 	})
-	if rerr := s.refuse(id, task); rerr != nil {
-		// Discarded meanwhile, perhaps before the directory was made
-		// again: take back what this write made.
-		_ = os.Remove(filepath.Join(dir, handle))
+	if errors.Is(err, ErrDiscarded) {
+		// Discarded meanwhile, perhaps after the directory was made
+		// again: take back the directory if nothing else is in it.
 		_ = os.Remove(dir) // only if empty: the last late write removes it
-		return "", rerr
 	}
 	if err != nil {
-		return "", err // names the file
+		return "", err // names the file, or the discarded checkpoint
 	}
 	return handle, nil
 }
 
-// refuse returns ErrDiscarded if checkpoint id was discarded.
-func (s *DirStore) refuse(id int64, task string) error {
+// admit lets a write of checkpoint id begin, unless id was discarded,
+// and returns its ticket: the discards of id so far.
+func (s *DirStore) admit(id int64, task string) (uint64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.discarded[id] {
+	return s.epoch[id], s.refuseLocked(id, task, s.epoch[id])
+}
+
+// refuseLocked returns ErrDiscarded if checkpoint id was discarded since
+// the write with ticket was admitted. s.mu is held.
+func (s *DirStore) refuseLocked(id int64, task string, ticket uint64) error {
+	if s.discarded[id] || s.epoch[id] != ticket {
 		return fmt.Errorf("%w: checkpoint %d, state of %s", ErrDiscarded, id, task)
 	}
 	return nil
@@ -198,6 +221,7 @@ func (s *DirStore) Discard(id int64) error {
 	}
 	s.mu.Lock()
 	s.discarded[id] = true // before the removal: a write that comes later is refused
+	s.epoch[id]++          // and one under way stays refused after a Begin again
 	s.mu.Unlock()
 	if err := os.RemoveAll(s.dir(id)); err != nil {
 		return fmt.Errorf("persistence: discard checkpoint %d: %w", id, err)
