@@ -61,6 +61,9 @@ type DirStore struct {
 	// before any): an incomplete directory below it was left by an
 	// earlier process, one at or above it may be in progress.
 	floor atomic.Int64
+	// top is the highest checkpoint ID this store has begun, written or
+	// discarded (0 before any): see LastID.
+	top atomic.Int64
 
 	mu sync.Mutex
 	// discarded holds the checkpoints this instance discarded: a state
@@ -93,12 +96,42 @@ func OpenDirStore(root string, retain int) (*DirStore, error) {
 // wrote notes that checkpoint id is written by this process, before any
 // of its files exists, so that retention leaves it alone.
 func (s *DirStore) wrote(id int64) {
+	s.used(id)
 	for {
 		f := s.floor.Load()
 		if id >= f || s.floor.CompareAndSwap(f, id) {
 			return
 		}
 	}
+}
+
+// used notes that checkpoint id was begun, written or discarded here.
+func (s *DirStore) used(id int64) {
+	for {
+		t := s.top.Load()
+		if id <= t || s.top.CompareAndSwap(t, id) {
+			return
+		}
+	}
+}
+
+// LastID returns the highest checkpoint ID this store has used: begun,
+// written or discarded through this instance, or with a directory. A job
+// that continues a run on the store numbers its checkpoints above it
+// (as Flink's checkpoint IDs never repeat within a job): a late call of
+// an earlier run on an ID it began — a write that outlived its abort,
+// the discard of the aborted checkpoint — would otherwise meet the new
+// run's checkpoint of the same ID and remove or replace its states.
+func (s *DirStore) LastID() (int64, error) {
+	ids, err := s.ids()
+	if err != nil {
+		return 0, err
+	}
+	last := s.top.Load()
+	if len(ids) > 0 {
+		last = max(last, ids[len(ids)-1])
+	}
+	return last, nil
 }
 
 // Begin notes that checkpoint id is in progress, its state perhaps being
@@ -220,6 +253,7 @@ func (s *DirStore) Discard(id int64) error {
 		return nil
 	}
 	s.mu.Lock()
+	s.used(id)
 	s.discarded[id] = true // before the removal: a write that comes later is refused
 	s.epoch[id]++          // and one under way stays refused after a Begin again
 	s.mu.Unlock()

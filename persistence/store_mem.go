@@ -32,6 +32,16 @@ type MemStore struct {
 	discarded map[int64]bool
 	// epoch counts the discards of each ID (see DirStore.epoch)
 	epoch map[int64]uint64
+	// top is the highest ID begun, written or discarded (see LastID)
+	top int64
+}
+
+// LastID returns the highest checkpoint ID the store has used: begun,
+// written, committed or discarded (see DirStore.LastID).
+func (s *MemStore) LastID() (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.top, nil
 }
 
 // NewMemStore returns an empty in-memory store named name keeping
@@ -66,6 +76,7 @@ func (s *MemStore) WriteStateFrom(ctx context.Context, id int64, task string, sr
 	if s.discarded[id] || s.epoch[id] != ticket { // discarded before or while it wrote
 		return "", fmt.Errorf("%w: checkpoint %d, state of %s", ErrDiscarded, id, task)
 	}
+	s.top = max(s.top, id)
 	if s.states[id] == nil {
 		s.states[id] = map[string][]byte{}
 	}
@@ -127,6 +138,7 @@ func (s *MemStore) DiscardState(id int64, handle string) error {
 func (s *MemStore) Begin(id int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.top = max(s.top, id)
 	delete(s.discarded, id)
 }
 
@@ -135,6 +147,7 @@ func (s *MemStore) Begin(id int64) {
 func (s *MemStore) Discard(id int64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.top = max(s.top, id)
 	if s.complete[id] == nil {
 		delete(s.states, id)
 		s.discarded[id] = true
