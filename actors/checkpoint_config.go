@@ -94,9 +94,20 @@ type checkpointBeginner interface {
 	Begin(id int64)
 }
 
+// checkpointNumberer is a CheckpointStore that knows the highest
+// checkpoint ID it has used, completed or not (persistence.DirStore.LastID):
+// a run continued on it numbers its checkpoints above that, so that no
+// late call of an earlier run meets a checkpoint of the same ID.
+type checkpointNumberer interface {
+	LastID() (int64, error)
+}
+
 var (
 	_ checkpointBeginner = (*persistence.DirStore)(nil)
 	_ checkpointBeginner = (*persistence.MemStore)(nil)
+	_ checkpointNumberer = (*persistence.DirStore)(nil)
+	_ checkpointNumberer = (*persistence.MemStore)(nil)
+	_ checkpointNumberer = (*fingerprintStore)(nil)
 )
 
 func (c *CheckpointConfig) enabled() bool { return c.Interval > 0 }

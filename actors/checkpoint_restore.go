@@ -484,6 +484,16 @@ func (c *checkpointer) firstID() (int64, error) {
 		return 0, err
 	}
 	first = max(first, newest+1)
+	if n, ok := c.store.(checkpointNumberer); ok {
+		// Above every ID an earlier run began on the store too, not only
+		// above its newest complete checkpoint: that run's late discard of
+		// its aborted checkpoint would remove ours of the same ID.
+		last, err := n.LastID()
+		if err != nil {
+			return 0, fmt.Errorf("actors: the run's newest checkpoint ID: %w", err)
+		}
+		first = max(first, last+1)
+	}
 	if c.m.restoreFrom != "" {
 		if cp, err := c.openExternal(c.m.restoreFrom); err == nil {
 			first = max(first, cp.Meta.ID+1)

@@ -366,3 +366,61 @@ func slowCount(ctx *operators.KeyedContext[int64], e event, out operators.Collec
 	}
 	return countEvent(ctx, e, out)
 }
+
+// A run continued on the store of an earlier one (ContinueRun, same
+// engine, no FirstCheckpointID) must not number a checkpoint with an ID
+// the earlier run began: the earlier run's discard of that checkpoint
+// (aborted when it was cancelled) runs in the engine's writers after the
+// run ended, as late as its store answers, and would then remove the
+// states the continued run wrote under the same ID — and, once that
+// checkpoint's metadata is committed, leave a complete checkpoint whose
+// state is gone. Begin lifting the discard's refusal does not help: the
+// discard comes after it.
+func TestCheckpointer_continuedRun_doesNotReuseAnIDTheEarlierRunBegan(t *testing.T) {
+	dir := openDir(t, filepath.Join(t.TempDir(), "checkpoints"))
+	// The earlier run: checkpoint 1 complete, checkpoint 2 begun and
+	// partly written when it was cancelled; its discard is still to run.
+	h1, err := dir.WriteState(1, "1-0", []byte("earlier run, 1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dir.CommitMetadata(&persistence.Metadata{ID: 1, Job: "count", MaxParallelism: 8,
+		Tasks: []persistence.TaskState{{Vertex: "count", Subtask: 0, Parallelism: 1, Handle: h1}}}); err != nil {
+		t.Fatal(err)
+	}
+	dir.Begin(2)
+	if _, err := dir.WriteState(2, "1-0", []byte("earlier run, 2")); err != nil {
+		t.Fatal(err)
+	}
+
+	// The continued run numbers its checkpoints, begins its first and
+	// writes its state.
+	c := &checkpointer{m: &master{}, store: dir}
+	first, err := c.firstID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir.Begin(first)
+	h, err := dir.WriteState(first, "1-0", []byte("continued run"))
+	if err != nil {
+		t.Fatalf("the continued run's first checkpoint %d refuses its state: %v", first, err)
+	}
+
+	// The earlier run's discard of its checkpoint 2 comes now.
+	if err := dir.Discard(2); err != nil {
+		t.Fatal(err)
+	}
+	path, err := dir.CommitMetadata(&persistence.Metadata{ID: first, Job: "count", MaxParallelism: 8,
+		Tasks: []persistence.TaskState{{Vertex: "count", Subtask: 0, Parallelism: 1, Handle: h}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp, err := dir.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cp.ReadState(h); err != nil {
+		t.Fatalf("the continued run numbered its first checkpoint %d, an ID the earlier run began: "+
+			"the earlier run's late discard removed the state of the complete checkpoint: %v", first, err)
+	}
+}

@@ -41,6 +41,15 @@ func (s *fingerprintStore) Begin(id int64) {
 	}
 }
 
+// LastID passes the question on to a store that numbers its checkpoints
+// (checkpointNumberer); 0 for one that does not.
+func (s *fingerprintStore) LastID() (int64, error) {
+	if n, ok := s.CheckpointStore.(checkpointNumberer); ok {
+		return n.LastID()
+	}
+	return 0, nil
+}
+
 func (s *fingerprintStore) CommitMetadata(m *persistence.Metadata) (string, error) {
 	m.Fingerprint = s.fp
 	return s.CheckpointStore.CommitMetadata(m)

@@ -2,6 +2,7 @@ package persistence
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -60,6 +61,9 @@ type DirStore struct {
 	// before any): an incomplete directory below it was left by an
 	// earlier process, one at or above it may be in progress.
 	floor atomic.Int64
+	// top is the highest checkpoint ID this store has begun, written or
+	// discarded (0 before any): see LastID.
+	top atomic.Int64
 
 	mu sync.Mutex
 	// discarded holds the checkpoints this instance discarded: a state
@@ -71,6 +75,11 @@ type DirStore struct {
 	// nodes) do not see it: for theirs the master discards the late ack's
 	// checkpoint again.
 	discarded map[int64]bool
+	// epoch counts the discards of each checkpoint ID: a write admitted
+	// before a discard stays refused after a Begin of the same ID lifts
+	// the discard (a new run on this store reusing the ID), so that it
+	// never replaces what the new checkpoint's writes stored.
+	epoch map[int64]uint64
 }
 
 // OpenDirStore opens (creating it if needed) a checkpoint directory that
@@ -79,7 +88,7 @@ func OpenDirStore(root string, retain int) (*DirStore, error) {
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return nil, fmt.Errorf("persistence: checkpoint directory: %w", err)
 	}
-	s := &DirStore{root: root, retain: max(retain, 1), discarded: map[int64]bool{}}
+	s := &DirStore{root: root, retain: max(retain, 1), discarded: map[int64]bool{}, epoch: map[int64]uint64{}}
 	s.floor.Store(math.MaxInt64)
 	return s, nil
 }
@@ -87,12 +96,42 @@ func OpenDirStore(root string, retain int) (*DirStore, error) {
 // wrote notes that checkpoint id is written by this process, before any
 // of its files exists, so that retention leaves it alone.
 func (s *DirStore) wrote(id int64) {
+	s.used(id)
 	for {
 		f := s.floor.Load()
 		if id >= f || s.floor.CompareAndSwap(f, id) {
 			return
 		}
 	}
+}
+
+// used notes that checkpoint id was begun, written or discarded here.
+func (s *DirStore) used(id int64) {
+	for {
+		t := s.top.Load()
+		if id <= t || s.top.CompareAndSwap(t, id) {
+			return
+		}
+	}
+}
+
+// LastID returns the highest checkpoint ID this store has used: begun,
+// written or discarded through this instance, or with a directory. A job
+// that continues a run on the store numbers its checkpoints above it
+// (as Flink's checkpoint IDs never repeat within a job): a late call of
+// an earlier run on an ID it began — a write that outlived its abort,
+// the discard of the aborted checkpoint — would otherwise meet the new
+// run's checkpoint of the same ID and remove or replace its states.
+func (s *DirStore) LastID() (int64, error) {
+	ids, err := s.ids()
+	if err != nil {
+		return 0, err
+	}
+	last := s.top.Load()
+	if len(ids) > 0 {
+		last = max(last, ids[len(ids)-1])
+	}
+	return last, nil
 }
 
 // Begin notes that checkpoint id is in progress, its state perhaps being
@@ -128,7 +167,8 @@ func (s *DirStore) WriteState(id int64, task string, data []byte) (string, error
 // or the file. A write for a checkpoint this instance discarded, before
 // or while it runs, fails with ErrDiscarded and leaves nothing.
 func (s *DirStore) WriteStateFrom(ctx context.Context, id int64, task string, src StateSource) (string, error) {
-	if err := s.refuse(id, task); err != nil {
+	ticket, err := s.admit(id, task)
+	if err != nil {
 		return "", err
 	}
 	s.wrote(id)
@@ -141,27 +181,43 @@ func (s *DirStore) WriteStateFrom(ctx context.Context, id int64, task string, sr
 		return "", fmt.Errorf("persistence: checkpoint %d: %w", id, err)
 	}
 	handle := safeName(task) + ".state"
-	err = writeAtomic(filepath.Join(dir, handle), func(w io.Writer) error {
+	err = writeAtomicGuarded(filepath.Join(dir, handle), func(w io.Writer) error {
 		return encodeSealed(ctx, w, KindSubtask, size, src)
+	}, func(rename func() error) error {
+		// The file appears only while the checkpoint is the one this
+		// write was admitted to: a discard marks it before it removes
+		// the directory, and a Begin of the ID again, or the new
+		// checkpoint's own write, waits for the rename.
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if err := s.refuseLocked(id, task, ticket); err != nil {
+			return err
+		}
+		return rename()
 	})
-	if rerr := s.refuse(id, task); rerr != nil {
-		// Discarded meanwhile, perhaps before the directory was made
-		// again: take back what this write made.
-		_ = os.Remove(filepath.Join(dir, handle))
+	if errors.Is(err, ErrDiscarded) {
+		// Discarded meanwhile, perhaps after the directory was made
+		// again: take back the directory if nothing else is in it.
 		_ = os.Remove(dir) // only if empty: the last late write removes it
-		return "", rerr
 	}
 	if err != nil {
-		return "", err // names the file
+		return "", err // names the file, or the discarded checkpoint
 	}
 	return handle, nil
 }
 
-// refuse returns ErrDiscarded if checkpoint id was discarded.
-func (s *DirStore) refuse(id int64, task string) error {
+// admit lets a write of checkpoint id begin, unless id was discarded,
+// and returns its ticket: the discards of id so far.
+func (s *DirStore) admit(id int64, task string) (uint64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.discarded[id] {
+	return s.epoch[id], s.refuseLocked(id, task, s.epoch[id])
+}
+
+// refuseLocked returns ErrDiscarded if checkpoint id was discarded since
+// the write with ticket was admitted. s.mu is held.
+func (s *DirStore) refuseLocked(id int64, task string, ticket uint64) error {
+	if s.discarded[id] || s.epoch[id] != ticket {
 		return fmt.Errorf("%w: checkpoint %d, state of %s", ErrDiscarded, id, task)
 	}
 	return nil
@@ -197,7 +253,9 @@ func (s *DirStore) Discard(id int64) error {
 		return nil
 	}
 	s.mu.Lock()
+	s.used(id)
 	s.discarded[id] = true // before the removal: a write that comes later is refused
+	s.epoch[id]++          // and one under way stays refused after a Begin again
 	s.mu.Unlock()
 	if err := os.RemoveAll(s.dir(id)); err != nil {
 		return fmt.Errorf("persistence: discard checkpoint %d: %w", id, err)

@@ -109,3 +109,80 @@ func TestStore_writeDuringDiscard_leavesNothing(t *testing.T) {
 		})
 	}
 }
+
+// sizeGatedSource is a state whose Size waits until the test lets it go
+// on (a bbolt state scans itself to know its size): a write that has
+// passed the store's refusal, and makes no file yet.
+type sizeGatedSource struct {
+	BytesSource
+	started, proceed chan struct{}
+}
+
+func (g sizeGatedSource) Size(ctx context.Context) (int64, error) {
+	close(g.started)
+	<-g.proceed
+	return g.BytesSource.Size(ctx)
+}
+
+// A write under way when its checkpoint is discarded, and the ID then
+// begun again (a new run on the same store continues after its newest
+// complete checkpoint, whose successor the earlier run aborted), must
+// not land in the new checkpoint: the old write, finishing late, would
+// replace the state the new checkpoint's subtask wrote under the same
+// handle, and the new checkpoint would restore another run's state.
+// The old write is held while it sizes its state, or while it encodes
+// it.
+func TestStore_writeAcrossDiscardAndBegin_keepsTheNewState(t *testing.T) {
+	gates := map[string]func(started, proceed chan struct{}) StateSource{
+		"sizing": func(started, proceed chan struct{}) StateSource {
+			return sizeGatedSource{BytesSource: []byte("old run"), started: started, proceed: proceed}
+		},
+		"encoding": func(started, proceed chan struct{}) StateSource {
+			return gatedSource{BytesSource: []byte("old run"), started: started, proceed: proceed}
+		},
+	}
+	for gate, source := range gates {
+		for name, s := range stores(t) {
+			t.Run(gate+"/"+name, func(t *testing.T) {
+				streaming := s.(interface {
+					WriteStateFrom(ctx context.Context, id int64, task string, src StateSource) (string, error)
+				})
+				started, proceed := make(chan struct{}), make(chan struct{})
+				errc := make(chan error, 1)
+				go func() {
+					_, err := streaming.WriteStateFrom(context.Background(), 1, "1-0", source(started, proceed))
+					errc <- err
+				}()
+				<-started
+				if err := s.Discard(1); err != nil {
+					t.Fatal(err)
+				}
+				s.(interface{ Begin(int64) }).Begin(1)
+				h, err := s.WriteState(1, "1-0", []byte("new run"))
+				if err != nil {
+					t.Fatalf("the checkpoint begun again refuses its own write: %v", err)
+				}
+				close(proceed)
+				if err := <-errc; err == nil {
+					t.Error("the old run's write, under way across the discard and the new begin, was taken")
+				}
+				path, err := s.CommitMetadata(&Metadata{ID: 1, Job: "j", MaxParallelism: 8,
+					Tasks: []TaskState{{Vertex: "1", Subtask: 0, Parallelism: 1, Handle: h}}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				cp, err := s.Open(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := cp.ReadState(h)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if string(got) != "new run" {
+					t.Fatalf("checkpoint 1 holds %q, want the new run's state", got)
+				}
+			})
+		}
+	}
+}

@@ -57,6 +57,14 @@ func (s *DirStore) peek(id int64) (*Metadata, bool) {
 // path holds either the old content or all that write wrote. If write
 // fails, path is untouched and the temporary file removed.
 func writeAtomic(path string, write func(w io.Writer) error) error {
+	return writeAtomicGuarded(path, write, func(rename func() error) error { return rename() })
+}
+
+// writeAtomicGuarded is writeAtomic whose rename, the step that makes
+// the file visible, runs inside publish: publish may refuse it (and
+// return why), or hold a lock across it, so that the file appears only
+// while a condition holds. The temporary file goes if it refuses.
+func writeAtomicGuarded(path string, write func(w io.Writer) error, publish func(rename func() error) error) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return fmt.Errorf("persistence: %w", err)
@@ -75,7 +83,7 @@ func writeAtomic(path string, write func(w io.Writer) error) error {
 		_ = os.Remove(tmp.Name())
 		return fmt.Errorf("persistence: write %s: %w", path, err)
 	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err := publish(func() error { return os.Rename(tmp.Name(), path) }); err != nil {
 		_ = os.Remove(tmp.Name())
 		return fmt.Errorf("persistence: %w", err)
 	}

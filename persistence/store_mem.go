@@ -30,13 +30,25 @@ type MemStore struct {
 	// discarded: the checkpoints Discard dropped, whose late writes are
 	// refused (see DirStore.discarded)
 	discarded map[int64]bool
+	// epoch counts the discards of each ID (see DirStore.epoch)
+	epoch map[int64]uint64
+	// top is the highest ID begun, written or discarded (see LastID)
+	top int64
+}
+
+// LastID returns the highest checkpoint ID the store has used: begun,
+// written, committed or discarded (see DirStore.LastID).
+func (s *MemStore) LastID() (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.top, nil
 }
 
 // NewMemStore returns an empty in-memory store named name keeping
 // retain (≥ 1) complete checkpoints.
 func NewMemStore(name string, retain int) *MemStore {
 	return &MemStore{name: name, retain: max(retain, 1), states: map[int64]map[string][]byte{}, complete: map[int64]*Metadata{},
-		discarded: map[int64]bool{}}
+		discarded: map[int64]bool{}, epoch: map[int64]uint64{}}
 }
 
 // WriteState keeps a copy of data as task's state in checkpoint id.
@@ -48,6 +60,9 @@ func (s *MemStore) WriteState(id int64, task string, data []byte) (string, error
 // WriteState does (the store is memory: it holds them whole). If ctx
 // ends or src fails, nothing is kept.
 func (s *MemStore) WriteStateFrom(ctx context.Context, id int64, task string, src StateSource) (string, error) {
+	s.mu.Lock()
+	ticket := s.epoch[id]
+	s.mu.Unlock()
 	size, err := sourceSize(ctx, src)
 	if err != nil {
 		return "", fmt.Errorf("persistence: checkpoint %d, state of %s: %w", id, task, err)
@@ -58,9 +73,10 @@ func (s *MemStore) WriteStateFrom(ctx context.Context, id int64, task string, sr
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.discarded[id] {
+	if s.discarded[id] || s.epoch[id] != ticket { // discarded before or while it wrote
 		return "", fmt.Errorf("%w: checkpoint %d, state of %s", ErrDiscarded, id, task)
 	}
+	s.top = max(s.top, id)
 	if s.states[id] == nil {
 		s.states[id] = map[string][]byte{}
 	}
@@ -122,6 +138,7 @@ func (s *MemStore) DiscardState(id int64, handle string) error {
 func (s *MemStore) Begin(id int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.top = max(s.top, id)
 	delete(s.discarded, id)
 }
 
@@ -130,9 +147,11 @@ func (s *MemStore) Begin(id int64) {
 func (s *MemStore) Discard(id int64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.top = max(s.top, id)
 	if s.complete[id] == nil {
 		delete(s.states, id)
 		s.discarded[id] = true
+		s.epoch[id]++
 	}
 	return nil
 }
