@@ -445,7 +445,7 @@ func (s *subtask) armAlignTimeout(id, deadline int64) {
 	}
 	s.alignTimer.stop()
 	s.alignFor, s.alignAt = id, time.Unix(0, deadline)
-	s.alignTimer = sendAfter(s.root, time.Until(s.alignAt), s.ctx.Self(), &alignTimeoutMsg{})
+	s.alignTimer = sendAfterUnlessPending(s.root, time.Until(s.alignAt), s.ctx.Self(), &alignTimeoutMsg{}, &s.alignPending)
 }
 
 // onAlignTimeout: the checkpoint the alignment timer was armed for has

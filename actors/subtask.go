@@ -90,8 +90,12 @@ type subtask struct {
 	rec *channelRecorder
 	// the alignment timer, armed for checkpoint alignFor's deadline
 	alignTimer *ownedTimer
-	alignFor   int64
-	alignAt    time.Time
+	// alignPending and timerPending: an alignTimeoutMsg, a timerMsg, is
+	// in the mailbox (see sendAfterUnlessPending); set by the timers'
+	// goroutines
+	alignPending, timerPending atomic.Bool
+	alignFor                   int64
+	alignAt                    time.Time
 	// recoveredOut is the restored output channel state, sent at start
 	recoveredOut []*batchMsg
 	uploads      uploads      // the state writes under way
@@ -159,6 +163,7 @@ func (s *subtask) receive(msg any) {
 			s.drive()
 		}
 	case *timerMsg:
+		s.timerPending.Store(false)
 		s.onTimer()
 	case *deployMsg:
 		s.deploy(m)
@@ -175,6 +180,7 @@ func (s *subtask) receive(msg any) {
 		s.to(stEvStart)
 		s.drive()
 	case *alignTimeoutMsg:
+		s.alignPending.Store(false)
 		s.onAlignTimeout()
 		s.drive()
 	case *stopSourceMsg:

@@ -7,7 +7,11 @@ import "time"
 // owned timers: the subtask's stop cancels each, or waits for its send
 // if it has fired (stopTimers), so that none outlives the subtask. A
 // send never blocks: the subtask's mailbox is bounded with room for one
-// message of each timer (mailbox.Bound's control slack).
+// message of each timer (mailbox.Bound's control slack), and each timer
+// has one message in the mailbox at most — the flush and pump timers
+// are re-armed only once their message is handled, the processing-time
+// and alignment timers, which are re-armed earlier, send only when no
+// message of theirs is pending (sendAfterUnlessPending).
 
 // pump asks for another poll of the source soon, through the mailbox, so
 // that credits and control messages are handled in between.
@@ -59,7 +63,7 @@ func (s *subtask) armTimer() {
 	}
 	s.timer.stop()
 	s.timerAt = at
-	s.timer = sendAfter(s.root, time.Until(at), s.ctx.Self(), &timerMsg{})
+	s.timer = sendAfterUnlessPending(s.root, time.Until(at), s.ctx.Self(), &timerMsg{}, &s.timerPending)
 }
 
 // stopTimers cancels the subtask's timers and waits for the sends of

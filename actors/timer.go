@@ -2,6 +2,7 @@ package actors
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -19,11 +20,30 @@ type ownedTimer struct {
 
 // sendAfter arms a timer that sends msg to pid after d.
 func sendAfter(root *actor.RootContext, d time.Duration, pid *actor.PID, msg any) *ownedTimer {
+	return afterFunc(d, func() { root.Send(pid, msg) })
+}
+
+// sendAfterUnlessPending arms a timer that sends msg to pid after d
+// unless *pending is set, and sets it; the receiver clears it as it takes
+// msg. However often the timer is re-armed, the receiver's mailbox then
+// holds one msg of this kind at most — which a bounded mailbox counts on
+// (mailbox.Bound's control slack), and so does stop, which may wait for
+// a send from the receiver's own goroutine: a send into its full
+// mailbox would never end.
+func sendAfterUnlessPending(root *actor.RootContext, d time.Duration, pid *actor.PID, msg any, pending *atomic.Bool) *ownedTimer {
+	return afterFunc(d, func() {
+		if pending.CompareAndSwap(false, true) {
+			root.Send(pid, msg)
+		}
+	})
+}
+
+func afterFunc(d time.Duration, send func()) *ownedTimer {
 	o := &ownedTimer{}
 	o.sent.Add(1)
 	o.t = time.AfterFunc(d, func() {
 		defer o.sent.Done()
-		root.Send(pid, msg)
+		send()
 	})
 	return o
 }
