@@ -362,7 +362,7 @@ func (s *subtask) drive() {
 	for !s.resuming && s.recoveredOut == nil && !s.out.Blocked() && !s.chain.Blocked() {
 		var done bool
 		if s.chain.Pending() {
-			if s.chain.Source != nil && !s.started {
+			if s.heldWaitsForStart() {
 				break // restored held records: after the recovered output (sendRecovered)
 			}
 			done = s.resume()
