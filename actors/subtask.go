@@ -386,8 +386,8 @@ func (s *subtask) consumeQueued() {
 	for !s.resuming && s.recoveredOut == nil && !s.out.Blocked() && !s.chain.Blocked() {
 		var done bool
 		if s.chain.Pending() {
-			if s.chain.Source != nil && s.state == stDeployed {
-				return // restored held records: after the recovered output (sendRecovered)
+			if s.heldWaitsForStart() {
+				return // after the recovered output (sendRecovered), and every subtask deployed
 			}
 			done = s.resume()
 		} else {

@@ -43,16 +43,25 @@ type asyncOp[In, Out any] struct {
 	deadline async.Deadline
 	ledger   ledger[In]
 	overflow mailbox.Queue[asyncInput[In]] // input taken while the ledger was full
-	timers   asyncTimers[In]
-	pending  []callItem[In]        // records waiting for their batch to be sent
-	cmds     []seqCmd[In, Out]     // for the sequencer, sent at the turn's end
-	starts   []*asyncCall[In, Out] // calls to start after cmds are sent
-	calls    int64                 // calls started whose replies have not come
-	nextSeq  uint64                // seq of the last entry expected
-	ending   bool                  // EndInput was called
-	closed   bool
-	stats    AsyncStats
-	user     userFunc // AsyncMapRich's function, closed after the invoker
+	// ready holds what the sequencer released and the core has not
+	// emitted yet, in order: the core stops emitting while the chain's
+	// output waits for credit (see outputHolder). Its records are still
+	// in the ledger, so a snapshot has them as pending.
+	ready mailbox.Queue[released[In, Out]]
+	// restoring: the operator was restored and the runtime has not
+	// resumed the chain since; ready holds what is released meanwhile
+	// (see RestoreState)
+	restoring bool
+	timers    asyncTimers[In]
+	pending   []callItem[In]        // records waiting for their batch to be sent
+	cmds      []seqCmd[In, Out]     // for the sequencer, sent at the turn's end
+	starts    []*asyncCall[In, Out] // calls to start after cmds are sent
+	calls     int64                 // calls started whose replies have not come
+	nextSeq   uint64                // seq of the last entry expected
+	ending    bool                  // EndInput was called
+	closed    bool
+	stats     AsyncStats
+	user      userFunc // AsyncMapRich's function, closed after the invoker
 }
 
 // asyncInput is an element taken from the input but not yet in the ledger.

@@ -64,14 +64,43 @@ func (o *asyncOp[In, Out]) onRelease(r *asyncRelease[In, Out]) {
 		return
 	}
 	for _, e := range r.out {
-		o.emit(e)
+		o.ready.Push(e)
 	}
+	o.emitReady()
 	for _, oc := range r.outcomes {
 		if o.tc.Failed() {
 			return
 		}
 		o.onOutcome(oc)
 	}
+}
+
+// emitReady emits the released entries, in order, until the chain's
+// output waits for credit; it reports whether none is left. Each entry
+// goes whole: what waits for credit stays within one record's results.
+func (o *asyncOp[In, Out]) emitReady() bool {
+	for o.ready.Len() > 0 && !o.closed && !o.tc.Failed() {
+		if o.restoring || o.tc.outputWaits() {
+			return false
+		}
+		o.emit(o.ready.Pop())
+	}
+	return true
+}
+
+// holdingOutput implements outputHolder: released results wait for
+// credit.
+func (o *asyncOp[In, Out]) holdingOutput() bool {
+	return o.ready.Len() > 0 && !o.closed && !o.tc.Failed()
+}
+
+// resumeOutput implements outputHolder. Emitting frees slots of the
+// ledger: the input held back for them goes in (pump).
+func (o *asyncOp[In, Out]) resumeOutput() bool {
+	o.restoring = false // the runtime resumes the chain: the job has started
+	done := o.emitReady()
+	o.pump(false)
+	return done && !o.holdingOutput()
 }
 
 // emit takes an entry out of the ledger and sends it downstream.

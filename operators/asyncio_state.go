@@ -116,6 +116,13 @@ func (o *asyncOp[In, Out]) heldHere(holder []byte) (bool, error) {
 // order, as if it arrived again, but of the watermarks only those this
 // subtask held (see asyncPendingList); what exceeds the capacity (which
 // may have changed) waits for a slot, as input does.
+//
+// The results of the restored records wait in ready until the runtime
+// resumes the chain (Chain.Pending, resumeOutput), which it does once
+// the job has started: a chain opens while the subtasks downstream may
+// not be deployed yet, and the runtime sends its restored output channel
+// state (unaligned checkpoints) only as the job starts; a result must
+// overtake neither.
 func (o *asyncOp[In, Out]) RestoreState(parts []*OperatorState) error {
 	for _, p := range parts {
 		if p == nil || p.Operator == nil {
@@ -127,6 +134,7 @@ func (o *asyncOp[In, Out]) RestoreState(parts []*OperatorState) error {
 			}
 		}
 	}
+	o.restoring = true // after restoreEntry, which takes the records in as input
 	o.pump(false)
 	return nil
 }

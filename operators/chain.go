@@ -302,7 +302,14 @@ func (c *Chain) Err() error { return c.err }
 // Blocked reports whether an operator cannot take more input now (for
 // example an operator waiting for replies from its actors). After EndInput
 // the runtime waits until no operator is blocked before finishing.
+//
+// A chain whose operators hold output (Pending) is not blocked: the
+// runtime must resume it, which lets that output out, whatever input an
+// operator could take.
 func (c *Chain) Blocked() bool {
+	if c.operatorsHolding() {
+		return false
+	}
 	for _, h := range c.hooks {
 		if b, ok := h.(Blocker); ok && b.Blocked() {
 			return true
@@ -323,6 +330,7 @@ func (c *Chain) BatchEnd() {
 // HandleMessage offers a runtime message to the operators; it reports
 // whether one of them took it.
 func (c *Chain) HandleMessage(msg any) bool {
+	c.brake.refresh() // an operator may emit: async I/O's results
 	for _, h := range c.hooks {
 		if m, ok := h.(MessageHandler); ok && m.HandleMessage(msg) {
 			return true
@@ -335,13 +343,19 @@ func (c *Chain) HandleMessage(msg any) bool {
 // The input watermark first advances to MaxWatermark, so every event-time
 // timer fires before the operators end, as when a bounded source ends.
 //
-// An operator still Blocked after its EndInput (async I/O waiting for
+// Operators that hold output the final watermark fired (Pending) are
+// ended only once it is out, when the runtime calls EndInput again. An
+// operator still Blocked after its EndInput (async I/O waiting for
 // replies) has output to come: the operators after it are ended only
 // later, when the runtime calls EndInput again once it is no longer
 // blocked. Ended reports when all are.
 func (c *Chain) EndInput() error {
+	c.brake.refresh()
 	if c.wm < MaxWatermark && c.err == nil {
 		c.advance(MaxWatermark)
+	}
+	if c.operatorsHolding() {
+		return c.err // timers the final watermark fired wait for credit (Pending): end later
 	}
 	for c.endNext < len(c.hooks) && c.err == nil {
 		if c.endNext > 0 && blocked(c.hooks[c.endNext-1]) {

@@ -76,6 +76,58 @@ type heldBatch struct {
 	next  int
 }
 
+// outputHolder is implemented by operators that emit other than for an
+// input record they are handed: timers that a watermark or the clock
+// fires (windows, keyed process functions), results of async calls as
+// they come back. They too stop between two emissions once the chain's
+// output waits for credit (outputWaits), holding the rest — the timers
+// not fired yet, the results not emitted yet — so that what waits for
+// credit stays within one emission's output; the chain then holds
+// records (Pending) and Resume goes on with them, before any more input.
+//
+// What they hold is in their state already (timers, async I/O's
+// ledger), and what they emitted is not: a snapshot taken meanwhile,
+// aligned or not, is consistent without waiting for them.
+type outputHolder interface {
+	holdingOutput() bool
+	// resumeOutput emits what is held, in order, until the output waits
+	// for credit again; it reports whether nothing is held any more.
+	resumeOutput() bool
+}
+
+// outputWaits reports whether the chain's output waits for credit, as
+// of the chain's last entry or ship (see brake.full): an operator that
+// emits other than per input record stops there (outputHolder). Outside
+// a chain: never.
+func (tc *TaskContext) outputWaits() bool { return tc.brake != nil && tc.brake.full }
+
+// braked reports whether the operator runs in a chain whose output can
+// wait for credit (ChainConfig.OutputFull).
+func (tc *TaskContext) braked() bool { return tc.brake != nil && tc.brake.outputFull != nil }
+
+// operatorsHolding reports whether an operator holds output
+// (outputHolder).
+func (c *Chain) operatorsHolding() bool {
+	for _, h := range c.hooks {
+		if o, ok := h.(outputHolder); ok && o.holdingOutput() {
+			return true
+		}
+	}
+	return false
+}
+
+// resumeOperators lets the operators that hold output emit it, tail
+// first: what an operator holds was made before what the operators
+// before it still hold. It reports whether none holds any more.
+func (c *Chain) resumeOperators() bool {
+	for i := len(c.hooks) - 1; i >= 0; i-- {
+		if o, ok := c.hooks[i].(outputHolder); ok && o.holdingOutput() && !o.resumeOutput() {
+			return false
+		}
+	}
+	return !c.operatorsHolding()
+}
+
 // Consume feeds a batch that arrived on input channel ch through the
 // chain. It reports whether every record went in: false when the chain
 // stopped between two records first, because its output filled up
@@ -92,13 +144,17 @@ func (c *Chain) Consume(ch int, batch any) (done bool) {
 	return done
 }
 
-// Resume goes on with what the chain stopped in: the rest of an input
-// batch (Consume), or the records and events a source's poll emitted
-// after that point, in order. It reports whether nothing is held any
+// Resume goes on with what the chain stopped in: first the output its
+// operators hold (outputHolder), then the rest of an input batch
+// (Consume), or the records and events a source's poll emitted after
+// that point, in order. It reports whether nothing is held any
 // more; false: it stopped again (the output filled up again, or urgent
 // mail waits).
 func (c *Chain) Resume() (done bool) {
 	c.brake.refresh()
+	if !c.resumeOperators() {
+		return false
+	}
 	if c.held.batch != nil {
 		next, done := c.consume[c.held.ch](c.held.batch, c.held.next)
 		if !done {
@@ -118,7 +174,7 @@ func (c *Chain) Resume() (done bool) {
 // they have gone in; a source's chain is not ready to snapshot either
 // (PrepareSnapshot).
 func (c *Chain) Pending() bool {
-	if c.held.batch != nil {
+	if c.held.batch != nil || c.operatorsHolding() {
 		return true
 	}
 	return c.sourceHolding()

@@ -122,6 +122,7 @@ func (c *Chain) NextProcessingTime() (time.Time, bool) {
 // OnProcessingTime tells the operators that processing time is now; those
 // whose time has come act on it.
 func (c *Chain) OnProcessingTime(now time.Time) {
+	c.brake.refresh() // timers that fire emit (see outputHolder)
 	c.fireAt(c.Source, now)
 	for _, h := range c.hooks {
 		c.fireAt(h, now)

@@ -219,6 +219,11 @@ func TestWriteFiles_checkpointed_restoreBehindAnAsyncOperatorThatEmits(t *testin
 	if vals, _ := committed(t, dir); !slices.Equal(vals, []int{0, 2, 4}) {
 		t.Errorf("after the restore of checkpoint 1: visible %v; want its pending file committed: [0 2 4]\nlog:\n%s", vals, logs.String())
 	}
+	// The results of 3 and 4 wait until the runtime resumes the chain,
+	// once the job has started (asyncOp.RestoreState).
+	if !second.chain.Pending() || !second.chain.Resume() {
+		t.Fatal("the restored async operator's results are not held for the runtime to resume, or not let out")
+	}
 	second.emit(3) // 5..7
 	if _, err := second.chain.Snapshot(2); err != nil {
 		t.Fatalf("snapshot 2 after the restore: %v", err)

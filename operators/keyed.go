@@ -210,6 +210,9 @@ type keyedProcessOp[T any, K comparable, Out any] struct {
 	scope   stateScope[K]
 	ctx     KeyedContext[K]
 	user    userFunc // ProcessKeyedRich's function, closed with the operator
+	// hold: timers fired by a watermark or the clock that wait for
+	// credit (see outputHolder)
+	hold firingHold
 }
 
 func newKeyedProcessOp[T any, K comparable, Out any](tc *TaskContext, key func(T) K, fn KeyedProcessFunc[T, K, Out], out Collector[Out]) (*keyedProcessOp[T, K, Out], error) {

@@ -218,9 +218,30 @@ func (s *nsTimers[K, N]) nextProcessing() (time.Time, bool) {
 }
 
 // popProcessing fires, in time order, the processing-time timers whose
-// time the clock now has passed.
-func (s *nsTimers[K, N]) popProcessing(now time.Time, fire func(k nsKey[K, N], ts int64)) {
-	s.proc.PopUpTo(now.UnixMilli()-1, fire)
+// time the clock now has passed, until the output waits for credit (see
+// fireUpTo); it reports whether all have fired.
+func (s *nsTimers[K, N]) popProcessing(now time.Time, fire func(k nsKey[K, N], ts int64)) bool {
+	return s.fireUpTo(s.proc, now.UnixMilli()-1, fire)
+}
+
+// fireUpTo fires, in time order, q's timers up to ts, and stops before
+// the next one while the chain's output waits for credit: it reports
+// whether all have fired. The rest stay in the queue — and so in any
+// snapshot — for the operator to fire on Resume (firingHold).
+func (s *nsTimers[K, N]) fireUpTo(q timerQueue[nsKey[K, N]], ts int64, fire func(k nsKey[K, N], ts int64)) bool {
+	if !s.tc.braked() {
+		q.PopUpTo(ts, fire) // outside a chain's brake: all at once
+		return true
+	}
+	for !s.tc.outputWaits() {
+		t, ok := q.PopNext(ts)
+		if !ok {
+			return true
+		}
+		fire(t.Key, t.Time)
+	}
+	next, ok := q.PeekTime()
+	return !ok || next > ts
 }
 
 // len returns the number of timers of both domains.
@@ -300,23 +321,44 @@ func (p *keyedProcessOp[T, K, Out]) Timers() int {
 }
 
 // ProcessWatermark fires the event-time timers the watermark has passed.
+// It stops between two timers while the chain's output waits for credit
+// and holds the watermark back until the rest have fired (firingHold).
 func (p *keyedProcessOp[T, K, Out]) ProcessWatermark(wm int64) (int64, bool) {
 	p.ctx.timers.wm = wm
-	p.ctx.timers.event.PopUpTo(wm, func(k nsKey[K, struct{}], ts int64) { p.fire(k.key, Timer{Time: ts, Domain: EventTime}) })
-	return wm, true
+	return p.hold.watermark(wm, p.fireEvent)
+}
+
+func (p *keyedProcessOp[T, K, Out]) fireEvent() bool {
+	t := p.ctx.timers
+	return t.fireUpTo(t.event, t.wm, func(k nsKey[K, struct{}], ts int64) { p.fire(k.key, Timer{Time: ts, Domain: EventTime}) })
 }
 
 // NextProcessingTime reports when the earliest processing-time timer is
-// due.
+// due; never while timers the clock passed wait for credit (Resume fires
+// them).
 func (p *keyedProcessOp[T, K, Out]) NextProcessingTime() (time.Time, bool) {
+	if p.hold.proc {
+		return time.Time{}, false
+	}
 	return p.ctx.timers.nextProcessing()
 }
 
 // OnProcessingTime fires the processing-time timers the clock has passed.
 func (p *keyedProcessOp[T, K, Out]) OnProcessingTime(now time.Time) {
-	p.ctx.timers.popProcessing(now, func(k nsKey[K, struct{}], ts int64) {
+	p.hold.clock(now, p.fireProcessing)
+}
+
+func (p *keyedProcessOp[T, K, Out]) fireProcessing(now time.Time) bool {
+	return p.ctx.timers.popProcessing(now, func(k nsKey[K, struct{}], ts int64) {
 		p.fire(k.key, Timer{Time: ts, Domain: ProcessingTime})
 	})
+}
+
+// holdingOutput and resumeOutput implement outputHolder.
+func (p *keyedProcessOp[T, K, Out]) holdingOutput() bool { return p.hold.holding() && !p.tc.Failed() }
+
+func (p *keyedProcessOp[T, K, Out]) resumeOutput() bool {
+	return p.hold.resume(p.tc, p.fireProcessing, p.fireEvent)
 }
 
 func (p *keyedProcessOp[T, K, Out]) fire(k K, t Timer) {

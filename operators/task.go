@@ -117,6 +117,16 @@ func (tc *TaskContext) EmitEvent(ev Event) {
 	}
 }
 
+// Backpressured reports whether the subtask's output waits for credit
+// from downstream. An operator or reader that detects idleness by the
+// time without records must not count such time: a backpressured source
+// is not idle (as in Flink, whose idleness timer pauses while a source is
+// backpressured), and announcing it idle would let downstream advance
+// its watermark past the records it holds. Outside a chain: false.
+func (tc *TaskContext) Backpressured() bool {
+	return tc.brake != nil && tc.brake.outputFull != nil && tc.brake.outputFull()
+}
+
 // MarkIdle announces downstream that this operator's output goes idle (or
 // active again), so that it does not hold back downstream watermarks while
 // it has no records. The announcement passes through the operators

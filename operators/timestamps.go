@@ -129,7 +129,11 @@ func (a *assignerOp[T]) OnProcessingTime(now time.Time) {
 		return
 	}
 	ms := now.UnixMilli()
-	if a.seen {
+	if a.seen || (!a.isIdle && a.tc.Backpressured()) {
+		// A record came, or the output waits for credit: the records
+		// the source would emit are held back, not missing. The
+		// idleness timer restarts (Flink pauses it), so a source is
+		// idle only after a whole timeout with credit and no record.
 		a.seen = false
 		a.idle.OnRecord(ms)
 	}

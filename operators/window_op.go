@@ -53,6 +53,9 @@ type windowOp[T any, K comparable, Acc, Out any] struct {
 	// least the end of every restored window that has fired (the
 	// restored operator's watermark starts again at −∞). See timersSet.
 	firedUpTo int64
+	// hold: timers fired by a watermark or the clock that wait for
+	// credit (see outputHolder)
+	hold firingHold
 	// merged: the record being added merged session windows (set by
 	// mergeWindows), so the trigger has set the merged window's timer.
 	merged bool

@@ -12,29 +12,52 @@ import (
 // ProcessWatermark fires the event-time timers the watermark has passed
 // (windows and cleanups). The final watermark also fires the windows
 // with records not yet emitted when the spec says so (processing-time
-// windows, or WithFireAtEndOfInput).
+// windows, or WithFireAtEndOfInput). It stops between two firings while
+// the chain's output waits for credit and holds the watermark back
+// until the rest have fired (see firingHold).
 func (o *windowOp[T, K, Acc, Out]) ProcessWatermark(wm int64) (int64, bool) {
 	o.timers.wm = wm
 	o.firedUpTo = max(o.firedUpTo, wm)
-	o.timers.event.PopUpTo(wm, func(k nsKey[K, window.Window], ts int64) { o.onTimer(k, ts, EventTime) })
-	if wm == MaxWatermark && o.spec.fireAtEnd && !o.tc.Failed() {
-		o.fireAll()
+	return o.hold.watermark(wm, o.fireUpToWatermark)
+}
+
+// fireUpToWatermark fires what the watermark has passed; it reports
+// whether all has fired.
+func (o *windowOp[T, K, Acc, Out]) fireUpToWatermark() bool {
+	wm := o.timers.wm
+	if !o.timers.fireUpTo(o.timers.event, wm, func(k nsKey[K, window.Window], ts int64) { o.onTimer(k, ts, EventTime) }) {
+		return false
 	}
-	return wm, true
+	return wm != MaxWatermark || !o.spec.fireAtEnd || o.tc.Failed() || o.fireAll()
 }
 
 // NextProcessingTime reports when the earliest processing-time timer is
-// due: past its time (see nsTimers.nextProcessing).
+// due: past its time (see nsTimers.nextProcessing); never while timers
+// the clock passed wait for credit (Resume fires them).
 func (o *windowOp[T, K, Acc, Out]) NextProcessingTime() (time.Time, bool) {
+	if o.hold.proc {
+		return time.Time{}, false
+	}
 	return o.timers.nextProcessing()
 }
 
 // OnProcessingTime fires the processing-time timers the clock has passed:
 // a window [start, end) fires at end, once its last millisecond is over.
 func (o *windowOp[T, K, Acc, Out]) OnProcessingTime(now time.Time) {
-	o.timers.popProcessing(now, func(k nsKey[K, window.Window], ts int64) {
+	o.hold.clock(now, o.fireProcessing)
+}
+
+func (o *windowOp[T, K, Acc, Out]) fireProcessing(now time.Time) bool {
+	return o.timers.popProcessing(now, func(k nsKey[K, window.Window], ts int64) {
 		o.onTimer(k, ts, ProcessingTime)
 	})
+}
+
+// holdingOutput and resumeOutput implement outputHolder.
+func (o *windowOp[T, K, Acc, Out]) holdingOutput() bool { return o.hold.holding() && !o.tc.Failed() }
+
+func (o *windowOp[T, K, Acc, Out]) resumeOutput() bool {
+	return o.hold.resume(o.tc, o.fireProcessing, o.fireUpToWatermark)
 }
 
 // onTimer asks the trigger about a timer of window k.ns, acts on its
@@ -139,11 +162,18 @@ func (o *windowOp[T, K, Acc, Out]) clearWindow(w, state window.Window) {
 // fireAll fires, key by key in the order of their encodings, every window
 // with records not yet emitted, then clears it: the end of input for
 // processing-time windows (and any, with WithFireAtEndOfInput).
-func (o *windowOp[T, K, Acc, Out]) fireAll() {
+//
+// It stops between two windows while the chain's output waits for
+// credit, and reports whether all have fired: what it fired is cleared,
+// so calling it again goes on with the rest.
+func (o *windowOp[T, K, Acc, Out]) fireAll() bool {
 	for _, k := range sortedKeys(o.b.Keys("window-pending")) {
 		o.setKey(k)
 		if !o.spec.merging {
 			for _, w := range sortedWindows(o.pending.All()) {
+				if o.tc.outputWaits() {
+					return false
+				}
 				o.emit(w, w)
 				o.clearWindow(w, w)
 			}
@@ -151,16 +181,29 @@ func (o *windowOp[T, K, Acc, Out]) fireAll() {
 		}
 		if err := o.loadSet(); err != nil {
 			o.tc.Fail(err)
-			return
+			return true
 		}
-		for _, p := range o.set.Snapshot() {
-			if o.pending.Contains(p.State) {
-				o.emit(p.Window, p.State)
-				o.clearWindow(p.Window, p.State)
-			}
-		}
+		done := o.fireAllMerged()
 		o.storeSet()
+		if !done {
+			return false
+		}
 	}
+	return true
+}
+
+// fireAllMerged is fireAll for the current key's merged windows.
+func (o *windowOp[T, K, Acc, Out]) fireAllMerged() bool {
+	for _, p := range o.set.Snapshot() {
+		if o.pending.Contains(p.State) {
+			if o.tc.outputWaits() {
+				return false
+			}
+			o.emit(p.Window, p.State)
+			o.clearWindow(p.Window, p.State)
+		}
+	}
+	return true
 }
 
 // sortedKeys orders keys by their JSON encodings, so that end of input

@@ -102,6 +102,7 @@ func (r *reader[T]) start() {
 	r.cur, r.pos, r.err, r.live, r.clock = chunk[T]{}, 0, nil, 0, nil
 	if len(r.splits) > 0 && r.cfg.watermarks() {
 		r.clock = newSplitClock(len(r.splits), r.cfg.Watermarks, r.tc.Now(), r.tc.EmitWatermark, r.tc.MarkIdle)
+		r.clock.backpressured = r.tc.Backpressured
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel, r.kicks = cancel, nil

@@ -33,7 +33,10 @@ type splitClock struct {
 	next     time.Time // the next periodic watermark
 	emit     func(wm int64)
 	mark     func(idle bool)
-	due      []splitWM // scratch of periodic
+	// backpressured says whether the subtask's output waits for credit
+	// (TaskContext.Backpressured); nil: never
+	backpressured func() bool
+	due           []splitWM // scratch of periodic
 }
 
 func newSplitClock(n int, s watermark.Strategy, now time.Time, emit func(int64), mark func(bool)) *splitClock {
@@ -83,11 +86,15 @@ func (c *splitClock) onTime(now time.Time) {
 		c.next = now.Add(c.interval)
 	}
 	ms := now.UnixMilli()
+	// Backpressured, the subtask polls nothing: its splits' records wait
+	// in the fetchers, so no split is idle. Their timeouts restart (Flink
+	// pauses them) and run again once the output has room.
+	paused := c.backpressured != nil && c.backpressured()
 	for k, d := range c.idle {
 		if c.ended[k] {
 			continue
 		}
-		if c.seen[k] {
+		if c.seen[k] || (paused && !d.Idle()) {
 			c.seen[k] = false
 			d.OnRecord(ms)
 		}

@@ -232,3 +232,29 @@ func (f sinkFunc[T]) Write(v T, _ int64) error {
 	f(v)
 	return nil
 }
+
+// A subtask whose output waits for credit is backpressured, not idle: a
+// split that sends nothing meanwhile is not announced idle however long
+// that lasts (Flink pauses the idleness clock of a backpressured
+// source), or downstream would advance its watermark past the records
+// the fetcher holds for it. Its timeout runs again once the output has
+// room.
+func TestSplitClock_backpressuredSplitIsNotIdle(t *testing.T) {
+	p := &clockProbe{}
+	c := newSplitClock(1, monotonous(20*time.Millisecond), time.UnixMilli(0), p.emit, p.mark)
+	backpressured := true
+	c.backpressured = func() bool { return backpressured }
+	c.onRecord(0, 100, at(0))
+	for ms := int64(10); ms <= 200; ms += 10 {
+		c.onTime(time.UnixMilli(ms))
+	}
+	if got := p.take(); got != "wm(99)" {
+		t.Fatalf("backpressured for ten idle timeouts: %q, want its watermark only, not idle", got)
+	}
+	backpressured = false
+	c.onTime(time.UnixMilli(210))
+	c.onTime(time.UnixMilli(220))
+	if got := p.take(); got != "idle" {
+		t.Fatalf("an idle timeout with room in the output: %q, want idle", got)
+	}
+}
