@@ -279,10 +279,28 @@ func TestUnaligned_keyedSlowSink_failures_exactlyOnce(t *testing.T) {
 			// before any checkpoint has, and the restart would then
 			// replay nothing.
 			var when replayable
+			// The second attempt's sink is four times slower until its
+			// fault fires: on a loaded machine the attempt could otherwise
+			// end before any checkpoint of it completed, and its fault,
+			// waiting for one, would never fire.
+			var restarted, secondFired atomic.Bool
+			j.spin = func(seq int64) int {
+				if restarted.Load() && !secondFired.Load() {
+					return 4 * slowSpin(seq)
+				}
+				return slowSpin(seq)
+			}
+			onRestart := when.restarted(restored.onRestart)
 			r := testkit.NewRunner(t, testkit.WithRunTimeout(90*time.Second), testkit.WithConfig(unaligned(t, 10*time.Millisecond, 0)),
-				testkit.WithConfig(func(c *actors.Config) { c.OnRestart = when.restarted(restored.onRestart) }))
+				testkit.WithConfig(func(c *actors.Config) {
+					c.OnRestart = func(info actors.RestartInfo) { restarted.Store(true); onRestart(info) }
+				}))
 			r.Faults().FailAt("count", testkit.AtRecord(countAt), testkit.InSubtask(0), testkit.InAttempt(0), testkit.When(when.ready))
-			r.Faults().FailAt("slow", testkit.AtRecord(sinkAt), testkit.InSubtask(1), testkit.InAttempt(1), testkit.When(when.ready))
+			r.Faults().FailAt("slow", testkit.AtRecord(sinkAt), testkit.InSubtask(1), testkit.InAttempt(1), testkit.When(func() bool {
+				ok := when.ready()
+				secondFired.Store(ok)
+				return ok
+			}))
 			p, sink := j.build()
 			job := r.Start(p)
 			when.job.Store(job)
