@@ -43,12 +43,18 @@ func Collect[T any](s Stream[T]) *Collected[T] {
 func CollectTo[T any](s Stream[T], into *Collected[T]) *Collected[T] {
 	c := &Collected[T]{collectStore: into.collectStore}
 	c.Sink = ToSink(s, "collect", func(tc *TaskContext) (SinkWriter[T], error) {
-		if tc.Checkpointing {
-			return &txnCollectWriter[T]{c: c, subtask: tc.Subtask, pending: map[int64][]Element[T]{}}, nil
-		}
-		return &collectWriter[T]{c: c, subtask: tc.Subtask}, nil
+		return newCollectWriter(c, tc), nil
 	})
 	return c
+}
+
+// newCollectWriter opens one subtask of a collecting sink: two-phase
+// commit when the job takes checkpoints.
+func newCollectWriter[T any](c *Collected[T], tc *TaskContext) SinkWriter[T] {
+	if tc.Checkpointing {
+		return &txnCollectWriter[T]{c: c, subtask: tc.Subtask, pending: map[int64][]Element[T]{}}
+	}
+	return &collectWriter[T]{c: c, subtask: tc.Subtask}
 }
 
 // Name names the collecting sink.
