@@ -1,6 +1,8 @@
 package operators
 
 import (
+	"math/rand/v2"
+	"strconv"
 	"sync"
 )
 
@@ -25,11 +27,19 @@ type collectStore[T any] struct {
 	txns  map[txnID]bool // committed transactions
 }
 
-// txnID names one epoch of one sink subtask: the subtask (at the time of
-// writing) and the checkpoint that ended the epoch.
+// txnID names one epoch of one sink subtask: the writer (one opening of
+// the subtask), the subtask (at the time of writing) and the checkpoint
+// that ended the epoch. Subtask and checkpoint alone do not name it: the
+// last epoch of a subtask whose input ended is EndOfJob's in every job,
+// and a job resumed from a savepoint commits the earlier job's last epoch
+// on restore, then ends its own (see TestCollect_lastEpochsOfTwoJobsBothCommitted).
+// A restore commits the transactions it finds under the names they were
+// stored with, so that each is committed once however often it is
+// restored. Checkpoints of versions without writers restore with "".
 type txnID struct {
-	Subtask    int   `json:"subtask"`
-	Checkpoint int64 `json:"checkpoint"`
+	Writer     string `json:"writer,omitempty"`
+	Subtask    int    `json:"subtask"`
+	Checkpoint int64  `json:"checkpoint"`
 }
 
 // Collect adds a sink that keeps every record in memory.
@@ -43,12 +53,19 @@ func Collect[T any](s Stream[T]) *Collected[T] {
 func CollectTo[T any](s Stream[T], into *Collected[T]) *Collected[T] {
 	c := &Collected[T]{collectStore: into.collectStore}
 	c.Sink = ToSink(s, "collect", func(tc *TaskContext) (SinkWriter[T], error) {
-		if tc.Checkpointing {
-			return &txnCollectWriter[T]{c: c, subtask: tc.Subtask, pending: map[int64][]Element[T]{}}, nil
-		}
-		return &collectWriter[T]{c: c, subtask: tc.Subtask}, nil
+		return newCollectWriter(c, tc), nil
 	})
 	return c
+}
+
+// newCollectWriter opens one subtask of a collecting sink: two-phase
+// commit when the job takes checkpoints.
+func newCollectWriter[T any](c *Collected[T], tc *TaskContext) SinkWriter[T] {
+	if tc.Checkpointing {
+		return &txnCollectWriter[T]{c: c, writer: strconv.FormatUint(rand.Uint64(), 36), subtask: tc.Subtask,
+			pending: map[int64][]Element[T]{}}
+	}
+	return &collectWriter[T]{c: c, subtask: tc.Subtask}
 }
 
 // Name names the collecting sink.

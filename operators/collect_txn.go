@@ -15,6 +15,7 @@ import (
 // transaction, kept in the checkpoint, committed when it completes.
 type txnCollectWriter[T any] struct {
 	c       *Collected[T]
+	writer  string // drawn at random as the subtask opens: see txnID
 	subtask int
 	epoch   []Element[T]
 	pending map[int64][]Element[T] // by checkpoint ID
@@ -37,7 +38,7 @@ func (w *txnCollectWriter[T]) SnapshotState(id int64) (*OperatorState, error) {
 	w.pending[id], w.epoch = w.epoch, nil
 	var list [][]byte
 	for _, cid := range slices.Sorted(maps.Keys(w.pending)) {
-		b, err := json.Marshal(txn[T]{ID: txnID{Subtask: w.subtask, Checkpoint: cid}, Elems: w.pending[cid]})
+		b, err := json.Marshal(txn[T]{ID: w.txnID(cid), Elems: w.pending[cid]})
 		if err != nil {
 			return nil, fmt.Errorf("collect: encode epoch of checkpoint %d: %w", cid, err)
 		}
@@ -46,11 +47,17 @@ func (w *txnCollectWriter[T]) SnapshotState(id int64) (*OperatorState, error) {
 	return &OperatorState{Operator: &persistence.OperatorSnapshot{Lists: map[string][][]byte{"pending": list}}}, nil
 }
 
+// txnID names the transaction of this writer's epoch ended by checkpoint
+// cid.
+func (w *txnCollectWriter[T]) txnID(cid int64) txnID {
+	return txnID{Writer: w.writer, Subtask: w.subtask, Checkpoint: cid}
+}
+
 // NotifyCheckpointComplete commits every transaction up to id.
 func (w *txnCollectWriter[T]) NotifyCheckpointComplete(id int64) error {
 	for _, cid := range slices.Sorted(maps.Keys(w.pending)) {
 		if cid <= id {
-			w.c.commit(txnID{Subtask: w.subtask, Checkpoint: cid}, w.pending[cid])
+			w.c.commit(w.txnID(cid), w.pending[cid])
 			delete(w.pending, cid)
 		}
 	}
@@ -81,7 +88,8 @@ func (w *txnCollectWriter[T]) RestoreState(parts []*OperatorState) error {
 		}
 	}
 	slices.SortFunc(txns, func(a, b txn[T]) int {
-		return cmp.Or(cmp.Compare(a.ID.Checkpoint, b.ID.Checkpoint), cmp.Compare(a.ID.Subtask, b.ID.Subtask))
+		return cmp.Or(cmp.Compare(a.ID.Checkpoint, b.ID.Checkpoint), cmp.Compare(a.ID.Subtask, b.ID.Subtask),
+			cmp.Compare(a.ID.Writer, b.ID.Writer))
 	})
 	for _, t := range txns {
 		w.c.commit(t.ID, t.Elems)

@@ -153,6 +153,53 @@ func TestReader_replayFromCheckpoint(t *testing.T) {
 	}
 }
 
+// describeSeqs says how sorted record numbers differ from 1..n once
+// each: the missing ranges and the repeated numbers, so that a failure
+// shows whether a split lost its tail, a range at a restore, or replayed.
+func describeSeqs(sorted []int, n int) string {
+	count := make(map[int]int, len(sorted))
+	for _, v := range sorted {
+		count[v]++
+	}
+	var missing, repeated, unexpected []string
+	for lo := 1; lo <= n; lo++ {
+		if count[lo] > 0 {
+			continue
+		}
+		hi := lo
+		for hi < n && count[hi+1] == 0 {
+			hi++
+		}
+		missing = append(missing, fmt.Sprintf("%d..%d", lo, hi))
+		lo = hi
+	}
+	for _, v := range slices.Compact(slices.Clone(sorted)) {
+		switch {
+		case v < 1 || v > n:
+			unexpected = append(unexpected, fmt.Sprint(v))
+		case count[v] > 1:
+			repeated = append(repeated, fmt.Sprintf("%d×%d", v, count[v]))
+		}
+	}
+	return fmt.Sprintf("missing %v, repeated %v, unexpected %v", missing, examplesOf(repeated), examplesOf(unexpected))
+}
+
+// describeCommitted summarises what one job committed of a subject.
+func describeCommitted(seqs []int) string {
+	if len(seqs) == 0 {
+		return "none"
+	}
+	return fmt.Sprintf("%d records, %d..%d", len(seqs), slices.Min(seqs), slices.Max(seqs))
+}
+
+// examplesOf keeps a failure message short.
+func examplesOf(s []string) []string {
+	if len(s) > 10 {
+		return append(s[:10:10], fmt.Sprintf("and %d more", len(s)-10))
+	}
+	return s
+}
+
 func seqRange(from, to int) []int {
 	out := make([]int, 0, to-from+1)
 	for i := from; i <= to; i++ {
@@ -245,21 +292,26 @@ func TestFromJetStream_savepointRescale(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if before := len(into.Values()); before >= 3*n {
-				t.Fatalf("the first job committed all %d records before its savepoint", before)
+			first := into.Values()
+			if len(first) >= 3*n {
+				t.Fatalf("the first job committed all %d records before its savepoint", len(first))
 			}
 			if res := r.Wait(r.Start(build(par), actors.RestoreFrom(path))); res.Err != nil {
 				t.Fatal(res)
 			}
-			byKey := map[string][]int{}
-			for _, e := range into.Values() {
+			byKey, beforeByKey := map[string][]int{}, map[string][]int{}
+			for i, e := range into.Values() {
 				byKey[e.Key] = append(byKey[e.Key], e.N)
+				if i < len(first) {
+					beforeByKey[e.Key] = append(beforeByKey[e.Key], e.N)
+				}
 			}
 			for _, k := range keys {
 				got := byKey[k]
 				slices.Sort(got) // two jobs' subtasks: order holds per subtask, not across the restore's lists
 				if !slices.Equal(got, seqRange(1, n)) {
-					t.Errorf("subject in.%s: %d records committed, not 1..%d once each", k, len(got), n)
+					t.Errorf("subject in.%s: %d records committed, not 1..%d once each: %s; before the savepoint %s",
+						k, len(got), n, describeSeqs(got, n), describeCommitted(beforeByKey[k]))
 				}
 			}
 		})
