@@ -191,13 +191,6 @@ func (c *core) settle(what string) {
 			}
 			c.chain.Flush()
 		}
-		if c.chain.Pending() && c.chain.Err() == nil {
-			// Output an operator held (an async operator's results
-			// released while it was restored, held until the job's
-			// start): the harness's output never waits for credit, so
-			// it all goes out, as the subtask's resume lets it.
-			c.chain.Resume()
-		}
 		c.chain.BatchEnd()
 		if c.host.actors.pending == 0 || c.chain.Err() != nil || c.err != nil {
 			return
