@@ -285,6 +285,17 @@ func (a *actorOp[In, K, Out]) HandleMessage(msg any) bool {
 			return false
 		}
 		a.onStopped()
+	case *actor.DeadLetterResponse:
+		// Proto.Actor's answer to a request that reached no actor: one
+		// sent after the actor stopped, before its Terminated came (the
+		// subtask takes that behind the replies queued before it). The
+		// answer names no target; only actor operators send requests, so
+		// the first with one in flight takes it: it will never be
+		// answered.
+		if a.pid == nil || len(a.flight) == 0 {
+			return false
+		}
+		a.onStopped()
 	default:
 		return false
 	}

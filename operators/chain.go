@@ -409,8 +409,12 @@ type EndMarker interface {
 	MarkEnded()
 }
 
-// Ended reports whether every operator has been ended by EndInput.
-func (c *Chain) Ended() bool { return c.endNext >= len(c.hooks) }
+// Ended reports whether every operator has been ended by EndInput and
+// none holds output any more (Pending): an operator may hold what it
+// emits at its end (async I/O's last results) for credit, and until that
+// is out the subtask must not end — its end of input would overtake it,
+// and a checkpoint would be one of a finished subtask without it.
+func (c *Chain) Ended() bool { return c.endNext >= len(c.hooks) && !c.operatorsHolding() }
 
 // Flush ships every partly filled output batch.
 func (c *Chain) Flush() {

@@ -176,6 +176,13 @@ func (c *core) step(what string, fn func()) {
 // awaited, so that a step ends with nothing in flight.
 func (c *core) settle(what string) {
 	for {
+		if c.chain.Pending() && c.chain.Err() == nil {
+			// what the chain holds goes out, as the subtask resumes its
+			// chain once the job has started: a restored async
+			// operator's results wait for that (the harness's output
+			// never waits for credit, so one Resume lets all out)
+			c.chain.Resume()
+		}
 		if c.ending && !c.chain.Ended() && c.chain.Err() == nil {
 			// an operator held its end back (async replies); end the rest now
 			// if it let go, as the subtask does after every message
@@ -183,13 +190,6 @@ func (c *core) settle(what string) {
 				c.fail(what, err)
 			}
 			c.chain.Flush()
-		}
-		if c.chain.Pending() && c.chain.Err() == nil {
-			// Output an operator held (an async operator's results
-			// released while it was restored, held until the job's
-			// start): the harness's output never waits for credit, so
-			// it all goes out, as the subtask's resume lets it.
-			c.chain.Resume()
 		}
 		c.chain.BatchEnd()
 		if c.host.actors.pending == 0 || c.chain.Err() != nil || c.err != nil {
