@@ -323,14 +323,14 @@ func (s *subtask) wake() {
 // checkpoint waits for.
 func (s *subtask) onTimer() {
 	s.timerAt = time.Time{}
-	if !s.state.active() {
-		return
-	}
-	if s.state == stFinished {
-		s.chain.OnPreparingTime(time.Now())
-	} else {
+	switch {
+	case s.state.clockRuns():
 		s.chain.OnProcessingTime(time.Now())
 		s.chain.BatchEnd()
+	case s.state.eoiQueued():
+		s.chain.OnPreparingTime(time.Now())
+	default:
+		return // not started, or no longer active
 	}
 	s.afterOperators()
 	s.drive()

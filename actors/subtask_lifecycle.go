@@ -81,6 +81,16 @@ func (s subtaskState) endedInput() bool { return s >= stEnding && s <= stFinishe
 // barrier follows it.
 func (s subtaskState) eoiQueued() bool { return s == stDraining || s == stFinished }
 
+// clockRuns reports whether its operators' processing-time timers fire:
+// from its start (before it, its restored output channel state, sent at
+// the start, and the other subtasks' deployment go first) until its end
+// of input is queued (nothing may follow that; as Flink, the timers
+// left then are dropped). Ending keeps them: async I/O's timeouts run
+// while its calls in flight finish. Once the end of input is queued only
+// the deadlines of operators fetching their state for a checkpoint run
+// (Chain.OnPreparingTime).
+func (s subtaskState) clockRuns() bool { return s == stRunning || s == stEnding }
+
 // subtaskEvent is what moves a subtask from one state to another.
 type subtaskEvent int
 

@@ -84,12 +84,12 @@ func TestSubtaskStep_forwardOnlyAndEveryStateCloses(t *testing.T) {
 // What each state allows: a test of the predicates the subtask asks
 // instead of its old flags.
 func TestSubtaskState_predicates(t *testing.T) {
-	type row struct{ active, working, endedInput, eoiQueued bool }
+	type row struct{ active, working, endedInput, eoiQueued, clockRuns bool }
 	want := map[subtaskState]row{
 		stCreated:  {},
 		stDeployed: {active: true, working: true},
-		stRunning:  {active: true, working: true},
-		stEnding:   {active: true, working: true, endedInput: true},
+		stRunning:  {active: true, working: true, clockRuns: true},
+		stEnding:   {active: true, working: true, endedInput: true, clockRuns: true},
 		stDraining: {active: true, working: true, endedInput: true, eoiQueued: true},
 		stFinished: {active: true, endedInput: true, eoiQueued: true},
 		stFailed:   {},
@@ -97,7 +97,7 @@ func TestSubtaskState_predicates(t *testing.T) {
 		stClosed:   {},
 	}
 	for s := range subtaskStates {
-		got := row{s.active(), s.working(), s.endedInput(), s.eoiQueued()}
+		got := row{s.active(), s.working(), s.endedInput(), s.eoiQueued(), s.clockRuns()}
 		if got != want[s] {
 			t.Errorf("%v: %+v, want %+v", s, got, want[s])
 		}

@@ -50,12 +50,14 @@ func (s *subtask) armFlush() {
 // reply timeout), so that an actor that does not answer its Snapshot
 // fails the job as it would while running.
 func (s *subtask) armTimer() {
-	if !s.state.active() {
-		return
-	}
-	next := s.chain.NextProcessingTime
-	if s.state == stFinished {
+	var next func() (time.Time, bool)
+	switch {
+	case s.state.clockRuns():
+		next = s.chain.NextProcessingTime
+	case s.state.eoiQueued():
 		next = s.chain.NextPreparingTime
+	default:
+		return // not started (its start calls drive), or no longer active
 	}
 	at, ok := next()
 	if !ok || (!s.timerAt.IsZero() && !at.Before(s.timerAt)) {
