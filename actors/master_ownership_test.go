@@ -139,19 +139,8 @@ func TestEngine_Close_waitsForASlowCheckpointStore(t *testing.T) {
 	<-j.Done()
 	// The store still holds a call: Close must not return. A while later
 	// the store answers.
-	until := time.Now().Add(time.Second)
-	eventually(t, 20*time.Second, func() bool {
-		select {
-		case <-closed:
-			return true
-		default:
-			return time.Now().After(until)
-		}
-	}, "Close to return early, or a while")
-	select {
-	case <-closed:
+	if closedWithin(closed, time.Second) {
 		t.Fatalf("Engine.Close returned while the checkpoint store still held a call")
-	default:
 	}
 	store.open()
 	<-closed
@@ -190,19 +179,8 @@ func TestEngine_Close_waitsForAsyncCalls(t *testing.T) {
 		_ = e.Close()
 	}()
 	eventually(t, 20*time.Second, func() bool { return cancelled.Load() == started.Load() }, "the calls to be cancelled")
-	until := time.Now().Add(time.Second)
-	eventually(t, 20*time.Second, func() bool {
-		select {
-		case <-closed:
-			return true
-		default:
-			return time.Now().After(until)
-		}
-	}, "Close to return early, or a while")
-	select {
-	case <-closed:
+	if closedWithin(closed, time.Second) {
 		t.Fatalf("Engine.Close returned while %d async calls still ran", running.Load())
-	default:
 	}
 	releaseOnce.Do(func() { close(release) })
 	<-closed
