@@ -39,6 +39,16 @@ type Config struct {
 	// for which it cannot fit its share fails to submit (ErrConfig).
 	// docs/operations.md gives the formula. At least 16 MiB.
 	Memory int64
+	// GCPercent is the garbage collector's target while the engine runs,
+	// as GOGC: collect when the heap has grown by this percentage of
+	// what the last collection left live. For the whole process, put
+	// back on Close. Zero (the default): with Memory, DefaultGCPercent
+	// (800), unless the GOGC environment variable is set, which is then
+	// kept; without Memory, the runtime's own (GOGC, or 100). GCOff
+	// (-1) collects only as the heap nears Memory, which it needs. With
+	// Memory the soft limit bounds the heap at any GCPercent: a larger
+	// one trades memory the budget allows for fewer collections.
+	GCPercent int
 	// BatchBytes caps a batch in bytes as well as in records: a batch
 	// holds at most BatchBytes of records, counted at the size of the
 	// stream's record type (its Go value, not what it points to). It is
@@ -124,6 +134,9 @@ func (c *Config) validate() error {
 		return fmt.Errorf("%w: Credits %d must not be negative", ErrConfig, c.Credits)
 	}
 	if err := c.validateMemory(); err != nil {
+		return err
+	}
+	if err := c.validateGC(); err != nil {
 		return err
 	}
 	if c.Credits == 0 && c.Memory == 0 {

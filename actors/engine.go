@@ -24,6 +24,8 @@ type Engine struct {
 	metrics        metricsTable // the latest samples of the subtasks here
 	// unlimit puts back the soft memory limit Config.Memory replaced
 	unlimit func()
+	// ungc puts back the collector's target Config.GCPercent replaced.
+	ungc func()
 	// writers owns the goroutines that call checkpoint stores for the
 	// jobs: their metadata writers (checkpointer) and their subtasks'
 	// state writes (uploads). A job's end leaves them to the store, and
@@ -56,6 +58,7 @@ func NewEngine(cfg Config) (*Engine, error) {
 		e.remote = r
 	}
 	e.unlimit = setMemoryLimit(cfg.Memory)
+	e.ungc = setGCPercent(cfg)
 	return e, nil
 }
 
@@ -194,6 +197,7 @@ func (e *Engine) Close() error {
 		stopRemote(e.sys, e.remote)
 	}
 	e.sys.Shutdown()
+	e.ungc()
 	e.unlimit()
 	return nil
 }

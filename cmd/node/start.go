@@ -26,7 +26,7 @@ func startClusterNode(ctx context.Context, cfg cli.StartConfig) (cli.RunningNode
 	ecfg := actors.DefaultConfig()
 	ecfg.Logger = cfg.Logger
 	ecfg.StateDir = filepath.Join(cfg.DataDir, "state")
-	ecfg.Memory = cfg.Memory
+	ecfg.Memory, ecfg.GCPercent = cfg.Memory, cfg.GCPercent
 	faults, err := faultsFromEnv(cfg.Name)
 	if err != nil {
 		return nil, err

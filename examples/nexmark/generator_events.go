@@ -117,12 +117,13 @@ func (g *Generator) auction(n, ts int64, r *rng) *Auction {
 	}
 }
 
-func (g *Generator) bid(n, ts int64, r *rng) *Bid {
+// bid fills b with bid n and returns it.
+func (g *Generator) bid(n, ts int64, r *rng, b *Bid) *Bid {
 	ch := r.intn(int64(len(channels)))
 	if r.intn(2) == 0 { // half the bids come through the many other channels
 		ch = int64(len(channels)) + r.intn(int64(len(channelName)-len(channels)))
 	}
-	return &Bid{
+	*b = Bid{
 		Auction:  FirstAuctionID + bidAuction(n, g.cfg.HotAuctionRatio, r),
 		Bidder:   FirstPersonID + hotPerson(n, g.cfg.HotBidderRatio, 1, r),
 		Price:    price(r),
@@ -131,4 +132,5 @@ func (g *Generator) bid(n, ts int64, r *rng) *Bid {
 		DateTime: ts,
 		Extra:    extra(r, bidExtra),
 	}
+	return b
 }

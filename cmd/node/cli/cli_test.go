@@ -148,6 +148,9 @@ func TestMain_usageErrors(t *testing.T) {
 		{append(wc, "--memory", "lots"), `"lots" for flag -memory: want a size such as 512MiB`},
 		{append(wc, "--memory", "512M"), `"512M" for flag -memory`},
 		{append(wc, "--memory", "1MiB"), "below the least budget, 16MiB"},
+		{append(wc, "--gc-percent", "0"), `"0" for flag -gc-percent: want a positive percentage, such as 400, or off`},
+		{append(wc, "--gc-percent", "-1"), `"-1" for flag -gc-percent`},
+		{append(wc, "--gc-percent", "off"), "--gc-percent off needs --memory"},
 		// 64 × 64 channels cannot fit a quarter of 16 MiB
 		{append(wc, "--memory", "16MiB", "--parallelism", "64"), "--memory 16MiB: job \"wordcount\""},
 		// unaligned checkpoints would replay its in-flight records as zero values

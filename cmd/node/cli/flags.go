@@ -118,6 +118,32 @@ func memoryFlag(fs *flag.FlagSet, into *int64) {
 	})
 }
 
+// gcPercentFlag registers --gc-percent on fs: a positive percentage, or
+// off (actors.GCOff), into into.
+func gcPercentFlag(fs *flag.FlagSet, into *int) {
+	fs.Func("gc-percent", "", func(s string) error {
+		if s == "off" {
+			*into = actors.GCOff
+			return nil
+		}
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			return fmt.Errorf("want a positive percentage, such as 400, or off")
+		}
+		*into = n
+		return nil
+	})
+}
+
+// checkGCPercent refuses --gc-percent off without --memory: the collector
+// would have no limit to run at.
+func checkGCPercent(gcPercent int, memory int64) error {
+	if gcPercent == actors.GCOff && memory == 0 {
+		return fmt.Errorf("--gc-percent off needs --memory")
+	}
+	return nil
+}
+
 // sizeUnits are the units of parseSize: binary (IEC) and decimal (SI),
 // as Kubernetes reads them; a bare number is bytes.
 var sizeUnits = map[string]int64{

@@ -120,7 +120,8 @@ func TestCommand_run_quiet(t *testing.T) {
 }
 
 // --http serves the job's metrics while it runs; --log-format json logs
-// JSON (the address it serves at, at info level).
+// JSON (the address it serves at, at info level); --memory is the soft
+// memory limit, and raises the collector's target to its default.
 func TestCommand_run_httpMetricsAndJSONLogs(t *testing.T) {
 	served := regexp.MustCompile(`"msg":"serving metrics","addr":"([^"]+)"`)
 	out := newSyncBuffer()
@@ -129,7 +130,7 @@ func TestCommand_run_httpMetricsAndJSONLogs(t *testing.T) {
 	c := newCommand(testRegistry(t, out), io.Discard, errOut, func() (<-chan os.Signal, func()) { return sigs, func() {} })
 	codes := make(chan int, 1)
 	go func() {
-		codes <- c.main([]string{"run", "numbers", "--quiet", "--http", "127.0.0.1:0", "--log-format", "json", "--log-level", "info"})
+		codes <- c.main([]string{"run", "numbers", "--quiet", "--http", "127.0.0.1:0", "--log-format", "json", "--log-level", "info", "--memory", "256MiB"})
 	}()
 	defer func() {
 		sigs <- os.Interrupt
@@ -146,6 +147,10 @@ func TestCommand_run_httpMetricsAndJSONLogs(t *testing.T) {
 		}
 		defer resp.Body.Close()
 		body, _ := io.ReadAll(resp.Body)
+		if _, env := os.LookupEnv("GOGC"); !env && !strings.Contains(string(body), "\ngo_gc_gogc_percent 800\n") ||
+			!strings.Contains(string(body), "\ngo_gc_gomemlimit_bytes 2.68435456e+08\n") {
+			t.Fatalf("--memory 256MiB: want GOGC 800 (the default with a budget) and a 256 MiB soft limit in /metrics:\n%s", body)
+		}
 		return regexp.MustCompile(`troupe_source_records_read_total\{job="numbers",job_id="[^"]+",operator="seq -> sink",subtask="0"\} [1-9]`).Match(body) &&
 			strings.Contains(string(body), `troupe_job_status{job="numbers"`)
 	}, "the job's counters at %s", url)

@@ -15,7 +15,7 @@ const runUsage = `Usage: node run PIPELINE [--param key=value]... [--parallelism
                 [--checkpoint-interval D --state-dir DIR] [--restore PATH]
                 [--unaligned [--alignment-timeout D]]
                 [--fresh] [--no-savepoint] [--state-backend heap|bbolt] [--restart S]
-                [--memory SIZE] [--http HOST:PORT] [--quiet]
+                [--memory SIZE [--gc-percent N|off]] [--http HOST:PORT] [--quiet]
                 [--log-format text|json] [--log-level L]
 
 Runs a registered pipeline on an in-process engine: until its input ends,
@@ -102,6 +102,9 @@ Flags:
                            cache and async ceiling are derived (see
                            docs/operations.md); a job that cannot fit it is
                            a usage error (default: no budget)
+  --gc-percent N|off       the garbage collector's target, as GOGC (default:
+                           800 with --memory unless GOGC is set, else the
+                           runtime's); off collects only near --memory
   --http HOST:PORT         serve the job's metrics at /metrics (Prometheus
                            text format; see docs/metrics.md)
   --quiet                  no progress report
@@ -123,6 +126,7 @@ type runArgs struct {
 	fresh       bool // start a new run even if one did not finish
 	restart     restartFlag
 	memory      int64  // the memory budget in bytes; 0 for none
+	gcPercent   int    // --gc-percent; 0: actors.Config's default
 	http        string // serve /metrics there; "" for none
 	quiet       bool   // no progress report
 	logFormat   string
@@ -140,6 +144,7 @@ func parseRun(args []string) (runArgs, error) {
 	fs.BoolVar(&ra.fresh, "fresh", false, "")
 	fs.Var(&ra.restart, "restart", "")
 	memoryFlag(fs, &ra.memory)
+	gcPercentFlag(fs, &ra.gcPercent)
 	fs.StringVar(&ra.http, "http", "", "")
 	fs.BoolVar(&ra.quiet, "quiet", false, "")
 	var logLevel *string
@@ -169,6 +174,9 @@ func parseRun(args []string) (runArgs, error) {
 // check rejects flags that make no sense together.
 func (ra *runArgs) check() error {
 	if err := ra.jobFlags.check(); err != nil {
+		return err
+	}
+	if err := checkGCPercent(ra.gcPercent, ra.memory); err != nil {
 		return err
 	}
 	if ra.stateDir != "" && ra.interval == 0 {
@@ -266,7 +274,7 @@ func (c *command) execute(g *operators.JobGraph, ck *checkpointing, ra runArgs) 
 	cfg.Logger = newLogger(c.stderr, ra.logFormat, ra.logLevel)
 	cfg.Restart, cfg.OnRestart = ra.restart.strategy, c.printRestart
 	cfg.OwnerReportsFailures = true // printRestart and the lines below report them
-	cfg.Memory = ra.memory
+	cfg.Memory, cfg.GCPercent = ra.memory, ra.gcPercent
 	ck.configure(&cfg)
 	// Before anything starts: a budget the job cannot fit, or unaligned
 	// checkpoints of records its codec would not keep, is the command

@@ -220,7 +220,12 @@ func TestParseRun_memory(t *testing.T) {
 	if err != nil || ra.memory != 512<<20 {
 		t.Fatalf("--memory 512MiB: memory %d, err %v", ra.memory, err)
 	}
-	if ra, err := parseRun([]string{"wc"}); err != nil || ra.memory != 0 {
-		t.Fatalf("no --memory: memory %d, err %v; want no budget", ra.memory, err)
+	if ra, err := parseRun([]string{"wc"}); err != nil || ra.memory != 0 || ra.gcPercent != 0 {
+		t.Fatalf("no --memory: memory %d, GC percent %d, err %v; want no budget and the default target", ra.memory, ra.gcPercent, err)
+	}
+	for arg, want := range map[string]int{"off": actors.GCOff, "1600": 1600} {
+		if ra, err := parseRun([]string{"wc", "--memory", "64MiB", "--gc-percent", arg}); err != nil || ra.gcPercent != want {
+			t.Errorf("--gc-percent %s: %d, %v; want %d", arg, ra.gcPercent, err, want)
+		}
 	}
 }

@@ -74,7 +74,7 @@ const (
 
 const startUsage = `Usage: node start [--name NAME] [--bind HOST:PORT] [--gossip HOST:PORT]
                   [--http HOST:PORT] [--join HOST:PORT[,...]] [--slots N]
-                  [--memory SIZE]
+                  [--memory SIZE [--gc-percent N|off]]
                   [--data-dir DIR] [--store URL] [--nats-embedded
                   [--nats-listen HOST:PORT] [--nats-cluster HOST:PORT
                   --nats-routes HOST:PORT,...]] [--port-file FILE]
@@ -121,6 +121,9 @@ Flags:
                            cache and async ceiling of the jobs this node
                            coordinates are derived (see docs/operations.md;
                            give every node the same; default: no budget)
+  --gc-percent N|off       the garbage collector's target, as GOGC (default:
+                           800 with --memory unless GOGC is set, else the
+                           runtime's); off collects only near --memory
   --data-dir DIR           the node's own files (default ./troupe-data/NAME)
   --store URL              where checkpoints, savepoints and job records go,
                            a place every node reaches: file://DIR, such as a

@@ -72,6 +72,10 @@ type StartConfig struct {
 	// Memory is the node's memory budget in bytes (--memory), at least
 	// actors.MinMemory; 0 (the default): none. See actors.Config.Memory.
 	Memory int64
+	// GCPercent is the garbage collector's target (--gc-percent): a
+	// percentage, actors.GCOff, or 0 (the default). See
+	// actors.Config.GCPercent.
+	GCPercent int
 	// DataDir is the node's own directory (--data-dir), absolute: local
 	// state (bbolt), logs. Default DefaultDataRoot/<Name> under the working
 	// directory.
@@ -214,6 +218,7 @@ func parseStartEnv(args []string, getenv func(string) string) (StartConfig, erro
 		return nil
 	})
 	memoryFlag(fs, &cfg.Memory)
+	gcPercentFlag(fs, &cfg.GCPercent)
 	fs.StringVar(&cfg.DataDir, "data-dir", "", "")
 	fs.StringVar(&raw.store, "store", "", "")
 	fs.BoolVar(&raw.natsEmbedded, "nats-embedded", false, "")
@@ -282,6 +287,9 @@ func (cfg *StartConfig) check(raw startFlags) error {
 		if err := checkName(cfg.Name); err != nil {
 			return fmt.Errorf("--name %q: %w", cfg.Name, err)
 		}
+	}
+	if err := checkGCPercent(cfg.GCPercent, cfg.Memory); err != nil {
+		return err
 	}
 	if err := checkBind(cfg.ActorAddr); err != nil {
 		return fmt.Errorf("--bind %q: %w", cfg.ActorAddr, err)

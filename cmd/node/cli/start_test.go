@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/troupe-dev/troupe/actors"
 	"github.com/troupe-dev/troupe/cluster"
 	"github.com/troupe-dev/troupe/cmd/node/rest"
 	"github.com/troupe-dev/troupe/cmd/node/rest/resttest"
@@ -43,7 +44,7 @@ func TestParseStart(t *testing.T) {
 	}
 	args := []string{"--name", "n1.a_b-C", "--bind", "10.0.0.5:6000", "--gossip", "[::1]:0", "--http", ":0",
 		"--join", "127.0.0.1:7946, host-b:7947", "--join", "[::1]:7948", "--slots", "3", "--data-dir", "/var/lib/n1",
-		"--store", "file://shared/troupe", "--port-file", "ports.json", "--log-format", "json", "--log-level", "debug", "--memory", "1GiB"}
+		"--store", "file://shared/troupe", "--port-file", "ports.json", "--log-format", "json", "--log-level", "debug", "--memory", "1GiB", "--gc-percent", "off"}
 	cfg, err := parseStart(args)
 	if err != nil {
 		t.Fatal(err)
@@ -51,7 +52,7 @@ func TestParseStart(t *testing.T) {
 	want := StartConfig{Name: "n1.a_b-C", ActorAddr: "10.0.0.5:6000", GossipAddr: "[::1]:0", HTTPListen: ":0",
 		Join: []string{"127.0.0.1:7946", "host-b:7947", "[::1]:7948"}, Slots: 3, DataDir: "/var/lib/n1",
 		Store: "file://" + filepath.Join(cwd, "shared/troupe"), StoreDir: filepath.Join(cwd, "shared/troupe"),
-		PortFile: "ports.json", LogFormat: "json", LogLevel: slog.LevelDebug, Memory: 1 << 30}
+		PortFile: "ports.json", LogFormat: "json", LogLevel: slog.LevelDebug, Memory: 1 << 30, GCPercent: actors.GCOff}
 	if !sameConfig(cfg, want) {
 		t.Fatalf("got  %+v\nwant %+v", cfg, want)
 	}
@@ -107,7 +108,7 @@ func sameConfig(a, b StartConfig) bool {
 	return a.Name == b.Name && a.ActorAddr == b.ActorAddr && a.GossipAddr == b.GossipAddr && a.HTTPListen == b.HTTPListen &&
 		a.HTTPAddr == b.HTTPAddr && slices.Equal(a.Join, b.Join) && a.Slots == b.Slots && a.DataDir == b.DataDir &&
 		a.Store == b.Store && a.StoreDir == b.StoreDir && a.PortFile == b.PortFile && a.LogFormat == b.LogFormat &&
-		a.LogLevel == b.LogLevel && a.Memory == b.Memory
+		a.LogLevel == b.LogLevel && a.Memory == b.Memory && a.GCPercent == b.GCPercent
 }
 
 func TestParseStart_errors(t *testing.T) {
@@ -138,6 +139,8 @@ func TestParseStart_errors(t *testing.T) {
 		{[]string{"--slots", "many"}, `"many" for flag -slots`},
 		{[]string{"--memory", "big"}, `"big" for flag -memory`},
 		{[]string{"--memory", "8MiB"}, "below the least budget"},
+		{[]string{"--gc-percent", "lazy"}, `"lazy" for flag -gc-percent: want a positive percentage`},
+		{[]string{"--gc-percent", "off"}, "--gc-percent off needs --memory"},
 		{[]string{"--store", "/shared/troupe"}, `--store "/shared/troupe": want a URL such as file:///shared/troupe`},
 		{[]string{"--store", "nats://127.0.0.1"}, `--store "nats://127.0.0.1": `},
 		{[]string{"--store", "nats://a:4222?replicas=9"}, "replicas"},

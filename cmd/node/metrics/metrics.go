@@ -3,6 +3,7 @@ package metrics
 import (
 	"log/slog"
 	"net/http"
+	"regexp"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -54,10 +55,20 @@ func NewHandler(cfg Config) http.Handler {
 		log = slog.Default()
 	}
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(newCollector(cfg), collectors.NewGoCollector(),
+	reg.MustRegister(newCollector(cfg), newGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{
 		ErrorLog:      slog.NewLogLogger(log.Handler(), slog.LevelError),
 		ErrorHandling: promhttp.ContinueOnError, // a bad metric must not hide the others
 	})
+}
+
+// newGoCollector is client_golang's Go collector plus the live heap
+// (go_gc_heap_live_bytes): with a memory budget the engine raises GOGC,
+// so the heap in use sits near the soft limit in normal running, and
+// only the heap the last collection left live says whether the budget
+// is short (docs/operations.md, "Alerts").
+func newGoCollector() prometheus.Collector {
+	return collectors.NewGoCollector(collectors.WithGoCollectorRuntimeMetrics(
+		collectors.GoRuntimeMetricsRule{Matcher: regexp.MustCompile(`^/gc/heap/live:bytes$`)}))
 }

@@ -233,6 +233,12 @@ func TestHandler_countersMoveAndMatchTheRecordsWritten(t *testing.T) {
 	if f["go_goroutines"] == nil || f["process_cpu_seconds_total"] == nil {
 		t.Error("no Go runtime or process metrics")
 	}
+	// docs/operations.md's memory alert and the dashboard read these.
+	for _, name := range []string{"go_gc_heap_live_bytes", "go_gc_gogc_percent", "go_gc_gomemlimit_bytes"} {
+		if got := f.sum(name, nil); got <= 0 {
+			t.Errorf("%s = %v, want a positive value", name, got)
+		}
+	}
 	job.Cancel()
 	testkit.Eventually(t, 10*time.Second, func() bool {
 		return len(scrape(t, url).series("troupe_subtask_records_in_total", nil)) == 0
