@@ -106,26 +106,6 @@ func Generate[T any](p *Pipeline, count int64, fn func(seq int64) T, opts ...Sou
 	return s
 }
 
-// GenerateWith is Generate with a function of each subtask's own: open
-// runs once as each subtask's reader opens (after a restore too) and
-// returns the function that subtask calls, which may keep state across
-// calls (scratch buffers, an allocator) without locks, as it is only
-// ever called from that subtask. Its records must depend on seq alone,
-// as Generate's, or a restored job would not replay the same ones.
-func GenerateWith[T any](p *Pipeline, count int64, open func(tc *TaskContext) func(seq int64) T, opts ...SourceOption) Stream[T] {
-	s := FromReader(p, "generator", func(tc *TaskContext) (Reader[T], error) {
-		fn := open(tc)
-		if fn == nil {
-			return nil, fmt.Errorf("generator: open returned %w", ErrNilFunc)
-		}
-		return &genReader[T]{fn: fn, count: count, next: int64(tc.Subtask), step: int64(tc.Parallelism), tc: tc}, nil
-	}, opts...)
-	if open == nil {
-		p.fail(s.n, fmt.Errorf("generator: %w", ErrNilFunc))
-	}
-	return s
-}
-
 type genReader[T any] struct {
 	fn         func(int64) T
 	count      int64

@@ -160,10 +160,9 @@ func handSpeedup(b *testing.B, q string, memory int64) float64 {
 // handStateless runs the hand-written q0, q1 or q2 (as handQ0, handQ1,
 // handQ2) on events from, from+step, … below n, and counts the rows.
 func handStateless(g *Generator, q string, from, step, n int64) (rows int64) {
-	event := g.EventFunc()
 	var sum float64 // so that q1's conversion is not dropped
 	for i := from; i < n; i += step {
-		b := event(i).Bid
+		b := g.Event(i).Bid
 		switch {
 		case b == nil:
 		case q == "q1":

@@ -119,38 +119,7 @@ func NewGenerator(cfg GeneratorConfig) (*Generator, error) {
 func (g *Generator) Config() GeneratorConfig { return g.cfg }
 
 // Event returns event number n (n ≥ 0).
-func (g *Generator) Event(n int64) Event { return g.event(n, nil) }
-
-// EventFunc returns a function that makes the same events as Event, for
-// one goroutine: it takes bids, nine events in ten, from blocks of
-// bidBlock, one allocation a block instead of one a bid. A bid kept (in
-// state, in a window) keeps its block's memory, about 10 KiB; persons
-// and auctions, which joins keep, are allocated one by one.
-func (g *Generator) EventFunc() func(n int64) Event {
-	var bids bidSlab
-	return func(n int64) Event { return g.event(n, &bids) }
-}
-
-// bidBlock is how many bids a block of EventFunc holds (10 KiB).
-const bidBlock = 128
-
-// bidSlab hands out the bids of one block after the other; a nil slab
-// allocates each bid on its own.
-type bidSlab struct{ block []Bid }
-
-func (s *bidSlab) next() *Bid {
-	if s == nil {
-		return new(Bid)
-	}
-	if len(s.block) == 0 {
-		s.block = make([]Bid, bidBlock)
-	}
-	b := &s.block[0]
-	s.block = s.block[1:]
-	return b
-}
-
-func (g *Generator) event(n int64, bids *bidSlab) Event {
+func (g *Generator) Event(n int64) Event {
 	r := newRNG(g.cfg.Seed, n)
 	ts := g.cfg.BaseTime + n*1000/g.cfg.EventsPerSecond
 	if g.disorder > 0 {
@@ -162,7 +131,7 @@ func (g *Generator) event(n int64, bids *bidSlab) Event {
 	case off < personProportion+auctionProportion:
 		return AuctionEvent(g.auction(n, ts, &r))
 	default:
-		return BidEvent(g.bid(n, ts, &r, bids.next()))
+		return BidEvent(g.bid(n, ts, &r))
 	}
 }
 
@@ -177,7 +146,7 @@ func (g *Generator) Events(from, to int64) []Event {
 
 // Source adds a generator source of events 0 … count-1 (unbounded for a
 // negative count): with parallelism p, subtask i makes the numbers i,
-// i+p, i+2p, … in order, each subtask with an EventFunc of its own.
+// i+p, i+2p, … in order.
 func (g *Generator) Source(p *operators.Pipeline, count int64, opts ...operators.SourceOption) operators.Stream[Event] {
-	return operators.GenerateWith(p, count, func(*operators.TaskContext) func(int64) Event { return g.EventFunc() }, opts...)
+	return operators.Generate(p, count, g.Event, opts...)
 }

@@ -117,13 +117,12 @@ func (g *Generator) auction(n, ts int64, r *rng) *Auction {
 	}
 }
 
-// bid fills b with bid n and returns it.
-func (g *Generator) bid(n, ts int64, r *rng, b *Bid) *Bid {
+func (g *Generator) bid(n, ts int64, r *rng) *Bid {
 	ch := r.intn(int64(len(channels)))
 	if r.intn(2) == 0 { // half the bids come through the many other channels
 		ch = int64(len(channels)) + r.intn(int64(len(channelName)-len(channels)))
 	}
-	*b = Bid{
+	return &Bid{
 		Auction:  FirstAuctionID + bidAuction(n, g.cfg.HotAuctionRatio, r),
 		Bidder:   FirstPersonID + hotPerson(n, g.cfg.HotBidderRatio, 1, r),
 		Price:    price(r),
@@ -132,5 +131,4 @@ func (g *Generator) bid(n, ts int64, r *rng, b *Bid) *Bid {
 		DateTime: ts,
 		Extra:    extra(r, bidExtra),
 	}
-	return b
 }

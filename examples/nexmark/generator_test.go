@@ -82,34 +82,6 @@ func TestGenerator_deterministic(t *testing.T) {
 	}
 }
 
-// EventFunc makes Event's events, and a bid from a block is never handed
-// out twice: every event kept from it still equals Event's after more
-// blocks were filled.
-func TestGenerator_EventFunc_sameEventsAsEvent(t *testing.T) {
-	g, _ := NewGenerator(GeneratorConfig{Seed: 5})
-	event := g.EventFunc()
-	const n = 5 * bidBlock * 10 / 9
-	kept := make([]Event, n)
-	for i := range kept {
-		kept[i] = event(int64(i))
-	}
-	bids := map[*Bid]bool{}
-	for i, e := range kept {
-		if !reflect.DeepEqual(e, g.Event(int64(i))) {
-			t.Fatalf("event %d: %+v, want %+v", i, e, g.Event(int64(i)))
-		}
-		if e.Bid != nil {
-			if bids[e.Bid] {
-				t.Fatalf("event %d: its bid was handed out before", i)
-			}
-			bids[e.Bid] = true
-		}
-	}
-	if len(bids) < 4*bidBlock {
-		t.Fatalf("%d bids in %d events: too few to span blocks", len(bids), n)
-	}
-}
-
 // The source makes the same set of events at any parallelism.
 func TestGenerator_Source_parallelism(t *testing.T) {
 	g := testGenerator(t)

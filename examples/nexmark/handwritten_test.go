@@ -66,9 +66,8 @@ func (c *clock) see(ts int64) bool {
 }
 
 func handQ0(g *Generator, n int64, out func(Q0Row)) (rows int64) {
-	event := g.EventFunc()
 	for i := range n {
-		if b := event(i).Bid; b != nil {
+		if b := g.Event(i).Bid; b != nil {
 			rows++
 			if out != nil {
 				out(Q0Row{Auction: b.Auction, Bidder: b.Bidder, Price: b.Price, DateTime: b.DateTime, Extra: b.Extra})
@@ -79,9 +78,8 @@ func handQ0(g *Generator, n int64, out func(Q0Row)) (rows int64) {
 }
 
 func handQ1(g *Generator, n int64, out func(Q1Row)) (rows int64) {
-	event := g.EventFunc()
 	for i := range n {
-		if b := event(i).Bid; b != nil {
+		if b := g.Event(i).Bid; b != nil {
 			rows++
 			if out != nil {
 				out(Q1Row{Auction: b.Auction, Bidder: b.Bidder, Price: Q1Rate * float64(b.Price), DateTime: b.DateTime, Extra: b.Extra})
@@ -92,9 +90,8 @@ func handQ1(g *Generator, n int64, out func(Q1Row)) (rows int64) {
 }
 
 func handQ2(g *Generator, n int64, out func(Q2Row)) (rows int64) {
-	event := g.EventFunc()
 	for i := range n {
-		if b := event(i).Bid; b != nil && b.Auction%Q2Modulus == 0 {
+		if b := g.Event(i).Bid; b != nil && b.Auction%Q2Modulus == 0 {
 			rows++
 			if out != nil {
 				out(Q2Row{Auction: b.Auction, Price: b.Price})
@@ -107,7 +104,6 @@ func handQ2(g *Generator, n int64, out func(Q2Row)) (rows int64) {
 // handQ3 is the unwindowed join: per person id, the person once known
 // (if in one of q3's states) or the auctions waiting for them.
 func handQ3(g *Generator, n int64, out func(Q3Row)) (rows int64) {
-	event := g.EventFunc()
 	type seller struct {
 		person  *Person
 		waiting []int64
@@ -128,7 +124,7 @@ func handQ3(g *Generator, n int64, out func(Q3Row)) (rows int64) {
 		}
 	}
 	for i := range n {
-		switch e := event(i); {
+		switch e := g.Event(i); {
 		case e.Auction != nil && e.Auction.Category == Q3Category:
 			s := get(e.Auction.Seller)
 			if s.person != nil {
@@ -215,7 +211,6 @@ func (r *windowRing[S]) fire(wm int64, fn func(start int64, s *S)) {
 // per window) and, when a window fires, reports the auctions with the
 // highest count.
 func handQ5(g *Generator, n int64, out func(Q5Row)) (rows int64) {
-	event := g.EventFunc()
 	size, slide := Q5Size.Milliseconds(), Q5Slide.Milliseconds()
 	ring := newWindowRing(size, slide,
 		func() *map[int64]int64 { m := map[int64]int64{}; return &m },
@@ -236,7 +231,7 @@ func handQ5(g *Generator, n int64, out func(Q5Row)) (rows int64) {
 	}
 	c := newClock()
 	for i := range n {
-		e := event(i)
+		e := g.Event(i)
 		if b := e.Bid; b != nil {
 			ts := b.DateTime
 			for start := floorTo(ts, slide); start > ts-size; start -= slide {
@@ -262,7 +257,6 @@ type q7Best struct {
 // handQ7 keeps, per tumbling window, the highest price and its bids, and
 // reports them when the window fires.
 func handQ7(g *Generator, n int64, out func(Q7Row)) (rows int64) {
-	event := g.EventFunc()
 	size := Q7Size.Milliseconds()
 	ring := newWindowRing(size, size,
 		func() *q7Best { return &q7Best{price: -1} },
@@ -277,7 +271,7 @@ func handQ7(g *Generator, n int64, out func(Q7Row)) (rows int64) {
 	}
 	c := newClock()
 	for i := range n {
-		e := event(i)
+		e := g.Event(i)
 		if b := e.Bid; b != nil {
 			if w := ring.at(floorTo(b.DateTime, size), c.wm); w != nil {
 				switch {
@@ -300,7 +294,6 @@ func handQ7(g *Generator, n int64, out func(Q7Row)) (rows int64) {
 // registered in it) and whether they sold in it, and reports the persons
 // who did both when the window fires.
 func handQ8(g *Generator, n int64, out func(Q8Row)) (rows int64) {
-	event := g.EventFunc()
 	size := Q8Size.Milliseconds()
 	ring := newWindowRing(size, size,
 		func() *map[int64]q8Side { m := map[int64]q8Side{}; return &m },
@@ -317,7 +310,7 @@ func handQ8(g *Generator, n int64, out func(Q8Row)) (rows int64) {
 	}
 	c := newClock()
 	for i := range n {
-		e := event(i)
+		e := g.Event(i)
 		var id, ts int64
 		switch {
 		case e.Person != nil:
@@ -376,7 +369,6 @@ func (q *q11Queue) Pop() any {
 // to the earliest end still open. A session thus costs a queue operation
 // about once per gap, not once per bid.
 func handQ11(g *Generator, n int64, out func(Q11Row)) (rows int64) {
-	event := g.EventFunc()
 	gap := Q11Gap.Milliseconds()
 	bidders := map[int64]*q11Bidder{}
 	var queue q11Queue
@@ -410,7 +402,7 @@ func handQ11(g *Generator, n int64, out func(Q11Row)) (rows int64) {
 		}
 	}
 	for i := range n {
-		e := event(i)
+		e := g.Event(i)
 		if b := e.Bid; b != nil {
 			addQ11(bidders, &queue, b, gap, c.wm)
 		}
