@@ -67,7 +67,7 @@ func NewHandler(cfg Config) http.Handler {
 // (go_gc_heap_live_bytes): with a memory budget the engine raises GOGC,
 // so the heap in use sits near the soft limit in normal running, and
 // only the heap the last collection left live says whether the budget
-// is short (docs/operations.md, "Alerts").
+// is short (docs/operations.md, "Alerts worth setting").
 func newGoCollector() prometheus.Collector {
 	return collectors.NewGoCollector(collectors.WithGoCollectorRuntimeMetrics(
 		collectors.GoRuntimeMetricsRule{Matcher: regexp.MustCompile(`^/gc/heap/live:bytes$`)}))
