@@ -182,7 +182,8 @@ func (a *agent) toSources(ctx actor.Context, msg any) {
 func (a *agent) trigger(ctx actor.Context, tr *wire.Trigger) {
 	for _, id := range tr.Subtasks {
 		if t := a.tasks[int(id)]; t != nil {
-			ctx.Send(t.pid, &triggerMsg{id: tr.Id, savepoint: tr.Savepoint, unaligned: tr.Unaligned, deadline: tr.Deadline})
+			ctx.Send(t.pid, &triggerMsg{id: tr.Id, savepoint: tr.Savepoint, unaligned: tr.Unaligned, deadline: tr.Deadline,
+				oldestPending: tr.OldestPending})
 		}
 	}
 }

@@ -305,12 +305,23 @@ func (c *checkpointer) savepointPending(id int64) bool {
 	return false
 }
 
+// oldestPending is the oldest checkpoint or savepoint still pending, id
+// itself if none is older: a subtask drops the older ones it still waits
+// to take (subtask.dropEnded).
+func (c *checkpointer) oldestPending(id int64) int64 {
+	oldest := id
+	for _, p := range c.coord.Pending() {
+		oldest = min(oldest, p)
+	}
+	return oldest
+}
+
 // sendTrigger sends trigger t to the subtasks to, through their agents.
 func (c *checkpointer) sendTrigger(ctx actor.Context, to []*subtaskRef, t triggerMsg) {
 	run, attempt := c.m.job.run, int32(c.m.attempt)
 	c.m.sendPerAgent(ctx, to, func(ids []int32) any {
 		return &wire.Trigger{Run: run, Attempt: attempt, Id: t.id, Savepoint: t.savepoint, Subtasks: ids,
-			Unaligned: t.unaligned, Deadline: t.deadline}
+			Unaligned: t.unaligned, Deadline: t.deadline, OldestPending: c.oldestPending(t.id)}
 	})
 }
 

@@ -3,6 +3,7 @@ package actors
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/troupe-dev/troupe/barrier"
@@ -165,6 +166,7 @@ func (s *subtask) checkpoint(t triggerMsg) {
 	if t.id <= s.lastCheckpoint || s.isPreparing(t.id) {
 		return
 	}
+	s.dropEnded(t.oldestPending)
 	if s.state.endedInput() && !s.chain.Ended() {
 		s.ending = append(s.ending, t)
 		return
@@ -175,6 +177,22 @@ func (s *subtask) checkpoint(t triggerMsg) {
 		return
 	}
 	s.takeCheckpoint(t)
+}
+
+// dropEnded drops the checkpoints older than oldest that wait to be taken
+// (for an operator's state, or for the operators to end): the master no
+// longer waits for them, and as this subtask has not acknowledged them
+// none completed, so they were aborted (timed out, or failed at another
+// subtask). Taking one later would only snapshot every operator
+// downstream for nothing, and before this, a source held back for long
+// kept one more each checkpoint interval. Flink's tasks drop theirs when
+// told of the abort; here the next trigger says it, which comes to every
+// subtask that takes triggers (the others take checkpoints at barriers,
+// and a newer barrier cancels an older alignment).
+func (s *subtask) dropEnded(oldest int64) {
+	ended := func(t triggerMsg) bool { return t.id < oldest }
+	s.preparing = slices.DeleteFunc(s.preparing, ended)
+	s.ending = slices.DeleteFunc(s.ending, ended)
 }
 
 // watchHeldSource arms the alignment timer for aligned checkpoint t with
@@ -315,10 +333,11 @@ func (s *subtask) storeState(id int64, h heldSnapshot, rec *channelRecorder) {
 // takeEnding takes the checkpoints that waited for the operators to end,
 // before the end of input goes downstream: their barriers go first.
 func (s *subtask) takeEnding() {
-	for _, t := range s.ending {
+	ending := s.ending
+	s.ending = nil // checkpoint may drop from it (dropEnded)
+	for _, t := range ending {
 		s.checkpoint(t)
 	}
-	s.ending = nil
 }
 
 // onComplete tells the operators that checkpoint m.id is complete. The

@@ -108,6 +108,10 @@ type triggerMsg struct {
 	savepoint bool
 	unaligned bool
 	deadline  int64
+	// oldestPending is, in a trigger from the master, the oldest
+	// checkpoint it still waited for (wire.Trigger.OldestPending); 0 in
+	// one a barrier carries.
+	oldestPending int64
 }
 
 // barrier is the checkpoint's barrier.

@@ -106,21 +106,8 @@ func TestUnaligned_heldRecords_exactlyOnce(t *testing.T) {
 // is exactly once and in order.
 func TestAlignmentTimeout_sourceHoldingItsPollTurnsUnaligned(t *testing.T) {
 	const n, fan = 64, 100
-	release, started := make(chan struct{}), make(chan struct{})
-	var blocked, checkpointed atomic.Bool
-	var releaseOnce sync.Once
-	t.Cleanup(func() { releaseOnce.Do(func() { close(release) }) })
-	call := func(ctx context.Context, v int64) ([]int64, error) {
-		if blocked.CompareAndSwap(false, true) { // the first call of the test hangs until released
-			close(started)
-			select {
-			case <-release:
-			case <-ctx.Done():
-				return nil, ctx.Err()
-			}
-		}
-		return []int64{v}, nil
-	}
+	var checkpointed atomic.Bool
+	hang := newFirstCallHangs(t)
 	var restored restoredChannels
 	when := replayable{fromPoll: true}
 	r := testkit.NewRunner(t, testkit.WithRunTimeout(90*time.Second),
@@ -128,25 +115,14 @@ func TestAlignmentTimeout_sourceHoldingItsPollTurnsUnaligned(t *testing.T) {
 		testkit.WithConfig(func(c *actors.Config) { c.OnRestart = when.restarted(restored.onRestart) }))
 	r.Faults().FailAt("sink", testkit.When(func() bool { return checkpointed.Load() }))
 	p := operators.NewPipeline("timeout-at-source").SetParallelism(1)
-	src := operators.Generate(p, n, func(seq int64) int64 { return seq }).Name("gen")
-	fanned := operators.FlatMap(src, func(v int64, emit func(int64)) {
-		for i := range int64(fan) {
-			emit(v*fan + i)
-		}
-	}).Name("fan")
-	looked := operators.AsyncMap(fanned.Rebalance(), call, operators.AsyncConfig[int64, int64]{Capacity: 1}).Name("lookup")
-	out := operators.Collect(looked).Name("sink")
+	out := operators.Collect(fanIntoLookup(p, n, fan, hang.call)).Name("sink")
 	job := r.Start(p)
 	when.job.Store(job)
-	select {
-	case <-started:
-	case <-time.After(30 * time.Second):
-		t.Fatal("the first async call never started")
-	}
+	hang.waitStarted(t)
 	testkit.Eventually(t, 30*time.Second, when.ready,
 		"a checkpoint holding the source's held poll to complete while the async call hangs")
 	checkpointed.Store(true)
-	releaseOnce.Do(func() { close(release) })
+	hang.release()
 	res := r.Wait(job)
 	if res.State != actors.JobFinished || res.Restarts != 1 {
 		t.Fatalf("%v, faults %+v: want finished after one restart", res, r.Faults().Fired())
@@ -159,4 +135,57 @@ func TestAlignmentTimeout_sourceHoldingItsPollTurnsUnaligned(t *testing.T) {
 	if len(restored.errs) > 0 {
 		t.Fatal(restored.errs)
 	}
+}
+
+// firstCallHangs is an async call whose first call hangs until released
+// (or its context ends); every call returns its input.
+type firstCallHangs struct {
+	blocked           atomic.Bool
+	started, released chan struct{}
+	releaseOnce       sync.Once
+}
+
+// newFirstCallHangs returns a hanging call that the test's end releases.
+func newFirstCallHangs(t *testing.T) *firstCallHangs {
+	h := &firstCallHangs{started: make(chan struct{}), released: make(chan struct{})}
+	t.Cleanup(h.release)
+	return h
+}
+
+func (h *firstCallHangs) call(ctx context.Context, v int64) ([]int64, error) {
+	if h.blocked.CompareAndSwap(false, true) {
+		close(h.started)
+		select {
+		case <-h.released:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	return []int64{v}, nil
+}
+
+func (h *firstCallHangs) release() { h.releaseOnce.Do(func() { close(h.released) }) }
+
+// waitStarted waits for the first call.
+func (h *firstCallHangs) waitStarted(t *testing.T) {
+	t.Helper()
+	select {
+	case <-h.started:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the first async call never started")
+	}
+}
+
+// fanIntoLookup is a source of n numbers, each fanned out fan times by
+// a FlatMap chained to it, rebalanced into an async lookup of capacity 1
+// that calls call: with a call that hangs, the source's chain holds the
+// rest of its poll, waiting for credit.
+func fanIntoLookup(p *operators.Pipeline, n, fan int64, call func(context.Context, int64) ([]int64, error)) operators.Stream[int64] {
+	src := operators.Generate(p, n, func(seq int64) int64 { return seq }).Name("gen")
+	fanned := operators.FlatMap(src, func(v int64, emit func(int64)) {
+		for i := range fan {
+			emit(v*fan + i)
+		}
+	}).Name("fan")
+	return operators.AsyncMap(fanned.Rebalance(), call, operators.AsyncConfig[int64, int64]{Capacity: 1}).Name("lookup")
 }

@@ -1665,8 +1665,12 @@ type Trigger struct {
 	Subtasks  []int32                `protobuf:"varint,5,rep,packed,name=subtasks,proto3" json:"subtasks,omitempty"`
 	// unaligned: the checkpoint is unaligned from its start; deadline: an
 	// aligned one turns unaligned then (Unix nanoseconds; 0: never).
-	Unaligned     bool  `protobuf:"varint,6,opt,name=unaligned,proto3" json:"unaligned,omitempty"`
-	Deadline      int64 `protobuf:"varint,7,opt,name=deadline,proto3" json:"deadline,omitempty"`
+	Unaligned bool  `protobuf:"varint,6,opt,name=unaligned,proto3" json:"unaligned,omitempty"`
+	Deadline  int64 `protobuf:"varint,7,opt,name=deadline,proto3" json:"deadline,omitempty"`
+	// oldest_pending: the oldest checkpoint or savepoint the master still
+	// waited for when it sent this one. An older one that a subtask has
+	// not taken yet has ended without it, so aborted: it is dropped.
+	OldestPending int64 `protobuf:"varint,8,opt,name=oldest_pending,json=oldestPending,proto3" json:"oldest_pending,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1746,6 +1750,13 @@ func (x *Trigger) GetUnaligned() bool {
 func (x *Trigger) GetDeadline() int64 {
 	if x != nil {
 		return x.Deadline
+	}
+	return 0
+}
+
+func (x *Trigger) GetOldestPending() int64 {
+	if x != nil {
+		return x.OldestPending
 	}
 	return 0
 }
@@ -2688,7 +2699,7 @@ const file_actors_wire_wire_proto_rawDesc = "" +
 	"\fstop_sources\x18\x03 \x01(\bR\vstopSources\"9\n" +
 	"\vStopSources\x12\x10\n" +
 	"\x03run\x18\x01 \x01(\tR\x03run\x12\x18\n" +
-	"\aattempt\x18\x02 \x01(\x05R\aattempt\"\xb9\x01\n" +
+	"\aattempt\x18\x02 \x01(\x05R\aattempt\"\xe0\x01\n" +
 	"\aTrigger\x12\x10\n" +
 	"\x03run\x18\x01 \x01(\tR\x03run\x12\x18\n" +
 	"\aattempt\x18\x02 \x01(\x05R\aattempt\x12\x0e\n" +
@@ -2696,7 +2707,8 @@ const file_actors_wire_wire_proto_rawDesc = "" +
 	"\tsavepoint\x18\x04 \x01(\bR\tsavepoint\x12\x1a\n" +
 	"\bsubtasks\x18\x05 \x03(\x05R\bsubtasks\x12\x1c\n" +
 	"\tunaligned\x18\x06 \x01(\bR\tunaligned\x12\x1a\n" +
-	"\bdeadline\x18\a \x01(\x03R\bdeadline\"`\n" +
+	"\bdeadline\x18\a \x01(\x03R\bdeadline\x12%\n" +
+	"\x0eoldest_pending\x18\b \x01(\x03R\roldestPending\"`\n" +
 	"\bComplete\x12\x10\n" +
 	"\x03run\x18\x01 \x01(\tR\x03run\x12\x18\n" +
 	"\aattempt\x18\x02 \x01(\x05R\aattempt\x12\x0e\n" +
