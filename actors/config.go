@@ -47,7 +47,10 @@ type Config struct {
 	// kept; without Memory, the runtime's own (GOGC, or 100). GCOff
 	// (-1) collects only as the heap nears Memory, which it needs. With
 	// Memory the soft limit bounds the heap at any GCPercent: a larger
-	// one trades memory the budget allows for fewer collections.
+	// one trades memory the budget allows for fewer collections. At
+	// most math.MaxInt32, as the runtime takes. With several engines in
+	// one process, the soft limit and the target are those of the latest
+	// started that still runs, and the process's own once none does.
 	GCPercent int
 	// BatchBytes caps a batch in bytes as well as in records: a batch
 	// holds at most BatchBytes of records, counted at the size of the

@@ -2,8 +2,9 @@ package actors
 
 import (
 	"fmt"
+	"math"
 	"os"
-	"runtime/debug"
+	"strconv"
 )
 
 // The collector's target (Config.GCPercent). With a memory budget the
@@ -24,11 +25,13 @@ const DefaultGCPercent = 800
 // nears the memory limit (GOGC=off with GOMEMLIMIT).
 const GCOff = -1
 
-// validateGC checks GCPercent: off needs a limit to collect at.
+// validateGC checks GCPercent: off needs a limit to collect at, and the
+// runtime takes an int32 (runtime/debug.SetGCPercent would wrap a larger
+// one round, 1<<32-1 to -1: off, where nothing may bound the heap).
 func (c *Config) validateGC() error {
 	switch {
-	case c.GCPercent < GCOff:
-		return fmt.Errorf("%w: GCPercent %d must be positive, 0 (the default) or -1 (off)", ErrConfig, c.GCPercent)
+	case c.GCPercent < GCOff || c.GCPercent > math.MaxInt32:
+		return fmt.Errorf("%w: GCPercent %d must be from 1 to %d, 0 (the default) or -1 (off)", ErrConfig, c.GCPercent, math.MaxInt32)
 	case c.GCPercent == GCOff && c.Memory == 0:
 		return fmt.Errorf("%w: GCPercent -1 (off) needs Memory: without a soft memory limit the heap would never be collected", ErrConfig)
 	}
@@ -42,24 +45,31 @@ func (c *Config) gcPercent() (int, bool) {
 	if c.GCPercent != 0 {
 		return c.GCPercent, true
 	}
-	if _, env := os.LookupEnv("GOGC"); c.Memory == 0 || env {
+	if c.Memory == 0 || gogcFromEnv() {
 		return 0, false
 	}
 	return DefaultGCPercent, true
 }
 
+// gogcFromEnv says whether the runtime took its GOGC from the
+// environment. It reads only "off" or a decimal int32 there; anything
+// else, empty or malformed, it ignores for its default (100), and so
+// does the engine (runtime.readGOGC).
+func gogcFromEnv() bool {
+	v, ok := os.LookupEnv("GOGC")
+	if !ok || v == "off" {
+		return ok
+	}
+	_, err := strconv.ParseInt(v, 10, 32)
+	return err == nil
+}
+
 // setGCPercent applies the target for the whole process and returns a
-// function that puts the previous one back, unless another engine has
-// set its own since.
-func setGCPercent(c Config) (restore func()) {
+// function that lets go of it (processGCPercent says what then applies).
+func setGCPercent(c Config) (release func()) {
 	pct, ok := c.gcPercent()
 	if !ok {
 		return func() {}
 	}
-	prev := debug.SetGCPercent(pct)
-	return func() {
-		if now := debug.SetGCPercent(prev); now != pct {
-			debug.SetGCPercent(now)
-		}
-	}
+	return processGCPercent.hold(int64(pct))
 }

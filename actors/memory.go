@@ -2,7 +2,6 @@ package actors
 
 import (
 	"fmt"
-	"runtime/debug"
 
 	"github.com/troupe-dev/troupe/operators"
 )
@@ -259,18 +258,13 @@ func checkAsyncCapacities(g *operators.JobGraph, ceiling int) error {
 }
 
 // setMemoryLimit applies the budget as the Go runtime's soft memory limit
-// and returns a function that puts the previous limit back, unless
-// another engine has set its own since.
-func setMemoryLimit(memory int64) (restore func()) {
+// and returns a function that lets go of it (processMemoryLimit says what
+// then applies).
+func setMemoryLimit(memory int64) (release func()) {
 	if memory == 0 {
 		return func() {}
 	}
-	prev := debug.SetMemoryLimit(memory)
-	return func() {
-		if debug.SetMemoryLimit(-1) == memory {
-			debug.SetMemoryLimit(prev)
-		}
-	}
+	return processMemoryLimit.hold(memory)
 }
 
 // formatBytes writes n in the largest binary unit that keeps it whole

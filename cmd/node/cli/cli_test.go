@@ -296,3 +296,23 @@ func TestMain_run_restartsReportedOnce(t *testing.T) {
 		t.Errorf("the two failures are reported %d times, want twice (once each):\n%s", n, errOut)
 	}
 }
+
+// --gc-percent above what the runtime takes (an int32) is a usage error
+// naming the flag, before anything starts: runtime/debug.SetGCPercent
+// would wrap 2147483648 and 4294967295 round to a negative target, which
+// the runtime reads as off, and without --memory nothing would collect.
+func TestReviewGC_gcPercentFlagWithinTheRuntimes(t *testing.T) {
+	wc := []string{"run", "wordcount", "-p", "input=" + writeText(t), "--quiet"}
+	for _, arg := range []string{"2147483648", "4294967295"} {
+		if _, err := parseStart([]string{"--gc-percent", arg}); err == nil || !strings.Contains(err.Error(), "-gc-percent") {
+			t.Errorf("node start --gc-percent %s: %v, want an error naming the flag", arg, err)
+		}
+		code, _, errOut := runMain(t, testRegistry(t, io.Discard), append(wc, "--gc-percent", arg)...)
+		if code != ExitUsage || !strings.Contains(errOut, `"`+arg+`" for flag -gc-percent`) {
+			t.Errorf("node run --gc-percent %s: exit %d, stderr %q; want exit 2 naming the flag", arg, code, errOut)
+		}
+	}
+	if ra, err := parseRun([]string{"wc", "--gc-percent", "2147483647"}); err != nil || ra.gcPercent != 2147483647 {
+		t.Errorf("--gc-percent 2147483647, the runtime's largest: %d, %v", ra.gcPercent, err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -118,19 +119,19 @@ func memoryFlag(fs *flag.FlagSet, into *int64) {
 	})
 }
 
-// gcPercentFlag registers --gc-percent on fs: a positive percentage, or
-// off (actors.GCOff), into into.
+// gcPercentFlag registers --gc-percent on fs: a positive percentage the
+// runtime takes (an int32, as GOGC), or off (actors.GCOff), into into.
 func gcPercentFlag(fs *flag.FlagSet, into *int) {
 	fs.Func("gc-percent", "", func(s string) error {
 		if s == "off" {
 			*into = actors.GCOff
 			return nil
 		}
-		n, err := strconv.Atoi(s)
+		n, err := strconv.ParseInt(s, 10, 32)
 		if err != nil || n < 1 {
-			return fmt.Errorf("want a positive percentage, such as 400, or off")
+			return fmt.Errorf("want a positive percentage, such as 400, or off; at most %d, as GOGC", math.MaxInt32)
 		}
-		*into = n
+		*into = int(n)
 		return nil
 	})
 }
