@@ -15,7 +15,7 @@ const runUsage = `Usage: node run PIPELINE [--param key=value]... [--parallelism
                 [--checkpoint-interval D --state-dir DIR] [--restore PATH]
                 [--unaligned [--alignment-timeout D]]
                 [--fresh] [--no-savepoint] [--state-backend heap|bbolt] [--restart S]
-                [--memory SIZE [--gc-percent N|off]] [--http HOST:PORT] [--quiet]
+                [--memory SIZE] [--gc-percent N|off] [--http HOST:PORT] [--quiet]
                 [--log-format text|json] [--log-level L]
 
 Runs a registered pipeline on an in-process engine: until its input ends,

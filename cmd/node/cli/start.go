@@ -74,7 +74,7 @@ const (
 
 const startUsage = `Usage: node start [--name NAME] [--bind HOST:PORT] [--gossip HOST:PORT]
                   [--http HOST:PORT] [--join HOST:PORT[,...]] [--slots N]
-                  [--memory SIZE [--gc-percent N|off]]
+                  [--memory SIZE] [--gc-percent N|off]
                   [--data-dir DIR] [--store URL] [--nats-embedded
                   [--nats-listen HOST:PORT] [--nats-cluster HOST:PORT
                   --nats-routes HOST:PORT,...]] [--port-file FILE]

@@ -65,7 +65,7 @@ func NewHandler(cfg Config) http.Handler {
 
 // newGoCollector is client_golang's Go collector plus the live heap
 // (go_gc_heap_live_bytes): with a memory budget the engine raises GOGC,
-// so the heap in use sits near the soft limit in normal running, and
+// so the heap in use may sit near the soft limit in normal running, and
 // only the heap the last collection left live says whether the budget
 // is short (docs/operations.md, "Alerts worth setting").
 func newGoCollector() prometheus.Collector {
