@@ -380,10 +380,11 @@ func TestFromActor_replyTimeout_snapshotAfterEndOfInput(t *testing.T) {
 }
 
 // procAfterEnd is a keyed actor that sets, for each key, a
-// processing-time timer due at once — from the event-time timers that
-// the end of input's maximum watermark fires, so after its input has
-// ended, when such timers no longer fire. It counts the processing-time
-// timers that fire all the same. It answers Open after openDelay.
+// processing-time timer due procAfterEndDue later — from the event-time
+// timers that the end of input's maximum watermark fires, so as its
+// input ends: the subtask finishes long before they are due, and they
+// never fire. It counts the processing-time timers that fire all the
+// same. It answers Open after openDelay.
 type procAfterEnd struct {
 	scope     *operators.KeyedScope[int]
 	openDelay time.Duration
@@ -404,7 +405,12 @@ func (a *procAfterEnd) Receive(ctx actor.Context) {
 	case *actors.Timers[int]:
 		for range m.All() {
 			if m.Domain == operators.EventTime {
-				a.scope.RegisterProcessingTimer(a.scope.ProcessingTime())
+				// Due a second later: not while the end of input's
+				// watermark is still being fired (a clock tick may come
+				// between the watermark and the end, and fire a timer
+				// due at once there, as Flink's mailbox may), but long
+				// before the restored job opens (procAfterEndDelay).
+				a.scope.RegisterProcessingTimer(a.scope.ProcessingTime().Add(procAfterEndDue))
 			} else {
 				a.fired.Add(1)
 			}
@@ -414,6 +420,11 @@ func (a *procAfterEnd) Receive(ctx actor.Context) {
 		ctx.Respond(&actors.Output[int]{})
 	}
 }
+
+// procAfterEndDue is how long after the final watermark procAfterEnd's
+// processing-time timers are due; procAfterEndDelay how late the restored
+// one answers Open, past them.
+const procAfterEndDue, procAfterEndDelay = time.Second, 1500 * time.Millisecond
 
 // procAfterEndJob is the keyed actor over an input that ends at once,
 // beside a source probe that keeps the job running.
@@ -451,7 +462,7 @@ func TestFromKeyedActor_restoredEnded_firesNoProcessingTimers(t *testing.T) {
 		t.Fatalf("%d processing-time timers fired after the end of input in the first job", n)
 	}
 
-	p2, ended2, running := procAfterEndJob(t, 100*time.Millisecond, &fired)
+	p2, ended2, running := procAfterEndJob(t, procAfterEndDelay, &fired)
 	job2 := r.Start(p2, actors.RestoreFrom(path))
 	ended2.Request(1 << 20) // the probe restored ended takes the barriers
 	if _, err := job2.Savepoint(ctx); err != nil {
