@@ -188,9 +188,17 @@ func (s *subtask) checkpoint(t triggerMsg) {
 // kept one more each checkpoint interval. Flink's tasks drop theirs when
 // told of the abort; here the next trigger says it, which comes to every
 // subtask that takes triggers (the others take checkpoints at barriers,
-// and a newer barrier cancels an older alignment).
+// and a newer barrier cancels an older alignment). The operators asked
+// to prepare a dropped one are told (Chain.AbortSnapshot): an actor
+// operator holds everything after a checkpoint's state until it is
+// taken, and would hold it for ever.
 func (s *subtask) dropEnded(oldest int64) {
 	ended := func(t triggerMsg) bool { return t.id < oldest }
+	for _, t := range s.preparing {
+		if ended(t) {
+			s.chain.AbortSnapshot(t.id)
+		}
+	}
 	s.preparing = slices.DeleteFunc(s.preparing, ended)
 	s.ending = slices.DeleteFunc(s.ending, ended)
 }
