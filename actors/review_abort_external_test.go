@@ -1,6 +1,7 @@
 package actors_test
 
 import (
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -110,4 +111,54 @@ func endedAfter(job *actors.Job, id int64) bool {
 func completedAfter(job *actors.Job, id int64) bool {
 	l := job.Checkpoints().Latest
 	return l != nil && l.ID > id
+}
+
+// A running subtask whose senders have all finished is triggered by the
+// master (no barrier will come), and keeps the triggers while its
+// operators end (an async call in flight at its end of input). A
+// checkpoint that times out meanwhile has ended, as at a source holding
+// its poll: once the operators have ended the subtask takes only those
+// still pending, and no operator downstream is snapshotted for an
+// aborted one.
+func TestReviewAbort_subtaskTriggeredAfterItsSendersFinishedTakesNoAbortedCheckpoint(t *testing.T) {
+	const n = 8
+	hang := newFirstCallHangs(t)
+	sink := &snapshotIDs{}
+	r := testkit.NewRunner(t, testkit.WithRunTimeout(90*time.Second), testkit.WithConfig(func(c *actors.Config) {
+		c.Checkpoint.Interval, c.Checkpoint.Timeout = 5*time.Millisecond, 50*time.Millisecond
+		c.Checkpoint.TolerableFailures = 1 << 20
+		c.Checkpoint.Store = func(job, run string) (actors.CheckpointStore, error) {
+			return persistence.NewMemStore(job+"/"+run, 3), nil
+		}
+	}))
+	p := operators.NewPipeline("aborted-after-senders").SetParallelism(1)
+	src := operators.FromSlice(p, testkit.SeqRange(0, n)).Name("slice")
+	looked := operators.AsyncMap(src.Rebalance(), hang.call, operators.AsyncConfig[int64, int64]{Capacity: 2 * n}).Name("lookup")
+	operators.ToSink(looked, "ids", func(*operators.TaskContext) (operators.SinkWriter[int64], error) { return sink, nil })
+	job := r.Start(p)
+	hang.waitStarted(t)
+	var aborted []int64
+	testkit.Eventually(t, 30*time.Second, func() bool {
+		aborted = aborted[:0]
+		for _, c := range job.Checkpoints().History {
+			if c.Status != actors.CheckpointCompleted {
+				aborted = append(aborted, c.ID)
+			}
+		}
+		return len(aborted) >= 3
+	}, "three checkpoints to time out while the lookup's call hangs")
+	hang.release()
+	if res := r.Wait(job); res.State != actors.JobFinished {
+		t.Fatalf("%v: want finished", res)
+	}
+	sink.mu.Lock()
+	defer sink.mu.Unlock()
+	for _, id := range sink.ids {
+		if slices.Contains(aborted, id) {
+			t.Errorf("the sink was snapshotted for checkpoint %d, which had timed out (ended: %v; snapshotted: %v)", id, aborted, sink.ids)
+		}
+	}
+	if len(sink.values) != n {
+		t.Errorf("the sink got %d records, want %d", len(sink.values), n)
+	}
 }
