@@ -43,7 +43,9 @@ type Snapshotter interface {
 // reports Blocked until the runtime has taken the snapshot; the runtime
 // asks again after each message the chain handles, and snapshots as
 // soon as all are ready, before it consumes any more input. Asking
-// again for the same checkpoint starts nothing new.
+// again for the same checkpoint starts nothing new. A checkpoint asked
+// for may be aborted before it is taken: an operator that holds back
+// what follows until its snapshot is taken implements SnapshotAborter.
 type SnapshotPreparer interface {
 	PrepareSnapshot(checkpoint int64) (ready bool)
 }
