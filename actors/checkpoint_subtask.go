@@ -37,6 +37,9 @@ func (s *subtask) onTrigger(m *triggerMsg) {
 		return
 	}
 	if s.aligner != nil && s.state != stFinished {
+		// expect keeps no oldestPending (the aligner takes it as a
+		// barrier): what it names as ended is dropped here.
+		s.dropEnded(m.oldestPending)
 		// Aligned: no barrier of it will come (see expect), so none can
 		// overtake anything.
 		m.unaligned, m.deadline = false, 0
@@ -179,20 +182,30 @@ func (s *subtask) checkpoint(t triggerMsg) {
 	s.takeCheckpoint(t)
 }
 
-// dropEnded drops the checkpoints older than oldest that wait to be taken
-// (for an operator's state, or for the operators to end): the master no
-// longer waits for them, and as this subtask has not acknowledged them
-// none completed, so they were aborted (timed out, or failed at another
-// subtask). Taking one later would only snapshot every operator
-// downstream for nothing, and before this, a source held back for long
-// kept one more each checkpoint interval. Flink's tasks drop theirs when
-// told of the abort; here the next trigger says it, which comes to every
-// subtask that takes triggers (the others take checkpoints at barriers,
-// and a newer barrier cancels an older alignment).
+// dropEnded drops the checkpoints older than oldest that wait to be
+// taken (for an operator's state, or for the operators to end) or, at a
+// subtask whose senders have all finished, to be aligned (for the end of
+// its input, expect): the master no longer waits for them, and as this
+// subtask has not acknowledged them none completed, so they were aborted
+// (timed out, or failed at another subtask). Taking one later would only
+// snapshot every operator downstream for nothing, and before this, a
+// source held back for long kept one more each checkpoint interval.
+// Flink's tasks drop theirs when told of the abort; here the next trigger
+// says it, which comes to every subtask that takes triggers (the others
+// take checkpoints at barriers, and a newer barrier cancels an older
+// alignment). The operators asked to prepare a dropped one are told
+// (Chain.AbortSnapshot): an actor operator holds everything after a
+// checkpoint's state until it is taken, and would hold it for ever.
 func (s *subtask) dropEnded(oldest int64) {
 	ended := func(t triggerMsg) bool { return t.id < oldest }
+	for _, t := range s.preparing {
+		if ended(t) {
+			s.chain.AbortSnapshot(t.id)
+		}
+	}
 	s.preparing = slices.DeleteFunc(s.preparing, ended)
 	s.ending = slices.DeleteFunc(s.ending, ended)
+	s.expected = slices.DeleteFunc(s.expected, ended)
 }
 
 // watchHeldSource arms the alignment timer for aligned checkpoint t with

@@ -3,6 +3,7 @@ package actors
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -64,6 +65,9 @@ type flight struct {
 	since time.Time // when the reply became due: sent, or the one before answered
 	// timers is the message of a Timers request, which the actor empties
 	timers any
+	// aborted: a Snapshot whose checkpoint the runtime will not take
+	// (AbortSnapshot); its State is dropped when it comes
+	aborted bool
 }
 
 // stateList names the actor's entries in the operator's list state.
@@ -104,6 +108,7 @@ var (
 	_ operators.WatermarkHandler = (*actorOp[int, int, int])(nil)
 	_ operators.StatusHandler    = (*actorOp[int, int, int])(nil)
 	_ operators.SnapshotPreparer = (*actorOp[int, int, int])(nil)
+	_ operators.SnapshotAborter  = (*actorOp[int, int, int])(nil)
 	_ operators.Snapshotter      = (*actorOp[int, int, int])(nil)
 	_ operators.Restorer         = (*actorOp[int, int, int])(nil)
 	_ operators.MessageHandler   = (*actorOp[int, int, int])(nil)
@@ -362,7 +367,9 @@ func (a *actorOp[In, K, Out]) complete(f flight, o *Output[Out], st *State) bool
 	}
 	switch f.step.kind {
 	case stepSnapshot:
-		a.ready[f.step.at], a.holding = st.Entries, true
+		if !f.aborted {
+			a.ready[f.step.at], a.holding = st.Entries, true
+		}
 		return true
 	case stepWatermark:
 		a.emit(o)
@@ -502,6 +509,26 @@ func (a *actorOp[In, K, Out]) PrepareSnapshot(id int64) bool {
 	a.sendNext()
 	_, ok := a.ready[id]
 	return ok
+}
+
+// AbortSnapshot forgets checkpoint id, which the runtime asked for
+// (PrepareSnapshot) and will not take: its state if at hand — held, it
+// would keep every later step from starting — its step if still queued,
+// and its Snapshot if in flight, whose State is dropped when it comes.
+func (a *actorOp[In, K, Out]) AbortSnapshot(id int64) {
+	if !a.asked[id] {
+		return
+	}
+	delete(a.asked, id)
+	delete(a.ready, id)
+	a.holding = len(a.ready) > 0
+	a.queue = slices.DeleteFunc(a.queue, func(s step) bool { return s.kind == stepSnapshot && s.at == id })
+	for i := range a.flight {
+		if a.flight[i].step.kind == stepSnapshot && a.flight[i].step.at == id {
+			a.flight[i].aborted = true
+		}
+	}
+	a.sendNext()
 }
 
 // SnapshotState returns the keyed state and the actor's entries for

@@ -65,7 +65,8 @@
 //     output waits for credit ([ChainConfig.OutputFull]) or the runtime
 //     has urgent mail ([ChainConfig.Urgent]), the chain stops between two
 //     records and holds the rest until [Chain.Resume] ([Chain.Pending]).
-//   - Checkpoints: [Chain.PrepareSnapshot], [Chain.Snapshot] and
+//   - Checkpoints: [Chain.PrepareSnapshot] (and [Chain.AbortSnapshot]
+//     for one prepared and never taken), [Chain.Snapshot] and
 //     [Chain.NotifyCheckpointComplete]; restored state comes in
 //     [ChainConfig.Restore]. What the chain holds is in-flight data for
 //     an unaligned checkpoint: the rest of an input batch

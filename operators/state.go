@@ -43,9 +43,22 @@ type Snapshotter interface {
 // reports Blocked until the runtime has taken the snapshot; the runtime
 // asks again after each message the chain handles, and snapshots as
 // soon as all are ready, before it consumes any more input. Asking
-// again for the same checkpoint starts nothing new.
+// again for the same checkpoint starts nothing new. A checkpoint asked
+// for may be aborted before it is taken: an operator that holds back
+// what follows until its snapshot is taken implements SnapshotAborter.
 type SnapshotPreparer interface {
 	PrepareSnapshot(checkpoint int64) (ready bool)
+}
+
+// SnapshotAborter is implemented by SnapshotPreparers that hold back
+// what comes after a checkpoint's place in the stream until its snapshot
+// is taken. The runtime calls AbortSnapshot for a checkpoint it asked
+// them to prepare and will not take (it was aborted before this subtask
+// took it, as Flink tells operators with notifyCheckpointAborted): the
+// operator forgets it — the state it fetched, or is fetching, for it —
+// and goes on; otherwise it would wait for a snapshot never taken.
+type SnapshotAborter interface {
+	AbortSnapshot(checkpoint int64)
 }
 
 // Restorer is implemented by operators with state, to take it back after
@@ -138,6 +151,17 @@ func (c *Chain) prepare(id int64, ready bool) bool {
 		}
 	}
 	return ready
+}
+
+// AbortSnapshot tells the operators that fetch their state
+// (SnapshotAborter) that the runtime will not take checkpoint id, which
+// it asked them to prepare (PrepareSnapshot): it was aborted first.
+func (c *Chain) AbortSnapshot(id int64) {
+	for _, h := range c.hooks {
+		if a, ok := h.(SnapshotAborter); ok {
+			a.AbortSnapshot(id)
+		}
+	}
 }
 
 // restore hands each operator its parts of a restored state, by name,
