@@ -112,6 +112,9 @@ func TestUploads_timeout(t *testing.T) {
 		t.Errorf("cause %v, want the timeout", err)
 	}
 	u.stop()
+	u.wg.Wait() // stop does not wait for the goroutines: their done may still run
+	u.mu.Lock()
+	defer u.mu.Unlock()
 	if len(u.running) != 0 {
 		t.Errorf("%d uploads left", len(u.running))
 	}
