@@ -112,6 +112,12 @@ func (a *agent) Receive(ctx actor.Context) {
 		if a.current(msg) {
 			a.complete(ctx, msg.Id, msg.Confirm)
 		}
+	case *wire.CheckpointAborted:
+		if a.current(msg) {
+			for _, t := range a.order {
+				ctx.Send(t.pid, &abortMsg{id: msg.Id})
+			}
+		}
 	case *subtaskFinished:
 		a.reportSamples(ctx, []int{msg.id}) // its final counts, sent just before
 		a.report(ctx, &wire.SubtaskFinished{Subtask: int32(msg.id)}, nil)

@@ -412,6 +412,14 @@ func (c *checkpointer) complete(ctx actor.Context, id int64) {
 	c.answer(id, savepointResult{path: path})
 }
 
+// notifyAborted tells every subtask of the attempt that checkpoint id
+// was aborted (subtask.onAbort).
+func (c *checkpointer) notifyAborted(ctx actor.Context, id int64) {
+	for _, ag := range c.m.agents {
+		ctx.Send(ag.pid, &wire.CheckpointAborted{Run: c.m.job.run, Attempt: int32(c.m.attempt), Id: id})
+	}
+}
+
 // notify tells every subtask of the attempt that checkpoint id is
 // complete; with confirm each answers once its operators committed.
 func (c *checkpointer) notify(ctx actor.Context, id int64, confirm bool) {
@@ -453,6 +461,9 @@ func (c *checkpointer) abort(ctx actor.Context, a barrier.Abort) {
 	}
 	delete(c.paths, a.ID)
 	c.record(a.ID, abortStatus(a.Reason), "", a.Reason)
+	if !errors.Is(a.Reason, barrier.ErrReset) { // a reset's subtasks are going
+		c.notifyAborted(ctx, a.ID)
+	}
 	if a.ID == c.finalID {
 		c.finalID = 0 // try again at the next tick
 	}

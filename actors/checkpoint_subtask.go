@@ -87,6 +87,9 @@ func (s *subtask) takeExpected() {
 // onBarrier handles checkpoint barrier b, consumed from input channel ch
 // after the batches before it.
 func (s *subtask) onBarrier(ch int, b operators.Barrier) {
+	if s.abortedBarrier(b.ID) {
+		return
+	}
 	s.noteBarrier(b)
 	s.alignFrom(b.ID)
 	s.applyAlignment(s.aligner.OnBarrier(ch, b.ID), nil)
@@ -197,7 +200,12 @@ func (s *subtask) checkpoint(t triggerMsg) {
 // (Chain.AbortSnapshot): an actor operator holds everything after a
 // checkpoint's state until it is taken, and would hold it for ever.
 func (s *subtask) dropEnded(oldest int64) {
-	ended := func(t triggerMsg) bool { return t.id < oldest }
+	s.dropWaiting(func(t triggerMsg) bool { return t.id < oldest })
+}
+
+// dropWaiting drops the checkpoints that wait to be taken (see dropEnded)
+// for which ended holds, and tells the operators asked to prepare them.
+func (s *subtask) dropWaiting(ended func(triggerMsg) bool) {
 	for _, t := range s.preparing {
 		if ended(t) {
 			s.chain.AbortSnapshot(t.id)
@@ -206,6 +214,51 @@ func (s *subtask) dropEnded(oldest int64) {
 	s.preparing = slices.DeleteFunc(s.preparing, ended)
 	s.ending = slices.DeleteFunc(s.ending, ended)
 	s.expected = slices.DeleteFunc(s.expected, ended)
+}
+
+// onAbort forgets checkpoint id, which the master aborted (Flink's
+// notifyCheckpointAborted), wherever this subtask still keeps it: a
+// trigger waiting to be taken (dropWaiting); its alignment or the
+// recording of its channel state, given up at once, so that the
+// channels it blocked take input again; its barriers still to come,
+// dropped as they come (abortedBarrier) rather than snapshotted and
+// passed on; and its state write. Only id is given up: an older
+// checkpoint whose barriers have not come yet may still be pending (a
+// savepoint), so the aligner is not told of id before its barriers
+// came — it would take theirs as stale.
+func (s *subtask) onAbort(id int64) {
+	if !s.state.active() {
+		return
+	}
+	s.dropWaiting(func(t triggerMsg) bool { return t.id == id })
+	if s.aligner != nil {
+		switch {
+		case s.aligner.Aligning() == id || s.aligner.Persisting() == id:
+			r := s.aligner.Cancel(id)
+			if s.rec != nil && s.rec.id == id {
+				s.dropRecorder(nil)
+			}
+			for _, ch := range r.Unblock {
+				s.in.SetBlocked(ch, false)
+			}
+			delete(s.barriers, id)
+		case id > s.lastCheckpoint && !slices.Contains(s.aborted, id):
+			// Bounded: a barrier of one forgotten is taken, for nothing
+			// but no harm (its ack is ignored).
+			s.aborted = append(s.aborted[max(len(s.aborted)-maxAbortedKept+1, 0):], id)
+		}
+	}
+	s.uploads.abort(id)
+}
+
+// maxAbortedKept bounds how many aborted checkpoints a subtask keeps
+// whose barriers have not come.
+const maxAbortedKept = 64
+
+// abortedBarrier reports whether a barrier of checkpoint id is of one
+// the master aborted before it came (onAbort): it is dropped.
+func (s *subtask) abortedBarrier(id int64) bool {
+	return slices.Contains(s.aborted, id)
 }
 
 // watchHeldSource arms the alignment timer for aligned checkpoint t with
@@ -259,6 +312,7 @@ func (s *subtask) takePrepared() {
 func (s *subtask) takeCheckpoint(t triggerMsg) {
 	id := t.id
 	s.lastCheckpoint = id
+	s.aborted = slices.DeleteFunc(s.aborted, func(a int64) bool { return a <= id })
 	st, err := s.chain.Snapshot(id)
 	if err != nil {
 		s.fail(err)

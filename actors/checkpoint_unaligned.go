@@ -108,6 +108,9 @@ func overdue(b operators.Barrier) bool {
 // onPriorityBarrier handles barrier b, which overtook the first ahead
 // batches queued on input ch.
 func (s *subtask) onPriorityBarrier(ch int, b operators.Barrier, ahead int) {
+	if s.abortedBarrier(b.ID) {
+		return
+	}
 	s.noteBarrier(b)
 	s.alignFrom(b.ID)
 	s.applyAlignment(s.aligner.OnPriorityBarrier(ch, b.ID), &overtaken{ch: ch, n: ahead})

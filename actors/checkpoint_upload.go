@@ -210,6 +210,16 @@ func (u *uploads) subsume(id int64) {
 	}
 }
 
+// abort ends the write of checkpoint id, which the master aborted: what
+// it stores late is discarded (discardUnacked, checkpointer.discardLate).
+func (u *uploads) abort(id int64) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if up, ok := u.running[id]; ok {
+		up.cancel(fmt.Errorf("checkpoint %d: %w", id, errCheckpointAborted))
+	}
+}
+
 // stop ends every write and waits, writeGrace at most, until none reads
 // the subtask's state any more; it does not wait for the store calls
 // (see uploads). Later starts run nothing. It is safe to call more than

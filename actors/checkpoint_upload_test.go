@@ -184,3 +184,27 @@ func TestUploads_stop_doesNotWaitForTheStoreCall(t *testing.T) {
 		t.Fatal("the store call's goroutine did not return")
 	}
 }
+
+// An aborted checkpoint's write ends, with the abort as its cause; the
+// others go on.
+func TestUploads_abort(t *testing.T) {
+	var u uploads
+	aborted, other := make(chan error, 1), make(chan error, 1)
+	u.start(1, false, 0, blockUntilDone(aborted))
+	u.start(2, false, 0, blockUntilDone(other))
+	u.abort(1)
+	if err := recv(t, aborted); !errors.Is(err, errCheckpointAborted) {
+		t.Errorf("cause %v, want the abort", err)
+	}
+	select {
+	case err := <-other:
+		t.Errorf("checkpoint 2's write ended with %v: only 1 was aborted", err)
+	default:
+	}
+	u.abort(3) // none running: nothing to do
+	u.stop()
+	if err := recv(t, other); !errors.Is(err, errSubtaskStopped) {
+		t.Errorf("cause %v, want the stop", err)
+	}
+	u.wg.Wait()
+}

@@ -84,6 +84,9 @@ var (
 
 	// errSubtaskStopped ends the state writes of a subtask that stops.
 	errSubtaskStopped = errors.New("actors: the subtask stopped")
+	// errCheckpointAborted ends the state write of a checkpoint the
+	// master aborted.
+	errCheckpointAborted = errors.New("actors: the checkpoint was aborted")
 )
 
 // SubtaskError names the operator chain, subtask and node that failed

@@ -100,6 +100,9 @@ type subtaskFailed struct {
 // checkpointTick drives the job master's checkpoint coordinator.
 type checkpointTick struct{}
 
+// abortMsg tells a subtask that the master aborted checkpoint id.
+type abortMsg struct{ id int64 }
+
 // triggerMsg asks a source subtask to take checkpoint id: snapshot, then
 // emit the barrier. unaligned and deadline say how its barrier travels
 // (operators.Barrier).

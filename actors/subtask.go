@@ -102,6 +102,9 @@ type subtask struct {
 	ending       []triggerMsg // checkpoints waiting for the operators to end
 	expected     []triggerMsg // triggers waiting for every input to end (expect)
 	preparing    []triggerMsg // checkpoints waiting for an operator's state (takePrepared)
+	// aborted: checkpoints the master aborted before their barriers came
+	// here, newer than lastCheckpoint; their barriers are dropped (onAbort)
+	aborted []int64
 
 	flushTimer *ownedTimer
 	pumpTimer  *ownedTimer
@@ -172,6 +175,9 @@ func (s *subtask) receive(msg any) {
 		s.drive()
 	case *completeMsg:
 		s.onComplete(m)
+		s.drive()
+	case *abortMsg:
+		s.onAbort(m.id)
 		s.drive()
 	case *startMsg:
 		if s.state.active() {

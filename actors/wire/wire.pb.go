@@ -1833,6 +1833,69 @@ func (x *Complete) GetConfirm() bool {
 	return false
 }
 
+// CheckpointAborted tells every subtask of the agent that the master
+// aborted checkpoint id (timed out, declined, its store failed): each
+// forgets what it keeps of it, as Flink's notifyCheckpointAborted.
+type CheckpointAborted struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Run           string                 `protobuf:"bytes,1,opt,name=run,proto3" json:"run,omitempty"`
+	Attempt       int32                  `protobuf:"varint,2,opt,name=attempt,proto3" json:"attempt,omitempty"`
+	Id            int64                  `protobuf:"varint,3,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CheckpointAborted) Reset() {
+	*x = CheckpointAborted{}
+	mi := &file_actors_wire_wire_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckpointAborted) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckpointAborted) ProtoMessage() {}
+
+func (x *CheckpointAborted) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_wire_wire_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckpointAborted.ProtoReflect.Descriptor instead.
+func (*CheckpointAborted) Descriptor() ([]byte, []int) {
+	return file_actors_wire_wire_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *CheckpointAborted) GetRun() string {
+	if x != nil {
+		return x.Run
+	}
+	return ""
+}
+
+func (x *CheckpointAborted) GetAttempt() int32 {
+	if x != nil {
+		return x.Attempt
+	}
+	return 0
+}
+
+func (x *CheckpointAborted) GetId() int64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
 // Batch is one fragment of a logical batch on channel ch (the channel's
 // index at the receiver): records encoded with the stream's batch codec
 // (payload), or an event, and end of input. more: another fragment of the
@@ -1866,7 +1929,7 @@ type Batch struct {
 
 func (x *Batch) Reset() {
 	*x = Batch{}
-	mi := &file_actors_wire_wire_proto_msgTypes[21]
+	mi := &file_actors_wire_wire_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1878,7 +1941,7 @@ func (x *Batch) String() string {
 func (*Batch) ProtoMessage() {}
 
 func (x *Batch) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_wire_wire_proto_msgTypes[21]
+	mi := &file_actors_wire_wire_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1891,7 +1954,7 @@ func (x *Batch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Batch.ProtoReflect.Descriptor instead.
 func (*Batch) Descriptor() ([]byte, []int) {
-	return file_actors_wire_wire_proto_rawDescGZIP(), []int{21}
+	return file_actors_wire_wire_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Batch) GetRun() string {
@@ -2006,7 +2069,7 @@ type Credit struct {
 
 func (x *Credit) Reset() {
 	*x = Credit{}
-	mi := &file_actors_wire_wire_proto_msgTypes[22]
+	mi := &file_actors_wire_wire_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2018,7 +2081,7 @@ func (x *Credit) String() string {
 func (*Credit) ProtoMessage() {}
 
 func (x *Credit) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_wire_wire_proto_msgTypes[22]
+	mi := &file_actors_wire_wire_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2031,7 +2094,7 @@ func (x *Credit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Credit.ProtoReflect.Descriptor instead.
 func (*Credit) Descriptor() ([]byte, []int) {
-	return file_actors_wire_wire_proto_rawDescGZIP(), []int{22}
+	return file_actors_wire_wire_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *Credit) GetRun() string {
@@ -2076,7 +2139,7 @@ type AgentMetrics struct {
 
 func (x *AgentMetrics) Reset() {
 	*x = AgentMetrics{}
-	mi := &file_actors_wire_wire_proto_msgTypes[23]
+	mi := &file_actors_wire_wire_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2088,7 +2151,7 @@ func (x *AgentMetrics) String() string {
 func (*AgentMetrics) ProtoMessage() {}
 
 func (x *AgentMetrics) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_wire_wire_proto_msgTypes[23]
+	mi := &file_actors_wire_wire_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2101,7 +2164,7 @@ func (x *AgentMetrics) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AgentMetrics.ProtoReflect.Descriptor instead.
 func (*AgentMetrics) Descriptor() ([]byte, []int) {
-	return file_actors_wire_wire_proto_rawDescGZIP(), []int{23}
+	return file_actors_wire_wire_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *AgentMetrics) GetRun() string {
@@ -2160,7 +2223,7 @@ type SubtaskMetrics struct {
 
 func (x *SubtaskMetrics) Reset() {
 	*x = SubtaskMetrics{}
-	mi := &file_actors_wire_wire_proto_msgTypes[24]
+	mi := &file_actors_wire_wire_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2172,7 +2235,7 @@ func (x *SubtaskMetrics) String() string {
 func (*SubtaskMetrics) ProtoMessage() {}
 
 func (x *SubtaskMetrics) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_wire_wire_proto_msgTypes[24]
+	mi := &file_actors_wire_wire_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2185,7 +2248,7 @@ func (x *SubtaskMetrics) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubtaskMetrics.ProtoReflect.Descriptor instead.
 func (*SubtaskMetrics) Descriptor() ([]byte, []int) {
-	return file_actors_wire_wire_proto_rawDescGZIP(), []int{24}
+	return file_actors_wire_wire_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *SubtaskMetrics) GetSubtask() int32 {
@@ -2364,7 +2427,7 @@ type AsyncMetrics struct {
 
 func (x *AsyncMetrics) Reset() {
 	*x = AsyncMetrics{}
-	mi := &file_actors_wire_wire_proto_msgTypes[25]
+	mi := &file_actors_wire_wire_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2376,7 +2439,7 @@ func (x *AsyncMetrics) String() string {
 func (*AsyncMetrics) ProtoMessage() {}
 
 func (x *AsyncMetrics) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_wire_wire_proto_msgTypes[25]
+	mi := &file_actors_wire_wire_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2389,7 +2452,7 @@ func (x *AsyncMetrics) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AsyncMetrics.ProtoReflect.Descriptor instead.
 func (*AsyncMetrics) Descriptor() ([]byte, []int) {
-	return file_actors_wire_wire_proto_rawDescGZIP(), []int{25}
+	return file_actors_wire_wire_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *AsyncMetrics) GetOperator() string {
@@ -2478,7 +2541,7 @@ type TaskManagerStatusRequest struct {
 
 func (x *TaskManagerStatusRequest) Reset() {
 	*x = TaskManagerStatusRequest{}
-	mi := &file_actors_wire_wire_proto_msgTypes[26]
+	mi := &file_actors_wire_wire_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2490,7 +2553,7 @@ func (x *TaskManagerStatusRequest) String() string {
 func (*TaskManagerStatusRequest) ProtoMessage() {}
 
 func (x *TaskManagerStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_wire_wire_proto_msgTypes[26]
+	mi := &file_actors_wire_wire_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2503,7 +2566,7 @@ func (x *TaskManagerStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskManagerStatusRequest.ProtoReflect.Descriptor instead.
 func (*TaskManagerStatusRequest) Descriptor() ([]byte, []int) {
-	return file_actors_wire_wire_proto_rawDescGZIP(), []int{26}
+	return file_actors_wire_wire_proto_rawDescGZIP(), []int{27}
 }
 
 // TaskManagerStatus: the runs with an agent on the node and the slots
@@ -2519,7 +2582,7 @@ type TaskManagerStatus struct {
 
 func (x *TaskManagerStatus) Reset() {
 	*x = TaskManagerStatus{}
-	mi := &file_actors_wire_wire_proto_msgTypes[27]
+	mi := &file_actors_wire_wire_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2531,7 +2594,7 @@ func (x *TaskManagerStatus) String() string {
 func (*TaskManagerStatus) ProtoMessage() {}
 
 func (x *TaskManagerStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_wire_wire_proto_msgTypes[27]
+	mi := &file_actors_wire_wire_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2544,7 +2607,7 @@ func (x *TaskManagerStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskManagerStatus.ProtoReflect.Descriptor instead.
 func (*TaskManagerStatus) Descriptor() ([]byte, []int) {
-	return file_actors_wire_wire_proto_rawDescGZIP(), []int{27}
+	return file_actors_wire_wire_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *TaskManagerStatus) GetRuns() []string {
@@ -2713,7 +2776,11 @@ const file_actors_wire_wire_proto_rawDesc = "" +
 	"\x03run\x18\x01 \x01(\tR\x03run\x12\x18\n" +
 	"\aattempt\x18\x02 \x01(\x05R\aattempt\x12\x0e\n" +
 	"\x02id\x18\x03 \x01(\x03R\x02id\x12\x18\n" +
-	"\aconfirm\x18\x04 \x01(\bR\aconfirm\"\xe9\x02\n" +
+	"\aconfirm\x18\x04 \x01(\bR\aconfirm\"O\n" +
+	"\x11CheckpointAborted\x12\x10\n" +
+	"\x03run\x18\x01 \x01(\tR\x03run\x12\x18\n" +
+	"\aattempt\x18\x02 \x01(\x05R\aattempt\x12\x0e\n" +
+	"\x02id\x18\x03 \x01(\x03R\x02id\"\xe9\x02\n" +
 	"\x05Batch\x12\x10\n" +
 	"\x03run\x18\x01 \x01(\tR\x03run\x12\x18\n" +
 	"\aattempt\x18\x02 \x01(\x05R\aattempt\x12\x0e\n" +
@@ -2815,7 +2882,7 @@ func file_actors_wire_wire_proto_rawDescGZIP() []byte {
 }
 
 var file_actors_wire_wire_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_actors_wire_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
+var file_actors_wire_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
 var file_actors_wire_wire_proto_goTypes = []any{
 	(FailureKind)(0),                 // 0: troupe.wire.FailureKind
 	(EventKind)(0),                   // 1: troupe.wire.EventKind
@@ -2840,17 +2907,18 @@ var file_actors_wire_wire_proto_goTypes = []any{
 	(*StopSources)(nil),              // 20: troupe.wire.StopSources
 	(*Trigger)(nil),                  // 21: troupe.wire.Trigger
 	(*Complete)(nil),                 // 22: troupe.wire.Complete
-	(*Batch)(nil),                    // 23: troupe.wire.Batch
-	(*Credit)(nil),                   // 24: troupe.wire.Credit
-	(*AgentMetrics)(nil),             // 25: troupe.wire.AgentMetrics
-	(*SubtaskMetrics)(nil),           // 26: troupe.wire.SubtaskMetrics
-	(*AsyncMetrics)(nil),             // 27: troupe.wire.AsyncMetrics
-	(*TaskManagerStatusRequest)(nil), // 28: troupe.wire.TaskManagerStatusRequest
-	(*TaskManagerStatus)(nil),        // 29: troupe.wire.TaskManagerStatus
-	nil,                              // 30: troupe.wire.JobSpec.ParamsEntry
+	(*CheckpointAborted)(nil),        // 23: troupe.wire.CheckpointAborted
+	(*Batch)(nil),                    // 24: troupe.wire.Batch
+	(*Credit)(nil),                   // 25: troupe.wire.Credit
+	(*AgentMetrics)(nil),             // 26: troupe.wire.AgentMetrics
+	(*SubtaskMetrics)(nil),           // 27: troupe.wire.SubtaskMetrics
+	(*AsyncMetrics)(nil),             // 28: troupe.wire.AsyncMetrics
+	(*TaskManagerStatusRequest)(nil), // 29: troupe.wire.TaskManagerStatusRequest
+	(*TaskManagerStatus)(nil),        // 30: troupe.wire.TaskManagerStatus
+	nil,                              // 31: troupe.wire.JobSpec.ParamsEntry
 }
 var file_actors_wire_wire_proto_depIdxs = []int32{
-	30, // 0: troupe.wire.JobSpec.params:type_name -> troupe.wire.JobSpec.ParamsEntry
+	31, // 0: troupe.wire.JobSpec.params:type_name -> troupe.wire.JobSpec.ParamsEntry
 	2,  // 1: troupe.wire.StartAgent.master:type_name -> troupe.wire.Pid
 	3,  // 2: troupe.wire.StartAgent.spec:type_name -> troupe.wire.JobSpec
 	4,  // 3: troupe.wire.StartAgent.config:type_name -> troupe.wire.RuntimeConfig
@@ -2867,8 +2935,8 @@ var file_actors_wire_wire_proto_depIdxs = []int32{
 	16, // 14: troupe.wire.Wire.subtasks:type_name -> troupe.wire.SubtaskWiring
 	2,  // 15: troupe.wire.Wire.peers:type_name -> troupe.wire.Pid
 	1,  // 16: troupe.wire.Batch.event:type_name -> troupe.wire.EventKind
-	26, // 17: troupe.wire.AgentMetrics.subtasks:type_name -> troupe.wire.SubtaskMetrics
-	27, // 18: troupe.wire.SubtaskMetrics.async:type_name -> troupe.wire.AsyncMetrics
+	27, // 17: troupe.wire.AgentMetrics.subtasks:type_name -> troupe.wire.SubtaskMetrics
+	28, // 18: troupe.wire.SubtaskMetrics.async:type_name -> troupe.wire.AsyncMetrics
 	19, // [19:19] is the sub-list for method output_type
 	19, // [19:19] is the sub-list for method input_type
 	19, // [19:19] is the sub-list for extension type_name
@@ -2887,7 +2955,7 @@ func file_actors_wire_wire_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actors_wire_wire_proto_rawDesc), len(file_actors_wire_wire_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   29,
+			NumMessages:   30,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
