@@ -235,9 +235,6 @@ func (s *subtask) onAbort(id int64) {
 		switch {
 		case s.aligner.Aligning() == id || s.aligner.Persisting() == id:
 			r := s.aligner.Cancel(id)
-			if s.rec != nil && s.rec.id == id {
-				s.dropRecorder(nil)
-			}
 			for _, ch := range r.Unblock {
 				s.in.SetBlocked(ch, false)
 			}
@@ -247,6 +244,15 @@ func (s *subtask) onAbort(id int64) {
 			// but no harm (its ack is ignored).
 			s.aborted = append(s.aborted[max(len(s.aborted)-maxAbortedKept+1, 0):], id)
 		}
+	}
+	// Its channel state being recorded, or its snapshot held until its
+	// barrier leaves an output waiting for credit (watchOutputs, at a
+	// source too): given up, not written.
+	if s.rec != nil && s.rec.id == id {
+		s.dropRecorder(nil)
+	}
+	if s.alignFor == id {
+		s.alignFor = 0 // its alignment timer: nothing left to switch
 	}
 	s.uploads.abort(id)
 }
