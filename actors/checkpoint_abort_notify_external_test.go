@@ -10,45 +10,8 @@ import (
 
 	"github.com/troupe-dev/troupe/actors"
 	"github.com/troupe-dev/troupe/operators"
-	"github.com/troupe-dev/troupe/persistence"
 	"github.com/troupe-dev/troupe/testkit"
 )
-
-// inputHeldSnapshotsNamed is a stateful actor that answers its first
-// Input only once released, every other message at once, and notes the
-// checkpoint of each Snapshot it is sent.
-type inputHeldSnapshotsNamed struct {
-	held      bool
-	started   chan<- struct{}
-	release   <-chan struct{}
-	wg        *sync.WaitGroup
-	mu        *sync.Mutex
-	snapshots *[]int64
-}
-
-func (a *inputHeldSnapshotsNamed) Receive(ctx actor.Context) {
-	switch m := ctx.Message().(type) {
-	case *actors.Input[int]:
-		if a.held {
-			ctx.Respond(&actors.Output[int]{})
-			return
-		}
-		a.held = true
-		close(a.started)
-		root, to := ctx.ActorSystem().Root, ctx.Sender()
-		a.wg.Go(func() {
-			<-a.release
-			root.Send(to, &actors.Output[int]{})
-		})
-	case *actors.Snapshot:
-		a.mu.Lock()
-		*a.snapshots = append(*a.snapshots, m.Checkpoint)
-		a.mu.Unlock()
-		ctx.Respond(&actors.State{})
-	case *actors.EndOfInput:
-		ctx.Respond(&actors.Output[int]{})
-	}
-}
 
 // A subtask that takes checkpoints at barriers is told when the master
 // aborts one (Flink's notifyCheckpointAborted): an actor operator whose
@@ -67,19 +30,13 @@ func TestAbortedCheckpoint_subtaskAtBarriersIsToldAndSkipsIt(t *testing.T) {
 	unhold := func() { releaseOnce.Do(func() { close(release) }) }
 	t.Cleanup(func() { unhold(); wg.Wait() })
 	r := testkit.NewRunner(t, testkit.WithRunTimeout(60*time.Second), testkit.WithRestart(actors.NoRestart()),
-		testkit.WithConfig(func(c *actors.Config) {
-			c.Checkpoint.Interval, c.Checkpoint.Timeout = 5*time.Millisecond, 50*time.Millisecond
-			c.Checkpoint.TolerableFailures = 1 << 20
-			c.Checkpoint.Store = func(job, run string) (actors.CheckpointStore, error) {
-				return persistence.NewMemStore(job+"/"+run, 3), nil
-			}
-		}))
+		abortingCheckpoints(5*time.Millisecond, 50*time.Millisecond))
 	p := operators.NewPipeline("told-of-aborts")
 	props := actor.PropsFromProducer(func() actor.Actor {
-		return &inputHeldSnapshotsNamed{started: started, release: release, wg: &wg, mu: &mu, snapshots: &snapshots}
+		return &firstInputHeld{started: started, release: release, wg: &wg, mu: &mu, snapshots: &snapshots}
 	})
-	src, in := testkit.NewSourceProbe[int](t, p)
-	operators.Discard(actors.FromActor[int, int](in, props, actors.WithState(actors.RoundRobin)).Name("held-input"))
+	src, in := testkit.NewSourceProbe[int64](t, p)
+	operators.Discard(actors.FromActor[int64, int64](in, props, actors.WithState(actors.RoundRobin)).Name("held-input"))
 	job := r.Start(p)
 	src.SendNext(1, 1)
 	select {
@@ -87,16 +44,7 @@ func TestAbortedCheckpoint_subtaskAtBarriersIsToldAndSkipsIt(t *testing.T) {
 	case <-time.After(testkit.Dilated(30 * time.Second)):
 		t.Fatal("the actor never got its first Input")
 	}
-	var aborted []int64
-	testkit.Eventually(t, 30*time.Second, func() bool {
-		aborted = aborted[:0]
-		for _, c := range job.Checkpoints().History {
-			if c.Status != actors.CheckpointCompleted {
-				aborted = append(aborted, c.ID)
-			}
-		}
-		return len(aborted) >= 3
-	}, "three checkpoints to time out while the actor holds its Input")
+	aborted := waitAborted(t, job, 3, "three checkpoints to time out while the actor holds its Input")
 	unhold()
 	last := slices.Max(aborted)
 	testkit.Eventually(t, 30*time.Second, func() bool { return completedAfter(job, last) },
@@ -115,12 +63,15 @@ func TestAbortedCheckpoint_subtaskAtBarriersIsToldAndSkipsIt(t *testing.T) {
 }
 
 // firstInputHeld is an actor that answers its first Input only once
-// released, and every other message at once, passing records through.
+// released, and every other message at once, passing records through;
+// with snapshots, it notes the checkpoint of each Snapshot it is sent.
 type firstInputHeld struct {
-	held    bool
-	started chan<- struct{}
-	release <-chan struct{}
-	wg      *sync.WaitGroup
+	held      bool
+	started   chan<- struct{}
+	release   <-chan struct{}
+	wg        *sync.WaitGroup
+	mu        *sync.Mutex
+	snapshots *[]int64
 }
 
 func (a *firstInputHeld) Receive(ctx actor.Context) {
@@ -141,6 +92,11 @@ func (a *firstInputHeld) Receive(ctx actor.Context) {
 			<-a.release
 			root.Send(to, out)
 		})
+	case *actors.Snapshot:
+		a.mu.Lock()
+		*a.snapshots = append(*a.snapshots, m.Checkpoint)
+		a.mu.Unlock()
+		ctx.Respond(&actors.State{})
 	case *actors.EndOfInput:
 		ctx.Respond(&actors.Output[int64]{})
 	}
@@ -160,13 +116,7 @@ func TestAbortedCheckpoint_alignmentGivenUpUnblocksTheInput(t *testing.T) {
 	t.Cleanup(func() { unhold(); wg.Wait() })
 	sink := &snapshotIDs{}
 	r := testkit.NewRunner(t, testkit.WithRunTimeout(60*time.Second), testkit.WithRestart(actors.NoRestart()),
-		testkit.WithConfig(func(c *actors.Config) {
-			c.Checkpoint.Interval, c.Checkpoint.Timeout = 20*time.Millisecond, 100*time.Millisecond
-			c.Checkpoint.TolerableFailures = 1 << 20
-			c.Checkpoint.Store = func(job, run string) (actors.CheckpointStore, error) {
-				return persistence.NewMemStore(job+"/"+run, 3), nil
-			}
-		}))
+		abortingCheckpoints(20*time.Millisecond, 100*time.Millisecond))
 	p := operators.NewPipeline("alignment-given-up")
 	fast, a := testkit.NewSourceProbe[int64](t, p)
 	slow, b := testkit.NewSourceProbe[int64](t, p)
@@ -186,14 +136,7 @@ func TestAbortedCheckpoint_alignmentGivenUpUnblocksTheInput(t *testing.T) {
 	// A checkpoint's barrier from the fast input blocks it at the sink;
 	// the one from the held actor never comes, and the checkpoint times
 	// out.
-	testkit.Eventually(t, 30*time.Second, func() bool {
-		for _, c := range job.Checkpoints().History {
-			if c.Status != actors.CheckpointCompleted {
-				return true
-			}
-		}
-		return false
-	}, "a checkpoint to time out while the actor holds its Input")
+	waitAborted(t, job, 1, "a checkpoint to time out while the actor holds its Input")
 	fast.SendNext(7, 2)
 	testkit.Eventually(t, 30*time.Second, func() bool {
 		sink.mu.Lock()

@@ -1,7 +1,6 @@
 package actors_test
 
 import (
-	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -10,7 +9,6 @@ import (
 
 	"github.com/troupe-dev/troupe/actors"
 	"github.com/troupe-dev/troupe/operators"
-	"github.com/troupe-dev/troupe/persistence"
 	"github.com/troupe-dev/troupe/testkit"
 )
 
@@ -59,13 +57,7 @@ func TestReviewAbort_droppedPreparedSnapshotDoesNotHoldActor(t *testing.T) {
 	unhold := func() { releaseOnce.Do(func() { close(release) }) }
 	t.Cleanup(func() { unhold(); wg.Wait() })
 	r := testkit.NewRunner(t, testkit.WithRunTimeout(60*time.Second), testkit.WithRestart(actors.NoRestart()),
-		testkit.WithConfig(func(c *actors.Config) {
-			c.Checkpoint.Interval, c.Checkpoint.Timeout = 5*time.Millisecond, 100*time.Millisecond
-			c.Checkpoint.TolerableFailures = 1 << 20
-			c.Checkpoint.Store = func(job, run string) (actors.CheckpointStore, error) {
-				return persistence.NewMemStore(job+"/"+run, 3), nil
-			}
-		}))
+		abortingCheckpoints(5*time.Millisecond, 100*time.Millisecond))
 	p := operators.NewPipeline("dropped-prepared")
 	props := actor.PropsFromProducer(func() actor.Actor {
 		return &snapshotHeldAfterEnd{asked: asked, release: release, wg: &wg}
@@ -124,41 +116,17 @@ func TestReviewAbort_subtaskTriggeredAfterItsSendersFinishedTakesNoAbortedCheckp
 	const n = 8
 	hang := newFirstCallHangs(t)
 	sink := &snapshotIDs{}
-	r := testkit.NewRunner(t, testkit.WithRunTimeout(90*time.Second), testkit.WithConfig(func(c *actors.Config) {
-		c.Checkpoint.Interval, c.Checkpoint.Timeout = 5*time.Millisecond, 50*time.Millisecond
-		c.Checkpoint.TolerableFailures = 1 << 20
-		c.Checkpoint.Store = func(job, run string) (actors.CheckpointStore, error) {
-			return persistence.NewMemStore(job+"/"+run, 3), nil
-		}
-	}))
+	r := testkit.NewRunner(t, testkit.WithRunTimeout(90*time.Second), abortingCheckpoints(5*time.Millisecond, 50*time.Millisecond))
 	p := operators.NewPipeline("aborted-after-senders").SetParallelism(1)
 	src := operators.FromSlice(p, testkit.SeqRange(0, n)).Name("slice")
 	looked := operators.AsyncMap(src.Rebalance(), hang.call, operators.AsyncConfig[int64, int64]{Capacity: 2 * n}).Name("lookup")
 	operators.ToSink(looked, "ids", func(*operators.TaskContext) (operators.SinkWriter[int64], error) { return sink, nil })
 	job := r.Start(p)
 	hang.waitStarted(t)
-	var aborted []int64
-	testkit.Eventually(t, 30*time.Second, func() bool {
-		aborted = aborted[:0]
-		for _, c := range job.Checkpoints().History {
-			if c.Status != actors.CheckpointCompleted {
-				aborted = append(aborted, c.ID)
-			}
-		}
-		return len(aborted) >= 3
-	}, "three checkpoints to time out while the lookup's call hangs")
+	aborted := waitAborted(t, job, 3, "three checkpoints to time out while the lookup's call hangs")
 	hang.release()
 	if res := r.Wait(job); res.State != actors.JobFinished {
 		t.Fatalf("%v: want finished", res)
 	}
-	sink.mu.Lock()
-	defer sink.mu.Unlock()
-	for _, id := range sink.ids {
-		if slices.Contains(aborted, id) {
-			t.Errorf("the sink was snapshotted for checkpoint %d, which had timed out (ended: %v; snapshotted: %v)", id, aborted, sink.ids)
-		}
-	}
-	if len(sink.values) != n {
-		t.Errorf("the sink got %d records, want %d", len(sink.values), n)
-	}
+	sink.assertSkipped(t, aborted, n)
 }
