@@ -191,13 +191,12 @@ func (s *subtask) checkpoint(t triggerMsg) {
 // its input, expect): the master no longer waits for them, and as this
 // subtask has not acknowledged them none completed, so they were aborted
 // (timed out, or failed at another subtask). Taking one later would only
-// snapshot every operator downstream for nothing, and before this, a
-// source held back for long kept one more each checkpoint interval.
-// Flink's tasks drop theirs when told of the abort; here the next trigger
-// says it, which comes to every subtask that takes triggers (the others
-// take checkpoints at barriers, and a newer barrier cancels an older
-// alignment). The operators asked to prepare a dropped one are told
-// (Chain.AbortSnapshot): an actor operator holds everything after a
+// snapshot every operator downstream for nothing, and a source held back
+// for long would keep one more each checkpoint interval. The master's
+// notice of each abort (onAbort) says it to every subtask; the trigger
+// says it again to those that take triggers, for an abort whose notice
+// has not come yet. The operators asked to prepare a dropped one are
+// told (Chain.AbortSnapshot): an actor operator holds everything after a
 // checkpoint's state until it is taken, and would hold it for ever.
 func (s *subtask) dropEnded(oldest int64) {
 	s.dropWaiting(func(t triggerMsg) bool { return t.id < oldest })
