@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -14,9 +15,11 @@ import (
 // A job across three nodes: every subtask's samples reach the job's
 // master, whichever node runs the subtask (the job's status shows them
 // all), and each node's /metrics exports the subtasks it runs, while the
-// job's own metrics come from the node that runs its master.
+// job's own metrics come from the node that runs its master. The nodes
+// run with --memory: each shows its soft limit and the collector's
+// target that a budget brings (GOGC 800) as node start applies them.
 func TestCluster_metricsFromEveryNode(t *testing.T) {
-	c := testkit.StartCluster(t, 3, testkit.WithSlots(1))
+	c := testkit.StartCluster(t, 3, testkit.WithSlots(1), testkit.WithNodeArgs("--memory", "256MiB"))
 	id := c.Submit(0, cluster.JobRequest{Pipeline: "demo", Parallelism: 3, CheckpointInterval: "500ms",
 		Params: map[string]string{"start": strconv.FormatInt(time.Now().UnixMilli(), 10)}})
 	st := c.WaitJob(id, 90*time.Second, "sampled on every node, with a checkpoint", func(st cluster.JobStatus) bool {
@@ -54,6 +57,10 @@ func TestCluster_metricsFromEveryNode(t *testing.T) {
 		}
 		if !strings.Contains(m, "troupe_node_members 3") || !strings.Contains(m, "troupe_node_slots_used 1") {
 			t.Errorf("%s's /metrics lacks 3 members or 1 slot used", c.Name(i))
+		}
+		if _, env := os.LookupEnv("GOGC"); !env && !strings.Contains(m, "\ngo_gc_gogc_percent 800\n") ||
+			!strings.Contains(m, "\ngo_gc_gomemlimit_bytes 2.68435456e+08\n") {
+			t.Errorf("%s's /metrics lacks GOGC 800 (the default with --memory) or the 256 MiB soft limit", c.Name(i))
 		}
 	}
 }
