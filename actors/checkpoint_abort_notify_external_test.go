@@ -22,18 +22,15 @@ import (
 // answers, and later checkpoints complete. Before, every aborted one was
 // snapshotted in turn.
 func TestAbortedCheckpoint_subtaskAtBarriersIsToldAndSkipsIt(t *testing.T) {
-	started, release := make(chan struct{}), make(chan struct{})
-	var wg sync.WaitGroup
+	started := make(chan struct{})
+	release, wg, unhold := heldUntilReleased(t)
 	var mu sync.Mutex
 	var snapshots []int64
-	var releaseOnce sync.Once
-	unhold := func() { releaseOnce.Do(func() { close(release) }) }
-	t.Cleanup(func() { unhold(); wg.Wait() })
 	r := testkit.NewRunner(t, testkit.WithRunTimeout(60*time.Second), testkit.WithRestart(actors.NoRestart()),
 		abortingCheckpoints(5*time.Millisecond, 50*time.Millisecond))
 	p := operators.NewPipeline("told-of-aborts")
 	props := actor.PropsFromProducer(func() actor.Actor {
-		return &firstInputHeld{started: started, release: release, wg: &wg, mu: &mu, snapshots: &snapshots}
+		return &firstInputHeld{started: started, release: release, wg: wg, mu: &mu, snapshots: &snapshots}
 	})
 	src, in := testkit.NewSourceProbe[int64](t, p)
 	operators.Discard(actors.FromActor[int64, int64](in, props, actors.WithState(actors.RoundRobin)).Name("held-input"))
@@ -109,11 +106,8 @@ func (a *firstInputHeld) Receive(ctx actor.Context) {
 // records again while the other is still stuck. Before, it stayed
 // blocked until the stuck barrier came, however long after the abort.
 func TestAbortedCheckpoint_alignmentGivenUpUnblocksTheInput(t *testing.T) {
-	started, release := make(chan struct{}), make(chan struct{})
-	var wg sync.WaitGroup
-	var releaseOnce sync.Once
-	unhold := func() { releaseOnce.Do(func() { close(release) }) }
-	t.Cleanup(func() { unhold(); wg.Wait() })
+	started := make(chan struct{})
+	release, wg, unhold := heldUntilReleased(t)
 	sink := &snapshotIDs{}
 	r := testkit.NewRunner(t, testkit.WithRunTimeout(60*time.Second), testkit.WithRestart(actors.NoRestart()),
 		abortingCheckpoints(20*time.Millisecond, 100*time.Millisecond))
@@ -121,7 +115,7 @@ func TestAbortedCheckpoint_alignmentGivenUpUnblocksTheInput(t *testing.T) {
 	fast, a := testkit.NewSourceProbe[int64](t, p)
 	slow, b := testkit.NewSourceProbe[int64](t, p)
 	props := actor.PropsFromProducer(func() actor.Actor {
-		return &firstInputHeld{started: started, release: release, wg: &wg}
+		return &firstInputHeld{started: started, release: release, wg: wg}
 	})
 	held := actors.FromActor[int64, int64](b, props).Name("held")
 	operators.ToSink(operators.Union(a, held), "values",
@@ -149,4 +143,15 @@ func TestAbortedCheckpoint_alignmentGivenUpUnblocksTheInput(t *testing.T) {
 	if res := r.Wait(job); res.State != actors.JobFinished {
 		t.Fatalf("%v: want finished", res)
 	}
+}
+
+// heldUntilReleased returns a channel that held actors wait on, the
+// group of their waiting goroutines, and unhold, which closes the
+// channel (once); the test's end unholds and waits for the goroutines.
+func heldUntilReleased(t *testing.T) (release <-chan struct{}, wg *sync.WaitGroup, unhold func()) {
+	ch := make(chan struct{})
+	wg = &sync.WaitGroup{}
+	unhold = sync.OnceFunc(func() { close(ch) })
+	t.Cleanup(func() { unhold(); wg.Wait() })
+	return ch, wg, unhold
 }

@@ -318,10 +318,10 @@ func (c *checkpointer) oldestPending(id int64) int64 {
 
 // sendTrigger sends trigger t to the subtasks to, through their agents.
 func (c *checkpointer) sendTrigger(ctx actor.Context, to []*subtaskRef, t triggerMsg) {
-	run, attempt := c.m.job.run, int32(c.m.attempt)
+	run, attempt, oldest := c.m.job.run, int32(c.m.attempt), c.oldestPending(t.id)
 	c.m.sendPerAgent(ctx, to, func(ids []int32) any {
 		return &wire.Trigger{Run: run, Attempt: attempt, Id: t.id, Savepoint: t.savepoint, Subtasks: ids,
-			Unaligned: t.unaligned, Deadline: t.deadline, OldestPending: c.oldestPending(t.id)}
+			Unaligned: t.unaligned, Deadline: t.deadline, OldestPending: oldest}
 	})
 }
 

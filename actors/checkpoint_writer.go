@@ -239,6 +239,12 @@ func waitGroup(wg *sync.WaitGroup, d time.Duration) bool {
 		wg.Wait()
 		close(done)
 	}()
+	return closedWithin(done, d)
+}
+
+// closedWithin waits up to d for done to be closed and reports whether it
+// was.
+func closedWithin(done <-chan struct{}, d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

@@ -127,16 +127,3 @@ func sorted[T int | int64 | string](v []T) []T {
 	slices.Sort(v)
 	return v
 }
-
-// closedWithin waits up to d for done to be closed and reports whether it
-// was: the check that something (Engine.Close) does not end early.
-func closedWithin(done <-chan struct{}, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-done:
-		return true
-	case <-t.C:
-		return false
-	}
-}

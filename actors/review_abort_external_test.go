@@ -51,16 +51,13 @@ func (a *snapshotHeldAfterEnd) Receive(ctx actor.Context) {
 // to the dropped one must not hold the operator for ever: later
 // checkpoints complete, and the job finishes.
 func TestReviewAbort_droppedPreparedSnapshotDoesNotHoldActor(t *testing.T) {
-	asked, release := make(chan int64, 1), make(chan struct{})
-	var wg sync.WaitGroup
-	var releaseOnce sync.Once
-	unhold := func() { releaseOnce.Do(func() { close(release) }) }
-	t.Cleanup(func() { unhold(); wg.Wait() })
+	asked := make(chan int64, 1)
+	release, wg, unhold := heldUntilReleased(t)
 	r := testkit.NewRunner(t, testkit.WithRunTimeout(60*time.Second), testkit.WithRestart(actors.NoRestart()),
 		abortingCheckpoints(5*time.Millisecond, 100*time.Millisecond))
 	p := operators.NewPipeline("dropped-prepared")
 	props := actor.PropsFromProducer(func() actor.Actor {
-		return &snapshotHeldAfterEnd{asked: asked, release: release, wg: &wg}
+		return &snapshotHeldAfterEnd{asked: asked, release: release, wg: wg}
 	})
 	ended := testkit.NewSinkProbe(t, actors.FromActor[int, int](operators.FromSlice(p, []int{1, 2, 3}), props,
 		actors.WithState(actors.RoundRobin)).Name("held-after-end"))

@@ -65,8 +65,12 @@ func (c *clock) see(ts int64) bool {
 	return true
 }
 
-func handQ0(g *Generator, n int64, out func(Q0Row)) (rows int64) {
-	for i := range n {
+func handQ0(g *Generator, n int64, out func(Q0Row)) int64 { return handQ0Strided(g, 0, 1, n, out) }
+
+// handQ0Strided is handQ0 on events from, from+step, … below n (one
+// goroutine's share, for BenchmarkNexmarkScaling).
+func handQ0Strided(g *Generator, from, step, n int64, out func(Q0Row)) (rows int64) {
+	for i := from; i < n; i += step {
 		if b := g.Event(i).Bid; b != nil {
 			rows++
 			if out != nil {
@@ -77,8 +81,12 @@ func handQ0(g *Generator, n int64, out func(Q0Row)) (rows int64) {
 	return rows
 }
 
-func handQ1(g *Generator, n int64, out func(Q1Row)) (rows int64) {
-	for i := range n {
+func handQ1(g *Generator, n int64, out func(Q1Row)) int64 { return handQ1Strided(g, 0, 1, n, out) }
+
+// handQ1Strided is handQ1 on events from, from+step, … below n (one
+// goroutine's share, for BenchmarkNexmarkScaling).
+func handQ1Strided(g *Generator, from, step, n int64, out func(Q1Row)) (rows int64) {
+	for i := from; i < n; i += step {
 		if b := g.Event(i).Bid; b != nil {
 			rows++
 			if out != nil {
@@ -89,8 +97,12 @@ func handQ1(g *Generator, n int64, out func(Q1Row)) (rows int64) {
 	return rows
 }
 
-func handQ2(g *Generator, n int64, out func(Q2Row)) (rows int64) {
-	for i := range n {
+func handQ2(g *Generator, n int64, out func(Q2Row)) int64 { return handQ2Strided(g, 0, 1, n, out) }
+
+// handQ2Strided is handQ2 on events from, from+step, … below n (one
+// goroutine's share, for BenchmarkNexmarkScaling).
+func handQ2Strided(g *Generator, from, step, n int64, out func(Q2Row)) (rows int64) {
+	for i := from; i < n; i += step {
 		if b := g.Event(i).Bid; b != nil && b.Auction%Q2Modulus == 0 {
 			rows++
 			if out != nil {
