@@ -2,23 +2,35 @@ package operators
 
 import (
 	"slices"
+	"strconv"
 	"testing"
 )
 
 // Consume stops between two records when the runtime has urgent mail
-// (ChainConfig.Urgent, asked every yieldEvery records), holding the rest
-// of the batch as it does when the output is full; HeldInput says where
-// it stopped, and Resume goes on from there: a slow operator's runtime
-// reads its mailbox (a priority barrier) in the middle of a batch. The
-// rest of the batch encodes alone (EncodeBatchFrom), as an unaligned
-// checkpoint stores it.
+// (ChainConfig.Urgent), holding the rest of the batch as it does when the
+// output is full; HeldInput says where it stopped, and Resume goes on from
+// there: a slow operator's runtime reads its mailbox (a priority barrier)
+// in the middle of a batch. The rest of the batch encodes alone
+// (EncodeBatchFrom), as an unaligned checkpoint stores it. The chain asks
+// every yieldEvery records on the per-record path (records that hold
+// pointers, here strings) and after every run on the batch path (ints,
+// runs of maxRun records: see batch_path.go).
 func TestChain_Consume_stopsForUrgentMail(t *testing.T) {
+	t.Run("per-record", func(t *testing.T) {
+		consumeStopsForUrgentMail(t, strconv.Itoa, yieldEvery)
+	})
+	t.Run("runs", func(t *testing.T) {
+		consumeStopsForUrgentMail(t, func(i int) int { return i }, maxRun)
+	})
+}
+
+func consumeStopsForUrgentMail[T comparable](t *testing.T, rec func(int) T, every int) {
 	p := NewPipeline("consume-urgent")
-	src := FromSlice(p, []int{0}).Parallelism(1)
-	var got []int
-	ToSink(Map(src.Rebalance(), func(v int) int { return v }).Parallelism(1), "sink",
-		func(*TaskContext) (SinkWriter[int], error) {
-			return writerFunc(func(v int) { got = append(got, v) }), nil
+	src := FromSlice(p, []T{rec(0)}).Parallelism(1)
+	var got []T
+	ToSink(Map(src.Rebalance(), func(v T) T { return v }).Parallelism(1), "sink",
+		func(*TaskContext) (SinkWriter[T], error) {
+			return sinkFunc[T](func(v T) { got = append(got, v) }), nil
 		})
 	g, err := p.Build()
 	if err != nil {
@@ -32,17 +44,19 @@ func TestChain_Consume_stopsForUrgentMail(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	batch := &Batch[int]{}
-	total := 5 * yieldEvery
+	batch := &Batch[T]{}
+	total := 5 * every
+	var want []T
 	for i := range total {
-		batch.Elems = append(batch.Elems, Element[int]{Value: i, Timestamp: NoTimestamp})
+		batch.Elems = append(batch.Elems, Element[T]{Value: rec(i), Timestamp: NoTimestamp})
+		want = append(want, rec(i))
 	}
 	if c.Consume(0, batch) || !c.Pending() {
 		t.Fatal("Consume took the whole batch while urgent mail waited")
 	}
 	ch, held, next, ok := c.HeldInput()
-	if !ok || ch != 0 || held != any(batch) || next != 2*yieldEvery || !slices.Equal(got, seq(0, next)) {
-		t.Fatalf("first part: held %v on channel %d from %d, consumed %v", ok, ch, next, got)
+	if !ok || ch != 0 || held != any(batch) || next != 2*every || !slices.Equal(got, want[:next]) {
+		t.Fatalf("first part: held %v on channel %d from %d (want %d), consumed %v", ok, ch, next, 2*every, got)
 	}
 	rest, err := edge.EncodeBatchFrom(nil, batch, next)
 	if err != nil {
@@ -52,16 +66,21 @@ func TestChain_Consume_stopsForUrgentMail(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := batch.Elems[next:]; !slices.Equal(decoded.(*Batch[int]).Elems, want) {
-		t.Fatalf("rest encoded as %v, want %v", decoded.(*Batch[int]).Elems, want)
+	if want := batch.Elems[next:]; !slices.Equal(decoded.(*Batch[T]).Elems, want) {
+		t.Fatalf("rest encoded as %v, want %v", decoded.(*Batch[T]).Elems, want)
 	}
-	if !c.Resume() || c.Pending() || !slices.Equal(got, seq(0, total)) {
+	if !c.Resume() || c.Pending() || !slices.Equal(got, want) {
 		t.Fatalf("second part: pending %v, consumed %v", c.Pending(), got)
 	}
 	if _, _, _, ok := c.HeldInput(); ok {
 		t.Fatal("HeldInput reports a batch after Resume took all of it")
 	}
 }
+
+// sinkFunc is a SinkWriter of a function.
+type sinkFunc[T any] func(v T)
+
+func (w sinkFunc[T]) Write(v T, _ int64) error { w(v); return nil }
 
 // writerFunc is a SinkWriter of a function.
 type writerFunc func(v int)

@@ -32,6 +32,17 @@ type brake struct {
 	// source, if any, then holds what its reader emits next (it tests
 	// nothing per record; see countingCollector)
 	onFull func()
+	// run is how many records the chain hands on at once on its batch
+	// path (see batch_path.go); 0: maxRun
+	run int
+}
+
+// runLen returns how many records the chain hands on at once.
+func (b *brake) runLen() int {
+	if b.run <= 0 {
+		return maxRun
+	}
+	return b.run
 }
 
 // yieldEvery is how many records a chain feeds in between two questions

@@ -52,6 +52,7 @@ func Reduce[T any, K comparable](ks KeyedStream[T, K], fn func(acc, v T) T) Stre
 	recordsInState(n, ks.s, "running reductions")
 	n.open = func(tc *TaskContext, out any) (*instance, error) {
 		op := &reduceOp[T, K]{fn: fn, key: ks.key, out: out.(Collector[T]), state: make(map[K]*T), tc: tc, codec: CodecOf(ks.s)}
+		op.outB = runsOf(op.out)
 		return &instance{inputs: []any{Collector[T](op)}, hooks: op}, nil
 	}
 	return newStream[T](n)
@@ -61,12 +62,28 @@ type reduceOp[T any, K comparable] struct {
 	fn    func(acc, v T) T
 	key   func(T) K
 	out   Collector[T]
-	state map[K]*T // pointers, so that an update costs one map lookup
+	outB  batchCollector[T] // out's batch form; nil: record by record
+	buf   []Element[T]      // the run it hands on (see batch_path.go)
+	state map[K]*T          // pointers, so that an update costs one map lookup
 	tc    *TaskContext
 	codec Codec[T] // the stream's: the running values are records
 }
 
-func (r *reduceOp[T, K]) Collect(v T, ts int64) {
+func (r *reduceOp[T, K]) Collect(v T, ts int64) { r.out.Collect(r.update(v), ts) }
+
+func (r *reduceOp[T, K]) takesRuns() bool { return r.outB != nil }
+
+func (r *reduceOp[T, K]) collectBatch(es []Element[T]) {
+	buf := r.buf[:0]
+	for i := range es {
+		buf = append(buf, Element[T]{Value: r.update(es[i].Value), Timestamp: es[i].Timestamp})
+	}
+	r.buf = buf
+	r.outB.collectBatch(buf)
+}
+
+// update folds v into its key's running value and returns the new one.
+func (r *reduceOp[T, K]) update(v T) T {
 	k := r.key(v)
 	acc, ok := r.state[k]
 	if !ok {
@@ -76,7 +93,7 @@ func (r *reduceOp[T, K]) Collect(v T, ts int64) {
 	} else {
 		*acc = r.fn(*acc, v)
 	}
-	r.out.Collect(*acc, ts)
+	return *acc
 }
 
 // StateEntries returns the number of keys with state.

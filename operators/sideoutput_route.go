@@ -65,6 +65,11 @@ func (c *Chain) openRouters(v *Vertex, cfg ChainConfig) (any, map[*node]map[stri
 			sides[n][id] = r
 		}
 	}
+	sizes := make([]int, len(routers))
+	for i, r := range routers {
+		sizes[i] = r.batchRecords()
+	}
+	c.brake.run = runLength(sizes)
 	switch len(routers) {
 	case 0:
 	case 1:
@@ -90,6 +95,17 @@ func (f fanout) Emit(ev Event) {
 	for _, r := range f {
 		r.Emit(ev)
 	}
+}
+
+// batchRecords returns the fewest records a batch of any router holds.
+func (f fanout) batchRecords() int {
+	n := 0
+	for i, r := range f {
+		if b := r.batchRecords(); i == 0 || b < n {
+			n = b
+		}
+	}
+	return n
 }
 
 // Buffered reports whether any router may hold a partly filled batch.

@@ -50,6 +50,21 @@ func (s *sinkOp[T]) Collect(v T, ts int64) {
 	s.written++
 }
 
+func (s *sinkOp[T]) takesRuns() bool { return true }
+
+func (s *sinkOp[T]) collectBatch(es []Element[T]) {
+	for i := range es {
+		if s.tc.Failed() {
+			return
+		}
+		if err := s.w.Write(es[i].Value, es[i].Timestamp); err != nil {
+			s.tc.Fail(err)
+			return
+		}
+		s.written++
+	}
+}
+
 // Written returns how many records the sink has written.
 func (s *sinkOp[T]) Written() int64 { return s.written }
 

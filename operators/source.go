@@ -57,6 +57,7 @@ type SourceRunner interface {
 type sourceRunner[T any] struct {
 	reader  Reader[T]
 	out     Collector[T]
+	outB    batchCollector[T] // out's batch form; nil: record by record
 	tc      *TaskContext
 	limiter *rateLimiter
 	stopped bool
@@ -118,7 +119,10 @@ func (s *sourceRunner[T]) poll(max int) (Poll, error) {
 	// Every reader emits through counted, the generator too: the brake
 	// points counted at the holder as the output fills up within a poll,
 	// which a reader given the chain itself would bypass.
-	s.counted.next, s.counted.n = s.out, 0
+	s.counted.next, s.counted.nextB, s.counted.n = s.out, s.outB, 0
+	if s.outB != nil {
+		s.counted.run = s.brake.runLen()
+	}
 	s.brake.refresh() // full: stop
 	p, err := s.reader.Poll(&s.counted, max)
 	n := s.counted.n
@@ -163,11 +167,26 @@ func (s *sourceRunner[T]) Close() error { return s.reader.Close() }
 // record, keeps a source's path per record as short as it is without a
 // memory bound: this runs for every record a source reads.
 type countingCollector[T any] struct {
-	next Collector[T]
-	n    int
+	next  Collector[T]
+	nextB batchCollector[T] // next's batch form; nil: record by record
+	n     int
+	run   int // the most records a reader emits in one run (collectBatch); 0: none
 }
 
 func (c *countingCollector[T]) Collect(v T, ts int64) {
 	c.n++
 	c.next.Collect(v, ts)
 }
+
+func (c *countingCollector[T]) takesRuns() bool { return c.run > 0 }
+
+// collectBatch passes a run on whole: to the chain, or, once the output
+// waits for credit, to the holder (stop).
+func (c *countingCollector[T]) collectBatch(es []Element[T]) {
+	c.n += len(es)
+	c.nextB.collectBatch(es)
+}
+
+// runLen returns the most records a reader may emit in one run; 0: it
+// emits record by record (the chain does not take runs).
+func (c *countingCollector[T]) runLen() int { return c.run }

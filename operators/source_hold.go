@@ -39,9 +39,17 @@ func (h heldCollector[T]) Collect(v T, ts int64) {
 	h.s.held = append(h.s.held, heldItem[T]{v: v, at: ts})
 }
 
+func (h heldCollector[T]) takesRuns() bool { return true }
+
+func (h heldCollector[T]) collectBatch(es []Element[T]) {
+	for i := range es {
+		h.s.held = append(h.s.held, heldItem[T]{v: es[i].Value, at: es[i].Timestamp})
+	}
+}
+
 // stop is called by the brake as the output turns full, after the ship
 // that filled it: the reader's next records are held.
-func (s *sourceRunner[T]) stop() { s.counted.next = s.holder }
+func (s *sourceRunner[T]) stop() { s.counted.next, s.counted.nextB = s.holder, s.holder }
 
 func (s *sourceRunner[T]) holding() bool { return s.heldAt < len(s.held) }
 

@@ -51,6 +51,7 @@ func FromReader[T any](p *Pipeline, kind string, open func(tc *TaskContext) (Rea
 		}
 		sr := &sourceRunner[T]{reader: r, out: out.(Collector[T]), tc: tc, brake: tc.brake, codec: n.out.codec(),
 			lossy: heldLoss[T](ops.codec_)}
+		sr.outB = runsOf(sr.out)
 		sr.holder.s = sr
 		if sr.brake == nil {
 			sr.brake = &brake{} // outside a chain: never stops
@@ -111,9 +112,13 @@ type genReader[T any] struct {
 	count      int64
 	next, step int64
 	tc         *TaskContext
+	buf        []Element[T] // the run it emits (see batch_path.go)
 }
 
 func (r *genReader[T]) Poll(out Collector[T], max int) (Poll, error) {
+	if runs, ok := out.(runCollector[T]); ok && runs.takesRuns() {
+		return r.pollRuns(runs, max)
+	}
 	for range max {
 		if r.count >= 0 && r.next >= r.count {
 			return Poll{Status: PollDone}, nil
@@ -125,6 +130,40 @@ func (r *genReader[T]) Poll(out Collector[T], max int) (Poll, error) {
 		return Poll{Status: PollDone}, nil
 	}
 	return Poll{Status: PollMore}, nil
+}
+
+// pollRuns is Poll emitting runs of records.
+func (r *genReader[T]) pollRuns(out runCollector[T], max int) (Poll, error) {
+	run := out.runLen()
+	for max > 0 {
+		n := min(run, max)
+		if r.count >= 0 {
+			n = int(min(int64(n), r.left()))
+		}
+		if n <= 0 {
+			break
+		}
+		buf := r.buf[:0]
+		for range n {
+			buf = append(buf, Element[T]{Value: r.fn(r.next), Timestamp: NoTimestamp})
+			r.next += r.step
+		}
+		r.buf = buf
+		out.collectBatch(buf)
+		max -= n
+	}
+	if r.count >= 0 && r.next >= r.count {
+		return Poll{Status: PollDone}, nil
+	}
+	return Poll{Status: PollMore}, nil
+}
+
+// left returns how many sequence numbers of a bounded generator are left.
+func (r *genReader[T]) left() int64 {
+	if r.next >= r.count {
+		return 0
+	}
+	return (r.count - r.next + r.step - 1) / r.step
 }
 
 func (r *genReader[T]) Close() error { return nil }

@@ -44,6 +44,9 @@ type flushCollector interface {
 	Emit(ev Event)
 	// Buffered reports whether a batch may be partly filled.
 	Buffered() bool
+	// batchRecords returns how many records a full batch holds (the
+	// fewest, over several routers).
+	batchRecords() int
 }
 
 // route is one outgoing edge of a subtask: the channels [base, base+width)
@@ -121,6 +124,9 @@ type batchConsumer func(batch any, from int) (next int, done bool)
 // says.
 func (st *streamOps[T]) consumer(c any, b *brake) batchConsumer {
 	col := c.(Collector[T])
+	if runs := runsOf(col); runs != nil {
+		return st.runConsumer(runs, b)
+	}
 	return func(batch any, from int) (int, bool) {
 		bt := batch.(*Batch[T])
 		elems := bt.Elems
@@ -133,6 +139,29 @@ func (st *streamOps[T]) consumer(c any, b *brake) batchConsumer {
 				col.Collect(elems[i].Value, elems[i].Timestamp)
 			}
 			if i < n && b.urgentNow() {
+				return i, false
+			}
+		}
+		st.pool.put(bt)
+		return n, true
+	}
+}
+
+// runConsumer is consumer for a chain whose head takes runs of records
+// (see batch_path.go): it feeds the batch in runs, reading the brake
+// before each run, and asking for urgent mail after each.
+func (st *streamOps[T]) runConsumer(col batchCollector[T], b *brake) batchConsumer {
+	return func(batch any, from int) (int, bool) {
+		bt := batch.(*Batch[T])
+		elems := bt.Elems
+		n, run := len(elems), b.runLen()
+		for i := from; i < n; {
+			if b.full {
+				return i, false
+			}
+			end := min(i+run, n)
+			col.collectBatch(elems[i:end])
+			if i = end; i < n && b.urgentNow() {
 				return i, false
 			}
 		}
@@ -238,6 +267,10 @@ type forwardRouter[T any] struct {
 
 func (r *forwardRouter[T]) Collect(v T, ts int64) { r.add(r.ch, v, ts) }
 
+func (r *forwardRouter[T]) takesRuns() bool { return true }
+
+func (r *forwardRouter[T]) collectBatch(es []Element[T]) { r.addRun(r.ch, es) }
+
 // hashRouter partitions records by key group over one edge's channels:
 // channel base + kg·width/maxPar for key group kg = hash mod maxPar (see
 // SubtaskOf), by mask and shift when maxPar is a power of two (mask is
@@ -248,6 +281,14 @@ type hashRouter[T any] struct {
 	base                int
 	width, maxPar, mask uint64
 	shift               uint
+}
+
+func (r *hashRouter[T]) takesRuns() bool { return true }
+
+func (r *hashRouter[T]) collectBatch(es []Element[T]) {
+	for i := range es {
+		r.Collect(es[i].Value, es[i].Timestamp)
+	}
 }
 
 func (r *hashRouter[T]) Collect(v T, ts int64) {
@@ -263,12 +304,7 @@ func (r *hashRouter[T]) Collect(v T, ts int64) {
 func (r *batcher[T]) add(ch int, v T, ts int64) {
 	b := r.bufs[ch]
 	if b == nil {
-		b = r.pool.get()
-		if cap(b.Elems) < r.batchSize { // new (the pool empties at every GC): no growing by appends
-			b.Elems = make([]Element[T], 0, r.batchSize)
-		}
-		r.bufs[ch] = b
-		r.dirty = true
+		b = r.start(ch)
 	}
 	b.Elems = append(b.Elems, Element[T]{Value: v, Timestamp: ts})
 	if len(b.Elems) >= r.batchSize {
@@ -276,6 +312,37 @@ func (r *batcher[T]) add(ch int, v T, ts int64) {
 		r.ship.Ship(ch, b)
 	}
 }
+
+// addRun adds a run of records to channel ch's batch, shipping each batch
+// it fills.
+func (r *batcher[T]) addRun(ch int, es []Element[T]) {
+	for len(es) > 0 {
+		b := r.bufs[ch]
+		if b == nil {
+			b = r.start(ch)
+		}
+		n := min(len(es), r.batchSize-len(b.Elems))
+		b.Elems = append(b.Elems, es[:n]...)
+		es = es[n:]
+		if len(b.Elems) >= r.batchSize {
+			r.bufs[ch] = nil
+			r.ship.Ship(ch, b)
+		}
+	}
+}
+
+// start takes a batch for channel ch from the pool.
+func (r *batcher[T]) start(ch int) *Batch[T] {
+	b := r.pool.get()
+	if cap(b.Elems) < r.batchSize { // new (the pool empties at every GC): no growing by appends
+		b.Elems = make([]Element[T], 0, r.batchSize)
+	}
+	r.bufs[ch] = b
+	r.dirty = true
+	return b
+}
+
+func (r *batcher[T]) batchRecords() int { return r.batchSize }
 
 // Flush ships every partly filled batch.
 func (r *batcher[T]) Flush() {

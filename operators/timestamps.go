@@ -47,6 +47,8 @@ type assignerOp[T any] struct {
 	// emits a watermark)
 	bounded  *watermark.BoundedGenerator
 	out      Collector[T]
+	outB     batchCollector[T] // out's batch form; nil: record by record
+	buf      []Element[T]      // the run it hands on (see batch_path.go)
 	tc       *TaskContext
 	interval time.Duration
 	next     time.Time // next periodic watermark
@@ -60,6 +62,7 @@ func newAssigner[T any](tc *TaskContext, ws WatermarkStrategy[T], out Collector[
 	a := &assignerOp[T]{ts: ws.Timestamp, gen: ws.NewGenerator(), out: out, tc: tc,
 		interval: ws.PeriodicInterval(), next: now.Add(ws.PeriodicInterval())}
 	a.bounded, _ = a.gen.(*watermark.BoundedGenerator)
+	a.outB = runsOf(out)
 	if ws.IdleTimeout > 0 {
 		a.idle = watermark.NewIdleDetector(ws.IdleTimeout, now.UnixMilli())
 	}
@@ -84,6 +87,33 @@ func (a *assignerOp[T]) Collect(v T, ts int64) {
 	if wm, ok := a.gen.OnEvent(ts); ok {
 		a.tc.EmitWatermark(wm)
 	}
+}
+
+// takesRuns: only with the bounded generator, which emits no watermark
+// per record, so that none has to go between two records of a run.
+func (a *assignerOp[T]) takesRuns() bool { return a.outB != nil && a.bounded != nil }
+
+// collectBatch stamps a run and hands it on whole; an idle assigner goes
+// record by record, so that its status turns active before the first.
+func (a *assignerOp[T]) collectBatch(es []Element[T]) {
+	if a.isIdle {
+		for i := range es {
+			a.Collect(es[i].Value, es[i].Timestamp)
+		}
+		return
+	}
+	buf := a.buf[:0]
+	for i := range es {
+		ts := es[i].Timestamp
+		if a.ts != nil {
+			ts = a.ts(es[i].Value, ts)
+		}
+		a.bounded.OnEvent(ts)
+		buf = append(buf, Element[T]{Value: es[i].Value, Timestamp: ts})
+	}
+	a.seen = true
+	a.buf = buf
+	a.outB.collectBatch(buf)
 }
 
 // ProcessWatermark drops upstream watermarks: this operator makes its own.

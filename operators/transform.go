@@ -9,17 +9,31 @@ func Map[In, Out any](s Stream[In], fn func(In) Out) Stream[Out] {
 	}
 	n.open = func(_ *TaskContext, out any) (*instance, error) {
 		op := &mapOp[In, Out]{fn: fn, out: out.(Collector[Out])}
+		op.outB = runsOf(op.out)
 		return &instance{inputs: []any{Collector[In](op)}, hooks: op}, nil
 	}
 	return newStream[Out](n)
 }
 
 type mapOp[In, Out any] struct {
-	fn  func(In) Out
-	out Collector[Out]
+	fn   func(In) Out
+	out  Collector[Out]
+	outB batchCollector[Out] // out's batch form; nil: record by record
+	buf  []Element[Out]      // the run it hands on (see batch_path.go)
 }
 
 func (m *mapOp[In, Out]) Collect(v In, ts int64) { m.out.Collect(m.fn(v), ts) }
+
+func (m *mapOp[In, Out]) takesRuns() bool { return m.outB != nil }
+
+func (m *mapOp[In, Out]) collectBatch(es []Element[In]) {
+	buf := m.buf[:0]
+	for i := range es {
+		buf = append(buf, Element[Out]{Value: m.fn(es[i].Value), Timestamp: es[i].Timestamp})
+	}
+	m.buf = buf
+	m.outB.collectBatch(buf)
+}
 
 // Filter keeps the records for which fn returns true.
 func Filter[T any](s Stream[T], fn func(T) bool) Stream[T] {
@@ -30,14 +44,32 @@ func Filter[T any](s Stream[T], fn func(T) bool) Stream[T] {
 	}
 	n.open = func(_ *TaskContext, out any) (*instance, error) {
 		op := &filterOp[T]{fn: fn, out: out.(Collector[T])}
+		op.outB = runsOf(op.out)
 		return &instance{inputs: []any{Collector[T](op)}, hooks: op}, nil
 	}
 	return newStream[T](n)
 }
 
 type filterOp[T any] struct {
-	fn  func(T) bool
-	out Collector[T]
+	fn   func(T) bool
+	out  Collector[T]
+	outB batchCollector[T] // out's batch form; nil: record by record
+	buf  []Element[T]      // the records of a run it keeps
+}
+
+func (f *filterOp[T]) takesRuns() bool { return f.outB != nil }
+
+func (f *filterOp[T]) collectBatch(es []Element[T]) {
+	buf := f.buf[:0]
+	for i := range es {
+		if f.fn(es[i].Value) {
+			buf = append(buf, es[i])
+		}
+	}
+	f.buf = buf
+	if len(buf) > 0 {
+		f.outB.collectBatch(buf)
+	}
 }
 
 func (f *filterOp[T]) Collect(v T, ts int64) {
