@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/troupe-dev/troupe/actors"
 	"github.com/troupe-dev/troupe/operators"
@@ -22,10 +23,11 @@ import (
 // map into a hash edge, a keyed reduce and a slow map into another, and
 // a keyed reduce and the collecting sink. Unaligned checkpoints every few
 // milliseconds store held input (Chain.HeldInput) and held polls
-// (Chain.HeldSource); the output is exactly once and in order per key
-// and source subtask.
+// (Chain.HeldSource: the failure in the source's chain waits for a
+// checkpoint that holds one); aligned ones wait for them. The output is
+// exactly once and in order per key and source subtask.
 func TestBatchPath_unalignedFailures_exactlyOnce(t *testing.T) {
-	const n, keys, par = 4000, 11, 2
+	const n, keys, par = 10000, 11, 2
 	for _, c := range []struct {
 		failIn  string
 		aligned bool
@@ -33,6 +35,7 @@ func TestBatchPath_unalignedFailures_exactlyOnce(t *testing.T) {
 		failIn := c.failIn
 		t.Run(fmt.Sprintf("%s aligned=%v", failIn, c.aligned), func(t *testing.T) {
 			var when replayable
+			when.fromPoll = failIn == "map" && !c.aligned
 			var restarts atomic.Int32
 			aligned := c.aligned
 			e, err := actors.NewEngine(batchPathConfig(t, func(c *actors.Config) {
@@ -95,14 +98,17 @@ func TestBatchPath_unalignedFailures_exactlyOnce(t *testing.T) {
 	}
 }
 
-// batchPathConfig is unaligned checkpoints every 5ms, batches of 8 and 2
-// credits, restarts, and no fault injector (which would keep every chain
+// batchPathConfig is unaligned checkpoints every 5ms, polls of 64,
+// batches of 8 and 2 credits, restarts, and no fault injector (which would keep every chain
 // off the batch path).
 func batchPathConfig(t *testing.T, mod func(*actors.Config)) actors.Config {
 	c := actors.DefaultConfig()
 	c.Logger = actors.QuietLogger()
 	unaligned(t, 5*time.Millisecond, 0)(&c)
-	c.BatchSize, c.Credits, c.BufferTimeout = 8, 2, time.Millisecond
+	// polls and input batches of 64, output batches (and runs) of 8: a
+	// poll overfills the output, and its source holds the rest
+	c.BatchSize, c.BatchBytes = 64, 8*int(unsafe.Sizeof(operators.Element[int64]{}))
+	c.Credits, c.BufferTimeout = 2, time.Millisecond
 	c.Restart = actors.FixedDelay(3, 10*time.Millisecond)
 	if mod != nil {
 		mod(&c)
