@@ -1,6 +1,7 @@
 package operators
 
 import (
+	"math"
 	"reflect"
 	"slices"
 	"testing"
@@ -177,5 +178,46 @@ func TestBatchPath_sourceHoldsTheRunsAfterTheOutputFills(t *testing.T) {
 	}
 	if !slices.Equal(got, want) {
 		t.Fatalf("shipped %v, want 0 … 99 once each", got)
+	}
+}
+
+// A generator whose count is near math.MaxInt64 (a common stand-in for
+// "practically unbounded") emits on the batch path as it does record by
+// record: the records it has left are counted without overflowing.
+// Before the fix, left() computed count-next+step-1, which overflows for
+// subtask 0 of a parallelism-2 generator of math.MaxInt64 records: it
+// found none left, emitted nothing, and reported more to come, for ever.
+func TestBatchPath_generatorOfMaxInt64Records(t *testing.T) {
+	const par, poll = 2, 40
+	for sub := range par {
+		p := NewPipeline("gen-max").SetParallelism(par)
+		var got []int64
+		ToSink(Map(Generate(p, math.MaxInt64, func(i int64) int64 { return i }), func(v int64) int64 { return v }), "sink",
+			func(*TaskContext) (SinkWriter[int64], error) {
+				return sinkFunc[int64](func(v int64) { got = append(got, v) }), nil
+			})
+		g, err := p.Build()
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := g.Vertices[0].Open(ChainConfig{Job: "gen-max", Subtask: sub, BatchSize: 8, Ship: &recordingShipper{}, Wake: func() {}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if runsOf(c.Source.(*sourceRunner[int64]).out) == nil {
+			t.Fatal("the generator's chain does not take runs")
+		}
+		res, err := c.Source.Poll(poll)
+		_ = c.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []int64
+		for i := range int64(poll) {
+			want = append(want, int64(sub)+i*par)
+		}
+		if res.Status != PollMore || !slices.Equal(got, want) {
+			t.Errorf("subtask %d: poll of %d reported %v and emitted %v, want %v", sub, poll, res.Status, got, want)
+		}
 	}
 }

@@ -158,12 +158,14 @@ func (r *genReader[T]) pollRuns(out runCollector[T], max int) (Poll, error) {
 	return Poll{Status: PollMore}, nil
 }
 
-// left returns how many sequence numbers of a bounded generator are left.
+// left returns how many sequence numbers of a bounded generator are left:
+// ceil((count-next)/step), computed without overflow for a count near
+// math.MaxInt64 (count-next+step-1 would wrap).
 func (r *genReader[T]) left() int64 {
 	if r.next >= r.count {
 		return 0
 	}
-	return (r.count - r.next + r.step - 1) / r.step
+	return (r.count-r.next-1)/r.step + 1
 }
 
 func (r *genReader[T]) Close() error { return nil }
