@@ -172,10 +172,31 @@ func (st *streamOps[T]) runConsumer(col batchCollector[T], b *brake) batchConsum
 
 func (st *streamOps[T]) tap(c any, before func()) any {
 	next := c.(Collector[T])
-	return CollectorFunc[T](func(v T, ts int64) {
-		before()
-		next.Collect(v, ts)
-	})
+	return &tapped[T]{next: next, nextB: runsOf(next), before: before}
+}
+
+// tapped calls before ahead of every record it passes to next. It takes
+// runs where next does (see batch_path.go), calling before for each
+// record of a run before it passes the run on: a test's faults then fire
+// on the same path as production runs, record by record or in runs.
+type tapped[T any] struct {
+	next   Collector[T]
+	nextB  batchCollector[T]
+	before func()
+}
+
+func (t *tapped[T]) Collect(v T, ts int64) {
+	t.before()
+	t.next.Collect(v, ts)
+}
+
+func (t *tapped[T]) takesRuns() bool { return t.nextB != nil }
+
+func (t *tapped[T]) collectBatch(es []Element[T]) {
+	for range es {
+		t.before()
+	}
+	t.nextB.collectBatch(es)
 }
 
 // batchLen returns the number of records in batch, or -1 if batch is not

@@ -118,7 +118,11 @@ func (f *InjectedFault) Error() string {
 type FaultOption func(*faultRule)
 
 // AtRecord raises the fault before the n-th record (n ≥ 1) the operator's
-// subtask handles in the attempt. Default 1.
+// subtask handles in the attempt. Default 1. In a chain that hands records
+// on in runs (the batch path, docs/architecture.md) the fault comes before
+// the run that holds the n-th record reaches the operator, so the records
+// of that run before it are not handled either: as in production, where a
+// failure can end a run anywhere.
 func AtRecord(n int64) FaultOption {
 	return func(r *faultRule) {
 		r.record, r.atSet = n, true
