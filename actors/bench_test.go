@@ -290,10 +290,10 @@ const fusedBatch = 1024
 // fusedPipeline is the hand-fused comparison: the generator, map and
 // filter in one goroutine, the keyed running sum and a counting sink in a
 // second (the caller's), batches of fusedBatch records between them. The
-// batches go back to the first goroutine once summed; it has four of
-// them, as a channel of the engine has four credits.
+// batches go back to the first goroutine once summed; it has eight of
+// them, as a channel of the engine has eight credits (DefaultCredits).
 func fusedPipeline(n int64) int64 {
-	const credits = 4
+	const credits = DefaultCredits
 	full := make(chan []benchRec, credits)
 	free := make(chan []benchRec, credits)
 	for range credits {

@@ -25,8 +25,8 @@ type Config struct {
 	// records, plus two batches at the sender (the one being filled, and
 	// the one that found no credit with the rest of one record's output,
 	// or of one run on the batch path: see docs/architecture.md). Zero
-	// takes the default: DefaultCredits (4), or with Memory, derived for
-	// each job from its channels (2 to 4).
+	// takes the default: DefaultCredits (8), or with Memory, derived for
+	// each job from its channels (2 to 8).
 	Credits int
 	// Memory is the node's memory budget in bytes; 0 (the default): none.
 	// It is applied as the Go runtime's soft memory limit

@@ -24,12 +24,13 @@ func TestBudget_flow(t *testing.T) {
 		wantCredits, wantSize int
 		err                   bool
 	}{
-		{"512 MiB, one channel: the default credits", 512 * mib, 1, 0, 0, 4, 256 << 10, false},
+		{"512 MiB, one channel: the default credits", 512 * mib, 1, 0, 0, 8, 256 << 10, false},
+		{"512 MiB, 64 channels", 512 * mib, 64, 0, 0, 6, 256 << 10, false},
 		{"512 MiB, 96 channels", 512 * mib, 96, 0, 0, 3, 256 << 10, false},
 		{"512 MiB, 128 channels: fewest credits", 512 * mib, 128, 0, 0, 2, 256 << 10, false},
 		{"512 MiB, 1024 channels: smaller batches", 512 * mib, 1024, 0, 0, 2, 32 << 10, false},
-		{"4 GiB: batch bytes capped at 1 MiB", 4096 * mib, 1, 0, 0, 4, 1 << 20, false},
-		{"16 MiB: 8 KiB batches", 16 * mib, 1, 0, 0, 4, 8 << 10, false},
+		{"4 GiB: batch bytes capped at 1 MiB", 4096 * mib, 1, 0, 0, 8, 1 << 20, false},
+		{"16 MiB: 8 KiB batches", 16 * mib, 1, 0, 0, 8, 8 << 10, false},
 		{"explicit credits kept", 512 * mib, 64, 3, 0, 3, 256 << 10, false},
 		{"explicit batch bytes kept, credits fit them", 512 * mib, 32, 0, 1 << 20, 2, 1 << 20, false},
 		{"explicit settings that do not fit", 512 * mib, 128, 8, 1 << 20, 0, 0, true},
