@@ -21,7 +21,7 @@ func TestDefaultConfig_documentedDefaults(t *testing.T) {
 	}{
 		{"BatchSize", plain.BatchSize, 1024},
 		{"BufferTimeout", plain.BufferTimeout, 10 * time.Millisecond},
-		{"Credits", plain.Credits, 4},
+		{"Credits", plain.Credits, 8},
 		{"Restart", plain.Restart, NoRestart()},
 		{"Restart/checkpointing", ckpt.Restart, ExponentialDelay(time.Second, time.Minute, 1.5, 0.1)},
 		{"Logger", plain.Logger != nil, true},
