@@ -12,7 +12,11 @@
 // parallelism are chained into one vertex, so records pass between them as
 // plain function calls, and every other edge becomes a set of channels
 // between subtasks. [Stream.StartNewChain] keeps an operator out of the
-// chain before it.
+// chain before it. A chain of operators that emit at most one record per
+// record (map, filter, reduce, sinks), over records without pointers,
+// passes them on in runs of up to 16, one call per operator and run; the
+// functions are still called once per record, in order (the batch path,
+// batch_path.go).
 //
 // # User functions
 //
@@ -64,7 +68,8 @@
 //     closes it. Output leaves through the runtime's [Shipper]. When the
 //     output waits for credit ([ChainConfig.OutputFull]) or the runtime
 //     has urgent mail ([ChainConfig.Urgent]), the chain stops between two
-//     records and holds the rest until [Chain.Resume] ([Chain.Pending]).
+//     records (two runs, on the batch path) and holds the rest until
+//     [Chain.Resume] ([Chain.Pending]).
 //   - Checkpoints: [Chain.PrepareSnapshot] (and [Chain.AbortSnapshot]
 //     for one prepared and never taken), [Chain.Snapshot] and
 //     [Chain.NotifyCheckpointComplete]; restored state comes in
