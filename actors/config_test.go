@@ -1,7 +1,12 @@
 package actors
 
 import (
+	"bytes"
 	"errors"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
 	"testing"
 	"time"
 
@@ -98,5 +103,37 @@ func TestDefaultConfig_noCheckpointing_failsAtOnce(t *testing.T) {
 	j := submit(t, e, p)
 	if err := waitJob(t, j); !errors.Is(err, boom) || j.Restarts() != 0 {
 		t.Fatalf("err %v, restarts %d; want boom and no restart", err, j.Restarts())
+	}
+}
+
+// Every place in the docs that states the default of Credits states
+// DefaultCredits: the default went from 4 to 8, and a page that still
+// says 4 sizes an operator's expectations of memory in flight (and of a
+// node's remote creditBound) by half.
+func TestDocs_creditsDefault(t *testing.T) {
+	re := regexp.MustCompile("(?is)credits`?[^.]{0,40}?\\(?default (\\d+)")
+	files, err := filepath.Glob("../docs/*.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files = append(files, "../README.md")
+	found := 0
+	for _, f := range files {
+		text, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range re.FindAllSubmatchIndex(text, -1) {
+			found++
+			n, _ := strconv.Atoi(string(text[m[2]:m[3]]))
+			if n != DefaultCredits {
+				line := 1 + bytes.Count(text[:m[0]], []byte("\n"))
+				t.Errorf("%s:%d: %q gives %d credits as the default, DefaultCredits is %d",
+					filepath.Base(f), line, text[m[0]:m[1]], n, DefaultCredits)
+			}
+		}
+	}
+	if found == 0 {
+		t.Fatal("no default of Credits found in the docs: the pattern no longer matches them")
 	}
 }

@@ -14,10 +14,9 @@ import (
 	"github.com/troupe-dev/troupe/testkit"
 )
 
-// Exactly-once on the batch path (operators/batch_path.go). A testkit
-// Runner installs a fault injector, whose taps make every chain go record
-// by record, so none of the Runner's exactly-once tests runs the batch
-// path: here the engine has no injector, and the failure is a panic of
+// Exactly-once on the batch path (operators/batch_path.go), on an engine
+// without a fault injector (a Runner's fault taps take runs too; see
+// testkit's TestRunner_batchPath_faultsMidRun_exactlyOnce): the failure is a panic of
 // the job's own function, armed once a checkpoint with in-flight data
 // has completed. Every chain takes runs of int64: the generator and a
 // map into a hash edge, a keyed reduce and a slow map into another, and

@@ -19,8 +19,10 @@ import "reflect"
 //     share nothing but the records).
 //   - An operator takes runs (takesRuns) only if the operator after it
 //     does: the batch path is the whole chain or none of it. Any other
-//     operator (flatMap, a process function, a window, a test's fault
-//     tap) makes the whole chain go record by record, as before.
+//     operator (flatMap, a process function, a window) makes the whole
+//     chain go record by record, as before. A test's fault tap takes
+//     runs where the operator after it does (tapped), so a Runner's
+//     chains run the batch path as production does.
 //   - A run is never empty, and never longer than the chain's smallest
 //     output batch (runLength).
 //   - A chain stops only between two runs, never inside one: the brake
