@@ -64,11 +64,11 @@ const maxRun = 16
 
 // runsOf returns c's batch form, or nil if it takes records one by one
 // (see takesRuns) or T holds pointers. Records that hold pointers go
-// record by record: copying them into an operator's run costs more than
-// handing them from call to call in registers (a pointer stored on the
-// heap passes a write barrier while the collector marks). Measured on
-// Nexmark's events (three pointers), runs made q0 a seventh slower per
-// event, and no faster with the collector off (docs/benchmarks.md).
+// record by record: copying them into an operator's run, on the heap,
+// cost more than handing them from call to call. Measured on Nexmark's
+// events (three pointers), runs made q0 a seventh slower per event, and
+// no faster with the collector off, so the write barriers while it marks
+// are not the whole cost (docs/benchmarks.md).
 func runsOf[T any](c Collector[T]) batchCollector[T] {
 	if !pointerFree(reflect.TypeFor[T]()) {
 		return nil
