@@ -41,9 +41,16 @@ func TestReviewAbort2_frequentAborts_exactlyOnce(t *testing.T) {
 		align     time.Duration
 		timeout   time.Duration
 	}{
-		{"aligned", false, 0, 40 * time.Millisecond},
-		{"unaligned", true, 0, 25 * time.Millisecond},
-		{"alignment timeout", true, 3 * time.Millisecond, 25 * time.Millisecond},
+		// Timeouts long enough for a loaded machine to take a whole
+		// checkpoint within one: with 25–40 ms, under load none
+		// completed, the subtasks fell ever further behind the
+		// triggers (acknowledging checkpoint 860 while the master was
+		// at 1,550), and the job never ended, since it ends only once a
+		// checkpoint completes after its input. Aborts still come: the
+		// slow operator keeps the channels full.
+		{"aligned", false, 0, 150 * time.Millisecond},
+		{"unaligned", true, 0, 100 * time.Millisecond},
+		{"alignment timeout", true, 3 * time.Millisecond, 100 * time.Millisecond},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rng := seeded(t)
