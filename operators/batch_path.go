@@ -102,13 +102,12 @@ func pointerFree(t reflect.Type) bool {
 }
 
 // runLength returns how many records a chain hands on in one run: maxRun,
-// and no more than the smallest output batch of its routers (records, a
-// batch of at least one), so that a run fills at most one batch per
-// channel (see the invariants above).
-func runLength(batchRecords []int) int {
-	n := maxRun
-	for _, r := range batchRecords {
-		n = min(n, max(r, 1))
+// and no more than batchRecords, the smallest output batch of its routers
+// (0: it has none), so that a run fills at most one batch per channel
+// (see the invariants above).
+func runLength(batchRecords int) int {
+	if batchRecords <= 0 {
+		return maxRun
 	}
-	return n
+	return min(maxRun, batchRecords)
 }

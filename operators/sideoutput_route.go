@@ -65,11 +65,7 @@ func (c *Chain) openRouters(v *Vertex, cfg ChainConfig) (any, map[*node]map[stri
 			sides[n][id] = r
 		}
 	}
-	sizes := make([]int, len(routers))
-	for i, r := range routers {
-		sizes[i] = r.batchRecords()
-	}
-	c.brake.run = runLength(sizes)
+	c.brake.run = runLength(routers.batchRecords())
 	switch len(routers) {
 	case 0:
 	case 1:
@@ -97,7 +93,8 @@ func (f fanout) Emit(ev Event) {
 	}
 }
 
-// batchRecords returns the fewest records a batch of any router holds.
+// batchRecords returns the fewest records a batch of any router holds;
+// 0 without routers.
 func (f fanout) batchRecords() int {
 	n := 0
 	for i, r := range f {

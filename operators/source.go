@@ -120,9 +120,6 @@ func (s *sourceRunner[T]) poll(max int) (Poll, error) {
 	// points counted at the holder as the output fills up within a poll,
 	// which a reader given the chain itself would bypass.
 	s.counted.next, s.counted.nextB, s.counted.n = s.out, s.outB, 0
-	if s.outB != nil {
-		s.counted.run = s.brake.runLen()
-	}
 	s.brake.refresh() // full: stop
 	p, err := s.reader.Poll(&s.counted, max)
 	n := s.counted.n

@@ -56,6 +56,9 @@ func FromReader[T any](p *Pipeline, kind string, open func(tc *TaskContext) (Rea
 		if sr.brake == nil {
 			sr.brake = &brake{} // outside a chain: never stops
 		}
+		if sr.outB != nil {
+			sr.counted.run = sr.brake.runLen() // fixed once the routers are open
+		}
 		sr.brake.onFull = sr.stop
 		sr.holdEvents(tc)
 		if cfg.rate > 0 {
@@ -120,16 +123,24 @@ func (r *genReader[T]) Poll(out Collector[T], max int) (Poll, error) {
 		return r.pollRuns(runs, max)
 	}
 	for range max {
-		if r.count >= 0 && r.next >= r.count {
-			return Poll{Status: PollDone}, nil
+		if r.ended() {
+			break
 		}
 		out.Collect(r.fn(r.next), NoTimestamp)
 		r.next += r.step
 	}
-	if r.count >= 0 && r.next >= r.count {
-		return Poll{Status: PollDone}, nil
+	return r.status(), nil
+}
+
+// ended reports whether a bounded generator has emitted all its numbers.
+func (r *genReader[T]) ended() bool { return r.count >= 0 && r.next >= r.count }
+
+// status is what a poll reports: done once ended, else more.
+func (r *genReader[T]) status() Poll {
+	if r.ended() {
+		return Poll{Status: PollDone}
 	}
-	return Poll{Status: PollMore}, nil
+	return Poll{Status: PollMore}
 }
 
 // pollRuns is Poll emitting runs of records.
@@ -152,10 +163,7 @@ func (r *genReader[T]) pollRuns(out runCollector[T], max int) (Poll, error) {
 		out.collectBatch(buf)
 		max -= n
 	}
-	if r.count >= 0 && r.next >= r.count {
-		return Poll{Status: PollDone}, nil
-	}
-	return Poll{Status: PollMore}, nil
+	return r.status(), nil
 }
 
 // left returns how many sequence numbers of a bounded generator are left:
