@@ -51,7 +51,7 @@ func Reduce[T any, K comparable](ks KeyedStream[T, K], fn func(acc, v T) T) Stre
 	}
 	recordsInState(n, ks.s, "running reductions")
 	n.open = func(tc *TaskContext, out any) (*instance, error) {
-		op := &reduceOp[T, K]{fn: fn, key: ks.key, out: out.(Collector[T]), state: make(map[K]*T), tc: tc, codec: CodecOf(ks.s)}
+		op := &reduceOp[T, K]{fn: fn, key: ks.key, out: out.(Collector[T]), keys: newKeyTable[K](), tc: tc, codec: CodecOf(ks.s)}
 		op.outB = runsOf(op.out)
 		return &instance{inputs: []any{Collector[T](op)}, hooks: op}, nil
 	}
@@ -64,7 +64,8 @@ type reduceOp[T any, K comparable] struct {
 	out   Collector[T]
 	outB  batchCollector[T] // out's batch form; nil: record by record
 	buf   []Element[T]      // the run it hands on (see batch_path.go)
-	state map[K]*T          // pointers, so that an update costs one map lookup
+	keys  keyTable[K]       // each key's index in vals
+	vals  []T               // the running values, by key index: an update costs one probe
 	tc    *TaskContext
 	codec Codec[T] // the stream's: the running values are records
 }
@@ -84,20 +85,18 @@ func (r *reduceOp[T, K]) collectBatch(es []Element[T]) {
 
 // update folds v into its key's running value and returns the new one.
 func (r *reduceOp[T, K]) update(v T) T {
-	k := r.key(v)
-	acc, ok := r.state[k]
+	i, ok := r.keys.index(r.key(v))
 	if !ok {
-		acc = new(T)
-		*acc = v
-		r.state[k] = acc
-	} else {
-		*acc = r.fn(*acc, v)
+		r.vals = append(r.vals, v)
+		return v
 	}
+	acc := &r.vals[i]
+	*acc = r.fn(*acc, v)
 	return *acc
 }
 
 // StateEntries returns the number of keys with state.
-func (r *reduceOp[T, K]) StateEntries() int { return len(r.state) }
+func (r *reduceOp[T, K]) StateEntries() int { return r.keys.len() }
 
 // SnapshotState copies the running values into a state backend, which
 // encodes them by key group: the hot path keeps its one map lookup per
@@ -107,9 +106,9 @@ func (r *reduceOp[T, K]) SnapshotState(int64) (*OperatorState, error) {
 	if err != nil {
 		return nil, err
 	}
-	for k, v := range r.state {
-		b.SetCurrentKey(k)
-		value.Update(*v)
+	for i, v := range r.vals {
+		b.SetCurrentKey(r.keys.key(i))
+		value.Update(v)
 	}
 	return keyedSnapshot(b)
 }
@@ -123,17 +122,22 @@ func (r *reduceOp[T, K]) RestoreState(parts []*OperatorState) error {
 	if err := restoreKeyed(b, parts); err != nil {
 		return err
 	}
-	clear(r.state)
+	r.keys.reset()
+	r.vals = r.vals[:0]
 	for _, k := range b.Keys("reduce") {
 		b.SetCurrentKey(k)
 		v, _ := value.Value()
-		r.state[k] = &v
+		if i, found := r.keys.index(k); found {
+			r.vals[i] = v // a key given twice: the last one wins, as in a map
+			continue
+		}
+		r.vals = append(r.vals, v)
 	}
 	return nil
 }
 
 func (r *reduceOp[T, K]) backend() (*persistence.HeapBackend[K], *persistence.ValueState[T], error) {
-	b, err := newHeapKeyedBackend[K](r.tc) // a copy to encode: the state is r.state
+	b, err := newHeapKeyedBackend[K](r.tc) // a copy to encode: the state is r.vals
 	if err != nil {
 		return nil, nil, err
 	}
