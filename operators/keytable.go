@@ -1,6 +1,7 @@
 package operators
 
 import (
+	"math/rand/v2"
 	"reflect"
 	"unsafe"
 )
@@ -10,16 +11,22 @@ import (
 // slice beside it: an update costs one probe and no pointer to chase.
 //
 // Keys that are 4- or 8-byte integers (of any named type) are probed in
-// an open-addressed table on their bits — Fibonacci hashing, linear
-// probing, at most half full — which costs about a third of a Go map
-// lookup on the keyed path (BenchmarkKeyTable). For integers, equal bits
-// are equal keys, so nothing else is compared. Every other key type goes
-// through a Go map. Keys are never removed: a keyed reduce
-// keeps each key's running value for as long as the job runs, as Flink's
-// does without a state TTL.
+// an open-addressed table on their bits — a seeded mix of the bits,
+// linear probing, at most half full — which costs about a third of a Go
+// map lookup on the keyed path (BenchmarkKeyTable). The mix, not the
+// bits times 2⁶⁴/φ alone (Fibonacci hashing): with that, keys in an
+// arithmetic progression of some strides (Unix nanoseconds by the
+// second, any Fibonacci number) land side by side and linear probing
+// walks their whole run on every lookup; the seed, drawn per table, is
+// so that the records' writer cannot pick keys that collide, as it
+// cannot for a Go map. For integers, equal bits are equal keys, so
+// nothing else is compared. Every other key type goes through a Go map.
+// Keys are never removed: a keyed reduce keeps each key's running value
+// for as long as the job runs, as Flink's does without a state TTL.
 type keyTable[K comparable] struct {
 	width uint8     // 8 or 4: the size of an integer key; 0: other keys, in m
 	shift uint8     // 64 - log2(len(slots))
+	seed  uint64    // mixed into every key's bits (home)
 	slots []keySlot // for integer keys
 	keys  []K       // by index
 	m     map[K]int32
@@ -32,16 +39,24 @@ type keySlot struct {
 	idx  int
 }
 
-// fibonacci is 2⁶⁴ divided by the golden ratio: multiplying by it spreads
-// consecutive keys over the table's top bits.
-const fibonacci = 0x9E3779B97F4A7C15
+// home is the slot where the key of bits b starts its probe: the top
+// bits of the seeded bits through MurmurHash3's 64-bit finalizer (whose
+// last shift, which leaves the top bits alone, is left out).
+func (t *keyTable[K]) home(b uint64) int {
+	x := b ^ t.seed
+	x ^= x >> 33
+	x *= 0xff51afd7ed558ccd
+	x ^= x >> 33
+	x *= 0xc4ceb9fe1a85ec53
+	return int(x >> t.shift)
+}
 
 // minKeySlots is the smallest open-addressed table.
 const minKeySlots = 16
 
 // newKeyTable returns an empty table for keys of type K.
 func newKeyTable[K comparable]() keyTable[K] {
-	t := keyTable[K]{width: integerWidth(reflect.TypeFor[K]())}
+	t := keyTable[K]{width: integerWidth(reflect.TypeFor[K]()), seed: rand.Uint64()}
 	if t.width == 0 {
 		t.m = make(map[K]int32)
 		return t
@@ -87,7 +102,7 @@ func (t *keyTable[K]) index(k K) (i int, found bool) {
 // it would go.
 func (t *keyTable[K]) probe(b uint64) (slot int, found bool) {
 	mask := len(t.slots) - 1
-	for s := int((b * fibonacci) >> t.shift); ; s = (s + 1) & mask {
+	for s := t.home(b); ; s = (s + 1) & mask {
 		switch sl := t.slots[s]; {
 		case sl.idx == 0:
 			return s, false
