@@ -1,6 +1,9 @@
 package operators
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // SourceOption configures a source.
 type SourceOption func(*sourceConfig)
@@ -154,9 +157,9 @@ func (r *genReader[T]) pollRuns(out runCollector[T], max int) (Poll, error) {
 		if n <= 0 {
 			break
 		}
-		buf := r.buf[:0]
-		for range n {
-			buf = append(buf, Element[T]{Value: r.fn(r.next), Timestamp: NoTimestamp})
+		buf := slices.Grow(r.buf[:0], n)[:n] // written by index, as in mapOp.collectBatch
+		for i := range buf {
+			buf[i] = Element[T]{Value: r.fn(r.next), Timestamp: NoTimestamp}
 			r.next += r.step
 		}
 		r.buf = buf
