@@ -99,8 +99,8 @@ func (r *reduceOp[T, K]) update(v T) T {
 func (r *reduceOp[T, K]) StateEntries() int { return r.keys.len() }
 
 // SnapshotState copies the running values into a state backend, which
-// encodes them by key group: the hot path keeps its one map lookup per
-// record, and a checkpoint pays for the copy.
+// encodes them by key group: the hot path keeps its one probe of the key
+// table per record, and a checkpoint pays for the copy.
 func (r *reduceOp[T, K]) SnapshotState(int64) (*OperatorState, error) {
 	b, value, err := r.backend()
 	if err != nil {

@@ -1,6 +1,7 @@
 package operators
 
 import (
+	"math/bits"
 	"math/rand/v2"
 	"reflect"
 	"unsafe"
@@ -137,22 +138,12 @@ func (t *keyTable[K]) insert(k K, b uint64, s int) int {
 // puts every key back.
 func (t *keyTable[K]) resize(n int) {
 	t.slots = make([]keySlot, n)
-	t.shift = uint8(64 - log2(n))
+	t.shift = uint8(64 - (bits.Len(uint(n)) - 1)) // 64 - log2(n)
 	for i := range t.keys {
 		b := t.bits(&t.keys[i])
 		s, _ := t.probe(b)
 		t.slots[s] = keySlot{bits: b, idx: i + 1}
 	}
-}
-
-// log2 of a power of two.
-func log2(n int) int {
-	l := 0
-	for n > 1 {
-		n >>= 1
-		l++
-	}
-	return l
 }
 
 // mapIndex is index for keys that are not integers.
