@@ -126,8 +126,13 @@ func TestJetStream_exactlyOnceWithFaults(t *testing.T) {
 	}
 	// A fault bound to an attempt does not fire when another failure
 	// ends that attempt first; the counter's, in attempt 0, always does.
-	if fired < 1 || res.Restarts != fired+1 {
-		t.Errorf("%d restarts, want one per fault: %d injected and the commit's", res.Restarts, fired)
+	// The injected faults fire in attempts 0, 1 and 2, one each, so each
+	// costs a restart. The commit's costs one more unless it came in an
+	// attempt already stopping for another fault (seen: the source's
+	// fault and the commit of checkpoint 13 in attempt 1 — the commit
+	// failed "while the job was stopping"), which restarts once.
+	if fired < 1 || res.Restarts < fired || res.Restarts > fired+1 {
+		t.Errorf("%d restarts, want one per fault: %d injected, and the commit's unless it came in an attempt already failing", res.Restarts, fired)
 	}
 	checkCounts(t, s, totals)
 }
