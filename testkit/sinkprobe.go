@@ -1,6 +1,7 @@
 package testkit
 
 import (
+	"math"
 	"reflect"
 	"sync"
 	"testing"
@@ -106,7 +107,7 @@ func (sp *SinkProbe[T]) ExpectBarrier(id int64) {
 // watermark(max).
 func (sp *SinkProbe[T]) ExpectComplete() {
 	sp.t.Helper()
-	sp.Request(1 << 40)
+	sp.Request(math.MaxInt32) // more than any test sends; 1<<40 overflowed int on 32-bit platforms
 	if _, ok := sp.done.pop(time.Now().Add(DefaultTimeout())); !ok {
 		sp.t.Fatalf("testkit: sink probe: no end of input within %v", DefaultTimeout())
 	}
