@@ -3,6 +3,7 @@ package operators
 import (
 	"fmt"
 	"math/rand/v2"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -64,7 +65,7 @@ func TestKeyTable_widths(t *testing.T) {
 	for _, tc := range []struct {
 		got, want uint8
 	}{
-		{newKeyTable[int64]().width, 8}, {newKeyTable[int]().width, 8}, {newKeyTable[uint32]().width, 4},
+		{newKeyTable[int64]().width, 8}, {newKeyTable[int]().width, uint8(strconv.IntSize / 8)}, {newKeyTable[uint32]().width, 4},
 		{newKeyTable[namedID]().width, 8}, {newKeyTable[float64]().width, 0}, {newKeyTable[string]().width, 0},
 		{newKeyTable[int16]().width, 0}, {newKeyTable[[2]int32]().width, 0},
 	} {
