@@ -1,6 +1,9 @@
 package operators
 
-import "reflect"
+import (
+	"reflect"
+	"slices"
+)
 
 // The batch path: where every operator of a chain, from its head to its
 // output router, hands each record on as at most one record (map,
@@ -54,6 +57,13 @@ type batchCollector[T any] interface {
 type runCollector[T any] interface {
 	batchCollector[T]
 	runLen() int
+}
+
+// runBuf returns buf resized to n records, reusing its array when it is
+// large enough: an operator writes its run into it by index, which spares
+// the capacity check an append per record made on the hottest loops.
+func runBuf[T any](buf []Element[T], n int) []Element[T] {
+	return slices.Grow(buf[:0], n)[:n]
 }
 
 // maxRun is the longest run of records the batch path hands on at once:

@@ -1,9 +1,6 @@
 package operators
 
-import (
-	"fmt"
-	"slices"
-)
+import "fmt"
 
 // SourceOption configures a source.
 type SourceOption func(*sourceConfig)
@@ -157,7 +154,7 @@ func (r *genReader[T]) pollRuns(out runCollector[T], max int) (Poll, error) {
 		if n <= 0 {
 			break
 		}
-		buf := slices.Grow(r.buf[:0], n)[:n] // written by index, as in mapOp.collectBatch
+		buf := runBuf(r.buf, n)
 		for i := range buf {
 			buf[i] = Element[T]{Value: r.fn(r.next), Timestamp: NoTimestamp}
 			r.next += r.step

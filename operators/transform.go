@@ -1,7 +1,5 @@
 package operators
 
-import "slices"
-
 // Map applies fn to every record.
 func Map[In, Out any](s Stream[In], fn func(In) Out) Stream[Out] {
 	n := s.n.p.addNode(kindOperator, "map", newStreamOps[Out]())
@@ -29,9 +27,7 @@ func (m *mapOp[In, Out]) Collect(v In, ts int64) { m.out.Collect(m.fn(v), ts) }
 func (m *mapOp[In, Out]) takesRuns() bool { return m.outB != nil }
 
 func (m *mapOp[In, Out]) collectBatch(es []Element[In]) {
-	// Sized once and written by index: an append per record checked the
-	// capacity on the hottest loop of a chain.
-	buf := slices.Grow(m.buf[:0], len(es))[:len(es)]
+	buf := runBuf(m.buf, len(es))
 	for i := range es {
 		buf[i] = Element[Out]{Value: m.fn(es[i].Value), Timestamp: es[i].Timestamp}
 	}
@@ -64,9 +60,8 @@ type filterOp[T any] struct {
 func (f *filterOp[T]) takesRuns() bool { return f.outB != nil }
 
 func (f *filterOp[T]) collectBatch(es []Element[T]) {
-	// Every record is written and only those kept are counted, with no
-	// capacity check per record (as in mapOp.collectBatch).
-	buf := slices.Grow(f.buf[:0], len(es))[:len(es)]
+	// Every record is written and only those kept are counted.
+	buf := runBuf(f.buf, len(es))
 	n := 0
 	for i := range es {
 		buf[n] = es[i]
