@@ -30,11 +30,12 @@ type benchRec struct{ Key, Value int64 }
 // deployment included).
 func BenchmarkPipeline_MapFilterKeyedSum(b *testing.B) {
 	var troupe, staged, fused benchTimes
+	var split chainSplit
 	var outputs int64
 	b.ResetTimer()
 	for range b.N {
 		e := benchNewEngine(b, func(*Config) {})
-		troupe.add(func() { runBenchPipeline(b, e, benchRecords, &outputs) })
+		troupe.add(func() { split.add(b, runBenchJob(b, e, benchRecords, &outputs)) })
 		_ = e.Close()
 		staged.add(func() {
 			if n := baselinePipeline(benchRecords); n != benchRecords/2 {
@@ -63,6 +64,44 @@ func BenchmarkPipeline_MapFilterKeyedSum(b *testing.B) {
 	b.ReportMetric(fused.wall.Seconds()/troupe.wall.Seconds(), "ratio-fused")
 	b.ReportMetric(fused.cpu.Seconds()/troupe.cpu.Seconds(), "cpu-ratio-fused")
 	b.ReportMetric(staged.wall.Seconds()/troupe.wall.Seconds(), "ratio-staged")
+	split.report(b)
+}
+
+// chainSplit adds up how the two subtasks of the MapFilterKeyedSum job
+// spent their time (SubtaskMetrics' Busy, Idle and Backpressured): the
+// one whose chain holds the source (generator, map, filter) and the keyed
+// one (reduce, sink). The job's wall time is the busier chain's plus the
+// time that chain waits for the other — for credit (src-bp-%) or for
+// input — so the split says which chain bounds the wall time, and how
+// much of it goes to hand-offs between the two.
+type chainSplit struct {
+	src, keyed [3]time.Duration // busy, idle, backpressured
+}
+
+func (c *chainSplit) add(b *testing.B, job *Job) {
+	ms := job.Metrics()
+	if len(ms) != 2 {
+		b.Fatalf("want the final samples of 2 subtasks, have %d", len(ms))
+	}
+	for _, m := range ms {
+		t := &c.keyed
+		if m.Source {
+			t = &c.src
+		}
+		t[0] += m.Busy
+		t[1] += m.Idle
+		t[2] += m.Backpressured
+	}
+}
+
+func (c *chainSplit) report(b *testing.B) {
+	pct := func(t [3]time.Duration, i int) float64 {
+		return 100 * t[i].Seconds() / (t[0] + t[1] + t[2]).Seconds()
+	}
+	b.ReportMetric(pct(c.src, 0), "src-busy-%")
+	b.ReportMetric(pct(c.src, 2), "src-bp-%")
+	b.ReportMetric(pct(c.keyed, 0), "keyed-busy-%")
+	b.ReportMetric(pct(c.keyed, 1), "keyed-idle-%")
 }
 
 // benchTimes adds up the wall and CPU time and the heap allocations of
@@ -126,6 +165,15 @@ func benchEngine(b *testing.B, mod func(*Config), records int64) {
 // runBenchPipeline runs the MapFilterKeyedSum pipeline over records on e,
 // counting its outputs, and returns its latest checkpoint's id.
 func runBenchPipeline(b *testing.B, e *Engine, records int64, outputs *int64) int64 {
+	if c, ok := runBenchJob(b, e, records, outputs).LatestCheckpoint(); ok {
+		return c.ID
+	}
+	return 0
+}
+
+// runBenchJob runs the MapFilterKeyedSum pipeline over records on e,
+// counting its outputs, and returns the ended job.
+func runBenchJob(b *testing.B, e *Engine, records int64, outputs *int64) *Job {
 	p := operators.NewPipeline("bench")
 	src := operators.Generate(p, records, func(i int64) benchRec { return benchRec{Key: i % 1000, Value: i} })
 	m := operators.Map(src, func(r benchRec) benchRec { r.Value = r.Value*3 + 1; return r })
@@ -139,10 +187,7 @@ func runBenchPipeline(b *testing.B, e *Engine, records int64, outputs *int64) in
 	if err := job.Wait(context.Background()); err != nil {
 		b.Fatal(err)
 	}
-	if c, ok := job.LatestCheckpoint(); ok {
-		return c.ID
-	}
-	return 0
+	return job
 }
 
 // BenchmarkMetricsOverhead measures what metrics cost on the data path:
