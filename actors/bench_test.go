@@ -75,7 +75,21 @@ func BenchmarkPipeline_MapFilterKeyedSum(b *testing.B) {
 // input — so the split says which chain bounds the wall time, and how
 // much of it goes to hand-offs between the two.
 type chainSplit struct {
-	src, keyed [3]time.Duration // busy, idle, backpressured
+	src, keyed timeShares
+}
+
+// timeShares adds up one subtask's SubtaskMetrics time split.
+type timeShares struct{ busy, idle, bp time.Duration }
+
+func (t *timeShares) add(m SubtaskSample) {
+	t.busy += m.Busy
+	t.idle += m.Idle
+	t.bp += m.Backpressured
+}
+
+// pct returns d as a percentage of the subtask's whole time.
+func (t timeShares) pct(d time.Duration) float64 {
+	return 100 * d.Seconds() / (t.busy + t.idle + t.bp).Seconds()
 }
 
 func (c *chainSplit) add(b *testing.B, job *Job) {
@@ -84,24 +98,19 @@ func (c *chainSplit) add(b *testing.B, job *Job) {
 		b.Fatalf("want the final samples of 2 subtasks, have %d", len(ms))
 	}
 	for _, m := range ms {
-		t := &c.keyed
 		if m.Source {
-			t = &c.src
+			c.src.add(m)
+		} else {
+			c.keyed.add(m)
 		}
-		t[0] += m.Busy
-		t[1] += m.Idle
-		t[2] += m.Backpressured
 	}
 }
 
 func (c *chainSplit) report(b *testing.B) {
-	pct := func(t [3]time.Duration, i int) float64 {
-		return 100 * t[i].Seconds() / (t[0] + t[1] + t[2]).Seconds()
-	}
-	b.ReportMetric(pct(c.src, 0), "src-busy-%")
-	b.ReportMetric(pct(c.src, 2), "src-bp-%")
-	b.ReportMetric(pct(c.keyed, 0), "keyed-busy-%")
-	b.ReportMetric(pct(c.keyed, 1), "keyed-idle-%")
+	b.ReportMetric(c.src.pct(c.src.busy), "src-busy-%")
+	b.ReportMetric(c.src.pct(c.src.bp), "src-bp-%")
+	b.ReportMetric(c.keyed.pct(c.keyed.busy), "keyed-busy-%")
+	b.ReportMetric(c.keyed.pct(c.keyed.idle), "keyed-idle-%")
 }
 
 // benchTimes adds up the wall and CPU time and the heap allocations of
