@@ -17,19 +17,24 @@ type benchRec struct{ Key, Value int64 }
 
 // BenchmarkPipeline_MapFilterKeyedSum measures the core data path: 5 M
 // records {key: i % 1000, value: i} → map value*3+1 → filter even → keyBy
-// key → running sum, parallelism 1; and, in the same run, two
+// key → running sum, parallelism 1; and, in the same run, three
 // hand-written baselines doing the same work: "staged", one goroutine per
-// stage and channels of 512-record batches, and "fused", the generator,
-// map and filter in one goroutine and the keyed sum in a second, batches
-// of 1024 between them (the engine's plan, written by hand). Each
-// iteration runs the three one after the other (the engine on a fresh
-// engine, closed before the baselines run); it reports records per second
-// of wall time and per CPU second of each, the engine's as ratios of the
-// fused baseline's (ratio-fused, cpu-ratio-fused) and the staged one's
-// (ratio-staged), and the engine's heap allocations per record (the job's
-// deployment included).
+// stage and channels of 512-record batches; "fused", the generator, map
+// and filter in one goroutine and the keyed sum in a second, batches of
+// 1024 between them (the engine's plan, written by hand, the functions
+// inlined into its loops); and "fused-indirect", the same plan calling
+// the job's own five functions through function values, as an engine
+// that does not generate code must. Each iteration runs the four one
+// after the other (the engine on a fresh engine, closed before the
+// baselines run); it reports records per second of wall time and per CPU
+// second of each, the engine's as ratios of the fused baseline's
+// (ratio-fused, cpu-ratio-fused), the staged one's (ratio-staged) and the
+// fused-indirect one's (ratio-fused-indirect), what the indirect calls
+// alone cost the fused plan (indirect-ratio-fused: the most ratio-fused
+// an engine calling the user's functions can reach), and the engine's
+// heap allocations per record (the job's deployment included).
 func BenchmarkPipeline_MapFilterKeyedSum(b *testing.B) {
-	var troupe, staged, fused benchTimes
+	var troupe, staged, fused, indirect benchTimes
 	var split chainSplit
 	var outputs int64
 	b.ResetTimer()
@@ -47,6 +52,11 @@ func BenchmarkPipeline_MapFilterKeyedSum(b *testing.B) {
 				b.Fatalf("fused baseline's sink saw %d records", n)
 			}
 		})
+		indirect.add(func() {
+			if n := fusedIndirectPipeline(benchRecords, benchFuncs); n != benchRecords/2 {
+				b.Fatalf("fused-indirect baseline's sink saw %d records", n)
+			}
+		})
 	}
 	b.StopTimer()
 	if outputs != int64(b.N)*benchRecords/2 {
@@ -56,7 +66,7 @@ func BenchmarkPipeline_MapFilterKeyedSum(b *testing.B) {
 	for _, r := range []struct {
 		name string
 		t    benchTimes
-	}{{"troupe", troupe}, {"staged", staged}, {"fused", fused}} {
+	}{{"troupe", troupe}, {"staged", staged}, {"fused", fused}, {"fused-indirect", indirect}} {
 		b.ReportMetric(recs/r.t.wall.Seconds(), r.name+"-rec/s")
 		b.ReportMetric(recs/r.t.cpu.Seconds(), r.name+"-rec/cpu-s")
 	}
@@ -64,6 +74,8 @@ func BenchmarkPipeline_MapFilterKeyedSum(b *testing.B) {
 	b.ReportMetric(fused.wall.Seconds()/troupe.wall.Seconds(), "ratio-fused")
 	b.ReportMetric(fused.cpu.Seconds()/troupe.cpu.Seconds(), "cpu-ratio-fused")
 	b.ReportMetric(staged.wall.Seconds()/troupe.wall.Seconds(), "ratio-staged")
+	b.ReportMetric(indirect.wall.Seconds()/troupe.wall.Seconds(), "ratio-fused-indirect")
+	b.ReportMetric(fused.wall.Seconds()/indirect.wall.Seconds(), "indirect-ratio-fused")
 	split.report(b)
 }
 
@@ -184,11 +196,11 @@ func runBenchPipeline(b *testing.B, e *Engine, records int64, outputs *int64) in
 // counting its outputs, and returns the ended job.
 func runBenchJob(b *testing.B, e *Engine, records int64, outputs *int64) *Job {
 	p := operators.NewPipeline("bench")
-	src := operators.Generate(p, records, func(i int64) benchRec { return benchRec{Key: i % 1000, Value: i} })
-	m := operators.Map(src, func(r benchRec) benchRec { r.Value = r.Value*3 + 1; return r })
-	f := operators.Filter(m, func(r benchRec) bool { return r.Value%2 == 0 })
-	ks := operators.KeyBy(f, func(r benchRec) int64 { return r.Key })
-	sum := operators.Reduce(ks, func(acc, r benchRec) benchRec { acc.Value += r.Value; return acc })
+	src := operators.Generate(p, records, benchFuncs.gen)
+	m := operators.Map(src, benchFuncs.mapFn)
+	f := operators.Filter(m, benchFuncs.filter)
+	ks := operators.KeyBy(f, benchFuncs.key)
+	sum := operators.Reduce(ks, benchFuncs.reduce)
 	operators.ToSink(sum, "count", func(*operators.TaskContext) (operators.SinkWriter[benchRec], error) {
 		return countSink{outputs}, nil
 	})
@@ -333,6 +345,71 @@ func baselinePipeline(n int64) int64 {
 	var count int64
 	for recs := range summed {
 		count += int64(len(recs))
+	}
+	return count
+}
+
+// benchFuncs are the MapFilterKeyedSum job's functions, which its
+// engine run and its fused-indirect baseline both call.
+var benchFuncs = mfksFuncs{
+	gen:    func(i int64) benchRec { return benchRec{Key: i % 1000, Value: i} },
+	mapFn:  func(r benchRec) benchRec { r.Value = r.Value*3 + 1; return r },
+	filter: func(r benchRec) bool { return r.Value%2 == 0 },
+	key:    func(r benchRec) int64 { return r.Key },
+	reduce: func(acc, r benchRec) benchRec { acc.Value += r.Value; return acc },
+}
+
+type mfksFuncs struct {
+	gen    func(int64) benchRec
+	mapFn  func(benchRec) benchRec
+	filter func(benchRec) bool
+	key    func(benchRec) int64
+	reduce func(acc, r benchRec) benchRec
+}
+
+// fusedIndirectPipeline is fusedPipeline calling fn's functions through
+// function values: per record, the generator, map and filter in the
+// first goroutine, the key and (from a key's second record on) the
+// reduce in the second. It must not be inlined: inlined with benchFuncs,
+// the compiler could see through the function values and inline them.
+//
+//go:noinline
+func fusedIndirectPipeline(n int64, fn mfksFuncs) int64 {
+	const credits = DefaultCredits
+	full := make(chan []benchRec, credits)
+	free := make(chan []benchRec, credits)
+	for range credits {
+		free <- make([]benchRec, 0, fusedBatch)
+	}
+	go func() {
+		defer close(full)
+		buf := <-free
+		for i := range n {
+			r := fn.mapFn(fn.gen(i))
+			if !fn.filter(r) {
+				continue
+			}
+			if buf = append(buf, r); len(buf) == fusedBatch {
+				full <- buf
+				buf = <-free
+			}
+		}
+		if len(buf) > 0 {
+			full <- buf
+		}
+	}()
+	sums := make(map[int64]benchRec)
+	var count int64
+	for recs := range full {
+		for _, r := range recs {
+			k := fn.key(r)
+			if acc, ok := sums[k]; ok {
+				r = fn.reduce(acc, r)
+			}
+			sums[k] = r
+			count++ // the sink: one running sum out per record in
+		}
+		free <- recs[:0]
 	}
 	return count
 }

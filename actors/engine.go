@@ -26,6 +26,8 @@ type Engine struct {
 	unlimit func()
 	// ungc puts back the collector's target Config.GCPercent replaced.
 	ungc func()
+	// unreserve lets go of the process's heap reserve (heap_reserve.go).
+	unreserve func()
 	// writers owns the goroutines that call checkpoint stores for the
 	// jobs: their metadata writers (checkpointer) and their subtasks'
 	// state writes (uploads). A job's end leaves them to the store, and
@@ -47,7 +49,7 @@ func NewEngine(cfg Config) (*Engine, error) {
 		return nil, err
 	}
 	logger := cfg.Logger
-	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }))
+	sys := NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }))
 	e := &Engine{cfg: cfg, sys: sys, restartDefault: restartDefault, jobs: make(map[*Job]struct{})}
 	if cfg.Remote != nil {
 		r, err := startRemote(sys, cfg.Remote)
@@ -59,6 +61,7 @@ func NewEngine(cfg Config) (*Engine, error) {
 	}
 	e.unlimit = setMemoryLimit(cfg.Memory)
 	e.ungc = setGCPercent(cfg)
+	e.unreserve = holdHeapReserve(cfg)
 	return e, nil
 }
 
@@ -197,6 +200,7 @@ func (e *Engine) Close() error {
 		stopRemote(e.sys, e.remote)
 	}
 	e.sys.Shutdown()
+	e.unreserve()
 	e.ungc()
 	e.unlimit()
 	return nil

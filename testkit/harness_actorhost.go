@@ -102,7 +102,7 @@ func (a *actorSide) start() {
 		return
 	}
 	a.log = &logBuffer{}
-	a.sys = actor.NewActorSystem(
+	a.sys = actors.NewActorSystem(
 		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return a.log.logger() }),
 		actor.WithDeadLetterThrottleInterval(time.Millisecond))
 	a.replies = make(chan any, 64)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/troupe-dev/troupe/actors"
 	"github.com/troupe-dev/troupe/mailbox"
 )
 
@@ -59,7 +60,7 @@ func New(t testing.TB) *Kit {
 		stats:       make(map[string]*mailbox.Stats),
 	}
 	k.before, _ = goroutineStacks()
-	k.sys = actor.NewActorSystem(
+	k.sys = actors.NewActorSystem(
 		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return k.log.logger() }),
 		// The dead-letter log throttle keeps a goroutine alive for one
 		// interval after a dead letter: keep it short for the leak check.

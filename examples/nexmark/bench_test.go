@@ -18,17 +18,22 @@ import (
 )
 
 // BenchmarkNexmark runs each query on b.N generated events in one
-// process, three ways one after the other: the hand-written baseline
-// (handwritten_test.go), then the engine at parallelism 1 and 2, each into
-// a discarding sink; and that three times (rounds), since one run of a
-// fraction of a second on a shared machine can meet a burst of other
-// work. It reports events per CPU second of the whole process (user +
-// system: the generator, the engine and the garbage collector included)
-// over all rounds for each (hand-ev/cpu-s, p1-ev/cpu-s, p2-ev/cpu-s),
-// the median over the rounds of the engine's figure as a ratio of the
-// baseline's of the same round (p1-ratio, p2-ratio: the figures to read
-// on a shared machine), events per second of wall time, and heap
-// allocations per event. Run it with a fixed count, such as
+// process, four ways one after the other: the hand-written baseline
+// (handwritten_test.go) at the collector's defaults, the same with the
+// collector paced as the engine's (it holds the engine's heap reserve,
+// actors.DefaultHeapReserve, while it runs: "eqgc"), then the engine at
+// parallelism 1 and 2, each into a discarding sink; and that three times
+// (rounds), since one run of a fraction of a second on a shared machine
+// can meet a burst of other work. It reports events per CPU second of the
+// whole process (user + system: the generator, the engine and the garbage
+// collector included) over all rounds for each (hand-ev/cpu-s,
+// hand-eqgc-ev/cpu-s, p1-ev/cpu-s, p2-ev/cpu-s); the median over the
+// rounds of the engine's figure as a ratio of the baseline's of the same
+// round (the figures to read on a shared machine): p1-ratio and p2-ratio
+// against the loop as its author would run it, p1-ratio-eqgc and
+// p2-ratio-eqgc against it under the same collector pacing, which is
+// what the engine's own code costs; events per second of wall time, and
+// heap allocations per event. Run it with a fixed count, such as
 //
 //	go test -run '^$' -bench 'Nexmark$' -benchtime 2000000x ./examples/nexmark/
 func BenchmarkNexmark(b *testing.B) {
@@ -46,32 +51,51 @@ func benchVsHandwritten(b *testing.B, query string) {
 		b.Fatal(err)
 	}
 	hand := handwrittens[query]
-	var total [3]measured // hand, p1, p2
+	reserve := benchEngineConfig(0).HeapReserve()
+	var total [4]measured // hand, hand with the engine's heap reserve, p1, p2
 	ratios := [2][]float64{}
+	eqRatios := [2][]float64{}
 	for range benchRounds {
 		base := measure(b, func() { hand(g, int64(b.N), nil) })
-		round := []measured{base, measureEngine(b, query, 1), measureEngine(b, query, 2)}
+		eq := measure(b, func() { withHeapReserve(reserve, func() { hand(g, int64(b.N), nil) }) })
+		round := []measured{base, eq, measureEngine(b, query, 1), measureEngine(b, query, 2)}
 		for i, r := range round {
 			total[i].cpu += r.cpu
 			total[i].wall += r.wall
 			total[i].allocs += r.allocs
-			if i > 0 {
-				ratios[i-1] = append(ratios[i-1], base.cpu.Seconds()/r.cpu.Seconds())
+			if i > 1 {
+				ratios[i-2] = append(ratios[i-2], base.cpu.Seconds()/r.cpu.Seconds())
+				eqRatios[i-2] = append(eqRatios[i-2], eq.cpu.Seconds()/r.cpu.Seconds())
 			}
 		}
 	}
 	b.StopTimer()
 	events := float64(b.N) * benchRounds
-	for i, name := range []string{"hand", "p1", "p2"} {
+	for i, name := range []string{"hand", "hand-eqgc", "p1", "p2"} {
 		r := total[i]
 		b.ReportMetric(events/r.cpu.Seconds(), name+"-ev/cpu-s")
+		if i == 1 {
+			continue
+		}
 		b.ReportMetric(events/r.wall.Seconds(), name+"-ev/s")
 		b.ReportMetric(float64(r.allocs)/events, name+"-allocs/ev")
-		if i > 0 {
-			slices.Sort(ratios[i-1])
-			b.ReportMetric(ratios[i-1][benchRounds/2], name+"-ratio")
+		if i > 1 {
+			slices.Sort(ratios[i-2])
+			b.ReportMetric(ratios[i-2][benchRounds/2], name+"-ratio")
+			slices.Sort(eqRatios[i-2])
+			b.ReportMetric(eqRatios[i-2][benchRounds/2], name+"-ratio-eqgc")
 		}
 	}
+}
+
+// withHeapReserve runs fn while the process holds a pointer-free
+// allocation of size bytes, as it does while an engine that holds the
+// heap reserve (actors.DefaultHeapReserve) runs: the hand-written
+// baseline with the collector paced as the engine's is.
+func withHeapReserve(size int, fn func()) {
+	reserve := make([]byte, size)
+	fn()
+	runtime.KeepAlive(reserve)
 }
 
 // BenchmarkNexmarkScaling runs q0, q1, q2 and q5 on the engine at
@@ -312,9 +336,7 @@ func measureEngine(b *testing.B, query string, parallelism int) measured {
 // measureEngineWith is measureEngine on an engine with a memory budget
 // (Config.Memory; 0: none).
 func measureEngineWith(b *testing.B, query string, parallelism int, memory int64) measured {
-	cfg := actors.DefaultConfig()
-	cfg.Logger, cfg.Memory = actors.QuietLogger(), memory
-	e, err := actors.NewEngine(cfg)
+	e, err := actors.NewEngine(benchEngineConfig(memory))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -331,6 +353,14 @@ func measureEngineWith(b *testing.B, query string, parallelism int, memory int64
 			b.Fatal(err)
 		}
 	})
+}
+
+// benchEngineConfig is the configuration of the engines the benchmarks
+// run: the defaults, with a memory budget (Config.Memory; 0: none).
+func benchEngineConfig(memory int64) actors.Config {
+	cfg := actors.DefaultConfig()
+	cfg.Logger, cfg.Memory = actors.QuietLogger(), memory
+	return cfg
 }
 
 // runQueueWait returns how long the process's threads have been runnable
