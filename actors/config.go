@@ -46,10 +46,12 @@ type Config struct {
 	// back on Close. Zero (the default): with Memory, DefaultGCPercent
 	// (800), unless the GOGC environment variable is set, which is then
 	// kept; without Memory, the runtime's own (GOGC, or 100), and where
-	// neither GOGC nor GOMEMLIMIT is set the engine holds a heap reserve
-	// of DefaultHeapReserve bytes that the collector counts live but never
+	// nothing else tunes the collector (no GOGC, no soft limit, no other
+	// engine's settings) the engine wants a heap reserve of
+	// DefaultHeapReserve bytes that the collector counts live but never
 	// scans (see HeapReserve; setting GCPercent, even to 100, leaves the
-	// collector wholly to it). GCOff
+	// collector wholly to it, and takes the reserve away from the whole
+	// process while the engine runs). GCOff
 	// (-1) collects only as the heap nears Memory, which it needs. With
 	// Memory the soft limit bounds the heap at any GCPercent: a larger
 	// one trades memory the budget allows for fewer collections. At

@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"runtime"
@@ -35,25 +36,25 @@ func heapGoal() int64 {
 // The heap goal is the process's, and another test's engine may hold the
 // reserve already, so the test runs in a child process of its own.
 func TestEngine_heapReserveByDefault(t *testing.T) {
-	if os.Getenv(reserveChildEnv) == "" {
+	if os.Getenv(reserveChildEnv) != "default" {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestEngine_heapReserveByDefault$", "-test.count=1", "-test.v")
-		cmd.Env = append(os.Environ(), reserveChildEnv+"=1")
+		cmd.Env = append(withoutCollectorEnv(os.Environ()), reserveChildEnv+"=default")
 		if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "--- PASS: TestEngine_heapReserveByDefault") {
 			t.Fatalf("child process: %v\n%s", err, out)
 		}
 		return
 	}
 	collectorDefaults(t)
-	if holders, _ := processHeapReserve.state(); holders != 0 {
-		t.Fatalf("%d holders of the reserve in a fresh process", holders)
+	if wanting, _ := processHeapReserve.state(); wanting != 0 {
+		t.Fatalf("%d engines want the reserve in a fresh process", wanting)
 	}
 	goal0 := heapGoal()
 	e, err := NewEngine(Config{Logger: QuietLogger(), BatchSize: 64, BufferTimeout: 1e6})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if holders, size := processHeapReserve.state(); holders != 1 || size != DefaultHeapReserve {
-		t.Errorf("engine running: %d holders of a %d-byte reserve, want 1 of %d", holders, size, DefaultHeapReserve)
+	if wanting, size := processHeapReserve.state(); wanting != 1 || size != DefaultHeapReserve {
+		t.Errorf("engine running: %d engines want a %d-byte reserve, want 1 of %d", wanting, size, DefaultHeapReserve)
 	}
 	goal1 := heapGoal()
 	// The reserve adds itself at 100 %; the engine's own live heap adds
@@ -64,45 +65,143 @@ func TestEngine_heapReserveByDefault(t *testing.T) {
 	}
 	_ = e.Close()
 	_ = e.Close() // idempotent: lets go once
-	if holders, size := processHeapReserve.state(); holders != 0 || size != 0 {
-		t.Errorf("after Close: %d holders of %d bytes, want none", holders, size)
+	if wanting, size := processHeapReserve.state(); wanting != 0 || size != 0 {
+		t.Errorf("after Close: %d engines want %d bytes, want none", wanting, size)
 	}
 	if goal2 := heapGoal(); goal1-goal2 < DefaultHeapReserve*9/10 {
 		t.Errorf("heap goal %d after Close, %d while the engine ran: the reserve was not let go", goal2, goal1)
 	}
 }
 
-// reserveChildEnv marks the child process of TestEngine_heapReserveByDefault.
+// reserveChildEnv marks the child processes of the reserve's tests.
 const reserveChildEnv = "TROUPE_TEST_HEAP_RESERVE_CHILD"
 
-// Where the engine or the user tunes the collector, there is no reserve.
+// Where the engine, the environment or the program tunes the collector,
+// there is no reserve.
 func TestEngine_noHeapReserveWhenTuned(t *testing.T) {
 	cases := []struct {
-		name, gogc, memlimit string
-		memory               int64
-		pct                  int
+		name    string
+		gogc    string
+		memory  int64
+		pct     int
+		program func() // tunes the runtime as a program would
 	}{
 		{name: "a budget", memory: 256 * mib},
 		{name: "GCPercent", pct: 100},
 		{name: "GOGC in the environment", gogc: "100"},
-		{name: "GOMEMLIMIT in the environment", memlimit: "1GiB"},
+		{name: "a target the program set", program: func() { debug.SetGCPercent(50) }},
+		{name: "a soft limit the program set", program: func() { debug.SetMemoryLimit(1 << 30) }},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			collectorDefaults(t)
 			t.Setenv("GOGC", tc.gogc)
-			t.Setenv("GOMEMLIMIT", tc.memlimit)
-			holders0, _ := processHeapReserve.state()
+			if tc.program != nil {
+				tc.program()
+			}
+			wanting0, _ := processHeapReserve.state()
 			e, err := NewEngine(Config{Memory: tc.memory, GCPercent: tc.pct, Logger: QuietLogger(), BatchSize: 64, BufferTimeout: 1e6})
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer e.Close()
-			if holders, _ := processHeapReserve.state(); holders != holders0 {
-				t.Errorf("%d holders of the reserve, want the %d before: %s tunes the collector", holders, holders0, tc.name)
+			if wanting, size := processHeapReserve.state(); wanting != wanting0 || size != 0 {
+				t.Errorf("%d engines want a reserve of %d bytes, want the %d before and none: %s tunes the collector", wanting, size, wanting0, tc.name)
 			}
 		})
 	}
+}
+
+// An engine that tunes the collector, started beside one that wants the
+// reserve, in either order, takes the reserve away while it runs: its
+// budget or target must not be blurred by 8 MiB the other one holds.
+func TestEngine_heapReserveGivesWayToATunedEngine(t *testing.T) {
+	for _, tuned := range []Config{{Memory: MinMemory}, {GCPercent: 100}} {
+		for _, tunedFirst := range []bool{true, false} {
+			t.Run(fmt.Sprintf("memory=%d,gcpercent=%d,tunedFirst=%v", tuned.Memory, tuned.GCPercent, tunedFirst), func(t *testing.T) {
+				collectorDefaults(t)
+				if _, size := processHeapReserve.state(); size != 0 {
+					t.Fatal("another engine holds the reserve")
+				}
+				start := func(c Config) *Engine {
+					c.Logger, c.BatchSize, c.BufferTimeout = QuietLogger(), 64, 1e6
+					e, err := NewEngine(c)
+					if err != nil {
+						t.Fatal(err)
+					}
+					return e
+				}
+				var plain, tunedE *Engine
+				if tunedFirst {
+					tunedE, plain = start(tuned), start(Config{})
+				} else {
+					plain, tunedE = start(Config{}), start(tuned)
+				}
+				if _, size := processHeapReserve.state(); size != 0 {
+					t.Errorf("a %d-byte reserve while an engine tunes the collector", size)
+				}
+				_ = tunedE.Close()
+				if _, size := processHeapReserve.state(); size != DefaultHeapReserve {
+					t.Errorf("tuned engine closed, the other runs at the defaults: a %d-byte reserve, want %d", size, DefaultHeapReserve)
+				}
+				_ = plain.Close()
+				if wanting, size := processHeapReserve.state(); wanting != 0 || size != 0 {
+					t.Errorf("both closed: %d engines want a %d-byte reserve", wanting, size)
+				}
+			})
+		}
+	}
+}
+
+// The environment a process starts with decides, as the runtime reads
+// it: an empty or malformed GOGC and GOMEMLIMIT=off are the runtime's
+// defaults; GOGC=off, a valid GOGC and a soft limit tune the collector.
+// Each case is a child process, since the runtime reads its environment
+// only as it starts.
+func TestConfig_heapReserveByEnvironment(t *testing.T) {
+	if os.Getenv(reserveChildEnv) == "env" {
+		fmt.Printf("HEAPRESERVE %d\n", Config{}.HeapReserve())
+		return
+	}
+	cases := []struct {
+		env  []string
+		want int
+	}{
+		{nil, DefaultHeapReserve},
+		{[]string{"GOGC="}, DefaultHeapReserve},
+		{[]string{"GOGC=lots"}, DefaultHeapReserve},
+		{[]string{"GOMEMLIMIT=off"}, DefaultHeapReserve},
+		{[]string{"GOGC=off"}, 0},
+		{[]string{"GOGC=100"}, 0},
+		{[]string{"GOGC=400"}, 0},
+		{[]string{"GOMEMLIMIT=1GiB"}, 0},
+	}
+	for _, tc := range cases {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestConfig_heapReserveByEnvironment$", "-test.count=1")
+		cmd.Env = append(withoutCollectorEnv(os.Environ()), reserveChildEnv+"=env")
+		cmd.Env = append(cmd.Env, tc.env...)
+		out, err := cmd.CombinedOutput()
+		var got int
+		if i := strings.Index(string(out), "HEAPRESERVE "); err != nil || i < 0 {
+			t.Fatalf("%v: child: %v\n%s", tc.env, err, out)
+		} else if _, err := fmt.Sscanf(string(out[i:]), "HEAPRESERVE %d", &got); err != nil {
+			t.Fatalf("%v: %v in %q", tc.env, err, out)
+		}
+		if got != tc.want {
+			t.Errorf("environment %v: HeapReserve %d, want %d", tc.env, got, tc.want)
+		}
+	}
+}
+
+// withoutCollectorEnv returns env without GOGC and GOMEMLIMIT.
+func withoutCollectorEnv(env []string) []string {
+	var out []string
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, "GOGC=") && !strings.HasPrefix(kv, "GOMEMLIMIT=") {
+			out = append(out, kv)
+		}
+	}
+	return out
 }
 
 // Engines share one reserve: it stays while any of them runs, in
@@ -110,7 +209,7 @@ func TestEngine_noHeapReserveWhenTuned(t *testing.T) {
 func TestEngine_heapReserveSharedByEngines(t *testing.T) {
 	collectorDefaults(t)
 	for _, aFirst := range []bool{true, false} {
-		holders0, _ := processHeapReserve.state()
+		wanting0, _ := processHeapReserve.state()
 		a, err := NewEngine(Config{Logger: QuietLogger(), BatchSize: 64, BufferTimeout: 1e6})
 		if err != nil {
 			t.Fatal(err)
@@ -119,20 +218,20 @@ func TestEngine_heapReserveSharedByEngines(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if holders, size := processHeapReserve.state(); holders != holders0+2 || size != DefaultHeapReserve {
-			t.Errorf("two engines: %d holders of %d bytes, want %d of %d", holders, size, holders0+2, DefaultHeapReserve)
+		if wanting, size := processHeapReserve.state(); wanting != wanting0+2 || size != DefaultHeapReserve {
+			t.Errorf("two engines: %d want %d bytes, want %d of %d", wanting, size, wanting0+2, DefaultHeapReserve)
 		}
 		first, second := a, b
 		if !aFirst {
 			first, second = b, a
 		}
 		_ = first.Close()
-		if holders, size := processHeapReserve.state(); holders != holders0+1 || size != DefaultHeapReserve {
-			t.Errorf("one engine closed: %d holders of %d bytes, want %d of %d", holders, size, holders0+1, DefaultHeapReserve)
+		if wanting, size := processHeapReserve.state(); wanting != wanting0+1 || size != DefaultHeapReserve {
+			t.Errorf("one engine closed: %d want %d bytes, want %d of %d", wanting, size, wanting0+1, DefaultHeapReserve)
 		}
 		_ = second.Close()
-		if holders, size := processHeapReserve.state(); holders != holders0 || (holders0 == 0 && size != 0) {
-			t.Errorf("both closed: %d holders of %d bytes, want %d", holders, size, holders0)
+		if wanting, size := processHeapReserve.state(); wanting != wanting0 || (wanting0 == 0 && size != 0) {
+			t.Errorf("both closed: %d want %d bytes, want %d", wanting, size, wanting0)
 		}
 	}
 }

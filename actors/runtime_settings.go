@@ -62,6 +62,19 @@ func (s *runtimeSetting) release(h *int64) {
 	s.last = want
 }
 
+// outside returns the value as the program (or the environment) has it,
+// apart from the engines: the value now if no engine holds the setting,
+// else the one before the first holder, unless the program has changed
+// it since the engines last set it.
+func (s *runtimeSetting) outside() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if v := s.read(); len(s.held) == 0 || v != s.last {
+		return v
+	}
+	return s.base
+}
+
 // processMemoryLimit is the soft memory limit (Config.Memory).
 var processMemoryLimit = &runtimeSetting{
 	read: func() int64 { return debug.SetMemoryLimit(-1) },

@@ -57,7 +57,7 @@ func benchVsHandwritten(b *testing.B, query string) {
 	eqRatios := [2][]float64{}
 	for range benchRounds {
 		base := measure(b, func() { hand(g, int64(b.N), nil) })
-		eq := measure(b, func() { withHeapReserve(reserve, func() { hand(g, int64(b.N), nil) }) })
+		eq := withHeapReserve(reserve, func() measured { return measure(b, func() { hand(g, int64(b.N), nil) }) })
 		round := []measured{base, eq, measureEngine(b, query, 1), measureEngine(b, query, 2)}
 		for i, r := range round {
 			total[i].cpu += r.cpu
@@ -91,11 +91,12 @@ func benchVsHandwritten(b *testing.B, query string) {
 // withHeapReserve runs fn while the process holds a pointer-free
 // allocation of size bytes, as it does while an engine that holds the
 // heap reserve (actors.DefaultHeapReserve) runs: the hand-written
-// baseline with the collector paced as the engine's is.
-func withHeapReserve(size int, fn func()) {
+// baseline with the collector paced as the engine's is. The reserve is
+// made before fn measures, as the engine's is made before its run.
+func withHeapReserve(size int, fn func() measured) measured {
 	reserve := make([]byte, size)
-	fn()
-	runtime.KeepAlive(reserve)
+	defer runtime.KeepAlive(reserve)
+	return fn()
 }
 
 // BenchmarkNexmarkScaling runs q0, q1, q2 and q5 on the engine at

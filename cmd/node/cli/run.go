@@ -104,7 +104,9 @@ Flags:
                            a usage error (default: no budget)
   --gc-percent N|off       the garbage collector's target, as GOGC (default:
                            800 with --memory unless GOGC is set, else the
-                           runtime's); off collects only near --memory
+                           runtime's, paced with an 8 MiB heap reserve
+                           unless GOGC or GOMEMLIMIT is set; any N turns
+                           the reserve off); off collects only near --memory
   --http HOST:PORT         serve the job's metrics at /metrics (Prometheus
                            text format; see docs/metrics.md)
   --quiet                  no progress report

@@ -123,7 +123,9 @@ Flags:
                            give every node the same; default: no budget)
   --gc-percent N|off       the garbage collector's target, as GOGC (default:
                            800 with --memory unless GOGC is set, else the
-                           runtime's); off collects only near --memory
+                           runtime's, paced with an 8 MiB heap reserve
+                           unless GOGC or GOMEMLIMIT is set; any N turns
+                           the reserve off); off collects only near --memory
   --data-dir DIR           the node's own files (default ./troupe-data/NAME)
   --store URL              where checkpoints, savepoints and job records go,
                            a place every node reaches: file://DIR, such as a
