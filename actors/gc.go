@@ -51,10 +51,13 @@ func (c *Config) gcPercent() (int, bool) {
 	return DefaultGCPercent, true
 }
 
-// gogcFromEnv says whether the runtime took its GOGC from the
-// environment. It reads only "off" or a decimal int32 there; anything
-// else, empty or malformed, it ignores for its default (100), and so
-// does the engine (runtime.readGOGC).
+// gogcFromEnv says whether the environment holds a GOGC the runtime
+// would take: "off" or a decimal int32; anything else, empty or
+// malformed, the runtime ignores for its default (100), and so does the
+// engine (runtime.readGOGC). It reads the environment when called, as an
+// engine starts; the runtime read it when the process started, so a
+// GOGC the program sets in its own environment later tells the engine
+// that the user chose a target, though the runtime never saw it.
 func gogcFromEnv() bool {
 	v, ok := os.LookupEnv("GOGC")
 	if !ok || v == "off" {

@@ -2,6 +2,7 @@ package actors
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"runtime"
@@ -33,15 +34,8 @@ func heapGoal() int64 {
 // The documented default holds: an engine whose collector nothing tunes
 // holds the reserve, the collector counts it, so the heap goal rises by
 // about the reserve at a target of 100, and Close (twice) lets go of it.
-// The heap goal is the process's, and another test's engine may hold the
-// reserve already, so the test runs in a child process of its own.
 func TestEngine_heapReserveByDefault(t *testing.T) {
-	if os.Getenv(reserveChildEnv) != "default" {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestEngine_heapReserveByDefault$", "-test.count=1", "-test.v")
-		cmd.Env = append(withoutCollectorEnv(os.Environ()), reserveChildEnv+"=default")
-		if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "--- PASS: TestEngine_heapReserveByDefault") {
-			t.Fatalf("child process: %v\n%s", err, out)
-		}
+	if inOwnProcess(t) {
 		return
 	}
 	collectorDefaults(t)
@@ -76,9 +70,33 @@ func TestEngine_heapReserveByDefault(t *testing.T) {
 // reserveChildEnv marks the child processes of the reserve's tests.
 const reserveChildEnv = "TROUPE_TEST_HEAP_RESERVE_CHILD"
 
+// inOwnProcess runs the calling test again in a child process of its
+// own, without GOGC and GOMEMLIMIT, and reports true in the parent, which
+// then returns: the reserve and the collector's settings are the
+// process's, and other tests' engines (the cluster tests' shared
+// coordinator runs until the process ends) would claim them too. The
+// child, where it reports false, runs the test's body; the parent fails
+// unless the child ran the test and passed.
+func inOwnProcess(t *testing.T) bool {
+	t.Helper()
+	if os.Getenv(reserveChildEnv) == t.Name() {
+		return false
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$", "-test.count=1", "-test.v")
+	cmd.Env = append(withoutCollectorEnv(os.Environ()), reserveChildEnv+"="+t.Name())
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "--- PASS: "+t.Name()) {
+		t.Fatalf("child process: %v\n%s", err, out)
+	}
+	return true
+}
+
 // Where the engine, the environment or the program tunes the collector,
 // there is no reserve.
 func TestEngine_noHeapReserveWhenTuned(t *testing.T) {
+	if inOwnProcess(t) {
+		return
+	}
 	cases := []struct {
 		name    string
 		gogc    string
@@ -116,6 +134,9 @@ func TestEngine_noHeapReserveWhenTuned(t *testing.T) {
 // reserve, in either order, takes the reserve away while it runs: its
 // budget or target must not be blurred by 8 MiB the other one holds.
 func TestEngine_heapReserveGivesWayToATunedEngine(t *testing.T) {
+	if inOwnProcess(t) {
+		return
+	}
 	for _, tuned := range []Config{{Memory: MinMemory}, {GCPercent: 100}} {
 		for _, tunedFirst := range []bool{true, false} {
 			t.Run(fmt.Sprintf("memory=%d,gcpercent=%d,tunedFirst=%v", tuned.Memory, tuned.GCPercent, tunedFirst), func(t *testing.T) {
@@ -159,7 +180,7 @@ func TestEngine_heapReserveGivesWayToATunedEngine(t *testing.T) {
 // Each case is a child process, since the runtime reads its environment
 // only as it starts.
 func TestConfig_heapReserveByEnvironment(t *testing.T) {
-	if os.Getenv(reserveChildEnv) == "env" {
+	if os.Getenv(reserveChildEnv) == "environment" {
 		fmt.Printf("HEAPRESERVE %d\n", Config{}.HeapReserve())
 		return
 	}
@@ -178,7 +199,7 @@ func TestConfig_heapReserveByEnvironment(t *testing.T) {
 	}
 	for _, tc := range cases {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestConfig_heapReserveByEnvironment$", "-test.count=1")
-		cmd.Env = append(withoutCollectorEnv(os.Environ()), reserveChildEnv+"=env")
+		cmd.Env = append(withoutCollectorEnv(os.Environ()), reserveChildEnv+"=environment")
 		cmd.Env = append(cmd.Env, tc.env...)
 		out, err := cmd.CombinedOutput()
 		var got int
@@ -207,6 +228,9 @@ func withoutCollectorEnv(env []string) []string {
 // Engines share one reserve: it stays while any of them runs, in
 // whichever order they close, and is one allocation, not one each.
 func TestEngine_heapReserveSharedByEngines(t *testing.T) {
+	if inOwnProcess(t) {
+		return
+	}
 	collectorDefaults(t)
 	for _, aFirst := range []bool{true, false} {
 		wanting0, _ := processHeapReserve.state()
@@ -233,5 +257,60 @@ func TestEngine_heapReserveSharedByEngines(t *testing.T) {
 		if wanting, size := processHeapReserve.state(); wanting != wanting0 || (wanting0 == 0 && size != 0) {
 			t.Errorf("both closed: %d want %d bytes, want %d", wanting, size, wanting0)
 		}
+	}
+}
+
+// A target or soft limit the program sets while a tuning engine runs is
+// the program's: a second tuning engine does not overwrite it for good,
+// an engine started afterwards does not want the reserve, and once the
+// engines close the program has its value back and no reserve.
+func TestEngine_programTuningWhileEnginesHoldTheSettings(t *testing.T) {
+	if inOwnProcess(t) {
+		return
+	}
+	for _, limit := range []bool{false, true} {
+		t.Run(fmt.Sprintf("limit=%v", limit), func(t *testing.T) {
+			collectorDefaults(t)
+			debug.SetMemoryLimit(math.MaxInt64)
+			start := func(c Config) *Engine {
+				c.Logger, c.BatchSize, c.BufferTimeout = QuietLogger(), 64, 1e6
+				e, err := NewEngine(c)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return e
+			}
+			first, second := Config{GCPercent: 200}, Config{GCPercent: 300}
+			if limit {
+				t.Setenv("GOGC", "100") // so that Memory sets the limit only
+				first, second = Config{Memory: 256 * mib}, Config{Memory: 512 * mib}
+			}
+			a := start(first)
+			if limit {
+				debug.SetMemoryLimit(1 << 30)
+			} else {
+				debug.SetGCPercent(50)
+			}
+			b := start(second)
+			t.Setenv("GOGC", "")
+			plain := start(Config{})
+			wanting, _ := processHeapReserve.state()
+			_, _ = b.Close(), a.Close()
+			_, size := processHeapReserve.state()
+			gc, lim := readGCPercent(), memLimit()
+			_ = plain.Close()
+			if wanting != 0 {
+				t.Errorf("the program tuned the collector before the plain engine started, yet %d engines want the reserve", wanting)
+			}
+			if size != 0 {
+				t.Errorf("tuning engines closed: a %d-byte reserve beside the program's tuning", size)
+			}
+			if limit && lim != 1<<30 {
+				t.Errorf("soft limit %d once the engines closed, want the program's %d", lim, 1<<30)
+			}
+			if !limit && gc != 50 {
+				t.Errorf("GOGC %d once the engines closed, want the program's 50", gc)
+			}
+		})
 	}
 }

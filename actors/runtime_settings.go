@@ -34,8 +34,11 @@ func (s *runtimeSetting) hold(v int64) (release func()) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	h := &v // each hold's own, found again by its address
-	if len(s.held) == 0 {
-		s.base = s.read()
+	// The value to put back once no engine holds the setting: what the
+	// program had before the first holder, or what it set since the
+	// engines last did (theirs would otherwise overwrite it for good).
+	if now := s.read(); len(s.held) == 0 || now != s.last {
+		s.base = now
 	}
 	s.held = append(s.held, h)
 	s.set(v)

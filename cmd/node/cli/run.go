@@ -105,8 +105,9 @@ Flags:
   --gc-percent N|off       the garbage collector's target, as GOGC (default:
                            800 with --memory unless GOGC is set, else the
                            runtime's, paced with an 8 MiB heap reserve
-                           unless GOGC or GOMEMLIMIT is set; any N turns
-                           the reserve off); off collects only near --memory
+                           unless a valid GOGC or a GOMEMLIMIT limit is
+                           set; any N turns the reserve off); off collects
+                           only near --memory
   --http HOST:PORT         serve the job's metrics at /metrics (Prometheus
                            text format; see docs/metrics.md)
   --quiet                  no progress report

@@ -124,8 +124,9 @@ Flags:
   --gc-percent N|off       the garbage collector's target, as GOGC (default:
                            800 with --memory unless GOGC is set, else the
                            runtime's, paced with an 8 MiB heap reserve
-                           unless GOGC or GOMEMLIMIT is set; any N turns
-                           the reserve off); off collects only near --memory
+                           unless a valid GOGC or a GOMEMLIMIT limit is
+                           set; any N turns the reserve off); off collects
+                           only near --memory
   --data-dir DIR           the node's own files (default ./troupe-data/NAME)
   --store URL              where checkpoints, savepoints and job records go,
                            a place every node reaches: file://DIR, such as a
