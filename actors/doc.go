@@ -45,6 +45,11 @@
 //     copy); a channel between nodes encodes its batches with the stream's
 //     codec into wire messages, capped in bytes, under the same credits,
 //     and the receiver sees the same batches and events as locally.
+//   - The collector's settings are the process's. An engine with Memory or
+//     GCPercent holds them while it runs and puts back what the program
+//     had; an engine that leaves them at the runtime's defaults wants the
+//     heap reserve, which the process holds while some running engine
+//     wants it and none tunes the collector (heap_reserve.go).
 //   - Every master ⇄ agent and remote channel message carries the run and
 //     attempt; messages of another attempt are dropped. The master watches
 //     its agents and an agent on another node watches its master: either

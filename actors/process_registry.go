@@ -8,12 +8,11 @@ import (
 // registryBuckets is how many buckets the process registry of an actor
 // system from NewActorSystem has. Proto.Actor makes 1,024, each a
 // concurrent map of 32 shards: 32,768 small maps, about 3 MiB, that every
-// garbage collection marks and scans for as long as the system lives,
-// which cost q0 a fifth of its CPU time at an equal heap goal
-// (docs/benchmarks.md, "The collector's pacing"). The registry is read
-// when a PID is first used (a PID keeps the process it resolved to) and
-// written when an actor starts or stops, so 16 buckets, 512 locked
-// shards, leave the engine's spawns nothing to contend for.
+// garbage collection marks and scans for as long as the system lives
+// (docs/benchmarks.md, "The collector's pacing: a heap reserve"). The
+// registry is read when a PID is first used (a PID keeps the process it
+// resolved to) and written when an actor starts or stops, so 16 buckets,
+// 512 locked shards, leave the engine's spawns nothing to contend for.
 const registryBuckets = 16
 
 // NewActorSystem is actor.NewActorSystem with a process registry of
