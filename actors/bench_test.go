@@ -375,32 +375,23 @@ type mfksFuncs struct {
 //
 //go:noinline
 func fusedIndirectPipeline(n int64, fn mfksFuncs) int64 {
-	const credits = DefaultCredits
-	full := make(chan []benchRec, credits)
-	free := make(chan []benchRec, credits)
-	for range credits {
-		free <- make([]benchRec, 0, fusedBatch)
-	}
+	link := newFusedLink()
 	go func() {
-		defer close(full)
-		buf := <-free
+		buf := <-link.free
 		for i := range n {
 			r := fn.mapFn(fn.gen(i))
 			if !fn.filter(r) {
 				continue
 			}
 			if buf = append(buf, r); len(buf) == fusedBatch {
-				full <- buf
-				buf = <-free
+				buf = link.ship(buf)
 			}
 		}
-		if len(buf) > 0 {
-			full <- buf
-		}
+		link.end(buf)
 	}()
 	sums := make(map[int64]benchRec)
 	var count int64
-	for recs := range full {
+	for recs := range link.full {
 		for _, r := range recs {
 			k := fn.key(r)
 			if acc, ok := sums[k]; ok {
@@ -409,7 +400,7 @@ func fusedIndirectPipeline(n int64, fn mfksFuncs) int64 {
 			sums[k] = r
 			count++ // the sink: one running sum out per record in
 		}
-		free <- recs[:0]
+		link.free <- recs[:0]
 	}
 	return count
 }
@@ -424,15 +415,9 @@ const fusedBatch = 1024
 // batches go back to the first goroutine once summed; it has eight of
 // them, as a channel of the engine has eight credits (DefaultCredits).
 func fusedPipeline(n int64) int64 {
-	const credits = DefaultCredits
-	full := make(chan []benchRec, credits)
-	free := make(chan []benchRec, credits)
-	for range credits {
-		free <- make([]benchRec, 0, fusedBatch)
-	}
+	link := newFusedLink()
 	go func() {
-		defer close(full)
-		buf := <-free
+		buf := <-link.free
 		for i := range n {
 			r := benchRec{Key: i % 1000, Value: i}
 			r.Value = r.Value*3 + 1
@@ -440,22 +425,46 @@ func fusedPipeline(n int64) int64 {
 				continue
 			}
 			if buf = append(buf, r); len(buf) == fusedBatch {
-				full <- buf
-				buf = <-free
+				buf = link.ship(buf)
 			}
 		}
-		if len(buf) > 0 {
-			full <- buf
-		}
+		link.end(buf)
 	}()
 	sums := make(map[int64]int64)
 	var count int64
-	for recs := range full {
+	for recs := range link.full {
 		for _, r := range recs {
 			sums[r.Key] += r.Value
 			count++ // the sink: one running sum out per record in
 		}
-		free <- recs[:0]
+		link.free <- recs[:0]
 	}
 	return count
+}
+
+// fusedLink is the fused baselines' hand-off from their first goroutine
+// to their second: full batches one way, emptied ones back, DefaultCredits
+// of them, as one channel of the engine with its credits.
+type fusedLink struct{ full, free chan []benchRec }
+
+func newFusedLink() fusedLink {
+	l := fusedLink{full: make(chan []benchRec, DefaultCredits), free: make(chan []benchRec, DefaultCredits)}
+	for range DefaultCredits {
+		l.free <- make([]benchRec, 0, fusedBatch)
+	}
+	return l
+}
+
+// ship hands a full batch on and returns an empty one, once one is back.
+func (l fusedLink) ship(buf []benchRec) []benchRec {
+	l.full <- buf
+	return <-l.free
+}
+
+// end hands on the last batch, if it holds records, and closes the link.
+func (l fusedLink) end(buf []benchRec) {
+	if len(buf) > 0 {
+		l.full <- buf
+	}
+	close(l.full)
 }

@@ -23,6 +23,18 @@ func collectorDefaults(t *testing.T) {
 	debug.SetGCPercent(100)
 }
 
+// startSmallEngine starts an engine of c with a quiet logger and small
+// batches; the test closes it.
+func startSmallEngine(t *testing.T, c Config) *Engine {
+	t.Helper()
+	c.Logger, c.BatchSize, c.BufferTimeout = QuietLogger(), 64, 1e6
+	e, err := NewEngine(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
 // heapGoal collects and returns the heap goal the collector then set.
 func heapGoal() int64 {
 	runtime.GC()
@@ -144,14 +156,7 @@ func TestEngine_heapReserveGivesWayToATunedEngine(t *testing.T) {
 				if _, size := processHeapReserve.state(); size != 0 {
 					t.Fatal("another engine holds the reserve")
 				}
-				start := func(c Config) *Engine {
-					c.Logger, c.BatchSize, c.BufferTimeout = QuietLogger(), 64, 1e6
-					e, err := NewEngine(c)
-					if err != nil {
-						t.Fatal(err)
-					}
-					return e
-				}
+				start := func(c Config) *Engine { return startSmallEngine(t, c) }
 				var plain, tunedE *Engine
 				if tunedFirst {
 					tunedE, plain = start(tuned), start(Config{})
@@ -272,14 +277,7 @@ func TestEngine_programTuningWhileEnginesHoldTheSettings(t *testing.T) {
 		t.Run(fmt.Sprintf("limit=%v", limit), func(t *testing.T) {
 			collectorDefaults(t)
 			debug.SetMemoryLimit(math.MaxInt64)
-			start := func(c Config) *Engine {
-				c.Logger, c.BatchSize, c.BufferTimeout = QuietLogger(), 64, 1e6
-				e, err := NewEngine(c)
-				if err != nil {
-					t.Fatal(err)
-				}
-				return e
-			}
+			start := func(c Config) *Engine { return startSmallEngine(t, c) }
 			first, second := Config{GCPercent: 200}, Config{GCPercent: 300}
 			if limit {
 				t.Setenv("GOGC", "100") // so that Memory sets the limit only
