@@ -55,10 +55,7 @@ func TestEngine_heapReserveByDefault(t *testing.T) {
 		t.Fatalf("%d engines want the reserve in a fresh process", wanting)
 	}
 	goal0 := heapGoal()
-	e, err := NewEngine(Config{Logger: QuietLogger(), BatchSize: 64, BufferTimeout: 1e6})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := startSmallEngine(t, Config{})
 	if wanting, size := processHeapReserve.state(); wanting != 1 || size != DefaultHeapReserve {
 		t.Errorf("engine running: %d engines want a %d-byte reserve, want 1 of %d", wanting, size, DefaultHeapReserve)
 	}
@@ -130,10 +127,7 @@ func TestEngine_noHeapReserveWhenTuned(t *testing.T) {
 				tc.program()
 			}
 			wanting0, _ := processHeapReserve.state()
-			e, err := NewEngine(Config{Memory: tc.memory, GCPercent: tc.pct, Logger: QuietLogger(), BatchSize: 64, BufferTimeout: 1e6})
-			if err != nil {
-				t.Fatal(err)
-			}
+			e := startSmallEngine(t, Config{Memory: tc.memory, GCPercent: tc.pct})
 			defer e.Close()
 			if wanting, size := processHeapReserve.state(); wanting != wanting0 || size != 0 {
 				t.Errorf("%d engines want a reserve of %d bytes, want the %d before and none: %s tunes the collector", wanting, size, wanting0, tc.name)
@@ -156,12 +150,11 @@ func TestEngine_heapReserveGivesWayToATunedEngine(t *testing.T) {
 				if _, size := processHeapReserve.state(); size != 0 {
 					t.Fatal("another engine holds the reserve")
 				}
-				start := func(c Config) *Engine { return startSmallEngine(t, c) }
 				var plain, tunedE *Engine
 				if tunedFirst {
-					tunedE, plain = start(tuned), start(Config{})
+					tunedE, plain = startSmallEngine(t, tuned), startSmallEngine(t, Config{})
 				} else {
-					plain, tunedE = start(Config{}), start(tuned)
+					plain, tunedE = startSmallEngine(t, Config{}), startSmallEngine(t, tuned)
 				}
 				if _, size := processHeapReserve.state(); size != 0 {
 					t.Errorf("a %d-byte reserve while an engine tunes the collector", size)
@@ -239,14 +232,7 @@ func TestEngine_heapReserveSharedByEngines(t *testing.T) {
 	collectorDefaults(t)
 	for _, aFirst := range []bool{true, false} {
 		wanting0, _ := processHeapReserve.state()
-		a, err := NewEngine(Config{Logger: QuietLogger(), BatchSize: 64, BufferTimeout: 1e6})
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := NewEngine(Config{Logger: QuietLogger(), BatchSize: 64, BufferTimeout: 1e6})
-		if err != nil {
-			t.Fatal(err)
-		}
+		a, b := startSmallEngine(t, Config{}), startSmallEngine(t, Config{})
 		if wanting, size := processHeapReserve.state(); wanting != wanting0+2 || size != DefaultHeapReserve {
 			t.Errorf("two engines: %d want %d bytes, want %d of %d", wanting, size, wanting0+2, DefaultHeapReserve)
 		}
@@ -277,21 +263,20 @@ func TestEngine_programTuningWhileEnginesHoldTheSettings(t *testing.T) {
 		t.Run(fmt.Sprintf("limit=%v", limit), func(t *testing.T) {
 			collectorDefaults(t)
 			debug.SetMemoryLimit(math.MaxInt64)
-			start := func(c Config) *Engine { return startSmallEngine(t, c) }
 			first, second := Config{GCPercent: 200}, Config{GCPercent: 300}
 			if limit {
 				t.Setenv("GOGC", "100") // so that Memory sets the limit only
 				first, second = Config{Memory: 256 * mib}, Config{Memory: 512 * mib}
 			}
-			a := start(first)
+			a := startSmallEngine(t, first)
 			if limit {
 				debug.SetMemoryLimit(1 << 30)
 			} else {
 				debug.SetGCPercent(50)
 			}
-			b := start(second)
+			b := startSmallEngine(t, second)
 			t.Setenv("GOGC", "")
-			plain := start(Config{})
+			plain := startSmallEngine(t, Config{})
 			wanting, _ := processHeapReserve.state()
 			_, _ = b.Close(), a.Close()
 			_, size := processHeapReserve.state()

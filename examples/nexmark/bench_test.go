@@ -159,9 +159,7 @@ func benchScaling(b *testing.B, q string, memory int64) {
 // query q in two goroutines over one, each on b.N events, with the
 // collector set as an engine with the budget memory sets it.
 func handSpeedup(b *testing.B, q string, memory int64) float64 {
-	cfg := actors.DefaultConfig()
-	cfg.Logger, cfg.Memory = actors.QuietLogger(), memory
-	e, err := actors.NewEngine(cfg) // for its GOGC and soft limit only
+	e, err := actors.NewEngine(benchEngineConfig(memory)) // for its GOGC and soft limit only
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -266,8 +264,7 @@ func benchCheckpoint(b *testing.B, query string, rate float64) {
 // 0) and at most rate events per second (0: no limit); it also returns
 // the id of the job's latest checkpoint, which counts them.
 func measureJob(b *testing.B, query string, parallelism int, interval time.Duration, rate float64) (measured, int64) {
-	cfg := actors.DefaultConfig()
-	cfg.Logger = actors.QuietLogger()
+	cfg := benchEngineConfig(0)
 	cfg.Checkpoint.Interval = interval
 	e, err := actors.NewEngine(cfg)
 	if err != nil {
